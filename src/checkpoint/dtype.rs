@@ -1,0 +1,214 @@
+//! Element types: every safetensors dtype (sizes in bits, since F4 and F6 pack below a byte) plus the
+//! torch dtypes that safetensors cannot express, which can be listed but not converted.
+
+use serde::{Serialize, Serializer};
+
+/// An element type of a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(non_camel_case_types)]
+pub enum DType {
+    /// Boolean, one byte each.
+    BOOL,
+    /// 4-bit float E2M1 (MX FP4), two per byte.
+    F4,
+    /// 6-bit float E2M3.
+    F6_E2M3,
+    /// 6-bit float E3M2.
+    F6_E3M2,
+    /// Unsigned 8-bit integer.
+    U8,
+    /// Signed 8-bit integer.
+    I8,
+    /// 8-bit float E5M2 (IEEE-like, with infinities).
+    F8_E5M2,
+    /// 8-bit float E4M3FN (no infinities).
+    F8_E4M3,
+    /// 8-bit power-of-two scale E8M0.
+    F8_E8M0,
+    /// 8-bit float E4M3, finite, unsigned zero (AMD FNUZ).
+    F8_E4M3FNUZ,
+    /// 8-bit float E5M2, finite, unsigned zero (AMD FNUZ).
+    F8_E5M2FNUZ,
+    /// Signed 16-bit integer.
+    I16,
+    /// Unsigned 16-bit integer.
+    U16,
+    /// IEEE half precision.
+    F16,
+    /// bfloat16.
+    BF16,
+    /// Signed 32-bit integer.
+    I32,
+    /// Unsigned 32-bit integer.
+    U32,
+    /// IEEE single precision.
+    F32,
+    /// Complex of two f32.
+    C64,
+    /// IEEE double precision.
+    F64,
+    /// Signed 64-bit integer.
+    I64,
+    /// Unsigned 64-bit integer.
+    U64,
+    /// A torch dtype safetensors cannot express (`complex128`, `qint8`, …): listed, never converted.
+    Torch {
+        /// The torch name, e.g. `complex128`.
+        name: &'static str,
+        /// Element size in bits.
+        bits: u32,
+    },
+}
+
+/// Every safetensors dtype, in the crate's order.
+pub const SAFETENSORS_DTYPES: [DType; 22] = [
+    DType::BOOL,
+    DType::F4,
+    DType::F6_E2M3,
+    DType::F6_E3M2,
+    DType::U8,
+    DType::I8,
+    DType::F8_E5M2,
+    DType::F8_E4M3,
+    DType::F8_E8M0,
+    DType::F8_E4M3FNUZ,
+    DType::F8_E5M2FNUZ,
+    DType::I16,
+    DType::U16,
+    DType::F16,
+    DType::BF16,
+    DType::I32,
+    DType::U32,
+    DType::F32,
+    DType::C64,
+    DType::F64,
+    DType::I64,
+    DType::U64,
+];
+
+impl DType {
+    /// Size of one element in bits.
+    pub fn bits(self) -> u32 {
+        use DType::*;
+        match self {
+            F4 => 4,
+            F6_E2M3 | F6_E3M2 => 6,
+            BOOL | U8 | I8 | F8_E5M2 | F8_E4M3 | F8_E8M0 | F8_E4M3FNUZ | F8_E5M2FNUZ => 8,
+            I16 | U16 | F16 | BF16 => 16,
+            I32 | U32 | F32 => 32,
+            C64 | F64 | I64 | U64 => 64,
+            Torch { bits, .. } => bits,
+        }
+    }
+
+    /// The safetensors spelling (`F32`, `BF16`, `F8_E4M3`), or the torch name for torch-only types.
+    pub fn name(self) -> &'static str {
+        use DType::*;
+        match self {
+            BOOL => "BOOL",
+            F4 => "F4",
+            F6_E2M3 => "F6_E2M3",
+            F6_E3M2 => "F6_E3M2",
+            U8 => "U8",
+            I8 => "I8",
+            F8_E5M2 => "F8_E5M2",
+            F8_E4M3 => "F8_E4M3",
+            F8_E8M0 => "F8_E8M0",
+            F8_E4M3FNUZ => "F8_E4M3FNUZ",
+            F8_E5M2FNUZ => "F8_E5M2FNUZ",
+            I16 => "I16",
+            U16 => "U16",
+            F16 => "F16",
+            BF16 => "BF16",
+            I32 => "I32",
+            U32 => "U32",
+            F32 => "F32",
+            C64 => "C64",
+            F64 => "F64",
+            I64 => "I64",
+            U64 => "U64",
+            Torch { name, .. } => name,
+        }
+    }
+
+    /// Parse a safetensors spelling.
+    pub fn from_safetensors_name(s: &str) -> Option<DType> {
+        SAFETENSORS_DTYPES.iter().copied().find(|d| d.name() == s)
+    }
+
+    /// Whether safetensors can store this type.
+    pub fn is_safetensors(self) -> bool {
+        !matches!(self, DType::Torch { .. })
+    }
+
+    /// Bytes needed for `elements` elements, rounded up to whole bytes; `None` on overflow.
+    pub fn bytes_for(self, elements: u64) -> Option<u64> {
+        elements.checked_mul(u64::from(self.bits())).map(|b| b.div_ceil(8))
+    }
+
+    /// The safetensors crate's dtype, `None` for torch-only types.
+    pub fn to_safetensors(self) -> Option<safetensors::Dtype> {
+        use safetensors::Dtype as S;
+        Some(match self {
+            DType::BOOL => S::BOOL,
+            DType::F4 => S::F4,
+            DType::F6_E2M3 => S::F6_E2M3,
+            DType::F6_E3M2 => S::F6_E3M2,
+            DType::U8 => S::U8,
+            DType::I8 => S::I8,
+            DType::F8_E5M2 => S::F8_E5M2,
+            DType::F8_E4M3 => S::F8_E4M3,
+            DType::F8_E8M0 => S::F8_E8M0,
+            DType::F8_E4M3FNUZ => S::F8_E4M3FNUZ,
+            DType::F8_E5M2FNUZ => S::F8_E5M2FNUZ,
+            DType::I16 => S::I16,
+            DType::U16 => S::U16,
+            DType::F16 => S::F16,
+            DType::BF16 => S::BF16,
+            DType::I32 => S::I32,
+            DType::U32 => S::U32,
+            DType::F32 => S::F32,
+            DType::C64 => S::C64,
+            DType::F64 => S::F64,
+            DType::I64 => S::I64,
+            DType::U64 => S::U64,
+            DType::Torch { .. } => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for DType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_the_crate() {
+        for d in SAFETENSORS_DTYPES {
+            assert_eq!(DType::from_safetensors_name(d.name()), Some(d));
+            let s = d.to_safetensors().unwrap();
+            assert_eq!(s.bitsize(), d.bits() as usize, "{d}");
+            // the crate's JSON spelling is ours
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", d.name()));
+        }
+        assert_eq!(DType::from_safetensors_name("f32"), None);
+    }
+
+    #[test]
+    fn sub_byte_sizes_round_up() {
+        assert_eq!(DType::F4.bytes_for(3), Some(2));
+        assert_eq!(DType::F6_E2M3.bytes_for(4), Some(3));
+        assert_eq!(DType::F32.bytes_for(u64::MAX), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! `tensorscope convert` (not built yet).
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<u8> {
+    anyhow::bail!("`convert` is not implemented yet")
+}

@@ -1,0 +1,19 @@
+//! tensorscope: look inside model checkpoints (safetensors and PyTorch pickles) without executing
+//! them, prove they are safe, convert them, and measure how fast they load.
+//!
+//! The core knows no terminal: front ends (`cli`, `tui` in the binary) only call it.
+//!
+//! ```no_run
+//! let ck = tensorscope::checkpoint::open("samples/gpt2-tiny.safetensors")?;
+//! for t in &ck.tensors {
+//!     println!("{} {} {:?}", t.name, t.dtype, t.shape);
+//! }
+//! # Ok::<(), tensorscope::Error>(())
+//! ```
+
+pub mod checkpoint;
+pub mod error;
+pub mod pickle;
+pub mod text;
+
+pub use error::{Error, Result};

@@ -1,0 +1,9 @@
+//! The `tensorscope` binary: parse arguments, call the core, print, set the exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

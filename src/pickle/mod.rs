@@ -1,0 +1,4 @@
+//! Reading Python pickles as data, never as code: a restricted pickle machine, the `torch.save`
+//! containers (zip and legacy), and the safety scanner.
+
+pub mod torch;

@@ -1,0 +1,107 @@
+//! Names are data, not terminal commands: helpers that make untrusted text safe to print.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Escape control characters (C0, DEL, C1 and bidi/format controls) so that a name from a file can be
+/// printed to a terminal without moving the cursor, changing colours or reordering text.
+/// Printable text, including non-ASCII letters, is left as is; a backslash is doubled so the result
+/// is unambiguous.
+///
+/// ```
+/// assert_eq!(tensorscope::text::escape("a\x1b[2Jb"), "a\\x1b[2Jb");
+/// assert_eq!(tensorscope::text::escape("plain.weight"), "plain.weight");
+/// ```
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if needs_escape(c) {
+            let n = c as u32;
+            if n <= 0xff {
+                let _ = write!(out, "\\x{n:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{n:04x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c == '\\'
+        || c.is_control()
+        // zero-width and bidirectional formatting characters can hide or reorder text
+        || matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff)
+}
+
+/// A path, lossily decoded and escaped, for messages.
+pub fn path(p: &Path) -> String {
+    escape(&p.to_string_lossy()).into_owned()
+}
+
+/// Human byte count with binary-free SI units as users of model hubs expect (`497.8 MB`).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+/// Parse a size such as `5GB`, `500MB`, `10KiB`, `123` (bytes).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    let v = num * mult as f64;
+    (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls() {
+        assert_eq!(escape("x\0y"), "x\\x00y");
+        assert_eq!(escape("\u{202e}abc"), "\\u{202e}abc");
+        assert_eq!(escape("a\\b"), "a\\\\b");
+        assert_eq!(escape("ünïcode.weight"), "ünïcode.weight");
+        assert_eq!(escape("\u{9b}"), "\\x9b");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("5GB"), Some(5_000_000_000));
+        assert_eq!(parse_size("1.5MB"), Some(1_500_000));
+        assert_eq!(parse_size("10KiB"), Some(10_240));
+        assert_eq!(parse_size("12"), Some(12));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(bytes(497_755_648), "497.8 MB");
+        assert_eq!(bytes(12), "12 B");
+    }
+}
