@@ -386,7 +386,11 @@ impl Builder {
         }
         let (source, len) = Source::open(full)?;
         let data = source.bytes();
-        let kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+        let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+        // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
+        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT) && !matches!(kind, Kind::Zip | Kind::Pickle) {
+            kind = Kind::Safetensors;
+        }
         let file = self.files.len();
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {
