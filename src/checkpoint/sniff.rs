@@ -60,7 +60,9 @@ pub fn detect(head: &[u8]) -> Kind {
 /// What to tell a user who gave `kind` where a safetensors file was expected.
 pub fn impostor_hint(kind: Kind) -> Option<&'static str> {
     Some(match kind {
-        Kind::GitLfsPointer => "this is a Git LFS pointer, not the weights: run `git lfs pull` or download the file itself",
+        Kind::GitLfsPointer => {
+            "this is a Git LFS pointer, not the weights: run `git lfs pull` or download the file itself"
+        }
         Kind::Html => "this is an HTML page, not weights: the download probably needed a login or hit an error page",
         Kind::Zip => "this is a zip archive (a torch.save file or .npz renamed), not safetensors",
         Kind::Pickle => "this is a Python pickle (a torch.save file renamed), not safetensors",
@@ -76,7 +78,10 @@ mod tests {
 
     #[test]
     fn detects_each_kind() {
-        assert_eq!(detect(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n"), Kind::GitLfsPointer);
+        assert_eq!(
+            detect(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n"),
+            Kind::GitLfsPointer
+        );
         assert_eq!(detect(b"PK\x03\x04rest"), Kind::Zip);
         assert_eq!(detect(b"\x80\x02\x8a\x0a"), Kind::Pickle);
         assert_eq!(detect(b"\x93NUMPY\x01\x00"), Kind::Npy);

@@ -60,7 +60,7 @@ impl Runs {
         let outer_shape: Vec<u64> = dims[..outer].iter().map(|&(d, _)| d).collect();
         let outer_strides = dims[..outer].iter().map(|&(_, s)| s).collect();
         // unravel the starting position
-        let mut q = if run_len == 0 { 0 } else { start / run_len };
+        let mut q = start.checked_div(run_len).unwrap_or(0);
         let mut index = vec![0u64; outer];
         for (i, &d) in outer_shape.iter().enumerate().rev() {
             if d > 0 {
@@ -68,7 +68,7 @@ impl Runs {
                 q /= d;
             }
         }
-        let within = if run_len == 0 { 0 } else { start % run_len };
+        let within = start.checked_rem(run_len).unwrap_or(0);
         Runs {
             outer_shape,
             outer_strides,
