@@ -36,14 +36,15 @@ pub fn detect(head: &[u8]) -> Kind {
     if head.starts_with(b"\x93NUMPY") {
         return Kind::Npy;
     }
+    // before the pickle test: a header length such as 0x0380 also starts with the bytes of PROTO 3
+    if head.len() >= 9 && head[8] == b'{' {
+        return Kind::Safetensors;
+    }
     if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
         return Kind::Pickle;
     }
     if head.len() > 262 && &head[257..262] == b"ustar" {
         return Kind::Tar;
-    }
-    if head.len() >= 9 && head[8] == b'{' {
-        return Kind::Safetensors;
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(256)]).to_ascii_lowercase();
     let t = text.trim_start_matches('\u{feff}').trim_start();
@@ -88,6 +89,7 @@ mod tests {
         assert_eq!(detect(b"\x10\0\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         assert_eq!(detect(b"  <!DOCTYPE html><html>"), Kind::Html);
         assert_eq!(detect(b"hello"), Kind::Unknown);
+        assert_eq!(detect(b"\x80\x03\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(detect(&tar), Kind::Tar);
