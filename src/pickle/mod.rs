@@ -1,4 +1,10 @@
 //! Reading Python pickles as data, never as code: a restricted pickle machine, the `torch.save`
 //! containers (zip and legacy), and the safety scanner.
 
+pub mod allowlist;
+pub mod dangerous;
+pub mod npy;
+pub mod ops;
+pub mod scan;
 pub mod torch;
+pub mod zip;
