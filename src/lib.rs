@@ -12,6 +12,8 @@
 //! ```
 
 pub mod checkpoint;
+pub mod convert;
+pub mod diff;
 pub mod error;
 pub mod pickle;
 pub mod tensor;

@@ -1,0 +1,232 @@
+//! The strided-view materialiser: any view (a slice, a transpose, a zero-stride expansion) read as the
+//! contiguous row-major bytes it stands for, a bounded chunk at a time.
+//!
+//! Contiguous views are read with `pread` from the file (and written with an in-kernel copy, see
+//! [`TensorReader::copy_to`]), so converting or comparing a 10 GB checkpoint keeps neither the source
+//! nor the output in this process's memory. Strided views are gathered from the memory map in
+//! [`crate::tensor::Runs`]: runs of contiguous inner dimensions are copied as one slice, other runs
+//! element by element.
+
+use std::cell::OnceCell;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+
+use crate::checkpoint::{Checkpoint, TensorInfo};
+use crate::tensor::Runs;
+use crate::text::escape;
+use crate::{Error, Result};
+
+/// A view may materialise at most this many bytes beyond the size of its storage (a zero-stride
+/// expansion of a small storage to terabytes is refused before anything is allocated or written).
+pub const MAX_EXPANSION_BYTES: u64 = 1 << 30;
+
+/// Largest chunk read or gathered at once, in bytes.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
+/// Reads the materialised bytes of the tensors of one checkpoint.
+#[derive(Debug)]
+pub struct TensorReader<'a> {
+    ck: &'a Checkpoint,
+    files: Vec<OnceCell<File>>,
+}
+
+impl<'a> TensorReader<'a> {
+    /// A reader over `ck`'s files (opened on first use).
+    pub fn new(ck: &'a Checkpoint) -> Self {
+        TensorReader {
+            ck,
+            files: (0..ck.files.len()).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    /// The checkpoint read.
+    pub fn checkpoint(&self) -> &'a Checkpoint {
+        self.ck
+    }
+
+    /// Check that `t` can be materialised: a safetensors dtype, a view inside its storage, a
+    /// byte-aligned layout for sub-byte dtypes, and a size within [`MAX_EXPANSION_BYTES`] of its storage.
+    pub fn check(&self, t: &TensorInfo) -> Result<u64> {
+        let path = self.ck.file_path(t.file);
+        if !t.dtype.is_safetensors() {
+            return Err(Error::Unsupported(format!(
+                "tensor {} has dtype {}, which safetensors cannot store",
+                escape(&t.name),
+                t.dtype
+            )));
+        }
+        t.check_extent().map_err(|m| Error::format(path, m))?;
+        let nbytes = t
+            .nbytes()
+            .ok_or_else(|| Error::format(path, format!("tensor {}: size overflows", escape(&t.name))))?;
+        let storage = t.storage.end.saturating_sub(t.storage.start);
+        if nbytes > storage.saturating_add(MAX_EXPANSION_BYTES) {
+            return Err(Error::Limit {
+                path: path.to_path_buf(),
+                what: "materialised size of an expanded view (bytes beyond its storage)",
+                value: nbytes - storage,
+                limit: MAX_EXPANSION_BYTES,
+                hint: ": a view that repeats a small storage this much is not a real tensor",
+            });
+        }
+        if t.dtype.bits() % 8 != 0 && nbytes > 0 && t.contiguous_range().is_none() {
+            return Err(Error::Unsupported(format!(
+                "tensor {}: a strided or unaligned view of sub-byte dtype {} cannot be materialised",
+                escape(&t.name),
+                t.dtype
+            )));
+        }
+        Ok(nbytes)
+    }
+
+    fn file(&self, i: usize) -> Result<&File> {
+        let cell = self
+            .files
+            .get(i)
+            .ok_or_else(|| Error::Usage(format!("no file {i} in the checkpoint")))?;
+        if let Some(f) = cell.get() {
+            return Ok(f);
+        }
+        let path = self.ck.file_path(i);
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(cell.get_or_init(|| f))
+    }
+
+    /// Elements per chunk for `t`: a multiple of 8 (so sub-byte chunks end on a byte boundary).
+    pub fn chunk_elems(t: &TensorInfo) -> u64 {
+        let bits = u64::from(t.dtype.bits().max(1));
+        ((CHUNK_BYTES as u64 * 8 / bits) / 8 * 8).max(8)
+    }
+
+    /// Logical elements `start..start + count` of `t` (checked with [`Self::check`]) as contiguous
+    /// bytes in `buf` (cleared first). For sub-byte dtypes `start` must be a multiple of 8.
+    pub fn read_elems<'b>(&self, t: &TensorInfo, start: u64, count: u64, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+        buf.clear();
+        let path = self.ck.file_path(t.file);
+        let bad = || Error::format(path, format!("tensor {}: view outside its storage", escape(&t.name)));
+        let numel = t.numel().ok_or_else(bad)?;
+        let end = start.saturating_add(count).min(numel);
+        if start >= end {
+            return Ok(buf);
+        }
+        if let Some(range) = t.contiguous_range() {
+            let (Some(first), Some(last)) = (t.dtype.bytes_for(start), t.dtype.bytes_for(end)) else {
+                return Err(bad());
+            };
+            let (from, to) = (range.start + first, range.start + last);
+            if to > range.end {
+                return Err(bad());
+            }
+            let n = usize::try_from(to - from).map_err(|_| bad())?;
+            buf.resize(n, 0);
+            self.file(t.file)?
+                .read_exact_at(buf, from)
+                .map_err(|e| Error::io(path, e))?;
+            return Ok(buf);
+        }
+        let size = (t.dtype.bits() / 8) as usize;
+        if size == 0 || t.dtype.bits() % 8 != 0 {
+            return Err(Error::Unsupported(format!(
+                "tensor {}: strided view of sub-byte dtype {}",
+                escape(&t.name),
+                t.dtype
+            )));
+        }
+        let storage = self.ck.storage_bytes(t)?;
+        for run in Runs::new(&t.shape, &t.strides, t.offset, start, end - start) {
+            let s = usize::try_from(run.start)
+                .map_err(|_| bad())?
+                .checked_mul(size)
+                .ok_or_else(bad)?;
+            let len = usize::try_from(run.len).map_err(|_| bad())?;
+            if run.step == 1 {
+                let bytes = storage.get(s..s + len * size).ok_or_else(bad)?;
+                buf.extend_from_slice(bytes);
+                continue;
+            }
+            let step = usize::try_from(run.step)
+                .map_err(|_| bad())?
+                .checked_mul(size)
+                .ok_or_else(bad)?;
+            let last = step
+                .checked_mul(len.saturating_sub(1))
+                .and_then(|x| x.checked_add(s + size));
+            if last.is_none_or(|l| l > storage.len()) {
+                return Err(bad());
+            }
+            gather(&storage[s..], step, len, size, buf);
+        }
+        Ok(buf)
+    }
+
+    /// Write the materialised bytes of `t` to `out` (positioned where they belong); contiguous
+    /// tensors are copied file to file by the kernel when it can (`copy_file_range`).
+    pub fn copy_to(&self, t: &TensorInfo, out: &mut File, buf: &mut Vec<u8>) -> Result<u64> {
+        let path = self.ck.file_path(t.file);
+        if let Some(range) = t.contiguous_range() {
+            let mut src = self.file(t.file)?;
+            src.seek(SeekFrom::Start(range.start)).map_err(|e| Error::io(path, e))?;
+            let want = range.end - range.start;
+            let got = std::io::copy(&mut src.take(want), out).map_err(|e| Error::io(path, e))?;
+            if got != want {
+                return Err(Error::format(
+                    path,
+                    format!("tensor {}: the file ended inside its data", escape(&t.name)),
+                ));
+            }
+            return Ok(got);
+        }
+        let numel = t.numel().unwrap_or(0);
+        let step = Self::chunk_elems(t);
+        let mut done = 0u64;
+        let mut written = 0u64;
+        while done < numel {
+            let n = step.min(numel - done);
+            let bytes = self.read_elems(t, done, n, buf)?;
+            out.write_all(bytes).map_err(|e| Error::io(path, e))?;
+            written += bytes.len() as u64;
+            done += n;
+        }
+        Ok(written)
+    }
+}
+
+/// Copy `len` elements of `size` bytes, `step` bytes apart, from the start of `src` to the end of `out`.
+fn gather(src: &[u8], step: usize, len: usize, size: usize, out: &mut Vec<u8>) {
+    out.reserve(len * size);
+    match size {
+        1 => out.extend((0..len).map(|i| src[i * step])),
+        2 => copy_fixed::<2>(src, step, len, out),
+        4 => copy_fixed::<4>(src, step, len, out),
+        8 => copy_fixed::<8>(src, step, len, out),
+        _ => (0..len).for_each(|i| out.extend_from_slice(&src[i * step..i * step + size])),
+    }
+}
+
+fn copy_fixed<const N: usize>(src: &[u8], step: usize, len: usize, out: &mut Vec<u8>) {
+    for i in 0..len {
+        let at = i * step;
+        let e: [u8; N] = src[at..at + N].try_into().unwrap_or([0; N]);
+        out.extend_from_slice(&e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_copies_every_step() {
+        let src: Vec<u8> = (0..32).collect();
+        let mut out = Vec::new();
+        gather(&src, 8, 4, 2, &mut out);
+        assert_eq!(out, [0, 1, 8, 9, 16, 17, 24, 25]);
+        out.clear();
+        gather(&src, 3, 5, 1, &mut out);
+        assert_eq!(out, [0, 3, 6, 9, 12]);
+        out.clear();
+        gather(&src, 12, 2, 4, &mut out);
+        assert_eq!(out, [0, 1, 2, 3, 12, 13, 14, 15]);
+    }
+}
