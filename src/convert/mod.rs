@@ -147,7 +147,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     let (layout, target, to_folder) = if in_meta.is_dir() {
         (plan::discover(input)?, output.to_path_buf(), true)
     } else {
-        let unit = plan::file_unit(input, PathBuf::new());
+        let unit = plan::file_unit(input, PathBuf::new(), true);
         let slash = output.as_os_str().to_string_lossy().ends_with('/');
         let (target, to_folder) = if output.is_dir() {
             (output.join(format!("{}.safetensors", unit.stem)), false)

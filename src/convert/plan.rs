@@ -65,11 +65,15 @@ fn index_name(stem: &str) -> String {
     }
 }
 
-/// The unit for a single input file written to a folder.
-pub fn file_unit(input: &Path, dir: PathBuf) -> Unit {
+/// The unit for an input file: in a folder, `X.bin` becomes `X.safetensors` (`pytorch_model` becomes
+/// `model`); a lone file becomes `model.safetensors` unless it already has a transformers or diffusers name.
+pub fn file_unit(input: &Path, dir: PathBuf, lone: bool) -> Unit {
     let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("model");
     let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let stem = out_stem(stem);
+    let mut stem = out_stem(stem);
+    if lone && !(stem.starts_with("model") || stem.starts_with("diffusion_pytorch_model")) {
+        stem = "model".into();
+    }
     Unit {
         input: input.to_path_buf(),
         variant: None,
@@ -200,7 +204,7 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
             continue;
         }
         if is_pickle_name(name) {
-            layout.units.push(file_unit(path, rel.to_path_buf()));
+            layout.units.push(file_unit(path, rel.to_path_buf(), false));
         } else if !is_safetensors_name(name) {
             layout.copies.push(rel.join(name));
         }
@@ -304,8 +308,10 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
     let mut metadata = BTreeMap::from([("format".to_string(), "pt".to_string())]);
     let mut dropped_metadata = Vec::new();
     for (k, v) in &ck.metadata {
-        if metadata.contains_key(k) {
-            dropped_metadata.push(k.clone());
+        if let Some(ours) = metadata.get(k) {
+            if ours != v {
+                dropped_metadata.push(k.clone());
+            }
         } else {
             metadata.insert(k.clone(), v.clone());
         }
@@ -313,7 +319,8 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
     for (dropped, k) in &aliases {
         metadata.insert(dropped.clone(), k.clone());
     }
-    // shards as huggingface_hub splits a state dict: in order, a tensor larger than the limit alone
+    // shards as huggingface_hub's split_state_dict_into_shards: in order; a tensor larger than the
+    // limit gets a shard of its own, closed at once (so it comes before the shard being filled)
     let mut shards: Vec<Vec<&TensorInfo>> = Vec::new();
     let (mut current, mut current_size, mut total) = (Vec::new(), 0u64, 0u64);
     for t in kept {
@@ -373,7 +380,105 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
 
 #[cfg(test)]
 mod tests {
+    use super::super::read::testing::{checkpoint, counting, view};
     use super::*;
+
+    #[test]
+    fn only_exact_aliases_are_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = vec![
+            view("wte", &[4, 4], &[4, 1], 0, 64),
+            view("lm_head", &[4, 4], &[4, 1], 0, 64),
+            view("wte_t", &[4, 4], &[1, 4], 0, 64),
+            view("rows", &[2, 4], &[4, 1], 8, 64),
+            view("rows_again", &[2, 4], &[4, 1], 8, 64),
+            view("rows_shifted", &[2, 4], &[4, 1], 4, 64),
+        ];
+        let mut ck = checkpoint(dir.path(), &counting(16), ts);
+        ck.metadata = vec![("epoch".into(), "7".into()), ("format".into(), "weird".into())];
+        let unit = file_unit(&ck.path.clone(), PathBuf::new(), true);
+        let opts = PlanOptions {
+            max_shard_size: u64::MAX,
+            skip_unsupported: false,
+        };
+        let p = plan_unit(&ck, &unit, opts).unwrap();
+        assert_eq!(
+            p.aliases,
+            [("lm_head".into(), "wte".into()), ("rows_again".into(), "rows".into())]
+        );
+        let names: Vec<&str> = p.files[0].entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["rows", "rows_shifted", "wte", "wte_t"]);
+        assert_eq!(p.metadata["lm_head"], "wte");
+        assert_eq!(p.metadata["epoch"], "7");
+        assert_eq!(p.metadata["format"], "pt");
+        assert_eq!(p.dropped_metadata, ["format"]);
+        assert_eq!(p.data_bytes, 64 + 64 + 32 + 32);
+        assert!(p.index.is_none());
+    }
+
+    #[test]
+    fn shards_are_cut_in_order_and_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = vec![
+            view("a", &[4], &[1], 0, 64),
+            view("b", &[4], &[1], 4, 64),
+            view("big", &[12], &[1], 0, 64),
+            view("c", &[4], &[1], 8, 64),
+        ];
+        let ck = checkpoint(dir.path(), &counting(16), ts);
+        let unit = file_unit(Path::new("pytorch_model.bin"), PathBuf::new(), true);
+        let opts = PlanOptions {
+            max_shard_size: 40,
+            skip_unsupported: false,
+        };
+        let p = plan_unit(&ck, &unit, opts).unwrap();
+        let shards: Vec<(&str, Vec<&str>)> = p
+            .files
+            .iter()
+            .map(|f| (f.name.as_str(), f.entries.iter().map(|e| e.name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            shards,
+            [
+                // as huggingface_hub: an oversized tensor's own shard is closed at once
+                ("model-00001-of-00003.safetensors", vec!["big"]),
+                ("model-00002-of-00003.safetensors", vec!["a", "b"]),
+                ("model-00003-of-00003.safetensors", vec!["c"]),
+            ]
+        );
+        let (name, text) = p.index.unwrap();
+        assert_eq!(name, "model.safetensors.index.json");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["metadata"]["total_size"], 96);
+        assert_eq!(v["weight_map"]["big"], "model-00001-of-00003.safetensors");
+        assert!(text.starts_with("{\n  \"metadata\": {\n    \"total_size\": 96\n  },\n  \"weight_map\": {\n    \"a\""));
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn torch_only_dtypes_are_named_or_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = view("c128", &[2], &[1], 0, 32);
+        c.dtype = DType::Torch {
+            name: "complex128",
+            bits: 128,
+        };
+        let ck = checkpoint(dir.path(), &counting(8), vec![view("ok", &[2], &[1], 0, 32), c]);
+        let unit = file_unit(&ck.path.clone(), PathBuf::new(), true);
+        let mut opts = PlanOptions {
+            max_shard_size: u64::MAX,
+            skip_unsupported: false,
+        };
+        let e = plan_unit(&ck, &unit, opts).unwrap_err().to_string();
+        assert!(
+            e.contains("c128 (complex128)") && e.contains("--skip-unsupported"),
+            "{e}"
+        );
+        opts.skip_unsupported = true;
+        let p = plan_unit(&ck, &unit, opts).unwrap();
+        assert_eq!(p.skipped.len(), 1);
+        assert_eq!(p.files[0].entries.len(), 1);
+    }
 
     #[test]
     fn output_names_follow_transformers() {
@@ -391,7 +496,11 @@ mod tests {
             Some(("diffusion_pytorch_model", Some("fp16")))
         );
         assert_eq!(pickle_index("model.safetensors.index.json"), None);
-        let u = file_unit(Path::new("/x/gpt2.pt"), PathBuf::new());
-        assert_eq!(u.stem, "gpt2");
+        assert_eq!(file_unit(Path::new("/x/gpt2.pt"), PathBuf::new(), false).stem, "gpt2");
+        assert_eq!(file_unit(Path::new("/x/gpt2.pt"), PathBuf::new(), true).stem, "model");
+        assert_eq!(
+            file_unit(Path::new("/x/pytorch_model.bin"), PathBuf::new(), true).stem,
+            "model"
+        );
     }
 }

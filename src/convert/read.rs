@@ -212,9 +212,147 @@ fn copy_fixed<const N: usize>(src: &[u8], step: usize, len: usize, out: &mut Vec
     }
 }
 
+/// Test helpers: a checkpoint over a raw file with hand-made views (the pickle reader's shapes).
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::checkpoint::{Checkpoint, DType, FileEntry, Format, Source, TensorInfo};
+
+    /// A view `name` of dtype F32 over the whole file.
+    pub fn view(name: &str, shape: &[u64], strides: &[u64], offset: u64, len: u64) -> TensorInfo {
+        TensorInfo {
+            name: name.into(),
+            dtype: DType::F32,
+            shape: shape.to_vec(),
+            file: 0,
+            storage: 0..len,
+            offset,
+            strides: strides.to_vec(),
+        }
+    }
+
+    /// `bytes` written to `dir/raw.bin`, opened as a pickle checkpoint holding `tensors`.
+    pub fn checkpoint(dir: &Path, bytes: &[u8], tensors: Vec<TensorInfo>) -> Checkpoint {
+        let path = dir.join("raw.bin");
+        std::fs::write(&path, bytes).unwrap();
+        let (source, len) = Source::open(&path).unwrap();
+        Checkpoint {
+            path: path.clone(),
+            format: Format::PytorchZip,
+            files: vec![FileEntry {
+                path: "raw.bin".into(),
+                format: Format::PytorchZip,
+                bytes: len,
+                full_path: path,
+            }],
+            metadata: Vec::new(),
+            tensors,
+            components: Vec::new(),
+            warnings: Vec::new(),
+            sources: vec![Arc::new(source)],
+        }
+    }
+
+    /// `n` f32 values 0, 1, 2, … as bytes.
+    pub fn counting(n: u32) -> Vec<u8> {
+        (0..n).flat_map(|i| (i as f32).to_le_bytes()).collect()
+    }
+
+    pub fn floats(bytes: &[u8]) -> Vec<f32> {
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::*;
     use super::*;
+
+    fn all(r: &TensorReader, t: &TensorInfo) -> Vec<f32> {
+        r.check(t).unwrap();
+        let mut buf = Vec::new();
+        floats(r.read_elems(t, 0, u64::MAX, &mut buf).unwrap())
+    }
+
+    #[test]
+    fn views_materialise_in_logical_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = [6u64, 8];
+        let ts = vec![
+            view("base", &base, &[8, 1], 0, 192),
+            view("rows", &[2, 8], &[8, 1], 16, 192),
+            view("column", &[6], &[8], 3, 192),
+            view("transposed", &[8, 6], &[1, 8], 0, 192),
+            view("block", &[2, 3], &[8, 1], 10, 192),
+            view("every_other", &[3, 3], &[16, 3], 0, 192),
+            view("expanded", &[2, 3], &[0, 1], 0, 192),
+            view("scalar", &[], &[], 5, 192),
+            view("empty", &[0, 4], &[4, 1], 0, 192),
+        ];
+        let ck = checkpoint(dir.path(), &counting(48), ts);
+        let r = TensorReader::new(&ck);
+        let get = |n: &str| all(&r, ck.tensor(n).unwrap());
+        assert_eq!(get("base"), (0..48).map(|i| i as f32).collect::<Vec<_>>());
+        assert_eq!(get("rows"), (16..32).map(|i| i as f32).collect::<Vec<_>>());
+        assert_eq!(get("column"), [3., 11., 19., 27., 35., 43.]);
+        let t: Vec<f32> = (0..8).flat_map(|c| (0..6).map(move |r| (r * 8 + c) as f32)).collect();
+        assert_eq!(get("transposed"), t);
+        assert_eq!(get("block"), [10., 11., 12., 18., 19., 20.]);
+        assert_eq!(get("every_other"), [0., 3., 6., 16., 19., 22., 32., 35., 38.]);
+        assert_eq!(get("expanded"), [0., 1., 2., 0., 1., 2.]);
+        assert_eq!(get("scalar"), [5.]);
+        assert_eq!(get("empty"), Vec::<f32>::new());
+        // chunked reads agree with one read
+        let tr = ck.tensor("transposed").unwrap();
+        let mut buf = Vec::new();
+        let mid = floats(r.read_elems(tr, 8, 16, &mut buf).unwrap());
+        assert_eq!(mid, t[8..24]);
+    }
+
+    #[test]
+    fn copy_to_writes_the_materialised_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = vec![view("t", &[4, 3], &[1, 4], 0, 48), view("c", &[3, 4], &[4, 1], 0, 48)];
+        let ck = checkpoint(dir.path(), &counting(12), ts);
+        let r = TensorReader::new(&ck);
+        let out_path = dir.path().join("out");
+        let mut out = File::create(&out_path).unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(r.copy_to(&ck.tensors[0], &mut out, &mut buf).unwrap(), 48);
+        assert_eq!(r.copy_to(&ck.tensors[1], &mut out, &mut buf).unwrap(), 48);
+        drop(out);
+        let got = floats(&std::fs::read(&out_path).unwrap());
+        let transposed = [0., 4., 8., 1., 5., 9., 2., 6., 10., 3., 7., 11.];
+        assert_eq!(got[..12], transposed);
+        assert_eq!(got[12..], (0..12).map(|i| i as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn absurd_expansions_and_bad_views_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = vec![
+            view("huge", &[1 << 20, 1 << 20], &[0, 0], 0, 4),
+            view("outside", &[4, 4], &[4, 1], 1, 64),
+            view("overflow", &[u64::MAX, 2], &[1, 1], 0, 64),
+        ];
+        let ck = checkpoint(dir.path(), &counting(16), ts);
+        let r = TensorReader::new(&ck);
+        let e = r.check(&ck.tensors[0]).unwrap_err();
+        assert!(matches!(e, Error::Limit { .. }), "{e}");
+        assert!(e.to_string().contains("expanded view"), "{e}");
+        assert!(
+            r.check(&ck.tensors[1])
+                .unwrap_err()
+                .to_string()
+                .contains("needs 68 bytes")
+        );
+        assert!(r.check(&ck.tensors[2]).is_err());
+    }
 
     #[test]
     fn gather_copies_every_step() {
