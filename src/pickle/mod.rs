@@ -1,4 +1,7 @@
 //! Reading Python pickles as data, never as code: a restricted pickle machine, the `torch.save`
 //! containers (zip and legacy), and the safety scanner.
 
+pub mod allowlist;
+pub mod ops;
 pub mod torch;
+pub mod zip;
