@@ -2,6 +2,9 @@
 //! containers (zip and legacy), and the safety scanner.
 
 pub mod allowlist;
+pub mod machine;
+pub mod numpy;
 pub mod ops;
 pub mod torch;
+pub mod value;
 pub mod zip;
