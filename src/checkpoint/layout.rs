@@ -1,6 +1,468 @@
-//! Folder layouts.
-use super::*;
+//! From a path to a [`Checkpoint`]: single files (detected by content), sharded folders
+//! (`*.safetensors.index.json`, `pytorch_model.bin.index.json`), diffusers pipelines
+//! (`model_index.json`), plain folders and Hugging Face cache folders
+//! (`models--org--name/snapshots/<revision>/`, files symlinked into `blobs/`).
 
-pub(crate) fn open(path: &Path, _opts: &OpenOptions) -> Result<Checkpoint> {
-    Err(Error::Usage(format!("{}: not implemented", crate::text::path(path))))
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::path::{Component as PathComponent, Path, PathBuf};
+use std::sync::Arc;
+
+use super::safetensors::parse_header;
+use super::sniff::{self, Kind};
+use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, Source, TensorInfo};
+use crate::text::{escape, path as show};
+use crate::{Error, Result};
+
+/// Largest JSON index or `model_index.json` read, in bytes.
+pub const MAX_INDEX_SIZE: u64 = 64 << 20;
+/// Most files one folder checkpoint may have.
+pub const MAX_FILES: usize = 100_000;
+
+/// Weight file extensions looked for in plain folders, safetensors first.
+const SAFETENSORS_EXT: &str = "safetensors";
+const PICKLE_EXTS: [&str; 4] = ["bin", "pt", "pth", "ckpt"];
+
+pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let mut b = Builder::new(path);
+    if !meta.is_dir() {
+        b.format = b.add_file(path, file_name(path), "")?;
+        return Ok(b.finish());
+    }
+    let root = resolve_hub_cache(path)?;
+    let root = root.as_deref().unwrap_or(path);
+    if root.join("model_index.json").is_file() {
+        b.format = Format::Diffusers;
+        open_diffusers(&mut b, root, opts)?;
+    } else {
+        b.format = open_folder(&mut b, root, Path::new(""), "", opts)?;
+    }
+    Ok(b.finish())
+}
+
+/// `models--org--name` (or its `snapshots/` folder) -> the snapshot `refs/main` names, or the only one.
+fn resolve_hub_cache(path: &Path) -> Result<Option<PathBuf>> {
+    let repo = if path.file_name().is_some_and(|n| n == "snapshots") {
+        path.parent().unwrap_or(path).to_path_buf()
+    } else if path.join("snapshots").is_dir() && path.join("blobs").is_dir() {
+        path.to_path_buf()
+    } else {
+        return Ok(None);
+    };
+    let snaps = repo.join("snapshots");
+    if let Ok(rev) = std::fs::read_to_string(repo.join("refs").join("main")) {
+        let rev = rev.trim();
+        let ok = !rev.is_empty() && rev.chars().all(|c| c.is_ascii_alphanumeric());
+        if ok && snaps.join(rev).is_dir() {
+            return Ok(Some(snaps.join(rev)));
+        }
+    }
+    let mut revs: Vec<PathBuf> = read_dir_sorted(&snaps)?.into_iter().filter(|p| p.is_dir()).collect();
+    match revs.len() {
+        0 => Err(Error::Usage(format!(
+            "{}: the cache folder has no snapshot",
+            show(&repo)
+        ))),
+        1 => Ok(revs.pop()),
+        n => Err(Error::Usage(format!(
+            "{}: {n} snapshots and no refs/main: open one of the folders in snapshots/",
+            show(&repo)
+        ))),
+    }
+}
+
+/// A folder that is one model: sharded index, or the weight files in it. Returns the format.
+fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &OpenOptions) -> Result<Format> {
+    let dir = root.join(rel);
+    let entries = read_dir_sorted(&dir)?;
+    let names: Vec<String> = entries
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .collect();
+    let variant = opts.variant.as_deref();
+    // sharded safetensors, then sharded pickles
+    for (suffix, format) in [
+        (".safetensors.index", Format::SafetensorsSharded),
+        (".bin.index", Format::PytorchSharded),
+    ] {
+        if let Some(index) = names.iter().find(|n| is_index_name(n, suffix, variant)) {
+            open_sharded(b, root, &rel.join(index), prefix)?;
+            return Ok(format);
+        }
+    }
+    let weights = weight_files(&names, variant);
+    if weights.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no checkpoint files here (looked for *.safetensors, *.bin, *.pt, *.pth, *.ckpt and index files)",
+            show(&dir)
+        )));
+    }
+    // several weight files without an index: each one's tensors are prefixed by its file name
+    let several = weights.len() > 1;
+    for w in &weights {
+        let file_prefix = if several {
+            format!("{prefix}{w}/")
+        } else {
+            prefix.to_owned()
+        };
+        b.add_file(&dir.join(w), rel.join(w), &file_prefix)?;
+    }
+    Ok(Format::Folder)
+}
+
+fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
+    match variant {
+        None => name.ends_with(&format!("{suffix}.json")),
+        Some(v) => name.ends_with(&format!("{suffix}.{v}.json")),
+    }
+}
+
+/// The weight files of a folder: safetensors when there are any, else pickles; with a variant only
+/// `*.{variant}.ext`, without one only files that carry no variant infix.
+fn weight_files(names: &[String], variant: Option<&str>) -> Vec<String> {
+    let pick = |exts: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| {
+                let p = Path::new(n.as_str());
+                let Some(ext) = p.extension().and_then(OsStr::to_str) else {
+                    return false;
+                };
+                if !exts.contains(&ext) {
+                    return false;
+                }
+                let stem = p.file_stem().and_then(OsStr::to_str).unwrap_or("");
+                let infix = Path::new(stem).extension().and_then(OsStr::to_str);
+                match (variant, infix) {
+                    (Some(v), Some(i)) => i == v,
+                    (Some(_), None) => false,
+                    (None, Some(i)) => !is_variant_infix(i),
+                    (None, None) => true,
+                }
+            })
+            .cloned()
+            .collect()
+    };
+    let st = pick(&[SAFETENSORS_EXT]);
+    if !st.is_empty() { st } else { pick(&PICKLE_EXTS) }
+}
+
+/// Infixes diffusers and transformers use for weight variants (`model.fp16.safetensors`).
+fn is_variant_infix(s: &str) -> bool {
+    matches!(
+        s,
+        "fp16" | "bf16" | "fp32" | "ema" | "non_ema" | "flax" | "onnx" | "int8" | "fp8"
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ShardIndex {
+    weight_map: HashMap<String, String>,
+}
+
+fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
+    let index_path = root.join(index_rel);
+    let text = read_small(&index_path)?;
+    let index: ShardIndex =
+        serde_json::from_str(&text).map_err(|e| Error::format(&index_path, format!("not a valid shard index: {e}")))?;
+    let dir_rel = index_rel.parent().unwrap_or(Path::new(""));
+    // shards in a stable order: by file name
+    let mut shards: Vec<&String> = index.weight_map.values().collect::<HashSet<_>>().into_iter().collect();
+    shards.sort();
+    if shards.len() > MAX_FILES {
+        return Err(Error::Limit {
+            path: index_path,
+            what: "shard count",
+            value: shards.len() as u64,
+            limit: MAX_FILES as u64,
+            hint: "",
+        });
+    }
+    b.files.push(FileEntry {
+        path: index_rel.to_path_buf(),
+        format: Format::SafetensorsSharded,
+        bytes: text.len() as u64,
+        full_path: index_path.clone(),
+    });
+    b.sources.push(Arc::new(Source::Empty));
+    let mut by_shard: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (t, s) in &index.weight_map {
+        by_shard.entry(s.as_str()).or_default().push(t.as_str());
+    }
+    for shard in shards {
+        let rel = safe_relative(&index_path, shard)?;
+        let full = root.join(dir_rel).join(&rel);
+        if !full.is_file() {
+            return Err(Error::format(
+                &index_path,
+                format!("shard {} listed in the index does not exist", escape(shard)),
+            ));
+        }
+        let first = b.tensors.len();
+        b.add_file(&full, dir_rel.join(&rel), prefix)?;
+        let have: HashSet<&str> = b.tensors[first..].iter().map(|t| &t.name[prefix.len()..]).collect();
+        let mut listed = by_shard.remove(shard.as_str()).unwrap_or_default();
+        listed.sort();
+        let missing: Vec<&&str> = listed.iter().filter(|t| !have.contains(**t)).collect();
+        if let Some(m) = missing.first() {
+            return Err(Error::format(
+                &index_path,
+                format!(
+                    "tensor {} is mapped to {} but that shard does not hold it ({} missing in all)",
+                    escape(m),
+                    escape(shard),
+                    missing.len()
+                ),
+            ));
+        }
+        let listed: HashSet<&str> = listed.into_iter().collect();
+        let mut extra: Vec<&str> = have.iter().filter(|t| !listed.contains(**t)).copied().collect();
+        extra.sort();
+        if let Some(x) = extra.first() {
+            return Err(Error::format(
+                &index_path,
+                format!(
+                    "shard {} holds tensor {} which the index does not map to it ({} such tensors)",
+                    escape(shard),
+                    escape(x),
+                    extra.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A file name from an index, refused when it would leave the folder.
+fn safe_relative(index: &Path, name: &str) -> Result<PathBuf> {
+    let p = Path::new(name);
+    let ok = !name.is_empty() && p.components().all(|c| matches!(c, PathComponent::Normal(_)));
+    if ok {
+        Ok(p.to_path_buf())
+    } else {
+        Err(Error::format(
+            index,
+            format!("shard name {} leaves the folder", escape(name)),
+        ))
+    }
+}
+
+fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()> {
+    let index_path = root.join("model_index.json");
+    let text = read_small(&index_path)?;
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| Error::format(&index_path, format!("not a valid model_index.json: {e}")))?;
+    b.files.push(FileEntry {
+        path: "model_index.json".into(),
+        format: Format::Diffusers,
+        bytes: text.len() as u64,
+        full_path: index_path.clone(),
+    });
+    b.sources.push(Arc::new(Source::Empty));
+    for (name, value) in &map {
+        if name.starts_with('_') {
+            if let serde_json::Value::String(s) = value {
+                b.metadata.push((name.clone(), s.clone()));
+            }
+            continue;
+        }
+        let class = match value {
+            serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join("."),
+            _ => String::new(),
+        };
+        let rel = safe_relative(&index_path, name)?;
+        let first = b.tensors.len();
+        let dir = root.join(&rel);
+        if dir.is_dir() && has_weights(&dir, opts)? {
+            let prefix = format!("{name}/");
+            open_folder(b, root, &rel, &prefix, opts)?;
+        } else if dir.is_dir() && opts.variant.is_some() && has_weights(&dir, &OpenOptions::default())? {
+            b.warnings.push(format!(
+                "{}: no {} variant, using the default weights",
+                escape(name),
+                escape(opts.variant.as_deref().unwrap_or(""))
+            ));
+            open_folder(b, root, &rel, &format!("{name}/"), &OpenOptions::default())?;
+        }
+        b.components.push(Component {
+            name: name.clone(),
+            class,
+            tensors: b.tensors.len() - first,
+        });
+    }
+    Ok(())
+}
+
+fn has_weights(dir: &Path, opts: &OpenOptions) -> Result<bool> {
+    let names: Vec<String> = read_dir_sorted(dir)?
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .collect();
+    let v = opts.variant.as_deref();
+    Ok(!weight_files(&names, v).is_empty()
+        || names
+            .iter()
+            .any(|n| is_index_name(n, ".safetensors.index", v) || is_index_name(n, ".bin.index", v)))
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        out.push(e.path());
+        if out.len() > MAX_FILES {
+            return Err(Error::Limit {
+                path: dir.into(),
+                what: "folder entries",
+                value: out.len() as u64,
+                limit: MAX_FILES as u64,
+                hint: "",
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn read_small(path: &Path) -> Result<String> {
+    let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_INDEX_SIZE {
+        return Err(Error::Limit {
+            path: path.into(),
+            what: "index size",
+            value: len,
+            limit: MAX_INDEX_SIZE,
+            hint: "",
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))
+}
+
+fn file_name(path: &Path) -> PathBuf {
+    path.file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// Collects files and tensors while a layout is walked.
+struct Builder {
+    path: PathBuf,
+    format: Format,
+    files: Vec<FileEntry>,
+    tensors: Vec<TensorInfo>,
+    metadata: Vec<(String, String)>,
+    components: Vec<Component>,
+    warnings: Vec<String>,
+    sources: Vec<Arc<Source>>,
+}
+
+impl Builder {
+    fn new(path: &Path) -> Self {
+        Builder {
+            path: path.to_path_buf(),
+            format: Format::Folder,
+            files: Vec::new(),
+            tensors: Vec::new(),
+            metadata: Vec::new(),
+            components: Vec::new(),
+            warnings: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Map one file, detect its format from its bytes, and add its tensors named `prefix + name`.
+    fn add_file(&mut self, full: &Path, rel: impl Into<PathBuf>, prefix: &str) -> Result<Format> {
+        let rel: PathBuf = rel.into();
+        if self.files.len() >= MAX_FILES {
+            return Err(Error::Limit {
+                path: full.into(),
+                what: "file count",
+                value: self.files.len() as u64,
+                limit: MAX_FILES as u64,
+                hint: "",
+            });
+        }
+        let (source, len) = Source::open(full)?;
+        let data = source.bytes();
+        let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+        // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
+        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT) && !matches!(kind, Kind::Zip | Kind::Pickle) {
+            kind = Kind::Safetensors;
+        }
+        let file = self.files.len();
+        let (format, tensors, metadata, warnings) = match kind {
+            Kind::Zip | Kind::Pickle => {
+                let t = crate::pickle::torch::read(full, data)?;
+                (
+                    t.format.unwrap_or(Format::PytorchZip),
+                    t.tensors,
+                    t.metadata,
+                    t.warnings,
+                )
+            }
+            Kind::Safetensors => {
+                let h = parse_header(full, data)?;
+                let tensors = h
+                    .tensors
+                    .into_iter()
+                    .map(|t| {
+                        let range = h.data_start + t.data.start..h.data_start + t.data.end;
+                        TensorInfo::contiguous(t.name, t.dtype, t.shape, 0, range)
+                            .ok_or_else(|| Error::format(full, "tensor shape overflows"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (Format::Safetensors, tensors, h.metadata, Vec::new())
+            }
+            other => {
+                let what = sniff::impostor_hint(other)
+                    .map(|h| h.split(", not").next().unwrap_or(h))
+                    .unwrap_or(
+                        "not a checkpoint format tensorscope knows (safetensors, torch.save zip or legacy pickle)",
+                    );
+                return Err(Error::format(full, what.to_string()));
+            }
+        };
+        let mut names: HashSet<String> = self.tensors.iter().map(|t| t.name.clone()).collect();
+        for mut t in tensors {
+            t.file = file;
+            t.name.insert_str(0, prefix);
+            if !names.insert(t.name.clone()) {
+                return Err(Error::format(
+                    full,
+                    format!("tensor {} appears in more than one file", escape(&t.name)),
+                ));
+            }
+            self.tensors.push(t);
+        }
+        for (k, v) in metadata {
+            if !self.metadata.iter().any(|(k2, _)| *k2 == k) {
+                self.metadata.push((k, v));
+            }
+        }
+        self.warnings
+            .extend(warnings.into_iter().map(|w| format!("{}: {w}", show(&rel))));
+        self.files.push(FileEntry {
+            path: rel,
+            format,
+            bytes: len,
+            full_path: full.to_path_buf(),
+        });
+        self.sources.push(Arc::new(source));
+        Ok(format)
+    }
+
+    fn finish(self) -> Checkpoint {
+        Checkpoint {
+            path: self.path,
+            format: self.format,
+            files: self.files,
+            metadata: self.metadata,
+            tensors: self.tensors,
+            components: self.components,
+            warnings: self.warnings,
+            sources: self.sources,
+        }
+    }
 }

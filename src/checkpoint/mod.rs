@@ -56,7 +56,10 @@ impl Format {
 
     /// Whether tensors in this format come from a pickle.
     pub fn is_pickle(self) -> bool {
-        matches!(self, Format::PytorchZip | Format::PytorchLegacy | Format::PytorchSharded)
+        matches!(
+            self,
+            Format::PytorchZip | Format::PytorchLegacy | Format::PytorchSharded
+        )
     }
 }
 
@@ -128,7 +131,15 @@ impl TensorInfo {
     /// A contiguous tensor whose bytes are exactly `range` of file `file`.
     pub fn contiguous(name: String, dtype: DType, shape: Vec<u64>, file: usize, range: Range<u64>) -> Option<Self> {
         let strides = contiguous_strides(&shape)?;
-        Some(TensorInfo { name, dtype, shape, file, storage: range, offset: 0, strides })
+        Some(TensorInfo {
+            name,
+            dtype,
+            shape,
+            file,
+            storage: range,
+            offset: 0,
+            strides,
+        })
     }
 
     /// Number of elements, `None` on overflow.
@@ -190,7 +201,12 @@ impl TensorInfo {
     /// Check that the view stays inside its storage; the message names the tensor.
     pub fn check_extent(&self) -> std::result::Result<(), String> {
         if self.shape.len() != self.strides.len() {
-            return Err(format!("tensor {}: {} strides for {} dimensions", crate::text::escape(&self.name), self.strides.len(), self.shape.len()));
+            return Err(format!(
+                "tensor {}: {} strides for {} dimensions",
+                crate::text::escape(&self.name),
+                self.strides.len(),
+                self.shape.len()
+            ));
         }
         let reach = self.extent().and_then(|e| self.dtype.bytes_for(e));
         let size = self.storage.end.saturating_sub(self.storage.start);
@@ -200,7 +216,10 @@ impl TensorInfo {
                 "tensor {} needs {r} bytes of its storage but the storage holds {size}",
                 crate::text::escape(&self.name)
             )),
-            None => Err(format!("tensor {}: shape and strides overflow", crate::text::escape(&self.name))),
+            None => Err(format!(
+                "tensor {}: shape and strides overflow",
+                crate::text::escape(&self.name)
+            )),
         }
     }
 }
@@ -293,7 +312,14 @@ impl Checkpoint {
             return Err(Error::format(path, "storage range does not fit in memory"));
         };
         data.get(s..e).ok_or_else(|| {
-            Error::format(path, format!("storage of {} ({s}..{e}) lies outside the file ({} bytes)", crate::text::escape(&t.name), data.len()))
+            Error::format(
+                path,
+                format!(
+                    "storage of {} ({s}..{e}) lies outside the file ({} bytes)",
+                    crate::text::escape(&t.name),
+                    data.len()
+                ),
+            )
         })
     }
 
@@ -307,16 +333,25 @@ impl Checkpoint {
 
     /// Sum of the elements of every tensor.
     pub fn total_params(&self) -> u64 {
-        self.tensors.iter().map(|t| t.numel().unwrap_or(0)).fold(0, u64::saturating_add)
+        self.tensors
+            .iter()
+            .map(|t| t.numel().unwrap_or(0))
+            .fold(0, u64::saturating_add)
     }
 
     /// Sum of the materialised bytes of every tensor.
     pub fn total_bytes(&self) -> u64 {
-        self.tensors.iter().map(|t| t.nbytes().unwrap_or(0)).fold(0, u64::saturating_add)
+        self.tensors
+            .iter()
+            .map(|t| t.nbytes().unwrap_or(0))
+            .fold(0, u64::saturating_add)
     }
 
     /// Full path of file `file` as opened.
     pub fn file_path(&self, file: usize) -> &Path {
-        self.files.get(file).map(|f| f.full_path.as_path()).unwrap_or(Path::new(""))
+        self.files
+            .get(file)
+            .map(|f| f.full_path.as_path())
+            .unwrap_or(Path::new(""))
     }
 }

@@ -1,1 +1,261 @@
-//! Single `.safetensors` files.
+//! Single `.safetensors` files: validate the header ourselves (checked arithmetic, named limits,
+//! duplicate names, impostor files), then let the safetensors crate parse it as a second opinion.
+//!
+//! Layout: 8-byte little-endian header length `n`, `n` bytes of JSON (`name -> {dtype, shape,
+//! data_offsets}` plus an optional `__metadata__` of strings), then the data. Offsets are relative to
+//! the end of the header; tensors must tile the data exactly, in order, with no gap or overlap.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use super::dtype::DType;
+use super::sniff;
+use crate::{Error, Result};
+
+/// Largest header accepted, in bytes (the safetensors crate's own limit).
+pub const MAX_HEADER_SIZE: u64 = 100_000_000;
+/// Most tensors accepted in one file.
+pub const MAX_TENSORS: usize = 5_000_000;
+/// Most dimensions of one tensor.
+pub const MAX_DIMS: usize = 64;
+
+/// One tensor of a header, with its data range relative to the start of the data section.
+#[derive(Debug, Clone)]
+pub struct HeaderTensor {
+    /// Name as written.
+    pub name: String,
+    /// Element type.
+    pub dtype: DType,
+    /// Shape.
+    pub shape: Vec<u64>,
+    /// Byte range within the data section.
+    pub data: Range<u64>,
+}
+
+/// A validated header.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// Offset of the data section in the file (`8 + n`).
+    pub data_start: u64,
+    /// Tensors in data order.
+    pub tensors: Vec<HeaderTensor>,
+    /// `__metadata__`, in the order written.
+    pub metadata: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct RawInfo {
+    dtype: String,
+    shape: Vec<u64>,
+    data_offsets: (u64, u64),
+}
+
+/// Top-level JSON object kept as ordered entries so duplicate names can be detected (serde_json
+/// maps keep only the last one, as the safetensors crate does).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                    if out.len() > MAX_TENSORS {
+                        return Err(de::Error::custom(format!("more than {MAX_TENSORS} tensors")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parse and validate the header of the safetensors file held in `data` (`path` is for messages).
+pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
+    let err = |msg: String| Error::format(path, msg);
+    let kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+    if let Some(hint) = sniff::impostor_hint(kind) {
+        return Err(err(format!("not a safetensors file: {hint}")));
+    }
+    let Some(len_bytes) = data.get(..8) else {
+        return Err(err(format!(
+            "file is {} bytes, too short for a safetensors header (8-byte length, then JSON): truncated download?",
+            data.len()
+        )));
+    };
+    let n = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
+    if n > MAX_HEADER_SIZE {
+        let hint = if kind == sniff::Kind::Unknown {
+            ": is this really a safetensors file?"
+        } else {
+            ""
+        };
+        return Err(Error::Limit {
+            path: path.into(),
+            what: "header length",
+            value: n,
+            limit: MAX_HEADER_SIZE,
+            hint,
+        });
+    }
+    if n < 2 {
+        return Err(err(format!("header length {n} is too small for a JSON object")));
+    }
+    let file_len = data.len() as u64;
+    let data_start = 8 + n;
+    let Some(json) = data.get(8..data_start as usize) else {
+        return Err(err(format!(
+            "truncated: the header needs {data_start} bytes but the file has {file_len}: re-download it"
+        )));
+    };
+    let text = std::str::from_utf8(json).map_err(|e| err(format!("header is not valid UTF-8: {e}")))?;
+    if !text.trim_start().starts_with('{') {
+        return Err(err("header is not a JSON object".into()));
+    }
+    let Entries(entries) = serde_json::from_str(text).map_err(|e| err(format!("header is not valid JSON: {e}")))?;
+
+    let mut metadata = Vec::new();
+    let mut tensors = Vec::with_capacity(entries.len());
+    let mut names = std::collections::HashSet::with_capacity(entries.len());
+    for (name, value) in entries {
+        if !names.insert(name.clone()) {
+            return Err(err(format!(
+                "tensor name {:?} appears twice in the header (readers would silently keep only the last)",
+                crate::text::escape(&name)
+            )));
+        }
+        if name == "__metadata__" {
+            metadata = parse_metadata(value).map_err(err)?;
+            continue;
+        }
+        let shown = crate::text::escape(&name).into_owned();
+        let info: RawInfo = serde_json::from_value(value).map_err(|e| err(format!("tensor {shown}: {e}")))?;
+        let dtype = DType::from_safetensors_name(&info.dtype).ok_or_else(|| {
+            err(format!(
+                "tensor {shown}: unknown dtype {:?}",
+                crate::text::escape(&info.dtype)
+            ))
+        })?;
+        if info.shape.len() > MAX_DIMS {
+            return Err(err(format!(
+                "tensor {shown}: {} dimensions (at most {MAX_DIMS})",
+                info.shape.len()
+            )));
+        }
+        let (s, e) = info.data_offsets;
+        if s > e {
+            return Err(err(format!(
+                "tensor {shown}: data_offsets [{s}, {e}] end before they start"
+            )));
+        }
+        let numel = info.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+        let want = numel.and_then(|n| n.checked_mul(u64::from(dtype.bits())));
+        match want {
+            Some(bits) if bits % 8 != 0 => {
+                return Err(err(format!(
+                    "tensor {shown}: {} of {dtype} does not fill whole bytes",
+                    numel.unwrap_or(0)
+                )));
+            }
+            Some(bits) if bits / 8 == e - s => {}
+            Some(bits) => {
+                return Err(err(format!(
+                    "tensor {shown}: shape {:?} of {dtype} needs {} bytes but data_offsets [{s}, {e}] hold {}",
+                    info.shape,
+                    bits / 8,
+                    e - s
+                )));
+            }
+            None => return Err(err(format!("tensor {shown}: shape {:?} overflows", info.shape))),
+        }
+        tensors.push(HeaderTensor {
+            name,
+            dtype,
+            shape: info.shape,
+            data: s..e,
+        });
+    }
+    tensors.sort_by_key(|t| (t.data.start, t.data.end));
+    let mut at = 0u64;
+    for t in &tensors {
+        if t.data.start != at {
+            let shown = crate::text::escape(&t.name);
+            return Err(err(if t.data.start > at {
+                format!(
+                    "gap in the data: bytes {at}..{} belong to no tensor (before {shown})",
+                    t.data.start
+                )
+            } else {
+                format!(
+                    "tensor {shown} overlaps the previous tensor (starts at {}, previous ends at {at})",
+                    t.data.start
+                )
+            }));
+        }
+        at = t.data.end;
+    }
+    let have = file_len - data_start;
+    if have < at {
+        return Err(err(format!(
+            "truncated: the header promises {} bytes but the file has {file_len} ({} missing): re-download it",
+            data_start + at,
+            data_start + at - file_len
+        )));
+    }
+    if have > at {
+        return Err(err(format!(
+            "{} unexpected bytes after the last tensor (file has {file_len}, header accounts for {})",
+            have - at,
+            data_start + at
+        )));
+    }
+    // Second opinion from the reference implementation; our checks above make its arithmetic safe.
+    safetensors::SafeTensors::read_metadata(data)
+        .map_err(|e| err(format!("rejected by the safetensors crate: {e}")))?;
+    Ok(Header {
+        data_start,
+        tensors,
+        metadata,
+    })
+}
+
+fn parse_metadata(value: serde_json::Value) -> std::result::Result<Vec<(String, String)>, String> {
+    let serde_json::Value::Object(map) = value else {
+        return Err("__metadata__ is not a JSON object".into());
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            other => Err(format!(
+                "__metadata__ value of {:?} is {}, not a string",
+                crate::text::escape(&k),
+                json_kind(&other)
+            )),
+        })
+        .collect()
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

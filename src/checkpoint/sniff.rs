@@ -36,14 +36,15 @@ pub fn detect(head: &[u8]) -> Kind {
     if head.starts_with(b"\x93NUMPY") {
         return Kind::Npy;
     }
+    // before the pickle test: a header length such as 0x0380 also starts with the bytes of PROTO 3
+    if head.len() >= 9 && head[8] == b'{' {
+        return Kind::Safetensors;
+    }
     if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
         return Kind::Pickle;
     }
     if head.len() > 262 && &head[257..262] == b"ustar" {
         return Kind::Tar;
-    }
-    if head.len() >= 9 && head[8] == b'{' {
-        return Kind::Safetensors;
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(256)]).to_ascii_lowercase();
     let t = text.trim_start_matches('\u{feff}').trim_start();
@@ -60,7 +61,9 @@ pub fn detect(head: &[u8]) -> Kind {
 /// What to tell a user who gave `kind` where a safetensors file was expected.
 pub fn impostor_hint(kind: Kind) -> Option<&'static str> {
     Some(match kind {
-        Kind::GitLfsPointer => "this is a Git LFS pointer, not the weights: run `git lfs pull` or download the file itself",
+        Kind::GitLfsPointer => {
+            "this is a Git LFS pointer, not the weights: run `git lfs pull` or download the file itself"
+        }
         Kind::Html => "this is an HTML page, not weights: the download probably needed a login or hit an error page",
         Kind::Zip => "this is a zip archive (a torch.save file or .npz renamed), not safetensors",
         Kind::Pickle => "this is a Python pickle (a torch.save file renamed), not safetensors",
@@ -76,13 +79,17 @@ mod tests {
 
     #[test]
     fn detects_each_kind() {
-        assert_eq!(detect(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n"), Kind::GitLfsPointer);
+        assert_eq!(
+            detect(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n"),
+            Kind::GitLfsPointer
+        );
         assert_eq!(detect(b"PK\x03\x04rest"), Kind::Zip);
         assert_eq!(detect(b"\x80\x02\x8a\x0a"), Kind::Pickle);
         assert_eq!(detect(b"\x93NUMPY\x01\x00"), Kind::Npy);
         assert_eq!(detect(b"\x10\0\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         assert_eq!(detect(b"  <!DOCTYPE html><html>"), Kind::Html);
         assert_eq!(detect(b"hello"), Kind::Unknown);
+        assert_eq!(detect(b"\x80\x03\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(detect(&tar), Kind::Tar);

@@ -1,22 +1,225 @@
-//! `tensorscope inspect`.
+//! `tensorscope inspect PATH [--json]`: tensors and metadata, without reading tensor data.
+
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
+
+use serde::Serialize;
+use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
+use tensorscope::text::{bytes, escape};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// File or folder.
+    /// File or folder: .safetensors, torch.save file, sharded, diffusers or Hugging Face cache folder.
     pub path: PathBuf,
-    /// Print JSON.
+    /// Print JSON (the schema in README.md).
     #[arg(long)]
     pub json: bool,
+    /// Diffusers weight variant, e.g. `fp16` for `*.fp16.safetensors`.
+    #[arg(long)]
+    pub variant: Option<String>,
 }
 
 impl Args {
     pub fn for_path(path: PathBuf) -> Self {
-        Args { path, json: false }
+        Args {
+            path,
+            json: false,
+            variant: None,
+        }
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let _ck = tensorscope::checkpoint::open(&args.path)?;
+    let ck = checkpoint::open_with(
+        &args.path,
+        &OpenOptions {
+            variant: args.variant.clone(),
+        },
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &Report::from(&ck))?;
+        writeln!(out)?;
+    } else {
+        write_human(&mut out, &ck)?;
+    }
+    for w in &ck.warnings {
+        eprintln!("warning: {}", escape(w));
+    }
     Ok(0)
+}
+
+/// The `inspect --json` document (DESIGN.md).
+#[derive(Serialize)]
+pub struct Report<'a> {
+    path: String,
+    format: &'static str,
+    files: Vec<FileJson>,
+    metadata: BTreeMap<&'a str, &'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    components: Vec<&'a checkpoint::Component>,
+    tensors: Vec<TensorJson<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    total_params: u64,
+    total_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct FileJson {
+    path: String,
+    format: &'static str,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct TensorJson<'a> {
+    name: &'a str,
+    dtype: &'a str,
+    shape: &'a [u64],
+    bytes: u64,
+    file: String,
+}
+
+impl<'a> From<&'a Checkpoint> for Report<'a> {
+    fn from(ck: &'a Checkpoint) -> Self {
+        let file_name = |i: usize| {
+            ck.files
+                .get(i)
+                .map(|f| f.path.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        Report {
+            path: ck.path.to_string_lossy().into_owned(),
+            format: ck.format.as_str(),
+            files: ck
+                .files
+                .iter()
+                .map(|f| FileJson {
+                    path: f.path.to_string_lossy().into_owned(),
+                    format: f.format.as_str(),
+                    bytes: f.bytes,
+                })
+                .collect(),
+            metadata: ck.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            components: ck.components.iter().collect(),
+            tensors: ck
+                .tensors
+                .iter()
+                .map(|t| TensorJson {
+                    name: &t.name,
+                    dtype: t.dtype.name(),
+                    shape: &t.shape,
+                    bytes: t.nbytes().unwrap_or(0),
+                    file: file_name(t.file),
+                })
+                .collect(),
+            warnings: &ck.warnings,
+            total_params: ck.total_params(),
+            total_bytes: ck.total_bytes(),
+        }
+    }
+}
+
+fn shape(s: &[u64]) -> String {
+    format!("[{}]", s.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
+}
+
+fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
+    let path = escape(&ck.path.to_string_lossy()).into_owned();
+    writeln!(
+        out,
+        "{path}  ({}, {} file{})",
+        ck.format,
+        ck.files.len(),
+        if ck.files.len() == 1 { "" } else { "s" }
+    )?;
+    let rows: Vec<[String; 4]> = ck
+        .tensors
+        .iter()
+        .map(|t| {
+            let size = t.nbytes().map(bytes).unwrap_or_else(|| "overflow".into());
+            [
+                escape(&t.name).into_owned(),
+                t.dtype.name().to_string(),
+                shape(&t.shape),
+                size,
+            ]
+        })
+        .collect();
+    let header = ["NAME", "DTYPE", "SHAPE", "SIZE"];
+    let mut w = header.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, c: [&str; 4]| {
+        writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+    };
+    line(out, header)?;
+    for r in &rows {
+        line(out, [&r[0], &r[1], &r[2], &r[3]])?;
+    }
+    writeln!(out)?;
+    writeln!(out, "tensors     {}", ck.tensors.len())?;
+    writeln!(out, "parameters  {}", group(ck.total_params()))?;
+    writeln!(
+        out,
+        "bytes       {} ({})",
+        group(ck.total_bytes()),
+        bytes(ck.total_bytes())
+    )?;
+    let mut by_dtype: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+    for t in &ck.tensors {
+        let e = by_dtype.entry(t.dtype.name()).or_default();
+        e.0 += 1;
+        e.1 = e.1.saturating_add(t.nbytes().unwrap_or(0));
+    }
+    for (d, (n, b)) in &by_dtype {
+        writeln!(out, "  {d:<12} {n:>7} tensors  {:>10}", bytes(*b))?;
+    }
+    if !ck.components.is_empty() {
+        writeln!(out, "\ncomponents")?;
+        for c in &ck.components {
+            let what = if c.tensors == 0 {
+                "no weights".to_string()
+            } else {
+                format!("{} tensors", c.tensors)
+            };
+            writeln!(out, "  {:<16} {:<40} {what}", escape(&c.name), escape(&c.class))?;
+        }
+    }
+    if !ck.metadata.is_empty() {
+        writeln!(out, "\nmetadata")?;
+        for (k, v) in &ck.metadata {
+            writeln!(out, "  {}: {}", escape(k), escape(v))?;
+        }
+    }
+    Ok(())
+}
+
+/// 124439808 -> 124,439,808
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

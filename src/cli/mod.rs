@@ -38,6 +38,7 @@ enum Command {
 }
 
 /// Exit code for "a finding" (scan: not safe; diff: different).
+#[allow(dead_code)] // used by the scan and diff commands
 pub const FINDING: u8 = 1;
 
 pub fn main() -> ExitCode {
@@ -67,10 +68,21 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("error: {msg}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `tensorscope inspect big | head` closes our stdout early: that is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
 }

@@ -21,5 +21,8 @@ pub struct TorchFile {
 /// Read the `torch.save` file mapped in `data` (`path` is only for messages).
 pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
     let _ = data;
-    Err(Error::Unsupported(format!("{}: pickle checkpoints are not supported yet", crate::text::path(path))))
+    Err(Error::Unsupported(format!(
+        "{}: pickle checkpoints are not supported yet",
+        crate::text::path(path)
+    )))
 }
