@@ -599,7 +599,11 @@ impl<'a> Machine<'a> {
                 },
                 _ => self.opaque(callable, args),
             },
-            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&a, &qualified),
+            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&a, None, &qualified),
+            S::RebuildTensorV3 => match self.heap.global(a.get(6).unwrap_or(&Value::None)).and_then(|g| g.safe) {
+                Some(S::TorchDType(d)) => self.rebuild_tensor(&a, Some(d), &qualified),
+                _ => Err(self.bad(format!("{qualified}: the seventh argument is not a torch dtype"))),
+            },
             S::RebuildParameter | S::RebuildParameterWithState | S::Parameter => match a.first() {
                 Some(t @ Value::Node(id)) if matches!(self.heap.get(*id), Some(Node::Tensor(_))) => Ok(t.clone()),
                 _ => Err(self.bad(format!("{qualified}: the first argument is not a tensor"))),
@@ -646,7 +650,8 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn rebuild_tensor(&mut self, a: &[Value<'a>], qualified: &str) -> R<Value<'a>> {
+    /// A tensor over a storage; `dtype` overrides the storage's element type (`_rebuild_tensor_v3`).
+    fn rebuild_tensor(&mut self, a: &[Value<'a>], dtype: Option<DType>, qualified: &str) -> R<Value<'a>> {
         let bad = |m: &str| self.bad(format!("{qualified}: {m}"));
         let (Some(storage), Some(offset), Some(size), Some(stride)) = (a.first(), a.get(1), a.get(2), a.get(3)) else {
             return Err(bad("expected (storage, offset, size, stride, …)"));
@@ -654,7 +659,7 @@ impl<'a> Machine<'a> {
         let Some(Node::Storage(s)) = self.heap.node(storage) else {
             return Err(bad("the first argument is not a storage"));
         };
-        let dtype = s.dtype;
+        let dtype = dtype.unwrap_or(s.dtype);
         let Value::Node(sid) = *storage else {
             return Err(bad("the first argument is not a storage"));
         };

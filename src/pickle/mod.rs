@@ -2,6 +2,7 @@
 //! containers (zip and legacy), and the safety scanner.
 
 pub mod allowlist;
+pub mod legacy;
 pub mod machine;
 pub mod numpy;
 pub mod ops;
