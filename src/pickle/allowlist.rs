@@ -24,6 +24,10 @@ pub enum SafeGlobal {
     OrderedDict,
     /// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])`.
     RebuildTensorV2,
+    /// `torch._utils._rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])`:
+    /// what torch writes for dtypes without a typed storage class (float8, uint16/32/64, complex32, …)
+    /// over a `torch.UntypedStorage`.
+    RebuildTensorV3,
     /// `torch._utils._rebuild_tensor(storage, offset, size, stride)` (old files).
     RebuildTensor,
     /// `torch._utils._rebuild_parameter(data, requires_grad, hooks)`.
@@ -75,6 +79,7 @@ pub fn classify_safe(module: &str, name: &str) -> Option<SafeGlobal> {
     Some(match (module, name) {
         ("collections", "OrderedDict") => S::OrderedDict,
         ("torch._utils", "_rebuild_tensor_v2") => S::RebuildTensorV2,
+        ("torch._utils", "_rebuild_tensor_v3") => S::RebuildTensorV3,
         ("torch._utils", "_rebuild_tensor") => S::RebuildTensor,
         ("torch._utils", "_rebuild_parameter") => S::RebuildParameter,
         ("torch._utils", "_rebuild_parameter_with_state") => S::RebuildParameterWithState,
@@ -173,6 +178,7 @@ mod tests {
         for (m, n) in [
             ("collections", "OrderedDict"),
             ("torch._utils", "_rebuild_tensor_v2"),
+            ("torch._utils", "_rebuild_tensor_v3"),
             ("torch._utils", "_rebuild_tensor"),
             ("torch._utils", "_rebuild_parameter"),
             ("torch._utils", "_rebuild_parameter_with_state"),

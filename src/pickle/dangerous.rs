@@ -50,7 +50,11 @@ const BUILTIN_NAMES: [(&str, &str); 22] = [
 const TABLE: &[Entry] = &[
     // processes and the operating system
     ("os", "*", SHELL),
-    ("posix", "*", "os on Linux and macOS: runs shell commands, touches files"),
+    (
+        "posix",
+        "*",
+        "os on Linux and macOS: runs shell commands, touches files",
+    ),
     ("nt", "*", "os on Windows: runs shell commands, touches files"),
     ("subprocess", "*", SHELL),
     ("_posixsubprocess", "*", SHELL),
@@ -110,12 +114,24 @@ const TABLE: &[Entry] = &[
     ("types", "MethodType", "binds callables to objects"),
     ("types", "ModuleType", "creates modules"),
     ("operator", "attrgetter", ATTR),
-    ("operator", "itemgetter", "reaches items of any object (a step to os.system)"),
+    (
+        "operator",
+        "itemgetter",
+        "reaches items of any object (a step to os.system)",
+    ),
     ("operator", "methodcaller", "calls a method chosen by the pickle"),
     ("_operator", "attrgetter", ATTR),
-    ("_operator", "itemgetter", "reaches items of any object (a step to os.system)"),
+    (
+        "_operator",
+        "itemgetter",
+        "reaches items of any object (a step to os.system)",
+    ),
     ("_operator", "methodcaller", "calls a method chosen by the pickle"),
-    ("functools", "partial", "binds arguments to any callable (partial(os.system, cmd))"),
+    (
+        "functools",
+        "partial",
+        "binds arguments to any callable (partial(os.system, cmd))",
+    ),
     ("functools", "reduce", CALL),
     ("functools", "partialmethod", CALL),
     ("functools", "cached_property", CALL),
@@ -136,7 +152,11 @@ const TABLE: &[Entry] = &[
     ("marshal", "*", "loads code objects from bytes"),
     ("shelve", "*", PICKLE),
     ("dill", "*", "loads pickled code and functions"),
-    ("cloudpickle", "*", "rebuilds functions from code objects; subimport imports anything"),
+    (
+        "cloudpickle",
+        "*",
+        "rebuilds functions from code objects; subimport imports anything",
+    ),
     ("joblib", "*", PICKLE),
     ("copyreg", "*", "registers pickle reducers"),
     ("torch.serialization", "load", PICKLE),
@@ -147,7 +167,11 @@ const TABLE: &[Entry] = &[
     ("torch.hub", "*", "downloads and runs repositories (hubconf.py)"),
     ("torch.jit", "*", "compiles and runs TorchScript, loads archives"),
     ("torch._jit_internal", "*", "compiles and runs TorchScript"),
-    ("torch._inductor", "*", "compiles code and runs compilers (codecache.compile_file)"),
+    (
+        "torch._inductor",
+        "*",
+        "compiles code and runs compilers (codecache.compile_file)",
+    ),
     ("torch._dynamo", "*", "evaluates guard code"),
     ("torch.fx", "*", "generates and runs Python code"),
     ("torch.package", "*", PICKLE),
@@ -201,7 +225,11 @@ const TABLE: &[Entry] = &[
     ("sqlite3", "*", "opens databases (files) and runs SQL"),
     ("logging", "FileHandler", "creates files"),
     ("logging.handlers", "*", "writes files, sockets, syslog, mail"),
-    ("logging.config", "*", "listen() runs a config server; configs import anything"),
+    (
+        "logging.config",
+        "*",
+        "listen() runs a config server; configs import anything",
+    ),
     // network
     ("socket", "*", NET),
     ("_socket", "*", NET),
@@ -239,7 +267,8 @@ fn lookup_exact(module: &str, name: &str) -> Option<&'static str> {
     }
     for &(m, n, why) in TABLE {
         let module_hit = if n == "*" { under(module, m) } else { module == m };
-        if module_hit && (n == "*" || n == name || n == first || name.starts_with(n) && name[n.len()..].starts_with('.'))
+        if module_hit
+            && (n == "*" || n == name || n == first || name.starts_with(n) && name[n.len()..].starts_with('.'))
         {
             return Some(why);
         }
@@ -249,7 +278,8 @@ fn lookup_exact(module: &str, name: &str) -> Option<&'static str> {
 
 /// `module` is `parent` or a submodule of it.
 fn under(module: &str, parent: &str) -> bool {
-    module == parent || module.len() > parent.len() && module.starts_with(parent) && module[parent.len()..].starts_with('.')
+    module == parent
+        || module.len() > parent.len() && module.starts_with(parent) && module[parent.len()..].starts_with('.')
 }
 
 /// Longest dotted name searched part by part; longer names are suspicious without a search.

@@ -3,8 +3,12 @@
 
 pub mod allowlist;
 pub mod dangerous;
+pub mod legacy;
+pub mod machine;
 pub mod npy;
+pub mod numpy;
 pub mod ops;
 pub mod scan;
 pub mod torch;
+pub mod value;
 pub mod zip;

@@ -108,7 +108,7 @@ pub struct Archive {
 
 impl Archive {
     /// Every entry named exactly `name` (more than one is an ambiguity the caller must handle).
-    pub fn find<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+    pub fn find<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Entry> + use<'a, 'n> {
         self.entries.iter().filter(move |e| e.raw_name == name.as_bytes())
     }
 }
