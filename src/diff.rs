@@ -24,6 +24,7 @@ use std::os::unix::fs::FileExt;
 use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
+use crate::convert::plan::safetensors_view;
 use crate::convert::read::TensorReader;
 use crate::tensor::decode;
 use crate::{Error, Result};
@@ -118,11 +119,16 @@ pub struct DiffReport {
 }
 
 /// Compare checkpoints `a` and `b`.
+///
+/// Torch's `float4_e2m1fn_x2` is compared as the `F4` view safetensors stores it as
+/// ([`crate::convert::plan::safetensors_view`]).
 pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
     let (ra, rb) = (TensorReader::new(a), TensorReader::new(b));
     let files_identical = same_files(a, b)?;
-    let b_by_name: HashMap<&str, &TensorInfo> = b.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
-    let a_by_name: HashMap<&str, &TensorInfo> = a.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    let a_tensors: Vec<TensorInfo> = a.tensors.iter().map(|t| safetensors_view(t).into_owned()).collect();
+    let b_tensors: Vec<TensorInfo> = b.tensors.iter().map(|t| safetensors_view(t).into_owned()).collect();
+    let b_by_name: HashMap<&str, &TensorInfo> = b_tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    let a_by_name: HashMap<&str, &TensorInfo> = a_tensors.iter().map(|t| (t.name.as_str(), t)).collect();
     let a_alias = aliases(a, &a_by_name);
     let b_alias = aliases(b, &b_by_name);
     let mut report = DiffReport {
@@ -140,7 +146,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         metadata: metadata_diff(a, b, &a_alias, &b_alias),
     };
     let mut matched_b: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for ta in &a.tensors {
+    for ta in &a_tensors {
         let (tb, b_name) = match b_by_name.get(ta.name.as_str()) {
             Some(tb) => (*tb, None),
             None => match b_alias.get(ta.name.as_str()) {
@@ -182,7 +188,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         }
         report.tensors.push(d);
     }
-    for tb in &b.tensors {
+    for tb in &b_tensors {
         if matched_b.contains(tb.name.as_str()) {
             continue;
         }

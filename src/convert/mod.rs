@@ -201,6 +201,12 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
                 ck.format
             )));
         }
+        let mut ck = ck;
+        for t in &mut ck.tensors {
+            if let std::borrow::Cow::Owned(v) = plan::safetensors_view(t) {
+                *t = v;
+            }
+        }
         opened.push(ck);
     }
     let plan_opts = PlanOptions {

@@ -221,6 +221,46 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
     Ok(())
 }
 
+/// The view safetensors writes for a torch dtype it has no name for but can store: torch's
+/// `float4_e2m1fn_x2` (two F4 values per byte) becomes `F4` with the last dimension doubled, as
+/// safetensors 0.8 writes it. Every other tensor is returned unchanged.
+pub fn safetensors_view(t: &TensorInfo) -> std::borrow::Cow<'_, TensorInfo> {
+    use std::borrow::Cow;
+    let DType::Torch {
+        name: "float4_e2m1fn_x2",
+        ..
+    } = t.dtype
+    else {
+        return Cow::Borrowed(t);
+    };
+    let (Some(&last), Some(&last_stride)) = (t.shape.last(), t.strides.last()) else {
+        return Cow::Borrowed(t);
+    };
+    if last_stride != 1 && last > 1 {
+        return Cow::Borrowed(t);
+    }
+    let mut strides: Vec<u64> = Vec::with_capacity(t.strides.len());
+    for &s in &t.strides[..t.strides.len() - 1] {
+        let Some(s) = s.checked_mul(2) else {
+            return Cow::Borrowed(t);
+        };
+        strides.push(s);
+    }
+    strides.push(1);
+    let (Some(last), Some(offset)) = (last.checked_mul(2), t.offset.checked_mul(2)) else {
+        return Cow::Borrowed(t);
+    };
+    let mut shape = t.shape.clone();
+    *shape.last_mut().unwrap_or(&mut 0) = last;
+    Cow::Owned(TensorInfo {
+        dtype: DType::F4,
+        shape,
+        strides,
+        offset,
+        ..t.clone()
+    })
+}
+
 /// Conversion settings that shape the plan.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanOptions {
