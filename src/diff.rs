@@ -243,12 +243,31 @@ fn equal_diff(t: &TensorInfo, b_name: Option<String>) -> TensorDiff {
 }
 
 /// Names a checkpoint's metadata records as written once under another name: `dropped -> kept`,
-/// where `dropped` is not a tensor and `kept` is.
+/// where `dropped` is not a tensor and `kept` is. In a diffusers folder the metadata of each component
+/// names its tensors without the component prefix, so `unet/` + key is tried too.
 fn aliases(ck: &Checkpoint, names: &HashMap<&str, &TensorInfo>) -> HashMap<String, String> {
+    let mut prefixes = vec![String::new()];
+    prefixes.extend(ck.components.iter().map(|c| format!("{}/", c.name)));
+    let mut out = HashMap::new();
+    for (k, v) in &ck.metadata {
+        for p in &prefixes {
+            let (dropped, kept) = (format!("{p}{k}"), format!("{p}{v}"));
+            if !names.contains_key(dropped.as_str()) && names.contains_key(kept.as_str()) {
+                out.insert(dropped, kept);
+            }
+        }
+    }
+    out
+}
+
+/// Metadata keys that record an alias (with or without a component prefix).
+fn alias_keys(ck: &Checkpoint, alias: &HashMap<String, String>) -> std::collections::HashSet<String> {
     ck.metadata
         .iter()
-        .filter(|(k, v)| !names.contains_key(k.as_str()) && names.contains_key(v.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|(k, _)| {
+            alias.contains_key(k.as_str()) || alias.keys().any(|d| d.rsplit_once('/').is_some_and(|(_, r)| r == k))
+        })
+        .map(|(k, _)| k.clone())
         .collect()
 }
 
@@ -259,9 +278,10 @@ fn metadata_diff(
     b_alias: &HashMap<String, String>,
 ) -> MetadataDiff {
     let keep = |alias: &HashMap<String, String>, ck: &Checkpoint| -> BTreeMap<String, String> {
+        let skip = alias_keys(ck, alias);
         ck.metadata
             .iter()
-            .filter(|(k, _)| k != "format" && !alias.contains_key(k))
+            .filter(|(k, _)| k != "format" && !skip.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
