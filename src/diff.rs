@@ -29,6 +29,9 @@ use crate::convert::read::TensorReader;
 use crate::tensor::decode;
 use crate::{Error, Result};
 
+/// Bytes compared at a time: two such chunks stay in a core's L2 cache between the read and the compare.
+pub const COMPARE_CHUNK_BYTES: usize = 256 << 10;
+
 /// A tensor seen on one side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Brief {
@@ -346,7 +349,8 @@ pub fn tensors_equal(ra: &TensorReader<'_>, ta: &TensorInfo, rb: &TensorReader<'
     if tb.numel() != Some(numel) {
         return Ok(false);
     }
-    let step = TensorReader::chunk_elems(ta).min(TensorReader::chunk_elems(tb));
+    let step =
+        TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES).min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES));
     let (mut ba, mut bb) = (Vec::new(), Vec::new());
     let mut at = 0u64;
     while at < numel {
@@ -390,8 +394,8 @@ fn value_diff(ra: &TensorReader<'_>, ta: &TensorInfo, rb: &TensorReader<'_>, tb:
         }
     }
     let numel = ta.numel().unwrap_or(0);
-    let step = TensorReader::chunk_elems(ta)
-        .min(TensorReader::chunk_elems(tb))
+    let step = TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES)
+        .min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES))
         .min(1 << 16);
     let (mut ba, mut bb, mut va, mut vb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut max, mut sum, mut n_finite, mut dot, mut na, mut nb, mut bad) = (0f64, 0f64, 0u64, 0f64, 0f64, 0f64, 0u64);

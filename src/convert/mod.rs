@@ -24,13 +24,13 @@ pub mod plan;
 pub mod read;
 pub mod writer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::checkpoint::{self, Checkpoint, OpenOptions};
+use crate::checkpoint::{self, Checkpoint, OpenOptions, TensorInfo};
 use crate::pickle::scan::{self, Finding, Verdict};
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
@@ -249,8 +249,9 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     if to_folder {
         std::fs::create_dir(&tmp.path).map_err(|e| Error::io(&tmp.path, e))?;
     }
+    let mut unsynced = Vec::new();
     for ((unit, ck), plan) in layout.units.iter().zip(&opened).zip(&plans) {
-        write_unit(unit, ck, plan, &tmp.path, to_folder, &mut report)?;
+        write_unit(unit, ck, plan, &tmp.path, to_folder, &mut report, &mut unsynced)?;
     }
     for rel in &layout.copies {
         let (from, to) = (input.join(rel), tmp.path.join(rel));
@@ -258,15 +259,29 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
-        std::fs::File::open(&to)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(&to, e))?;
+        let file = std::fs::File::open(&to).map_err(|e| Error::io(&to, e))?;
+        unsynced.push((to, file));
         report.copied.push(rel.clone());
     }
     report.write_seconds = started.elapsed().as_secs_f64();
-    if opts.verify {
-        report.verification = Some(verify(&layout, &opened, &plans, &tmp.path, to_folder)?);
-    }
+    // flush to disk while verifying: the first waits on the disk, the second on memory
+    let (synced, verified) = std::thread::scope(|s| {
+        let syncing = s.spawn(|| {
+            unsynced
+                .iter()
+                .try_for_each(|(p, f)| f.sync_all().map_err(|e| Error::io(p, e)))
+        });
+        let verified = opts
+            .verify
+            .then(|| verify(&layout, &opened, &plans, &tmp.path, to_folder))
+            .transpose();
+        let synced = syncing
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the fsync thread panicked".into())));
+        (synced, verified)
+    });
+    report.verification = verified?;
+    synced?;
     tmp.publish(&target)?;
     Ok(Outcome::Converted(Box::new(report)))
 }
@@ -327,6 +342,7 @@ fn write_unit(
     tmp: &Path,
     to_folder: bool,
     r: &mut Report,
+    unsynced: &mut Vec<(PathBuf, std::fs::File)>,
 ) -> Result<()> {
     let reader = TensorReader::new(ck);
     let dir = if to_folder {
@@ -344,12 +360,13 @@ fn write_unit(
         } else {
             tmp.to_path_buf()
         };
-        let bytes = writer::write_file(&path, &reader, &f.entries, &plan.metadata)?;
+        let (bytes, file) = writer::write_file(&path, &reader, &f.entries, &plan.metadata)?;
+        unsynced.push((path, file));
         r.files.push(Written {
             path: if to_folder {
                 unit.dir.join(&f.name)
             } else {
-                PathBuf::from(&f.name)
+                r.output.file_name().map(PathBuf::from).unwrap_or_default()
             },
             tensors: f.entries.len(),
             bytes,
@@ -402,7 +419,20 @@ fn write_small(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
-/// Reopen every written file and compare each name (aliases included) with its source view.
+/// Threads that compare tensors during verification.
+const VERIFY_THREADS: usize = 2;
+
+/// One comparison: source tensor (unit, tensor) against output tensor (output file, tensor).
+struct Job<'a> {
+    unit: usize,
+    source: &'a TensorInfo,
+    out: usize,
+    written: usize,
+    bytes: u64,
+}
+
+/// Reopen every written file, check its names, dtypes, shapes and metadata, and compare each name
+/// (aliases included) byte for byte with its source view, on [`VERIFY_THREADS`] threads.
 fn verify(
     layout: &Layout,
     opened: &[Checkpoint],
@@ -411,14 +441,10 @@ fn verify(
     to_folder: bool,
 ) -> Result<Verification> {
     let started = Instant::now();
-    let mut v = Verification {
-        files: 0,
-        tensors: 0,
-        bytes: 0,
-        seconds: 0.0,
-    };
-    for ((unit, ck), plan) in layout.units.iter().zip(opened).zip(plans) {
-        let src = TensorReader::new(ck);
+    let mut outs = Vec::new();
+    let mut jobs = Vec::new();
+    for (u, ((unit, ck), plan)) in layout.units.iter().zip(opened).zip(plans).enumerate() {
+        let sources: HashMap<&str, &TensorInfo> = ck.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
         for f in &plan.files {
             let path = if to_folder {
                 tmp.join(&unit.dir).join(&f.name)
@@ -426,7 +452,6 @@ fn verify(
                 tmp.to_path_buf()
             };
             let out = checkpoint::open(&path)?;
-            let dst = TensorReader::new(&out);
             let bad = |m: String| Error::format(&path, format!("verification failed: {m}"));
             if out.tensors.len() != f.entries.len() {
                 return Err(bad(format!(
@@ -439,31 +464,84 @@ fn verify(
             if meta != plan.metadata {
                 return Err(bad("the metadata read back differs".into()));
             }
+            let written: HashMap<&str, usize> = out
+                .tensors
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.name.as_str(), i))
+                .collect();
             for e in &f.entries {
-                let Some(t) = out.tensor(&e.name) else {
+                let Some(&w) = written.get(e.name.as_str()) else {
                     return Err(bad(format!("tensor {} is missing", escape(&e.name))));
                 };
+                let t = &out.tensors[w];
                 let names =
                     std::iter::once(&e.name).chain(plan.aliases.iter().filter(|(_, k)| *k == e.name).map(|(d, _)| d));
                 for name in names {
-                    let source = ck
-                        .tensor(name)
-                        .ok_or_else(|| bad(format!("no source tensor {}", escape(name))))?;
+                    let Some(&source) = sources.get(name.as_str()) else {
+                        return Err(bad(format!("no source tensor {}", escape(name))));
+                    };
                     if t.dtype != source.dtype || t.shape != source.shape {
                         return Err(bad(format!("tensor {}: dtype or shape differs", escape(name))));
                     }
-                    if !crate::diff::tensors_equal(&src, source, &dst, t)? {
-                        return Err(bad(format!("tensor {}: bytes differ", escape(name))));
-                    }
-                    v.tensors += 1;
-                    v.bytes += t.nbytes().unwrap_or(0);
+                    let bytes = t.nbytes().unwrap_or(0);
+                    jobs.push(Job {
+                        unit: u,
+                        source,
+                        out: outs.len(),
+                        written: w,
+                        bytes,
+                    });
                 }
             }
-            v.files += 1;
+            outs.push((path, out));
         }
     }
-    v.seconds = started.elapsed().as_secs_f64();
-    Ok(v)
+    // largest first, each to the least loaded thread
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.bytes));
+    let mut shares: Vec<(u64, Vec<&Job>)> = (0..VERIFY_THREADS).map(|_| (0, Vec::new())).collect();
+    for j in &jobs {
+        if let Some(share) = shares.iter_mut().min_by_key(|s| s.0) {
+            share.0 += j.bytes;
+            share.1.push(j);
+        }
+    }
+    let outs = &outs;
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|(_, share)| {
+                s.spawn(move || -> Result<()> {
+                    let sources: Vec<TensorReader> = opened.iter().map(TensorReader::new).collect();
+                    let written: Vec<TensorReader> = outs.iter().map(|(_, ck)| TensorReader::new(ck)).collect();
+                    for j in share {
+                        let t = &outs[j.out].1.tensors[j.written];
+                        if !crate::diff::tensors_equal(&sources[j.unit], j.source, &written[j.out], t)? {
+                            return Err(Error::format(
+                                &outs[j.out].0,
+                                format!("verification failed: tensor {}: bytes differ", escape(&j.source.name)),
+                            ));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("a verification thread panicked".into())))
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(Verification {
+        files: outs.len(),
+        tensors: jobs.len(),
+        bytes: jobs.iter().map(|j| j.bytes).sum(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// A temporary file or folder beside the output, removed unless published.

@@ -93,10 +93,11 @@ impl<'a> TensorReader<'a> {
         Ok(cell.get_or_init(|| f))
     }
 
-    /// Elements per chunk for `t`: a multiple of 8 (so sub-byte chunks end on a byte boundary).
-    pub fn chunk_elems(t: &TensorInfo) -> u64 {
+    /// Elements of `t` in a chunk of about `bytes` bytes: a multiple of 8 (so sub-byte chunks end on
+    /// a byte boundary).
+    pub fn chunk_elems(t: &TensorInfo, bytes: usize) -> u64 {
         let bits = u64::from(t.dtype.bits().max(1));
-        ((CHUNK_BYTES as u64 * 8 / bits) / 8 * 8).max(8)
+        ((bytes as u64 * 8 / bits) / 8 * 8).max(8)
     }
 
     /// Logical elements `start..start + count` of `t` (checked with [`Self::check`]) as contiguous
@@ -178,7 +179,7 @@ impl<'a> TensorReader<'a> {
             return Ok(got);
         }
         let numel = t.numel().unwrap_or(0);
-        let step = Self::chunk_elems(t);
+        let step = Self::chunk_elems(t, CHUNK_BYTES);
         let mut done = 0u64;
         let mut written = 0u64;
         while done < numel {

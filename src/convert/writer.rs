@@ -98,14 +98,15 @@ pub fn header(entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> Res
     Ok(out)
 }
 
-/// Write `entries` (sorted) and `metadata` as a new safetensors file at `path`, flushed to disk
-/// (`fsync`) before returning. Returns the file size.
+/// Write `entries` (sorted) and `metadata` as a new safetensors file at `path`. Returns the file
+/// size and the open file, which the caller must flush to disk (`sync_all`) before publishing it
+/// (the converter does that while it verifies).
 pub fn write_file(
     path: &Path,
     reader: &TensorReader<'_>,
     entries: &[Entry<'_>],
     metadata: &BTreeMap<String, String>,
-) -> Result<u64> {
+) -> Result<(u64, File)> {
     let head = header(entries, metadata)?;
     let mut file = File::options()
         .write(true)
@@ -126,8 +127,7 @@ pub fn write_file(
         }
         size += got;
     }
-    file.sync_all().map_err(|e| Error::io(path, e))?;
-    Ok(size)
+    Ok((size, file))
 }
 
 #[cfg(test)]
