@@ -25,9 +25,11 @@ fn sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Tensors (name -> sha256 of data, dtype, shape) and metadata of a safetensors file, read with the
-/// safetensors crate (not with our reader).
-fn read_st(path: &Path) -> (HashMap<String, (String, String, Vec<usize>)>, HashMap<String, String>) {
+/// name -> (sha256 of the data, dtype, shape).
+type Hashes = HashMap<String, (String, String, Vec<usize>)>;
+
+/// Tensors and metadata of a safetensors file, read with the safetensors crate (not with our reader).
+fn read_st(path: &Path) -> (Hashes, HashMap<String, String>) {
     let bytes = std::fs::read(path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
@@ -230,7 +232,7 @@ fn a_sharded_pickle_folder_becomes_a_safetensors_folder() {
         let (tensors, _) = read_st(&sharded.join(shard));
         let bytes = std::fs::read(sharded.join(shard)).unwrap();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        for (name, _) in &tensors {
+        for name in tensors.keys() {
             assert_eq!(index["weight_map"][name], shard.as_str());
             let data = st.tensor(name).unwrap().data().len() as u64;
             assert!(
