@@ -35,14 +35,21 @@ fn f16s(v: &[f32]) -> Vec<u8> {
 fn json(args: &[&str]) -> (i32, Value) {
     let r = run(args);
     assert!(r.stderr.is_empty() || !r.stderr.contains("panicked"), "{}", r.stderr);
-    (r.code, serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout)))
+    (
+        r.code,
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout)),
+    )
 }
 
 #[test]
 fn one_model_in_two_layouts_is_identical() {
     let r = run(&["diff", &sample("gpt2-tiny.safetensors"), &sample("sharded")]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("28 common tensors compared: 28 equal, 0 different"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("28 common tensors compared: 28 equal, 0 different"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.trim_end().ends_with("identical"), "{}", r.stdout);
     assert!(!r.stdout.contains("byte for byte"), "different files: {}", r.stdout);
 }
@@ -66,7 +73,12 @@ fn fp16_variant_differs_in_dtype_and_values() {
     assert_eq!(code, 1);
     assert_eq!(v["identical"], false);
     assert_eq!(v["changed"].as_array().unwrap().len(), 134);
-    let t = v["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "conv_in.weight").unwrap();
+    let t = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "conv_in.weight")
+        .unwrap();
     assert_eq!(t["dtype"], "F32");
     assert_eq!(t["b_dtype"], "F16");
     // F16 rounding of values of magnitude < 1: relative error below 2^-11
@@ -108,10 +120,23 @@ fn every_kind_of_difference_is_reported() {
     assert_eq!(v["only_in_a"][0]["name"], "only_a");
     assert_eq!(v["only_in_b"][0]["name"], "only_b");
     assert_eq!(v["only_in_b"][0]["dtype"], "I64");
-    let changed: Vec<&str> = v["changed"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let changed: Vec<&str> = v["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(changed, ["reshaped", "retyped"]);
     assert_eq!(v["changed"][0]["b"]["shape"], serde_json::json!([4]));
-    let t = |n: &str| v["tensors"].as_array().unwrap().iter().find(|t| t["name"] == n).unwrap().clone();
+    let t = |n: &str| {
+        v["tensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(t("same")["equal"], true);
     assert_eq!(t("nan")["equal"], true, "same bytes, NaN included");
     let values = t("values");
@@ -159,7 +184,12 @@ fn names_written_once_are_matched_through_the_metadata() {
     let (code, v) = json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["compared"], 2);
-    let lm = v["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "lm_head").unwrap();
+    let lm = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "lm_head")
+        .unwrap();
     assert_eq!(lm["b_name"], "wte");
     // and the other way round
     let (code, v) = json(&["diff", b.to_str().unwrap(), a.to_str().unwrap(), "--json"]);
