@@ -54,12 +54,21 @@ fn human_table_lists_entry_global_severity_offset_why() {
     let text = String::from_utf8(out.stdout).unwrap();
     println!("{text}");
     assert!(text.contains("DANGEROUS"), "{text}");
-    let row = text.lines().find(|l| l.contains("posix.system")).expect("a row for posix.system");
+    let row = text
+        .lines()
+        .find(|l| l.contains("posix.system"))
+        .expect("a row for posix.system");
     for want in ["archive/data.pkl", "dangerous", " 2 ", "shell"] {
         assert!(row.contains(want), "{want:?} missing in {row:?}");
     }
-    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["entry", "global", "severity", "offset", "why"]));
-    assert!(text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 error"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["entry", "global", "severity", "offset", "why"])
+    );
+    assert!(
+        text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 error"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -138,7 +147,12 @@ fn unknown_and_unreadable_are_suspicious_missing_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["files"][0]["verdict"], "suspicious");
-    assert!(v["files"][0]["findings"][0]["why"].as_str().unwrap().starts_with("cannot scan"));
+    assert!(
+        v["files"][0]["findings"][0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot scan")
+    );
     let out = scan(&[&dir.path().join("missing.pt")], false);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
@@ -147,7 +161,13 @@ fn unknown_and_unreadable_are_suspicious_missing_is_an_error() {
 #[test]
 fn names_are_escaped_in_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let evil = P::new().proto(4).sbu("os\x1b[2J").sbu("system").stack_global().stop().build();
+    let evil = P::new()
+        .proto(4)
+        .sbu("os\x1b[2J")
+        .sbu("system")
+        .stack_global()
+        .stop()
+        .build();
     let p = write(dir.path(), "esc.pkl", &evil);
     let out = scan(&[&p], false);
     let text = String::from_utf8(out.stdout).unwrap();

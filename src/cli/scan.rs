@@ -72,7 +72,12 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
     };
     write!(out, "{}  [{}]  {verdict}", escape(&f.path), f.format)?;
     if f.format != "safetensors" {
-        write!(out, "  ({pickles} pickle{}, {globals} global{})", plural(pickles), plural(globals))?;
+        write!(
+            out,
+            "  ({pickles} pickle{}, {globals} global{})",
+            plural(pickles),
+            plural(globals)
+        )?;
     }
     writeln!(out)?;
     if let Some(e) = &f.error {
@@ -86,8 +91,14 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
         .iter()
         .map(|x| {
             [
-                if x.entry.is_empty() { "-".to_owned() } else { escape(&x.entry).into_owned() },
-                x.global.as_deref().map_or_else(|| "-".to_owned(), |g| escape(g).into_owned()),
+                if x.entry.is_empty() {
+                    "-".to_owned()
+                } else {
+                    escape(&x.entry).into_owned()
+                },
+                x.global
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |g| escape(g).into_owned()),
                 x.severity.as_str().to_owned(),
                 x.offset.map_or_else(|| "-".to_owned(), |o| o.to_string()),
                 escape(&x.why).into_owned(),

@@ -50,7 +50,11 @@ const BUILTIN_NAMES: [(&str, &str); 22] = [
 const TABLE: &[Entry] = &[
     // processes and the operating system
     ("os", "*", SHELL),
-    ("posix", "*", "os on Linux and macOS: runs shell commands, touches files"),
+    (
+        "posix",
+        "*",
+        "os on Linux and macOS: runs shell commands, touches files",
+    ),
     ("nt", "*", "os on Windows: runs shell commands, touches files"),
     ("subprocess", "*", SHELL),
     ("_posixsubprocess", "*", SHELL),
@@ -110,12 +114,24 @@ const TABLE: &[Entry] = &[
     ("types", "MethodType", "binds callables to objects"),
     ("types", "ModuleType", "creates modules"),
     ("operator", "attrgetter", ATTR),
-    ("operator", "itemgetter", "reaches items of any object (a step to os.system)"),
+    (
+        "operator",
+        "itemgetter",
+        "reaches items of any object (a step to os.system)",
+    ),
     ("operator", "methodcaller", "calls a method chosen by the pickle"),
     ("_operator", "attrgetter", ATTR),
-    ("_operator", "itemgetter", "reaches items of any object (a step to os.system)"),
+    (
+        "_operator",
+        "itemgetter",
+        "reaches items of any object (a step to os.system)",
+    ),
     ("_operator", "methodcaller", "calls a method chosen by the pickle"),
-    ("functools", "partial", "binds arguments to any callable (partial(os.system, cmd))"),
+    (
+        "functools",
+        "partial",
+        "binds arguments to any callable (partial(os.system, cmd))",
+    ),
     ("functools", "reduce", CALL),
     ("functools", "partialmethod", CALL),
     ("functools", "cached_property", CALL),
@@ -136,7 +152,11 @@ const TABLE: &[Entry] = &[
     ("marshal", "*", "loads code objects from bytes"),
     ("shelve", "*", PICKLE),
     ("dill", "*", "loads pickled code and functions"),
-    ("cloudpickle", "*", "rebuilds functions from code objects; subimport imports anything"),
+    (
+        "cloudpickle",
+        "*",
+        "rebuilds functions from code objects; subimport imports anything",
+    ),
     ("joblib", "*", PICKLE),
     ("copyreg", "*", "registers pickle reducers"),
     ("torch.serialization", "load", PICKLE),
@@ -147,7 +167,11 @@ const TABLE: &[Entry] = &[
     ("torch.hub", "*", "downloads and runs repositories (hubconf.py)"),
     ("torch.jit", "*", "compiles and runs TorchScript, loads archives"),
     ("torch._jit_internal", "*", "compiles and runs TorchScript"),
-    ("torch._inductor", "*", "compiles code and runs compilers (codecache.compile_file)"),
+    (
+        "torch._inductor",
+        "*",
+        "compiles code and runs compilers (codecache.compile_file)",
+    ),
     ("torch._dynamo", "*", "evaluates guard code"),
     ("torch.fx", "*", "generates and runs Python code"),
     ("torch.package", "*", PICKLE),
@@ -201,7 +225,11 @@ const TABLE: &[Entry] = &[
     ("sqlite3", "*", "opens databases (files) and runs SQL"),
     ("logging", "FileHandler", "creates files"),
     ("logging.handlers", "*", "writes files, sockets, syslog, mail"),
-    ("logging.config", "*", "listen() runs a config server; configs import anything"),
+    (
+        "logging.config",
+        "*",
+        "listen() runs a config server; configs import anything",
+    ),
     // network
     ("socket", "*", NET),
     ("_socket", "*", NET),
@@ -239,7 +267,8 @@ fn lookup_exact(module: &str, name: &str) -> Option<&'static str> {
     }
     for &(m, n, why) in TABLE {
         let module_hit = if n == "*" { under(module, m) } else { module == m };
-        if module_hit && (n == "*" || n == name || n == first || name.starts_with(n) && name[n.len()..].starts_with('.'))
+        if module_hit
+            && (n == "*" || n == name || n == first || name.starts_with(n) && name[n.len()..].starts_with('.'))
         {
             return Some(why);
         }
@@ -249,7 +278,8 @@ fn lookup_exact(module: &str, name: &str) -> Option<&'static str> {
 
 /// `module` is `parent` or a submodule of it.
 fn under(module: &str, parent: &str) -> bool {
-    module == parent || module.len() > parent.len() && module.starts_with(parent) && module[parent.len()..].starts_with('.')
+    module == parent
+        || module.len() > parent.len() && module.starts_with(parent) && module[parent.len()..].starts_with('.')
 }
 
 /// Longest dotted name searched part by part; longer names are suspicious without a search.
@@ -270,6 +300,52 @@ const MAX_PARTS: usize = 64;
 /// assert!(why("collections", "OrderedDict").is_none());
 /// ```
 pub fn why(module: &str, name: &str) -> Option<&'static str> {
+    if let Some(w) = lookup_exact(module, name) {
+        return Some(w);
+    }
+    // Python 3 unpicklers rename Python 2 modules (fix_imports): look at what is really imported
+    if let Some(&(_, to)) = PY2_MODULES.iter().find(|(from, _)| *from == module) {
+        if let Some(w) = why_dotted(to, name) {
+            return Some(w);
+        }
+    }
+    if let Some(&(_, _, m, n)) = PY2_NAMES.iter().find(|(m, n, _, _)| *m == module && *n == name) {
+        if let Some(w) = lookup_exact(m, n) {
+            return Some(w);
+        }
+    }
+    why_dotted(module, name)
+}
+
+/// Python 2 module names that Python 3's unpickler maps to others (`_compat_pickle.IMPORT_MAPPING`,
+/// the ones that lead somewhere dangerous or to files).
+const PY2_MODULES: [(&str, &str); 16] = [
+    ("__builtin__", "builtins"),
+    ("copy_reg", "copyreg"),
+    ("cPickle", "pickle"),
+    ("StringIO", "io"),
+    ("cStringIO", "io"),
+    ("commands", "subprocess"),
+    ("httplib", "http.client"),
+    ("urllib2", "urllib.request"),
+    ("thread", "_thread"),
+    ("SocketServer", "socketserver"),
+    ("xmlrpclib", "xmlrpc.client"),
+    ("SimpleXMLRPCServer", "xmlrpc.server"),
+    ("BaseHTTPServer", "http.server"),
+    ("SimpleHTTPServer", "http.server"),
+    ("CGIHTTPServer", "http.server"),
+    ("dbm", "dbm.ndbm"),
+];
+
+/// Python 2 names mapped to other modules (`_compat_pickle.NAME_MAPPING`).
+const PY2_NAMES: [(&str, &str, &str, &str); 2] = [
+    ("__builtin__", "reduce", "functools", "reduce"),
+    ("__builtin__", "intern", "sys", "intern"),
+];
+
+/// The dotted-name search of [`why`].
+fn why_dotted(module: &str, name: &str) -> Option<&'static str> {
     if let Some(w) = lookup_exact(module, name) {
         return Some(w);
     }
@@ -341,6 +417,15 @@ mod tests {
         assert!(why("torch", "serialization.load").is_some());
         assert!(why("builtins", "getattr.__call__").is_some());
         assert!(why("x", "y.subprocess").is_some());
+    }
+
+    #[test]
+    fn python2_names_are_mapped() {
+        assert!(why("cStringIO", "open").is_some());
+        assert!(why("__builtin__", "reduce").is_some());
+        assert!(why("__builtin__", "intern").is_some());
+        assert!(why("commands", "getoutput").is_some());
+        assert!(why("__builtin__", "set").is_none());
     }
 
     #[test]

@@ -43,15 +43,25 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
         return Err(".npy header is truncated".into());
     };
     let (len, start): (Option<usize>, usize) = match major {
-        1 => (data.get(8..10).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))), 10),
-        2 | 3 => (data.get(8..12).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize), 12),
+        1 => (
+            data.get(8..10).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
+            10,
+        ),
+        2 | 3 => (
+            data.get(8..12)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+            12,
+        ),
         v => return Err(format!(".npy format version {v}.{minor} is not known")),
     };
     let len = len.ok_or(".npy header is truncated")?;
     if len > MAX_HEADER {
         return Err(format!(".npy header of {len} bytes exceeds the limit of {MAX_HEADER}"));
     }
-    let end = start.checked_add(len).filter(|&e| e <= data.len()).ok_or(".npy header runs past the end of the file")?;
+    let end = start
+        .checked_add(len)
+        .filter(|&e| e <= data.len())
+        .ok_or(".npy header runs past the end of the file")?;
     let text: String = if major == 3 {
         String::from_utf8(data[start..end].to_vec()).map_err(|_| ".npy 3.0 header is not UTF-8")?
     } else {
@@ -59,7 +69,12 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
     };
     let descr = descr_of(&text).ok_or(".npy header has no 'descr' entry")?;
     let object = quoted(descr).any(is_object_code);
-    Ok(Header { version: (major, minor), descr: descr.to_owned(), object, data_offset: end })
+    Ok(Header {
+        version: (major, minor),
+        descr: descr.to_owned(),
+        object,
+        data_offset: end,
+    })
 }
 
 /// The text of the `descr` value: up to the next top-level `,` of the dict.
@@ -102,7 +117,8 @@ fn quoted(s: &str) -> impl Iterator<Item = &str> {
 /// too, which only makes the scan read more.
 fn is_object_code(s: &str) -> bool {
     let s = s.strip_prefix(['<', '>', '|', '=']).unwrap_or(s);
-    s.strip_prefix('O').is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    s.strip_prefix('O')
+        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -126,7 +142,11 @@ mod tests {
         let h = header(&npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 1)).unwrap();
         assert!(!h.object);
         assert_eq!(h.descr, "'<f4'");
-        assert!(header(&npy("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 1)).unwrap().object);
+        assert!(
+            header(&npy("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 1))
+                .unwrap()
+                .object
+        );
         let structured = "{'descr': [('a', '<f4'), ('b', '|O')], 'fortran_order': False, 'shape': (2,), }";
         assert!(header(&npy(structured, 2)).unwrap().object);
         let named = "{'descr': [('Open', '<f4')], 'fortran_order': False, 'shape': (2,), }";

@@ -163,7 +163,13 @@ pub(crate) struct Collector {
 impl Collector {
     /// A finding that is not a global.
     pub(crate) fn problem(&mut self, entry: &str, offset: Option<u64>, severity: Severity, why: impl Into<String>) {
-        self.findings.push(Finding { entry: entry.to_owned(), global: None, severity, offset, why: why.into() });
+        self.findings.push(Finding {
+            entry: entry.to_owned(),
+            global: None,
+            severity,
+            offset,
+            why: why.into(),
+        });
     }
 
     /// Record the pickles and globals of a walked stream; `base` is added to its offsets.
@@ -187,15 +193,30 @@ impl Collector {
             });
         }
         for e in &s.errors {
-            let why = format!("the pickle stream is broken, so it was not scanned to the end: {}", e.msg);
+            let why = format!(
+                "the pickle stream is broken, so it was not scanned to the end: {}",
+                e.msg
+            );
             self.problem(entry, Some(base + e.offset as u64), Severity::Suspicious, why);
         }
         self.findings[first..].sort_by_key(|f| f.offset);
     }
 
     fn finish(self, path: String, format: &str) -> FileScan {
-        let verdict = self.findings.iter().map(|f| f.severity.verdict()).max().unwrap_or(Verdict::Safe);
-        FileScan { path, format: format.to_owned(), verdict, findings: self.findings, pickles: self.pickles, error: None }
+        let verdict = self
+            .findings
+            .iter()
+            .map(|f| f.severity.verdict())
+            .max()
+            .unwrap_or(Verdict::Safe);
+        FileScan {
+            path,
+            format: format.to_owned(),
+            verdict,
+            findings: self.findings,
+            pickles: self.pickles,
+            error: None,
+        }
     }
 }
 
@@ -212,11 +233,17 @@ fn classify(entry: &str, base: u64, g: &GlobalRef) -> Option<Finding> {
     let (severity, why): (Severity, String) = match g.how {
         How::Extension => (
             Severity::Suspicious,
-            format!("extension code {} names a global from the copyreg registry, chosen at load time", g.name),
+            format!(
+                "extension code {} names a global from the copyreg registry, chosen at load time",
+                g.name
+            ),
         ),
         How::Unresolved => match dangerous::why(&g.module, "") {
             Some(w) if g.module != "?" => (Severity::Dangerous, w.to_owned()),
-            _ => (Severity::Suspicious, "STACK_GLOBAL with a name computed at load time".to_owned()),
+            _ => (
+                Severity::Suspicious,
+                "STACK_GLOBAL with a name computed at load time".to_owned(),
+            ),
         },
         How::Global | How::Inst | How::StackGlobal => {
             if is_safe(&g.module, &g.name) {
@@ -224,13 +251,30 @@ fn classify(entry: &str, base: u64, g: &GlobalRef) -> Option<Finding> {
             }
             match dangerous::why(&g.module, &g.name) {
                 Some(w) => (Severity::Dangerous, w.to_owned()),
-                None => (Severity::Suspicious, "not needed to rebuild tensors (not on the allowlist)".to_owned()),
+                None => (
+                    Severity::Suspicious,
+                    "not needed to rebuild tensors (not on the allowlist)".to_owned(),
+                ),
             }
         }
     };
-    let why = if g.nested { format!("in a pickle inside a bytes value: {why}") } else { why };
-    let global = if g.how == How::Extension { format!("ext:{}", g.name) } else { format!("{}.{}", g.module, g.name) };
-    Some(Finding { entry: entry.to_owned(), global: Some(global), severity, offset: Some(base + g.offset as u64), why })
+    let why = if g.nested {
+        format!("in a pickle inside a bytes value: {why}")
+    } else {
+        why
+    };
+    let global = if g.how == How::Extension {
+        format!("ext:{}", g.name)
+    } else {
+        format!("{}.{}", g.module, g.name)
+    };
+    Some(Finding {
+        entry: entry.to_owned(),
+        global: Some(global),
+        severity,
+        offset: Some(base + g.offset as u64),
+        why,
+    })
 }
 
 /// Scan the file at `path`. Never fails: a file that cannot be read is `suspicious` ("cannot scan").
@@ -317,7 +361,8 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
             files.sort();
             for f in files {
                 let scan = scan_file(&f);
-                let skip = scan.format == "unknown" && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
+                let skip = scan.format == "unknown"
+                    && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
                 if !skip {
                     report.files.push(scan);
                 }
@@ -334,7 +379,13 @@ const MAX_DEPTH: usize = 32;
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(Error::Limit { path: dir.into(), what: "folder depth", value: depth as u64, limit: MAX_DEPTH as u64, hint: "" });
+        return Err(Error::Limit {
+            path: dir.into(),
+            what: "folder depth",
+            value: depth as u64,
+            limit: MAX_DEPTH as u64,
+            hint: "",
+        });
     }
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;

@@ -41,12 +41,24 @@ fn legacy(c: &mut Collector, data: &[u8]) {
             c.stream(name, pos as u64, &walk::walk_stream(&data[pos..], Mode::Strict));
             return;
         }
-        c.stream(name, 0, &walk::Stream { pickles: vec![info.clone()], errors: Vec::new() });
+        c.stream(
+            name,
+            0,
+            &walk::Stream {
+                pickles: vec![info.clone()],
+                errors: Vec::new(),
+            },
+        );
         pos = info.end;
         infos.push(info);
     }
     if let Err(why) = skip_storages(data, &mut pos, &infos[3].persistent_ids, &infos[4].result) {
-        c.problem("storage data", Some(pos as u64), Severity::Suspicious, format!("cannot step over: {why}"));
+        c.problem(
+            "storage data",
+            Some(pos as u64),
+            Severity::Suspicious,
+            format!("cannot step over: {why}"),
+        );
         let rest = walk::walk_stream(&data[pos..], Mode::Strict);
         c.stream("storage data", pos as u64, &rest);
         return;
@@ -54,7 +66,11 @@ fn legacy(c: &mut Collector, data: &[u8]) {
     if pos < data.len() {
         let why = format!("{} bytes after the storage data", data.len() - pos);
         c.problem("after storage data", Some(pos as u64), Severity::Suspicious, why);
-        c.stream("after storage data", pos as u64, &walk::walk_stream(&data[pos..], Mode::Strict));
+        c.stream(
+            "after storage data",
+            pos as u64,
+            &walk::walk_stream(&data[pos..], Mode::Strict),
+        );
     }
 }
 
@@ -80,10 +96,16 @@ fn skip_storages(data: &[u8], pos: &mut usize, pids: &[Value<'_>], keys: &Value<
         };
         sizes.insert(key.as_ref(), size);
     }
-    let Value::List(keys) = keys else { return Err("the storage key list is not a list".into()) };
+    let Value::List(keys) = keys else {
+        return Err("the storage key list is not a list".into());
+    };
     for key in keys.iter() {
-        let Value::Str(key) = key else { return Err("a storage key is not a string".into()) };
-        let size = *sizes.get(key.as_ref()).ok_or_else(|| format!("storage key {key:?} has no persistent id"))?;
+        let Value::Str(key) = key else {
+            return Err("a storage key is not a string".into());
+        };
+        let size = *sizes
+            .get(key.as_ref())
+            .ok_or_else(|| format!("storage key {key:?} has no persistent id"))?;
         let numel = data
             .get(*pos..*pos + 8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
@@ -104,7 +126,12 @@ pub(super) fn zip(path: String, data: &[u8]) -> FileScan {
     let archive = match zip::read(data) {
         Ok(a) => a,
         Err(e) => {
-            c.problem("", None, Severity::Suspicious, format!("cannot scan: the zip archive cannot be read: {e}"));
+            c.problem(
+                "",
+                None,
+                Severity::Suspicious,
+                format!("cannot scan: the zip archive cannot be read: {e}"),
+            );
             return c.finish(path, "zip");
         }
     };
@@ -121,7 +148,12 @@ pub(super) fn zip(path: String, data: &[u8]) -> FileScan {
             c.problem(name, at, Severity::Suspicious, why);
         }
         for m in &e.mismatches {
-            c.problem(name, at, Severity::Suspicious, format!("local header disagrees with the central directory: {m}"));
+            c.problem(
+                name,
+                at,
+                Severity::Suspicious,
+                format!("local header disagrees with the central directory: {m}"),
+            );
         }
         if e.is_encrypted() {
             let why = "flag bit 0 (encrypted) is set: torch reads the entry anyway, other scanners skip it";
@@ -144,7 +176,11 @@ pub(super) fn zip(path: String, data: &[u8]) -> FileScan {
         if content.starts_with(npy::MAGIC) {
             npy_scan(&mut c, name, &content);
         } else {
-            let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") { Mode::Strict } else { Mode::Probe };
+            let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") {
+                Mode::Strict
+            } else {
+                Mode::Probe
+            };
             c.stream(name, 0, &walk::walk_stream(&content, mode));
         }
     }

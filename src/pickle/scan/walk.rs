@@ -111,7 +111,11 @@ pub fn walk_one(data: &[u8], start: usize) -> (PickleInfo<'_>, Option<WalkError>
 }
 
 fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option<WalkError>) {
-    let mut m = Machine { stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let mut m = Machine {
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+    };
     let mut info = PickleInfo {
         start,
         end: start,
@@ -127,7 +131,13 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
             Ok(x) => x,
             Err(e) => {
                 info.end = e.offset.max(pos);
-                return (info, Some(WalkError { offset: e.offset, msg: e.to_string() }));
+                return (
+                    info,
+                    Some(WalkError {
+                        offset: e.offset,
+                        msg: e.to_string(),
+                    }),
+                );
             }
         };
         info.end = next;
@@ -140,7 +150,15 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
                 return (info, None);
             }
             Ok(false) => pos = next,
-            Err(msg) => return (info, Some(WalkError { offset: instr.offset, msg })),
+            Err(msg) => {
+                return (
+                    info,
+                    Some(WalkError {
+                        offset: instr.offset,
+                        msg,
+                    }),
+                );
+            }
         }
     }
 }
@@ -194,7 +212,13 @@ impl<'a> Machine<'a> {
     }
 
     fn global(info: &mut PickleInfo<'_>, module: &str, name: &str, offset: usize, how: How) -> Value<'a> {
-        info.globals.push(GlobalRef { module: module.to_owned(), name: name.to_owned(), offset, how, nested: false });
+        info.globals.push(GlobalRef {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            offset,
+            how,
+            nested: false,
+        });
         Value::Global(Rc::new((module.to_owned(), name.to_owned())))
     }
 
@@ -243,24 +267,34 @@ impl<'a> Machine<'a> {
                 self.push(v)?
             }
             O::String => {
-                let Arg::Line(l) = arg else { return Err("STRING without text".into()) };
+                let Arg::Line(l) = arg else {
+                    return Err("STRING without text".into());
+                };
                 let s = string_literal(l).ok_or_else(|| "STRING argument is not a quoted literal".to_owned())?;
                 self.push(Value::Str(Cow::Owned(s)))?
             }
             O::Unicode => {
-                let Arg::Line(l) = arg else { return Err("UNICODE without text".into()) };
+                let Arg::Line(l) = arg else {
+                    return Err("UNICODE without text".into());
+                };
                 self.push(Value::Str(Cow::Owned(raw_unicode_escape(l))))?
             }
             O::BinString | O::ShortBinString => {
-                let Arg::Bytes(b) = arg else { return Err("BINSTRING without bytes".into()) };
+                let Arg::Bytes(b) = arg else {
+                    return Err("BINSTRING without bytes".into());
+                };
                 self.push(Value::Str(String::from_utf8_lossy(b)))?
             }
             O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8 => {
-                let Arg::Str(s) = arg else { return Err("BINUNICODE without text".into()) };
+                let Arg::Str(s) = arg else {
+                    return Err("BINUNICODE without text".into());
+                };
                 self.push(Value::Str(Cow::Borrowed(s)))?
             }
             O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8 => {
-                let Arg::Bytes(b) = arg else { return Err("BINBYTES without bytes".into()) };
+                let Arg::Bytes(b) = arg else {
+                    return Err("BINBYTES without bytes".into());
+                };
                 self.push(Value::Bytes(b))?
             }
             O::NextBuffer => self.push(Value::Unknown)?,
@@ -314,12 +348,20 @@ impl<'a> Machine<'a> {
                 self.top(op)?;
             }
             O::Get | O::BinGet | O::LongBinGet => {
-                let Arg::Memo(k) = arg else { return Err("GET without index".into()) };
-                let v = self.memo.get(&k).cloned().ok_or_else(|| format!("{op}: memo key {k} was never PUT"))?;
+                let Arg::Memo(k) = arg else {
+                    return Err("GET without index".into());
+                };
+                let v = self
+                    .memo
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| format!("{op}: memo key {k} was never PUT"))?;
                 self.push(v)?
             }
             O::Put | O::BinPut | O::LongBinPut => {
-                let Arg::Memo(k) = arg else { return Err("PUT without index".into()) };
+                let Arg::Memo(k) = arg else {
+                    return Err("PUT without index".into());
+                };
                 self.memo_put(k, op)?
             }
             O::Memoize => {
@@ -327,12 +369,16 @@ impl<'a> Machine<'a> {
                 self.memo_put(k, op)?
             }
             O::Global => {
-                let Arg::Global { module, name } = arg else { return Err("GLOBAL without names".into()) };
+                let Arg::Global { module, name } = arg else {
+                    return Err("GLOBAL without names".into());
+                };
                 let v = Self::global(info, module, name, offset, How::Global);
                 self.push(v)?
             }
             O::Inst => {
-                let Arg::Global { module, name } = arg else { return Err("INST without names".into()) };
+                let Arg::Global { module, name } = arg else {
+                    return Err("INST without names".into());
+                };
                 Self::global(info, module, name, offset, How::Inst);
                 self.pop_mark(op)?;
                 self.push(Value::Unknown)?
@@ -359,7 +405,9 @@ impl<'a> Machine<'a> {
                 self.push(Value::Unknown)?
             }
             O::PersId => {
-                let Arg::Line(l) = arg else { return Err("PERSID without text".into()) };
+                let Arg::Line(l) = arg else {
+                    return Err("PERSID without text".into());
+                };
                 if info.persistent_ids.len() < MAX_ITEMS {
                     info.persistent_ids.push(Value::Str(String::from_utf8_lossy(l)));
                 }
@@ -441,7 +489,8 @@ fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
         };
         let strict = mode == Mode::Strict && !resyncing;
         if !strict {
-            info.globals.retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
+            info.globals
+                .retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
         }
         if strict {
             s.errors.push(e.clone());
@@ -468,7 +517,9 @@ fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
 /// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.
 fn find_proto(data: &[u8], from: usize) -> Option<usize> {
     let rest = data.get(from..)?;
-    rest.windows(2).position(|w| w[0] == 0x80 && (2..=5).contains(&w[1])).map(|i| from + i)
+    rest.windows(2)
+        .position(|w| w[0] == 0x80 && (2..=5).contains(&w[1]))
+        .map(|i| from + i)
 }
 
 /// Whether `b` starts like a protocol 2+ pickle.
@@ -493,7 +544,11 @@ fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef
         Arg::Bytes(b) if starts_with_proto(b) => b,
         Arg::Str(t) if t.starts_with('\u{80}') => {
             // protocol 0..2 keep bytes as latin-1 text for `_codecs.encode`
-            let Some(v) = t.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect::<Option<Vec<u8>>>() else {
+            let Some(v) = t
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect::<Option<Vec<u8>>>()
+            else {
                 return;
             };
             if !starts_with_proto(&v) {
@@ -506,7 +561,11 @@ fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef
     };
     let inner = walk_stream_depth(bytes, Mode::Probe, depth + 1);
     for g in inner.globals() {
-        out.push(GlobalRef { offset, nested: true, ..g.clone() });
+        out.push(GlobalRef {
+            offset,
+            nested: true,
+            ..g.clone()
+        });
     }
 }
 
@@ -532,7 +591,11 @@ fn name_of(v: &Value<'_>) -> Name {
 
 fn long_value(b: &[u8]) -> Value<'_> {
     if b.len() <= 8 {
-        let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
+        let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
+            [0xffu8; 8]
+        } else {
+            [0u8; 8]
+        };
         buf[..b.len()].copy_from_slice(b);
         Value::Int(i64::from_le_bytes(buf))
     } else {
