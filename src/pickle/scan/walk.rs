@@ -13,6 +13,13 @@ use std::rc::Rc;
 
 use crate::pickle::ops::{self, Arg, Opcode};
 
+mod literal;
+mod stream;
+
+pub use literal::{raw_unicode_escape, string_literal};
+use stream::probe_nested;
+pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
+
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
 /// unscannable (every opcode is at least one byte, so these bound memory, not correctness).
 pub const MAX_STACK: usize = 1 << 22;
@@ -443,132 +450,6 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// How strictly a stream is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The bytes are meant to be pickles: every error is reported, and after an error the rest is
-    /// searched for further pickles (a payload hidden behind garbage).
-    Strict,
-    /// The bytes may be data (a tensor storage, a bytes value): errors are not findings, and only
-    /// globals of complete pickles, or names Python could import, are kept. Stops at the first error.
-    Probe,
-}
-
-/// Every pickle found in a byte stream.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Stream<'a> {
-    /// The pickles, in order (a broken one is kept when it named globals or the mode is strict).
-    pub pickles: Vec<PickleInfo<'a>>,
-    /// What stopped pickles short ([`Mode::Strict`] only; pickles found while resynchronising
-    /// after an error add none).
-    pub errors: Vec<WalkError>,
-}
-
-impl Stream<'_> {
-    /// Every global of every pickle, in stream order.
-    pub fn globals(&self) -> impl Iterator<Item = &GlobalRef> {
-        self.pickles.iter().flat_map(|p| p.globals.iter())
-    }
-}
-
-/// Walk every pickle in `data`, one after another until its end (see [`Mode`]).
-pub fn walk_stream(data: &[u8], mode: Mode) -> Stream<'_> {
-    walk_stream_depth(data, mode, 0)
-}
-
-fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
-    let mut s = Stream::default();
-    let mut pos = 0;
-    let mut resyncing = false;
-    while pos < data.len() {
-        let (mut info, err) = walk_nested(data, pos, depth);
-        let Some(e) = err else {
-            pos = info.end;
-            s.pickles.push(info);
-            continue;
-        };
-        let strict = mode == Mode::Strict && !resyncing;
-        if !strict {
-            info.globals
-                .retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
-        }
-        if strict {
-            s.errors.push(e.clone());
-        }
-        if strict || !info.globals.is_empty() {
-            s.pickles.push(info);
-        }
-        if mode == Mode::Probe {
-            break;
-        }
-        // look for the next pickle that starts with PROTO after the failure
-        let from = e.offset.max(pos) + 1;
-        match find_proto(data, from) {
-            Some(p) => {
-                pos = p;
-                resyncing = true;
-            }
-            None => break,
-        }
-    }
-    s
-}
-
-/// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.
-fn find_proto(data: &[u8], from: usize) -> Option<usize> {
-    let rest = data.get(from..)?;
-    rest.windows(2)
-        .position(|w| w[0] == 0x80 && (2..=5).contains(&w[1]))
-        .map(|i| from + i)
-}
-
-/// Whether `b` starts like a protocol 2+ pickle.
-pub fn starts_with_proto(b: &[u8]) -> bool {
-    b.len() >= 2 && b[0] == 0x80 && (2..=5).contains(&b[1])
-}
-
-/// Whether Python could import this dotted name: identifiers separated by dots.
-pub fn plausible_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|p| {
-            let mut c = p.chars();
-            c.next().is_some_and(|ch| ch == '_' || ch.is_alphabetic()) && c.all(|ch| ch == '_' || ch.is_alphanumeric())
-        })
-}
-
-/// A bytes or string argument that holds a pickle (what `pickle.loads(b"…")` or a smuggled
-/// `_extra_state` would unpickle): its globals count, located at the opcode that carries it.
-fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef>) {
-    let owned: Vec<u8>;
-    let bytes: &[u8] = match arg {
-        Arg::Bytes(b) if starts_with_proto(b) => b,
-        Arg::Str(t) if t.starts_with('\u{80}') => {
-            // protocol 0..2 keep bytes as latin-1 text for `_codecs.encode`
-            let Some(v) = t
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).ok())
-                .collect::<Option<Vec<u8>>>()
-            else {
-                return;
-            };
-            if !starts_with_proto(&v) {
-                return;
-            }
-            owned = v;
-            &owned
-        }
-        _ => return,
-    };
-    let inner = walk_stream_depth(bytes, Mode::Probe, depth + 1);
-    for g in inner.globals() {
-        out.push(GlobalRef {
-            offset,
-            nested: true,
-            ..g.clone()
-        });
-    }
-}
-
 enum Name {
     Text(String),
     /// Only known at load time.
@@ -601,88 +482,6 @@ fn long_value(b: &[u8]) -> Value<'_> {
     } else {
         Value::Long(b)
     }
-}
-
-/// Decode a protocol-0 STRING argument: a quoted Python literal with backslash escapes.
-pub fn string_literal(line: &[u8]) -> Option<String> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let q = *line.first()?;
-    if line.len() < 2 || !(q == b'\'' || q == b'"') || *line.last()? != q {
-        return None;
-    }
-    let body = &line[1..line.len() - 1];
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        let c = body[i];
-        i += 1;
-        if c != b'\\' || i >= body.len() {
-            out.push(c);
-            continue;
-        }
-        let e = body[i];
-        i += 1;
-        match e {
-            b'\n' => {}
-            b'\\' | b'\'' | b'"' => out.push(e),
-            b'a' => out.push(7),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'v' => out.push(11),
-            b'x' => {
-                let hex = body.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
-                let v = hex.and_then(|h| u8::from_str_radix(h, 16).ok())?;
-                out.push(v);
-                i += 2;
-            }
-            b'0'..=b'7' => {
-                let mut v = u32::from(e - b'0');
-                for _ in 0..2 {
-                    match body.get(i) {
-                        Some(&d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push((v & 0xff) as u8);
-            }
-            _ => {
-                out.push(b'\\');
-                out.push(e);
-            }
-        }
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Decode a protocol-0 UNICODE argument (raw-unicode-escape: latin-1 bytes plus `\uXXXX`, `\UXXXXXXXX`).
-pub fn raw_unicode_escape(line: &[u8]) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        if c == b'\\' && matches!(line.get(i + 1), Some(b'u' | b'U')) {
-            let n = if line[i + 1] == b'u' { 4 } else { 8 };
-            let code = line
-                .get(i + 2..i + 2 + n)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .and_then(char::from_u32);
-            if let Some(ch) = code {
-                out.push(ch);
-                i += 2 + n;
-                continue;
-            }
-        }
-        out.push(char::from(c));
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
