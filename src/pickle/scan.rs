@@ -301,6 +301,10 @@ pub fn scan_file(path: &Path) -> FileScan {
 pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
     let path = path.into();
     let head = &data[..data.len().min(sniff::SNIFF_LEN)];
+    // a header length such as 0x280 starts with the bytes of a PROTO opcode: the header decides
+    if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
+        return safetensors(path, data);
+    }
     match sniff::detect(head) {
         Kind::Safetensors => safetensors(path, data),
         Kind::Zip => container::zip(path, data),
@@ -335,7 +339,13 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
 
 fn safetensors(path: String, data: &[u8]) -> FileScan {
     match ::safetensors::SafeTensors::read_metadata(data) {
-        Ok(_) => Collector::default().finish(path, "safetensors"),
+        Ok(_) => {
+            // a polyglot whose first bytes also unpickle (what torch.load would try) is not safe
+            let mut c = Collector::default();
+            c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
+            c.pickles.clear();
+            c.finish(path, "safetensors")
+        }
         Err(e) => FileScan {
             path,
             format: "safetensors".into(),
