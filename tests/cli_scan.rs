@@ -201,7 +201,12 @@ fn torch_fixtures_match_their_manifests() {
             assert_eq!(f["verdict"], "safe", "{name}");
         } else {
             assert_eq!(out.status.code(), Some(1), "{name}");
-            let named: Vec<&str> = f["findings"].as_array().unwrap().iter().filter_map(|x| x["global"].as_str()).collect();
+            let named: Vec<&str> = f["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|x| x["global"].as_str())
+                .collect();
             for g in m["untrusted_globals"].as_array().unwrap() {
                 assert!(named.contains(&g.as_str().unwrap()), "{name}: {g} not in {named:?}");
             }

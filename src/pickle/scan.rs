@@ -158,12 +158,19 @@ impl ScanReport {
 pub(crate) struct Collector {
     findings: Vec<Finding>,
     pickles: Vec<PickleSummary>,
+    /// The worst severity seen, also among findings left out past [`MAX_FINDINGS`].
+    worst: Option<Severity>,
+    /// Findings left out.
+    dropped: usize,
 }
+
+/// Most findings listed per file (and pickles summarised); the verdict still counts every one.
+pub const MAX_FINDINGS: usize = 10_000;
 
 impl Collector {
     /// A finding that is not a global.
     pub(crate) fn problem(&mut self, entry: &str, offset: Option<u64>, severity: Severity, why: impl Into<String>) {
-        self.findings.push(Finding {
+        self.push(Finding {
             entry: entry.to_owned(),
             global: None,
             severity,
@@ -180,8 +187,11 @@ impl Collector {
             for g in &p.globals {
                 if let Some(f) = classify(entry, base, g) {
                     verdict = verdict.max(f.severity.verdict());
-                    self.findings.push(f);
+                    self.push(f);
                 }
+            }
+            if self.pickles.len() >= MAX_FINDINGS {
+                continue;
             }
             self.pickles.push(PickleSummary {
                 entry: entry.to_owned(),
@@ -202,13 +212,28 @@ impl Collector {
         self.findings[first..].sort_by_key(|f| f.offset);
     }
 
-    fn finish(self, path: String, format: &str) -> FileScan {
-        let verdict = self
-            .findings
-            .iter()
-            .map(|f| f.severity.verdict())
-            .max()
-            .unwrap_or(Verdict::Safe);
+    fn push(&mut self, f: Finding) {
+        self.worst = self.worst.max(Some(f.severity));
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn finish(mut self, path: String, format: &str) -> FileScan {
+        if self.dropped > 0 {
+            let why = format!("{} more findings are not listed", self.dropped);
+            let severity = self.worst.unwrap_or(Severity::Suspicious);
+            self.findings.push(Finding {
+                entry: String::new(),
+                global: None,
+                severity,
+                offset: None,
+                why,
+            });
+        }
+        let verdict = self.worst.map_or(Verdict::Safe, Severity::verdict);
         FileScan {
             path,
             format: format.to_owned(),

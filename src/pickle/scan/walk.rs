@@ -7,8 +7,8 @@
 //! pickle ends with. Anything a call would produce is `Unknown`: a STACK_GLOBAL fed by an `Unknown`
 //! is itself a finding, because its name is only decided at load time.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::pickle::ops::{self, Arg, Opcode};
@@ -22,19 +22,27 @@ pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
 
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
 /// unscannable (every opcode is at least one byte, so these bound memory, not correctness).
-pub const MAX_STACK: usize = 1 << 22;
+pub const MAX_STACK: usize = 1 << 20;
 /// See [`MAX_STACK`].
-pub const MAX_MEMO: usize = 1 << 22;
+pub const MAX_MEMO: usize = 1 << 21;
 /// Items kept per simulated list or tuple; later items are dropped (they only feed names).
 pub const MAX_ITEMS: usize = 1 << 20;
+/// Longest string kept as a possible name; longer ones only exist at load time as far as the scan
+/// knows (a STACK_GLOBAL fed by one is unresolved, hence suspicious).
+pub const MAX_TEXT: usize = 64 << 10;
+/// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
+/// dangerous finding to suspicious, never to safe).
+pub const MAX_NAME: usize = 512;
+/// Most distinct globals recorded per pickle; more make the pickle unscannable.
+pub const MAX_GLOBALS: usize = 4096;
 /// How deep pickles found inside bytes arguments are followed.
 pub const MAX_NESTING: u32 = 4;
 
 /// A simulated value: only what name resolution and container walking need.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
-    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`).
-    Str(Cow<'a, str>),
+    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`), at most [`MAX_TEXT`].
+    Str(Rc<str>),
     /// A `bytes` value (STACK_GLOBAL refuses it, but it is kept for nested-pickle probing).
     Bytes(&'a [u8]),
     /// An integer that fits in 64 bits.
@@ -43,10 +51,11 @@ pub enum Value<'a> {
     Long(&'a [u8]),
     /// A global (class or function), by name.
     Global(Rc<(String, String)>),
-    /// A tuple.
+    /// A tuple; a container inside a container is kept as `Other` (names never need it, and it
+    /// keeps values shallow: no deep drops, no cycles).
     Tuple(Rc<Vec<Value<'a>>>),
-    /// A list (appends on the stack copy; memo entries keep what they saw).
-    List(Rc<Vec<Value<'a>>>),
+    /// A list, shared with the memo as in Python (APPEND through either is seen by both).
+    List(Rc<RefCell<Vec<Value<'a>>>>),
     /// Data that is known not to be a string (None, bools, floats, dicts, sets).
     Other,
     /// The result of a call or a persistent load: could be anything at load time.
@@ -54,7 +63,7 @@ pub enum Value<'a> {
 }
 
 /// How a global was named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum How {
     /// GLOBAL: `module\nname\n` in the stream.
     Global,
@@ -122,6 +131,7 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
+        seen: HashSet::new(),
     };
     let mut info = PickleInfo {
         start,
@@ -174,6 +184,8 @@ struct Machine<'a> {
     stack: Vec<Value<'a>>,
     marks: Vec<Vec<Value<'a>>>,
     memo: HashMap<u64, Value<'a>>,
+    /// Globals already recorded in this pickle: each is reported once, at its first offset.
+    seen: HashSet<(String, String, How)>,
 }
 
 type Step = Result<bool, String>;
@@ -211,22 +223,43 @@ impl<'a> Machine<'a> {
 
     fn append(&mut self, items: Vec<Value<'a>>, op: Opcode) -> Result<(), String> {
         if let Value::List(list) = self.top(op)? {
-            let l = Rc::make_mut(list);
+            let mut l = list.borrow_mut();
             let room = MAX_ITEMS.saturating_sub(l.len());
-            l.extend(items.into_iter().take(room));
+            l.extend(items.into_iter().take(room).map(shallow));
         }
         Ok(())
     }
 
-    fn global(info: &mut PickleInfo<'_>, module: &str, name: &str, offset: usize, how: How) -> Value<'a> {
-        info.globals.push(GlobalRef {
-            module: module.to_owned(),
-            name: name.to_owned(),
-            offset,
-            how,
-            nested: false,
-        });
-        Value::Global(Rc::new((module.to_owned(), name.to_owned())))
+    fn global(
+        &mut self,
+        info: &mut PickleInfo<'_>,
+        module: &str,
+        name: &str,
+        offset: usize,
+        how: How,
+    ) -> Result<Value<'a>, String> {
+        let (module, name) = (cut(module), cut(name));
+        if self.seen.insert((module.clone(), name.clone(), how)) {
+            if self.seen.len() > MAX_GLOBALS {
+                return Err(format!("more than {MAX_GLOBALS} distinct globals"));
+            }
+            info.globals.push(GlobalRef {
+                module: module.clone(),
+                name: name.clone(),
+                offset,
+                how,
+                nested: false,
+            });
+        }
+        Ok(Value::Global(Rc::new((module, name))))
+    }
+
+    fn text(&mut self, s: &str) -> Result<(), String> {
+        self.push(if s.len() > MAX_TEXT {
+            Value::Unknown
+        } else {
+            Value::Str(Rc::from(s))
+        })
     }
 
     /// Run one instruction; `Ok(true)` at STOP.
@@ -278,25 +311,25 @@ impl<'a> Machine<'a> {
                     return Err("STRING without text".into());
                 };
                 let s = string_literal(l).ok_or_else(|| "STRING argument is not a quoted literal".to_owned())?;
-                self.push(Value::Str(Cow::Owned(s)))?
+                self.text(&s)?
             }
             O::Unicode => {
                 let Arg::Line(l) = arg else {
                     return Err("UNICODE without text".into());
                 };
-                self.push(Value::Str(Cow::Owned(raw_unicode_escape(l))))?
+                self.text(&raw_unicode_escape(l))?
             }
             O::BinString | O::ShortBinString => {
                 let Arg::Bytes(b) = arg else {
                     return Err("BINSTRING without bytes".into());
                 };
-                self.push(Value::Str(String::from_utf8_lossy(b)))?
+                self.text(&String::from_utf8_lossy(b))?
             }
             O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8 => {
                 let Arg::Str(s) = arg else {
                     return Err("BINUNICODE without text".into());
                 };
-                self.push(Value::Str(Cow::Borrowed(s)))?
+                self.text(s)?
             }
             O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8 => {
                 let Arg::Bytes(b) = arg else {
@@ -305,7 +338,7 @@ impl<'a> Machine<'a> {
                 self.push(Value::Bytes(b))?
             }
             O::NextBuffer => self.push(Value::Unknown)?,
-            O::EmptyList => self.push(Value::List(Rc::new(Vec::new())))?,
+            O::EmptyList => self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?,
             O::EmptyTuple => self.push(Value::Tuple(Rc::new(Vec::new())))?,
             O::Tuple1 | O::Tuple2 | O::Tuple3 => {
                 let n = match op {
@@ -317,17 +350,17 @@ impl<'a> Machine<'a> {
                     return Err(format!("{op}: stack underflow"));
                 }
                 let items = self.stack.split_off(self.stack.len() - n);
-                self.push(Value::Tuple(Rc::new(items)))?
+                self.push(Value::Tuple(Rc::new(items.into_iter().map(shallow).collect())))?
             }
             O::Tuple => {
-                let mut items = self.pop_mark(op)?;
-                items.truncate(MAX_ITEMS);
-                self.push(Value::Tuple(Rc::new(items)))?
+                let items = self.pop_mark(op)?;
+                self.push(Value::Tuple(Rc::new(
+                    items.into_iter().take(MAX_ITEMS).map(shallow).collect(),
+                )))?
             }
             O::List => {
-                let mut items = self.pop_mark(op)?;
-                items.truncate(MAX_ITEMS);
-                self.push(Value::List(Rc::new(items)))?
+                let items: Vec<Value<'a>> = self.pop_mark(op)?.into_iter().take(MAX_ITEMS).map(shallow).collect();
+                self.push(Value::List(Rc::new(RefCell::new(items))))?
             }
             O::Dict | O::FrozenSet => {
                 self.pop_mark(op)?;
@@ -379,14 +412,14 @@ impl<'a> Machine<'a> {
                 let Arg::Global { module, name } = arg else {
                     return Err("GLOBAL without names".into());
                 };
-                let v = Self::global(info, module, name, offset, How::Global);
+                let v = self.global(info, module, name, offset, How::Global)?;
                 self.push(v)?
             }
             O::Inst => {
                 let Arg::Global { module, name } = arg else {
                     return Err("INST without names".into());
                 };
-                Self::global(info, module, name, offset, How::Inst);
+                self.global(info, module, name, offset, How::Inst)?;
                 self.pop_mark(op)?;
                 self.push(Value::Unknown)?
             }
@@ -394,21 +427,21 @@ impl<'a> Machine<'a> {
                 let name = self.pop(op)?;
                 let module = self.pop(op)?;
                 let v = match (name_of(&module), name_of(&name)) {
-                    (Name::Text(m), Name::Text(n)) => Self::global(info, &m, &n, offset, How::StackGlobal),
+                    (Name::Text(m), Name::Text(n)) => self.global(info, &m, &n, offset, How::StackGlobal)?,
                     (Name::NotText, _) | (_, Name::NotText) => {
                         return Err("STACK_GLOBAL operands are not strings".to_owned());
                     }
                     (m, n) => {
                         let m = if let Name::Text(m) = m { m } else { "?".to_owned() };
                         let n = if let Name::Text(n) = n { n } else { "?".to_owned() };
-                        Self::global(info, &m, &n, offset, How::Unresolved)
+                        self.global(info, &m, &n, offset, How::Unresolved)?
                     }
                 };
                 self.push(v)?
             }
             O::Ext1 | O::Ext2 | O::Ext4 => {
                 let code = if let Arg::Int(c) = arg { c } else { -1 };
-                Self::global(info, "copyreg extension", &code.to_string(), offset, How::Extension);
+                self.global(info, "copyreg extension", &code.to_string(), offset, How::Extension)?;
                 self.push(Value::Unknown)?
             }
             O::PersId => {
@@ -416,7 +449,9 @@ impl<'a> Machine<'a> {
                     return Err("PERSID without text".into());
                 };
                 if info.persistent_ids.len() < MAX_ITEMS {
-                    info.persistent_ids.push(Value::Str(String::from_utf8_lossy(l)));
+                    info.persistent_ids.push(Value::Str(Rc::from(
+                        String::from_utf8_lossy(&l[..l.len().min(MAX_TEXT)]).as_ref(),
+                    )));
                 }
                 self.push(Value::Unknown)?
             }
@@ -460,7 +495,7 @@ enum Name {
 
 fn name_of(v: &Value<'_>) -> Name {
     match v {
-        Value::Str(s) => Name::Text(s.clone().into_owned()),
+        Value::Str(s) => Name::Text(s.to_string()),
         // torch.load's encoding makes old strings str; bytes would be refused, but a name is a name
         Value::Bytes(b) => Name::Text(String::from_utf8_lossy(b).into_owned()),
         Value::Unknown => Name::Unknown,
@@ -468,6 +503,26 @@ fn name_of(v: &Value<'_>) -> Name {
             Name::NotText
         }
     }
+}
+
+/// A value as an element of a container: containers inside containers are not followed.
+fn shallow(v: Value<'_>) -> Value<'_> {
+    match v {
+        Value::Tuple(_) | Value::List(_) => Value::Other,
+        v => v,
+    }
+}
+
+/// A name cut to [`MAX_NAME`] bytes (on a character boundary), marked with `…` when cut.
+fn cut(s: &str) -> String {
+    if s.len() <= MAX_NAME {
+        return s.to_owned();
+    }
+    let mut end = MAX_NAME;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 fn long_value(b: &[u8]) -> Value<'_> {

@@ -71,7 +71,10 @@ fn results_and_persistent_ids_are_simulated() {
     };
     assert_eq!(t[0], Value::Str("storage".into()));
     assert_eq!(t[4], Value::Int(2));
-    assert_eq!(info.result, Value::List(Rc::new(vec![Value::Str("0".into())])));
+    assert_eq!(
+        info.result,
+        Value::List(Rc::new(RefCell::new(vec![Value::Str("0".into())])))
+    );
 }
 
 #[test]
