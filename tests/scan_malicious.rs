@@ -110,18 +110,3 @@ fn invalid_things_are_never_safe() {
         assert_eq!(scan_bytes(name, &bytes).verdict, want, "{name}");
     }
 }
-
-#[test]
-#[ignore = "prints the corpus report; run with --ignored --nocapture"]
-fn print_corpus() {
-    for c in malicious() {
-        let r = scan_bytes(c.file, &c.bytes);
-        println!("== {} [{}] {}", c.name, r.format, r.verdict);
-        for f in &r.findings {
-            println!(
-                "   {:?} {:?} {:?} {:?} {}",
-                f.entry, f.global, f.severity, f.offset, f.why
-            );
-        }
-    }
-}

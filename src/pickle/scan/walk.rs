@@ -15,10 +15,12 @@ use crate::pickle::ops::{self, Arg, Opcode};
 
 mod literal;
 mod stream;
+mod value;
 
 pub use literal::{raw_unicode_escape, string_literal};
 use stream::probe_nested;
 pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
+use value::{Name, cut, long_value, name_of, shallow};
 
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
 /// unscannable (every opcode is at least one byte, so these bound memory, not correctness).
@@ -482,60 +484,6 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(false)
-    }
-}
-
-enum Name {
-    Text(String),
-    /// Only known at load time.
-    Unknown,
-    /// Known not to be a string: Python refuses the STACK_GLOBAL.
-    NotText,
-}
-
-fn name_of(v: &Value<'_>) -> Name {
-    match v {
-        Value::Str(s) => Name::Text(s.to_string()),
-        // torch.load's encoding makes old strings str; bytes would be refused, but a name is a name
-        Value::Bytes(b) => Name::Text(String::from_utf8_lossy(b).into_owned()),
-        Value::Unknown => Name::Unknown,
-        Value::Int(_) | Value::Long(_) | Value::Global(_) | Value::Tuple(_) | Value::List(_) | Value::Other => {
-            Name::NotText
-        }
-    }
-}
-
-/// A value as an element of a container: containers inside containers are not followed.
-fn shallow(v: Value<'_>) -> Value<'_> {
-    match v {
-        Value::Tuple(_) | Value::List(_) => Value::Other,
-        v => v,
-    }
-}
-
-/// A name cut to [`MAX_NAME`] bytes (on a character boundary), marked with `…` when cut.
-fn cut(s: &str) -> String {
-    if s.len() <= MAX_NAME {
-        return s.to_owned();
-    }
-    let mut end = MAX_NAME;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-fn long_value(b: &[u8]) -> Value<'_> {
-    if b.len() <= 8 {
-        let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
-            [0xffu8; 8]
-        } else {
-            [0u8; 8]
-        };
-        buf[..b.len()].copy_from_slice(b);
-        Value::Int(i64::from_le_bytes(buf))
-    } else {
-        Value::Long(b)
     }
 }
 
