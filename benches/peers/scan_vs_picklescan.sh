@@ -5,6 +5,10 @@
 #
 # Needs: picklescan (pip install picklescan; PICKLESCAN overrides the command), hyperfine when installed
 # (otherwise a plain loop of RUNS runs each). Builds tensorscope in release mode first.
+#
+# Measured 2026-11-26 on the shared 2-core dev box (load ~4), /tmp/ck/model.bin (497.8 MB, torch.save zip),
+# hyperfine -N, 30 runs: tensorscope scan 3.9 ms ± 2.8 (min 2.0), picklescan 1.0.5 124.5 ms ± 28.7 (min 104.5):
+# 31.8x faster (hyperfine's summary); an earlier run: 4.1 ms vs 112.8 ms, 27.4x.
 set -euo pipefail
 FILE=${1:-/tmp/ck/model.bin}
 RUNS=${RUNS:-20}
