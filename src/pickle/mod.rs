@@ -2,10 +2,13 @@
 //! containers (zip and legacy), and the safety scanner.
 
 pub mod allowlist;
+pub mod dangerous;
 pub mod legacy;
 pub mod machine;
+pub mod npy;
 pub mod numpy;
 pub mod ops;
+pub mod scan;
 pub mod torch;
 pub mod value;
 pub mod zip;
