@@ -59,7 +59,11 @@ fn gather(t: &TensorInfo, storage: &[u8]) -> Vec<u8> {
 
 fn want_name(m: &Json) -> String {
     let n = m["name"].as_str().unwrap();
-    if n.is_empty() { ROOT_TENSOR_NAME.to_string() } else { n.to_string() }
+    if n.is_empty() {
+        ROOT_TENSOR_NAME.to_string()
+    } else {
+        n.to_string()
+    }
 }
 
 fn dims(v: &Json) -> Vec<u64> {
@@ -146,7 +150,9 @@ fn scalars_become_metadata_with_python_spelling() {
     for fx in fixtures() {
         let m = manifest(&fx);
         let Ok(got) = read(&fx).1 else { continue };
-        let Some(scalars) = m["scalars"].as_object() else { continue };
+        let Some(scalars) = m["scalars"].as_object() else {
+            continue;
+        };
         for (k, v) in scalars {
             let found = got.metadata.iter().find(|(n, _)| n == k);
             assert_eq!(found.map(|(_, v)| v.as_str()), Some(v.as_str().unwrap()), "{fx} {k}");
@@ -164,9 +170,14 @@ fn scalars_become_metadata_with_python_spelling() {
 fn globals_outside_the_allowlist_are_warned_about_and_never_run() {
     for fx in fixtures() {
         let m = manifest(&fx);
-        let untrusted: Vec<&str> =
-            m["untrusted_globals"].as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
-        let trace: Vec<PathBuf> = ["system", "legacy", "exec"].iter().map(|s| format!("/tmp/tensorscope-pwned-{s}").into()).collect();
+        let untrusted: Vec<&str> = m["untrusted_globals"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
+        let trace: Vec<PathBuf> = ["system", "legacy", "exec"]
+            .iter()
+            .map(|s| format!("/tmp/tensorscope-pwned-{s}").into())
+            .collect();
         for p in &trace {
             let _ = std::fs::remove_file(p);
         }
@@ -176,7 +187,11 @@ fn globals_outside_the_allowlist_are_warned_about_and_never_run() {
         }
         let Ok(got) = got else { continue };
         for g in &untrusted {
-            assert!(got.warnings.iter().any(|w| w.contains(g)), "{fx}: no warning names {g}: {:?}", got.warnings);
+            assert!(
+                got.warnings.iter().any(|w| w.contains(g)),
+                "{fx}: no warning names {g}: {:?}",
+                got.warnings
+            );
         }
         if untrusted.is_empty() {
             let not_rebuilt: Vec<&String> = got.warnings.iter().filter(|w| w.contains("not rebuilt")).collect();
@@ -197,7 +212,11 @@ fn untyped_legacy_storages_read_or_refuse_clearly() {
             let m = manifest("dtypes-untyped-legacy.pt");
             for wt in m["tensors"].as_array().unwrap() {
                 let name = want_name(wt);
-                let t = t.tensors.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name}"));
+                let t = t
+                    .tensors
+                    .iter()
+                    .find(|t| t.name == name)
+                    .unwrap_or_else(|| panic!("{name}"));
                 assert_eq!(t.dtype.name(), wt["dtype"].as_str().unwrap());
                 assert_eq!(t.shape, dims(&wt["shape"]));
                 t.check_extent().unwrap();
