@@ -3,9 +3,11 @@
 
 pub mod allowlist;
 pub mod legacy;
+pub mod literal;
 pub mod machine;
 pub mod numpy;
 pub mod ops;
+mod rebuild;
 pub mod torch;
 pub mod value;
 pub mod zip;
