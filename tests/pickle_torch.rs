@@ -236,3 +236,72 @@ fn samples_open_through_the_checkpoint_api() {
     let base = ck.tensor("base").unwrap();
     assert_eq!(ck.storage_bytes(t).unwrap(), ck.storage_bytes(base).unwrap());
 }
+
+fn extra(name: &str) -> (Vec<u8>, TorchFile) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/pickle")
+        .join(name);
+    let data = std::fs::read(&path).unwrap();
+    let t = torch::read(&path, &data).unwrap();
+    (data, t)
+}
+
+fn f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+#[test]
+fn a_whole_module_lists_its_parameters_like_a_state_dict() {
+    let (data, t) = extra("whole-module.pt");
+    let want = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pickle/whole-module.expected.txt"),
+    )
+    .unwrap();
+    for line in want.lines() {
+        let (name, values) = line.split_once(' ').unwrap();
+        let want: Vec<f32> = values
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let info = t
+            .tensors
+            .iter()
+            .find(|x| x.name == name)
+            .unwrap_or_else(|| panic!("{name}: {:?}", t.tensors));
+        assert_eq!(
+            f32s(&gather(
+                info,
+                &data[info.storage.start as usize..info.storage.end as usize]
+            )),
+            want
+        );
+    }
+    assert!(
+        t.warnings.iter().any(|w| w.contains("torch.nn.modules.linear.Linear")),
+        "{:?}",
+        t.warnings
+    );
+    assert!(t.metadata.iter().all(|(k, _)| !k.is_empty()));
+}
+
+#[test]
+fn numpy_arrays_at_protocol_3_are_views_into_the_file() {
+    let (data, t) = extra("numpy-proto3.pt");
+    assert!(t.owned.is_empty());
+    let a = t.tensors.iter().find(|x| x.name == "a").unwrap();
+    let at = t.tensors.iter().find(|x| x.name == "at").unwrap();
+    let want: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    assert_eq!(
+        f32s(&gather(a, &data[a.storage.start as usize..a.storage.end as usize])),
+        want
+    );
+    // the transpose is saved Fortran-ordered: strides [1, 4] over its own copy of the bytes
+    assert_eq!((at.shape.clone(), at.strides.clone()), (vec![4, 3], vec![1, 4]));
+    let want_t: Vec<f32> = (0..4).flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32)).collect();
+    assert_eq!(
+        f32s(&gather(at, &data[at.storage.start as usize..at.storage.end as usize])),
+        want_t
+    );
+    assert_eq!(t.metadata, [("s".to_string(), "0.5".to_string())]);
+}

@@ -251,7 +251,7 @@ pub(crate) fn collect(
             Node::Object(o) => {
                 let what = o.callable.as_ref().and_then(|c| heap.global(c)).map(|g| g.qualified());
                 let what = what.unwrap_or_else(|| "an object".into());
-                if !quiet {
+                if !quiet && !name.is_empty() {
                     out.metadata
                         .push((name.clone(), format!("<{} not rebuilt>", escape(&what))));
                 }
