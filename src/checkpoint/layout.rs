@@ -28,7 +28,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let mut b = Builder::new(path);
     if !meta.is_dir() {
         b.format = b.add_file(path, file_name(path), "")?;
-        return Ok(b.finish());
+        let ck = b.finish();
+        ck.check_intact()?;
+        return Ok(ck);
     }
     let root = resolve_hub_cache(path)?;
     let root = root.as_deref().unwrap_or(path);
@@ -38,7 +40,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     } else {
         b.format = open_folder(&mut b, root, Path::new(""), "", opts)?;
     }
-    Ok(b.finish())
+    let ck = b.finish();
+    ck.check_intact()?;
+    Ok(ck)
 }
 
 /// `models--org--name` (or its `snapshots/` folder) -> the snapshot `refs/main` names, or the only one.
@@ -386,7 +390,11 @@ impl Builder {
         }
         let (source, len) = Source::open(full)?;
         let data = source.bytes();
-        let kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+        let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
+        // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
+        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT) && !matches!(kind, Kind::Zip | Kind::Pickle) {
+            kind = Kind::Safetensors;
+        }
         let file = self.files.len();
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {

@@ -1,0 +1,52 @@
+//! Opening a safetensors header of 200,000 tensors (the floor: under 1 s, under 500 MB).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Write a file with `n` one-element F32 tensors and return its path.
+fn many_tensors(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let mut header = String::from("{\"__metadata__\":{\"format\":\"pt\"}");
+    for i in 0..n {
+        let s = i * 4;
+        header.push_str(&format!(
+            ",\"model.layers.{}.block.{}.weight\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[{s},{}]}}",
+            i / 100,
+            i % 100,
+            s + 4
+        ));
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.resize(bytes.len() + n * 4, 0);
+    let path = dir.join("many.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = many_tensors(dir.path(), 200_000);
+    let mut g = c.benchmark_group("header");
+    g.sample_size(10);
+    g.bench_function("open 200k tensors", |b| {
+        b.iter(|| {
+            let ck = tensorscope::checkpoint::open(black_box(&path)).unwrap();
+            assert_eq!(ck.tensors.len(), 200_000);
+            ck
+        })
+    });
+    // the reference crate alone, for comparison: what our own validation adds on top of it
+    let bytes = std::fs::read(&path).unwrap();
+    g.bench_function("safetensors crate read_metadata 200k", |b| {
+        b.iter(|| safetensors::SafeTensors::read_metadata(black_box(&bytes)).unwrap().0)
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
