@@ -14,6 +14,7 @@
 pub mod checkpoint;
 pub mod error;
 pub mod pickle;
+pub mod tensor;
 pub mod text;
 
 pub use error::{Error, Result};
