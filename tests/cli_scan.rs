@@ -54,12 +54,21 @@ fn human_table_lists_entry_global_severity_offset_why() {
     let text = String::from_utf8(out.stdout).unwrap();
     println!("{text}");
     assert!(text.contains("DANGEROUS"), "{text}");
-    let row = text.lines().find(|l| l.contains("posix.system")).expect("a row for posix.system");
+    let row = text
+        .lines()
+        .find(|l| l.contains("posix.system"))
+        .expect("a row for posix.system");
     for want in ["archive/data.pkl", "dangerous", " 2 ", "shell"] {
         assert!(row.contains(want), "{want:?} missing in {row:?}");
     }
-    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["entry", "global", "severity", "offset", "why"]));
-    assert!(text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 error"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["entry", "global", "severity", "offset", "why"])
+    );
+    assert!(
+        text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 error"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -138,7 +147,12 @@ fn unknown_and_unreadable_are_suspicious_missing_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["files"][0]["verdict"], "suspicious");
-    assert!(v["files"][0]["findings"][0]["why"].as_str().unwrap().starts_with("cannot scan"));
+    assert!(
+        v["files"][0]["findings"][0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot scan")
+    );
     let out = scan(&[&dir.path().join("missing.pt")], false);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
@@ -147,10 +161,76 @@ fn unknown_and_unreadable_are_suspicious_missing_is_an_error() {
 #[test]
 fn names_are_escaped_in_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let evil = P::new().proto(4).sbu("os\x1b[2J").sbu("system").stack_global().stop().build();
+    let evil = P::new()
+        .proto(4)
+        .sbu("os\x1b[2J")
+        .sbu("system")
+        .stack_global()
+        .stop()
+        .build();
     let p = write(dir.path(), "esc.pkl", &evil);
     let out = scan(&[&p], false);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\x1b'), "{text:?}");
     assert!(text.contains("os\\x1b[2J.system"), "{text}");
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Every fixture of tests/data/torch: safe ones exit 0, unsafe ones exit 1 and name each untrusted global.
+#[test]
+fn torch_fixtures_match_their_manifests() {
+    let dir = repo("tests/data/torch");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".manifest.json") {
+            continue;
+        }
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let file = dir.join(name.trim_end_matches(".manifest.json"));
+        let out = scan(&[&file], true);
+        let v = json(&out);
+        let f = &v["files"][0];
+        assert_eq!(f["format"], m["format"], "{name}");
+        if m["safe"] == true {
+            assert_eq!(out.status.code(), Some(0), "{name}: {f:#}");
+            assert_eq!(f["verdict"], "safe", "{name}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{name}");
+            let named: Vec<&str> = f["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|x| x["global"].as_str())
+                .collect();
+            for g in m["untrusted_globals"].as_array().unwrap() {
+                assert!(named.contains(&g.as_str().unwrap()), "{name}: {g} not in {named:?}");
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 20, "only {seen} fixtures");
+}
+
+/// The samples folder: everything safe except the two files made to be malicious.
+#[test]
+fn samples_are_safe_except_the_malicious_ones() {
+    let v = json(&scan(&[&repo("samples")], true));
+    let files = v["files"].as_array().unwrap();
+    assert!(files.len() >= 10, "{}", files.len());
+    for f in files {
+        let path = f["path"].as_str().unwrap();
+        let want = if path.ends_with("malicious.bin") {
+            "dangerous"
+        } else if path.ends_with("malicious.pkl") {
+            "suspicious"
+        } else {
+            "safe"
+        };
+        assert_eq!(f["verdict"], want, "{path}: {f:#}");
+    }
 }

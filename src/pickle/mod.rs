@@ -4,10 +4,12 @@
 pub mod allowlist;
 pub mod dangerous;
 pub mod legacy;
+pub mod literal;
 pub mod machine;
 pub mod npy;
 pub mod numpy;
 pub mod ops;
+mod rebuild;
 pub mod scan;
 pub mod torch;
 pub mod value;

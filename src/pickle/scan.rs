@@ -158,12 +158,19 @@ impl ScanReport {
 pub(crate) struct Collector {
     findings: Vec<Finding>,
     pickles: Vec<PickleSummary>,
+    /// The worst severity seen, also among findings left out past [`MAX_FINDINGS`].
+    worst: Option<Severity>,
+    /// Findings left out.
+    dropped: usize,
 }
+
+/// Most findings listed per file (and pickles summarised); the verdict still counts every one.
+pub const MAX_FINDINGS: usize = 10_000;
 
 impl Collector {
     /// A finding that is not a global.
     pub(crate) fn problem(&mut self, entry: &str, offset: Option<u64>, severity: Severity, why: impl Into<String>) {
-        self.findings.push(Finding {
+        self.push(Finding {
             entry: entry.to_owned(),
             global: None,
             severity,
@@ -180,8 +187,11 @@ impl Collector {
             for g in &p.globals {
                 if let Some(f) = classify(entry, base, g) {
                     verdict = verdict.max(f.severity.verdict());
-                    self.findings.push(f);
+                    self.push(f);
                 }
+            }
+            if self.pickles.len() >= MAX_FINDINGS {
+                continue;
             }
             self.pickles.push(PickleSummary {
                 entry: entry.to_owned(),
@@ -202,13 +212,28 @@ impl Collector {
         self.findings[first..].sort_by_key(|f| f.offset);
     }
 
-    fn finish(self, path: String, format: &str) -> FileScan {
-        let verdict = self
-            .findings
-            .iter()
-            .map(|f| f.severity.verdict())
-            .max()
-            .unwrap_or(Verdict::Safe);
+    fn push(&mut self, f: Finding) {
+        self.worst = self.worst.max(Some(f.severity));
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn finish(mut self, path: String, format: &str) -> FileScan {
+        if self.dropped > 0 {
+            let why = format!("{} more findings are not listed", self.dropped);
+            let severity = self.worst.unwrap_or(Severity::Suspicious);
+            self.findings.push(Finding {
+                entry: String::new(),
+                global: None,
+                severity,
+                offset: None,
+                why,
+            });
+        }
+        let verdict = self.worst.map_or(Verdict::Safe, Severity::verdict);
         FileScan {
             path,
             format: format.to_owned(),
@@ -220,12 +245,8 @@ impl Collector {
     }
 }
 
-/// Tensor rebuilders torch writes that the machine's allowlist does not list (yet): they take the
-/// same data arguments as `_rebuild_tensor_v2` and call nothing chosen by the file.
-const SCAN_EXTRA_SAFE: [(&str, &str); 1] = [("torch._utils", "_rebuild_tensor_v3")];
-
 fn is_safe(module: &str, name: &str) -> bool {
-    allowlist::is_safe(module, name) || SCAN_EXTRA_SAFE.contains(&(module, name))
+    allowlist::is_safe(module, name)
 }
 
 /// The finding for one global, `None` when it is allowlisted.
@@ -301,6 +322,10 @@ pub fn scan_file(path: &Path) -> FileScan {
 pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
     let path = path.into();
     let head = &data[..data.len().min(sniff::SNIFF_LEN)];
+    // a header length such as 0x280 starts with the bytes of a PROTO opcode: the header decides
+    if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
+        return safetensors(path, data);
+    }
     match sniff::detect(head) {
         Kind::Safetensors => safetensors(path, data),
         Kind::Zip => container::zip(path, data),
@@ -335,7 +360,13 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
 
 fn safetensors(path: String, data: &[u8]) -> FileScan {
     match ::safetensors::SafeTensors::read_metadata(data) {
-        Ok(_) => Collector::default().finish(path, "safetensors"),
+        Ok(_) => {
+            // a polyglot whose first bytes also unpickle (what torch.load would try) is not safe
+            let mut c = Collector::default();
+            c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
+            c.pickles.clear();
+            c.finish(path, "safetensors")
+        }
         Err(e) => FileScan {
             path,
             format: "safetensors".into(),

@@ -2,11 +2,13 @@
 //!
 //! Elements are decoded [`CHUNK`] at a time into a small buffer of `f32` (every float kind up to F32 and
 //! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, with min/max kept
-//! exact on the side; C64 as magnitudes). Each chunk is summarised with two passes over the buffer
-//! while it sits in L1 — sum/min/max/zeros, then the sum of squared deviations from the chunk's mean —
+//! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` in one pass over the
+//! buffer — min, max, zeros and the sums of `x - k` and `(x - k)²` for a shift `k`, the running mean —
 //! and chunks are combined with Chan et al.'s parallel update, which keeps the variance numerically
-//! stable for any length. A chunk with a NaN or infinity (its sum is not finite) is recounted slowly,
-//! element by element; only finite values enter min, max, mean, std and the histogram.
+//! stable for any length. The first chunk, and any chunk whose shifted sums would cancel, is summarised
+//! with two passes (sum, then squared deviations from its own mean). A chunk with a NaN or infinity
+//! (its sums are not finite) is recounted element by element; only finite values enter min, max,
+//! mean, std and the histogram.
 //!
 //! `std` is the sample standard deviation (Bessel-corrected, `n - 1`), as `torch.std` computes by default.
 
@@ -150,13 +152,12 @@ impl Default for Acc {
 }
 
 impl Acc {
-    /// Chan et al.: merge a chunk of `n` finite values with sum `sum` and squared deviations `m2`.
-    fn merge(&mut self, n: u64, sum: f64, m2: f64) {
+    /// Chan et al.: merge `n` finite values with mean `mean_b` and sum of squared deviations `m2`.
+    fn merge(&mut self, n: u64, mean_b: f64, m2: f64) {
         if n == 0 {
             return;
         }
         let (na, nb) = (self.n as f64, n as f64);
-        let mean_b = sum / nb;
         let delta = mean_b - self.mean;
         let total = na + nb;
         self.mean += delta * nb / total;
@@ -164,49 +165,62 @@ impl Acc {
         self.n += n;
     }
 
+    /// One chunk in one pass: sums of `x - k` and `(x - k)²` for a shift `k` near the mean (the running
+    /// mean), which keeps the variance stable without a second pass. The first chunk, or a chunk far
+    /// from the running mean (when the shifted sums would cancel), takes two passes instead.
     fn chunk<L: Lane>(&mut self, xs: &[L]) {
-        const W: usize = 8;
         self.count += xs.len() as u64;
-        let (mut sum, mut mn, mut mx, mut zeros) = ([0f64; W], [L::INF; W], [L::NEG_INF; W], [0u32; W]);
+        if self.n == 0 {
+            return self.two_pass_chunk(xs);
+        }
+        let k = self.mean;
+        let (mn, mx, zeros) = extremes(xs);
+        // separate from the extremes so that each loop vectorises
+        const W: usize = 8;
+        let (mut s1, mut s2) = ([0f64; W], [0f64; W]);
         let mut blocks = xs.chunks_exact(W);
         for c in &mut blocks {
+            let d: [f64; W] = std::array::from_fn(|i| c[i].into() - k);
             for i in 0..W {
-                let x = c[i];
-                sum[i] += x.into();
-                mn[i] = if x < mn[i] { x } else { mn[i] };
-                mx[i] = if x > mx[i] { x } else { mx[i] };
-                zeros[i] += u32::from(x == L::ZERO);
+                s1[i] += d[i];
+                s2[i] += d[i] * d[i];
             }
         }
         for (i, &x) in blocks.remainder().iter().enumerate() {
-            sum[i] += x.into();
-            mn[i] = if x < mn[i] { x } else { mn[i] };
-            mx[i] = if x > mx[i] { x } else { mx[i] };
-            zeros[i] += u32::from(x == L::ZERO);
+            let d = x.into() - k;
+            s1[i] += d;
+            s2[i] += d * d;
         }
-        let total: f64 = sum.iter().sum();
+        let (s1, s2): (f64, f64) = (s1.iter().sum(), s2.iter().sum());
+        let n = xs.len() as f64;
+        let m2 = s2 - s1 * s1 / n;
+        // NaN or infinities present (sums not finite), or more than ~4 of 16 digits lost to cancellation
+        if !(s1.is_finite() && s2.is_finite()) || m2 < s2 * 1e-4 {
+            return self.two_pass_chunk(xs);
+        }
+        self.fold_extremes(&mn, &mx, &zeros);
+        self.merge(xs.len() as u64, k + s1 / n, m2);
+    }
+
+    fn fold_extremes<L: Lane>(&mut self, mn: &[L; LANES], mx: &[L; LANES], zeros: &[u32; LANES]) {
+        for ((&a, &b), &z) in mn.iter().zip(mx).zip(zeros) {
+            self.min = self.min.min(a.into());
+            self.max = self.max.max(b.into());
+            self.zeros += u64::from(z);
+        }
+    }
+
+    /// Sum, extremes and zeros, then squared deviations from the chunk's own mean.
+    fn two_pass_chunk<L: Lane>(&mut self, xs: &[L]) {
+        let total: f64 = xs.iter().map(|&x| x.into()).sum();
         if !total.is_finite() {
             return self.slow_chunk(xs);
         }
         let mean = total / xs.len() as f64;
-        let mut dev = [0f64; W];
-        let mut blocks = xs.chunks_exact(W);
-        for c in &mut blocks {
-            for i in 0..W {
-                let d = c[i].into() - mean;
-                dev[i] += d * d;
-            }
-        }
-        for (i, &x) in blocks.remainder().iter().enumerate() {
-            let d = x.into() - mean;
-            dev[i] += d * d;
-        }
-        for i in 0..W {
-            self.min = self.min.min(mn[i].into());
-            self.max = self.max.max(mx[i].into());
-            self.zeros += u64::from(zeros[i]);
-        }
-        self.merge(xs.len() as u64, total, dev.iter().sum());
+        let m2 = xs.iter().map(|&x| (x.into() - mean) * (x.into() - mean)).sum();
+        let (mn, mx, zeros) = extremes(xs);
+        self.fold_extremes(&mn, &mx, &zeros);
+        self.merge(xs.len() as u64, mean, m2);
     }
 
     /// A chunk holding NaN or infinities: classify every element.
@@ -238,8 +252,31 @@ impl Acc {
             .filter(|x: &f64| x.is_finite())
             .map(|x| (x - mean) * (x - mean))
             .sum();
-        self.merge(n, sum, m2);
+        self.merge(n, mean, m2);
     }
+}
+
+const LANES: usize = 16;
+
+/// Per-lane minimum, maximum and zero count (NaN never wins a comparison, so callers only trust
+/// these for chunks without NaN).
+fn extremes<L: Lane>(xs: &[L]) -> ([L; LANES], [L; LANES], [u32; LANES]) {
+    let (mut mn, mut mx, mut zeros) = ([L::INF; LANES], [L::NEG_INF; LANES], [0u32; LANES]);
+    let mut blocks = xs.chunks_exact(LANES);
+    for c in &mut blocks {
+        for i in 0..LANES {
+            let x = c[i];
+            mn[i] = if x < mn[i] { x } else { mn[i] };
+            mx[i] = if x > mx[i] { x } else { mx[i] };
+            zeros[i] += u32::from(x == L::ZERO);
+        }
+    }
+    for (i, &x) in blocks.remainder().iter().enumerate() {
+        mn[i] = if x < mn[i] { x } else { mn[i] };
+        mx[i] = if x > mx[i] { x } else { mx[i] };
+        zeros[i] += u32::from(x == L::ZERO);
+    }
+    (mn, mx, zeros)
 }
 
 /// The logical ranges to examine, and the sample they form (if any).
@@ -290,13 +327,24 @@ fn for_chunks<L: Lane>(view: &View, ranges: &[(u64, u64)], mut f: impl FnMut(&[L
     }
 }
 
-fn bin_chunk<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [u64], all_finite: bool) {
+/// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
+/// serialising on one counter.
+fn bin_chunk<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], all_finite: bool) {
     let last = counts.len() - 1;
-    for &x in xs {
-        let x: f64 = x.into();
-        if all_finite || x.is_finite() {
-            let i = (((x - lo) * scale) as usize).min(last);
-            counts[i] += 1;
+    let bin = |x: f64| (((x - lo) * scale) as usize).min(last);
+    if all_finite {
+        let mut quads = xs.chunks_exact(4);
+        for q in &mut quads {
+            for (lane, &x) in q.iter().enumerate() {
+                counts[bin(x.into())][lane] += 1;
+            }
+        }
+        for &x in quads.remainder() {
+            counts[bin(x.into())][0] += 1;
+        }
+    } else {
+        for x in xs.iter().map(|&x| x.into()).filter(|x: &f64| x.is_finite()) {
+            counts[bin(x)][0] += 1;
         }
     }
 }
@@ -306,11 +354,15 @@ fn run_lanes<L: Lane>(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, 
     for_chunks::<L>(view, ranges, |xs| acc.chunk(xs));
     let hist = (bins > 0 && acc.n > 0).then(|| {
         let (lo, hi) = (acc.min, acc.max);
-        let mut counts = vec![0u64; bins];
+        let mut counts = vec![[0u64; 4]; bins];
         let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
         for_chunks::<L>(view, ranges, |xs| bin_chunk(xs, lo, scale, &mut counts, all_finite));
-        Histogram { lo, hi, counts }
+        Histogram {
+            lo,
+            hi,
+            counts: counts.iter().map(|c| c.iter().sum()).collect(),
+        }
     });
     (acc, hist)
 }

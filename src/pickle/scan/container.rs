@@ -83,7 +83,7 @@ fn skip_storages(data: &[u8], pos: &mut usize, pids: &[Value<'_>], keys: &Value<
         else {
             continue;
         };
-        if kind != "storage" {
+        if kind.as_ref() != "storage" {
             continue;
         }
         let size = match (g.0.as_str(), g.1.as_str()) {
@@ -99,7 +99,7 @@ fn skip_storages(data: &[u8], pos: &mut usize, pids: &[Value<'_>], keys: &Value<
     let Value::List(keys) = keys else {
         return Err("the storage key list is not a list".into());
     };
-    for key in keys.iter() {
+    for key in keys.borrow().iter() {
         let Value::Str(key) = key else {
             return Err("a storage key is not a string".into());
         };

@@ -7,27 +7,44 @@
 //! pickle ends with. Anything a call would produce is `Unknown`: a STACK_GLOBAL fed by an `Unknown`
 //! is itself a finding, because its name is only decided at load time.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::pickle::ops::{self, Arg, Opcode};
 
+mod literal;
+mod stream;
+mod value;
+
+pub use literal::{raw_unicode_escape, string_literal};
+use stream::probe_nested;
+pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
+use value::{Name, cut, long_value, name_of, shallow};
+
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
 /// unscannable (every opcode is at least one byte, so these bound memory, not correctness).
-pub const MAX_STACK: usize = 1 << 22;
+pub const MAX_STACK: usize = 1 << 20;
 /// See [`MAX_STACK`].
-pub const MAX_MEMO: usize = 1 << 22;
+pub const MAX_MEMO: usize = 1 << 21;
 /// Items kept per simulated list or tuple; later items are dropped (they only feed names).
 pub const MAX_ITEMS: usize = 1 << 20;
+/// Longest string kept as a possible name; longer ones only exist at load time as far as the scan
+/// knows (a STACK_GLOBAL fed by one is unresolved, hence suspicious).
+pub const MAX_TEXT: usize = 64 << 10;
+/// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
+/// dangerous finding to suspicious, never to safe).
+pub const MAX_NAME: usize = 512;
+/// Most distinct globals recorded per pickle; more make the pickle unscannable.
+pub const MAX_GLOBALS: usize = 4096;
 /// How deep pickles found inside bytes arguments are followed.
 pub const MAX_NESTING: u32 = 4;
 
 /// A simulated value: only what name resolution and container walking need.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
-    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`).
-    Str(Cow<'a, str>),
+    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`), at most [`MAX_TEXT`].
+    Str(Rc<str>),
     /// A `bytes` value (STACK_GLOBAL refuses it, but it is kept for nested-pickle probing).
     Bytes(&'a [u8]),
     /// An integer that fits in 64 bits.
@@ -36,10 +53,11 @@ pub enum Value<'a> {
     Long(&'a [u8]),
     /// A global (class or function), by name.
     Global(Rc<(String, String)>),
-    /// A tuple.
+    /// A tuple; a container inside a container is kept as `Other` (names never need it, and it
+    /// keeps values shallow: no deep drops, no cycles).
     Tuple(Rc<Vec<Value<'a>>>),
-    /// A list (appends on the stack copy; memo entries keep what they saw).
-    List(Rc<Vec<Value<'a>>>),
+    /// A list, shared with the memo as in Python (APPEND through either is seen by both).
+    List(Rc<RefCell<Vec<Value<'a>>>>),
     /// Data that is known not to be a string (None, bools, floats, dicts, sets).
     Other,
     /// The result of a call or a persistent load: could be anything at load time.
@@ -47,7 +65,7 @@ pub enum Value<'a> {
 }
 
 /// How a global was named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum How {
     /// GLOBAL: `module\nname\n` in the stream.
     Global,
@@ -115,6 +133,7 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
+        seen: HashSet::new(),
     };
     let mut info = PickleInfo {
         start,
@@ -167,6 +186,8 @@ struct Machine<'a> {
     stack: Vec<Value<'a>>,
     marks: Vec<Vec<Value<'a>>>,
     memo: HashMap<u64, Value<'a>>,
+    /// Globals already recorded in this pickle: each is reported once, at its first offset.
+    seen: HashSet<(String, String, How)>,
 }
 
 type Step = Result<bool, String>;
@@ -204,22 +225,43 @@ impl<'a> Machine<'a> {
 
     fn append(&mut self, items: Vec<Value<'a>>, op: Opcode) -> Result<(), String> {
         if let Value::List(list) = self.top(op)? {
-            let l = Rc::make_mut(list);
+            let mut l = list.borrow_mut();
             let room = MAX_ITEMS.saturating_sub(l.len());
-            l.extend(items.into_iter().take(room));
+            l.extend(items.into_iter().take(room).map(shallow));
         }
         Ok(())
     }
 
-    fn global(info: &mut PickleInfo<'_>, module: &str, name: &str, offset: usize, how: How) -> Value<'a> {
-        info.globals.push(GlobalRef {
-            module: module.to_owned(),
-            name: name.to_owned(),
-            offset,
-            how,
-            nested: false,
-        });
-        Value::Global(Rc::new((module.to_owned(), name.to_owned())))
+    fn global(
+        &mut self,
+        info: &mut PickleInfo<'_>,
+        module: &str,
+        name: &str,
+        offset: usize,
+        how: How,
+    ) -> Result<Value<'a>, String> {
+        let (module, name) = (cut(module), cut(name));
+        if self.seen.insert((module.clone(), name.clone(), how)) {
+            if self.seen.len() > MAX_GLOBALS {
+                return Err(format!("more than {MAX_GLOBALS} distinct globals"));
+            }
+            info.globals.push(GlobalRef {
+                module: module.clone(),
+                name: name.clone(),
+                offset,
+                how,
+                nested: false,
+            });
+        }
+        Ok(Value::Global(Rc::new((module, name))))
+    }
+
+    fn text(&mut self, s: &str) -> Result<(), String> {
+        self.push(if s.len() > MAX_TEXT {
+            Value::Unknown
+        } else {
+            Value::Str(Rc::from(s))
+        })
     }
 
     /// Run one instruction; `Ok(true)` at STOP.
@@ -271,25 +313,25 @@ impl<'a> Machine<'a> {
                     return Err("STRING without text".into());
                 };
                 let s = string_literal(l).ok_or_else(|| "STRING argument is not a quoted literal".to_owned())?;
-                self.push(Value::Str(Cow::Owned(s)))?
+                self.text(&s)?
             }
             O::Unicode => {
                 let Arg::Line(l) = arg else {
                     return Err("UNICODE without text".into());
                 };
-                self.push(Value::Str(Cow::Owned(raw_unicode_escape(l))))?
+                self.text(&raw_unicode_escape(l))?
             }
             O::BinString | O::ShortBinString => {
                 let Arg::Bytes(b) = arg else {
                     return Err("BINSTRING without bytes".into());
                 };
-                self.push(Value::Str(String::from_utf8_lossy(b)))?
+                self.text(&String::from_utf8_lossy(b))?
             }
             O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8 => {
                 let Arg::Str(s) = arg else {
                     return Err("BINUNICODE without text".into());
                 };
-                self.push(Value::Str(Cow::Borrowed(s)))?
+                self.text(s)?
             }
             O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8 => {
                 let Arg::Bytes(b) = arg else {
@@ -298,7 +340,7 @@ impl<'a> Machine<'a> {
                 self.push(Value::Bytes(b))?
             }
             O::NextBuffer => self.push(Value::Unknown)?,
-            O::EmptyList => self.push(Value::List(Rc::new(Vec::new())))?,
+            O::EmptyList => self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?,
             O::EmptyTuple => self.push(Value::Tuple(Rc::new(Vec::new())))?,
             O::Tuple1 | O::Tuple2 | O::Tuple3 => {
                 let n = match op {
@@ -310,17 +352,17 @@ impl<'a> Machine<'a> {
                     return Err(format!("{op}: stack underflow"));
                 }
                 let items = self.stack.split_off(self.stack.len() - n);
-                self.push(Value::Tuple(Rc::new(items)))?
+                self.push(Value::Tuple(Rc::new(items.into_iter().map(shallow).collect())))?
             }
             O::Tuple => {
-                let mut items = self.pop_mark(op)?;
-                items.truncate(MAX_ITEMS);
-                self.push(Value::Tuple(Rc::new(items)))?
+                let items = self.pop_mark(op)?;
+                self.push(Value::Tuple(Rc::new(
+                    items.into_iter().take(MAX_ITEMS).map(shallow).collect(),
+                )))?
             }
             O::List => {
-                let mut items = self.pop_mark(op)?;
-                items.truncate(MAX_ITEMS);
-                self.push(Value::List(Rc::new(items)))?
+                let items: Vec<Value<'a>> = self.pop_mark(op)?.into_iter().take(MAX_ITEMS).map(shallow).collect();
+                self.push(Value::List(Rc::new(RefCell::new(items))))?
             }
             O::Dict | O::FrozenSet => {
                 self.pop_mark(op)?;
@@ -372,14 +414,14 @@ impl<'a> Machine<'a> {
                 let Arg::Global { module, name } = arg else {
                     return Err("GLOBAL without names".into());
                 };
-                let v = Self::global(info, module, name, offset, How::Global);
+                let v = self.global(info, module, name, offset, How::Global)?;
                 self.push(v)?
             }
             O::Inst => {
                 let Arg::Global { module, name } = arg else {
                     return Err("INST without names".into());
                 };
-                Self::global(info, module, name, offset, How::Inst);
+                self.global(info, module, name, offset, How::Inst)?;
                 self.pop_mark(op)?;
                 self.push(Value::Unknown)?
             }
@@ -387,21 +429,21 @@ impl<'a> Machine<'a> {
                 let name = self.pop(op)?;
                 let module = self.pop(op)?;
                 let v = match (name_of(&module), name_of(&name)) {
-                    (Name::Text(m), Name::Text(n)) => Self::global(info, &m, &n, offset, How::StackGlobal),
+                    (Name::Text(m), Name::Text(n)) => self.global(info, &m, &n, offset, How::StackGlobal)?,
                     (Name::NotText, _) | (_, Name::NotText) => {
                         return Err("STACK_GLOBAL operands are not strings".to_owned());
                     }
                     (m, n) => {
                         let m = if let Name::Text(m) = m { m } else { "?".to_owned() };
                         let n = if let Name::Text(n) = n { n } else { "?".to_owned() };
-                        Self::global(info, &m, &n, offset, How::Unresolved)
+                        self.global(info, &m, &n, offset, How::Unresolved)?
                     }
                 };
                 self.push(v)?
             }
             O::Ext1 | O::Ext2 | O::Ext4 => {
                 let code = if let Arg::Int(c) = arg { c } else { -1 };
-                Self::global(info, "copyreg extension", &code.to_string(), offset, How::Extension);
+                self.global(info, "copyreg extension", &code.to_string(), offset, How::Extension)?;
                 self.push(Value::Unknown)?
             }
             O::PersId => {
@@ -409,7 +451,9 @@ impl<'a> Machine<'a> {
                     return Err("PERSID without text".into());
                 };
                 if info.persistent_ids.len() < MAX_ITEMS {
-                    info.persistent_ids.push(Value::Str(String::from_utf8_lossy(l)));
+                    info.persistent_ids.push(Value::Str(Rc::from(
+                        String::from_utf8_lossy(&l[..l.len().min(MAX_TEXT)]).as_ref(),
+                    )));
                 }
                 self.push(Value::Unknown)?
             }
@@ -441,248 +485,6 @@ impl<'a> Machine<'a> {
         }
         Ok(false)
     }
-}
-
-/// How strictly a stream is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The bytes are meant to be pickles: every error is reported, and after an error the rest is
-    /// searched for further pickles (a payload hidden behind garbage).
-    Strict,
-    /// The bytes may be data (a tensor storage, a bytes value): errors are not findings, and only
-    /// globals of complete pickles, or names Python could import, are kept. Stops at the first error.
-    Probe,
-}
-
-/// Every pickle found in a byte stream.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Stream<'a> {
-    /// The pickles, in order (a broken one is kept when it named globals or the mode is strict).
-    pub pickles: Vec<PickleInfo<'a>>,
-    /// What stopped pickles short ([`Mode::Strict`] only; pickles found while resynchronising
-    /// after an error add none).
-    pub errors: Vec<WalkError>,
-}
-
-impl Stream<'_> {
-    /// Every global of every pickle, in stream order.
-    pub fn globals(&self) -> impl Iterator<Item = &GlobalRef> {
-        self.pickles.iter().flat_map(|p| p.globals.iter())
-    }
-}
-
-/// Walk every pickle in `data`, one after another until its end (see [`Mode`]).
-pub fn walk_stream(data: &[u8], mode: Mode) -> Stream<'_> {
-    walk_stream_depth(data, mode, 0)
-}
-
-fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
-    let mut s = Stream::default();
-    let mut pos = 0;
-    let mut resyncing = false;
-    while pos < data.len() {
-        let (mut info, err) = walk_nested(data, pos, depth);
-        let Some(e) = err else {
-            pos = info.end;
-            s.pickles.push(info);
-            continue;
-        };
-        let strict = mode == Mode::Strict && !resyncing;
-        if !strict {
-            info.globals
-                .retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
-        }
-        if strict {
-            s.errors.push(e.clone());
-        }
-        if strict || !info.globals.is_empty() {
-            s.pickles.push(info);
-        }
-        if mode == Mode::Probe {
-            break;
-        }
-        // look for the next pickle that starts with PROTO after the failure
-        let from = e.offset.max(pos) + 1;
-        match find_proto(data, from) {
-            Some(p) => {
-                pos = p;
-                resyncing = true;
-            }
-            None => break,
-        }
-    }
-    s
-}
-
-/// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.
-fn find_proto(data: &[u8], from: usize) -> Option<usize> {
-    let rest = data.get(from..)?;
-    rest.windows(2)
-        .position(|w| w[0] == 0x80 && (2..=5).contains(&w[1]))
-        .map(|i| from + i)
-}
-
-/// Whether `b` starts like a protocol 2+ pickle.
-pub fn starts_with_proto(b: &[u8]) -> bool {
-    b.len() >= 2 && b[0] == 0x80 && (2..=5).contains(&b[1])
-}
-
-/// Whether Python could import this dotted name: identifiers separated by dots.
-pub fn plausible_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|p| {
-            let mut c = p.chars();
-            c.next().is_some_and(|ch| ch == '_' || ch.is_alphabetic()) && c.all(|ch| ch == '_' || ch.is_alphanumeric())
-        })
-}
-
-/// A bytes or string argument that holds a pickle (what `pickle.loads(b"…")` or a smuggled
-/// `_extra_state` would unpickle): its globals count, located at the opcode that carries it.
-fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef>) {
-    let owned: Vec<u8>;
-    let bytes: &[u8] = match arg {
-        Arg::Bytes(b) if starts_with_proto(b) => b,
-        Arg::Str(t) if t.starts_with('\u{80}') => {
-            // protocol 0..2 keep bytes as latin-1 text for `_codecs.encode`
-            let Some(v) = t
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).ok())
-                .collect::<Option<Vec<u8>>>()
-            else {
-                return;
-            };
-            if !starts_with_proto(&v) {
-                return;
-            }
-            owned = v;
-            &owned
-        }
-        _ => return,
-    };
-    let inner = walk_stream_depth(bytes, Mode::Probe, depth + 1);
-    for g in inner.globals() {
-        out.push(GlobalRef {
-            offset,
-            nested: true,
-            ..g.clone()
-        });
-    }
-}
-
-enum Name {
-    Text(String),
-    /// Only known at load time.
-    Unknown,
-    /// Known not to be a string: Python refuses the STACK_GLOBAL.
-    NotText,
-}
-
-fn name_of(v: &Value<'_>) -> Name {
-    match v {
-        Value::Str(s) => Name::Text(s.clone().into_owned()),
-        // torch.load's encoding makes old strings str; bytes would be refused, but a name is a name
-        Value::Bytes(b) => Name::Text(String::from_utf8_lossy(b).into_owned()),
-        Value::Unknown => Name::Unknown,
-        Value::Int(_) | Value::Long(_) | Value::Global(_) | Value::Tuple(_) | Value::List(_) | Value::Other => {
-            Name::NotText
-        }
-    }
-}
-
-fn long_value(b: &[u8]) -> Value<'_> {
-    if b.len() <= 8 {
-        let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
-            [0xffu8; 8]
-        } else {
-            [0u8; 8]
-        };
-        buf[..b.len()].copy_from_slice(b);
-        Value::Int(i64::from_le_bytes(buf))
-    } else {
-        Value::Long(b)
-    }
-}
-
-/// Decode a protocol-0 STRING argument: a quoted Python literal with backslash escapes.
-pub fn string_literal(line: &[u8]) -> Option<String> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let q = *line.first()?;
-    if line.len() < 2 || !(q == b'\'' || q == b'"') || *line.last()? != q {
-        return None;
-    }
-    let body = &line[1..line.len() - 1];
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        let c = body[i];
-        i += 1;
-        if c != b'\\' || i >= body.len() {
-            out.push(c);
-            continue;
-        }
-        let e = body[i];
-        i += 1;
-        match e {
-            b'\n' => {}
-            b'\\' | b'\'' | b'"' => out.push(e),
-            b'a' => out.push(7),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'v' => out.push(11),
-            b'x' => {
-                let hex = body.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
-                let v = hex.and_then(|h| u8::from_str_radix(h, 16).ok())?;
-                out.push(v);
-                i += 2;
-            }
-            b'0'..=b'7' => {
-                let mut v = u32::from(e - b'0');
-                for _ in 0..2 {
-                    match body.get(i) {
-                        Some(&d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push((v & 0xff) as u8);
-            }
-            _ => {
-                out.push(b'\\');
-                out.push(e);
-            }
-        }
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Decode a protocol-0 UNICODE argument (raw-unicode-escape: latin-1 bytes plus `\uXXXX`, `\UXXXXXXXX`).
-pub fn raw_unicode_escape(line: &[u8]) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        if c == b'\\' && matches!(line.get(i + 1), Some(b'u' | b'U')) {
-            let n = if line[i + 1] == b'u' { 4 } else { 8 };
-            let code = line
-                .get(i + 2..i + 2 + n)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .and_then(char::from_u32);
-            if let Some(ch) = code {
-                out.push(ch);
-                i += 2 + n;
-                continue;
-            }
-        }
-        out.push(char::from(c));
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
