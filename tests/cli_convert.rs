@@ -325,6 +325,11 @@ fn refusals_and_errors_write_nothing() {
     let r = run(&["convert", &lightning, o]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("--allow-suspicious"), "{}", r.stdout);
+    let r = run(&["convert", &lightning, o, "--json"]);
+    assert_eq!(r.code, 1);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["status"], "refused");
+    assert_eq!(v["files"][0]["findings"][0]["global"], "argparse.Namespace");
     assert!(entries(dir.path()).is_empty());
     // torch-only dtypes are named
     let r = run(&["convert", &root_str("tests/data/torch/dtypes.pt"), o]);
@@ -364,7 +369,8 @@ fn refusals_and_errors_write_nothing() {
     let r = run(&["convert", &lightning, o, "--allow-suspicious", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    let c = &v["Converted"];
+    assert_eq!(v["status"], "converted");
+    let c = &v;
     assert_eq!(c["tensors"], 16);
     assert_eq!(c["verification"]["tensors"], 16);
     assert!(c["left_out"][0].as_str().unwrap().contains("argparse.Namespace"), "{c}");

@@ -219,3 +219,22 @@ fn errors_exit_2() {
     let r = run(&["diff", bad.to_str().unwrap(), &sample("gpt2-tiny.safetensors")]);
     assert_clean_error(&r, "bad A");
 }
+
+#[test]
+fn torch_only_dtypes_are_compared_by_bytes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/torch");
+    let (a, b) = (root.join("dtypes.pt"), root.join("dtypes-legacy.pt"));
+    let (code, v) = json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    // dtypes.pt has more dtypes than the legacy file; the common ones, complex128 included, are equal
+    assert_eq!(code, 1, "{v}");
+    assert!(!v["only_in_a"].as_array().unwrap().is_empty());
+    assert!(v["only_in_b"].as_array().unwrap().is_empty());
+    let c = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["dtype"] == "complex128")
+        .unwrap();
+    assert_eq!(c["equal"], true, "{c}");
+    assert_eq!(v["different"], 0);
+}

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         writeln!(out)?;
     }
     let code = match &outcome {
-        Outcome::Refused(flagged) => {
+        Outcome::Refused { files: flagged } => {
             if !args.json {
                 refused(&mut out, flagged)?;
             }

@@ -131,11 +131,15 @@ pub struct Report {
     pub verification: Option<Verification>,
 }
 
-/// What [`convert`] did.
+/// What [`convert`] did. JSON: `{"status": "refused", "files": […]}` or `{"status": "converted", …}`.
 #[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
 pub enum Outcome {
     /// The scanner flagged the input: nothing was written.
-    Refused(Vec<Flagged>),
+    Refused {
+        /// The files it did not call safe.
+        files: Vec<Flagged>,
+    },
     /// The output is in place.
     Converted(Box<Report>),
 }
@@ -184,7 +188,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         }
     }
     if !flagged.is_empty() {
-        return Ok(Outcome::Refused(flagged));
+        return Ok(Outcome::Refused { files: flagged });
     }
     for unit in &layout.units {
         let ck = checkpoint::open_with(
