@@ -357,6 +357,9 @@ pub fn tensors_equal(ra: &TensorReader<'_>, ta: &TensorInfo, rb: &TensorReader<'
     if tb.numel() != Some(numel) {
         return Ok(false);
     }
+    if let Some(equal) = ra.contiguous_equal(ta, rb, tb)? {
+        return Ok(equal);
+    }
     let step =
         TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES).min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES));
     let (mut ba, mut bb) = (Vec::new(), Vec::new());

@@ -166,6 +166,33 @@ impl<'a> TensorReader<'a> {
         Ok(buf)
     }
 
+    /// Whether contiguous tensors `ta` (of this reader) and `tb` (of `other`) hold the same bytes,
+    /// compared through windows of [`MAP_WINDOW`] bytes mapped and unmapped in turn: no copy, and
+    /// this process never holds more than two windows however large the tensors.
+    /// `None` when either is not contiguous.
+    pub fn contiguous_equal(&self, ta: &TensorInfo, other: &TensorReader<'_>, tb: &TensorInfo) -> Result<Option<bool>> {
+        let (Some(ra), Some(rb)) = (ta.contiguous_range(), tb.contiguous_range()) else {
+            return Ok(None);
+        };
+        if ra.end - ra.start != rb.end - rb.start {
+            return Ok(Some(false));
+        }
+        let (fa, fb) = (self.file(ta.file)?, other.file(tb.file)?);
+        let (pa, pb) = (self.ck.file_path(ta.file), other.ck.file_path(tb.file));
+        let len = ra.end - ra.start;
+        let mut at = 0u64;
+        while at < len {
+            let n = (len - at).min(MAP_WINDOW);
+            let wa = Window::map(fa, pa, ra.start + at, n)?;
+            let wb = Window::map(fb, pb, rb.start + at, n)?;
+            if wa.bytes() != wb.bytes() {
+                return Ok(Some(false));
+            }
+            at += n;
+        }
+        Ok(Some(true))
+    }
+
     /// Write the materialised bytes of `t` to `out` (positioned where they belong); contiguous
     /// tensors are copied file to file by the kernel when it can (`copy_file_range`).
     pub fn copy_to(&self, t: &TensorInfo, out: &mut File, buf: &mut Vec<u8>) -> Result<u64> {
@@ -195,6 +222,37 @@ impl<'a> TensorReader<'a> {
             done += n;
         }
         Ok(written)
+    }
+}
+
+/// Bytes compared per mapped window.
+pub const MAP_WINDOW: u64 = 16 << 20;
+
+/// A read-only map of `len` bytes at `offset` of a file, unmapped when dropped.
+struct Window {
+    map: memmap2::Mmap,
+    skip: usize,
+}
+
+impl Window {
+    fn map(file: &File, path: &std::path::Path, offset: u64, len: u64) -> Result<Window> {
+        // map offsets must be page-aligned: 64 KiB covers every page size Linux uses below huge pages
+        let aligned = offset & !0xffff;
+        let skip = (offset - aligned) as usize;
+        let total = usize::try_from(len).ok().and_then(|l| l.checked_add(skip));
+        let Some(total) = total else {
+            return Err(Error::format(path, "range too large to map"));
+        };
+        // SAFETY: read-only map of a file we hold open, read only through the bounds-checked slice
+        // below; a file truncated meanwhile by another process is the usual caveat of memory maps,
+        // accepted for checkpoint readers (the checkpoint maps are made the same way).
+        let map = unsafe { memmap2::MmapOptions::new().offset(aligned).len(total).map(file) }
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Window { map, skip })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.map.get(self.skip..).unwrap_or(&[])
     }
 }
 

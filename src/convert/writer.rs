@@ -98,36 +98,89 @@ pub fn header(entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> Res
     Ok(out)
 }
 
-/// Write `entries` (sorted) and `metadata` as a new safetensors file at `path`. Returns the file
-/// size and the open file, which the caller must flush to disk (`sync_all`) before publishing it
-/// (the converter does that while it verifies).
-pub fn write_file(
-    path: &Path,
-    reader: &TensorReader<'_>,
-    entries: &[Entry<'_>],
-    metadata: &BTreeMap<String, String>,
-) -> Result<(u64, File)> {
-    let head = header(entries, metadata)?;
-    let mut file = File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(&head).map_err(|e| Error::io(path, e))?;
-    let mut size = head.len() as u64;
-    let mut buf = Vec::new();
-    for e in entries {
+/// A safetensors file being written: created at its final size with its header, then filled
+/// tensor by tensor in header order.
+#[derive(Debug)]
+pub struct FileWriter {
+    path: std::path::PathBuf,
+    file: File,
+    written: u64,
+    size: u64,
+}
+
+impl FileWriter {
+    /// Create `path` (which must not exist), size it to the final length — so a reader can open it
+    /// as soon as this returns — and write the header for `entries` (sorted) and `metadata`.
+    pub fn create(path: &Path, entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> Result<FileWriter> {
+        let head = header(entries, metadata)?;
+        let data: u64 = entries.iter().map(|e| e.tensor.nbytes().unwrap_or(0)).sum();
+        let size = head.len() as u64 + data;
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        file.set_len(size).map_err(|e| Error::io(path, e))?;
+        file.write_all(&head).map_err(|e| Error::io(path, e))?;
+        Ok(FileWriter {
+            path: path.to_path_buf(),
+            file,
+            written: head.len() as u64,
+            size,
+        })
+    }
+
+    /// Write the next entry's materialised bytes (entries in the order given to [`Self::create`]).
+    pub fn write(&mut self, reader: &TensorReader<'_>, e: &Entry<'_>, buf: &mut Vec<u8>) -> Result<()> {
         let want = e.tensor.nbytes().unwrap_or(0);
-        let got = reader.copy_to(e.tensor, &mut file, &mut buf)?;
+        let got = reader.copy_to(e.tensor, &mut self.file, buf)?;
         if got != want {
             return Err(Error::format(
                 reader.checkpoint().file_path(e.tensor.file),
                 format!("tensor {}: wrote {got} bytes, expected {want}", escape(&e.name)),
             ));
         }
-        size += got;
+        self.written += got;
+        Ok(())
     }
-    Ok((size, file))
+
+    /// Bytes written so far (header included).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Another handle on the file, to flush what is written so far from another thread.
+    pub fn handle(&self) -> Result<File> {
+        self.file.try_clone().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Check everything was written; returns the size and the file, which the caller must flush
+    /// (`sync_all`) before publishing it.
+    pub fn finish(self) -> Result<(u64, File)> {
+        if self.written != self.size {
+            return Err(Error::format(
+                &self.path,
+                format!("wrote {} of {} bytes", self.written, self.size),
+            ));
+        }
+        Ok((self.size, self.file))
+    }
+}
+
+/// Write `entries` (sorted) and `metadata` as a new safetensors file at `path` in one go (see
+/// [`FileWriter`]); returns the size and the file, not yet flushed to disk.
+pub fn write_file(
+    path: &Path,
+    reader: &TensorReader<'_>,
+    entries: &[Entry<'_>],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(u64, File)> {
+    let mut w = FileWriter::create(path, entries, metadata)?;
+    let mut buf = Vec::new();
+    for e in entries {
+        w.write(reader, e, &mut buf)?;
+    }
+    w.finish()
 }
 
 #[cfg(test)]

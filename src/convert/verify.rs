@@ -1,0 +1,139 @@
+//! Verification: every written file is reopened through the ordinary reader as soon as its header is
+//! written (the file is preallocated to its final size, so the reader's size checks hold), its names,
+//! dtypes, shapes and metadata are checked against the plan, and then every tensor — and every alias
+//! written once — is compared byte for byte with its source view by [`VERIFY_THREADS`] threads, each
+//! as soon as the writer has finished it. Comparing overlaps writing; nothing is published before the
+//! last comparison has passed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use super::plan::{FilePlan, UnitPlan};
+use super::read::TensorReader;
+use crate::checkpoint::{self, Checkpoint, TensorInfo};
+use crate::text::escape;
+use crate::{Error, Result};
+
+/// Threads that compare tensors.
+pub const VERIFY_THREADS: usize = 2;
+
+/// A written file, reopened.
+#[derive(Debug)]
+pub struct Reopened {
+    /// Its (temporary) path.
+    pub path: PathBuf,
+    /// What the reader sees in it.
+    pub ck: Checkpoint,
+    /// Output tensor index by name.
+    index: HashMap<String, usize>,
+}
+
+/// One comparison: a source tensor of unit `unit` against output tensor `written` of `out`.
+#[derive(Debug)]
+pub struct Job {
+    /// Index of the unit (of the source checkpoint).
+    pub unit: usize,
+    /// Index of the source tensor in its checkpoint.
+    pub source: usize,
+    /// The output file.
+    pub out: Arc<Reopened>,
+    /// Index of the tensor in the output file.
+    pub written: usize,
+}
+
+/// What the comparing threads did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Names compared.
+    pub tensors: usize,
+    /// Bytes of tensor data compared.
+    pub bytes: u64,
+}
+
+/// Reopen `path` (header written, file at its final size) and check it holds exactly what `file`
+/// and `plan` say, except for the tensor bytes.
+pub fn reopen(path: PathBuf, file: &FilePlan<'_>, plan: &UnitPlan<'_>) -> Result<Reopened> {
+    let ck = checkpoint::open(&path)?;
+    let bad = |m: String| Error::format(&path, format!("verification failed: {m}"));
+    if ck.tensors.len() != file.entries.len() {
+        return Err(bad(format!(
+            "{} tensors written, {} read back",
+            file.entries.len(),
+            ck.tensors.len()
+        )));
+    }
+    let meta: BTreeMap<String, String> = ck.metadata.iter().cloned().collect();
+    if meta != plan.metadata {
+        return Err(bad("the metadata read back differs".into()));
+    }
+    let index: HashMap<String, usize> = ck
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    for e in &file.entries {
+        let Some(&i) = index.get(&e.name) else {
+            return Err(bad(format!("tensor {} is missing", escape(&e.name))));
+        };
+        let t = &ck.tensors[i];
+        if t.dtype != e.tensor.dtype || t.shape != e.tensor.shape {
+            return Err(bad(format!("tensor {}: dtype or shape differs", escape(&e.name))));
+        }
+    }
+    Ok(Reopened { path, ck, index })
+}
+
+impl Reopened {
+    /// Index of the output tensor called `name`.
+    pub fn tensor_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+}
+
+/// The source names whose bytes live in output tensor `kept`: itself and its aliases.
+pub fn names_of<'p>(kept: &'p str, plan: &'p UnitPlan<'_>) -> impl Iterator<Item = &'p str> {
+    std::iter::once(kept).chain(
+        plan.aliases
+            .iter()
+            .filter(move |(_, k)| k == kept)
+            .map(|(d, _)| d.as_str()),
+    )
+}
+
+/// Take jobs from `jobs` until it is closed, comparing each; the first mismatch or error ends it.
+pub fn compare_jobs(jobs: &Mutex<Receiver<Job>>, sources: &[Checkpoint]) -> Result<Tally> {
+    let readers: Vec<TensorReader> = sources.iter().map(TensorReader::new).collect();
+    let mut tally = Tally::default();
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return Ok(tally),
+            },
+            Err(_) => return Err(Error::Usage("a verification thread panicked".into())),
+        };
+        let source: &TensorInfo = &sources[job.unit].tensors[job.source];
+        let written = &job.out.ck.tensors[job.written];
+        let out_reader = TensorReader::new(&job.out.ck);
+        if source.dtype != written.dtype || source.shape != written.shape {
+            return Err(Error::format(
+                &job.out.path,
+                format!(
+                    "verification failed: tensor {}: dtype or shape differs",
+                    escape(&source.name)
+                ),
+            ));
+        }
+        if !crate::diff::tensors_equal(&readers[job.unit], source, &out_reader, written)? {
+            return Err(Error::format(
+                &job.out.path,
+                format!("verification failed: tensor {}: bytes differ", escape(&source.name)),
+            ));
+        }
+        tally.tensors += 1;
+        tally.bytes += written.nbytes().unwrap_or(0);
+    }
+}
