@@ -378,6 +378,45 @@ mod tests {
         assert_eq!(mid, t[8..24]);
     }
 
+    proptest::proptest! {
+        /// Any in-bounds strided view (permuted, sliced, broadcast) reads as the naive unravel, in
+        /// one go or in chunks.
+        #[test]
+        fn any_view_reads_as_the_naive_unravel(
+            shape in proptest::collection::vec(0u64..5, 0..4),
+            stride_seed in proptest::collection::vec(0u64..7, 4),
+            offset in 0u64..9,
+            chunk in 1u64..7,
+        ) {
+            let strides: Vec<u64> = shape.iter().zip(&stride_seed).map(|(_, &s)| s).collect();
+            let numel: u64 = shape.iter().product();
+            let reach = shape.iter().zip(&strides).map(|(&d, &s)| d.saturating_sub(1) * s).sum::<u64>() + offset + 1;
+            let dir = tempfile::tempdir().unwrap();
+            let t = view("v", &shape, &strides, offset, reach * 4);
+            let ck = checkpoint(dir.path(), &counting(reach as u32), vec![t.clone()]);
+            let r = TensorReader::new(&ck);
+            let naive: Vec<f32> = (0..numel)
+                .map(|mut i| {
+                    let mut at = offset;
+                    for (&d, &s) in shape.iter().zip(&strides).rev() {
+                        at += (i % d) * s;
+                        i /= d;
+                    }
+                    at as f32
+                })
+                .collect();
+            proptest::prop_assert_eq!(&all(&r, &t), &naive);
+            let mut got = Vec::new();
+            let mut buf = Vec::new();
+            let mut at = 0;
+            while at < numel {
+                got.extend(floats(r.read_elems(&t, at, chunk, &mut buf).unwrap()));
+                at += chunk;
+            }
+            proptest::prop_assert_eq!(&got, &naive);
+        }
+    }
+
     #[test]
     fn copy_to_writes_the_materialised_bytes() {
         let dir = tempfile::tempdir().unwrap();

@@ -137,3 +137,58 @@ pub fn compare_jobs(jobs: &Mutex<Receiver<Job>>, sources: &[Checkpoint]) -> Resu
         tally.bytes += written.nbytes().unwrap_or(0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::mpsc;
+
+    use super::super::plan::{PlanOptions, file_unit, plan_unit};
+    use super::super::read::testing::{checkpoint, counting, view};
+    use super::super::writer::write_file;
+    use super::*;
+
+    /// Write `written` as a safetensors file, then verify it against `source`.
+    fn verify_against(source: &[u8], written: &[u8]) -> Result<Tally> {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let t = || vec![view("t", &[2, 2], &[1, 2], 0, 16)]; // a transposed view
+        let src = checkpoint(a.path(), source, t());
+        let other = checkpoint(b.path(), written, t());
+        let unit = file_unit(&PathBuf::from("x.bin"), PathBuf::new(), true);
+        let opts = PlanOptions {
+            max_shard_size: u64::MAX,
+            skip_unsupported: false,
+        };
+        let plan = plan_unit(&other, &unit, opts).unwrap();
+        let path = a.path().join("out.safetensors");
+        write_file(
+            &path,
+            &TensorReader::new(&other),
+            &plan.files[0].entries,
+            &plan.metadata,
+        )
+        .unwrap();
+        let out = Arc::new(reopen(path, &plan.files[0], &plan).unwrap());
+        let (tx, rx) = mpsc::channel();
+        tx.send(Job {
+            unit: 0,
+            source: 0,
+            out: Arc::clone(&out),
+            written: out.tensor_index("t").unwrap(),
+        })
+        .unwrap();
+        drop(tx);
+        compare_jobs(&Mutex::new(rx), &[src])
+    }
+
+    #[test]
+    fn one_wrong_bit_fails_verification() {
+        let good = counting(4);
+        let t = verify_against(&good, &good).unwrap();
+        assert_eq!((t.tensors, t.bytes), (1, 16));
+        let mut bad = good.clone();
+        bad[13] ^= 1;
+        let e = verify_against(&good, &bad).unwrap_err().to_string();
+        assert!(e.contains("verification failed: tensor t: bytes differ"), "{e}");
+    }
+}
