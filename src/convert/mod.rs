@@ -2,7 +2,7 @@
 //! byte for byte.
 //!
 //! [`convert`] runs in five steps, and nothing is written before the third:
-//! 1. **Find** what the input holds ([`plan::discover`]): one pickle file, a folder with a sharded
+//! 1. **Find** what the input holds ([`layout::discover`]): one pickle file, a folder with a sharded
 //!    pickle index, or a diffusers folder whose components hold pickles; other files (configs,
 //!    tokenizers) are copied unchanged.
 //! 2. **Scan and plan**: every input file is scanned (dangerous refuses, suspicious refuses unless
@@ -22,6 +22,7 @@
 //!    a reader never sees a folder with some shards, and a failed or interrupted run leaves only a
 //!    `.tensorscope-tmp-*` entry, which the next run ignores and removes on failure.
 
+pub mod layout;
 mod output;
 pub mod plan;
 pub mod read;
