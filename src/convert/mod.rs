@@ -12,11 +12,13 @@
 //!    `__metadata__`; every other view is its own contiguous copy; shards are cut as
 //!    huggingface_hub cuts them.
 //! 3. **Write** into a temporary file (file output) or temporary folder (folder output) *beside* OUT,
-//!    streaming tensor by tensor ([`read::TensorReader::copy_to`]: an in-kernel copy for contiguous
-//!    tensors, a bounded gather for views), then fsync every file.
+//!    streaming tensor by tensor ([`read::TensorReader::copy_to`]: 1 MiB `pread`/`write` chunks for
+//!    contiguous tensors, a bounded gather for views); the kernel is asked to start writing back
+//!    behind the writer (`sync_file_range`), then every file is fsynced.
 //! 4. **Verify** (unless turned off), overlapping the write ([`verify`]): each file is reopened by the
 //!    ordinary reader as soon as its header is written, and every tensor, aliases included, is
-//!    compared byte for byte with its source view ([`crate::diff::tensors_equal`]) once written.
+//!    compared byte for byte with its source view ([`crate::diff::elements_equal`]), 16 MiB piece by
+//!    piece as the writer finishes them, on two threads.
 //! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
 //!    a reader never sees a folder with some shards, and a failed or interrupted run leaves only a

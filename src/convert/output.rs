@@ -86,6 +86,9 @@ pub(super) fn write_all(work: &Work<'_>, tmp: &Path, report: &mut Report) -> Res
 
 type Unsynced = Vec<(PathBuf, std::fs::File)>;
 
+/// Pieces of a tensor handed to the comparing threads as soon as they are written.
+const PIECE_BYTES: usize = 16 << 20;
+
 /// Start flushing a file's written data every this many bytes (so the final fsync finds little to do).
 const FLUSH_EVERY: u64 = 32 << 20;
 
@@ -182,18 +185,11 @@ fn write_unit(
             Some(_) => Some(Arc::new(verify::reopen(path.clone(), f, plan)?)),
             None => None,
         };
-        let mut flushed = 0u64;
+        let handle = w.handle()?;
+        let mut flushed = w.written();
         for e in &f.entries {
-            w.write(&reader, e, &mut buf)?;
-            if w.written() - flushed >= FLUSH_EVERY {
-                flushed = w.written();
-                // the flushing thread only stops early on an error, which the final fsync reports
-                let _ = sinks.flush.send((path.clone(), w.handle()?));
-            }
-            let (Some(tx), Some(out)) = (jobs, &reopened) else {
-                continue;
-            };
-            let written = out.tensor_index(&e.name).unwrap_or(usize::MAX);
+            // the source names whose bytes this tensor holds: itself and its aliases
+            let mut sources = Vec::new();
             for name in verify::names_of(&e.name, plan) {
                 let Some(&source) = source_index.get(name) else {
                     return Err(Error::format(
@@ -201,15 +197,46 @@ fn write_unit(
                         format!("verification failed: no source tensor {}", escape(name)),
                     ));
                 };
-                let job = Job {
-                    unit: u,
-                    source,
-                    out: Arc::clone(out),
-                    written,
-                };
-                // a comparing thread that stopped has its error to report; keep writing
-                let _ = tx.send(job);
+                sources.push(source);
             }
+            let written = reopened
+                .as_ref()
+                .and_then(|out| out.tensor_index(&e.name))
+                .unwrap_or(usize::MAX);
+            let numel = e.tensor.numel().unwrap_or(0);
+            let piece = TensorReader::chunk_elems(e.tensor, PIECE_BYTES);
+            let start = w.written();
+            let mut emitted = 0u64;
+            // hand finished pieces to the comparing threads, and to the flushing thread
+            let mut send = |done: u64| {
+                if let (Some(tx), Some(out)) = (jobs, &reopened) {
+                    if done - emitted >= piece || done == numel {
+                        for &source in &sources {
+                            // a comparing thread that stopped has its error to report; keep writing
+                            let _ = tx.send(Job {
+                                unit: u,
+                                source,
+                                out: Arc::clone(out),
+                                written,
+                                elems: emitted..done,
+                            });
+                        }
+                        emitted = done;
+                    }
+                }
+                let at = start + e.tensor.dtype.bytes_for(done).unwrap_or(0);
+                if at - flushed >= FLUSH_EVERY {
+                    flushed = at;
+                    if let Ok(h) = handle.try_clone() {
+                        // the flushing thread only stops early on an error, which the final fsync reports
+                        let _ = sinks.flush.send((path.clone(), h));
+                    }
+                }
+            };
+            if numel == 0 {
+                send(0);
+            }
+            w.write(&reader, e, &mut buf, &mut send)?;
         }
         let (bytes, file) = w.finish()?;
         unsynced.push((path, file));

@@ -130,10 +130,17 @@ impl FileWriter {
         })
     }
 
-    /// Write the next entry's materialised bytes (entries in the order given to [`Self::create`]).
-    pub fn write(&mut self, reader: &TensorReader<'_>, e: &Entry<'_>, buf: &mut Vec<u8>) -> Result<()> {
+    /// Write the next entry's materialised bytes (entries in the order given to [`Self::create`]);
+    /// `progress` is told how many of its elements are written, chunk after chunk.
+    pub fn write(
+        &mut self,
+        reader: &TensorReader<'_>,
+        e: &Entry<'_>,
+        buf: &mut Vec<u8>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
         let want = e.tensor.nbytes().unwrap_or(0);
-        let got = reader.copy_to(e.tensor, &mut self.file, buf)?;
+        let got = reader.copy_to(e.tensor, &mut self.file, buf, progress)?;
         if got != want {
             return Err(Error::format(
                 reader.checkpoint().file_path(e.tensor.file),
@@ -178,7 +185,7 @@ pub fn write_file(
     let mut w = FileWriter::create(path, entries, metadata)?;
     let mut buf = Vec::new();
     for e in entries {
-        w.write(reader, e, &mut buf)?;
+        w.write(reader, e, &mut buf, &mut |_| {})?;
     }
     w.finish()
 }
