@@ -358,6 +358,11 @@ fn refusals_and_errors_write_nothing() {
         "shards into a file",
     );
     assert_clean_error(&run(&["convert", "/nonexistent.bin", o]), "missing input");
+    assert_clean_error(&run(&["convert", &sample("README.md"), o]), "not a checkpoint");
+    // a raw pickle the reader cannot use is still refused for what the scanner found in it
+    let r = run(&["convert", &sample("malicious.pkl"), o]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("__builtin__.print"), "{}", r.stdout);
     assert_clean_error(
         &run(&["convert", s(&copy), "/nonexistent/dir/o.safetensors"]),
         "missing folder",

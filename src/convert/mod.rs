@@ -170,9 +170,11 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     };
     check_target(&layout, input, &target, to_folder)?;
 
-    // open and scan everything before writing anything
+    // scan and open everything before writing anything: dangerous input is refused even when the
+    // reader could not make sense of it, suspicious input unless allowed; unreadable input that the
+    // scanner did not flag is an error
     let mut opened = Vec::with_capacity(layout.units.len());
-    let (mut flagged, mut suspicious) = (Vec::new(), Vec::new());
+    let (mut dangerous, mut suspicious) = (Vec::new(), Vec::new());
     for unit in &layout.units {
         for f in &unit.files {
             if f.extension().is_some_and(|e| e == "json") {
@@ -186,21 +188,29 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
             };
             match s.verdict {
                 Verdict::Safe => {}
-                Verdict::Suspicious if opts.allow_suspicious => suspicious.push(item),
-                _ => flagged.push(item),
+                Verdict::Suspicious => suspicious.push(item),
+                _ => dangerous.push(item),
             }
         }
     }
-    if !flagged.is_empty() {
-        return Ok(Outcome::Refused { files: flagged });
+    if !dangerous.is_empty() {
+        return Ok(Outcome::Refused { files: dangerous });
     }
     for unit in &layout.units {
-        let ck = checkpoint::open_with(
+        let opened_unit = checkpoint::open_with(
             &unit.input,
             &OpenOptions {
                 variant: unit.variant.clone(),
             },
-        )?;
+        );
+        let ck = match opened_unit {
+            Ok(ck) => ck,
+            // the scanner's finding says more than the reader's complaint about the same file
+            Err(_) if names_globals(&suspicious) && !opts.allow_suspicious => {
+                return Ok(Outcome::Refused { files: suspicious });
+            }
+            Err(e) => return Err(e),
+        };
         // a single .safetensors file may be rewritten (re-sharded); folders must hold pickles
         if !ck.format.is_pickle() && ck.format != checkpoint::Format::Safetensors {
             return Err(Error::Usage(format!(
@@ -216,6 +226,9 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
             }
         }
         opened.push(ck);
+    }
+    if !suspicious.is_empty() && !opts.allow_suspicious {
+        return Ok(Outcome::Refused { files: suspicious });
     }
     let plan_opts = PlanOptions {
         max_shard_size: if to_folder || opts.shard_size_given {
@@ -264,6 +277,11 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     output::write_all(&work, &tmp.path, &mut report)?;
     tmp.publish(&target)?;
     Ok(Outcome::Converted(Box::new(report)))
+}
+
+/// Whether a flagged file names a global (rather than only "cannot scan": an unknown format).
+fn names_globals(flagged: &[Flagged]) -> bool {
+    flagged.iter().any(|f| f.findings.iter().any(|x| x.global.is_some()))
 }
 
 /// `p` made absolute through its existing parent (the output need not exist yet).
