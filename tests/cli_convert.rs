@@ -400,3 +400,36 @@ fn an_existing_output_folder_receives_model_safetensors() {
     );
     assert_eq!(entries(dir.path()), ["model.safetensors"]);
 }
+
+#[test]
+fn plain_state_dicts_convert_to_exactly_what_python_safetensors_writes() {
+    // the fixtures' reference files were written by safetensors.torch.save_file (torch 2.15,
+    // safetensors 0.8): same tensor order, header and padding, byte for byte
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "dtypes.pt",
+        "dtypes-legacy.pt",
+        "dtypes-untyped-legacy.pt",
+        "float8-all.pt",
+        "list-root.pt",
+        "params.pt",
+        "params-legacy.pt",
+        "protocol4.pt",
+        "protocol5.pt",
+        "renamed.pt",
+        "stream.pt",
+        "views.pt",
+        "views-legacy.pt",
+    ] {
+        let input = root().join("tests/data/torch").join(name);
+        let out = dir.path().join(format!("{name}.safetensors"));
+        let r = run(&["convert", s(&input), s(&out), "--skip-unsupported"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let reference = root().join(format!("tests/data/torch/{name}.ref.safetensors"));
+        assert!(
+            std::fs::read(&out).unwrap() == std::fs::read(&reference).unwrap(),
+            "{name}: differs from {}",
+            reference.display()
+        );
+    }
+}
