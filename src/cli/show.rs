@@ -103,14 +103,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.bins > MAX_BINS {
         bail!("--bins {} exceeds the limit of {MAX_BINS}", args.bins);
     }
-    let ck = checkpoint::open_with(&args.path, &OpenOptions { variant: args.variant.clone() })?;
-    let Some(t) = ck.tensor(&args.tensor) else { bail!("{}", unknown(&ck, &args.tensor)) };
+    let ck = checkpoint::open_with(
+        &args.path,
+        &OpenOptions {
+            variant: args.variant.clone(),
+        },
+    )?;
+    let Some(t) = ck.tensor(&args.tensor) else {
+        bail!("{}", unknown(&ck, &args.tensor))
+    };
     let mut view = View::of(&ck, t)?;
     if let Some(spec) = &args.slice {
         view = view.slice(&parse_slice(spec)?)?;
     }
     let values = view.first(args.limit);
-    let opts = StatsOptions { bins: args.bins, sample: args.sample.then_some(DEFAULT_SAMPLE) };
+    let opts = StatsOptions {
+        bins: args.bins,
+        sample: args.sample.then_some(DEFAULT_SAMPLE),
+    };
     let stats = view.stats(&opts);
     ck.check_intact()?;
     let mut out = std::io::stdout().lock();
@@ -143,10 +153,18 @@ fn unknown(ck: &Checkpoint, name: &str) -> String {
     let path = tensorscope::text::path(&ck.path);
     let close = close_names(name, ck.tensors.iter().map(|t| t.name.as_str()));
     if close.is_empty() {
-        format!("{path}: no tensor named {:?} ({} tensors; `tensorscope inspect` lists them)", escape(name), ck.tensors.len())
+        format!(
+            "{path}: no tensor named {:?} ({} tensors; `tensorscope inspect` lists them)",
+            escape(name),
+            ck.tensors.len()
+        )
     } else {
         let list: Vec<String> = close.iter().map(|n| escape(n).into_owned()).collect();
-        format!("{path}: no tensor named {:?}; did you mean {}?", escape(name), list.join(", "))
+        format!(
+            "{path}: no tensor named {:?}; did you mean {}?",
+            escape(name),
+            list.join(", ")
+        )
     }
 }
 
@@ -189,9 +207,18 @@ fn shape_text(s: &[u64]) -> String {
     format!("[{}]", s.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
 }
 
-fn write_header(out: &mut impl Write, name: &str, view: &View, slice: Option<&str>, shape: &[u64]) -> std::io::Result<()> {
+fn write_header(
+    out: &mut impl Write,
+    name: &str,
+    view: &View,
+    slice: Option<&str>,
+    shape: &[u64],
+) -> std::io::Result<()> {
     let dtype = view.dtype();
-    let size = dtype.bytes_for(view.numel()).map(tensorscope::text::bytes).unwrap_or_default();
+    let size = dtype
+        .bytes_for(view.numel())
+        .map(tensorscope::text::bytes)
+        .unwrap_or_default();
     write!(out, "{}  {dtype}  {}", escape(name), shape_text(shape))?;
     if let Some(s) = slice {
         write!(out, "  slice {} -> {}", escape(s), shape_text(view.shape()))?;
@@ -212,7 +239,11 @@ fn write_values(out: &mut impl Write, view: &View, values: &[Value]) -> std::io:
         return writeln!(out, "values: none (empty tensor)");
     }
     let shown = values.len() as u64;
-    let more = if shown < view.numel() { format!(" (first {shown} of {}, row-major)", view.numel()) } else { String::new() };
+    let more = if shown < view.numel() {
+        format!(" (first {shown} of {}, row-major)", view.numel())
+    } else {
+        String::new()
+    };
     writeln!(out, "values{more}:")?;
     let row = shape[shape.len() - 1].max(1);
     let per_line = (LINE / (width + 2)).clamp(1, PER_LINE) as u64;
@@ -231,7 +262,10 @@ fn write_values(out: &mut impl Write, view: &View, values: &[Value]) -> std::io:
         lead.reverse();
         let mut label: Vec<String> = lead.iter().map(u64::to_string).collect();
         label.push(format!("{col}:{}", col + n));
-        let cells: Vec<String> = texts[i as usize..(i + n) as usize].iter().map(|t| format!("{t:>width$}")).collect();
+        let cells: Vec<String> = texts[i as usize..(i + n) as usize]
+            .iter()
+            .map(|t| format!("{t:>width$}"))
+            .collect();
         lines.push((format!("[{}]", label.join(", ")), cells.join("  ")));
         i += n;
     }
@@ -248,10 +282,17 @@ fn write_values(out: &mut impl Write, view: &View, values: &[Value]) -> std::io:
 fn write_stats(out: &mut impl Write, view: &View, s: &Stats) -> std::io::Result<()> {
     let dtype = view.dtype();
     let how = match s.sample {
-        Some(p) => format!("sampled: {} blocks of {} elements, {} apart", p.blocks, p.block, p.stride),
+        Some(p) => format!(
+            "sampled: {} blocks of {} elements, {} apart",
+            p.blocks, p.block, p.stride
+        ),
         None => "exact".to_string(),
     };
-    let of = if s.of == "values" { String::new() } else { format!(" of {}", s.of) };
+    let of = if s.of == "values" {
+        String::new()
+    } else {
+        format!(" of {}", s.of)
+    };
     writeln!(out, "stats{of} ({how}):")?;
     writeln!(
         out,
@@ -260,7 +301,14 @@ fn write_stats(out: &mut impl Write, view: &View, s: &Stats) -> std::io::Result<
     )?;
     let v = |x: Option<Value>| x.map_or("-".to_string(), |x| format::value(dtype, x));
     let g = |x: Option<f64>| x.map_or("-".to_string(), |x| format::general(x, 6));
-    writeln!(out, "  min {}  max {}  mean {}  std {}", v(s.min), v(s.max), g(s.mean), g(s.std))?;
+    writeln!(
+        out,
+        "  min {}  max {}  mean {}  std {}",
+        v(s.min),
+        v(s.max),
+        g(s.mean),
+        g(s.std)
+    )?;
     if let Some(h) = &s.histogram {
         write_histogram(out, h)?;
     }
@@ -274,7 +322,9 @@ fn write_histogram(out: &mut impl Write, h: &Histogram) -> std::io::Result<()> {
     let n = h.counts.len() as f64;
     let edge = |i: usize| format::general(h.lo + (h.hi - h.lo) * i as f64 / n, 4);
     let labels: Vec<(String, String)> = (0..h.counts.len()).map(|i| (edge(i), edge(i + 1))).collect();
-    let (w0, w1) = labels.iter().fold((0, 0), |(a, b), (x, y)| (a.max(x.len()), b.max(y.len())));
+    let (w0, w1) = labels
+        .iter()
+        .fold((0, 0), |(a, b), (x, y)| (a.max(x.len()), b.max(y.len())));
     for ((lo, hi), &c) in labels.iter().zip(&h.counts) {
         let eighths = (c as f64 / peak as f64 * (BAR * 8) as f64).round() as usize;
         let eighths = if c > 0 { eighths.max(1) } else { 0 };
@@ -290,9 +340,21 @@ mod tests {
 
     #[test]
     fn close_names_prefer_substrings_then_small_edits() {
-        let names = ["h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias", "wte.weight", "wpe.weight", "ln_f.bias"];
-        assert_eq!(close_names("c_attn.weight", names.iter().copied()), ["h.0.attn.c_attn.weight"]);
-        assert_eq!(close_names("wte.weigth", names.iter().copied()), ["wte.weight", "wpe.weight"]);
+        let names = [
+            "h.0.attn.c_attn.weight",
+            "h.0.attn.c_attn.bias",
+            "wte.weight",
+            "wpe.weight",
+            "ln_f.bias",
+        ];
+        assert_eq!(
+            close_names("c_attn.weight", names.iter().copied()),
+            ["h.0.attn.c_attn.weight"]
+        );
+        assert_eq!(
+            close_names("wte.weigth", names.iter().copied()),
+            ["wte.weight", "wpe.weight"]
+        );
         assert!(close_names("zzzzzzzzzzzz", names.iter().copied()).is_empty());
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -535,7 +535,7 @@ mod tests {
         let s = view(DType::BOOL, &[1, 0, 1, 1]).stats(&StatsOptions::default());
         assert_eq!(
             (s.min, s.max, s.mean),
-            (Some(Value::Bool(false)), Some(Value::Bool(true)), Some(0.75))
+            (Some(Value::UInt(0)), Some(Value::UInt(1)), Some(0.75))
         );
     }
 
