@@ -50,6 +50,7 @@ fn num(v: &Value) -> f64 {
 /// Same value: integers exactly (as JSON), floats bit-for-bit in f64 with NaN equal to NaN.
 fn same(got: &Value, want: &Value) -> bool {
     match (got, want) {
+        (Value::Null, _) | (_, Value::Null) => got.is_null() && want.is_null(),
         (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)),
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Number(a), Value::Number(b)) if a.is_i64() || a.is_u64() || b.is_i64() || b.is_u64() => {
@@ -116,12 +117,7 @@ fn json_matches_torch_for_every_tensor_of_every_sample_and_fixture() {
                     assert_eq!(s[k], want[k], "{at}: {k}");
                 }
                 for k in ["min", "max"] {
-                    assert!(
-                        same(&s[k], &want[k]) || (s[k].is_null() && want[k].is_null()),
-                        "{at}: {k} {} vs torch {}",
-                        s[k],
-                        want[k]
-                    );
+                    assert!(same(&s[k], &want[k]), "{at}: {k} {} vs torch {}", s[k], want[k]);
                 }
                 assert!(
                     close(&s["mean"], &want["mean"], 1e-9),
@@ -200,12 +196,15 @@ fn printed_values_and_statistics_agree_with_torch_to_the_printed_precision() {
             let r = run(&["show", "--limit", "16", &file, listed(name)]);
             assert_eq!(r.code, 0, "{file} {name}: {}", r.stderr);
             let at = format!("{file} {name}");
-            // value lines look like `  [0, 0:4]  1.5  -2  nan …`
+            // value lines look like `  [0, 0:4]  1.5  -2  nan …`, a 0-d tensor's like `value: 7`
             let tokens: Vec<&str> = r
                 .stdout
                 .lines()
-                .filter(|l| l.trim_start().starts_with('['))
-                .flat_map(|l| l.split_once(']').unwrap().1.split_whitespace())
+                .filter_map(|l| match l.trim_start() {
+                    t if t.starts_with('[') => t.split_once(']').map(|p| p.1),
+                    t => t.strip_prefix("value:"),
+                })
+                .flat_map(str::split_whitespace)
                 .collect();
             let first = want["first"].as_array().unwrap();
             assert_eq!(tokens.len(), first.len(), "{at}:\n{}", r.stdout);
@@ -393,4 +392,22 @@ fn previewing_a_2_gb_tensor_touches_a_few_pages() {
         resident_pages(data) >= before + 1024,
         "mincore does not see touched pages"
     );
+}
+
+#[test]
+fn sub_byte_safetensors_decode_in_the_documented_packing() {
+    let dir = tempfile::tempdir().unwrap();
+    // F4: codes 1, 2, 3, 4 low nibble first; F6_E2M3: codes 1, 2, 3, 4 as an LSB-first bit stream
+    let header = r#"{"f4":{"dtype":"F4","shape":[4],"data_offsets":[0,2]},"f6":{"dtype":"F6_E2M3","shape":[4],"data_offsets":[2,5]}}"#;
+    let mut bytes = common::safetensors(header, 0);
+    bytes.extend_from_slice(&[0x21, 0x43, 0x81, 0x30, 0x10]);
+    let path = common::write(dir.path(), "sub.safetensors", &bytes);
+    let path = path.to_str().unwrap();
+    for (name, want) in [("f4", [0.5, 1.0, 1.5, 2.0]), ("f6", [0.125, 0.25, 0.375, 0.5])] {
+        let r = run(&["show", "--json", path, name]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        let got: Vec<f64> = v["values"].as_array().unwrap().iter().map(num).collect();
+        assert_eq!(got, want, "{name}");
+    }
 }
