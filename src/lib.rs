@@ -11,6 +11,7 @@
 //! # Ok::<(), tensorscope::Error>(())
 //! ```
 
+pub mod bench;
 pub mod checkpoint;
 pub mod error;
 pub mod pickle;

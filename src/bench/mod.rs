@@ -1,0 +1,4 @@
+//! The benchmark engine (work in progress).
+
+pub mod synth;
+pub mod torchzip;
