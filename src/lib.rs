@@ -15,6 +15,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod error;
 pub mod pickle;
+pub mod report;
 pub mod text;
 
 pub use error::{Error, Result};
