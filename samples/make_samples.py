@@ -130,6 +130,41 @@ def make_sharded(sd):
     write_json(out("sharded", "config.json"), gpt2_config(**GPT2))
 
 
+def make_sharded_bin():
+    """A sharded pickle checkpoint: pytorch_model-0000N-of-00002.bin + pytorch_model.bin.index.json
+    (what transformers wrote before safetensors became the default). Uses the small GPT-2 of the hub sample."""
+    small = dict(n_layer=1, n_embd=32, vocab=256, n_positions=64)
+    sd = gpt2_state(seed=5, **small)
+    names = list(sd)
+    shards = [names[: len(names) // 2], names[len(names) // 2 :]]
+    weight_map = {}
+    total = 0
+    for i, part in enumerate(shards):
+        fname = f"pytorch_model-{i + 1:05d}-of-{len(shards):05d}.bin"
+        torch.save(OrderedDict((n, sd[n]) for n in part), out("sharded-bin", fname))
+        for n in part:
+            weight_map[n] = fname
+            total += sd[n].numel() * sd[n].element_size()
+    write_json(out("sharded-bin", "pytorch_model.bin.index.json"),
+               {"metadata": {"total_size": total}, "weight_map": weight_map}, sort_keys=True)
+    write_json(out("sharded-bin", "config.json"), gpt2_config(**small))
+
+
+def make_plain_folder():
+    """A folder of unrelated .safetensors files with no index (e.g. an adapter next to extra embeddings)."""
+    g = torch.Generator().manual_seed(6)
+    save_file(
+        {"lora_A.weight": torch.randn(4, 64, generator=g) * 0.01, "lora_B.weight": torch.zeros(64, 4)},
+        out("plain-folder", "adapter_model.safetensors"),
+        metadata={"format": "pt"},
+    )
+    save_file(
+        {"emb_params": (torch.randn(2, 32, generator=g) * 0.1).to(torch.bfloat16)},
+        out("plain-folder", "embeddings.safetensors"),
+        metadata={"format": "pt"},
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # diffusers-shaped pipeline
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +476,8 @@ def make_malicious():
 def main():
     sd = make_gpt2()
     make_sharded(sd)
+    make_sharded_bin()
+    make_plain_folder()
     make_diffusers()
     rev = make_hub()
     make_malicious()

@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 def main():
     os.chdir(ROOT)
     out = {}
-    files = sorted(glob.glob("samples/**/*.safetensors", recursive=True)) + sorted(glob.glob("samples/*.bin"))
+    files = sorted(glob.glob("samples/**/*.safetensors", recursive=True)) + sorted(glob.glob("samples/**/*.bin", recursive=True))
     for f in files:
         if f == "samples/malicious.bin":
             g = torch.Generator().manual_seed(4)  # as make_samples.make_malicious

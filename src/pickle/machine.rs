@@ -1,0 +1,857 @@
+//! The restricted pickle machine: runs every opcode of protocols 0 to 5 as a data operation.
+//!
+//! GLOBAL, STACK_GLOBAL, INST, OBJ, REDUCE, NEWOBJ and BUILD never import or call anything: a
+//! global is a symbol ([`Global`]); "calling" one builds a value only for the allowlisted
+//! constructors ([`SafeGlobal`]): dicts, sets, bytes, `torch.Size`, tensors and numpy arrays.
+//! Anything else becomes an opaque [`Object`] holding what would have been called, with which
+//! arguments and which BUILD state, so the rest of the file still reads; each such global is named
+//! in a warning. Stack, memo, marks and heap are bounded.
+//!
+//! ```
+//! use tensorscope::pickle::machine;
+//! let loaded = machine::load(b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x07s.", 0).unwrap();
+//! let dict = loaded.heap.node(&loaded.root).unwrap();
+//! assert!(matches!(dict, tensorscope::pickle::value::Node::Dict(d) if d.items.len() == 1));
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use super::allowlist::{SafeGlobal, classify_safe};
+use super::ops::{Arg, OpError, Opcode, Ops};
+use super::value::*;
+use crate::checkpoint::DType;
+
+/// Deepest stack (values plus marks) a pickle may build.
+pub const MAX_STACK: usize = 1 << 20;
+/// Most memo entries a pickle may store.
+pub const MAX_MEMO: usize = 1 << 22;
+
+/// Why a pickle could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineError {
+    /// The bytes do not decode as pickle opcodes.
+    Op(OpError),
+    /// A limit was reached.
+    Limit {
+        /// What was counted.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+        /// Offset of the opcode.
+        offset: usize,
+    },
+    /// The opcodes do not make sense (pop from an empty stack, missing memo entry, bad tensor, …).
+    Bad {
+        /// Offset of the opcode.
+        offset: usize,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+impl fmt::Display for MachineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MachineError::Op(e) => e.fmt(f),
+            MachineError::Limit { what, limit, offset } => {
+                write!(f, "pickle at offset {offset}: more {what} than the limit of {limit}")
+            }
+            MachineError::Bad { offset, msg } => write!(f, "pickle at offset {offset}: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for MachineError {}
+
+/// A loaded pickle: the root value, the heap it points into, and what was not rebuilt.
+#[derive(Debug)]
+pub struct Loaded<'a> {
+    /// The value STOP returned.
+    pub root: Value<'a>,
+    /// Every node the pickle built.
+    pub heap: Heap<'a>,
+    /// Position right after STOP.
+    pub end: usize,
+    /// One line per global not rebuilt (and other things skipped), in order of first appearance.
+    pub warnings: Vec<String>,
+}
+
+type R<T> = Result<T, MachineError>;
+
+struct Machine<'a> {
+    heap: Heap<'a>,
+    stack: Vec<Value<'a>>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, Value<'a>>,
+    warnings: Vec<String>,
+    warned: std::collections::HashSet<String>,
+    at: usize,
+}
+
+/// Run the pickle that starts at `start` of `data` up to its STOP.
+pub fn load(data: &[u8], start: usize) -> Result<Loaded<'_>, MachineError> {
+    let mut m = Machine {
+        heap: Heap::default(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        warnings: Vec::new(),
+        warned: Default::default(),
+        at: start,
+    };
+    let mut ops = Ops::at(data, start);
+    while let Some(instr) = ops.next() {
+        let instr = instr.map_err(MachineError::Op)?;
+        m.at = instr.offset;
+        if instr.op == Opcode::Stop {
+            let root = m.pop()?;
+            return Ok(Loaded {
+                root,
+                heap: m.heap,
+                end: ops.position(),
+                warnings: m.warnings,
+            });
+        }
+        m.step(instr.op, instr.arg)?;
+    }
+    Err(m.bad("pickle ends without STOP"))
+}
+
+impl<'a> Machine<'a> {
+    fn bad(&self, msg: impl Into<String>) -> MachineError {
+        MachineError::Bad {
+            offset: self.at,
+            msg: msg.into(),
+        }
+    }
+
+    fn warn(&mut self, msg: String) {
+        if self.warned.insert(msg.clone()) {
+            self.warnings.push(msg);
+        }
+    }
+
+    fn alloc(&mut self, n: Node<'a>) -> R<Value<'a>> {
+        let at = self.at;
+        self.heap.alloc(n).map_err(|h| MachineError::Limit {
+            what: h.what,
+            limit: h.limit,
+            offset: at,
+        })
+    }
+
+    fn push(&mut self, v: Value<'a>) -> R<()> {
+        if self.stack.len() + self.marks.len() >= MAX_STACK {
+            return Err(MachineError::Limit {
+                what: "stack entries",
+                limit: MAX_STACK as u64,
+                offset: self.at,
+            });
+        }
+        self.stack.push(v);
+        Ok(())
+    }
+
+    fn pop(&mut self) -> R<Value<'a>> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() <= floor {
+            return Err(self.bad("pop from an empty stack"));
+        }
+        Ok(self.stack.pop().unwrap_or(Value::None))
+    }
+
+    fn top(&self) -> R<Value<'a>> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        match self.stack.last() {
+            Some(v) if self.stack.len() > floor => Ok(v.clone()),
+            _ => Err(self.bad("the stack is empty")),
+        }
+    }
+
+    fn pop_mark(&mut self) -> R<Vec<Value<'a>>> {
+        let Some(m) = self.marks.pop() else {
+            return Err(self.bad("no MARK on the stack"));
+        };
+        Ok(self.stack.split_off(m))
+    }
+
+    fn grow(&mut self, n: usize) -> R<()> {
+        let at = self.at;
+        self.heap.add_items(n).map_err(|h| MachineError::Limit {
+            what: h.what,
+            limit: h.limit,
+            offset: at,
+        })
+    }
+
+    fn step(&mut self, op: Opcode, arg: Arg<'a>) -> R<()> {
+        use Opcode as O;
+        match op {
+            O::Mark => {
+                if self.stack.len() + self.marks.len() >= MAX_STACK {
+                    return Err(MachineError::Limit {
+                        what: "stack entries",
+                        limit: MAX_STACK as u64,
+                        offset: self.at,
+                    });
+                }
+                self.marks.push(self.stack.len());
+            }
+            O::Pop => {
+                let floor = self.marks.last().copied().unwrap_or(0);
+                if self.stack.len() > floor {
+                    self.stack.pop();
+                } else {
+                    self.pop_mark()?;
+                }
+            }
+            O::PopMark => {
+                self.pop_mark()?;
+            }
+            O::Dup => {
+                let v = self.top()?;
+                self.push(v)?;
+            }
+            O::Proto => {
+                if !matches!(arg, Arg::Int(0..=5)) {
+                    return Err(self.bad(format!("unsupported pickle protocol {arg:?}")));
+                }
+            }
+            O::Frame => {}
+            O::None => self.push(Value::None)?,
+            O::NewTrue => self.push(Value::Bool(true))?,
+            O::NewFalse => self.push(Value::Bool(false))?,
+            O::Int | O::Long | O::BinInt | O::BinInt1 | O::BinInt2 | O::Long1 | O::Long4 | O::Float | O::BinFloat => {
+                let v = match arg {
+                    Arg::Int(i) => Value::Int(i),
+                    Arg::Bool(b) => Value::Bool(b),
+                    Arg::Float(f) => Value::Float(f),
+                    Arg::Long(b) => match long_to_i64(b) {
+                        Some(i) => Value::Int(i),
+                        None => Value::BigInt(Blob::Borrowed(b)),
+                    },
+                    Arg::BigInt(t) => match decimal_to_long(&t.replace('_', "")) {
+                        Some(b) => Value::BigInt(Blob::Shared(Rc::from(b))),
+                        None => return Err(self.bad("bad integer text")),
+                    },
+                    _ => return Err(self.bad("bad number argument")),
+                };
+                self.push(v)?;
+            }
+            O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8 => {
+                let Arg::Str(s) = arg else {
+                    return Err(self.bad("bad string argument"));
+                };
+                self.push(Value::Str(Text::Borrowed(s)))?;
+            }
+            O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8 => {
+                let Arg::Bytes(b) = arg else {
+                    return Err(self.bad("bad bytes argument"));
+                };
+                self.push(Value::Bytes(Blob::Borrowed(b)))?;
+            }
+            O::BinString | O::ShortBinString => {
+                // Python 2 str: text when it is UTF-8 (as torch's loader decodes it), bytes otherwise
+                let Arg::Bytes(b) = arg else {
+                    return Err(self.bad("bad string argument"));
+                };
+                let v = match std::str::from_utf8(b) {
+                    Ok(s) => Value::Str(Text::Borrowed(s)),
+                    Err(_) => Value::Bytes(Blob::Borrowed(b)),
+                };
+                self.push(v)?;
+            }
+            O::String => {
+                let Arg::Line(l) = arg else {
+                    return Err(self.bad("bad STRING argument"));
+                };
+                let b = unquote(l).ok_or_else(|| self.bad("STRING argument is not a quoted literal"))?;
+                let v = match String::from_utf8(b) {
+                    Ok(s) => Value::Str(Text::Shared(Rc::from(s))),
+                    Err(e) => Value::Bytes(Blob::Shared(Rc::from(e.into_bytes()))),
+                };
+                self.push(v)?;
+            }
+            O::Unicode => {
+                let Arg::Line(l) = arg else {
+                    return Err(self.bad("bad UNICODE argument"));
+                };
+                let s = raw_unicode_escape(l).ok_or_else(|| self.bad("bad raw-unicode-escape text"))?;
+                self.push(Value::Str(text_from(s)))?;
+            }
+            O::PersId => {
+                let Arg::Line(l) = arg else {
+                    return Err(self.bad("bad PERSID argument"));
+                };
+                let pid = Value::Str(Text::Shared(Rc::from(String::from_utf8_lossy(l).as_ref())));
+                let v = self.persistent_load(pid)?;
+                self.push(v)?;
+            }
+            O::BinPersId => {
+                let pid = self.pop()?;
+                let v = self.persistent_load(pid)?;
+                self.push(v)?;
+            }
+            O::EmptyTuple => {
+                let v = self.alloc(Node::Tuple(Vec::new()))?;
+                self.push(v)?;
+            }
+            O::Tuple1 | O::Tuple2 | O::Tuple3 => {
+                let n = match op {
+                    O::Tuple1 => 1,
+                    O::Tuple2 => 2,
+                    _ => 3,
+                };
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.pop()?);
+                }
+                items.reverse();
+                let v = self.alloc(Node::Tuple(items))?;
+                self.push(v)?;
+            }
+            O::Tuple => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::Tuple(items))?;
+                self.push(v)?;
+            }
+            O::EmptyList => {
+                let v = self.alloc(Node::List(Vec::new()))?;
+                self.push(v)?;
+            }
+            O::List => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::List(items))?;
+                self.push(v)?;
+            }
+            O::EmptyDict => {
+                let v = self.alloc(Node::Dict(Dict::default()))?;
+                self.push(v)?;
+            }
+            O::Dict => {
+                let items = self.pop_mark()?;
+                let d = self.alloc(Node::Dict(Dict::default()))?;
+                self.set_items(&d, items)?;
+                self.push(d)?;
+            }
+            O::EmptySet => {
+                let v = self.alloc(Node::Set(Vec::new()))?;
+                self.push(v)?;
+            }
+            O::FrozenSet => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::Set(items))?;
+                self.push(v)?;
+            }
+            O::Append => {
+                let v = self.pop()?;
+                let target = self.top()?;
+                self.append(&target, vec![v])?;
+            }
+            O::Appends | O::AddItems => {
+                let items = self.pop_mark()?;
+                let target = self.top()?;
+                self.append(&target, items)?;
+            }
+            O::SetItem => {
+                let v = self.pop()?;
+                let k = self.pop()?;
+                let target = self.top()?;
+                self.set_items(&target, vec![k, v])?;
+            }
+            O::SetItems => {
+                let items = self.pop_mark()?;
+                let target = self.top()?;
+                self.set_items(&target, items)?;
+            }
+            O::Get | O::BinGet | O::LongBinGet => {
+                let Arg::Memo(i) = arg else {
+                    return Err(self.bad("bad memo argument"));
+                };
+                let v = self
+                    .memo
+                    .get(&i)
+                    .cloned()
+                    .ok_or_else(|| self.bad(format!("memo entry {i} was never stored")))?;
+                self.push(v)?;
+            }
+            O::Put | O::BinPut | O::LongBinPut | O::Memoize => {
+                let i = match arg {
+                    Arg::Memo(i) => i,
+                    _ => self.memo.len() as u64,
+                };
+                let v = self.top()?;
+                if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&i) {
+                    return Err(MachineError::Limit {
+                        what: "memo entries",
+                        limit: MAX_MEMO as u64,
+                        offset: self.at,
+                    });
+                }
+                self.memo.insert(i, v);
+            }
+            O::Global | O::Inst => {
+                let Arg::Global { module, name } = arg else {
+                    return Err(self.bad("bad GLOBAL argument"));
+                };
+                let g = self.global(Text::Borrowed(module), Text::Borrowed(name))?;
+                if op == O::Inst {
+                    let items = self.pop_mark()?;
+                    let args = self.alloc(Node::Tuple(items))?;
+                    let v = self.call(g, args)?;
+                    self.push(v)?;
+                } else {
+                    self.push(g)?;
+                }
+            }
+            O::StackGlobal => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                    return Err(self.bad("STACK_GLOBAL needs two strings"));
+                };
+                let g = self.global(module, name)?;
+                self.push(g)?;
+            }
+            O::Reduce | O::NewObj => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let v = self.call(callable, args)?;
+                self.push(v)?;
+            }
+            O::NewObjEx => {
+                let _kwargs = self.pop()?;
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let v = self.call(callable, args)?;
+                self.push(v)?;
+            }
+            O::Obj => {
+                let mut items = self.pop_mark()?;
+                if items.is_empty() {
+                    return Err(self.bad("OBJ without a class"));
+                }
+                let callable = items.remove(0);
+                let args = self.alloc(Node::Tuple(items))?;
+                let v = self.call(callable, args)?;
+                self.push(v)?;
+            }
+            O::Build => {
+                let state = self.pop()?;
+                let target = self.top()?;
+                self.build(&target, state)?;
+            }
+            O::Ext1 | O::Ext2 | O::Ext4 => return Err(self.bad(format!("{op}: extension codes are not registered"))),
+            O::NextBuffer | O::ReadonlyBuffer => {
+                return Err(self.bad(format!("{op}: out-of-band buffers are not supported")));
+            }
+            O::Stop => {}
+        }
+        Ok(())
+    }
+
+    fn global(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
+        let safe = classify_safe(&module, &name);
+        let g = Global { module, name, safe };
+        if safe.is_none() {
+            self.warn(format!(
+                "global {} was not rebuilt",
+                crate::text::escape(&g.qualified())
+            ));
+        }
+        self.alloc(Node::Global(g))
+    }
+
+    fn append(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
+        self.grow(items.len())?;
+        let Value::Node(id) = *target else {
+            return Err(self.bad("APPEND to a value that is not a list"));
+        };
+        match self.heap.get_mut(id) {
+            Some(Node::List(l) | Node::Set(l)) => l.extend(items),
+            Some(Node::Object(o)) => o.items.extend(items),
+            _ => return Err(self.bad("APPEND to a value that is not a list")),
+        }
+        Ok(())
+    }
+
+    fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
+        if items.len() % 2 != 0 {
+            return Err(self.bad("SETITEMS with an odd number of items"));
+        }
+        self.grow(items.len() / 2)?;
+        let Value::Node(id) = *target else {
+            return Err(self.bad("SETITEM on a value that is not a dict"));
+        };
+        let mut it = items.into_iter();
+        match self.heap.get_mut(id) {
+            Some(Node::Dict(d)) => {
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    d.insert(k, v);
+                }
+            }
+            Some(Node::Object(o)) => {
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    o.pairs.push((k, v));
+                }
+            }
+            _ => return Err(self.bad("SETITEM on a value that is not a dict")),
+        }
+        Ok(())
+    }
+
+    fn build(&mut self, target: &Value<'a>, state: Value<'a>) -> R<()> {
+        let Value::Node(id) = *target else {
+            return Err(self.bad("BUILD on a plain value"));
+        };
+        match self.heap.get(id) {
+            Some(Node::Object(_)) => {
+                if let Some(Node::Object(o)) = self.heap.get_mut(id) {
+                    o.state = Some(state);
+                }
+            }
+            Some(Node::NpPending) => {
+                let t = super::numpy::array_from_state(&self.heap, &state).map_err(|m| self.bad(m))?;
+                if let Some(n) = self.heap.get_mut(id) {
+                    *n = Node::Tensor(t);
+                }
+            }
+            Some(Node::NpDtype(_)) => {
+                let order = self
+                    .heap
+                    .seq(&state)
+                    .and_then(|s| s.get(1))
+                    .and_then(|o| o.as_str())
+                    .and_then(|o| o.chars().next());
+                if let (Some(Node::NpDtype(d)), Some(o)) = (self.heap.get_mut(id), order) {
+                    d.order = o;
+                }
+            }
+            // tensors, parameters and containers: the state (requires_grad, hooks, …) is not data we list
+            Some(_) => {}
+            None => return Err(self.bad("BUILD on an unknown object")),
+        }
+        Ok(())
+    }
+
+    fn opaque(&mut self, callable: Value<'a>, args: Value<'a>) -> R<Value<'a>> {
+        self.alloc(Node::Object(Object {
+            callable: Some(callable),
+            args: Some(args),
+            ..Object::default()
+        }))
+    }
+
+    /// "Call" `callable(*args)`: a value for allowlisted constructors, an opaque object otherwise.
+    fn call(&mut self, callable: Value<'a>, args: Value<'a>) -> R<Value<'a>> {
+        let Some(g) = self.heap.global(&callable) else {
+            return self.opaque(callable, args);
+        };
+        let (Some(safe), qualified) = (g.safe, g.qualified()) else {
+            return self.opaque(callable, args);
+        };
+        let a: Vec<Value<'a>> = match self.heap.seq(&args) {
+            Some(s) => s.to_vec(),
+            None => return Err(self.bad(format!("{qualified}: arguments are not a tuple"))),
+        };
+        use SafeGlobal as S;
+        match safe {
+            S::OrderedDict => {
+                let d = self.alloc(Node::Dict(Dict::default()))?;
+                if let Some(pairs) = a.first().and_then(|p| self.heap.seq(p)) {
+                    let flat: Option<Vec<Value<'a>>> = pairs
+                        .iter()
+                        .map(|p| self.heap.seq(p).filter(|kv| kv.len() == 2).map(|kv| kv.to_vec()))
+                        .flatten_ok();
+                    let flat = flat.ok_or_else(|| self.bad("OrderedDict: items are not pairs"))?;
+                    self.set_items(&d, flat)?;
+                }
+                Ok(d)
+            }
+            S::Set => {
+                let items = a.first().and_then(|s| self.set_or_seq(s)).unwrap_or_default();
+                self.grow(items.len())?;
+                self.alloc(Node::Set(items))
+            }
+            S::Size => {
+                let items = a
+                    .first()
+                    .and_then(|s| self.heap.seq(s))
+                    .map(<[_]>::to_vec)
+                    .unwrap_or_default();
+                self.alloc(Node::Tuple(items))
+            }
+            S::Device => {
+                let parts: Vec<String> = a.iter().filter_map(|p| self.heap.repr(p)).collect();
+                Ok(Value::Str(Text::Shared(Rc::from(parts.join(":")))))
+            }
+            S::CodecsEncode | S::Bytes => match (a.first(), a.get(1).and_then(|e| e.as_str())) {
+                (None, _) => Ok(Value::Bytes(Blob::Borrowed(&[]))),
+                (Some(Value::Bytes(b)), None) => Ok(Value::Bytes(b.clone())),
+                (Some(Value::Str(s)), Some(enc)) => match encode(s, enc) {
+                    Some(b) => Ok(Value::Bytes(Blob::Shared(Rc::from(b)))),
+                    None => Err(self.bad(format!(
+                        "{qualified}: unsupported encoding {}",
+                        crate::text::escape(enc)
+                    ))),
+                },
+                _ => self.opaque(callable, args),
+            },
+            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&a, None, &qualified),
+            S::RebuildTensorV3 => match self.heap.global(a.get(6).unwrap_or(&Value::None)).and_then(|g| g.safe) {
+                Some(S::TorchDType(d)) => self.rebuild_tensor(&a, Some(d), &qualified),
+                _ => Err(self.bad(format!("{qualified}: the seventh argument is not a torch dtype"))),
+            },
+            S::RebuildParameter | S::RebuildParameterWithState | S::Parameter => match a.first() {
+                Some(t @ Value::Node(id)) if matches!(self.heap.get(*id), Some(Node::Tensor(_))) => Ok(t.clone()),
+                _ => Err(self.bad(format!("{qualified}: the first argument is not a tensor"))),
+            },
+            S::RebuildFromTypeV2 => {
+                // (func, new_type, args, state): rebuild only through an allowlisted func
+                let (Some(func), Some(inner)) = (a.first(), a.get(2)) else {
+                    return Err(self.bad(format!("{qualified}: expected (func, type, args, state)")));
+                };
+                let func_ok = self
+                    .heap
+                    .global(func)
+                    .and_then(|g| g.safe)
+                    .is_some_and(|s| s != S::RebuildFromTypeV2);
+                if func_ok {
+                    self.call(func.clone(), inner.clone())
+                } else {
+                    self.opaque(callable, args)
+                }
+            }
+            S::NumpyReconstruct => self.alloc(Node::NpPending),
+            S::NumpyDtype => match a.first().and_then(|c| c.as_str()) {
+                Some(code) => {
+                    let code = code.to_string();
+                    self.alloc(Node::NpDtype(NpDtype { code, order: '=' }))
+                }
+                None => self.opaque(callable, args),
+            },
+            S::NumpyScalar => match super::numpy::scalar(&self.heap, &a) {
+                Some(v) => Ok(v),
+                None => self.opaque(callable, args),
+            },
+            S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
+                self.warn(format!("call of {} was not rebuilt", crate::text::escape(&qualified)));
+                self.opaque(callable, args)
+            }
+        }
+    }
+
+    fn set_or_seq(&self, v: &Value<'a>) -> Option<Vec<Value<'a>>> {
+        match self.heap.node(v)? {
+            Node::Tuple(s) | Node::List(s) | Node::Set(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// A tensor over a storage; `dtype` overrides the storage's element type (`_rebuild_tensor_v3`).
+    fn rebuild_tensor(&mut self, a: &[Value<'a>], dtype: Option<DType>, qualified: &str) -> R<Value<'a>> {
+        let bad = |m: &str| self.bad(format!("{qualified}: {m}"));
+        let (Some(storage), Some(offset), Some(size), Some(stride)) = (a.first(), a.get(1), a.get(2), a.get(3)) else {
+            return Err(bad("expected (storage, offset, size, stride, …)"));
+        };
+        let Some(Node::Storage(s)) = self.heap.node(storage) else {
+            return Err(bad("the first argument is not a storage"));
+        };
+        let dtype = dtype.unwrap_or(s.dtype);
+        let Value::Node(sid) = *storage else {
+            return Err(bad("the first argument is not a storage"));
+        };
+        let offset = offset
+            .as_int()
+            .and_then(|o| u64::try_from(o).ok())
+            .ok_or_else(|| bad("bad storage offset"))?;
+        let shape = self
+            .heap
+            .dims(size)
+            .ok_or_else(|| bad("size is not a tuple of non-negative ints"))?;
+        let strides = match self.heap.seq(stride) {
+            Some(s) if s.iter().any(|x| x.as_int().is_some_and(|i| i < 0)) => {
+                return Err(bad("negative strides are not supported"));
+            }
+            _ => self
+                .heap
+                .dims(stride)
+                .ok_or_else(|| bad("stride is not a tuple of ints"))?,
+        };
+        if strides.len() != shape.len() {
+            return Err(bad(&format!(
+                "{} strides for {} dimensions",
+                strides.len(),
+                shape.len()
+            )));
+        }
+        let t = Tensor {
+            data: TensorData::Storage(sid),
+            dtype,
+            offset,
+            shape,
+            strides,
+        };
+        self.alloc(Node::Tensor(t))
+    }
+
+    /// `('storage', type, key, location, numel[, view])`, the persistent ids of `torch.save`.
+    fn persistent_load(&mut self, pid: Value<'a>) -> R<Value<'a>> {
+        let items = self.heap.seq(&pid).map(<[_]>::to_vec).unwrap_or_default();
+        let tag_ok = match items.first() {
+            Some(Value::Str(t)) => &**t == "storage",
+            Some(Value::Bytes(b)) => &**b == b"storage",
+            _ => false,
+        };
+        if !tag_ok || !(5..=6).contains(&items.len()) {
+            return Err(self.bad("persistent id is not ('storage', type, key, location, numel)"));
+        }
+        let dtype = match self.heap.global(&items[1]).and_then(|g| g.safe) {
+            Some(SafeGlobal::Storage(d) | SafeGlobal::TorchDType(d)) => d,
+            Some(SafeGlobal::UntypedStorage) => DType::U8,
+            _ => {
+                let name = self.heap.repr(&items[1]).unwrap_or_else(|| "?".into());
+                return Err(self.bad(format!("unknown storage type {}", crate::text::escape(&name))));
+            }
+        };
+        let key = match &items[2] {
+            Value::Str(s) => s.to_string(),
+            Value::Int(i) => i.to_string(),
+            _ => return Err(self.bad("storage key is not a string")),
+        };
+        let location = self.heap.repr(&items[3]).unwrap_or_default();
+        let numel = items[4]
+            .as_int()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| self.bad("bad storage size"))?;
+        let view = match items.get(5) {
+            None | Some(Value::None) => None,
+            Some(v) => match self.heap.seq(v) {
+                Some([_, off, size]) => {
+                    let o = off.as_int().and_then(|x| u64::try_from(x).ok());
+                    let n = size.as_int().and_then(|x| u64::try_from(x).ok());
+                    Some(o.zip(n).ok_or_else(|| self.bad("bad storage view"))?)
+                }
+                _ => return Err(self.bad("bad storage view")),
+            },
+        };
+        self.alloc(Node::Storage(Storage {
+            key,
+            dtype,
+            location,
+            numel,
+            view,
+        }))
+    }
+}
+
+trait FlattenOk<T> {
+    fn flatten_ok(self) -> Option<Vec<T>>;
+}
+
+impl<T, I: Iterator<Item = Option<Vec<T>>>> FlattenOk<T> for I {
+    fn flatten_ok(self) -> Option<Vec<T>> {
+        let mut out = Vec::new();
+        for x in self {
+            out.extend(x?);
+        }
+        Some(out)
+    }
+}
+
+fn encode(s: &str, encoding: &str) -> Option<Vec<u8>> {
+    match encoding.to_ascii_lowercase().replace('_', "-").as_str() {
+        "latin1" | "latin-1" | "iso-8859-1" => s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect(),
+        "utf8" | "utf-8" => Some(s.as_bytes().to_vec()),
+        "ascii" => s.is_ascii().then(|| s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+/// A protocol-0 STRING argument: a Python quoted literal with backslash escapes.
+fn unquote(line: &[u8]) -> Option<Vec<u8>> {
+    let q = *line.first()?;
+    if !(q == b'\'' || q == b'"') || line.len() < 2 || *line.last()? != q {
+        return None;
+    }
+    let body = &line[1..line.len() - 1];
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let e = *body.get(i)?;
+        i += 1;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'v' => out.push(11),
+            b'\n' => {}
+            b'x' => {
+                let h = std::str::from_utf8(body.get(i..i + 2)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match body.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            other => {
+                if !matches!(other, b'\\' | b'\'' | b'"') {
+                    out.push(b'\\');
+                }
+                out.push(other);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A protocol-0 UNICODE argument: latin-1 bytes with `\uXXXX` and `\UXXXXXXXX` escapes.
+fn raw_unicode_escape(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    if line.is_ascii() && !line.contains(&b'\\') {
+        return std::str::from_utf8(line).ok().map(std::borrow::Cow::Borrowed);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        let n = match (c, line.get(i + 1)) {
+            (b'\\', Some(b'u')) => 4,
+            (b'\\', Some(b'U')) => 8,
+            _ => 0,
+        };
+        if n > 0 {
+            let h = std::str::from_utf8(line.get(i + 2..i + 2 + n)?).ok()?;
+            out.push(char::from_u32(u32::from_str_radix(h, 16).ok()?)?);
+            i += 2 + n;
+        } else {
+            out.push(char::from(c));
+            i += 1;
+        }
+    }
+    Some(std::borrow::Cow::Owned(out))
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -1,0 +1,553 @@
+//! Pickle opcode decoder for protocols 0 to 5: bytes -> `(offset, opcode, argument)`, with every
+//! argument borrowed from the input. It knows the wire format only, no semantics: the restricted
+//! machine ([`super::machine`]) and the scanner both drive it.
+//!
+//! Every length field is checked against the remaining input before anything is sliced, so a
+//! hostile length can never cause an allocation or a read past the end.
+//!
+//! ```
+//! use tensorscope::pickle::ops::{Arg, Opcode, Ops};
+//! let pickle = b"\x80\x02K\x07.";
+//! let ops: Vec<_> = Ops::new(pickle).collect::<Result<_, _>>().unwrap();
+//! assert_eq!(ops[1].op, Opcode::BinInt1);
+//! assert_eq!(ops[1].arg, Arg::Int(7));
+//! assert_eq!(ops.last().unwrap().op, Opcode::Stop);
+//! ```
+
+use std::fmt;
+
+/// Longest newline-terminated argument (protocol 0 text: GLOBAL lines, INT, FLOAT, STRING, …).
+pub const MAX_LINE_LEN: usize = 16 << 20;
+
+macro_rules! opcodes {
+    ($($name:ident = $byte:expr, $text:literal, $proto:literal;)*) => {
+        /// A pickle opcode.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum Opcode {
+            $(
+                #[doc = concat!("`", $text, "` (protocol ", $proto, ")")]
+                $name = $byte,
+            )*
+        }
+
+        impl Opcode {
+            /// The opcode for a byte, `None` when no protocol defines it.
+            pub fn from_byte(b: u8) -> Option<Opcode> {
+                match b {
+                    $($byte => Some(Opcode::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// Python's name for the opcode (`BINUNICODE`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Opcode::$name => $text,)*
+                }
+            }
+
+            /// The protocol that introduced the opcode.
+            pub fn protocol(self) -> u8 {
+                match self {
+                    $(Opcode::$name => $proto,)*
+                }
+            }
+        }
+    };
+}
+
+opcodes! {
+    Mark = b'(', "MARK", 0;
+    Stop = b'.', "STOP", 0;
+    Pop = b'0', "POP", 0;
+    PopMark = b'1', "POP_MARK", 1;
+    Dup = b'2', "DUP", 0;
+    Float = b'F', "FLOAT", 0;
+    Int = b'I', "INT", 0;
+    BinInt = b'J', "BININT", 1;
+    BinInt1 = b'K', "BININT1", 1;
+    Long = b'L', "LONG", 0;
+    BinInt2 = b'M', "BININT2", 1;
+    None = b'N', "NONE", 0;
+    PersId = b'P', "PERSID", 0;
+    BinPersId = b'Q', "BINPERSID", 1;
+    Reduce = b'R', "REDUCE", 0;
+    String = b'S', "STRING", 0;
+    BinString = b'T', "BINSTRING", 1;
+    ShortBinString = b'U', "SHORT_BINSTRING", 1;
+    Unicode = b'V', "UNICODE", 0;
+    BinUnicode = b'X', "BINUNICODE", 1;
+    Append = b'a', "APPEND", 0;
+    Build = b'b', "BUILD", 0;
+    Global = b'c', "GLOBAL", 0;
+    Dict = b'd', "DICT", 0;
+    EmptyDict = b'}', "EMPTY_DICT", 1;
+    Appends = b'e', "APPENDS", 1;
+    Get = b'g', "GET", 0;
+    BinGet = b'h', "BINGET", 1;
+    Inst = b'i', "INST", 0;
+    LongBinGet = b'j', "LONG_BINGET", 1;
+    List = b'l', "LIST", 0;
+    EmptyList = b']', "EMPTY_LIST", 1;
+    Obj = b'o', "OBJ", 1;
+    Put = b'p', "PUT", 0;
+    BinPut = b'q', "BINPUT", 1;
+    LongBinPut = b'r', "LONG_BINPUT", 1;
+    SetItem = b's', "SETITEM", 0;
+    Tuple = b't', "TUPLE", 0;
+    EmptyTuple = b')', "EMPTY_TUPLE", 1;
+    SetItems = b'u', "SETITEMS", 1;
+    BinFloat = b'G', "BINFLOAT", 1;
+    Proto = 0x80, "PROTO", 2;
+    NewObj = 0x81, "NEWOBJ", 2;
+    Ext1 = 0x82, "EXT1", 2;
+    Ext2 = 0x83, "EXT2", 2;
+    Ext4 = 0x84, "EXT4", 2;
+    Tuple1 = 0x85, "TUPLE1", 2;
+    Tuple2 = 0x86, "TUPLE2", 2;
+    Tuple3 = 0x87, "TUPLE3", 2;
+    NewTrue = 0x88, "NEWTRUE", 2;
+    NewFalse = 0x89, "NEWFALSE", 2;
+    Long1 = 0x8a, "LONG1", 2;
+    Long4 = 0x8b, "LONG4", 2;
+    BinBytes = b'B', "BINBYTES", 3;
+    ShortBinBytes = b'C', "SHORT_BINBYTES", 3;
+    ShortBinUnicode = 0x8c, "SHORT_BINUNICODE", 4;
+    BinUnicode8 = 0x8d, "BINUNICODE8", 4;
+    BinBytes8 = 0x8e, "BINBYTES8", 4;
+    EmptySet = 0x8f, "EMPTY_SET", 4;
+    AddItems = 0x90, "ADDITEMS", 4;
+    FrozenSet = 0x91, "FROZENSET", 4;
+    NewObjEx = 0x92, "NEWOBJ_EX", 4;
+    StackGlobal = 0x93, "STACK_GLOBAL", 4;
+    Memoize = 0x94, "MEMOIZE", 4;
+    Frame = 0x95, "FRAME", 4;
+    ByteArray8 = 0x96, "BYTEARRAY8", 5;
+    NextBuffer = 0x97, "NEXT_BUFFER", 5;
+    ReadonlyBuffer = 0x98, "READONLY_BUFFER", 5;
+}
+
+impl fmt::Display for Opcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The argument of one opcode, borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    /// No argument.
+    None,
+    /// An integer: BININT, BININT1, BININT2, INT and LONG text that fit in 64 bits, PROTO, EXT1/2/4.
+    Int(i64),
+    /// INT's protocol-0 booleans `00` and `01`.
+    Bool(bool),
+    /// INT or LONG text too large for 64 bits: the decimal digits as written (sign included, no `L`).
+    BigInt(&'a str),
+    /// LONG1/LONG4: little-endian two's complement bytes (empty means 0).
+    Long(&'a [u8]),
+    /// FLOAT (text) and BINFLOAT (big-endian double).
+    Float(f64),
+    /// Raw bytes: BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, BINSTRING, SHORT_BINSTRING.
+    Bytes(&'a [u8]),
+    /// UTF-8 text: BINUNICODE, SHORT_BINUNICODE, BINUNICODE8 (validated).
+    Str(&'a str),
+    /// A protocol-0 text line without its newline, left uninterpreted: STRING (a quoted Python
+    /// literal), UNICODE (raw-unicode-escape) and PERSID.
+    Line(&'a [u8]),
+    /// GLOBAL and INST: `module\nname\n`.
+    Global {
+        /// The module, e.g. `torch._utils`.
+        module: &'a str,
+        /// The attribute, e.g. `_rebuild_tensor_v2`.
+        name: &'a str,
+    },
+    /// A memo index: GET, BINGET, LONG_BINGET, PUT, BINPUT, LONG_BINPUT.
+    Memo(u64),
+    /// FRAME: the length of the frame that follows.
+    Frame(u64),
+}
+
+/// One decoded instruction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Instr<'a> {
+    /// Offset of the opcode byte within the input.
+    pub offset: usize,
+    /// The opcode.
+    pub op: Opcode,
+    /// Its argument.
+    pub arg: Arg<'a>,
+}
+
+/// What went wrong while decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpErrorKind {
+    /// A byte that no protocol defines as an opcode.
+    UnknownOpcode(u8),
+    /// The input ended inside an argument (or before STOP).
+    Truncated {
+        /// The opcode being read; `None` when the input ended where an opcode was expected.
+        op: Option<Opcode>,
+        /// Bytes the argument needs.
+        needed: u64,
+        /// Bytes left in the input.
+        available: u64,
+    },
+    /// A text argument longer than [`MAX_LINE_LEN`].
+    LineTooLong(Opcode),
+    /// A length field that is negative.
+    NegativeLength(Opcode),
+    /// A text argument that is not what the opcode needs (bad digits, bad UTF-8, …).
+    BadText(Opcode, &'static str),
+}
+
+/// A decoding error at a byte offset of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// Offset of the opcode byte (or of the end of input).
+    pub offset: usize,
+    /// What went wrong.
+    pub kind: OpErrorKind,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.offset;
+        match &self.kind {
+            OpErrorKind::UnknownOpcode(b) => write!(f, "unknown pickle opcode 0x{b:02x} at offset {at}"),
+            OpErrorKind::Truncated { op: None, .. } => write!(f, "pickle ends at offset {at} without STOP"),
+            OpErrorKind::Truncated {
+                op: Some(op),
+                needed,
+                available,
+            } => {
+                write!(
+                    f,
+                    "pickle truncated: {op} at offset {at} needs {needed} bytes, {available} left"
+                )
+            }
+            OpErrorKind::LineTooLong(op) => {
+                write!(f, "{op} at offset {at}: text argument longer than {MAX_LINE_LEN} bytes")
+            }
+            OpErrorKind::NegativeLength(op) => write!(f, "{op} at offset {at}: negative length"),
+            OpErrorKind::BadText(op, what) => write!(f, "{op} at offset {at}: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    at: usize,
+    op: Opcode,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, kind: OpErrorKind) -> OpError {
+        OpError { offset: self.at, kind }
+    }
+
+    fn take(&mut self, n: u64) -> Result<&'a [u8], OpError> {
+        let available = (self.data.len() - self.pos) as u64;
+        if n > available {
+            return Err(self.err(OpErrorKind::Truncated {
+                op: Some(self.op),
+                needed: n,
+                available,
+            }));
+        }
+        let s = &self.data[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(s)
+    }
+
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], OpError> {
+        let s = self.take(N as u64)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, OpError> {
+        Ok(self.fixed::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, OpError> {
+        Ok(u16::from_le_bytes(self.fixed()?))
+    }
+
+    fn i32(&mut self) -> Result<i32, OpError> {
+        Ok(i32::from_le_bytes(self.fixed()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, OpError> {
+        Ok(u64::from_le_bytes(self.fixed()?))
+    }
+
+    /// A 4-byte signed length as protocol 1..3 write them.
+    fn len_i32(&mut self) -> Result<u64, OpError> {
+        let n = self.i32()?;
+        u64::try_from(n).map_err(|_| self.err(OpErrorKind::NegativeLength(self.op)))
+    }
+
+    /// A 4-byte length that Python reads as unsigned (BINUNICODE, BINBYTES).
+    fn len_u32(&mut self) -> Result<u64, OpError> {
+        Ok(u64::from(u32::from_le_bytes(self.fixed()?)))
+    }
+
+    fn line(&mut self) -> Result<&'a [u8], OpError> {
+        let rest = &self.data[self.pos..];
+        let window = &rest[..rest.len().min(MAX_LINE_LEN + 1)];
+        match window.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                self.pos += i + 1;
+                Ok(&rest[..i])
+            }
+            None if rest.len() > MAX_LINE_LEN => Err(self.err(OpErrorKind::LineTooLong(self.op))),
+            None => Err(self.err(OpErrorKind::Truncated {
+                op: Some(self.op),
+                needed: rest.len() as u64 + 1,
+                available: rest.len() as u64,
+            })),
+        }
+    }
+
+    fn text_line(&mut self) -> Result<&'a str, OpError> {
+        let l = self.line()?;
+        std::str::from_utf8(l).map_err(|_| self.err(OpErrorKind::BadText(self.op, "text is not UTF-8")))
+    }
+
+    fn utf8(&mut self, n: u64) -> Result<&'a str, OpError> {
+        let b = self.take(n)?;
+        std::str::from_utf8(b).map_err(|_| self.err(OpErrorKind::BadText(self.op, "string is not UTF-8")))
+    }
+}
+
+/// Parse protocol-0 integer text as Python's `int(text, 0)` would for the usual spellings.
+fn int_text<'a>(r: &Reader<'a>, line: &'a str, long: bool) -> Result<Arg<'a>, OpError> {
+    let t = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
+    let t = if long {
+        t.strip_suffix(['L', 'l']).unwrap_or(t)
+    } else {
+        t
+    };
+    if !long && (t == "00" || t == "01") {
+        return Ok(Arg::Bool(t == "01"));
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return Err(r.err(OpErrorKind::BadText(r.op, "not a decimal integer")));
+    }
+    Ok(match t.replace('_', "").parse::<i64>() {
+        Ok(v) => Arg::Int(v),
+        Err(_) => Arg::BigInt(t),
+    })
+}
+
+/// Decode the instruction at `pos`; returns it and the position of the next one.
+pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
+    let Some(&byte) = data.get(pos) else {
+        let offset = pos.min(data.len());
+        return Err(OpError {
+            offset,
+            kind: OpErrorKind::Truncated {
+                op: None,
+                needed: 1,
+                available: 0,
+            },
+        });
+    };
+    let Some(op) = Opcode::from_byte(byte) else {
+        return Err(OpError {
+            offset: pos,
+            kind: OpErrorKind::UnknownOpcode(byte),
+        });
+    };
+    let mut r = Reader {
+        data,
+        pos: pos + 1,
+        at: pos,
+        op,
+    };
+    use Opcode as O;
+    let arg = match op {
+        O::Mark
+        | O::Stop
+        | O::Pop
+        | O::PopMark
+        | O::Dup
+        | O::None
+        | O::BinPersId
+        | O::Reduce
+        | O::Append
+        | O::Build
+        | O::Dict
+        | O::EmptyDict
+        | O::Appends
+        | O::List
+        | O::EmptyList
+        | O::Obj
+        | O::SetItem
+        | O::Tuple
+        | O::EmptyTuple
+        | O::SetItems
+        | O::NewObj
+        | O::Tuple1
+        | O::Tuple2
+        | O::Tuple3
+        | O::NewTrue
+        | O::NewFalse
+        | O::EmptySet
+        | O::AddItems
+        | O::FrozenSet
+        | O::NewObjEx
+        | O::StackGlobal
+        | O::Memoize
+        | O::NextBuffer
+        | O::ReadonlyBuffer => Arg::None,
+        O::Float => {
+            let t = r.text_line()?;
+            let t = t.trim();
+            let v = t
+                .parse::<f64>()
+                .map_err(|_| r.err(OpErrorKind::BadText(op, "not a float")))?;
+            Arg::Float(v)
+        }
+        O::Int => {
+            let t = r.text_line()?;
+            int_text(&r, t, false)?
+        }
+        O::Long => {
+            let t = r.text_line()?;
+            int_text(&r, t, true)?
+        }
+        O::BinInt => Arg::Int(i64::from(r.i32()?)),
+        O::BinInt1 => Arg::Int(i64::from(r.u8()?)),
+        O::BinInt2 => Arg::Int(i64::from(r.u16()?)),
+        O::PersId | O::String | O::Unicode => Arg::Line(r.line()?),
+        O::BinString => {
+            let n = r.len_i32()?;
+            Arg::Bytes(r.take(n)?)
+        }
+        O::ShortBinString | O::ShortBinBytes => {
+            let n = r.u8()?;
+            Arg::Bytes(r.take(u64::from(n))?)
+        }
+        O::BinBytes => {
+            let n = r.len_u32()?;
+            Arg::Bytes(r.take(n)?)
+        }
+        O::BinBytes8 | O::ByteArray8 => {
+            let n = r.u64()?;
+            Arg::Bytes(r.take(n)?)
+        }
+        O::BinUnicode => {
+            let n = r.len_u32()?;
+            Arg::Str(r.utf8(n)?)
+        }
+        O::ShortBinUnicode => {
+            let n = r.u8()?;
+            Arg::Str(r.utf8(u64::from(n))?)
+        }
+        O::BinUnicode8 => {
+            let n = r.u64()?;
+            Arg::Str(r.utf8(n)?)
+        }
+        O::Global | O::Inst => {
+            let module = r.text_line()?;
+            let name = r.text_line()?;
+            Arg::Global { module, name }
+        }
+        O::Get | O::Put => {
+            let t = r.text_line()?;
+            let t = t.trim();
+            let v = t
+                .parse::<u64>()
+                .map_err(|_| r.err(OpErrorKind::BadText(op, "not a memo index")))?;
+            Arg::Memo(v)
+        }
+        O::BinGet | O::BinPut => Arg::Memo(u64::from(r.u8()?)),
+        O::LongBinGet | O::LongBinPut => Arg::Memo(r.len_u32()?),
+        O::BinFloat => Arg::Float(f64::from_be_bytes(r.fixed()?)),
+        O::Proto | O::Ext1 => Arg::Int(i64::from(r.u8()?)),
+        O::Ext2 => Arg::Int(i64::from(r.u16()?)),
+        O::Ext4 => Arg::Int(i64::from(r.i32()?)),
+        O::Long1 => {
+            let n = r.u8()?;
+            Arg::Long(r.take(u64::from(n))?)
+        }
+        O::Long4 => {
+            let n = r.len_i32()?;
+            Arg::Long(r.take(n)?)
+        }
+        O::Frame => {
+            let n = r.u64()?;
+            let available = (data.len() - r.pos) as u64;
+            if n > available {
+                return Err(r.err(OpErrorKind::Truncated {
+                    op: Some(op),
+                    needed: n,
+                    available,
+                }));
+            }
+            Arg::Frame(n)
+        }
+    };
+    Ok((Instr { offset: pos, op, arg }, r.pos))
+}
+
+/// Iterator over the instructions of one pickle, from a start position through STOP.
+///
+/// After STOP (or an error) it yields nothing more; [`Ops::position`] then tells where the next
+/// pickle of a stream (legacy `torch.save` stacks several) begins.
+#[derive(Debug, Clone)]
+pub struct Ops<'a> {
+    data: &'a [u8],
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Ops<'a> {
+    /// Decode `data` from its start.
+    pub fn new(data: &'a [u8]) -> Self {
+        Ops::at(data, 0)
+    }
+
+    /// Decode `data` from `pos`.
+    pub fn at(data: &'a [u8], pos: usize) -> Self {
+        Ops { data, pos, done: false }
+    }
+
+    /// Position of the next instruction (after STOP: the first byte after the pickle).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+}
+
+impl<'a> Iterator for Ops<'a> {
+    type Item = Result<Instr<'a>, OpError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match decode(self.data, self.pos) {
+            Ok((i, next)) => {
+                self.pos = next;
+                self.done = i.op == Opcode::Stop;
+                Some(Ok(i))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "ops_tests.rs"]
+mod tests;

@@ -1,0 +1,183 @@
+use super::*;
+
+fn all(data: &[u8]) -> Result<Vec<Instr<'_>>, OpError> {
+    Ops::new(data).collect()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/pickle")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn matches_pickletools_at_every_protocol() {
+    for proto in 0..=5 {
+        let data = fixture(&format!("ops_proto{proto}.pkl"));
+        let want = String::from_utf8(fixture(&format!("ops_proto{proto}.txt"))).unwrap();
+        let got: Vec<String> = all(&data)
+            .unwrap()
+            .iter()
+            .map(|i| format!("{} {}", i.offset, i.op.name()))
+            .collect();
+        let want: Vec<&str> = want.lines().collect();
+        assert_eq!(got, want, "protocol {proto}");
+    }
+}
+
+#[test]
+fn fixtures_carry_the_expected_arguments() {
+    let data = fixture("ops_proto2.pkl");
+    let ops = all(&data).unwrap();
+    let longs: Vec<&[u8]> = ops
+        .iter()
+        .filter_map(|i| if let Arg::Long(b) = i.arg { Some(b) } else { None })
+        .collect();
+    // 2**40 as LONG1: 6 bytes little endian
+    assert!(longs.contains(&&[0, 0, 0, 0, 0, 1][..]), "{longs:?}");
+    assert!(ops.iter().any(|i| i.arg == Arg::Int(-(1 << 31))));
+    assert!(ops.iter().any(|i| i.arg == Arg::Float(-1e300)));
+    assert!(ops.iter().any(|i| i.arg
+        == Arg::Global {
+            module: "collections",
+            name: "OrderedDict"
+        }));
+    let p5 = fixture("ops_proto5.pkl");
+    let ops5 = all(&p5).unwrap();
+    assert!(
+        ops5.iter()
+            .any(|i| i.op == Opcode::ByteArray8 && i.arg == Arg::Bytes(b"ba"))
+    );
+    assert!(ops5.iter().any(|i| i.op == Opcode::Frame));
+    assert!(
+        ops5.iter()
+            .any(|i| i.op == Opcode::ShortBinUnicode && i.arg == Arg::Str("é\n\0"))
+    );
+    let p0 = fixture("ops_proto0.pkl");
+    let ops0 = all(&p0).unwrap();
+    assert!(
+        ops0.iter()
+            .any(|i| i.op == Opcode::Long && matches!(i.arg, Arg::BigInt(s) if s.starts_with("1606938")))
+    );
+    assert!(ops0.iter().any(|i| i.op == Opcode::Int && i.arg == Arg::Bool(true)));
+    assert!(
+        ops0.iter()
+            .any(|i| i.op == Opcode::Float && i.arg == Arg::Float(f64::INFINITY))
+    );
+}
+
+#[test]
+fn text_arguments() {
+    let ops = all(b"ctorch._utils\n_rebuild_tensor_v2\nI-12\nL7L\nF0.25\ng3\nS'a'\n.").unwrap();
+    assert_eq!(
+        ops[0].arg,
+        Arg::Global {
+            module: "torch._utils",
+            name: "_rebuild_tensor_v2"
+        }
+    );
+    assert_eq!(ops[1].arg, Arg::Int(-12));
+    assert_eq!(ops[2].arg, Arg::Int(7));
+    assert_eq!(ops[3].arg, Arg::Float(0.25));
+    assert_eq!(ops[4].arg, Arg::Memo(3));
+    assert_eq!(ops[5].arg, Arg::Line(b"'a'"));
+    assert_eq!(ops[6].op, Opcode::Stop);
+}
+
+#[test]
+fn binary_arguments() {
+    let ops = all(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00M\x01\x02J\xff\xff\xff\xff\x8a\x02\xff\x00.").unwrap();
+    assert_eq!(ops[0].arg, Arg::Int(4));
+    assert_eq!(ops[1].arg, Arg::Frame(5));
+    assert_eq!(ops[2].arg, Arg::Int(0x0201));
+    assert_eq!(ops[3].arg, Arg::Int(-1));
+    assert_eq!(ops[4].arg, Arg::Long(&[0xff, 0]));
+}
+
+#[test]
+fn stops_after_stop_and_reports_position() {
+    let data = b"K\x01.K\x02.";
+    let mut it = Ops::new(data);
+    assert_eq!(it.by_ref().count(), 2);
+    assert_eq!(it.position(), 3);
+    let second: Vec<_> = Ops::at(data, it.position()).collect::<Result<_, _>>().unwrap();
+    assert_eq!(second[0].arg, Arg::Int(2));
+}
+
+#[test]
+fn hostile_lengths_are_errors_not_allocations() {
+    // BINBYTES8 claiming 2^63 bytes
+    let e = all(b"\x8e\x00\x00\x00\x00\x00\x00\x00\x80").unwrap_err();
+    assert_eq!(e.offset, 0);
+    assert!(
+        matches!(e.kind, OpErrorKind::Truncated { op: Some(Opcode::BinBytes8), needed, available: 0 } if needed == 1 << 63)
+    );
+    // BINSTRING with a negative length
+    let e = all(b"K\x00T\xff\xff\xff\xff").unwrap_err();
+    assert_eq!((e.offset, e.kind), (2, OpErrorKind::NegativeLength(Opcode::BinString)));
+    // LONG4 negative
+    assert!(matches!(
+        all(b"\x8b\xfe\xff\xff\xffxx").unwrap_err().kind,
+        OpErrorKind::NegativeLength(_)
+    ));
+    // FRAME longer than the input
+    assert!(matches!(
+        all(b"\x95\x10\0\0\0\0\0\0\0N.").unwrap_err().kind,
+        OpErrorKind::Truncated { .. }
+    ));
+    // truncated fixed-size argument
+    assert!(matches!(
+        all(b"J\x01\x02").unwrap_err().kind,
+        OpErrorKind::Truncated {
+            needed: 4,
+            available: 2,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn unknown_opcode_and_missing_stop() {
+    let e = all(b"N\xff").unwrap_err();
+    assert_eq!((e.offset, e.kind.clone()), (1, OpErrorKind::UnknownOpcode(0xff)));
+    assert_eq!(e.to_string(), "unknown pickle opcode 0xff at offset 1");
+    let e = all(b"NN").unwrap_err();
+    assert_eq!(e.offset, 2);
+    assert!(e.to_string().contains("without STOP"));
+}
+
+#[test]
+fn bad_text_is_refused() {
+    assert!(matches!(
+        all(b"Iabc\n.").unwrap_err().kind,
+        OpErrorKind::BadText(Opcode::Int, _)
+    ));
+    assert!(matches!(
+        all(b"Fx\n.").unwrap_err().kind,
+        OpErrorKind::BadText(Opcode::Float, _)
+    ));
+    assert!(matches!(
+        all(b"X\x02\x00\x00\x00\xff\xfe.").unwrap_err().kind,
+        OpErrorKind::BadText(..)
+    ));
+    assert!(matches!(
+        all(b"cos\nsystem").unwrap_err().kind,
+        OpErrorKind::Truncated { .. }
+    ));
+}
+
+#[test]
+fn every_byte_decodes_or_errors_without_panic() {
+    for b in 0..=255u8 {
+        let mut data = vec![b];
+        data.extend_from_slice(&[0xff; 9]);
+        let _ = decode(&data, 0);
+        let _ = decode(&data[..1], 0);
+        if let Some(op) = Opcode::from_byte(b) {
+            assert_eq!(op as u8, b);
+            assert!(op.protocol() <= 5);
+        }
+    }
+    assert!(decode(b"", 5).is_err());
+}
