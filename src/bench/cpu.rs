@@ -373,6 +373,45 @@ mod tests {
             }
         }
         assert_eq!(sums[0], sums[1]);
+        let torch = vec![pair.torch.clone()];
+        for method in [Method::PickleEager, Method::PickleMmap] {
+            for touched in [false, true] {
+                let l = Load {
+                    root: &pair.torch,
+                    files: &torch,
+                    method,
+                    touched,
+                    rank: None,
+                };
+                let got = load(&mut arena, &l).unwrap();
+                assert_eq!(got.bytes, pair.bytes, "{method:?}");
+                if touched {
+                    assert_eq!(got.checksum, Some(sums[0]), "{method:?}");
+                }
+            }
+        }
+        let mut slice_sums = Vec::new();
+        for (method, root, files) in [
+            (Method::SafetensorsSlice, &pair.safetensors, &files),
+            (Method::PickleSlice, &pair.torch, &torch),
+            (Method::PickleMmapSlice, &pair.torch, &torch),
+        ] {
+            let l = Load {
+                root,
+                files,
+                method,
+                touched: true,
+                rank: Some((1, 3)),
+            };
+            let got = load(&mut arena, &l).unwrap();
+            slice_sums.push(got.checksum.unwrap());
+            let read_all = method == Method::PickleSlice;
+            assert_eq!(got.bytes == pair.bytes, read_all, "{method:?} {}", got.bytes);
+        }
+        assert!(
+            slice_sums.iter().all(|&s| s == slice_sums[0]),
+            "every way slices the same rows"
+        );
         let mut l = Load {
             root: &pair.safetensors,
             files: &files,

@@ -418,6 +418,33 @@ mod tests {
     }
 
     #[test]
+    fn torch_files_read_back_equal_with_our_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        for family in [Family::Gpt2, Family::Lora, Family::Huge] {
+            let pair = write_pair(dir.path(), family.as_str(), family, 200_000).unwrap();
+            let tensors = layout(family, 200_000);
+            let ck = crate::checkpoint::open(&pair.torch).unwrap();
+            assert_eq!(ck.format, crate::checkpoint::Format::PytorchZip);
+            assert!(ck.warnings.is_empty(), "{:?}", ck.warnings);
+            let names: Vec<&str> = ck.tensors.iter().map(|t| t.name.as_str()).collect();
+            let want: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, want);
+            for (i, (t, got)) in tensors.iter().zip(&ck.tensors).enumerate() {
+                assert_eq!(got.shape, t.shape);
+                assert_eq!(got.dtype, crate::checkpoint::DType::F32);
+                assert_eq!(got.storage.start % 64, 0, "aligned storage");
+                let mut data = vec![0u8; t.nbytes() as usize];
+                fill(i, &mut data);
+                assert_eq!(ck.contiguous_bytes(got).unwrap().unwrap(), &data[..], "{}", t.name);
+            }
+        }
+        let t = layout(Family::Gpt2, 100_000);
+        let p = dir.path().join("zip64.bin");
+        write_torch_with(&p, &t, TorchOptions { force_zip64: true }).unwrap();
+        assert_eq!(crate::checkpoint::open(&p).unwrap().tensors.len(), t.len());
+    }
+
+    #[test]
     fn refuses_silly_sizes() {
         let dir = tempfile::tempdir().unwrap();
         assert!(write_pair(dir.path(), "m", Family::Gpt2, 10).is_err());
