@@ -73,7 +73,7 @@ pub fn to_string(report: &Report) -> String {
 }
 
 const WIDTH: f64 = 1000.0;
-const LABEL_W: f64 = 300.0;
+const LABEL_W: f64 = 330.0;
 const VALUE_W: f64 = 90.0;
 const ROW_H: f64 = 22.0;
 
@@ -138,21 +138,32 @@ fn time_chart(o: &mut String, rows: &[&BenchResult]) {
     let ax = LogAxis::new(min, max);
     let h = svg_open(o, rows.len(), "median load time per method");
     axis(o, &ax, h, seconds);
+    // Name the file only where one method ran on several checkpoints.
+    let several = |m: &str| {
+        let mut files: Vec<&str> = rows.iter().filter(|r| r.method == m).map(|r| r.checkpoint.as_str()).collect();
+        files.sort_unstable();
+        files.dedup();
+        files.len() > 1
+    };
     for (i, r) in rows.iter().enumerate() {
+        let name = if several(&r.method) {
+            format!("{} · {}", r.label(), short(file_name(&r.checkpoint)))
+        } else {
+            r.label()
+        };
         let y = 26.0 + i as f64 * ROW_H;
         let (x0, x1) = (ax.x(10f64.powf(ax.lo)), ax.x(r.median_s));
         let opacity = if r.touched { "1" } else { "0.45" };
         let _ = write!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} · {}</text>\
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
              <rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\">\
              <title>{}: median {}, min {}, max {}</title></rect>\
              <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#1d2330\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             LABEL_W - 8.0,
             y + 13.0,
-            esc(&r.label()),
-            esc(short(file_name(&r.checkpoint))),
+            esc(&name),
             (x1 - x0).max(1.0),
             ROW_H - 6.0,
             color(&r.method),
