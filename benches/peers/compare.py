@@ -2,7 +2,7 @@
 
 usage: /tmp/peers/bin/python benches/peers/compare.py [STEM] [RUNS] [TENSORSCOPE]
   STEM         STEM.bin (torch.save) and STEM.safetensors of the same model (default /tmp/ck/model)
-  RUNS         timed runs per row after one warm-up (default 5)
+  RUNS         rounds; each round times every peer once and runs tensorscope bench once (default 5)
   TENSORSCOPE  the binary (default target/release/tensorscope; build with cargo build --release)
 
 Checks the targets of issue 7 (warm page cache, medians):
@@ -22,16 +22,6 @@ exe = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file_
 bin_path, st_path = stem + ".bin", stem + ".safetensors"
 
 
-def med(f):
-    f()
-    xs = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        f()
-        xs.append(time.perf_counter() - t)
-    return statistics.median(xs)
-
-
 size = os.path.getsize(st_path)
 buf = bytearray(size)  # allocated and touched once: "memory that is already mapped"
 buf[::4096] = b"\1" * len(buf[::4096])
@@ -42,21 +32,43 @@ def readinto():
         f.readinto(buf)
 
 
-peers = {
-    "torch.load(weights_only)": med(lambda: torch.load(bin_path, weights_only=True)),
-    "torch.load(mmap=True)": med(lambda: torch.load(bin_path, weights_only=True, mmap=True)),
-    "safetensors load_file": med(lambda: load_file(st_path)),
-    "python readinto (mapped)": med(readinto),
+PEERS = {
+    "torch.load(weights_only)": lambda: torch.load(bin_path, weights_only=True),
+    "torch.load(mmap=True)": lambda: torch.load(bin_path, weights_only=True, mmap=True),
+    "safetensors load_file": lambda: load_file(st_path),
+    "python readinto (mapped)": readinto,
 }
+METHODS = ["safetensors-mmap", "safetensors-read", "pickle-eager", "pickle-mmap", "file-read"]
 
-with tempfile.TemporaryDirectory() as d:
+
+def ours_once(d):
+    """One tensorscope bench run (1 warm-up + 1 timed run per case) -> {(method, touched): seconds}."""
     report = os.path.join(d, "r.json")
-    subprocess.run([exe, "bench", st_path, bin_path, "--runs", str(runs), "--report", report],
-                   check=True, stdout=subprocess.DEVNULL)
-    rows = json.load(open(report))["results"]
-ours = {(r["method"], r["touched"]): r["median_s"] for r in rows}
+    args = [exe, "bench", st_path, bin_path, "--runs", "1", "--report", report]
+    for m in METHODS:
+        args += ["--method", m]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return {(r["method"], r["touched"]): r["median_s"] for r in json.load(open(report))["results"]}
 
-print(f"files: {bin_path} and {st_path} ({size / 1e6:.1f} MB), {runs} runs, warm cache")
+
+# Rounds alternate the peers and tensorscope so that both see the same load on a shared machine;
+# each figure is the median over the rounds.
+for f in PEERS.values():
+    f()
+samples = {k: [] for k in PEERS}
+ours_samples = {}
+with tempfile.TemporaryDirectory() as d:
+    for _ in range(runs):
+        for k, f in PEERS.items():
+            t = time.perf_counter()
+            f()
+            samples[k].append(time.perf_counter() - t)
+        for k, v in ours_once(d).items():
+            ours_samples.setdefault(k, []).append(v)
+peers = {k: statistics.median(v) for k, v in samples.items()}
+ours = {k: statistics.median(v) for k, v in ours_samples.items()}
+
+print(f"files: {bin_path} and {st_path} ({size / 1e6:.1f} MB), median of {runs} alternating rounds, warm cache")
 print(f"{'peer':28s} {'ms':>9s}   {'tensorscope':30s} {'ms':>9s} {'ratio':>8s}  target")
 checks = [
     ("torch.load(weights_only)", ("pickle-eager", False), 3.0, "faster"),

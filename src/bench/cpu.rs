@@ -3,13 +3,24 @@
 //! reads every byte of them (a wrapping sum of little-endian words, so the optimiser cannot skip it
 //! and every method of the same data reports the same checksum).
 //!
-//! Owned memory comes from an [`Arena`]: one anonymous mapping, pre-faulted when it is created and
-//! reused by every later run of the case. Measured on the development machine, the first touch of
-//! fresh anonymous memory copies at about 1 GB/s (every 4 KiB page faults and is zeroed) while
-//! copying into memory that is already mapped runs at 10+ GB/s; `MAP_POPULATE` makes the faults
-//! cheaper but still costs ~0.4 s per GB, and transparent huge pages helped `read(2)` but not
-//! `memcpy`. A loader in a long-lived process reuses its buffers, so the arena measures the load
-//! itself; the report states the fresh-memory speed beside it (see `system::memory_probe`).
+//! Owned memory comes from an [`Arena`]: one anonymous mapping, pre-faulted (`MAP_POPULATE`) when
+//! it is created and reused by every later run of the case. How the loader allocates decides the
+//! result, so this was measured first (500 MB, warm page cache, the 2-core development VM, C
+//! micro-benchmark, medians; the machine was shared so ranges are wide):
+//!
+//! | destination                                   | memcpy from the map | `read(2)`     |
+//! |-----------------------------------------------|---------------------|---------------|
+//! | fresh anonymous memory, 4 KiB pages           | 320–1600 ms         | 300–430 ms    |
+//! | fresh, `MAP_POPULATE` (populate + copy)       | 190–300 + 30–40 ms  |               |
+//! | fresh, `madvise(MADV_HUGEPAGE)`               | 1100–1600 ms        | 90–110 ms     |
+//! | already faulted (4 KiB or huge pages)         | 28–75 ms            | 55–86 ms      |
+//!
+//! First touch of fresh memory runs at about 1 GB/s here (every page faults and is zeroed), which is
+//! most of what `torch.load` spends; with memory that is already mapped, mapping the source and
+//! copying, populating the source map first, or `read(2)` all land at 66–75 ms, the memory bandwidth.
+//! Choice: a pre-faulted arena reused across runs, as a long-lived loader reuses its buffers, and
+//! the plain map + copy (the pickle reader needs the map anyway). Reports state the fresh-memory
+//! speed beside the results (`system::memory_probe`) so a one-shot load can be estimated.
 
 use std::fs::File;
 use std::io::Read;
