@@ -76,6 +76,14 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
         };
         let mut on_run = |seconds: f64, warmup: bool| on_event(&Event::Run { index, seconds, warmup });
         let outcome = match &config.isolation {
+            // Validate before allocating: an owned copy must fit in the memory that is free now.
+            _ if owned_bytes(case.method, t) > system.available_memory_bytes && system.available_memory_bytes > 0 => {
+                Err(Error::Usage(format!(
+                    "needs {} of owned memory, {} available",
+                    crate::text::bytes(owned_bytes(case.method, t)),
+                    crate::text::bytes(system.available_memory_bytes)
+                )))
+            }
             Isolation::InProcess => child::execute(&spec, false, &mut on_run),
             Isolation::Child(exe) => child::run_in_child(exe, &spec, &mut on_run),
         };
@@ -162,6 +170,15 @@ fn validate(config: &Config) -> Result<()> {
         return Err(Error::Usage(format!("--ranks must be between 1 and {MAX_RANKS}")));
     }
     Ok(())
+}
+
+/// Bytes of owned memory a method allocates for a target (at most; slices need less).
+fn owned_bytes(method: Method, t: &Target) -> u64 {
+    match method {
+        Method::SafetensorsMmap | Method::PickleMmap | Method::SafetensorsLazyOne | Method::PickleMmapSlice => 0,
+        Method::PickleSlice => t.bytes.saturating_mul(2),
+        _ => t.bytes,
+    }
 }
 
 fn result(t: &Target, case: &Case, o: child::Outcome) -> BenchResult {
