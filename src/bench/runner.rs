@@ -255,6 +255,13 @@ fn general_caveats(config: &Config, sys: &crate::report::System, results: &[Benc
                 .into(),
         );
     }
+    if let Some(r) = results.iter().find(|r| r.method == Method::SafetensorsLazyOne.as_str()) {
+        out.push(format!(
+            "safetensors-lazy-one reads one tensor ({}), not the whole checkpoint: its speedup shows what reading \
+             only what you need saves, not a faster full load.",
+            crate::text::bytes(r.bytes)
+        ));
+    }
     if !config.cold {
         out.push(
             "Warm page cache: the files were read once before timing, so times show CPU and memory costs, \
