@@ -382,6 +382,21 @@ mod tests {
     }
 
     #[test]
+    fn spawn_sends_events_over_a_channel() {
+        let mut config = Config::synthetic(100_000);
+        config.runs = 1;
+        config.methods = vec![Method::SafetensorsMmap];
+        let (rx, handle) = spawn(config);
+        let events: Vec<Event> = rx.iter().collect();
+        let report = handle.join().unwrap().unwrap();
+        let runs = events.iter().filter(|e| matches!(e, Event::Run { .. })).count();
+        assert_eq!(runs, 4, "2 cases x (1 warm-up + 1 run)");
+        let done = events.iter().filter(|e| matches!(e, Event::CaseDone { .. })).count();
+        assert_eq!(done, report.results.len());
+        assert!(matches!(events.last(), Some(Event::Finished)));
+    }
+
+    #[test]
     fn refuses_bad_configs() {
         assert!(run_with(&Config::new(vec![]), |_| {}).is_err());
         let mut c = Config::synthetic(300_000);
