@@ -38,7 +38,11 @@ fn bench(c: &mut Criterion) {
         Method::PickleMmap,
         Method::FileRead,
     ] {
-        let path: &PathBuf = if method.is_pickle() { &pair.torch } else { &pair.safetensors };
+        let path: &PathBuf = if method.is_pickle() {
+            &pair.torch
+        } else {
+            &pair.safetensors
+        };
         let files = [path.clone()];
         for touched in [false, true] {
             if method == Method::FileRead && touched {

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod pickle;
 pub mod report;
+pub mod tensor;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -59,7 +59,11 @@ fn gather(t: &TensorInfo, storage: &[u8]) -> Vec<u8> {
 
 fn want_name(m: &Json) -> String {
     let n = m["name"].as_str().unwrap();
-    if n.is_empty() { ROOT_TENSOR_NAME.to_string() } else { n.to_string() }
+    if n.is_empty() {
+        ROOT_TENSOR_NAME.to_string()
+    } else {
+        n.to_string()
+    }
 }
 
 fn dims(v: &Json) -> Vec<u64> {
@@ -146,7 +150,9 @@ fn scalars_become_metadata_with_python_spelling() {
     for fx in fixtures() {
         let m = manifest(&fx);
         let Ok(got) = read(&fx).1 else { continue };
-        let Some(scalars) = m["scalars"].as_object() else { continue };
+        let Some(scalars) = m["scalars"].as_object() else {
+            continue;
+        };
         for (k, v) in scalars {
             let found = got.metadata.iter().find(|(n, _)| n == k);
             assert_eq!(found.map(|(_, v)| v.as_str()), Some(v.as_str().unwrap()), "{fx} {k}");
@@ -164,9 +170,14 @@ fn scalars_become_metadata_with_python_spelling() {
 fn globals_outside_the_allowlist_are_warned_about_and_never_run() {
     for fx in fixtures() {
         let m = manifest(&fx);
-        let untrusted: Vec<&str> =
-            m["untrusted_globals"].as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
-        let trace: Vec<PathBuf> = ["system", "legacy", "exec"].iter().map(|s| format!("/tmp/tensorscope-pwned-{s}").into()).collect();
+        let untrusted: Vec<&str> = m["untrusted_globals"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
+        let trace: Vec<PathBuf> = ["system", "legacy", "exec"]
+            .iter()
+            .map(|s| format!("/tmp/tensorscope-pwned-{s}").into())
+            .collect();
         for p in &trace {
             let _ = std::fs::remove_file(p);
         }
@@ -176,7 +187,11 @@ fn globals_outside_the_allowlist_are_warned_about_and_never_run() {
         }
         let Ok(got) = got else { continue };
         for g in &untrusted {
-            assert!(got.warnings.iter().any(|w| w.contains(g)), "{fx}: no warning names {g}: {:?}", got.warnings);
+            assert!(
+                got.warnings.iter().any(|w| w.contains(g)),
+                "{fx}: no warning names {g}: {:?}",
+                got.warnings
+            );
         }
         if untrusted.is_empty() {
             let not_rebuilt: Vec<&String> = got.warnings.iter().filter(|w| w.contains("not rebuilt")).collect();
@@ -197,7 +212,11 @@ fn untyped_legacy_storages_read_or_refuse_clearly() {
             let m = manifest("dtypes-untyped-legacy.pt");
             for wt in m["tensors"].as_array().unwrap() {
                 let name = want_name(wt);
-                let t = t.tensors.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name}"));
+                let t = t
+                    .tensors
+                    .iter()
+                    .find(|t| t.name == name)
+                    .unwrap_or_else(|| panic!("{name}"));
                 assert_eq!(t.dtype.name(), wt["dtype"].as_str().unwrap());
                 assert_eq!(t.shape, dims(&wt["shape"]));
                 t.check_extent().unwrap();
@@ -216,4 +235,73 @@ fn samples_open_through_the_checkpoint_api() {
     assert_eq!(ck.contiguous_bytes(t).unwrap(), None);
     let base = ck.tensor("base").unwrap();
     assert_eq!(ck.storage_bytes(t).unwrap(), ck.storage_bytes(base).unwrap());
+}
+
+fn extra(name: &str) -> (Vec<u8>, TorchFile) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/pickle")
+        .join(name);
+    let data = std::fs::read(&path).unwrap();
+    let t = torch::read(&path, &data).unwrap();
+    (data, t)
+}
+
+fn f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+#[test]
+fn a_whole_module_lists_its_parameters_like_a_state_dict() {
+    let (data, t) = extra("whole-module.pt");
+    let want = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pickle/whole-module.expected.txt"),
+    )
+    .unwrap();
+    for line in want.lines() {
+        let (name, values) = line.split_once(' ').unwrap();
+        let want: Vec<f32> = values
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let info = t
+            .tensors
+            .iter()
+            .find(|x| x.name == name)
+            .unwrap_or_else(|| panic!("{name}: {:?}", t.tensors));
+        assert_eq!(
+            f32s(&gather(
+                info,
+                &data[info.storage.start as usize..info.storage.end as usize]
+            )),
+            want
+        );
+    }
+    assert!(
+        t.warnings.iter().any(|w| w.contains("torch.nn.modules.linear.Linear")),
+        "{:?}",
+        t.warnings
+    );
+    assert!(t.metadata.iter().all(|(k, _)| !k.is_empty()));
+}
+
+#[test]
+fn numpy_arrays_at_protocol_3_are_views_into_the_file() {
+    let (data, t) = extra("numpy-proto3.pt");
+    assert!(t.owned.is_empty());
+    let a = t.tensors.iter().find(|x| x.name == "a").unwrap();
+    let at = t.tensors.iter().find(|x| x.name == "at").unwrap();
+    let want: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    assert_eq!(
+        f32s(&gather(a, &data[a.storage.start as usize..a.storage.end as usize])),
+        want
+    );
+    // the transpose is saved Fortran-ordered: strides [1, 4] over its own copy of the bytes
+    assert_eq!((at.shape.clone(), at.strides.clone()), (vec![4, 3], vec![1, 4]));
+    let want_t: Vec<f32> = (0..4).flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32)).collect();
+    assert_eq!(
+        f32s(&gather(at, &data[at.storage.start as usize..at.storage.end as usize])),
+        want_t
+    );
+    assert_eq!(t.metadata, [("s".to_string(), "0.5".to_string())]);
 }

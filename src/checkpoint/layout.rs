@@ -28,7 +28,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let mut b = Builder::new(path);
     if !meta.is_dir() {
         b.format = b.add_file(path, file_name(path), "")?;
-        return Ok(b.finish());
+        let ck = b.finish();
+        ck.check_intact()?;
+        return Ok(ck);
     }
     let root = resolve_hub_cache(path)?;
     let root = root.as_deref().unwrap_or(path);
@@ -38,7 +40,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     } else {
         b.format = open_folder(&mut b, root, Path::new(""), "", opts)?;
     }
-    Ok(b.finish())
+    let ck = b.finish();
+    ck.check_intact()?;
+    Ok(ck)
 }
 
 /// `models--org--name` (or its `snapshots/` folder) -> the snapshot `refs/main` names, or the only one.

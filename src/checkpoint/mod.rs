@@ -5,6 +5,7 @@
 //! (see [`sniff`]), never from the file extension.
 
 pub mod dtype;
+pub mod guard;
 pub mod layout;
 pub mod safetensors;
 pub mod sniff;
@@ -224,10 +225,12 @@ impl TensorInfo {
     }
 }
 
-/// A memory map of one file (or nothing, for an empty file, which cannot be mapped).
+/// A memory map of one file (or nothing, for an empty file, which cannot be mapped), guarded
+/// against truncation by another process (see [`guard`]).
 #[derive(Debug)]
 pub(crate) enum Source {
-    Map(memmap2::Mmap),
+    // field order matters: the guard unregisters before the map is unmapped
+    Map(guard::Guard, memmap2::Mmap),
     Empty,
 }
 
@@ -242,17 +245,22 @@ impl Source {
             return Ok((Source::Empty, 0));
         }
         // SAFETY: the map is read-only and never handed out as mutable. Another process may still
-        // truncate the file under it; every read of mapped data goes through bounds-checked slices of
-        // the length seen here.
+        // truncate the file under it: the guard turns the resulting SIGBUS into zero pages and a
+        // damage mark that `Checkpoint::check_intact` reports.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok((Source::Map(map), meta.len()))
+        let guard = guard::Guard::register(map.as_ptr(), map.len());
+        Ok((Source::Map(guard, map), meta.len()))
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
-            Source::Map(m) => m,
+            Source::Map(_, m) => m,
             Source::Empty => &[],
         }
+    }
+
+    pub(crate) fn damaged(&self) -> bool {
+        matches!(self, Source::Map(g, _) if g.damaged())
     }
 }
 
@@ -345,6 +353,18 @@ impl Checkpoint {
             .iter()
             .map(|t| t.nbytes().unwrap_or(0))
             .fold(0, u64::saturating_add)
+    }
+
+    /// Call after reading mapped data: an error when a file shrank while it was mapped (its missing
+    /// pages read as zeros, so whatever was computed from them is wrong).
+    pub fn check_intact(&self) -> Result<()> {
+        match self.sources.iter().position(|s| s.damaged()) {
+            None => Ok(()),
+            Some(i) => Err(Error::format(
+                self.file_path(i),
+                "the file was truncated while it was being read (another process changed it): results discarded",
+            )),
+        }
     }
 
     /// Full path of file `file` as opened.

@@ -54,9 +54,15 @@ struct RawInfo {
     data_offsets: (u64, u64),
 }
 
+/// One entry of the top-level object, typed as it is read (no intermediate JSON values).
+enum Entry {
+    Tensor(String, RawInfo),
+    Metadata(Vec<(String, String)>),
+}
+
 /// Top-level JSON object kept as ordered entries so duplicate names can be detected (serde_json
 /// maps keep only the last one, as the safetensors crate does).
-struct Entries(Vec<(String, serde_json::Value)>);
+struct Entries(Vec<Entry>);
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -67,12 +73,22 @@ impl<'de> Deserialize<'de> for Entries {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Entries, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
-                    if out.len() > MAX_TENSORS {
+                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(k) = m.next_key::<String>()? {
+                    if out.len() >= MAX_TENSORS {
                         return Err(de::Error::custom(format!("more than {MAX_TENSORS} tensors")));
                     }
-                    out.push((k, v));
+                    if k == "__metadata__" {
+                        let v: serde_json::Value = m.next_value()?;
+                        out.push(Entry::Metadata(parse_metadata(v).map_err(de::Error::custom)?));
+                    } else {
+                        match m.next_value::<RawInfo>() {
+                            Ok(info) => out.push(Entry::Tensor(k, info)),
+                            Err(e) => {
+                                return Err(de::Error::custom(format!("tensor {}: {e}", crate::text::escape(&k))));
+                            }
+                        }
+                    }
                 }
                 Ok(Entries(out))
             }
@@ -128,19 +144,24 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
     let mut metadata = Vec::new();
     let mut tensors = Vec::with_capacity(entries.len());
     let mut names = std::collections::HashSet::with_capacity(entries.len());
-    for (name, value) in entries {
+    for entry in entries {
+        let (name, info) = match entry {
+            Entry::Metadata(m) => {
+                if !names.insert("__metadata__".to_string()) {
+                    return Err(err("__metadata__ appears twice in the header".into()));
+                }
+                metadata = m;
+                continue;
+            }
+            Entry::Tensor(name, info) => (name, info),
+        };
         if !names.insert(name.clone()) {
             return Err(err(format!(
                 "tensor name {:?} appears twice in the header (readers would silently keep only the last)",
                 crate::text::escape(&name)
             )));
         }
-        if name == "__metadata__" {
-            metadata = parse_metadata(value).map_err(err)?;
-            continue;
-        }
-        let shown = crate::text::escape(&name).into_owned();
-        let info: RawInfo = serde_json::from_value(value).map_err(|e| err(format!("tensor {shown}: {e}")))?;
+        let shown = crate::text::escape(&name);
         let dtype = DType::from_safetensors_name(&info.dtype).ok_or_else(|| {
             err(format!(
                 "tensor {shown}: unknown dtype {:?}",

@@ -68,9 +68,8 @@ pub fn main() -> ExitCode {
             .map_err(Into::into),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
-            if std::io::stdout().is_terminal() {
-                // The interactive UI is not built yet; until it is, print what `inspect` prints.
-                inspect::run(inspect::Args::for_path(path))
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                crate::tui::run(&path)
             } else {
                 inspect::run(inspect::Args::for_path(path))
             }

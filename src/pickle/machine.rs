@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use super::allowlist::{SafeGlobal, classify_safe};
+use super::allowlist::classify_safe;
+use super::literal::{raw_unicode_escape, unquote};
 use super::ops::{Arg, OpError, Opcode, Ops};
 use super::value::*;
-use crate::checkpoint::DType;
 
 /// Deepest stack (values plus marks) a pickle may build.
 pub const MAX_STACK: usize = 1 << 20;
@@ -80,14 +80,14 @@ pub struct Loaded<'a> {
 
 type R<T> = Result<T, MachineError>;
 
-struct Machine<'a> {
-    heap: Heap<'a>,
-    stack: Vec<Value<'a>>,
-    marks: Vec<usize>,
-    memo: HashMap<u64, Value<'a>>,
-    warnings: Vec<String>,
-    warned: std::collections::HashSet<String>,
-    at: usize,
+pub(super) struct Machine<'a> {
+    pub(super) heap: Heap<'a>,
+    pub(super) stack: Vec<Value<'a>>,
+    pub(super) marks: Vec<usize>,
+    pub(super) memo: HashMap<u64, Value<'a>>,
+    pub(super) warnings: Vec<String>,
+    pub(super) warned: std::collections::HashSet<String>,
+    pub(super) at: usize,
 }
 
 /// Run the pickle that starts at `start` of `data` up to its STOP.
@@ -120,20 +120,20 @@ pub fn load(data: &[u8], start: usize) -> Result<Loaded<'_>, MachineError> {
 }
 
 impl<'a> Machine<'a> {
-    fn bad(&self, msg: impl Into<String>) -> MachineError {
+    pub(super) fn bad(&self, msg: impl Into<String>) -> MachineError {
         MachineError::Bad {
             offset: self.at,
             msg: msg.into(),
         }
     }
 
-    fn warn(&mut self, msg: String) {
+    pub(super) fn warn(&mut self, msg: String) {
         if self.warned.insert(msg.clone()) {
             self.warnings.push(msg);
         }
     }
 
-    fn alloc(&mut self, n: Node<'a>) -> R<Value<'a>> {
+    pub(super) fn alloc(&mut self, n: Node<'a>) -> R<Value<'a>> {
         let at = self.at;
         self.heap.alloc(n).map_err(|h| MachineError::Limit {
             what: h.what,
@@ -177,7 +177,7 @@ impl<'a> Machine<'a> {
         Ok(self.stack.split_off(m))
     }
 
-    fn grow(&mut self, n: usize) -> R<()> {
+    pub(super) fn grow(&mut self, n: usize) -> R<()> {
         let at = self.at;
         self.heap.add_items(n).map_err(|h| MachineError::Limit {
             what: h.what,
@@ -477,7 +477,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
+    pub(super) fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
         if items.len() % 2 != 0 {
             return Err(self.bad("SETITEMS with an odd number of items"));
         }
@@ -535,321 +535,6 @@ impl<'a> Machine<'a> {
         }
         Ok(())
     }
-
-    fn opaque(&mut self, callable: Value<'a>, args: Value<'a>) -> R<Value<'a>> {
-        self.alloc(Node::Object(Object {
-            callable: Some(callable),
-            args: Some(args),
-            ..Object::default()
-        }))
-    }
-
-    /// "Call" `callable(*args)`: a value for allowlisted constructors, an opaque object otherwise.
-    fn call(&mut self, callable: Value<'a>, args: Value<'a>) -> R<Value<'a>> {
-        let Some(g) = self.heap.global(&callable) else {
-            return self.opaque(callable, args);
-        };
-        let (Some(safe), qualified) = (g.safe, g.qualified()) else {
-            return self.opaque(callable, args);
-        };
-        let a: Vec<Value<'a>> = match self.heap.seq(&args) {
-            Some(s) => s.to_vec(),
-            None => return Err(self.bad(format!("{qualified}: arguments are not a tuple"))),
-        };
-        use SafeGlobal as S;
-        match safe {
-            S::OrderedDict => {
-                let d = self.alloc(Node::Dict(Dict::default()))?;
-                if let Some(pairs) = a.first().and_then(|p| self.heap.seq(p)) {
-                    let flat: Option<Vec<Value<'a>>> = pairs
-                        .iter()
-                        .map(|p| self.heap.seq(p).filter(|kv| kv.len() == 2).map(|kv| kv.to_vec()))
-                        .flatten_ok();
-                    let flat = flat.ok_or_else(|| self.bad("OrderedDict: items are not pairs"))?;
-                    self.set_items(&d, flat)?;
-                }
-                Ok(d)
-            }
-            S::Set => {
-                let items = a.first().and_then(|s| self.set_or_seq(s)).unwrap_or_default();
-                self.grow(items.len())?;
-                self.alloc(Node::Set(items))
-            }
-            S::Size => {
-                let items = a
-                    .first()
-                    .and_then(|s| self.heap.seq(s))
-                    .map(<[_]>::to_vec)
-                    .unwrap_or_default();
-                self.alloc(Node::Tuple(items))
-            }
-            S::Device => {
-                let parts: Vec<String> = a.iter().filter_map(|p| self.heap.repr(p)).collect();
-                Ok(Value::Str(Text::Shared(Rc::from(parts.join(":")))))
-            }
-            S::CodecsEncode | S::Bytes => match (a.first(), a.get(1).and_then(|e| e.as_str())) {
-                (None, _) => Ok(Value::Bytes(Blob::Borrowed(&[]))),
-                (Some(Value::Bytes(b)), None) => Ok(Value::Bytes(b.clone())),
-                (Some(Value::Str(s)), Some(enc)) => match encode(s, enc) {
-                    Some(b) => Ok(Value::Bytes(Blob::Shared(Rc::from(b)))),
-                    None => Err(self.bad(format!(
-                        "{qualified}: unsupported encoding {}",
-                        crate::text::escape(enc)
-                    ))),
-                },
-                _ => self.opaque(callable, args),
-            },
-            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&a, None, &qualified),
-            S::RebuildTensorV3 => match self.heap.global(a.get(6).unwrap_or(&Value::None)).and_then(|g| g.safe) {
-                Some(S::TorchDType(d)) => self.rebuild_tensor(&a, Some(d), &qualified),
-                _ => Err(self.bad(format!("{qualified}: the seventh argument is not a torch dtype"))),
-            },
-            S::RebuildParameter | S::RebuildParameterWithState | S::Parameter => match a.first() {
-                Some(t @ Value::Node(id)) if matches!(self.heap.get(*id), Some(Node::Tensor(_))) => Ok(t.clone()),
-                _ => Err(self.bad(format!("{qualified}: the first argument is not a tensor"))),
-            },
-            S::RebuildFromTypeV2 => {
-                // (func, new_type, args, state): rebuild only through an allowlisted func
-                let (Some(func), Some(inner)) = (a.first(), a.get(2)) else {
-                    return Err(self.bad(format!("{qualified}: expected (func, type, args, state)")));
-                };
-                let func_ok = self
-                    .heap
-                    .global(func)
-                    .and_then(|g| g.safe)
-                    .is_some_and(|s| s != S::RebuildFromTypeV2);
-                if func_ok {
-                    self.call(func.clone(), inner.clone())
-                } else {
-                    self.opaque(callable, args)
-                }
-            }
-            S::NumpyReconstruct => self.alloc(Node::NpPending),
-            S::NumpyDtype => match a.first().and_then(|c| c.as_str()) {
-                Some(code) => {
-                    let code = code.to_string();
-                    self.alloc(Node::NpDtype(NpDtype { code, order: '=' }))
-                }
-                None => self.opaque(callable, args),
-            },
-            S::NumpyScalar => match super::numpy::scalar(&self.heap, &a) {
-                Some(v) => Ok(v),
-                None => self.opaque(callable, args),
-            },
-            S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
-                self.warn(format!("call of {} was not rebuilt", crate::text::escape(&qualified)));
-                self.opaque(callable, args)
-            }
-        }
-    }
-
-    fn set_or_seq(&self, v: &Value<'a>) -> Option<Vec<Value<'a>>> {
-        match self.heap.node(v)? {
-            Node::Tuple(s) | Node::List(s) | Node::Set(s) => Some(s.clone()),
-            _ => None,
-        }
-    }
-
-    /// A tensor over a storage; `dtype` overrides the storage's element type (`_rebuild_tensor_v3`).
-    fn rebuild_tensor(&mut self, a: &[Value<'a>], dtype: Option<DType>, qualified: &str) -> R<Value<'a>> {
-        let bad = |m: &str| self.bad(format!("{qualified}: {m}"));
-        let (Some(storage), Some(offset), Some(size), Some(stride)) = (a.first(), a.get(1), a.get(2), a.get(3)) else {
-            return Err(bad("expected (storage, offset, size, stride, …)"));
-        };
-        let Some(Node::Storage(s)) = self.heap.node(storage) else {
-            return Err(bad("the first argument is not a storage"));
-        };
-        let dtype = dtype.unwrap_or(s.dtype);
-        let Value::Node(sid) = *storage else {
-            return Err(bad("the first argument is not a storage"));
-        };
-        let offset = offset
-            .as_int()
-            .and_then(|o| u64::try_from(o).ok())
-            .ok_or_else(|| bad("bad storage offset"))?;
-        let shape = self
-            .heap
-            .dims(size)
-            .ok_or_else(|| bad("size is not a tuple of non-negative ints"))?;
-        let strides = match self.heap.seq(stride) {
-            Some(s) if s.iter().any(|x| x.as_int().is_some_and(|i| i < 0)) => {
-                return Err(bad("negative strides are not supported"));
-            }
-            _ => self
-                .heap
-                .dims(stride)
-                .ok_or_else(|| bad("stride is not a tuple of ints"))?,
-        };
-        if strides.len() != shape.len() {
-            return Err(bad(&format!(
-                "{} strides for {} dimensions",
-                strides.len(),
-                shape.len()
-            )));
-        }
-        let t = Tensor {
-            data: TensorData::Storage(sid),
-            dtype,
-            offset,
-            shape,
-            strides,
-        };
-        self.alloc(Node::Tensor(t))
-    }
-
-    /// `('storage', type, key, location, numel[, view])`, the persistent ids of `torch.save`.
-    fn persistent_load(&mut self, pid: Value<'a>) -> R<Value<'a>> {
-        let items = self.heap.seq(&pid).map(<[_]>::to_vec).unwrap_or_default();
-        let tag_ok = match items.first() {
-            Some(Value::Str(t)) => &**t == "storage",
-            Some(Value::Bytes(b)) => &**b == b"storage",
-            _ => false,
-        };
-        if !tag_ok || !(5..=6).contains(&items.len()) {
-            return Err(self.bad("persistent id is not ('storage', type, key, location, numel)"));
-        }
-        let dtype = match self.heap.global(&items[1]).and_then(|g| g.safe) {
-            Some(SafeGlobal::Storage(d) | SafeGlobal::TorchDType(d)) => d,
-            Some(SafeGlobal::UntypedStorage) => DType::U8,
-            _ => {
-                let name = self.heap.repr(&items[1]).unwrap_or_else(|| "?".into());
-                return Err(self.bad(format!("unknown storage type {}", crate::text::escape(&name))));
-            }
-        };
-        let key = match &items[2] {
-            Value::Str(s) => s.to_string(),
-            Value::Int(i) => i.to_string(),
-            _ => return Err(self.bad("storage key is not a string")),
-        };
-        let location = self.heap.repr(&items[3]).unwrap_or_default();
-        let numel = items[4]
-            .as_int()
-            .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| self.bad("bad storage size"))?;
-        let view = match items.get(5) {
-            None | Some(Value::None) => None,
-            Some(v) => match self.heap.seq(v) {
-                Some([_, off, size]) => {
-                    let o = off.as_int().and_then(|x| u64::try_from(x).ok());
-                    let n = size.as_int().and_then(|x| u64::try_from(x).ok());
-                    Some(o.zip(n).ok_or_else(|| self.bad("bad storage view"))?)
-                }
-                _ => return Err(self.bad("bad storage view")),
-            },
-        };
-        self.alloc(Node::Storage(Storage {
-            key,
-            dtype,
-            location,
-            numel,
-            view,
-        }))
-    }
-}
-
-trait FlattenOk<T> {
-    fn flatten_ok(self) -> Option<Vec<T>>;
-}
-
-impl<T, I: Iterator<Item = Option<Vec<T>>>> FlattenOk<T> for I {
-    fn flatten_ok(self) -> Option<Vec<T>> {
-        let mut out = Vec::new();
-        for x in self {
-            out.extend(x?);
-        }
-        Some(out)
-    }
-}
-
-fn encode(s: &str, encoding: &str) -> Option<Vec<u8>> {
-    match encoding.to_ascii_lowercase().replace('_', "-").as_str() {
-        "latin1" | "latin-1" | "iso-8859-1" => s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect(),
-        "utf8" | "utf-8" => Some(s.as_bytes().to_vec()),
-        "ascii" => s.is_ascii().then(|| s.as_bytes().to_vec()),
-        _ => None,
-    }
-}
-
-/// A protocol-0 STRING argument: a Python quoted literal with backslash escapes.
-fn unquote(line: &[u8]) -> Option<Vec<u8>> {
-    let q = *line.first()?;
-    if !(q == b'\'' || q == b'"') || line.len() < 2 || *line.last()? != q {
-        return None;
-    }
-    let body = &line[1..line.len() - 1];
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        let c = body[i];
-        i += 1;
-        if c != b'\\' {
-            out.push(c);
-            continue;
-        }
-        let e = *body.get(i)?;
-        i += 1;
-        match e {
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'r' => out.push(b'\r'),
-            b'a' => out.push(7),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'v' => out.push(11),
-            b'\n' => {}
-            b'x' => {
-                let h = std::str::from_utf8(body.get(i..i + 2)?).ok()?;
-                out.push(u8::from_str_radix(h, 16).ok()?);
-                i += 2;
-            }
-            b'0'..=b'7' => {
-                let mut v = u32::from(e - b'0');
-                for _ in 0..2 {
-                    match body.get(i) {
-                        Some(&d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push(v as u8);
-            }
-            other => {
-                if !matches!(other, b'\\' | b'\'' | b'"') {
-                    out.push(b'\\');
-                }
-                out.push(other);
-            }
-        }
-    }
-    Some(out)
-}
-
-/// A protocol-0 UNICODE argument: latin-1 bytes with `\uXXXX` and `\UXXXXXXXX` escapes.
-fn raw_unicode_escape(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
-    if line.is_ascii() && !line.contains(&b'\\') {
-        return std::str::from_utf8(line).ok().map(std::borrow::Cow::Borrowed);
-    }
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        let n = match (c, line.get(i + 1)) {
-            (b'\\', Some(b'u')) => 4,
-            (b'\\', Some(b'U')) => 8,
-            _ => 0,
-        };
-        if n > 0 {
-            let h = std::str::from_utf8(line.get(i + 2..i + 2 + n)?).ok()?;
-            out.push(char::from_u32(u32::from_str_radix(h, 16).ok()?)?);
-            i += 2 + n;
-        } else {
-            out.push(char::from(c));
-            i += 1;
-        }
-    }
-    Some(std::borrow::Cow::Owned(out))
 }
 
 #[cfg(test)]

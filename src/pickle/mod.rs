@@ -2,10 +2,15 @@
 //! containers (zip and legacy), and the safety scanner.
 
 pub mod allowlist;
+pub mod dangerous;
 pub mod legacy;
+pub mod literal;
 pub mod machine;
+pub mod npy;
 pub mod numpy;
 pub mod ops;
+mod rebuild;
+pub mod scan;
 pub mod torch;
 pub mod value;
 pub mod zip;

@@ -87,7 +87,7 @@ fn read_zip(path: &Path, data: &[u8]) -> Result<TorchFile> {
         if m.starts_with("no ") && archive.entries.iter().any(|e| e.name.ends_with(".npy")) {
             fmt("a numpy .npz archive, not a torch.save file".into())
         } else {
-            fmt(m)
+            fmt(format!("{m}: not a torch.save file"))
         }
     })?;
     for e in archive
@@ -153,7 +153,7 @@ fn read_zip(path: &Path, data: &[u8]) -> Result<TorchFile> {
 fn unique<'z>(archive: &'z zip::Archive, name: &str) -> std::result::Result<&'z zip::Entry, String> {
     let mut it = archive.find(name);
     let Some(e) = it.next() else {
-        return Err(format!("no {} in the archive: not a torch.save file", escape(name)));
+        return Err(format!("no {} in the archive", escape(name)));
     };
     if it.next().is_some() {
         return Err(format!(
@@ -251,7 +251,7 @@ pub(crate) fn collect(
             Node::Object(o) => {
                 let what = o.callable.as_ref().and_then(|c| heap.global(c)).map(|g| g.qualified());
                 let what = what.unwrap_or_else(|| "an object".into());
-                if !quiet {
+                if !quiet && !name.is_empty() {
                     out.metadata
                         .push((name.clone(), format!("<{} not rebuilt>", escape(&what))));
                 }

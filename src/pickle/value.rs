@@ -12,6 +12,7 @@ use std::ops::Deref;
 use std::rc::Rc;
 
 use super::allowlist::SafeGlobal;
+pub use super::literal::{big_int_text, decimal_to_long, float_repr, long_to_i64};
 use crate::checkpoint::DType;
 
 /// Most heap nodes (containers, objects, globals, tensors) one pickle may create.
@@ -411,133 +412,6 @@ fn node_len(n: &Node<'_>) -> usize {
     }
 }
 
-/// Python's float repr for the common cases (`1.0`, `0.001`, `1e+300`, `inf`, `nan`).
-pub fn float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let a = f.abs();
-    if a != 0.0 && !(1e-4..1e16).contains(&a) {
-        let s = format!("{f:e}");
-        return match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e:0>2}"),
-            Some((m, e)) => format!("{m}e-{:0>2}", &e[1..]),
-            None => s,
-        };
-    }
-    let s = format!("{f}");
-    if s.contains('.') { s } else { format!("{s}.0") }
-}
-
-/// Little-endian two's complement bytes of a decimal integer text (`-123`), `None` when not one.
-pub fn decimal_to_long(text: &str) -> Option<Vec<u8>> {
-    let (neg, digits) = match text.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut mag: Vec<u8> = vec![0];
-    for c in digits.bytes().filter(|&c| c != b'_') {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        let mut carry = u32::from(c - b'0');
-        for x in mag.iter_mut() {
-            let v = u32::from(*x) * 10 + carry;
-            *x = v as u8;
-            carry = v >> 8;
-        }
-        if carry > 0 {
-            mag.push(carry as u8);
-        }
-    }
-    mag.push(0); // room for the sign bit
-    if neg {
-        let mut carry = true;
-        for x in mag.iter_mut() {
-            *x = !*x;
-            if carry {
-                let (v, c) = x.overflowing_add(1);
-                *x = v;
-                carry = c;
-            }
-        }
-    }
-    Some(mag)
-}
-
-/// Decimal text of a big int given as LONG bytes (little-endian two's complement).
-pub fn big_int_text(b: &[u8]) -> String {
-    let neg = b.last().is_some_and(|&x| x & 0x80 != 0);
-    // magnitude in little-endian u32 limbs, then repeated division by 10^9
-    let mut bytes = b.to_vec();
-    if neg {
-        let mut carry = true;
-        for x in bytes.iter_mut() {
-            *x = !*x;
-            if carry {
-                let (v, c) = x.overflowing_add(1);
-                *x = v;
-                carry = c;
-            }
-        }
-    }
-    let mut limbs: Vec<u32> = bytes
-        .chunks(4)
-        .map(|c| {
-            let mut a = [0u8; 4];
-            a[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(a)
-        })
-        .collect();
-    let mut parts = Vec::new();
-    while limbs.iter().any(|&l| l != 0) {
-        let mut rem: u64 = 0;
-        for l in limbs.iter_mut().rev() {
-            let cur = (rem << 32) | u64::from(*l);
-            *l = (cur / 1_000_000_000) as u32;
-            rem = cur % 1_000_000_000;
-        }
-        parts.push(rem);
-    }
-    let mut s = if neg { "-".to_string() } else { String::new() };
-    match parts.split_last() {
-        None => s.push('0'),
-        Some((top, rest)) => {
-            s.push_str(&top.to_string());
-            for p in rest.iter().rev() {
-                s.push_str(&format!("{p:09}"));
-            }
-        }
-    }
-    s
-}
-
-/// LONG1/LONG4 bytes as an i64 when they fit.
-pub fn long_to_i64(b: &[u8]) -> Option<i64> {
-    if b.len() > 8 {
-        // sign extension bytes beyond 8 are allowed if they match
-        let (lo, hi) = b.split_at(8);
-        let sign = if lo[7] & 0x80 != 0 { 0xff } else { 0 };
-        if hi.iter().any(|&x| x != sign) {
-            return None;
-        }
-        return long_to_i64(lo);
-    }
-    if b.is_empty() {
-        return Some(0);
-    }
-    let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
-    let mut a = [fill; 8];
-    a[..b.len()].copy_from_slice(b);
-    Some(i64::from_le_bytes(a))
-}
-
 /// Borrow-or-share helper for text decoded from a line.
 pub fn text_from(c: Cow<'_, str>) -> Text<'_> {
     match c {
@@ -549,41 +423,6 @@ pub fn text_from(c: Cow<'_, str>) -> Text<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_bytes_decode() {
-        assert_eq!(long_to_i64(&[]), Some(0));
-        assert_eq!(long_to_i64(&[0xff]), Some(-1));
-        assert_eq!(long_to_i64(&[0xff, 0x00]), Some(255));
-        assert_eq!(long_to_i64(&[0, 0, 0, 0, 0, 1]), Some(1 << 40));
-        assert_eq!(long_to_i64(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0xff]), Some(i64::MIN));
-        assert_eq!(long_to_i64(&[0, 0, 0, 0, 0, 0, 0, 0, 1]), None);
-        // 2**200 and -2**70
-        let mut b = vec![0u8; 26];
-        b[25] = 1;
-        assert_eq!(
-            big_int_text(&b),
-            "1606938044258990275541962092341162602522202993782792835301376"
-        );
-        let mut n = vec![0u8; 9];
-        n[8] = 0xc0;
-        assert_eq!(big_int_text(&n), "-1180591620717411303424");
-        let b = decimal_to_long("-123456789012345678901234").unwrap();
-        assert_eq!(big_int_text(&b), "-123456789012345678901234");
-        assert_eq!(long_to_i64(&decimal_to_long("-5").unwrap()), Some(-5));
-        assert_eq!(long_to_i64(&decimal_to_long("255").unwrap()), Some(255));
-        assert_eq!(decimal_to_long("1x"), None);
-    }
-
-    #[test]
-    fn floats_print_like_python() {
-        assert_eq!(float_repr(1.0), "1.0");
-        assert_eq!(float_repr(0.001), "0.001");
-        assert_eq!(float_repr(1e-5), "1e-05");
-        assert_eq!(float_repr(-1e300), "-1e+300");
-        assert_eq!(float_repr(f64::NAN), "nan");
-        assert_eq!(float_repr(0.9), "0.9");
-    }
 
     #[test]
     fn dict_replaces_equal_keys_in_place() {

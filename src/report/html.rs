@@ -140,7 +140,11 @@ fn time_chart(o: &mut String, rows: &[&BenchResult]) {
     axis(o, &ax, h, seconds);
     // Name the file only where one method ran on several checkpoints.
     let several = |m: &str| {
-        let mut files: Vec<&str> = rows.iter().filter(|r| r.method == m).map(|r| r.checkpoint.as_str()).collect();
+        let mut files: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.method == m)
+            .map(|r| r.checkpoint.as_str())
+            .collect();
         files.sort_unstable();
         files.dedup();
         files.len() > 1

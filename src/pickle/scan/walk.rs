@@ -1,0 +1,492 @@
+//! Scan mode of the pickle machine: walk every opcode of every pickle in a byte stream, call
+//! nothing, and record every global the stream names — from GLOBAL and INST, and from STACK_GLOBAL
+//! whatever produced its operands (unicode opcodes, old STRING opcodes, the memo, DUP).
+//!
+//! Just enough of the stack and the memo is simulated to resolve those names, to see the
+//! persistent ids (legacy `torch.save` needs them to step over its storage data) and the value each
+//! pickle ends with. Anything a call would produce is `Unknown`: a STACK_GLOBAL fed by an `Unknown`
+//! is itself a finding, because its name is only decided at load time.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::pickle::ops::{self, Arg, Opcode};
+
+mod literal;
+mod stream;
+mod value;
+
+pub use literal::{raw_unicode_escape, string_literal};
+use stream::probe_nested;
+pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
+use value::{Name, cut, long_value, name_of, shallow};
+
+/// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
+/// unscannable (every opcode is at least one byte, so these bound memory, not correctness).
+pub const MAX_STACK: usize = 1 << 20;
+/// See [`MAX_STACK`].
+pub const MAX_MEMO: usize = 1 << 21;
+/// Items kept per simulated list or tuple; later items are dropped (they only feed names).
+pub const MAX_ITEMS: usize = 1 << 20;
+/// Longest string kept as a possible name; longer ones only exist at load time as far as the scan
+/// knows (a STACK_GLOBAL fed by one is unresolved, hence suspicious).
+pub const MAX_TEXT: usize = 64 << 10;
+/// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
+/// dangerous finding to suspicious, never to safe).
+pub const MAX_NAME: usize = 512;
+/// Most distinct globals recorded per pickle; more make the pickle unscannable.
+pub const MAX_GLOBALS: usize = 4096;
+/// How deep pickles found inside bytes arguments are followed.
+pub const MAX_NESTING: u32 = 4;
+
+/// A simulated value: only what name resolution and container walking need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`), at most [`MAX_TEXT`].
+    Str(Rc<str>),
+    /// A `bytes` value (STACK_GLOBAL refuses it, but it is kept for nested-pickle probing).
+    Bytes(&'a [u8]),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// A LONG1/LONG4 integer as little-endian two's complement bytes.
+    Long(&'a [u8]),
+    /// A global (class or function), by name.
+    Global(Rc<(String, String)>),
+    /// A tuple; a container inside a container is kept as `Other` (names never need it, and it
+    /// keeps values shallow: no deep drops, no cycles).
+    Tuple(Rc<Vec<Value<'a>>>),
+    /// A list, shared with the memo as in Python (APPEND through either is seen by both).
+    List(Rc<RefCell<Vec<Value<'a>>>>),
+    /// Data that is known not to be a string (None, bools, floats, dicts, sets).
+    Other,
+    /// The result of a call or a persistent load: could be anything at load time.
+    Unknown,
+}
+
+/// How a global was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum How {
+    /// GLOBAL: `module\nname\n` in the stream.
+    Global,
+    /// INST: like GLOBAL, then called.
+    Inst,
+    /// STACK_GLOBAL with both names resolved from the stack.
+    StackGlobal,
+    /// STACK_GLOBAL whose module or name (or both) only exists at load time (`?` stands in).
+    Unresolved,
+    /// EXT1/EXT2/EXT4: a global from the copyreg extension registry, unknown until load time.
+    Extension,
+}
+
+/// A global named by the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalRef {
+    /// The module (`?` when unresolved).
+    pub module: String,
+    /// The name (`?` when unresolved; the extension code for EXT opcodes).
+    pub name: String,
+    /// Offset of the opcode, relative to the scanned bytes.
+    pub offset: usize,
+    /// How it was named.
+    pub how: How,
+    /// Found in a pickle nested inside a bytes or string argument.
+    pub nested: bool,
+}
+
+/// One pickle of the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickleInfo<'a> {
+    /// Offset of its first opcode.
+    pub start: usize,
+    /// Offset just past its last decoded byte (past STOP when complete).
+    pub end: usize,
+    /// Protocol from PROTO (0 when absent).
+    pub protocol: u8,
+    /// Whether it reached STOP without an error.
+    pub complete: bool,
+    /// The value it ends with (`Unknown` when incomplete).
+    pub result: Value<'a>,
+    /// Persistent ids it loads (PERSID text or BINPERSID values), at most [`MAX_ITEMS`].
+    pub persistent_ids: Vec<Value<'a>>,
+    /// Globals it names, in stream order.
+    pub globals: Vec<GlobalRef>,
+}
+
+/// What stopped a pickle short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalkError {
+    /// Offset of the opcode that failed.
+    pub offset: usize,
+    /// One line.
+    pub msg: String,
+}
+
+/// Walk one pickle starting at `start` of `data`. The returned info ends at STOP or at the first
+/// error (with the error); globals named before an error are kept.
+pub fn walk_one(data: &[u8], start: usize) -> (PickleInfo<'_>, Option<WalkError>) {
+    walk_nested(data, start, 0)
+}
+
+fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option<WalkError>) {
+    let mut m = Machine {
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        seen: HashSet::new(),
+    };
+    let mut info = PickleInfo {
+        start,
+        end: start,
+        protocol: 0,
+        complete: false,
+        result: Value::Unknown,
+        persistent_ids: Vec::new(),
+        globals: Vec::new(),
+    };
+    let mut pos = start;
+    loop {
+        let (instr, next) = match ops::decode(data, pos) {
+            Ok(x) => x,
+            Err(e) => {
+                info.end = e.offset.max(pos);
+                return (
+                    info,
+                    Some(WalkError {
+                        offset: e.offset,
+                        msg: e.to_string(),
+                    }),
+                );
+            }
+        };
+        info.end = next;
+        if depth < MAX_NESTING {
+            probe_nested(instr.arg, instr.offset, depth, &mut info.globals);
+        }
+        match m.step(instr.op, instr.arg, instr.offset, &mut info) {
+            Ok(true) => {
+                info.complete = true;
+                return (info, None);
+            }
+            Ok(false) => pos = next,
+            Err(msg) => {
+                return (
+                    info,
+                    Some(WalkError {
+                        offset: instr.offset,
+                        msg,
+                    }),
+                );
+            }
+        }
+    }
+}
+
+struct Machine<'a> {
+    stack: Vec<Value<'a>>,
+    marks: Vec<Vec<Value<'a>>>,
+    memo: HashMap<u64, Value<'a>>,
+    /// Globals already recorded in this pickle: each is reported once, at its first offset.
+    seen: HashSet<(String, String, How)>,
+}
+
+type Step = Result<bool, String>;
+
+impl<'a> Machine<'a> {
+    fn push(&mut self, v: Value<'a>) -> Result<(), String> {
+        if self.stack.len() >= MAX_STACK {
+            return Err(format!("stack deeper than the scan limit of {MAX_STACK}"));
+        }
+        self.stack.push(v);
+        Ok(())
+    }
+
+    fn pop(&mut self, op: Opcode) -> Result<Value<'a>, String> {
+        self.stack.pop().ok_or_else(|| format!("{op}: stack underflow"))
+    }
+
+    fn pop_mark(&mut self, op: Opcode) -> Result<Vec<Value<'a>>, String> {
+        let prev = self.marks.pop().ok_or_else(|| format!("{op} without MARK"))?;
+        Ok(std::mem::replace(&mut self.stack, prev))
+    }
+
+    fn top(&mut self, op: Opcode) -> Result<&mut Value<'a>, String> {
+        self.stack.last_mut().ok_or_else(|| format!("{op}: stack underflow"))
+    }
+
+    fn memo_put(&mut self, key: u64, op: Opcode) -> Result<(), String> {
+        let v = self.stack.last().cloned().ok_or_else(|| format!("{op}: empty stack"))?;
+        if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&key) {
+            return Err(format!("memo larger than the scan limit of {MAX_MEMO}"));
+        }
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    fn append(&mut self, items: Vec<Value<'a>>, op: Opcode) -> Result<(), String> {
+        if let Value::List(list) = self.top(op)? {
+            let mut l = list.borrow_mut();
+            let room = MAX_ITEMS.saturating_sub(l.len());
+            l.extend(items.into_iter().take(room).map(shallow));
+        }
+        Ok(())
+    }
+
+    fn global(
+        &mut self,
+        info: &mut PickleInfo<'_>,
+        module: &str,
+        name: &str,
+        offset: usize,
+        how: How,
+    ) -> Result<Value<'a>, String> {
+        let (module, name) = (cut(module), cut(name));
+        if self.seen.insert((module.clone(), name.clone(), how)) {
+            if self.seen.len() > MAX_GLOBALS {
+                return Err(format!("more than {MAX_GLOBALS} distinct globals"));
+            }
+            info.globals.push(GlobalRef {
+                module: module.clone(),
+                name: name.clone(),
+                offset,
+                how,
+                nested: false,
+            });
+        }
+        Ok(Value::Global(Rc::new((module, name))))
+    }
+
+    fn text(&mut self, s: &str) -> Result<(), String> {
+        self.push(if s.len() > MAX_TEXT {
+            Value::Unknown
+        } else {
+            Value::Str(Rc::from(s))
+        })
+    }
+
+    /// Run one instruction; `Ok(true)` at STOP.
+    fn step(&mut self, op: Opcode, arg: Arg<'a>, offset: usize, info: &mut PickleInfo<'a>) -> Step {
+        use Opcode as O;
+        match op {
+            O::Proto => {
+                if let Arg::Int(p) = arg {
+                    info.protocol = u8::try_from(p).unwrap_or(u8::MAX);
+                }
+            }
+            O::Frame | O::ReadonlyBuffer => {}
+            O::Stop => {
+                info.result = self.pop(op)?;
+                return Ok(true);
+            }
+            O::Mark => {
+                if self.marks.len() >= MAX_STACK {
+                    return Err(format!("more than {MAX_STACK} open MARKs"));
+                }
+                let cur = std::mem::take(&mut self.stack);
+                self.marks.push(cur);
+            }
+            O::Pop => {
+                if self.stack.pop().is_none() {
+                    self.pop_mark(op)?;
+                }
+            }
+            O::PopMark => {
+                self.pop_mark(op)?;
+            }
+            O::Dup => {
+                let v = self.top(op)?.clone();
+                self.push(v)?;
+            }
+            O::None | O::NewTrue | O::NewFalse | O::Float | O::BinFloat | O::EmptyDict | O::EmptySet => {
+                self.push(Value::Other)?
+            }
+            O::Int | O::BinInt | O::BinInt1 | O::BinInt2 | O::Long | O::Long1 | O::Long4 => {
+                let v = match arg {
+                    Arg::Int(i) => Value::Int(i),
+                    Arg::Long(b) => long_value(b),
+                    _ => Value::Other,
+                };
+                self.push(v)?
+            }
+            O::String => {
+                let Arg::Line(l) = arg else {
+                    return Err("STRING without text".into());
+                };
+                let s = string_literal(l).ok_or_else(|| "STRING argument is not a quoted literal".to_owned())?;
+                self.text(&s)?
+            }
+            O::Unicode => {
+                let Arg::Line(l) = arg else {
+                    return Err("UNICODE without text".into());
+                };
+                self.text(&raw_unicode_escape(l))?
+            }
+            O::BinString | O::ShortBinString => {
+                let Arg::Bytes(b) = arg else {
+                    return Err("BINSTRING without bytes".into());
+                };
+                self.text(&String::from_utf8_lossy(b))?
+            }
+            O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8 => {
+                let Arg::Str(s) = arg else {
+                    return Err("BINUNICODE without text".into());
+                };
+                self.text(s)?
+            }
+            O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8 => {
+                let Arg::Bytes(b) = arg else {
+                    return Err("BINBYTES without bytes".into());
+                };
+                self.push(Value::Bytes(b))?
+            }
+            O::NextBuffer => self.push(Value::Unknown)?,
+            O::EmptyList => self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?,
+            O::EmptyTuple => self.push(Value::Tuple(Rc::new(Vec::new())))?,
+            O::Tuple1 | O::Tuple2 | O::Tuple3 => {
+                let n = match op {
+                    O::Tuple1 => 1,
+                    O::Tuple2 => 2,
+                    _ => 3,
+                };
+                if self.stack.len() < n {
+                    return Err(format!("{op}: stack underflow"));
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                self.push(Value::Tuple(Rc::new(items.into_iter().map(shallow).collect())))?
+            }
+            O::Tuple => {
+                let items = self.pop_mark(op)?;
+                self.push(Value::Tuple(Rc::new(
+                    items.into_iter().take(MAX_ITEMS).map(shallow).collect(),
+                )))?
+            }
+            O::List => {
+                let items: Vec<Value<'a>> = self.pop_mark(op)?.into_iter().take(MAX_ITEMS).map(shallow).collect();
+                self.push(Value::List(Rc::new(RefCell::new(items))))?
+            }
+            O::Dict | O::FrozenSet => {
+                self.pop_mark(op)?;
+                self.push(Value::Other)?
+            }
+            O::Append => {
+                let v = self.pop(op)?;
+                self.append(vec![v], op)?
+            }
+            O::Appends => {
+                let items = self.pop_mark(op)?;
+                self.append(items, op)?
+            }
+            O::SetItem => {
+                self.pop(op)?;
+                self.pop(op)?;
+                self.top(op)?;
+            }
+            O::SetItems | O::AddItems => {
+                self.pop_mark(op)?;
+                self.top(op)?;
+            }
+            O::Build => {
+                self.pop(op)?;
+                self.top(op)?;
+            }
+            O::Get | O::BinGet | O::LongBinGet => {
+                let Arg::Memo(k) = arg else {
+                    return Err("GET without index".into());
+                };
+                let v = self
+                    .memo
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| format!("{op}: memo key {k} was never PUT"))?;
+                self.push(v)?
+            }
+            O::Put | O::BinPut | O::LongBinPut => {
+                let Arg::Memo(k) = arg else {
+                    return Err("PUT without index".into());
+                };
+                self.memo_put(k, op)?
+            }
+            O::Memoize => {
+                let k = self.memo.len() as u64;
+                self.memo_put(k, op)?
+            }
+            O::Global => {
+                let Arg::Global { module, name } = arg else {
+                    return Err("GLOBAL without names".into());
+                };
+                let v = self.global(info, module, name, offset, How::Global)?;
+                self.push(v)?
+            }
+            O::Inst => {
+                let Arg::Global { module, name } = arg else {
+                    return Err("INST without names".into());
+                };
+                self.global(info, module, name, offset, How::Inst)?;
+                self.pop_mark(op)?;
+                self.push(Value::Unknown)?
+            }
+            O::StackGlobal => {
+                let name = self.pop(op)?;
+                let module = self.pop(op)?;
+                let v = match (name_of(&module), name_of(&name)) {
+                    (Name::Text(m), Name::Text(n)) => self.global(info, &m, &n, offset, How::StackGlobal)?,
+                    (Name::NotText, _) | (_, Name::NotText) => {
+                        return Err("STACK_GLOBAL operands are not strings".to_owned());
+                    }
+                    (m, n) => {
+                        let m = if let Name::Text(m) = m { m } else { "?".to_owned() };
+                        let n = if let Name::Text(n) = n { n } else { "?".to_owned() };
+                        self.global(info, &m, &n, offset, How::Unresolved)?
+                    }
+                };
+                self.push(v)?
+            }
+            O::Ext1 | O::Ext2 | O::Ext4 => {
+                let code = if let Arg::Int(c) = arg { c } else { -1 };
+                self.global(info, "copyreg extension", &code.to_string(), offset, How::Extension)?;
+                self.push(Value::Unknown)?
+            }
+            O::PersId => {
+                let Arg::Line(l) = arg else {
+                    return Err("PERSID without text".into());
+                };
+                if info.persistent_ids.len() < MAX_ITEMS {
+                    info.persistent_ids.push(Value::Str(Rc::from(
+                        String::from_utf8_lossy(&l[..l.len().min(MAX_TEXT)]).as_ref(),
+                    )));
+                }
+                self.push(Value::Unknown)?
+            }
+            O::BinPersId => {
+                let pid = self.pop(op)?;
+                if info.persistent_ids.len() < MAX_ITEMS {
+                    info.persistent_ids.push(pid);
+                }
+                self.push(Value::Unknown)?
+            }
+            O::Reduce | O::NewObj => {
+                self.pop(op)?;
+                self.pop(op)?;
+                self.push(Value::Unknown)?
+            }
+            O::NewObjEx => {
+                self.pop(op)?;
+                self.pop(op)?;
+                self.pop(op)?;
+                self.push(Value::Unknown)?
+            }
+            O::Obj => {
+                let items = self.pop_mark(op)?;
+                if items.is_empty() {
+                    return Err("OBJ without a class".to_owned());
+                }
+                self.push(Value::Unknown)?
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;

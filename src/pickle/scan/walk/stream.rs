@@ -1,0 +1,129 @@
+//! Streams of pickles: one after another until the end of the bytes, strict or probing.
+
+use super::{Arg, GlobalRef, PickleInfo, WalkError, walk_nested};
+
+/// How strictly a stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The bytes are meant to be pickles: every error is reported, and after an error the rest is
+    /// searched for further pickles (a payload hidden behind garbage).
+    Strict,
+    /// The bytes may be data (a tensor storage, a bytes value): errors are not findings, and only
+    /// globals of complete pickles, or names Python could import, are kept. Stops at the first error.
+    Probe,
+}
+
+/// Every pickle found in a byte stream.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stream<'a> {
+    /// The pickles, in order (a broken one is kept when it named globals or the mode is strict).
+    pub pickles: Vec<PickleInfo<'a>>,
+    /// What stopped pickles short ([`Mode::Strict`] only; pickles found while resynchronising
+    /// after an error add none).
+    pub errors: Vec<WalkError>,
+}
+
+impl Stream<'_> {
+    /// Every global of every pickle, in stream order.
+    pub fn globals(&self) -> impl Iterator<Item = &GlobalRef> {
+        self.pickles.iter().flat_map(|p| p.globals.iter())
+    }
+}
+
+/// Walk every pickle in `data`, one after another until its end (see [`Mode`]).
+pub fn walk_stream(data: &[u8], mode: Mode) -> Stream<'_> {
+    walk_stream_depth(data, mode, 0)
+}
+
+pub(super) fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
+    let mut s = Stream::default();
+    let mut pos = 0;
+    let mut resyncing = false;
+    while pos < data.len() {
+        let (mut info, err) = walk_nested(data, pos, depth);
+        let Some(e) = err else {
+            pos = info.end;
+            s.pickles.push(info);
+            continue;
+        };
+        let strict = mode == Mode::Strict && !resyncing;
+        if !strict {
+            info.globals
+                .retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
+        }
+        if strict {
+            s.errors.push(e.clone());
+        }
+        if strict || !info.globals.is_empty() {
+            s.pickles.push(info);
+        }
+        if mode == Mode::Probe {
+            break;
+        }
+        // look for the next pickle that starts with PROTO after the failure
+        let from = e.offset.max(pos) + 1;
+        match find_proto(data, from) {
+            Some(p) => {
+                pos = p;
+                resyncing = true;
+            }
+            None => break,
+        }
+    }
+    s
+}
+
+/// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.
+fn find_proto(data: &[u8], from: usize) -> Option<usize> {
+    let rest = data.get(from..)?;
+    rest.windows(2)
+        .position(|w| w[0] == 0x80 && (2..=5).contains(&w[1]))
+        .map(|i| from + i)
+}
+
+/// Whether `b` starts like a protocol 2+ pickle.
+pub fn starts_with_proto(b: &[u8]) -> bool {
+    b.len() >= 2 && b[0] == 0x80 && (2..=5).contains(&b[1])
+}
+
+/// Whether Python could import this dotted name: identifiers separated by dots.
+pub fn plausible_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|p| {
+            let mut c = p.chars();
+            c.next().is_some_and(|ch| ch == '_' || ch.is_alphabetic()) && c.all(|ch| ch == '_' || ch.is_alphanumeric())
+        })
+}
+
+/// A bytes or string argument that holds a pickle (what `pickle.loads(b"…")` or a smuggled
+/// `_extra_state` would unpickle): its globals count, located at the opcode that carries it.
+pub(super) fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef>) {
+    let owned: Vec<u8>;
+    let bytes: &[u8] = match arg {
+        Arg::Bytes(b) if starts_with_proto(b) => b,
+        Arg::Str(t) if t.starts_with('\u{80}') => {
+            // protocol 0..2 keep bytes as latin-1 text for `_codecs.encode`
+            let Some(v) = t
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect::<Option<Vec<u8>>>()
+            else {
+                return;
+            };
+            if !starts_with_proto(&v) {
+                return;
+            }
+            owned = v;
+            &owned
+        }
+        _ => return,
+    };
+    let inner = walk_stream_depth(bytes, Mode::Probe, depth + 1);
+    for g in inner.globals() {
+        out.push(GlobalRef {
+            offset,
+            nested: true,
+            ..g.clone()
+        });
+    }
+}

@@ -1,0 +1,123 @@
+use super::*;
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    // stored entries, CRCs left zero (ignored, as torch ignores them)
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, content) in entries {
+        let off = out.len() as u32;
+        let mut h = Vec::new();
+        h.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        h.extend_from_slice(&(content.len() as u32).to_le_bytes());
+        h.extend_from_slice(&(content.len() as u32).to_le_bytes());
+        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        h.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&h);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(content);
+        central.extend_from_slice(b"PK\x01\x02\x14\x00");
+        central.extend_from_slice(&h);
+        central.extend_from_slice(&[0; 10]);
+        central.extend_from_slice(&off.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+const SAFE_PKL: &[u8] = b"\x80\x02ccollections\nOrderedDict\n)R.";
+
+#[test]
+fn storage_entries_that_look_like_pickles_by_chance_stay_safe() {
+    // "N." parses as a pickle, then garbage; a 'c' with binary names; a PROTO then garbage
+    let r = scan_bytes(
+        "x.pt",
+        &zip_of(&[
+            ("a/data.pkl", SAFE_PKL),
+            ("a/data/0", b"N.\xff\xfe\x00\x01"),
+            ("a/data/1", b"c\x01\x02\n\x03\n\x04"),
+            ("a/data/2", b"\x80\x02\xff\xff"),
+            ("a/data/3", b""),
+        ]),
+    );
+    assert_eq!(r.verdict, Verdict::Safe, "{:?}", r.findings);
+}
+
+#[test]
+fn broken_pkl_entries_are_suspicious() {
+    let r = scan_bytes("x.pt", &zip_of(&[("a/data.pkl", &SAFE_PKL[..SAFE_PKL.len() - 1])]));
+    assert_eq!(r.verdict, Verdict::Suspicious);
+    assert!(r.findings[0].why.contains("broken"), "{:?}", r.findings);
+    assert!(r.findings[0].global.is_none());
+}
+
+#[test]
+fn classify_uses_allowlist_then_dangerous_list() {
+    let g = |m: &str, n: &str, how| GlobalRef {
+        module: m.into(),
+        name: n.into(),
+        offset: 5,
+        how,
+        nested: false,
+    };
+    assert!(classify("e", 0, &g("torch._utils", "_rebuild_tensor_v2", How::Global)).is_none());
+    assert!(classify("e", 0, &g("torch._utils", "_rebuild_tensor_v3", How::StackGlobal)).is_none());
+    let f = classify("e", 10, &g("os", "system", How::StackGlobal)).unwrap();
+    assert_eq!(
+        (f.severity, f.offset, f.global.as_deref()),
+        (Severity::Dangerous, Some(15), Some("os.system"))
+    );
+    let f = classify("e", 0, &g("mypkg", "Model", How::Global)).unwrap();
+    assert_eq!(f.severity, Severity::Suspicious);
+    assert_eq!(
+        classify("e", 0, &g("os", "?", How::Unresolved)).unwrap().severity,
+        Severity::Dangerous
+    );
+    assert_eq!(
+        classify("e", 0, &g("?", "system", How::Unresolved)).unwrap().severity,
+        Severity::Suspicious
+    );
+    assert_eq!(
+        classify("e", 0, &g("copyreg extension", "7", How::Extension))
+            .unwrap()
+            .severity,
+        Severity::Suspicious
+    );
+    let nested = GlobalRef {
+        nested: true,
+        ..g("posix", "system", How::Global)
+    };
+    assert!(classify("e", 0, &nested).unwrap().why.contains("inside a bytes value"));
+}
+
+#[test]
+fn a_file_verdict_is_its_worst_finding_and_pickles_get_their_own() {
+    let data = [SAFE_PKL, b"\x80\x02cmypkg\nThing\n.", b"\x80\x02cos\nsystem\n."].concat();
+    let r = scan_bytes("x.pkl", &data);
+    assert_eq!(r.verdict, Verdict::Dangerous);
+    let v: Vec<Verdict> = r.pickles.iter().map(|p| p.verdict).collect();
+    assert_eq!(v, [Verdict::Safe, Verdict::Suspicious, Verdict::Dangerous]);
+}
+
+#[test]
+fn scan_file_never_fails() {
+    let dir = std::env::temp_dir().join(format!("tensorscope-scan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(scan_file(&empty).verdict, Verdict::Suspicious);
+    assert_eq!(scan_file(&dir.join("missing")).verdict, Verdict::Suspicious);
+    assert!(scan_paths(&[dir.join("missing")]).is_err());
+    // in a folder, an empty or unknown file is left out
+    std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
+    assert!(scan_paths(std::slice::from_ref(&dir)).unwrap().files.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
