@@ -207,7 +207,11 @@ fn speedup_chart(o: &mut String, rows: &[Speedup]) {
             LABEL_W - 8.0,
             y + 13.0,
             esc(&r.label()),
-            esc(&r.cache),
+            if r.rank.is_some() {
+                format!("vs {}", esc(&r.baseline))
+            } else {
+                esc(&r.cache)
+            },
             (b - a).max(1.0),
             ROW_H - 6.0,
             color(&r.method),
