@@ -11,9 +11,11 @@
 //! # Ok::<(), tensorscope::Error>(())
 //! ```
 
+pub mod bench;
 pub mod checkpoint;
 pub mod error;
 pub mod pickle;
+pub mod report;
 pub mod tensor;
 pub mod text;
 
