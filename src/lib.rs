@@ -11,11 +11,13 @@
 //! # Ok::<(), tensorscope::Error>(())
 //! ```
 
+pub mod bench;
 pub mod checkpoint;
 pub mod convert;
 pub mod diff;
 pub mod error;
 pub mod pickle;
+pub mod report;
 pub mod tensor;
 pub mod text;
 

@@ -251,12 +251,11 @@ pub(crate) fn fill_i128(dtype: DType, data: &[u8], start: u64, step: u64, out: &
 }
 
 impl Value {
-    /// A statistic of `dtype` computed as `f64` (min or max), shown as an integer when the dtype holds
-    /// integers.
+    /// A statistic of `dtype` computed as `f64` (min or max), an integer when the dtype holds integers
+    /// (BOOL gives 0 or 1, as torch's `min`/`max` of a bool tensor converted to int).
     pub fn of_f64(dtype: DType, x: f64) -> Value {
         match dtype {
-            DType::BOOL => Value::Bool(x != 0.0),
-            DType::U8 | DType::U16 | DType::U32 => Value::UInt(x as u64),
+            DType::BOOL | DType::U8 | DType::U16 | DType::U32 => Value::UInt(x as u64),
             d if is_integer(d) => Value::Int(x as i64),
             _ => Value::Float(x),
         }
