@@ -359,7 +359,16 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
 }
 
 fn safetensors(path: String, data: &[u8]) -> FileScan {
-    match ::safetensors::SafeTensors::read_metadata(data) {
+    // our own header checks are stricter than the crate's (dimension limit, duplicate names, …):
+    // a header `inspect` refuses is not called safe
+    let ours = crate::checkpoint::safetensors::parse_header(Path::new(&path), data).map_err(|e| match e {
+        Error::Format { msg, .. } => msg,
+        e => e.to_string(),
+    });
+    match ::safetensors::SafeTensors::read_metadata(data)
+        .map_err(|e| e.to_string())
+        .and(ours)
+    {
         Ok(_) => {
             // a polyglot whose first bytes also unpickle (what torch.load would try) is not safe
             let mut c = Collector::default();
