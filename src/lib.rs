@@ -11,9 +11,14 @@
 //! # Ok::<(), tensorscope::Error>(())
 //! ```
 
+pub mod bench;
 pub mod checkpoint;
+pub mod convert;
+pub mod diff;
 pub mod error;
 pub mod pickle;
+pub mod report;
+pub mod tensor;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -1,12 +1,148 @@
-//! `tensorscope convert` (not built yet).
+//! `tensorscope convert IN OUT [--max-shard-size SIZE] [--no-verify]`: pickle checkpoints to
+//! `.safetensors`, verified byte for byte. Exit 0 converted, 1 refused by the scanner (nothing
+//! written), 2 error (nothing written).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use tensorscope::convert::{self, Flagged, Options, Outcome, Report};
+use tensorscope::text::{bytes, escape, parse_size, path as show};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// A torch.save file, a folder with pytorch_model.bin.index.json, or a diffusers folder with .bin weights.
+    pub input: PathBuf,
+    /// A .safetensors file, or a folder (a folder input, an existing folder, or a path ending with /).
+    pub output: PathBuf,
+    /// Largest shard in a folder output, e.g. 5GB, 500MB, 2GiB (default 5GB, as transformers).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_shard_size: Option<u64>,
+    /// Do not reopen and compare the output with the input.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Convert input the scanner calls suspicious (the objects it cannot rebuild are left out).
+    #[arg(long)]
+    pub allow_suspicious: bool,
+    /// Leave out tensors of dtypes safetensors cannot store (complex128, quantized) instead of failing.
+    #[arg(long)]
+    pub skip_unsupported: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("`convert` is not implemented yet")
+fn size(s: &str) -> Result<u64, String> {
+    match parse_size(s) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!("{s:?} is not a size (examples: 5GB, 500MB, 2GiB)")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let opts = Options {
+        max_shard_size: args.max_shard_size.unwrap_or(convert::DEFAULT_MAX_SHARD_SIZE),
+        shard_size_given: args.max_shard_size.is_some(),
+        verify: !args.no_verify,
+        allow_suspicious: args.allow_suspicious,
+        skip_unsupported: args.skip_unsupported,
+    };
+    let outcome = convert::convert(&args.input, &args.output, &opts)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &outcome)?;
+        writeln!(out)?;
+    }
+    let code = match &outcome {
+        Outcome::Refused { files: flagged } => {
+            if !args.json {
+                refused(&mut out, flagged)?;
+            }
+            super::FINDING
+        }
+        Outcome::Converted(report) => {
+            if !args.json {
+                converted(&mut out, report)?;
+            }
+            0
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+fn findings(out: &mut impl Write, f: &Flagged) -> std::io::Result<()> {
+    writeln!(out, "{}: {}", escape(&f.path), f.verdict)?;
+    for x in &f.findings {
+        let global = x.global.as_deref().map(escape).unwrap_or_default();
+        writeln!(
+            out,
+            "  {} {} {}: {}",
+            x.severity.as_str(),
+            escape(&x.entry),
+            global,
+            escape(&x.why)
+        )?;
+    }
+    Ok(())
+}
+
+fn refused(out: &mut impl Write, flagged: &[Flagged]) -> std::io::Result<()> {
+    for f in flagged {
+        findings(out, f)?;
+    }
+    let dangerous = flagged.iter().any(|f| f.verdict.as_str() == "dangerous");
+    let hint = if dangerous {
+        ""
+    } else {
+        " (--allow-suspicious converts it, leaving out what cannot be rebuilt)"
+    };
+    writeln!(
+        out,
+        "refused: the scanner did not call the input safe; nothing was written{hint}"
+    )
+}
+
+fn converted(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    for f in &r.suspicious {
+        findings(out, f)?;
+    }
+    for w in &r.left_out {
+        writeln!(out, "left out: {}", escape(w))?;
+    }
+    for (name, dtype) in &r.skipped {
+        writeln!(out, "skipped: {} ({dtype}: safetensors cannot store it)", escape(name))?;
+    }
+    for (dropped, kept) in &r.aliases {
+        writeln!(out, "alias: {} is {} (written once)", escape(dropped), escape(kept))?;
+    }
+    for f in &r.files {
+        let what = if f.tensors > 0 {
+            format!("{} tensors, ", f.tensors)
+        } else {
+            String::new()
+        };
+        writeln!(out, "wrote {} ({what}{})", show(&f.path), bytes(f.bytes))?;
+    }
+    if !r.copied.is_empty() {
+        writeln!(out, "copied {} other file(s) unchanged", r.copied.len())?;
+    }
+    writeln!(
+        out,
+        "{}: {} tensors, {} of tensor data in {:.2} s",
+        show(&r.output),
+        r.tensors,
+        bytes(r.data_bytes),
+        r.write_seconds
+    )?;
+    match &r.verification {
+        Some(v) => writeln!(
+            out,
+            "verified: {} file(s) reopened, {} names ({} of tensor data) equal byte for byte to the input in {:.2} s",
+            v.files,
+            v.tensors,
+            bytes(v.bytes),
+            v.seconds
+        ),
+        None => writeln!(out, "not verified (--no-verify)"),
+    }
 }

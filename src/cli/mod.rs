@@ -1,6 +1,7 @@
 //! Command-line front end: one file per command. Each command returns the exit code it wants
 //! (0 success, 1 a finding); any error becomes one `error:` line on stderr and exit 2.
 
+mod bench;
 mod convert;
 mod diff;
 mod inspect;
@@ -35,6 +36,11 @@ enum Command {
     Convert(convert::Args),
     /// Compare two checkpoints tensor by tensor (exit 1 when they differ).
     Diff(diff::Args),
+    /// Time loading checkpoints every way (safetensors, torch.load-like, mmap), with reports.
+    Bench(bench::Args),
+    /// Internal: run one benchmark case in a child process (see tensorscope::bench::child).
+    #[command(name = "__bench-child", hide = true)]
+    BenchChild { spec: String },
 }
 
 /// Exit code for "a finding" (scan: not safe; diff: different).
@@ -56,11 +62,14 @@ pub fn main() -> ExitCode {
         Some(Command::Scan(a)) => scan::run(a),
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a),
+        Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())
+            .map(|()| 0)
+            .map_err(Into::into),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
-            if std::io::stdout().is_terminal() {
-                // The interactive UI is not built yet; until it is, print what `inspect` prints.
-                inspect::run(inspect::Args::for_path(path))
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                crate::tui::run(&path)
             } else {
                 inspect::run(inspect::Args::for_path(path))
             }

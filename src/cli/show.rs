@@ -1,12 +1,361 @@
-//! `tensorscope show` (not built yet).
+//! `tensorscope show PATH TENSOR [--json] [--limit N] [--slice SPEC] [--sample] [--bins N]`: the first
+//! values of one tensor laid out by shape, its statistics and a histogram.
+//!
+//! Works on every format `inspect` reads, on strided pickle views as on contiguous safetensors data.
+//! Previewing reads only the bytes of the values shown; the statistics read the whole tensor (or, with
+//! `--sample`, about 4 M elements in evenly spaced blocks of 4096, and say so).
+//!
+//! - `--limit N` (default 32): how many values to show, in row-major order.
+//! - `--slice 0:2,:` selects a sub-tensor first, with Python rules (`i`, `a:b`, `a:b:step`, `:`, negative
+//!   indices); the values *and* the statistics are then those of the slice.
+//! - `--bins N` (default 20, 0 for none): histogram bins over the finite values.
+//!
+//! Numbers are printed with the digits their dtype holds (see `tensorscope::tensor::format`); `std` is
+//! the sample standard deviation (`n - 1`) as `torch.std` computes it, and NaN/±Inf are counted apart
+//! and left out of min, max, mean, std and the histogram. C64 statistics are of the magnitudes |z|.
+//! An unknown tensor name is an error (exit 2) that suggests close names.
+//!
+//! # JSON (`--json`)
+//! ```json
+//! { "path": "samples/gpt2-tiny.safetensors", "tensor": "h.0.attn.c_attn.bias", "dtype": "F32",
+//!   "shape": [192], "slice": null, "view_shape": [192], "numel": 192,
+//!   "limit": 4, "values": [0.0123, -0.5, "nan", "inf"], "truncated": true,
+//!   "stats": { "count": 192, "finite": 190, "nan": 1, "posinf": 1, "neginf": 0, "zeros": 3,
+//!              "min": -0.92, "max": 0.87, "mean": 0.0012, "std": 0.31, "of": "values",
+//!              "sampled": false, "sample": null,
+//!              "histogram": { "lo": -0.92, "hi": 0.87, "counts": [3, 10, 41, 60, 44, 20, 8, 2, 1, 1] } } }
+//! ```
+//! - `values`: the first `limit` elements of the (sliced) tensor in row-major order, flat. Floats are exact
+//!   JSON numbers (the stored value, widened to f64); NaN and infinities are the strings `"nan"`, `"inf"`,
+//!   `"-inf"`; integers are exact integers (U64 and I64 too); BOOL is `true`/`false`; C64 is `[re, im]`.
+//! - `truncated`: whether the tensor has more elements than `values` holds.
+//! - `stats.min`/`max`: exact values in the same spelling (`null` when there is no finite value);
+//!   `mean`/`std`: f64 (`null` below one / two finite values).
+//! - `stats.sample`: `null`, or `{"blocks": B, "block": 4096, "stride": S}` with `--sample` on a large tensor.
+//! - `stats.histogram`: `null` with `--bins 0` or no finite value; else equal-width bins from `lo` (min) to
+//!   `hi` (max), the last bin closed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use serde::Serialize;
+use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
+use tensorscope::tensor::stats::DEFAULT_SAMPLE;
+use tensorscope::tensor::{Histogram, Stats, StatsOptions, Value, View, format, parse_slice};
+use tensorscope::text::escape;
+
+/// Most values `--limit` may ask for.
+const MAX_LIMIT: usize = 1_000_000;
+/// Most histogram bins.
+const MAX_BINS: usize = 1000;
+/// Most values per printed line, and the width a line of values aims to stay within.
+const PER_LINE: usize = 8;
+const LINE: usize = 96;
+/// Width of the longest histogram bar.
+const BAR: usize = 40;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// File or folder.
+    pub path: PathBuf,
+    /// Tensor name, as `inspect` lists it.
+    pub tensor: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Number of values to show.
+    #[arg(long, default_value_t = 32)]
+    pub limit: usize,
+    /// Select a sub-tensor first, e.g. `0:2,:` or `-1,::2`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub slice: Option<String>,
+    /// Compute statistics over a sample (about 4 M elements) instead of every element.
+    #[arg(long)]
+    pub sample: bool,
+    /// Histogram bins (0 for none).
+    #[arg(long, default_value_t = 20)]
+    pub bins: usize,
+    /// Diffusers weight variant, e.g. `fp16`.
+    #[arg(long)]
+    pub variant: Option<String>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("`show` is not implemented yet")
+#[derive(Serialize)]
+struct Report<'a> {
+    path: String,
+    tensor: &'a str,
+    dtype: &'a str,
+    shape: &'a [u64],
+    slice: Option<&'a str>,
+    view_shape: &'a [u64],
+    numel: u64,
+    limit: usize,
+    values: &'a [Value],
+    truncated: bool,
+    stats: &'a Stats,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    if args.limit > MAX_LIMIT {
+        bail!("--limit {} exceeds the limit of {MAX_LIMIT}", args.limit);
+    }
+    if args.bins > MAX_BINS {
+        bail!("--bins {} exceeds the limit of {MAX_BINS}", args.bins);
+    }
+    let ck = checkpoint::open_with(
+        &args.path,
+        &OpenOptions {
+            variant: args.variant.clone(),
+        },
+    )?;
+    let Some(t) = ck.tensor(&args.tensor) else {
+        bail!("{}", unknown(&ck, &args.tensor))
+    };
+    let mut view = View::of(&ck, t)?;
+    if let Some(spec) = &args.slice {
+        view = view.slice(&parse_slice(spec)?)?;
+    }
+    let values = view.first(args.limit);
+    let opts = StatsOptions {
+        bins: args.bins,
+        sample: args.sample.then_some(DEFAULT_SAMPLE),
+    };
+    let stats = view.stats(&opts);
+    ck.check_intact()?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let report = Report {
+            path: args.path.to_string_lossy().into_owned(),
+            tensor: &t.name,
+            dtype: t.dtype.name(),
+            shape: &t.shape,
+            slice: args.slice.as_deref(),
+            view_shape: view.shape(),
+            numel: view.numel(),
+            limit: args.limit,
+            values: &values,
+            truncated: (values.len() as u64) < view.numel(),
+            stats: &stats,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write_header(&mut out, &t.name, &view, args.slice.as_deref(), t.shape.as_slice())?;
+        write_values(&mut out, &view, &values)?;
+        write_stats(&mut out, &view, &stats)?;
+    }
+    Ok(0)
+}
+
+/// "no tensor named X" with up to five close names.
+fn unknown(ck: &Checkpoint, name: &str) -> String {
+    let path = tensorscope::text::path(&ck.path);
+    let close = close_names(name, ck.tensors.iter().map(|t| t.name.as_str()));
+    if close.is_empty() {
+        format!(
+            "{path}: no tensor named {:?} ({} tensors; `tensorscope inspect` lists them)",
+            escape(name),
+            ck.tensors.len()
+        )
+    } else {
+        let list: Vec<String> = close.iter().map(|n| escape(n).into_owned()).collect();
+        format!(
+            "{path}: no tensor named {:?}; did you mean {}?",
+            escape(name),
+            list.join(", ")
+        )
+    }
+}
+
+/// Names that contain `query` (case-insensitively) or are within a small edit distance of it, best first.
+fn close_names<'a>(query: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let q = query.to_lowercase();
+    let budget = (q.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = names
+        .filter_map(|n| {
+            let l = n.to_lowercase();
+            if !q.is_empty() && (l.contains(&q) || q.contains(&l)) {
+                return Some((0, n));
+            }
+            // names much longer or shorter than the query cannot be close; skip the quadratic work
+            if l.chars().count().abs_diff(q.chars().count()) > budget || l.len() > 512 {
+                return None;
+            }
+            let d = edit_distance(&q, &l);
+            (d <= budget).then_some((d, n))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())).then(a.1.cmp(b.1)));
+    scored.into_iter().take(5).map(|(_, n)| n).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn shape_text(s: &[u64]) -> String {
+    format!("[{}]", s.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
+}
+
+fn write_header(
+    out: &mut impl Write,
+    name: &str,
+    view: &View,
+    slice: Option<&str>,
+    shape: &[u64],
+) -> std::io::Result<()> {
+    let dtype = view.dtype();
+    let size = dtype
+        .bytes_for(view.numel())
+        .map(tensorscope::text::bytes)
+        .unwrap_or_default();
+    write!(out, "{}  {dtype}  {}", escape(name), shape_text(shape))?;
+    if let Some(s) = slice {
+        write!(out, "  slice {} -> {}", escape(s), shape_text(view.shape()))?;
+    }
+    writeln!(out, "  {} values  {size}", view.numel())
+}
+
+/// The values by shape: one line per (part of a) row of the last dimension, labelled with its indices.
+fn write_values(out: &mut impl Write, view: &View, values: &[Value]) -> std::io::Result<()> {
+    let dtype = view.dtype();
+    let texts: Vec<String> = values.iter().map(|&v| format::value(dtype, v)).collect();
+    let width = texts.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    let shape = view.shape();
+    if shape.is_empty() {
+        return writeln!(out, "value: {}", texts.first().map_or("", String::as_str));
+    }
+    if view.numel() == 0 {
+        return writeln!(out, "values: none (empty tensor)");
+    }
+    let shown = values.len() as u64;
+    let more = if shown < view.numel() {
+        format!(" (first {shown} of {}, row-major)", view.numel())
+    } else {
+        String::new()
+    };
+    writeln!(out, "values{more}:")?;
+    let row = shape[shape.len() - 1].max(1);
+    let per_line = (LINE / (width + 2)).clamp(1, PER_LINE) as u64;
+    let mut lines = Vec::new();
+    let mut i = 0u64;
+    while i < shown {
+        let col = i % row;
+        let n = (row - col).min(per_line).min(shown - i);
+        // indices of the leading dimensions for element i
+        let mut rest = i / row;
+        let mut lead: Vec<u64> = Vec::new();
+        for &d in shape[..shape.len() - 1].iter().rev() {
+            lead.push(rest % d.max(1));
+            rest /= d.max(1);
+        }
+        lead.reverse();
+        let mut label: Vec<String> = lead.iter().map(u64::to_string).collect();
+        label.push(format!("{col}:{}", col + n));
+        let cells: Vec<String> = texts[i as usize..(i + n) as usize]
+            .iter()
+            .map(|t| format!("{t:>width$}"))
+            .collect();
+        lines.push((format!("[{}]", label.join(", ")), cells.join("  ")));
+        i += n;
+    }
+    let lw = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    for (label, cells) in lines {
+        writeln!(out, "  {label:<lw$}  {cells}")?;
+    }
+    if shown < view.numel() {
+        writeln!(out, "  …")?;
+    }
+    Ok(())
+}
+
+fn write_stats(out: &mut impl Write, view: &View, s: &Stats) -> std::io::Result<()> {
+    let dtype = view.dtype();
+    let how = match s.sample {
+        Some(p) => format!(
+            "sampled: {} blocks of {} elements, {} apart",
+            p.blocks, p.block, p.stride
+        ),
+        None => "exact".to_string(),
+    };
+    let of = if s.of == "values" {
+        String::new()
+    } else {
+        format!(" of {}", s.of)
+    };
+    writeln!(out, "stats{of} ({how}):")?;
+    writeln!(
+        out,
+        "  count {}  finite {}  nan {}  +inf {}  -inf {}  zeros {}",
+        s.count, s.finite, s.nan, s.posinf, s.neginf, s.zeros
+    )?;
+    let v = |x: Option<Value>| x.map_or("-".to_string(), |x| format::value(dtype, x));
+    let g = |x: Option<f64>| x.map_or("-".to_string(), |x| format::general(x, 6));
+    writeln!(
+        out,
+        "  min {}  max {}  mean {}  std {}",
+        v(s.min),
+        v(s.max),
+        g(s.mean),
+        g(s.std)
+    )?;
+    if let Some(h) = &s.histogram {
+        write_histogram(out, h)?;
+    }
+    Ok(())
+}
+
+fn write_histogram(out: &mut impl Write, h: &Histogram) -> std::io::Result<()> {
+    const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    writeln!(out, "histogram ({} bins):", h.counts.len())?;
+    let peak = h.counts.iter().copied().max().unwrap_or(0).max(1);
+    let n = h.counts.len() as f64;
+    let edge = |i: usize| format::general(h.lo + (h.hi - h.lo) * i as f64 / n, 4);
+    let labels: Vec<(String, String)> = (0..h.counts.len()).map(|i| (edge(i), edge(i + 1))).collect();
+    let (w0, w1) = labels
+        .iter()
+        .fold((0, 0), |(a, b), (x, y)| (a.max(x.len()), b.max(y.len())));
+    for ((lo, hi), &c) in labels.iter().zip(&h.counts) {
+        let eighths = (c as f64 / peak as f64 * (BAR * 8) as f64).round() as usize;
+        let eighths = if c > 0 { eighths.max(1) } else { 0 };
+        let bar = format!("{}{}", "█".repeat(eighths / 8), EIGHTHS[eighths % 8]);
+        writeln!(out, "  {lo:>w0$} .. {hi:<w1$}  {bar:<BAR$}  {c}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_names_prefer_substrings_then_small_edits() {
+        let names = [
+            "h.0.attn.c_attn.weight",
+            "h.0.attn.c_attn.bias",
+            "wte.weight",
+            "wpe.weight",
+            "ln_f.bias",
+        ];
+        assert_eq!(
+            close_names("c_attn.weight", names.iter().copied()),
+            ["h.0.attn.c_attn.weight"]
+        );
+        assert_eq!(
+            close_names("wte.weigth", names.iter().copied()),
+            ["wte.weight", "wpe.weight"]
+        );
+        assert!(close_names("zzzzzzzzzzzz", names.iter().copied()).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 }

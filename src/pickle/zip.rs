@@ -104,12 +104,23 @@ pub struct Archive {
     pub problems: Vec<String>,
     /// Whether zip64 records were used.
     pub zip64: bool,
+    /// Positions in `entries` by raw name, so that looking up every storage of a checkpoint with
+    /// thousands of tensors stays linear.
+    by_name: std::collections::HashMap<Vec<u8>, Vec<usize>>,
 }
 
 impl Archive {
     /// Every entry named exactly `name` (more than one is an ambiguity the caller must handle).
-    pub fn find<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Entry> + use<'a, 'n> {
-        self.entries.iter().filter(move |e| e.raw_name == name.as_bytes())
+    pub fn find<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Entry> + use<'a> {
+        let at: &'a [usize] = self.by_name.get(name.as_bytes()).map(Vec::as_slice).unwrap_or(&[]);
+        at.iter().map(|&i| &self.entries[i])
+    }
+
+    fn index(&mut self) {
+        self.by_name.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_name.entry(e.raw_name.clone()).or_default().push(i);
+        }
     }
 }
 
@@ -313,6 +324,7 @@ pub fn read(data: &[u8]) -> Result<Archive, ZipError> {
             end.entries
         ));
     }
+    archive.index();
     Ok(archive)
 }
 

@@ -1,0 +1,66 @@
+//! Header parsing (safetensors, torch pickle) and one load of each method on a 64 MB synthetic
+//! GPT-2-shaped pair, through the same code `tensorscope bench` times.
+//! Run: `cargo bench --bench load` (the page cache is warm after the first iteration).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tensorscope::bench::Method;
+use tensorscope::bench::cpu::{Arena, Load, load};
+use tensorscope::bench::synth::{Family, write_pair};
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = write_pair(dir.path(), "model", Family::Gpt2, 64_000_000).unwrap();
+    let st_bytes = std::fs::read(&pair.safetensors).unwrap();
+    let pt_bytes = std::fs::read(&pair.torch).unwrap();
+
+    let mut g = c.benchmark_group("header");
+    g.bench_function("safetensors", |b| {
+        b.iter(|| tensorscope::checkpoint::safetensors::parse_header(&pair.safetensors, black_box(&st_bytes)).unwrap())
+    });
+    g.bench_function("pickle", |b| {
+        b.iter(|| tensorscope::pickle::torch::read(&pair.torch, black_box(&pt_bytes)).unwrap())
+    });
+    g.finish();
+    drop((st_bytes, pt_bytes));
+
+    let mut g = c.benchmark_group("load 64MB");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(pair.bytes));
+    let mut arena = Arena::new();
+    for method in [
+        Method::SafetensorsMmap,
+        Method::SafetensorsRead,
+        Method::SafetensorsLazyOne,
+        Method::PickleEager,
+        Method::PickleMmap,
+        Method::FileRead,
+    ] {
+        let path: &PathBuf = if method.is_pickle() {
+            &pair.torch
+        } else {
+            &pair.safetensors
+        };
+        let files = [path.clone()];
+        for touched in [false, true] {
+            if method == Method::FileRead && touched {
+                continue;
+            }
+            let l = Load {
+                root: path,
+                files: &files,
+                method,
+                touched,
+                rank: None,
+            };
+            let name = format!("{}{}", method.as_str(), if touched { " touched" } else { "" });
+            g.bench_function(name, |b| b.iter(|| load(&mut arena, black_box(&l)).unwrap()));
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,231 @@
+//! Running one case: its warm-up and timed runs, in this process ([`execute`]) or in a child process
+//! ([`run_in_child`]) so that the peak resident memory measured is the case's own.
+//!
+//! The child is the same binary started as `EXE __bench-child SPEC_JSON`; the front end routes that
+//! hidden command to [`serve`]. It prints one line per run (`run WARMUP SECONDS`) and finally
+//! `done OUTCOME_JSON` on stdout; on failure it prints one `error:` line on stderr and exits non-zero.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::cpu::{self, Arena, Load};
+use super::{CacheState, Method, cache};
+use crate::{Error, Result};
+
+/// The name of the hidden subcommand.
+pub const SUBCOMMAND: &str = "__bench-child";
+
+/// One case, as handed to a child.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    /// Checkpoint path as given.
+    pub root: PathBuf,
+    /// Its weight files.
+    pub files: Vec<PathBuf>,
+    /// Method.
+    pub method: Method,
+    /// Read every byte after loading.
+    pub touched: bool,
+    /// `(k, n)` for slices.
+    pub rank: Option<(u32, u32)>,
+    /// Cache state before each run.
+    pub cache: CacheState,
+    /// Timed runs.
+    pub runs: u32,
+    /// Warm-up runs.
+    pub warmup: u32,
+}
+
+/// What a case measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Seconds of each timed run.
+    pub samples_s: Vec<f64>,
+    /// Bytes each run made available.
+    pub bytes: u64,
+    /// Checksum of the data (touched and slice cases).
+    pub checksum: Option<u64>,
+    /// Peak resident memory of the process (`VmHWM`), when measured.
+    pub peak_rss_bytes: Option<u64>,
+    /// Cold runs: whether every page was gone before every run.
+    pub cache_dropped: Option<bool>,
+    /// Cold runs: the most pages that stayed resident before a run.
+    pub pages_left: u64,
+}
+
+/// Run the case here. `on_run(seconds, warmup)` is called after every run.
+pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)) -> Result<Outcome> {
+    let mut arena = Arena::new();
+    let load = Load {
+        root: &spec.root,
+        files: &spec.files,
+        method: spec.method,
+        touched: spec.touched,
+        rank: spec.rank,
+    };
+    let mut out = Outcome {
+        samples_s: Vec::with_capacity(spec.runs as usize),
+        bytes: 0,
+        checksum: None,
+        peak_rss_bytes: None,
+        cache_dropped: (spec.cache == CacheState::Cold).then_some(true),
+        pages_left: 0,
+    };
+    for i in 0..spec.warmup + spec.runs {
+        if spec.cache == CacheState::Cold {
+            for f in &spec.files {
+                let d = cache::drop_pages(f)?;
+                if !d.dropped() {
+                    out.cache_dropped = Some(false);
+                    out.pages_left = out.pages_left.max(d.resident_after);
+                }
+            }
+        }
+        let t = Instant::now();
+        let got = cpu::load(&mut arena, &load)?;
+        let secs = t.elapsed().as_secs_f64();
+        std::hint::black_box(&got);
+        let warmup = i < spec.warmup;
+        if i == 0 {
+            (out.bytes, out.checksum) = (got.bytes, got.checksum);
+        } else if (got.bytes, got.checksum) != (out.bytes, out.checksum) {
+            return Err(Error::format(
+                &spec.root,
+                "the data changed between runs (is the file being written?)",
+            ));
+        }
+        if !warmup {
+            out.samples_s.push(secs);
+        }
+        on_run(secs, warmup);
+    }
+    if measure_rss {
+        out.peak_rss_bytes = peak_rss();
+    }
+    Ok(out)
+}
+
+/// Peak resident memory of this process so far (`VmHWM` of `/proc/self/status`, else
+/// `getrusage`).
+pub fn peak_rss() -> Option<u64> {
+    if let Ok(s) = std::fs::read_to_string("/proc/self/status") {
+        for line in s.lines() {
+            if let Some(v) = line.strip_prefix("VmHWM:") {
+                let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().ok()?;
+                return Some(kb * 1024);
+            }
+        }
+    }
+    // SAFETY: getrusage fills the zeroed struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0).then(|| u.ru_maxrss as u64 * 1024)
+}
+
+/// The child side: run the case described by `spec_json`, reporting on `out`.
+pub fn serve(spec_json: &str, out: &mut dyn Write) -> Result<()> {
+    let spec: Spec = serde_json::from_str(spec_json).map_err(|e| Error::Usage(format!("bad bench spec: {e}")))?;
+    let io = |e| Error::io("<stdout>", e);
+    let mut write_err = None;
+    let outcome = execute(&spec, true, &mut |secs, warmup| {
+        if let Err(e) = writeln!(out, "run {} {secs:e}", u8::from(warmup)).and_then(|_| out.flush()) {
+            write_err.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(io(e));
+    }
+    let json = serde_json::to_string(&outcome).expect("outcome serializes");
+    writeln!(out, "done {json}").and_then(|_| out.flush()).map_err(io)
+}
+
+/// The parent side: start `exe __bench-child SPEC` and relay its runs to `on_run`.
+pub fn run_in_child(exe: &Path, spec: &Spec, on_run: &mut dyn FnMut(f64, bool)) -> Result<Outcome> {
+    let json = serde_json::to_string(spec).expect("spec serializes");
+    let mut child = Command::new(exe)
+        .arg(SUBCOMMAND)
+        .arg(&json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(exe, e))?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut outcome = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| Error::io(exe, e))?;
+        if let Some(rest) = line.strip_prefix("run ") {
+            let mut it = rest.split(' ');
+            let warmup = it.next() == Some("1");
+            if let Some(secs) = it.next().and_then(|s| s.parse::<f64>().ok()) {
+                on_run(secs, warmup);
+            }
+        } else if let Some(rest) = line.strip_prefix("done ") {
+            outcome = serde_json::from_str::<Outcome>(rest).ok();
+        }
+    }
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.by_ref().take(64 << 10).read_to_string(&mut err);
+    }
+    let status = child.wait().map_err(|e| Error::io(exe, e))?;
+    match outcome {
+        Some(o) if status.success() => Ok(o),
+        _ => {
+            let msg = err
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+                .to_owned();
+            Err(Error::Usage(if msg.is_empty() {
+                format!("{} failed ({status})", spec.method.as_str())
+            } else {
+                msg
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_counts_runs_and_serve_speaks_the_protocol() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair =
+            super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Huge, 100_000).unwrap();
+        let spec = Spec {
+            root: pair.safetensors.clone(),
+            files: vec![pair.safetensors.clone()],
+            method: Method::SafetensorsRead,
+            touched: true,
+            rank: None,
+            cache: CacheState::Cold,
+            runs: 3,
+            warmup: 1,
+        };
+        let mut seen = Vec::new();
+        let o = execute(&spec, false, &mut |s, w| seen.push((s, w))).unwrap();
+        assert_eq!(o.samples_s.len(), 3);
+        assert_eq!(seen.iter().filter(|(_, w)| *w).count(), 1);
+        assert!(o.checksum.is_some() && o.cache_dropped.is_some() && o.peak_rss_bytes.is_none());
+        let mut out = Vec::new();
+        serve(&serde_json::to_string(&spec).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("run ")).count(), 4);
+        let done: Outcome = serde_json::from_str(text.lines().last().unwrap().strip_prefix("done ").unwrap()).unwrap();
+        assert_eq!(done.checksum, o.checksum);
+        assert!(done.peak_rss_bytes.unwrap() > 0);
+        assert!(serve("{", &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn peak_rss_is_measured() {
+        assert!(peak_rss().unwrap() > 1 << 20);
+    }
+}

@@ -1,0 +1,484 @@
+//! The load methods on the CPU. Each call loads the checkpoint once, the way its [`Method`] says,
+//! hands out one byte slice per tensor (views into a map or into owned memory), and when asked
+//! reads every byte of them (a wrapping sum of little-endian words, so the optimiser cannot skip it
+//! and every method of the same data reports the same checksum).
+//!
+//! Owned memory comes from an [`Arena`]: one anonymous mapping, pre-faulted (`MAP_POPULATE`) when
+//! it is created and reused by every later run of the case. How the loader allocates decides the
+//! result, so this was measured first (500 MB, warm page cache, the 2-core development VM, C
+//! micro-benchmark, medians; the machine was shared so ranges are wide):
+//!
+//! | destination                                   | memcpy from the map | `read(2)`     |
+//! |-----------------------------------------------|---------------------|---------------|
+//! | fresh anonymous memory, 4 KiB pages           | 320–1600 ms         | 300–430 ms    |
+//! | fresh, `MAP_POPULATE` (populate + copy)       | 190–300 + 30–40 ms  |               |
+//! | fresh, `madvise(MADV_HUGEPAGE)`               | 1100–1600 ms        | 90–110 ms     |
+//! | already faulted (4 KiB or huge pages)         | 28–75 ms            | 55–86 ms      |
+//!
+//! First touch of fresh memory runs at about 1 GB/s here (every page faults and is zeroed), which is
+//! most of what `torch.load` spends; with memory that is already mapped, mapping the source and
+//! copying, populating the source map first, or `read(2)` all land at 66–75 ms, the memory bandwidth.
+//! Choice: a pre-faulted arena reused across runs, as a long-lived loader reuses its buffers; reports
+//! state the fresh-memory speed beside the results (`system::memory_probe`) so a one-shot load can
+//! be estimated. The eager pickle load `pread`s each storage into the arena rather than copying it
+//! out of the map the parser uses: in `tensorscope bench` that measured 90 ms against 110 ms for
+//! GPT-2 (500 MB), keeps the file's pages out of the process, and reads ahead in large requests
+//! on a cold cache (like `torch.load`, which reads storages too).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::Method;
+use crate::checkpoint::safetensors::parse_header;
+use crate::checkpoint::{self, TensorInfo};
+use crate::{Error, Result};
+
+/// Alignment of each copy inside the arena.
+const ARENA_ALIGN: usize = 64;
+
+/// Reusable, pre-faulted owned memory for the methods that copy.
+#[derive(Default)]
+pub struct Arena {
+    map: Option<memmap2::MmapMut>,
+}
+
+impl Arena {
+    /// An empty arena; the first [`Arena::take`] maps and pre-faults it.
+    pub fn new() -> Self {
+        Arena::default()
+    }
+
+    /// At least `n` bytes of mapped, already faulted memory (contents unspecified).
+    pub fn take(&mut self, n: usize) -> Result<&mut [u8]> {
+        if self.map.as_ref().is_none_or(|m| m.len() < n) {
+            self.map = None;
+            let len = n.max(1).next_multiple_of(2 << 20);
+            let map = memmap2::MmapOptions::new()
+                .len(len)
+                .populate()
+                .map_anon()
+                .map_err(|e| Error::io("<anonymous memory>", e))?;
+            self.map = Some(map);
+        }
+        let map = self.map.as_mut().expect("mapped above");
+        Ok(&mut map[..n])
+    }
+}
+
+/// One load: which files, which method, touched or not, which rank.
+#[derive(Debug, Clone)]
+pub struct Load<'a> {
+    /// The checkpoint as given (a file or folder).
+    pub root: &'a Path,
+    /// Its weight files (safetensors or pickle, per the method).
+    pub files: &'a [PathBuf],
+    /// The method.
+    pub method: Method,
+    /// Read every byte after loading.
+    pub touched: bool,
+    /// `(k, n)`: rank k of n for the slice methods.
+    pub rank: Option<(u32, u32)>,
+}
+
+/// What one load produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Bytes made available (for slices: bytes this rank read from the checkpoint).
+    pub bytes: u64,
+    /// Sum of the data when touched.
+    pub checksum: Option<u64>,
+}
+
+/// Wrapping sum of `data` as little-endian u64 words (a trailing partial word is zero-padded).
+pub fn checksum(data: &[u8]) -> u64 {
+    let mut lanes = [0u64; 8];
+    let mut blocks = data.chunks_exact(64);
+    for b in &mut blocks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let w = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+            *lane = lane.wrapping_add(w);
+        }
+    }
+    let mut sum = lanes.iter().fold(0u64, |a, &b| a.wrapping_add(b));
+    let mut words = blocks.remainder().chunks(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b[..w.len()].copy_from_slice(w);
+        sum = sum.wrapping_add(u64::from_le_bytes(b));
+    }
+    sum
+}
+
+fn sum_views(views: &[&[u8]]) -> u64 {
+    views.iter().fold(0u64, |a, v| a.wrapping_add(checksum(v)))
+}
+
+/// Load once with `arena` for owned memory.
+pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+    match l.method {
+        Method::SafetensorsMmap => {
+            let ck = checkpoint::open(l.root)?;
+            let views = contiguous_views(&ck)?;
+            Ok(finish(l, ck.total_bytes(), &views))
+        }
+        Method::SafetensorsRead => safetensors_read(arena, l),
+        Method::SafetensorsLazyOne => {
+            let ck = checkpoint::open(l.root)?;
+            let Some(t) = ck.tensors.get(ck.tensors.len() / 2) else {
+                return Ok(finish(l, 0, &[]));
+            };
+            let src = tensor_bytes(&ck, t)?;
+            let dst = arena.take(src.len())?;
+            dst.copy_from_slice(src);
+            let n = src.len() as u64;
+            Ok(finish(l, n, &[&*dst]))
+        }
+        Method::SafetensorsSlice => {
+            let (k, n) = l.rank.unwrap_or((0, 1));
+            let ck = checkpoint::open(l.root)?;
+            let views = contiguous_views(&ck)?;
+            let slices: Vec<&[u8]> = ck.tensors.iter().zip(&views).map(|(t, v)| rows(t, v, k, n)).collect();
+            let total = slices.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum();
+            let copied = copy_into(arena.take(total)?, &slices);
+            let bytes = slices.iter().map(|s| s.len() as u64).sum();
+            Ok(Loaded {
+                bytes,
+                checksum: Some(sum_views(&copied)),
+            })
+        }
+        Method::PickleEager | Method::PickleMmap | Method::PickleSlice | Method::PickleMmapSlice => pickle(arena, l),
+        Method::FileRead => {
+            let mut total = 0u64;
+            for f in l.files {
+                total += read_file_into(arena, f, 0)?.len() as u64;
+            }
+            Ok(Loaded {
+                bytes: total,
+                checksum: None,
+            })
+        }
+    }
+}
+
+fn finish(l: &Load<'_>, bytes: u64, views: &[&[u8]]) -> Loaded {
+    Loaded {
+        bytes,
+        checksum: l.touched.then(|| sum_views(views)),
+    }
+}
+
+fn tensor_bytes<'a>(ck: &'a checkpoint::Checkpoint, t: &TensorInfo) -> Result<&'a [u8]> {
+    match ck.contiguous_bytes(t)? {
+        Some(b) => Ok(b),
+        None => ck.storage_bytes(t),
+    }
+}
+
+fn contiguous_views(ck: &checkpoint::Checkpoint) -> Result<Vec<&[u8]>> {
+    ck.tensors.iter().map(|t| tensor_bytes(ck, t)).collect()
+}
+
+/// Rank k of n's rows of a 2-D contiguous tensor (split along dim 0); anything else whole.
+fn rows<'a>(t: &TensorInfo, data: &'a [u8], k: u32, n: u32) -> &'a [u8] {
+    if t.shape.len() != 2 || t.shape[0] == 0 || !t.is_contiguous() || data.len() as u64 != t.nbytes().unwrap_or(0) {
+        return data;
+    }
+    let r = t.shape[0];
+    let row = data.len() as u64 / r;
+    let (a, b) = (r * u64::from(k) / u64::from(n), r * (u64::from(k) + 1) / u64::from(n));
+    &data[(a * row) as usize..(b * row) as usize]
+}
+
+/// Copy every slice into `buf` (each 64-byte aligned; `buf` must be large enough) and return the copies.
+fn copy_into<'a>(buf: &'a mut [u8], srcs: &[&[u8]]) -> Vec<&'a [u8]> {
+    let mut rest = buf;
+    let mut out = Vec::with_capacity(srcs.len());
+    for s in srcs {
+        let (dst, tail) = rest.split_at_mut(s.len().next_multiple_of(ARENA_ALIGN));
+        dst[..s.len()].copy_from_slice(s);
+        out.push(&dst[..s.len()]);
+        rest = tail;
+    }
+    out
+}
+
+/// Read a whole file into the arena at `offset` and return its bytes.
+fn read_file_into<'a>(arena: &'a mut Arena, path: &Path, offset: usize) -> Result<&'a [u8]> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let len = usize::try_from(len).map_err(|_| Error::format(path, "file does not fit in memory"))?;
+    let buf = &mut arena.take(offset + len)?[offset..];
+    f.read_exact(buf).map_err(|e| Error::io(path, e))?;
+    Ok(buf)
+}
+
+fn safetensors_read(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+    let sizes: Vec<u64> = l
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| Error::io(f, e)))
+        .collect::<Result<_>>()?;
+    let total: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
+    let total = usize::try_from(total).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
+    arena.take(total)?;
+    let mut at = 0usize;
+    let mut ranges = Vec::with_capacity(l.files.len());
+    for (f, &size) in l.files.iter().zip(&sizes) {
+        read_file_into(arena, f, at)?;
+        ranges.push(at..at + size as usize);
+        at += (size as usize).next_multiple_of(ARENA_ALIGN);
+    }
+    let owned = arena.take(total)?;
+    let mut views: Vec<&[u8]> = Vec::new();
+    let mut bytes = 0u64;
+    for (f, r) in l.files.iter().zip(ranges) {
+        let data = &owned[r];
+        let h = parse_header(f, data)?;
+        for t in &h.tensors {
+            let (s, e) = (h.data_start + t.data.start, h.data_start + t.data.end);
+            views.push(&data[s as usize..e as usize]);
+            bytes += e - s;
+        }
+    }
+    Ok(finish(l, bytes, &views))
+}
+
+/// The pickle methods: map each file, parse it with the restricted pickle reader, then copy
+/// (eager) or view (mmap) every storage; the slice variants keep rank k's rows.
+fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+    let mut maps = Vec::with_capacity(l.files.len());
+    let mut handles = Vec::with_capacity(l.files.len());
+    for f in l.files {
+        let file = File::open(f).map_err(|e| Error::io(f, e))?;
+        // SAFETY: read-only map; reads go through bounds-checked slices of the length mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(f, e))?;
+        maps.push(map);
+        handles.push(file);
+    }
+    // (file, tensor) pairs and the distinct storages (shared storages are copied once, as torch does).
+    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+    for (i, (f, map)) in l.files.iter().zip(&maps).enumerate() {
+        let tf = crate::pickle::torch::read(f, map)?;
+        tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
+    }
+    let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
+    storages.sort_by_key(|(i, r)| (*i, r.start, r.end));
+    storages.dedup();
+    let storage_slice = |(i, r): &StorageKey| -> Result<&[u8]> {
+        maps[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
+            Error::format(
+                &l.files[*i],
+                format!("storage {}..{} lies outside the file", r.start, r.end),
+            )
+        })
+    };
+    let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
+    let storage_bytes: u64 = srcs.iter().map(|s| s.len() as u64).sum();
+    let padded = |v: &[&[u8]]| v.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum::<usize>();
+    let (k, n) = l.rank.unwrap_or((0, 1));
+    let slices_of = |views: &[&'_ [u8]]| -> Vec<usize> {
+        tensors
+            .iter()
+            .zip(views)
+            .map(|((_, t), v)| rows(t, v, k, n).len())
+            .collect()
+    };
+    match l.method {
+        Method::PickleMmap => Ok(finish(l, storage_bytes, &views(&tensors, &storages, &srcs))),
+        Method::PickleEager => {
+            let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
+            Ok(finish(l, storage_bytes, &views(&tensors, &storages, &owned)))
+        }
+        Method::PickleMmapSlice => {
+            let v = views(&tensors, &storages, &srcs);
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let copied = copy_into(arena.take(padded(&slices))?, &slices);
+            Ok(Loaded {
+                bytes: slices.iter().map(|s| s.len() as u64).sum(),
+                checksum: Some(sum_views(&copied)),
+            })
+        }
+        _ => {
+            // The torch.load way: everything into owned memory first, then the rank's rows copied out.
+            let slice_len: usize = slices_of(&views(&tensors, &storages, &srcs))
+                .iter()
+                .map(|s| s.next_multiple_of(ARENA_ALIGN))
+                .sum();
+            let first = padded(&srcs);
+            let (a, b) = arena.take(first + slice_len)?.split_at_mut(first);
+            let owned = read_into(a, &handles, &storages, l.files)?;
+            let v = views(&tensors, &storages, &owned);
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let copied = copy_into(b, &slices);
+            Ok(Loaded {
+                bytes: storage_bytes,
+                checksum: Some(sum_views(&copied)),
+            })
+        }
+    }
+}
+
+type StorageKey = (usize, std::ops::Range<u64>);
+
+/// The eager copy, as `torch.load` does it: `pread` each storage (already checked to lie inside its
+/// file) into `buf`, 64-byte aligned. Reading rather than copying out of the map keeps the map's
+/// pages unmapped (peak memory is the copy, not the copy plus the mapped file) and, on a cold
+/// cache, lets the kernel read ahead in large requests.
+fn read_into<'a>(
+    buf: &'a mut [u8],
+    files: &[File],
+    storages: &[StorageKey],
+    paths: &[PathBuf],
+) -> Result<Vec<&'a [u8]>> {
+    use std::os::unix::fs::FileExt;
+    let mut rest = buf;
+    let mut out = Vec::with_capacity(storages.len());
+    for (i, r) in storages {
+        let len = (r.end - r.start) as usize;
+        let (dst, tail) = rest.split_at_mut(len.next_multiple_of(ARENA_ALIGN));
+        files[*i]
+            .read_exact_at(&mut dst[..len], r.start)
+            .map_err(|e| Error::io(&paths[*i], e))?;
+        out.push(&dst[..len]);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// A view per tensor: its storage (owned copy or map, `base[i]` for `storages[i]`) narrowed to the
+/// tensor's bytes when contiguous.
+fn views<'a>(tensors: &[(usize, TensorInfo)], storages: &[StorageKey], base: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    tensors
+        .iter()
+        .map(|(i, t)| {
+            let idx = storages
+                .binary_search_by_key(&(*i, t.storage.start, t.storage.end), |(j, r)| (*j, r.start, r.end))
+                .expect("every storage was collected");
+            let st = base[idx];
+            match t.contiguous_range() {
+                Some(r) => &st[(r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize],
+                None => st,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_words() {
+        assert_eq!(checksum(&[]), 0);
+        assert_eq!(checksum(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 3);
+        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let naive = data.chunks(8).fold(0u64, |a, w| {
+            let mut b = [0u8; 8];
+            b[..w.len()].copy_from_slice(w);
+            a.wrapping_add(u64::from_le_bytes(b))
+        });
+        assert_eq!(checksum(&data), naive);
+    }
+
+    #[test]
+    fn arena_grows_and_reuses() {
+        let mut a = Arena::new();
+        assert_eq!(a.take(10).unwrap().len(), 10);
+        let p = a.take(100).unwrap().as_ptr();
+        assert_eq!(a.take(1000).unwrap().as_ptr(), p, "same mapping reused");
+        assert_eq!(a.take(5 << 20).unwrap().len(), 5 << 20);
+    }
+
+    #[test]
+    fn safetensors_methods_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair =
+            super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Gpt2, 300_000).unwrap();
+        let files = vec![pair.safetensors.clone()];
+        let mut arena = Arena::new();
+        let mut sums = Vec::new();
+        for method in [Method::SafetensorsMmap, Method::SafetensorsRead] {
+            for touched in [false, true] {
+                let l = Load {
+                    root: &pair.safetensors,
+                    files: &files,
+                    method,
+                    touched,
+                    rank: None,
+                };
+                let got = load(&mut arena, &l).unwrap();
+                assert_eq!(got.bytes, pair.bytes);
+                assert_eq!(got.checksum.is_some(), touched);
+                sums.extend(got.checksum);
+            }
+        }
+        assert_eq!(sums[0], sums[1]);
+        let torch = vec![pair.torch.clone()];
+        for method in [Method::PickleEager, Method::PickleMmap] {
+            for touched in [false, true] {
+                let l = Load {
+                    root: &pair.torch,
+                    files: &torch,
+                    method,
+                    touched,
+                    rank: None,
+                };
+                let got = load(&mut arena, &l).unwrap();
+                assert_eq!(got.bytes, pair.bytes, "{method:?}");
+                if touched {
+                    assert_eq!(got.checksum, Some(sums[0]), "{method:?}");
+                }
+            }
+        }
+        let mut slice_sums = Vec::new();
+        for (method, root, files) in [
+            (Method::SafetensorsSlice, &pair.safetensors, &files),
+            (Method::PickleSlice, &pair.torch, &torch),
+            (Method::PickleMmapSlice, &pair.torch, &torch),
+        ] {
+            let l = Load {
+                root,
+                files,
+                method,
+                touched: true,
+                rank: Some((1, 3)),
+            };
+            let got = load(&mut arena, &l).unwrap();
+            slice_sums.push(got.checksum.unwrap());
+            let read_all = method == Method::PickleSlice;
+            assert_eq!(got.bytes == pair.bytes, read_all, "{method:?} {}", got.bytes);
+        }
+        assert!(
+            slice_sums.iter().all(|&s| s == slice_sums[0]),
+            "every way slices the same rows"
+        );
+        let mut l = Load {
+            root: &pair.safetensors,
+            files: &files,
+            method: Method::SafetensorsSlice,
+            touched: true,
+            rank: Some((0, 2)),
+        };
+        let half0 = load(&mut arena, &l).unwrap().bytes;
+        l.rank = Some((1, 2));
+        let half1 = load(&mut arena, &l).unwrap().bytes;
+        assert!(half0 < pair.bytes && half1 < pair.bytes);
+        l.method = Method::FileRead;
+        let whole = load(&mut arena, &l).unwrap().bytes;
+        assert_eq!(whole, pair.safetensors.metadata().unwrap().len());
+        l.method = Method::SafetensorsLazyOne;
+        assert!(load(&mut arena, &l).unwrap().bytes > 0);
+    }
+
+    #[test]
+    fn rows_split_the_first_dimension() {
+        let t = TensorInfo::contiguous("w".into(), crate::checkpoint::DType::F32, vec![5, 2], 0, 0..40).unwrap();
+        let data: Vec<u8> = (0..40).collect();
+        let parts: Vec<&[u8]> = (0..3).map(|k| rows(&t, &data, k, 3)).collect();
+        assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), 40);
+        assert_eq!(parts[0], &data[..8]);
+        let b = TensorInfo::contiguous("b".into(), crate::checkpoint::DType::F32, vec![10], 0, 0..40).unwrap();
+        assert_eq!(rows(&b, &data, 1, 3).len(), 40, "1-D tensors are replicated");
+    }
+}

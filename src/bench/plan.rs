@@ -1,0 +1,208 @@
+//! From a [`Config`] and the opened checkpoints to the list of cases to time:
+//! checkpoint × method × device × cache × touched (× rank for `--ranks`).
+
+use std::path::{Path, PathBuf};
+
+use super::{CacheState, Config, Device, Method};
+use crate::Result;
+use crate::checkpoint::{self, Format};
+
+/// A checkpoint to measure, opened once to learn its format and files.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The path as given.
+    pub root: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Its weight files.
+    pub files: Vec<PathBuf>,
+    /// Whether every file is a torch zip archive (what `torch.load(mmap=True)` needs).
+    pub all_zip: bool,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Number of tensors.
+    pub tensors: usize,
+}
+
+impl Target {
+    /// Open `path` (without reading tensor data) and describe it.
+    pub fn open(path: &Path) -> Result<Target> {
+        let ck = checkpoint::open(path)?;
+        Ok(Target {
+            root: path.to_path_buf(),
+            format: ck.format,
+            files: ck.files.iter().map(|f| f.full_path.clone()).collect(),
+            all_zip: ck.files.iter().all(|f| f.format == Format::PytorchZip),
+            bytes: ck.files.iter().map(|f| f.bytes).sum(),
+            tensors: ck.tensors.len(),
+        })
+    }
+
+    /// Whether its tensors come from pickles.
+    pub fn is_pickle(&self) -> bool {
+        self.format.is_pickle() || (self.all_zip && !self.files.is_empty())
+    }
+
+    fn applies(&self, m: Method) -> bool {
+        match m {
+            Method::PickleEager | Method::PickleSlice => self.is_pickle(),
+            Method::PickleMmap | Method::PickleMmapSlice => self.is_pickle() && self.all_zip,
+            Method::SafetensorsMmap
+            | Method::SafetensorsRead
+            | Method::SafetensorsLazyOne
+            | Method::SafetensorsSlice
+            | Method::FileRead => !self.is_pickle(),
+        }
+    }
+}
+
+/// One thing to time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Index into the targets.
+    pub target: usize,
+    /// Method.
+    pub method: Method,
+    /// Device.
+    pub device: Device,
+    /// Cache state.
+    pub cache: CacheState,
+    /// Read every byte after loading.
+    pub touched: bool,
+    /// `(k, n)` for tensor-parallel cases.
+    pub rank: Option<(u32, u32)>,
+}
+
+impl Case {
+    /// A short label for progress displays.
+    pub fn label(&self) -> String {
+        match self.rank {
+            Some((k, n)) => format!("{} rank {k}/{n}", self.method.as_str()),
+            None if self.touched => format!("{} touched", self.method.as_str()),
+            None => self.method.as_str().to_owned(),
+        }
+    }
+}
+
+/// Every case of `config` over `targets`, grouped by method (untouched then touched).
+pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
+    let wanted = |m: Method| config.methods.is_empty() || config.methods.contains(&m);
+    let cache = if config.cold {
+        CacheState::Cold
+    } else {
+        CacheState::Warm
+    };
+    let mut out = Vec::new();
+    for &device in &config.devices {
+        for method in Method::LOADS.into_iter().filter(|&m| wanted(m)) {
+            // The reference read has nothing to touch that it did not just write.
+            let touches: &[bool] = if method == Method::FileRead {
+                &[false]
+            } else {
+                &[false, true]
+            };
+            for &touched in touches {
+                for (target, t) in targets.iter().enumerate() {
+                    if t.applies(method) {
+                        out.push(Case {
+                            target,
+                            method,
+                            device,
+                            cache,
+                            touched,
+                            rank: None,
+                        });
+                    }
+                }
+            }
+        }
+        if config.ranks > 1 {
+            for method in Method::SLICES.into_iter().filter(|&m| wanted(m)) {
+                for k in 0..config.ranks {
+                    for (target, t) in targets.iter().enumerate() {
+                        if t.applies(method) {
+                            out.push(Case {
+                                target,
+                                method,
+                                device,
+                                cache,
+                                touched: true,
+                                rank: Some((k, config.ranks)),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(format: Format) -> Target {
+        Target {
+            root: "x".into(),
+            format,
+            files: vec!["x".into()],
+            all_zip: format == Format::PytorchZip,
+            bytes: 10,
+            tensors: 1,
+        }
+    }
+
+    #[test]
+    fn methods_follow_the_format() {
+        let targets = [target(Format::Safetensors), target(Format::PytorchZip)];
+        let cases = plan(&Config::new(vec![]), &targets);
+        let names: Vec<String> = cases.iter().map(Case::label).collect();
+        assert_eq!(
+            names,
+            [
+                "safetensors-mmap",
+                "safetensors-mmap touched",
+                "safetensors-read",
+                "safetensors-read touched",
+                "safetensors-lazy-one",
+                "safetensors-lazy-one touched",
+                "pickle-eager",
+                "pickle-eager touched",
+                "pickle-mmap",
+                "pickle-mmap touched",
+                "file-read",
+            ]
+        );
+        assert!(cases.iter().all(|c| c.method.is_pickle() == (c.target == 1)));
+    }
+
+    #[test]
+    fn ranks_and_filters() {
+        let targets = [target(Format::Safetensors), target(Format::PytorchLegacy)];
+        let mut config = Config::new(vec![]);
+        config.ranks = 2;
+        config.cold = true;
+        config.methods = vec![
+            Method::PickleEager,
+            Method::SafetensorsSlice,
+            Method::PickleSlice,
+            Method::PickleMmap,
+        ];
+        let cases = plan(&config, &targets);
+        let names: Vec<String> = cases.iter().map(Case::label).collect();
+        // legacy pickles cannot be mapped: no pickle-mmap rows
+        assert_eq!(
+            names,
+            [
+                "pickle-eager",
+                "pickle-eager touched",
+                "safetensors-slice rank 0/2",
+                "safetensors-slice rank 1/2",
+                "pickle-slice rank 0/2",
+                "pickle-slice rank 1/2",
+            ]
+        );
+        assert!(cases.iter().all(|c| c.cache == CacheState::Cold));
+    }
+}

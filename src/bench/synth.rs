@@ -1,0 +1,468 @@
+//! Synthetic checkpoints of a requested size and shape family, written in both formats at once:
+//! `.safetensors` and the `torch.save` zip format (see [`super::torchzip`]). Both files hold the
+//! same float32 tensors with the same deterministic values, so every load method reads equal data.
+//!
+//! ```no_run
+//! use tensorscope::bench::synth::{Family, write_pair};
+//! let dir = std::env::temp_dir();
+//! let pair = write_pair(&dir, "model", Family::Gpt2, 64_000_000)?;
+//! println!("{} and {}: {} tensors", pair.safetensors.display(), pair.torch.display(), pair.tensors);
+//! # Ok::<(), tensorscope::Error>(())
+//! ```
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::torchzip::{ZipWriter, state_dict_pickle};
+use crate::{Error, Result};
+
+/// Largest synthetic checkpoint written (per format).
+pub const MAX_SYNTH_BYTES: u64 = 1 << 40;
+/// Smallest: below this the shape families make no sense.
+pub const MIN_SYNTH_BYTES: u64 = 4096;
+
+/// The shape family of a synthetic checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// GPT-2 layer shapes (embeddings, attention, MLP, layer norms), as many layers as fit.
+    Gpt2,
+    /// 10,000 small LoRA adapter matrices.
+    Lora,
+    /// A few tensors of hundreds of MB each.
+    Huge,
+}
+
+impl Family {
+    /// `gpt2`, `lora` or `huge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Gpt2 => "gpt2",
+            Family::Lora => "lora",
+            Family::Huge => "huge",
+        }
+    }
+
+    /// Parse `gpt2`, `lora` or `huge`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "gpt2" => Some(Family::Gpt2),
+            "lora" => Some(Family::Lora),
+            "huge" => Some(Family::Huge),
+            _ => None,
+        }
+    }
+}
+
+/// One float32 tensor of a synthetic checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthTensor {
+    /// Name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<u64>,
+}
+
+impl SynthTensor {
+    fn new(name: impl Into<String>, shape: &[u64]) -> Self {
+        SynthTensor {
+            name: name.into(),
+            shape: shape.to_vec(),
+        }
+    }
+
+    /// Size of the data in bytes (float32).
+    pub fn nbytes(&self) -> u64 {
+        self.shape.iter().product::<u64>() * 4
+    }
+}
+
+/// The tensors of a checkpoint of about `bytes` bytes in `family` (never more than `bytes`
+/// plus one layer's worth, never empty).
+pub fn layout(family: Family, bytes: u64) -> Vec<SynthTensor> {
+    let bytes = bytes.clamp(MIN_SYNTH_BYTES, MAX_SYNTH_BYTES);
+    match family {
+        Family::Gpt2 => gpt2(bytes),
+        Family::Lora => lora(bytes),
+        Family::Huge => huge(bytes),
+    }
+}
+
+fn gpt2_layer(out: &mut Vec<SynthTensor>, i: u64, d: u64) {
+    let p = |s: &str| format!("h.{i}.{s}");
+    out.push(SynthTensor::new(p("ln_1.weight"), &[d]));
+    out.push(SynthTensor::new(p("ln_1.bias"), &[d]));
+    out.push(SynthTensor::new(p("attn.c_attn.weight"), &[d, 3 * d]));
+    out.push(SynthTensor::new(p("attn.c_attn.bias"), &[3 * d]));
+    out.push(SynthTensor::new(p("attn.c_proj.weight"), &[d, d]));
+    out.push(SynthTensor::new(p("attn.c_proj.bias"), &[d]));
+    out.push(SynthTensor::new(p("ln_2.weight"), &[d]));
+    out.push(SynthTensor::new(p("ln_2.bias"), &[d]));
+    out.push(SynthTensor::new(p("mlp.c_fc.weight"), &[d, 4 * d]));
+    out.push(SynthTensor::new(p("mlp.c_fc.bias"), &[4 * d]));
+    out.push(SynthTensor::new(p("mlp.c_proj.weight"), &[4 * d, d]));
+    out.push(SynthTensor::new(p("mlp.c_proj.bias"), &[d]));
+}
+
+/// GPT-2 small (d=768, vocab 50257, 1024 positions) with as many layers as fit; smaller sizes shrink
+/// the width and vocabulary by the same factor so that at least one layer fits.
+fn gpt2(bytes: u64) -> Vec<SynthTensor> {
+    let (mut d, mut vocab, mut ctx) = (768u64, 50_257u64, 1024u64);
+    let layer = |d: u64| (12 * d * d + 13 * d) * 4;
+    while d > 8 && (vocab + ctx) * d * 4 + layer(d) > bytes {
+        d /= 2;
+        vocab = (vocab / 2).max(16);
+        ctx = (ctx / 2).max(16);
+    }
+    let fixed = (vocab + ctx + 2) * d * 4;
+    let layers = (bytes.saturating_sub(fixed) / layer(d)).max(1);
+    let mut out = vec![
+        SynthTensor::new("wte.weight", &[vocab, d]),
+        SynthTensor::new("wpe.weight", &[ctx, d]),
+    ];
+    for i in 0..layers {
+        gpt2_layer(&mut out, i, d);
+    }
+    out.push(SynthTensor::new("ln_f.weight", &[d]));
+    out.push(SynthTensor::new("ln_f.bias", &[d]));
+    out
+}
+
+/// 10,000 LoRA matrices: pairs of `lora_A` `[r, n]` and `lora_B` `[n, r]` with rank 16.
+fn lora(bytes: u64) -> Vec<SynthTensor> {
+    const COUNT: u64 = 10_000;
+    const RANK: u64 = 16;
+    let n = (bytes / COUNT / 4 / RANK).max(1);
+    let projs = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj"];
+    (0..COUNT / 2)
+        .flat_map(|i| {
+            let base = format!(
+                "base_model.model.layers.{}.{}",
+                i / projs.len() as u64,
+                projs[(i % projs.len() as u64) as usize]
+            );
+            [
+                SynthTensor::new(format!("{base}.lora_A.weight"), &[RANK, n]),
+                SynthTensor::new(format!("{base}.lora_B.weight"), &[n, RANK]),
+            ]
+        })
+        .collect()
+}
+
+/// Four equal 2-D tensors with rows of 4096 floats (fewer columns for tiny sizes).
+fn huge(bytes: u64) -> Vec<SynthTensor> {
+    let each = bytes / 4;
+    let cols = 4096u64.min((each / 4).max(1));
+    let rows = (each / 4 / cols).max(1);
+    (0..4)
+        .map(|i| SynthTensor::new(format!("block.{i}.weight"), &[rows, cols]))
+        .collect()
+}
+
+/// Deterministic float32 values in [-0.05, 0.05) for tensor `index`, written little-endian into `out`.
+pub fn fill(index: usize, out: &mut [u8]) {
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let f = |bits: u64| ((bits & 0xFF_FFFF) as f32 / 16_777_216.0 - 0.5) * 0.1;
+    let mut chunks = out.chunks_exact_mut(8);
+    for c in &mut chunks {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        c[..4].copy_from_slice(&f(s).to_le_bytes());
+        c[4..].copy_from_slice(&f(s >> 32).to_le_bytes());
+    }
+    let rest = chunks.into_remainder();
+    if rest.len() >= 4 {
+        rest[..4].copy_from_slice(&f(s >> 11).to_le_bytes());
+    }
+}
+
+/// A pair of synthetic files with the same tensors.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// The `.safetensors` file.
+    pub safetensors: PathBuf,
+    /// The `torch.save` zip file (`.bin`).
+    pub torch: PathBuf,
+    /// Number of tensors.
+    pub tensors: usize,
+    /// Bytes of tensor data (each file is slightly larger).
+    pub bytes: u64,
+}
+
+/// Options of [`write_torch_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TorchOptions {
+    /// Write zip64 records even when the archive is small (to test readers).
+    pub force_zip64: bool,
+}
+
+/// Streams tensors into a `.safetensors` file whose header was written up front.
+struct SafetensorsOut(BufWriter<File>);
+
+impl SafetensorsOut {
+    fn create(path: &Path, tensors: &[SynthTensor]) -> Result<Self> {
+        let mut header = String::from("{\"__metadata__\":{\"format\":\"pt\"}");
+        let mut at = 0u64;
+        for t in tensors {
+            let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
+            let end = at + t.nbytes();
+            header.push_str(&format!(
+                ",{}:{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{at},{end}]}}",
+                serde_json::Value::String(t.name.clone()),
+                shape.join(",")
+            ));
+            at = end;
+        }
+        header.push('}');
+        while header.len() % 8 != 0 {
+            header.push(' ');
+        }
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        w.write_all(&(header.len() as u64).to_le_bytes())
+            .and_then(|_| w.write_all(header.as_bytes()))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(SafetensorsOut(w))
+    }
+}
+
+/// Write a `.safetensors` file of `tensors` filled by [`fill`].
+pub fn write_safetensors(path: &Path, tensors: &[SynthTensor]) -> Result<()> {
+    let mut out = SafetensorsOut::create(path, tensors)?;
+    let mut buf = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        buf.resize(t.nbytes() as usize, 0);
+        fill(i, &mut buf);
+        out.0.write_all(&buf).map_err(|e| Error::io(path, e))?;
+    }
+    out.0.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Write a `torch.save`-compatible zip file of `tensors` filled by [`fill`].
+pub fn write_torch(path: &Path, tensors: &[SynthTensor]) -> Result<()> {
+    write_torch_with(path, tensors, TorchOptions::default())
+}
+
+/// [`write_torch`] with options.
+pub fn write_torch_with(path: &Path, tensors: &[SynthTensor], opts: TorchOptions) -> Result<()> {
+    let mut z = TorchOut::create(path, tensors, opts)?;
+    let mut buf = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        buf.resize(t.nbytes() as usize, 0);
+        fill(i, &mut buf);
+        z.tensor(i, &buf)?;
+    }
+    z.finish()
+}
+
+struct TorchOut {
+    zip: ZipWriter<BufWriter<File>>,
+    path: PathBuf,
+    crcs: u64,
+}
+
+impl TorchOut {
+    fn create(path: &Path, tensors: &[SynthTensor], opts: TorchOptions) -> Result<Self> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file), opts.force_zip64);
+        let named: Vec<(String, Vec<u64>)> = tensors.iter().map(|t| (t.name.clone(), t.shape.clone())).collect();
+        let io = |e| Error::io(path, e);
+        zip.add("archive/data.pkl", &state_dict_pickle(&named)).map_err(io)?;
+        zip.add("archive/.format_version", b"1").map_err(io)?;
+        zip.add("archive/.storage_alignment", b"64").map_err(io)?;
+        zip.add("archive/byteorder", b"little").map_err(io)?;
+        Ok(TorchOut {
+            zip,
+            path: path.to_path_buf(),
+            crcs: 0,
+        })
+    }
+
+    fn tensor(&mut self, i: usize, data: &[u8]) -> Result<()> {
+        self.crcs = self
+            .crcs
+            .wrapping_mul(31)
+            .wrapping_add(crc32fast::hash(&data[..data.len().min(4096)]) as u64);
+        self.zip
+            .add(&format!("archive/data/{i}"), data)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        self.zip.add("archive/version", b"3\n").map_err(io)?;
+        // torch writes a 40-digit decimal id; ours is derived from the content so reruns are identical.
+        let id = format!("{:020}{:020}", self.crcs, self.crcs.rotate_left(29));
+        self.zip
+            .add("archive/.data/serialization_id", id.as_bytes())
+            .map_err(io)?;
+        let mut w = self.zip.finish().map_err(io)?;
+        w.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Write `DIR/STEM.safetensors` and `DIR/STEM.bin` holding the same synthetic tensors of about
+/// `bytes` bytes, generating each tensor once. Refuses when the disk has too little free space.
+pub fn write_pair(dir: &Path, stem: &str, family: Family, bytes: u64) -> Result<Pair> {
+    if !(MIN_SYNTH_BYTES..=MAX_SYNTH_BYTES).contains(&bytes) {
+        return Err(Error::Usage(format!(
+            "synthetic size {} must be between {} and {}",
+            crate::text::bytes(bytes),
+            crate::text::bytes(MIN_SYNTH_BYTES),
+            crate::text::bytes(MAX_SYNTH_BYTES)
+        )));
+    }
+    let tensors = layout(family, bytes);
+    let total: u64 = tensors.iter().map(SynthTensor::nbytes).sum();
+    check_free_space(dir, total * 2 + (64 << 20))?;
+    let st_path = dir.join(format!("{stem}.safetensors"));
+    let pt_path = dir.join(format!("{stem}.bin"));
+    let mut st = SafetensorsOut::create(&st_path, &tensors)?;
+    let mut pt = TorchOut::create(&pt_path, &tensors, TorchOptions::default())?;
+    let mut buf = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        buf.resize(t.nbytes() as usize, 0);
+        fill(i, &mut buf);
+        st.0.write_all(&buf).map_err(|e| Error::io(&st_path, e))?;
+        pt.tensor(i, &buf)?;
+    }
+    st.0.flush().map_err(|e| Error::io(&st_path, e))?;
+    pt.finish()?;
+    Ok(Pair {
+        safetensors: st_path,
+        torch: pt_path,
+        tensors: tensors.len(),
+        bytes: total,
+    })
+}
+
+fn check_free_space(dir: &Path, need: u64) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is a valid C string.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return Ok(()); // cannot tell: let the writes fail with the OS error instead
+    }
+    let free = (s.f_bavail as u64).saturating_mul(s.f_frsize as u64);
+    if free < need {
+        return Err(Error::Usage(format!(
+            "{}: {} free, the synthetic pair needs {}",
+            crate::text::path(dir),
+            crate::text::bytes(free),
+            crate::text::bytes(need)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpt2_sizes_are_close_to_the_request() {
+        for want in [4096u64, 1 << 20, 64_000_000, 500_000_000] {
+            let got: u64 = layout(Family::Gpt2, want).iter().map(SynthTensor::nbytes).sum();
+            assert!(got <= want + want / 2 + 200_000, "{want}: {got}");
+            assert!(got >= want / 3, "{want}: {got}");
+        }
+        let t = layout(Family::Gpt2, 500_000_000);
+        assert_eq!(t[0].shape, vec![50_257, 768]);
+        assert!(t.iter().any(|t| t.name == "h.11.mlp.c_proj.weight"));
+    }
+
+    #[test]
+    fn lora_has_ten_thousand_tensors_and_huge_four() {
+        assert_eq!(layout(Family::Lora, 1 << 20).len(), 10_000);
+        let h = layout(Family::Huge, 400_000_000);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[0].shape[1], 4096);
+    }
+
+    #[test]
+    fn fill_is_deterministic_and_finite() {
+        let (mut a, mut b) = (vec![0u8; 44], vec![0u8; 44]);
+        fill(3, &mut a);
+        fill(3, &mut b);
+        assert_eq!(a, b);
+        fill(4, &mut b);
+        assert_ne!(a, b);
+        for c in a.chunks_exact(4) {
+            let v = f32::from_le_bytes(c.try_into().unwrap());
+            assert!((-0.05..0.05).contains(&v), "{v}");
+        }
+        assert_ne!(&a[40..], &[0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn safetensors_pair_reads_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = write_pair(dir.path(), "m", Family::Gpt2, 200_000).unwrap();
+        let ck = crate::checkpoint::open(&pair.safetensors).unwrap();
+        let tensors = layout(Family::Gpt2, 200_000);
+        assert_eq!(ck.tensors.len(), tensors.len());
+        for (i, t) in tensors.iter().enumerate() {
+            let got = ck.tensor(&t.name).unwrap();
+            assert_eq!(got.shape, t.shape);
+            let mut want = vec![0u8; t.nbytes() as usize];
+            fill(i, &mut want);
+            assert_eq!(ck.contiguous_bytes(got).unwrap().unwrap(), &want[..]);
+        }
+        assert!(pair.torch.metadata().unwrap().len() > pair.bytes);
+    }
+
+    #[test]
+    fn torch_files_read_back_equal_with_our_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        for family in [Family::Gpt2, Family::Lora, Family::Huge] {
+            let pair = write_pair(dir.path(), family.as_str(), family, 200_000).unwrap();
+            let tensors = layout(family, 200_000);
+            let ck = crate::checkpoint::open(&pair.torch).unwrap();
+            assert_eq!(ck.format, crate::checkpoint::Format::PytorchZip);
+            assert!(ck.warnings.is_empty(), "{:?}", ck.warnings);
+            let names: Vec<&str> = ck.tensors.iter().map(|t| t.name.as_str()).collect();
+            let want: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, want);
+            for (i, (t, got)) in tensors.iter().zip(&ck.tensors).enumerate() {
+                assert_eq!(got.shape, t.shape);
+                assert_eq!(got.dtype, crate::checkpoint::DType::F32);
+                assert_eq!(got.storage.start % 64, 0, "aligned storage");
+                let mut data = vec![0u8; t.nbytes() as usize];
+                fill(i, &mut data);
+                assert_eq!(ck.contiguous_bytes(got).unwrap().unwrap(), &data[..], "{}", t.name);
+            }
+        }
+        let t = layout(Family::Gpt2, 100_000);
+        let p = dir.path().join("zip64.bin");
+        write_torch_with(&p, &t, TorchOptions { force_zip64: true }).unwrap();
+        assert_eq!(crate::checkpoint::open(&p).unwrap().tensors.len(), t.len());
+    }
+
+    #[test]
+    fn refuses_silly_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_pair(dir.path(), "m", Family::Gpt2, 10).is_err());
+        assert!(write_pair(dir.path(), "m", Family::Gpt2, u64::MAX).is_err());
+    }
+
+    /// Writes the files `benches/peers/check_synth.py` loads with real torch:
+    /// `SYNTH_OUT=/tmp/synth cargo test --lib write_for_torch_check -- --ignored`.
+    #[test]
+    #[ignore = "writes files for the Python check script"]
+    fn write_for_torch_check() {
+        let dir = PathBuf::from(std::env::var("SYNTH_OUT").unwrap_or_else(|_| "/tmp/synth".into()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for family in [Family::Gpt2, Family::Lora, Family::Huge] {
+            write_pair(&dir, family.as_str(), family, 3_000_000).unwrap();
+        }
+        let t = layout(Family::Gpt2, 300_000);
+        write_torch_with(&dir.join("zip64.bin"), &t, TorchOptions { force_zip64: true }).unwrap();
+        write_safetensors(&dir.join("zip64.safetensors"), &t).unwrap();
+    }
+}

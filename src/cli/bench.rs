@@ -1,0 +1,188 @@
+//! `tensorscope bench [PATH...] [--synthetic SIZE] [--shape gpt2|lora|huge] [--runs N] [--cold]
+//! [--ranks N] [--report FILE]...`: timed loads, a summary table on stdout, reports by extension.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use tensorscope::bench::{self, Config, Event, Isolation, Method, Synthetic, synth::Family};
+use tensorscope::report::{self, Report, seconds};
+use tensorscope::text::{bytes, escape, parse_size};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Checkpoints to measure (files or folders; safetensors and torch.save files).
+    pub paths: Vec<PathBuf>,
+    /// Write and measure a synthetic pair (.safetensors and torch .bin) of this size, e.g. 500MB.
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub synthetic: Option<u64>,
+    /// Shape family of the synthetic pair.
+    #[arg(long, value_name = "gpt2|lora|huge", default_value = "gpt2", value_parser = family)]
+    pub shape: Family,
+    /// Keep the synthetic pair in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Timed runs per case.
+    #[arg(long, default_value_t = 5)]
+    pub runs: u32,
+    /// Untimed warm-up runs per case.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Drop the files' pages from the cache before each run (checked; the report says if it failed).
+    #[arg(long)]
+    pub cold: bool,
+    /// Tensor-parallel ranks: rank k of N reads its 1/N of each 2-D tensor (split along dim 0).
+    #[arg(long, default_value_t = 1)]
+    pub ranks: u32,
+    /// Only these methods (repeatable): safetensors-mmap, safetensors-read, safetensors-lazy-one,
+    /// pickle-eager, pickle-mmap, file-read, safetensors-slice, pickle-slice, pickle-mmap-slice.
+    #[arg(long = "method", value_name = "METHOD", value_parser = method)]
+    pub methods: Vec<Method>,
+    /// Write a report; the format follows the extension: .json .csv .md .html (repeatable).
+    #[arg(long = "report", value_name = "FILE")]
+    pub reports: Vec<PathBuf>,
+    /// Load onto the GPU too (not built yet).
+    #[arg(long)]
+    pub gpu: bool,
+    /// Run every case in this process (peak memory is then not measured).
+    #[arg(long)]
+    pub in_process: bool,
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    parse_size(s).ok_or_else(|| format!("{s:?} is not a size (try 500MB, 2GiB)"))
+}
+
+fn family(s: &str) -> Result<Family, String> {
+    Family::parse(s).ok_or_else(|| format!("{s:?}: expected gpt2, lora or huge"))
+}
+
+fn method(s: &str) -> Result<Method, String> {
+    Method::parse(s).ok_or_else(|| format!("{s:?} is not a method"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    if args.gpu {
+        bail!("--gpu: the GPU backend is not built yet; only CPU loads are measured");
+    }
+    let formats = args
+        .reports
+        .iter()
+        .map(|p| {
+            report::Format::from_path(p).with_context(|| {
+                format!(
+                    "{}: report format from extension: use .json, .csv, .md or .html",
+                    escape(&p.to_string_lossy())
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut config = Config::new(args.paths.clone());
+    config.synthetic = args.synthetic.map(|bytes| Synthetic {
+        bytes,
+        family: args.shape,
+        dir: args.keep.clone(),
+    });
+    config.runs = args.runs;
+    config.warmup = args.warmup;
+    config.cold = args.cold;
+    config.ranks = args.ranks;
+    config.methods = args.methods.clone();
+    if !args.in_process {
+        let exe = std::env::current_exe().context("cannot find this program to run cases in child processes")?;
+        config.isolation = Isolation::Child(exe);
+    }
+    let bar = progress_bar();
+    let report = bench::run_with(&config, |e| on_event(&bar, e))?;
+    bar.finish_and_clear();
+    for (path, format) in args.reports.iter().zip(formats) {
+        std::fs::write(path, report::render(&report, format))
+            .with_context(|| format!("cannot write {}", escape(&path.to_string_lossy())))?;
+    }
+    let mut out = std::io::stdout().lock();
+    summary(&mut out, &report)?;
+    if report.results.is_empty() {
+        bail!("nothing could be measured: {}", report.caveats.join("; "));
+    }
+    Ok(0)
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn on_event(bar: &ProgressBar, e: &Event) {
+    match e {
+        Event::Writing { bytes: b } => bar.set_message(format!("writing a synthetic pair of {}", bytes(*b))),
+        Event::Planned { runs, .. } => {
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} runs  {msg}")
+                    .expect("valid template"),
+            );
+            bar.set_length(*runs);
+            bar.set_position(0);
+        }
+        Event::CaseStarted { label, .. } => bar.set_message(label.clone()),
+        Event::Run { .. } => bar.inc(1),
+        Event::CaseFailed { error, .. } => bar.println(format!("warning: {}", escape(error))),
+        Event::CaseDone { .. } | Event::Finished => {}
+    }
+}
+
+/// The table on stdout: one line per result, the speedup against the baseline, then the caveats.
+fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let name_w = r.results.iter().map(|x| x.label().len()).max().unwrap_or(6).max(6);
+    let file =
+        |x: &tensorscope::report::BenchResult| escape(x.checkpoint.rsplit('/').next().unwrap_or("")).into_owned();
+    let file_w = r
+        .results
+        .iter()
+        .map(|x| file(x).chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    writeln!(
+        out,
+        "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>9}  {:>9}  {:>8}",
+        "method", "file", "cache", "median", "min – max", "GB/s", "data", "peak RSS", "speedup"
+    )?;
+    for x in &r.results {
+        let speedup = r
+            .speedups
+            .iter()
+            .find(|s| s.method == x.method && s.touched == x.touched && s.rank == x.rank && s.cache == x.cache)
+            .map(|s| format!("{:.1}x", s.ratio))
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8.2}  {:>9}  {:>9}  {:>8}",
+            x.label(),
+            file(x),
+            x.cache,
+            seconds(x.median_s),
+            format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
+            x.gbps,
+            bytes(x.bytes),
+            x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+            speedup
+        )?;
+    }
+    if let Some(b) = r.speedups.first() {
+        writeln!(
+            out,
+            "\nspeedup: {} median over the method's median (same cache and touch)",
+            b.baseline
+        )?;
+    }
+    for c in &r.caveats {
+        writeln!(out, "note: {}", escape(c))?;
+    }
+    Ok(())
+}

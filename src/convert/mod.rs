@@ -1,0 +1,334 @@
+//! Pickle checkpoints to `.safetensors`, without Python, without executing the pickle, and proved
+//! byte for byte.
+//!
+//! [`convert`] runs in five steps, and nothing is written before the third:
+//! 1. **Find** what the input holds ([`layout::discover`]): one pickle file, a folder with a sharded
+//!    pickle index, or a diffusers folder whose components hold pickles; other files (configs,
+//!    tokenizers) are copied unchanged.
+//! 2. **Scan and plan**: every input file is scanned (dangerous refuses, suspicious refuses unless
+//!    allowed); every tensor is checked (a torch-only dtype, a view outside its storage, an absurd
+//!    expansion ([`read::MAX_EXPANSION_BYTES`]) stop here); exact aliases — same file, storage,
+//!    offset, shape, strides and dtype — are written once and recorded as `"dropped": "kept"` in
+//!    `__metadata__`; every other view is its own contiguous copy; shards are cut as
+//!    huggingface_hub cuts them.
+//! 3. **Write** into a temporary file (file output) or temporary folder (folder output) *beside* OUT,
+//!    streaming tensor by tensor ([`read::TensorReader::copy_to`]: 1 MiB `pread`/`write` chunks for
+//!    contiguous tensors, a bounded gather for views); the kernel is asked to start writing back
+//!    behind the writer (`sync_file_range`), then every file is fsynced.
+//! 4. **Verify** (unless turned off), overlapping the write ([`verify`]): each file is reopened by the
+//!    ordinary reader as soon as its header is written, and every tensor, aliases included, is
+//!    compared byte for byte with its source view ([`crate::diff::elements_equal`]), 16 MiB piece by
+//!    piece as the writer finishes them, on two threads.
+//! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
+//!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
+//!    a reader never sees a folder with some shards, and a failed or interrupted run leaves only a
+//!    `.tensorscope-tmp-*` entry, which the next run ignores and removes on failure.
+
+pub mod layout;
+mod output;
+pub mod plan;
+pub mod read;
+pub mod verify;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::checkpoint::{self, OpenOptions};
+use crate::pickle::scan::{self, Finding, Verdict};
+use crate::text::path as show;
+use crate::{Error, Result};
+use plan::{Layout, PlanOptions};
+
+/// Default `--max-shard-size`: 5 GB, as transformers.
+pub const DEFAULT_MAX_SHARD_SIZE: u64 = 5_000_000_000;
+
+/// Settings of a conversion.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest shard (bytes of tensor data) in folder outputs.
+    pub max_shard_size: u64,
+    /// Whether `max_shard_size` was asked for (a file output that needs shards is then an error).
+    pub shard_size_given: bool,
+    /// Reopen the output and compare it with the input.
+    pub verify: bool,
+    /// Convert input the scanner calls suspicious (what was not rebuilt is left out).
+    pub allow_suspicious: bool,
+    /// Leave out tensors of torch-only dtypes instead of failing.
+    pub skip_unsupported: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_shard_size: DEFAULT_MAX_SHARD_SIZE,
+            shard_size_given: false,
+            verify: true,
+            allow_suspicious: false,
+            skip_unsupported: false,
+        }
+    }
+}
+
+/// A file the scanner did not call safe.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flagged {
+    /// The file.
+    pub path: String,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Why.
+    pub findings: Vec<Finding>,
+}
+
+/// One file written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    /// Path relative to OUT (the file name for a file output).
+    pub path: PathBuf,
+    /// Tensors in it.
+    pub tensors: usize,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// What verification checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Output files reopened.
+    pub files: usize,
+    /// Names checked (aliases included).
+    pub tensors: usize,
+    /// Bytes of tensor data compared.
+    pub bytes: u64,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// The result of a conversion that was carried out.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Input path.
+    pub input: PathBuf,
+    /// Output path.
+    pub output: PathBuf,
+    /// Files written (safetensors and indexes).
+    pub files: Vec<Written>,
+    /// Other files copied unchanged.
+    pub copied: Vec<PathBuf>,
+    /// Tensors written.
+    pub tensors: usize,
+    /// Bytes of tensor data written.
+    pub data_bytes: u64,
+    /// Exact aliases written once: `[dropped, kept]` (names prefixed by the unit folder).
+    pub aliases: Vec<(String, String)>,
+    /// Tensors left out with `--skip-unsupported`: `[name, dtype]`.
+    pub skipped: Vec<(String, String)>,
+    /// What the reader did not rebuild (opaque objects of suspicious input), and metadata left out.
+    pub left_out: Vec<String>,
+    /// Files the scanner called suspicious (converted because that was allowed).
+    pub suspicious: Vec<Flagged>,
+    /// Seconds spent writing.
+    pub write_seconds: f64,
+    /// Verification, unless turned off.
+    pub verification: Option<Verification>,
+}
+
+/// What [`convert`] did. JSON: `{"status": "refused", "files": […]}` or `{"status": "converted", …}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The scanner flagged the input: nothing was written.
+    Refused {
+        /// The files it did not call safe.
+        files: Vec<Flagged>,
+    },
+    /// The output is in place.
+    Converted(Box<Report>),
+}
+
+/// Convert `input` (a pickle file or a folder) to `output` (a `.safetensors` file, or a folder when
+/// the input is a folder, `output` is an existing folder or ends with `/`).
+pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
+    let in_meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+    let (layout, target, to_folder) = if in_meta.is_dir() {
+        (plan::discover(input)?, output.to_path_buf(), true)
+    } else {
+        let unit = plan::file_unit(input, PathBuf::new(), true);
+        let slash = output.as_os_str().to_string_lossy().ends_with('/');
+        let (target, to_folder) = if output.is_dir() {
+            (output.join(format!("{}.safetensors", unit.stem)), false)
+        } else {
+            (output.to_path_buf(), slash)
+        };
+        let layout = Layout {
+            units: vec![unit],
+            copies: Vec::new(),
+        };
+        (layout, target, to_folder)
+    };
+    check_target(&layout, input, &target, to_folder)?;
+
+    // scan and open everything before writing anything: dangerous input is refused even when the
+    // reader could not make sense of it, suspicious input unless allowed; unreadable input that the
+    // scanner did not flag is an error
+    let mut opened = Vec::with_capacity(layout.units.len());
+    let (mut dangerous, mut suspicious) = (Vec::new(), Vec::new());
+    for unit in &layout.units {
+        for f in &unit.files {
+            if f.extension().is_some_and(|e| e == "json") {
+                continue;
+            }
+            let s = scan::scan_file(f);
+            let item = Flagged {
+                path: f.to_string_lossy().into_owned(),
+                verdict: s.verdict,
+                findings: s.findings,
+            };
+            match s.verdict {
+                Verdict::Safe => {}
+                Verdict::Suspicious => suspicious.push(item),
+                _ => dangerous.push(item),
+            }
+        }
+    }
+    if !dangerous.is_empty() {
+        return Ok(Outcome::Refused { files: dangerous });
+    }
+    for unit in &layout.units {
+        let opened_unit = checkpoint::open_with(
+            &unit.input,
+            &OpenOptions {
+                variant: unit.variant.clone(),
+            },
+        );
+        let ck = match opened_unit {
+            Ok(ck) => ck,
+            // the scanner's finding says more than the reader's complaint about the same file
+            Err(_) if names_globals(&suspicious) && !opts.allow_suspicious => {
+                return Ok(Outcome::Refused { files: suspicious });
+            }
+            Err(e) => return Err(e),
+        };
+        // a single .safetensors file may be rewritten (re-sharded); folders must hold pickles
+        if !ck.format.is_pickle() && ck.format != checkpoint::Format::Safetensors {
+            return Err(Error::Usage(format!(
+                "{}: this is {}, not a pickle checkpoint: nothing to convert",
+                show(&unit.input),
+                ck.format
+            )));
+        }
+        let mut ck = ck;
+        for t in &mut ck.tensors {
+            if let std::borrow::Cow::Owned(v) = plan::safetensors_view(t) {
+                *t = v;
+            }
+        }
+        opened.push(ck);
+    }
+    if !suspicious.is_empty() && !opts.allow_suspicious {
+        return Ok(Outcome::Refused { files: suspicious });
+    }
+    let plan_opts = PlanOptions {
+        max_shard_size: if to_folder || opts.shard_size_given {
+            opts.max_shard_size
+        } else {
+            u64::MAX
+        },
+        skip_unsupported: opts.skip_unsupported,
+    };
+    let plans = layout
+        .units
+        .iter()
+        .zip(&opened)
+        .map(|(u, ck)| plan::plan_unit(ck, u, plan_opts))
+        .collect::<Result<Vec<_>>>()?;
+    if !to_folder && plans.iter().any(|p| p.files.len() > 1) {
+        return Err(Error::Usage(format!(
+            "the tensors need more than one shard of at most {} bytes: give a folder as OUT to write shards",
+            opts.max_shard_size
+        )));
+    }
+
+    let tmp = output::Temp::beside(&target)?;
+    let mut report = Report {
+        input: input.to_path_buf(),
+        output: target.clone(),
+        files: Vec::new(),
+        copied: Vec::new(),
+        tensors: 0,
+        data_bytes: 0,
+        aliases: Vec::new(),
+        skipped: Vec::new(),
+        left_out: Vec::new(),
+        suspicious,
+        write_seconds: 0.0,
+        verification: None,
+    };
+    let work = output::Work {
+        layout: &layout,
+        opened: &opened,
+        plans: &plans,
+        input,
+        to_folder,
+        verify: opts.verify,
+    };
+    output::write_all(&work, &tmp.path, &mut report)?;
+    tmp.publish(&target)?;
+    Ok(Outcome::Converted(Box::new(report)))
+}
+
+/// Whether a flagged file names a global (rather than only "cannot scan": an unknown format).
+fn names_globals(flagged: &[Flagged]) -> bool {
+    flagged.iter().any(|f| f.findings.iter().any(|x| x.global.is_some()))
+}
+
+/// `p` made absolute through its existing parent (the output need not exist yet).
+fn absolute(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return Some(c);
+    }
+    let parent = match p.parent() {
+        Some(x) if !x.as_os_str().is_empty() => x,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+}
+
+/// Refuse an output that is an input, lies inside the input folder (or holds it), or is a folder
+/// that is not empty.
+fn check_target(layout: &Layout, input: &Path, target: &Path, to_folder: bool) -> Result<()> {
+    let (Some(out), Some(inp)) = (absolute(target), absolute(input)) else {
+        return Err(Error::Usage(format!(
+            "{}: cannot resolve the output path",
+            show(target)
+        )));
+    };
+    let overlaps = out == inp
+        || (to_folder && (out.starts_with(&inp) || inp.starts_with(&out)))
+        || layout
+            .units
+            .iter()
+            .flat_map(|u| &u.files)
+            .any(|f| absolute(f).is_some_and(|f| f == out));
+    if overlaps {
+        return Err(Error::Usage(format!(
+            "{}: the output would overwrite or sit inside the input; choose another path",
+            show(target)
+        )));
+    }
+    if target.is_dir() {
+        let empty = std::fs::read_dir(target)
+            .map_err(|e| Error::io(target, e))?
+            .next()
+            .is_none();
+        if !to_folder || !empty {
+            return Err(Error::Usage(format!(
+                "{}: the output folder exists and is not empty; give a new or empty folder",
+                show(target)
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! The CSV report: one row per result, every field of [`super::BenchResult`] but the samples.
+
+use super::Report;
+
+const HEADER: &str = "checkpoint,method,device,cache,touched,rank,ranks,runs,median_s,min_s,max_s,bytes,gbps,\
+peak_rss_bytes,cache_dropped,checksum";
+
+/// CSV text of `report.results` with a header line (RFC 4180 quoting).
+pub fn to_string(report: &Report) -> String {
+    let mut out = String::from(HEADER);
+    out.push('\n');
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for r in &report.results {
+        let fields = [
+            field(&r.checkpoint),
+            field(&r.method),
+            field(&r.device),
+            field(&r.cache),
+            r.touched.to_string(),
+            opt(r.rank.map(|v| v.to_string())),
+            opt(r.ranks.map(|v| v.to_string())),
+            r.runs.to_string(),
+            format!("{:.9}", r.median_s),
+            format!("{:.9}", r.min_s),
+            format!("{:.9}", r.max_s),
+            r.bytes.to_string(),
+            format!("{:.3}", r.gbps),
+            opt(r.peak_rss_bytes.map(|v| v.to_string())),
+            opt(r.cache_dropped.map(|v| v.to_string())),
+            field(r.checksum.as_deref().unwrap_or("")),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Quote a field when it holds a comma, quote or line break; neutralise spreadsheet formulas.
+fn field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_result() {
+        let r = crate::report::sample::report();
+        let text = to_string(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + r.results.len());
+        let cols = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols), "{text}");
+        assert!(lines[2].starts_with("/tmp/m.safetensors,safetensors-mmap,cpu,warm,true,,,3,"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(field("=cmd()"), "'=cmd()");
+        assert_eq!(field("plain"), "plain");
+    }
+}

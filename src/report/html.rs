@@ -1,0 +1,378 @@
+//! The HTML report: one self-contained page (inline CSS and SVG; no scripts, external styles or
+//! fonts) with the system facts, two bar charts (median time per method with min–max whiskers,
+//! speedups over the baseline), the tables and the caveats.
+
+use std::fmt::Write;
+
+use super::markdown::file_name;
+use super::{BenchResult, Report, Speedup, seconds};
+use crate::text::bytes;
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;\
+max-width:1100px;padding:0 16px;color:#1d2330}h1{font-size:22px}h2{font-size:17px;margin-top:28px;\
+border-bottom:1px solid #dde;padding-bottom:4px}table{border-collapse:collapse;margin:8px 0}\
+td,th{padding:3px 10px;border-bottom:1px solid #eef;text-align:left}td.n,th.n{text-align:right;\
+font-variant-numeric:tabular-nums}.facts td:first-child{color:#667}.muted{color:#667}\
+.caveat{background:#fff6e0;border-left:4px solid #e0a000;padding:6px 10px;margin:6px 0}\
+svg text{font:12px system-ui,sans-serif;fill:#1d2330}.tag{font-size:11px;padding:1px 5px;\
+border-radius:3px;background:#eef}.tag.t{background:#1f5fbf;color:#fff}";
+
+/// The page for `report`.
+pub fn to_string(report: &Report) -> String {
+    let mut o = String::with_capacity(32 << 10);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    o.push_str("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
+    let _ = write!(
+        o,
+        "<title>Checkpoint load benchmark</title><style>{STYLE}</style></head><body>"
+    );
+    let _ = write!(
+        o,
+        "<h1>Checkpoint load benchmark</h1><p class=\"muted\">{}",
+        esc(&report.tool)
+    );
+    let c = &report.config;
+    let _ = write!(
+        o,
+        " · {} timed runs after {} warm-up · {} cache · {} rank(s){}{}</p>",
+        c.runs,
+        c.warmup,
+        if c.cold { "cold" } else { "warm" },
+        c.ranks,
+        c.synthetic
+            .as_ref()
+            .map(|s| format!(" · synthetic {}", esc(s)))
+            .unwrap_or_default(),
+        if c.isolated {
+            " · each case in its own process"
+        } else {
+            ""
+        }
+    );
+    if !report.caveats.is_empty() {
+        o.push_str("<h2>Caveats</h2>");
+        for cv in &report.caveats {
+            let _ = write!(o, "<div class=\"caveat\">{}</div>", esc(cv));
+        }
+    }
+    let whole: Vec<&BenchResult> = report.results.iter().filter(|r| r.rank.is_none()).collect();
+    if !whole.is_empty() {
+        o.push_str("<h2>Median load time per method</h2>");
+        o.push_str("<p class=\"muted\">Log scale; whiskers span the fastest and slowest run. Pale bars are ");
+        o.push_str("untouched loads (data not read), solid bars read every byte after loading.</p>");
+        time_chart(&mut o, &whole);
+    }
+    if !report.speedups.is_empty() {
+        o.push_str("<h2>Speedup over the baseline</h2><p class=\"muted\">Baseline median over method median, ");
+        o.push_str("like compared with like (same device, cache and touch). Log scale; the line marks 1x.</p>");
+        speedup_chart(&mut o, &report.speedups);
+    }
+    tables(&mut o, report);
+    o.push_str("</body></html>\n");
+    o
+}
+
+const WIDTH: f64 = 1000.0;
+const LABEL_W: f64 = 330.0;
+const VALUE_W: f64 = 90.0;
+const ROW_H: f64 = 22.0;
+
+/// A log10 axis over `[lo, hi]` mapped onto the plot width.
+struct LogAxis {
+    lo: f64,
+    hi: f64,
+}
+
+impl LogAxis {
+    fn new(min: f64, max: f64) -> Self {
+        let lo = min.max(1e-9).log10().floor();
+        let hi = max.max(min * 10.0).max(1e-9).log10().ceil().max(lo + 1.0);
+        LogAxis { lo, hi }
+    }
+    fn x(&self, v: f64) -> f64 {
+        let t = (v.max(1e-12).log10() - self.lo) / (self.hi - self.lo);
+        LABEL_W + t.clamp(0.0, 1.0) * (WIDTH - LABEL_W - VALUE_W)
+    }
+    fn ticks(&self) -> impl Iterator<Item = f64> + '_ {
+        (self.lo as i32..=self.hi as i32).map(|e| 10f64.powi(e))
+    }
+}
+
+fn color(method: &str) -> &'static str {
+    if method.starts_with("pickle") {
+        "#d9731a"
+    } else if method.starts_with("safetensors") {
+        "#1f5fbf"
+    } else {
+        "#7a8290"
+    }
+}
+
+fn svg_open(o: &mut String, rows: usize, title: &str) -> f64 {
+    let h = 30.0 + rows as f64 * ROW_H + 24.0;
+    let _ = write!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{h}\" viewBox=\"0 0 {WIDTH} {h}\" \
+         role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    h
+}
+
+fn axis(o: &mut String, ax: &LogAxis, h: f64, fmt: impl Fn(f64) -> String) {
+    for t in ax.ticks() {
+        let x = ax.x(t);
+        let _ = write!(
+            o,
+            "<line x1=\"{x:.1}\" y1=\"20\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#dde\"/>\
+             <text x=\"{x:.1}\" y=\"14\" text-anchor=\"middle\">{}</text>",
+            h - 20.0,
+            esc(&fmt(t))
+        );
+    }
+}
+
+fn time_chart(o: &mut String, rows: &[&BenchResult]) {
+    let min = rows.iter().map(|r| r.min_s).fold(f64::INFINITY, f64::min);
+    let max = rows.iter().map(|r| r.max_s).fold(0.0, f64::max);
+    let ax = LogAxis::new(min, max);
+    let h = svg_open(o, rows.len(), "median load time per method");
+    axis(o, &ax, h, seconds);
+    // Name the file only where one method ran on several checkpoints.
+    let several = |m: &str| {
+        let mut files: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.method == m)
+            .map(|r| r.checkpoint.as_str())
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        files.len() > 1
+    };
+    for (i, r) in rows.iter().enumerate() {
+        let name = if several(&r.method) {
+            format!("{} · {}", r.label(), short(file_name(&r.checkpoint)))
+        } else {
+            r.label()
+        };
+        let y = 26.0 + i as f64 * ROW_H;
+        let (x0, x1) = (ax.x(10f64.powf(ax.lo)), ax.x(r.median_s));
+        let opacity = if r.touched { "1" } else { "0.45" };
+        let _ = write!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\">\
+             <title>{}: median {}, min {}, max {}</title></rect>\
+             <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#1d2330\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            LABEL_W - 8.0,
+            y + 13.0,
+            esc(&name),
+            (x1 - x0).max(1.0),
+            ROW_H - 6.0,
+            color(&r.method),
+            esc(&r.label()),
+            seconds(r.median_s),
+            seconds(r.min_s),
+            seconds(r.max_s),
+            ax.x(r.min_s),
+            y + 8.0,
+            ax.x(r.max_s),
+            y + 8.0,
+            WIDTH - VALUE_W + 6.0,
+            y + 13.0,
+            seconds(r.median_s)
+        );
+    }
+    o.push_str("</svg>");
+}
+
+fn speedup_chart(o: &mut String, rows: &[Speedup]) {
+    let min = rows.iter().map(|r| r.ratio).fold(1.0, f64::min);
+    let max = rows.iter().map(|r| r.ratio).fold(1.0, f64::max);
+    let ax = LogAxis::new(min, max);
+    let h = svg_open(o, rows.len(), "speedup over the baseline");
+    axis(o, &ax, h, |t| format!("{t}x"));
+    let one = ax.x(1.0);
+    for (i, r) in rows.iter().enumerate() {
+        let y = 26.0 + i as f64 * ROW_H;
+        let x = ax.x(r.ratio);
+        let (a, b) = if x >= one { (one, x) } else { (x, one) };
+        let opacity = if r.touched { "1" } else { "0.45" };
+        let _ = write!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} ({})</text>\
+             <rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{:.1}x</text>",
+            LABEL_W - 8.0,
+            y + 13.0,
+            esc(&r.label()),
+            if r.rank.is_some() {
+                format!("vs {}", esc(&r.baseline))
+            } else {
+                esc(&r.cache)
+            },
+            (b - a).max(1.0),
+            ROW_H - 6.0,
+            color(&r.method),
+            WIDTH - VALUE_W + 6.0,
+            y + 13.0,
+            r.ratio
+        );
+    }
+    let _ = write!(
+        o,
+        "<line x1=\"{one:.1}\" y1=\"20\" x2=\"{one:.1}\" y2=\"{:.1}\" stroke=\"#1d2330\" stroke-dasharray=\"4 3\"/></svg>",
+        h - 20.0
+    );
+}
+
+fn tables(o: &mut String, report: &Report) {
+    o.push_str("<h2>Results</h2><table><tr><th>method</th><th>checkpoint</th><th>device</th><th>cache</th>");
+    o.push_str("<th class=\"n\">median</th><th class=\"n\">min – max</th><th class=\"n\">GB/s</th>");
+    o.push_str("<th class=\"n\">data</th><th class=\"n\">peak RSS</th></tr>");
+    for r in &report.results {
+        let tag = if r.touched {
+            "<span class=\"tag t\">touched</span>"
+        } else {
+            "<span class=\"tag\">untouched</span>"
+        };
+        let rank = match (r.rank, r.ranks) {
+            (Some(k), Some(n)) => format!(" rank {k}/{n}"),
+            _ => String::new(),
+        };
+        let _ = write!(
+            o,
+            "<tr><td>{}{} {tag}</td><td title=\"{}\">{}</td><td>{}</td><td>{}{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{} – {}</td><td class=\"n\">{:.2}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&r.method),
+            rank,
+            esc(&r.checkpoint),
+            esc(file_name(&r.checkpoint)),
+            esc(&r.device),
+            esc(&r.cache),
+            if r.cache_dropped == Some(false) {
+                " (not dropped)"
+            } else {
+                ""
+            },
+            seconds(r.median_s),
+            seconds(r.min_s),
+            seconds(r.max_s),
+            r.gbps,
+            bytes(r.bytes),
+            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into())
+        );
+    }
+    o.push_str("</table>");
+    if !report.speedups.is_empty() {
+        o.push_str("<h2>Speedups</h2><table><tr><th>method</th><th>device</th><th>cache</th><th>baseline</th>");
+        o.push_str("<th class=\"n\">speedup</th></tr>");
+        for s in &report.speedups {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{:.1}x</td></tr>",
+                esc(&s.label()),
+                esc(&s.device),
+                esc(&s.cache),
+                esc(&s.baseline),
+                s.ratio
+            );
+        }
+        o.push_str("</table>");
+    }
+    let s = &report.system;
+    o.push_str("<h2>System</h2><table class=\"facts\">");
+    let mut fact = |k: &str, v: String| {
+        let _ = write!(o, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
+    };
+    fact("OS", format!("{} (kernel {})", s.os, s.kernel));
+    fact("CPU", format!("{} ({} cores)", s.cpu, s.cores));
+    fact(
+        "Memory",
+        format!(
+            "{} ({} available)",
+            bytes(s.memory_bytes),
+            bytes(s.available_memory_bytes)
+        ),
+    );
+    fact("Copy into fresh memory", format!("{:.2} GB/s", s.fresh_memory_gbps));
+    fact("Copy into mapped memory", format!("{:.2} GB/s", s.mapped_memory_gbps));
+    for g in &s.gpu {
+        fact("GPU", format!("{} ({}, {})", g.name, g.backend, g.device_type));
+    }
+    o.push_str("</table><h2>Checkpoints</h2><table><tr><th>path</th><th>format</th><th class=\"n\">size</th>");
+    o.push_str("<th class=\"n\">tensors</th></tr>");
+    for k in &report.checkpoints {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&k.path),
+            esc(&k.format),
+            bytes(k.bytes),
+            k.tensors
+        );
+    }
+    o.push_str("</table>");
+}
+
+fn short(s: &str) -> &str {
+    match s.char_indices().nth(24) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Escape text for HTML content and attribute values (after escaping control characters).
+fn esc(s: &str) -> String {
+    let s = crate::text::escape(s);
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_contained_page_with_two_charts() {
+        let page = to_string(&crate::report::sample::report());
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert_eq!(page.matches("<svg").count(), 2);
+        for external in ["<script", "<link", "@import", "url(", "src=", "http://", "https://"] {
+            let hits: Vec<_> = page.match_indices(external).collect();
+            // The only URL allowed is the SVG namespace, which is an identifier, not a fetch.
+            let ok = hits
+                .iter()
+                .all(|(i, _)| page[*i..].starts_with("http://www.w3.org/2000/svg"));
+            assert!(ok, "external reference {external}");
+        }
+        assert!(page.contains("a &lt;caveat&gt; &amp; more"));
+        assert!(page.contains("500.0x"));
+        assert!(page.contains("safetensors-mmap (touched)"));
+    }
+
+    #[test]
+    fn log_axis_maps_decades() {
+        let ax = LogAxis::new(0.0002, 0.15);
+        assert_eq!((ax.lo, ax.hi), (-4.0, 0.0));
+        assert_eq!(ax.x(1e-4), LABEL_W);
+        assert_eq!(ax.ticks().count(), 5);
+        assert!(ax.x(0.01) < ax.x(0.1));
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(esc("<a href='x'>&\"\n"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\\x0a");
+    }
+}

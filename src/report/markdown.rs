@@ -1,0 +1,144 @@
+//! The Markdown report: system facts, checkpoints, results, speedups and caveats as tables.
+
+use std::fmt::Write;
+
+use super::{Report, seconds};
+use crate::text::bytes;
+
+/// Markdown text of `report`.
+pub fn to_string(report: &Report) -> String {
+    let mut o = String::new();
+    let s = &report.system;
+    let _ = writeln!(o, "# Checkpoint load benchmark\n");
+    let _ = writeln!(o, "{}\n", cell(&report.tool));
+    let _ = writeln!(o, "## System\n\n| | |\n|---|---|");
+    let _ = writeln!(o, "| OS | {} (kernel {}) |", cell(&s.os), cell(&s.kernel));
+    let _ = writeln!(o, "| CPU | {} ({} cores) |", cell(&s.cpu), s.cores);
+    let _ = writeln!(
+        o,
+        "| Memory | {} ({} available) |",
+        bytes(s.memory_bytes),
+        bytes(s.available_memory_bytes)
+    );
+    let _ = writeln!(
+        o,
+        "| Copy into fresh / mapped memory | {:.2} / {:.2} GB/s |",
+        s.fresh_memory_gbps, s.mapped_memory_gbps
+    );
+    for g in &s.gpu {
+        let _ = writeln!(
+            o,
+            "| GPU | {} ({}, {}) |",
+            cell(&g.name),
+            cell(&g.backend),
+            cell(&g.device_type)
+        );
+    }
+    let c = &report.config;
+    let _ = writeln!(
+        o,
+        "\n{} timed runs after {} warm-up, {} cache, {} rank(s){}{}.\n",
+        c.runs,
+        c.warmup,
+        if c.cold { "cold" } else { "warm" },
+        c.ranks,
+        c.synthetic
+            .as_ref()
+            .map(|s| format!(", synthetic {}", cell(s)))
+            .unwrap_or_default(),
+        if c.isolated {
+            ", each case in its own process"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        o,
+        "## Checkpoints\n\n| path | format | size | tensors |\n|---|---|---:|---:|"
+    );
+    for k in &report.checkpoints {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            cell(&k.path),
+            cell(&k.format),
+            bytes(k.bytes),
+            k.tensors
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n## Results\n\n| method | checkpoint | device | cache | median | min – max | GB/s | data | peak RSS |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|"
+    );
+    for r in &report.results {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} – {} | {:.2} | {} | {} |",
+            cell(&r.label()),
+            cell(file_name(&r.checkpoint)),
+            cell(&r.device),
+            cell(&r.cache),
+            seconds(r.median_s),
+            seconds(r.min_s),
+            seconds(r.max_s),
+            r.gbps,
+            bytes(r.bytes),
+            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into())
+        );
+    }
+    if !report.speedups.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Speedups\n\n| method | device | cache | baseline | speedup |\n|---|---|---|---|---:|"
+        );
+        for sp in &report.speedups {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {:.1}x |",
+                cell(&sp.label()),
+                cell(&sp.device),
+                cell(&sp.cache),
+                cell(&sp.baseline),
+                sp.ratio
+            );
+        }
+    }
+    if !report.caveats.is_empty() {
+        let _ = writeln!(o, "\n## Caveats\n");
+        for c in &report.caveats {
+            let _ = writeln!(o, "- {}", cell(c));
+        }
+    }
+    o
+}
+
+/// The last path component, for narrow tables.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Make untrusted text safe inside a table cell.
+fn cell(s: &str) -> String {
+    crate::text::escape(s).replace('|', "\\|").replace('<', "&lt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_and_caveats() {
+        let md = to_string(&crate::report::sample::report());
+        assert!(
+            md.contains("| safetensors-mmap (touched) | m.safetensors | cpu | warm | 50.00 ms |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| safetensors-mmap (untouched) | cpu | warm | pickle-eager | 500.0x |"),
+            "{md}"
+        );
+        assert!(md.contains("- a &lt;caveat> & more"));
+        assert_eq!(cell("a|b\n"), "a\\|b\\x0a");
+    }
+}

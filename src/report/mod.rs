@@ -1,0 +1,262 @@
+//! Benchmark reports: one set of `Serialize` types, one small function per export format
+//! ([`json`], [`csv`], [`markdown`], [`html`]). Every format carries the same facts, touched rows
+//! and caveats included.
+
+pub mod csv;
+pub mod html;
+pub mod json;
+pub mod markdown;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole benchmark report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// `tensorscope X.Y.Z`.
+    pub tool: String,
+    /// The machine.
+    pub system: System,
+    /// How it was measured.
+    pub config: RunConfig,
+    /// The checkpoints measured.
+    pub checkpoints: Vec<CheckpointFacts>,
+    /// One row per case.
+    pub results: Vec<BenchResult>,
+    /// Median time of the baseline over median time of each method.
+    pub speedups: Vec<Speedup>,
+    /// What a reader must know to trust (or not) the numbers.
+    pub caveats: Vec<String>,
+}
+
+/// Facts about the machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct System {
+    /// Operating system name and version.
+    pub os: String,
+    /// Kernel version.
+    pub kernel: String,
+    /// CPU brand.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Total memory.
+    pub memory_bytes: u64,
+    /// Memory available when the benchmark started.
+    pub available_memory_bytes: u64,
+    /// GPUs (filled by the GPU backend; empty on CPU-only runs).
+    pub gpu: Vec<Gpu>,
+    /// Copy speed into freshly allocated memory (first touch faults every page), GB/s.
+    pub fresh_memory_gbps: f64,
+    /// Copy speed into memory that is already mapped, GB/s.
+    pub mapped_memory_gbps: f64,
+}
+
+/// One GPU adapter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gpu {
+    /// Adapter name.
+    pub name: String,
+    /// Backend (`Vulkan`, `Metal`, …).
+    pub backend: String,
+    /// `DiscreteGpu`, `IntegratedGpu`, `Cpu`, …
+    pub device_type: String,
+}
+
+/// The settings of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Timed runs per case.
+    pub runs: u32,
+    /// Warm-up runs per case.
+    pub warmup: u32,
+    /// Whether pages were dropped before each run.
+    pub cold: bool,
+    /// Tensor-parallel ranks.
+    pub ranks: u32,
+    /// `gpt2 500.0 MB` when a synthetic pair was measured.
+    pub synthetic: Option<String>,
+    /// Whether each case ran in its own process (peak memory measured).
+    pub isolated: bool,
+}
+
+/// One measured checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointFacts {
+    /// Path as given (or as written for synthetic files).
+    pub path: String,
+    /// Format (`safetensors`, `pytorch-zip`, …).
+    pub format: String,
+    /// Size on disk.
+    pub bytes: u64,
+    /// Number of tensors.
+    pub tensors: usize,
+}
+
+/// The timing of one case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// Path of the checkpoint.
+    pub checkpoint: String,
+    /// Method name (`safetensors-mmap`, …).
+    pub method: String,
+    /// `cpu` (later `gpu`).
+    pub device: String,
+    /// `warm` or `cold`.
+    pub cache: String,
+    /// Whether every loaded byte was read after loading.
+    pub touched: bool,
+    /// Timed runs.
+    pub runs: u32,
+    /// Median seconds.
+    pub median_s: f64,
+    /// Fastest run.
+    pub min_s: f64,
+    /// Slowest run.
+    pub max_s: f64,
+    /// Bytes the method made available (loaded, sliced, or for one tensor its size).
+    pub bytes: u64,
+    /// `bytes / median_s` in GB/s (10^9).
+    pub gbps: f64,
+    /// Peak resident memory of the process that ran the case; `None` when run in process.
+    pub peak_rss_bytes: Option<u64>,
+    /// Rank of a tensor-parallel case.
+    pub rank: Option<u32>,
+    /// Number of ranks of a tensor-parallel case.
+    pub ranks: Option<u32>,
+    /// Cold runs: whether every page was gone before every run.
+    pub cache_dropped: Option<bool>,
+    /// Wrapping sum of the data as little-endian words (touched rows only): equal across methods.
+    pub checksum: Option<String>,
+    /// Every timed run, seconds.
+    pub samples_s: Vec<f64>,
+}
+
+impl BenchResult {
+    /// `method`, with `(touched)` or `(untouched)` and the rank, as tables label it.
+    pub fn label(&self) -> String {
+        let touch = if self.touched { "touched" } else { "untouched" };
+        match (self.rank, self.ranks) {
+            (Some(k), Some(n)) => format!("{} rank {k}/{n}", self.method),
+            _ => format!("{} ({touch})", self.method),
+        }
+    }
+
+    /// Whether max - min exceeds half the median (a noisy measurement).
+    pub fn noisy(&self) -> bool {
+        self.runs > 1 && self.max_s - self.min_s > 0.5 * self.median_s && self.max_s - self.min_s > 1e-3
+    }
+}
+
+/// How much faster a method is than the baseline (`pickle-eager`) on the same device, cache and touch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Speedup {
+    /// Device.
+    pub device: String,
+    /// Cache state.
+    pub cache: String,
+    /// Touched or not (compared like with like).
+    pub touched: bool,
+    /// Baseline method.
+    pub baseline: String,
+    /// The method compared.
+    pub method: String,
+    /// Rank for tensor-parallel rows.
+    pub rank: Option<u32>,
+    /// Baseline median over method median (> 1: faster than the baseline).
+    pub ratio: f64,
+}
+
+impl Speedup {
+    /// `method (touched)` as tables label it.
+    pub fn label(&self) -> String {
+        let touch = if self.touched { "touched" } else { "untouched" };
+        match self.rank {
+            Some(k) => format!("{} rank {k}", self.method),
+            None => format!("{} ({touch})", self.method),
+        }
+    }
+}
+
+/// The export formats, picked from a file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.json`
+    Json,
+    /// `.csv`
+    Csv,
+    /// `.md`
+    Markdown,
+    /// `.html`
+    Html,
+}
+
+impl Format {
+    /// The format for `path`'s extension, `None` for anything else.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
+            _ => None,
+        }
+    }
+}
+
+/// Render `report` in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => json::to_string(report),
+        Format::Csv => csv::to_string(report),
+        Format::Markdown => markdown::to_string(report),
+        Format::Html => html::to_string(report),
+    }
+}
+
+/// Seconds as a short human figure (`3.52 ms`, `1.20 s`, `850 µs`).
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_extensions() {
+        assert_eq!(Format::from_path(Path::new("r.JSON")), Some(Format::Json));
+        assert_eq!(Format::from_path(Path::new("a/r.md")), Some(Format::Markdown));
+        assert_eq!(Format::from_path(Path::new("r.htm")), Some(Format::Html));
+        assert_eq!(Format::from_path(Path::new("r.txt")), None);
+        assert_eq!(Format::from_path(Path::new("r")), None);
+    }
+
+    #[test]
+    fn human_seconds() {
+        assert_eq!(seconds(1.2), "1.20 s");
+        assert_eq!(seconds(0.00352), "3.52 ms");
+        assert_eq!(seconds(0.00085), "850 µs");
+    }
+
+    #[test]
+    fn noisy_and_labels() {
+        let r = sample::report();
+        assert_eq!(r.results[0].label(), "safetensors-mmap (untouched)");
+        let mut row = r.results[0].clone();
+        row.min_s = 0.001;
+        row.max_s = 0.01;
+        row.median_s = 0.002;
+        assert!(row.noisy());
+    }
+}

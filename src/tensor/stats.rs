@@ -1,0 +1,443 @@
+//! Statistics of a tensor in one streaming pass (and a second one for the histogram), chunk by chunk.
+//!
+//! Elements are decoded [`CHUNK`] at a time into a small buffer of `f32` (every float kind up to F32 and
+//! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, with min/max kept
+//! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` in one pass over the
+//! buffer — min, max, zeros and the sums of `x - k` and `(x - k)²` for a shift `k`, the running mean —
+//! and chunks are combined with Chan et al.'s parallel update, which keeps the variance numerically
+//! stable for any length. The first chunk, and any chunk whose shifted sums would cancel, is summarised
+//! with two passes (sum, then squared deviations from its own mean). A chunk with a NaN or infinity
+//! (its sums are not finite) is recounted element by element; only finite values enter min, max,
+//! mean, std and the histogram.
+//!
+//! `std` is the sample standard deviation (Bessel-corrected, `n - 1`), as `torch.std` computes by default.
+
+use serde::Serialize;
+
+use super::View;
+use super::decode::{self, Lanes, Value, serialize_opt_f64};
+use crate::checkpoint::DType;
+
+/// Elements decoded per chunk.
+pub const CHUNK: usize = 4096;
+/// Elements per block when sampling.
+pub const SAMPLE_BLOCK: u64 = 4096;
+/// Default number of elements a `--sample` run examines.
+pub const DEFAULT_SAMPLE: u64 = 1 << 22;
+
+/// What to compute.
+#[derive(Debug, Clone, Default)]
+pub struct StatsOptions {
+    /// Histogram bins; 0 for none.
+    pub bins: usize,
+    /// Examine only about this many elements, in evenly spaced blocks of [`SAMPLE_BLOCK`]; `None`
+    /// examines every element.
+    pub sample: Option<u64>,
+}
+
+/// How a sample was taken: `blocks` blocks of `block` consecutive elements (in logical order), the
+/// starts `stride` elements apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    /// Number of blocks.
+    pub blocks: u64,
+    /// Elements per block.
+    pub block: u64,
+    /// Distance between block starts, in elements.
+    pub stride: u64,
+}
+
+/// Equal-width bins over `[lo, hi]` of the finite values; the last bin includes `hi`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    /// Lower edge of the first bin (the minimum).
+    pub lo: f64,
+    /// Upper edge of the last bin (the maximum).
+    pub hi: f64,
+    /// Count per bin.
+    pub counts: Vec<u64>,
+}
+
+/// Statistics of a tensor (or of a sample of it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    /// Elements examined.
+    pub count: u64,
+    /// Finite elements among them.
+    pub finite: u64,
+    /// NaN elements.
+    pub nan: u64,
+    /// +Inf elements.
+    pub posinf: u64,
+    /// −Inf elements.
+    pub neginf: u64,
+    /// Elements equal to zero (either sign).
+    pub zeros: u64,
+    /// Smallest finite value, exact for the dtype; `None` when there is none.
+    pub min: Option<Value>,
+    /// Largest finite value.
+    pub max: Option<Value>,
+    /// Mean of the finite values.
+    #[serde(serialize_with = "serialize_opt_f64")]
+    pub mean: Option<f64>,
+    /// Sample standard deviation of the finite values (`n - 1`); `None` below two values.
+    #[serde(serialize_with = "serialize_opt_f64")]
+    pub std: Option<f64>,
+    /// `"values"`, or `"magnitudes"` for complex tensors (statistics of |z|).
+    pub of: &'static str,
+    /// Whether only a sample was examined.
+    pub sampled: bool,
+    /// The sample, when `sampled`.
+    pub sample: Option<Sample>,
+    /// Histogram of the finite values, when bins were asked for and there are finite values.
+    pub histogram: Option<Histogram>,
+}
+
+/// A value buffer lane: `f32` or `f64`.
+trait Lane: Copy + PartialOrd + Default + Into<f64> {
+    const INF: Self;
+    const NEG_INF: Self;
+    const ZERO: Self;
+    fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [Self]) -> bool;
+}
+
+impl Lane for f32 {
+    const INF: f32 = f32::INFINITY;
+    const NEG_INF: f32 = f32::NEG_INFINITY;
+    const ZERO: f32 = 0.0;
+    fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f32]) -> bool {
+        decode::fill_f32(dtype, data, start, step, out)
+    }
+}
+
+impl Lane for f64 {
+    const INF: f64 = f64::INFINITY;
+    const NEG_INF: f64 = f64::NEG_INFINITY;
+    const ZERO: f64 = 0.0;
+    fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f64]) -> bool {
+        decode::fill_f64(dtype, data, start, step, out)
+    }
+}
+
+/// Running totals, combined chunk by chunk.
+#[derive(Debug, Clone)]
+struct Acc {
+    count: u64,
+    n: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    nan: u64,
+    posinf: u64,
+    neginf: u64,
+    zeros: u64,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            count: 0,
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            nan: 0,
+            posinf: 0,
+            neginf: 0,
+            zeros: 0,
+        }
+    }
+}
+
+impl Acc {
+    /// Chan et al.: merge `n` finite values with mean `mean_b` and sum of squared deviations `m2`.
+    fn merge(&mut self, n: u64, mean_b: f64, m2: f64) {
+        if n == 0 {
+            return;
+        }
+        let (na, nb) = (self.n as f64, n as f64);
+        let delta = mean_b - self.mean;
+        let total = na + nb;
+        self.mean += delta * nb / total;
+        self.m2 += m2 + delta * delta * na * nb / total;
+        self.n += n;
+    }
+
+    /// One chunk in one pass: sums of `x - k` and `(x - k)²` for a shift `k` near the mean (the running
+    /// mean), which keeps the variance stable without a second pass. The first chunk, or a chunk far
+    /// from the running mean (when the shifted sums would cancel), takes two passes instead.
+    fn chunk<L: Lane>(&mut self, xs: &[L]) {
+        self.count += xs.len() as u64;
+        if self.n == 0 {
+            return self.two_pass_chunk(xs);
+        }
+        let k = self.mean;
+        let (mn, mx, zeros) = extremes(xs);
+        // separate from the extremes so that each loop vectorises
+        const W: usize = 8;
+        let (mut s1, mut s2) = ([0f64; W], [0f64; W]);
+        let mut blocks = xs.chunks_exact(W);
+        for c in &mut blocks {
+            let d: [f64; W] = std::array::from_fn(|i| c[i].into() - k);
+            for i in 0..W {
+                s1[i] += d[i];
+                s2[i] += d[i] * d[i];
+            }
+        }
+        for (i, &x) in blocks.remainder().iter().enumerate() {
+            let d = x.into() - k;
+            s1[i] += d;
+            s2[i] += d * d;
+        }
+        let (s1, s2): (f64, f64) = (s1.iter().sum(), s2.iter().sum());
+        let n = xs.len() as f64;
+        let m2 = s2 - s1 * s1 / n;
+        // NaN or infinities present (sums not finite), or more than ~4 of 16 digits lost to cancellation
+        if !(s1.is_finite() && s2.is_finite()) || m2 < s2 * 1e-4 {
+            return self.two_pass_chunk(xs);
+        }
+        self.fold_extremes(&mn, &mx, &zeros);
+        self.merge(xs.len() as u64, k + s1 / n, m2);
+    }
+
+    fn fold_extremes<L: Lane>(&mut self, mn: &[L; LANES], mx: &[L; LANES], zeros: &[u32; LANES]) {
+        for ((&a, &b), &z) in mn.iter().zip(mx).zip(zeros) {
+            self.min = self.min.min(a.into());
+            self.max = self.max.max(b.into());
+            self.zeros += u64::from(z);
+        }
+    }
+
+    /// Sum, extremes and zeros, then squared deviations from the chunk's own mean.
+    fn two_pass_chunk<L: Lane>(&mut self, xs: &[L]) {
+        let total: f64 = xs.iter().map(|&x| x.into()).sum();
+        if !total.is_finite() {
+            return self.slow_chunk(xs);
+        }
+        let mean = total / xs.len() as f64;
+        let m2 = xs.iter().map(|&x| (x.into() - mean) * (x.into() - mean)).sum();
+        let (mn, mx, zeros) = extremes(xs);
+        self.fold_extremes(&mn, &mx, &zeros);
+        self.merge(xs.len() as u64, mean, m2);
+    }
+
+    /// A chunk holding NaN or infinities: classify every element.
+    fn slow_chunk<L: Lane>(&mut self, xs: &[L]) {
+        let (mut n, mut sum) = (0u64, 0f64);
+        for &x in xs {
+            let x: f64 = x.into();
+            if x.is_nan() {
+                self.nan += 1;
+            } else if x == f64::INFINITY {
+                self.posinf += 1;
+            } else if x == f64::NEG_INFINITY {
+                self.neginf += 1;
+            } else {
+                n += 1;
+                sum += x;
+                self.min = self.min.min(x);
+                self.max = self.max.max(x);
+                self.zeros += u64::from(x == 0.0);
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        let mean = sum / n as f64;
+        let m2 = xs
+            .iter()
+            .map(|&x| x.into())
+            .filter(|x: &f64| x.is_finite())
+            .map(|x| (x - mean) * (x - mean))
+            .sum();
+        self.merge(n, mean, m2);
+    }
+}
+
+const LANES: usize = 16;
+
+/// Per-lane minimum, maximum and zero count (NaN never wins a comparison, so callers only trust
+/// these for chunks without NaN).
+fn extremes<L: Lane>(xs: &[L]) -> ([L; LANES], [L; LANES], [u32; LANES]) {
+    let (mut mn, mut mx, mut zeros) = ([L::INF; LANES], [L::NEG_INF; LANES], [0u32; LANES]);
+    let mut blocks = xs.chunks_exact(LANES);
+    for c in &mut blocks {
+        for i in 0..LANES {
+            let x = c[i];
+            mn[i] = if x < mn[i] { x } else { mn[i] };
+            mx[i] = if x > mx[i] { x } else { mx[i] };
+            zeros[i] += u32::from(x == L::ZERO);
+        }
+    }
+    for (i, &x) in blocks.remainder().iter().enumerate() {
+        mn[i] = if x < mn[i] { x } else { mn[i] };
+        mx[i] = if x > mx[i] { x } else { mx[i] };
+        zeros[i] += u32::from(x == L::ZERO);
+    }
+    (mn, mx, zeros)
+}
+
+/// The logical ranges to examine, and the sample they form (if any).
+fn plan(numel: u64, sample: Option<u64>) -> (Vec<(u64, u64)>, Option<Sample>) {
+    match sample {
+        Some(target) if numel > target.max(SAMPLE_BLOCK) => {
+            let blocks = target.max(1).div_ceil(SAMPLE_BLOCK);
+            let stride = numel / blocks;
+            let ranges = (0..blocks).map(|k| (k * stride, SAMPLE_BLOCK)).collect();
+            (
+                ranges,
+                Some(Sample {
+                    blocks,
+                    block: SAMPLE_BLOCK,
+                    stride,
+                }),
+            )
+        }
+        _ => (vec![(0, numel)], None),
+    }
+}
+
+/// Decode the elements of `ranges` of `view` into a buffer of lane `L` and hand it over, full chunks at a time.
+fn for_chunks<L: Lane>(view: &View, ranges: &[(u64, u64)], mut f: impl FnMut(&[L])) {
+    let mut buf = vec![L::default(); CHUNK];
+    let mut filled = 0;
+    for &(start, count) in ranges {
+        for run in view.runs(start, count) {
+            let mut done = 0;
+            while done < run.len {
+                let n = (CHUNK - filled).min((run.len - done) as usize);
+                let first = run.start + done * run.step;
+                // the view was checked at construction; a failure here means a bug, so stop rather than panic
+                if !L::fill(view.dtype, view.data, first, run.step, &mut buf[filled..filled + n]) {
+                    return;
+                }
+                filled += n;
+                done += n as u64;
+                if filled == CHUNK {
+                    f(&buf);
+                    filled = 0;
+                }
+            }
+        }
+    }
+    if filled > 0 {
+        f(&buf[..filled]);
+    }
+}
+
+/// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
+/// serialising on one counter.
+fn bin_chunk<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], all_finite: bool) {
+    let last = counts.len() - 1;
+    let bin = |x: f64| (((x - lo) * scale) as usize).min(last);
+    if all_finite {
+        let mut quads = xs.chunks_exact(4);
+        for q in &mut quads {
+            for (lane, &x) in q.iter().enumerate() {
+                counts[bin(x.into())][lane] += 1;
+            }
+        }
+        for &x in quads.remainder() {
+            counts[bin(x.into())][0] += 1;
+        }
+    } else {
+        for x in xs.iter().map(|&x| x.into()).filter(|x: &f64| x.is_finite()) {
+            counts[bin(x)][0] += 1;
+        }
+    }
+}
+
+fn run_lanes<L: Lane>(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Option<Histogram>) {
+    let mut acc = Acc::default();
+    for_chunks::<L>(view, ranges, |xs| acc.chunk(xs));
+    let hist = (bins > 0 && acc.n > 0).then(|| {
+        let (lo, hi) = (acc.min, acc.max);
+        let mut counts = vec![[0u64; 4]; bins];
+        let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
+        let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
+        for_chunks::<L>(view, ranges, |xs| bin_chunk(xs, lo, scale, &mut counts, all_finite));
+        Histogram {
+            lo,
+            hi,
+            counts: counts.iter().map(|c| c.iter().sum()).collect(),
+        }
+    });
+    (acc, hist)
+}
+
+/// Exact min/max of a 64-bit integer tensor.
+fn exact_int_range(view: &View, ranges: &[(u64, u64)]) -> Option<(i128, i128)> {
+    let mut buf = vec![0i128; CHUNK];
+    let mut range: Option<(i128, i128)> = None;
+    for &(start, count) in ranges {
+        for run in view.runs(start, count) {
+            let mut done = 0;
+            while done < run.len {
+                let n = CHUNK.min((run.len - done) as usize);
+                if !decode::fill_i128(
+                    view.dtype,
+                    view.data,
+                    run.start + done * run.step,
+                    run.step,
+                    &mut buf[..n],
+                ) {
+                    return range;
+                }
+                for &x in &buf[..n] {
+                    range = Some(range.map_or((x, x), |(a, b)| (a.min(x), b.max(x))));
+                }
+                done += n as u64;
+            }
+        }
+    }
+    range
+}
+
+pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
+    let (ranges, sample) = plan(view.numel(), opts.sample);
+    let lanes = decode::lanes(view.dtype).unwrap_or(Lanes::F64);
+    let (acc, histogram) = match lanes {
+        Lanes::F32 => run_lanes::<f32>(view, &ranges, opts.bins),
+        _ => run_lanes::<f64>(view, &ranges, opts.bins),
+    };
+    let (mut min, mut max) = (None, None);
+    if acc.n > 0 {
+        min = Some(Value::of_f64(view.dtype, acc.min));
+        max = Some(Value::of_f64(view.dtype, acc.max));
+    }
+    if matches!(lanes, Lanes::I64 | Lanes::U64) {
+        let exact = |x: i128| match lanes {
+            Lanes::I64 => Value::Int(x as i64),
+            _ => Value::UInt(x as u64),
+        };
+        if let Some((lo, hi)) = exact_int_range(view, &ranges) {
+            (min, max) = (Some(exact(lo)), Some(exact(hi)));
+        }
+    }
+    Stats {
+        count: acc.count,
+        finite: acc.n,
+        nan: acc.nan,
+        posinf: acc.posinf,
+        neginf: acc.neginf,
+        zeros: acc.zeros,
+        min,
+        max,
+        mean: (acc.n > 0).then_some(acc.mean),
+        std: (acc.n > 1).then(|| (acc.m2 / (acc.n - 1) as f64).sqrt()),
+        of: if lanes == Lanes::Complex {
+            "magnitudes"
+        } else {
+            "values"
+        },
+        sampled: sample.is_some(),
+        sample,
+        histogram,
+    }
+}
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod tests;

@@ -1,0 +1,151 @@
+//! Tests of the statistics (beside stats.rs, which would otherwise pass 500 lines).
+
+use super::*;
+
+fn view<'a>(dtype: DType, data: &'a [u8]) -> View<'a> {
+    let n = data.len() as u64 * 8 / u64::from(dtype.bits());
+    View::from_parts(dtype, &[n], &[1], 0, data).unwrap()
+}
+
+fn f32_bytes(xs: &[f32]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn reference(xs: &[f64]) -> (f64, f64) {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (xs.len() - 1) as f64;
+    (mean, var.sqrt())
+}
+
+#[test]
+fn counts_and_moments_skip_non_finite_values() {
+    let data = f32_bytes(&[
+        1.0,
+        2.0,
+        f32::NAN,
+        3.0,
+        f32::INFINITY,
+        4.0,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+    ]);
+    let s = view(DType::F32, &data).stats(&StatsOptions { bins: 4, sample: None });
+    assert_eq!(
+        (s.count, s.finite, s.nan, s.posinf, s.neginf, s.zeros),
+        (9, 6, 1, 1, 1, 2)
+    );
+    assert_eq!((s.min, s.max), (Some(Value::Float(0.0)), Some(Value::Float(4.0))));
+    assert_eq!(s.mean, Some(10.0 / 6.0));
+    let (_, sd) = reference(&[1.0, 2.0, 3.0, 4.0, 0.0, 0.0]);
+    assert!((s.std.unwrap() - sd).abs() < 1e-12);
+    let h = s.histogram.unwrap();
+    assert_eq!((h.lo, h.hi, h.counts), (0.0, 4.0, vec![2, 1, 1, 2]));
+    assert!(!s.sampled);
+}
+
+#[test]
+fn long_tensors_match_a_two_pass_reference_in_both_lanes() {
+    // a large offset with small noise: naive sum-of-squares would lose every digit of the variance
+    let xs: Vec<f64> = (0..50_000u32)
+        .map(|i| 1e6 + f64::from((i.wrapping_mul(2_654_435_761) >> 20) % 1000) / 7.0)
+        .collect();
+    let (mean, sd) = reference(&xs);
+    let bytes: Vec<u8> = xs.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let s = view(DType::F64, &bytes).stats(&StatsOptions::default());
+    assert!((s.mean.unwrap() - mean).abs() < 1e-9 * mean, "{:?} {mean}", s.mean);
+    assert!((s.std.unwrap() - sd).abs() < 1e-9 * sd, "{:?} {sd}", s.std);
+    let xs32: Vec<f32> = xs.iter().map(|&x| (x - 1e6) as f32).collect();
+    let (mean, sd) = reference(&xs32.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+    let s = view(DType::F32, &f32_bytes(&xs32)).stats(&StatsOptions::default());
+    assert!((s.mean.unwrap() - mean).abs() < 1e-12 * mean && (s.std.unwrap() - sd).abs() < 1e-12 * sd);
+}
+
+#[test]
+fn strided_views_give_the_statistics_of_their_elements() {
+    let xs: Vec<f32> = (0..6000).map(|i| (i % 97) as f32 - 40.0).collect();
+    let data = f32_bytes(&xs);
+    // transposed [3000, 2] view of a [2, 3000] tensor
+    let t = View::from_parts(DType::F32, &[3000, 2], &[1, 3000], 0, &data).unwrap();
+    let a = t.stats(&StatsOptions { bins: 10, sample: None });
+    let b = view(DType::F32, &data).stats(&StatsOptions { bins: 10, sample: None });
+    assert_eq!(
+        (a.count, a.min, a.max, a.zeros, a.histogram),
+        (b.count, b.min, b.max, b.zeros, b.histogram)
+    );
+    assert!((a.mean.unwrap() - b.mean.unwrap()).abs() < 1e-9 && (a.std.unwrap() - b.std.unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn wide_integers_keep_exact_extremes() {
+    let bytes: Vec<u8> = [i64::MIN, 0, i64::MAX, i64::MAX - 1]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let s = view(DType::I64, &bytes).stats(&StatsOptions::default());
+    assert_eq!((s.min, s.max), (Some(Value::Int(i64::MIN)), Some(Value::Int(i64::MAX))));
+    let bytes: Vec<u8> = [u64::MAX, 1].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let s = view(DType::U64, &bytes).stats(&StatsOptions::default());
+    assert_eq!((s.min, s.max), (Some(Value::UInt(1)), Some(Value::UInt(u64::MAX))));
+    let s = view(DType::I8, &[0x80, 0x7f, 0]).stats(&StatsOptions::default());
+    assert_eq!(
+        (s.min, s.max, s.zeros),
+        (Some(Value::Int(-128)), Some(Value::Int(127)), 1)
+    );
+    let s = view(DType::BOOL, &[1, 0, 1, 1]).stats(&StatsOptions::default());
+    assert_eq!(
+        (s.min, s.max, s.mean),
+        (Some(Value::UInt(0)), Some(Value::UInt(1)), Some(0.75))
+    );
+}
+
+#[test]
+fn complex_statistics_are_of_magnitudes() {
+    let data = f32_bytes(&[3.0, 4.0, 0.0, -1.0]);
+    let s = view(DType::C64, &data).stats(&StatsOptions::default());
+    assert_eq!(
+        (s.of, s.min, s.max, s.mean),
+        (
+            "magnitudes",
+            Some(Value::Float(1.0)),
+            Some(Value::Float(5.0)),
+            Some(3.0)
+        )
+    );
+}
+
+#[test]
+fn sampling_reads_evenly_spaced_blocks_and_says_so() {
+    let xs: Vec<f32> = (0..100_000).map(|i| i as f32).collect();
+    let data = f32_bytes(&xs);
+    let s = view(DType::F32, &data).stats(&StatsOptions {
+        bins: 0,
+        sample: Some(10_000),
+    });
+    assert!(s.sampled);
+    let sample = s.sample.unwrap();
+    assert_eq!((sample.blocks, sample.block, sample.stride), (3, SAMPLE_BLOCK, 33_333));
+    assert_eq!(s.count, 3 * SAMPLE_BLOCK);
+    assert_eq!(s.min, Some(Value::Float(0.0)));
+    assert_eq!(s.max, Some(Value::Float((2 * 33_333 + SAMPLE_BLOCK - 1) as f64)));
+    // small tensors are never sampled
+    let s = view(DType::F32, &data[..400]).stats(&StatsOptions {
+        bins: 0,
+        sample: Some(10),
+    });
+    assert!(!s.sampled && s.count == 100);
+}
+
+#[test]
+fn empty_and_constant_tensors() {
+    let s = view(DType::F32, &[]).stats(&StatsOptions { bins: 5, sample: None });
+    assert_eq!(
+        (s.count, s.min, s.mean, s.std, s.histogram),
+        (0, None, None, None, None)
+    );
+    let data = f32_bytes(&[2.5; 3]);
+    let s = view(DType::F32, &data).stats(&StatsOptions { bins: 5, sample: None });
+    assert_eq!((s.std, s.histogram.unwrap().counts), (Some(0.0), vec![3, 0, 0, 0, 0]));
+    let s = view(DType::F32, &f32_bytes(&[f32::NAN])).stats(&StatsOptions { bins: 5, sample: None });
+    assert_eq!((s.nan, s.min, s.mean, s.histogram), (1, None, None, None));
+}

@@ -1,0 +1,65 @@
+//! Files, components, metadata and warnings of the checkpoint.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Stylize};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use tensorscope::text::{bytes, escape};
+
+use crate::tui::app::App;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let ck = &app.ck;
+    let mut lines = vec![Line::from("Files").bold()];
+    for f in &ck.files {
+        lines.push(Line::from(format!(
+            "  {:<48} {:<20} {:>10}",
+            escape(&f.path.to_string_lossy()),
+            f.format,
+            bytes(f.bytes)
+        )));
+    }
+    lines.push(Line::from(format!(
+        "  {} tensors, {} parameters, {}",
+        ck.tensors.len(),
+        ck.total_params(),
+        bytes(ck.total_bytes())
+    )));
+    if !ck.components.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from("Components").bold());
+        for c in &ck.components {
+            let what = if c.tensors == 0 {
+                "no weights".to_string()
+            } else {
+                format!("{} tensors", c.tensors)
+            };
+            lines.push(Line::from(format!(
+                "  {:<16} {:<40} {what}",
+                escape(&c.name),
+                escape(&c.class)
+            )));
+        }
+    }
+    if !ck.metadata.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from("Metadata").bold());
+        for (k, v) in &ck.metadata {
+            lines.push(Line::from(format!("  {}: {}", escape(k), escape(v))));
+        }
+    }
+    if !ck.warnings.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from("Warnings").bold().fg(Color::Yellow));
+        lines.extend(
+            ck.warnings
+                .iter()
+                .map(|w| Line::from(format!("  {}", escape(w))).fg(Color::Yellow)),
+        );
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Files "))
+        .render(area, buf);
+}

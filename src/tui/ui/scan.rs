@@ -1,0 +1,50 @@
+//! The safety scan of every file: verdict per file, then its findings.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use tensorscope::pickle::scan::{Severity, Verdict};
+use tensorscope::text::escape;
+
+use super::header::verdict_label;
+use crate::tui::app::App;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for f in &app.scan {
+        let (label, color) = verdict_label(Some(f.verdict));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<11}"), Style::new().fg(color).bold()),
+            Span::raw(format!("{}  [{}]", escape(&f.path), f.format)),
+        ]));
+        if let Some(e) = &f.error {
+            lines.push(Line::from(format!("    {}", escape(e))));
+        }
+        for x in &f.findings {
+            let (_, c) = verdict_label(Some(match x.severity {
+                Severity::Dangerous => Verdict::Dangerous,
+                Severity::Suspicious => Verdict::Suspicious,
+            }));
+            lines.push(Line::from(vec![
+                Span::raw("    "),
+                Span::styled(format!("{:<10}", x.severity.as_str()), Style::new().fg(c)),
+                Span::raw(format!(
+                    " {}  {}  @{}  {}",
+                    escape(&x.entry),
+                    escape(x.global.as_deref().unwrap_or("-")),
+                    x.offset.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                    escape(&x.why)
+                )),
+            ]));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::from("nothing scanned"));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Scan "))
+        .render(area, buf);
+}
