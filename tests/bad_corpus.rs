@@ -1,7 +1,9 @@
 //! Every file of the malformed-input corpus (tests/data/bad/, described line by line in its README)
 //! through the CLI as a child process, under a 2 GB address-space limit and a 10 s deadline:
 //! `inspect` exits 2 with exactly one `error:` line; `scan` exits 1 or 2 (0 only where the README
-//! says the file is harmless for scan); nothing panics.
+//! says the file is harmless for scan); `show`, `convert` and `diff` exit 2 with one `error:` line
+//! (convert may instead exit 1, "refused by the scanner", for a file scan did not call safe), and a
+//! failed convert leaves nothing behind; nothing panics.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -100,8 +102,24 @@ fn every_bad_input_is_one_clean_error() {
     for (path, reason, scan_may_pass) in &cases {
         let p = path.to_str().unwrap();
         let name = path.file_name().unwrap().to_string_lossy();
-        for cmd in ["inspect", "scan"] {
-            let o = run(&[cmd, p]);
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("out.safetensors");
+        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors");
+        let commands: [(&str, Vec<&str>); 5] = [
+            ("inspect", vec!["inspect", p]),
+            ("scan", vec!["scan", p]),
+            ("show", vec!["show", p, "w"]),
+            ("convert", vec!["convert", p, target.to_str().unwrap()]),
+            ("diff", vec!["diff", p, good.to_str().unwrap()]),
+        ];
+        let mut scan_code = None;
+        for (cmd, args) in &commands {
+            let cmd = *cmd;
+            let o = run(args);
+            if cmd == "scan" {
+                scan_code = o.code;
+            }
+            let refused = cmd == "convert" && o.code == Some(1) && scan_code != Some(0);
             let lines: Vec<&str> = o.stderr.lines().collect();
             let problem = if o.code.is_none() {
                 Some(format!("no exit code (killed or timed out after {:?})", o.took))
@@ -109,10 +127,12 @@ fn every_bad_input_is_one_clean_error() {
                 Some("panicked".to_string())
             } else if o.took > DEADLINE {
                 Some(format!("took {:?}", o.took))
-            } else if cmd == "inspect" && o.code != Some(2) {
+            } else if cmd != "scan" && o.code != Some(2) && !refused {
                 Some(format!("exit {:?}, want 2", o.code))
-            } else if cmd == "inspect" && (lines.len() != 1 || !lines[0].starts_with("error: ")) {
+            } else if cmd != "scan" && !refused && (lines.len() != 1 || !lines[0].starts_with("error: ")) {
                 Some("stderr is not exactly one `error:` line".to_string())
+            } else if cmd == "convert" && std::fs::read_dir(out.path()).unwrap().next().is_some() {
+                Some("a failed convert left files behind".to_string())
             } else if cmd == "scan" && !matches!(o.code, Some(1 | 2)) && !(*scan_may_pass && o.code == Some(0)) {
                 Some(format!("exit {:?}, want 1 or 2", o.code))
             } else {
