@@ -3,6 +3,10 @@
 
 use std::borrow::Cow;
 
+/// Most decimal digits converted between text and int (Python's own default limit,
+/// `sys.int_info.default_max_str_digits`): both conversions are quadratic in the length.
+pub const MAX_INT_DIGITS: usize = 4300;
+
 /// A protocol-0 STRING argument: a Python quoted literal with backslash escapes.
 pub fn unquote(line: &[u8]) -> Option<Vec<u8>> {
     let q = *line.first()?;
@@ -106,8 +110,12 @@ pub fn float_repr(f: f64) -> String {
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 
-/// Little-endian two's complement bytes of a decimal integer text (`-123`), `None` when not one.
+/// Little-endian two's complement bytes of a decimal integer text (`-123`), `None` when not one or
+/// longer than [`MAX_INT_DIGITS`] digits.
 pub fn decimal_to_long(text: &str) -> Option<Vec<u8>> {
+    if text.len() > MAX_INT_DIGITS + 1 {
+        return None;
+    }
     let (neg, digits) = match text.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -145,8 +153,13 @@ pub fn decimal_to_long(text: &str) -> Option<Vec<u8>> {
     Some(mag)
 }
 
-/// Decimal text of a big int given as LONG bytes (little-endian two's complement).
+/// Decimal text of a big int given as LONG bytes (little-endian two's complement); beyond
+/// [`MAX_INT_DIGITS`] digits only its size (`<int of 4096 bytes>`).
 pub fn big_int_text(b: &[u8]) -> String {
+    // 2.41 digits per byte: 1784 bytes make at most 4300 digits
+    if b.len() > MAX_INT_DIGITS * 100 / 241 {
+        return format!("<int of {} bytes>", b.len());
+    }
     let neg = b.last().is_some_and(|&x| x & 0x80 != 0);
     // magnitude in little-endian u32 limbs, then repeated division by 10^9
     let mut bytes = b.to_vec();
@@ -239,6 +252,17 @@ mod tests {
         assert_eq!(long_to_i64(&decimal_to_long("-5").unwrap()), Some(-5));
         assert_eq!(long_to_i64(&decimal_to_long("255").unwrap()), Some(255));
         assert_eq!(decimal_to_long("1x"), None);
+    }
+
+    #[test]
+    fn int_text_conversions_stop_at_python_s_digit_limit() {
+        // both directions are quadratic: a 200k-digit LONG line took minutes before the limit
+        let t = std::time::Instant::now();
+        assert!(decimal_to_long(&"7".repeat(MAX_INT_DIGITS)).is_some());
+        assert_eq!(decimal_to_long(&"7".repeat(200_000)), None);
+        assert_eq!(big_int_text(&vec![0x55; 100_000]), "<int of 100000 bytes>");
+        assert_eq!(big_int_text(&[0x55; 1784]).len(), 4296);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

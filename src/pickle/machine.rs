@@ -19,7 +19,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::allowlist::classify_safe;
-use super::literal::{raw_unicode_escape, unquote};
+use super::literal::{MAX_INT_DIGITS, raw_unicode_escape, unquote};
 use super::ops::{Arg, OpError, Opcode, Ops};
 use super::value::*;
 
@@ -27,6 +27,14 @@ use super::value::*;
 pub const MAX_STACK: usize = 1 << 20;
 /// Most memo entries a pickle may store.
 pub const MAX_MEMO: usize = 1 << 22;
+/// Most work one pickle may cost: one unit per opcode plus one per item or byte an opcode copies or
+/// hashes. Without it a few bytes that fetch a large shared value from the memo again and again
+/// (as a dict key, as call arguments, as a string to encode) make the reader work for hours.
+pub const MAX_WORK: u64 = 1 << 31;
+/// Longest storage key (torch writes `0`, `1`, …; the key names a record of the archive).
+pub const MAX_STORAGE_KEY: usize = 4096;
+/// Most dimensions of a pickled tensor (as for safetensors).
+pub const MAX_DIMS: usize = crate::checkpoint::safetensors::MAX_DIMS;
 
 /// Why a pickle could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +84,8 @@ pub struct Loaded<'a> {
     pub end: usize,
     /// One line per global not rebuilt (and other things skipped), in order of first appearance.
     pub warnings: Vec<String>,
+    /// Work it cost, counted toward [`MAX_WORK`].
+    pub work: u64,
 }
 
 type R<T> = Result<T, MachineError>;
@@ -88,6 +98,7 @@ pub(super) struct Machine<'a> {
     pub(super) warnings: Vec<String>,
     pub(super) warned: std::collections::HashSet<String>,
     pub(super) at: usize,
+    pub(super) work: u64,
 }
 
 /// Run the pickle that starts at `start` of `data` up to its STOP.
@@ -100,11 +111,13 @@ pub fn load(data: &[u8], start: usize) -> Result<Loaded<'_>, MachineError> {
         warnings: Vec::new(),
         warned: Default::default(),
         at: start,
+        work: 0,
     };
     let mut ops = Ops::at(data, start);
     while let Some(instr) = ops.next() {
         let instr = instr.map_err(MachineError::Op)?;
         m.at = instr.offset;
+        m.charge(1)?;
         if instr.op == Opcode::Stop {
             let root = m.pop()?;
             return Ok(Loaded {
@@ -112,6 +125,7 @@ pub fn load(data: &[u8], start: usize) -> Result<Loaded<'_>, MachineError> {
                 heap: m.heap,
                 end: ops.position(),
                 warnings: m.warnings,
+                work: m.work,
             });
         }
         m.step(instr.op, instr.arg)?;
@@ -131,6 +145,19 @@ impl<'a> Machine<'a> {
         if self.warned.insert(msg.clone()) {
             self.warnings.push(msg);
         }
+    }
+
+    /// Count `n` units of work toward [`MAX_WORK`].
+    pub(super) fn charge(&mut self, n: usize) -> R<()> {
+        self.work = self.work.saturating_add(n as u64);
+        if self.work > MAX_WORK {
+            return Err(MachineError::Limit {
+                what: "units of pickle work (opcodes plus items and bytes copied)",
+                limit: MAX_WORK,
+                offset: self.at,
+            });
+        }
+        Ok(())
     }
 
     pub(super) fn alloc(&mut self, n: Node<'a>) -> R<Value<'a>> {
@@ -232,6 +259,13 @@ impl<'a> Machine<'a> {
                         Some(i) => Value::Int(i),
                         None => Value::BigInt(Blob::Borrowed(b)),
                     },
+                    Arg::BigInt(t) if t.len() > MAX_INT_DIGITS + 1 => {
+                        return Err(MachineError::Limit {
+                            what: "digits in an integer literal",
+                            limit: MAX_INT_DIGITS as u64,
+                            offset: self.at,
+                        });
+                    }
                     Arg::BigInt(t) => match decimal_to_long(&t.replace('_', "")) {
                         Some(b) => Value::BigInt(Blob::Shared(Rc::from(b))),
                         None => return Err(self.bad("bad integer text")),
@@ -453,6 +487,7 @@ impl<'a> Machine<'a> {
     }
 
     fn global(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
+        self.charge(module.len().saturating_add(name.len()))?;
         let safe = classify_safe(&module, &name);
         let g = Global { module, name, safe };
         if safe.is_none() {
@@ -481,6 +516,9 @@ impl<'a> Machine<'a> {
         if items.len() % 2 != 0 {
             return Err(self.bad("SETITEMS with an odd number of items"));
         }
+        // inserting hashes every str key
+        let hashed: usize = items.iter().step_by(2).map(|k| k.as_str().map_or(1, str::len)).sum();
+        self.charge(items.len().saturating_add(hashed))?;
         self.grow(items.len() / 2)?;
         let Value::Node(id) = *target else {
             return Err(self.bad("SETITEM on a value that is not a dict"));

@@ -56,6 +56,13 @@ pub fn array_from_state<'a>(heap: &Heap<'a>, state: &Value<'a>) -> Result<Tensor
     let [_, shape, dtype, fortran, raw] = s else {
         return Err("numpy array state is not (version, shape, dtype, fortran, data)".into());
     };
+    let rank = heap.seq(shape).map_or(0, <[_]>::len);
+    if rank > super::machine::MAX_DIMS {
+        return Err(format!(
+            "numpy array of {rank} dimensions (at most {})",
+            super::machine::MAX_DIMS
+        ));
+    }
     let shape = heap.dims(shape).ok_or("numpy array shape is not a tuple of ints")?;
     let d = np_dtype(heap, dtype).ok_or("numpy array dtype is not a numpy.dtype")?;
     let dt = checked_dtype(d)?;

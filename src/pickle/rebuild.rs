@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use super::allowlist::SafeGlobal;
-use super::machine::{Machine, MachineError};
+use super::machine::{MAX_DIMS, MAX_STORAGE_KEY, Machine, MachineError};
 use super::value::*;
 use crate::checkpoint::DType;
 
@@ -28,14 +28,19 @@ impl<'a> Machine<'a> {
         let (Some(safe), qualified) = (g.safe, g.qualified()) else {
             return self.opaque(callable, args);
         };
-        let a: Vec<Value<'a>> = match self.heap.seq(&args) {
-            Some(s) => s.to_vec(),
+        let n = match self.heap.seq(&args) {
+            Some(s) => s.len(),
             None => return Err(self.bad(format!("{qualified}: arguments are not a tuple"))),
         };
+        self.charge(n)?;
+        let a: Vec<Value<'a>> = self.heap.seq(&args).map(<[_]>::to_vec).unwrap_or_default();
         use SafeGlobal as S;
         match safe {
             S::OrderedDict => {
                 let d = self.alloc(Node::Dict(Dict::default()))?;
+                if let Some(n) = a.first().and_then(|p| self.heap.seq(p)).map(<[_]>::len) {
+                    self.charge(n)?;
+                }
                 if let Some(pairs) = a.first().and_then(|p| self.heap.seq(p)) {
                     let flat: Option<Vec<Value<'a>>> = pairs
                         .iter()
@@ -47,11 +52,15 @@ impl<'a> Machine<'a> {
                 Ok(d)
             }
             S::Set => {
+                let n = a.first().and_then(|s| self.heap.seq(s)).map_or(0, <[_]>::len);
+                self.charge(n)?;
                 let items = a.first().and_then(|s| self.set_or_seq(s)).unwrap_or_default();
                 self.grow(items.len())?;
                 self.alloc(Node::Set(items))
             }
             S::Size => {
+                let n = a.first().and_then(|s| self.heap.seq(s)).map_or(0, <[_]>::len);
+                self.charge(n)?;
                 let items = a
                     .first()
                     .and_then(|s| self.heap.seq(s))
@@ -61,12 +70,13 @@ impl<'a> Machine<'a> {
             }
             S::Device => {
                 let parts: Vec<String> = a.iter().filter_map(|p| self.heap.repr(p)).collect();
+                self.charge(parts.iter().map(String::len).sum())?;
                 Ok(Value::Str(Text::Shared(Rc::from(parts.join(":")))))
             }
             S::CodecsEncode | S::Bytes => match (a.first(), a.get(1).and_then(|e| e.as_str())) {
                 (None, _) => Ok(Value::Bytes(Blob::Borrowed(&[]))),
                 (Some(Value::Bytes(b)), None) => Ok(Value::Bytes(b.clone())),
-                (Some(Value::Str(s)), Some(enc)) => match encode(s, enc) {
+                (Some(Value::Str(s)), Some(enc)) => match self.charge(s.len()).map(|()| encode(s, enc))? {
                     Some(b) => Ok(Value::Bytes(Blob::Shared(Rc::from(b)))),
                     None => Err(self.bad(format!(
                         "{qualified}: unsupported encoding {}",
@@ -104,6 +114,7 @@ impl<'a> Machine<'a> {
             S::NumpyDtype => match a.first().and_then(|c| c.as_str()) {
                 Some(code) => {
                     let code = code.to_string();
+                    self.charge(code.len())?;
                     self.alloc(Node::NpDtype(NpDtype { code, order: '=' }))
                 }
                 None => self.opaque(callable, args),
@@ -143,6 +154,13 @@ impl<'a> Machine<'a> {
             .as_int()
             .and_then(|o| u64::try_from(o).ok())
             .ok_or_else(|| bad("bad storage offset"))?;
+        let rank = |v: &Value<'a>| self.heap.seq(v).map_or(0, <[_]>::len);
+        if rank(size).max(rank(stride)) > MAX_DIMS {
+            return Err(bad(&format!(
+                "{} dimensions (at most {MAX_DIMS})",
+                rank(size).max(rank(stride))
+            )));
+        }
         let shape = self
             .heap
             .dims(size)
@@ -175,6 +193,10 @@ impl<'a> Machine<'a> {
 
     /// `('storage', type, key, location, numel[, view])`, the persistent ids of `torch.save`.
     pub(super) fn persistent_load(&mut self, pid: Value<'a>) -> R<Value<'a>> {
+        let n = self.heap.seq(&pid).map_or(0, <[_]>::len);
+        if !(5..=6).contains(&n) {
+            return Err(self.bad("persistent id is not ('storage', type, key, location, numel)"));
+        }
         let items = self.heap.seq(&pid).map(<[_]>::to_vec).unwrap_or_default();
         let tag_ok = match items.first() {
             Some(Value::Str(t)) => &**t == "storage",
@@ -193,6 +215,9 @@ impl<'a> Machine<'a> {
             }
         };
         let key = match &items[2] {
+            Value::Str(s) if s.len() > MAX_STORAGE_KEY => {
+                return Err(self.bad(format!("storage key of {} bytes (at most {MAX_STORAGE_KEY})", s.len())));
+            }
             Value::Str(s) => s.to_string(),
             Value::Int(i) => i.to_string(),
             _ => return Err(self.bad("storage key is not a string")),

@@ -298,27 +298,24 @@ fn classify(entry: &str, base: u64, g: &GlobalRef) -> Option<Finding> {
     })
 }
 
-/// Scan the file at `path`. Never fails: a file that cannot be read is `suspicious` ("cannot scan").
+/// Scan the file at `path`. Never fails: a file that cannot be read is `suspicious` ("cannot scan"),
+/// and so is one that another process truncates while it is being scanned (the map is guarded).
 pub fn scan_file(path: &Path) -> FileScan {
     let label = path.to_string_lossy().into_owned();
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return cannot_scan(label, "unknown", &format!("cannot open: {e}")),
+    let src = match crate::checkpoint::Source::open(path) {
+        Ok((src, _)) => src,
+        Err(Error::Io { source, .. }) => return cannot_scan(label, "unknown", &format!("cannot open: {source}")),
+        Err(Error::Format { msg, .. }) => return cannot_scan(label, "unknown", &msg),
+        Err(e) => return cannot_scan(label, "unknown", &e.to_string()),
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
+    if src.bytes().is_empty() {
         return cannot_scan(label, "unknown", EMPTY);
     }
-    // guarded: a file truncated while it is scanned reads as zeros, and the scan is then discarded
-    let map = match crate::checkpoint::guard::GuardedMap::map(&file, 0, None) {
-        Ok(m) => m,
-        Err(e) => return cannot_scan(label, "unknown", &format!("cannot map: {e}")),
-    };
-    let report = scan_bytes(label.clone(), map.bytes());
-    if map.damaged() {
-        return cannot_scan(label, "unknown", "the file was truncated while it was being scanned");
+    let scan = scan_bytes(label, src.bytes());
+    if src.damaged() {
+        return cannot_scan(scan.path, &scan.format, TRUNCATED);
     }
-    report
+    scan
 }
 
 /// Scan a file's bytes; `path` is only the label in the report.
@@ -353,6 +350,7 @@ fn probe_pickle(data: &[u8]) -> bool {
 /// Reasons that, in a folder, mean "not a checkpoint at all" (left out of the report).
 const UNKNOWN_FORMAT: &str = "unknown format";
 const EMPTY: &str = "the file is empty";
+const TRUNCATED: &str = "the file was truncated while it was being scanned (another process changed it)";
 const NOT_A_CHECKPOINT: [&str; 2] = ["cannot scan: unknown format", "cannot scan: the file is empty"];
 
 fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
@@ -362,7 +360,16 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
 }
 
 fn safetensors(path: String, data: &[u8]) -> FileScan {
-    match ::safetensors::SafeTensors::read_metadata(data) {
+    // our own header checks are stricter than the crate's (dimension limit, duplicate names, …):
+    // a header `inspect` refuses is not called safe
+    let ours = crate::checkpoint::safetensors::parse_header(Path::new(&path), data).map_err(|e| match e {
+        Error::Format { msg, .. } => msg,
+        e => e.to_string(),
+    });
+    match ::safetensors::SafeTensors::read_metadata(data)
+        .map_err(|e| e.to_string())
+        .and(ours)
+    {
         Ok(_) => {
             // a polyglot whose first bytes also unpickle (what torch.load would try) is not safe
             let mut c = Collector::default();

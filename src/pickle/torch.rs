@@ -22,6 +22,11 @@ use crate::{Error, Result};
 pub const MAX_PICKLE_INFLATED: u64 = 1 << 30;
 /// Deepest key path walked; deeper values are skipped with a warning.
 pub const MAX_PATH_DEPTH: usize = 256;
+/// Most bytes of key paths and metadata text one file may list. Shared values let a small pickle
+/// reach the same long key or string from millions of places; real checkpoints list a few MB.
+pub const MAX_LISTING_BYTES: usize = 256 << 20;
+/// Most tensors one file may list (as for safetensors).
+pub const MAX_TENSORS: usize = crate::checkpoint::safetensors::MAX_TENSORS;
 /// The name given to a tensor that is the whole pickle (`torch.save(tensor)`).
 pub const ROOT_TENSOR_NAME: &str = "tensor";
 
@@ -194,17 +199,35 @@ pub(crate) fn collect(
     let mut names: HashSet<String> = HashSet::new();
     // (value, key path, depth, only tensors: inside the arguments of a call that was not rebuilt)
     let mut todo: Vec<(Value<'_>, String, usize, bool)> = vec![(loaded.root.clone(), String::new(), 0, false)];
-    let join = |p: &str, k: &str| {
-        if p.is_empty() {
+    let listed = std::cell::Cell::new(0usize);
+    let charge = |n: usize| -> Result<()> {
+        let total = listed.get().saturating_add(n);
+        if total > MAX_LISTING_BYTES {
+            return Err(Error::Limit {
+                path: path.into(),
+                what: "bytes of key paths and metadata",
+                value: total as u64,
+                limit: MAX_LISTING_BYTES as u64,
+                hint: ": no real checkpoint lists that much; this one repeats long keys or strings",
+            });
+        }
+        listed.set(total);
+        Ok(())
+    };
+    let join = |p: &str, k: &str| -> Result<String> {
+        charge(p.len() + k.len() + 1)?;
+        Ok(if p.is_empty() {
             k.to_string()
         } else {
             format!("{p}.{k}")
-        }
+        })
     };
     while let Some((v, name, depth, quiet)) = todo.pop() {
         let Value::Node(id) = v else {
             if !name.is_empty() && !quiet {
-                out.metadata.push((name, heap.repr(&v).unwrap_or_default()));
+                let shown = heap.repr(&v).unwrap_or_default();
+                charge(shown.len())?;
+                out.metadata.push((name, shown));
             }
             continue;
         };
@@ -222,6 +245,15 @@ pub(crate) fn collect(
                 ));
                 continue;
             }
+            if out.tensors.len() + out.owned.len() >= MAX_TENSORS {
+                return Err(Error::Limit {
+                    path: path.into(),
+                    what: "tensors",
+                    value: (MAX_TENSORS + 1) as u64,
+                    limit: MAX_TENSORS as u64,
+                    hint: "",
+                });
+            }
             add_tensor(path, heap, t, name, file, resolve, out)?;
             continue;
         }
@@ -235,25 +267,23 @@ pub(crate) fn collect(
         let mut children: Vec<(Value<'_>, String, bool)> = Vec::new();
         match node {
             Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
-                children.extend(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.clone(), join(&name, &i.to_string()), quiet)),
-                );
+                for (i, c) in items.iter().enumerate() {
+                    children.push((c.clone(), join(&name, &i.to_string())?, quiet));
+                }
             }
             Node::Dict(d) => {
                 for (k, c) in &d.items {
                     let key = heap.repr(k).unwrap_or_else(|| "?".into());
-                    children.push((c.clone(), join(&name, &key), quiet));
+                    children.push((c.clone(), join(&name, &key)?, quiet));
                 }
             }
             Node::Object(o) => {
                 let what = o.callable.as_ref().and_then(|c| heap.global(c)).map(|g| g.qualified());
                 let what = what.unwrap_or_else(|| "an object".into());
                 if !quiet && !name.is_empty() {
-                    out.metadata
-                        .push((name.clone(), format!("<{} not rebuilt>", escape(&what))));
+                    let shown = format!("<{} not rebuilt>", escape(&what));
+                    charge(name.len() + shown.len())?;
+                    out.metadata.push((name.clone(), shown));
                 }
                 // tensors inside still list (a module's state, a custom container); scalars of
                 // the state show what the object held
@@ -263,14 +293,15 @@ pub(crate) fn collect(
                             for (k, c) in &d.items {
                                 let key = heap.repr(k).unwrap_or_else(|| "?".into());
                                 let key = if matches!(key.as_str(), "_parameters" | "_buffers" | "_modules") {
+                                    charge(name.len())?;
                                     name.clone()
                                 } else {
-                                    join(&name, &key)
+                                    join(&name, &key)?
                                 };
                                 children.push((c.clone(), key, quiet));
                             }
                         }
-                        _ => children.push((st.clone(), join(&name, "__state__"), quiet)),
+                        _ => children.push((st.clone(), join(&name, "__state__")?, quiet)),
                     }
                 }
                 // arguments of the call are walked for tensors only (their scalars are code's inputs)
@@ -281,19 +312,21 @@ pub(crate) fn collect(
                     .flatten()
                     .chain(o.items.iter());
                 for (i, a) in args.enumerate() {
-                    children.push((a.clone(), join(&name, &i.to_string()), true));
+                    children.push((a.clone(), join(&name, &i.to_string())?, true));
                 }
                 for (k, c) in &o.pairs {
                     children.push((
                         c.clone(),
-                        join(&name, &heap.repr(k).unwrap_or_else(|| "?".into())),
+                        join(&name, &heap.repr(k).unwrap_or_else(|| "?".into()))?,
                         quiet,
                     ));
                 }
             }
             Node::Global(g) => {
                 if !name.is_empty() && !quiet {
-                    out.metadata.push((name, g.qualified()));
+                    let shown = g.qualified();
+                    charge(shown.len())?;
+                    out.metadata.push((name, shown));
                 }
                 continue;
             }

@@ -20,6 +20,10 @@ pub const MAX_NODES: usize = 1 << 22;
 /// Most items (list, tuple, set elements and dict pairs, all containers together) one pickle may hold.
 pub const MAX_ITEMS: usize = 1 << 23;
 
+/// Longest string [`Heap::repr`] renders in full; longer ones are cut there (a name or metadata value
+/// that long is not for reading, and copying it for every reference would exhaust memory).
+pub const MAX_REPR: usize = 1024;
+
 /// Index of a node in a [`Heap`].
 pub type Id = u32;
 
@@ -371,7 +375,7 @@ impl<'a> Heap<'a> {
     }
 
     /// A short Python-like rendering of a scalar, string or small container of scalars; `None` for
-    /// anything else (tensors, objects, big containers).
+    /// anything else (tensors, objects, big containers). Strings are cut at [`MAX_REPR`] bytes.
     pub fn repr(&self, v: &Value<'a>) -> Option<String> {
         Some(match v {
             Value::None => "None".into(),
@@ -379,6 +383,13 @@ impl<'a> Heap<'a> {
             Value::Int(i) => i.to_string(),
             Value::BigInt(b) => big_int_text(b),
             Value::Float(f) => float_repr(*f),
+            Value::Str(s) if s.len() > MAX_REPR => {
+                let mut end = MAX_REPR;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}… ({} bytes)", &s[..end], s.len())
+            }
             Value::Str(s) => s.to_string(),
             Value::Bytes(b) if b.len() <= 64 => format!("b{:?}", String::from_utf8_lossy(b)),
             Value::Bytes(b) => format!("<{} bytes>", b.len()),

@@ -391,7 +391,15 @@ pub fn content<'a>(data: &'a [u8], entry: &Entry, limit: u64) -> Result<std::bor
     })?;
     match entry.method {
         METHOD_STORED => Ok(std::borrow::Cow::Borrowed(raw)),
-        METHOD_DEFLATED => inflate(raw, limit.min(MAX_INFLATED))
+        // the directory's size is checked first: a bomb is refused before anything is inflated, and
+        // data that inflates past its declared size is refused too (as zip readers do)
+        METHOD_DEFLATED if entry.uncompressed_size > limit.min(MAX_INFLATED) => err(format!(
+            "entry {} inflates to {} bytes, more than the limit of {}",
+            crate::text::escape(&entry.name),
+            entry.uncompressed_size,
+            limit.min(MAX_INFLATED)
+        )),
+        METHOD_DEFLATED => inflate(raw, entry.uncompressed_size)
             .map(std::borrow::Cow::Owned)
             .map_err(|m| ZipError(format!("entry {}: {m}", crate::text::escape(&entry.name)))),
         m => err(format!(

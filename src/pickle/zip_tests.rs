@@ -8,6 +8,8 @@ struct W<'a> {
     flags: u16,
     method: u16,
     local_size: Option<u32>,
+    /// Uncompressed size to declare, when not the content's length (deflated entries).
+    unpacked: Option<u32>,
 }
 
 fn w(name: &str, content: &[u8]) -> W<'static> {
@@ -19,6 +21,7 @@ fn w(name: &str, content: &[u8]) -> W<'static> {
         flags: 0,
         method: 0,
         local_size: None,
+        unpacked: None,
     }
 }
 
@@ -35,7 +38,7 @@ fn build(entries: &[W], zip64: bool, comment: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&[0; 8]); // time, date, crc
         let ls = e.local_size.unwrap_or(size);
         out.extend_from_slice(&ls.to_le_bytes());
-        out.extend_from_slice(&ls.to_le_bytes());
+        out.extend_from_slice(&e.unpacked.unwrap_or(ls).to_le_bytes());
         out.extend_from_slice(&(e.local_name.len() as u16).to_le_bytes());
         out.extend_from_slice(&3u16.to_le_bytes());
         out.extend_from_slice(e.local_name.as_bytes());
@@ -51,7 +54,8 @@ fn build(entries: &[W], zip64: bool, comment: &[u8]) -> Vec<u8> {
             (size, off as u32)
         };
         central.extend_from_slice(&s32.to_le_bytes());
-        central.extend_from_slice(&s32.to_le_bytes());
+        let u32_ = if zip64 { u32::MAX } else { e.unpacked.unwrap_or(size) };
+        central.extend_from_slice(&u32_.to_le_bytes());
         central.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
         central.extend_from_slice(&(if zip64 { 28u16 } else { 0 }).to_le_bytes());
         central.extend_from_slice(&[0; 8]); // comment len, disk, internal, external(2 of 4)
@@ -61,7 +65,7 @@ fn build(entries: &[W], zip64: bool, comment: &[u8]) -> Vec<u8> {
         if zip64 {
             central.extend_from_slice(&1u16.to_le_bytes());
             central.extend_from_slice(&24u16.to_le_bytes());
-            central.extend_from_slice(&u64::from(size).to_le_bytes());
+            central.extend_from_slice(&u64::from(e.unpacked.unwrap_or(size)).to_le_bytes());
             central.extend_from_slice(&u64::from(size).to_le_bytes());
             central.extend_from_slice(&off.to_le_bytes());
         }
@@ -181,16 +185,21 @@ fn deflated_entries_inflate_with_a_limit() {
     let packed = miniz_oxide::deflate::compress_to_vec(&[7u8; 1000], 6);
     let mut e = w("a/data.pkl", &packed);
     e.method = METHOD_DEFLATED;
+    e.unpacked = Some(1000);
     let data = build(&[e], false, b"");
     let ar = read(&data).unwrap();
     assert!(ar.entries[0].is_deflated());
     assert_eq!(&*content(&data, &ar.entries[0], 1000).unwrap(), &[7u8; 1000][..]);
-    assert!(
-        content(&data, &ar.entries[0], 999)
-            .unwrap_err()
-            .0
-            .contains("more than 999")
-    );
+    // the declared size is checked before anything is inflated
+    let e = content(&data, &ar.entries[0], 999).unwrap_err().0;
+    assert!(e.contains("inflates to 1000 bytes, more than the limit of 999"), "{e}");
+    // data that inflates past its declared size is refused
+    let mut e = w("a/data.pkl", &packed);
+    e.method = METHOD_DEFLATED;
+    e.unpacked = Some(500);
+    let data = build(&[e], false, b"");
+    let ar = read(&data).unwrap();
+    assert!(content(&data, &ar.entries[0], 1000).is_err());
     assert!(inflate(b"\xff\xff\xff", 10).is_err());
 }
 
