@@ -220,6 +220,9 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         && report.only_in_b.is_empty()
         && report.changed.is_empty()
         && report.different == 0;
+    // a file truncated by another process while it was compared read partly as zeros
+    a.check_intact()?;
+    b.check_intact()?;
     Ok(report)
 }
 

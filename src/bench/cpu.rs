@@ -120,7 +120,9 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
         Method::SafetensorsMmap => {
             let ck = checkpoint::open(l.root)?;
             let views = contiguous_views(&ck)?;
-            Ok(finish(l, ck.total_bytes(), &views))
+            let loaded = finish(l, ck.total_bytes(), &views);
+            ck.check_intact()?;
+            Ok(loaded)
         }
         Method::SafetensorsRead => safetensors_read(arena, l),
         Method::SafetensorsLazyOne => {
@@ -131,6 +133,7 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             let src = tensor_bytes(&ck, t)?;
             let dst = arena.take(src.len())?;
             dst.copy_from_slice(src);
+            ck.check_intact()?;
             let n = src.len() as u64;
             Ok(finish(l, n, &[&*dst]))
         }
@@ -141,6 +144,7 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             let slices: Vec<&[u8]> = ck.tensors.iter().zip(&views).map(|(t, v)| rows(t, v, k, n)).collect();
             let total = slices.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum();
             let copied = copy_into(arena.take(total)?, &slices);
+            ck.check_intact()?;
             let bytes = slices.iter().map(|s| s.len() as u64).sum();
             Ok(Loaded {
                 bytes,
@@ -251,22 +255,22 @@ fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
     let mut handles = Vec::with_capacity(l.files.len());
     for f in l.files {
         let file = File::open(f).map_err(|e| Error::io(f, e))?;
-        // SAFETY: read-only map; reads go through bounds-checked slices of the length mapped.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(f, e))?;
+        // guarded: a file truncated during the run reads as zeros and fails the run below
+        let map = crate::checkpoint::guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
         maps.push(map);
         handles.push(file);
     }
     // (file, tensor) pairs and the distinct storages (shared storages are copied once, as torch does).
     let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
     for (i, (f, map)) in l.files.iter().zip(&maps).enumerate() {
-        let tf = crate::pickle::torch::read(f, map)?;
+        let tf = crate::pickle::torch::read(f, map.bytes())?;
         tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
     }
     let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
     storages.sort_by_key(|(i, r)| (*i, r.start, r.end));
     storages.dedup();
     let storage_slice = |(i, r): &StorageKey| -> Result<&[u8]> {
-        maps[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
+        maps[*i].bytes().get(r.start as usize..r.end as usize).ok_or_else(|| {
             Error::format(
                 &l.files[*i],
                 format!("storage {}..{} lies outside the file", r.start, r.end),
@@ -284,7 +288,7 @@ fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             .map(|((_, t), v)| rows(t, v, k, n).len())
             .collect()
     };
-    match l.method {
+    let loaded = match l.method {
         Method::PickleMmap => Ok(finish(l, storage_bytes, &views(&tensors, &storages, &srcs))),
         Method::PickleEager => {
             let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
@@ -316,7 +320,14 @@ fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
                 checksum: Some(sum_views(&copied)),
             })
         }
+    };
+    if let Some(i) = maps.iter().position(|m| m.damaged()) {
+        return Err(Error::format(
+            &l.files[i],
+            "the file was truncated while it was being loaded",
+        ));
     }
+    loaded
 }
 
 type StorageKey = (usize, std::ops::Range<u64>);

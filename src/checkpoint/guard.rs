@@ -78,6 +78,40 @@ impl Drop for Guard {
     }
 }
 
+/// A read-only memory map of a file, guarded against truncation for its whole life.
+#[derive(Debug)]
+pub struct GuardedMap {
+    // field order matters: the guard unregisters before the map is unmapped
+    guard: Guard,
+    map: memmap2::Mmap,
+}
+
+impl GuardedMap {
+    /// Map `len` bytes at `offset` (page-aligned) of `file`; `None` for `len` maps the whole file.
+    pub fn map(file: &std::fs::File, offset: u64, len: Option<usize>) -> std::io::Result<GuardedMap> {
+        let mut opts = memmap2::MmapOptions::new();
+        opts.offset(offset);
+        if let Some(len) = len {
+            opts.len(len);
+        }
+        // SAFETY: a read-only map, never handed out as mutable. If another process truncates the
+        // file, the guard turns the SIGBUS into zero pages and a damage mark callers must check.
+        let map = unsafe { opts.map(file) }?;
+        let guard = Guard::register(map.as_ptr(), map.len());
+        Ok(GuardedMap { guard, map })
+    }
+
+    /// The mapped bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Whether part of the file vanished while it was mapped: whatever was read is then wrong.
+    pub fn damaged(&self) -> bool {
+        self.guard.damaged()
+    }
+}
+
 fn install() {
     INSTALL.call_once(|| {
         // SAFETY: plain sigaction setup; the handler only touches atomics and calls mmap/sigaction.

@@ -229,8 +229,7 @@ impl TensorInfo {
 /// against truncation by another process (see [`guard`]).
 #[derive(Debug)]
 pub(crate) enum Source {
-    // field order matters: the guard unregisters before the map is unmapped
-    Map(guard::Guard, memmap2::Mmap),
+    Map(guard::GuardedMap),
     Empty,
 }
 
@@ -244,23 +243,21 @@ impl Source {
         if meta.len() == 0 {
             return Ok((Source::Empty, 0));
         }
-        // SAFETY: the map is read-only and never handed out as mutable. Another process may still
-        // truncate the file under it: the guard turns the resulting SIGBUS into zero pages and a
-        // damage mark that `Checkpoint::check_intact` reports.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let guard = guard::Guard::register(map.as_ptr(), map.len());
-        Ok((Source::Map(guard, map), meta.len()))
+        // Another process may truncate the file under the map: the guard turns the resulting SIGBUS
+        // into zero pages and a damage mark that `Checkpoint::check_intact` reports.
+        let map = guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(path, e))?;
+        Ok((Source::Map(map), meta.len()))
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
-            Source::Map(_, m) => m,
+            Source::Map(m) => m.bytes(),
             Source::Empty => &[],
         }
     }
 
     pub(crate) fn damaged(&self) -> bool {
-        matches!(self, Source::Map(g, _) if g.damaged())
+        matches!(self, Source::Map(m) if m.damaged())
     }
 }
 

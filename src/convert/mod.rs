@@ -277,6 +277,10 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         verify: opts.verify,
     };
     output::write_all(&work, &tmp.path, &mut report)?;
+    // a source truncated by another process while it was copied read partly as zeros: publish nothing
+    for ck in &opened {
+        ck.check_intact()?;
+    }
     tmp.publish(&target)?;
     Ok(Outcome::Converted(Box::new(report)))
 }

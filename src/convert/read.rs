@@ -202,7 +202,10 @@ impl<'a> TensorReader<'a> {
             let n = (len - at).min(MAP_WINDOW);
             let wa = Window::map(fa, pa, ra.start + at, n)?;
             let wb = Window::map(fb, pb, rb.start + at, n)?;
-            if wa.bytes() != wb.bytes() {
+            let same = wa.bytes() == wb.bytes();
+            wa.check(pa)?;
+            wb.check(pb)?;
+            if !same {
                 return Ok(Some(false));
             }
             at += n;
@@ -314,7 +317,7 @@ pub const MAP_WINDOW: u64 = 16 << 20;
 
 /// A read-only map of `len` bytes at `offset` of a file, unmapped when dropped.
 struct Window {
-    map: memmap2::Mmap,
+    map: crate::checkpoint::guard::GuardedMap,
     skip: usize,
 }
 
@@ -327,16 +330,25 @@ impl Window {
         let Some(total) = total else {
             return Err(Error::format(path, "range too large to map"));
         };
-        // SAFETY: read-only map of a file we hold open, read only through the bounds-checked slice
-        // below; a file truncated meanwhile by another process is the usual caveat of memory maps,
-        // accepted for checkpoint readers (the checkpoint maps are made the same way).
-        let map = unsafe { memmap2::MmapOptions::new().offset(aligned).len(total).map(file) }
-            .map_err(|e| Error::io(path, e))?;
+        // guarded: a file truncated meanwhile reads as zeros and is reported by `check`
+        let map =
+            crate::checkpoint::guard::GuardedMap::map(file, aligned, Some(total)).map_err(|e| Error::io(path, e))?;
         Ok(Window { map, skip })
     }
 
     fn bytes(&self) -> &[u8] {
-        self.map.get(self.skip..).unwrap_or(&[])
+        self.map.bytes().get(self.skip..).unwrap_or(&[])
+    }
+
+    /// An error when the file shrank while this window was read.
+    fn check(&self, path: &std::path::Path) -> Result<()> {
+        if self.map.damaged() {
+            return Err(Error::format(
+                path,
+                "the file was truncated while it was being compared",
+            ));
+        }
+        Ok(())
     }
 }
 

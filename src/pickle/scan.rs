@@ -309,13 +309,16 @@ pub fn scan_file(path: &Path) -> FileScan {
     if len == 0 {
         return cannot_scan(label, "unknown", EMPTY);
     }
-    // SAFETY: the map is read-only and only read through slices; a file truncated while we read
-    // it is the usual caveat of memory maps, accepted for checkpoint readers.
-    let map = match unsafe { memmap2::Mmap::map(&file) } {
+    // guarded: a file truncated while it is scanned reads as zeros, and the scan is then discarded
+    let map = match crate::checkpoint::guard::GuardedMap::map(&file, 0, None) {
         Ok(m) => m,
         Err(e) => return cannot_scan(label, "unknown", &format!("cannot map: {e}")),
     };
-    scan_bytes(label, &map)
+    let report = scan_bytes(label.clone(), map.bytes());
+    if map.damaged() {
+        return cannot_scan(label, "unknown", "the file was truncated while it was being scanned");
+    }
+    report
 }
 
 /// Scan a file's bytes; `path` is only the label in the report.
