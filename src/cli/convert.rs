@@ -137,7 +137,7 @@ fn converted(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     match &r.verification {
         Some(v) => writeln!(
             out,
-            "verified: {} file(s) reopened, {} names ({} of tensor data) equal byte for byte to the input in {:.2} s",
+            "verified: {} file(s) reopened, {} names ({} of tensor data) read back equal byte for byte to the input ({:.2} s of comparing, while writing)",
             v.files,
             v.tensors,
             bytes(v.bytes),

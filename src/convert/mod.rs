@@ -15,10 +15,12 @@
 //!    streaming tensor by tensor ([`read::TensorReader::copy_to`]: 1 MiB `pread`/`write` chunks for
 //!    contiguous tensors, a bounded gather for views); the kernel is asked to start writing back
 //!    behind the writer (`sync_file_range`), then every file is fsynced.
-//! 4. **Verify** (unless turned off), overlapping the write ([`verify`]): each file is reopened by the
-//!    ordinary reader as soon as its header is written, and every tensor, aliases included, is
-//!    compared byte for byte with its source view ([`crate::diff::elements_equal`]), 16 MiB piece by
-//!    piece as the writer finishes them, on two threads.
+//! 4. **Verify** (unless turned off), as the write goes ([`verify`]): each file is reopened by the
+//!    ordinary reader as soon as its header is written (names, dtypes, shapes, offsets, metadata
+//!    checked against the plan); each chunk is read back from where the reopened header puts it and
+//!    compared byte for byte with the source view's chunk while both are still in the cache
+//!    ([`read::ReadBack`]); each alias is compared with the tensor written for it
+//!    ([`crate::diff::tensors_equal`]).
 //! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
 //!    a reader never sees a folder with some shards, and a failed or interrupted run leaves only a
@@ -102,7 +104,7 @@ pub struct Verification {
     pub tensors: usize,
     /// Bytes of tensor data compared.
     pub bytes: u64,
-    /// How long it took.
+    /// Time spent reading back and comparing (interleaved with the writing).
     pub seconds: f64,
 }
 

@@ -1,17 +1,17 @@
-//! Writing the output beside its target: the temporary file or folder, the writer feeding the
-//! comparing threads as it goes, the fsync of everything, and the final rename.
+//! Writing the output beside its target: the temporary file or folder, the writer reading back and
+//! comparing as it goes, writeback started behind it, the fsync of everything, and the final rename.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::plan::{Layout, Unit, UnitPlan};
-use super::read::TensorReader;
-use super::verify::{self, Job, Tally, VERIFY_THREADS};
+use super::read::{ReadBack, TensorReader};
+use super::verify::{self, Tally};
 use super::writer::FileWriter;
 use super::{Report, Verification, Written};
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, TensorInfo};
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
 
@@ -25,69 +25,49 @@ pub(super) struct Work<'a> {
     pub verify: bool,
 }
 
-/// Write everything into `tmp`, compare while writing (when asked), flush it all to disk.
+/// Write everything into `tmp`, comparing as it goes (when asked), and flush it all to disk.
 pub(super) fn write_all(work: &Work<'_>, tmp: &Path, report: &mut Report) -> Result<()> {
     let started = Instant::now();
     if work.to_folder {
         std::fs::create_dir(tmp).map_err(|e| Error::io(tmp, e))?;
     }
-    let (tx, rx) = mpsc::channel::<Job>();
-    let rx = Mutex::new(rx);
     let (flush_tx, flush_rx) = mpsc::channel::<(PathBuf, std::fs::File)>();
-    let (written, tallies) = std::thread::scope(|s| {
-        let comparers: Vec<_> = if work.verify {
-            (0..VERIFY_THREADS)
-                .map(|_| s.spawn(|| verify::compare_jobs(&rx, work.opened)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        // the disk writes back while we write and compare: one waits on the disk, the others on memory
+    let mut checked = work.verify.then(Checked::default);
+    let synced = std::thread::scope(|s| {
+        // the disk writes back while we write and compare: one waits on the disk, the other on memory
         let flusher = s.spawn(move || flush_behind(flush_rx));
-        let written = write_files(work, tmp, report, work.verify.then_some(&tx), &flush_tx);
-        drop(tx);
+        let written = write_files(work, tmp, report, checked.as_mut(), &flush_tx);
         drop(flush_tx);
         report.write_seconds = started.elapsed().as_secs_f64();
         let flushed = flusher
             .join()
             .unwrap_or_else(|_| Err(Error::Usage("the flushing thread panicked".into())));
-        let synced = match (written, flushed) {
+        match (written, flushed) {
             (Ok(files), Ok(())) => files
                 .iter()
                 .try_for_each(|(p, f)| f.sync_all().map_err(|e| Error::io(p, e))),
             (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        let tallies: Vec<Result<Tally>> = comparers
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("a verification thread panicked".into())))
-            })
-            .collect();
-        (synced, tallies)
-    });
-    written?;
-    if work.verify {
-        let mut v = Verification {
-            files: work.plans.iter().map(|p| p.files.len()).sum(),
-            tensors: 0,
-            bytes: 0,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        for t in tallies {
-            let t = t?;
-            v.tensors += t.tensors;
-            v.bytes += t.bytes;
         }
-        report.verification = Some(v);
-    }
+    });
+    synced?;
+    report.verification = checked.map(|c| Verification {
+        files: c.files,
+        tensors: c.tally.tensors,
+        bytes: c.tally.bytes,
+        seconds: c.elapsed.as_secs_f64(),
+    });
     Ok(())
 }
 
-type Unsynced = Vec<(PathBuf, std::fs::File)>;
+/// What verification has checked so far.
+#[derive(Debug, Default)]
+struct Checked {
+    files: usize,
+    tally: Tally,
+    elapsed: Duration,
+}
 
-/// Pieces of a tensor handed to the comparing threads as soon as they are written.
-const PIECE_BYTES: usize = 16 << 20;
+type Unsynced = Vec<(PathBuf, std::fs::File)>;
 
 /// Start flushing a file's written data every this many bytes (so the final fsync finds little to do).
 const FLUSH_EVERY: u64 = 32 << 20;
@@ -117,18 +97,25 @@ fn flush_behind(rx: mpsc::Receiver<(PathBuf, std::fs::File)>) -> Result<()> {
     Ok(())
 }
 
-/// Write every unit's files, the indexes and the copies; each written tensor is handed to `jobs`.
+/// Write every unit's files, the indexes and the copies.
 fn write_files(
     work: &Work<'_>,
     tmp: &Path,
     r: &mut Report,
-    jobs: Option<&mpsc::Sender<Job>>,
+    mut checked: Option<&mut Checked>,
     flush: &mpsc::Sender<(PathBuf, std::fs::File)>,
 ) -> Result<Unsynced> {
     let mut unsynced = Vec::new();
-    for (u, ((unit, ck), plan)) in work.layout.units.iter().zip(work.opened).zip(work.plans).enumerate() {
-        let sinks = Sinks { jobs, flush };
-        write_unit(work, (u, unit, ck, plan), tmp, r, &sinks, &mut unsynced)?;
+    for ((unit, ck), plan) in work.layout.units.iter().zip(work.opened).zip(work.plans) {
+        write_unit(
+            work,
+            (unit, ck, plan),
+            tmp,
+            r,
+            checked.as_deref_mut(),
+            flush,
+            &mut unsynced,
+        )?;
     }
     for rel in &work.layout.copies {
         let (from, to) = (work.input.join(rel), tmp.join(rel));
@@ -143,21 +130,15 @@ fn write_files(
     Ok(unsynced)
 }
 
-/// Where the writer reports progress: tensors to compare, files to flush behind it.
-struct Sinks<'s> {
-    jobs: Option<&'s mpsc::Sender<Job>>,
-    flush: &'s mpsc::Sender<(PathBuf, std::fs::File)>,
-}
-
 fn write_unit(
     work: &Work<'_>,
-    (u, unit, ck, plan): (usize, &Unit, &Checkpoint, &UnitPlan<'_>),
+    (unit, ck, plan): (&Unit, &Checkpoint, &UnitPlan<'_>),
     tmp: &Path,
     r: &mut Report,
-    sinks: &Sinks<'_>,
+    mut checked: Option<&mut Checked>,
+    flush: &mpsc::Sender<(PathBuf, std::fs::File)>,
     unsynced: &mut Unsynced,
 ) -> Result<()> {
-    let jobs = sinks.jobs;
     let reader = TensorReader::new(ck);
     let dir = if work.to_folder {
         tmp.join(&unit.dir)
@@ -167,12 +148,7 @@ fn write_unit(
     if work.to_folder {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
-    let source_index: std::collections::HashMap<&str, usize> = ck
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
+    let source_index: HashMap<&str, &TensorInfo> = ck.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut buf = Vec::new();
     for f in &plan.files {
         let path = if work.to_folder {
@@ -181,62 +157,53 @@ fn write_unit(
             tmp.to_path_buf()
         };
         let mut w = FileWriter::create(&path, &f.entries, &plan.metadata)?;
-        let reopened = match jobs {
-            Some(_) => Some(Arc::new(verify::reopen(path.clone(), f, plan)?)),
+        let handle = w.handle()?;
+        let reopened = match checked {
+            Some(_) => Some(verify::reopen(path.clone(), f, plan)?),
             None => None,
         };
-        let handle = w.handle()?;
+        let mut read_back = ReadBack::new(&handle, &path);
         let mut flushed = w.written();
         for e in &f.entries {
-            // the source names whose bytes this tensor holds: itself and its aliases
-            let mut sources = Vec::new();
-            for name in verify::names_of(&e.name, plan) {
-                let Some(&source) = source_index.get(name) else {
-                    return Err(Error::format(
-                        &path,
-                        format!("verification failed: no source tensor {}", escape(name)),
-                    ));
-                };
-                sources.push(source);
-            }
-            let written = reopened
-                .as_ref()
-                .and_then(|out| out.tensor_index(&e.name))
-                .unwrap_or(usize::MAX);
-            let numel = e.tensor.numel().unwrap_or(0);
-            let piece = TensorReader::chunk_elems(e.tensor, PIECE_BYTES);
             let start = w.written();
-            let mut emitted = 0u64;
-            // hand finished pieces to the comparing threads, and to the flushing thread
-            let mut send = |done: u64| {
-                if let (Some(tx), Some(out)) = (jobs, &reopened) {
-                    if done - emitted >= piece || done == numel {
-                        for &source in &sources {
-                            // a comparing thread that stopped has its error to report; keep writing
-                            let _ = tx.send(Job {
-                                unit: u,
-                                source,
-                                out: Arc::clone(out),
-                                written,
-                                elems: emitted..done,
-                            });
-                        }
-                        emitted = done;
-                    }
-                }
+            // after each chunk: start writing it back to disk every FLUSH_EVERY bytes
+            let mut progress = |done: u64| {
                 let at = start + e.tensor.dtype.bytes_for(done).unwrap_or(0);
                 if at - flushed >= FLUSH_EVERY {
                     flushed = at;
                     if let Ok(h) = handle.try_clone() {
                         // the flushing thread only stops early on an error, which the final fsync reports
-                        let _ = sinks.flush.send((path.clone(), h));
+                        let _ = flush.send((path.clone(), h));
                     }
                 }
             };
-            if numel == 0 {
-                send(0);
+            let (Some(out), Some(c)) = (&reopened, checked.as_deref_mut()) else {
+                w.write(&reader, e, &mut buf, None, &mut progress)?;
+                continue;
+            };
+            let written = out
+                .tensor(&e.name)
+                .ok_or_else(|| Error::format(&path, "verification failed"))?;
+            read_back.start = written.contiguous_range().map_or(0, |r| r.start);
+            let before = (read_back.bytes, read_back.elapsed);
+            w.write(&reader, e, &mut buf, Some(&mut read_back), &mut progress)?;
+            c.tally.tensors += 1;
+            c.tally.bytes += read_back.bytes - before.0;
+            c.elapsed += read_back.elapsed - before.1;
+            let t0 = Instant::now();
+            for alias in verify::aliases_of(&e.name, plan) {
+                let Some(source) = source_index.get(alias) else {
+                    return Err(Error::format(
+                        &path,
+                        format!("verification failed: no source tensor {}", escape(alias)),
+                    ));
+                };
+                verify::check_alias(&reader, source, out, written, &mut c.tally)?;
             }
-            w.write(&reader, e, &mut buf, &mut send)?;
+            c.elapsed += t0.elapsed();
+        }
+        if let Some(c) = checked.as_deref_mut() {
+            c.files += 1;
         }
         let (bytes, file) = w.finish()?;
         unsynced.push((path, file));

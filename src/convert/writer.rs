@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::read::TensorReader;
+use super::read::{ReadBack, TensorReader};
 use crate::checkpoint::TensorInfo;
 use crate::text::escape;
 use crate::{Error, Result};
@@ -116,6 +116,7 @@ impl FileWriter {
         let data: u64 = entries.iter().map(|e| e.tensor.nbytes().unwrap_or(0)).sum();
         let size = head.len() as u64 + data;
         let mut file = File::options()
+            .read(true)
             .write(true)
             .create_new(true)
             .open(path)
@@ -137,10 +138,11 @@ impl FileWriter {
         reader: &TensorReader<'_>,
         e: &Entry<'_>,
         buf: &mut Vec<u8>,
+        check: Option<&mut ReadBack<'_>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         let want = e.tensor.nbytes().unwrap_or(0);
-        let got = reader.copy_to(e.tensor, &mut self.file, buf, progress)?;
+        let got = reader.copy_to(e.tensor, &mut self.file, buf, check, progress)?;
         if got != want {
             return Err(Error::format(
                 reader.checkpoint().file_path(e.tensor.file),
@@ -185,7 +187,7 @@ pub fn write_file(
     let mut w = FileWriter::create(path, entries, metadata)?;
     let mut buf = Vec::new();
     for e in entries {
-        w.write(reader, e, &mut buf, &mut |_| {})?;
+        w.write(reader, e, &mut buf, None, &mut |_| {})?;
     }
     w.finish()
 }
