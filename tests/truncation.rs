@@ -14,7 +14,10 @@ use tensorscope::tensor::{StatsOptions, View};
 
 /// A safetensors file holding one F32 tensor of `n` ones.
 fn ones(path: &Path, n: usize) {
-    let header = format!(r#"{{"t":{{"dtype":"F32","shape":[{n}],"data_offsets":[0,{}]}}}}"#, n * 4);
+    let header = format!(
+        r#"{{"t":{{"dtype":"F32","shape":[{n}],"data_offsets":[0,{}]}}}}"#,
+        n * 4
+    );
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
     f.write_all(header.as_bytes()).unwrap();
@@ -34,10 +37,18 @@ fn statistics_and_diff_over_a_truncated_map_are_errors() {
     let p = dir.path().join("a.safetensors");
     ones(&p, 2 << 20);
     let ck = checkpoint::open(&p).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(1 << 20).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
     let t = ck.tensor("t").unwrap();
     let stats = View::of(&ck, t).unwrap().stats(&StatsOptions { bins: 8, sample: None });
-    assert!(stats.zeros > 0, "the vanished pages read as zeros instead of killing the process");
+    assert!(
+        stats.zeros > 0,
+        "the vanished pages read as zeros instead of killing the process"
+    );
     let e = ck.check_intact().unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
     let e = tensorscope::diff::diff(&ck, &ck).unwrap_err().to_string();
@@ -56,7 +67,12 @@ fn show_survives_a_file_truncated_while_it_reads() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(30));
-    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(4096).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.signal(), None, "killed by a signal: {stderr}");

@@ -321,6 +321,9 @@ pub fn scan_file(path: &Path) -> FileScan {
 /// Scan a file's bytes; `path` is only the label in the report.
 pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
     let path = path.into();
+    if data.is_empty() {
+        return cannot_scan(path, "unknown", EMPTY);
+    }
     let head = &data[..data.len().min(sniff::SNIFF_LEN)];
     // a header length such as 0x280 starts with the bytes of a PROTO opcode: the header decides
     if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
