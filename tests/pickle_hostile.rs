@@ -1,6 +1,8 @@
 //! Hand-made and damaged `torch.save` files: the reader refuses ambiguity with one clear error, never
 //! panics, never guesses a different data.pkl than torch would.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use tensorscope::pickle::{torch, zip};
@@ -13,37 +15,14 @@ fn fixture(name: &str) -> (PathBuf, Vec<u8>) {
     (p, d)
 }
 
-/// A stored zip of `(name, content)` entries (no data descriptors, no zip64).
+/// A stored zip of `entries`, in order (duplicates allowed).
 fn build(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, content) in entries {
-        let off = out.len() as u32;
-        let mut h = b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
-        h.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(content);
-        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
-        central.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        central.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        central.extend_from_slice(&[0; 12]);
-        central.extend_from_slice(&off.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let cd = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
+    support::zip_stored(
+        &entries
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.to_vec()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The entries of a real fixture, as (name, content).
