@@ -166,3 +166,37 @@ fn the_address_space_limit_is_in_force() {
         o.stderr
     );
 }
+
+#[test]
+fn a_fifo_named_like_a_checkpoint_does_not_hang() {
+    // opening a FIFO for reading waits for a writer: inspect and scan hung on these before
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    };
+    let weights = tmp.path().join("weights");
+    std::fs::create_dir(&weights).unwrap();
+    fifo(&weights.join("model.safetensors"));
+    let index = tmp.path().join("index");
+    std::fs::create_dir(&index).unwrap();
+    std::fs::write(index.join("model.safetensors"), b"").unwrap();
+    fifo(&index.join("model.safetensors.index.json"));
+    for dir in [&weights, &index] {
+        let o = run(&["inspect", dir.to_str().unwrap()]);
+        assert_eq!(o.code, Some(2), "{}", o.stderr);
+        assert!(
+            o.stderr.trim().ends_with("not a regular file") && o.stderr.lines().count() == 1,
+            "{}",
+            o.stderr
+        );
+    }
+    let o = run(&["scan", weights.join("model.safetensors").to_str().unwrap()]);
+    assert_eq!(
+        o.code,
+        Some(1),
+        "a file that cannot be read is suspicious: {}",
+        o.stderr
+    );
+}

@@ -340,7 +340,16 @@ fn read_small(path: &Path) -> Result<String> {
             hint: "",
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // read at most the limit, even if the file grew since its size was taken
+    let mut bytes = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(super::open_regular(path)?, MAX_INDEX_SIZE + 1),
+        &mut bytes,
+    )
+    .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_INDEX_SIZE {
+        return Err(Error::format(path, "the file grew while it was being read"));
+    }
     String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))
 }
 

@@ -233,9 +233,30 @@ pub(crate) enum Source {
     Empty,
 }
 
+/// Open a regular file for reading. A FIFO, socket or device named like a checkpoint is refused
+/// without blocking: opening a FIFO for reading waits for a writer, which would hang the reader.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || Error::format(path, "not a regular file");
+    if !std::fs::metadata(path).map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(not_regular());
+    }
+    // O_NONBLOCK: should the path become a FIFO after the check, open still returns at once
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(not_regular()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 impl Source {
     pub(crate) fn open(path: &Path) -> Result<(Self, u64)> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path)?;
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if !meta.is_file() {
             return Err(Error::format(path, "not a regular file"));

@@ -19,6 +19,7 @@
 mod container;
 pub mod walk;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -401,7 +402,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         if meta.is_dir() {
             let mut files = Vec::new();
-            collect(p, &mut files, 0)?;
+            collect(p, &mut files, 0, &mut HashSet::new())?;
             files.sort();
             for f in files {
                 let scan = scan_file(&f);
@@ -421,7 +422,13 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
 /// Deepest folder nesting followed (symlinked folders can loop).
 const MAX_DEPTH: usize = 32;
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
+/// Files under `dir`; a folder reached again through a link (`a -> .`) is walked once.
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize, seen: &mut HashSet<(u64, u64)>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+    if !seen.insert((m.dev(), m.ino())) {
+        return Ok(());
+    }
     if depth > MAX_DEPTH {
         return Err(Error::Limit {
             path: dir.into(),
@@ -435,7 +442,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         let e = e.map_err(|e| Error::io(dir, e))?;
         let path = e.path();
         match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => collect(&path, out, depth + 1)?,
+            Ok(m) if m.is_dir() => collect(&path, out, depth + 1, seen)?,
             _ => out.push(path),
         }
     }

@@ -121,3 +121,21 @@ fn scan_file_never_fails() {
     assert!(scan_paths(std::slice::from_ref(&dir)).unwrap().files.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_folder_linked_into_itself_is_walked_once() {
+    // `a -> .` and `b -> .` made scan fail with "folder depth 33 exceeds the limit of 32"
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("m.pkl"), b"\x80\x02}q\x00.").unwrap();
+    std::os::unix::fs::symlink(".", dir.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("b")).unwrap();
+    let r = scan_paths(&[dir.to_path_buf()]).unwrap();
+    assert_eq!(
+        r.files.len(),
+        1,
+        "{:?}",
+        r.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+    );
+    assert_eq!(r.files[0].verdict, Verdict::Safe);
+}
