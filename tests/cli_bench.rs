@@ -281,7 +281,6 @@ fn usage_errors() {
         &common::run(&["bench", "--synthetic", "1MB", "--runs", "0"]),
         "zero runs",
     );
-    common::assert_clean_error(&common::run(&["bench", "--synthetic", "1MB", "--gpu"]), "gpu");
     let r = common::run(&["bench", "--synthetic", "lots"]);
     assert_eq!(r.code, 2);
     let r = common::run(&["__bench-child", "{not json"]);

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::cpu::{self, Arena, Load};
-use super::{CacheState, Method, cache};
+use super::cpu::{self, Arena, Load, Sink};
+use super::{CacheState, Device, Method, cache, gpu};
 use crate::{Error, Result};
 
 /// The name of the hidden subcommand.
@@ -38,6 +38,9 @@ pub struct Spec {
     pub runs: u32,
     /// Warm-up runs.
     pub warmup: u32,
+    /// Where the loaded tensors go.
+    #[serde(default)]
+    pub device: Device,
 }
 
 /// What a case measured.
@@ -55,6 +58,9 @@ pub struct Outcome {
     pub cache_dropped: Option<bool>,
     /// Cold runs: the most pages that stayed resident before a run.
     pub pages_left: u64,
+    /// GPU cases: the adapter the tensors were uploaded to.
+    #[serde(default)]
+    pub adapter: Option<crate::report::Gpu>,
 }
 
 /// Run the case here. `on_run(seconds, warmup)` is called after every run.
@@ -74,7 +80,14 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         peak_rss_bytes: None,
         cache_dropped: (spec.cache == CacheState::Cold).then_some(true),
         pages_left: 0,
+        adapter: None,
     };
+    // The device is opened before the first run (untimed), as a loader's process has it already.
+    let mut uploader = match spec.device {
+        Device::Cpu => None,
+        Device::Gpu => Some(gpu::Uploader::open()?),
+    };
+    let mut host = cpu::Host;
     for i in 0..spec.warmup + spec.runs {
         if spec.cache == CacheState::Cold {
             for f in &spec.files {
@@ -86,7 +99,11 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
             }
         }
         let t = Instant::now();
-        let got = cpu::load(&mut arena, &load)?;
+        let sink: &mut dyn Sink = match uploader.as_mut() {
+            Some(u) => u,
+            None => &mut host,
+        };
+        let got = cpu::load_into(&mut arena, &load, sink)?;
         let secs = t.elapsed().as_secs_f64();
         std::hint::black_box(&got);
         let warmup = i < spec.warmup;
@@ -102,6 +119,11 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
             out.samples_s.push(secs);
         }
         on_run(secs, warmup);
+    }
+    if let Some(u) = &uploader {
+        // Untimed proof that the GPU holds the bytes: its checksum must equal touched CPU rows'.
+        out.checksum = Some(u.readback_checksum()?);
+        out.adapter = Some(u.adapter().clone());
     }
     if measure_rss {
         out.peak_rss_bytes = peak_rss();
@@ -208,6 +230,7 @@ mod tests {
             cache: CacheState::Cold,
             runs: 3,
             warmup: 1,
+            device: Device::Cpu,
         };
         let mut seen = Vec::new();
         let o = execute(&spec, false, &mut |s, w| seen.push((s, w))).unwrap();

@@ -114,28 +114,50 @@ fn sum_views(views: &[&[u8]]) -> u64 {
     views.iter().fold(0u64, |a, v| a.wrapping_add(checksum(v)))
 }
 
+/// Where a load's views go once they are ready: on the CPU nowhere (the views are the load); the
+/// GPU device copies them into its buffers ([`super::gpu`]). A sink sees every view of one load
+/// in one call, before the load is checked for a file truncated under it.
+pub trait Sink {
+    /// Take the views of one load (one per tensor, or per rank slice).
+    fn take(&mut self, views: &[&[u8]]) -> Result<()>;
+}
+
+/// The CPU: loading is done when the views exist.
+pub struct Host;
+
+impl Sink for Host {
+    fn take(&mut self, _views: &[&[u8]]) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Load once with `arena` for owned memory.
 pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+    load_into(arena, l, &mut Host)
+}
+
+/// Load once with `arena` for owned memory and hand the views to `sink`.
+pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     match l.method {
         Method::SafetensorsMmap => {
             let ck = checkpoint::open(l.root)?;
             let views = contiguous_views(&ck)?;
-            let loaded = finish(l, ck.total_bytes(), &views);
+            let loaded = finish(l, sink, ck.total_bytes(), &views)?;
             ck.check_intact()?;
             Ok(loaded)
         }
-        Method::SafetensorsRead => safetensors_read(arena, l),
+        Method::SafetensorsRead => safetensors_read(arena, l, sink),
         Method::SafetensorsLazyOne => {
             let ck = checkpoint::open(l.root)?;
             let Some(t) = ck.tensors.get(ck.tensors.len() / 2) else {
-                return Ok(finish(l, 0, &[]));
+                return finish(l, sink, 0, &[]);
             };
             let src = tensor_bytes(&ck, t)?;
             let dst = arena.take(src.len())?;
             dst.copy_from_slice(src);
             ck.check_intact()?;
             let n = src.len() as u64;
-            Ok(finish(l, n, &[&*dst]))
+            finish(l, sink, n, &[&*dst])
         }
         Method::SafetensorsSlice => {
             let (k, n) = l.rank.unwrap_or((0, 1));
@@ -144,14 +166,14 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             let slices: Vec<&[u8]> = ck.tensors.iter().zip(&views).map(|(t, v)| rows(t, v, k, n)).collect();
             let total = slices.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum();
             let copied = copy_into(arena.take(total)?, &slices);
-            ck.check_intact()?;
             let bytes = slices.iter().map(|s| s.len() as u64).sum();
-            Ok(Loaded {
-                bytes,
-                checksum: Some(sum_views(&copied)),
-            })
+            let loaded = finish(l, sink, bytes, &copied)?;
+            ck.check_intact()?;
+            Ok(loaded)
         }
-        Method::PickleEager | Method::PickleMmap | Method::PickleSlice | Method::PickleMmapSlice => pickle(arena, l),
+        Method::PickleEager | Method::PickleMmap | Method::PickleSlice | Method::PickleMmapSlice => {
+            pickle(arena, l, sink)
+        }
         Method::FileRead => {
             let mut total = 0u64;
             for f in l.files {
@@ -165,11 +187,13 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
     }
 }
 
-fn finish(l: &Load<'_>, bytes: u64, views: &[&[u8]]) -> Loaded {
-    Loaded {
+/// Hand the views to the sink, then read them when the load is touched (slices always are).
+fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
+    sink.take(views)?;
+    Ok(Loaded {
         bytes,
         checksum: l.touched.then(|| sum_views(views)),
-    }
+    })
 }
 
 fn tensor_bytes<'a>(ck: &'a checkpoint::Checkpoint, t: &TensorInfo) -> Result<&'a [u8]> {
@@ -217,7 +241,7 @@ fn read_file_into<'a>(arena: &'a mut Arena, path: &Path, offset: usize) -> Resul
     Ok(buf)
 }
 
-fn safetensors_read(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     let sizes: Vec<u64> = l
         .files
         .iter()
@@ -245,12 +269,12 @@ fn safetensors_read(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             bytes += e - s;
         }
     }
-    Ok(finish(l, bytes, &views))
+    finish(l, sink, bytes, &views)
 }
 
 /// The pickle methods: map each file, parse it with the restricted pickle reader, then copy
 /// (eager) or view (mmap) every storage; the slice variants keep rank k's rows.
-fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
+fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     let mut maps = Vec::with_capacity(l.files.len());
     let mut handles = Vec::with_capacity(l.files.len());
     for f in l.files {
@@ -289,19 +313,16 @@ fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             .collect()
     };
     let loaded = match l.method {
-        Method::PickleMmap => Ok(finish(l, storage_bytes, &views(&tensors, &storages, &srcs))),
+        Method::PickleMmap => finish(l, sink, storage_bytes, &views(&tensors, &storages, &srcs)),
         Method::PickleEager => {
             let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
-            Ok(finish(l, storage_bytes, &views(&tensors, &storages, &owned)))
+            finish(l, sink, storage_bytes, &views(&tensors, &storages, &owned))
         }
         Method::PickleMmapSlice => {
             let v = views(&tensors, &storages, &srcs);
             let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
             let copied = copy_into(arena.take(padded(&slices))?, &slices);
-            Ok(Loaded {
-                bytes: slices.iter().map(|s| s.len() as u64).sum(),
-                checksum: Some(sum_views(&copied)),
-            })
+            finish(l, sink, slices.iter().map(|s| s.len() as u64).sum(), &copied)
         }
         _ => {
             // The torch.load way: everything into owned memory first, then the rank's rows copied out.
@@ -315,10 +336,7 @@ fn pickle(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
             let v = views(&tensors, &storages, &owned);
             let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
             let copied = copy_into(b, &slices);
-            Ok(Loaded {
-                bytes: storage_bytes,
-                checksum: Some(sum_views(&copied)),
-            })
+            finish(l, sink, storage_bytes, &copied)
         }
     };
     if let Some(i) = maps.iter().position(|m| m.damaged()) {
@@ -376,120 +394,5 @@ fn views<'a>(tensors: &[(usize, TensorInfo)], storages: &[StorageKey], base: &[&
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_words() {
-        assert_eq!(checksum(&[]), 0);
-        assert_eq!(checksum(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 3);
-        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
-        let naive = data.chunks(8).fold(0u64, |a, w| {
-            let mut b = [0u8; 8];
-            b[..w.len()].copy_from_slice(w);
-            a.wrapping_add(u64::from_le_bytes(b))
-        });
-        assert_eq!(checksum(&data), naive);
-    }
-
-    #[test]
-    fn arena_grows_and_reuses() {
-        let mut a = Arena::new();
-        assert_eq!(a.take(10).unwrap().len(), 10);
-        let p = a.take(100).unwrap().as_ptr();
-        assert_eq!(a.take(1000).unwrap().as_ptr(), p, "same mapping reused");
-        assert_eq!(a.take(5 << 20).unwrap().len(), 5 << 20);
-    }
-
-    #[test]
-    fn safetensors_methods_agree() {
-        let dir = tempfile::tempdir().unwrap();
-        let pair =
-            super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Gpt2, 300_000).unwrap();
-        let files = vec![pair.safetensors.clone()];
-        let mut arena = Arena::new();
-        let mut sums = Vec::new();
-        for method in [Method::SafetensorsMmap, Method::SafetensorsRead] {
-            for touched in [false, true] {
-                let l = Load {
-                    root: &pair.safetensors,
-                    files: &files,
-                    method,
-                    touched,
-                    rank: None,
-                };
-                let got = load(&mut arena, &l).unwrap();
-                assert_eq!(got.bytes, pair.bytes);
-                assert_eq!(got.checksum.is_some(), touched);
-                sums.extend(got.checksum);
-            }
-        }
-        assert_eq!(sums[0], sums[1]);
-        let torch = vec![pair.torch.clone()];
-        for method in [Method::PickleEager, Method::PickleMmap] {
-            for touched in [false, true] {
-                let l = Load {
-                    root: &pair.torch,
-                    files: &torch,
-                    method,
-                    touched,
-                    rank: None,
-                };
-                let got = load(&mut arena, &l).unwrap();
-                assert_eq!(got.bytes, pair.bytes, "{method:?}");
-                if touched {
-                    assert_eq!(got.checksum, Some(sums[0]), "{method:?}");
-                }
-            }
-        }
-        let mut slice_sums = Vec::new();
-        for (method, root, files) in [
-            (Method::SafetensorsSlice, &pair.safetensors, &files),
-            (Method::PickleSlice, &pair.torch, &torch),
-            (Method::PickleMmapSlice, &pair.torch, &torch),
-        ] {
-            let l = Load {
-                root,
-                files,
-                method,
-                touched: true,
-                rank: Some((1, 3)),
-            };
-            let got = load(&mut arena, &l).unwrap();
-            slice_sums.push(got.checksum.unwrap());
-            let read_all = method == Method::PickleSlice;
-            assert_eq!(got.bytes == pair.bytes, read_all, "{method:?} {}", got.bytes);
-        }
-        assert!(
-            slice_sums.iter().all(|&s| s == slice_sums[0]),
-            "every way slices the same rows"
-        );
-        let mut l = Load {
-            root: &pair.safetensors,
-            files: &files,
-            method: Method::SafetensorsSlice,
-            touched: true,
-            rank: Some((0, 2)),
-        };
-        let half0 = load(&mut arena, &l).unwrap().bytes;
-        l.rank = Some((1, 2));
-        let half1 = load(&mut arena, &l).unwrap().bytes;
-        assert!(half0 < pair.bytes && half1 < pair.bytes);
-        l.method = Method::FileRead;
-        let whole = load(&mut arena, &l).unwrap().bytes;
-        assert_eq!(whole, pair.safetensors.metadata().unwrap().len());
-        l.method = Method::SafetensorsLazyOne;
-        assert!(load(&mut arena, &l).unwrap().bytes > 0);
-    }
-
-    #[test]
-    fn rows_split_the_first_dimension() {
-        let t = TensorInfo::contiguous("w".into(), crate::checkpoint::DType::F32, vec![5, 2], 0, 0..40).unwrap();
-        let data: Vec<u8> = (0..40).collect();
-        let parts: Vec<&[u8]> = (0..3).map(|k| rows(&t, &data, k, 3)).collect();
-        assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), 40);
-        assert_eq!(parts[0], &data[..8]);
-        let b = TensorInfo::contiguous("b".into(), crate::checkpoint::DType::F32, vec![10], 0, 0..40).unwrap();
-        assert_eq!(rows(&b, &data, 1, 3).len(), 40, "1-D tensors are replicated");
-    }
-}
+#[path = "cpu_tests.rs"]
+mod tests;

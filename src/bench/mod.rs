@@ -19,12 +19,13 @@
 //! ```
 //!
 //! Each case can run in a child process (the same binary re-executed with a hidden subcommand, see
-//! [`child`]) so that its peak resident memory is its own; devices are a plan dimension so that a
-//! GPU backend can be added beside [`cpu`].
+//! [`child`]) so that its peak resident memory is its own. Devices are a plan dimension: [`cpu`]
+//! loads into host memory, [`gpu`] uploads the same views into wgpu buffers.
 
 pub mod cache;
 pub mod child;
 pub mod cpu;
+pub mod gpu;
 pub mod plan;
 pub mod runner;
 pub mod synth;
@@ -128,12 +129,15 @@ impl Method {
     }
 }
 
-/// Where the loaded tensors end up. Only the CPU exists today; a GPU backend adds a variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where the loaded tensors end up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
-    /// Host memory.
+    /// Host memory: the load's views are the result.
+    #[default]
     Cpu,
+    /// The load's views uploaded into wgpu buffers, timed until the GPU has finished ([`gpu`]).
+    Gpu,
 }
 
 impl Device {
@@ -141,6 +145,7 @@ impl Device {
     pub fn as_str(self) -> &'static str {
         match self {
             Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
         }
     }
 }

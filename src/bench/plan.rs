@@ -76,10 +76,14 @@ pub struct Case {
 impl Case {
     /// A short label for progress displays.
     pub fn label(&self) -> String {
-        match self.rank {
+        let base = match self.rank {
             Some((k, n)) => format!("{} rank {k}/{n}", self.method.as_str()),
             None if self.touched => format!("{} touched", self.method.as_str()),
             None => self.method.as_str().to_owned(),
+        };
+        match self.device {
+            Device::Cpu => base,
+            Device::Gpu => format!("{base} to gpu"),
         }
     }
 }
@@ -95,11 +99,12 @@ pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
     let mut out = Vec::new();
     for &device in &config.devices {
         for method in Method::LOADS.into_iter().filter(|&m| wanted(m)) {
-            // The reference read has nothing to touch that it did not just write.
-            let touches: &[bool] = if method == Method::FileRead {
-                &[false]
-            } else {
-                &[false, true]
+            // The reference read has nothing to touch that it did not just write, and no GPU
+            // counterpart; an upload reads every byte, so GPU rows have no touched twin.
+            let touches: &[bool] = match (device, method) {
+                (Device::Gpu, Method::FileRead) => &[],
+                (Device::Gpu, _) | (_, Method::FileRead) => &[false],
+                _ => &[false, true],
             };
             for &touched in touches {
                 for (target, t) in targets.iter().enumerate() {
@@ -126,7 +131,7 @@ pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
                                 method,
                                 device,
                                 cache,
-                                touched: true,
+                                touched: device == Device::Cpu,
                                 rank: Some((k, config.ranks)),
                             });
                         }
@@ -204,5 +209,24 @@ mod tests {
             ]
         );
         assert!(cases.iter().all(|c| c.cache == CacheState::Cold));
+    }
+
+    #[test]
+    fn gpu_rows_upload_untouched_and_skip_the_reference_read() {
+        let targets = [target(Format::Safetensors), target(Format::PytorchZip)];
+        let mut config = Config::new(vec![]);
+        config.devices = vec![Device::Gpu];
+        config.ranks = 2;
+        config.methods = vec![Method::SafetensorsMmap, Method::FileRead, Method::SafetensorsSlice];
+        let names: Vec<String> = plan(&config, &targets).iter().map(Case::label).collect();
+        assert_eq!(
+            names,
+            [
+                "safetensors-mmap to gpu",
+                "safetensors-slice rank 0/2 to gpu",
+                "safetensors-slice rank 1/2 to gpu",
+            ]
+        );
+        assert!(plan(&config, &targets).iter().all(|c| !c.touched));
     }
 }

@@ -7,13 +7,19 @@ use std::thread::JoinHandle;
 
 use super::child::{self, Spec};
 use super::plan::{self, Case, Target};
-use super::{CacheState, Config, Event, Isolation, MAX_RANKS, MAX_RUNS, Method, cache, synth, system};
+use super::{CacheState, Config, Device, Event, Isolation, MAX_RANKS, MAX_RUNS, Method, cache, gpu, synth, system};
 use crate::report::{BenchResult, CheckpointFacts, Report, RunConfig, Speedup};
 use crate::{Error, Result};
 
 /// Run the benchmark, calling `on_event` with its progress, and return the report.
 pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Report> {
     validate(config)?;
+    // Before writing anything: a GPU run needs an adapter.
+    let adapters = if config.devices.contains(&Device::Gpu) {
+        gpu::probe()?
+    } else {
+        Vec::new()
+    };
     let mut caveats = Vec::new();
     let temp = match &config.synthetic {
         Some(s) if s.dir.is_none() => Some(TempDir::new()?),
@@ -45,7 +51,8 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             Err(e) => return Err(e),
         }
     }
-    let system = system::facts();
+    let mut system = system::facts();
+    system.gpu = adapters;
     let cases = plan::plan(config, &targets);
     let per_case = u64::from(config.warmup + config.runs);
     on_event(&Event::Planned {
@@ -58,6 +65,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
         }
     }
     let mut results = Vec::new();
+    let mut used_adapter = None;
     for (index, case) in cases.iter().enumerate() {
         on_event(&Event::CaseStarted {
             index,
@@ -73,6 +81,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             cache: case.cache,
             runs: config.runs,
             warmup: config.warmup,
+            device: case.device,
         };
         let mut on_run = |seconds: f64, warmup: bool| on_event(&Event::Run { index, seconds, warmup });
         let outcome = match &config.isolation {
@@ -97,6 +106,9 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
                         case.label()
                     ));
                 }
+                if o.adapter.is_some() {
+                    used_adapter.clone_from(&o.adapter);
+                }
                 let r = result(t, case, o);
                 on_event(&Event::CaseDone {
                     index,
@@ -116,6 +128,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     }
     let speedups = speedups(&results);
     caveats.extend(general_caveats(config, &system, &results));
+    caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
     on_event(&Event::Finished);
     Ok(Report {
         tool: format!("tensorscope {}", env!("CARGO_PKG_VERSION")),
@@ -303,7 +316,8 @@ fn general_caveats(config: &Config, sys: &crate::report::System, results: &[Benc
     if config.synthetic.is_some() {
         let mut sums: Vec<&str> = results
             .iter()
-            .filter(|r| r.rank.is_none() && r.touched && r.method != Method::SafetensorsLazyOne.as_str())
+            .filter(|r| r.rank.is_none() && (r.touched || r.device == Device::Gpu.as_str()))
+            .filter(|r| r.method != Method::SafetensorsLazyOne.as_str())
             .filter_map(|r| r.checksum.as_deref())
             .collect();
         sums.dedup();
@@ -317,6 +331,53 @@ fn general_caveats(config: &Config, sys: &crate::report::System, results: &[Benc
         && results.iter().all(|r| r.cache_dropped != Some(false))
     {
         out.push("Cold cache: every page of every file was dropped (checked with mincore) before every run.".into());
+    }
+    out
+}
+
+/// What a reader of GPU rows must know: the adapter, what a software adapter means, and whether
+/// the bytes read back from the GPU equal the bytes the CPU rows read.
+fn gpu_caveats(adapter: Option<&crate::report::Gpu>, results: &[BenchResult]) -> Vec<String> {
+    let gpu_rows: Vec<&BenchResult> = results.iter().filter(|r| r.device == Device::Gpu.as_str()).collect();
+    let Some(a) = adapter.filter(|_| !gpu_rows.is_empty()) else {
+        return Vec::new();
+    };
+    let mut out = vec![format!(
+        "GPU rows: each load's tensors uploaded with wgpu ({} backend) to {} ({}), timed until the GPU \
+         finished copying; the destination buffers are allocated once per case and reused.",
+        a.backend, a.name, a.device_type
+    )];
+    if a.device_type == "Cpu" {
+        out.push(
+            "The GPU adapter is a software driver: its \"GPU memory\" is host memory and the copies run on \
+             CPU threads, so GPU rows measure wgpu's upload path here, not a GPU's transfer speed."
+                .into(),
+        );
+    }
+    // Each GPU row's read-back against the touched CPU row of the same checkpoint and method.
+    let whole = |r: &&&BenchResult| r.rank.is_none() && r.method != Method::SafetensorsLazyOne.as_str();
+    let pairs: Vec<(Option<&str>, Option<&str>)> = gpu_rows
+        .iter()
+        .filter(whole)
+        .map(|g| {
+            let cpu = results.iter().find(|r| {
+                r.device == Device::Cpu.as_str()
+                    && r.touched
+                    && (&r.checkpoint, &r.method) == (&g.checkpoint, &g.method)
+            });
+            (g.checksum.as_deref(), cpu.and_then(|r| r.checksum.as_deref()))
+        })
+        .filter(|(_, cpu)| cpu.is_some())
+        .collect();
+    if pairs.iter().any(|(g, c)| g != c) {
+        out.push(
+            "The bytes read back from the GPU differ from the touched CPU rows' (checksums differ): a bug.".into(),
+        );
+    } else if !pairs.is_empty() {
+        out.push(format!(
+            "Every GPU buffer was read back after its runs: {} row(s) hold the same bytes as the touched CPU rows.",
+            pairs.len()
+        ));
     }
     out
 }

@@ -1,5 +1,5 @@
 //! `tensorscope bench [PATH...] [--synthetic SIZE] [--shape gpt2|lora|huge] [--runs N] [--cold]
-//! [--ranks N] [--report FILE]...`: timed loads, a summary table on stdout, reports by extension.
+//! [--ranks N] [--gpu] [--report FILE]...`: timed loads (CPU, and GPU uploads with `--gpu`), a summary table on stdout, reports by extension.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use tensorscope::bench::{self, Config, Event, Isolation, Method, Synthetic, synth::Family};
+use tensorscope::bench::{self, Config, Device, Event, Isolation, Method, Synthetic, synth::Family};
 use tensorscope::report::{self, Report, seconds};
 use tensorscope::text::{bytes, escape, parse_size};
 
@@ -43,7 +43,7 @@ pub struct Args {
     /// Write a report; the format follows the extension: .json .csv .md .html (repeatable).
     #[arg(long = "report", value_name = "FILE")]
     pub reports: Vec<PathBuf>,
-    /// Load onto the GPU too (not built yet).
+    /// Also upload every load into GPU buffers (wgpu; WGPU_ADAPTER_NAME picks the adapter).
     #[arg(long)]
     pub gpu: bool,
     /// Run every case in this process (peak memory is then not measured).
@@ -64,8 +64,12 @@ fn method(s: &str) -> Result<Method, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    if args.gpu {
-        bail!("--gpu: the GPU backend is not built yet; only CPU loads are measured");
+    if args.gpu && std::env::var_os("NODEVICE_SELECT").is_none() {
+        // Mesa's implicit Vulkan layer that picks a default GPU asks Wayland, which prints
+        // "error: XDG_RUNTIME_DIR is invalid" on headless machines (servers, containers, CI).
+        // wgpu picks the adapter itself, so the layer is switched off for us and our children.
+        // SAFETY: no other thread exists yet (the progress bar and bench threads start below).
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
     let formats = args
         .reports
@@ -90,6 +94,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     config.cold = args.cold;
     config.ranks = args.ranks;
     config.methods = args.methods.clone();
+    if args.gpu {
+        config.devices.push(Device::Gpu);
+    }
     if !args.in_process {
         let exe = std::env::current_exe().context("cannot find this program to run cases in child processes")?;
         config.isolation = Isolation::Child(exe);
@@ -157,7 +164,10 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         let speedup = r
             .speedups
             .iter()
-            .find(|s| s.method == x.method && s.touched == x.touched && s.rank == x.rank && s.cache == x.cache)
+            .find(|s| {
+                (&s.method, &s.device, s.touched, s.rank, &s.cache)
+                    == (&x.method, &x.device, x.touched, x.rank, &x.cache)
+            })
             .map(|s| format!("{:.1}x", s.ratio))
             .unwrap_or_else(|| "-".into());
         writeln!(

@@ -101,7 +101,7 @@ pub struct BenchResult {
     pub checkpoint: String,
     /// Method name (`safetensors-mmap`, …).
     pub method: String,
-    /// `cpu` (later `gpu`).
+    /// `cpu` or `gpu`.
     pub device: String,
     /// `warm` or `cold`.
     pub cache: String,
@@ -137,9 +137,11 @@ impl BenchResult {
     /// `method`, with `(touched)` or `(untouched)` and the rank, as tables label it.
     pub fn label(&self) -> String {
         let touch = if self.touched { "touched" } else { "untouched" };
-        match (self.rank, self.ranks) {
-            (Some(k), Some(n)) => format!("{} rank {k}/{n}", self.method),
-            _ => format!("{} ({touch})", self.method),
+        match (self.rank, self.ranks, self.device.as_str()) {
+            (Some(k), Some(n), "cpu") => format!("{} rank {k}/{n}", self.method),
+            (Some(k), Some(n), dev) => format!("{} rank {k}/{n} to {dev}", self.method),
+            (_, _, "cpu") => format!("{} ({touch})", self.method),
+            (_, _, dev) => format!("{} to {dev}", self.method),
         }
     }
 
@@ -172,9 +174,11 @@ impl Speedup {
     /// `method (touched)` as tables label it.
     pub fn label(&self) -> String {
         let touch = if self.touched { "touched" } else { "untouched" };
-        match self.rank {
-            Some(k) => format!("{} rank {k}", self.method),
-            None => format!("{} ({touch})", self.method),
+        match (self.rank, self.device.as_str()) {
+            (Some(k), "cpu") => format!("{} rank {k}", self.method),
+            (Some(k), dev) => format!("{} rank {k} to {dev}", self.method),
+            (None, "cpu") => format!("{} ({touch})", self.method),
+            (None, dev) => format!("{} to {dev}", self.method),
         }
     }
 }

@@ -13,8 +13,14 @@ pub struct Run {
 
 /// Run `tensorscope ARGS` from the repository root.
 pub fn run(args: &[&str]) -> Run {
+    run_env(args, &[])
+}
+
+/// Run `tensorscope ARGS` from the repository root with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run tensorscope");

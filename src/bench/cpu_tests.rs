@@ -1,0 +1,115 @@
+//! Tests of the CPU load methods (kept beside `cpu.rs`).
+use super::*;
+
+#[test]
+fn checksum_words() {
+    assert_eq!(checksum(&[]), 0);
+    assert_eq!(checksum(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 3);
+    let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let naive = data.chunks(8).fold(0u64, |a, w| {
+        let mut b = [0u8; 8];
+        b[..w.len()].copy_from_slice(w);
+        a.wrapping_add(u64::from_le_bytes(b))
+    });
+    assert_eq!(checksum(&data), naive);
+}
+
+#[test]
+fn arena_grows_and_reuses() {
+    let mut a = Arena::new();
+    assert_eq!(a.take(10).unwrap().len(), 10);
+    let p = a.take(100).unwrap().as_ptr();
+    assert_eq!(a.take(1000).unwrap().as_ptr(), p, "same mapping reused");
+    assert_eq!(a.take(5 << 20).unwrap().len(), 5 << 20);
+}
+
+#[test]
+fn safetensors_methods_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Gpt2, 300_000).unwrap();
+    let files = vec![pair.safetensors.clone()];
+    let mut arena = Arena::new();
+    let mut sums = Vec::new();
+    for method in [Method::SafetensorsMmap, Method::SafetensorsRead] {
+        for touched in [false, true] {
+            let l = Load {
+                root: &pair.safetensors,
+                files: &files,
+                method,
+                touched,
+                rank: None,
+            };
+            let got = load(&mut arena, &l).unwrap();
+            assert_eq!(got.bytes, pair.bytes);
+            assert_eq!(got.checksum.is_some(), touched);
+            sums.extend(got.checksum);
+        }
+    }
+    assert_eq!(sums[0], sums[1]);
+    let torch = vec![pair.torch.clone()];
+    for method in [Method::PickleEager, Method::PickleMmap] {
+        for touched in [false, true] {
+            let l = Load {
+                root: &pair.torch,
+                files: &torch,
+                method,
+                touched,
+                rank: None,
+            };
+            let got = load(&mut arena, &l).unwrap();
+            assert_eq!(got.bytes, pair.bytes, "{method:?}");
+            if touched {
+                assert_eq!(got.checksum, Some(sums[0]), "{method:?}");
+            }
+        }
+    }
+    let mut slice_sums = Vec::new();
+    for (method, root, files) in [
+        (Method::SafetensorsSlice, &pair.safetensors, &files),
+        (Method::PickleSlice, &pair.torch, &torch),
+        (Method::PickleMmapSlice, &pair.torch, &torch),
+    ] {
+        let l = Load {
+            root,
+            files,
+            method,
+            touched: true,
+            rank: Some((1, 3)),
+        };
+        let got = load(&mut arena, &l).unwrap();
+        slice_sums.push(got.checksum.unwrap());
+        let read_all = method == Method::PickleSlice;
+        assert_eq!(got.bytes == pair.bytes, read_all, "{method:?} {}", got.bytes);
+    }
+    assert!(
+        slice_sums.iter().all(|&s| s == slice_sums[0]),
+        "every way slices the same rows"
+    );
+    let mut l = Load {
+        root: &pair.safetensors,
+        files: &files,
+        method: Method::SafetensorsSlice,
+        touched: true,
+        rank: Some((0, 2)),
+    };
+    let half0 = load(&mut arena, &l).unwrap().bytes;
+    l.rank = Some((1, 2));
+    let half1 = load(&mut arena, &l).unwrap().bytes;
+    assert!(half0 < pair.bytes && half1 < pair.bytes);
+    l.method = Method::FileRead;
+    let whole = load(&mut arena, &l).unwrap().bytes;
+    assert_eq!(whole, pair.safetensors.metadata().unwrap().len());
+    l.method = Method::SafetensorsLazyOne;
+    assert!(load(&mut arena, &l).unwrap().bytes > 0);
+}
+
+#[test]
+fn rows_split_the_first_dimension() {
+    let t = TensorInfo::contiguous("w".into(), crate::checkpoint::DType::F32, vec![5, 2], 0, 0..40).unwrap();
+    let data: Vec<u8> = (0..40).collect();
+    let parts: Vec<&[u8]> = (0..3).map(|k| rows(&t, &data, k, 3)).collect();
+    assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), 40);
+    assert_eq!(parts[0], &data[..8]);
+    let b = TensorInfo::contiguous("b".into(), crate::checkpoint::DType::F32, vec![10], 0, 0..40).unwrap();
+    assert_eq!(rows(&b, &data, 1, 3).len(), 40, "1-D tensors are replicated");
+}

@@ -1,0 +1,181 @@
+//! The GPU device: the same loads as [`super::cpu`], then every view uploaded into wgpu buffers,
+//! timed until the GPU reports the copies finished.
+//!
+//! What a run on `--gpu` does is what a loader onto an accelerator does: `safetensors-mmap` uploads
+//! straight out of the file's map (what `safetensors.load_file(device="cuda")` does), `pickle-eager`
+//! first copies every storage into host memory and uploads from there (`torch.load` then `.cuda()`),
+//! `pickle-mmap` uploads out of the mapped archive (`torch.load(mmap=True)` then `.cuda()`).
+//!
+//! Upload path: `Queue::write_buffer` per tensor (wgpu copies the bytes into a staging buffer and
+//! the GPU copies them into the destination when the queue is submitted), submitted every
+//! [`UPLOAD_BATCH`] bytes with at most two batches in flight, so host staging memory stays near two
+//! batches whatever the checkpoint's size. Destination buffers are created on the first run of a
+//! case and reused by the next ones, as a caching allocator does; each tensor starts on a
+//! [`PLACE_ALIGN`] boundary and tensors larger than one buffer ([`MAX_CHUNK`] or the adapter's
+//! limit) span several. After the timed runs [`Uploader::readback_checksum`] copies everything
+//! back and sums it the way touched CPU rows do, so a report can prove the GPU holds the same bytes.
+
+#[cfg(not(feature = "gpu"))]
+use super::cpu::Sink;
+use crate::report;
+use crate::{Error, Result};
+
+/// Bytes queued before the batch is submitted (at most two batches are in flight).
+pub const UPLOAD_BATCH: u64 = 64 << 20;
+/// Largest destination buffer created (the adapter's `max_buffer_size` may be lower).
+pub const MAX_CHUNK: u64 = 1 << 30;
+/// Alignment of each tensor inside a buffer.
+pub const PLACE_ALIGN: u64 = 256;
+/// Longest wait for the GPU to finish one batch before the run fails as hung.
+pub const GPU_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Where one view (or a piece of a view larger than a buffer) went: buffer index, offset, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Index of the destination buffer.
+    pub buffer: usize,
+    /// Byte offset inside it (a multiple of [`PLACE_ALIGN`]).
+    pub offset: u64,
+    /// Bytes of the view placed there.
+    pub len: u64,
+}
+
+/// Lay `lens` out in buffers of `chunk` bytes (a multiple of [`PLACE_ALIGN`]): each view starts
+/// aligned, moves to a fresh buffer when it does not fit the rest of the current one, and is split
+/// only when it is larger than a whole buffer. Returns the pieces and each buffer's extent (rounded
+/// up to 4 bytes, the copy alignment).
+pub fn place(lens: &[u64], chunk: u64) -> (Vec<Placement>, Vec<u64>) {
+    debug_assert!(chunk >= PLACE_ALIGN && chunk % PLACE_ALIGN == 0);
+    let mut out = Vec::with_capacity(lens.len());
+    let mut extents = vec![0u64];
+    let (mut buffer, mut at) = (0usize, 0u64);
+    for &len in lens.iter().filter(|&&l| l > 0) {
+        if len > chunk - at && len <= chunk && at > 0 {
+            (buffer, at) = (buffer + 1, 0);
+            extents.push(0);
+        }
+        let mut rest = len;
+        while rest > 0 {
+            if at >= chunk {
+                (buffer, at) = (buffer + 1, 0);
+                extents.push(0);
+            }
+            let n = rest.min(chunk - at);
+            out.push(Placement {
+                buffer,
+                offset: at,
+                len: n,
+            });
+            extents[buffer] = (at + n).next_multiple_of(4);
+            at = (at + n).next_multiple_of(PLACE_ALIGN);
+            rest -= n;
+        }
+    }
+    if extents.last() == Some(&0) {
+        extents.pop();
+    }
+    (out, extents)
+}
+
+#[cfg(feature = "gpu")]
+mod imp;
+
+#[cfg(feature = "gpu")]
+pub use imp::{Uploader, adapters};
+
+/// The adapters a GPU benchmark can use, or why there are none (one line a user can act on).
+pub fn probe() -> Result<Vec<report::Gpu>> {
+    if !cfg!(feature = "gpu") {
+        return Err(Error::Unsupported(
+            "this tensorscope was built without the `gpu` feature: no GPU loads".into(),
+        ));
+    }
+    let found = adapters();
+    if found.is_empty() {
+        return Err(Error::Unsupported(
+            "no GPU adapter: wgpu found no Vulkan, Metal, DX12 or GL device; on Linux install a Vulkan \
+             driver (Debian: mesa-vulkan-drivers gives the software one, lavapipe)"
+                .into(),
+        ));
+    }
+    Ok(found)
+}
+
+/// Without the `gpu` feature there is no GPU to upload to.
+#[cfg(not(feature = "gpu"))]
+pub struct Uploader(std::convert::Infallible);
+
+#[cfg(not(feature = "gpu"))]
+impl Uploader {
+    /// Always an error: this build has no GPU backend.
+    pub fn open() -> Result<Uploader> {
+        Err(Error::Unsupported(
+            "this tensorscope was built without the `gpu` feature: no GPU loads".into(),
+        ))
+    }
+
+    /// The adapter in use (never reached).
+    pub fn adapter(&self) -> &report::Gpu {
+        match self.0 {}
+    }
+
+    /// Never reached.
+    pub fn readback_checksum(&self) -> Result<u64> {
+        match self.0 {}
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+impl Sink for Uploader {
+    fn take(&mut self, _views: &[&[u8]]) -> Result<()> {
+        match self.0 {}
+    }
+}
+
+/// Without the `gpu` feature: no adapters.
+#[cfg(not(feature = "gpu"))]
+pub fn adapters() -> Vec<report::Gpu> {
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_aligns_moves_and_splits() {
+        let (p, ext) = place(&[10, 0, 300, 1000, 5000], 1024);
+        let got: Vec<(usize, u64, u64)> = p.iter().map(|x| (x.buffer, x.offset, x.len)).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 0, 10),
+                (0, 256, 300),
+                // 1000 does not fit the 256 bytes left: a fresh buffer
+                (1, 0, 1000),
+                // 5000 > one buffer: split, filling from a fresh buffer
+                (2, 0, 1024),
+                (3, 0, 1024),
+                (4, 0, 1024),
+                (5, 0, 1024),
+                (6, 0, 904),
+            ]
+        );
+        assert_eq!(ext, [556, 1000, 1024, 1024, 1024, 1024, 904]);
+        let total: u64 = p.iter().map(|x| x.len).sum();
+        assert_eq!(total, 10 + 300 + 1000 + 5000);
+        assert!(
+            p.iter()
+                .all(|x| x.offset % PLACE_ALIGN == 0 && x.offset + x.len <= 1024)
+        );
+    }
+
+    #[test]
+    fn placement_of_nothing() {
+        assert_eq!(place(&[], 256), (vec![], vec![]));
+        assert_eq!(place(&[0, 0], 256), (vec![], vec![]));
+        let (p, ext) = place(&[3], 256);
+        assert_eq!(p.len(), 1);
+        assert_eq!(ext, [4], "rounded up to the copy alignment");
+    }
+}

@@ -1,0 +1,259 @@
+//! The wgpu side of [`super`]: adapter, device, destination buffers, uploads and the read-back.
+
+use std::sync::{Arc, Mutex};
+
+use super::{GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, place};
+use crate::bench::cpu::{Sink, checksum};
+use crate::report;
+use crate::{Error, Result};
+
+/// Bytes copied back per step of [`Uploader::readback_checksum`].
+const READBACK_STEP: u64 = 64 << 20;
+
+/// A wgpu device with the buffers of the case being measured.
+pub struct Uploader {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter: report::Gpu,
+    chunk: u64,
+    buffers: Vec<wgpu::Buffer>,
+    placed: Vec<Placement>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+fn describe(info: &wgpu::AdapterInfo) -> report::Gpu {
+    report::Gpu {
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+    }
+}
+
+/// The backends tried unless `WGPU_BACKEND` names others: Vulkan, Metal, DX12. GL is left out by
+/// default: it adds nothing for buffer copies and its EGL probe prints to stderr on headless Linux.
+fn backends() -> wgpu::Backends {
+    wgpu::Backends::PRIMARY.with_env()
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends();
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter wgpu sees (for the report's system facts).
+pub fn adapters() -> Vec<report::Gpu> {
+    let instance = instance();
+    pollster::block_on(instance.enumerate_adapters(backends()))
+        .iter()
+        .map(|a| describe(&a.get_info()))
+        .collect()
+}
+
+fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
+}
+
+impl Uploader {
+    /// Open the adapter wgpu prefers (a high-performance one; `WGPU_ADAPTER_NAME` picks another,
+    /// `WGPU_BACKEND` limits the backends) and a device with the adapter's own limits.
+    pub fn open() -> Result<Uploader> {
+        let instance = instance();
+        let adapter =
+            pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(&instance, None)).map_err(|e| {
+                Error::Unsupported(format!(
+                    "no GPU adapter ({e}); on Linux install a Vulkan driver (Debian: mesa-vulkan-drivers \
+                     gives the software one, lavapipe)"
+                ))
+            })?;
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tensorscope bench"),
+            required_limits: limits.clone(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_error("cannot open the device", e))?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&errors);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        let chunk = (limits.max_buffer_size.min(MAX_CHUNK) / PLACE_ALIGN * PLACE_ALIGN).max(PLACE_ALIGN);
+        Ok(Uploader {
+            device,
+            queue,
+            adapter: describe(&adapter.get_info()),
+            chunk,
+            buffers: Vec::new(),
+            placed: Vec::new(),
+            errors,
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &report::Gpu {
+        &self.adapter
+    }
+
+    fn check_errors(&self) -> Result<()> {
+        let first = self.errors.lock().ok().and_then(|mut v| v.drain(..).next());
+        match first {
+            Some(e) => Err(gpu_error("the device reported an error", e)),
+            None => Ok(()),
+        }
+    }
+
+    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: index,
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| gpu_error("waiting for the copies", e))?;
+        self.check_errors()
+    }
+
+    /// Make sure buffer `i` exists with at least `size` bytes (new buffers are created inside an
+    /// out-of-memory error scope, so running out of GPU memory is an error, not a crash).
+    fn ensure(&mut self, i: usize, size: u64) -> Result<()> {
+        if self.buffers.get(i).is_some_and(|b| b.size() >= size) {
+            return Ok(());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tensors"),
+            size,
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_error(
+                &format!("cannot allocate {} of GPU memory", crate::text::bytes(size)),
+                e,
+            ));
+        }
+        if i < self.buffers.len() {
+            self.buffers[i] = buffer;
+        } else {
+            self.buffers.push(buffer);
+        }
+        Ok(())
+    }
+
+    /// Copy everything the last load placed back to the host and sum it as
+    /// [`crate::bench::cpu::checksum`] sums each view (untimed; proves the upload).
+    pub fn readback_checksum(&self) -> Result<u64> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: READBACK_STEP,
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        let mut sum = 0u64;
+        for p in &self.placed {
+            let mut done = 0u64;
+            while done < p.len {
+                let n = (p.len - done).min(READBACK_STEP);
+                let copy = n.next_multiple_of(4);
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                enc.copy_buffer_to_buffer(&self.buffers[p.buffer], p.offset + done, &staging, 0, copy);
+                self.queue.submit([enc.finish()]);
+                let slice = staging.slice(..copy);
+                slice.map_async(wgpu::MapMode::Read, |_| {});
+                self.wait(None)?;
+                {
+                    let view = slice.get_mapped_range().map_err(|e| gpu_error("reading back", e))?;
+                    sum = sum.wrapping_add(checksum(&view[..n as usize]));
+                }
+                staging.unmap();
+                done += n;
+            }
+        }
+        Ok(sum)
+    }
+}
+
+impl Sink for Uploader {
+    /// Upload every view and wait until the GPU has finished copying.
+    fn take(&mut self, views: &[&[u8]]) -> Result<()> {
+        // Pieces of a split view start at multiples of PLACE_ALIGN, so summing pieces (as the
+        // read-back does) gives each view's word sum.
+        let lens: Vec<u64> = views.iter().map(|v| v.len() as u64).collect();
+        let (placed, extents) = place(&lens, self.chunk);
+        for (i, &size) in extents.iter().enumerate() {
+            self.ensure(i, size)?;
+        }
+        let mut pieces = placed.iter();
+        let mut pending = 0u64;
+        let mut in_flight: Option<wgpu::SubmissionIndex> = None;
+        for v in views.iter().filter(|v| !v.is_empty()) {
+            let mut rest: &[u8] = v;
+            while !rest.is_empty() {
+                let p = pieces.next().expect("one placement per piece");
+                let (data, tail) = rest.split_at(p.len as usize);
+                let buffer = &self.buffers[p.buffer];
+                let whole = data.len() & !3;
+                if whole > 0 {
+                    self.queue.write_buffer(buffer, p.offset, &data[..whole]);
+                }
+                if whole < data.len() {
+                    // copies move whole 4-byte words: pad the last few bytes with zeros
+                    let mut last = [0u8; 4];
+                    last[..data.len() - whole].copy_from_slice(&data[whole..]);
+                    self.queue.write_buffer(buffer, p.offset + whole as u64, &last);
+                }
+                pending += p.len;
+                if pending >= UPLOAD_BATCH {
+                    let index = self.queue.submit([]);
+                    if let Some(prev) = in_flight.replace(index) {
+                        self.wait(Some(prev))?;
+                    }
+                    pending = 0;
+                }
+                rest = tail;
+            }
+        }
+        self.queue.submit([]);
+        self.wait(None)?;
+        self.placed = placed;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The GPU tests need an adapter; without one they say why and pass.
+    fn uploader() -> Option<Uploader> {
+        match Uploader::open() {
+            Ok(u) => Some(u),
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn uploads_read_back_the_same_bytes() {
+        let Some(mut u) = uploader() else { return };
+        u.chunk = 4096; // force pieces across buffers
+        let a: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let b = vec![0xABu8; 3];
+        let c: Vec<u8> = (0..4096u32).map(|i| (i >> 3) as u8).collect();
+        let views: Vec<&[u8]> = vec![&a, &[], &b, &c];
+        u.take(&views).unwrap();
+        let expect = views.iter().fold(0u64, |s, v| s.wrapping_add(checksum(v)));
+        assert_eq!(u.readback_checksum().unwrap(), expect);
+        assert!(u.buffers.len() >= 3, "{} buffers", u.buffers.len());
+        // a second load reuses the buffers
+        let before: Vec<u64> = u.buffers.iter().map(|b| b.size()).collect();
+        u.take(&views).unwrap();
+        assert_eq!(u.buffers.iter().map(|b| b.size()).collect::<Vec<_>>(), before);
+        assert!(!u.adapter().name.is_empty());
+    }
+}
