@@ -66,6 +66,11 @@ fn killed_convert_leaves_no_partial_output() {
         .output()
         .unwrap();
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        temp_entries(&out_dir),
+        Vec::<String>::new(),
+        "the killed run's temporary file was swept"
+    );
     let ck = tensorscope::checkpoint::open(&output).unwrap();
     assert_eq!(
         ck.tensors.len(),

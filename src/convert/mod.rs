@@ -23,8 +23,9 @@
 //!    ([`crate::diff::tensors_equal`]).
 //! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
-//!    a reader never sees a folder with some shards, and a failed or interrupted run leaves only a
-//!    `.tensorscope-tmp-*` entry, which the next run ignores and removes on failure.
+//!    a reader never sees a folder with some shards. A failed run removes its temporary entry; a
+//!    killed one leaves a `.tensorscope-tmp-<pid>-…` entry, which the next run to the same output
+//!    removes once that process is gone.
 
 pub mod layout;
 mod output;

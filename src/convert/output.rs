@@ -266,6 +266,55 @@ fn write_small(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
+/// How every temporary output name starts.
+pub(super) const TEMP_PREFIX: &str = ".tensorscope-tmp-";
+
+/// The process id in `.tensorscope-tmp-<pid>-<nanos>-<name>` when the entry is a temporary output
+/// for `name`.
+fn temp_owner(entry: &str, name: &str) -> Option<u32> {
+    let rest = entry.strip_prefix(TEMP_PREFIX)?;
+    let (pid, rest) = rest.split_once('-')?;
+    let (nanos, rest) = rest.split_once('-')?;
+    (rest == name && nanos.bytes().all(|b| b.is_ascii_digit()) && !nanos.is_empty())
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Whether a process with this id exists on this machine (signal 0 checks without sending).
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Remove the temporary outputs for `name` in `parent` left by runs that were killed (their
+/// process is gone); entries of live processes, this one included, are left alone. Best effort:
+/// a leftover that cannot be removed is only disk space.
+fn sweep_stale(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let entry = e.file_name();
+        let Some(pid) = entry.to_str().and_then(|n| temp_owner(n, name)) else {
+            continue;
+        };
+        if pid == std::process::id() || alive(pid) {
+            continue;
+        }
+        let path = e.path();
+        // never follow a link: remove the entry itself
+        let _ = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(_) => Ok(()),
+        };
+    }
+}
+
 /// A temporary file or folder beside the output, removed unless published.
 pub(super) struct Temp {
     pub path: PathBuf,
@@ -289,11 +338,12 @@ impl Temp {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        sweep_stale(&parent, &name);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .subsec_nanos();
-        let path = parent.join(format!(".tensorscope-tmp-{}-{nanos}-{name}", std::process::id()));
+        let path = parent.join(format!("{TEMP_PREFIX}{}-{nanos}-{name}", std::process::id()));
         Ok(Temp { path, published: false })
     }
 
@@ -319,5 +369,58 @@ impl Drop for Temp {
                 let _ = std::fs::remove_file(&self.path);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_name_their_owner() {
+        assert_eq!(
+            temp_owner(".tensorscope-tmp-42-123-m.safetensors", "m.safetensors"),
+            Some(42)
+        );
+        assert_eq!(temp_owner(".tensorscope-tmp-42-123-a-b", "a-b"), Some(42));
+        assert_eq!(
+            temp_owner(".tensorscope-tmp-42-123-m.safetensors", "n.safetensors"),
+            None
+        );
+        assert_eq!(temp_owner(".tensorscope-tmp-x-123-m", "m"), None);
+        assert_eq!(temp_owner(".tensorscope-tmp-42--m", "m"), None);
+        assert_eq!(temp_owner("m.safetensors", "m.safetensors"), None);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_runs_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        // a process that has exited: its id names a run that was killed
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        let stale_file = dir.path().join(format!("{TEMP_PREFIX}{dead}-1-m.safetensors"));
+        let stale_dir = dir.path().join(format!("{TEMP_PREFIX}{dead}-2-m.safetensors"));
+        let mine = dir.path().join(format!("{TEMP_PREFIX}{me}-3-m.safetensors"));
+        let other = dir.path().join(format!("{TEMP_PREFIX}{dead}-4-other.safetensors"));
+        let user = dir.path().join("m.safetensors.bak");
+        for f in [&stale_file, &mine, &other, &user] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        std::fs::create_dir(&stale_dir).unwrap();
+        std::fs::write(stale_dir.join("model-00001-of-00002.safetensors"), b"x").unwrap();
+        if alive(dead) {
+            eprintln!("skipped: process id {dead} was reused already");
+            return;
+        }
+        sweep_stale(dir.path(), "m.safetensors");
+        assert!(
+            !stale_file.exists() && !stale_dir.exists(),
+            "dead runs' leftovers removed"
+        );
+        assert!(mine.exists(), "this process's own temporary kept");
+        assert!(other.exists(), "another output's temporary kept");
+        assert!(user.exists(), "the user's files kept");
     }
 }
