@@ -10,6 +10,9 @@
 //! (its sums are not finite) is recounted element by element; only finite values enter min, max,
 //! mean, std and the histogram.
 //!
+//! 8- and 16-bit dtypes take another road ([`counts`]): one pass counts bit patterns, and every
+//! statistic and the histogram come from the at most 65,536 distinct values.
+//!
 //! `std` is the sample standard deviation (Bessel-corrected, `n - 1`), as `torch.std` computes by default.
 
 use serde::Serialize;
@@ -399,6 +402,7 @@ pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
     let (ranges, sample) = plan(view.numel(), opts.sample);
     let lanes = decode::lanes(view.dtype).unwrap_or(Lanes::F64);
     let (acc, histogram) = match lanes {
+        _ if counts::applies(view.dtype) => counts::run(view, &ranges, opts.bins),
         Lanes::F32 => run_lanes::<f32>(view, &ranges, opts.bins),
         _ => run_lanes::<f64>(view, &ranges, opts.bins),
     };
@@ -437,6 +441,9 @@ pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
         histogram,
     }
 }
+
+#[path = "stats_counts.rs"]
+mod counts;
 
 #[cfg(test)]
 #[path = "stats_tests.rs"]

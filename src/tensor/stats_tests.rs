@@ -149,3 +149,59 @@ fn empty_and_constant_tensors() {
     let s = view(DType::F32, &f32_bytes(&[f32::NAN])).stats(&StatsOptions { bins: 5, sample: None });
     assert_eq!((s.nan, s.min, s.mean, s.histogram), (1, None, None, None));
 }
+
+/// Pattern counting gives what decoding every element gives, for every 8- and 16-bit dtype, over
+/// contiguous and strided views and samples, NaN and infinities included.
+#[test]
+fn pattern_counts_agree_with_decoding() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let dtypes = [
+        DType::F16,
+        DType::BF16,
+        DType::I16,
+        DType::U16,
+        DType::I8,
+        DType::U8,
+        DType::BOOL,
+        DType::F8_E4M3,
+        DType::F8_E5M2,
+        DType::F8_E8M0,
+        DType::F8_E4M3FNUZ,
+        DType::F8_E5M2FNUZ,
+    ];
+    for dtype in dtypes {
+        assert!(counts::applies(dtype), "{dtype}");
+        let width = (dtype.bits() / 8) as usize;
+        // random bit patterns (NaN and infinities included for the float kinds), plus a long run of one value
+        let mut data: Vec<u8> = (0..50_000).map(|_| next() as u8).collect();
+        data.extend(std::iter::repeat_n(0x3c, 8_000));
+        let n = (data.len() / width) as u64;
+        let contiguous = View::from_parts(dtype, &[n], &[1], 0, &data).unwrap();
+        let strided = View::from_parts(dtype, &[n / 6, 2], &[3, 2], 1, &data).unwrap();
+        for (what, v) in [("contiguous", &contiguous), ("strided", &strided)] {
+            for sample in [None, Some(5000)] {
+                let (ranges, _) = plan(v.numel(), sample);
+                let (a, ha) = counts::run(v, &ranges, 16);
+                let (b, hb) = run_lanes::<f32>(v, &ranges, 16);
+                let at = format!("{dtype} {what} sample {sample:?}");
+                assert_eq!(
+                    (a.count, a.n, a.nan, a.posinf, a.neginf, a.zeros),
+                    (b.count, b.n, b.nan, b.posinf, b.neginf, b.zeros),
+                    "{at}"
+                );
+                assert_eq!((a.min, a.max), (b.min, b.max), "{at}");
+                let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-300);
+                assert!(close(a.mean, b.mean), "{at}: mean {} vs {}", a.mean, b.mean);
+                assert!(close(a.m2, b.m2), "{at}: m2 {} vs {}", a.m2, b.m2);
+                assert_eq!(ha, hb, "{at}");
+            }
+        }
+    }
+    assert!(!counts::applies(DType::F32) && !counts::applies(DType::F4) && !counts::applies(DType::I32));
+}
