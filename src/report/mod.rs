@@ -230,8 +230,9 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod sample;
+/// A fixed report for tests (also the TUI's, which live in the binary crate); not a stable API.
+#[doc(hidden)]
+pub mod sample;
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,13 @@
 //! The TUI's one state, its actions and the pure `update` (The Elm Architecture). Nothing here draws
 //! or touches the terminal, so every transition is testable.
 
+use std::path::PathBuf;
+
 use tensorscope::checkpoint::Checkpoint;
 use tensorscope::pickle::scan::FileScan;
+use tensorscope::report::Report;
 
+use super::bench::{BenchMsg, BenchState};
 use super::preview::Preview;
 
 /// The views selectable with Tab.
@@ -15,16 +19,19 @@ pub enum Tab {
     Files,
     /// The safety scan of every file.
     Scan,
+    /// How fast the checkpoint loads, method by method.
+    Bench,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Tensors, Tab::Files, Tab::Scan];
+    pub const ALL: [Tab; 4] = [Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Tensors => "Tensors",
             Tab::Files => "Files",
             Tab::Scan => "Scan",
+            Tab::Bench => "Bench",
         }
     }
 }
@@ -40,8 +47,8 @@ pub enum Mode {
     Help,
 }
 
-/// Everything a key can ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything a key (or the bench worker) can ask for.
+#[derive(Debug, Clone)]
 pub enum Action {
     Quit,
     Up,
@@ -63,6 +70,21 @@ pub enum Action {
     ToggleHelp,
     /// Show the exact statistics of the selected tensor instead of a sample.
     ExactStats,
+    /// Bench view: run the benchmark (again).
+    RunBench,
+    /// Bench view: write the finished report as JSON.
+    ExportBench,
+    /// Progress or the end of a benchmark run, from the worker.
+    Bench(BenchMsg),
+}
+
+/// What `update` asks the event loop to do: the side effects that keep `update` pure.
+#[derive(Debug)]
+pub enum Effect {
+    /// Start a benchmark of this checkpoint.
+    StartBench(PathBuf),
+    /// Write this report.
+    ExportBench(Box<Report>),
 }
 
 /// The tensor list: filter, visible rows and selection (its scroll state lives here, with the pane).
@@ -83,6 +105,7 @@ pub struct App {
     pub mode: Mode,
     pub list: TensorList,
     pub preview: Option<Preview>,
+    pub bench: BenchState,
     /// Rows a page moves (set from the last drawn height).
     pub page: usize,
     pub quit: bool,
@@ -97,6 +120,7 @@ impl App {
             mode: Mode::Normal,
             list: TensorList::default(),
             preview: None,
+            bench: BenchState::default(),
             page: 10,
             quit: false,
         };
@@ -109,8 +133,9 @@ impl App {
         self.list.visible.get(self.list.selected).copied()
     }
 
-    pub fn update(&mut self, action: Action) {
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
         let before = self.selected_tensor();
+        let mut effect = None;
         match action {
             Action::Quit => self.quit = true,
             Action::Up => self.move_by(-1),
@@ -122,7 +147,7 @@ impl App {
             Action::NextTab | Action::PrevTab => {
                 let i = Tab::ALL.iter().position(|t| *t == self.tab).unwrap_or(0);
                 let n = Tab::ALL.len();
-                let j = if action == Action::NextTab {
+                let j = if matches!(action, Action::NextTab) {
                     (i + 1) % n
                 } else {
                     (i + n - 1) % n
@@ -160,10 +185,22 @@ impl App {
                     self.preview = Some(Preview::compute(&self.ck, i, true));
                 }
             }
+            Action::RunBench => {
+                if self.tab == Tab::Bench && self.bench.start() {
+                    effect = Some(Effect::StartBench(self.ck.path.clone()));
+                }
+            }
+            Action::ExportBench => {
+                if self.tab == Tab::Bench {
+                    effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
+                }
+            }
+            Action::Bench(msg) => self.bench.apply(msg),
         }
         if self.selected_tensor() != before {
             self.refresh_preview();
         }
+        effect
     }
 
     fn move_by(&mut self, delta: isize) {

@@ -34,6 +34,9 @@ pub fn action(mode: Mode, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('1') => Action::Select(Tab::Tensors),
             KeyCode::Char('2') => Action::Select(Tab::Files),
             KeyCode::Char('3') => Action::Select(Tab::Scan),
+            KeyCode::Char('4') => Action::Select(Tab::Bench),
+            KeyCode::Char('r') => Action::RunBench,
+            KeyCode::Char('e') => Action::ExportBench,
             KeyCode::Char('/') => Action::StartFilter,
             KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
             KeyCode::Char('s') => Action::ExactStats,
@@ -43,14 +46,16 @@ pub fn action(mode: Mode, key: KeyEvent) -> Option<Action> {
 }
 
 /// The key bindings as shown in the help overlay, derived from the same table of meanings.
-pub const HELP: [(&str, &str); 11] = [
+pub const HELP: [(&str, &str); 13] = [
     ("↑ ↓ / j k", "move in the tensor list"),
     ("PgUp PgDn / space", "move a page"),
     ("g G / Home End", "first / last tensor"),
     ("/", "filter tensors by name (Enter keeps, Esc clears)"),
     ("s", "exact statistics (large tensors show a sample first)"),
     ("Tab / Shift-Tab", "next / previous view"),
-    ("1 2 3", "Tensors, Files, Scan"),
+    ("1 2 3 4", "Tensors, Files, Scan, Bench"),
+    ("r", "Bench view: run the load benchmark (again)"),
+    ("e", "Bench view: write the report to ./tensorscope-bench.json"),
     ("?", "this help"),
     ("q / Esc", "quit"),
     ("Ctrl-C", "quit from anywhere"),
@@ -67,16 +72,35 @@ mod tests {
 
     #[test]
     fn same_key_means_different_things_by_mode() {
-        assert_eq!(action(Mode::Normal, key(KeyCode::Char('q'))), Some(Action::Quit));
-        assert_eq!(
+        // `Action` carries bench reports (no `PartialEq`): compare with `matches!`
+        assert!(matches!(
+            action(Mode::Normal, key(KeyCode::Char('q'))),
+            Some(Action::Quit)
+        ));
+        assert!(matches!(
             action(Mode::Filter, key(KeyCode::Char('q'))),
             Some(Action::FilterInput('q'))
-        );
-        assert_eq!(action(Mode::Help, key(KeyCode::Char('x'))), Some(Action::ToggleHelp));
-        assert_eq!(action(Mode::Normal, key(KeyCode::Char('x'))), None);
-        assert_eq!(
+        ));
+        assert!(matches!(
+            action(Mode::Help, key(KeyCode::Char('x'))),
+            Some(Action::ToggleHelp)
+        ));
+        assert!(action(Mode::Normal, key(KeyCode::Char('x'))).is_none());
+        assert!(matches!(
             action(Mode::Filter, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
-        );
+        ));
+        assert!(matches!(
+            action(Mode::Normal, key(KeyCode::Char('4'))),
+            Some(Action::Select(Tab::Bench))
+        ));
+        assert!(matches!(
+            action(Mode::Normal, key(KeyCode::Char('r'))),
+            Some(Action::RunBench)
+        ));
+        assert!(matches!(
+            action(Mode::Filter, key(KeyCode::Char('r'))),
+            Some(Action::FilterInput('r'))
+        ));
     }
 }

@@ -2,8 +2,12 @@
 //!
 //! A simple loop: draw, wait for a key with a timeout, map it to an [`app::Action`] with the pure
 //! [`keymap`], `update`, redraw when something changed. Only key presses count (not releases).
+//! `update` returns the side effects it asks for ([`app::Effect`]); the loop performs them: a
+//! benchmark runs on the engine's thread and its channel is drained every tick (more often while
+//! it runs), each message going back through `update`.
 
 mod app;
+mod bench;
 mod keymap;
 mod preview;
 mod ui;
@@ -11,6 +15,7 @@ mod ui;
 use std::path::Path;
 use std::time::Duration;
 
+use app::{Action, Effect};
 use crossterm::event::{self, Event, KeyEventKind};
 use tensorscope::checkpoint;
 use tensorscope::pickle::scan;
@@ -36,6 +41,8 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
     let mut terminal = ratatui::init();
     let result = (|| -> anyhow::Result<()> {
         let mut dirty = true;
+        // dropped on quit, which detaches the engine thread: quitting never waits for a run
+        let mut worker: Option<bench::Worker> = None;
         while !app.quit {
             if dirty {
                 terminal.draw(|f| {
@@ -44,11 +51,14 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
                 })?;
                 dirty = false;
             }
-            if event::poll(Duration::from_millis(250))? {
+            let tick = if worker.is_some() { 50 } else { 250 };
+            if event::poll(Duration::from_millis(tick))? {
                 match event::read()? {
                     Event::Key(k) if k.kind == KeyEventKind::Press => {
                         if let Some(a) = keymap::action(app.mode, k) {
-                            app.update(a);
+                            if let Some(fx) = app.update(a) {
+                                perform(&mut app, &mut worker, fx);
+                            }
                             dirty = true;
                         }
                     }
@@ -56,9 +66,30 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
                     _ => {}
                 }
             }
+            if let Some(w) = &mut worker {
+                for msg in w.poll() {
+                    app.update(Action::Bench(msg));
+                    dirty = true;
+                }
+                if w.done() {
+                    worker = None;
+                }
+            }
         }
         Ok(())
     })();
     ratatui::restore();
     result.map(|()| 0)
+}
+
+fn perform(app: &mut App, worker: &mut Option<bench::Worker>, effect: Effect) {
+    match effect {
+        Effect::StartBench(path) => {
+            *worker = Some(bench::Worker::start(bench::config(&path, bench::isolation())));
+        }
+        Effect::ExportBench(report) => {
+            let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+            app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The top line: path, format, the tabs and the overall scan verdict.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
@@ -31,10 +31,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(label)
         });
     }
+    // the verdict keeps its place at the right edge: a long path or a narrow terminal cuts the tabs first
     let (text, color) = verdict_label(overall(app));
-    spans.push(Span::raw("  "));
-    spans.push(Span::styled(text, Style::new().fg(color).bold()));
-    Line::from(spans).render(area, buf);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(text.len() as u16 + 1)]).areas(area);
+    Line::from(spans).render(left, buf);
+    Line::from(vec![Span::raw(" "), Span::styled(text, Style::new().fg(color).bold())]).render(right, buf);
 }
 
 /// The worst verdict over every scanned file.

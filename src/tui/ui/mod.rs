@@ -1,7 +1,7 @@
 //! Drawing: `impl Widget for &App`, one file per pane.
 //!
 //! ```text
-//! ┌ tensorscope  path  (format, files)      [Tensors] Files  Scan   verdict ┐  header
+//! ┌ tensorscope  path  (format, files)  [Tensors] Files Scan Bench  verdict ┐  header
 //! ├──────────────────────────┬──────────────────────────────────────────────┤
 //! │ tensor list (filter)     │ details / values / statistics / histogram    │  body (by tab)
 //! │                          │                                              │
@@ -10,7 +10,9 @@
 //! └──────────────────────────────────────────────────────────────────────────┘
 //!                     help overlay centred on top when open
 //! ```
+//! The Files, Scan and Bench tabs use the whole body (Bench: see `bench.rs`).
 
+mod bench;
 mod files;
 mod header;
 mod help;
@@ -39,6 +41,7 @@ impl Widget for &App {
             }
             Tab::Files => files::render(self, body, buf),
             Tab::Scan => scan::render(self, body, buf),
+            Tab::Bench => bench::render(self, body, buf),
         }
         status::render(self, foot, buf);
         if self.mode == Mode::Help {
