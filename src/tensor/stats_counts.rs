@@ -22,20 +22,78 @@ pub(super) fn applies(dtype: DType) -> bool {
         && super::decode::lanes(dtype) == Some(super::Lanes::F32)
 }
 
-/// Pattern counts of the elements of `ranges`, or `None` if a run lies outside the data (a bug:
-/// views are checked when built).
-fn count(view: &View, ranges: &[(u64, u64)], width: usize) -> Option<Vec<u64>> {
-    let patterns = 1usize << (8 * width);
-    // two tables, alternating, so that runs of one value do not serialise on a single counter
-    let (mut t0, mut t1) = (vec![0u32; patterns], vec![0u32; patterns]);
-    let mut totals = vec![0u64; patterns];
-    let mut pending = 0u64;
-    let flush = |t0: &mut [u32], t1: &mut [u32], totals: &mut [u64]| {
-        for ((t, a), b) in totals.iter_mut().zip(t0.iter_mut()).zip(t1.iter_mut()) {
-            *t += u64::from(*a) + u64::from(*b);
-            (*a, *b) = (0, 0);
+/// Counting tables: two per width so that runs of one value do not serialise on a single counter;
+/// fixed sizes so that indexing by a `u8`/`u16` needs no bounds check.
+struct Tables<const N: usize> {
+    t: Box<[[u32; N]; 2]>,
+    totals: Vec<u64>,
+    pending: u64,
+}
+
+impl<const N: usize> Tables<N> {
+    fn new() -> Self {
+        Tables {
+            t: vec![[0u32; N]; 2].into_boxed_slice().try_into().expect("two tables"),
+            totals: vec![0u64; N],
+            pending: 0,
         }
-    };
+    }
+
+    fn flush(&mut self) {
+        let [a, b] = &mut *self.t;
+        for ((t, x), y) in self.totals.iter_mut().zip(a.iter_mut()).zip(b.iter_mut()) {
+            *t += u64::from(*x) + u64::from(*y);
+            (*x, *y) = (0, 0);
+        }
+        self.pending = 0;
+    }
+
+    /// Note `n` more elements counted; flush before a 32-bit counter could overflow.
+    fn counted(&mut self, n: u64) {
+        self.pending += n;
+        if self.pending >= FLUSH_EVERY - BLOCK {
+            self.flush();
+        }
+    }
+}
+
+/// Count a contiguous stretch of little-endian 16-bit patterns.
+fn count16(t: &mut [[u32; 1 << 16]; 2], bytes: &[u8]) {
+    let [a, b] = t;
+    let mut quads = bytes.chunks_exact(8);
+    for q in &mut quads {
+        a[usize::from(u16::from_le_bytes([q[0], q[1]]))] += 1;
+        b[usize::from(u16::from_le_bytes([q[2], q[3]]))] += 1;
+        a[usize::from(u16::from_le_bytes([q[4], q[5]]))] += 1;
+        b[usize::from(u16::from_le_bytes([q[6], q[7]]))] += 1;
+    }
+    for p in quads.remainder().chunks_exact(2) {
+        a[usize::from(u16::from_le_bytes([p[0], p[1]]))] += 1;
+    }
+}
+
+/// Count a contiguous stretch of 8-bit patterns.
+fn count8(t: &mut [[u32; 1 << 8]; 2], bytes: &[u8]) {
+    let [a, b] = t;
+    let mut pairs = bytes.chunks_exact(2);
+    for p in &mut pairs {
+        a[usize::from(p[0])] += 1;
+        b[usize::from(p[1])] += 1;
+    }
+    for &x in pairs.remainder() {
+        a[usize::from(x)] += 1;
+    }
+}
+
+/// Pattern counts of the elements of `ranges` (`width` bytes each), or `None` if a run lies
+/// outside the data (a bug: views are checked when built).
+fn count<const N: usize>(
+    view: &View,
+    ranges: &[(u64, u64)],
+    width: usize,
+    contiguous: fn(&mut [[u32; N]; 2], &[u8]),
+) -> Option<Vec<u64>> {
+    let mut tables = Tables::<N>::new();
     let read = |b: &[u8]| {
         if width == 2 {
             usize::from(u16::from_le_bytes([b[0], b[1]]))
@@ -52,39 +110,32 @@ fn count(view: &View, ranges: &[(u64, u64)], width: usize) -> Option<Vec<u64>> {
                 if run.step == 1 {
                     let a = usize::try_from(first).ok()?.checked_mul(width)?;
                     let bytes = view.data.get(a..a.checked_add(n as usize * width)?)?;
-                    let mut pairs = bytes.chunks_exact(2 * width);
-                    for p in &mut pairs {
-                        t0[read(p)] += 1;
-                        t1[read(&p[width..])] += 1;
-                    }
-                    for p in pairs.remainder().chunks_exact(width) {
-                        t0[read(p)] += 1;
-                    }
+                    contiguous(&mut tables.t, bytes);
                 } else {
                     for i in 0..n {
                         let index = first.checked_add(i.checked_mul(run.step)?)?;
                         let at = usize::try_from(index).ok()?.checked_mul(width)?;
-                        t0[read(view.data.get(at..at + width)?)] += 1;
+                        tables.t[0][read(view.data.get(at..at + width)?) % N] += 1;
                     }
                 }
-                pending += n;
-                if pending >= FLUSH_EVERY - BLOCK {
-                    flush(&mut t0, &mut t1, &mut totals);
-                    pending = 0;
-                }
+                tables.counted(n);
                 done += n;
             }
         }
     }
-    flush(&mut t0, &mut t1, &mut totals);
-    Some(totals)
+    tables.flush();
+    Some(tables.totals)
 }
 
 /// Statistics (and a histogram of `bins` bins) of the elements of `ranges`.
 pub(super) fn run(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Option<Histogram>) {
     let width = (view.dtype.bits() / 8) as usize;
     let mut acc = Acc::default();
-    let Some(totals) = count(view, ranges, width) else {
+    let totals = match width {
+        2 => count::<{ 1 << 16 }>(view, ranges, width, count16),
+        _ => count::<{ 1 << 8 }>(view, ranges, width, count8),
+    };
+    let Some(totals) = totals else {
         return (acc, None);
     };
     // each distinct pattern decoded once
