@@ -59,7 +59,7 @@ pub fn to_string(report: &Report) -> String {
     if !whole.is_empty() {
         o.push_str("<h2>Median load time per method</h2>");
         o.push_str("<p class=\"muted\">Log scale; whiskers span the fastest and slowest run. Pale bars are ");
-        o.push_str("untouched loads (data not read), solid bars read every byte after loading.</p>");
+        o.push_str("untouched loads (data not read), solid bars read every byte after loading (touched, or uploaded to the GPU).</p>");
         time_chart(&mut o, &whole);
     }
     if !report.speedups.is_empty() {
@@ -157,7 +157,8 @@ fn time_chart(o: &mut String, rows: &[&BenchResult]) {
         };
         let y = 26.0 + i as f64 * ROW_H;
         let (x0, x1) = (ax.x(10f64.powf(ax.lo)), ax.x(r.median_s));
-        let opacity = if r.touched { "1" } else { "0.45" };
+        // an upload to the GPU reads every byte, like a touched load
+        let opacity = if r.touched || r.device != "cpu" { "1" } else { "0.45" };
         let _ = write!(
             o,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
@@ -198,7 +199,8 @@ fn speedup_chart(o: &mut String, rows: &[Speedup]) {
         let y = 26.0 + i as f64 * ROW_H;
         let x = ax.x(r.ratio);
         let (a, b) = if x >= one { (one, x) } else { (x, one) };
-        let opacity = if r.touched { "1" } else { "0.45" };
+        // an upload to the GPU reads every byte, like a touched load
+        let opacity = if r.touched || r.device != "cpu" { "1" } else { "0.45" };
         let _ = write!(
             o,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} ({})</text>\
@@ -232,7 +234,9 @@ fn tables(o: &mut String, report: &Report) {
     o.push_str("<th class=\"n\">median</th><th class=\"n\">min – max</th><th class=\"n\">GB/s</th>");
     o.push_str("<th class=\"n\">data</th><th class=\"n\">peak RSS</th></tr>");
     for r in &report.results {
-        let tag = if r.touched {
+        let tag = if r.device != "cpu" {
+            "<span class=\"tag t\">uploaded</span>"
+        } else if r.touched {
             "<span class=\"tag t\">touched</span>"
         } else {
             "<span class=\"tag\">untouched</span>"
