@@ -149,6 +149,13 @@ pub fn peak_rss() -> Option<u64> {
 
 /// The child side: run the case described by `spec_json`, reporting on `out`.
 pub fn serve(spec_json: &str, out: &mut dyn Write) -> Result<()> {
+    // A child outlives nothing: if the program that started it goes (a TUI quit mid-run, a killed
+    // `bench`), the kernel kills the case too instead of letting it load gigabytes for no one.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets an attribute of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
     let spec: Spec = serde_json::from_str(spec_json).map_err(|e| Error::Usage(format!("bad bench spec: {e}")))?;
     let io = |e| Error::io("<stdout>", e);
     let mut write_err = None;

@@ -110,23 +110,67 @@ pub fn checksum(data: &[u8]) -> u64 {
     sum
 }
 
+/// [`checksum`] of data fed in pieces split anywhere (equal to the checksum of the pieces joined).
+#[derive(Debug, Default, Clone)]
+pub struct Summer {
+    sum: u64,
+    partial: [u8; 8],
+    filled: usize,
+}
+
+impl Summer {
+    /// Add the next bytes.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        if self.filled > 0 {
+            let n = (8 - self.filled).min(data.len());
+            self.partial[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled < 8 {
+                return;
+            }
+            self.sum = self.sum.wrapping_add(u64::from_le_bytes(self.partial));
+            self.filled = 0;
+        }
+        let whole = data.len() / 8 * 8;
+        self.sum = self.sum.wrapping_add(checksum(&data[..whole]));
+        let rest = &data[whole..];
+        self.partial[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
+    }
+
+    /// The checksum of everything fed (a trailing partial word zero-padded).
+    pub fn finish(mut self) -> u64 {
+        if self.filled > 0 {
+            self.partial[self.filled..].fill(0);
+            self.sum = self.sum.wrapping_add(u64::from_le_bytes(self.partial));
+        }
+        self.sum
+    }
+}
+
 fn sum_views(views: &[&[u8]]) -> u64 {
     views.iter().fold(0u64, |a, v| a.wrapping_add(checksum(v)))
 }
 
-/// Where a load's views go once they are ready: on the CPU nowhere (the views are the load); the
-/// GPU device copies them into its buffers ([`super::gpu`]). A sink sees every view of one load
-/// in one call, before the load is checked for a file truncated under it.
+/// Each tensor as a byte range of one region: `(region index, range inside the region)`.
+pub type ViewMap = [(usize, std::ops::Range<usize>)];
+
+/// Where a load's data goes once it is ready: on the CPU nowhere (the views are the load); the GPU
+/// device copies it into its buffers ([`super::gpu`]). A sink sees one load in one call, before the
+/// load is checked for a file truncated under it.
 pub trait Sink {
-    /// Take the views of one load (one per tensor, or per rank slice).
-    fn take(&mut self, views: &[&[u8]]) -> Result<()>;
+    /// Take the distinct memory regions of one load and, when tensors are views into them (pickle
+    /// storages shared by tied weights or slices), where each tensor lies; `None` when every region
+    /// is one tensor.
+    fn take(&mut self, regions: &[&[u8]], views: Option<&ViewMap>) -> Result<()>;
 }
 
 /// The CPU: loading is done when the views exist.
 pub struct Host;
 
 impl Sink for Host {
-    fn take(&mut self, _views: &[&[u8]]) -> Result<()> {
+    fn take(&mut self, _regions: &[&[u8]], _views: Option<&ViewMap>) -> Result<()> {
         Ok(())
     }
 }
@@ -187,12 +231,24 @@ pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result
     }
 }
 
-/// Hand the views to the sink, then read them when the load is touched (slices always are).
+/// Hand the views (each its own region) to the sink, then read them when the load is touched.
 fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
-    sink.take(views)?;
+    sink.take(views, None)?;
     Ok(Loaded {
         bytes,
         checksum: l.touched.then(|| sum_views(views)),
+    })
+}
+
+/// The pickle whole loads: the sink gets the storages (shared ones once, as `torch.load` moves a
+/// storage once) and where each tensor lies in them; touched loads read every tensor.
+fn finish_storages(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, storages: &[&[u8]], map: &ViewMap) -> Result<Loaded> {
+    sink.take(storages, Some(map))?;
+    Ok(Loaded {
+        bytes,
+        checksum: l
+            .touched
+            .then(|| sum_views(&map.iter().map(|(i, r)| &storages[*i][r.clone()]).collect::<Vec<_>>())),
     })
 }
 
@@ -313,10 +369,10 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
             .collect()
     };
     let loaded = match l.method {
-        Method::PickleMmap => finish(l, sink, storage_bytes, &views(&tensors, &storages, &srcs)),
+        Method::PickleMmap => finish_storages(l, sink, storage_bytes, &srcs, &view_map(&tensors, &storages)),
         Method::PickleEager => {
             let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
-            finish(l, sink, storage_bytes, &views(&tensors, &storages, &owned))
+            finish_storages(l, sink, storage_bytes, &owned, &view_map(&tensors, &storages))
         }
         Method::PickleMmapSlice => {
             let v = views(&tensors, &storages, &srcs);
@@ -375,21 +431,31 @@ fn read_into<'a>(
     Ok(out)
 }
 
-/// A view per tensor: its storage (owned copy or map, `base[i]` for `storages[i]`) narrowed to the
-/// tensor's bytes when contiguous.
-fn views<'a>(tensors: &[(usize, TensorInfo)], storages: &[StorageKey], base: &[&'a [u8]]) -> Vec<&'a [u8]> {
+/// Where each tensor lies: its storage's index in `storages` and, inside it, the tensor's bytes
+/// when contiguous (else the whole storage).
+fn view_map(tensors: &[(usize, TensorInfo)], storages: &[StorageKey]) -> Vec<(usize, std::ops::Range<usize>)> {
     tensors
         .iter()
         .map(|(i, t)| {
             let idx = storages
                 .binary_search_by_key(&(*i, t.storage.start, t.storage.end), |(j, r)| (*j, r.start, r.end))
                 .expect("every storage was collected");
-            let st = base[idx];
-            match t.contiguous_range() {
-                Some(r) => &st[(r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize],
-                None => st,
-            }
+            let whole = 0..(t.storage.end - t.storage.start) as usize;
+            let range = match t.contiguous_range() {
+                Some(r) => (r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize,
+                None => whole,
+            };
+            (idx, range)
         })
+        .collect()
+}
+
+/// A view per tensor: its storage (owned copy or map, `base[i]` for `storages[i]`) narrowed to the
+/// tensor's bytes when contiguous.
+fn views<'a>(tensors: &[(usize, TensorInfo)], storages: &[StorageKey], base: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    view_map(tensors, storages)
+        .into_iter()
+        .map(|(i, r)| &base[i][r])
         .collect()
 }
 

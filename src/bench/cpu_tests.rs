@@ -113,3 +113,18 @@ fn rows_split_the_first_dimension() {
     let b = TensorInfo::contiguous("b".into(), crate::checkpoint::DType::F32, vec![10], 0, 0..40).unwrap();
     assert_eq!(rows(&b, &data, 1, 3).len(), 40, "1-D tensors are replicated");
 }
+
+#[test]
+fn summer_equals_checksum_wherever_the_data_is_split() {
+    let data: Vec<u8> = (0..1000u32).map(|i| (i * 31 + 7) as u8).collect();
+    for cuts in [vec![], vec![1], vec![3, 4, 5, 13], vec![7, 8, 9, 500, 999]] {
+        let mut s = Summer::default();
+        let mut at = 0;
+        for c in cuts.iter().copied().chain([data.len()]) {
+            s.feed(&data[at..c]);
+            at = c;
+        }
+        assert_eq!(s.finish(), checksum(&data), "{cuts:?}");
+    }
+    assert_eq!(Summer::default().finish(), 0);
+}

@@ -6,14 +6,17 @@
 //! first copies every storage into host memory and uploads from there (`torch.load` then `.cuda()`),
 //! `pickle-mmap` uploads out of the mapped archive (`torch.load(mmap=True)` then `.cuda()`).
 //!
-//! Upload path: `Queue::write_buffer` per tensor (wgpu copies the bytes into a staging buffer and
-//! the GPU copies them into the destination when the queue is submitted), submitted every
-//! [`UPLOAD_BATCH`] bytes with at most two batches in flight, so host staging memory stays near two
-//! batches whatever the checkpoint's size. Destination buffers are created on the first run of a
+//! Upload path: `Queue::write_buffer` calls of at most [`UPLOAD_BATCH`] bytes (wgpu copies the
+//! bytes into a staging buffer of that size and the GPU copies them into the destination when the
+//! queue is submitted), submitted every batch with at most two batches in flight, so host staging
+//! memory stays near two batches whatever the sizes of the tensors. What is uploaded is each
+//! region of the load: a tensor for safetensors, a storage for pickles (tied weights share one
+//! storage and move once, as `torch.load(map_location="cuda")` moves them). Destination buffers are created on the first run of a
 //! case and reused by the next ones, as a caching allocator does; each tensor starts on a
 //! [`PLACE_ALIGN`] boundary and tensors larger than one buffer ([`MAX_CHUNK`] or the adapter's
 //! limit) span several. After the timed runs [`Uploader::readback_checksum`] copies everything
-//! back and sums it the way touched CPU rows do, so a report can prove the GPU holds the same bytes.
+//! back and sums each tensor the way touched CPU rows do, so a report can prove the GPU holds the
+//! same bytes.
 
 #[cfg(not(feature = "gpu"))]
 use super::cpu::Sink;
@@ -127,7 +130,7 @@ impl Uploader {
 
 #[cfg(not(feature = "gpu"))]
 impl Sink for Uploader {
-    fn take(&mut self, _views: &[&[u8]]) -> Result<()> {
+    fn take(&mut self, _regions: &[&[u8]], _views: Option<&super::cpu::ViewMap>) -> Result<()> {
         match self.0 {}
     }
 }

@@ -25,7 +25,8 @@
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
 //!    a reader never sees a folder with some shards. A failed run removes its temporary entry; a
 //!    killed one leaves a `.tensorscope-tmp-<pid>-…` entry, which the next run to the same output
-//!    removes once that process is gone.
+//!    removes once nobody holds the `flock` each run keeps on the entry's `.lock` file (a lock
+//!    dies with its process, and works across containers and network folders where a pid does not).
 
 pub mod layout;
 mod output;

@@ -290,35 +290,76 @@ fn alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Remove the temporary outputs for `name` in `parent` left by runs that were killed (their
-/// process is gone); entries of live processes, this one included, are left alone. Best effort:
-/// a leftover that cannot be removed is only disk space.
+/// Suffix of the lock file each run holds beside its temporary output while it lives.
+const LOCK_SUFFIX: &str = ".lock";
+
+/// Take `f`'s exclusive lock without waiting; `false` when another process holds it.
+fn try_lock(f: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own; the lock goes when the file is closed or the process dies.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Whether the run that made temporary `path` (owned by `pid`) is gone. A run holds an exclusive
+/// `flock` on `path.lock` while it lives, which works across PID namespaces and on network
+/// folders; the lock dies with the process. A temporary with no lock file (from a version before
+/// locks) falls back to asking whether the process id is alive on this machine.
+fn abandoned(path: &Path, pid: u32) -> bool {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(LOCK_SUFFIX);
+    match std::fs::File::open(&lock) {
+        Ok(f) => try_lock(&f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => pid != std::process::id() && !alive(pid),
+        Err(_) => false,
+    }
+}
+
+/// Remove the temporary outputs for `name` in `parent` (and their lock files) left by runs that
+/// were killed; entries of live runs are left alone. Best effort: a leftover that cannot be
+/// removed is only disk space.
 fn sweep_stale(parent: &Path, name: &str) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
+    let lock_name = format!("{name}{LOCK_SUFFIX}");
     for e in entries.flatten() {
         let entry = e.file_name();
-        let Some(pid) = entry.to_str().and_then(|n| temp_owner(n, name)) else {
-            continue;
-        };
-        if pid == std::process::id() || alive(pid) {
-            continue;
-        }
+        let Some(entry) = entry.to_str() else { continue };
         let path = e.path();
-        // never follow a link: remove the entry itself
-        let _ = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
-            Ok(_) => std::fs::remove_file(&path),
-            Err(_) => Ok(()),
-        };
+        if let Some(pid) = temp_owner(entry, name) {
+            if abandoned(&path, pid) {
+                remove_entry(&path);
+                let mut lock = path.into_os_string();
+                lock.push(LOCK_SUFFIX);
+                let _ = std::fs::remove_file(lock);
+            }
+        } else if temp_owner(entry, &lock_name).is_some() {
+            // a lock whose temporary is gone (else the temporary's turn removes both): remove it
+            // once nobody holds it
+            let temp = path.with_file_name(entry.trim_end_matches(LOCK_SUFFIX));
+            let orphan = std::fs::symlink_metadata(&temp).is_err();
+            if orphan && std::fs::File::open(&path).is_ok_and(|f| try_lock(&f)) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
+}
+
+/// Remove a file, link or folder without following links.
+fn remove_entry(path: &Path) {
+    let _ = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(_) => Ok(()),
+    };
 }
 
 /// A temporary file or folder beside the output, removed unless published.
 pub(super) struct Temp {
     pub path: PathBuf,
     published: bool,
+    /// `path.lock`, exclusively locked while this run lives (see [`sweep_stale`]).
+    lock: Option<(PathBuf, std::fs::File)>,
 }
 
 impl Temp {
@@ -344,7 +385,19 @@ impl Temp {
             .unwrap_or(Duration::ZERO)
             .subsec_nanos();
         let path = parent.join(format!("{TEMP_PREFIX}{}-{nanos}-{name}", std::process::id()));
-        Ok(Temp { path, published: false })
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(LOCK_SUFFIX);
+        let lock_path = PathBuf::from(lock_path);
+        // create_new: never follows a link planted under the name
+        let lock = std::fs::File::create_new(&lock_path)
+            .ok()
+            .filter(try_lock)
+            .map(|f| (lock_path, f));
+        Ok(Temp {
+            path,
+            published: false,
+            lock,
+        })
     }
 
     /// Rename into place, then flush the folder so the rename itself is durable.
@@ -363,11 +416,11 @@ impl Temp {
 impl Drop for Temp {
     fn drop(&mut self) {
         if !self.published {
-            if self.path.is_dir() {
-                let _ = std::fs::remove_dir_all(&self.path);
-            } else {
-                let _ = std::fs::remove_file(&self.path);
-            }
+            remove_entry(&self.path);
+        }
+        // the temporary is gone (published or removed): then its lock
+        if let Some((path, _file)) = self.lock.take() {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -414,13 +467,32 @@ mod tests {
             eprintln!("skipped: process id {dead} was reused already");
             return;
         }
+        // a live run elsewhere (another host or container: its pid means nothing here) holds its lock
+        let remote = dir.path().join(format!("{TEMP_PREFIX}{dead}-5-m.safetensors"));
+        std::fs::write(&remote, b"x").unwrap();
+        let remote_lock =
+            std::fs::File::create(dir.path().join(format!("{TEMP_PREFIX}{dead}-5-m.safetensors.lock"))).unwrap();
+        assert!(try_lock(&remote_lock));
+        // a killed run's lock file, nobody holding it (a container's pid may equal ours)
+        let killed = dir.path().join(format!("{TEMP_PREFIX}{me}-6-m.safetensors"));
+        std::fs::write(&killed, b"x").unwrap();
+        std::fs::write(dir.path().join(format!("{TEMP_PREFIX}{me}-6-m.safetensors.lock")), b"").unwrap();
         sweep_stale(dir.path(), "m.safetensors");
         assert!(
             !stale_file.exists() && !stale_dir.exists(),
             "dead runs' leftovers removed"
         );
-        assert!(mine.exists(), "this process's own temporary kept");
+        assert!(mine.exists(), "our own temporary without a lock file kept (pid check)");
         assert!(other.exists(), "another output's temporary kept");
         assert!(user.exists(), "the user's files kept");
+        assert!(remote.exists(), "a locked temporary is live, whatever its pid");
+        assert!(!killed.exists(), "an unlocked lock file marks a dead run");
+        let locks: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".lock"))
+            .collect();
+        assert_eq!(locks, [format!("{TEMP_PREFIX}{dead}-5-m.safetensors.lock")]);
+        drop(remote_lock);
     }
 }

@@ -204,9 +204,14 @@ impl Worker {
 /// Write `report` as JSON to [`EXPORT_NAME`] in `dir`, atomically (a temporary file, then rename).
 pub fn export(report: &Report, dir: &Path) -> Result<PathBuf, String> {
     let path = dir.join(EXPORT_NAME);
-    let tmp = dir.join(format!(".{EXPORT_NAME}.{}.tmp", std::process::id()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp = dir.join(format!(".{EXPORT_NAME}.{}-{nanos}.tmp", std::process::id()));
     let text = report::render(report, report::Format::Json);
-    let written = std::fs::File::create(&tmp)
+    // create_new: never follows a link planted under the temporary name (shared folders)
+    let written = std::fs::File::create_new(&tmp)
         .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, &path));
     match written {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::{GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, place};
-use crate::bench::cpu::{Sink, checksum};
+use crate::bench::cpu::{Sink, Summer, ViewMap};
 use crate::report;
 use crate::{Error, Result};
 
@@ -17,7 +17,12 @@ pub struct Uploader {
     adapter: report::Gpu,
     chunk: u64,
     buffers: Vec<wgpu::Buffer>,
+    /// Pieces of the last load, region by region.
     placed: Vec<Placement>,
+    /// For each region of the last load, its pieces in `placed`.
+    regions: Vec<std::ops::Range<usize>>,
+    /// Where each tensor lies in the regions (`None`: each region is one tensor).
+    views: Option<Vec<(usize, std::ops::Range<usize>)>>,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -89,6 +94,8 @@ impl Uploader {
             chunk,
             buffers: Vec::new(),
             placed: Vec::new(),
+            regions: Vec::new(),
+            views: None,
             errors,
         })
     }
@@ -143,8 +150,34 @@ impl Uploader {
         Ok(())
     }
 
-    /// Copy everything the last load placed back to the host and sum it as
-    /// [`crate::bench::cpu::checksum`] sums each view (untimed; proves the upload).
+    /// Copy region `r` of the last load back, in steps, handing `f(offset in the region, bytes)`.
+    fn stream_region(&self, staging: &wgpu::Buffer, r: usize, f: &mut dyn FnMut(usize, &[u8])) -> Result<()> {
+        let mut at = 0usize;
+        for p in &self.placed[self.regions[r].clone()] {
+            let mut done = 0u64;
+            while done < p.len {
+                let n = (p.len - done).min(READBACK_STEP);
+                let copy = n.next_multiple_of(4);
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                enc.copy_buffer_to_buffer(&self.buffers[p.buffer], p.offset + done, staging, 0, copy);
+                self.queue.submit([enc.finish()]);
+                let slice = staging.slice(..copy);
+                slice.map_async(wgpu::MapMode::Read, |_| {});
+                self.wait(None)?;
+                {
+                    let view = slice.get_mapped_range().map_err(|e| gpu_error("reading back", e))?;
+                    f(at, &view[..n as usize]);
+                }
+                staging.unmap();
+                done += n;
+                at += n as usize;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copy everything the last load uploaded back to the host and sum each tensor's bytes as
+    /// [`crate::bench::cpu::checksum`] does (untimed; proves the upload).
     pub fn readback_checksum(&self) -> Result<u64> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back"),
@@ -152,74 +185,105 @@ impl Uploader {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let mut sum = 0u64;
-        for p in &self.placed {
-            let mut done = 0u64;
-            while done < p.len {
-                let n = (p.len - done).min(READBACK_STEP);
-                let copy = n.next_multiple_of(4);
-                let mut enc = self.device.create_command_encoder(&Default::default());
-                enc.copy_buffer_to_buffer(&self.buffers[p.buffer], p.offset + done, &staging, 0, copy);
-                self.queue.submit([enc.finish()]);
-                let slice = staging.slice(..copy);
-                slice.map_async(wgpu::MapMode::Read, |_| {});
-                self.wait(None)?;
-                {
-                    let view = slice.get_mapped_range().map_err(|e| gpu_error("reading back", e))?;
-                    sum = sum.wrapping_add(checksum(&view[..n as usize]));
+        let mut total = 0u64;
+        match &self.views {
+            None => {
+                for r in 0..self.regions.len() {
+                    let mut s = Summer::default();
+                    self.stream_region(&staging, r, &mut |_, b| s.feed(b))?;
+                    total = total.wrapping_add(s.finish());
                 }
-                staging.unmap();
-                done += n;
+            }
+            Some(views) => {
+                // each tensor's bytes, fed in order as its region streams by
+                let mut by_region: Vec<Vec<usize>> = vec![Vec::new(); self.regions.len()];
+                for (v, (r, _)) in views.iter().enumerate() {
+                    if let Some(list) = by_region.get_mut(*r) {
+                        list.push(v);
+                    }
+                }
+                let mut sums = vec![Summer::default(); views.len()];
+                for (r, list) in by_region.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+                    self.stream_region(&staging, r, &mut |at, bytes| {
+                        let end = at + bytes.len();
+                        for &v in list {
+                            let want = &views[v].1;
+                            let (a, b) = (want.start.max(at), want.end.min(end));
+                            if a < b {
+                                sums[v].feed(&bytes[a - at..b - at]);
+                            }
+                        }
+                    })?;
+                }
+                for s in sums {
+                    total = total.wrapping_add(s.finish());
+                }
             }
         }
-        Ok(sum)
+        Ok(total)
     }
 }
 
 impl Sink for Uploader {
-    /// Upload every view and wait until the GPU has finished copying.
-    fn take(&mut self, views: &[&[u8]]) -> Result<()> {
-        // Pieces of a split view start at multiples of PLACE_ALIGN, so summing pieces (as the
-        // read-back does) gives each view's word sum.
-        let lens: Vec<u64> = views.iter().map(|v| v.len() as u64).collect();
+    /// Upload every region and wait until the GPU has finished copying.
+    fn take(&mut self, regions: &[&[u8]], views: Option<&ViewMap>) -> Result<()> {
+        let lens: Vec<u64> = regions.iter().map(|v| v.len() as u64).collect();
         let (placed, extents) = place(&lens, self.chunk);
         for (i, &size) in extents.iter().enumerate() {
             self.ensure(i, size)?;
         }
         let mut pieces = placed.iter();
+        let mut spans = Vec::with_capacity(regions.len());
         let mut pending = 0u64;
         let mut in_flight: Option<wgpu::SubmissionIndex> = None;
-        for v in views.iter().filter(|v| !v.is_empty()) {
-            let mut rest: &[u8] = v;
+        let mut next = 0usize;
+        for region in regions {
+            let first = next;
+            let mut rest: &[u8] = region;
             while !rest.is_empty() {
                 let p = pieces.next().expect("one placement per piece");
+                next += 1;
                 let (data, tail) = rest.split_at(p.len as usize);
-                let buffer = &self.buffers[p.buffer];
-                let whole = data.len() & !3;
-                if whole > 0 {
-                    self.queue.write_buffer(buffer, p.offset, &data[..whole]);
-                }
-                if whole < data.len() {
-                    // copies move whole 4-byte words: pad the last few bytes with zeros
-                    let mut last = [0u8; 4];
-                    last[..data.len() - whole].copy_from_slice(&data[whole..]);
-                    self.queue.write_buffer(buffer, p.offset + whole as u64, &last);
-                }
-                pending += p.len;
-                if pending >= UPLOAD_BATCH {
-                    let index = self.queue.submit([]);
-                    if let Some(prev) = in_flight.replace(index) {
-                        self.wait(Some(prev))?;
+                // writes of at most one batch each, so staging never holds more than two batches
+                for (k, write) in data.chunks(UPLOAD_BATCH as usize).enumerate() {
+                    let at = p.offset + k as u64 * UPLOAD_BATCH;
+                    self.write(p.buffer, at, write);
+                    pending += write.len() as u64;
+                    if pending >= UPLOAD_BATCH {
+                        let index = self.queue.submit([]);
+                        if let Some(prev) = in_flight.replace(index) {
+                            self.wait(Some(prev))?;
+                        }
+                        pending = 0;
                     }
-                    pending = 0;
                 }
                 rest = tail;
             }
+            spans.push(first..next);
         }
         self.queue.submit([]);
         self.wait(None)?;
         self.placed = placed;
+        self.regions = spans;
+        self.views = views.map(<[_]>::to_vec);
         Ok(())
+    }
+}
+
+impl Uploader {
+    /// Queue `data` for `buffers[buffer]` at `offset` (a multiple of 4); copies move whole 4-byte
+    /// words, so the last few bytes go padded with zeros.
+    fn write(&self, buffer: usize, offset: u64, data: &[u8]) {
+        let buffer = &self.buffers[buffer];
+        let whole = data.len() & !3;
+        if whole > 0 {
+            self.queue.write_buffer(buffer, offset, &data[..whole]);
+        }
+        if whole < data.len() {
+            let mut last = [0u8; 4];
+            last[..data.len() - whole].copy_from_slice(&data[whole..]);
+            self.queue.write_buffer(buffer, offset + whole as u64, &last);
+        }
     }
 }
 
@@ -240,20 +304,48 @@ mod tests {
 
     #[test]
     fn uploads_read_back_the_same_bytes() {
+        use crate::bench::cpu::checksum;
         let Some(mut u) = uploader() else { return };
         u.chunk = 4096; // force pieces across buffers
         let a: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + 3) as u8).collect();
         let b = vec![0xABu8; 3];
         let c: Vec<u8> = (0..4096u32).map(|i| (i >> 3) as u8).collect();
-        let views: Vec<&[u8]> = vec![&a, &[], &b, &c];
-        u.take(&views).unwrap();
-        let expect = views.iter().fold(0u64, |s, v| s.wrapping_add(checksum(v)));
+        let regions: Vec<&[u8]> = vec![&a, &[], &b, &c];
+        u.take(&regions, None).unwrap();
+        let expect = regions.iter().fold(0u64, |s, v| s.wrapping_add(checksum(v)));
         assert_eq!(u.readback_checksum().unwrap(), expect);
         assert!(u.buffers.len() >= 3, "{} buffers", u.buffers.len());
         // a second load reuses the buffers
         let before: Vec<u64> = u.buffers.iter().map(|b| b.size()).collect();
-        u.take(&views).unwrap();
+        u.take(&regions, None).unwrap();
         assert_eq!(u.buffers.iter().map(|b| b.size()).collect::<Vec<_>>(), before);
         assert!(!u.adapter().name.is_empty());
+
+        // storages with views: a tied tensor twice, odd offsets, a view across a buffer boundary
+        let views = vec![
+            (0usize, 0..10_000),
+            (0, 0..10_000),
+            (0, 4093..4103),
+            (2, 1..3),
+            (3, 5..4096),
+            (1, 0..0),
+        ];
+        u.take(&regions, Some(&views)).unwrap();
+        let expect = views.iter().fold(0u64, |s, (r, range)| {
+            s.wrapping_add(checksum(&regions[*r][range.clone()]))
+        });
+        assert_eq!(u.readback_checksum().unwrap(), expect);
+        let uploaded: u64 = u.placed.iter().map(|p| p.len).sum();
+        assert_eq!(uploaded, 10_000 + 3 + 4096, "each storage uploaded once");
+    }
+
+    #[test]
+    fn big_regions_are_written_in_batches() {
+        let Some(mut u) = uploader() else { return };
+        let big: Vec<u8> = (0..(UPLOAD_BATCH as usize * 2 + 1001))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        u.take(&[&big], None).unwrap();
+        assert_eq!(u.readback_checksum().unwrap(), crate::bench::cpu::checksum(&big));
     }
 }
