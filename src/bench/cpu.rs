@@ -246,9 +246,7 @@ fn finish_storages(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, storages: &[&[
     sink.take(storages, Some(map))?;
     Ok(Loaded {
         bytes,
-        checksum: l
-            .touched
-            .then(|| sum_views(&map.iter().map(|(i, r)| &storages[*i][r.clone()]).collect::<Vec<_>>())),
+        checksum: l.touched.then(|| sum_views(&views(map, storages))),
     })
 }
 
@@ -368,28 +366,30 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
             .map(|((_, t), v)| rows(t, v, k, n).len())
             .collect()
     };
+    // where each tensor lies in its storage, worked out once for every method below
+    let map = view_map(&tensors, &storages);
     let loaded = match l.method {
-        Method::PickleMmap => finish_storages(l, sink, storage_bytes, &srcs, &view_map(&tensors, &storages)),
+        Method::PickleMmap => finish_storages(l, sink, storage_bytes, &srcs, &map),
         Method::PickleEager => {
             let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
-            finish_storages(l, sink, storage_bytes, &owned, &view_map(&tensors, &storages))
+            finish_storages(l, sink, storage_bytes, &owned, &map)
         }
         Method::PickleMmapSlice => {
-            let v = views(&tensors, &storages, &srcs);
+            let v = views(&map, &srcs);
             let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
             let copied = copy_into(arena.take(padded(&slices))?, &slices);
             finish(l, sink, slices.iter().map(|s| s.len() as u64).sum(), &copied)
         }
         _ => {
             // The torch.load way: everything into owned memory first, then the rank's rows copied out.
-            let slice_len: usize = slices_of(&views(&tensors, &storages, &srcs))
+            let slice_len: usize = slices_of(&views(&map, &srcs))
                 .iter()
                 .map(|s| s.next_multiple_of(ARENA_ALIGN))
                 .sum();
             let first = padded(&srcs);
             let (a, b) = arena.take(first + slice_len)?.split_at_mut(first);
             let owned = read_into(a, &handles, &storages, l.files)?;
-            let v = views(&tensors, &storages, &owned);
+            let v = views(&map, &owned);
             let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
             let copied = copy_into(b, &slices);
             finish(l, sink, storage_bytes, &copied)
@@ -450,13 +450,9 @@ fn view_map(tensors: &[(usize, TensorInfo)], storages: &[StorageKey]) -> Vec<(us
         .collect()
 }
 
-/// A view per tensor: its storage (owned copy or map, `base[i]` for `storages[i]`) narrowed to the
-/// tensor's bytes when contiguous.
-fn views<'a>(tensors: &[(usize, TensorInfo)], storages: &[StorageKey], base: &[&'a [u8]]) -> Vec<&'a [u8]> {
-    view_map(tensors, storages)
-        .into_iter()
-        .map(|(i, r)| &base[i][r])
-        .collect()
+/// A view per tensor: `map`'s range of its storage (owned copy or map, `base[i]` for storage `i`).
+fn views<'a>(map: &ViewMap, base: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    map.iter().map(|(i, r)| &base[*i][r.clone()]).collect()
 }
 
 #[cfg(test)]

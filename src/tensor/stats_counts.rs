@@ -90,9 +90,10 @@ fn count8(t: &mut [[u32; 1 << 8]; 2], bytes: &[u8]) {
 fn count<const N: usize>(
     view: &View,
     ranges: &[(u64, u64)],
-    width: usize,
     contiguous: fn(&mut [[u32; N]; 2], &[u8]),
 ) -> Option<Vec<u64>> {
+    // the width follows from the number of patterns: 2^16 for 16-bit elements, 2^8 for 8-bit
+    let width = if N > 1 << 8 { 2 } else { 1 };
     let mut tables = Tables::<N>::new();
     let read = |b: &[u8]| {
         if width == 2 {
@@ -115,7 +116,7 @@ fn count<const N: usize>(
                     for i in 0..n {
                         let index = first.checked_add(i.checked_mul(run.step)?)?;
                         let at = usize::try_from(index).ok()?.checked_mul(width)?;
-                        tables.t[0][read(view.data.get(at..at + width)?) % N] += 1;
+                        tables.t[0][read(view.data.get(at..at + width)?)] += 1;
                     }
                 }
                 tables.counted(n);
@@ -132,8 +133,8 @@ pub(super) fn run(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Opti
     let width = (view.dtype.bits() / 8) as usize;
     let mut acc = Acc::default();
     let totals = match width {
-        2 => count::<{ 1 << 16 }>(view, ranges, width, count16),
-        _ => count::<{ 1 << 8 }>(view, ranges, width, count8),
+        2 => count::<{ 1 << 16 }>(view, ranges, count16),
+        _ => count::<{ 1 << 8 }>(view, ranges, count8),
     };
     let Some(totals) = totals else {
         return (acc, None);

@@ -185,42 +185,37 @@ impl Uploader {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let mut total = 0u64;
-        match &self.views {
+        // each tensor's bytes, fed in order as its region streams by; without a view map every
+        // region is one tensor
+        let whole: Vec<(usize, std::ops::Range<usize>)>;
+        let views = match &self.views {
+            Some(v) => v,
             None => {
-                for r in 0..self.regions.len() {
-                    let mut s = Summer::default();
-                    self.stream_region(&staging, r, &mut |_, b| s.feed(b))?;
-                    total = total.wrapping_add(s.finish());
-                }
+                let len = |r: &std::ops::Range<usize>| self.placed[r.clone()].iter().map(|p| p.len as usize).sum();
+                whole = self.regions.iter().enumerate().map(|(i, r)| (i, 0..len(r))).collect();
+                &whole
             }
-            Some(views) => {
-                // each tensor's bytes, fed in order as its region streams by
-                let mut by_region: Vec<Vec<usize>> = vec![Vec::new(); self.regions.len()];
-                for (v, (r, _)) in views.iter().enumerate() {
-                    if let Some(list) = by_region.get_mut(*r) {
-                        list.push(v);
-                    }
-                }
-                let mut sums = vec![Summer::default(); views.len()];
-                for (r, list) in by_region.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
-                    self.stream_region(&staging, r, &mut |at, bytes| {
-                        let end = at + bytes.len();
-                        for &v in list {
-                            let want = &views[v].1;
-                            let (a, b) = (want.start.max(at), want.end.min(end));
-                            if a < b {
-                                sums[v].feed(&bytes[a - at..b - at]);
-                            }
-                        }
-                    })?;
-                }
-                for s in sums {
-                    total = total.wrapping_add(s.finish());
-                }
+        };
+        let mut by_region: Vec<Vec<usize>> = vec![Vec::new(); self.regions.len()];
+        for (v, (r, _)) in views.iter().enumerate() {
+            if let Some(list) = by_region.get_mut(*r) {
+                list.push(v);
             }
         }
-        Ok(total)
+        let mut sums = vec![Summer::default(); views.len()];
+        for (r, list) in by_region.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+            self.stream_region(&staging, r, &mut |at, bytes| {
+                let end = at + bytes.len();
+                for &v in list {
+                    let want = &views[v].1;
+                    let (a, b) = (want.start.max(at), want.end.min(end));
+                    if a < b {
+                        sums[v].feed(&bytes[a - at..b - at]);
+                    }
+                }
+            })?;
+        }
+        Ok(sums.into_iter().fold(0u64, |t, s| t.wrapping_add(s.finish())))
     }
 }
 
