@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| tensorscope::checkpoint::safetensors::parse_header(&pair.safetensors, black_box(&st_bytes)).unwrap())
     });
     g.bench_function("pickle", |b| {
-        b.iter(|| tensorscope::pickle::torch::read(&pair.torch, black_box(&pt_bytes)).unwrap())
+        b.iter(|| tensorscope::formats::pickle::torch::read(&pair.torch, black_box(&pt_bytes)).unwrap())
     });
     g.finish();
     drop((st_bytes, pt_bytes));

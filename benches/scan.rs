@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tensorscope::pickle::scan::{Verdict, scan_file};
+use tensorscope::scan::{Verdict, scan_file};
 
 fn bench(c: &mut Criterion) {
     let path = std::env::var_os("TENSORSCOPE_BENCH_BIN")

@@ -1,7 +1,10 @@
 //! tensorscope: look inside model checkpoints (safetensors and PyTorch pickles) without executing
 //! them, prove they are safe, convert them, and measure how fast they load.
 //!
-//! The core knows no terminal: front ends (`cli`, `tui` in the binary) only call it.
+//! The core knows no terminal: front ends (`cli`, `tui` in the binary) only call it. Its floors, from
+//! the ground up: [`model`] and [`source`] (the types every reader builds, and where bytes come from);
+//! [`formats`] (one reader per format); [`checkpoint`] (`open` picks the files and the reader) and
+//! [`scan`] (the safety scanner); then tensor values, convert, diff, bench and reports.
 //!
 //! ```no_run
 //! let ck = tensorscope::checkpoint::open("samples/gpt2-tiny.safetensors")?;
@@ -16,8 +19,11 @@ pub mod checkpoint;
 pub mod convert;
 pub mod diff;
 pub mod error;
-pub mod pickle;
+pub mod formats;
+pub mod model;
 pub mod report;
+pub mod scan;
+pub mod source;
 pub mod tensor;
 pub mod text;
 

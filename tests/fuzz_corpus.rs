@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use tensorscope::checkpoint::dtype::SAFETENSORS_DTYPES;
-use tensorscope::pickle::{machine, scan, torch, zip};
+use tensorscope::formats::pickle::{machine, torch, zip};
+use tensorscope::scan;
 use tensorscope::tensor::{StatsOptions, View, decode, parse_slice};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {

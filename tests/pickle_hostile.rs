@@ -5,7 +5,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use tensorscope::pickle::{torch, zip};
+use tensorscope::formats::pickle::{torch, zip};
 
 fn fixture(name: &str) -> (PathBuf, Vec<u8>) {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{Pickle, torch_zip};
-use tensorscope::pickle::machine::{self, MachineError};
-use tensorscope::pickle::{literal, torch, value};
+use tensorscope::formats::pickle::machine::{self, MachineError};
+use tensorscope::formats::pickle::{literal, torch, value};
 
 fn quick<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let t = Instant::now();

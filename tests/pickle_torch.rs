@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use tensorscope::checkpoint::TensorInfo;
-use tensorscope::pickle::torch::{self, ROOT_TENSOR_NAME, TorchFile};
+use tensorscope::formats::pickle::torch::{self, ROOT_TENSOR_NAME, TorchFile};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/torch")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use support::{Pickle, torch_zip};
 use tensorscope::checkpoint::{self, DType, dtype::SAFETENSORS_DTYPES};
-use tensorscope::pickle::scan;
+use tensorscope::scan;
 use tensorscope::tensor::{StatsOptions, View};
 
 fn names() -> impl Strategy<Value = String> {

@@ -3,7 +3,7 @@
 mod scan_corpus;
 
 use scan_corpus::*;
-use tensorscope::pickle::scan::{Severity, Verdict, scan_bytes};
+use tensorscope::scan::{Severity, Verdict, scan_bytes};
 
 #[test]
 fn every_malicious_case_is_not_safe_and_names_its_global() {

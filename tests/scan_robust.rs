@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use scan_corpus::*;
-use tensorscope::pickle::scan::{Verdict, scan_bytes};
+use tensorscope::scan::{Verdict, scan_bytes};
 
 /// Scans `data` and checks it took less than `limit` (debug build, shared machine: generous).
-fn timed(name: &str, data: &[u8], limit: Duration) -> tensorscope::pickle::scan::FileScan {
+fn timed(name: &str, data: &[u8], limit: Duration) -> tensorscope::scan::FileScan {
     let t = Instant::now();
     let r = scan_bytes(name, data);
     assert!(t.elapsed() < limit, "{name} took {:?}", t.elapsed());
@@ -63,7 +63,7 @@ fn many_distinct_globals_are_capped() {
     data.extend(b"N.");
     let r = timed("globals", &data, Duration::from_secs(10));
     assert_eq!(r.verdict, Verdict::Suspicious);
-    assert!(r.findings.len() <= tensorscope::pickle::scan::MAX_FINDINGS + 1);
+    assert!(r.findings.len() <= tensorscope::scan::MAX_FINDINGS + 1);
     assert!(
         r.findings.iter().any(|f| f.why.contains("distinct globals")),
         "the cap is a finding"

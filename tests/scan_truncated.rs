@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tensorscope::pickle::scan::{Verdict, scan_file};
+use tensorscope::scan::{Verdict, scan_file};
 
 #[test]
 fn a_file_truncated_during_the_scan_is_never_safe() {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tensorscope::pickle::machine::load;
+use tensorscope::formats::pickle::machine::load;
 
 fuzz_target!(|data: &[u8]| {
     let mut start = 0;

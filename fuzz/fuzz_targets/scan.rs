@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tensorscope::pickle::scan::{Severity, Verdict, scan_bytes};
+use tensorscope::scan::{Severity, Verdict, scan_bytes};
 
 fuzz_target!(|data: &[u8]| {
     let r = scan_bytes("fuzz", data);

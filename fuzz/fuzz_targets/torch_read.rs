@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
-use tensorscope::pickle::torch::read;
+use tensorscope::formats::pickle::torch::read;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(f) = read(Path::new("fuzz.pt"), data) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tensorscope::pickle::zip::{content, read};
+use tensorscope::formats::pickle::zip::{content, read};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(a) = read(data) {

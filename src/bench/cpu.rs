@@ -341,7 +341,7 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
     // (file, tensor) pairs and the distinct storages (shared storages are copied once, as torch does).
     let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
     for (i, (f, map)) in l.files.iter().zip(&maps).enumerate() {
-        let tf = crate::pickle::torch::read(f, map.bytes())?;
+        let tf = crate::formats::pickle::torch::read(f, map.bytes())?;
         tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
     }
     let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use super::safetensors::parse_header;
 use super::sniff::{self, Kind};
-use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, Source, TensorInfo};
+use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
+use crate::source::Source;
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
 
@@ -343,7 +344,7 @@ fn read_small(path: &Path) -> Result<String> {
     // read at most the limit, even if the file grew since its size was taken
     let mut bytes = Vec::with_capacity(len as usize);
     std::io::Read::read_to_end(
-        &mut std::io::Read::take(super::open_regular(path)?, MAX_INDEX_SIZE + 1),
+        &mut std::io::Read::take(crate::source::open_regular(path)?, MAX_INDEX_SIZE + 1),
         &mut bytes,
     )
     .map_err(|e| Error::io(path, e))?;
@@ -407,7 +408,7 @@ impl Builder {
         let file = self.files.len();
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {
-                let t = crate::pickle::torch::read(full, data)?;
+                let t = crate::formats::pickle::torch::read(full, data)?;
                 (
                     t.format.unwrap_or(Format::PytorchZip),
                     t.tensors,

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use tensorscope::pickle::scan::{self, FileScan, ScanReport, Verdict};
+use tensorscope::scan::{self, FileScan, ScanReport, Verdict};
 use tensorscope::text::escape;
 
 #[derive(Debug, clap::Args)]

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::checkpoint::{self, OpenOptions};
-use crate::pickle::scan::{self, Finding, Verdict};
+use crate::scan::{self, Finding, Verdict};
 use crate::text::path as show;
 use crate::{Error, Result};
 use plan::{Layout, PlanOptions};

@@ -378,7 +378,8 @@ pub(crate) mod testing {
     use std::path::Path;
     use std::sync::Arc;
 
-    use crate::checkpoint::{Checkpoint, DType, FileEntry, Format, Source, TensorInfo};
+    use crate::checkpoint::{Checkpoint, DType, FileEntry, Format, TensorInfo};
+    use crate::source::Source;
 
     /// A view `name` of dtype F32 over the whole file.
     pub fn view(name: &str, shape: &[u64], strides: &[u64], offset: u64, len: u64) -> TensorInfo {

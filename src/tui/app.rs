@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use tensorscope::checkpoint::Checkpoint;
-use tensorscope::pickle::scan::FileScan;
 use tensorscope::report::Report;
+use tensorscope::scan::FileScan;
 
 use super::bench::{BenchMsg, BenchState};
 use super::preview::Preview;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use app::{Action, Effect};
 use crossterm::event::{self, Event, KeyEventKind};
 use tensorscope::checkpoint;
-use tensorscope::pickle::scan;
+use tensorscope::scan;
 
 pub use app::App;
 

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-use tensorscope::pickle::scan::Verdict;
+use tensorscope::scan::Verdict;
 use tensorscope::text::escape;
 
 use crate::tui::app::{App, Tab};

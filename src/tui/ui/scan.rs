@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
-use tensorscope::pickle::scan::{Severity, Verdict};
+use tensorscope::scan::{Severity, Verdict};
 use tensorscope::text::escape;
 
 use super::header::verdict_label;

@@ -1,7 +1,7 @@
 //! Protocol-0 text arguments as the scanner reads them: the reader's own decoders
-//! ([`crate::pickle::literal`]), made lenient so that a name is still reported when its text is odd.
+//! ([`crate::formats::pickle::literal`]), made lenient so that a name is still reported when its text is odd.
 
-use crate::pickle::literal;
+use crate::formats::pickle::literal;
 
 /// Decode a protocol-0 STRING argument (a quoted Python literal with backslash escapes); a trailing
 /// `\r` (a file written with Windows line ends) is ignored.

@@ -4,7 +4,7 @@
 use super::*;
 
 impl<'a> Machine<'a> {
-    pub(in crate::pickle) fn global(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
+    pub(in crate::formats::pickle) fn global(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
         self.charge(module.len().saturating_add(name.len()))?;
         let safe = classify_safe(&module, &name);
         let g = Global { module, name, safe };
@@ -17,7 +17,7 @@ impl<'a> Machine<'a> {
         self.alloc(Node::Global(g))
     }
 
-    pub(in crate::pickle) fn append(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
+    pub(in crate::formats::pickle) fn append(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
         self.grow(items.len())?;
         let Value::Node(id) = *target else {
             return Err(self.bad("APPEND to a value that is not a list"));
@@ -30,7 +30,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    pub(in crate::pickle) fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
+    pub(in crate::formats::pickle) fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
         if items.len() % 2 != 0 {
             return Err(self.bad("SETITEMS with an odd number of items"));
         }
@@ -58,7 +58,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    pub(in crate::pickle) fn build(&mut self, target: &Value<'a>, state: Value<'a>) -> R<()> {
+    pub(in crate::formats::pickle) fn build(&mut self, target: &Value<'a>, state: Value<'a>) -> R<()> {
         let Value::Node(id) = *target else {
             return Err(self.bad("BUILD on a plain value"));
         };
@@ -69,7 +69,7 @@ impl<'a> Machine<'a> {
                 }
             }
             Some(Node::NpPending) => {
-                let t = crate::pickle::numpy::array_from_state(&self.heap, &state).map_err(|m| self.bad(m))?;
+                let t = crate::formats::pickle::numpy::array_from_state(&self.heap, &state).map_err(|m| self.bad(m))?;
                 if let Some(n) = self.heap.get_mut(id) {
                     *n = Node::Tensor(t);
                 }

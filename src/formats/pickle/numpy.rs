@@ -5,7 +5,7 @@
 //! with BUILD `(3, '<', …)`; a scalar as `numpy.core.multiarray.scalar(dtype, raw bytes)`.
 
 use super::value::{Heap, Node, NpDtype, Tensor, TensorData, Value};
-use crate::checkpoint::{DType, contiguous_strides};
+use crate::model::{DType, contiguous_strides};
 
 /// The element type of a numpy type code (`f4`, `<i8`, `?`), `None` for object and string types.
 pub fn dtype_of(code: &str) -> Option<DType> {
@@ -123,7 +123,7 @@ pub fn scalar<'a>(heap: &Heap<'a>, args: &[Value<'a>]) -> Option<Value<'a>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pickle::value::Blob;
+    use crate::formats::pickle::value::Blob;
 
     #[test]
     fn type_codes() {

@@ -12,16 +12,13 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::dtype::DType;
 use super::sniff;
+use crate::model::DType;
 use crate::{Error, Result};
 
 /// Largest header accepted, in bytes (the safetensors crate's own limit).
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
-/// Most tensors accepted in one file.
-pub const MAX_TENSORS: usize = 5_000_000;
-/// Most dimensions of one tensor.
-pub const MAX_DIMS: usize = 64;
+pub use crate::model::{MAX_DIMS, MAX_TENSORS};
 
 /// One tensor of a header, with its data range relative to the start of the data section.
 #[derive(Debug, Clone)]

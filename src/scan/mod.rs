@@ -9,7 +9,7 @@
 //! arrays. Tensor data is never read: a 500 MB checkpoint is scanned in milliseconds.
 //!
 //! ```
-//! use tensorscope::pickle::scan::{scan_bytes, Verdict};
+//! use tensorscope::scan::{scan_bytes, Verdict};
 //! let evil = b"cposix\nsystem\n(S'echo pwned'\ntR.";
 //! let report = scan_bytes("evil.pkl", evil);
 //! assert_eq!(report.verdict, Verdict::Dangerous);
@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::checkpoint::sniff::{self, Kind};
-use crate::pickle::{allowlist, dangerous};
+use crate::formats::pickle::{allowlist, dangerous};
+use crate::formats::sniff::{self, Kind};
 use crate::{Error, Result};
 use walk::{GlobalRef, How, Mode, Stream};
 
@@ -303,7 +303,7 @@ fn classify(entry: &str, base: u64, g: &GlobalRef) -> Option<Finding> {
 /// and so is one that another process truncates while it is being scanned (the map is guarded).
 pub fn scan_file(path: &Path) -> FileScan {
     let label = path.to_string_lossy().into_owned();
-    let src = match crate::checkpoint::Source::open(path) {
+    let src = match crate::source::Source::open(path) {
         Ok((src, _)) => src,
         Err(Error::Io { source, .. }) => return cannot_scan(label, "unknown", &format!("cannot open: {source}")),
         Err(Error::Format { msg, .. }) => return cannot_scan(label, "unknown", &msg),
@@ -366,7 +366,7 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
 fn safetensors(path: String, data: &[u8]) -> FileScan {
     // our own header checks are stricter than the crate's (dimension limit, duplicate names, …):
     // a header `inspect` refuses is not called safe
-    let ours = crate::checkpoint::safetensors::parse_header(Path::new(&path), data).map_err(|e| match e {
+    let ours = crate::formats::safetensors::parse_header(Path::new(&path), data).map_err(|e| match e {
         Error::Format { msg, .. } => msg,
         e => e.to_string(),
     });
@@ -450,5 +450,4 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize, seen: &mut HashSet<
 }
 
 #[cfg(test)]
-#[path = "scan_tests.rs"]
 mod tests;

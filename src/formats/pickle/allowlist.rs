@@ -6,8 +6,8 @@
 //! holding a `.`) is never safe.
 //!
 //! ```
-//! use tensorscope::checkpoint::DType;
-//! use tensorscope::pickle::allowlist::{classify_safe, is_safe, SafeGlobal};
+//! use tensorscope::model::DType;
+//! use tensorscope::formats::pickle::allowlist::{classify_safe, is_safe, SafeGlobal};
 //! assert_eq!(classify_safe("torch", "HalfStorage"), Some(SafeGlobal::Storage(DType::F16)));
 //! assert_eq!(classify_safe("torch", "bfloat16"), Some(SafeGlobal::TorchDType(DType::BF16)));
 //! assert!(is_safe("torch._utils", "_rebuild_tensor_v2"));
@@ -15,7 +15,7 @@
 //! assert!(!is_safe("collections", "OrderedDict.fromkeys"));
 //! ```
 
-use crate::checkpoint::DType;
+use crate::model::DType;
 
 /// An allowlisted global and what it rebuilds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

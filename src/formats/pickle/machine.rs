@@ -8,10 +8,10 @@
 //! in a warning. Stack, memo, marks and heap are bounded.
 //!
 //! ```
-//! use tensorscope::pickle::machine;
+//! use tensorscope::formats::pickle::machine;
 //! let loaded = machine::load(b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x07s.", 0).unwrap();
 //! let dict = loaded.heap.node(&loaded.root).unwrap();
-//! assert!(matches!(dict, tensorscope::pickle::value::Node::Dict(d) if d.items.len() == 1));
+//! assert!(matches!(dict, tensorscope::formats::pickle::value::Node::Dict(d) if d.items.len() == 1));
 //! ```
 
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ pub const MAX_WORK: u64 = 1 << 31;
 /// Longest storage key (torch writes `0`, `1`, …; the key names a record of the archive).
 pub const MAX_STORAGE_KEY: usize = 4096;
 /// Most dimensions of a pickled tensor (as for safetensors).
-pub const MAX_DIMS: usize = crate::checkpoint::safetensors::MAX_DIMS;
+pub const MAX_DIMS: usize = crate::model::MAX_DIMS;
 
 /// Why a pickle could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]

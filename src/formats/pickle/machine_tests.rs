@@ -1,5 +1,5 @@
 use super::*;
-use crate::checkpoint::DType;
+use crate::model::DType;
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

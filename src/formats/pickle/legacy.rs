@@ -10,7 +10,7 @@ use std::path::Path;
 use super::machine::{self, Loaded};
 use super::torch::{TorchFile, collect, machine_error};
 use super::value::{Node, Storage, Value, long_to_i64};
-use crate::checkpoint::{DType, Format};
+use crate::model::{DType, Format};
 use crate::text::escape;
 use crate::{Error, Result};
 

@@ -6,7 +6,7 @@
 //! hostile length can never cause an allocation or a read past the end.
 //!
 //! ```
-//! use tensorscope::pickle::ops::{Arg, Opcode, Ops};
+//! use tensorscope::formats::pickle::ops::{Arg, Opcode, Ops};
 //! let pickle = b"\x80\x02K\x07.";
 //! let ops: Vec<_> = Ops::new(pickle).collect::<Result<_, _>>().unwrap();
 //! assert_eq!(ops[1].op, Opcode::BinInt1);

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use crate::pickle::ops::{self, Arg, Opcode};
+use crate::formats::pickle::ops::{self, Arg, Opcode};
 
 mod literal;
 mod stream;

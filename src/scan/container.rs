@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::walk::{self, Mode, Value};
 use super::{Collector, FileScan, Severity};
-use crate::pickle::{allowlist, npy, zip};
+use crate::formats::pickle::{allowlist, npy, zip};
 
 /// Most bytes a deflated zip entry is inflated to for scanning; larger ones are suspicious.
 pub const MAX_INFLATE: u64 = 256 << 20;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::allowlist::SafeGlobal;
 use super::machine::{MAX_DIMS, MAX_STORAGE_KEY, Machine, MachineError};
 use super::value::*;
-use crate::checkpoint::DType;
+use crate::model::DType;
 
 type R<T> = Result<T, MachineError>;
 

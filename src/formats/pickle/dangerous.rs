@@ -293,7 +293,7 @@ const MAX_PARTS: usize = 64;
 /// dangerous global makes the whole name dangerous.
 ///
 /// ```
-/// use tensorscope::pickle::dangerous::why;
+/// use tensorscope::formats::pickle::dangerous::why;
 /// assert!(why("posix", "system").is_some());
 /// assert!(why("pathlib", "os.system").is_some());
 /// assert!(why("builtins", "getattr").is_some());

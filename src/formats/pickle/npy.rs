@@ -31,7 +31,7 @@ pub struct Header {
 /// let dict = b"{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n";
 /// f.extend_from_slice(&(dict.len() as u16).to_le_bytes());
 /// f.extend_from_slice(dict);
-/// let h = tensorscope::pickle::npy::header(&f).unwrap();
+/// let h = tensorscope::formats::pickle::npy::header(&f).unwrap();
 /// assert!(h.object);
 /// assert_eq!(h.data_offset, f.len());
 /// ```

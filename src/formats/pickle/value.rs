@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use super::allowlist::SafeGlobal;
 pub use super::literal::{big_int_text, decimal_to_long, float_repr, long_to_i64};
-use crate::checkpoint::DType;
+use crate::model::DType;
 
 /// Most heap nodes (containers, objects, globals, tensors) one pickle may create.
 pub const MAX_NODES: usize = 1 << 22;

@@ -1,5 +1,5 @@
 //! Reading Python pickles as data, never as code: a restricted pickle machine, the `torch.save`
-//! containers (zip and legacy), and the safety scanner.
+//! containers (zip and legacy). The safety scanner built on it lives in [`crate::scan`].
 
 pub mod allowlist;
 pub mod dangerous;
@@ -10,7 +10,6 @@ pub mod npy;
 pub mod numpy;
 pub mod ops;
 mod rebuild;
-pub mod scan;
 pub mod torch;
 pub mod value;
 pub mod zip;

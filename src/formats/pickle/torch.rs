@@ -14,7 +14,7 @@ use std::path::Path;
 use super::machine::{self, Loaded, MachineError};
 use super::value::{Blob, Id, Node, Storage, TensorData, Value};
 use super::zip;
-use crate::checkpoint::{Format, TensorInfo};
+use crate::model::{Format, TensorInfo};
 use crate::text::escape;
 use crate::{Error, Result};
 
@@ -26,7 +26,7 @@ pub const MAX_PATH_DEPTH: usize = 256;
 /// reach the same long key or string from millions of places; real checkpoints list a few MB.
 pub const MAX_LISTING_BYTES: usize = 256 << 20;
 /// Most tensors one file may list (as for safetensors).
-pub const MAX_TENSORS: usize = crate::checkpoint::safetensors::MAX_TENSORS;
+pub const MAX_TENSORS: usize = crate::model::MAX_TENSORS;
 /// The name given to a tensor that is the whole pickle (`torch.save(tensor)`).
 pub const ROOT_TENSOR_NAME: &str = "tensor";
 

@@ -9,10 +9,10 @@
 //! directory. CRCs are not checked. Zip64 (which torch writes for every archive) is supported.
 //!
 //! ```
-//! # fn main() -> Result<(), tensorscope::pickle::zip::ZipError> {
+//! # fn main() -> Result<(), tensorscope::formats::pickle::zip::ZipError> {
 //! // an empty archive: just the end-of-central-directory record
 //! let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-//! let archive = tensorscope::pickle::zip::read(empty)?;
+//! let archive = tensorscope::formats::pickle::zip::read(empty)?;
 //! assert!(archive.entries.is_empty());
 //! # Ok(()) }
 //! ```

@@ -1,0 +1,65 @@
+//! Where bytes come from: a local file opened as a regular file and memory-mapped, guarded against
+//! truncation by another process (see [`guard`]). The ground floor, beside the model.
+
+pub mod guard;
+
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// A memory map of one file (or nothing, for an empty file, which cannot be mapped), guarded
+/// against truncation by another process (see [`guard`]).
+#[derive(Debug)]
+pub(crate) enum Source {
+    Map(guard::GuardedMap),
+    Empty,
+}
+
+/// Open a regular file for reading. A FIFO, socket or device named like a checkpoint is refused
+/// without blocking: opening a FIFO for reading waits for a writer, which would hang the reader.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || Error::format(path, "not a regular file");
+    if !std::fs::metadata(path).map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(not_regular());
+    }
+    // O_NONBLOCK: should the path become a FIFO after the check, open still returns at once
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(not_regular()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+impl Source {
+    pub(crate) fn open(path: &Path) -> Result<(Self, u64)> {
+        let file = open_regular(path)?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::format(path, "not a regular file"));
+        }
+        if meta.len() == 0 {
+            return Ok((Source::Empty, 0));
+        }
+        // Another process may truncate the file under the map: the guard turns the resulting SIGBUS
+        // into zero pages and a damage mark that `Checkpoint::check_intact` reports.
+        let map = guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(path, e))?;
+        Ok((Source::Map(map), meta.len()))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Source::Map(m) => m.bytes(),
+            Source::Empty => &[],
+        }
+    }
+
+    pub(crate) fn damaged(&self) -> bool {
+        matches!(self, Source::Map(m) if m.damaged())
+    }
+}
