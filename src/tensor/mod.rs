@@ -22,7 +22,7 @@ pub mod stats;
 
 pub use decode::Value;
 pub use runs::{Run, Runs};
-pub use stats::{Histogram, Stats, StatsOptions};
+pub use stats::{Cancelled, Control, Histogram, Stats, StatsOptions};
 
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
 use crate::{Error, Result};
@@ -183,8 +183,45 @@ impl<'a> View<'a> {
     }
 
     /// Statistics (and a histogram when `opts.bins > 0`) over every element, or a sample of them.
+    ///
+    /// A view that repeats elements (a zero stride, as `expand` makes) is computed over its distinct
+    /// elements, each weighted by how often the view shows it: exact, and as fast as the storage is small.
     pub fn stats(&self, opts: &StatsOptions) -> Stats {
-        stats::compute(self, opts)
+        match stats::compute(self, opts, &Control::none()) {
+            Ok(s) => s,
+            Err(Cancelled) => unreachable!("statistics without a cancel flag are never cancelled"),
+        }
+    }
+
+    /// [`View::stats`] that can be cancelled and reports progress: for a worker thread of a front end.
+    ///
+    /// The flag is checked every few thousand elements, so `Err(Cancelled)` comes within milliseconds
+    /// of setting it; the callback hears `(done, total)` elements of work (every pass counted).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    /// use tensorscope::checkpoint::DType;
+    /// use tensorscope::tensor::{Cancelled, Control, StatsOptions, View};
+    ///
+    /// // one stored value, expanded (stride 0) to 2^40 elements: exact statistics, instantly
+    /// let data = 2.5f32.to_le_bytes();
+    /// let view = View::from_parts(DType::F32, &[1 << 20, 1 << 20], &[0, 0], 0, &data).unwrap();
+    /// let cancel = AtomicBool::new(false);
+    /// let seen = AtomicU64::new(0);
+    /// let report = |done: u64, _total: u64| seen.store(done, Ordering::Relaxed);
+    /// let ctl = Control::none().with_cancel(&cancel).with_progress(&report);
+    /// let s = view.stats_with(&StatsOptions { bins: 4, sample: None }, &ctl).unwrap();
+    /// assert_eq!((s.count, s.mean, s.std), (1 << 40, Some(2.5), Some(0.0)));
+    ///
+    /// // a UI sets the flag (from another thread) to stop a long computation
+    /// cancel.store(true, Ordering::Relaxed);
+    /// let data = vec![0u8; 4 << 20];
+    /// let big = View::from_parts(DType::F32, &[1 << 20], &[1], 0, &data).unwrap();
+    /// let ctl = Control::none().with_cancel(&cancel);
+    /// assert_eq!(big.stats_with(&StatsOptions::default(), &ctl), Err(Cancelled));
+    /// ```
+    pub fn stats_with(&self, opts: &StatsOptions, ctl: &Control) -> std::result::Result<Stats, Cancelled> {
+        stats::compute(self, opts, ctl)
     }
 
     /// The sub-view selected by `dims` (see [`parse_slice`]).

@@ -21,6 +21,8 @@ use super::View;
 use super::decode::{self, Lanes, Value, serialize_opt_f64};
 use crate::checkpoint::DType;
 
+pub use control::{Cancelled, Control, ProgressFn};
+
 /// Elements decoded per chunk.
 pub const CHUNK: usize = 4096;
 /// Elements per block when sampling.
@@ -303,7 +305,12 @@ fn plan(numel: u64, sample: Option<u64>) -> (Vec<(u64, u64)>, Option<Sample>) {
 }
 
 /// Decode the elements of `ranges` of `view` into a buffer of lane `L` and hand it over, full chunks at a time.
-fn for_chunks<L: Lane>(view: &View, ranges: &[(u64, u64)], mut f: impl FnMut(&[L])) {
+fn for_chunks<L: Lane>(
+    view: &View,
+    ranges: &[(u64, u64)],
+    ctl: &Control,
+    mut f: impl FnMut(&[L]),
+) -> Result<(), Cancelled> {
     let mut buf = vec![L::default(); CHUNK];
     let mut filled = 0;
     for &(start, count) in ranges {
@@ -314,20 +321,23 @@ fn for_chunks<L: Lane>(view: &View, ranges: &[(u64, u64)], mut f: impl FnMut(&[L
                 let first = run.start + done * run.step;
                 // the view was checked at construction; a failure here means a bug, so stop rather than panic
                 if !L::fill(view.dtype, view.data, first, run.step, &mut buf[filled..filled + n]) {
-                    return;
+                    return Ok(());
                 }
                 filled += n;
                 done += n as u64;
                 if filled == CHUNK {
                     f(&buf);
                     filled = 0;
+                    ctl.tick(CHUNK as u64)?;
                 }
             }
         }
     }
     if filled > 0 {
         f(&buf[..filled]);
+        ctl.tick(filled as u64)?;
     }
+    Ok(())
 }
 
 /// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
@@ -352,26 +362,34 @@ fn bin_chunk<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], al
     }
 }
 
-fn run_lanes<L: Lane>(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Option<Histogram>) {
+fn run_lanes<L: Lane>(
+    view: &View,
+    ranges: &[(u64, u64)],
+    bins: usize,
+    ctl: &Control,
+) -> Result<(Acc, Option<Histogram>), Cancelled> {
     let mut acc = Acc::default();
-    for_chunks::<L>(view, ranges, |xs| acc.chunk(xs));
-    let hist = (bins > 0 && acc.n > 0).then(|| {
+    for_chunks::<L>(view, ranges, ctl, |xs| acc.chunk(xs))?;
+    let mut hist = None;
+    if bins > 0 && acc.n > 0 {
         let (lo, hi) = (acc.min, acc.max);
         let mut counts = vec![[0u64; 4]; bins];
         let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
-        for_chunks::<L>(view, ranges, |xs| bin_chunk(xs, lo, scale, &mut counts, all_finite));
-        Histogram {
+        for_chunks::<L>(view, ranges, ctl, |xs| {
+            bin_chunk(xs, lo, scale, &mut counts, all_finite)
+        })?;
+        hist = Some(Histogram {
             lo,
             hi,
             counts: counts.iter().map(|c| c.iter().sum()).collect(),
-        }
-    });
-    (acc, hist)
+        });
+    }
+    Ok((acc, hist))
 }
 
 /// Exact min/max of a 64-bit integer tensor.
-fn exact_int_range(view: &View, ranges: &[(u64, u64)]) -> Option<(i128, i128)> {
+fn exact_int_range(view: &View, ranges: &[(u64, u64)], ctl: &Control) -> Result<Option<(i128, i128)>, Cancelled> {
     let mut buf = vec![0i128; CHUNK];
     let mut range: Option<(i128, i128)> = None;
     for &(start, count) in ranges {
@@ -386,26 +404,36 @@ fn exact_int_range(view: &View, ranges: &[(u64, u64)]) -> Option<(i128, i128)> {
                     run.step,
                     &mut buf[..n],
                 ) {
-                    return range;
+                    return Ok(range);
                 }
                 for &x in &buf[..n] {
                     range = Some(range.map_or((x, x), |(a, b)| (a.min(x), b.max(x))));
                 }
                 done += n as u64;
+                ctl.tick(n as u64)?;
             }
         }
     }
-    range
+    Ok(range)
 }
 
-pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
+/// Statistics of `view` (see [`View::stats_with`]): computed over the distinct elements of a view that
+/// repeats them (zero strides), checking `ctl` as the work advances.
+pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result<Stats, Cancelled> {
+    let (distinct, repeat) = repeat::distinct(view);
+    let view = &distinct;
     let (ranges, sample) = plan(view.numel(), opts.sample);
+    let examined: u64 = ranges.iter().map(|&(s, c)| c.min(view.numel().saturating_sub(s))).sum();
     let lanes = decode::lanes(view.dtype).unwrap_or(Lanes::F64);
-    let (acc, histogram) = match lanes {
-        _ if counts::applies(view.dtype) => counts::run(view, &ranges, opts.bins),
-        Lanes::F32 => run_lanes::<f32>(view, &ranges, opts.bins),
-        _ => run_lanes::<f64>(view, &ranges, opts.bins),
+    let counted = counts::applies(view.dtype);
+    let passes = 1 + u64::from(!counted && opts.bins > 0) + u64::from(matches!(lanes, Lanes::I64 | Lanes::U64));
+    ctl.set_total(examined.saturating_mul(passes));
+    let (mut acc, mut histogram) = match lanes {
+        _ if counted => counts::run(view, &ranges, opts.bins, ctl)?,
+        Lanes::F32 => run_lanes::<f32>(view, &ranges, opts.bins, ctl)?,
+        _ => run_lanes::<f64>(view, &ranges, opts.bins, ctl)?,
     };
+    repeat::scale(&mut acc, &mut histogram, repeat);
     let (mut min, mut max) = (None, None);
     if acc.n > 0 {
         min = Some(Value::of_f64(view.dtype, acc.min));
@@ -416,11 +444,12 @@ pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
             Lanes::I64 => Value::Int(x as i64),
             _ => Value::UInt(x as u64),
         };
-        if let Some((lo, hi)) = exact_int_range(view, &ranges) {
+        if let Some((lo, hi)) = exact_int_range(view, &ranges, ctl)? {
             (min, max) = (Some(exact(lo)), Some(exact(hi)));
         }
     }
-    Stats {
+    ctl.finish();
+    Ok(Stats {
         count: acc.count,
         finite: acc.n,
         nan: acc.nan,
@@ -439,11 +468,15 @@ pub(super) fn compute(view: &View, opts: &StatsOptions) -> Stats {
         sampled: sample.is_some(),
         sample,
         histogram,
-    }
+    })
 }
 
+#[path = "stats_control.rs"]
+mod control;
 #[path = "stats_counts.rs"]
 mod counts;
+#[path = "stats_repeat.rs"]
+mod repeat;
 
 #[cfg(test)]
 #[path = "stats_tests.rs"]

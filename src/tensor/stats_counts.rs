@@ -7,7 +7,7 @@
 //! decode-and-accumulate pass and the second histogram pass for F16, BF16, the F8 kinds, I8/U8,
 //! I16/U16 and BOOL.
 
-use super::{Acc, Histogram, Lane, View};
+use super::{Acc, Cancelled, Control, Histogram, Lane, View};
 use crate::checkpoint::DType;
 
 /// Elements counted into the 32-bit tables before they are added to the 64-bit totals.
@@ -86,11 +86,12 @@ fn count8(t: &mut [[u32; 1 << 8]; 2], bytes: &[u8]) {
 }
 
 /// Pattern counts of the elements of `ranges` (`width` bytes each), or `None` if a run lies
-/// outside the data (a bug: views are checked when built).
+/// outside the data (a bug: views are checked when built) or `ctl` cancelled the work.
 fn count<const N: usize>(
     view: &View,
     ranges: &[(u64, u64)],
     contiguous: fn(&mut [[u32; N]; 2], &[u8]),
+    ctl: &Control,
 ) -> Option<Vec<u64>> {
     // the width follows from the number of patterns: 2^16 for 16-bit elements, 2^8 for 8-bit
     let width = if N > 1 << 8 { 2 } else { 1 };
@@ -121,6 +122,7 @@ fn count<const N: usize>(
                 }
                 tables.counted(n);
                 done += n;
+                ctl.tick(n).ok()?;
             }
         }
     }
@@ -129,15 +131,23 @@ fn count<const N: usize>(
 }
 
 /// Statistics (and a histogram of `bins` bins) of the elements of `ranges`.
-pub(super) fn run(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Option<Histogram>) {
+pub(super) fn run(
+    view: &View,
+    ranges: &[(u64, u64)],
+    bins: usize,
+    ctl: &Control,
+) -> Result<(Acc, Option<Histogram>), Cancelled> {
     let width = (view.dtype.bits() / 8) as usize;
     let mut acc = Acc::default();
     let totals = match width {
-        2 => count::<{ 1 << 16 }>(view, ranges, count16),
-        _ => count::<{ 1 << 8 }>(view, ranges, count8),
+        2 => count::<{ 1 << 16 }>(view, ranges, count16, ctl),
+        _ => count::<{ 1 << 8 }>(view, ranges, count8, ctl),
     };
+    if ctl.cancelled() {
+        return Err(Cancelled);
+    }
     let Some(totals) = totals else {
-        return (acc, None);
+        return Ok((acc, None));
     };
     // each distinct pattern decoded once
     let mut values: Vec<(f64, u64)> = Vec::new();
@@ -166,7 +176,7 @@ pub(super) fn run(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Opti
         }
     }
     if acc.n == 0 {
-        return (acc, None);
+        return Ok((acc, None));
     }
     let sum: f64 = values.iter().map(|&(v, c)| v * c as f64).sum();
     acc.mean = sum / acc.n as f64;
@@ -183,5 +193,5 @@ pub(super) fn run(view: &View, ranges: &[(u64, u64)], bins: usize) -> (Acc, Opti
         }
         Histogram { lo, hi, counts }
     });
-    (acc, hist)
+    Ok((acc, hist))
 }

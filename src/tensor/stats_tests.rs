@@ -187,8 +187,8 @@ fn pattern_counts_agree_with_decoding() {
         for (what, v) in [("contiguous", &contiguous), ("strided", &strided)] {
             for sample in [None, Some(5000)] {
                 let (ranges, _) = plan(v.numel(), sample);
-                let (a, ha) = counts::run(v, &ranges, 16);
-                let (b, hb) = run_lanes::<f32>(v, &ranges, 16);
+                let (a, ha) = counts::run(v, &ranges, 16, &Control::none()).unwrap();
+                let (b, hb) = run_lanes::<f32>(v, &ranges, 16, &Control::none()).unwrap();
                 let at = format!("{dtype} {what} sample {sample:?}");
                 assert_eq!(
                     (a.count, a.n, a.nan, a.posinf, a.neginf, a.zeros),
@@ -204,4 +204,150 @@ fn pattern_counts_agree_with_decoding() {
         }
     }
     assert!(!counts::applies(DType::F32) && !counts::applies(DType::F4) && !counts::applies(DType::I32));
+}
+
+/// Statistics of `data` viewed with `shape`/`strides`, and of the same elements written out in full.
+fn expanded_pair(
+    dtype: DType,
+    data: &[u8],
+    shape: &[u64],
+    strides: &[u64],
+    offset: u64,
+    bins: usize,
+) -> (Stats, Stats) {
+    let v = View::from_parts(dtype, shape, strides, offset, data).unwrap();
+    let width = (dtype.bits() / 8) as usize;
+    let mut full = Vec::new();
+    for run in v.runs(0, v.numel()) {
+        for i in 0..run.len {
+            let at = ((run.start + i * run.step) as usize) * width;
+            full.extend_from_slice(&data[at..at + width]);
+        }
+    }
+    let n = v.numel();
+    let opts = StatsOptions { bins, sample: None };
+    let repeated = v.stats(&opts);
+    let written = View::from_parts(dtype, &[n], &[1], 0, &full).unwrap().stats(&opts);
+    (repeated, written)
+}
+
+fn assert_close(a: &Stats, b: &Stats) {
+    assert_eq!(
+        (a.count, a.finite, a.nan, a.posinf, a.neginf, a.zeros, &a.min, &a.max),
+        (b.count, b.finite, b.nan, b.posinf, b.neginf, b.zeros, &b.min, &b.max)
+    );
+    let near = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-300),
+        (x, y) => x == y,
+    };
+    assert!(near(a.mean, b.mean), "{:?} {:?}", a.mean, b.mean);
+    assert!(near(a.std, b.std), "{:?} {:?}", a.std, b.std);
+    assert_eq!(a.histogram, b.histogram);
+}
+
+#[test]
+fn zero_stride_views_equal_the_expanded_tensor() {
+    // a 3x4 F32 storage with a NaN, an infinity and a zero, expanded along new and existing axes
+    let xs = [
+        1.5f32,
+        -2.0,
+        0.0,
+        7.25,
+        f32::NAN,
+        3.0,
+        f32::INFINITY,
+        -0.5,
+        9.0,
+        1.0,
+        2.0,
+        -8.0,
+    ];
+    let data = f32_bytes(&xs);
+    for (shape, strides, offset) in [
+        (vec![5, 3, 4], vec![0, 4, 1], 0),  // expand(5, 3, 4)
+        (vec![3, 6, 4], vec![4, 0, 1], 0),  // a middle axis broadcast
+        (vec![2, 3, 7], vec![0, 1, 0], 5),  // only a column, repeated twice over
+        (vec![4, 1, 3], vec![0, 99, 4], 1), // a size-1 axis with any stride
+        (vec![1000, 1000], vec![0, 0], 3),  // one element a million times
+    ] {
+        let (a, b) = expanded_pair(DType::F32, &data, &shape, &strides, offset, 7);
+        assert_close(&a, &b);
+    }
+    // the pattern-counting dtypes and the exact 64-bit integers take other roads
+    let h: Vec<u8> = [1.0f32, -3.0, 0.5, 65504.0]
+        .iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect();
+    let (a, b) = expanded_pair(DType::F16, &h, &[3, 4], &[0, 1], 0, 5);
+    assert_close(&a, &b);
+    let ints: Vec<u8> = [-1_000_000_007i64, 5, 123_456_789_012, -7]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let (a, b) = expanded_pair(DType::I64, &ints, &[2, 4, 3], &[0, 1, 0], 0, 3);
+    assert_close(&a, &b);
+    // extremes stay exact beyond f64's 53 bits (the mean of such values is rounded either way)
+    let ints: Vec<u8> = [i64::MIN, 5, i64::MAX, -7]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let (a, b) = expanded_pair(DType::I64, &ints, &[2, 4, 3], &[0, 1, 0], 0, 0);
+    assert_eq!((a.count, a.min, a.max), (b.count, b.min, b.max));
+    assert_eq!(a.min, Some(Value::Int(i64::MIN)));
+}
+
+#[test]
+fn huge_zero_stride_views_are_exact_and_instant() {
+    // 4096 stored values expanded to 2^40 elements: the work is the 4096 values
+    let xs: Vec<f32> = (0..4096).map(|i| i as f32).collect();
+    let data = f32_bytes(&xs);
+    let v = View::from_parts(DType::F32, &[1 << 28, 4096], &[0, 1], 0, &data).unwrap();
+    let work = std::sync::atomic::AtomicU64::new(0);
+    let report = |done: u64, _: u64| work.store(done, std::sync::atomic::Ordering::Relaxed);
+    let s = v
+        .stats_with(
+            &StatsOptions { bins: 4, sample: None },
+            &Control::none().with_progress(&report),
+        )
+        .unwrap();
+    assert_eq!(s.count, 1 << 40);
+    assert_eq!(s.mean, Some(2047.5));
+    let (_, sd) = reference(&xs.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+    // n·(4096-1) / (n·4096 - 1) of the small sample's variance
+    let want = sd * ((4095.0 * (1u64 << 28) as f64) / ((1u64 << 40) as f64 - 1.0)).sqrt();
+    assert!((s.std.unwrap() - want).abs() < 1e-9 * want);
+    assert_eq!(s.histogram.unwrap().counts, vec![1u64 << 38; 4]);
+    // two passes over the 4096 distinct elements, reported at the end
+    assert_eq!(work.load(std::sync::atomic::Ordering::Relaxed), 2 * 4096);
+}
+
+#[test]
+fn cancelled_statistics_stop_with_cancelled() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let data = vec![0u8; 1 << 22];
+    for dtype in [DType::F32, DType::BF16, DType::I64, DType::U8] {
+        let v = view(dtype, &data);
+        // cancel from the progress callback, as a UI thread would between two reports
+        let flag = AtomicBool::new(false);
+        let calls = AtomicU64::new(0);
+        let report = |done: u64, total: u64| {
+            assert!(done <= total);
+            calls.fetch_add(1, Ordering::Relaxed);
+            flag.store(true, Ordering::Relaxed);
+        };
+        let ctl = Control::none().with_cancel(&flag).with_progress(&report);
+        let opts = StatsOptions { bins: 8, sample: None };
+        // 4 MiB of data is below the first report for the wide types: set the flag up front for them
+        if v.numel() < control_report_every() {
+            flag.store(true, Ordering::Relaxed);
+        }
+        assert_eq!(v.stats_with(&opts, &ctl), Err(Cancelled), "{dtype}");
+        // without the flag the same call finishes, and agrees with stats()
+        let ok = v.stats_with(&opts, &Control::none()).unwrap();
+        assert_eq!(ok, v.stats(&opts));
+    }
+}
+
+fn control_report_every() -> u64 {
+    control::REPORT_EVERY
 }
