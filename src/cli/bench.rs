@@ -11,6 +11,12 @@ use tensorscope::bench::{self, Config, Device, Event, Isolation, Method, Synthet
 use tensorscope::report::{self, Report, seconds};
 use tensorscope::text::{bytes, escape, parse_size};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope bench model.safetensors
+  tensorscope bench model.bin model.safetensors --runs 5 --report report.html
+  tensorscope bench --synthetic 500MB --cold --gpu";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Checkpoints to measure (files or folders; safetensors and torch.save files).

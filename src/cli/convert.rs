@@ -8,6 +8,11 @@ use std::path::PathBuf;
 use tensorscope::convert::{self, Flagged, Options, Outcome, Report};
 use tensorscope::text::{bytes, escape, parse_size, path as show};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope convert pytorch_model.bin model.safetensors
+  tensorscope convert ./sharded-bin ./out/ --max-shard-size 2GB";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A torch.save file, a folder with pytorch_model.bin.index.json, or a diffusers folder with .bin weights.

@@ -8,6 +8,11 @@ use tensorscope::checkpoint;
 use tensorscope::diff::{self, Brief, DiffReport};
 use tensorscope::text::escape;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope diff model.bin model.safetensors     exit 0 when identical, 1 when different
+  tensorscope diff base.safetensors finetuned.safetensors --json";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// First checkpoint (file or folder, any format).
@@ -17,6 +22,12 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Args {
+    pub fn for_paths(a: PathBuf, b: PathBuf) -> Self {
+        Args { a, b, json: false }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {

@@ -8,6 +8,13 @@ use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
 use tensorscope::text::{bytes, escape};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope inspect model.safetensors
+  tensorscope inspect ./llama-7b --tree --depth 2
+  tensorscope inspect ~/.cache/huggingface/hub/models--gpt2
+  tensorscope inspect sd-pipeline --variant fp16 --json | jq .total_params";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// File or folder: .safetensors, torch.save file, sharded, diffusers or Hugging Face cache folder.

@@ -1,54 +1,100 @@
 //! Command-line front end: one file per command. Each command returns the exit code it wants
 //! (0 success, 1 a finding); any error becomes one `error:` line on stderr and exit 2.
+//!
+//! `tensorscope PATH` opens the TUI (or prints `inspect` when stdout is not a terminal) and
+//! `tensorscope A B` opens compare mode (or prints `diff`). A first word that is neither a
+//! command nor an existing path is a mistyped command: clap answers it with suggestions.
 
 mod bench;
 mod convert;
 mod diff;
+mod extra;
 mod inspect;
 mod scan;
 mod show;
+pub mod style;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  tensorscope model.safetensors              open the TUI on a checkpoint
+  tensorscope a.safetensors b.bin            compare two checkpoints in the TUI
+  tensorscope inspect model.bin --tree       module tree with parameters per subtree
+  tensorscope scan ./downloads               safety verdict for every file (exit 1 if not safe)
+  tensorscope convert model.bin out.safetensors
+  tensorscope completions bash > ~/.local/share/bash-completion/completions/tensorscope";
 
 /// Look inside model checkpoints, prove they are safe, convert them, measure how fast they load.
 #[derive(Debug, Parser)]
-#[command(name = "tensorscope", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "tensorscope",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// File or folder to open (the current folder when omitted).
-    path: Option<PathBuf>,
+    /// File or folder to open (the current folder when omitted); two paths open compare mode.
+    #[arg(value_name = "PATH", num_args = 0..=2)]
+    paths: Vec<PathBuf>,
+    /// When to use colour: auto (a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List tensors and metadata without loading tensor data.
+    #[command(after_help = inspect::EXAMPLES)]
     Inspect(inspect::Args),
     /// Preview the values of one tensor, with statistics and a histogram.
+    #[command(after_help = show::EXAMPLES)]
     Show(show::Args),
     /// Safety verdict per file and per pickle inside it (exit 1 when anything is not safe).
+    #[command(after_help = scan::EXAMPLES)]
     Scan(scan::Args),
     /// Convert a pickle checkpoint to .safetensors, verified byte for byte.
+    #[command(after_help = convert::EXAMPLES)]
     Convert(convert::Args),
     /// Compare two checkpoints tensor by tensor (exit 1 when they differ).
+    #[command(after_help = diff::EXAMPLES)]
     Diff(diff::Args),
     /// Time loading checkpoints every way (safetensors, torch.load-like, mmap), with reports.
+    #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = extra::COMPLETIONS_EXAMPLES)]
+    Completions(extra::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    #[command(after_help = extra::MAN_EXAMPLES)]
+    Man,
     /// Internal: run one benchmark case in a child process (see tensorscope::bench::child).
     #[command(name = "__bench-child", hide = true)]
     BenchChild { spec: String },
 }
 
 /// Exit code for "a finding" (scan: not safe; diff: different).
-#[allow(dead_code)] // used by the scan and diff commands
 pub const FINDING: u8 = 1;
 
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(e) = mistyped_command(&args) {
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -56,6 +102,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    style::set_choice(cli.color);
     let result = match cli.command {
         Some(Command::Inspect(a)) => inspect::run(a),
         Some(Command::Show(a)) => show::run(a),
@@ -63,27 +110,85 @@ pub fn main() -> ExitCode {
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a),
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Completions(a)) => extra::completions(a),
+        Some(Command::Man) => extra::man(),
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())
             .map(|()| 0)
             .map_err(Into::into),
-        None => {
-            let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
-            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-                crate::tui::run(&path)
-            } else {
-                inspect::run(inspect::Args::for_path(path))
-            }
-        }
+        None => open(cli.paths),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
+            let line = error_line(&e);
+            let line = line.replacen("error:", &style::paint(style::DANGEROUS, "error:"), 1);
+            let _ = writeln!(style::stderr(), "{line}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `tensorscope [PATH]` and `tensorscope A B`: the TUI on a terminal, else the headless equivalent.
+fn open(mut paths: Vec<PathBuf>) -> anyhow::Result<u8> {
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return crate::tui::run(&paths);
+    }
+    match <[PathBuf; 2]>::try_from(paths) {
+        Ok([a, b]) => diff::run(diff::Args::for_paths(a, b)),
+        Err(mut one) => inspect::run(inspect::Args::for_path(one.remove(0))),
+    }
+}
+
+/// A first word that is not a command, not a flag and not an existing path is a mistyped command:
+/// parse again without the bare PATH so clap reports it with "a similar subcommand exists".
+fn mistyped_command(args: &[std::ffi::OsString]) -> Option<clap::Error> {
+    let first = args.iter().skip(1).find(|a| {
+        let s = a.to_string_lossy();
+        !(s.starts_with('-') || s == "auto" || s == "always" || s == "never")
+    })?;
+    let cmd = Cli::command();
+    let word = first.to_str()?;
+    let known = cmd
+        .get_subcommands()
+        .any(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word))
+        || word == "help";
+    if known || std::path::Path::new(first).exists() || std::fs::symlink_metadata(first).is_ok() {
+        return None;
+    }
+    // only words that read as a command: a path with a separator or an extension is a missing file
+    if word.contains(['/', '.']) || word.is_empty() {
+        return None;
+    }
+    let subcommands_only = clap::Command::new("tensorscope")
+        .subcommands(cmd.get_subcommands().cloned())
+        .arg(
+            clap::Arg::new("color")
+                .long("color")
+                .global(true)
+                .value_parser(["auto", "always", "never"]),
+        );
+    subcommands_only.try_get_matches_from(args).err()
+}
+
+/// `error: …` with each cause once: a core error that already quotes the OS error it wraps is not
+/// followed by the same text again.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    format!("error: {}", msg.replace('\n', " "))
 }
 
 /// `tensorscope inspect big | head` closes our stdout early: that is not an error.
@@ -94,4 +199,24 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<serde_json::Error>()
                 .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_line_prints_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e: anyhow::Error = tensorscope::Error::io("/nope/x", io).into();
+        let line = error_line(&e);
+        assert_eq!(line.matches("entity not found").count(), 1, "{line}");
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&e), "error: outer: inner");
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
 }

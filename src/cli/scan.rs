@@ -10,6 +10,14 @@ use std::path::PathBuf;
 use tensorscope::scan::{self, FileScan, ScanReport, Verdict};
 use tensorscope::text::escape;
 
+use super::style::{self, paint};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope scan model.bin
+  tensorscope scan ./downloads                 every file below, exit 1 if any is not safe
+  tensorscope scan model.bin --json | jq '.files[].verdict'";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or folders (folders are scanned recursively).
@@ -22,14 +30,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let report = scan::scan_paths(&args.paths)?;
-    let mut out = std::io::stdout().lock();
     if args.json {
+        let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
+        out.flush()?;
     } else {
+        let mut out = super::style::stdout();
         human(&mut out, &report)?;
+        out.flush()?;
     }
-    out.flush()?;
     Ok(exit_code(&report))
 }
 
@@ -49,15 +59,20 @@ fn human(out: &mut impl Write, report: &ScanReport) -> std::io::Result<()> {
         file(out, f)?;
     }
     let count = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
+    let part = |v: Verdict| {
+        let n = count(v);
+        let text = format!("{n} {}", v.as_str());
+        if n == 0 { text } else { paint(style::verdict(v), text) }
+    };
     writeln!(
         out,
-        "{} file{}: {} safe, {} suspicious, {} dangerous, {} error",
+        "{} file{}: {}, {}, {}, {}",
         report.files.len(),
         if report.files.len() == 1 { "" } else { "s" },
-        count(Verdict::Safe),
-        count(Verdict::Suspicious),
-        count(Verdict::Dangerous),
-        count(Verdict::Error),
+        part(Verdict::Safe),
+        part(Verdict::Suspicious),
+        part(Verdict::Dangerous),
+        part(Verdict::Error),
     )
 }
 
@@ -70,6 +85,7 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
         Verdict::Dangerous => "DANGEROUS",
         Verdict::Error => "ERROR",
     };
+    let verdict = paint(style::verdict(f.verdict), verdict);
     write!(out, "{}  [{}]  {verdict}", escape(&f.path), f.format)?;
     if f.format != "safetensors" {
         write!(
@@ -127,7 +143,13 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
             w3 = width[3]
         )
     };
-    line(out, head)?;
+    let header = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        line(&mut buf, head)?;
+        let text = String::from_utf8_lossy(&buf);
+        writeln!(out, "{}", paint(style::HEADER, text.trim_end_matches('\n')))
+    };
+    header(out)?;
     for r in &rows {
         line(out, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
     }

@@ -55,6 +55,12 @@ const LINE: usize = 96;
 /// Width of the longest histogram bar.
 const BAR: usize = 40;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope show model.safetensors wte.weight
+  tensorscope show model.bin h.0.attn.c_attn.weight --slice -1,0:8 --bins 10
+  tensorscope show model.safetensors lm_head.weight --sample --json";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// File or folder.

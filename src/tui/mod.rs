@@ -36,7 +36,15 @@ pub fn load(path: &Path) -> anyhow::Result<App> {
 }
 
 /// Run the UI until the user quits.
-pub fn run(path: &Path) -> anyhow::Result<u8> {
+/// Run the TUI on one path; two paths are compare mode (the Diff tab).
+pub fn run(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    let path = match paths {
+        [one] => one,
+        [_, _] => anyhow::bail!(
+            "compare mode in the TUI is not built yet: run `tensorscope diff A B` to compare two checkpoints"
+        ),
+        _ => anyhow::bail!("give one path, or two to compare"),
+    };
     let mut app = load(path)?;
     let mut terminal = ratatui::init();
     let result = (|| -> anyhow::Result<()> {

@@ -1,0 +1,153 @@
+//! The command line itself: typo suggestions, bare paths, completions, the man page, `--help`
+//! examples and error lines that name each cause once.
+
+mod common;
+
+use common::{run, sample};
+
+#[test]
+fn a_mistyped_command_suggests_the_closest_one() {
+    let r = run(&["inpsect", "x"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unrecognized subcommand 'inpsect'"), "{}", r.stderr);
+    assert!(r.stderr.contains("'inspect'"), "{}", r.stderr);
+    let r = run(&["sacn", "model.bin"]);
+    assert!(r.stderr.contains("'scan'"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bare_path_still_opens_it() {
+    // stdout is a pipe here, so the bare path prints what `inspect` prints
+    let r = run(&[&sample("gpt2-tiny.safetensors")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("wte.weight"));
+}
+
+#[test]
+fn two_bare_paths_compare_them() {
+    let r = run(&[&sample("gpt2-tiny.bin"), &sample("gpt2-tiny.safetensors")]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(r.stdout.contains("common tensors compared"), "{}", r.stdout);
+}
+
+#[test]
+fn a_missing_file_names_its_os_error_once() {
+    for args in [
+        vec!["inspect", "/nope/x.safetensors"],
+        vec!["scan", "/nope/x.safetensors"],
+        vec!["/nope/x.safetensors"],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.matches("os error 2").count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("error: /nope/x.safetensors"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef tensorscope"),
+        ("fish", "complete -c tensorscope"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        let r = run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains(marker), "{shell}");
+        assert!(r.stdout.contains("inspect"), "{shell}");
+    }
+    let r = run(&["completions", "tcsh"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn man_page_is_roff_with_every_command() {
+    let r = run(&["man"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(".TH tensorscope 1"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    for c in ["inspect", "show", "scan", "convert", "diff", "bench", "completions"] {
+        assert!(r.stdout.contains(c), "{c}");
+    }
+    assert!(!r.stdout.contains("__bench-child"));
+}
+
+#[test]
+fn every_command_help_has_examples() {
+    for c in [
+        "inspect",
+        "show",
+        "scan",
+        "convert",
+        "diff",
+        "bench",
+        "completions",
+        "man",
+    ] {
+        let r = run(&[c, "--help"]);
+        assert_eq!(r.code, 0, "{c}");
+        let ex = r
+            .stdout
+            .find("Examples:")
+            .unwrap_or_else(|| panic!("{c}: no Examples:"));
+        assert!(r.stdout[ex..].contains(&format!("tensorscope {c}")), "{c}");
+    }
+    let r = run(&["--help"]);
+    assert!(r.stdout.contains("Examples:"));
+    assert!(r.stdout.contains("--color <WHEN>"));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let m = sample("malicious.bin");
+    let r = run(&["scan", "--color", "always", &m]);
+    assert!(r.stdout.contains("\x1b[1m\x1b[31mDANGEROUS\x1b[0m"), "{:?}", r.stdout);
+    // a pipe: none
+    let r = run(&["scan", &m]);
+    assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
+    let r = run(&["scan", "--color", "never", &m]);
+    assert!(!r.stdout.contains('\x1b'));
+    // JSON never carries any
+    let r = run(&["scan", "--json", "--color", "always", &m]);
+    assert!(!r.stdout.contains('\x1b'));
+    let r = run(&["inspect", "--color", "always", "/nope/x"]);
+    assert!(r.stderr.starts_with("\x1b["), "{:?}", r.stderr);
+}
+
+/// Run under a pseudo-terminal with util-linux `script`, so "auto" sees a terminal.
+fn on_a_tty(args: &str, no_color: bool) -> Option<String> {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipped: util-linux `script` is not installed, so no pseudo-terminal can be made");
+        return None;
+    }
+    let mut c = std::process::Command::new(script);
+    c.args([
+        "-qec",
+        &format!("{} {args}", env!("CARGO_BIN_EXE_tensorscope")),
+        "/dev/null",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let Some(tty) = on_a_tty("scan samples/malicious.bin", false) else {
+        return;
+    };
+    assert!(tty.contains("\x1b[1m\x1b[31mDANGEROUS"), "{tty:?}");
+    let plain = on_a_tty("scan samples/malicious.bin", true).unwrap();
+    assert!(plain.contains("DANGEROUS") && !plain.contains('\x1b'), "{plain:?}");
+}
