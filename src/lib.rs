@@ -26,5 +26,6 @@ pub mod scan;
 pub mod source;
 pub mod tensor;
 pub mod text;
+pub mod tree;
 
 pub use error::{Error, Result};

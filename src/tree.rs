@@ -1,0 +1,404 @@
+//! The module tree of a checkpoint: tensor names split on `.` (and `/`, so diffusers components such as
+//! `unet/…` are top nodes), siblings in natural order (`h.2` before `h.10`), and per node the
+//! parameters, bytes and dtype mix of its whole subtree.
+//!
+//! The tree is an arena in pre-order: a node's subtree is the index range `id..node.end`, so walking
+//! the visible rows skips a closed subtree in one step and nothing is allocated per node. It is built
+//! once, in O(n log n) for n tensors (one sort, one pass, one pass back to sum subtrees).
+//!
+//! ```
+//! use tensorscope::model::{DType, TensorInfo};
+//! use tensorscope::tree::{Tree, TreeOptions};
+//!
+//! let t = |name: &str| TensorInfo::contiguous(name.into(), DType::F32, vec![2, 3], 0, 0..24).unwrap();
+//! let tensors = [t("h.10.w"), t("h.2.w"), t("wte")];
+//! let tree = Tree::build(&tensors, &TreeOptions::default());
+//! let top: Vec<&str> = tree.children(Tree::ROOT).map(|c| tree.label(c)).collect();
+//! assert_eq!(top, ["h", "wte"]);
+//! let h = tree.children(Tree::ROOT).next().unwrap();
+//! let layers: Vec<&str> = tree.children(h).map(|c| tree.label(c)).collect();
+//! assert_eq!(layers, ["2", "10"]);
+//! assert_eq!(tree.node(Tree::ROOT).params, 18);
+//!
+//! // folding repeated layers: one pattern row per distinct shape of name
+//! let folded = Tree::build(&tensors, &TreeOptions { fold: true });
+//! let h = folded.children(Tree::ROOT).next().unwrap();
+//! let hash = folded.children(h).next().unwrap();
+//! assert_eq!(folded.label(hash), "#");
+//! assert_eq!(folded.node(hash).tensors, 2);
+//! ```
+
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use crate::model::{DType, TensorInfo};
+
+/// Index of a node in a [`Tree`].
+pub type NodeId = usize;
+
+/// Distinct dtypes a node's mix keeps by name; more are summed into [`DtypeMix::other`].
+pub const MIX_DTYPES: usize = 4;
+
+/// How to build a tree.
+#[derive(Debug, Clone, Default)]
+pub struct TreeOptions {
+    /// Fold repeated layers: every all-digit name part becomes `#`, so
+    /// `layers.0.mlp.up_proj.weight` … `layers.31.mlp.up_proj.weight` make one leaf with 32 tensors.
+    pub fold: bool,
+}
+
+/// Parameters per dtype in a subtree, largest first once built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DtypeMix {
+    /// Up to [`MIX_DTYPES`] dtypes with their parameter counts.
+    pub entries: [Option<(DType, u64)>; MIX_DTYPES],
+    /// Parameters of dtypes beyond the first [`MIX_DTYPES`].
+    pub other: u64,
+}
+
+impl DtypeMix {
+    fn add(&mut self, dtype: DType, params: u64) {
+        for e in self.entries.iter_mut() {
+            match e {
+                Some((d, p)) if *d == dtype => {
+                    *p = p.saturating_add(params);
+                    return;
+                }
+                None => {
+                    *e = Some((dtype, params));
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.other = self.other.saturating_add(params);
+    }
+
+    fn merge(&mut self, other: &DtypeMix) {
+        for &(d, p) in other.entries.iter().flatten() {
+            self.add(d, p);
+        }
+        self.other = self.other.saturating_add(other.other);
+    }
+
+    /// The dtypes present, largest share first.
+    pub fn iter(&self) -> impl Iterator<Item = (DType, u64)> + '_ {
+        self.entries.iter().flatten().copied()
+    }
+
+    /// Number of distinct dtypes kept (not counting [`other`](Self::other)).
+    pub fn len(&self) -> usize {
+        self.entries.iter().flatten().count()
+    }
+
+    /// Whether the subtree holds no tensor.
+    pub fn is_empty(&self) -> bool {
+        self.entries[0].is_none()
+    }
+
+    fn sort(&mut self) {
+        self.entries.sort_by(|a, b| match (a, b) {
+            (Some((_, x)), Some((_, y))) => y.cmp(x),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        });
+    }
+}
+
+/// One node: a name part and the totals of everything below it.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The parent; the root is its own parent.
+    pub parent: NodeId,
+    /// Depth below the root (top nodes are 1).
+    pub depth: u16,
+    /// One past the last node of this subtree: descendants are `id + 1 .. end`.
+    pub end: NodeId,
+    label: Range<usize>,
+    /// The tensor (index into the slice the tree was built from) named by the path to this node;
+    /// for a folded leaf, the first of its tensors.
+    pub tensor: Option<usize>,
+    /// Tensors in the subtree (a folded leaf counts each tensor it stands for).
+    pub tensors: usize,
+    /// Parameters (elements) in the subtree; saturates instead of overflowing.
+    pub params: u64,
+    /// Bytes in the subtree; saturates instead of overflowing.
+    pub bytes: u64,
+    /// Parameters per dtype in the subtree.
+    pub dtypes: DtypeMix,
+}
+
+impl Node {
+    /// Whether the node has children.
+    pub fn has_children(&self, id: NodeId) -> bool {
+        self.end > id + 1
+    }
+}
+
+/// The module tree; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Tree {
+    nodes: Vec<Node>,
+    labels: String,
+}
+
+/// Whether `c` separates name parts.
+fn is_sep(c: char) -> bool {
+    c == '.' || c == '/'
+}
+
+/// The parts of `name`; with `fold`, all-digit parts read `#`.
+fn parts(name: &str, fold: bool) -> impl Iterator<Item = &str> {
+    name.split(is_sep)
+        .map(move |p| if fold && is_number(p) { "#" } else { p })
+}
+
+fn is_number(p: &str) -> bool {
+    !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Natural order of two strings: runs of ASCII digits compare by value (`2` < `10`, any length,
+/// no overflow), everything else byte by byte.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let (si, sj) = (i, j);
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (x, y) = (trim_zeros(&a[si..i]), trim_zeros(&b[sj..j]));
+            let ord = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
+            // equal values: fewer leading zeros first, so the order stays total
+            let ord = ord.then_with(|| (i - si).cmp(&(j - sj)));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+fn trim_zeros(d: &[u8]) -> &[u8] {
+    let k = d.iter().position(|&c| c != b'0').unwrap_or(d.len());
+    &d[k..]
+}
+
+/// Natural order of two names part by part, so that every name under one prefix sorts together.
+pub fn name_cmp(a: &str, b: &str, fold: bool) -> Ordering {
+    let mut x = parts(a, fold);
+    let mut y = parts(b, fold);
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) => match natural_cmp(p, q) {
+                Ordering::Equal => {}
+                o => return o,
+            },
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+        }
+    }
+}
+
+impl Tree {
+    /// The root node (no label; totals of the whole checkpoint).
+    pub const ROOT: NodeId = 0;
+
+    /// Build the tree of `tensors`.
+    pub fn build(tensors: &[TensorInfo], opts: &TreeOptions) -> Tree {
+        let fold = opts.fold;
+        let mut order: Vec<usize> = (0..tensors.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            name_cmp(&tensors[a].name, &tensors[b].name, fold)
+                .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, false))
+                .then(a.cmp(&b))
+        });
+        let mut tree = Tree {
+            nodes: vec![Node {
+                parent: 0,
+                depth: 0,
+                end: 1,
+                label: 0..0,
+                tensor: None,
+                tensors: 0,
+                params: 0,
+                bytes: 0,
+                dtypes: DtypeMix::default(),
+            }],
+            labels: String::new(),
+        };
+        // the path of the last name added: stack[d] is the node at depth d
+        let mut stack: Vec<NodeId> = vec![Self::ROOT];
+        for &i in &order {
+            let t = &tensors[i];
+            let mut depth = 0;
+            let mut reuse = true;
+            for part in parts(&t.name, fold) {
+                depth += 1;
+                if reuse && depth < stack.len() && tree.label(stack[depth]) == part {
+                    continue;
+                }
+                reuse = false;
+                stack.truncate(depth);
+                let id = tree.push(stack[depth - 1], depth, part);
+                stack.push(id);
+            }
+            let mut leaf = stack[depth];
+            let taken = tree.nodes[leaf].tensor.is_some();
+            if reuse && taken && !fold {
+                // a repeated name (two files holding the same tensor): a sibling row of its own
+                let part = tree.label(leaf).to_string();
+                stack.truncate(depth);
+                leaf = tree.push(stack[depth - 1], depth, &part);
+                stack.push(leaf);
+            }
+            let n = &mut tree.nodes[leaf];
+            let params = t.numel().unwrap_or(u64::MAX);
+            n.tensor.get_or_insert(i);
+            n.tensors += 1;
+            n.params = n.params.saturating_add(params);
+            n.bytes = n.bytes.saturating_add(t.nbytes().unwrap_or(u64::MAX));
+            n.dtypes.add(t.dtype, params);
+        }
+        // pre-order: every child comes after its parent, so one backward pass sums the subtrees
+        for id in (1..tree.nodes.len()).rev() {
+            let (head, tail) = tree.nodes.split_at_mut(id);
+            let n = &tail[0];
+            let p = &mut head[n.parent];
+            p.end = p.end.max(n.end);
+            p.tensors += n.tensors;
+            p.params = p.params.saturating_add(n.params);
+            p.bytes = p.bytes.saturating_add(n.bytes);
+            p.dtypes.merge(&n.dtypes);
+        }
+        for n in &mut tree.nodes {
+            n.dtypes.sort();
+        }
+        tree
+    }
+
+    fn push(&mut self, parent: NodeId, depth: usize, part: &str) -> NodeId {
+        let id = self.nodes.len();
+        let start = self.labels.len();
+        self.labels.push_str(part);
+        self.nodes.push(Node {
+            parent,
+            depth: u16::try_from(depth).unwrap_or(u16::MAX),
+            end: id + 1,
+            label: start..self.labels.len(),
+            tensor: None,
+            tensors: 0,
+            params: 0,
+            bytes: 0,
+            dtypes: DtypeMix::default(),
+        });
+        id
+    }
+
+    /// Number of nodes, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the tree holds only its root.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() == 1
+    }
+
+    /// The node `id`. Panics when `id` is not below [`len`](Self::len).
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The name part of node `id` (`#` for a folded number; empty for the root).
+    pub fn label(&self, id: NodeId) -> &str {
+        &self.labels[self.nodes[id].label.clone()]
+    }
+
+    /// The children of `id`, in natural order.
+    pub fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let end = self.nodes[id].end;
+        let first = (id + 1 < end).then_some(id + 1);
+        std::iter::successors(first, move |&c| Some(self.nodes[c].end).filter(|&n| n < end))
+    }
+
+    /// The path from the top node to `id`, parts joined with `.` (`encoder.layer.0`).
+    pub fn path(&self, id: NodeId) -> String {
+        let mut ids = Vec::new();
+        let mut at = id;
+        while at != Self::ROOT {
+            ids.push(at);
+            at = self.nodes[at].parent;
+        }
+        let parts: Vec<&str> = ids.iter().rev().map(|&i| self.label(i)).collect();
+        parts.join(".")
+    }
+
+    /// The node of tensor `index`, if the tree holds it (a folded tree holds only first instances).
+    pub fn node_of_tensor(&self, index: usize) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.tensor == Some(index))
+    }
+
+    /// For every node, whether it or a descendant names a tensor for which `keep` is true:
+    /// the nodes a filter shows (matching leaves and their ancestors).
+    pub fn mark(&self, mut keep: impl FnMut(usize) -> bool) -> Vec<bool> {
+        let mut marks: Vec<bool> = self.nodes.iter().map(|n| n.tensor.is_some_and(&mut keep)).collect();
+        for id in (1..self.nodes.len()).rev() {
+            if marks[id] {
+                marks[self.nodes[id].parent] = true;
+            }
+        }
+        marks
+    }
+
+    /// The rows to show, in pre-order and without the root: a node is shown when its parent is shown
+    /// and open (`open[parent]`), and, with `only`, when `only[node]` is true.
+    pub fn rows(&self, open: &[bool], only: Option<&[bool]>) -> Vec<NodeId> {
+        let mut rows = Vec::new();
+        let mut id = 1;
+        while id < self.nodes.len() {
+            if only.is_some_and(|m| !m.get(id).copied().unwrap_or(false)) {
+                id = self.nodes[id].end;
+                continue;
+            }
+            rows.push(id);
+            id = if open.get(id).copied().unwrap_or(false) {
+                id + 1
+            } else {
+                self.nodes[id].end
+            };
+        }
+        rows
+    }
+}
+
+/// A parameter count as people write it: `124.4M`, `10.6M`, `7.0B`, `768`.
+pub fn params_label(n: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1_000_000_000_000, "T"),
+        (1_000_000_000, "B"),
+        (1_000_000, "M"),
+        (1_000, "K"),
+    ];
+    for (scale, unit) in UNITS {
+        if n >= scale {
+            return format!("{:.1}{unit}", n as f64 / scale as f64);
+        }
+    }
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests;
