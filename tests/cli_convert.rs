@@ -388,14 +388,18 @@ fn an_existing_output_folder_receives_model_safetensors() {
     let r = run(&["convert", &sample("gpt2-tiny-legacy.bin"), s(dir.path())]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(entries(dir.path()), ["model.safetensors"]);
-    let again = run(&[
-        "convert",
-        &sample("gpt2-tiny.bin"),
-        s(&dir.path().join("model.safetensors")),
-    ]);
+    let out = dir.path().join("model.safetensors");
+    let first = std::fs::read(&out).unwrap();
+    // an existing output is refused without --force, and left as it was
+    let again = run(&["convert", &sample("gpt2-tiny.bin"), s(&out)]);
+    assert_clean_error(&again, "existing output");
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+    assert_eq!(entries(dir.path()), ["model.safetensors"]);
+    let again = run(&["convert", &sample("gpt2-tiny.bin"), s(&out), "--force"]);
     assert_eq!(
         again.code, 0,
-        "an existing output file is replaced atomically: {}",
+        "an existing output file is replaced atomically with --force: {}",
         again.stderr
     );
     assert_eq!(entries(dir.path()), ["model.safetensors"]);
@@ -430,6 +434,99 @@ fn plain_state_dicts_convert_to_exactly_what_python_safetensors_writes() {
             std::fs::read(&out).unwrap() == std::fs::read(&reference).unwrap(),
             "{name}: differs from {}",
             reference.display()
+        );
+    }
+}
+
+#[test]
+fn outputs_that_are_not_regular_files_are_refused_and_left_untouched() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample("gpt2-tiny.bin");
+    // a FIFO: refused even with --force, still a FIFO, nothing left beside it (and no hang: the
+    // FIFO is never opened)
+    let fifo = dir.path().join("fifo.safetensors");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // a symbolic link to a regular file: refused, the link and the file it names unchanged
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"keep me").unwrap();
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    // a dangling symbolic link: refused, nothing created where it points
+    let dangling = dir.path().join("dangling.safetensors");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    // a socket
+    let sock = dir.path().join("sock.safetensors");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for (out, what) in [
+        (&fifo, "a FIFO"),
+        (&link, "a symbolic link"),
+        (&dangling, "a symbolic link"),
+        (&sock, "a socket"),
+    ] {
+        for force in [false, true] {
+            let mut args = vec!["convert", &input, s(out)];
+            if force {
+                args.push("--force");
+            }
+            let r = run(&args);
+            assert_clean_error(&r, what);
+            assert!(r.stderr.contains(what), "{what}: {}", r.stderr);
+        }
+    }
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(std::fs::symlink_metadata(&sock).unwrap().file_type().is_socket());
+    assert_eq!(std::fs::read_link(&link).unwrap(), victim);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+    assert!(!dir.path().join("nowhere").exists());
+    assert_eq!(
+        entries(dir.path()),
+        [
+            "dangling.safetensors",
+            "fifo.safetensors",
+            "link.safetensors",
+            "sock.safetensors",
+            "victim.txt"
+        ]
+    );
+    // a file where a folder is expected (a folder input), and a folder output that is a file
+    let r = run(&["convert", &sample("sharded-bin"), s(&victim)]);
+    assert_clean_error(&r, "file as folder output");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    // a missing output folder is named
+    let r = run(&["convert", &input, s(&dir.path().join("no/such/x.safetensors"))]);
+    assert_clean_error(&r, "missing output folder");
+    assert!(
+        r.stderr.contains("no/such") && r.stderr.contains("does not exist"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn dev_null_is_never_replaced() {
+    // as root, a rename onto /dev/null would succeed: that is what the check prevents
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not root, so /dev/null could not be replaced anyway");
+        return;
+    }
+    use std::os::unix::fs::FileTypeExt;
+    for force in [false, true] {
+        let mut args = vec!["convert".to_string(), sample("gpt2-tiny.bin"), "/dev/null".into()];
+        if force {
+            args.push("--force".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&args);
+        assert_clean_error(&r, "/dev/null");
+        assert!(r.stderr.contains("character device"), "{}", r.stderr);
+        assert!(
+            std::fs::symlink_metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
         );
     }
 }

@@ -1,4 +1,4 @@
-//! `tensorscope convert IN OUT [--max-shard-size SIZE] [--no-verify]`: pickle checkpoints to
+//! `tensorscope convert IN OUT [--max-shard-size SIZE] [--no-verify] [--force]`: pickle checkpoints to
 //! `.safetensors`, verified byte for byte. Exit 0 converted, 1 refused by the scanner (nothing
 //! written), 2 error (nothing written).
 
@@ -31,6 +31,9 @@ pub struct Args {
     /// Leave out tensors of dtypes safetensors cannot store (complex128, quantized) instead of failing.
     #[arg(long)]
     pub skip_unsupported: bool,
+    /// Replace an existing output file (only a regular file: devices, FIFOs, sockets and links are never replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -50,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         verify: !args.no_verify,
         allow_suspicious: args.allow_suspicious,
         skip_unsupported: args.skip_unsupported,
+        force: args.force,
     };
     let outcome = convert::convert(&args.input, &args.output, &opts)?;
     let mut out = std::io::stdout().lock();

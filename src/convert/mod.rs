@@ -32,6 +32,7 @@ pub mod layout;
 mod output;
 pub mod plan;
 pub mod read;
+mod target;
 pub mod verify;
 pub mod writer;
 
@@ -61,6 +62,9 @@ pub struct Options {
     pub allow_suspicious: bool,
     /// Leave out tensors of torch-only dtypes instead of failing.
     pub skip_unsupported: bool,
+    /// Replace an existing regular output file (never anything else: a device, FIFO, socket, symbolic
+    /// link or folder where a file is expected is always refused).
+    pub force: bool,
 }
 
 impl Default for Options {
@@ -71,6 +75,7 @@ impl Default for Options {
             verify: true,
             allow_suspicious: false,
             skip_unsupported: false,
+            force: false,
         }
     }
 }
@@ -172,7 +177,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         };
         (layout, target, to_folder)
     };
-    check_target(&layout, input, &target, to_folder)?;
+    check_target(&layout, input, &target, to_folder, opts.force)?;
 
     // scan and open everything before writing anything: dangerous input is refused even when the
     // reader could not make sense of it, suspicious input unless allowed; unreadable input that the
@@ -283,7 +288,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     for ck in &opened {
         ck.check_intact()?;
     }
-    tmp.publish(&target)?;
+    tmp.publish(&target, opts.force)?;
     Ok(Outcome::Converted(Box::new(report)))
 }
 
@@ -304,9 +309,11 @@ fn absolute(p: &Path) -> Option<PathBuf> {
     Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
 }
 
-/// Refuse an output that is an input, lies inside the input folder (or holds it), or is a folder
-/// that is not empty.
-fn check_target(layout: &Layout, input: &Path, target: &Path, to_folder: bool) -> Result<()> {
+/// Refuse an output that is an input, lies inside the input folder (or holds it), is a folder that
+/// is not empty, is anything but a regular file (or an empty folder for a folder output), or is an
+/// existing regular file without `force`; name a missing output folder.
+fn check_target(layout: &Layout, input: &Path, target: &Path, to_folder: bool, force: bool) -> Result<()> {
+    target::check_kind(target, to_folder, force)?;
     let (Some(out), Some(inp)) = (absolute(target), absolute(input)) else {
         return Err(Error::Usage(format!(
             "{}: cannot resolve the output path",

@@ -400,9 +400,14 @@ impl Temp {
         })
     }
 
-    /// Rename into place, then flush the folder so the rename itself is durable.
-    pub fn publish(mut self, target: &Path) -> Result<()> {
-        std::fs::rename(&self.path, target).map_err(|e| Error::io(target, e))?;
+    /// Rename into place, then flush the folder so the rename itself is durable. Without `force` the
+    /// rename never replaces anything (atomically on Linux: `RENAME_NOREPLACE`); with it, only a
+    /// regular file (or an empty folder for a folder output) is replaced.
+    pub fn publish(mut self, target: &Path, force: bool) -> Result<()> {
+        let to_folder = self.path.is_dir();
+        // checked again here: the output may have appeared, or changed kind, while we were writing
+        super::target::check_kind(target, to_folder, force)?;
+        super::target::rename(&self.path, target, force)?;
         self.published = true;
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(d) = std::fs::File::open(parent) {
