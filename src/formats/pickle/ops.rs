@@ -215,25 +215,117 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Parse protocol-0 integer text as Python's `int(text, 0)` would for the usual spellings.
-fn int_text<'a>(r: &Reader<'a>, line: &'a str, long: bool) -> Result<Arg<'a>, OpError> {
-    let t = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
-    let t = if long {
-        t.strip_suffix(['L', 'l']).unwrap_or(t)
+/// The C-string view of a protocol-0 text argument: CPython's `INT`, `LONG` and `FLOAT` hand the
+/// line to C parsers that stop at the first NUL, so whatever follows a NUL is never looked at (a
+/// "header length" of `I1\0\0…` is an `INT` whose line runs on into the data).
+fn c_string(line: &[u8]) -> &[u8] {
+    line.iter().position(|&b| b == 0).map_or(line, |i| &line[..i])
+}
+
+/// Parse protocol-0 integer text exactly as CPython's `load_int` (C `strtol` with base 0, the line
+/// ending at `\n` or a NUL, then `int(text, 0)` as a fallback) or `load_long` (a trailing `L`
+/// removed, then `int(text, 0)`): `I0x1`, `I010` (octal for `strtol`), `I 7`, `I1\0junk`, `L0x1L`.
+fn int_text<'a>(r: &Reader<'a>, line: &'a [u8], long: bool) -> Result<Arg<'a>, OpError> {
+    let bad = || r.err(OpErrorKind::BadText(r.op, "not an integer as Python reads it"));
+    let line = if long {
+        // `s[len - 2] == 'L'` looks at the byte before the newline, NUL or not
+        line.strip_suffix(b"L").unwrap_or(line)
     } else {
-        t
+        line
     };
-    if !long && (t == "00" || t == "01") {
-        return Ok(Arg::Bool(t == "01"));
+    let c = std::str::from_utf8(c_string(line)).map_err(|_| bad())?;
+    if !long && c.len() == 2 && (c == "00" || c == "01") {
+        return Ok(Arg::Bool(c == "01"));
     }
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return Err(r.err(OpErrorKind::BadText(r.op, "not a decimal integer")));
+    if !long {
+        if let Some(v) = c_strtol(c) {
+            return Ok(Arg::Int(v));
+        }
     }
-    Ok(match t.replace('_', "").parse::<i64>() {
-        Ok(v) => Arg::Int(v),
-        Err(_) => Arg::BigInt(t),
-    })
+    let (v, huge) = py_int(c).ok_or_else(bad)?;
+    match i64::try_from(v) {
+        Ok(v) if !huge => Ok(Arg::Int(v)),
+        _ => Ok(Arg::BigInt(c.trim_matches(py_space))),
+    }
+}
+
+fn py_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+}
+
+/// C `strtol(s, &end, 0)` that must consume all of `s` (the NUL or newline after it is the end);
+/// `None` where CPython falls back to `int(text, 0)` (overflow, trailing text).
+fn c_strtol(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches(py_space);
+    if t.is_empty() {
+        // no digits: `end` stays at the start, which is accepted only when it is the terminator
+        return s.is_empty().then_some(0);
+    }
+    let (neg, t) = match t.as_bytes()[0] {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        if h.starts_with(|c: char| c.is_ascii_hexdigit()) {
+            (16, h)
+        } else {
+            return None;
+        }
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    if digits.is_empty() && radix == 8 {
+        return Some(0);
+    }
+    let v = i128::from_str_radix(digits, radix).ok().filter(|_| !digits.starts_with(['+', '-']))?;
+    let v = if neg { -v } else { v };
+    i64::try_from(v).ok()
+}
+
+/// Python's `int(text, 0)` on a C string: optional whitespace, a sign, `0x`/`0o`/`0b` or a decimal
+/// without leading zeros, `_` between digits. Returns the value and whether it did not fit in an
+/// `i128` (the value is then 0).
+fn py_int(s: &str) -> Option<(i128, bool)> {
+    let t = s.trim_matches(py_space);
+    let (neg, t) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = t.get(..2).map(str::to_ascii_lowercase);
+    let (radix, body) = match lower.as_deref() {
+        Some("0x") => (16, &t[2..]),
+        Some("0o") => (8, &t[2..]),
+        Some("0b") => (2, &t[2..]),
+        _ => (10, t),
+    };
+    let body = if radix != 10 { body.strip_prefix('_').unwrap_or(body) } else { body };
+    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+        return None;
+    }
+    let digits: String = body.chars().filter(|&c| c != '_').collect();
+    if !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    if radix == 10 && digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
+        return None;
+    }
+    match i128::from_str_radix(&digits, radix) {
+        Ok(v) => Some((if neg { -v } else { v }, false)),
+        Err(_) => Some((0, true)),
+    }
+}
+
+/// Parse protocol-0 float text as CPython's `load_float`: `PyOS_string_to_double` on the C string,
+/// which must end at the newline or a NUL (no leading or trailing spaces).
+fn float_text(r: &Reader<'_>, line: &[u8]) -> Result<f64, OpError> {
+    std::str::from_utf8(c_string(line))
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .ok_or_else(|| r.err(OpErrorKind::BadText(r.op, "not a float as Python reads it")))
 }
 
 /// Decode the instruction at `pos`; returns it and the position of the next one.
@@ -298,20 +390,16 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
         | O::NextBuffer
         | O::ReadonlyBuffer => Arg::None,
         O::Float => {
-            let t = r.text_line()?;
-            let t = t.trim();
-            let v = t
-                .parse::<f64>()
-                .map_err(|_| r.err(OpErrorKind::BadText(op, "not a float")))?;
-            Arg::Float(v)
+            let l = r.line()?;
+            Arg::Float(float_text(&r, l)?)
         }
         O::Int => {
-            let t = r.text_line()?;
-            int_text(&r, t, false)?
+            let l = r.line()?;
+            int_text(&r, l, false)?
         }
         O::Long => {
-            let t = r.text_line()?;
-            int_text(&r, t, true)?
+            let l = r.line()?;
+            int_text(&r, l, true)?
         }
         O::BinInt => Arg::Int(i64::from(r.i32()?)),
         O::BinInt1 => Arg::Int(i64::from(r.u8()?)),

@@ -181,3 +181,33 @@ fn every_byte_decodes_or_errors_without_panic() {
     }
     assert!(decode(b"", 5).is_err());
 }
+
+/// Protocol-0 number text against what CPython 3's `pickle.loads` answered for each (run once by
+/// hand; `I0x1` and `I1\0junk` start protocol-0 pickles and safetensors polyglots).
+#[test]
+fn number_text_is_read_as_cpython_reads_it() {
+    let ok: [(&[u8], Arg<'_>); 15] = [
+        (b"I0x1\n.", Arg::Int(1)),
+        (b"I010\n.", Arg::Int(8)),
+        (b"I 7\n.", Arg::Int(7)),
+        (b"I1\0junk\xff\n.", Arg::Int(1)),
+        (b"L0x1L\n.", Arg::Int(1)),
+        (b"I\0\n.", Arg::Int(0)),
+        (b"I1_000\n.", Arg::Int(1000)),
+        (b"I0o17\n.", Arg::Int(15)),
+        (b"I-0x10\n.", Arg::Int(-16)),
+        (b"L 12 L\n.", Arg::Int(12)),
+        (b"I+5\n.", Arg::Int(5)),
+        (b"I01\n.", Arg::Bool(true)),
+        (b"F1.5\0zz\n.", Arg::Float(1.5)),
+        (b"Finf\n.", Arg::Float(f64::INFINITY)),
+        (b"I99999999999999999999999\0x\n.", Arg::BigInt("99999999999999999999999")),
+    ];
+    for (text, want) in ok {
+        let ops = all(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(ops[0].arg, want, "{text:?}");
+    }
+    for bad in [&b"I08\n."[..], b"L1l\n.", b"F 1.5\n.", b"I0x\n.", b"I1 2\n.", b"I__1\n."] {
+        assert!(all(bad).is_err(), "{bad:?}");
+    }
+}
