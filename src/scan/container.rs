@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub(super) use super::tar::{is_tar, tar};
 use super::walk::{self, Mode, Value};
 use super::{Collector, FileScan, Severity};
 use crate::formats::pickle::{allowlist, npy, zip};
@@ -18,8 +19,7 @@ const LEGACY_PICKLES: [&str; 5] = ["magic number", "protocol version", "sys_info
 
 /// A file that starts with a pickle: a legacy `torch.save` file (when its first pickle is the torch
 /// magic number) or a raw pickle file (every pickle until the end).
-pub(super) fn pickle_file(path: String, data: &[u8]) -> FileScan {
-    let mut c = Collector::default();
+pub(super) fn pickle_file(mut c: Collector, path: String, data: &[u8]) -> FileScan {
     let (first, err) = walk::walk_one(data, 0);
     if err.is_none() && first.result == Value::Long(&LEGACY_MAGIC) && first.globals.is_empty() {
         legacy(&mut c, data);
@@ -121,8 +121,7 @@ fn skip_storages(data: &[u8], pos: &mut usize, pids: &[Value<'_>], keys: &Value<
 }
 
 /// A zip archive: every central directory entry, pickles found by content.
-pub(super) fn zip(path: String, data: &[u8]) -> FileScan {
-    let mut c = Collector::default();
+pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
     let archive = match zip::read(data) {
         Ok(a) => a,
         Err(e) => {
@@ -195,8 +194,7 @@ pub(super) fn zip(path: String, data: &[u8]) -> FileScan {
 }
 
 /// A numpy `.npy` file.
-pub(super) fn npy(path: String, data: &[u8]) -> FileScan {
-    let mut c = Collector::default();
+pub(super) fn npy(mut c: Collector, path: String, data: &[u8]) -> FileScan {
     npy_scan(&mut c, "", data);
     c.finish(path, "numpy")
 }

@@ -16,18 +16,23 @@
 //! assert_eq!(report.findings[0].global.as_deref(), Some("posix.system"));
 //! ```
 
+mod collect;
+mod compress;
 mod container;
+mod tar;
 pub mod walk;
+
+use collect::Collector;
+pub use collect::{Import, ImportCounts, MAX_FINDINGS, ScanOptions};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::formats::pickle::{allowlist, dangerous};
 use crate::formats::sniff::{self, Kind};
 use crate::{Error, Result};
-use walk::{GlobalRef, How, Mode, Stream};
+use walk::Mode;
 
 /// The verdict for a file (and for each pickle in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -135,6 +140,10 @@ pub struct FileScan {
     pub findings: Vec<Finding>,
     /// Every pickle walked.
     pub pickles: Vec<PickleSummary>,
+    /// Every global every pickle names, once each, with its verdict (the import inventory).
+    pub imports: Vec<Import>,
+    /// The imports by verdict.
+    pub import_counts: ImportCounts,
     /// Why the file is an error (verdict `error` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -154,154 +163,14 @@ impl ScanReport {
     }
 }
 
-/// Collects findings and pickles of one file while containers are walked.
-#[derive(Debug, Default)]
-pub(crate) struct Collector {
-    findings: Vec<Finding>,
-    pickles: Vec<PickleSummary>,
-    /// The worst severity seen, also among findings left out past [`MAX_FINDINGS`].
-    worst: Option<Severity>,
-    /// Findings left out.
-    dropped: usize,
-}
-
-/// Most findings listed per file (and pickles summarised); the verdict still counts every one.
-pub const MAX_FINDINGS: usize = 10_000;
-
-impl Collector {
-    /// A finding that is not a global.
-    pub(crate) fn problem(&mut self, entry: &str, offset: Option<u64>, severity: Severity, why: impl Into<String>) {
-        self.push(Finding {
-            entry: entry.to_owned(),
-            global: None,
-            severity,
-            offset,
-            why: why.into(),
-        });
-    }
-
-    /// Record the pickles and globals of a walked stream; `base` is added to its offsets.
-    pub(crate) fn stream(&mut self, entry: &str, base: u64, s: &Stream<'_>) {
-        let first = self.findings.len();
-        for p in &s.pickles {
-            let mut verdict = if p.complete { Verdict::Safe } else { Verdict::Suspicious };
-            for g in &p.globals {
-                if let Some(f) = classify(entry, base, g) {
-                    verdict = verdict.max(f.severity.verdict());
-                    self.push(f);
-                }
-            }
-            if self.pickles.len() >= MAX_FINDINGS {
-                continue;
-            }
-            self.pickles.push(PickleSummary {
-                entry: entry.to_owned(),
-                offset: base + p.start as u64,
-                protocol: p.protocol,
-                globals: p.globals.len(),
-                complete: p.complete,
-                verdict,
-            });
-        }
-        for e in &s.errors {
-            let why = format!(
-                "the pickle stream is broken, so it was not scanned to the end: {}",
-                e.msg
-            );
-            self.problem(entry, Some(base + e.offset as u64), Severity::Suspicious, why);
-        }
-        self.findings[first..].sort_by_key(|f| f.offset);
-    }
-
-    fn push(&mut self, f: Finding) {
-        self.worst = self.worst.max(Some(f.severity));
-        if self.findings.len() < MAX_FINDINGS {
-            self.findings.push(f);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    fn finish(mut self, path: String, format: &str) -> FileScan {
-        if self.dropped > 0 {
-            let why = format!("{} more findings are not listed", self.dropped);
-            let severity = self.worst.unwrap_or(Severity::Suspicious);
-            self.findings.push(Finding {
-                entry: String::new(),
-                global: None,
-                severity,
-                offset: None,
-                why,
-            });
-        }
-        let verdict = self.worst.map_or(Verdict::Safe, Severity::verdict);
-        FileScan {
-            path,
-            format: format.to_owned(),
-            verdict,
-            findings: self.findings,
-            pickles: self.pickles,
-            error: None,
-        }
-    }
-}
-
-fn is_safe(module: &str, name: &str) -> bool {
-    allowlist::is_safe(module, name)
-}
-
-/// The finding for one global, `None` when it is allowlisted.
-fn classify(entry: &str, base: u64, g: &GlobalRef) -> Option<Finding> {
-    let (severity, why): (Severity, String) = match g.how {
-        How::Extension => (
-            Severity::Suspicious,
-            format!(
-                "extension code {} names a global from the copyreg registry, chosen at load time",
-                g.name
-            ),
-        ),
-        How::Unresolved => match dangerous::why(&g.module, "") {
-            Some(w) if g.module != "?" => (Severity::Dangerous, w.to_owned()),
-            _ => (
-                Severity::Suspicious,
-                "STACK_GLOBAL with a name computed at load time".to_owned(),
-            ),
-        },
-        How::Global | How::Inst | How::StackGlobal => {
-            if is_safe(&g.module, &g.name) {
-                return None;
-            }
-            match dangerous::why(&g.module, &g.name) {
-                Some(w) => (Severity::Dangerous, w.to_owned()),
-                None => (
-                    Severity::Suspicious,
-                    "not needed to rebuild tensors (not on the allowlist)".to_owned(),
-                ),
-            }
-        }
-    };
-    let why = if g.nested {
-        format!("in a pickle inside a bytes value: {why}")
-    } else {
-        why
-    };
-    let global = if g.how == How::Extension {
-        format!("ext:{}", g.name)
-    } else {
-        format!("{}.{}", g.module, g.name)
-    };
-    Some(Finding {
-        entry: entry.to_owned(),
-        global: Some(global),
-        severity,
-        offset: Some(base + g.offset as u64),
-        why,
-    })
-}
-
 /// Scan the file at `path`. Never fails: a file that cannot be read is `suspicious` ("cannot scan"),
 /// and so is one that another process truncates while it is being scanned (the map is guarded).
 pub fn scan_file(path: &Path) -> FileScan {
+    scan_file_with(path, &ScanOptions::default())
+}
+
+/// [`scan_file`] with options (the user's allow list).
+pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> FileScan {
     let label = path.to_string_lossy().into_owned();
     let src = match crate::source::Source::open(path) {
         Ok((src, _)) => src,
@@ -312,7 +181,7 @@ pub fn scan_file(path: &Path) -> FileScan {
     if src.bytes().is_empty() {
         return cannot_scan(label, "unknown", EMPTY);
     }
-    let scan = scan_bytes(label, src.bytes());
+    let scan = scan_bytes_with(label, src.bytes(), opts);
     if src.damaged() {
         return cannot_scan(scan.path, &scan.format, TRUNCATED);
     }
@@ -321,25 +190,49 @@ pub fn scan_file(path: &Path) -> FileScan {
 
 /// Scan a file's bytes; `path` is only the label in the report.
 pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
-    let path = path.into();
+    scan_bytes_with(path, data, &ScanOptions::default())
+}
+
+/// [`scan_bytes`] with options (the user's allow list).
+pub fn scan_bytes_with(path: impl Into<String>, data: &[u8], opts: &ScanOptions) -> FileScan {
+    scan_depth(path.into(), data, opts, 0)
+}
+
+/// How many compression layers (`.pkl.gz.gz`) are opened.
+pub const MAX_LAYERS: u32 = 2;
+
+fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> FileScan {
     if data.is_empty() {
         return cannot_scan(path, "unknown", EMPTY);
+    }
+    let c = Collector::new(opts);
+    // torch.load tries its pre-1.6 tar loader before anything else but zip: a file that Python's
+    // tarfile opens is unpickled from its members, whatever else it also is
+    if container::is_tar(data) && !data.starts_with(b"PK") {
+        return container::tar(c, path, data);
     }
     let head = &data[..data.len().min(sniff::SNIFF_LEN)];
     // a header length such as 0x280 starts with the bytes of a PROTO opcode: the header decides
     if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
-        return safetensors(path, data);
+        return safetensors(c, path, data);
+    }
+    if let Some(kind) = compress::kind(data) {
+        return compress::scan(c, path, data, kind, depth, |p, d| scan_depth(p, d, opts, depth + 1));
     }
     match sniff::detect(head) {
-        Kind::Safetensors => safetensors(path, data),
-        Kind::Zip => container::zip(path, data),
-        Kind::Npy => container::npy(path, data),
-        Kind::Pickle => container::pickle_file(path, data),
+        Kind::Safetensors => safetensors(c, path, data),
+        Kind::Zip => container::zip(c, path, data),
+        Kind::Npy => container::npy(c, path, data),
+        Kind::Pickle => container::pickle_file(c, path, data),
         Kind::GitLfsPointer => cannot_scan(path, "unknown", "this is a Git LFS pointer, not the weights"),
         Kind::Html => cannot_scan(path, "unknown", "this is an HTML page, not weights"),
-        Kind::Tar => cannot_scan(path, "unknown", "tar archives (torch before 1.6) are not supported"),
+        Kind::Tar => cannot_scan(
+            path,
+            "tar",
+            "it looks like a tar archive, but Python's tarfile would not open it (bad checksum)",
+        ),
         Kind::Unknown => match probe_pickle(data) {
-            true => container::pickle_file(path, data),
+            true => container::pickle_file(c, path, data),
             false => cannot_scan(path, "unknown", UNKNOWN_FORMAT),
         },
     }
@@ -363,7 +256,7 @@ fn cannot_scan(path: String, format: &str, why: &str) -> FileScan {
     c.finish(path, format)
 }
 
-fn safetensors(path: String, data: &[u8]) -> FileScan {
+fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
     // our own header checks are stricter than the crate's (dimension limit, duplicate names, …):
     // a header `inspect` refuses is not called safe
     let ours = crate::formats::safetensors::parse_header(Path::new(&path), data).map_err(|e| match e {
@@ -375,20 +268,32 @@ fn safetensors(path: String, data: &[u8]) -> FileScan {
         .and(ours)
     {
         Ok(_) => {
-            // a polyglot whose first bytes also unpickle (what torch.load would try) is not safe
-            let mut c = Collector::default();
-            c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
-            c.pickles.clear();
+            // a polyglot whose first bytes also unpickle (what torch.load and pickle.load would
+            // try: CPython's INT text ends at a NUL, so `I1\0…` runs on into the header and data)
+            let (first, err) = walk::walk_one(data, 0);
+            let past_length = first.complete
+                || err
+                    .as_ref()
+                    .is_some_and(|e| e.offset >= 8 || e.msg.contains("longer than"));
+            if past_length {
+                c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
+                let why = if first.complete {
+                    "the header length is also the start of a pickle that runs through the header into the data \
+                     (pickle.load and torch.load would unpickle it)"
+                } else {
+                    "the header length is also the start of a pickle that runs on past it; the scan stopped where \
+                     CPython might go on"
+                };
+                c.problem("", Some(0), Severity::Suspicious, why);
+            }
             c.finish(path, "safetensors")
         }
-        Err(e) => FileScan {
-            path,
-            format: "safetensors".into(),
-            verdict: Verdict::Error,
-            findings: Vec::new(),
-            pickles: Vec::new(),
-            error: Some(format!("invalid safetensors header: {e}")),
-        },
+        Err(e) => {
+            let mut f = c.finish(path, "safetensors");
+            f.verdict = Verdict::Error;
+            f.error = Some(format!("invalid safetensors header: {e}"));
+            f
+        }
     }
 }
 
@@ -397,6 +302,11 @@ fn safetensors(path: String, data: &[u8]) -> FileScan {
 /// In folders, files of no known format that hold no pickle (configs, tokenizers, READMEs) are
 /// left out; a file named on the command line is always reported.
 pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
+    scan_paths_with(paths, &ScanOptions::default())
+}
+
+/// [`scan_paths`] with options (the user's allow list).
+pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport> {
     let mut report = ScanReport::default();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
@@ -405,7 +315,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
             collect(p, &mut files, 0, &mut HashSet::new())?;
             files.sort();
             for f in files {
-                let scan = scan_file(&f);
+                let scan = scan_file_with(&f, opts);
                 let skip = scan.format == "unknown"
                     && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
                 if !skip {
@@ -413,7 +323,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
                 }
             }
         } else {
-            report.files.push(scan_file(p));
+            report.files.push(scan_file_with(p, opts));
         }
     }
     Ok(report)

@@ -61,6 +61,9 @@ fn broken_pkl_entries_are_suspicious() {
 
 #[test]
 fn classify_uses_allowlist_then_dangerous_list() {
+    use super::walk::{GlobalRef, How};
+    let c = Collector::default();
+    let classify = |e: &str, b: u64, g: &GlobalRef| c.classify(e, b, g).0;
     let g = |m: &str, n: &str, how| GlobalRef {
         module: m.into(),
         name: n.into(),

@@ -39,6 +39,13 @@ pub const MAX_NAME: usize = 512;
 pub const MAX_GLOBALS: usize = 4096;
 /// How deep pickles found inside bytes arguments are followed.
 pub const MAX_NESTING: u32 = 4;
+/// Largest `bytes(n)` / `bytearray(n)` a checkpoint may ask for: torch's `weights_only` loader
+/// allocates whatever the integer says (`bytearray(2**34)` tries to fill 16 GiB).
+pub const MAX_BYTES_CALL: i64 = 1 << 20;
+
+/// numpy dtype flags that make an array hold Python object pointers (`NPY_ITEM_REFCOUNT`,
+/// `NPY_LIST_PICKLE`, `NPY_ITEM_IS_POINTER`).
+const NPY_OBJECT_FLAGS: i64 = 1 | 2 | 4;
 
 /// A simulated value: only what name resolution and container walking need.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +67,9 @@ pub enum Value<'a> {
     List(Rc<RefCell<Vec<Value<'a>>>>),
     /// Data that is known not to be a string (None, bools, floats, dicts, sets).
     Other,
+    /// `numpy.dtype(code, …)`: the first letter of its type code (`O` for objects, `V` for
+    /// structured), kept to check the flags its BUILD state sets.
+    Dtype(char),
     /// The result of a call or a persistent load: could be anything at load time.
     Unknown,
 }
@@ -111,6 +121,25 @@ pub struct PickleInfo<'a> {
     pub persistent_ids: Vec<Value<'a>>,
     /// Globals it names, in stream order.
     pub globals: Vec<GlobalRef>,
+    /// Harm done with allowlisted globals (a BUILD on a class, a hostile dtype state, a huge
+    /// allocation), in stream order.
+    pub hazards: Vec<Hazard>,
+    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython reads a
+    /// whole frame before running it, so the next `pickle.load` of the same file starts there.
+    pub frame_end: Option<usize>,
+}
+
+/// Harm a pickle does with globals that are themselves allowlisted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hazard {
+    /// Offset of the opcode.
+    pub offset: usize,
+    /// The global involved, as `module.name`.
+    pub global: String,
+    /// Dangerous (known harm) or suspicious (unchecked).
+    pub dangerous: bool,
+    /// Why, in a few words.
+    pub why: String,
 }
 
 /// What stopped a pickle short.
@@ -143,7 +172,10 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
         result: Value::Unknown,
         persistent_ids: Vec::new(),
         globals: Vec::new(),
+        hazards: Vec::new(),
+        frame_end: None,
     };
+    let mut frame_end = 0usize;
     let mut pos = start;
     loop {
         let (instr, next) = match ops::decode(data, pos) {
@@ -160,12 +192,21 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
             }
         };
         info.end = next;
+        if let Arg::Frame(n) = instr.arg {
+            frame_end = usize::try_from(n)
+                .ok()
+                .and_then(|n| next.checked_add(n))
+                .unwrap_or(usize::MAX);
+        }
         if depth < MAX_NESTING {
             probe_nested(instr.arg, instr.offset, depth, &mut info.globals);
         }
         match m.step(instr.op, instr.arg, instr.offset, &mut info) {
             Ok(true) => {
                 info.complete = true;
+                if frame_end > next {
+                    info.frame_end = Some(frame_end);
+                }
                 return (info, None);
             }
             Ok(false) => pos = next,
@@ -386,8 +427,9 @@ impl<'a> Machine<'a> {
                 self.top(op)?;
             }
             O::Build => {
-                self.pop(op)?;
-                self.top(op)?;
+                let state = self.pop(op)?;
+                let target = self.top(op)?.clone();
+                build_hazard(&target, &state, offset, info);
             }
             O::Get | O::BinGet | O::LongBinGet => {
                 let Arg::Memo(k) = arg else {
@@ -465,9 +507,10 @@ impl<'a> Machine<'a> {
                 self.push(Value::Unknown)?
             }
             O::Reduce | O::NewObj => {
-                self.pop(op)?;
-                self.pop(op)?;
-                self.push(Value::Unknown)?
+                let args = self.pop(op)?;
+                let callable = self.pop(op)?;
+                let v = call_result(&callable, &args, offset, info);
+                self.push(v)?
             }
             O::NewObjEx => {
                 self.pop(op)?;
@@ -484,6 +527,98 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(false)
+    }
+}
+
+/// What a REDUCE of an allowlisted global gives as far as the scan cares, recording a hazard for
+/// calls that are harmful with these arguments.
+fn call_result<'a>(callable: &Value<'a>, args: &Value<'a>, offset: usize, info: &mut PickleInfo<'a>) -> Value<'a> {
+    let Value::Global(g) = callable else {
+        return Value::Unknown;
+    };
+    let first = match args {
+        Value::Tuple(t) => t.first(),
+        _ => None,
+    };
+    match (g.0.as_str(), g.1.as_str(), first) {
+        ("numpy", "dtype", Some(Value::Str(code))) => {
+            let code = code.trim_start_matches(['<', '>', '|', '=']);
+            let c = if code == "object" || code.starts_with("object_") {
+                'O'
+            } else {
+                code.chars().next().unwrap_or('?')
+            };
+            Value::Dtype(c)
+        }
+        ("builtins" | "__builtin__", "bytes" | "bytearray", Some(n @ (Value::Int(_) | Value::Long(_)))) => {
+            let big = match n {
+                Value::Int(n) => *n > MAX_BYTES_CALL,
+                _ => true,
+            };
+            if big {
+                info.hazards.push(Hazard {
+                    offset,
+                    global: format!("{}.{}", g.0, g.1),
+                    dangerous: false,
+                    why: format!("called with an integer above {MAX_BYTES_CALL}: the loader allocates that many bytes"),
+                });
+            }
+            Value::Unknown
+        }
+        _ => Value::Unknown,
+    }
+}
+
+/// A BUILD on a class or function object (not an instance the pickle made), and numpy dtype states
+/// whose object flags disagree with the type code.
+fn build_hazard(target: &Value<'_>, state: &Value<'_>, offset: usize, info: &mut PickleInfo<'_>) {
+    match target {
+        Value::Global(g) => info.hazards.push(Hazard {
+            offset,
+            global: format!("{}.{}", g.0, g.1),
+            dangerous: true,
+            why: "BUILD sets attributes of the global itself (a class or function, not an instance): \
+                  every later load in the process sees it changed (e.g. its __defaults__)"
+                .into(),
+        }),
+        Value::Dtype(code) => {
+            let flags = match state {
+                Value::Tuple(t) if t.len() < 8 => Some(0),
+                Value::Tuple(t) => match t.get(7) {
+                    Some(Value::Int(f)) => Some(*f),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let why = match (flags, code) {
+                (None, _) => Some((
+                    false,
+                    "numpy.dtype state could not be checked (its flags are not a plain integer)",
+                )),
+                (Some(f), 'O') if f & 3 != 3 => Some((
+                    true,
+                    "numpy.dtype state clears the object flags of an object dtype: raw bytes are read as object pointers",
+                )),
+                (Some(f), 'V') if f & NPY_OBJECT_FLAGS != 0 => Some((
+                    false,
+                    "numpy.dtype state gives a structured dtype object flags (checked only per field)",
+                )),
+                (Some(f), c) if *c != 'O' && *c != 'V' && f & NPY_OBJECT_FLAGS != 0 => Some((
+                    true,
+                    "numpy.dtype state sets object flags on a dtype that holds no objects: raw bytes are read as object pointers",
+                )),
+                _ => None,
+            };
+            if let Some((dangerous, why)) = why {
+                info.hazards.push(Hazard {
+                    offset,
+                    global: "numpy.dtype".into(),
+                    dangerous,
+                    why: why.into(),
+                });
+            }
+        }
+        _ => {}
     }
 }
 

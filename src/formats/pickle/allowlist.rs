@@ -63,6 +63,21 @@ pub enum SafeGlobal {
     NumpyDtype,
     /// `numpy.core.multiarray.scalar(dtype, bytes)`: a numpy scalar such as `np.float64(0.5)`.
     NumpyScalar,
+    /// `builtins.complex(real, imag)`.
+    Complex,
+    /// `collections.Counter(dict)`: a dict of counts.
+    Counter,
+    /// `torch.serialization._get_layout("torch.sparse_coo")` and layout globals (`torch.strided`, …).
+    Layout,
+    /// A quantization scheme global (`torch.per_tensor_affine`, …).
+    QScheme,
+    /// `torch._utils._rebuild_qtensor(storage, offset, size, stride, qparams, requires_grad, hooks)`.
+    RebuildQTensor,
+    /// `torch._utils._rebuild_sparse_tensor(layout, data)`: its index and value tensors are rebuilt
+    /// on their own.
+    RebuildSparseTensor,
+    /// `torch._utils._rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`: shape only.
+    RebuildMetaTensor,
 }
 
 /// Whether `module.name` is allowlisted.
@@ -97,6 +112,48 @@ pub fn classify_safe(module: &str, name: &str) -> Option<SafeGlobal> {
         ("numpy.core.multiarray" | "numpy._core.multiarray", "scalar") => S::NumpyScalar,
         ("numpy", "ndarray") => S::NumpyNdarray,
         ("numpy", "dtype") => S::NumpyDtype,
+        // what torch's weights_only unpickler also accepts (torch/_weights_only_unpickler.py)
+        ("builtins" | "__builtin__", "complex") => S::Complex,
+        ("collections", "Counter") => S::Counter,
+        ("torch.serialization", "_get_layout") => S::Layout,
+        (
+            "torch",
+            "strided" | "sparse_coo" | "sparse_csr" | "sparse_csc" | "sparse_bsr" | "sparse_bsc" | "_mkldnn" | "jagged",
+        ) => S::Layout,
+        (
+            "torch",
+            "per_tensor_affine"
+            | "per_channel_affine"
+            | "per_tensor_symmetric"
+            | "per_channel_symmetric"
+            | "per_channel_affine_float_qparams",
+        ) => S::QScheme,
+        ("torch._utils", "_rebuild_qtensor") => S::RebuildQTensor,
+        ("torch._utils", "_rebuild_sparse_tensor") => S::RebuildSparseTensor,
+        ("torch._utils", "_rebuild_meta_tensor_no_storage") => S::RebuildMetaTensor,
+        _ => return None,
+    })
+}
+
+/// Why a global that is on no list is refused by torch's `weights_only` loader too, for the
+/// globals people meet in real checkpoints; `None` for the rest (the generic reason applies).
+///
+/// ```
+/// use tensorscope::formats::pickle::allowlist::suspicious_why;
+/// assert!(suspicious_why("pathlib", "PosixPath").is_some());
+/// assert!(suspicious_why("collections", "defaultdict").is_some());
+/// assert!(suspicious_why("mylib", "Thing").is_none());
+/// ```
+pub fn suspicious_why(module: &str, name: &str) -> Option<&'static str> {
+    Some(match (module, name) {
+        ("pathlib", _) => "a file path: building one touches nothing, but torch's weights_only loader refuses it",
+        ("argparse", "Namespace") => "training arguments: torch's weights_only loader refuses them",
+        ("collections", "defaultdict") => {
+            "a defaultdict holds a factory callable; torch's weights_only loader refuses it"
+        }
+        ("datetime", _) => "a date or time: torch's weights_only loader refuses it",
+        ("dataclasses", _) => "dataclass machinery: torch's weights_only loader refuses it",
+        ("__main__", _) => "a class of the script that saved it (a pickled model class): loading runs its code",
         _ => return None,
     })
 }
@@ -209,7 +266,6 @@ mod tests {
             ("argparse", "Namespace"),
             ("torch", "load"),
             ("torch", "save"),
-            ("torch._utils", "_rebuild_qtensor"),
             ("torch.serialization", "load"),
             ("numpy", "load"),
             ("collections", "OrderedDict.fromkeys"),

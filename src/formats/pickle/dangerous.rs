@@ -133,6 +133,13 @@ const TABLE: &[Entry] = &[
         "binds arguments to any callable (partial(os.system, cmd))",
     ),
     ("functools", "reduce", CALL),
+    ("operator", "call", CALL),
+    ("_operator", "call", CALL),
+    ("typing", "_eval_type", "evaluates a string annotation with eval"),
+    ("typing", "get_type_hints", "evaluates string annotations with eval"),
+    ("typing", "ForwardRef", "forward references are evaluated with eval"),
+    ("mailcap", "*", "mailcap.findmatch builds shell commands"),
+    ("nturl2path", "*", FILES),
     ("functools", "partialmethod", CALL),
     ("functools", "cached_property", CALL),
     ("_functools", "*", CALL),
@@ -215,6 +222,8 @@ const TABLE: &[Entry] = &[
     ("codecs", "open", FILES),
     ("fileinput", "*", FILES),
     ("linecache", "*", FILES),
+    // a path class itself is only suspicious (see `why`); its methods reached by a dotted name
+    // (`Path.write_text`) touch files
     ("pathlib", "*", "reads, writes and deletes files (Path methods)"),
     ("zipfile", "*", FILES),
     ("tarfile", "*", FILES),
@@ -300,6 +309,9 @@ const MAX_PARTS: usize = 64;
 /// assert!(why("collections", "OrderedDict").is_none());
 /// ```
 pub fn why(module: &str, name: &str) -> Option<&'static str> {
+    if module == "pathlib" && PATH_CLASSES.contains(&name) {
+        return None;
+    }
     if let Some(w) = lookup_exact(module, name) {
         return Some(w);
     }
@@ -316,6 +328,16 @@ pub fn why(module: &str, name: &str) -> Option<&'static str> {
     }
     why_dotted(module, name)
 }
+
+/// `pathlib` classes: building a path touches nothing (their methods do, and stay dangerous).
+const PATH_CLASSES: [&str; 6] = [
+    "Path",
+    "PosixPath",
+    "WindowsPath",
+    "PurePath",
+    "PurePosixPath",
+    "PureWindowsPath",
+];
 
 /// Python 2 module names that Python 3's unpickler maps to others (`_compat_pickle.IMPORT_MAPPING`,
 /// the ones that lead somewhere dangerous or to files).

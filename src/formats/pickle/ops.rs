@@ -280,7 +280,9 @@ fn c_strtol(s: &str) -> Option<i64> {
     if digits.is_empty() && radix == 8 {
         return Some(0);
     }
-    let v = i128::from_str_radix(digits, radix).ok().filter(|_| !digits.starts_with(['+', '-']))?;
+    let v = i128::from_str_radix(digits, radix)
+        .ok()
+        .filter(|_| !digits.starts_with(['+', '-']))?;
     let v = if neg { -v } else { v };
     i64::try_from(v).ok()
 }
@@ -302,7 +304,11 @@ fn py_int(s: &str) -> Option<(i128, bool)> {
         Some("0b") => (2, &t[2..]),
         _ => (10, t),
     };
-    let body = if radix != 10 { body.strip_prefix('_').unwrap_or(body) } else { body };
+    let body = if radix != 10 {
+        body.strip_prefix('_').unwrap_or(body)
+    } else {
+        body
+    };
     if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
         return None;
     }

@@ -201,13 +201,23 @@ fn number_text_is_read_as_cpython_reads_it() {
         (b"I01\n.", Arg::Bool(true)),
         (b"F1.5\0zz\n.", Arg::Float(1.5)),
         (b"Finf\n.", Arg::Float(f64::INFINITY)),
-        (b"I99999999999999999999999\0x\n.", Arg::BigInt("99999999999999999999999")),
+        (
+            b"I99999999999999999999999\0x\n.",
+            Arg::BigInt("99999999999999999999999"),
+        ),
     ];
     for (text, want) in ok {
         let ops = all(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         assert_eq!(ops[0].arg, want, "{text:?}");
     }
-    for bad in [&b"I08\n."[..], b"L1l\n.", b"F 1.5\n.", b"I0x\n.", b"I1 2\n.", b"I__1\n."] {
+    for bad in [
+        &b"I08\n."[..],
+        b"L1l\n.",
+        b"F 1.5\n.",
+        b"I0x\n.",
+        b"I1 2\n.",
+        b"I__1\n.",
+    ] {
         assert!(all(bad).is_err(), "{bad:?}");
     }
 }

@@ -123,6 +123,25 @@ impl<'a> Machine<'a> {
                 Some(v) => Ok(v),
                 None => self.opaque(callable, args),
             },
+            S::Counter => match a.first() {
+                Some(d) if matches!(self.heap.node(d), Some(Node::Dict(_))) => Ok(d.clone()),
+                None => self.alloc(Node::Dict(Dict::default())),
+                _ => self.opaque(callable, args),
+            },
+            S::Layout | S::QScheme => {
+                // a label: the layout named by `_get_layout("torch.sparse_coo")` or the global itself
+                let label = match a.first().and_then(|v| v.as_str()) {
+                    Some(name) => name.to_string(),
+                    None => qualified.clone(),
+                };
+                self.charge(label.len())?;
+                Ok(Value::Str(Text::Shared(Rc::from(label))))
+            }
+            S::RebuildQTensor => {
+                let n = a.len().min(4);
+                self.rebuild_tensor(&a[..n], None, &qualified)
+            }
+            S::Complex | S::RebuildSparseTensor | S::RebuildMetaTensor => self.opaque(callable, args),
             S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
                 self.warn(format!("call of {} was not rebuilt", crate::text::escape(&qualified)));
                 self.opaque(callable, args)

@@ -35,14 +35,44 @@ pub fn walk_stream(data: &[u8], mode: Mode) -> Stream<'_> {
     walk_stream_depth(data, mode, 0)
 }
 
+/// Most resume points walked besides the one right after each STOP (see [`PickleInfo::frame_end`]).
+pub const MAX_RESUMES: usize = 64;
+
 pub(super) fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'_> {
     let mut s = Stream::default();
-    let mut pos = 0;
+    // where the next pickle starts is not the same for every reader: right after STOP (a reader
+    // that reads opcode by opcode), or at the end of the frame holding STOP (CPython, which reads
+    // whole frames): every such start is walked
+    let mut starts = vec![0usize];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(start) = starts.pop() {
+        if !seen.insert(start) {
+            continue;
+        }
+        walk_from(data, start, mode, depth, &mut s, &mut starts);
+        if seen.len() > MAX_RESUMES {
+            s.errors.push(WalkError {
+                offset: start,
+                msg: format!("more than {MAX_RESUMES} places where a reader could resume"),
+            });
+            break;
+        }
+    }
+    s.pickles.sort_by_key(|p| p.start);
+    s.pickles.dedup_by_key(|p| p.start);
+    s
+}
+
+fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut Stream<'a>, starts: &mut Vec<usize>) {
+    let mut pos = start;
     let mut resyncing = false;
     while pos < data.len() {
         let (mut info, err) = walk_nested(data, pos, depth);
         let Some(e) = err else {
             pos = info.end;
+            if let Some(f) = info.frame_end.filter(|&f| f < data.len()) {
+                starts.push(f);
+            }
             s.pickles.push(info);
             continue;
         };
@@ -70,7 +100,6 @@ pub(super) fn walk_stream_depth(data: &[u8], mode: Mode, depth: u32) -> Stream<'
             None => break,
         }
     }
-    s
 }
 
 /// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.

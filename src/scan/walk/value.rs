@@ -16,9 +16,13 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
         // torch.load's encoding makes old strings str; bytes would be refused, but a name is a name
         Value::Bytes(b) => Name::Text(String::from_utf8_lossy(b).into_owned()),
         Value::Unknown => Name::Unknown,
-        Value::Int(_) | Value::Long(_) | Value::Global(_) | Value::Tuple(_) | Value::List(_) | Value::Other => {
-            Name::NotText
-        }
+        Value::Int(_)
+        | Value::Long(_)
+        | Value::Global(_)
+        | Value::Tuple(_)
+        | Value::List(_)
+        | Value::Dtype(_)
+        | Value::Other => Name::NotText,
     }
 }
 
