@@ -1,19 +1,23 @@
 //! The TUI's one state, its actions and the pure `update` (The Elm Architecture). Nothing here draws
-//! or touches the terminal, so every transition is testable.
+//! or touches the terminal, so every transition is testable; slow work is asked for as an [`Effect`]
+//! the loop hands to a worker thread, and its result comes back as an [`Action`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tensorscope::checkpoint::Checkpoint;
+use tensorscope::diff::DiffReport;
 use tensorscope::report::Report;
 use tensorscope::scan::FileScan;
 
 use super::bench::{BenchMsg, BenchState};
 use super::preview::Preview;
+use super::tensors::TensorPane;
 
 /// The views selectable with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
-    /// Tensor list and the selected tensor's values.
+    /// The module tree (or flat list) and the selected tensor or node.
     Tensors,
     /// Files, components, metadata and warnings.
     Files,
@@ -21,17 +25,18 @@ pub enum Tab {
     Scan,
     /// How fast the checkpoint loads, method by method.
     Bench,
+    /// Compare mode: A against B, tensor by tensor.
+    Diff,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench];
-
     pub fn title(self) -> &'static str {
         match self {
             Tab::Tensors => "Tensors",
             Tab::Files => "Files",
             Tab::Scan => "Scan",
             Tab::Bench => "Bench",
+            Tab::Diff => "Diff",
         }
     }
 }
@@ -43,136 +48,251 @@ pub enum Mode {
     Normal,
     /// Typing a filter for the tensor list.
     Filter,
-    /// The help overlay.
+    /// The help overlay (keys of the current pane).
     Help,
 }
 
-/// Everything a key (or the bench worker) can ask for.
+/// Everything a key, the mouse or a worker can ask for.
 #[derive(Debug, Clone)]
 pub enum Action {
     Quit,
+    /// Esc: close the overlay, else clear the filter; never quits.
+    Back,
     Up,
     Down,
     PageUp,
     PageDown,
     Top,
     Bottom,
+    /// Tree: open the node (or go to its first child).
+    Open,
+    /// Tree: close the node (or go to its parent).
+    Close,
+    OpenAll,
+    CloseAll,
+    /// The flat list or the tree.
+    ToggleFlat,
+    NextMatch,
+    PrevMatch,
     NextTab,
     PrevTab,
-    Select(Tab),
+    /// The n-th tab (0-based) of those shown.
+    SelectTab(usize),
+    /// Mouse click on row `n` of the list (0 = first row drawn).
+    ClickRow(usize),
     StartFilter,
     FilterInput(char),
     FilterBackspace,
     /// Keep the filter and go back to moving.
     FilterAccept,
-    /// Drop the filter.
-    FilterCancel,
     ToggleHelp,
-    /// Show the exact statistics of the selected tensor instead of a sample.
+    /// Exact statistics of the selected tensor instead of a sample.
     ExactStats,
+    /// Copy the selected name to the clipboard (OSC 52).
+    Copy,
     /// Bench view: run the benchmark (again).
     RunBench,
-    /// Bench view: write the finished report as JSON.
+    /// Bench view: write the finished report.
     ExportBench,
     /// Progress or the end of a benchmark run, from the worker.
     Bench(BenchMsg),
+    /// A preview computed by the worker.
+    PreviewReady(Box<Preview>),
+    /// The comparison computed by the worker.
+    DiffReady(Result<Box<DiffReport>, String>),
 }
 
 /// What `update` asks the event loop to do: the side effects that keep `update` pure.
 #[derive(Debug)]
 pub enum Effect {
+    /// Compute the preview of tensor `index` (exact statistics or a sample) on a worker, cancelling
+    /// the one running.
+    Preview { index: usize, exact: bool },
     /// Start a benchmark of this checkpoint.
     StartBench(PathBuf),
     /// Write this report.
     ExportBench(Box<Report>),
+    /// Put this text on the clipboard.
+    Copy(String),
 }
 
-/// The tensor list: filter, visible rows and selection (its scroll state lives here, with the pane).
-#[derive(Debug, Default)]
-pub struct TensorList {
-    pub filter: String,
-    /// Indices into `Checkpoint::tensors` that match the filter.
-    pub visible: Vec<usize>,
-    /// Position in `visible`.
+/// The preview pane: nothing, a computation under way, or its result.
+#[derive(Debug, Clone)]
+pub enum PreviewState {
+    None,
+    Computing { index: usize, exact: bool },
+    Ready(Box<Preview>),
+}
+
+/// Compare mode: the second checkpoint and the comparison.
+pub struct Compare {
+    pub b: Arc<Checkpoint>,
+    /// `None` while the worker compares.
+    pub report: Option<Result<Box<DiffReport>, String>>,
     pub selected: usize,
 }
 
 /// The whole state of the UI.
 pub struct App {
-    pub ck: Checkpoint,
+    pub ck: Arc<Checkpoint>,
     pub scan: Vec<FileScan>,
+    pub compare: Option<Compare>,
     pub tab: Tab,
     pub mode: Mode,
-    pub list: TensorList,
-    pub preview: Option<Preview>,
+    pub tensors: TensorPane,
+    pub preview: PreviewState,
     pub bench: BenchState,
     /// Rows a page moves (set from the last drawn height).
     pub page: usize,
+    /// A one-line message for the status bar (copied, …).
+    pub note: Option<String>,
     pub quit: bool,
 }
 
 impl App {
     pub fn new(ck: Checkpoint, scan: Vec<FileScan>) -> App {
-        let mut app = App {
-            ck,
+        let tensors = TensorPane::new(&ck.tensors);
+        App {
+            ck: Arc::new(ck),
             scan,
+            compare: None,
             tab: Tab::Tensors,
             mode: Mode::Normal,
-            list: TensorList::default(),
-            preview: None,
+            tensors,
+            preview: PreviewState::None,
             bench: BenchState::default(),
             page: 10,
+            note: None,
             quit: false,
-        };
-        app.refilter();
-        app
+        }
     }
 
-    /// The tensor index under the cursor.
+    /// The tabs shown: Diff only in compare mode.
+    pub fn tabs(&self) -> Vec<Tab> {
+        let mut t = vec![Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench];
+        if self.compare.is_some() {
+            t.insert(1, Tab::Diff);
+        }
+        t
+    }
+
+    /// The tensor under the cursor.
     pub fn selected_tensor(&self) -> Option<usize> {
-        self.list.visible.get(self.list.selected).copied()
+        self.tensors.selected_tensor()
+    }
+
+    /// The effect that computes the preview of the selection, if it needs one (the first call after
+    /// opening, from the loop).
+    pub fn preview_effect(&mut self) -> Option<Effect> {
+        let index = self.selected_tensor();
+        let current = match &self.preview {
+            PreviewState::None => None,
+            PreviewState::Computing { index, .. } => Some(*index),
+            PreviewState::Ready(p) => Some(p.index),
+        };
+        match index {
+            None => {
+                self.preview = PreviewState::None;
+                None
+            }
+            Some(i) if Some(i) == current => None,
+            Some(i) => {
+                self.preview = PreviewState::Computing { index: i, exact: false };
+                Some(Effect::Preview { index: i, exact: false })
+            }
+        }
     }
 
     pub fn update(&mut self, action: Action) -> Option<Effect> {
-        let before = self.selected_tensor();
         let mut effect = None;
+        self.note = None;
+        let pane = &mut self.tensors;
+        let list_tab = self.tab == Tab::Tensors;
         match action {
             Action::Quit => self.quit = true,
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-(self.page as isize)),
-            Action::PageDown => self.move_by(self.page as isize),
-            Action::Top => self.list.selected = 0,
-            Action::Bottom => self.list.selected = self.list.visible.len().saturating_sub(1),
+            Action::Back => match self.mode {
+                Mode::Help => self.mode = Mode::Normal,
+                _ => {
+                    self.mode = Mode::Normal;
+                    if !pane.filter.is_empty() {
+                        let ck = &self.ck;
+                        pane.set_filter("", |i| &ck.tensors[i].name);
+                    }
+                }
+            },
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+                if self.tab == Tab::Diff =>
+            {
+                if let Some(c) = &mut self.compare {
+                    let n = c
+                        .report
+                        .as_ref()
+                        .and_then(|r| r.as_ref().ok())
+                        .map_or(0, |r| super::diff::row_count(r));
+                    let page = self.page as isize;
+                    let to = match action {
+                        Action::Up => c.selected as isize - 1,
+                        Action::Down => c.selected as isize + 1,
+                        Action::PageUp => c.selected as isize - page,
+                        Action::PageDown => c.selected as isize + page,
+                        Action::Top => 0,
+                        _ => n as isize,
+                    };
+                    c.selected = to.clamp(0, (n as isize - 1).max(0)) as usize;
+                }
+            }
+            Action::Up if list_tab => pane.move_by(-1),
+            Action::Down if list_tab => pane.move_by(1),
+            Action::PageUp if list_tab => pane.move_by(-(self.page as isize)),
+            Action::PageDown if list_tab => pane.move_by(self.page as isize),
+            Action::Top if list_tab => pane.top(),
+            Action::Bottom if list_tab => pane.bottom(),
+            Action::Open if list_tab => pane.open_selected(),
+            Action::Close if list_tab => pane.close_selected(),
+            Action::OpenAll if list_tab => pane.set_all(true),
+            Action::CloseAll if list_tab => pane.set_all(false),
+            Action::ToggleFlat if list_tab => pane.toggle_flat(),
+            Action::NextMatch if list_tab => pane.jump(true),
+            Action::PrevMatch if list_tab => pane.jump(false),
+            Action::ClickRow(r) if list_tab => {
+                let row = pane.offset + r;
+                if row < pane.rows.len() {
+                    pane.selected = row;
+                }
+            }
             Action::NextTab | Action::PrevTab => {
-                let i = Tab::ALL.iter().position(|t| *t == self.tab).unwrap_or(0);
-                let n = Tab::ALL.len();
+                let tabs = self.tabs();
+                let i = tabs.iter().position(|t| *t == self.tab).unwrap_or(0);
+                let n = tabs.len();
                 let j = if matches!(action, Action::NextTab) {
                     (i + 1) % n
                 } else {
                     (i + n - 1) % n
                 };
-                self.tab = Tab::ALL[j];
+                self.tab = tabs[j];
             }
-            Action::Select(t) => self.tab = t,
+            Action::SelectTab(i) => {
+                if let Some(t) = self.tabs().get(i) {
+                    self.tab = *t;
+                }
+            }
             Action::StartFilter => {
                 self.tab = Tab::Tensors;
                 self.mode = Mode::Filter;
             }
             Action::FilterInput(c) => {
-                self.list.filter.push(c);
-                self.refilter();
+                let mut f = pane.filter.clone();
+                f.push(c);
+                let ck = &self.ck;
+                pane.set_filter(&f, |i| &ck.tensors[i].name);
             }
             Action::FilterBackspace => {
-                self.list.filter.pop();
-                self.refilter();
+                let mut f = pane.filter.clone();
+                f.pop();
+                let ck = &self.ck;
+                pane.set_filter(&f, |i| &ck.tensors[i].name);
             }
             Action::FilterAccept => self.mode = Mode::Normal,
-            Action::FilterCancel => {
-                self.list.filter.clear();
-                self.mode = Mode::Normal;
-                self.refilter();
-            }
             Action::ToggleHelp => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal
@@ -180,51 +300,54 @@ impl App {
                     Mode::Help
                 };
             }
-            Action::ExactStats => {
+            Action::ExactStats if list_tab => {
                 if let Some(i) = self.selected_tensor() {
-                    self.preview = Some(Preview::compute(&self.ck, i, true));
+                    self.preview = PreviewState::Computing { index: i, exact: true };
+                    effect = Some(Effect::Preview { index: i, exact: true });
                 }
             }
-            Action::RunBench => {
-                if self.tab == Tab::Bench && self.bench.start() {
-                    effect = Some(Effect::StartBench(self.ck.path.clone()));
+            Action::Copy => {
+                let name = match self.tab {
+                    Tab::Diff => self.compare.as_ref().and_then(|c| {
+                        let r = c.report.as_ref()?.as_ref().ok()?;
+                        super::diff::row_name(r, c.selected)
+                    }),
+                    _ => pane.selected_node().map(|id| match pane.tree.node(id).tensor {
+                        Some(t) => self.ck.tensors[t].name.clone(),
+                        None => pane.tree.path(id),
+                    }),
+                };
+                if let Some(n) = name {
+                    self.note = Some(format!("copied {}", tensorscope::text::escape(&n)));
+                    effect = Some(Effect::Copy(n));
                 }
             }
-            Action::ExportBench => {
-                if self.tab == Tab::Bench {
-                    effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
-                }
+            Action::RunBench if self.tab == Tab::Bench && self.bench.start() => {
+                effect = Some(Effect::StartBench(self.ck.path.clone()));
+            }
+            Action::ExportBench if self.tab == Tab::Bench => {
+                effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
             }
             Action::Bench(msg) => self.bench.apply(msg),
+            Action::PreviewReady(p) => {
+                let wanted = matches!(&self.preview, PreviewState::Computing { index, exact }
+                    if *index == p.index && *exact == p.exact);
+                if wanted {
+                    self.preview = PreviewState::Ready(p);
+                }
+            }
+            Action::DiffReady(r) => {
+                if let Some(c) = &mut self.compare {
+                    c.report = Some(r);
+                }
+            }
+            // keys of another tab
+            _ => {}
         }
-        if self.selected_tensor() != before {
-            self.refresh_preview();
+        self.tensors.scroll_to_selection(self.page);
+        if effect.is_none() {
+            effect = self.preview_effect();
         }
         effect
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let n = self.list.visible.len();
-        if n == 0 {
-            return;
-        }
-        let to = (self.list.selected as isize + delta).clamp(0, n as isize - 1);
-        self.list.selected = to as usize;
-    }
-
-    fn refilter(&mut self) {
-        let keep = self.selected_tensor();
-        let needle = self.list.filter.to_lowercase();
-        self.list.visible = (0..self.ck.tensors.len())
-            .filter(|&i| needle.is_empty() || self.ck.tensors[i].name.to_lowercase().contains(&needle))
-            .collect();
-        self.list.selected = keep
-            .and_then(|k| self.list.visible.iter().position(|&i| i == k))
-            .unwrap_or(0);
-        self.refresh_preview();
-    }
-
-    fn refresh_preview(&mut self) {
-        self.preview = self.selected_tensor().map(|i| Preview::compute(&self.ck, i, false));
     }
 }

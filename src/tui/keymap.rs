@@ -1,66 +1,109 @@
-//! Keys to actions: a pure function of the mode and the key, nothing else.
+//! Keys to actions: a pure function of the mode, the tab and the key, nothing else.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::app::{Action, Mode, Tab};
 
-/// The action a key press asks for in `mode`, if any.
-pub fn action(mode: Mode, key: KeyEvent) -> Option<Action> {
+/// The action a key press asks for in `mode` on `tab`, if any.
+pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
     match mode {
         Mode::Filter => match key.code {
             KeyCode::Enter | KeyCode::Down | KeyCode::Up => Some(Action::FilterAccept),
-            KeyCode::Esc => Some(Action::FilterCancel),
+            KeyCode::Esc => Some(Action::Back),
             KeyCode::Backspace => Some(Action::FilterBackspace),
             KeyCode::Char(c) => Some(Action::FilterInput(c)),
             _ => None,
         },
         Mode::Help => match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Esc => Some(Action::Back),
             _ => Some(Action::ToggleHelp),
         },
-        Mode::Normal => Some(match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
-            KeyCode::Up | KeyCode::Char('k') => Action::Up,
-            KeyCode::Down | KeyCode::Char('j') => Action::Down,
-            KeyCode::PageUp => Action::PageUp,
-            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
-            KeyCode::Home | KeyCode::Char('g') => Action::Top,
-            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-            KeyCode::Tab => Action::NextTab,
-            KeyCode::BackTab => Action::PrevTab,
-            KeyCode::Char('1') => Action::Select(Tab::Tensors),
-            KeyCode::Char('2') => Action::Select(Tab::Files),
-            KeyCode::Char('3') => Action::Select(Tab::Scan),
-            KeyCode::Char('4') => Action::Select(Tab::Bench),
-            KeyCode::Char('r') => Action::RunBench,
-            KeyCode::Char('e') => Action::ExportBench,
-            KeyCode::Char('/') => Action::StartFilter,
-            KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
-            KeyCode::Char('s') => Action::ExactStats,
+        Mode::Normal => Some(match (key.code, tab) {
+            (KeyCode::Char('q'), _) => Action::Quit,
+            (KeyCode::Esc, _) => Action::Back,
+            (KeyCode::Up | KeyCode::Char('k'), _) => Action::Up,
+            (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
+            (KeyCode::PageUp, _) => Action::PageUp,
+            (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::PageDown,
+            (KeyCode::Home | KeyCode::Char('g'), _) => Action::Top,
+            (KeyCode::End | KeyCode::Char('G'), _) => Action::Bottom,
+            (KeyCode::Right | KeyCode::Char('l') | KeyCode::Enter, Tab::Tensors) => Action::Open,
+            (KeyCode::Left | KeyCode::Char('h'), Tab::Tensors) => Action::Close,
+            (KeyCode::Char('*'), Tab::Tensors) => Action::OpenAll,
+            (KeyCode::Char('-'), Tab::Tensors) => Action::CloseAll,
+            (KeyCode::Char('t'), Tab::Tensors) => Action::ToggleFlat,
+            (KeyCode::Char('n'), Tab::Tensors) => Action::NextMatch,
+            (KeyCode::Char('N'), Tab::Tensors) => Action::PrevMatch,
+            (KeyCode::Char('s'), Tab::Tensors) => Action::ExactStats,
+            (KeyCode::Char('y'), _) => Action::Copy,
+            (KeyCode::Tab, _) => Action::NextTab,
+            (KeyCode::BackTab, _) => Action::PrevTab,
+            (KeyCode::Char(c @ '1'..='9'), _) => Action::SelectTab(c as usize - '1' as usize),
+            (KeyCode::Char('r'), Tab::Bench) => Action::RunBench,
+            (KeyCode::Char('e'), Tab::Bench) => Action::ExportBench,
+            (KeyCode::Char('/'), _) => Action::StartFilter,
+            (KeyCode::Char('?') | KeyCode::F(1), _) => Action::ToggleHelp,
             _ => return None,
         }),
     }
 }
 
-/// The key bindings as shown in the help overlay, derived from the same table of meanings.
-pub const HELP: [(&str, &str); 13] = [
-    ("↑ ↓ / j k", "move in the tensor list"),
-    ("PgUp PgDn / space", "move a page"),
-    ("g G / Home End", "first / last tensor"),
-    ("/", "filter tensors by name (Enter keeps, Esc clears)"),
-    ("s", "exact statistics (large tensors show a sample first)"),
-    ("Tab / Shift-Tab", "next / previous view"),
-    ("1 2 3 4", "Tensors, Files, Scan, Bench"),
-    ("r", "Bench view: run the load benchmark (again)"),
-    ("e", "Bench view: write the report to ./tensorscope-bench.json"),
-    ("?", "this help"),
-    ("q / Esc", "quit"),
-    ("Ctrl-C", "quit from anywhere"),
-    ("", "names are shown escaped: \\x1b is a control character"),
-];
+/// The action a mouse event asks for: the wheel scrolls; a click on the top line picks a tab by its
+/// column (`tab_at`), a click in the list picks a row (`row_at`: the row under a screen line).
+pub fn mouse(
+    ev: MouseEvent,
+    tab_at: impl Fn(u16) -> Option<usize>,
+    row_at: impl Fn(u16, u16) -> Option<usize>,
+) -> Option<Action> {
+    match ev.kind {
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::Down(_) if ev.row == 0 => tab_at(ev.column).map(Action::SelectTab),
+        MouseEventKind::Down(_) => row_at(ev.column, ev.row).map(Action::ClickRow),
+        _ => None,
+    }
+}
+
+/// The keys of a pane, as the help overlay lists them.
+pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
+    let mut keys = match tab {
+        Tab::Tensors => vec![
+            ("↑ ↓ / j k", "move (mouse wheel too; a click selects)"),
+            ("→ l Enter / ← h", "open a node / close it (or go to its parent)"),
+            ("* / -", "open / close every node"),
+            ("t", "flat list / module tree"),
+            ("/", "fuzzy filter by name (Enter keeps it, Esc clears it)"),
+            ("n / N", "next / previous match"),
+            ("s", "exact statistics (on a worker; q still quits)"),
+            ("y", "copy the selected name (OSC 52)"),
+        ],
+        Tab::Diff => vec![
+            ("↑ ↓ / j k", "move in the comparison"),
+            ("y", "copy the selected name (OSC 52)"),
+        ],
+        Tab::Bench => vec![
+            ("r", "run the load benchmark (again)"),
+            ("e", "write the report (HTML and JSON) to the current folder"),
+        ],
+        Tab::Files | Tab::Scan => vec![],
+    };
+    keys.extend([
+        ("PgUp PgDn / space", "move a page"),
+        ("g G / Home End", "first / last row"),
+        (
+            "Tab / Shift-Tab / 1-5",
+            "next / previous / n-th view (a click on a tab too)",
+        ),
+        ("?", "this help"),
+        ("Esc", "close this help, clear the filter (never quits)"),
+        ("q / Ctrl-C", "quit (Ctrl-C from anywhere)"),
+    ]);
+    keys
+}
 
 #[cfg(test)]
 mod tests {
@@ -71,36 +114,59 @@ mod tests {
     }
 
     #[test]
-    fn same_key_means_different_things_by_mode() {
-        // `Action` carries bench reports (no `PartialEq`): compare with `matches!`
+    fn same_key_means_different_things_by_mode_and_tab() {
+        let n = |c| action(Mode::Normal, Tab::Tensors, key(c));
+        assert!(matches!(n(KeyCode::Char('q')), Some(Action::Quit)));
+        assert!(matches!(n(KeyCode::Esc), Some(Action::Back)), "Esc never quits");
+        assert!(matches!(n(KeyCode::Right), Some(Action::Open)));
+        assert!(matches!(n(KeyCode::Char('h')), Some(Action::Close)));
+        assert!(matches!(n(KeyCode::Char('4')), Some(Action::SelectTab(3))));
+        assert!(n(KeyCode::Char('r')).is_none());
         assert!(matches!(
-            action(Mode::Normal, key(KeyCode::Char('q'))),
-            Some(Action::Quit)
-        ));
-        assert!(matches!(
-            action(Mode::Filter, key(KeyCode::Char('q'))),
-            Some(Action::FilterInput('q'))
-        ));
-        assert!(matches!(
-            action(Mode::Help, key(KeyCode::Char('x'))),
-            Some(Action::ToggleHelp)
-        ));
-        assert!(action(Mode::Normal, key(KeyCode::Char('x'))).is_none());
-        assert!(matches!(
-            action(Mode::Filter, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
-        ));
-        assert!(matches!(
-            action(Mode::Normal, key(KeyCode::Char('4'))),
-            Some(Action::Select(Tab::Bench))
-        ));
-        assert!(matches!(
-            action(Mode::Normal, key(KeyCode::Char('r'))),
+            action(Mode::Normal, Tab::Bench, key(KeyCode::Char('r'))),
             Some(Action::RunBench)
         ));
         assert!(matches!(
-            action(Mode::Filter, key(KeyCode::Char('r'))),
-            Some(Action::FilterInput('r'))
+            action(Mode::Filter, Tab::Tensors, key(KeyCode::Char('q'))),
+            Some(Action::FilterInput('q'))
         ));
+        assert!(matches!(
+            action(Mode::Filter, Tab::Tensors, key(KeyCode::Esc)),
+            Some(Action::Back)
+        ));
+        assert!(matches!(
+            action(Mode::Help, Tab::Scan, key(KeyCode::Char('x'))),
+            Some(Action::ToggleHelp)
+        ));
+        for mode in [Mode::Normal, Mode::Filter, Mode::Help] {
+            assert!(matches!(
+                action(
+                    mode,
+                    Tab::Diff,
+                    KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+                ),
+                Some(Action::Quit)
+            ));
+        }
+    }
+
+    #[test]
+    fn mouse_wheel_and_clicks() {
+        let ev = |kind, column, row| MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        let tab = |c: u16| (c > 10).then_some(2);
+        let row = |_, r: u16| r.checked_sub(3).map(usize::from);
+        assert!(matches!(
+            mouse(ev(MouseEventKind::ScrollDown, 5, 5), tab, row),
+            Some(Action::Down)
+        ));
+        let left = MouseEventKind::Down(crossterm::event::MouseButton::Left);
+        assert!(matches!(mouse(ev(left, 20, 0), tab, row), Some(Action::SelectTab(2))));
+        assert!(matches!(mouse(ev(left, 20, 7), tab, row), Some(Action::ClickRow(4))));
+        assert!(mouse(ev(left, 2, 0), tab, row).is_none());
     }
 }

@@ -1,22 +1,28 @@
-//! The interactive terminal UI: `tensorscope [PATH]` on a terminal.
+//! The interactive terminal UI: `tensorscope [PATH]` (and `tensorscope A B`, compare mode) on a terminal.
 //!
-//! A simple loop: draw, wait for a key with a timeout, map it to an [`app::Action`] with the pure
+//! A simple loop: draw, wait for an event with a timeout, map it to an [`app::Action`] with the pure
 //! [`keymap`], `update`, redraw when something changed. Only key presses count (not releases).
-//! `update` returns the side effects it asks for ([`app::Effect`]); the loop performs them: a
-//! benchmark runs on the engine's thread and its channel is drained every tick (more often while
-//! it runs), each message going back through `update`.
+//! `update` returns the side effects it asks for ([`app::Effect`]); the loop performs them: previews
+//! and the comparison run on worker threads ([`work`]), a benchmark on the engine's thread; their
+//! results come back through `update`. Nothing slow runs on the draw path.
 
 mod app;
 mod bench;
+mod diff;
+mod filter;
 mod keymap;
 mod preview;
+mod tensors;
 mod ui;
+mod work;
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::{Action, Effect};
-use crossterm::event::{self, Event, KeyEventKind};
+use app::{Action, Compare, Effect};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use tensorscope::checkpoint;
 use tensorscope::scan;
 
@@ -25,79 +31,156 @@ pub use app::App;
 /// Open `path` (and scan its files) before touching the terminal, so errors print normally.
 pub fn load(path: &Path) -> anyhow::Result<App> {
     let ck = checkpoint::open(path)?;
-    let files: Vec<_> = ck
+    let mut files: Vec<PathBuf> = ck
         .files
         .iter()
         .map(|f| f.full_path.clone())
-        .filter(|p| p.is_file())
+        // index and config JSON are no checkpoints
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "json"))
         .collect();
+    // every checkpoint-like file beside them is scanned too, opened or not: the header's verdict is
+    // the worst over the folder (a dangerous `extra.bin` beside `adapter.safetensors` shows)
+    if path.is_dir() {
+        for e in std::fs::read_dir(path)?.flatten() {
+            let p = e.path();
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let checkpoint_like = matches!(ext, "bin" | "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "safetensors");
+            if checkpoint_like && e.file_type().is_ok_and(|t| t.is_file()) && !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
     let report = scan::scan_paths(&files)?;
     Ok(App::new(ck, report.files))
 }
 
-/// Run the UI until the user quits.
-/// Run the TUI on one path; two paths are compare mode (the Diff tab).
-pub fn run(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
-    let path = match paths {
-        [one] => one,
-        [_, _] => anyhow::bail!(
-            "compare mode in the TUI is not built yet: run `tensorscope diff A B` to compare two checkpoints"
-        ),
+/// Open A (scanned, shown) and B for compare mode; the comparison starts on a worker.
+pub fn load_pair(a: &Path, b: &Path) -> anyhow::Result<App> {
+    let mut app = load(a)?;
+    let b = checkpoint::open(b)?;
+    app.compare = Some(Compare {
+        b: Arc::new(b),
+        report: None,
+        selected: 0,
+    });
+    app.tab = app::Tab::Diff;
+    Ok(app)
+}
+
+/// Run the UI on one path, or two in compare mode, until the user quits.
+pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
+    let mut app = match paths {
+        [one] => load(one)?,
+        [a, b] => load_pair(a, b)?,
         _ => anyhow::bail!("give one path, or two to compare"),
     };
-    let mut app = load(path)?;
     let mut terminal = ratatui::init();
-    let result = (|| -> anyhow::Result<()> {
-        let mut dirty = true;
-        // dropped on quit, which detaches the engine thread: quitting never waits for a run
-        let mut worker: Option<bench::Worker> = None;
-        while !app.quit {
-            if dirty {
-                terminal.draw(|f| {
-                    app.page = ui::page_rows(f.area().height);
-                    f.render_widget(&app, f.area());
-                })?;
-                dirty = false;
-            }
-            let tick = if worker.is_some() { 50 } else { 250 };
-            if event::poll(Duration::from_millis(tick))? {
-                match event::read()? {
-                    Event::Key(k) if k.kind == KeyEventKind::Press => {
-                        if let Some(a) = keymap::action(app.mode, k) {
-                            if let Some(fx) = app.update(a) {
-                                perform(&mut app, &mut worker, fx);
-                            }
-                            dirty = true;
-                        }
-                    }
-                    Event::Resize(..) => dirty = true,
-                    _ => {}
-                }
-            }
-            if let Some(w) = &mut worker {
-                for msg in w.poll() {
-                    app.update(Action::Bench(msg));
-                    dirty = true;
-                }
-                if w.done() {
-                    worker = None;
-                }
-            }
-        }
-        Ok(())
-    })();
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let result = event_loop(&mut app, &mut terminal);
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result.map(|()| 0)
 }
 
-fn perform(app: &mut App, worker: &mut Option<bench::Worker>, effect: Effect) {
+fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    let mut workers = work::Workers::default();
+    // dropped on quit, which detaches the engine thread: quitting never waits for a run
+    let mut bench: Option<bench::Worker> = None;
+    if let Some(c) = &app.compare {
+        workers.diff(&app.ck, &c.b);
+    }
+    if let Some(fx) = app.preview_effect() {
+        perform(app, &mut workers, &mut bench, fx);
+    }
+    let mut dirty = true;
+    while !app.quit {
+        if dirty {
+            let size = terminal.size()?;
+            app.page = ui::page_rows(size.height);
+            app.tensors.scroll_to_selection(app.page);
+            terminal.draw(|f| f.render_widget(&*app, f.area()))?;
+            dirty = false;
+        }
+        let tick = if bench.is_some() { 50 } else { 100 };
+        let mut actions = Vec::new();
+        if event::poll(Duration::from_millis(tick))? {
+            let size = terminal.size()?;
+            let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            match event::read()? {
+                Event::Key(k) if k.kind == KeyEventKind::Press => {
+                    actions.extend(keymap::action(app.mode, app.tab, k));
+                }
+                Event::Mouse(m) => {
+                    actions.extend(keymap::mouse(
+                        m,
+                        |c| ui::tab_at(app, area, c),
+                        |c, r| ui::row_at(app, area, c, r),
+                    ));
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+        actions.extend(workers.poll());
+        if let Some(w) = &mut bench {
+            actions.extend(w.poll().into_iter().map(Action::Bench));
+            if w.done() {
+                bench = None;
+            }
+        }
+        for a in actions {
+            dirty = true;
+            if let Some(fx) = app.update(a) {
+                perform(app, &mut workers, &mut bench, fx);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench::Worker>, effect: Effect) {
     match effect {
+        Effect::Preview { index, exact } => workers.preview(&app.ck, index, exact),
         Effect::StartBench(path) => {
-            *worker = Some(bench::Worker::start(bench::config(&path, bench::isolation())));
+            *bench = Some(bench::Worker::start(bench::config(&path, bench::isolation())));
         }
         Effect::ExportBench(report) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
             app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));
         }
+        Effect::Copy(text) => {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(osc52(&text).as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard (base64 of the UTF-8 bytes).
+pub fn osc52(text: &str) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::from("\x1b]52;c;");
+    for chunk in text.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                s.push(B64[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s.push('\x07');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osc52_is_base64() {
+        assert_eq!(super::osc52("foobar"), "\x1b]52;c;Zm9vYmFy\x07");
+        assert_eq!(super::osc52("fo"), "\x1b]52;c;Zm8=\x07");
+        assert_eq!(super::osc52("f"), "\x1b]52;c;Zg==\x07");
     }
 }

@@ -1,7 +1,10 @@
-//! The top line: path, format, the tabs and the overall scan verdict.
+//! The top line: the tabs and the verdict always show; the path gets what is left and is shortened
+//! in the middle (`/home/…/model.safetensors`); the brand and the format go first when space is short.
+
+use std::ops::Range;
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
@@ -10,32 +13,107 @@ use tensorscope::text::escape;
 
 use crate::tui::app::{App, Tab};
 
+const BRAND: &str = " tensorscope ";
+
+/// What the header shows at a width, and where each tab is.
+pub struct HeaderLayout {
+    pub brand: bool,
+    pub path: String,
+    pub format: Option<String>,
+    /// Column range of each tab.
+    pub tabs: Vec<Range<u16>>,
+    pub verdict: (&'static str, Color),
+}
+
+fn tab_label(i: usize, t: Tab) -> String {
+    format!(" {} {} ", i + 1, t.title())
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `s` cut to `max` chars with `…` in the middle.
+pub fn middle_cut(s: &str, max: usize) -> String {
+    let n = width(s);
+    if n <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let keep = max - 1;
+    let head = keep / 3;
+    let tail = keep - head;
+    let a: String = s.chars().take(head).collect();
+    let b: String = s.chars().skip(n - tail).collect();
+    format!("{a}…{b}")
+}
+
+pub fn layout(app: &App, w: u16) -> HeaderLayout {
+    let w = usize::from(w);
+    let tabs = app.tabs();
+    let tabs_w: usize = tabs.iter().enumerate().map(|(i, t)| width(&tab_label(i, *t))).sum();
+    let verdict = verdict_label(overall(app));
+    let fixed = tabs_w + verdict.0.len() + 2;
+    let mut path = escape(&app.ck.path.to_string_lossy()).into_owned();
+    if let Some(c) = &app.compare {
+        path = format!("{path} ⇄ {}", escape(&c.b.path.to_string_lossy()));
+    }
+    let format = format!(" ({}) ", app.ck.format);
+    let mut left = w.saturating_sub(fixed);
+    let brand = left >= BRAND.len() + width(&path) + 1 + format.len().min(12);
+    if brand {
+        left -= BRAND.len();
+    }
+    let show_format = left >= width(&path) + 1 + format.len() || left >= 40 + format.len();
+    if show_format {
+        left -= format.len();
+    }
+    let path = middle_cut(&path, left.saturating_sub(1));
+    let mut x =
+        (if brand { BRAND.len() } else { 0 } + 1 + width(&path) + if show_format { format.len() } else { 1 }) as u16;
+    let mut ranges = Vec::new();
+    for (i, t) in tabs.iter().enumerate() {
+        let lw = width(&tab_label(i, *t)) as u16;
+        ranges.push(x..x.saturating_add(lw));
+        x = x.saturating_add(lw);
+    }
+    HeaderLayout {
+        brand,
+        path,
+        format: show_format.then_some(format),
+        tabs: ranges,
+        verdict,
+    }
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let ck = &app.ck;
-    let mut spans = vec![
-        Span::styled(" tensorscope ", Style::new().bold().reversed()),
-        Span::raw(" "),
-        Span::styled(escape(&ck.path.to_string_lossy()).into_owned(), Style::new().bold()),
-        Span::raw(format!(
-            "  ({}, {} file{})  ",
-            ck.format,
-            ck.files.len(),
-            if ck.files.len() == 1 { "" } else { "s" }
-        )),
-    ];
-    for (i, t) in Tab::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, t.title());
+    let l = layout(app, area.width);
+    let mut spans = Vec::new();
+    if l.brand {
+        spans.push(Span::styled(BRAND, Style::new().bold().reversed()));
+    }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(l.path.clone(), Style::new().bold()));
+    spans.push(Span::raw(l.format.clone().unwrap_or_else(|| " ".into())));
+    for (i, t) in app.tabs().iter().enumerate() {
+        let label = tab_label(i, *t);
         spans.push(if *t == app.tab {
             Span::styled(label, Style::new().add_modifier(Modifier::REVERSED))
         } else {
             Span::raw(label)
         });
     }
-    // the verdict keeps its place at the right edge: a long path or a narrow terminal cuts the tabs first
-    let (text, color) = verdict_label(overall(app));
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(text.len() as u16 + 1)]).areas(area);
-    Line::from(spans).render(left, buf);
+    Line::from(spans).render(area, buf);
+    let (text, color) = l.verdict;
+    let vw = text.len() as u16 + 1;
+    let right = Rect::new(
+        area.right().saturating_sub(vw),
+        area.y,
+        vw.min(area.width),
+        area.height.min(1),
+    );
     Line::from(vec![Span::raw(" "), Span::styled(text, Style::new().fg(color).bold())]).render(right, buf);
 }
 
@@ -60,5 +138,16 @@ pub fn verdict_label(v: Option<Verdict>) -> (&'static str, Color) {
         Some(Verdict::Dangerous) => ("DANGEROUS", Color::Red),
         Some(Verdict::Error) => ("SCAN ERROR", Color::Magenta),
         None => ("not scanned", Color::DarkGray),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn middle_cut_keeps_both_ends() {
+        assert_eq!(super::middle_cut("abcdefghij", 20), "abcdefghij");
+        assert_eq!(super::middle_cut("abcdefghij", 7), "ab…ghij");
+        assert_eq!(super::middle_cut("abcdefghij", 1), "…");
+        assert_eq!(super::middle_cut("abcdefghij", 0), "");
     }
 }

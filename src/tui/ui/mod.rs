@@ -1,20 +1,21 @@
 //! Drawing: `impl Widget for &App`, one file per pane.
 //!
 //! ```text
-//! ┌ tensorscope  path  (format, files)  [Tensors] Files Scan Bench  verdict ┐  header
-//! ├──────────────────────────┬──────────────────────────────────────────────┤
-//! │ tensor list (filter)     │ details / values / statistics / histogram    │  body (by tab)
-//! │                          │                                              │
-//! ├──────────────────────────┴──────────────────────────────────────────────┤
-//! │ status: keys, filter being typed                                         │  status
-//! └──────────────────────────────────────────────────────────────────────────┘
-//!                     help overlay centred on top when open
+//! ┌ tensorscope  pa…th (format)   1 Tensors 2 Files 3 Scan 4 Bench     SAFE ┐  header (path cut in the middle)
+//! ├─ tree / list (≥ half the width) ─┬─ selected node or tensor ────────────┤
+//! │ ▾ encoder   10.6M params 42.6 MB │ full name, wrapped                   │  body (by tab)
+//! │   ▸ layer   …                    │ statistics, histogram, values        │
+//! ├──────────────────────────────────┴──────────────────────────────────────┤
+//! │ status: keys, the filter being typed, notes                             │  status
+//! └─────────────────────────────────────────────────────────────────────────┘
+//!                  help overlay (keys of the current pane) on top when open
 //! ```
-//! The Files, Scan and Bench tabs use the whole body (Bench: see `bench.rs`).
+//! Files, Scan, Diff and Bench use the whole body (Bench: see `bench.rs`).
 
 mod bench;
+mod diff;
 mod files;
-mod header;
+pub mod header;
 mod help;
 mod preview;
 mod scan;
@@ -27,32 +28,66 @@ use ratatui::widgets::Widget;
 
 use super::app::{App, Mode, Tab};
 
+/// Below this width the preview pane is left out and the list takes the body.
+const MIN_SPLIT_WIDTH: u16 = 50;
+
+fn areas(area: Rect) -> [Rect; 3] {
+    Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area)
+}
+
+/// The list and preview panes of the Tensors tab: the list gets at least half.
+fn split(body: Rect) -> (Rect, Rect) {
+    if body.width < MIN_SPLIT_WIDTH {
+        return (body, Rect::default());
+    }
+    let [l, r] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    (l, r)
+}
+
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let [head, body, foot] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+        let [head, body, foot] = areas(area);
         header::render(self, head, buf);
         match self.tab {
             Tab::Tensors => {
-                let [left, right] =
-                    Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+                let (left, right) = split(body);
                 tensors::render(self, left, buf);
                 preview::render(self, right, buf);
             }
             Tab::Files => files::render(self, body, buf),
             Tab::Scan => scan::render(self, body, buf),
             Tab::Bench => bench::render(self, body, buf),
+            Tab::Diff => diff::render(self, body, buf),
         }
         status::render(self, foot, buf);
         if self.mode == Mode::Help {
-            help::render(area, buf);
+            help::render(self, area, buf);
         }
     }
 }
 
-/// Rows a list pane of `height` shows, for paging.
+/// Rows a list pane of a terminal `height` shows, for paging and scrolling.
 pub fn page_rows(height: u16) -> usize {
-    usize::from(height.saturating_sub(3)).max(1)
+    usize::from(height.saturating_sub(4)).max(1)
+}
+
+/// The tab under column `col` of the header.
+pub fn tab_at(app: &App, area: Rect, col: u16) -> Option<usize> {
+    header::layout(app, area.width)
+        .tabs
+        .iter()
+        .position(|r| r.contains(&col))
+}
+
+/// The list row (counted from the first drawn) under a screen position on the Tensors tab.
+pub fn row_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
+    if app.tab != Tab::Tensors {
+        return None;
+    }
+    let (list, _) = split(areas(area)[1]);
+    let inner = tensors::inner(list);
+    let p = ratatui::layout::Position::new(col, row);
+    inner.contains(p).then(|| usize::from(row - inner.y))
 }
 
 #[cfg(test)]

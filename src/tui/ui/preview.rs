@@ -7,15 +7,60 @@ use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Widget};
 use tensorscope::tensor::{Stats, format};
 use tensorscope::text::{bytes, escape};
+use tensorscope::tree::params_label;
 
-use crate::tui::app::App;
+use crate::tui::app::{App, PreviewState};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let block = Block::bordered().title(" Tensor ");
+    if area.width < 3 || area.height < 3 {
+        return;
+    }
+    let pane = &app.tensors;
+    let Some(id) = pane.selected_node() else {
+        let block = Block::bordered().title(" Tensor ");
+        Paragraph::new("nothing selected").render(block.inner(area), buf);
+        block.render(area, buf);
+        return;
+    };
+    let node = pane.tree.node(id);
+    let leaf = node.tensor.filter(|_| !node.has_children(id) || pane.flat);
+    let block = Block::bordered().title(if leaf.is_some() { " Tensor " } else { " Module " });
     let inner = block.inner(area);
     block.render(area, buf);
-    let (Some(i), Some(p)) = (app.selected_tensor(), app.preview.as_ref()) else {
-        Paragraph::new("no tensor selected").render(inner, buf);
+    let width = usize::from(inner.width).max(1);
+    let Some(i) = leaf else {
+        let mut lines = wrap(&escape(&pane.tree.path(id)), width);
+        lines.extend(wrap_plain(
+            &format!(
+                "{} tensors  {} params  {}",
+                node.tensors,
+                params_label(node.params),
+                bytes(node.bytes)
+            ),
+            width,
+        ));
+        lines.push(Line::from(""));
+        for (d, p) in node.dtypes.iter() {
+            let share = if node.params > 0 {
+                p as f64 * 100.0 / node.params as f64
+            } else {
+                0.0
+            };
+            lines.push(Line::from(format!(
+                "{:<8} {:>9} params  {share:5.1}%",
+                d.name(),
+                params_label(p)
+            )));
+        }
+        if node.dtypes.other > 0 {
+            lines.push(Line::from(format!(
+                "other    {:>9} params",
+                params_label(node.dtypes.other)
+            )));
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from("→ open · ← close · * open all · t flat list").dim());
+        Paragraph::new(lines).render(inner, buf);
         return;
     };
     let t = &app.ck.tensors[i];
@@ -25,28 +70,44 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .get(t.file)
         .map(|f| f.path.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut lines = vec![
-        Line::from(escape(&t.name).into_owned()).bold(),
-        Line::from(format!(
-            "{}  {:?}  {}  {}",
+    let mut lines = wrap(&escape(&t.name), width);
+    let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
+    lines.extend(wrap_plain(
+        &format!(
+            "{}  [{}]  {}{}",
             t.dtype,
-            t.shape,
+            shape.join(", "),
             t.nbytes().map(bytes).unwrap_or_else(|| "size overflows".into()),
-            if t.is_contiguous() {
-                "contiguous"
+            if t.is_contiguous() { "" } else { "  strided view" }
+        ),
+        width,
+    ));
+    lines.extend(
+        wrap_plain(
+            &format!("file {}  bytes {}..{}", escape(&file), t.storage.start, t.storage.end),
+            width,
+        )
+        .into_iter()
+        .map(|l| l.dim()),
+    );
+    lines.push(Line::from(""));
+    let p = match &app.preview {
+        PreviewState::Ready(p) if p.index == i => p,
+        PreviewState::Computing { exact, .. } => {
+            let what = if *exact {
+                "exact statistics"
             } else {
-                "strided view"
-            }
-        )),
-        Line::from(format!(
-            "file {}  bytes {}..{}",
-            escape(&file),
-            t.storage.start,
-            t.storage.end
-        ))
-        .dim(),
-        Line::from(""),
-    ];
+                "values and statistics"
+            };
+            lines.push(Line::from(format!("computing {what}… (q quits at any time)")).fg(Color::Yellow));
+            Paragraph::new(lines).render(inner, buf);
+            return;
+        }
+        _ => {
+            Paragraph::new(lines).render(inner, buf);
+            return;
+        }
+    };
     if let Some(e) = &p.error {
         lines.push(Line::from(escape(e).into_owned()).fg(Color::Red));
     }
@@ -88,6 +149,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .render(axis, buf);
     }
     value_grid(&p.values, p.more, values, buf);
+}
+
+/// `s` in lines of `width` chars (names have no spaces to break at), the first bold.
+fn wrap(s: &str, width: usize) -> Vec<Line<'static>> {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .chunks(width)
+        .map(|c| Line::from(c.iter().collect::<String>()).bold())
+        .collect()
+}
+
+/// `s` in lines of `width` chars, plain.
+fn wrap_plain(s: &str, width: usize) -> Vec<Line<'static>> {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .chunks(width)
+        .map(|c| Line::from(c.iter().collect::<String>()))
+        .collect()
 }
 
 /// The values in aligned columns, as many per row as fit.

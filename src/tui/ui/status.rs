@@ -1,4 +1,4 @@
-//! The bottom line: the filter being typed, or the main keys.
+//! The bottom line: the filter being typed, a note (copied …), or the keys of the current view.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -12,22 +12,30 @@ use crate::tui::app::{App, Mode, Tab};
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match app.mode {
         Mode::Filter => Line::from(format!(
-            " filter: {}▏  Enter keep · Esc clear",
-            escape(&app.list.filter)
+            " /{}▏  {} match · Enter keep · Esc clear",
+            escape(&app.tensors.filter),
+            app.tensors.match_count
         ))
         .bold(),
+        _ if app.note.is_some() => Line::from(format!(" {}", app.note.as_deref().unwrap_or(""))).bold(),
         _ if app.tab == Tab::Bench && app.bench.running() => {
             Line::from(" benchmark running · q quit (the run is abandoned) · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Bench => {
             let export = if app.bench.report().is_some() {
-                " · e write JSON"
+                " · e write report"
             } else {
                 ""
             };
             Line::from(format!(" q quit · r run{export} · Tab view · ? help")).dim()
         }
-        _ => Line::from(" q quit · ↑↓ move · / filter · s exact stats · Tab view · ? help").dim(),
+        _ if app.tab == Tab::Tensors && app.tensors.matched.is_some() => {
+            Line::from(" n/N next/prev match · Esc clear filter · / edit · s exact stats · q quit · ? help").dim()
+        }
+        _ if app.tab == Tab::Tensors => {
+            Line::from(" q quit · →← open/close · / filter · t flat · s exact stats · Tab view · ? help").dim()
+        }
+        _ => Line::from(" q quit · ↑↓ move · / filter · y copy · Tab view · ? help").dim(),
     };
     line.render(area, buf);
 }

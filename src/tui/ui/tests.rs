@@ -1,23 +1,67 @@
-//! Rendered snapshots at a fixed size (ratatui `TestBackend` + insta), and tiny sizes that must not panic.
+//! Rendered snapshots at 80x24 and 120x40 (ratatui `TestBackend` + insta), pure `update` sequences,
+//! and tiny sizes that must not panic.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use safetensors::tensor::TensorView;
 
-use crate::tui::app::{Action, App};
+use crate::tui::app::{Action, App, Effect, PreviewState, Tab};
+use crate::tui::preview::Preview;
 
-fn app(rel: &str) -> App {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel);
-    let mut app = crate::tui::load(&path).expect("sample opens");
-    // snapshots must not depend on where the repository is checked out
-    app.ck.path = Path::new("samples").join(rel);
+mod bench;
+
+/// Snapshots must not depend on where the repository or a temporary folder is.
+fn tidy(mut app: App, shown: &str) -> App {
+    if let Some(ck) = std::sync::Arc::get_mut(&mut app.ck) {
+        ck.path = PathBuf::from(shown);
+    }
     for f in &mut app.scan {
-        if let Some(i) = f.path.find("samples/") {
-            f.path = f.path[i..].to_string();
+        if let Some(i) = f.path.rfind('/') {
+            f.path = f.path[i + 1..].to_string();
         }
     }
     app
+}
+
+fn app(rel: &str) -> App {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel);
+    let app = crate::tui::load(&path).expect("sample opens");
+    settle(tidy(app, &format!("samples/{rel}")))
+}
+
+/// Do what the loop's workers would: compute the pending preview (and comparison) right here.
+fn settle(mut app: App) -> App {
+    let _ = app.preview_effect();
+    if let PreviewState::Computing { index, exact } = app.preview {
+        let p = Preview::compute(&app.ck, index, exact, &AtomicBool::new(false)).expect("not cancelled");
+        app.update(Action::PreviewReady(Box::new(p)));
+    }
+    if let Some(c) = &app.compare {
+        if c.report.is_none() {
+            let r = tensorscope::diff::diff(&app.ck, &c.b)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            app.update(Action::DiffReady(r));
+        }
+    }
+    app
+}
+
+fn act(app: App, actions: impl IntoIterator<Item = Action>) -> App {
+    let mut app = app;
+    for a in actions {
+        app.update(a);
+    }
+    settle(app)
+}
+
+fn typed(s: &str) -> Vec<Action> {
+    let mut v = vec![Action::StartFilter];
+    v.extend(s.chars().map(Action::FilterInput));
+    v
 }
 
 fn draw(app: &App, w: u16, h: u16) -> String {
@@ -36,50 +80,301 @@ fn draw(app: &App, w: u16, h: u16) -> String {
         .join("\n")
 }
 
-#[test]
-fn tensors_view() {
-    let mut a = app("gpt2-tiny.safetensors");
-    a.update(Action::Down);
-    insta::assert_snapshot!(draw(&a, 120, 32));
+/// Draw at a size with paging set as the loop sets it.
+fn sized(mut app: App, w: u16, h: u16) -> String {
+    sized_mut(&mut app, w, h)
+}
+
+fn sized_mut(app: &mut App, w: u16, h: u16) -> String {
+    app.page = crate::tui::ui::page_rows(h);
+    app.tensors.scroll_to_selection(app.page);
+    draw(app, w, h)
+}
+
+/// A BERT-style safetensors file (hidden size 8, two layers) in a temporary folder.
+pub fn bert(dir: &Path) -> PathBuf {
+    let mut names: Vec<(String, Vec<usize>)> = vec![
+        ("bert.embeddings.word_embeddings.weight".into(), vec![64, 8]),
+        ("bert.embeddings.position_embeddings.weight".into(), vec![16, 8]),
+        ("bert.embeddings.LayerNorm.weight".into(), vec![8]),
+        ("bert.pooler.dense.weight".into(), vec![8, 8]),
+    ];
+    for l in 0..2 {
+        for part in [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+        ] {
+            names.push((format!("bert.encoder.layer.{l}.{part}.weight"), vec![8, 8]));
+            names.push((format!("bert.encoder.layer.{l}.{part}.bias"), vec![8]));
+        }
+        names.push((format!("bert.encoder.layer.{l}.intermediate.dense.weight"), vec![32, 8]));
+    }
+    let data: Vec<(String, Vec<u8>, Vec<usize>)> = names
+        .into_iter()
+        .map(|(n, shape)| {
+            let count: usize = shape.iter().product();
+            let bytes = (0..count).flat_map(|i| (i as f32 / 7.0).to_le_bytes()).collect();
+            (n, bytes, shape)
+        })
+        .collect();
+    let views = data.iter().map(|(n, b, s)| {
+        (
+            n.clone(),
+            TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap(),
+        )
+    });
+    let path = dir.join("bert.safetensors");
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    path
 }
 
 #[test]
-fn filter_narrows_the_list() {
+fn tree_of_a_bert_model_shows_encoder_with_its_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = settle(tidy(crate::tui::load(&bert(dir.path())).unwrap(), "bert.safetensors"));
+    let screen = sized(a, 80, 24);
+    let encoder = screen
+        .lines()
+        .find(|l| l.contains("encoder"))
+        .expect("encoder row on the first screen");
+    assert!(encoder.contains("1.1K params"), "{encoder}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn tree_at_80x24_and_120x40() {
+    insta::assert_snapshot!("tree_80x24", sized(app("gpt2-tiny.safetensors"), 80, 24));
+    let a = act(
+        app("gpt2-tiny.safetensors"),
+        [Action::OpenAll, Action::Down, Action::Down, Action::Down],
+    );
+    insta::assert_snapshot!("tree_120x40", sized(a, 120, 40));
+}
+
+#[test]
+fn flat_list_keeps_names_and_cuts_with_an_ellipsis() {
+    let a = act(app("diffusers-tiny"), [Action::ToggleFlat, Action::Bottom]);
+    let screen = sized(a, 80, 24);
+    assert!(screen.contains('…'), "long names are cut with …");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn filter_highlights_and_esc_clears_without_quitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = settle(tidy(crate::tui::load(&bert(dir.path())).unwrap(), "bert.safetensors"));
+    let mut a = act(a, typed("query").into_iter().chain([Action::FilterAccept]));
+    assert_eq!(a.tensors.match_count, 4);
+    assert!(a.tensors.selected_tensor().is_some(), "the first match is selected");
+    let screen = sized(act(a, []), 80, 24);
+    assert!(screen.lines().filter(|l| l.contains("query")).count() >= 2);
+    insta::assert_snapshot!("filter_query_80x24", screen);
+    a = settle(tidy(crate::tui::load(&bert(dir.path())).unwrap(), "bert.safetensors"));
+    a = act(
+        a,
+        typed("query")
+            .into_iter()
+            .chain([Action::FilterAccept, Action::NextMatch]),
+    );
+    let styled = {
+        let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| f.render_widget(&a, f.area())).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..40u16)
+            .flat_map(|y| (0..120u16).map(move |x| (x, y)))
+            .filter(|&(x, y)| buf[(x, y)].fg == ratatui::style::Color::Yellow)
+            .count()
+    };
+    assert!(styled >= 5, "matched characters are highlighted");
+    a.update(Action::Back);
+    assert!(!a.quit, "Esc never quits");
+    assert!(a.tensors.matched.is_none() && a.tensors.filter.is_empty());
+    a.update(Action::Back);
+    assert!(!a.quit);
+    a.update(Action::Quit);
+    assert!(a.quit);
+}
+
+#[test]
+fn tree_keys_open_close_and_jump() {
     let mut a = app("gpt2-tiny.safetensors");
-    a.update(Action::StartFilter);
-    for c in "c_proj.w".chars() {
+    let rows = a.tensors.rows.len();
+    a.update(Action::CloseAll);
+    assert!(a.tensors.rows.len() < rows);
+    let top = a.tensors.rows.len();
+    a.update(Action::Top);
+    a.update(Action::Open);
+    assert!(a.tensors.rows.len() > top, "→ opens");
+    a.update(Action::Down);
+    a.update(Action::Close);
+    assert_eq!(a.tensors.selected, 0, "← on a closed child goes to its parent");
+    a.update(Action::Close);
+    assert_eq!(a.tensors.rows.len(), top, "← closes");
+    a.update(Action::OpenAll);
+    assert_eq!(a.tensors.rows.len(), a.tensors.tree.len() - 1);
+    a.update(Action::ToggleFlat);
+    assert_eq!(a.tensors.rows.len(), a.ck.tensors.len());
+    for c in "c_fc.w".chars() {
         a.update(Action::FilterInput(c));
     }
-    assert_eq!(a.list.visible.len(), 4);
-    insta::assert_snapshot!(draw(&a, 120, 20));
+    assert_eq!(a.tensors.match_count, 2);
+    let first = a.selected_tensor();
+    a.update(Action::NextMatch);
+    assert_ne!(a.selected_tensor(), first);
+    a.update(Action::NextMatch);
+    assert_eq!(a.selected_tensor(), first, "n wraps around");
+    a.update(Action::PrevMatch);
+    assert_ne!(a.selected_tensor(), first);
+}
+
+#[test]
+fn q_quits_while_a_long_statistic_runs() {
+    let mut a = app("gpt2-tiny.safetensors");
+    a.update(Action::OpenAll);
+    a.update(Action::ToggleFlat);
+    let fx = a.update(Action::ExactStats);
+    assert!(
+        matches!(fx, Some(Effect::Preview { exact: true, .. })),
+        "statistics go to a worker"
+    );
+    assert!(matches!(a.preview, PreviewState::Computing { exact: true, .. }));
+    assert!(sized_mut(&mut a, 80, 24).contains("computing exact statistics"));
+    a.update(Action::Quit);
+    assert!(a.quit);
+}
+
+#[test]
+fn sharded_is_safe_and_mixed_folder_with_a_malicious_pickle_is_dangerous() {
+    let head = |a: App| sized(a, 80, 24).lines().next().unwrap_or_default().to_string();
+    assert!(head(app("sharded")).ends_with("SAFE"), "{}", head(app("sharded")));
+    let dir = tempfile::tempdir().unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(
+        samples.join("plain-folder/adapter_model.safetensors"),
+        dir.path().join("adapter.safetensors"),
+    )
+    .unwrap();
+    std::fs::copy(samples.join("malicious.bin"), dir.path().join("extra.bin")).unwrap();
+    match crate::tui::load(dir.path()) {
+        Ok(a) => {
+            let line = head(settle(tidy(a, "mixed")));
+            assert!(line.ends_with("DANGEROUS"), "{line}");
+        }
+        // refusing to open it is honest too; showing it SAFE is not
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
+#[test]
+fn diff_tab_compares_by_value_across_dtypes() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, dtype: safetensors::Dtype, vals: &[f32]| {
+        let bytes: Vec<u8> = match dtype {
+            safetensors::Dtype::F16 => vals
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect(),
+            _ => vals.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        let shape = vec![vals.len()];
+        let mut tensors = vec![("enc.w".to_string(), bytes.clone(), shape.clone())];
+        tensors.push(("enc.b".to_string(), bytes.clone(), shape.clone()));
+        if name == "a" {
+            tensors.push(("head.only_a".to_string(), bytes, shape));
+        }
+        let views = tensors
+            .iter()
+            .map(|(n, b, s)| (n.clone(), TensorView::new(dtype, s.clone(), b).unwrap()));
+        let p = dir.path().join(format!("{name}.safetensors"));
+        std::fs::write(&p, safetensors::serialize(views, None).unwrap()).unwrap();
+        p
+    };
+    let a = write("a", safetensors::Dtype::F32, &[0.5, 1.0, -2.0, 0.25]);
+    let b = write("b", safetensors::Dtype::F16, &[0.5, 1.0, -2.0, 0.3]);
+    let app = crate::tui::load_pair(&a, &b).unwrap();
+    let app = settle(tidy(app, "a.safetensors"));
+    assert_eq!(app.tab, Tab::Diff);
+    let Some(Ok(r)) = &app.compare.as_ref().unwrap().report else {
+        panic!("compared")
+    };
+    assert_eq!(r.only_in_a.len(), 1);
+    assert_eq!(r.changed.len(), 2, "the dtype change is reported");
+    assert_eq!(r.compared, 2, "and the values still compared");
+    let w = r.tensors.iter().find(|t| t.name == "enc.w").unwrap();
+    assert!(!w.equal && (w.max_abs_diff - 0.05).abs() < 1e-3, "{w:?}");
+    let mut app = app;
+    if let Some(c) = &mut app.compare {
+        c.b = std::sync::Arc::new(tensorscope::checkpoint::open(&b).unwrap());
+        if let Some(ck) = std::sync::Arc::get_mut(&mut c.b) {
+            ck.path = "b.safetensors".into();
+        }
+    }
+    insta::assert_snapshot!("diff_80x24", sized(act(app, []), 80, 24));
+    let app = settle(tidy(crate::tui::load_pair(&a, &b).unwrap(), "a.safetensors"));
+    let mut app = act(app, [Action::Down]);
+    if let Some(c) = &mut app.compare {
+        if let Some(ck) = std::sync::Arc::get_mut(&mut c.b) {
+            ck.path = "b.safetensors".into();
+        }
+    }
+    insta::assert_snapshot!("diff_120x40", sized(app, 120, 40));
 }
 
 #[test]
 fn scan_view_of_a_dangerous_file() {
-    let mut a = app("malicious.bin");
-    a.update(Action::NextTab);
-    a.update(Action::NextTab);
+    let a = act(app("malicious.bin"), [Action::SelectTab(2)]);
     insta::assert_snapshot!(draw(&a, 120, 12));
 }
 
 #[test]
 fn files_view_of_a_diffusers_folder() {
-    let mut a = app("diffusers-tiny");
-    a.update(Action::Select(crate::tui::app::Tab::Files));
+    let a = act(app("diffusers-tiny"), [Action::SelectTab(1)]);
     insta::assert_snapshot!(draw(&a, 120, 24));
 }
 
 #[test]
-fn help_overlay() {
-    let mut a = app("gpt2-tiny.bin");
-    a.update(Action::ToggleHelp);
-    insta::assert_snapshot!(draw(&a, 100, 24));
+fn help_lists_the_keys_of_the_pane() {
+    let a = act(app("gpt2-tiny.bin"), [Action::ToggleHelp]);
+    let screen = sized(a, 80, 24);
+    assert!(screen.contains("Keys: Tensors") && screen.contains("flat list"));
+    insta::assert_snapshot!(screen);
+    let mut a = act(app("gpt2-tiny.bin"), [Action::ToggleHelp]);
+    a.update(Action::Back);
+    assert!(!a.quit && a.mode == crate::tui::app::Mode::Normal);
+}
+
+#[test]
+fn header_keeps_tabs_and_verdict_with_a_long_path() {
+    let long = format!("/very/long/{}/gpt2-tiny.safetensors", "deeply-nested-folder/".repeat(8));
+    let a = tidy(
+        crate::tui::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors")).unwrap(),
+        &long,
+    );
+    for w in [60, 80, 120] {
+        let head = draw(&a, w, 3).lines().next().unwrap().to_string();
+        assert!(head.contains("4 Bench") && head.ends_with("SAFE"), "{w}: {head}");
+        assert!(head.contains('…'), "{w}: {head}");
+    }
+}
+
+#[test]
+fn clicks_select_tabs_and_rows() {
+    let a = app("gpt2-tiny.safetensors");
+    let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let files = crate::tui::ui::header::layout(&a, 80).tabs[1].start;
+    assert_eq!(crate::tui::ui::tab_at(&a, area, files), Some(1));
+    assert_eq!(crate::tui::ui::row_at(&a, area, 3, 2), Some(0));
+    assert_eq!(crate::tui::ui::row_at(&a, area, 3, 0), None);
+    let a = act(a, [Action::ClickRow(2)]);
+    assert_eq!(a.tensors.selected, 2);
 }
 
 #[test]
 fn tiny_terminals_do_not_panic() {
     let mut a = app("gpt2-tiny.bin");
-    for (w, h) in [(1, 1), (2, 3), (10, 4), (40, 2)] {
+    for (w, h) in [(1, 1), (2, 3), (10, 4), (40, 2), (30, 10)] {
         draw(&a, w, h);
         a.update(Action::ToggleHelp);
         draw(&a, w, h);
@@ -91,232 +386,18 @@ fn tiny_terminals_do_not_panic() {
 #[test]
 fn navigation_is_clamped_and_filter_cancel_restores() {
     let mut a = app("gpt2-tiny.safetensors");
+    a.update(Action::ToggleFlat);
     a.update(Action::Up);
-    assert_eq!(a.list.selected, 0);
+    assert_eq!(a.tensors.selected, 0);
     a.update(Action::Bottom);
-    assert_eq!(a.list.selected, 27);
+    assert_eq!(a.tensors.selected, 27);
     a.update(Action::PageDown);
-    assert_eq!(a.list.selected, 27);
-    a.update(Action::StartFilter);
-    a.update(Action::FilterInput('z'));
-    a.update(Action::FilterInput('z'));
-    assert!(a.list.visible.is_empty() && a.preview.is_none());
-    a.update(Action::FilterCancel);
-    assert_eq!(a.list.visible.len(), 28);
-    assert_eq!(
-        a.selected_tensor(),
-        Some(0),
-        "the selection was filtered away: back to the first tensor"
-    );
-    assert!(a.preview.is_some());
-    a.update(Action::Quit);
-    assert!(a.quit);
-}
-
-mod bench {
-    use std::time::{Duration, Instant};
-
-    use tensorscope::bench::{Event, Isolation};
-    use tensorscope::report::{Report, sample};
-
-    use super::{app, draw};
-    use crate::tui::app::{Action, App, Effect, Tab};
-    use crate::tui::bench::{self, BenchMsg, Phase};
-
-    fn on_bench(rel: &str) -> App {
-        let mut a = app(rel);
-        a.update(Action::Select(Tab::Bench));
-        a
-    }
-
-    fn feed(a: &mut App, e: Event) {
-        a.update(Action::Bench(BenchMsg::Event(e)));
-    }
-
-    fn finish(a: &mut App, r: Report) {
-        assert!(matches!(a.update(Action::RunBench), Some(Effect::StartBench(_))));
-        a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(r)))));
-    }
-
-    #[test]
-    fn bench_before_a_run() {
-        let a = on_bench("gpt2-tiny.bin");
-        insta::assert_snapshot!(draw(&a, 120, 16));
-    }
-
-    #[test]
-    fn bench_during_a_run() {
-        let mut a = on_bench("gpt2-tiny.bin");
-        assert!(matches!(a.update(Action::RunBench), Some(Effect::StartBench(_))));
-        assert!(a.update(Action::RunBench).is_none(), "no second run while one is going");
-        feed(&mut a, Event::Planned { cases: 4, runs: 24 });
-        feed(
-            &mut a,
-            Event::CaseStarted {
-                index: 0,
-                label: "pickle-eager".into(),
-            },
-        );
-        for _ in 0..6 {
-            feed(
-                &mut a,
-                Event::Run {
-                    index: 0,
-                    seconds: 0.1,
-                    warmup: false,
-                },
-            );
-        }
-        let row = sample::report().results[2].clone();
-        feed(
-            &mut a,
-            Event::CaseDone {
-                index: 0,
-                result: Box::new(row),
-            },
-        );
-        feed(
-            &mut a,
-            Event::CaseStarted {
-                index: 1,
-                label: "pickle-eager \x1b[31mtouched".into(),
-            },
-        );
-        feed(
-            &mut a,
-            Event::Run {
-                index: 1,
-                seconds: 0.1,
-                warmup: true,
-            },
-        );
-        insta::assert_snapshot!(draw(&a, 120, 12));
-    }
-
-    #[test]
-    fn bench_with_the_sample_report() {
-        let mut a = on_bench("gpt2-tiny.bin");
-        finish(&mut a, sample::report());
-        insta::assert_snapshot!(draw(&a, 120, 24));
-    }
-
-    #[test]
-    fn bench_without_a_baseline_shows_medians() {
-        let mut a = on_bench("gpt2-tiny.safetensors");
-        let mut r = sample::report();
-        r.results.retain(|x| !x.method.starts_with("pickle"));
-        r.speedups.clear();
-        finish(&mut a, r);
-        insta::assert_snapshot!(draw(&a, 120, 18));
-    }
-
-    #[test]
-    fn bench_shows_the_device_when_there_are_several() {
-        let mut a = on_bench("gpt2-tiny.bin");
-        let mut r = sample::report();
-        assert!(!draw_report(&mut a, r.clone()).contains("device"));
-        let mut gpu = r.results[1].clone();
-        gpu.device = "gpu".into();
-        r.results.push(gpu);
-        let text = draw_report(&mut a, r);
-        assert!(text.contains("device"), "{text}");
-        assert!(
-            text.lines()
-                .any(|l| l.contains("gpu") && l.contains("safetensors-mmap")),
-            "{text}"
-        );
-    }
-
-    fn draw_report(a: &mut App, r: Report) -> String {
-        finish(a, r);
-        draw(a, 120, 24)
-    }
-
-    #[test]
-    fn bench_error_is_one_line_and_export_is_reported() {
-        let mut a = on_bench("gpt2-tiny.bin");
-        assert!(a.update(Action::ExportBench).is_none(), "nothing to export yet");
-        a.update(Action::RunBench);
-        a.update(Action::Bench(BenchMsg::Done(Err("no such file: x\x1b[2J".into()))));
-        let text = draw(&a, 80, 8);
-        assert!(text.contains("bench failed: no such file: x\\x1b[2J"), "{text}");
-        finish(&mut a, sample::report());
-        let Some(Effect::ExportBench(r)) = a.update(Action::ExportBench) else {
-            panic!("export asked for")
-        };
-        assert_eq!(r.results.len(), 4);
-        a.update(Action::Bench(BenchMsg::Exported(
-            Ok("/x/tensorscope-bench.json".into()),
-        )));
-        assert!(draw(&a, 120, 24).contains("wrote /x/tensorscope-bench.json"));
-        a.update(Action::Select(Tab::Tensors));
-        assert!(
-            a.update(Action::RunBench).is_none(),
-            "r does nothing outside the Bench view"
-        );
-    }
-
-    #[test]
-    fn bench_tiny_terminals_do_not_panic() {
-        let mut a = on_bench("gpt2-tiny.bin");
-        let sizes = [(20, 5), (1, 1), (2, 3), (40, 2), (30, 12)];
-        let check = |a: &App| {
-            for (w, h) in sizes {
-                draw(a, w, h);
-            }
-        };
-        check(&a);
-        a.update(Action::RunBench);
-        check(&a);
-        feed(&mut a, Event::Planned { cases: 1, runs: 2 });
-        feed(
-            &mut a,
-            Event::CaseFailed {
-                index: 0,
-                error: "x".into(),
-            },
-        );
-        check(&a);
-        a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(sample::report())))));
-        check(&a);
-        a.update(Action::Bench(BenchMsg::Exported(Err("cannot write".into()))));
-        check(&a);
-    }
-
-    /// A real benchmark of the tiny samples, driven through `update` by the engine's own events.
-    #[test]
-    fn bench_runs_for_real_on_the_samples() {
-        for (rel, baseline) in [("gpt2-tiny.safetensors", false), ("gpt2-tiny.bin", true)] {
-            let mut a = on_bench(rel);
-            let Some(Effect::StartBench(path)) = a.update(Action::RunBench) else {
-                panic!("start asked for")
-            };
-            // the test binary has no `__bench-child` subcommand: run the cases in process
-            let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-            let mut config = bench::config(&full, Isolation::InProcess);
-            config.runs = 1;
-            let mut worker = bench::Worker::start(config);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let mut seen_progress = false;
-            while !worker.done() {
-                assert!(Instant::now() < deadline, "the bench of {rel} takes too long");
-                for msg in worker.poll() {
-                    a.update(Action::Bench(msg));
-                    if let Phase::Running(p) = &a.bench.phase {
-                        seen_progress |= p.runs_done > 0;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            assert!(seen_progress);
-            let Phase::Finished(r) = &a.bench.phase else {
-                panic!("{rel}: {:?}", a.bench.phase)
-            };
-            assert!(!r.results.is_empty() && r.results.iter().all(|x| x.runs == 1));
-            assert_eq!(!r.speedups.is_empty(), baseline, "{rel}");
-            let text = draw(&a, 120, 30);
-            assert_eq!(text.contains("no pickle-eager baseline"), !baseline, "{text}");
-            assert!(text.contains("notes"), "{text}");
-        }
-    }
+    assert_eq!(a.tensors.selected, 27);
+    let mut a = act(a, typed("zz"));
+    assert!(a.tensors.rows.is_empty() && matches!(a.preview, PreviewState::None));
+    a.update(Action::Back);
+    assert_eq!(a.tensors.rows.len(), 28);
+    assert!(!a.quit);
+    let a = settle(a);
+    assert!(matches!(a.preview, PreviewState::Ready(_)));
 }

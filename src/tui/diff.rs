@@ -1,0 +1,43 @@
+//! Compare mode's rows: the comparison report flattened into one list, differences first (only in
+//! A, only in B, dtype or shape changed, values that differ, then equal tensors).
+
+use tensorscope::diff::{Brief, Change, DiffReport, TensorDiff};
+
+/// One row of the Diff tab.
+#[derive(Debug, Clone, Copy)]
+pub enum Row<'a> {
+    OnlyA(&'a Brief),
+    OnlyB(&'a Brief),
+    Changed(&'a Change),
+    Tensor(&'a TensorDiff),
+}
+
+impl Row<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            Row::OnlyA(b) | Row::OnlyB(b) => &b.name,
+            Row::Changed(c) => &c.name,
+            Row::Tensor(t) => &t.name,
+        }
+    }
+}
+
+/// Rows in display order.
+pub fn rows(r: &DiffReport) -> Vec<Row<'_>> {
+    let mut out: Vec<Row> = Vec::with_capacity(row_count(r));
+    out.extend(r.only_in_a.iter().map(Row::OnlyA));
+    out.extend(r.only_in_b.iter().map(Row::OnlyB));
+    out.extend(r.changed.iter().map(Row::Changed));
+    out.extend(r.tensors.iter().filter(|t| !t.equal).map(Row::Tensor));
+    out.extend(r.tensors.iter().filter(|t| t.equal).map(Row::Tensor));
+    out
+}
+
+pub fn row_count(r: &DiffReport) -> usize {
+    r.only_in_a.len() + r.only_in_b.len() + r.changed.len() + r.tensors.len()
+}
+
+/// The name on row `i`.
+pub fn row_name(r: &DiffReport, i: usize) -> Option<String> {
+    rows(r).get(i).map(|row| row.name().to_string())
+}

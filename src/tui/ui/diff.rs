@@ -1,0 +1,149 @@
+//! Compare mode: a summary line, then one row per difference and per common tensor
+//! (`differs  max|a−b| 0.0123  cos 0.99991`), differences first.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Widget};
+use tensorscope::tensor::format::general;
+use tensorscope::text::escape;
+
+use crate::tui::app::App;
+use crate::tui::diff::{Row, rows};
+
+fn shape(s: &[u64]) -> String {
+    let v: Vec<String> = s.iter().map(u64::to_string).collect();
+    format!("[{}]", v.join(","))
+}
+
+fn describe(row: Row) -> (String, String, Color) {
+    match row {
+        Row::OnlyA(b) => (
+            "only in A".into(),
+            format!("{} {}", b.dtype, shape(&b.shape)),
+            Color::Red,
+        ),
+        Row::OnlyB(b) => (
+            "only in B".into(),
+            format!("{} {}", b.dtype, shape(&b.shape)),
+            Color::Green,
+        ),
+        Row::Changed(c) => (
+            "changed".into(),
+            format!(
+                "{} {} → {} {}",
+                c.a.dtype,
+                shape(&c.a.shape),
+                c.b.dtype,
+                shape(&c.b.shape)
+            ),
+            Color::Yellow,
+        ),
+        Row::Tensor(t) => {
+            let dt = match t.b_dtype {
+                Some(b) => format!("{}→{} ", t.dtype, b),
+                None => String::new(),
+            };
+            if t.equal {
+                ("equal".into(), format!("{dt}values equal"), Color::DarkGray)
+            } else {
+                let cos = t
+                    .cosine_similarity
+                    .map(|c| format!("{c:.6}"))
+                    .unwrap_or_else(|| "-".into());
+                (
+                    "differs".into(),
+                    format!("{dt}max|a−b| {}  cos {cos}", general(t.max_abs_diff, 4)),
+                    Color::Yellow,
+                )
+            }
+        }
+    }
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(c) = &app.compare else { return };
+    let block = Block::bordered().title(format!(
+        " A {}  ⇄  B {} ",
+        escape(&app.ck.path.to_string_lossy()),
+        escape(&c.b.path.to_string_lossy())
+    ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let report = match &c.report {
+        None => {
+            Line::from("comparing… (q quits at any time)")
+                .fg(Color::Yellow)
+                .render(inner, buf);
+            return;
+        }
+        Some(Err(e)) => {
+            Line::from(format!("cannot compare: {}", escape(e)))
+                .fg(Color::Red)
+                .render(inner, buf);
+            return;
+        }
+        Some(Ok(r)) => r,
+    };
+    let summary = if report.identical {
+        Line::from("identical: every tensor equal").fg(Color::Green).bold()
+    } else {
+        Line::from(format!(
+            "{} only in A · {} only in B · {} changed · {} differ · {} equal",
+            report.only_in_a.len(),
+            report.only_in_b.len(),
+            report.changed.len(),
+            report.different,
+            report.equal
+        ))
+        .bold()
+    };
+    summary.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
+    let list = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
+    let all = rows(report);
+    let h = usize::from(list.height);
+    let offset = c.selected.saturating_sub(h.saturating_sub(1));
+    let w = usize::from(list.width);
+    let shown: Vec<_> = all
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(h)
+        .map(|(k, r)| (k, *r, describe(*r)))
+        .collect();
+    let longest = shown
+        .iter()
+        .map(|(_, r, _)| escape(r.name()).chars().count())
+        .max()
+        .unwrap_or(0);
+    let detail_w = shown.iter().map(|(_, _, d)| d.1.chars().count()).max().unwrap_or(0);
+    // the name keeps at least half the width; the detail gets the rest and is cut with …
+    let name_w = longest.min(w.saturating_sub(12 + detail_w).max(w / 2));
+    for (k, row, (kind, detail, color)) in shown {
+        let detail_room = w.saturating_sub(10 + name_w + 2);
+        let detail = if detail.chars().count() > detail_room {
+            detail.chars().take(detail_room.saturating_sub(1)).collect::<String>() + "…"
+        } else {
+            detail
+        };
+        let mut name = escape(row.name()).into_owned();
+        if name.chars().count() > name_w {
+            name = name.chars().take(name_w.saturating_sub(1)).collect::<String>() + "…";
+        }
+        let pad = name_w.saturating_sub(name.chars().count());
+        let mut line = Line::from(vec![
+            Span::styled(format!("{kind:<10}"), Style::new().fg(color)),
+            Span::raw(name),
+            Span::raw(" ".repeat(pad + 2)),
+            Span::raw(detail).dim(),
+        ]);
+        if k == c.selected {
+            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        line.render(Rect::new(list.x, list.y + (k - offset) as u16, list.width, 1), buf);
+    }
+}

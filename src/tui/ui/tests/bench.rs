@@ -1,0 +1,207 @@
+//! The Bench tab: snapshots and a real run of the tiny samples.
+
+use std::time::{Duration, Instant};
+
+use tensorscope::bench::{Event, Isolation};
+use tensorscope::report::{Report, sample};
+
+use super::{app, draw};
+use crate::tui::app::{Action, App, Effect};
+use crate::tui::bench::{self, BenchMsg, Phase};
+
+fn on_bench(rel: &str) -> App {
+    let mut a = app(rel);
+    a.update(Action::SelectTab(3));
+    a
+}
+
+fn feed(a: &mut App, e: Event) {
+    a.update(Action::Bench(BenchMsg::Event(e)));
+}
+
+fn finish(a: &mut App, r: Report) {
+    assert!(matches!(a.update(Action::RunBench), Some(Effect::StartBench(_))));
+    a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(r)))));
+}
+
+#[test]
+fn bench_before_a_run() {
+    let a = on_bench("gpt2-tiny.bin");
+    insta::assert_snapshot!(draw(&a, 120, 16));
+}
+
+#[test]
+fn bench_during_a_run() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    assert!(matches!(a.update(Action::RunBench), Some(Effect::StartBench(_))));
+    assert!(a.update(Action::RunBench).is_none(), "no second run while one is going");
+    feed(&mut a, Event::Planned { cases: 4, runs: 24 });
+    feed(
+        &mut a,
+        Event::CaseStarted {
+            index: 0,
+            label: "pickle-eager".into(),
+        },
+    );
+    for _ in 0..6 {
+        feed(
+            &mut a,
+            Event::Run {
+                index: 0,
+                seconds: 0.1,
+                warmup: false,
+            },
+        );
+    }
+    let row = sample::report().results[2].clone();
+    feed(
+        &mut a,
+        Event::CaseDone {
+            index: 0,
+            result: Box::new(row),
+        },
+    );
+    feed(
+        &mut a,
+        Event::CaseStarted {
+            index: 1,
+            label: "pickle-eager \x1b[31mtouched".into(),
+        },
+    );
+    feed(
+        &mut a,
+        Event::Run {
+            index: 1,
+            seconds: 0.1,
+            warmup: true,
+        },
+    );
+    insta::assert_snapshot!(draw(&a, 120, 12));
+}
+
+#[test]
+fn bench_with_the_sample_report() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    finish(&mut a, sample::report());
+    insta::assert_snapshot!(draw(&a, 120, 24));
+}
+
+#[test]
+fn bench_without_a_baseline_shows_medians() {
+    let mut a = on_bench("gpt2-tiny.safetensors");
+    let mut r = sample::report();
+    r.results.retain(|x| !x.method.starts_with("pickle"));
+    r.speedups.clear();
+    finish(&mut a, r);
+    insta::assert_snapshot!(draw(&a, 120, 18));
+}
+
+#[test]
+fn bench_shows_the_device_when_there_are_several() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    let mut r = sample::report();
+    assert!(!draw_report(&mut a, r.clone()).contains("device"));
+    let mut gpu = r.results[1].clone();
+    gpu.device = "gpu".into();
+    r.results.push(gpu);
+    let text = draw_report(&mut a, r);
+    assert!(text.contains("device"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("gpu") && l.contains("safetensors-mmap")),
+        "{text}"
+    );
+}
+
+fn draw_report(a: &mut App, r: Report) -> String {
+    finish(a, r);
+    draw(a, 120, 24)
+}
+
+#[test]
+fn bench_error_is_one_line_and_export_is_reported() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    assert!(a.update(Action::ExportBench).is_none(), "nothing to export yet");
+    a.update(Action::RunBench);
+    a.update(Action::Bench(BenchMsg::Done(Err("no such file: x\x1b[2J".into()))));
+    let text = draw(&a, 80, 8);
+    assert!(text.contains("bench failed: no such file: x\\x1b[2J"), "{text}");
+    finish(&mut a, sample::report());
+    let Some(Effect::ExportBench(r)) = a.update(Action::ExportBench) else {
+        panic!("export asked for")
+    };
+    assert_eq!(r.results.len(), 4);
+    a.update(Action::Bench(BenchMsg::Exported(
+        Ok("/x/tensorscope-bench.json".into()),
+    )));
+    assert!(draw(&a, 120, 24).contains("wrote /x/tensorscope-bench.json"));
+    a.update(Action::SelectTab(0));
+    assert!(
+        a.update(Action::RunBench).is_none(),
+        "r does nothing outside the Bench view"
+    );
+}
+
+#[test]
+fn bench_tiny_terminals_do_not_panic() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    let sizes = [(20, 5), (1, 1), (2, 3), (40, 2), (30, 12)];
+    let check = |a: &App| {
+        for (w, h) in sizes {
+            draw(a, w, h);
+        }
+    };
+    check(&a);
+    a.update(Action::RunBench);
+    check(&a);
+    feed(&mut a, Event::Planned { cases: 1, runs: 2 });
+    feed(
+        &mut a,
+        Event::CaseFailed {
+            index: 0,
+            error: "x".into(),
+        },
+    );
+    check(&a);
+    a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(sample::report())))));
+    check(&a);
+    a.update(Action::Bench(BenchMsg::Exported(Err("cannot write".into()))));
+    check(&a);
+}
+
+/// A real benchmark of the tiny samples, driven through `update` by the engine's own events.
+#[test]
+fn bench_runs_for_real_on_the_samples() {
+    for (rel, baseline) in [("gpt2-tiny.safetensors", false), ("gpt2-tiny.bin", true)] {
+        let mut a = on_bench(rel);
+        let Some(Effect::StartBench(path)) = a.update(Action::RunBench) else {
+            panic!("start asked for")
+        };
+        // the test binary has no `__bench-child` subcommand: run the cases in process
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let mut config = bench::config(&full, Isolation::InProcess);
+        config.runs = 1;
+        let mut worker = bench::Worker::start(config);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen_progress = false;
+        while !worker.done() {
+            assert!(Instant::now() < deadline, "the bench of {rel} takes too long");
+            for msg in worker.poll() {
+                a.update(Action::Bench(msg));
+                if let Phase::Running(p) = &a.bench.phase {
+                    seen_progress |= p.runs_done > 0;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(seen_progress);
+        let Phase::Finished(r) = &a.bench.phase else {
+            panic!("{rel}: {:?}", a.bench.phase)
+        };
+        assert!(!r.results.is_empty() && r.results.iter().all(|x| x.runs == 1));
+        assert_eq!(!r.speedups.is_empty(), baseline, "{rel}");
+        let text = draw(&a, 120, 30);
+        assert_eq!(text.contains("no pickle-eager baseline"), !baseline, "{text}");
+        assert!(text.contains("notes"), "{text}");
+    }
+}

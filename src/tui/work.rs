@@ -1,0 +1,69 @@
+//! Worker threads for slow work (std threads, std mpsc): previews with exact statistics, and the
+//! comparison of compare mode. A new preview cancels the one running (its flag is checked every few
+//! thousand elements); quitting drops everything, and the process exits without waiting for them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use tensorscope::checkpoint::Checkpoint;
+
+use super::app::Action;
+use super::preview::Preview;
+
+/// The workers' channel and the cancel flag of the preview running.
+pub struct Workers {
+    tx: Sender<Action>,
+    rx: Receiver<Action>,
+    preview_cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Workers {
+            tx,
+            rx,
+            preview_cancel: None,
+        }
+    }
+}
+
+impl Workers {
+    /// Compute a preview on a new thread, cancelling the one running.
+    pub fn preview(&mut self, ck: &Arc<Checkpoint>, index: usize, exact: bool) {
+        if let Some(c) = self.preview_cancel.take() {
+            c.store(true, Ordering::Relaxed);
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.preview_cancel = Some(cancel.clone());
+        let (ck, tx) = (ck.clone(), self.tx.clone());
+        std::thread::spawn(move || {
+            if let Ok(p) = Preview::compute(&ck, index, exact, &cancel) {
+                let _ = tx.send(Action::PreviewReady(Box::new(p)));
+            }
+        });
+    }
+
+    /// Compare `a` and `b` on a new thread.
+    pub fn diff(&self, a: &Arc<Checkpoint>, b: &Arc<Checkpoint>) {
+        let (a, b, tx) = (a.clone(), b.clone(), self.tx.clone());
+        std::thread::spawn(move || {
+            let r = tensorscope::diff::diff(&a, &b).map(Box::new).map_err(|e| e.to_string());
+            let _ = tx.send(Action::DiffReady(r));
+        });
+    }
+
+    /// Results that arrived, without blocking.
+    pub fn poll(&self) -> Vec<Action> {
+        self.rx.try_iter().collect()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        if let Some(c) = &self.preview_cancel {
+            c.store(true, Ordering::Relaxed);
+        }
+    }
+}
