@@ -127,6 +127,9 @@ pub struct DiffReport {
 /// Torch's `float4_e2m1fn_x2` is compared as the `F4` view safetensors stores it as
 /// ([`crate::convert::plan::safetensors_view`]).
 pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
+    // a remote checkpoint's tensor data is fetched first (within the per-command byte limit)
+    a.fetch_all()?;
+    b.fetch_all()?;
     let (ra, rb) = (TensorReader::new(a), TensorReader::new(b));
     let files_identical = same_files(a, b)?;
     let a_tensors: Vec<TensorInfo> = a.tensors.iter().map(|t| safetensors_view(t).into_owned()).collect();

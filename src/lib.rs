@@ -21,6 +21,7 @@ pub mod diff;
 pub mod error;
 pub mod formats;
 pub mod model;
+pub mod remote;
 pub mod report;
 pub mod scan;
 pub mod source;

@@ -29,7 +29,13 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
     open_with(path.as_ref(), &OpenOptions::default())
 }
 
-/// Open a file or folder.
+/// Open a file or folder, or a remote path (`hf://ORG/NAME[@REV][/PATH]`, `https://…`: only the
+/// headers and pickles are fetched, see [`crate::remote`]).
 pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
+    if let Some(m) = crate::remote::open_mirror(path)? {
+        let mut ck = layout::open(&m.target, opts)?;
+        ck.path = path.to_path_buf();
+        return Ok(ck);
+    }
     layout::open(path, opts)
 }

@@ -71,6 +71,92 @@ pub struct Report<'a> {
     warnings: &'a [String],
     total_params: u64,
     total_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote: Option<RemoteJson>,
+}
+
+/// Where a remote checkpoint came from and what it costs to download.
+#[derive(Serialize)]
+struct RemoteJson {
+    url: String,
+    revision: Option<String>,
+    commit: Option<String>,
+    /// Bytes of the files this checkpoint is made of.
+    download_bytes: u64,
+    /// Bytes of every file of the repository.
+    repository_bytes: u64,
+    /// Every file of the repository with its size.
+    files: Vec<FileSize>,
+    /// Bytes and requests this run fetched (0 when everything came from the cache).
+    fetched_bytes: u64,
+    requests: u64,
+}
+
+#[derive(Serialize)]
+struct FileSize {
+    path: String,
+    bytes: u64,
+}
+
+impl RemoteJson {
+    fn of(ck: &Checkpoint) -> Option<RemoteJson> {
+        let m = ck.remote()?;
+        let (requests, fetched_bytes) = tensorscope::source::remote::traffic();
+        Some(RemoteJson {
+            url: m.label.clone(),
+            revision: m.revision.clone(),
+            commit: m.commit.clone(),
+            download_bytes: ck.files.iter().map(|f| f.bytes).fold(0, u64::saturating_add),
+            repository_bytes: m.total_bytes(),
+            files: m
+                .files
+                .iter()
+                .map(|f| FileSize {
+                    path: f.rel.clone(),
+                    bytes: f.size,
+                })
+                .collect(),
+            fetched_bytes,
+            requests,
+        })
+    }
+
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let rev = match (&self.revision, &self.commit) {
+            (Some(r), Some(c)) => format!(" (revision {}, commit {})", escape(r), escape(c)),
+            (None, Some(etag)) => format!(" (ETag {})", escape(etag)),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "
+remote      {}{rev}",
+            escape(&self.url)
+        )?;
+        writeln!(
+            out,
+            "download    {} for this checkpoint; {} for all {} files",
+            bytes(self.download_bytes),
+            bytes(self.repository_bytes),
+            self.files.len()
+        )?;
+        writeln!(
+            out,
+            "fetched     {} in {} requests (headers and pickles only)",
+            bytes(self.fetched_bytes),
+            self.requests
+        )?;
+        let w = self
+            .files
+            .iter()
+            .map(|f| escape(&f.path).chars().count())
+            .max()
+            .unwrap_or(0);
+        for f in &self.files {
+            writeln!(out, "  {:<w$}  {:>10}", escape(&f.path), bytes(f.bytes))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]
@@ -125,6 +211,7 @@ impl<'a> From<&'a Checkpoint> for Report<'a> {
             warnings: &ck.warnings,
             total_params: ck.total_params(),
             total_bytes: ck.total_bytes(),
+            remote: RemoteJson::of(ck),
         }
     }
 }
@@ -214,6 +301,9 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
         for (k, v) in &ck.metadata {
             writeln!(out, "  {}: {}", escape(k), escape(v))?;
         }
+    }
+    if let Some(r) = RemoteJson::of(ck) {
+        r.write(out)?;
     }
     Ok(())
 }

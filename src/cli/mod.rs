@@ -47,6 +47,9 @@ pub struct Cli {
     /// When to use colour: auto (a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
     color: clap::ColorChoice,
+    /// Remote paths (hf://, https://): use the cache alone, make no request.
+    #[arg(long, global = true)]
+    offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +106,9 @@ pub fn main() -> ExitCode {
         }
     };
     style::set_choice(cli.color);
+    if cli.offline {
+        tensorscope::source::remote::set_offline(true);
+    }
     let result = match cli.command {
         Some(Command::Inspect(a)) => inspect::run(a),
         Some(Command::Show(a)) => show::run(a),

@@ -99,7 +99,8 @@ struct Report<'a> {
     limit: usize,
     values: &'a [Value],
     truncated: bool,
-    stats: &'a Stats,
+    /// `null` for a remote tensor (the statistics would download all of it).
+    stats: Option<&'a Stats>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -118,16 +119,32 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let Some(t) = ck.tensor(&args.tensor) else {
         bail!("{}", unknown(&ck, &args.tensor))
     };
-    let mut view = View::of(&ck, t)?;
+    // a remote tensor: only the bytes of the values shown are fetched, and no statistics computed
+    let remote = ck.remote().is_some();
+    let mut view = if remote {
+        View::from_parts(t.dtype, &t.shape, &t.strides, t.offset, ck.mapped_storage_bytes(t)?).map_err(|m| {
+            anyhow::anyhow!(
+                "{}: tensor {}: {m}",
+                escape(&args.path.to_string_lossy()),
+                escape(&t.name)
+            )
+        })?
+    } else {
+        View::of(&ck, t)?
+    };
     if let Some(spec) = &args.slice {
         view = view.slice(&parse_slice(spec)?)?;
+    }
+    if remote {
+        ck.fetch(t.file, &shown_bytes(&view, t, args.limit))?;
     }
     let values = view.first(args.limit);
     let opts = StatsOptions {
         bins: args.bins,
         sample: args.sample.then_some(DEFAULT_SAMPLE),
     };
-    let stats = view.stats(&opts);
+    let stats = (!remote).then(|| view.stats(&opts));
+    let stats = stats.as_ref();
     ck.check_intact()?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -142,16 +159,36 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             limit: args.limit,
             values: &values,
             truncated: (values.len() as u64) < view.numel(),
-            stats: &stats,
+            stats,
         };
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
         write_header(&mut out, &t.name, &view, args.slice.as_deref(), t.shape.as_slice())?;
         write_values(&mut out, &view, &values)?;
-        write_stats(&mut out, &view, &stats)?;
+        match stats {
+            Some(stats) => write_stats(&mut out, &view, stats)?,
+            None => writeln!(
+                out,
+                "statistics: not computed for a remote tensor (they would download all of it)"
+            )?,
+        }
     }
     Ok(0)
+}
+
+/// The file byte ranges of the first `limit` values of `view` (a view of `t`).
+fn shown_bytes(view: &View, t: &checkpoint::TensorInfo, limit: usize) -> Vec<std::ops::Range<u64>> {
+    let one = |first: u64, count: u64| tensorscope::remote::plan::element_bytes(t.dtype, t.storage.start, first, count);
+    let mut out = Vec::new();
+    for run in view.runs(0, limit as u64) {
+        if run.step <= 1 {
+            out.extend(one(run.start, run.len));
+        } else {
+            out.extend((0..run.len).filter_map(|i| one(run.start + i * run.step, 1)));
+        }
+    }
+    out
 }
 
 /// "no tensor named X" with up to five close names.

@@ -255,8 +255,18 @@ impl Checkpoint {
         self.sources.get(file).map(|s| s.bytes()).unwrap_or(&[])
     }
 
-    /// The bytes of a tensor's storage (zero copy).
+    /// The bytes of a tensor's storage (zero copy). For a remote checkpoint the storage is fetched
+    /// first (see [`Checkpoint::mapped_storage_bytes`] to fetch only part of it).
     pub fn storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
+        if let Some(src) = self.sources.get(t.file) {
+            src.fetch(std::slice::from_ref(&t.storage))?;
+        }
+        self.mapped_storage_bytes(t)
+    }
+
+    /// The bytes of a tensor's storage as they are mapped, without fetching anything: for a remote
+    /// checkpoint, parts not fetched with [`Checkpoint::fetch`] read as zeros.
+    pub fn mapped_storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
         let data = self.file_bytes(t.file);
         let path = self.files.get(t.file).map(|f| f.full_path.clone()).unwrap_or_default();
         let (Ok(s), Ok(e)) = (usize::try_from(t.storage.start), usize::try_from(t.storage.end)) else {
@@ -280,6 +290,37 @@ impl Checkpoint {
         let storage = self.storage_bytes(t)?;
         let (s, e) = ((r.start - t.storage.start) as usize, (r.end - t.storage.start) as usize);
         Ok(storage.get(s..e))
+    }
+
+    /// Fetch byte `ranges` of file `file` when it is remote (a no-op for local files).
+    pub fn fetch(&self, file: usize, ranges: &[Range<u64>]) -> Result<()> {
+        match self.sources.get(file) {
+            Some(s) => s.fetch(ranges),
+            None => Ok(()),
+        }
+    }
+
+    /// Fetch the storage of every tensor of a remote checkpoint (a no-op for local files): for
+    /// code that reads the files themselves rather than through [`Checkpoint::storage_bytes`].
+    pub fn fetch_all(&self) -> Result<()> {
+        for (i, src) in self.sources.iter().enumerate() {
+            if src.remote().is_some() {
+                let ranges: Vec<Range<u64>> = self
+                    .tensors
+                    .iter()
+                    .filter(|t| t.file == i)
+                    .map(|t| t.storage.clone())
+                    .collect();
+                src.fetch(&ranges)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The remote repository or URL the checkpoint was read from, when it was.
+    pub fn remote(&self) -> Option<std::sync::Arc<crate::source::remote::Mirror>> {
+        let f = self.sources.iter().find_map(|s| s.remote())?;
+        crate::source::remote::mirror_of(f)
     }
 
     /// Sum of the elements of every tensor.

@@ -309,6 +309,10 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
 pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport> {
     let mut report = ScanReport::default();
     for p in paths {
+        if let Some(m) = crate::remote::open_mirror(p)? {
+            report.files.extend(scan_remote(&m)?);
+            continue;
+        }
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         if meta.is_dir() {
             let mut files = Vec::new();
@@ -327,6 +331,30 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
         }
     }
     Ok(report)
+}
+
+/// Scan the mirror of a remote path: fetch what every file needs, scan the sparse copies, name the
+/// files by their remote paths; a file that could not be fetched completely is never safe.
+fn scan_remote(m: &crate::source::remote::Mirror) -> Result<Vec<FileScan>> {
+    crate::remote::prepare_all(m);
+    let mut files = scan_paths(std::slice::from_ref(&m.target))?.files;
+    for scan in &mut files {
+        let Some(f) = m.file_at(Path::new(&scan.path)) else {
+            continue;
+        };
+        scan.path = f.label.clone();
+        if let Some(why) = f.incomplete() {
+            scan.verdict = scan.verdict.max(Verdict::Suspicious);
+            scan.findings.push(Finding {
+                entry: String::new(),
+                global: None,
+                severity: Severity::Suspicious,
+                offset: None,
+                why: format!("not scanned completely over HTTP ranges: {why}"),
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// Deepest folder nesting followed (symlinked folders can loop).

@@ -1,7 +1,9 @@
 //! Where bytes come from: a local file opened as a regular file and memory-mapped, guarded against
-//! truncation by another process (see [`guard`]). The ground floor, beside the model.
+//! truncation by another process (see [`guard`]), or the sparse local copy of a remote file (see
+//! [`remote`]). The ground floor, beside the model.
 
 pub mod guard;
+pub mod remote;
 
 use std::path::Path;
 
@@ -13,12 +15,17 @@ use crate::{Error, Result};
 pub(crate) enum Source {
     Map(guard::GuardedMap),
     Empty,
+    /// The sparse copy of a remote file: its map (`None` when empty) and where to fetch holes from.
+    Remote(Option<guard::GuardedMap>, std::sync::Arc<remote::RemoteFile>),
 }
 
 /// Open a regular file for reading. A FIFO, socket or device named like a checkpoint is refused
 /// without blocking: opening a FIFO for reading waits for a writer, which would hang the reader.
 pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
+    if let Some(f) = remote::lookup(path) {
+        f.prepare()?;
+    }
     let not_regular = || Error::format(path, "not a regular file");
     if !std::fs::metadata(path).map_err(|e| Error::io(path, e))?.is_file() {
         return Err(not_regular());
@@ -39,6 +46,13 @@ pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
 impl Source {
     pub(crate) fn open(path: &Path) -> Result<(Self, u64)> {
         let file = open_regular(path)?;
+        if let Some(f) = remote::lookup(path) {
+            let map = match f.size {
+                0 => None,
+                _ => Some(guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(path, e))?),
+            };
+            return Ok((Source::Remote(map, f.clone()), f.size));
+        }
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if !meta.is_file() {
             return Err(Error::format(path, "not a regular file"));
@@ -54,12 +68,28 @@ impl Source {
 
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
-            Source::Map(m) => m.bytes(),
-            Source::Empty => &[],
+            Source::Map(m) | Source::Remote(Some(m), _) => m.bytes(),
+            Source::Empty | Source::Remote(None, _) => &[],
         }
     }
 
     pub(crate) fn damaged(&self) -> bool {
-        matches!(self, Source::Map(m) if m.damaged())
+        matches!(self, Source::Map(m) | Source::Remote(Some(m), _) if m.damaged())
+    }
+
+    /// The remote file this is a sparse copy of.
+    pub(crate) fn remote(&self) -> Option<&std::sync::Arc<remote::RemoteFile>> {
+        match self {
+            Source::Remote(_, f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Make sure bytes `r` are really there: fetched for a remote file, a no-op for a local one.
+    pub(crate) fn fetch(&self, ranges: &[std::ops::Range<u64>]) -> Result<()> {
+        match self {
+            Source::Remote(_, f) => f.fetch(ranges),
+            _ => Ok(()),
+        }
     }
 }

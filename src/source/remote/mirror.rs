@@ -1,0 +1,466 @@
+//! Turning a remote path into a mirror folder in the cache: resolve the revision to a commit and
+//! list the repository through the Hub API (or probe a URL), then give every remote file a sparse
+//! local copy of its full size.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::http::{Client, Limits};
+use super::url::{RemotePath, encode_path, origin};
+use super::{RangeSet, RemoteFile, offline};
+use crate::{Error, Result};
+
+/// Most files listed in one repository.
+pub const MAX_REMOTE_FILES: usize = 100_000;
+/// Most pages of a paginated listing followed.
+pub const MAX_LISTING_PAGES: usize = 1_000;
+/// The public Hub, when `HF_ENDPOINT` is not set.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+static CLIENT: OnceLock<Client> = OnceLock::new();
+
+fn endpoint() -> String {
+    std::env::var("HF_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+        .trim()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// `HF_TOKEN`, else the file `huggingface_hub` writes (`$HF_HOME/token`, else `~/.cache/huggingface/token`).
+fn token() -> Option<String> {
+    if let Ok(t) = std::env::var("HF_TOKEN") {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Some(t);
+        }
+    }
+    let file = match std::env::var_os("HF_HOME") {
+        Some(h) => PathBuf::from(h).join("token"),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/huggingface/token"),
+    };
+    let t = std::fs::read_to_string(file).ok()?;
+    let t = t.trim();
+    (!t.is_empty() && t.len() < 4096 && t.bytes().all(|b| b.is_ascii_graphic())).then(|| t.to_owned())
+}
+
+fn client() -> &'static Client {
+    CLIENT.get_or_init(|| {
+        let tok = token().and_then(|t| Some((origin(&endpoint())?, t)));
+        Client::new(Limits::from_env(), tok)
+    })
+}
+
+pub(super) fn traffic() -> (u64, u64) {
+    CLIENT.get().map_or((0, 0), |c| (c.requests(), c.bytes()))
+}
+
+/// `$XDG_CACHE_HOME/tensorscope`, else `~/.cache/tensorscope`.
+pub fn cache_root() -> Result<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return Ok(PathBuf::from(x).join("tensorscope"));
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => Ok(PathBuf::from(h).join(".cache").join("tensorscope")),
+        None => Err(Error::Usage("no cache folder: set XDG_CACHE_HOME or HOME".into())),
+    }
+}
+
+/// The fetched ranges of every file of one mirror, kept in `ranges.json` beside `files/`.
+#[derive(Debug)]
+pub(crate) struct State {
+    dir: PathBuf,
+    ranges: Mutex<BTreeMap<String, RangeSet>>,
+}
+
+impl State {
+    fn load(dir: &Path) -> State {
+        let ranges = read_ranges(&dir.join("ranges.json"));
+        State {
+            dir: dir.to_path_buf(),
+            ranges: Mutex::new(ranges),
+        }
+    }
+
+    pub(crate) fn client(&self) -> Result<&'static Client> {
+        if offline() {
+            return Err(Error::Usage("--offline: nothing may be fetched".into()));
+        }
+        Ok(client())
+    }
+
+    pub(crate) fn ranges_of(&self, rel: &str) -> RangeSet {
+        self.ranges
+            .lock()
+            .ok()
+            .and_then(|m| m.get(rel).cloned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn add_range(&self, rel: &str, r: std::ops::Range<u64>) {
+        if let Ok(mut m) = self.ranges.lock() {
+            m.entry(rel.to_owned()).or_default().insert(r);
+        }
+    }
+
+    fn forget(&self, rel: &str) {
+        if let Ok(mut m) = self.ranges.lock() {
+            m.remove(rel);
+        }
+    }
+
+    /// Merge with what another process saved, then write (temporary file + rename).
+    pub(crate) fn save_ranges(&self) {
+        let path = self.dir.join("ranges.json");
+        let Ok(mut mine) = self.ranges.lock() else { return };
+        for (k, set) in read_ranges(&path) {
+            let e = mine.entry(k).or_default();
+            for r in set.ranges() {
+                e.insert(r.clone());
+            }
+        }
+        let json: BTreeMap<&String, Vec<[u64; 2]>> = mine
+            .iter()
+            .map(|(k, v)| (k, v.ranges().iter().map(|r| [r.start, r.end]).collect()))
+            .collect();
+        if let Ok(text) = serde_json::to_vec(&json) {
+            let _ = write_atomic(&path, &text);
+        }
+    }
+}
+
+fn read_ranges(path: &Path) -> BTreeMap<String, RangeSet> {
+    let Ok(text) = std::fs::read(path) else {
+        return BTreeMap::new();
+    };
+    let Ok(map) = serde_json::from_slice::<BTreeMap<String, Vec<[u64; 2]>>>(&text) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .map(|(k, v)| {
+            let mut s = RangeSet::default();
+            for [a, b] in v {
+                s.insert(a..b);
+            }
+            (k, s)
+        })
+        .collect()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A remote path turned into a folder of sparse files.
+#[derive(Debug)]
+pub struct Mirror {
+    /// The remote path as given.
+    pub label: String,
+    /// The revision asked for (`main`), or `None` for a URL.
+    pub revision: Option<String>,
+    /// The commit it resolved to, or the URL's ETag.
+    pub commit: Option<String>,
+    /// The folder holding the sparse copies.
+    pub files_dir: PathBuf,
+    /// The file or folder that the remote path names, inside `files_dir`.
+    pub target: PathBuf,
+    /// Every file of the repository (or the one file of a URL).
+    pub files: Vec<Arc<RemoteFile>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Listing {
+    source: String,
+    commit: Option<String>,
+    files: Vec<(String, u64)>,
+}
+
+impl Mirror {
+    /// Resolve `path`, list its files and create their sparse copies; registered so that
+    /// [`super::Source::open`] fetches what each file's format needs before mapping it.
+    pub fn open(path: &RemotePath, label: &str) -> Result<Arc<Mirror>> {
+        let m = match path {
+            RemotePath::Hub {
+                repo,
+                revision,
+                subpath,
+            } => open_hub(repo, revision, subpath, label)?,
+            RemotePath::Url(url) => open_url(url, label)?,
+        };
+        let m = Arc::new(m);
+        super::register(m.clone());
+        Ok(m)
+    }
+
+    /// Total size of every file.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).fold(0, u64::saturating_add)
+    }
+
+    /// The file whose sparse copy is `local`.
+    pub fn file_at(&self, local: &Path) -> Option<&Arc<RemoteFile>> {
+        let rel = local.strip_prefix(&self.files_dir).ok()?.to_str()?;
+        self.files.iter().find(|f| f.rel == rel)
+    }
+}
+
+fn usage(label: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("{}: {msg}", crate::text::escape(label)))
+}
+
+fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mirror> {
+    let base = endpoint();
+    let repo_dir = cache_root()?.join("hf").join(repo);
+    let refs = repo_dir.join("refs").join(encode_path(revision).replace('/', "%2F"));
+    let commit = if offline() {
+        let is_commit = revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_commit && repo_dir.join(revision).join("listing.json").is_file() {
+            revision.to_owned()
+        } else {
+            let c = std::fs::read_to_string(&refs)
+                .map_err(|_| usage(label, "not in the cache (run once without --offline)"))?;
+            c.trim().to_owned()
+        }
+    } else {
+        let url = format!(
+            "{base}/api/models/{repo}/revision/{}",
+            encode_path(revision).replace('/', "%2F")
+        );
+        let (info, _) = client().get_json(&url)?;
+        let sha = info.get("sha").and_then(|s| s.as_str()).unwrap_or("");
+        sha.to_owned()
+    };
+    if commit.len() < 7 || commit.len() > 64 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(usage(
+            label,
+            format!("the Hub answered an invalid commit {:?}", crate::text::escape(&commit)),
+        ));
+    }
+    let dir = repo_dir.join(&commit);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    if !offline() {
+        let _ = std::fs::create_dir_all(refs.parent().unwrap_or(&repo_dir));
+        let _ = write_atomic(&refs, commit.as_bytes());
+    }
+    let listing_path = dir.join("listing.json");
+    let listing = match std::fs::read(&listing_path)
+        .ok()
+        .and_then(|t| serde_json::from_slice::<Listing>(&t).ok())
+    {
+        Some(l) => l,
+        None if offline() => {
+            return Err(usage(
+                label,
+                "the file list is not in the cache (run once without --offline)",
+            ));
+        }
+        None => {
+            let files = list_tree(&base, repo, &commit, label)?;
+            let l = Listing {
+                source: format!("{base}/{repo}"),
+                commit: Some(commit.clone()),
+                files,
+            };
+            if let Ok(t) = serde_json::to_vec(&l) {
+                let _ = write_atomic(&listing_path, &t);
+            }
+            l
+        }
+    };
+    let shown = if revision == "main" {
+        format!("hf://{repo}")
+    } else {
+        format!("hf://{repo}@{revision}")
+    };
+    let files_url = |rel: &str| format!("{base}/{repo}/resolve/{commit}/{}", encode_path(rel));
+    let mut m = build(&dir, &listing.files, files_url, |rel| format!("{shown}/{rel}"))?;
+    m.label = label.to_owned();
+    m.revision = Some(revision.to_owned());
+    m.commit = Some(commit);
+    if !subpath.is_empty() {
+        let inside = |f: &Arc<RemoteFile>| f.rel == subpath || f.rel.starts_with(&format!("{subpath}/"));
+        if !m.files.iter().any(inside) {
+            return Err(usage(
+                label,
+                format!("no file or folder {} in the repository", crate::text::escape(subpath)),
+            ));
+        }
+        m.target = m.files_dir.join(subpath);
+    }
+    Ok(m)
+}
+
+/// Every file of the repository at `commit`, with its size (`/api/models/REPO/tree/COMMIT?recursive=true`).
+fn list_tree(base: &str, repo: &str, commit: &str, label: &str) -> Result<Vec<(String, u64)>> {
+    let mut url = Some(format!("{base}/api/models/{repo}/tree/{commit}?recursive=true"));
+    let mut files = Vec::new();
+    let mut pages = 0;
+    while let Some(u) = url.take() {
+        pages += 1;
+        if pages > MAX_LISTING_PAGES {
+            return Err(usage(
+                label,
+                format!("the file list has more than {MAX_LISTING_PAGES} pages"),
+            ));
+        }
+        let (v, next) = client().get_json(&u)?;
+        let Some(items) = v.as_array() else {
+            return Err(usage(label, "the Hub's file list is not a JSON array"));
+        };
+        for it in items {
+            if it.get("type").and_then(|t| t.as_str()) != Some("file") {
+                continue;
+            }
+            let (Some(path), Some(size)) = (
+                it.get("path").and_then(|p| p.as_str()),
+                it.get("size").and_then(|s| s.as_u64()),
+            ) else {
+                return Err(usage(label, "a file in the Hub's list has no path or size"));
+            };
+            files.push((path.to_owned(), size));
+            if files.len() > MAX_REMOTE_FILES {
+                return Err(Error::Limit {
+                    path: label.into(),
+                    what: "files in the repository",
+                    value: files.len() as u64,
+                    limit: MAX_REMOTE_FILES as u64,
+                    hint: "",
+                });
+            }
+        }
+        // follow the next page only on the same server
+        url = next.filter(|n| origin(n) == origin(base));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn open_url(url: &str, label: &str) -> Result<Mirror> {
+    let dir = cache_root()?.join("url").join(format!("{:016x}", fnv(url)));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|n| {
+            !n.is_empty() && n.len() < 256 && Path::new(n).components().all(|c| matches!(c, Component::Normal(_)))
+        })
+        .unwrap_or("file")
+        .to_owned();
+    let listing_path = dir.join("listing.json");
+    let cached = std::fs::read(&listing_path)
+        .ok()
+        .and_then(|t| serde_json::from_slice::<Listing>(&t).ok())
+        .filter(|l| l.source == url);
+    let (size, etag, head) = if offline() {
+        let l = cached
+            .as_ref()
+            .ok_or_else(|| usage(label, "not in the cache (run once without --offline)"))?;
+        let size = l.files.first().map_or(0, |f| f.1);
+        (size, l.commit.clone(), None)
+    } else {
+        let got = client().get_range(url, 0..8, None)?;
+        (got.total, got.etag.clone(), Some(got.data))
+    };
+    let same = cached
+        .as_ref()
+        .is_some_and(|l| l.commit == etag && l.files.first().map(|f| f.1) == Some(size));
+    if !same {
+        // a changed file: forget what was fetched of the old one
+        let _ = std::fs::remove_dir_all(dir.join("files"));
+        let _ = std::fs::remove_file(dir.join("ranges.json"));
+        let l = Listing {
+            source: url.to_owned(),
+            commit: etag.clone(),
+            files: vec![(name.clone(), size)],
+        };
+        if let Ok(t) = serde_json::to_vec(&l) {
+            let _ = write_atomic(&listing_path, &t);
+        }
+    }
+    let mut m = build(&dir, &[(name.clone(), size)], |_| url.to_owned(), |_| url.to_owned())?;
+    m.label = label.to_owned();
+    m.commit = etag;
+    m.target = m.files_dir.join(&name);
+    if let (Some(head), Some(f)) = (head, m.files.first()) {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&f.local)
+            .map_err(|e| Error::io(&f.local, e))?;
+        file.write_all_at(&head, 0).map_err(|e| Error::io(&f.local, e))?;
+        f.mirror.add_range(&f.rel, 0..head.len() as u64);
+        f.mirror.save_ranges();
+    }
+    Ok(m)
+}
+
+/// Sparse copies of `files` under `dir/files`, reusing those of the right size.
+fn build(
+    dir: &Path,
+    files: &[(String, u64)],
+    url_of: impl Fn(&str) -> String,
+    label_of: impl Fn(&str) -> String,
+) -> Result<Mirror> {
+    let files_dir = dir.join("files");
+    std::fs::create_dir_all(&files_dir).map_err(|e| Error::io(&files_dir, e))?;
+    let state = Arc::new(State::load(dir));
+    let mut out = Vec::with_capacity(files.len());
+    for (rel, size) in files {
+        let p = Path::new(rel);
+        let ok = !rel.is_empty() && rel.len() < 4096 && p.components().all(|c| matches!(c, Component::Normal(_)));
+        if !ok {
+            // a name that would leave the folder is not mirrored (and so never opened)
+            continue;
+        }
+        let local = files_dir.join(p);
+        if let Some(parent) = local.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let len = std::fs::symlink_metadata(&local)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        if len != Some(*size) {
+            if len.is_none() {
+                let _ = std::fs::remove_dir_all(&local);
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&local)
+                .map_err(|e| Error::io(&local, e))?;
+            f.set_len(*size).map_err(|e| Error::io(&local, e))?;
+            state.forget(rel);
+        }
+        out.push(Arc::new(RemoteFile {
+            rel: rel.clone(),
+            url: url_of(rel),
+            size: *size,
+            local,
+            label: label_of(rel),
+            mirror: state.clone(),
+            prepared: OnceLock::new(),
+        }));
+    }
+    Ok(Mirror {
+        label: String::new(),
+        revision: None,
+        commit: None,
+        target: files_dir.clone(),
+        files_dir,
+        files: out,
+    })
+}

@@ -1,0 +1,323 @@
+//! `hf://` and `http(s)://` paths against a local stand-in for the Hub (tests/support/hub.rs):
+//! what is printed matches the local samples, and the bytes and requests it cost are counted.
+
+mod common;
+#[path = "support/hub.rs"]
+mod hub;
+
+use hub::Hub;
+use serde_json::Value;
+
+struct Env {
+    hub: Hub,
+    cache: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            hub: Hub::start(),
+            cache: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> common::Run {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> common::Run {
+        let cache = self.cache.path().to_str().unwrap();
+        let mut env = vec![
+            ("HF_ENDPOINT", self.hub.endpoint.as_str()),
+            ("XDG_CACHE_HOME", cache),
+            ("HOME", cache),
+            ("HF_TOKEN", "hf_secret_token"),
+            ("TENSORSCOPE_HTTP_TIMEOUT", "10"),
+        ];
+        env.extend_from_slice(extra);
+        common::run_env(args, &env)
+    }
+}
+
+fn json(r: &common::Run) -> Value {
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+}
+
+/// (name, dtype, shape) of every tensor, sorted.
+fn tensors(v: &Value) -> Vec<(String, String, String)> {
+    let mut t: Vec<_> = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].to_string(), t["dtype"].to_string(), t["shape"].to_string()))
+        .collect();
+    t.sort();
+    t
+}
+
+fn local(path: &str) -> Value {
+    json(&common::run(&["inspect", &common::sample(path), "--json"]))
+}
+
+#[test]
+fn sharded_inspect_reads_only_headers_keeps_the_token_home_and_caches_by_commit() {
+    let env = Env::new();
+    env.hub
+        .stats
+        .throttle_once
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let v = json(&env.run(&["inspect", "hf://tiny/sharded", "--json"]));
+    assert_eq!(tensors(&v), tensors(&local("sharded")));
+    assert_eq!(v["format"], "safetensors-sharded");
+    let r = &v["remote"];
+    assert_eq!(r["commit"], hub::COMMIT);
+    assert_eq!(r["revision"], "main");
+    assert_eq!(r["files"].as_array().unwrap().len(), 4);
+    let total: u64 = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(r["repository_bytes"].as_u64().unwrap(), total);
+    // the 690 kB of shards cost their two headers and the index: under 5 kB
+    let sent = env.hub.stats.cdn_bytes();
+    assert!(sent < 5_000, "fetched {sent} bytes");
+    // the 429 was retried; the token went to the Hub but never to the host the files redirect to
+    assert!(
+        env.hub
+            .stats
+            .api_auth
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|a| a == "Bearer hf_secret_token")
+    );
+    assert!(!env.hub.stats.api_auth.lock().unwrap().is_empty());
+    assert!(
+        env.hub.stats.cdn_auth.lock().unwrap().is_empty(),
+        "token leaked to the redirect target"
+    );
+
+    // a second run: one API call (the revision), nothing else
+    env.hub.stats.reset();
+    let again = json(&env.run(&["inspect", "hf://tiny/sharded", "--json"]));
+    assert_eq!(tensors(&again), tensors(&v));
+    assert_eq!(env.hub.stats.requests(), 1, "{:?}", env.hub.stats.log.lock().unwrap());
+    assert_eq!(
+        again["remote"]["fetched_bytes"].as_u64().unwrap(),
+        env.hub.stats.api_bytes.load(std::sync::atomic::Ordering::SeqCst)
+    );
+
+    // --offline: no request at all
+    env.hub.stats.reset();
+    let off = json(&env.run(&["inspect", "--offline", "hf://tiny/sharded", "--json"]));
+    assert_eq!(tensors(&off), tensors(&v));
+    assert_eq!(env.hub.stats.requests(), 0);
+    // and what is not cached is a clean error
+    let miss = env.run(&["inspect", "--offline", "hf://tiny/single"]);
+    assert_eq!(miss.code, 2);
+    assert!(
+        miss.stderr.starts_with("error: ") && miss.stderr.contains("cache"),
+        "{}",
+        miss.stderr
+    );
+    assert_eq!(env.hub.stats.requests(), 0);
+}
+
+#[test]
+fn single_zip_legacy_and_diffusers_match_the_local_samples_from_headers_and_pickles() {
+    let env = Env::new();
+    for (repo, sample, fmt, budget) in [
+        ("tiny/single", "gpt2-tiny.safetensors", "folder", 3_000),
+        (
+            "tiny/single/model.safetensors",
+            "gpt2-tiny.safetensors",
+            "safetensors",
+            3_000,
+        ),
+        ("tiny/zip/pytorch_model.bin", "gpt2-tiny.bin", "pytorch-zip", 20_000),
+        (
+            "tiny/legacy/pytorch_model.bin",
+            "gpt2-tiny-legacy.bin",
+            "pytorch-legacy",
+            20_000,
+        ),
+        ("tiny/diffusers", "diffusers-tiny", "diffusers", 40_000),
+    ] {
+        env.hub.stats.reset();
+        let v = json(&env.run(&["inspect", &format!("hf://{repo}"), "--json"]));
+        assert_eq!(v["format"], fmt, "{repo}");
+        assert_eq!(tensors(&v), tensors(&local(sample)), "{repo}");
+        let sent = env.hub.stats.cdn_bytes();
+        assert!(sent < budget, "{repo}: fetched {sent} bytes");
+        assert_eq!(
+            v["remote"]["download_bytes"],
+            local(sample)["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["bytes"].as_u64().unwrap())
+                .sum::<u64>(),
+            "{repo}"
+        );
+    }
+    // a path inside the repository
+    let v = json(&env.run(&["inspect", "hf://tiny/diffusers/unet", "--json"]));
+    assert_eq!(tensors(&v), tensors(&local("diffusers-tiny/unet")));
+    let human = env.run(&["inspect", "hf://tiny/single"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human
+            .stdout
+            .contains("remote      hf://tiny/single (revision main, commit 0123"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("model.safetensors"));
+}
+
+#[test]
+fn show_fetches_only_the_values_shown() {
+    let env = Env::new();
+    json(&env.run(&["inspect", "hf://tiny/single", "--json"]));
+    env.hub.stats.reset();
+    let name = "h.0.attn.c_attn.weight";
+    let remote = json(&env.run(&["show", "hf://tiny/single", name, "--limit", "4", "--json"]));
+    assert_eq!(env.hub.stats.cdn_bytes(), 16, "4 F32 values");
+    let mine = json(&common::run(&[
+        "show",
+        &common::sample("gpt2-tiny.safetensors"),
+        name,
+        "--limit",
+        "4",
+        "--json",
+    ]));
+    assert_eq!(remote["values"], mine["values"]);
+    assert!(remote["stats"].is_null());
+    // a strided slice: only the elements shown
+    env.hub.stats.reset();
+    let col = json(&env.run(&[
+        "show",
+        "hf://tiny/single",
+        name,
+        "--slice",
+        ":,0",
+        "--limit",
+        "3",
+        "--json",
+    ]));
+    let mine = json(&common::run(&[
+        "show",
+        &common::sample("gpt2-tiny.safetensors"),
+        name,
+        "--slice",
+        ":,0",
+        "--limit",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(col["values"], mine["values"]);
+    // elements 192 and 384 (element 0 was fetched by the first show)
+    assert_eq!(env.hub.stats.cdn_bytes(), 8);
+}
+
+#[test]
+fn scan_from_afar_gives_the_local_verdicts() {
+    let env = Env::new();
+    let r = env.run(&["scan", "hf://tiny/evil", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    // the same verdicts and findings as the local files
+    for (f, local) in files.iter().zip(["malicious.bin", "malicious.pkl"]) {
+        let mine: Value =
+            serde_json::from_str(&common::run(&["scan", &common::sample(local), "--json"]).stdout).unwrap();
+        assert_eq!(f["path"], format!("hf://tiny/evil/{local}"));
+        assert_eq!(f["verdict"], mine["files"][0]["verdict"], "{f}");
+        assert_eq!(f["findings"], mine["files"][0]["findings"], "{f}");
+    }
+    assert_eq!(files[0]["verdict"], "dangerous");
+    for repo in ["tiny/zip", "tiny/legacy", "tiny/sharded", "tiny/single"] {
+        env.hub.stats.reset();
+        let r = env.run(&["scan", &format!("hf://{repo}"), "--json"]);
+        assert_eq!(r.code, 0, "{repo}: {} {}", r.stdout, r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert!(v["files"].as_array().unwrap().iter().all(|f| f["verdict"] == "safe"));
+        assert!(
+            env.hub.stats.cdn_bytes() < 40_000,
+            "{repo}: {}",
+            env.hub.stats.cdn_bytes()
+        );
+    }
+    let sarif = env.run(&["scan", "hf://tiny/evil", "--format", "sarif"]);
+    if sarif.code != 2 {
+        assert!(
+            sarif.stdout.contains("hf://tiny/evil/malicious.pkl"),
+            "{}",
+            sarif.stdout
+        );
+    }
+}
+
+#[test]
+fn plain_urls_are_read_with_ranges_and_revalidated_with_one_request() {
+    let env = Env::new();
+    let url = format!("{}/files/gpt2-tiny.safetensors", env.hub.endpoint);
+    let v = json(&env.run(&["inspect", &url, "--json"]));
+    assert_eq!(tensors(&v), tensors(&local("gpt2-tiny.safetensors")));
+    assert!(env.hub.stats.api_bytes.load(std::sync::atomic::Ordering::SeqCst) < 3_000);
+    env.hub.stats.reset();
+    json(&env.run(&["inspect", &url, "--json"]));
+    assert_eq!(env.hub.stats.requests(), 1);
+    let diff = env.run(&["diff", &url, &common::sample("gpt2-tiny.safetensors")]);
+    assert_eq!(diff.code, 0, "{} {}", diff.stdout, diff.stderr);
+}
+
+fn fails_cleanly(r: &common::Run, what: &str) {
+    assert_eq!(r.code, 2, "{what}: {} {}", r.stdout, r.stderr);
+    assert!(r.stderr.starts_with("error: "), "{what}: {}", r.stderr);
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{what}: {}", r.stderr);
+}
+
+#[test]
+fn hostile_servers_fail_cleanly_and_are_never_safe() {
+    let env = Env::new();
+    for (mode, says) in [
+        ("norange", "range requests"),
+        ("wrongrange", "asked for bytes"),
+        ("size", "the listing said"),
+        ("oversize", "more than"),
+        ("slow", "within"),
+    ] {
+        let extra: &[(&str, &str)] = if mode == "slow" {
+            &[("TENSORSCOPE_HTTP_TIMEOUT", "0.5")]
+        } else {
+            &[]
+        };
+        let r = env.run_with(&["inspect", &format!("hf://bad/{mode}")], extra);
+        fails_cleanly(&r, mode);
+        assert!(r.stderr.contains(says), "{mode}: {}", r.stderr);
+        let s = env.run_with(&["scan", &format!("hf://bad/{mode}"), "--json"], extra);
+        assert_eq!(s.code, 1, "{mode}: {} {}", s.stdout, s.stderr);
+        let v: Value = serde_json::from_str(&s.stdout).unwrap();
+        assert!(
+            v["files"].as_array().unwrap().iter().all(|f| f["verdict"] != "safe"),
+            "{mode}: {}",
+            s.stdout
+        );
+    }
+    let r = env.run_with(&["inspect", "hf://tiny/sharded"], &[("TENSORSCOPE_MAX_REQUESTS", "3")]);
+    fails_cleanly(&r, "request limit");
+    assert!(r.stderr.contains("HTTP request count"), "{}", r.stderr);
+    let r = env.run_with(
+        &["inspect", "hf://tiny/zip"],
+        &[("TENSORSCOPE_MAX_FETCH_BYTES", "2000")],
+    );
+    fails_cleanly(&r, "byte limit");
+    fails_cleanly(&env.run(&["inspect", "hf://no/such"]), "missing repo");
+    fails_cleanly(&env.run(&["inspect", "hf://tiny/single/nothing.bin"]), "missing file");
+    fails_cleanly(&env.run(&["inspect", "hf://bad name/x"]), "bad name");
+}
