@@ -33,9 +33,22 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
 /// headers and pickles are fetched, see [`crate::remote`]).
 pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     if let Some(m) = crate::remote::open_mirror(path)? {
-        let mut ck = layout::open(&m.target, opts)?;
+        let mut ck = layout::open(&m.target, opts).map_err(|e| remote_names(e, &m))?;
         ck.path = path.to_path_buf();
         return Ok(ck);
     }
     layout::open(path, opts)
+}
+
+/// An error about a file of a remote mirror names the remote file, not its copy in the cache.
+fn remote_names(mut e: crate::Error, m: &crate::source::remote::Mirror) -> crate::Error {
+    use crate::Error;
+    if let Error::Io { path, .. } | Error::Format { path, .. } | Error::Limit { path, .. } = &mut e {
+        if let Some(f) = m.file_at(path) {
+            *path = std::path::PathBuf::from(&f.label);
+        } else if let Ok(rel) = path.strip_prefix(&m.files_dir) {
+            *path = std::path::Path::new(&m.label).join(rel);
+        }
+    }
+    e
 }

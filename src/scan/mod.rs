@@ -171,7 +171,16 @@ pub fn scan_file(path: &Path) -> FileScan {
 
 /// [`scan_file`] with options (the user's allow list).
 pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> FileScan {
-    let label = path.to_string_lossy().into_owned();
+    // the sparse copy of a remote file is reported under its remote path
+    let Some(remote) = crate::source::remote::lookup(path) else {
+        return scan_local(path, path.to_string_lossy().into_owned(), opts);
+    };
+    let mut scan = scan_local(path, remote.label.clone(), opts);
+    mark_incomplete(&mut scan, &remote);
+    scan
+}
+
+fn scan_local(path: &Path, label: String, opts: &ScanOptions) -> FileScan {
     let src = match crate::source::Source::open(path) {
         Ok((src, _)) => src,
         Err(Error::Io { source, .. }) => return cannot_scan(label, "unknown", &format!("cannot open: {source}")),
@@ -310,7 +319,7 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
     let mut report = ScanReport::default();
     for p in paths {
         if let Some(m) = crate::remote::open_mirror(p)? {
-            report.files.extend(scan_remote(&m)?);
+            report.files.extend(scan_remote(&m, opts)?);
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
@@ -333,28 +342,25 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
     Ok(report)
 }
 
-/// Scan the mirror of a remote path: fetch what every file needs, scan the sparse copies, name the
-/// files by their remote paths; a file that could not be fetched completely is never safe.
-fn scan_remote(m: &crate::source::remote::Mirror) -> Result<Vec<FileScan>> {
+/// Scan the mirror of a remote path: fetch what every file needs (a few files at a time), then
+/// scan the sparse copies ([`scan_file_with`] names them by their remote paths).
+fn scan_remote(m: &crate::source::remote::Mirror, opts: &ScanOptions) -> Result<Vec<FileScan>> {
     crate::remote::prepare_all(m);
-    let mut files = scan_paths(std::slice::from_ref(&m.target))?.files;
-    for scan in &mut files {
-        let Some(f) = m.file_at(Path::new(&scan.path)) else {
-            continue;
-        };
-        scan.path = f.label.clone();
-        if let Some(why) = f.incomplete() {
-            scan.verdict = scan.verdict.max(Verdict::Suspicious);
-            scan.findings.push(Finding {
-                entry: String::new(),
-                global: None,
-                severity: Severity::Suspicious,
-                offset: None,
-                why: format!("not scanned completely over HTTP ranges: {why}"),
-            });
-        }
+    Ok(scan_paths_with(std::slice::from_ref(&m.target), opts)?.files)
+}
+
+/// A remote file that could not be fetched completely is never safe.
+fn mark_incomplete(scan: &mut FileScan, f: &crate::source::remote::RemoteFile) {
+    if let Some(why) = f.incomplete() {
+        scan.verdict = scan.verdict.max(Verdict::Suspicious);
+        scan.findings.push(Finding {
+            entry: String::new(),
+            global: None,
+            severity: Severity::Suspicious,
+            offset: None,
+            why: format!("not scanned completely over HTTP ranges: {why}"),
+        });
     }
-    Ok(files)
 }
 
 /// Deepest folder nesting followed (symlinked folders can loop).
