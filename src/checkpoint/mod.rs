@@ -33,6 +33,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
 /// headers and pickles are fetched, see [`crate::remote`]).
 pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     if let Some(m) = crate::remote::open_mirror(path)? {
+        crate::remote::prefetch_safetensors(&m, opts.variant.as_deref());
         let mut ck = layout::open(&m.target, opts).map_err(|e| remote_names(e, &m))?;
         ck.path = path.to_path_buf();
         return Ok(ck);

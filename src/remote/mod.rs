@@ -28,7 +28,39 @@ pub fn open_mirror(path: &Path) -> Result<Option<Arc<Mirror>>> {
 /// Fetch what every file under the mirror's target needs, a few files at a time (the scanner opens
 /// files one by one; fetching ahead keeps the requests of different files overlapping).
 pub fn prepare_all(m: &Mirror) {
-    let files: Vec<&Arc<RemoteFile>> = m.files.iter().filter(|f| f.local.starts_with(&m.target)).collect();
+    prepare_where(m, |_| true);
+}
+
+/// Fetch the headers of the safetensors files under the target ahead of `checkpoint::open` (which
+/// opens them one after the other), a few at a time: those of `variant` (`model.fp16.safetensors`),
+/// or without one those that carry no variant infix.
+pub fn prefetch_safetensors(m: &Mirror, variant: Option<&str>) {
+    prepare_where(m, |f| {
+        let Some(stem) = f.rel.strip_suffix(".safetensors") else {
+            return false;
+        };
+        let infix = stem.rsplit_once('.').map(|x| x.1).filter(|i| !i.contains('/'));
+        match (variant, infix) {
+            (Some(v), Some(i)) => i == v,
+            (Some(_), None) => false,
+            (None, Some(i)) => !VARIANTS.contains(&i),
+            (None, None) => true,
+        }
+    });
+}
+
+/// Weight variant infixes (`model.fp16.safetensors`), as the folder layout knows them.
+const VARIANTS: [&str; 9] = ["fp16", "bf16", "fp32", "ema", "non_ema", "flax", "onnx", "int8", "fp8"];
+
+fn prepare_where(m: &Mirror, keep: impl Fn(&RemoteFile) -> bool) {
+    let files: Vec<&Arc<RemoteFile>> = m
+        .files
+        .iter()
+        .filter(|f| f.local.starts_with(&m.target) && keep(f))
+        .collect();
+    if files.len() < 2 {
+        return;
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..crate::source::remote::CONCURRENCY.min(files.len()) {

@@ -267,6 +267,10 @@ pub(crate) fn register(m: Arc<Mirror>) {
     }
 }
 
+fn registered(label: &str) -> Option<Arc<Mirror>> {
+    MIRRORS.lock().ok()?.iter().find(|m| m.label == label).cloned()
+}
+
 /// The remote file whose sparse copy is `path`, when it is one.
 pub fn lookup(path: &Path) -> Option<Arc<RemoteFile>> {
     let all = MIRRORS.lock().ok()?;
