@@ -115,6 +115,15 @@ fn sharded_inspect_reads_only_headers_keeps_the_token_home_and_caches_by_commit(
     let off = json(&env.run(&["inspect", "--offline", "hf://tiny/sharded", "--json"]));
     assert_eq!(tensors(&off), tensors(&v));
     assert_eq!(env.hub.stats.requests(), 0);
+    // a commit pinned by hash is found offline too
+    let pinned = json(&env.run(&[
+        "inspect",
+        "--offline",
+        &format!("hf://tiny/sharded@{}", hub::COMMIT),
+        "--json",
+    ]));
+    assert_eq!(tensors(&pinned), tensors(&v));
+    assert_eq!(env.hub.stats.requests(), 0);
     // and what is not cached is a clean error
     let miss = env.run(&["inspect", "--offline", "hf://tiny/single"]);
     assert_eq!(miss.code, 2);
@@ -320,4 +329,44 @@ fn hostile_servers_fail_cleanly_and_are_never_safe() {
     fails_cleanly(&env.run(&["inspect", "hf://no/such"]), "missing repo");
     fails_cleanly(&env.run(&["inspect", "hf://tiny/single/nothing.bin"]), "missing file");
     fails_cleanly(&env.run(&["inspect", "hf://bad name/x"]), "bad name");
+}
+
+#[test]
+fn scanning_the_damaged_corpus_from_afar_gives_the_local_verdicts() {
+    let env = Env::new();
+    let r = env.run(&["scan", "hf://tiny/corpus", "--json"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let remote: Value = serde_json::from_str(&r.stdout).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let mut checked = 0;
+    for f in remote["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        let name = path.strip_prefix("hf://tiny/corpus/").unwrap();
+        let mine = common::run(&["scan", dir.join(name).to_str().unwrap(), "--json"]);
+        let mine: Value = serde_json::from_str(&mine.stdout).unwrap();
+        let mine = &mine["files"][0];
+        assert_eq!(f["format"], mine["format"], "{name}");
+        assert_eq!(f["verdict"], mine["verdict"], "{name}");
+        assert_eq!(f["findings"], mine["findings"], "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 30, "{checked} files scanned");
+}
+
+#[test]
+fn the_token_file_of_huggingface_hub_is_used_when_hf_token_is_unset() {
+    let env = Env::new();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("token"), "hf_from_file\n").unwrap();
+    let r = env.run_with(
+        &["inspect", "hf://tiny/single"],
+        &[("HF_TOKEN", ""), ("HF_HOME", home.path().to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let seen = env.hub.stats.api_auth.lock().unwrap().clone();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|a| a == "Bearer hf_from_file"),
+        "{seen:?}"
+    );
+    assert!(env.hub.stats.cdn_auth.lock().unwrap().is_empty());
 }

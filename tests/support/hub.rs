@@ -107,6 +107,18 @@ pub fn repo_files(repo: &str) -> Option<Vec<(String, PathBuf)>> {
             v
         }
         r if r.starts_with("bad/") => one("model.safetensors", "gpt2-tiny.safetensors"),
+        // every damaged or hostile file of tests/data/bad (folders left out)
+        "tiny/corpus" => {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+            let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_file())
+                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+                .collect();
+            v.sort();
+            v
+        }
         _ => return None,
     })
 }
