@@ -23,6 +23,7 @@ pub(super) fn pickle_file(mut c: Collector, path: String, data: &[u8]) -> FileSc
     let (first, err) = walk::walk_one(data, 0);
     if err.is_none() && first.result == Value::Long(&LEGACY_MAGIC) && first.globals.is_empty() {
         legacy(&mut c, data);
+        reader_check(&mut c, &path, data);
         return c.finish(path, "pytorch-legacy");
     }
     c.stream("", 0, &walk::walk_stream(data, Mode::Strict));
@@ -120,28 +121,146 @@ fn skip_storages(data: &[u8], pos: &mut usize, pids: &[Value<'_>], keys: &Value<
     Ok(())
 }
 
-/// A zip archive: every central directory entry, pickles found by content.
+/// A zip archive: every central directory entry, pickles found by content, as our reader (and
+/// torch's, absolute offsets) sees it and as Python's `zipfile` (what `np.load` uses) sees it.
 pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
+    let (mut torch, mut numpy) = entries(&mut c, data, "", 0);
+    match python_view(data) {
+        PythonView::Same => {}
+        PythonView::Shifted(concat) => {
+            let why = format!(
+                "{concat} bytes precede the archive: Python's zipfile (np.load) adds them to every offset and \
+                 can read another directory than torch does (both were scanned)"
+            );
+            c.problem("", None, Severity::Suspicious, why);
+            let (t, n) = entries(
+                &mut c,
+                &data[concat..],
+                "(as Python's zipfile reads it) ",
+                concat as u64,
+            );
+            torch |= t;
+            numpy |= n;
+        }
+        PythonView::Differs(why) => c.problem("", None, Severity::Suspicious, why),
+    }
+    if torch {
+        reader_check(&mut c, &path, data);
+    }
+    let format = if torch {
+        "pytorch-zip"
+    } else if numpy {
+        "numpy-zip"
+    } else {
+        "zip"
+    };
+    c.finish(path, format)
+}
+
+/// Rebuild the tensors with the reader, which checks every view against its storage (negative
+/// strides, views reaching past the end) and every storage against its data: what it refuses is
+/// what memory-corruption exploits of `torch.load` are made of, so the file is not safe.
+fn reader_check(c: &mut Collector, path: &str, data: &[u8]) {
+    if let Err(e) = crate::formats::pickle::torch::read(std::path::Path::new(path), data) {
+        let msg = match e {
+            crate::Error::Format { msg, .. } => msg,
+            e => e.to_string(),
+        };
+        let why = format!("tensor metadata that torch would have to trust: {msg}");
+        c.problem("", None, Severity::Suspicious, why);
+    }
+}
+
+/// How Python's `zipfile` finds the central directory, compared with our reader.
+enum PythonView {
+    /// Same offsets.
+    Same,
+    /// Python adds this many bytes to every offset (data before the archive).
+    Shifted(usize),
+    /// Python reads something we cannot line up.
+    Differs(String),
+}
+
+/// Python's `_EndRecData` (the last 22 bytes, else the last signature in the last 64 KiB), its
+/// zip64 record read just before the locator (not where the locator points), and the "concat".
+fn python_view(data: &[u8]) -> PythonView {
+    const SIG: &[u8] = b"PK\x05\x06";
+    let n = data.len();
+    if n < 22 {
+        return PythonView::Same;
+    }
+    let pos = if &data[n - 22..n - 18] == SIG && data[n - 2..] == [0, 0] {
+        n - 22
+    } else {
+        let lo = n.saturating_sub((1 << 16) + 22);
+        match data[lo..].windows(4).rposition(|w| w == SIG) {
+            Some(i) if lo + i + 22 <= n => lo + i,
+            _ => return PythonView::Same, // Python refuses it; our reader reports its own view
+        }
+    };
+    let le32 = |at: usize| u64::from(u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]));
+    let le64 = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (mut cd_size, mut cd_offset, mut extra) = (le32(pos + 12), le32(pos + 16), 0u64);
+    if pos >= 20 && &data[pos - 20..pos - 16] == b"PK\x06\x07" {
+        let pointed = le64(pos - 12);
+        if pos >= 76 && &data[pos - 76..pos - 72] == b"PK\x06\x06" {
+            let at = pos - 76;
+            cd_size = le64(at + 40);
+            cd_offset = le64(at + 48);
+            extra = 76;
+            if pointed != at as u64 {
+                return PythonView::Differs(format!(
+                    "the zip64 locator points at offset {pointed}, but Python's zipfile reads the zip64 record \
+                     just before it (offset {at}): the readers see different directories"
+                ));
+            }
+        }
+    }
+    let concat = (pos as i128) - i128::from(cd_size) - i128::from(cd_offset) - i128::from(extra);
+    match concat {
+        0 => PythonView::Same,
+        c if c > 0 => PythonView::Shifted(c as usize),
+        c => PythonView::Differs(format!(
+            "the end record's directory offset and size overrun its position by {} bytes: Python's zipfile \
+             and our reader disagree on where the directory is",
+            -c
+        )),
+    }
+}
+
+/// Scan every entry of the archive in `data`; `label` prefixes entry names, `shift` is added to
+/// offsets. Returns whether it looks like a torch archive and whether it holds `.npy` entries.
+fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bool) {
     let archive = match zip::read(data) {
         Ok(a) => a,
         Err(e) => {
             c.problem(
-                "",
+                label.trim_end(),
                 None,
                 Severity::Suspicious,
                 format!("cannot scan: the zip archive cannot be read: {e}"),
             );
-            return c.finish(path, "zip");
+            return (false, false);
         }
     };
     for p in &archive.problems {
-        c.problem("", None, Severity::Suspicious, format!("zip archive: {p}"));
+        c.problem(
+            label.trim_end(),
+            None,
+            Severity::Suspicious,
+            format!("zip archive: {p}"),
+        );
     }
     let (mut torch, mut numpy) = (false, false);
     let mut seen = HashSet::new();
     for e in &archive.entries {
-        let name = e.name.as_str();
-        let at = Some(e.local_header_offset);
+        let named = format!("{label}{}", e.name);
+        let name = named.as_str();
+        let at = Some(e.local_header_offset + shift);
         if !seen.insert(e.raw_name.as_slice()) {
             let why = "another entry has the same name: readers disagree on which one is loaded (each is scanned)";
             c.problem(name, at, Severity::Suspicious, why);
@@ -158,6 +277,12 @@ pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             let why = "flag bit 0 (encrypted) is set: torch reads the entry anyway, other scanners skip it";
             c.problem(name, at, Severity::Suspicious, why);
         }
+        let lower = e.name.to_ascii_lowercase();
+        if lower.ends_with("constants.pkl") || lower.contains("/code/") || lower.starts_with("code/") {
+            let why = "a TorchScript archive: torch.load hands it to torch.jit.load, which runs its code \
+                       (CVE-2025-32434, even with weights_only=True before torch 2.6)";
+            c.problem(name, at, Severity::Dangerous, why);
+        }
         if let Some(err) = &e.error {
             c.problem(name, at, Severity::Suspicious, format!("cannot scan the entry: {err}"));
             continue;
@@ -169,11 +294,10 @@ pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
                 continue;
             }
         };
-        let lower = name.to_ascii_lowercase();
         torch |= lower.ends_with("data.pkl");
         numpy |= lower.ends_with(".npy");
         if content.starts_with(npy::MAGIC) {
-            npy_scan(&mut c, name, &content);
+            npy_scan(c, name, &content);
         } else {
             let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") {
                 Mode::Strict
@@ -183,14 +307,7 @@ pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             c.stream(name, 0, &walk::walk_stream(&content, mode));
         }
     }
-    let format = if torch {
-        "pytorch-zip"
-    } else if numpy {
-        "numpy-zip"
-    } else {
-        "zip"
-    };
-    c.finish(path, format)
+    (torch, numpy)
 }
 
 /// A numpy `.npy` file.

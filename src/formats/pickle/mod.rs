@@ -9,6 +9,7 @@ pub mod machine;
 pub mod npy;
 pub mod numpy;
 pub mod ops;
+pub mod pyliteral;
 mod rebuild;
 pub mod torch;
 pub mod value;

@@ -5,6 +5,8 @@
 //! 'shape': (3,), }`. When the dtype holds objects (`'O'`, also inside a structured dtype) the data
 //! is a pickle written by `pickle.dump`, which `numpy.load(allow_pickle=True)` unpickles.
 
+use super::pyliteral::{self, Lit};
+
 /// Longest header accepted (numpy itself refuses more than 10 000 bytes unless told otherwise).
 pub const MAX_HEADER: usize = 1 << 20;
 
@@ -67,58 +69,79 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
     } else {
         data[start..end].iter().map(|&b| char::from(b)).collect()
     };
-    let descr = descr_of(&text).ok_or(".npy header has no 'descr' entry")?;
-    let object = quoted(descr).any(is_object_code);
+    // numpy reads the header with ast.literal_eval: parse it the same way (escapes, implicit
+    // concatenation, a repeated key whose last value wins), never by searching the text
+    let dict = pyliteral::parse(text.trim_end_matches(['\n', ' ', '\0']))
+        .map_err(|e| format!(".npy header is not a Python literal: {e}"))?;
+    let descr = dict.get("descr").ok_or(".npy header has no 'descr' entry")?;
+    let object = may_hold_objects(descr, 0);
     Ok(Header {
         version: (major, minor),
-        descr: descr.to_owned(),
+        descr: show(descr),
         object,
         data_offset: end,
     })
 }
 
-/// The text of the `descr` value: up to the next top-level `,` of the dict.
-fn descr_of(dict: &str) -> Option<&str> {
-    let at = dict.find("'descr'").or_else(|| dict.find("\"descr\""))?;
-    let rest = &dict[at + 7..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') if depth == 0 => return Some(rest[..i].trim()),
-            (None, ')' | ']' | '}') => depth -= 1,
-            (None, ',') if depth == 0 => return Some(rest[..i].trim()),
-            _ => {}
+/// The descr as Python would print it (for messages).
+fn show(v: &Lit) -> String {
+    match v {
+        Lit::Str(s) => format!("'{s}'"),
+        Lit::Bytes(b) => format!("b'{}'", String::from_utf8_lossy(b)),
+        Lit::Tuple(t) | Lit::List(t) => {
+            let parts: Vec<String> = t.iter().map(show).collect();
+            let (o, c) = if matches!(v, Lit::Tuple(_)) {
+                ("(", ")")
+            } else {
+                ("[", "]")
+            };
+            format!("{o}{}{c}", parts.join(", "))
         }
+        other => format!("{other:?}"),
     }
-    Some(rest.trim())
 }
 
-/// Every quoted string in `s`.
-fn quoted(s: &str) -> impl Iterator<Item = &str> {
-    let mut rest = s;
-    std::iter::from_fn(move || {
-        let open = rest.find(['\'', '"'])?;
-        let q = rest[open..].chars().next()?;
-        let body = &rest[open + 1..];
-        let close = body.find(q)?;
-        let out = &body[..close];
-        rest = &body[close + 1..];
-        Some(out)
-    })
+/// Whether numpy's `descr_to_dtype(descr)` could hold Python objects: a dtype string is plain only
+/// when it is one of the known non-object spellings; anything else (`'O'`, `'object'`, a
+/// comma-separated format, a code this function does not know) counts as objects, which only
+/// makes the scan read the data as a pickle.
+fn may_hold_objects(v: &Lit, depth: usize) -> bool {
+    if depth > 16 {
+        return true;
+    }
+    match v {
+        Lit::Str(s) => !plain_code(s),
+        Lit::Bytes(b) => std::str::from_utf8(b).map_or(true, |s| !plain_code(s)),
+        // (base, shape) subarray
+        Lit::Tuple(t) if t.len() == 2 && !matches!(t[0], Lit::Tuple(_)) => may_hold_objects(&t[0], depth + 1),
+        // fields: (name, descr) or (name, descr, shape)
+        Lit::List(fields) => fields.iter().any(|f| match f {
+            Lit::Tuple(p) | Lit::List(p) if p.len() == 2 || p.len() == 3 => may_hold_objects(&p[1], depth + 1),
+            _ => true,
+        }),
+        _ => true,
+    }
 }
 
-/// `O`, `|O`, `<O8`: a dtype code for Python objects. Field names that happen to be `O` count
-/// too, which only makes the scan read more.
-fn is_object_code(s: &str) -> bool {
+/// A dtype string numpy reads as a plain (non-object) type: a byte-order mark, one type letter and
+/// an optional size, or a datetime with its unit.
+fn plain_code(s: &str) -> bool {
     let s = s.strip_prefix(['<', '>', '|', '=']).unwrap_or(s);
-    s.strip_prefix('O')
-        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    let mut chars = s.chars();
+    let Some(c) = chars.next() else { return false };
+    let rest = chars.as_str();
+    match c {
+        'M' | 'm' => {
+            let r = rest.strip_prefix('8').unwrap_or(rest);
+            r.is_empty()
+                || r.starts_with('[')
+                    && r.ends_with(']')
+                    && r[1..r.len() - 1].chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'p' | 'P' | 'e' | 'f' | 'd' | 'g' | 'F' | 'D'
+        | 'G' | 'S' | 'U' | 'a' | 'V' | 'c' | 'u' | '?' => rest.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +165,17 @@ mod tests {
         let h = header(&npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 1)).unwrap();
         assert!(!h.object);
         assert_eq!(h.descr, "'<f4'");
+        for tricky in [
+            "'object'",
+            "'|\\x4f'",
+            "'obj' 'ect'",
+            "'<f4', 'descr': 'O'",
+            "'f4,O'",
+            "[(\"'descr': '<f4'\", '|O')]",
+        ] {
+            let text = format!("{{'descr': {tricky}, 'fortran_order': False, 'shape': (1,), }}");
+            assert!(header(&npy(&text, 1)).unwrap().object, "{text}");
+        }
         assert!(
             header(&npy("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 1))
                 .unwrap()
