@@ -370,6 +370,8 @@ struct Builder {
     components: Vec<Component>,
     warnings: Vec<String>,
     sources: Vec<Arc<Source>>,
+    /// `(file index, split fields, tensors in that file)` of every GGUF file that is part of a split set.
+    gguf_splits: Vec<(usize, crate::formats::gguf::Split, u64)>,
 }
 
 impl Builder {
@@ -383,6 +385,7 @@ impl Builder {
             components: Vec::new(),
             warnings: Vec::new(),
             sources: Vec::new(),
+            gguf_splits: Vec::new(),
         }
     }
 
@@ -416,6 +419,14 @@ impl Builder {
                     t.warnings,
                 )
             }
+            Kind::Gguf => {
+                let g = crate::formats::gguf::parse(full, data)?;
+                let metadata = crate::formats::gguf::metadata(&g);
+                if let Some(split) = g.split {
+                    self.gguf_splits.push((file, split, g.tensors.len() as u64));
+                }
+                (Format::Gguf, g.tensors, metadata, g.warnings)
+            }
             Kind::Safetensors => {
                 let h = parse_header(full, data)?;
                 let tensors = h
@@ -433,7 +444,7 @@ impl Builder {
                 let what = sniff::impostor_hint(other)
                     .map(|h| h.split(", not").next().unwrap_or(h))
                     .unwrap_or(
-                        "not a checkpoint format tensorscope knows (safetensors, torch.save zip or legacy pickle)",
+                        "not a checkpoint format tensorscope knows (safetensors, torch.save zip or legacy pickle, GGUF)",
                     );
                 return Err(Error::format(full, what.to_string()));
             }

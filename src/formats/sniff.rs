@@ -12,6 +12,8 @@ pub enum Kind {
     Pickle,
     /// numpy `.npy` (`\x93NUMPY`).
     Npy,
+    /// GGUF (llama.cpp), `GGUF` magic.
+    Gguf,
     /// A Git LFS pointer file: the real weights were never downloaded.
     GitLfsPointer,
     /// An HTML page (a login or error page saved instead of the file).
@@ -35,6 +37,9 @@ pub fn detect(head: &[u8]) -> Kind {
     }
     if head.starts_with(b"\x93NUMPY") {
         return Kind::Npy;
+    }
+    if head.starts_with(b"GGUF") {
+        return Kind::Gguf;
     }
     // before the pickle test: a header length such as 0x0380 also starts with the bytes of PROTO 3
     if head.len() >= 9 && head[8] == b'{' {
@@ -69,6 +74,7 @@ pub fn impostor_hint(kind: Kind) -> Option<&'static str> {
         Kind::Pickle => "this is a Python pickle (a torch.save file renamed), not safetensors",
         Kind::Tar => "this is a tar archive (the torch format before 1.6), not supported",
         Kind::Npy => "this is a numpy .npy file, not safetensors",
+        Kind::Gguf => "this is a GGUF file (llama.cpp), not safetensors",
         Kind::Safetensors | Kind::Unknown => return None,
     })
 }
@@ -89,6 +95,7 @@ mod tests {
         assert_eq!(detect(b"\x10\0\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         assert_eq!(detect(b"  <!DOCTYPE html><html>"), Kind::Html);
         assert_eq!(detect(b"hello"), Kind::Unknown);
+        assert_eq!(detect(b"GGUF\x03\0\0\0"), Kind::Gguf);
         assert_eq!(detect(b"\x80\x03\0\0\0\0\0\0{\"a\":1}"), Kind::Safetensors);
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");

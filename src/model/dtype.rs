@@ -1,7 +1,10 @@
 //! Element types: every safetensors dtype (sizes in bits, since F4 and F6 pack below a byte) plus the
-//! torch dtypes that safetensors cannot express, which can be listed but not converted.
+//! torch dtypes that safetensors cannot express, which can be listed but not converted, plus the
+//! GGML block types of GGUF files ([`GgmlType`]), which are sized per block, not per element.
 
 use serde::{Serialize, Serializer};
+
+pub use super::ggml::{GGML_BLOCK_TYPES, GgmlType, file_type_label};
 
 /// An element type of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +61,9 @@ pub enum DType {
         /// Element size in bits.
         bits: u32,
     },
+    /// A GGML block type of a GGUF file (`Q4_K`, `IQ2_XXS`, …): [`DType::bits`] is 0 (no element has
+    /// its own bits); sizes come from [`DType::bytes_for`] and [`DType::bits_per_weight`].
+    Ggml(GgmlType),
 }
 
 /// Every safetensors dtype, in the crate's order.
@@ -87,7 +93,7 @@ pub const SAFETENSORS_DTYPES: [DType; 22] = [
 ];
 
 impl DType {
-    /// Size of one element in bits.
+    /// Size of one element in bits; 0 for GGML block types, whose elements share their block's bytes.
     pub fn bits(self) -> u32 {
         use DType::*;
         match self {
@@ -98,6 +104,7 @@ impl DType {
             I32 | U32 | F32 => 32,
             C64 | F64 | I64 | U64 => 64,
             Torch { bits, .. } => bits,
+            Ggml(_) => 0,
         }
     }
 
@@ -128,6 +135,7 @@ impl DType {
             I64 => "I64",
             U64 => "U64",
             Torch { name, .. } => name,
+            Ggml(g) => g.name(),
         }
     }
 
@@ -138,11 +146,21 @@ impl DType {
 
     /// Whether safetensors can store this type.
     pub fn is_safetensors(self) -> bool {
-        !matches!(self, DType::Torch { .. })
+        !matches!(self, DType::Torch { .. } | DType::Ggml(_))
     }
 
-    /// Bytes needed for `elements` elements, rounded up to whole bytes; `None` on overflow.
+    /// Whether this is a GGML block type (known or not).
+    pub fn is_ggml_block(self) -> bool {
+        matches!(self, DType::Ggml(_))
+    }
+
+    /// Bytes needed for `elements` elements, rounded up to whole bytes (to whole blocks for GGML block
+    /// types); `None` on overflow or for an unknown GGML type.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
+        if let DType::Ggml(g) = self {
+            let (n, b) = g.block()?;
+            return elements.div_ceil(u64::from(n)).checked_mul(u64::from(b));
+        }
         elements.checked_mul(u64::from(self.bits())).map(|b| b.div_ceil(8))
     }
 
@@ -172,14 +190,17 @@ impl DType {
             DType::F64 => S::F64,
             DType::I64 => S::I64,
             DType::U64 => S::U64,
-            DType::Torch { .. } => return None,
+            DType::Torch { .. } | DType::Ggml(_) => return None,
         })
     }
 }
 
 impl std::fmt::Display for DType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        match self {
+            DType::Ggml(GgmlType::Unknown(id)) => write!(f, "UNKNOWN(GGML type {id})"),
+            d => f.write_str(d.name()),
+        }
     }
 }
 

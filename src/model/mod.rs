@@ -3,6 +3,7 @@
 //! imports no reader, no scanner and no front end.
 
 pub mod dtype;
+mod ggml;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,10 @@ pub enum Format {
     PytorchLegacy,
     /// Pickle shards listed by a `pytorch_model.bin.index.json`.
     PytorchSharded,
+    /// One GGUF file (llama.cpp).
+    Gguf,
+    /// A gguf-split set (`name-00001-of-00003.gguf`, …) opened as one checkpoint.
+    GgufSharded,
 }
 
 impl Format {
@@ -51,6 +56,8 @@ impl Format {
             Format::PytorchZip => "pytorch-zip",
             Format::PytorchLegacy => "pytorch-legacy",
             Format::PytorchSharded => "pytorch-sharded",
+            Format::Gguf => "gguf",
+            Format::GgufSharded => "gguf-sharded",
         }
     }
 

@@ -19,6 +19,7 @@
 mod collect;
 mod compress;
 mod container;
+mod gguf;
 mod tar;
 pub mod walk;
 
@@ -232,6 +233,7 @@ fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> File
         Kind::Safetensors => safetensors(c, path, data),
         Kind::Zip => container::zip(c, path, data),
         Kind::Npy => container::npy(c, path, data),
+        Kind::Gguf => gguf::scan(c, path, data),
         Kind::Pickle => container::pickle_file(c, path, data),
         Kind::GitLfsPointer => cannot_scan(path, "unknown", "this is a Git LFS pointer, not the weights"),
         Kind::Html => cannot_scan(path, "unknown", "this is an HTML page, not weights"),

@@ -51,6 +51,7 @@ pub(crate) fn lanes(dtype: DType) -> Option<Lanes> {
         U64 => Lanes::U64,
         C64 => Lanes::Complex,
         Torch { .. } => return None,
+        Ggml(g) if !super::ggml::can_dequantize(g) => return None,
         _ => Lanes::F32,
     })
 }
@@ -89,6 +90,7 @@ pub fn element(dtype: DType, data: &[u8], index: u64) -> Option<Value> {
             Value::Complex(re, im)
         }
         Torch { .. } => return None,
+        Ggml(g) => Value::Float(super::ggml::element(g, data, index)?.into()),
         _ => Value::Float(element_f32(dtype, data, index)?.into()),
     })
 }
@@ -147,6 +149,9 @@ fn table_run(table: &[f32; 256], bytes: &[u8], out: &mut [f32]) {
 pub(crate) fn fill_f32(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f32]) -> bool {
     use DType::*;
     let n = out.len();
+    if let Ggml(g) = dtype {
+        return super::ggml::fill(g, data, start, step, out);
+    }
     if step != 1 || matches!(dtype, F4 | F6_E2M3 | F6_E3M2) {
         for (i, o) in out.iter_mut().enumerate() {
             let Some(x) = (i as u64).checked_mul(step).and_then(|d| d.checked_add(start)) else {

@@ -16,6 +16,7 @@
 
 pub mod decode;
 pub mod format;
+pub mod ggml;
 pub mod minifloat;
 pub mod runs;
 pub mod stats;

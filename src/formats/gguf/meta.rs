@@ -1,0 +1,164 @@
+//! GGUF metadata as tensorscope shows it: gguf_dump's `GGUF.version`, `GGUF.tensor_count` and
+//! `GGUF.kv_count` first, then `general.*`, then the architecture's hyperparameters
+//! (`llama.block_count`, …), then everything else in file order. Arrays are summarised (element type,
+//! length, first items); `general.file_type` reads as its label (`MOSTLY_Q4_K_M (15)`).
+//! [`full_value`] gives any one value whole, arrays included.
+
+use std::path::Path;
+
+use super::kv::{Array, Value, ValueType, array_items};
+use super::limits::MAX_METADATA_STRING;
+use super::{Gguf, parse};
+use crate::Result;
+use crate::model::dtype::file_type_label;
+
+/// One value as one line of text (strings unquoted at the top level, quoted inside arrays).
+fn render(v: &Value, top: bool) -> String {
+    match v {
+        Value::UInt(x, _) => x.to_string(),
+        Value::Int(x, _) => x.to_string(),
+        Value::Float(x, ValueType::F32) => (*x as f32).to_string(),
+        Value::Float(x, _) => x.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Str(s) if top && s.len() <= MAX_METADATA_STRING => s.clone(),
+        Value::Str(s) if top => {
+            let cut: String = s.chars().take(200).collect();
+            format!(
+                "{cut}… ({} bytes; `tensorscope show` with this key prints it whole)",
+                s.len()
+            )
+        }
+        Value::Str(s) => {
+            let cut: String = s.chars().take(80).collect();
+            let more = if cut.len() < s.len() { "…" } else { "" };
+            format!("{cut:?}{more}")
+        }
+        Value::Array(a) => render_array(a),
+    }
+}
+
+fn render_array(a: &Array) -> String {
+    let items: Vec<String> = a.head.iter().map(|v| render(v, false)).collect();
+    let more = if (a.head.len() as u64) < a.len { ", …" } else { "" };
+    format!("[{} × {}] [{}{more}]", a.elem.name(), a.len, items.join(", "))
+}
+
+/// The rendering of key `k`'s value `v` for [`crate::model::Checkpoint::metadata`].
+fn render_kv(k: &str, v: &Value) -> String {
+    if k == "general.file_type"
+        && let Some(label) = v.as_u64().and_then(file_type_label)
+    {
+        return format!("{label} ({})", render(v, true));
+    }
+    render(v, true)
+}
+
+/// The metadata of a parsed file, ordered and summarised (see the module docs).
+pub fn metadata(g: &Gguf) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("GGUF.version".to_string(), g.version.to_string()),
+        ("GGUF.tensor_count".to_string(), g.tensors.len().to_string()),
+        ("GGUF.kv_count".to_string(), g.kvs.len().to_string()),
+    ];
+    let arch = g
+        .get("general.architecture")
+        .and_then(Value::as_str)
+        .map(|a| format!("{a}."));
+    let rank = |k: &str| {
+        if k.starts_with("general.") {
+            0
+        } else if arch.as_deref().is_some_and(|a| k.starts_with(a)) {
+            1
+        } else {
+            2
+        }
+    };
+    let mut kvs: Vec<&(String, Value)> = g.kvs.iter().collect();
+    kvs.sort_by_key(|(k, _)| rank(k));
+    out.extend(kvs.into_iter().map(|(k, v)| (k.clone(), render_kv(k, v))));
+    out
+}
+
+/// Whether `key` holds a chat template (`tokenizer.chat_template`, `tokenizer.chat_template.NAME`).
+pub fn is_template_key(key: &str) -> bool {
+    key == "tokenizer.chat_template" || key.starts_with("tokenizer.chat_template.")
+}
+
+/// The chat templates of a file: `(key, template)` for every string under a template key.
+pub fn templates(g: &Gguf) -> Vec<(&str, &str)> {
+    g.kvs
+        .iter()
+        .filter(|(k, _)| is_template_key(k))
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+        .collect()
+}
+
+/// One metadata value in full: its type (`STRING`, `ARRAY[STRING]`) and value (arrays with every item).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FullValue {
+    /// The key.
+    pub key: String,
+    /// gguf-py's type name; arrays as `ARRAY[ELEMENT]`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The value; for an array, every item.
+    pub value: Value,
+    /// For an array, every item (the same as `value` for JSON, kept apart for text output).
+    #[serde(skip)]
+    pub items: Option<Vec<Value>>,
+}
+
+impl FullValue {
+    /// The value as text: a string as is, a scalar as a number, an array one item per line.
+    pub fn text(&self) -> String {
+        match &self.items {
+            Some(items) => items.iter().map(|v| render(v, true)).collect::<Vec<_>>().join("\n"),
+            None => match &self.value {
+                Value::Str(s) => s.clone(),
+                v => render_kv(&self.key, v),
+            },
+        }
+    }
+}
+
+/// The value of `key` in the GGUF file `data` read from `path`, whole; `None` when there is no such
+/// key (also the pseudo-keys `GGUF.version`, `GGUF.tensor_count`, `GGUF.kv_count`).
+pub fn full_value(path: &Path, data: &[u8], key: &str) -> Result<Option<FullValue>> {
+    let g = parse(path, data)?;
+    let pseudo = match key {
+        "GGUF.version" => Some(u64::from(g.version)),
+        "GGUF.tensor_count" => Some(g.tensors.len() as u64),
+        "GGUF.kv_count" => Some(g.kvs.len() as u64),
+        _ => None,
+    };
+    if let Some(n) = pseudo {
+        return Ok(Some(FullValue {
+            key: key.into(),
+            kind: "UINT64".into(),
+            value: Value::UInt(n, ValueType::U64),
+            items: None,
+        }));
+    }
+    let Some((k, v)) = g.kvs.into_iter().find(|(k, _)| k == key) else {
+        return Ok(None);
+    };
+    Ok(Some(match v {
+        Value::Array(a) => {
+            let items = array_items(path, data, &a)?;
+            let kind = format!("ARRAY[{}]", a.elem.name());
+            let value = Value::Array(a.with_head(items.clone()));
+            FullValue {
+                key: k,
+                kind,
+                value,
+                items: Some(items),
+            }
+        }
+        v => FullValue {
+            key: k,
+            kind: v.kind().name().into(),
+            value: v,
+            items: None,
+        },
+    }))
+}
