@@ -23,12 +23,16 @@ pub const MAX_FILES: usize = 100_000;
 /// Weight file extensions looked for in plain folders, safetensors first.
 const SAFETENSORS_EXT: &str = "safetensors";
 const PICKLE_EXTS: [&str; 4] = ["bin", "pt", "pth", "ckpt"];
+const GGUF_EXT: &str = "gguf";
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let mut b = Builder::new(path);
     if !meta.is_dir() {
-        b.format = b.add_file(path, file_name(path), "")?;
+        b.format = match super::gguf::split_set(path)? {
+            Some(shards) => open_gguf_split(&mut b, &shards, Path::new(""))?,
+            None => b.add_file(path, file_name(path), "")?,
+        };
         let ck = b.finish();
         ck.check_intact()?;
         return Ok(ck);
@@ -96,10 +100,15 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
             return Ok(format);
         }
     }
+    if let Some(first) = super::gguf::first_shard(&names)
+        && let Some(shards) = super::gguf::split_set(&dir.join(first))?
+    {
+        return open_gguf_split(b, &shards, rel);
+    }
     let weights = weight_files(&names, variant);
     if weights.is_empty() {
         return Err(Error::Usage(format!(
-            "{}: no checkpoint files here (looked for *.safetensors, *.bin, *.pt, *.pth, *.ckpt and index files)",
+            "{}: no checkpoint files here (looked for *.safetensors, *.bin, *.pt, *.pth, *.ckpt, *.gguf and index files)",
             show(&dir)
         )));
     }
@@ -150,7 +159,32 @@ fn weight_files(names: &[String], variant: Option<&str>) -> Vec<String> {
             .collect()
     };
     let st = pick(&[SAFETENSORS_EXT]);
-    if !st.is_empty() { st } else { pick(&PICKLE_EXTS) }
+    if !st.is_empty() {
+        return st;
+    }
+    let pickles = pick(&PICKLE_EXTS);
+    if !pickles.is_empty() {
+        pickles
+    } else {
+        pick(&[GGUF_EXT])
+    }
+}
+
+/// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder
+/// relative to the checkpoint root.
+fn open_gguf_split(b: &mut Builder, shards: &[PathBuf], rel: &Path) -> Result<Format> {
+    let first = b.files.len();
+    for s in shards {
+        b.add_file(s, rel.join(file_name(s)), "")?;
+    }
+    let splits: Vec<_> = b
+        .gguf_splits
+        .iter()
+        .filter(|(i, _, _)| *i >= first)
+        .map(|&(i, s, n)| (i - first, s, n))
+        .collect();
+    super::gguf::check_split(shards, &splits)?;
+    Ok(Format::GgufSharded)
 }
 
 /// Infixes diffusers and transformers use for weight variants (`model.fp16.safetensors`).

@@ -172,6 +172,9 @@ struct TensorJson<'a> {
     dtype: &'a str,
     shape: &'a [u64],
     bytes: u64,
+    /// GGML block types only: storage bits per weight (`Q4_K`: 4.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bits_per_weight: Option<f64>,
     file: String,
 }
 
@@ -205,6 +208,7 @@ impl<'a> From<&'a Checkpoint> for Report<'a> {
                     dtype: t.dtype.name(),
                     shape: &t.shape,
                     bytes: t.nbytes().unwrap_or(0),
+                    bits_per_weight: t.dtype.is_ggml_block().then(|| t.dtype.bits_per_weight()).flatten(),
                     file: file_name(t.file),
                 })
                 .collect(),
@@ -233,13 +237,16 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
         .tensors
         .iter()
         .map(|t| {
-            let size = t.nbytes().map(bytes).unwrap_or_else(|| "overflow".into());
-            [
-                escape(&t.name).into_owned(),
-                t.dtype.name().to_string(),
-                shape(&t.shape),
-                size,
-            ]
+            let size = match t.nbytes() {
+                Some(n) => bytes(n),
+                None if t.dtype.is_ggml_block() => "unknown".into(),
+                None => "overflow".into(),
+            };
+            let dtype = match t.dtype.bits_per_weight() {
+                Some(bpw) if t.dtype.is_ggml_block() => format!("{} ({bpw:.2} bpw)", t.dtype),
+                _ => t.dtype.to_string(),
+            };
+            [escape(&t.name).into_owned(), dtype, shape(&t.shape), size]
         })
         .collect();
     let header = ["NAME", "DTYPE", "SHAPE", "SIZE"];
@@ -299,13 +306,29 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
     if !ck.metadata.is_empty() {
         writeln!(out, "\nmetadata")?;
         for (k, v) in &ck.metadata {
-            writeln!(out, "  {}: {}", escape(k), escape(v))?;
+            writeln!(out, "  {}: {}", escape(k), escape(&shorten(v)))?;
         }
     }
     if let Some(r) = RemoteJson::of(ck) {
         r.write(out)?;
     }
     Ok(())
+}
+
+/// Most characters of a metadata value in the text listing (`--json` and `show PATH KEY` give it whole).
+const VALUE_CHARS: usize = 300;
+
+/// A long value (a chat template, an embedded tokenizer) cut to [`VALUE_CHARS`] with a pointer to the rest.
+fn shorten(v: &str) -> std::borrow::Cow<'_, str> {
+    match v.char_indices().nth(VALUE_CHARS) {
+        None => v.into(),
+        Some((cut, _)) => format!(
+            "{}… ({} chars; `tensorscope show PATH KEY` prints it whole)",
+            &v[..cut],
+            v.chars().count()
+        )
+        .into(),
+    }
 }
 
 /// 124439808 -> 124,439,808

@@ -40,7 +40,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use serde::Serialize;
-use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
+use tensorscope::checkpoint::{self, Checkpoint, DType, OpenOptions};
+use tensorscope::formats::gguf::FullValue;
+use tensorscope::tensor::ggml::ScaleCheck;
 use tensorscope::tensor::stats::DEFAULT_SAMPLE;
 use tensorscope::tensor::{Histogram, Stats, StatsOptions, Value, View, format, parse_slice};
 use tensorscope::text::escape;
@@ -101,6 +103,65 @@ struct Report<'a> {
     truncated: bool,
     /// `null` for a remote tensor (the statistics would download all of it).
     stats: Option<&'a Stats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ggml: Option<Ggml<'a>>,
+}
+
+/// GGML block facts of a GGUF tensor.
+#[derive(Serialize)]
+struct Ggml<'a> {
+    bits_per_weight: f64,
+    #[serde(flatten)]
+    check: &'a ScaleCheck,
+}
+
+/// `show PATH KEY` for a GGUF metadata key: the value whole (a template as is, an array one item a line).
+fn show_metadata(args: &Args, v: &FullValue) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        #[derive(Serialize)]
+        struct Meta<'a> {
+            path: String,
+            #[serde(flatten)]
+            value: &'a FullValue,
+        }
+        let m = Meta {
+            path: args.path.to_string_lossy().into_owned(),
+            value: v,
+        };
+        serde_json::to_writer_pretty(&mut out, &m)?;
+        writeln!(out)?;
+    } else {
+        // the value is the data: printed as stored (newlines, tabs and backslashes kept), with only
+        // characters that could steer the terminal escaped
+        let shown: String = v
+            .text()
+            .chars()
+            .map(|c| match c {
+                '\n' | '\t' | '\\' => c.to_string(),
+                c => escape(c.encode_utf8(&mut [0; 4])).into_owned(),
+            })
+            .collect();
+        writeln!(out, "{shown}")?;
+    }
+    Ok(0)
+}
+
+/// `  Q4_K: 4.50 bits per weight, 256 blocks; NaN scales in 2 blocks (first: 2, 5)`
+fn write_ggml(out: &mut impl Write, dtype: DType, c: &ScaleCheck) -> std::io::Result<()> {
+    let bpw = dtype.bits_per_weight().unwrap_or(0.0);
+    write!(out, "{dtype}: {bpw:.2} bits per weight, {} blocks", c.blocks)?;
+    if c.nan_scale_blocks + c.inf_scale_blocks == 0 {
+        return writeln!(out, ", every block scale finite");
+    }
+    let first: Vec<String> = c.first.iter().map(u64::to_string).collect();
+    writeln!(
+        out,
+        "; BROKEN: {} blocks with a NaN scale, {} with an infinite scale (first: {})",
+        c.nan_scale_blocks,
+        c.inf_scale_blocks,
+        first.join(", ")
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -117,6 +178,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         },
     )?;
     let Some(t) = ck.tensor(&args.tensor) else {
+        // a GGUF metadata key (a chat template, the vocabulary) is shown whole
+        if let Some(v) = checkpoint::gguf::metadata_value(&ck, &args.tensor)? {
+            return show_metadata(&args, &v);
+        }
         bail!("{}", unknown(&ck, &args.tensor))
     };
     // a remote tensor: only the bytes of the values shown are fetched, and no statistics computed
@@ -145,6 +210,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let stats = (!remote).then(|| view.stats(&opts));
     let stats = stats.as_ref();
+    // blocks with NaN/Inf scales: a whole-tensor pass over the scales, skipped when sampling or remote
+    let ggml = match args.sample || remote {
+        true => None,
+        false => checkpoint::gguf::scale_check(&ck, t)?,
+    };
     ck.check_intact()?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -160,11 +230,18 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             values: &values,
             truncated: (values.len() as u64) < view.numel(),
             stats,
+            ggml: ggml.as_ref().map(|c| Ggml {
+                bits_per_weight: t.dtype.bits_per_weight().unwrap_or(0.0),
+                check: c,
+            }),
         };
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
         write_header(&mut out, &t.name, &view, args.slice.as_deref(), t.shape.as_slice())?;
+        if let Some(c) = &ggml {
+            write_ggml(&mut out, t.dtype, c)?;
+        }
         write_values(&mut out, &view, &values)?;
         match stats {
             Some(stats) => write_stats(&mut out, &view, stats)?,

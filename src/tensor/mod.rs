@@ -103,6 +103,11 @@ impl<'a> View<'a> {
         data: &'a [u8],
     ) -> std::result::Result<Self, String> {
         if decode::lanes(dtype).is_none() {
+            if let DType::Ggml(g) = dtype
+                && let Some(why) = ggml::why_no_values(g)
+            {
+                return Err(format!("no values: {why}"));
+            }
             return Err(format!("dtype {dtype} cannot be decoded"));
         }
         if shape.len() != strides.len() {
