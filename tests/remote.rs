@@ -329,6 +329,8 @@ fn hostile_servers_fail_cleanly_and_are_never_safe() {
     fails_cleanly(&env.run(&["inspect", "hf://no/such"]), "missing repo");
     fails_cleanly(&env.run(&["inspect", "hf://tiny/single/nothing.bin"]), "missing file");
     fails_cleanly(&env.run(&["inspect", "hf://bad name/x"]), "bad name");
+    // bench times local files only: a sparse copy would time holes
+    fails_cleanly(&env.run(&["bench", "hf://tiny/single", "--runs", "1"]), "bench");
 }
 
 #[test]

@@ -264,9 +264,23 @@ impl Checkpoint {
 
     /// The bytes of a tensor's storage (zero copy). For a remote checkpoint the storage is fetched
     /// first (see [`Checkpoint::mapped_storage_bytes`] to fetch only part of it).
+    ///
+    /// A remote storage larger than [`crate::source::remote::MAX_ON_DEMAND`] is not fetched here (an
+    /// error says so): opening a tensor in the UI must not start a multi-gigabyte download.
     pub fn storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
-        if let Some(src) = self.sources.get(t.file) {
-            src.fetch(std::slice::from_ref(&t.storage))?;
+        if let Some(f) = self.sources.get(t.file).and_then(|s| s.remote()) {
+            let len = t.storage.end.saturating_sub(t.storage.start);
+            let missing = !f.fetched().missing(t.storage.clone()).is_empty();
+            if missing && len > crate::source::remote::MAX_ON_DEMAND {
+                return Err(Error::Limit {
+                    path: PathBuf::from(&f.label),
+                    what: "bytes of a remote tensor fetched on demand",
+                    value: len,
+                    limit: crate::source::remote::MAX_ON_DEMAND,
+                    hint: ": `tensorscope show` fetches only the values it prints; download the file for the rest",
+                });
+            }
+            f.fetch(std::slice::from_ref(&t.storage))?;
         }
         self.mapped_storage_bytes(t)
     }

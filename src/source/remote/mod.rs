@@ -37,6 +37,9 @@ pub use url::{RemotePath, is_remote};
 
 /// Requests run at once for one file.
 pub const CONCURRENCY: usize = 4;
+/// Largest remote tensor storage fetched on demand by `Checkpoint::storage_bytes` (previews and
+/// statistics in the UI); `diff` fetches what it compares explicitly, within the per-command limit.
+pub const MAX_ON_DEMAND: u64 = 64 << 20;
 /// Holes smaller than this between two wanted ranges are fetched too, saving a request.
 pub const MERGE_GAP: u64 = 512;
 
