@@ -13,8 +13,11 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::cpu::{self, Arena, Load, Sink};
-use super::{CacheState, Device, Method, cache, gpu};
+use super::{CacheState, Device, Memory, Method, cache, gpu};
 use crate::{Error, Result};
+
+/// Timed uploads of the GPU ceiling (after one untimed).
+pub const CEILING_RUNS: u32 = 3;
 
 /// The name of the hidden subcommand.
 pub const SUBCOMMAND: &str = "__bench-child";
@@ -41,6 +44,12 @@ pub struct Spec {
     /// Where the loaded tensors go.
     #[serde(default)]
     pub device: Device,
+    /// Eager methods: fresh or reused owned memory (`None`: reused).
+    #[serde(default)]
+    pub memory: Option<Memory>,
+    /// GPU cases: how bytes reach the GPU.
+    #[serde(default)]
+    pub upload: gpu::Upload,
 }
 
 /// What a case measured.
@@ -61,11 +70,30 @@ pub struct Outcome {
     /// GPU cases: the adapter the tensors were uploaded to.
     #[serde(default)]
     pub adapter: Option<crate::report::Gpu>,
+    /// GPU cases: the upload path's own rate from a warm host buffer (GB/s), measured after the runs.
+    #[serde(default)]
+    pub ceiling_gbps: Option<f64>,
+    /// Major page faults (read from disk) per timed run, on average.
+    #[serde(default)]
+    pub major_faults: Option<u64>,
+    /// Something a run had to fall back to.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Major page faults of this process so far (`ru_majflt`).
+pub fn major_faults() -> Option<u64> {
+    // SAFETY: getrusage fills the zeroed struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0).then(|| u.ru_majflt as u64)
 }
 
 /// Run the case here. `on_run(seconds, warmup)` is called after every run.
 pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)) -> Result<Outcome> {
-    let mut arena = Arena::new();
+    let mut arena = match spec.memory {
+        Some(Memory::Fresh) => Arena::fresh(),
+        _ => Arena::new(),
+    };
     let load = Load {
         root: &spec.root,
         files: &spec.files,
@@ -81,13 +109,17 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         cache_dropped: (spec.cache == CacheState::Cold).then_some(true),
         pages_left: 0,
         adapter: None,
+        ceiling_gbps: None,
+        major_faults: None,
+        note: None,
     };
     // The device is opened before the first run (untimed), as a loader's process has it already.
     let mut uploader = match spec.device {
         Device::Cpu => None,
-        Device::Gpu => Some(gpu::Uploader::open()?),
+        Device::Gpu => Some(gpu::Uploader::open(spec.upload)?),
     };
     let mut host = cpu::Host;
+    let mut faults = 0u64;
     for i in 0..spec.warmup + spec.runs {
         if spec.cache == CacheState::Cold {
             for f in &spec.files {
@@ -98,15 +130,24 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
                 }
             }
         }
-        let t = Instant::now();
         let sink: &mut dyn Sink = match uploader.as_mut() {
             Some(u) => u,
             None => &mut host,
         };
+        let before = major_faults();
+        let t = Instant::now();
         let got = cpu::load_into(&mut arena, &load, sink)?;
         let secs = t.elapsed().as_secs_f64();
         std::hint::black_box(&got);
         let warmup = i < spec.warmup;
+        if let (false, Some(a), Some(b)) = (warmup, before, major_faults()) {
+            faults += b.saturating_sub(a);
+        }
+        // untimed: fresh memory is given back so the next run faults new pages
+        arena.release();
+        if let Some(n) = got.note {
+            out.note = Some(n.to_owned());
+        }
         if i == 0 {
             (out.bytes, out.checksum) = (got.bytes, got.checksum);
         } else if (got.bytes, got.checksum) != (out.bytes, out.checksum) {
@@ -125,6 +166,11 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         out.checksum = Some(u.readback_checksum()?);
         out.adapter = Some(u.adapter().clone());
     }
+    if let Some(u) = uploader.as_mut() {
+        // the same path's ceiling, in the same process, from warm pre-touched host memory
+        out.ceiling_gbps = Some(u.ceiling(out.bytes, CEILING_RUNS)?);
+    }
+    out.major_faults = major_faults().map(|_| faults / u64::from(spec.runs.max(1)));
     if measure_rss {
         out.peak_rss_bytes = peak_rss();
     }
@@ -238,6 +284,8 @@ mod tests {
             runs: 3,
             warmup: 1,
             device: Device::Cpu,
+            memory: Some(Memory::Fresh),
+            upload: gpu::Upload::Ring,
         };
         let mut seen = Vec::new();
         let o = execute(&spec, false, &mut |s, w| seen.push((s, w))).unwrap();

@@ -37,28 +37,50 @@ use crate::{Error, Result};
 /// Alignment of each copy inside the arena.
 const ARENA_ALIGN: usize = 64;
 
-/// Reusable, pre-faulted owned memory for the methods that copy.
+/// Owned memory for the methods that copy: reused and pre-faulted (the default), or fresh.
 #[derive(Default)]
 pub struct Arena {
     map: Option<memmap2::MmapMut>,
+    fresh: bool,
 }
 
 impl Arena {
-    /// An empty arena; the first [`Arena::take`] maps and pre-faults it.
+    /// An empty arena; the first [`Arena::take`] maps and pre-faults it, later runs reuse it.
     pub fn new() -> Self {
         Arena::default()
     }
 
-    /// At least `n` bytes of mapped, already faulted memory (contents unspecified).
+    /// An arena of fresh memory: every load gets new, untouched pages (faulted and zeroed by the
+    /// kernel as the load first writes them, as `malloc`ed memory is), released by
+    /// [`Arena::release`] between runs.
+    pub fn fresh() -> Self {
+        Arena { map: None, fresh: true }
+    }
+
+    /// Whether the arena hands out fresh memory.
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+
+    /// Between runs (untimed): a fresh arena unmaps its memory so the next load gets new pages.
+    pub fn release(&mut self) {
+        if self.fresh {
+            self.map = None;
+        }
+    }
+
+    /// At least `n` bytes of mapped memory (contents unspecified): already faulted unless fresh.
+    /// Within one load (until [`Arena::release`]) the same memory is handed out again.
     pub fn take(&mut self, n: usize) -> Result<&mut [u8]> {
         if self.map.as_ref().is_none_or(|m| m.len() < n) {
             self.map = None;
             let len = n.max(1).next_multiple_of(2 << 20);
-            let map = memmap2::MmapOptions::new()
-                .len(len)
-                .populate()
-                .map_anon()
-                .map_err(|e| Error::io("<anonymous memory>", e))?;
+            let mut opts = memmap2::MmapOptions::new();
+            opts.len(len);
+            if !self.fresh {
+                opts.populate();
+            }
+            let map = opts.map_anon().map_err(|e| Error::io("<anonymous memory>", e))?;
             self.map = Some(map);
         }
         let map = self.map.as_mut().expect("mapped above");
@@ -88,6 +110,8 @@ pub struct Loaded {
     pub bytes: u64,
     /// Sum of the data when touched.
     pub checksum: Option<u64>,
+    /// Something the report must say about this load (a fallback taken).
+    pub note: Option<&'static str>,
 }
 
 /// Wrapping sum of `data` as little-endian u64 words (a trailing partial word is zero-padded).
@@ -218,6 +242,9 @@ pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result
         Method::PickleEager | Method::PickleMmap | Method::PickleSlice | Method::PickleMmapSlice => {
             pickle(arena, l, sink)
         }
+        Method::SafetensorsPread | Method::SafetensorsDirect | Method::SafetensorsMmapPrefetch => {
+            super::strategies::load(arena, l, sink)
+        }
         Method::FileRead => {
             let mut total = 0u64;
             for f in l.files {
@@ -226,17 +253,19 @@ pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result
             Ok(Loaded {
                 bytes: total,
                 checksum: None,
+                note: None,
             })
         }
     }
 }
 
 /// Hand the views (each its own region) to the sink, then read them when the load is touched.
-fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
+pub(super) fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
     sink.take(views, None)?;
     Ok(Loaded {
         bytes,
         checksum: l.touched.then(|| sum_views(views)),
+        note: None,
     })
 }
 
@@ -247,6 +276,7 @@ fn finish_storages(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, storages: &[&[
     Ok(Loaded {
         bytes,
         checksum: l.touched.then(|| sum_views(&views(map, storages))),
+        note: None,
     })
 }
 
@@ -257,7 +287,7 @@ fn tensor_bytes<'a>(ck: &'a checkpoint::Checkpoint, t: &TensorInfo) -> Result<&'
     }
 }
 
-fn contiguous_views(ck: &checkpoint::Checkpoint) -> Result<Vec<&[u8]>> {
+pub(super) fn contiguous_views(ck: &checkpoint::Checkpoint) -> Result<Vec<&[u8]>> {
     ck.tensors.iter().map(|t| tensor_bytes(ck, t)).collect()
 }
 
@@ -295,7 +325,7 @@ fn read_file_into<'a>(arena: &'a mut Arena, path: &Path, offset: usize) -> Resul
     Ok(buf)
 }
 
-fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+pub(super) fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     let sizes: Vec<u64> = l
         .files
         .iter()

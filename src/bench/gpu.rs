@@ -6,7 +6,9 @@
 //! first copies every storage into host memory and uploads from there (`torch.load` then `.cuda()`),
 //! `pickle-mmap` uploads out of the mapped archive (`torch.load(mmap=True)` then `.cuda()`).
 //!
-//! Upload path: `Queue::write_buffer` calls of at most [`UPLOAD_BATCH`] bytes (wgpu copies the
+//! Upload paths ([`Upload`]): by default a ring of reused, mapped staging buffers, filled by
+//! the CPU while the GPU copies the previous one (see `gpu/ring.rs`). The other path, kept
+//! selectable so reports can show both: `Queue::write_buffer` calls of at most [`UPLOAD_BATCH`] bytes (wgpu copies the
 //! bytes into a staging buffer of that size and the GPU copies them into the destination when the
 //! queue is submitted), submitted every batch with at most two batches in flight, so host staging
 //! memory stays near two batches whatever the sizes of the tensors. What is uploaded is each
@@ -27,10 +29,38 @@ use crate::{Error, Result};
 pub const UPLOAD_BATCH: u64 = 64 << 20;
 /// Largest destination buffer created (the adapter's `max_buffer_size` may be lower).
 pub const MAX_CHUNK: u64 = 1 << 30;
+/// Most bytes uploaded by each run of the upload ceiling (`Uploader::ceiling`).
+pub const CEILING_BYTES: u64 = 512 << 20;
 /// Alignment of each tensor inside a buffer.
 pub const PLACE_ALIGN: u64 = 256;
 /// Longest wait for the GPU to finish one batch before the run fails as hung.
 pub const GPU_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How bytes reach the GPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Upload {
+    /// A reused ring of mapped staging buffers, pipelined (the default).
+    #[default]
+    Ring,
+    /// `Queue::write_buffer` (wgpu allocates staging memory per call).
+    WriteBuffer,
+}
+
+impl Upload {
+    /// `ring` or `write-buffer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Upload::Ring => "ring",
+            Upload::WriteBuffer => "write-buffer",
+        }
+    }
+
+    /// Parse `ring` or `write-buffer`.
+    pub fn parse(s: &str) -> Option<Upload> {
+        [Upload::Ring, Upload::WriteBuffer].into_iter().find(|u| u.as_str() == s)
+    }
+}
 
 /// Where one view (or a piece of a view larger than a buffer) went: buffer index, offset, bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +112,8 @@ pub fn place(lens: &[u64], chunk: u64) -> (Vec<Placement>, Vec<u64>) {
 
 #[cfg(feature = "gpu")]
 mod imp;
+#[cfg(feature = "gpu")]
+mod ring;
 
 #[cfg(feature = "gpu")]
 pub use imp::{Uploader, adapters};
@@ -111,7 +143,7 @@ pub struct Uploader(std::convert::Infallible);
 #[cfg(not(feature = "gpu"))]
 impl Uploader {
     /// Always an error: this build has no GPU backend.
-    pub fn open() -> Result<Uploader> {
+    pub fn open(_upload: Upload) -> Result<Uploader> {
         Err(Error::Unsupported(
             "this tensorscope was built without the `gpu` feature: no GPU loads".into(),
         ))
@@ -124,6 +156,11 @@ impl Uploader {
 
     /// Never reached.
     pub fn readback_checksum(&self) -> Result<u64> {
+        match self.0 {}
+    }
+
+    /// Never reached.
+    pub fn ceiling(&mut self, _bytes: u64, _runs: u32) -> Result<f64> {
         match self.0 {}
     }
 }

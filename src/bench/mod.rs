@@ -26,8 +26,10 @@ pub mod cache;
 pub mod child;
 pub mod cpu;
 pub mod gpu;
+pub mod headline;
 pub mod plan;
 pub mod runner;
+pub mod strategies;
 pub mod synth;
 pub mod system;
 pub mod torchzip;
@@ -62,13 +64,22 @@ pub enum Method {
     PickleMmapSlice,
     /// Reference: read the whole file into memory that is already mapped (no parsing).
     FileRead,
+    /// N threads `pread` disjoint ranges of the file into owned memory, then views into it.
+    SafetensorsPread,
+    /// `O_DIRECT` reads (no page cache) into aligned owned memory; plain reads where refused.
+    SafetensorsDirect,
+    /// Map the file and `madvise(MADV_WILLNEED)` it before use (what prefetching loaders do).
+    SafetensorsMmapPrefetch,
 }
 
 impl Method {
     /// Every whole-checkpoint method, in report order.
-    pub const LOADS: [Method; 6] = [
+    pub const LOADS: [Method; 9] = [
         Method::SafetensorsMmap,
+        Method::SafetensorsMmapPrefetch,
         Method::SafetensorsRead,
+        Method::SafetensorsPread,
+        Method::SafetensorsDirect,
         Method::SafetensorsLazyOne,
         Method::PickleEager,
         Method::PickleMmap,
@@ -89,6 +100,9 @@ impl Method {
             Method::PickleSlice => "pickle-slice",
             Method::PickleMmapSlice => "pickle-mmap-slice",
             Method::FileRead => "file-read",
+            Method::SafetensorsPread => "safetensors-pread",
+            Method::SafetensorsDirect => "safetensors-direct",
+            Method::SafetensorsMmapPrefetch => "safetensors-mmap-prefetch",
         }
     }
 
@@ -110,7 +124,19 @@ impl Method {
 
     /// Whether loading copies the data it covers (so "touched" adds only a read of owned memory).
     pub fn copies(self) -> bool {
-        !matches!(self, Method::SafetensorsMmap | Method::PickleMmap)
+        !matches!(
+            self,
+            Method::SafetensorsMmap | Method::PickleMmap | Method::SafetensorsMmapPrefetch
+        )
+    }
+
+    /// Whether the method copies the whole checkpoint into owned memory (an eager load): those
+    /// run twice, into [`Memory::Fresh`] and [`Memory::Reused`] memory.
+    pub fn eager(self) -> bool {
+        matches!(
+            self,
+            Method::SafetensorsRead | Method::SafetensorsPread | Method::SafetensorsDirect | Method::PickleEager
+        )
     }
 
     /// One line for reports.
@@ -125,6 +151,9 @@ impl Method {
             Method::PickleSlice => "rank k of N the torch.load way: load everything, keep rank k's rows",
             Method::PickleMmapSlice => "rank k of N with torch.load(mmap=True): copy rank k's rows from the map",
             Method::FileRead => "reference: read the file into memory that is already mapped",
+            Method::SafetensorsPread => "N threads pread disjoint ranges into owned memory, then views",
+            Method::SafetensorsDirect => "O_DIRECT reads (bypassing the page cache) into aligned owned memory",
+            Method::SafetensorsMmapPrefetch => "map the file, madvise(MADV_WILLNEED) it, views (zero copy)",
         }
     }
 }
@@ -146,6 +175,26 @@ impl Device {
         match self {
             Device::Cpu => "cpu",
             Device::Gpu => "gpu",
+        }
+    }
+}
+
+/// Where an eager load's owned memory comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Memory {
+    /// New memory every run, first touched by the load (what `torch.load` and a one-shot loader get).
+    Fresh,
+    /// One pre-faulted arena reused by every run (what a long-lived loader keeps).
+    Reused,
+}
+
+impl Memory {
+    /// The report spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Memory::Fresh => "fresh",
+            Memory::Reused => "reused",
         }
     }
 }
@@ -212,6 +261,8 @@ pub struct Config {
     pub devices: Vec<Device>,
     /// Where cases run.
     pub isolation: Isolation,
+    /// How GPU rows upload.
+    pub upload: gpu::Upload,
 }
 
 /// Most timed runs per case.
@@ -232,6 +283,7 @@ impl Config {
             methods: Vec::new(),
             devices: vec![Device::Cpu],
             isolation: Isolation::InProcess,
+            upload: gpu::Upload::Ring,
         }
     }
 

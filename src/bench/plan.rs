@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CacheState, Config, Device, Method};
+use super::{CacheState, Config, Device, Memory, Method};
 use crate::Result;
 use crate::checkpoint::{self, Format};
 
@@ -54,6 +54,9 @@ impl Target {
             Method::PickleEager | Method::PickleSlice => self.is_pickle(),
             Method::PickleMmap | Method::PickleMmapSlice => self.is_pickle() && self.all_zip,
             Method::SafetensorsMmap
+            | Method::SafetensorsMmapPrefetch
+            | Method::SafetensorsPread
+            | Method::SafetensorsDirect
             | Method::SafetensorsRead
             | Method::SafetensorsLazyOne
             | Method::SafetensorsSlice
@@ -77,6 +80,8 @@ pub struct Case {
     pub touched: bool,
     /// `(k, n)` for tensor-parallel cases.
     pub rank: Option<(u32, u32)>,
+    /// Eager methods: fresh or reused owned memory.
+    pub memory: Option<Memory>,
 }
 
 impl Case {
@@ -87,6 +92,10 @@ impl Case {
             None if self.touched => format!("{} touched", self.method.as_str()),
             None => self.method.as_str().to_owned(),
         };
+        let base = match self.memory {
+            Some(m) => format!("{base} {}", m.as_str()),
+            None => base,
+        };
         match self.device {
             Device::Cpu => base,
             Device::Gpu => format!("{base} to gpu"),
@@ -94,7 +103,15 @@ impl Case {
     }
 }
 
-/// Every case of `config` over `targets`, grouped by method (untouched then touched).
+/// The strategies only measured on the CPU unless asked for by name.
+const CPU_ONLY: [Method; 3] = [
+    Method::SafetensorsPread,
+    Method::SafetensorsDirect,
+    Method::SafetensorsMmapPrefetch,
+];
+
+/// Every case of `config` over `targets`, grouped by method (untouched then touched; eager
+/// methods into fresh then reused memory on the CPU, fresh on the GPU).
 pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
     let wanted = |m: Method| config.methods.is_empty() || config.methods.contains(&m);
     let cache = if config.cold {
@@ -105,6 +122,14 @@ pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
     let mut out = Vec::new();
     for &device in &config.devices {
         for method in Method::LOADS.into_iter().filter(|&m| wanted(m)) {
+            if device == Device::Gpu && config.methods.is_empty() && CPU_ONLY.contains(&method) {
+                continue;
+            }
+            let memories: &[Option<Memory>] = match (device, method.eager()) {
+                (Device::Cpu, true) => &[Some(Memory::Fresh), Some(Memory::Reused)],
+                (Device::Gpu, true) => &[Some(Memory::Fresh)],
+                _ => &[None],
+            };
             // The reference read has nothing to touch that it did not just write, and no GPU
             // counterpart; an upload reads every byte, so GPU rows have no touched twin.
             let touches: &[bool] = match (device, method) {
@@ -113,16 +138,19 @@ pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
                 _ => &[false, true],
             };
             for &touched in touches {
-                for (target, t) in targets.iter().enumerate() {
-                    if t.applies(method) {
-                        out.push(Case {
-                            target,
-                            method,
-                            device,
-                            cache,
-                            touched,
-                            rank: None,
-                        });
+                for &memory in memories {
+                    for (target, t) in targets.iter().enumerate() {
+                        if t.applies(method) {
+                            out.push(Case {
+                                target,
+                                method,
+                                device,
+                                cache,
+                                touched,
+                                rank: None,
+                                memory,
+                            });
+                        }
                     }
                 }
             }
@@ -139,6 +167,7 @@ pub fn plan(config: &Config, targets: &[Target]) -> Vec<Case> {
                                 cache,
                                 touched: device == Device::Cpu,
                                 rank: Some((k, config.ranks)),
+                                memory: None,
                             });
                         }
                     }
@@ -174,12 +203,26 @@ mod tests {
             [
                 "safetensors-mmap",
                 "safetensors-mmap touched",
-                "safetensors-read",
-                "safetensors-read touched",
+                "safetensors-mmap-prefetch",
+                "safetensors-mmap-prefetch touched",
+                "safetensors-read fresh",
+                "safetensors-read reused",
+                "safetensors-read touched fresh",
+                "safetensors-read touched reused",
+                "safetensors-pread fresh",
+                "safetensors-pread reused",
+                "safetensors-pread touched fresh",
+                "safetensors-pread touched reused",
+                "safetensors-direct fresh",
+                "safetensors-direct reused",
+                "safetensors-direct touched fresh",
+                "safetensors-direct touched reused",
                 "safetensors-lazy-one",
                 "safetensors-lazy-one touched",
-                "pickle-eager",
-                "pickle-eager touched",
+                "pickle-eager fresh",
+                "pickle-eager reused",
+                "pickle-eager touched fresh",
+                "pickle-eager touched reused",
                 "pickle-mmap",
                 "pickle-mmap touched",
                 "file-read",
@@ -206,8 +249,10 @@ mod tests {
         assert_eq!(
             names,
             [
-                "pickle-eager",
-                "pickle-eager touched",
+                "pickle-eager fresh",
+                "pickle-eager reused",
+                "pickle-eager touched fresh",
+                "pickle-eager touched reused",
                 "safetensors-slice rank 0/2",
                 "safetensors-slice rank 1/2",
                 "pickle-slice rank 0/2",

@@ -7,8 +7,11 @@ use std::thread::JoinHandle;
 
 use super::child::{self, Spec};
 use super::plan::{self, Case, Target};
-use super::{CacheState, Config, Device, Event, Isolation, MAX_RANKS, MAX_RUNS, Method, cache, gpu, synth, system};
-use crate::report::{BenchResult, CheckpointFacts, Report, RunConfig, Speedup};
+use super::headline::{self, DISK_READ, MEMCPY_FRESH, MEMCPY_PRETOUCHED};
+use super::{
+    CacheState, Config, Device, Event, Isolation, MAX_RANKS, MAX_RUNS, Memory, Method, cache, gpu, synth, system,
+};
+use crate::report::{BenchResult, Ceiling, CheckpointFacts, Report, RunConfig, Speedup};
 use crate::{Error, Result};
 
 /// Run the benchmark, calling `on_event` with its progress, and return the report.
@@ -66,6 +69,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     }
     let mut results = Vec::new();
     let mut used_adapter = None;
+    let mut gpu_ceilings = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         on_event(&Event::CaseStarted {
             index,
@@ -82,6 +86,8 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             runs: config.runs,
             warmup: config.warmup,
             device: case.device,
+            memory: case.memory,
+            upload: config.upload,
         };
         let mut on_run = |seconds: f64, warmup: bool| on_event(&Event::Run { index, seconds, warmup });
         let outcome = match &config.isolation {
@@ -109,7 +115,16 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
                 if o.adapter.is_some() {
                     used_adapter.clone_from(&o.adapter);
                 }
-                let r = result(t, case, o);
+                if let Some(g) = o.ceiling_gbps {
+                    gpu_ceilings.push(g);
+                }
+                if let Some(n) = &o.note {
+                    let n = format!("{}: {n}", case.label());
+                    if !caveats.contains(&n) {
+                        caveats.push(n);
+                    }
+                }
+                let r = result(t, case, o, config.upload);
                 on_event(&Event::CaseDone {
                     index,
                     result: Box::new(r.clone()),
@@ -126,8 +141,12 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             }
         }
     }
+    let ceilings = ceilings(config, &system, &targets, gpu_ceilings);
+    headline::assign(&mut results, &ceilings);
     let speedups = speedups(&results);
+    let headline = headline::headline(&results);
     caveats.extend(general_caveats(config, &system, &results));
+    caveats.extend(filesystem_caveats(&targets));
     caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
     on_event(&Event::Finished);
     Ok(Report {
@@ -148,12 +167,89 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
                 format: t.format.as_str().into(),
                 bytes: t.bytes,
                 tensors: t.tensors,
+                filesystem: t.files.first().and_then(|f| system::filesystem(f)),
             })
             .collect(),
         results,
         speedups,
         caveats,
+        headline,
+        ceilings,
     })
+}
+
+/// The ceilings of this run: memcpy into pre-touched and fresh memory (the system probes), the
+/// GPU path's own rate (median over the GPU cases, each measured in its process after its runs),
+/// and for cold runs the disk's sequential read rate of the largest file.
+fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target], gpu: Vec<f64>) -> Vec<Ceiling> {
+    let mut out = vec![
+        Ceiling {
+            name: MEMCPY_PRETOUCHED.into(),
+            device: "cpu".into(),
+            gbps: sys.mapped_memory_gbps,
+            what: format!(
+                "memcpy of {} from warm memory into pre-touched memory (median of {})",
+                crate::text::bytes(system::PROBE_BYTES as u64),
+                system::PROBE_RUNS
+            ),
+        },
+        Ceiling {
+            name: MEMCPY_FRESH.into(),
+            device: "cpu".into(),
+            gbps: sys.fresh_memory_gbps,
+            what: format!(
+                "memcpy of {} from warm memory into fresh memory, every page faulted on first touch (median of {})",
+                crate::text::bytes(system::PROBE_BYTES as u64),
+                system::PROBE_RUNS
+            ),
+        },
+    ];
+    if !gpu.is_empty() {
+        let n = gpu.len();
+        out.push(Ceiling {
+            name: headline::gpu_ceiling(config.upload.as_str()),
+            device: "gpu".into(),
+            gbps: headline::median(gpu),
+            what: format!(
+                "upload of a warm, pre-touched host buffer (up to {}) through the same {} path (median over {n} GPU case(s))",
+                crate::text::bytes(gpu::CEILING_BYTES),
+                config.upload.as_str()
+            ),
+        });
+    }
+    if config.cold {
+        let largest = targets.iter().flat_map(|t| &t.files).max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
+        if let Some((gbps, direct)) = largest.and_then(|f| system::disk_read_gbps(f)) {
+            out.push(Ceiling {
+                name: DISK_READ.into(),
+                device: "cpu".into(),
+                gbps,
+                what: format!(
+                    "sequential read of the largest file from a dropped cache, 16 MiB requests{}",
+                    if direct { ", O_DIRECT" } else { " (O_DIRECT refused: buffered)" }
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The filesystems holding the checkpoints, with advice where maps are slow.
+fn filesystem_caveats(targets: &[Target]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in targets {
+        let Some(fs) = t.files.first().and_then(|f| system::filesystem(f)) else {
+            continue;
+        };
+        if system::prefers_pread(&fs) {
+            out.push(format!(
+                "{} lies on {fs}: on network and FUSE filesystems a map faults in 4 KiB pieces, each a round trip; \
+                 prefer pread in large requests (safetensors-pread) over mmap there.",
+                crate::text::path(&t.root)
+            ));
+        }
+    }
+    out
 }
 
 /// Run the benchmark on a thread; progress arrives on the receiver, the report from the handle.
@@ -194,7 +290,7 @@ fn owned_bytes(method: Method, t: &Target) -> u64 {
     }
 }
 
-fn result(t: &Target, case: &Case, o: child::Outcome) -> BenchResult {
+fn result(t: &Target, case: &Case, o: child::Outcome, upload: gpu::Upload) -> BenchResult {
     let mut s = o.samples_s.clone();
     s.sort_by(f64::total_cmp);
     let median = match s.len() {
@@ -224,22 +320,33 @@ fn result(t: &Target, case: &Case, o: child::Outcome) -> BenchResult {
         cache_dropped: o.cache_dropped,
         checksum: o.checksum.map(|c| format!("{c:#018x}")),
         samples_s: o.samples_s,
+        memory: case.memory.map(|m| m.as_str().to_owned()),
+        upload: (case.device == Device::Gpu).then(|| upload.as_str().to_owned()),
+        ceiling: None,
+        percent_of_ceiling: None,
+        major_faults: o.major_faults,
+        note: o.note,
     }
 }
 
 /// Each row against the baseline of its group: `pickle-eager` for whole loads, `pickle-slice` of
-/// the same rank for tensor-parallel rows (same device, cache and touch).
+/// the same rank for tensor-parallel rows (same device, cache and touch). Eager rows compare with
+/// `pickle-eager` into the same kind of memory; every other row with `pickle-eager` into fresh
+/// memory, as `torch.load` gets.
 pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
+    let fresh = Memory::Fresh.as_str();
     let baseline_of = |r: &BenchResult| {
         let name = if r.rank.is_some() {
             Method::PickleSlice
         } else {
             Method::PickleEager
         };
+        let memory = r.memory.as_deref().unwrap_or(fresh);
         results.iter().find(|b| {
             b.method == name.as_str()
                 && (b.device.as_str(), b.cache.as_str(), b.touched, b.rank)
                     == (r.device.as_str(), r.cache.as_str(), r.touched, r.rank)
+                && b.memory.as_deref().is_none_or(|m| m == memory)
         })
     };
     results
@@ -254,6 +361,8 @@ pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
                 method: r.method.clone(),
                 rank: r.rank,
                 ratio: b.median_s / r.median_s,
+                memory: r.memory.clone(),
+                baseline_memory: b.memory.clone(),
             })
         })
         .collect()
@@ -287,12 +396,12 @@ fn general_caveats(config: &Config, sys: &crate::report::System, results: &[Benc
         .any(|r| Method::parse(&r.method).is_some_and(Method::copies))
         && sys.fresh_memory_gbps > 0.0
     {
-        let extra = 1.0 / sys.fresh_memory_gbps - 1.0 / sys.mapped_memory_gbps.max(sys.fresh_memory_gbps);
         out.push(format!(
-            "Owned copies go into memory mapped and pre-faulted once per case and reused by every run, as a \
-             long-lived loader reuses its buffers. Here the first touch of fresh memory copies at {:.1} GB/s against \
-             {:.1} GB/s into mapped memory: a one-shot load into fresh memory would add about {:.2} s per GB.",
-            sys.fresh_memory_gbps, sys.mapped_memory_gbps, extra
+            "Eager loads run twice: into fresh memory (new pages every run, faulted and zeroed as the load first \
+             writes them, as torch.load and a one-shot loader get) and into reused memory (one pre-faulted arena, as \
+             a long-lived loader keeps); the headline compares fresh with fresh. Here memcpy runs at {:.1} GB/s into \
+             fresh memory and {:.1} GB/s into pre-touched memory.",
+            sys.fresh_memory_gbps, sys.mapped_memory_gbps
         ));
     }
     if config.runs < 3 {
@@ -427,11 +536,22 @@ mod tests {
         let report = run_with(&config, |e| events.push(format!("{e:?}"))).unwrap();
         assert!(events[0].starts_with("Writing"));
         assert!(events.last().unwrap().starts_with("Finished"));
-        // 5 methods untouched and touched, plus the reference read
-        assert_eq!(report.results.len(), 11, "{:?}", report.caveats);
+        // 8 methods untouched and touched, the 4 eager ones into fresh and reused memory, plus the
+        // reference read
+        assert_eq!(report.results.len(), 25, "{:?}", report.caveats);
         assert!(report.results.iter().all(|r| r.runs == 2 && r.peak_rss_bytes.is_none()));
         assert_eq!(report.checkpoints.len(), 2);
-        assert_eq!(report.speedups.len(), 9);
+        // every row but pickle-eager's own four has a baseline
+        assert_eq!(report.speedups.len(), 21);
+        assert_eq!(report.headline.len(), 1, "{:?}", report.headline);
+        assert!(report.headline[0].starts_with("cpu, touched, warm: safetensors-mmap loads"));
+        let names: Vec<&str> = report.ceilings.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["memcpy-pretouched", "memcpy-fresh"]);
+        let eager = |m: &str| report.results.iter().find(|r| r.method == "pickle-eager" && r.touched && r.memory.as_deref() == Some(m)).unwrap();
+        assert_eq!(eager("fresh").ceiling.as_deref(), Some("memcpy-fresh"));
+        assert_eq!(eager("reused").ceiling.as_deref(), Some("memcpy-pretouched"));
+        assert!(report.results.iter().all(|r| r.major_faults.is_some()));
+        assert!(report.checkpoints.iter().all(|c| c.filesystem.is_some()));
         let bad = |c: &&String| c.contains("not measured:") || c.contains("a bug");
         assert!(!report.caveats.iter().any(|c| bad(&c)), "{:?}", report.caveats);
         assert!(

@@ -52,6 +52,9 @@ pub struct Args {
     /// Also upload every load into GPU buffers (wgpu; WGPU_ADAPTER_NAME picks the adapter).
     #[arg(long)]
     pub gpu: bool,
+    /// How GPU rows upload: a reused ring of mapped staging buffers, or wgpu's Queue::write_buffer.
+    #[arg(long, value_name = "ring|write-buffer", default_value = "ring", value_parser = upload)]
+    pub upload: bench::gpu::Upload,
     /// Run every case in this process (peak memory is then not measured).
     #[arg(long)]
     pub in_process: bool,
@@ -63,6 +66,10 @@ fn size(s: &str) -> Result<u64, String> {
 
 fn family(s: &str) -> Result<Family, String> {
     Family::parse(s).ok_or_else(|| format!("{s:?}: expected gpt2, lora or huge"))
+}
+
+fn upload(s: &str) -> Result<bench::gpu::Upload, String> {
+    bench::gpu::Upload::parse(s).ok_or_else(|| format!("{s:?}: expected ring or write-buffer"))
 }
 
 fn method(s: &str) -> Result<Method, String> {
@@ -103,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.gpu {
         config.devices.push(Device::Gpu);
     }
+    config.upload = args.upload;
     if !args.in_process {
         let exe = std::env::current_exe().context("cannot find this program to run cases in child processes")?;
         config.isolation = Isolation::Child(exe);

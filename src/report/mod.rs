@@ -28,6 +28,25 @@ pub struct Report {
     pub speedups: Vec<Speedup>,
     /// What a reader must know to trust (or not) the numbers.
     pub caveats: Vec<String>,
+    /// One sentence per device, from touched rows only: what a user gets (reports open with it).
+    #[serde(default)]
+    pub headline: Vec<String>,
+    /// What the hardware allows, measured in the same run; each row states its rate against one.
+    #[serde(default)]
+    pub ceilings: Vec<Ceiling>,
+}
+
+/// A rate the hardware (or the upload path) allows, measured in the same run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ceiling {
+    /// Stable name rows refer to (`memcpy-pretouched`, `memcpy-fresh`, `gpu-ring`, `disk-read`).
+    pub name: String,
+    /// `cpu` or `gpu`.
+    pub device: String,
+    /// Rate in GB/s (10^9).
+    pub gbps: f64,
+    /// What was measured, in one line.
+    pub what: String,
 }
 
 /// Facts about the machine.
@@ -92,6 +111,9 @@ pub struct CheckpointFacts {
     pub bytes: u64,
     /// Number of tensors.
     pub tensors: usize,
+    /// Filesystem holding it (`statfs`: ext4, xfs, nfs, fuse, 9p, overlay, tmpfs, …).
+    #[serde(default)]
+    pub filesystem: Option<String>,
 }
 
 /// The timing of one case.
@@ -131,18 +153,47 @@ pub struct BenchResult {
     pub checksum: Option<String>,
     /// Every timed run, seconds.
     pub samples_s: Vec<f64>,
+    /// Eager methods: `fresh` (new memory each run) or `reused` (one pre-faulted arena).
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// GPU rows: `ring` or `write-buffer`.
+    #[serde(default)]
+    pub upload: Option<String>,
+    /// Name of the [`Ceiling`] this row is measured against.
+    #[serde(default)]
+    pub ceiling: Option<String>,
+    /// `gbps` as a percentage of that ceiling.
+    #[serde(default)]
+    pub percent_of_ceiling: Option<f64>,
+    /// Major page faults (pages read from disk through a map) per timed run.
+    #[serde(default)]
+    pub major_faults: Option<u64>,
+    /// A fallback the method took (e.g. O_DIRECT refused).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl BenchResult {
-    /// `method`, with `(touched)` or `(untouched)` and the rank, as tables label it.
+    /// `method`, with `(touched)` or `(untouched)`, the memory and the rank, as tables label it.
     pub fn label(&self) -> String {
         let touch = if self.touched { "touched" } else { "untouched" };
+        let mem = self.memory.as_deref().map(|m| format!(", {m}")).unwrap_or_default();
+        let gmem = self.memory.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+        let up = match self.upload.as_deref() {
+            Some(u) if u != "ring" => format!(" via {u}"),
+            _ => String::new(),
+        };
         match (self.rank, self.ranks, self.device.as_str()) {
             (Some(k), Some(n), "cpu") => format!("{} rank {k}/{n}", self.method),
-            (Some(k), Some(n), dev) => format!("{} rank {k}/{n} to {dev}", self.method),
-            (_, _, "cpu") => format!("{} ({touch})", self.method),
-            (_, _, dev) => format!("{} to {dev}", self.method),
+            (Some(k), Some(n), dev) => format!("{} rank {k}/{n} to {dev}{up}", self.method),
+            (_, _, "cpu") => format!("{} ({touch}{mem})", self.method),
+            (_, _, dev) => format!("{}{gmem} to {dev}{up}", self.method),
         }
+    }
+
+    /// Whether the row read every byte it loaded (touched CPU rows; GPU uploads read every byte).
+    pub fn reads_everything(&self) -> bool {
+        self.touched || self.device != "cpu"
     }
 
     /// Whether max - min exceeds half the median (a noisy measurement).
@@ -168,16 +219,23 @@ pub struct Speedup {
     pub rank: Option<u32>,
     /// Baseline median over method median (> 1: faster than the baseline).
     pub ratio: f64,
+    /// The memory of the method compared (eager methods), when it has one.
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// The baseline's memory (`fresh` unless the method is an eager one into reused memory).
+    #[serde(default)]
+    pub baseline_memory: Option<String>,
 }
 
 impl Speedup {
     /// `method (touched)` as tables label it.
     pub fn label(&self) -> String {
         let touch = if self.touched { "touched" } else { "untouched" };
+        let mem = self.memory.as_deref().map(|m| format!(", {m}")).unwrap_or_default();
         match (self.rank, self.device.as_str()) {
             (Some(k), "cpu") => format!("{} rank {k}", self.method),
             (Some(k), dev) => format!("{} rank {k} to {dev}", self.method),
-            (None, "cpu") => format!("{} ({touch})", self.method),
+            (None, "cpu") => format!("{} ({touch}{mem})", self.method),
             (None, dev) => format!("{} to {dev}", self.method),
         }
     }

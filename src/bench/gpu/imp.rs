@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, place};
+use super::ring::{RING_SLOT, RING_SLOTS, Ring};
+use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, place};
 use crate::bench::cpu::{Sink, Summer, ViewMap};
 use crate::report;
 use crate::{Error, Result};
@@ -24,6 +25,9 @@ pub struct Uploader {
     /// Where each tensor lies in the regions (`None`: each region is one tensor).
     views: Option<Vec<(usize, std::ops::Range<usize>)>>,
     errors: Arc<Mutex<Vec<String>>>,
+    upload: Upload,
+    /// The staging ring (created on the first ring upload, then reused).
+    ring: Option<Ring>,
 }
 
 fn describe(info: &wgpu::AdapterInfo) -> report::Gpu {
@@ -61,8 +65,9 @@ fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
 
 impl Uploader {
     /// Open the adapter wgpu prefers (a high-performance one; `WGPU_ADAPTER_NAME` picks another,
-    /// `WGPU_BACKEND` limits the backends) and a device with the adapter's own limits.
-    pub fn open() -> Result<Uploader> {
+    /// `WGPU_BACKEND` limits the backends) and a device with the adapter's own limits; uploads go
+    /// the `upload` way.
+    pub fn open(upload: Upload) -> Result<Uploader> {
         let instance = instance();
         let adapter =
             pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(&instance, None)).map_err(|e| {
@@ -97,6 +102,8 @@ impl Uploader {
             regions: Vec::new(),
             views: None,
             errors,
+            upload,
+            ring: None,
         })
     }
 
@@ -227,6 +234,9 @@ impl Sink for Uploader {
         for (i, &size) in extents.iter().enumerate() {
             self.ensure(i, size)?;
         }
+        if self.upload == Upload::Ring {
+            return self.take_ring(regions, views, placed);
+        }
         let mut pieces = placed.iter();
         let mut spans = Vec::with_capacity(regions.len());
         let mut pending = 0u64;
@@ -266,6 +276,59 @@ impl Sink for Uploader {
 }
 
 impl Uploader {
+    /// The ring path of [`Sink::take`]: every placed piece through the staging ring.
+    fn take_ring(&mut self, regions: &[&[u8]], views: Option<&ViewMap>, placed: Vec<Placement>) -> Result<()> {
+        let mut pieces = Vec::with_capacity(placed.len());
+        let mut spans = Vec::with_capacity(regions.len());
+        let mut next = placed.iter();
+        let mut k = 0usize;
+        for region in regions {
+            let first = k;
+            let mut rest: &[u8] = region;
+            while !rest.is_empty() {
+                let p = next.next().expect("one placement per piece");
+                let (data, tail) = rest.split_at(p.len as usize);
+                pieces.push((data, p.buffer, p.offset));
+                k += 1;
+                rest = tail;
+            }
+            spans.push(first..k);
+        }
+        let ring = self
+            .ring
+            .get_or_insert_with(|| Ring::new(&self.device, RING_SLOT, RING_SLOTS));
+        ring.upload(&self.device, &self.queue, &self.buffers, &pieces)?;
+        self.check_errors()?;
+        self.placed = placed;
+        self.regions = spans;
+        self.views = views.map(<[_]>::to_vec);
+        Ok(())
+    }
+
+    /// The ceiling of this upload path: `runs` uploads of a warm, pre-touched host buffer of
+    /// `bytes` (at most [`CEILING_BYTES`]) into one GPU buffer, the same way loads go; returns
+    /// the median rate in GB/s. Frees the last load's buffers first (call it after the read-back).
+    pub fn ceiling(&mut self, bytes: u64, runs: u32) -> Result<f64> {
+        self.buffers.clear();
+        self.placed.clear();
+        self.regions.clear();
+        let n = bytes.clamp(PLACE_ALIGN, CEILING_BYTES.min(self.chunk));
+        let host: Vec<u8> = (0..n as usize).map(|i| (i % 251) as u8).collect();
+        let mut times = Vec::with_capacity(runs as usize);
+        for _ in 0..=runs.max(1) {
+            let t = std::time::Instant::now();
+            self.take(&[std::hint::black_box(&host[..])], None)?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.remove(0); // the first run creates the buffers
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        self.buffers.clear();
+        self.placed.clear();
+        self.regions.clear();
+        Ok(if median > 0.0 { n as f64 / median / 1e9 } else { 0.0 })
+    }
+
     /// Queue `data` for `buffers[buffer]` at `offset` (a multiple of 4); copies move whole 4-byte
     /// words, so the last few bytes go padded with zeros.
     fn write(&self, buffer: usize, offset: u64, data: &[u8]) {
@@ -287,8 +350,8 @@ mod tests {
     use super::*;
 
     /// The GPU tests need an adapter; without one they say why and pass.
-    fn uploader() -> Option<Uploader> {
-        match Uploader::open() {
+    fn uploader_with(upload: Upload) -> Option<Uploader> {
+        match Uploader::open(upload) {
             Ok(u) => Some(u),
             Err(e) => {
                 eprintln!("skipped: {e}");
@@ -297,10 +360,43 @@ mod tests {
         }
     }
 
+    fn uploader() -> Option<Uploader> {
+        uploader_with(Upload::WriteBuffer)
+    }
+
     #[test]
     fn uploads_read_back_the_same_bytes() {
+        read_back_the_same_bytes(Upload::WriteBuffer);
+    }
+
+    #[test]
+    fn ring_uploads_read_back_the_same_bytes() {
+        read_back_the_same_bytes(Upload::Ring);
+    }
+
+    #[test]
+    fn ring_spans_slots_and_ceiling_is_measured() {
+        let Some(mut u) = uploader_with(Upload::Ring) else { return };
+        // more than the whole ring, so slots are reused while earlier copies are in flight
+        let big: Vec<u8> = (0..(RING_SLOT as usize * (RING_SLOTS + 1) + 1001))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let small: Vec<Vec<u8>> = (0..300u32).map(|i| vec![i as u8; 1 + i as usize * 7]).collect();
+        let mut regions: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
+        regions.insert(150, &big);
+        u.take(&regions, None).unwrap();
+        let expect = regions.iter().fold(0u64, |s, v| s.wrapping_add(crate::bench::cpu::checksum(v)));
+        assert_eq!(u.readback_checksum().unwrap(), expect);
+        // a second load through the same (re-mapped) ring
+        u.take(&regions, None).unwrap();
+        assert_eq!(u.readback_checksum().unwrap(), expect);
+        assert!(u.ceiling(4 << 20, 2).unwrap() > 0.0);
+        assert!(u.buffers.is_empty(), "the ceiling frees its buffers");
+    }
+
+    fn read_back_the_same_bytes(upload: Upload) {
         use crate::bench::cpu::checksum;
-        let Some(mut u) = uploader() else { return };
+        let Some(mut u) = uploader_with(upload) else { return };
         u.chunk = 4096; // force pieces across buffers
         let a: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + 3) as u8).collect();
         let b = vec![0xABu8; 3];

@@ -1,0 +1,196 @@
+//! What a report leads with: the ceilings measured in the run, each row's rate against its
+//! ceiling, and one sentence per device built from rows that read every byte.
+
+use super::{Device, Memory, Method};
+use crate::report::{BenchResult, Ceiling};
+
+/// `memcpy` from warm memory into pre-touched memory.
+pub const MEMCPY_PRETOUCHED: &str = "memcpy-pretouched";
+/// `memcpy` from warm memory into fresh memory.
+pub const MEMCPY_FRESH: &str = "memcpy-fresh";
+/// The disk's sequential read rate (`--cold`).
+pub const DISK_READ: &str = "disk-read";
+
+/// The GPU ceiling's name for an upload path (`gpu-ring`, `gpu-write-buffer`).
+pub fn gpu_ceiling(upload: &str) -> String {
+    format!("gpu-{upload}")
+}
+
+/// The name of the ceiling `r` is measured against, `None` for rows that read only part of the
+/// data (untouched views, one tensor, slices): laziness has no ceiling.
+pub fn ceiling_of(r: &BenchResult) -> Option<String> {
+    if r.rank.is_some() || r.method == Method::SafetensorsLazyOne.as_str() {
+        return None;
+    }
+    if r.device == Device::Gpu.as_str() {
+        return Some(gpu_ceiling(r.upload.as_deref().unwrap_or("ring")));
+    }
+    let method = Method::parse(&r.method)?;
+    if r.cache == "cold" {
+        return (method.copies() || r.touched).then(|| DISK_READ.to_owned());
+    }
+    if !method.copies() {
+        return None;
+    }
+    Some(match r.memory.as_deref() {
+        Some(m) if m == Memory::Fresh.as_str() => MEMCPY_FRESH.to_owned(),
+        _ => MEMCPY_PRETOUCHED.to_owned(),
+    })
+}
+
+/// Give every row its ceiling and its rate as a percentage of it.
+pub fn assign(results: &mut [BenchResult], ceilings: &[Ceiling]) {
+    for r in results {
+        let Some(name) = ceiling_of(r) else { continue };
+        let Some(c) = ceilings.iter().find(|c| c.name == name && c.gbps > 0.0) else {
+            continue;
+        };
+        r.percent_of_ceiling = Some(r.gbps / c.gbps * 100.0);
+        r.ceiling = Some(name);
+    }
+}
+
+/// The median of `v` (0 when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
+fn fresh_baseline<'a>(results: &'a [BenchResult], device: &str, cache: &str) -> Option<&'a BenchResult> {
+    results.iter().find(|b| {
+        b.method == Method::PickleEager.as_str()
+            && b.rank.is_none()
+            && b.reads_everything()
+            && (b.device.as_str(), b.cache.as_str()) == (device, cache)
+            && b.memory.as_deref().is_none_or(|m| m == Memory::Fresh.as_str())
+    })
+}
+
+/// One sentence per device and cache state, from rows that read every byte (touched CPU rows,
+/// GPU uploads): `safetensors-mmap` (or the fastest safetensors load) against `pickle-eager` into
+/// fresh memory, as `torch.load` gets; without a pickle to compare, the fastest load and how close
+/// it comes to its ceiling.
+pub fn headline(results: &[BenchResult]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for r in results.iter().filter(|r| r.rank.is_none() && r.reads_everything()) {
+        if !keys.contains(&(r.device.as_str(), r.cache.as_str())) {
+            keys.push((r.device.as_str(), r.cache.as_str()));
+        }
+    }
+    for (device, cache) in keys {
+        let whole = |r: &&BenchResult| {
+            r.rank.is_none()
+                && r.reads_everything()
+                && (r.device.as_str(), r.cache.as_str()) == (device, cache)
+                && r.method != Method::SafetensorsLazyOne.as_str()
+                && r.method != Method::FileRead.as_str()
+                && r.median_s > 0.0
+        };
+        let rows: Vec<&BenchResult> = results.iter().filter(whole).collect();
+        let subject = rows
+            .iter()
+            .find(|r| r.method == Method::SafetensorsMmap.as_str())
+            .or_else(|| {
+                rows.iter()
+                    .filter(|r| !Method::parse(&r.method).is_some_and(Method::is_pickle))
+                    .min_by(|a, b| a.median_s.total_cmp(&b.median_s))
+            })
+            .or_else(|| rows.iter().min_by(|a, b| a.median_s.total_cmp(&b.median_s)))
+            .copied();
+        let Some(s) = subject else { continue };
+        let prefix = if device == Device::Cpu.as_str() {
+            format!("{device}, touched, {cache}")
+        } else {
+            format!("{device} ({} upload), {cache}", s.upload.as_deref().unwrap_or("ring"))
+        };
+        let ceiling = match (s.percent_of_ceiling, &s.ceiling) {
+            (Some(p), Some(c)) => format!(", {p:.0}% of the {c} ceiling"),
+            _ => String::new(),
+        };
+        let sentence = match fresh_baseline(results, device, cache).filter(|b| b.method != s.method) {
+            Some(b) => {
+                let ratio = b.median_s / s.median_s;
+                let (word, x) = if ratio >= 1.0 {
+                    ("faster", ratio)
+                } else {
+                    ("slower", 1.0 / ratio)
+                };
+                format!(
+                    "{prefix}: {} loads {x:.1}x {word} than pickle-eager (fresh memory, as torch.load gets): {} against {} ({:.2} GB/s{ceiling})",
+                    s.method,
+                    crate::report::seconds(s.median_s),
+                    crate::report::seconds(b.median_s),
+                    s.gbps
+                )
+            }
+            None => format!(
+                "{prefix}: {} loads {} in {} ({:.2} GB/s{ceiling})",
+                s.method,
+                crate::text::bytes(s.bytes),
+                crate::report::seconds(s.median_s),
+                s.gbps
+            ),
+        };
+        out.push(sentence);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn rows_get_their_ceilings() {
+        let mut r = sample::report();
+        let ceilings = r.ceilings.clone();
+        for row in &mut r.results {
+            row.ceiling = None;
+            row.percent_of_ceiling = None;
+        }
+        assign(&mut r.results, &ceilings);
+        // untouched mmap: views only, no ceiling; touched mmap reads but copies nothing
+        assert_eq!(r.results[0].ceiling, None);
+        assert_eq!(r.results[1].ceiling, None);
+        // pickle-eager into fresh memory: against memcpy into fresh memory
+        assert_eq!(r.results[3].ceiling.as_deref(), Some(MEMCPY_FRESH));
+        let p = r.results[3].percent_of_ceiling.unwrap();
+        assert!((p - r.results[3].gbps / 1.0 * 100.0).abs() < 1e-9);
+        let mut gpu = r.results[1].clone();
+        gpu.device = "gpu".into();
+        gpu.upload = Some("write-buffer".into());
+        assert_eq!(ceiling_of(&gpu).as_deref(), Some("gpu-write-buffer"));
+    }
+
+    #[test]
+    fn headline_comes_from_touched_rows() {
+        let r = sample::report();
+        let h = headline(&r.results);
+        assert_eq!(h.len(), 1, "{h:?}");
+        // touched: 0.15 s against 0.05 s, not the untouched 500x
+        assert!(h[0].starts_with("cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory"), "{}", h[0]);
+        let mut rows = r.results.clone();
+        rows.retain(|x| x.method != "pickle-eager");
+        let h = headline(&rows);
+        assert!(h[0].contains("safetensors-mmap loads 500.0 MB in 50.00 ms"), "{h:?}");
+        let mut gpu = r.results[1].clone();
+        gpu.device = "gpu".into();
+        gpu.touched = false;
+        rows.push(gpu);
+        assert_eq!(headline(&rows).len(), 2);
+        assert!(headline(&[]).is_empty());
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![]), 0.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0]), 2.5);
+    }
+}
