@@ -118,18 +118,36 @@ fn synthetic_pair_every_report_format() {
     );
     for m in [
         "safetensors-mmap (untouched)",
-        "pickle-eager (touched)",
+        "pickle-eager (touched, fresh)",
+        "pickle-eager (touched, reused)",
+        "safetensors-pread (touched, fresh)",
+        "safetensors-direct (touched, reused)",
+        "safetensors-mmap-prefetch (touched)",
         "pickle-mmap (touched)",
         "file-read",
     ] {
         assert!(r.stdout.contains(m), "{m} in\n{}", r.stdout);
     }
+    // the headline leads, from touched rows; every report written is named
+    assert!(
+        r.stdout.starts_with("cpu, touched, warm: safetensors-mmap loads "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("than pickle-eager (fresh memory"));
+    for p in [&json, &csv, &md, &html] {
+        assert!(r.stdout.contains(&format!("wrote {}", p.display())), "{}", r.stdout);
+    }
+    assert!(r.stdout.contains("memcpy-fresh") && r.stdout.contains("memcpy-pretouched"));
     let v = read_json(&json);
     assert_eq!(schema_errors(&v), Vec::<String>::new());
     let results = v["results"].as_array().unwrap();
     for m in [
         "safetensors-mmap",
+        "safetensors-mmap-prefetch",
         "safetensors-read",
+        "safetensors-pread",
+        "safetensors-direct",
         "safetensors-lazy-one",
         "pickle-eager",
         "pickle-mmap",
@@ -142,8 +160,21 @@ fn synthetic_pair_every_report_format() {
                 "measured in a child process"
             );
             assert_eq!(row["samples_s"].as_array().unwrap().len(), 2);
+            assert!(row["major_faults"].is_u64());
         }
     }
+    // eager loads ran into fresh and reused memory, each against its memcpy ceiling
+    for (memory, ceiling) in [("fresh", "memcpy-fresh"), ("reused", "memcpy-pretouched")] {
+        let row = results
+            .iter()
+            .find(|x| x["method"] == "pickle-eager" && x["touched"] == true && x["memory"] == memory)
+            .unwrap();
+        assert_eq!(row["ceiling"], ceiling);
+        assert!(row["percent_of_ceiling"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(v["ceilings"].as_array().unwrap().len(), 2);
+    assert!(v["headline"][0].as_str().unwrap().starts_with("cpu, touched, warm: "));
+    assert!(v["checkpoints"][0]["filesystem"].is_string());
     // Every touched whole load of the pair read the same data.
     let sums: std::collections::BTreeSet<&str> = results
         .iter()
@@ -172,8 +203,17 @@ fn synthetic_pair_every_report_format() {
     );
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("## Speedups") && md.contains("| pickle-mmap (touched) |"));
+    assert!(md.contains("## What laziness saves") && md.contains("## Ceilings"));
+    assert!(
+        !md.contains("tensorscope-bench-"),
+        "temporary paths stay out of the tables"
+    );
     let html = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(
+        !html.contains("tensorscope-bench-"),
+        "temporary paths stay out of the tables"
+    );
     assert!(!html.contains("<script") && !html.contains("<link"));
 }
 
@@ -249,6 +289,19 @@ fn ranks_cold_and_method_filter() {
         "two safetensors ranks read the whole once; each pickle rank reads it all"
     );
     assert_eq!(v["speedups"].as_array().unwrap().len(), 2);
+    assert!(
+        r.stdout
+            .contains("rank rows: speedup over pickle-slice of the same rank"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        v["ceilings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "disk-read")
+    );
 }
 
 #[test]

@@ -79,8 +79,61 @@ fn synthetic_pair_uploads_and_reads_back_the_same_bytes() {
     );
     let caveats = v["caveats"].to_string();
     assert!(caveats.contains("read back after its runs: 4 row(s)"), "{caveats}");
+    // the ring by default, each row against the ring's own rate measured in the same run
+    let ceiling = v["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "gpu-ring")
+        .unwrap()["gbps"]
+        .as_f64()
+        .unwrap();
+    assert!(ceiling > 0.0);
+    for r in rows
+        .iter()
+        .filter(|r| r["device"] == "gpu" && r["method"] != "safetensors-lazy-one")
+    {
+        assert_eq!(r["upload"], "ring");
+        assert_eq!(r["ceiling"], "gpu-ring");
+        assert!(r["percent_of_ceiling"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        v["headline"]
+            .to_string()
+            .contains("gpu (ring upload), warm: safetensors-mmap loads")
+    );
     assert!(r.stdout.contains("safetensors-mmap to gpu"), "{}", r.stdout);
     assert!(std::fs::read_to_string(&md).unwrap().contains("to gpu"));
+}
+
+#[test]
+fn write_buffer_stays_selectable() {
+    if let Some(why) = no_gpu() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let r = common::run(&[
+        "bench",
+        "--synthetic",
+        "1MB",
+        "--runs",
+        "1",
+        "--gpu",
+        "--upload",
+        "write-buffer",
+        "--method",
+        "safetensors-mmap",
+        "--in-process",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("safetensors-mmap to gpu via write-buffer"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("gpu-write-buffer"), "{}", r.stdout);
+    let r = common::run(&["bench", "--synthetic", "1MB", "--upload", "carrier-pigeon"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
 #[test]

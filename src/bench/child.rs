@@ -85,7 +85,7 @@ pub struct Outcome {
 pub fn major_faults() -> Option<u64> {
     // SAFETY: getrusage fills the zeroed struct we own.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0).then(|| u.ru_majflt as u64)
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0).then_some(u.ru_majflt as u64)
 }
 
 /// Run the case here. `on_run(seconds, warmup)` is called after every run.

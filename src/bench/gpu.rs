@@ -58,7 +58,9 @@ impl Upload {
 
     /// Parse `ring` or `write-buffer`.
     pub fn parse(s: &str) -> Option<Upload> {
-        [Upload::Ring, Upload::WriteBuffer].into_iter().find(|u| u.as_str() == s)
+        [Upload::Ring, Upload::WriteBuffer]
+            .into_iter()
+            .find(|u| u.as_str() == s)
     }
 }
 

@@ -57,7 +57,11 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn fresh_baseline<'a>(results: &'a [BenchResult], device: &str, cache: &str) -> Option<&'a BenchResult> {
@@ -174,7 +178,11 @@ mod tests {
         let h = headline(&r.results);
         assert_eq!(h.len(), 1, "{h:?}");
         // touched: 0.15 s against 0.05 s, not the untouched 500x
-        assert!(h[0].starts_with("cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory"), "{}", h[0]);
+        assert!(
+            h[0].starts_with("cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory"),
+            "{}",
+            h[0]
+        );
         let mut rows = r.results.clone();
         rows.retain(|x| x.method != "pickle-eager");
         let h = headline(&rows);

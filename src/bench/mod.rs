@@ -23,6 +23,7 @@
 //! loads into host memory, [`gpu`] uploads the same views into wgpu buffers.
 
 pub mod cache;
+pub mod caveats;
 pub mod child;
 pub mod cpu;
 pub mod gpu;

@@ -87,7 +87,7 @@ pub fn read_parallel(file: &File, path: &Path, buf: &mut [u8], n: usize) -> Resu
 /// Read `path` (`len` bytes) into the page-aligned `buf` (at least `len` rounded up to
 /// [`DIRECT_ALIGN`]) with `O_DIRECT`; returns whether it had to fall back to plain reads.
 fn read_direct(path: &Path, buf: &mut [u8], len: usize) -> Result<bool> {
-    debug_assert!((buf.as_ptr() as usize).is_multiple_of(DIRECT_ALIGN) && buf.len() >= len.next_multiple_of(DIRECT_ALIGN));
+    debug_assert!((buf.as_ptr() as usize) % DIRECT_ALIGN == 0 && buf.len() >= len.next_multiple_of(DIRECT_ALIGN));
     let direct = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECT)
@@ -110,9 +110,11 @@ fn read_direct(path: &Path, buf: &mut [u8], len: usize) -> Result<bool> {
             Err(e) => return Err(Error::io(path, e)),
         }
         // a short read that is not at the end leaves `at` unaligned: finish with plain reads
-        if at < len && !at.is_multiple_of(DIRECT_ALIGN) {
+        if at < len && at % DIRECT_ALIGN != 0 {
             let plain = File::open(path).map_err(|e| Error::io(path, e))?;
-            plain.read_exact_at(&mut buf[at..len], at as u64).map_err(|e| Error::io(path, e))?;
+            plain
+                .read_exact_at(&mut buf[at..len], at as u64)
+                .map_err(|e| Error::io(path, e))?;
             at = len;
         }
     }
@@ -125,15 +127,12 @@ fn read_plain(path: &Path, buf: &mut [u8]) -> Result<bool> {
     Ok(true)
 }
 
+/// Reads a file of `len` bytes into the front of a slot; returns whether it fell back.
+type ReadFn = dyn Fn(&Path, &mut [u8], usize) -> Result<bool>;
+
 /// An eager safetensors load: each file read by `read(path, slot, len)` into the arena (slots
 /// `align`-aligned and rounded up), then views into the owned copy.
-fn owned(
-    arena: &mut Arena,
-    l: &Load<'_>,
-    sink: &mut dyn Sink,
-    align: usize,
-    read: &dyn Fn(&Path, &mut [u8], usize) -> Result<bool>,
-) -> Result<Loaded> {
+fn owned(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink, align: usize, read: &ReadFn) -> Result<Loaded> {
     let mut slots = Vec::with_capacity(l.files.len());
     let mut total = 0usize;
     for f in l.files {
@@ -230,7 +229,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pair = write_pair(dir.path(), "m", Family::Gpt2, 3_000_000).unwrap();
         let want = run(Method::SafetensorsRead, &mut Arena::new(), &pair.safetensors);
-        for m in [Method::SafetensorsPread, Method::SafetensorsDirect, Method::SafetensorsMmapPrefetch] {
+        for m in [
+            Method::SafetensorsPread,
+            Method::SafetensorsDirect,
+            Method::SafetensorsMmapPrefetch,
+        ] {
             for mut arena in [Arena::new(), Arena::fresh()] {
                 let got = run(m, &mut arena, &pair.safetensors);
                 assert_eq!((got.bytes, got.checksum), (want.bytes, want.checksum), "{m:?}");

@@ -118,16 +118,31 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let bar = progress_bar();
     let report = bench::run_with(&config, |e| on_event(&bar, e))?;
     bar.finish_and_clear();
-    for (path, format) in args.reports.iter().zip(formats) {
-        std::fs::write(path, report::render(&report, format))
-            .with_context(|| format!("cannot write {}", escape(&path.to_string_lossy())))?;
-    }
     let mut out = std::io::stdout().lock();
     summary(&mut out, &report)?;
+    for (path, format) in args.reports.iter().zip(formats) {
+        write_report(path, &report::render(&report, format))?;
+        writeln!(out, "wrote {}", escape(&path.to_string_lossy()))?;
+    }
     if report.results.is_empty() {
         bail!("nothing could be measured: {}", report.caveats.join("; "));
     }
     Ok(0)
+}
+
+/// Write `text` to a temporary file beside `path`, then rename it over `path`.
+fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let shown = escape(&path.to_string_lossy()).into_owned();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {shown}"))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {shown}: {e}")
+    })
 }
 
 fn progress_bar() -> ProgressBar {
@@ -157,8 +172,15 @@ fn on_event(bar: &ProgressBar, e: &Event) {
     }
 }
 
-/// The table on stdout: one line per result, the speedup against the baseline, then the caveats.
+/// The table on stdout: the headline, one line per result with its rate against its ceiling and
+/// the speedup against the baseline, the ceilings, then the caveats.
 fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    for h in &r.headline {
+        writeln!(out, "{}", escape(h))?;
+    }
+    if !r.headline.is_empty() {
+        writeln!(out)?;
+    }
     let name_w = r.results.iter().map(|x| x.label().len()).max().unwrap_or(6).max(6);
     let file =
         |x: &tensorscope::report::BenchResult| escape(x.checkpoint.rsplit('/').next().unwrap_or("")).into_owned();
@@ -171,37 +193,59 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         .max(4);
     writeln!(
         out,
-        "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>9}  {:>9}  {:>8}",
-        "method", "file", "cache", "median", "min – max", "GB/s", "data", "peak RSS", "speedup"
+        "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",
+        "method", "file", "cache", "median", "min – max", "GB/s", "ceiling", "data", "peak RSS", "majflt", "speedup"
     )?;
     for x in &r.results {
         let speedup = r
             .speedups
             .iter()
             .find(|s| {
-                (&s.method, &s.device, s.touched, s.rank, &s.cache)
-                    == (&x.method, &x.device, x.touched, x.rank, &x.cache)
+                (&s.method, &s.device, s.touched, s.rank, &s.cache, &s.memory)
+                    == (&x.method, &x.device, x.touched, x.rank, &x.cache, &x.memory)
             })
             .map(|s| format!("{:.1}x", s.ratio))
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8.2}  {:>9}  {:>9}  {:>8}",
+            "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8.2}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",
             x.label(),
             file(x),
             x.cache,
             seconds(x.median_s),
             format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
             x.gbps,
+            report::percent(x),
             bytes(x.bytes),
             x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+            x.major_faults.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
             speedup
         )?;
     }
-    if let Some(b) = r.speedups.first() {
+    if !r.ceilings.is_empty() {
         writeln!(
             out,
-            "\nspeedup: {} median over the method's median (same cache and touch)",
+            "\nceilings (measured in this run; the ceiling column is each row's GB/s as a % of its own):"
+        )?;
+        for c in &r.ceilings {
+            writeln!(out, "  {:<18} {:>8.2} GB/s  {}", c.name, c.gbps, escape(&c.what))?;
+        }
+    }
+    let whole = r.speedups.iter().find(|s| s.rank.is_none());
+    let ranked = r.speedups.iter().find(|s| s.rank.is_some());
+    if let Some(b) = whole {
+        writeln!(
+            out,
+            "\nspeedup: {} median (fresh memory, as torch.load gets; reused memory for rows into reused memory) \
+             over the method's median, same device, cache and touch",
+            b.baseline
+        )?;
+    }
+    if let Some(b) = ranked {
+        let sep = if whole.is_some() { "" } else { "\n" };
+        writeln!(
+            out,
+            "{sep}rank rows: speedup over {} of the same rank (load everything the torch.load way, keep rank k's rows)",
             b.baseline
         )?;
     }

@@ -3,7 +3,7 @@
 use super::Report;
 
 const HEADER: &str = "checkpoint,method,device,cache,touched,rank,ranks,runs,median_s,min_s,max_s,bytes,gbps,\
-peak_rss_bytes,cache_dropped,checksum";
+peak_rss_bytes,cache_dropped,checksum,memory,upload,ceiling,percent_of_ceiling,major_faults,note";
 
 /// CSV text of `report.results` with a header line (RFC 4180 quoting).
 pub fn to_string(report: &Report) -> String {
@@ -28,6 +28,12 @@ pub fn to_string(report: &Report) -> String {
             opt(r.peak_rss_bytes.map(|v| v.to_string())),
             opt(r.cache_dropped.map(|v| v.to_string())),
             field(r.checksum.as_deref().unwrap_or("")),
+            field(r.memory.as_deref().unwrap_or("")),
+            field(r.upload.as_deref().unwrap_or("")),
+            field(r.ceiling.as_deref().unwrap_or("")),
+            opt(r.percent_of_ceiling.map(|v| format!("{v:.1}"))),
+            opt(r.major_faults.map(|v| v.to_string())),
+            field(r.note.as_deref().unwrap_or("")),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -62,6 +68,11 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols), "{text}");
         assert!(lines[2].starts_with("/tmp/m.safetensors,safetensors-mmap,cpu,warm,true,,,3,"));
+        assert!(
+            lines[4].ends_with(",0x1234,fresh,,memcpy-fresh,50.0,0,"),
+            "{}",
+            lines[4]
+        );
     }
 
     #[test]

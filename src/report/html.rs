@@ -14,7 +14,9 @@ border-bottom:1px solid #dde;padding-bottom:4px}table{border-collapse:collapse;m
 td,th{padding:3px 10px;border-bottom:1px solid #eef;text-align:left}td.n,th.n{text-align:right;\
 font-variant-numeric:tabular-nums}.facts td:first-child{color:#667}.muted{color:#667}\
 .caveat{background:#fff6e0;border-left:4px solid #e0a000;padding:6px 10px;margin:6px 0}\
-svg text{font:12px system-ui,sans-serif;fill:#1d2330}.tag{font-size:11px;padding:1px 5px;\
+svg text{font:12px system-ui,sans-serif;fill:#1d2330}.headline{font-size:16px;font-weight:600;\
+margin:6px 0}.legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:12px;\
+height:12px;margin-right:4px;vertical-align:-1px}.tag{font-size:11px;padding:1px 5px;\
 border-radius:3px;background:#eef}.tag.t{background:#1f5fbf;color:#fff}";
 
 /// The page for `report`.
@@ -49,18 +51,30 @@ pub fn to_string(report: &Report) -> String {
             ""
         }
     );
+    for h in &report.headline {
+        let _ = write!(o, "<p class=\"headline\">{}</p>", esc(h));
+    }
     if !report.caveats.is_empty() {
         o.push_str("<h2>Caveats</h2>");
         for cv in &report.caveats {
             let _ = write!(o, "<div class=\"caveat\">{}</div>", esc(cv));
         }
     }
-    let whole: Vec<&BenchResult> = report.results.iter().filter(|r| r.rank.is_none()).collect();
-    if !whole.is_empty() {
-        o.push_str("<h2>Median load time per method</h2>");
-        o.push_str("<p class=\"muted\">Log scale; whiskers span the fastest and slowest run. Pale bars are ");
-        o.push_str("untouched loads (data not read), solid bars read every byte after loading (touched, or uploaded to the GPU).</p>");
-        time_chart(&mut o, &whole);
+    let (full, lazy): (Vec<&BenchResult>, Vec<&BenchResult>) = report.results.iter().partition(|r| !super::is_lazy(r));
+    if !report.results.is_empty() {
+        legend(&mut o);
+    }
+    if !full.is_empty() {
+        o.push_str("<h2>Median load time: loads that read every byte</h2>");
+        o.push_str("<p class=\"muted\">Log scale; whiskers span the fastest and slowest run. Touched loads read ");
+        o.push_str("every byte after loading; GPU rows upload every byte.</p>");
+        time_chart(&mut o, &full);
+    }
+    if !lazy.is_empty() {
+        o.push_str("<h2>What laziness saves</h2>");
+        o.push_str("<p class=\"muted\">Loads that read only part of the data: untouched views (nothing read), ");
+        o.push_str("one tensor, or one rank's rows. Log scale.</p>");
+        time_chart(&mut o, &lazy);
     }
     if !report.speedups.is_empty() {
         o.push_str("<h2>Speedup over the baseline</h2><p class=\"muted\">Baseline median over method median, ");
@@ -188,6 +202,24 @@ fn time_chart(o: &mut String, rows: &[&BenchResult]) {
     o.push_str("</svg>");
 }
 
+/// What the colours and shades of the charts mean.
+fn legend(o: &mut String) {
+    o.push_str("<p class=\"legend muted\">");
+    for (c, what, opacity) in [
+        ("#1f5fbf", "safetensors", "1"),
+        ("#d9731a", "pickle (torch.save)", "1"),
+        ("#7a8290", "reference read", "1"),
+        ("#1f5fbf", "pale: untouched (nothing read)", "0.45"),
+    ] {
+        let _ = write!(
+            o,
+            "<span><span class=\"sw\" style=\"background:{c};opacity:{opacity}\"></span>{}</span>",
+            esc(what)
+        );
+    }
+    o.push_str("</p>");
+}
+
 fn speedup_chart(o: &mut String, rows: &[Speedup]) {
     let min = rows.iter().map(|r| r.ratio).fold(1.0, f64::min);
     let max = rows.iter().map(|r| r.ratio).fold(1.0, f64::max);
@@ -232,7 +264,8 @@ fn speedup_chart(o: &mut String, rows: &[Speedup]) {
 fn tables(o: &mut String, report: &Report) {
     o.push_str("<h2>Results</h2><table><tr><th>method</th><th>checkpoint</th><th>device</th><th>cache</th>");
     o.push_str("<th class=\"n\">median</th><th class=\"n\">min – max</th><th class=\"n\">GB/s</th>");
-    o.push_str("<th class=\"n\">data</th><th class=\"n\">peak RSS</th></tr>");
+    o.push_str("<th class=\"n\">% of ceiling</th><th class=\"n\">data</th><th class=\"n\">peak RSS</th>");
+    o.push_str("<th class=\"n\">major faults</th></tr>");
     for r in &report.results {
         let tag = if r.device != "cpu" {
             "<span class=\"tag t\">uploaded</span>"
@@ -245,13 +278,19 @@ fn tables(o: &mut String, report: &Report) {
             (Some(k), Some(n)) => format!(" rank {k}/{n}"),
             _ => String::new(),
         };
+        let rank = match (&r.memory, &r.upload) {
+            (Some(m), _) => format!("{rank} <span class=\"tag\">{} memory</span>", esc(m)),
+            (None, Some(u)) => format!("{rank} <span class=\"tag\">{} upload</span>", esc(u)),
+            _ => rank,
+        };
         let _ = write!(
             o,
             "<tr><td>{}{} {tag}</td><td title=\"{}\">{}</td><td>{}</td><td>{}{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{} – {}</td><td class=\"n\">{:.2}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{} – {}</td><td class=\"n\">{:.2}</td><td class=\"n\" title=\"{}\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&r.method),
             rank,
-            esc(&r.checkpoint),
+            esc(&super::display_path(&r.checkpoint)),
             esc(file_name(&r.checkpoint)),
             esc(&r.device),
             esc(&r.cache),
@@ -264,11 +303,29 @@ fn tables(o: &mut String, report: &Report) {
             seconds(r.min_s),
             seconds(r.max_s),
             r.gbps,
+            esc(r.ceiling.as_deref().unwrap_or("")),
+            super::percent(r),
             bytes(r.bytes),
-            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into())
+            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()),
+            r.major_faults.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
         );
     }
     o.push_str("</table>");
+    if !report.ceilings.is_empty() {
+        o.push_str("<h2>Ceilings (measured in this run)</h2><table><tr><th>ceiling</th><th>device</th>");
+        o.push_str("<th class=\"n\">GB/s</th><th>what</th></tr>");
+        for c in &report.ceilings {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.2}</td><td>{}</td></tr>",
+                esc(&c.name),
+                esc(&c.device),
+                c.gbps,
+                esc(&c.what)
+            );
+        }
+        o.push_str("</table>");
+    }
     if !report.speedups.is_empty() {
         o.push_str("<h2>Speedups</h2><table><tr><th>method</th><th>device</th><th>cache</th><th>baseline</th>");
         o.push_str("<th class=\"n\">speedup</th></tr>");
@@ -306,15 +363,16 @@ fn tables(o: &mut String, report: &Report) {
         fact("GPU", format!("{} ({}, {})", g.name, g.backend, g.device_type));
     }
     o.push_str("</table><h2>Checkpoints</h2><table><tr><th>path</th><th>format</th><th class=\"n\">size</th>");
-    o.push_str("<th class=\"n\">tensors</th></tr>");
+    o.push_str("<th class=\"n\">tensors</th><th>filesystem</th></tr>");
     for k in &report.checkpoints {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(&k.path),
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&super::display_path(&k.path)),
             esc(&k.format),
             bytes(k.bytes),
-            k.tensors
+            k.tensors,
+            esc(k.filesystem.as_deref().unwrap_or("–"))
         );
     }
     o.push_str("</table>");
@@ -349,10 +407,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn self_contained_page_with_two_charts() {
+    fn self_contained_page_with_three_charts() {
         let page = to_string(&crate::report::sample::report());
         assert!(page.starts_with("<!DOCTYPE html>"));
-        assert_eq!(page.matches("<svg").count(), 2);
+        // full loads, what laziness saves, speedups
+        assert_eq!(page.matches("<svg").count(), 3);
+        assert!(page.contains("<p class=\"headline\">cpu, touched, warm: safetensors-mmap loads 3.0x faster"));
+        assert!(page.contains("What laziness saves"));
+        assert!(page.contains("class=\"legend muted\""));
+        assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">1.00</td>"));
+        assert!(page.contains("fresh memory</span>"));
         for external in ["<script", "<link", "@import", "url(", "src=", "http://", "https://"] {
             let hits: Vec<_> = page.match_indices(external).collect();
             // The only URL allowed is the SVG namespace, which is an identifier, not a fetch.

@@ -10,6 +10,9 @@ pub fn to_string(report: &Report) -> String {
     let mut o = String::new();
     let s = &report.system;
     let _ = writeln!(o, "# Checkpoint load benchmark\n");
+    for h in &report.headline {
+        let _ = writeln!(o, "**{}**\n", cell(h));
+    }
     let _ = writeln!(o, "{}\n", cell(&report.tool));
     let _ = writeln!(o, "## System\n\n| | |\n|---|---|");
     let _ = writeln!(o, "| OS | {} (kernel {}) |", cell(&s.os), cell(&s.kernel));
@@ -54,39 +57,43 @@ pub fn to_string(report: &Report) -> String {
     );
     let _ = writeln!(
         o,
-        "## Checkpoints\n\n| path | format | size | tensors |\n|---|---|---:|---:|"
+        "## Checkpoints\n\n| path | format | size | tensors | filesystem |\n|---|---|---:|---:|---|"
     );
     for k in &report.checkpoints {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} |",
-            cell(&k.path),
+            "| {} | {} | {} | {} | {} |",
+            cell(&super::display_path(&k.path)),
             cell(&k.format),
             bytes(k.bytes),
-            k.tensors
+            k.tensors,
+            cell(k.filesystem.as_deref().unwrap_or("–"))
         );
     }
-    let _ = writeln!(
-        o,
-        "\n## Results\n\n| method | checkpoint | device | cache | median | min – max | GB/s | data | peak RSS |\n\
-         |---|---|---|---|---:|---:|---:|---:|---:|"
-    );
-    for r in &report.results {
+    if !report.ceilings.is_empty() {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} – {} | {:.2} | {} | {} |",
-            cell(&r.label()),
-            cell(file_name(&r.checkpoint)),
-            cell(&r.device),
-            cell(&r.cache),
-            seconds(r.median_s),
-            seconds(r.min_s),
-            seconds(r.max_s),
-            r.gbps,
-            bytes(r.bytes),
-            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into())
+            "\n## Ceilings (measured in this run)\n\n| ceiling | device | GB/s | what |\n|---|---|---:|---|"
         );
+        for c in &report.ceilings {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {:.2} | {} |",
+                cell(&c.name),
+                cell(&c.device),
+                c.gbps,
+                cell(&c.what)
+            );
+        }
     }
+    let (full, lazy): (Vec<&super::BenchResult>, Vec<&super::BenchResult>) =
+        report.results.iter().partition(|r| !super::is_lazy(r));
+    results_table(&mut o, "Results: loads that read every byte", &full);
+    results_table(
+        &mut o,
+        "What laziness saves: untouched views, one tensor, slices",
+        &lazy,
+    );
     if !report.speedups.is_empty() {
         let _ = writeln!(
             o,
@@ -113,6 +120,35 @@ pub fn to_string(report: &Report) -> String {
     o
 }
 
+fn results_table(o: &mut String, title: &str, rows: &[&super::BenchResult]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## {title}\n\n| method | checkpoint | device | cache | median | min – max | GB/s | % of ceiling | data | peak RSS | major faults |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} – {} | {:.2} | {} | {} | {} | {} |",
+            cell(&r.label()),
+            cell(file_name(&r.checkpoint)),
+            cell(&r.device),
+            cell(&r.cache),
+            seconds(r.median_s),
+            seconds(r.min_s),
+            seconds(r.max_s),
+            r.gbps,
+            super::percent(r),
+            bytes(r.bytes),
+            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()),
+            r.major_faults.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
+        );
+    }
+}
+
 /// The last path component, for narrow tables.
 pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -134,6 +170,16 @@ mod tests {
             md.contains("| safetensors-mmap (touched) | m.safetensors | cpu | warm | 50.00 ms |"),
             "{md}"
         );
+        assert!(
+            md.contains("**cpu, touched, warm: safetensors-mmap loads 3.0x faster"),
+            "{md}"
+        );
+        assert!(md.contains("| memcpy-fresh | cpu | 1.00 |"), "{md}");
+        assert!(md.contains("| pickle-eager (touched, fresh) | m.safetensors | cpu | warm | 150.00 ms | 135.00 ms – 165.00 ms | 3.33 | 50% |"), "{md}");
+        // untouched rows in their own table, after the full loads
+        let lazy = md.find("## What laziness saves").unwrap();
+        assert!(md.find("| safetensors-mmap (untouched) | m.safetensors").unwrap() > lazy);
+        assert!(md.find("| safetensors-mmap (touched) | m.safetensors").unwrap() < lazy);
         assert!(
             md.contains("| safetensors-mmap (untouched) | cpu | warm | pickle-eager | 500.0x |"),
             "{md}"

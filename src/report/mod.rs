@@ -288,6 +288,31 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// Whether a row reads only part of the data (untouched CPU views, one tensor, a rank's slice):
+/// such rows go in their own table or chart, "what laziness saves".
+pub fn is_lazy(r: &BenchResult) -> bool {
+    !r.reads_everything() || r.method == "safetensors-lazy-one" || r.rank.is_some()
+}
+
+/// A row's rate against its ceiling (`87%`), or `–`.
+pub fn percent(r: &BenchResult) -> String {
+    r.percent_of_ceiling
+        .map(|p| format!("{p:.0}%"))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// A checkpoint path for tables: a synthetic pair written into a temporary folder
+/// (`…/tensorscope-bench-*/model.safetensors`) shows as its file name only.
+pub fn display_path(path: &str) -> String {
+    let mut parts = path.rsplitn(3, '/');
+    let (name, dir) = (parts.next().unwrap_or(path), parts.next().unwrap_or(""));
+    if dir.starts_with("tensorscope-bench-") {
+        name.to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
 /// A fixed report for tests (also the TUI's, which live in the binary crate); not a stable API.
 #[doc(hidden)]
 pub mod sample;
@@ -310,6 +335,17 @@ mod tests {
         assert_eq!(seconds(1.2), "1.20 s");
         assert_eq!(seconds(0.00352), "3.52 ms");
         assert_eq!(seconds(0.00085), "850 µs");
+    }
+
+    #[test]
+    fn temporary_paths_and_laziness() {
+        assert_eq!(display_path("/tmp/tensorscope-bench-12-34/model.bin"), "model.bin");
+        assert_eq!(display_path("/data/m/model.bin"), "/data/m/model.bin");
+        assert_eq!(display_path("model.bin"), "model.bin");
+        let r = sample::report();
+        assert!(is_lazy(&r.results[0]) && !is_lazy(&r.results[1]));
+        assert_eq!(percent(&r.results[3]), "50%");
+        assert_eq!(percent(&r.results[1]), "–");
     }
 
     #[test]

@@ -92,7 +92,9 @@ pub fn report() -> Report {
             },
         ],
         caveats: vec!["a <caveat> & more".into()],
-        headline: vec!["cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory)".into()],
+        headline: vec![
+            "cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory)".into(),
+        ],
         ceilings: vec![
             Ceiling {
                 name: "memcpy-pretouched".into(),

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::ring::{RING_SLOT, RING_SLOTS, Ring};
+use super::ring::{RING_MIN_SLOT, RING_SLOT, RING_SLOTS, Ring};
 use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, place};
 use crate::bench::cpu::{Sink, Summer, ViewMap};
 use crate::report;
@@ -294,9 +294,12 @@ impl Uploader {
             }
             spans.push(first..k);
         }
+        // small loads get small slots (the ring is created once per case, on its first load)
+        let total: u64 = regions.iter().map(|r| r.len() as u64).sum();
+        let slot = (total / RING_SLOTS as u64).clamp(RING_MIN_SLOT, RING_SLOT);
         let ring = self
             .ring
-            .get_or_insert_with(|| Ring::new(&self.device, RING_SLOT, RING_SLOTS));
+            .get_or_insert_with(|| Ring::new(&self.device, slot, RING_SLOTS));
         ring.upload(&self.device, &self.queue, &self.buffers, &pieces)?;
         self.check_errors()?;
         self.placed = placed;
@@ -376,7 +379,9 @@ mod tests {
 
     #[test]
     fn ring_spans_slots_and_ceiling_is_measured() {
-        let Some(mut u) = uploader_with(Upload::Ring) else { return };
+        let Some(mut u) = uploader_with(Upload::Ring) else {
+            return;
+        };
         // more than the whole ring, so slots are reused while earlier copies are in flight
         let big: Vec<u8> = (0..(RING_SLOT as usize * (RING_SLOTS + 1) + 1001))
             .map(|i| (i % 253) as u8)
@@ -385,7 +390,9 @@ mod tests {
         let mut regions: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
         regions.insert(150, &big);
         u.take(&regions, None).unwrap();
-        let expect = regions.iter().fold(0u64, |s, v| s.wrapping_add(crate::bench::cpu::checksum(v)));
+        let expect = regions
+            .iter()
+            .fold(0u64, |s, v| s.wrapping_add(crate::bench::cpu::checksum(v)));
         assert_eq!(u.readback_checksum().unwrap(), expect);
         // a second load through the same (re-mapped) ring
         u.take(&regions, None).unwrap();

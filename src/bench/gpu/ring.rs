@@ -12,6 +12,8 @@ use crate::{Error, Result};
 
 /// Bytes per staging slot.
 pub const RING_SLOT: u64 = 32 << 20;
+/// Smallest slot (for small loads).
+pub const RING_MIN_SLOT: u64 = 1 << 20;
 /// Staging slots in the ring (so at most `RING_SLOTS - 1` copies are queued while one fills).
 pub const RING_SLOTS: usize = 4;
 
@@ -89,9 +91,7 @@ impl Ring {
                     timeout: Some(GPU_TIMEOUT),
                 },
             };
-            device
-                .poll(poll)
-                .map_err(|e| gpu_error("waiting for the copies", e))?;
+            device.poll(poll).map_err(|e| gpu_error("waiting for the copies", e))?;
         }
     }
 
@@ -126,8 +126,7 @@ impl Ring {
                     let (src, dest, offset) = pieces[p];
                     let rest = &src[done..];
                     let n = (rest.len() as u64).min(slot_bytes - fill) as usize;
-                    view.slice(fill as usize..fill as usize + n)
-                        .copy_from_slice(&rest[..n]);
+                    view.slice(fill as usize..fill as usize + n).copy_from_slice(&rest[..n]);
                     // copies move whole 4-byte words: the slot is a multiple of PLACE_ALIGN and
                     // fill is aligned, so the rounded copy stays inside it
                     self.copies

@@ -200,7 +200,7 @@ fn bench_runs_for_real_on_the_samples() {
         };
         assert!(!r.results.is_empty() && r.results.iter().all(|x| x.runs == 1));
         assert_eq!(!r.speedups.is_empty(), baseline, "{rel}");
-        let text = draw(&a, 120, 30);
+        let text = draw(&a, 120, 60);
         assert_eq!(text.contains("no pickle-eager baseline"), !baseline, "{text}");
         assert!(text.contains("notes"), "{text}");
     }

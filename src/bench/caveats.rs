@@ -1,0 +1,212 @@
+//! What a report must say beside its rows: the ceilings measured in the run and the caveats a
+//! reader needs to trust (or not) the numbers.
+
+use super::headline::{self, DISK_READ, MEMCPY_FRESH, MEMCPY_PRETOUCHED};
+use super::plan::Target;
+use super::{CacheState, Config, Device, Isolation, Method, gpu, system};
+use crate::report::{BenchResult, Ceiling};
+
+/// The ceilings of this run: memcpy into pre-touched and fresh memory (the system probes), the
+/// GPU path's own rate (median over the GPU cases, each measured in its process after its runs),
+/// and for cold runs the disk's sequential read rate of the largest file.
+pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target], gpu: Vec<f64>) -> Vec<Ceiling> {
+    let mut out = vec![
+        Ceiling {
+            name: MEMCPY_PRETOUCHED.into(),
+            device: "cpu".into(),
+            gbps: sys.mapped_memory_gbps,
+            what: format!(
+                "memcpy of {} from warm memory into pre-touched memory (median of {})",
+                crate::text::bytes(system::PROBE_BYTES as u64),
+                system::PROBE_RUNS
+            ),
+        },
+        Ceiling {
+            name: MEMCPY_FRESH.into(),
+            device: "cpu".into(),
+            gbps: sys.fresh_memory_gbps,
+            what: format!(
+                "memcpy of {} from warm memory into fresh memory, every page faulted on first touch (median of {})",
+                crate::text::bytes(system::PROBE_BYTES as u64),
+                system::PROBE_RUNS
+            ),
+        },
+    ];
+    if !gpu.is_empty() {
+        let n = gpu.len();
+        out.push(Ceiling {
+            name: headline::gpu_ceiling(config.upload.as_str()),
+            device: "gpu".into(),
+            gbps: headline::median(gpu),
+            what: format!(
+                "upload of a warm, pre-touched host buffer (up to {}) through the same {} path (median over {n} GPU case(s))",
+                crate::text::bytes(gpu::CEILING_BYTES),
+                config.upload.as_str()
+            ),
+        });
+    }
+    if config.cold {
+        let largest = targets
+            .iter()
+            .flat_map(|t| &t.files)
+            .max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
+        if let Some((gbps, direct)) = largest.and_then(|f| system::disk_read_gbps(f)) {
+            out.push(Ceiling {
+                name: DISK_READ.into(),
+                device: "cpu".into(),
+                gbps,
+                what: format!(
+                    "sequential read of the largest file from a dropped cache, 16 MiB requests{}",
+                    if direct {
+                        ", O_DIRECT"
+                    } else {
+                        " (O_DIRECT refused: buffered)"
+                    }
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The filesystems holding the checkpoints, with advice where maps are slow.
+pub fn filesystem_caveats(targets: &[Target]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in targets {
+        let Some(fs) = t.files.first().and_then(|f| system::filesystem(f)) else {
+            continue;
+        };
+        if system::prefers_pread(&fs) {
+            out.push(format!(
+                "{} lies on {fs}: on network and FUSE filesystems a map faults in 4 KiB pieces, each a round trip; \
+                 prefer pread in large requests (safetensors-pread) over mmap there.",
+                crate::text::path(&t.root)
+            ));
+        }
+    }
+    out
+}
+
+/// The caveats every run needs: what untouched, lazy, warm, eager and noisy rows mean.
+pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[BenchResult]) -> Vec<String> {
+    let mut out = Vec::new();
+    if results.iter().any(|r| !r.touched) {
+        out.push(
+            "Untouched rows only load: the mmap methods map the file and build views without reading a \
+             tensor byte. Touched rows read every byte after loading; compare those for the cost of using the weights."
+                .into(),
+        );
+    }
+    if let Some(r) = results.iter().find(|r| r.method == Method::SafetensorsLazyOne.as_str()) {
+        out.push(format!(
+            "safetensors-lazy-one reads one tensor ({}), not the whole checkpoint: its speedup shows what reading \
+             only what you need saves, not a faster full load.",
+            crate::text::bytes(r.bytes)
+        ));
+    }
+    if !config.cold {
+        out.push(
+            "Warm page cache: the files were read once before timing, so times show CPU and memory costs, \
+             not disk speed (use --cold to drop the pages before each run)."
+                .into(),
+        );
+    }
+    if results
+        .iter()
+        .any(|r| Method::parse(&r.method).is_some_and(Method::copies))
+        && sys.fresh_memory_gbps > 0.0
+    {
+        out.push(format!(
+            "Eager loads run twice: into fresh memory (new pages every run, faulted and zeroed as the load first \
+             writes them, as torch.load and a one-shot loader get) and into reused memory (one pre-faulted arena, as \
+             a long-lived loader keeps); the headline compares fresh with fresh. Here memcpy runs at {:.1} GB/s into \
+             fresh memory and {:.1} GB/s into pre-touched memory.",
+            sys.fresh_memory_gbps, sys.mapped_memory_gbps
+        ));
+    }
+    if config.runs < 3 {
+        out.push(format!(
+            "Only {} timed run(s) per case: medians are not robust.",
+            config.runs
+        ));
+    }
+    if !matches!(config.isolation, Isolation::Child(_)) {
+        out.push("Cases ran in one process: peak memory was not measured.".into());
+    }
+    for r in results.iter().filter(|r| r.noisy()) {
+        out.push(format!(
+            "Noisy: {} ranged from {} to {} around a median of {}; rerun with more --runs on an idle machine.",
+            r.label(),
+            crate::report::seconds(r.min_s),
+            crate::report::seconds(r.max_s),
+            crate::report::seconds(r.median_s)
+        ));
+    }
+    if config.synthetic.is_some() {
+        let mut sums: Vec<&str> = results
+            .iter()
+            .filter(|r| r.rank.is_none() && (r.touched || r.device == Device::Gpu.as_str()))
+            .filter(|r| r.method != Method::SafetensorsLazyOne.as_str())
+            .filter_map(|r| r.checksum.as_deref())
+            .collect();
+        sums.dedup();
+        if sums.len() > 1 {
+            out.push(
+                "The touched methods read different data from the synthetic pair (checksums differ): a bug.".into(),
+            );
+        }
+    }
+    if results.iter().any(|r| r.cache == CacheState::Cold.as_str())
+        && results.iter().all(|r| r.cache_dropped != Some(false))
+    {
+        out.push("Cold cache: every page of every file was dropped (checked with mincore) before every run.".into());
+    }
+    out
+}
+
+/// What a reader of GPU rows must know: the adapter, what a software adapter means, and whether
+/// the bytes read back from the GPU equal the bytes the CPU rows read.
+pub fn gpu_caveats(adapter: Option<&crate::report::Gpu>, results: &[BenchResult]) -> Vec<String> {
+    let gpu_rows: Vec<&BenchResult> = results.iter().filter(|r| r.device == Device::Gpu.as_str()).collect();
+    let Some(a) = adapter.filter(|_| !gpu_rows.is_empty()) else {
+        return Vec::new();
+    };
+    let mut out = vec![format!(
+        "GPU rows: each load's tensors uploaded with wgpu ({} backend) to {} ({}), timed until the GPU \
+         finished copying; the destination buffers are allocated once per case and reused.",
+        a.backend, a.name, a.device_type
+    )];
+    if a.device_type == "Cpu" {
+        out.push(
+            "The GPU adapter is a software driver: its \"GPU memory\" is host memory and the copies run on \
+             CPU threads, so GPU rows measure wgpu's upload path here, not a GPU's transfer speed."
+                .into(),
+        );
+    }
+    // Each GPU row's read-back against the touched CPU row of the same checkpoint and method.
+    let whole = |r: &&&BenchResult| r.rank.is_none() && r.method != Method::SafetensorsLazyOne.as_str();
+    let pairs: Vec<(Option<&str>, Option<&str>)> = gpu_rows
+        .iter()
+        .filter(whole)
+        .map(|g| {
+            let cpu = results.iter().find(|r| {
+                r.device == Device::Cpu.as_str()
+                    && r.touched
+                    && (&r.checkpoint, &r.method) == (&g.checkpoint, &g.method)
+            });
+            (g.checksum.as_deref(), cpu.and_then(|r| r.checksum.as_deref()))
+        })
+        .filter(|(_, cpu)| cpu.is_some())
+        .collect();
+    if pairs.iter().any(|(g, c)| g != c) {
+        out.push(
+            "The bytes read back from the GPU differ from the touched CPU rows' (checksums differ): a bug.".into(),
+        );
+    } else if !pairs.is_empty() {
+        out.push(format!(
+            "Every GPU buffer was read back after its runs: {} row(s) hold the same bytes as the touched CPU rows.",
+            pairs.len()
+        ));
+    }
+    out
+}
