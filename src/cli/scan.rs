@@ -1,13 +1,14 @@
-//! `tensorscope scan PATH... [--json]`: a safety verdict per file and per pickle inside it.
+//! `tensorscope scan PATH... [--json | --format sarif] [--verbose] [--allow M.N] [--fail-on LEVEL]`:
+//! a safety verdict per file and per pickle inside it.
 //!
-//! Exit code: 0 when every file is safe, 1 when any file is suspicious or dangerous, 2 when a file
-//! is an error (an invalid `.safetensors` header) and none is suspicious or dangerous, or when a
-//! path cannot be read at all.
+//! Exit code: 0 when no file reaches the `--fail-on` level (default `suspicious`), 1 when one does,
+//! 2 when a file is an error (an invalid `.safetensors` header) and none reaches the level, or when
+//! a path or the allow file cannot be read at all.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use tensorscope::scan::{self, FileScan, ScanReport, Verdict};
+use tensorscope::scan::{self, FileScan, ScanOptions, ScanReport, Verdict};
 use tensorscope::text::escape;
 
 use super::style::{self, paint};
@@ -16,36 +17,96 @@ pub const EXAMPLES: &str = "\
 Examples:
   tensorscope scan model.bin
   tensorscope scan ./downloads                 every file below, exit 1 if any is not safe
-  tensorscope scan model.bin --json | jq '.files[].verdict'";
+  tensorscope scan model.bin --json | jq '.files[].verdict'
+  tensorscope scan model.bin --verbose         every global each pickle imports, with its verdict
+  tensorscope scan ckpt.pt --allow mylib.Config --allow-file team-allow.txt
+  tensorscope scan ./models --fail-on dangerous --format sarif > scan.sarif";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or folders (folders are scanned recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Print JSON.
+    /// Print JSON (the same as --format json).
     #[arg(long)]
     pub json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// List every global every pickle imports, with its verdict and why (the JSON always has them).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Allow a global of your own (MODULE.NAME, repeatable): it then counts as safe and says so.
+    /// Globals known to be dangerous stay dangerous.
+    #[arg(long, value_name = "MODULE.NAME")]
+    pub allow: Vec<String>,
+    /// A file of globals to allow, one MODULE.NAME per line (`#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub allow_file: Vec<PathBuf>,
+    /// The verdict that makes the exit code 1: `suspicious` (anything not safe) or `dangerous`.
+    #[arg(long, value_enum, default_value_t = FailOn::Suspicious)]
+    pub fail_on: FailOn,
+}
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table per file.
+    Human,
+    /// The report as JSON.
+    Json,
+    /// SARIF 2.1.0 for code-scanning services.
+    Sarif,
+}
+
+/// The verdict that fails a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Suspicious or dangerous.
+    Suspicious,
+    /// Dangerous only.
+    Dangerous,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let report = scan::scan_paths(&args.paths)?;
-    if args.json {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-        out.flush()?;
-    } else {
-        let mut out = super::style::stdout();
-        human(&mut out, &report)?;
-        out.flush()?;
+    let mut opts = ScanOptions::default();
+    for a in &args.allow {
+        opts.allow.insert(a.trim().to_owned());
     }
-    Ok(exit_code(&report))
+    for f in &args.allow_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("cannot read the allow file {}: {e}", escape(&f.to_string_lossy())))?;
+        opts.add_allow_text(&text);
+    }
+    let report = scan::scan_paths_with(&args.paths, &opts)?;
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json | Format::Sarif => {
+            let mut out = std::io::stdout().lock();
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+            } else {
+                serde_json::to_writer_pretty(&mut out, &scan::sarif::log(&report))?;
+            }
+            writeln!(out)?;
+            out.flush()?;
+        }
+        Format::Human => {
+            let mut out = super::style::stdout();
+            human(&mut out, &report, args.verbose)?;
+            out.flush()?;
+        }
+    }
+    Ok(exit_code(&report, args.fail_on))
 }
 
-fn exit_code(report: &ScanReport) -> u8 {
+fn exit_code(report: &ScanReport, fail_on: FailOn) -> u8 {
     let worst = |v: Verdict| report.files.iter().any(|f| f.verdict == v);
-    if worst(Verdict::Dangerous) || worst(Verdict::Suspicious) {
+    let fails = match fail_on {
+        FailOn::Suspicious => worst(Verdict::Dangerous) || worst(Verdict::Suspicious),
+        FailOn::Dangerous => worst(Verdict::Dangerous),
+    };
+    if fails {
         super::FINDING
     } else if worst(Verdict::Error) {
         2
@@ -54,9 +115,12 @@ fn exit_code(report: &ScanReport) -> u8 {
     }
 }
 
-fn human(out: &mut impl Write, report: &ScanReport) -> std::io::Result<()> {
+fn human(out: &mut impl Write, report: &ScanReport, verbose: bool) -> std::io::Result<()> {
     for f in &report.files {
         file(out, f)?;
+        if verbose {
+            imports(out, f)?;
+        }
     }
     let count = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
     let part = |v: Verdict| {
@@ -152,6 +216,40 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
     header(out)?;
     for r in &rows {
         line(out, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
+    }
+    Ok(())
+}
+
+/// The import inventory of one file: every global, its verdict, how many pickles name it, why.
+fn imports(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
+    let c = &f.import_counts;
+    writeln!(
+        out,
+        "  imports: {} safe{}, {} suspicious, {} dangerous",
+        c.safe,
+        if c.allowed > 0 {
+            format!(" ({} by your allow list)", c.allowed)
+        } else {
+            String::new()
+        },
+        c.suspicious,
+        c.dangerous
+    )?;
+    let width = f
+        .imports
+        .iter()
+        .map(|i| escape(&i.global).chars().count())
+        .max()
+        .unwrap_or(0);
+    for i in &f.imports {
+        let verdict = paint(style::verdict(i.verdict), format!("{:<10}", i.verdict.as_str()));
+        writeln!(
+            out,
+            "    {verdict}  {:<width$}  {:>3}x  {}",
+            escape(&i.global),
+            i.count,
+            escape(&i.why)
+        )?;
     }
     Ok(())
 }

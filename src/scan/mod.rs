@@ -20,6 +20,7 @@ mod collect;
 mod compress;
 mod container;
 mod gguf;
+pub mod sarif;
 mod tar;
 pub mod walk;
 
