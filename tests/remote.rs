@@ -154,6 +154,7 @@ fn single_zip_legacy_and_diffusers_match_the_local_samples_from_headers_and_pick
             20_000,
         ),
         ("tiny/diffusers", "diffusers-tiny", "diffusers", 40_000),
+        ("tiny/gguf/tiny.gguf", "tiny.gguf", "gguf", 20_000),
     ] {
         env.hub.stats.reset();
         let v = json(&env.run(&["inspect", &format!("hf://{repo}"), "--json"]));
@@ -230,6 +231,22 @@ fn show_fetches_only_the_values_shown() {
     assert_eq!(col["values"], mine["values"]);
     // elements 192 and 384 (element 0 was fetched by the first show)
     assert_eq!(env.hub.stats.cdn_bytes(), 8);
+    // GGML blocks: the whole blocks the values fall in (a Q4_K block: 256 values in 144 bytes, IQ4_NL: 32 in 18)
+    json(&env.run(&["inspect", "hf://tiny/gguf/tiny.gguf", "--json"]));
+    for (name, limit, bytes) in [("blk.0.attn_q.weight", "4", 144), ("blk.0.ffn_down.weight", "40", 36)] {
+        env.hub.stats.reset();
+        let remote = json(&env.run(&["show", "hf://tiny/gguf/tiny.gguf", name, "--limit", limit, "--json"]));
+        let mine = json(&common::run(&[
+            "show",
+            &common::sample("tiny.gguf"),
+            name,
+            "--limit",
+            limit,
+            "--json",
+        ]));
+        assert_eq!(remote["values"], mine["values"], "{name}");
+        assert_eq!(env.hub.stats.cdn_bytes(), bytes, "{name}");
+    }
 }
 
 #[test]
@@ -336,14 +353,35 @@ fn hostile_servers_fail_cleanly_and_are_never_safe() {
 #[test]
 fn scanning_the_damaged_corpus_from_afar_gives_the_local_verdicts() {
     let env = Env::new();
-    let r = env.run(&["scan", "hf://tiny/corpus", "--json"]);
-    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(same_scans(&env, "tiny/corpus", "tests/data/bad") >= 30);
+    assert!(same_scans(&env, "tiny/gguf-corpus", "tests/data/gguf") >= 7);
+    // a gguf-split set from afar: the three shards' headers make one checkpoint
+    let split = json(&env.run(&["inspect", "hf://tiny/gguf-corpus/split", "--json"]));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gguf/split");
+    let mine = json(&common::run(&["inspect", dir.to_str().unwrap(), "--json"]));
+    assert_eq!(tensors(&split), tensors(&mine));
+    assert_eq!(split["format"], mine["format"]);
+}
+
+/// Scan `hf://REPO` and each local file of `local`; every verdict and finding must match. Returns
+/// how many files were compared.
+fn same_scans(env: &Env, repo: &str, local: &str) -> usize {
+    let r = env.run(&["scan", &format!("hf://{repo}"), "--json"]);
+    // 2 when a file is an error (a damaged header), as for local files
+    assert!(
+        (0..=2).contains(&r.code),
+        "{repo}: exit {} {} {}",
+        r.code,
+        r.stderr,
+        r.stdout
+    );
     let remote: Value = serde_json::from_str(&r.stdout).unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(local);
+    let prefix = format!("hf://{repo}/");
     let mut checked = 0;
     for f in remote["files"].as_array().unwrap() {
         let path = f["path"].as_str().unwrap();
-        let name = path.strip_prefix("hf://tiny/corpus/").unwrap();
+        let name = path.strip_prefix(prefix.as_str()).unwrap();
         let mine = common::run(&["scan", dir.join(name).to_str().unwrap(), "--json"]);
         let mine: Value = serde_json::from_str(&mine.stdout).unwrap();
         let mine = &mine["files"][0];
@@ -352,11 +390,11 @@ fn scanning_the_damaged_corpus_from_afar_gives_the_local_verdicts() {
         // messages that name the file name it by its remote path
         let local_findings = mine["findings"]
             .to_string()
-            .replace(dir.to_str().unwrap(), "hf://tiny/corpus");
+            .replace(dir.to_str().unwrap(), &format!("hf://{repo}"));
         assert_eq!(f["findings"].to_string(), local_findings, "{name}");
         checked += 1;
     }
-    assert!(checked >= 30, "{checked} files scanned");
+    checked
 }
 
 #[test]

@@ -463,7 +463,15 @@ fn gguf_plan(f: &RemoteFile) -> Result<Option<String>> {
 }
 
 /// The byte range of elements `first..first + count` of a `dtype` storage starting at `base`.
+/// GGML block types cover the whole blocks the elements fall in (a block decodes as a unit).
 pub fn element_bytes(dtype: DType, base: u64, first: u64, count: u64) -> Option<Range<u64>> {
+    if let DType::Ggml(g) = dtype {
+        let (n, b) = g.block()?;
+        let (n, b) = (u64::from(n), u64::from(b));
+        let start = (first / n).checked_mul(b)?;
+        let end = first.checked_add(count)?.div_ceil(n).checked_mul(b)?;
+        return Some(base.checked_add(start)?..base.checked_add(end)?);
+    }
     let bits = u64::from(dtype.bits());
     let start = first.checked_mul(bits)? / 8;
     let end = first.checked_add(count)?.checked_mul(bits)?.div_ceil(8);

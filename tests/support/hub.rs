@@ -100,6 +100,7 @@ pub fn repo_files(repo: &str) -> Option<Vec<(String, PathBuf)>> {
             v
         }
         "tiny/zip" => one("pytorch_model.bin", "gpt2-tiny.bin"),
+        "tiny/gguf" => one("tiny.gguf", "tiny.gguf"),
         "tiny/legacy" => one("pytorch_model.bin", "gpt2-tiny-legacy.bin"),
         "tiny/evil" => {
             let mut v = one("malicious.bin", "malicious.bin");
@@ -107,6 +108,15 @@ pub fn repo_files(repo: &str) -> Option<Vec<(String, PathBuf)>> {
             v
         }
         r if r.starts_with("bad/") => one("model.safetensors", "gpt2-tiny.safetensors"),
+        "tiny/gguf-corpus" => {
+            let mut v = Vec::new();
+            walk(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gguf"),
+                "",
+                &mut v,
+            );
+            v
+        }
         // every damaged or hostile file of tests/data/bad (folders left out)
         "tiny/corpus" => {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
