@@ -8,6 +8,35 @@
 //! of a legacy `torch.save` file, every pickle of a raw pickle file, the pickles of numpy object
 //! arrays. Tensor data is never read: a 500 MB checkpoint is scanned in milliseconds.
 //!
+//! # Loader behaviours modelled
+//!
+//! A file is read the way each real loader reads it and the union is scanned; where two readings
+//! disagree, or a probe stops at something a loader would accept, the file is never safe.
+//!
+//! - CPython `pickle` (the C unpickler): `INT`, `LONG` and `FLOAT` text parsed as C `strtol` (base
+//!   0) / `int(text, 0)` / `PyOS_string_to_double` on a C string that ends at the first NUL
+//!   ([`crate::formats::pickle::ops`]); the next `pickle.load` of a stream starts right after STOP
+//!   for a file from `open()` (the unpickler peeks) and at the end of the frame holding STOP for an
+//!   `io.BytesIO` or a raw file (it reads whole frames): both are walked ([`walk::walk_stream`]).
+//! - `torch.load`: zip first (`PK\x03\x04`), then Python's `tarfile` (a valid checksum in the first
+//!   512 bytes suffices: members `storages`, `tensors`, `pickle`; torch skips this for in-memory
+//!   streams, so the legacy reading is scanned too), then the legacy stacked pickles. TorchScript
+//!   archives (`constants.pkl`, `code/`) are dangerous: `torch.load` hands them to `torch.jit.load`
+//!   (CVE-2025-32434). `mmap=True` changes how storages are read, not which pickles are loaded.
+//!   Tensor metadata is checked by the reader (views inside their storage, no negative strides,
+//!   storage sizes matching their entries).
+//! - safetensors: a header length whose bytes also start a pickle (CPython's `INT` accepts
+//!   `I1\0…` and reads on to the next newline) is probed as a pickle.
+//! - `np.load`: `.npy` headers as the Python literal numpy evaluates
+//!   ([`crate::formats::pickle::pyliteral`]); `.npz` directories as Python's `zipfile` finds them
+//!   (the "concat" offset when data precedes the archive, the zip64 record read just before its
+//!   locator) besides the absolute offsets torch and our reader use.
+//! - gzip (joblib, `pickle.load(gzip.open(…))`): every member, up to
+//!   [`compress::MAX_DECOMPRESSED`]; bzip2, xz and zstd are named and suspicious.
+//! - Allowlisted globals misused: a BUILD on a class or function object, `numpy.dtype` states whose
+//!   object flags disagree with the type code, `bytes(n)` / `bytearray(n)` above
+//!   [`walk::MAX_BYTES_CALL`].
+//!
 //! ```
 //! use tensorscope::scan::{scan_bytes, Verdict};
 //! let evil = b"cposix\nsystem\n(S'echo pwned'\ntR.";
@@ -17,7 +46,7 @@
 //! ```
 
 mod collect;
-mod compress;
+pub mod compress;
 mod container;
 mod gguf;
 pub mod sarif;

@@ -156,3 +156,65 @@ fn limits_stop_a_runaway_pickle() {
     let s = walk_stream(&p, Mode::Strict);
     assert!(s.errors[0].msg.contains("scan limit"), "{:?}", s.errors);
 }
+
+fn hazards(p: &[u8]) -> Vec<(String, bool)> {
+    let s = walk_stream(p, Mode::Strict);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    s.pickles
+        .iter()
+        .flat_map(|p| p.hazards.iter().map(|h| (h.global.clone(), h.dangerous)))
+        .collect()
+}
+
+#[test]
+fn build_on_a_global_is_dangerous() {
+    let p = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nN}X\x0c\x00\x00\x00__defaults__N\x85s\x86b0}.";
+    assert_eq!(hazards(p), [("torch._utils._rebuild_tensor_v2".to_owned(), true)]);
+    // a BUILD on an instance the pickle made is ordinary
+    let p = b"\x80\x02ccollections\nOrderedDict\n)R}b.";
+    assert!(hazards(p).is_empty());
+}
+
+#[test]
+fn numpy_dtype_states_are_checked_field_by_field() {
+    let dtype = |code: &str, flags: u8| {
+        let mut p = b"\x80\x02cnumpy\ndtype\nX".to_vec();
+        p.extend((code.len() as u32).to_le_bytes());
+        p.extend(code.as_bytes());
+        p.extend(b"\x89\x88\x87R(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK");
+        p.push(flags);
+        p.extend(b"tb.");
+        hazards(&p)
+    };
+    assert!(dtype("O8", 63).is_empty());
+    assert!(dtype("f8", 0).is_empty());
+    assert_eq!(dtype("O8", 0), [("numpy.dtype".to_owned(), true)]);
+    assert_eq!(dtype("object", 0), [("numpy.dtype".to_owned(), true)]);
+    assert_eq!(dtype("f8", 63), [("numpy.dtype".to_owned(), true)]);
+    assert_eq!(dtype("V8", 63), [("numpy.dtype".to_owned(), false)]);
+}
+
+#[test]
+fn bytes_of_a_huge_size_are_suspicious() {
+    let big = b"\x80\x02c__builtin__\nbytearray\nJ\x01\x00\x10\x00\x85R.";
+    assert_eq!(hazards(big), [("__builtin__.bytearray".to_owned(), false)]);
+    let long = b"\x80\x02cbuiltins\nbytes\n\x8a\x05\x00\x00\x00\x00\x04\x85R.";
+    assert_eq!(hazards(long), [("builtins.bytes".to_owned(), false)]);
+    assert!(hazards(b"\x80\x02c__builtin__\nbytearray\nK\x10\x85R.").is_empty());
+}
+
+#[test]
+fn a_frame_longer_than_its_pickle_is_a_second_resume_point() {
+    // frame of 12 bytes: "N." then a BINBYTES that swallows the next pickle for a reader that
+    // resumes right after STOP; CPython on an io.BytesIO resumes at the frame's end
+    let evil = b"\x80\x04\x8c\x05posix\x8c\x06system\x93\x8c\x04true\x85R.";
+    let mut p = b"\x80\x04\x95".to_vec();
+    let frame = [&b"N.\x80\x04B"[..], &((1 + evil.len() + 2) as u32).to_le_bytes(), b"X"].concat();
+    p.extend((frame.len() as u64).to_le_bytes());
+    p.extend(&frame);
+    p.extend(evil);
+    p.extend(b"0N.");
+    let s = walk_stream(&p, Mode::Strict);
+    assert!(names(&s).contains(&"posix.system".to_owned()), "{s:?}");
+    assert_eq!(s.pickles[0].frame_end, Some(11 + frame.len()));
+}
