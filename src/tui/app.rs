@@ -10,7 +10,7 @@ use tensorscope::diff::DiffReport;
 use tensorscope::report::Report;
 use tensorscope::scan::FileScan;
 
-use super::bench::{BenchMsg, BenchState};
+use super::bench::{BenchMsg, BenchState, MAX_TUI_RUNS, Plan};
 use super::preview::Preview;
 use super::tensors::TensorPane;
 
@@ -94,6 +94,13 @@ pub enum Action {
     RunBench,
     /// Bench view: write the finished report.
     ExportBench,
+    /// Bench view: GPU rows on or off.
+    ToggleGpu,
+    /// Bench view: cold or warm page cache.
+    ToggleCold,
+    /// Bench view: more or fewer timed runs.
+    MoreRuns,
+    FewerRuns,
     /// Progress or the end of a benchmark run, from the worker.
     Bench(BenchMsg),
     /// A preview computed by the worker.
@@ -108,8 +115,8 @@ pub enum Effect {
     /// Compute the preview of tensor `index` (exact statistics or a sample) on a worker, cancelling
     /// the one running.
     Preview { index: usize, exact: bool },
-    /// Start a benchmark of this checkpoint.
-    StartBench(PathBuf),
+    /// Start a benchmark (writing the twin first).
+    StartBench(Box<Plan>),
     /// Write this report.
     ExportBench(Box<Report>),
     /// Put this text on the clipboard.
@@ -146,6 +153,8 @@ pub struct App {
     pub page: usize,
     /// A one-line message for the status bar (copied, …).
     pub note: Option<String>,
+    /// Where the Bench tab writes the twin; the loop removes it on quit.
+    pub twin_dir: PathBuf,
     pub quit: bool,
 }
 
@@ -163,6 +172,7 @@ impl App {
             bench: BenchState::default(),
             page: 10,
             note: None,
+            twin_dir: std::env::temp_dir().join(format!("tensorscope-twin-{}", std::process::id())),
             quit: false,
         }
     }
@@ -323,8 +333,27 @@ impl App {
                 }
             }
             Action::RunBench if self.tab == Tab::Bench && self.bench.start() => {
-                effect = Some(Effect::StartBench(self.ck.path.clone()));
+                effect = Some(Effect::StartBench(Box::new(Plan {
+                    path: self.ck.path.clone(),
+                    settings: self.bench.settings.clone(),
+                    twin_dir: self.twin_dir.clone(),
+                })));
             }
+            Action::ToggleGpu if self.tab == Tab::Bench => {
+                let s = &mut self.bench.settings;
+                s.gpu = Some(!s.gpu.unwrap_or(true));
+            }
+            Action::ToggleCold if self.tab == Tab::Bench => self.bench.settings.cold ^= true,
+            Action::MoreRuns if self.tab == Tab::Bench => {
+                self.bench.settings.runs = (self.bench.settings.runs + 1).min(MAX_TUI_RUNS);
+            }
+            Action::FewerRuns if self.tab == Tab::Bench => {
+                self.bench.settings.runs = self.bench.settings.runs.saturating_sub(1).max(1);
+            }
+            Action::Up if self.tab == Tab::Bench => {
+                self.bench.notes_scroll = self.bench.notes_scroll.saturating_sub(1);
+            }
+            Action::Down if self.tab == Tab::Bench => self.bench.notes_scroll += 1,
             Action::ExportBench if self.tab == Tab::Bench => {
                 effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
             }

@@ -1,17 +1,52 @@
-//! The Bench view's state and its worker: the core's bench engine ([`tensorscope::bench::spawn`])
-//! runs on its own thread; the event loop drains its channel each tick ([`Worker::poll`]) and feeds
-//! every message to `App::update` as `Action::Bench`, so the state below changes only in `update`.
+//! The Bench view's state and its worker. The worker thread first writes the checkpoint's twin in
+//! the other format when it exists in one format only (so zero-copy is always charted against
+//! pickle), then runs the core's bench engine ([`tensorscope::bench::run_with`]); every event goes
+//! over a std channel, the event loop drains it each tick ([`Worker::poll`]) and feeds each message to
+//! `App::update` as `Action::Bench`, so the state below changes only in `update`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
-use tensorscope::bench::{self, Config, Event, Isolation};
+use tensorscope::bench::{self, Config, Device, Event, Isolation};
+use tensorscope::checkpoint;
 use tensorscope::report::{self, BenchResult, Report};
 
-/// Where `e` writes the report (in the current folder).
-pub const EXPORT_NAME: &str = "tensorscope-bench.json";
+/// Stem of the files `e` writes (in the current folder): `tensorscope-bench-<unix time>.{html,json}`.
+pub const EXPORT_STEM: &str = "tensorscope-bench";
+
+/// Most timed runs `+` asks for.
+pub const MAX_TUI_RUNS: u32 = 50;
+
+/// What the next run measures: `g`, `c`, `+` and `-` change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// GPU rows: `None` until `g` is pressed, meaning "when an adapter exists".
+    pub gpu: Option<bool>,
+    /// Drop the page cache before each run.
+    pub cold: bool,
+    /// Timed runs per case.
+    pub runs: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            gpu: None,
+            cold: false,
+            runs: 5,
+        }
+    }
+}
+
+/// Everything the worker needs to start a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub path: PathBuf,
+    pub settings: Settings,
+    /// A folder for the twin, removed on quit.
+    pub twin_dir: PathBuf,
+}
 
 /// What the engine (or the export) tells the UI.
 #[derive(Debug, Clone)]
@@ -20,8 +55,10 @@ pub enum BenchMsg {
     Event(Event),
     /// The run ended: its report, or why it failed (one line).
     Done(Result<Box<Report>, String>),
-    /// The report was written there, or could not be.
-    Exported(Result<PathBuf, String>),
+    /// The reports were written there, or could not be.
+    Exported(Result<Vec<PathBuf>, String>),
+    /// The twin in the other format was written (its path and what it is), or could not be.
+    Twin(Result<Option<(PathBuf, String)>, String>),
 }
 
 /// Progress of a run, built from its events.
@@ -58,7 +95,12 @@ pub enum Phase {
 #[derive(Debug, Clone)]
 pub struct BenchState {
     pub phase: Phase,
-    pub export: Option<Result<PathBuf, String>>,
+    pub export: Option<Result<Vec<PathBuf>, String>>,
+    pub settings: Settings,
+    /// The twin of the last run: its path and a sentence saying what it is (or why none was made).
+    pub twin: Option<Result<Option<(PathBuf, String)>, String>>,
+    /// First line of the notes shown (↑/↓ scroll them).
+    pub notes_scroll: usize,
 }
 
 impl Default for BenchState {
@@ -66,6 +108,9 @@ impl Default for BenchState {
         BenchState {
             phase: Phase::Idle,
             export: None,
+            settings: Settings::default(),
+            twin: None,
+            notes_scroll: 0,
         }
     }
 }
@@ -82,6 +127,7 @@ impl BenchState {
         }
         self.phase = Phase::Running(Progress::default());
         self.export = None;
+        self.notes_scroll = 0;
         true
     }
 
@@ -96,6 +142,7 @@ impl BenchState {
     pub fn apply(&mut self, msg: BenchMsg) {
         match msg {
             BenchMsg::Exported(r) => self.export = Some(r),
+            BenchMsg::Twin(t) => self.twin = Some(t),
             BenchMsg::Done(r) if self.running() => {
                 self.phase = match r {
                     Ok(report) => Phase::Finished(report),
@@ -138,11 +185,16 @@ impl Progress {
     }
 }
 
-/// What the TUI measures: the open checkpoint with the engine's defaults (5 runs, 1 warm-up, warm
-/// cache, CPU), cases placed by `isolation`.
-pub fn config(path: &Path, isolation: Isolation) -> Config {
-    let mut c = Config::new(vec![path.to_path_buf()]);
+/// What the TUI measures: the open checkpoint (and its twin) with the settings, cases placed by
+/// `isolation`.
+pub fn config(paths: Vec<PathBuf>, settings: &Settings, gpu: bool, isolation: Isolation) -> Config {
+    let mut c = Config::new(paths);
     c.isolation = isolation;
+    c.runs = settings.runs;
+    c.cold = settings.cold;
+    if gpu {
+        c.devices.push(Device::Gpu);
+    }
     c
 }
 
@@ -155,72 +207,124 @@ pub fn isolation() -> Isolation {
         .unwrap_or(Isolation::InProcess)
 }
 
-/// A running benchmark: the engine's channel and thread.
+/// Write the twin of `path` in the other format into `dir`, when it exists in one format only: a
+/// `torch.save` zip (the synthetic writer: same names and bytes, synthetic values) for safetensors,
+/// a safetensors file (`convert`) for a pickle. `None` when both formats are there already.
+pub fn write_twin(path: &Path, dir: &Path) -> Result<Option<(PathBuf, String)>, String> {
+    let ck = checkpoint::open(path).map_err(|e| e.to_string())?;
+    let pickles = ck.files.iter().any(|f| f.format.is_pickle());
+    let safetensors = ck
+        .files
+        .iter()
+        .any(|f| !f.format.is_pickle() && f.path.extension().is_some_and(|e| e == "safetensors"));
+    if pickles == safetensors {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", tensorscope::text::path(dir)))?;
+    if safetensors {
+        let tensors: Vec<bench::synth::SynthTensor> = ck
+            .tensors
+            .iter()
+            .map(|t| {
+                // same bytes as the original: F32 keeps its shape, other dtypes become flat F32
+                let shape = if t.dtype == checkpoint::DType::F32 {
+                    t.shape.clone()
+                } else {
+                    vec![t.nbytes().unwrap_or(0).div_ceil(4)]
+                };
+                bench::synth::SynthTensor {
+                    name: t.name.clone(),
+                    shape,
+                }
+            })
+            .collect();
+        let out = dir.join("twin.bin");
+        bench::synth::write_torch(&out, &tensors).map_err(|e| e.to_string())?;
+        Ok(Some((
+            out,
+            "torch.save zip, synthetic values, same names and bytes".into(),
+        )))
+    } else {
+        let out = dir.join("twin.safetensors");
+        let opts = tensorscope::convert::Options {
+            verify: false,
+            ..Default::default()
+        };
+        tensorscope::convert::convert(path, &out, &opts).map_err(|e| e.to_string())?;
+        Ok(Some((out, "safetensors by convert, same tensors".into())))
+    }
+}
+
+/// A running benchmark: its thread's channel.
 pub struct Worker {
-    rx: Receiver<Event>,
-    handle: Option<JoinHandle<tensorscope::Result<Report>>>,
+    rx: Receiver<BenchMsg>,
+    done: bool,
 }
 
 impl Worker {
-    pub fn start(config: Config) -> Worker {
-        let (rx, handle) = bench::spawn(config);
-        Worker {
-            rx,
-            handle: Some(handle),
-        }
+    pub fn start(plan: Plan, isolation: Isolation) -> Worker {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || run(plan, isolation, &tx));
+        Worker { rx, done: false }
     }
 
-    /// Everything that arrived since the last call, without blocking; ends with `Done` once the
-    /// engine thread has returned. Dropping a `Worker` detaches the thread (quitting never waits).
+    /// Everything that arrived since the last call, without blocking; ends with `Done`. Dropping a
+    /// `Worker` detaches the thread (quitting never waits).
     pub fn poll(&mut self) -> Vec<BenchMsg> {
-        let mut out = Vec::new();
-        loop {
-            match self.rx.try_recv() {
-                Ok(e) => out.push(BenchMsg::Event(e)),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    // the sender lives in the thread's closure: the thread is returning
-                    if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
-                        let h = self.handle.take().expect("checked");
-                        out.push(BenchMsg::Done(match h.join() {
-                            Ok(Ok(r)) => Ok(Box::new(r)),
-                            Ok(Err(e)) => Err(e.to_string()),
-                            Err(_) => Err("the benchmark thread panicked".into()),
-                        }));
-                    }
-                    break;
-                }
-            }
+        let out: Vec<BenchMsg> = self.rx.try_iter().collect();
+        if out.iter().any(|m| matches!(m, BenchMsg::Done(_))) {
+            self.done = true;
         }
         out
     }
 
     /// Whether the final `Done` was handed out.
     pub fn done(&self) -> bool {
-        self.handle.is_none()
+        self.done
     }
 }
 
-/// Write `report` as JSON to [`EXPORT_NAME`] in `dir`, atomically (a temporary file, then rename).
-pub fn export(report: &Report, dir: &Path) -> Result<PathBuf, String> {
-    let path = dir.join(EXPORT_NAME);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(".{EXPORT_NAME}.{}-{nanos}.tmp", std::process::id()));
-    let text = report::render(report, report::Format::Json);
-    // create_new: never follows a link planted under the temporary name (shared folders)
-    let written = std::fs::File::create_new(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    match written {
-        Ok(()) => Ok(path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(format!("cannot write {}: {e}", tensorscope::text::path(&path)))
-        }
+fn run(plan: Plan, isolation: Isolation, tx: &Sender<BenchMsg>) {
+    let twin = write_twin(&plan.path, &plan.twin_dir);
+    let mut paths = vec![plan.path.clone()];
+    if let Ok(Some((p, _))) = &twin {
+        paths.push(p.clone());
     }
+    let _ = tx.send(BenchMsg::Twin(twin));
+    let gpu = plan.settings.gpu.unwrap_or_else(|| !bench::gpu::adapters().is_empty());
+    let config = config(paths, &plan.settings, gpu, isolation);
+    let r = bench::run_with(&config, |e| {
+        let _ = tx.send(BenchMsg::Event(e.clone()));
+    });
+    let _ = tx.send(BenchMsg::Done(r.map(Box::new).map_err(|e| e.to_string())));
+}
+
+/// Write `report` as HTML and JSON to `dir` with the time in their names, each atomically (a
+/// temporary file, then rename).
+pub fn export(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (ext, format) in [("html", report::Format::Html), ("json", report::Format::Json)] {
+        let path = dir.join(format!("{EXPORT_STEM}-{}.{ext}", now.as_secs()));
+        let tmp = dir.join(format!(
+            ".{EXPORT_STEM}.{}-{}.tmp",
+            std::process::id(),
+            now.subsec_nanos()
+        ));
+        let text = report::render(report, format);
+        // create_new: never follows a link planted under the temporary name (shared folders)
+        let written = std::fs::File::create_new(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("cannot write {}: {e}", tensorscope::text::path(&path)));
+        }
+        out.push(path);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -281,21 +385,27 @@ mod tests {
         let Phase::Running(p) = &s.phase else { panic!("running") };
         assert_eq!((p.runs_done, p.ratio()), (0, 0.0), "fresh progress");
         s.apply(BenchMsg::Done(Ok(Box::new(sample::report()))));
-        s.apply(BenchMsg::Exported(Ok(PathBuf::from("x.json"))));
+        s.apply(BenchMsg::Exported(Ok(vec![PathBuf::from("x.json")])));
         assert!(s.export.is_some());
         assert!(s.start(), "r reruns after a report");
         assert!(s.export.is_none() && s.report().is_none());
     }
 
     #[test]
-    fn export_writes_json_atomically() {
+    fn export_writes_html_and_json_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let path = export(&sample::report(), dir.path()).unwrap();
-        assert_eq!(path, dir.path().join(EXPORT_NAME));
-        let back: Report = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let paths = export(&sample::report(), dir.path()).unwrap();
+        assert_eq!(paths.len(), 2);
+        let name = paths[1].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("tensorscope-bench-") && name.ends_with(".json"),
+            "{name}"
+        );
+        let back: Report = serde_json::from_str(&std::fs::read_to_string(&paths[1]).unwrap()).unwrap();
         assert_eq!(back.results.len(), 4);
+        assert!(std::fs::read_to_string(&paths[0]).unwrap().contains("<svg"));
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left");
+        assert_eq!(names.len(), 2, "no temporary file left");
         let e = export(&sample::report(), &dir.path().join("missing")).unwrap_err();
         assert!(e.starts_with("cannot write"), "{e}");
     }

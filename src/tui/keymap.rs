@@ -29,6 +29,10 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
             (KeyCode::PageUp, _) => Action::PageUp,
             (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::PageDown,
+            (KeyCode::Char('g'), Tab::Bench) => Action::ToggleGpu,
+            (KeyCode::Char('c'), Tab::Bench) => Action::ToggleCold,
+            (KeyCode::Char('+' | '='), Tab::Bench) => Action::MoreRuns,
+            (KeyCode::Char('-'), Tab::Bench) => Action::FewerRuns,
             (KeyCode::Home | KeyCode::Char('g'), _) => Action::Top,
             (KeyCode::End | KeyCode::Char('G'), _) => Action::Bottom,
             (KeyCode::Right | KeyCode::Char('l') | KeyCode::Enter, Tab::Tensors) => Action::Open,
@@ -86,8 +90,18 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("y", "copy the selected name (OSC 52)"),
         ],
         Tab::Bench => vec![
-            ("r", "run the load benchmark (again)"),
-            ("e", "write the report (HTML and JSON) to the current folder"),
+            (
+                "r",
+                "run the load benchmark (again); a twin in the other format is written first",
+            ),
+            ("g", "GPU rows on / off (on when an adapter exists)"),
+            ("c", "cold / warm page cache"),
+            ("+ / -", "more / fewer timed runs"),
+            ("↑ ↓", "scroll the notes"),
+            (
+                "e",
+                "write the report (HTML and JSON, timestamped) to the current folder",
+            ),
         ],
         Tab::Files | Tab::Scan => vec![],
     };

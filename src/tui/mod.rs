@@ -6,7 +6,7 @@
 //! and the comparison run on worker threads ([`work`]), a benchmark on the engine's thread; their
 //! results come back through `update`. Nothing slow runs on the draw path.
 
-mod app;
+pub mod app;
 mod bench;
 mod diff;
 mod filter;
@@ -77,6 +77,8 @@ pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut app, &mut terminal);
+    // the Bench tab's twin lives only as long as the program
+    let _ = std::fs::remove_dir_all(&app.twin_dir);
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result.map(|()| 0)
@@ -141,9 +143,7 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow:
 fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench::Worker>, effect: Effect) {
     match effect {
         Effect::Preview { index, exact } => workers.preview(&app.ck, index, exact),
-        Effect::StartBench(path) => {
-            *bench = Some(bench::Worker::start(bench::config(&path, bench::isolation())));
-        }
+        Effect::StartBench(plan) => *bench = Some(bench::Worker::start(*plan, bench::isolation())),
         Effect::ExportBench(report) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
             app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));

@@ -1,14 +1,15 @@
-//! The Bench view: what a run will measure, its progress (a gauge), then the results as a table,
-//! bars of the speedups over `pickle-eager` (or of the median times when there is no baseline)
-//! and the report's caveats.
+//! The Bench tab: what a run will measure, its progress (a gauge, and the table and chart filling in
+//! as cases finish), then the headline, the touched rows with their speedups, the untouched and
+//! lazy-one rows in a block of their own (they read nothing, or one tensor) and the notes (↑/↓).
 //!
 //! ```text
 //! ┌ Bench ─────────────────────────────────────────────────────────┐
-//! │ path · format · size · runs · cache · memory                    │  summary (or the gauge)
-//! │ method            touched  median  min – max  GB/s  RSS speedup │  table
-//! │ speedup over pickle-eager …                                     │  bars
-//! │ label            ███████████████▌ 3.0x                          │
-//! │ notes: caveats, escaped                                         │  notes
+//! │ touched, warm: safetensors-mmap 3.4x faster than pickle-eager…  │  headline
+//! │ twin: /tmp/…/twin.bin (torch.save zip twin …)                   │  twin, export
+//! │ method            median  min – max  GB/s  peak RSS  speedup    │  touched rows
+//! │ speedup over pickle-eager …  ███████████████▌ 3.0x              │  bars
+//! │ load only (untouched) and lazy-one …                            │  their own block
+//! │ notes (scroll)                                                  │
 //! └─────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -16,13 +17,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, Row, Table, Widget, Wrap};
-use tensorscope::bench::Isolation;
-use tensorscope::report::{BenchResult, Report, Speedup, seconds};
+use ratatui::widgets::{Block, Gauge, Paragraph, Widget, Wrap};
+use tensorscope::bench::runner::speedups;
+use tensorscope::report::{BenchResult, Report, Speedup};
 use tensorscope::text::{bytes, escape};
 
+use super::bench_table::{median_bars, speedup_bars, table};
 use crate::tui::app::App;
-use crate::tui::bench::{Phase, Progress, config};
+use crate::tui::bench::{BenchState, Phase, Progress};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered().title(" Bench ");
@@ -31,74 +33,84 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let path = escape(&app.ck.path.to_string_lossy()).into_owned();
     match &app.bench.phase {
         Phase::Idle => intro(app, &path, inner, buf),
-        Phase::Running(p) => running(p, &path, inner, buf),
-        Phase::Finished(r) => {
-            let export = app.bench.export.as_ref().map(|e| match e {
-                Ok(p) => Line::from(format!("wrote {}", escape(&p.to_string_lossy()))).fg(Color::Green),
-                Err(e) => Line::from(escape(e).into_owned()).fg(Color::Red),
-            });
-            finished(r, export, inner, buf);
-        }
+        Phase::Running(p) => running(&app.bench, p, &path, inner, buf),
+        Phase::Finished(r) => finished(&app.bench, r, inner, buf),
         Phase::Failed(e) => Paragraph::new(vec![
             Line::from(format!("bench failed: {}", escape(e))).fg(Color::Red),
             Line::from("press r to run again").dim(),
         ])
+        .wrap(Wrap { trim: false })
         .render(inner, buf),
     }
 }
 
+fn settings_line(b: &BenchState) -> Line<'static> {
+    let s = &b.settings;
+    let gpu = match s.gpu {
+        None => "GPU rows when an adapter exists",
+        Some(true) => "GPU rows on",
+        Some(false) => "GPU rows off",
+    };
+    Line::from(format!(
+        "{} runs (+/-) · {} cache (c) · {gpu} (g)",
+        s.runs,
+        if s.cold { "cold" } else { "warm" }
+    ))
+}
+
 fn intro(app: &App, path: &str, area: Rect, buf: &mut Buffer) {
-    let c = config(&app.ck.path, Isolation::InProcess);
-    let kv = |k: &str, v: String| Line::from(vec![Span::raw(format!("  {k:<11}")).bold(), Span::raw(v)]);
     let lines = vec![
         Line::from("How fast does this checkpoint load? Each way of loading it is timed, as `tensorscope bench` does."),
         Line::from(""),
-        kv(
-            "checkpoint",
-            format!("{path} ({}, {})", app.ck.format, bytes(app.ck.total_bytes())),
+        Line::from(format!(
+            "checkpoint  {path} ({}, {})",
+            app.ck.format,
+            bytes(app.ck.total_bytes())
+        )),
+        Line::from(
+            "twin        written first to a temporary folder in the other format (a torch.save zip for \
+             safetensors, safetensors for a pickle), so zero-copy is charted against pickle; removed on quit",
         ),
-        kv(
-            "runs",
-            format!(
-                "{} timed runs per case after {} warm-up; the median is shown",
-                c.runs, c.warmup
-            ),
-        ),
-        kv(
-            "cache",
-            "warm: the files are read once before timing, so times show CPU and memory costs, not disk speed".into(),
-        ),
-        kv(
-            "methods",
-            "every load method that fits the format, untouched (load only) and touched (every byte read)".into(),
-        ),
-        kv(
-            "memory",
-            "each case runs in a child process, so its peak memory is measured".into(),
-        ),
-        kv(
-            "speedups",
-            "over pickle-eager (what torch.load does) for torch.save files; safetensors alone: median times".into(),
-        ),
+        Line::from(vec![
+            Span::raw("settings    "),
+            Span::raw(settings_line(&app.bench).to_string()),
+        ]),
+        Line::from("memory      each case runs in a child process, so its peak memory is measured"),
         Line::from(""),
         Line::from("press r to run").bold(),
     ];
     Paragraph::new(lines).wrap(Wrap { trim: false }).render(area, buf);
 }
 
-fn running(p: &Progress, path: &str, area: Rect, buf: &mut Buffer) {
-    let [what, gauge, fails, table] = Layout::vertical([
+fn twin_line(b: &BenchState) -> Option<Line<'static>> {
+    match b.twin.as_ref()? {
+        Ok(Some((p, what))) => Some(Line::from(format!("twin {}: {what}", escape(&p.to_string_lossy()))).dim()),
+        Ok(None) => Some(Line::from("both formats are here: no twin needed").dim()),
+        Err(e) => Some(Line::from(format!("no twin: {}", escape(e))).fg(Color::Yellow)),
+    }
+}
+
+fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffer) {
+    let mut head = vec![];
+    let now = match &p.case {
+        Some((i, label)) => format!("case {}/{}: {}", i + 1, p.cases, escape(label)),
+        None if b.twin.is_none() => "writing the twin in the other format".into(),
+        None => "opening the checkpoints and reading them into the page cache".into(),
+    };
+    head.push(Line::from(format!("running {path} · {now}")));
+    head.extend(twin_line(b));
+    head.extend(
+        p.failures
+            .iter()
+            .map(|f| Line::from(format!("not measured: {}", escape(f))).fg(Color::Yellow)),
+    );
+    let [top, gauge, rest] = Layout::vertical([
+        Constraint::Length(head.len() as u16),
         Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(p.failures.len() as u16),
         Constraint::Min(0),
     ])
     .areas(area);
-    let now = match &p.case {
-        Some((i, label)) => format!("case {}/{}: {}", i + 1, p.cases, escape(label)),
-        None => "opening the checkpoint and reading it into the page cache".into(),
-    };
-    Line::from(format!("running {path}  ·  {now}")).render(what, buf);
+    Paragraph::new(head).render(top, buf);
     let label = if p.runs_planned == 0 {
         "preparing".to_string()
     } else {
@@ -110,233 +122,107 @@ fn running(p: &Progress, path: &str, area: Rect, buf: &mut Buffer) {
         .use_unicode(true)
         .gauge_style(Style::new().fg(Color::Cyan))
         .render(gauge, buf);
-    let fail_lines: Vec<Line> = p
-        .failures
+    // the chart fills in as cases finish
+    let ups = speedups(&p.rows);
+    results(&p.rows, &ups, rest, buf, None);
+}
+
+/// `touched, warm: safetensors-mmap 3.4x faster than pickle-eager on CPU, 1.9x on GPU`.
+pub fn headline(r: &Report) -> Option<String> {
+    let mmap: Vec<&Speedup> = r
+        .speedups
         .iter()
-        .map(|f| Line::from(format!("not measured: {}", escape(f))).fg(Color::Yellow))
+        .filter(|s| s.touched && s.rank.is_none() && s.method == "safetensors-mmap")
         .collect();
-    Paragraph::new(fail_lines).render(fails, buf);
-    results_table(&p.rows, &[], table, buf);
-}
-
-fn finished(r: &Report, export: Option<Line<'static>>, area: Rect, buf: &mut Buffer) {
-    let bars = if r.speedups.is_empty() {
-        r.results.len()
-    } else {
-        r.speedups.len()
-    };
-    let [summary, exported, table, chart, notes] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(u16::from(export.is_some())),
-        Constraint::Length(r.results.len() as u16 + 1),
-        Constraint::Length(bars as u16 + 2),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    summary_line(r).render(summary, buf);
-    if let Some(line) = export {
-        line.render(exported, buf);
-    }
-    results_table(&r.results, &r.speedups, table, buf);
-    if r.speedups.is_empty() {
-        median_bars(r, chart, buf);
-    } else {
-        speedup_bars(r, chart, buf);
-    }
-    let mut lines = vec![Line::from("notes").bold()];
-    lines.extend(r.caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
-    Paragraph::new(lines).wrap(Wrap { trim: false }).render(notes, buf);
-}
-
-fn summary_line(r: &Report) -> Line<'static> {
-    let what = match r.checkpoints.as_slice() {
-        [c] => format!("{} ({}, {})", escape(&c.path), c.format, bytes(c.bytes)),
-        cs => format!("{} checkpoints", cs.len()),
-    };
-    let c = &r.config;
-    Line::from(format!(
-        "{what}  ·  {} runs + {} warm-up per case  ·  {} cache  ·  {}",
-        c.runs,
-        c.warmup,
-        if c.cold { "cold" } else { "warm" },
-        if c.isolated {
-            "peak memory per case"
-        } else {
-            "in process (peak memory not measured)"
-        }
+    let first = mmap.first()?;
+    let parts: Vec<String> = mmap
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let dev = s.device.to_uppercase();
+            if i == 0 {
+                format!("{:.1}x faster than {} on {dev}", s.ratio, s.baseline)
+            } else {
+                format!("{:.1}x on {dev}", s.ratio)
+            }
+        })
+        .collect();
+    Some(format!(
+        "touched, {}: safetensors-mmap {}",
+        first.cache,
+        parts.join(", ")
     ))
 }
 
-fn several_devices(rows: &[BenchResult]) -> bool {
-    rows.iter().any(|r| r.device != rows[0].device)
-}
-
-/// The speedup of `row`: same device, cache, touch and rank.
-fn speedup_of<'a>(row: &BenchResult, speedups: &'a [Speedup]) -> Option<&'a Speedup> {
-    speedups.iter().find(|s| {
-        (
-            s.method.as_str(),
-            s.device.as_str(),
-            s.cache.as_str(),
-            s.touched,
-            s.rank,
-        ) == (
-            row.method.as_str(),
-            row.device.as_str(),
-            row.cache.as_str(),
-            row.touched,
-            row.rank,
-        )
-    })
-}
-
-fn results_table(rows: &[BenchResult], speedups: &[Speedup], area: Rect, buf: &mut Buffer) {
-    let devices = several_devices(rows);
-    let right = |s: &'static str| Line::from(s).right_aligned();
-    let mut header = vec![
-        Line::from("method"),
-        Line::from("touched"),
-        right("median"),
-        right("min – max"),
-        right("GB/s"),
-        right("peak RSS"),
-        right("speedup"),
-    ];
-    let mut widths = vec![
-        Constraint::Min(20),
-        Constraint::Length(7),
-        Constraint::Length(10),
-        Constraint::Length(21),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(8),
-    ];
-    if devices {
-        header.insert(0, Line::from("device"));
-        widths.insert(0, Constraint::Length(6));
+fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
+    let mut head = Vec::new();
+    match headline(r) {
+        Some(h) => head.push(Line::from(h).bold().fg(Color::Green)),
+        None => head.push(Line::from("no pickle-eager baseline: median times only").bold()),
     }
-    let body = rows.iter().map(|x| {
-        let method = match (x.rank, x.ranks) {
-            (Some(k), Some(n)) => format!("{} rank {k}/{n}", escape(&x.method)),
-            _ => escape(&x.method).into_owned(),
-        };
-        let right = |s: String| Line::from(s).right_aligned();
-        let mut cells = vec![
-            Line::from(method),
-            Line::from(if x.touched { "yes" } else { "no" }),
-            right(seconds(x.median_s)),
-            right(format!("{} – {}", seconds(x.min_s), seconds(x.max_s))),
-            right(format!("{:.2}", x.gbps)),
-            right(x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into())),
-            right(speedup_of(x, speedups).map_or_else(|| "-".into(), |s| format!("{:.1}x", s.ratio))),
-        ];
-        if devices {
-            cells.insert(0, Line::from(escape(&x.device).into_owned()));
+    head.extend(twin_line(b));
+    match &b.export {
+        Some(Ok(paths)) => {
+            let names: Vec<String> = paths
+                .iter()
+                .map(|p| escape(&p.to_string_lossy()).into_owned())
+                .collect();
+            head.push(Line::from(format!("wrote {}", names.join(" and "))).fg(Color::Green));
         }
-        Row::new(cells)
-    });
-    Table::new(body, widths)
-        .header(Row::new(header).style(Style::new().bold().underlined()))
-        .render(area, buf);
-}
-
-/// A horizontal bar of `frac` (0..=1) of `width` cells, in eighths of a cell.
-fn bar(frac: f64, width: usize) -> String {
-    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let eighths = (frac.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
-    let mut s = "█".repeat(eighths / 8);
-    s.push_str(PARTS[eighths % 8]);
-    s
-}
-
-/// Bars under a title: `(label, fraction, value text, colour)` each.
-fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, area: Rect, buf: &mut Buffer) {
-    let label_w = bars.iter().map(|b| b.0.chars().count()).max().unwrap_or(0);
-    let value_w = bars.iter().map(|b| b.2.chars().count()).max().unwrap_or(0);
-    let bar_w = (area.width as usize).saturating_sub(label_w + value_w + 3);
-    let mut lines = vec![Line::from(""), title];
-    for (label, frac, value, color) in bars {
-        let b = bar(frac, bar_w);
-        let pad = bar_w.saturating_sub(b.chars().count());
-        lines.push(Line::from(vec![
-            Span::raw(format!("{label:<label_w$} ")),
-            Span::styled(b, Style::new().fg(color)),
-            Span::raw(format!("{} {value:>value_w$}", " ".repeat(pad))),
-        ]));
+        Some(Err(e)) => head.push(Line::from(escape(e).into_owned()).fg(Color::Red)),
+        None => {}
     }
-    Paragraph::new(lines).render(area, buf);
+    head.push(Line::from(format!("{} · e writes HTML + JSON", settings_line(b))).dim());
+    let w = usize::from(area.width).max(1);
+    let rows: usize = head.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
+    let [top, rest] = Layout::vertical([
+        Constraint::Length(u16::try_from(rows).unwrap_or(u16::MAX)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    Paragraph::new(head).wrap(Wrap { trim: true }).render(top, buf);
+    results(&r.results, &r.speedups, rest, buf, Some((&r.caveats, b.notes_scroll)));
 }
 
-fn speedup_bars(r: &Report, area: Rect, buf: &mut Buffer) {
-    let devices = several_devices(&r.results);
-    let max = r.speedups.iter().map(|s| s.ratio).fold(0.0, f64::max);
-    let min = r
-        .speedups
+/// Touched rows and their bars, then the untouched and lazy-one rows, then the notes.
+fn results(rows: &[BenchResult], ups: &[Speedup], area: Rect, buf: &mut Buffer, notes: Option<(&[String], usize)>) {
+    let lazy = |x: &BenchResult| x.method == "safetensors-lazy-one";
+    let touched: Vec<&BenchResult> = rows.iter().filter(|x| x.touched && !lazy(x)).collect();
+    let other: Vec<&BenchResult> = rows.iter().filter(|x| !x.touched || lazy(x)).collect();
+    let bars: Vec<&Speedup> = ups
         .iter()
-        .map(|s| s.ratio)
-        .filter(|x| *x > 0.0)
-        .fold(max, f64::min);
-    // a zero-copy load can be hundreds of times faster while the others are a few times faster:
-    // past a 20x spread, a log scale keeps the small bars readable (the title says so)
-    let log = max > 1.0 && min > 0.0 && max / min > 20.0;
-    let frac = |x: f64| match (log, x > 1.0) {
-        (true, true) => x.ln() / max.ln(),
-        (true, false) => 0.0,
-        (false, _) if max > 0.0 => x / max,
-        _ => 0.0,
-    };
-    let bars = r
-        .speedups
-        .iter()
-        .map(|s| {
-            let label = if devices {
-                format!("{} {}", escape(&s.device), escape(&s.label()))
-            } else {
-                escape(&s.label()).into_owned()
-            };
-            let color = if s.ratio >= 1.0 { Color::Green } else { Color::Red };
-            (label, frac(s.ratio), format!("{:.1}x", s.ratio), color)
-        })
+        .filter(|s| s.touched && s.method != "safetensors-lazy-one")
         .collect();
-    let baseline = escape(&r.speedups[0].baseline).into_owned();
-    let title = format!(
-        "speedup over {baseline} (its median over each method's; higher is faster{})",
-        if log { "; log scale" } else { "" }
-    );
-    bar_lines(Line::from(title).bold(), bars, area, buf);
-}
-
-fn median_bars(r: &Report, area: Rect, buf: &mut Buffer) {
-    let devices = several_devices(&r.results);
-    let max = r.results.iter().map(|x| x.median_s).fold(0.0, f64::max);
-    let bars = r
-        .results
-        .iter()
-        .map(|x| {
-            let label = if devices {
-                format!("{} {}", escape(&x.device), escape(&x.label()))
-            } else {
-                escape(&x.label()).into_owned()
-            };
-            let frac = if max > 0.0 { x.median_s / max } else { 0.0 };
-            (label, frac, seconds(x.median_s), Color::Cyan)
-        })
-        .collect();
-    let title = "median time per method (shorter is faster): no pickle-eager baseline, this checkpoint is not \
-                 a torch.save file";
-    bar_lines(Line::from(title).bold(), bars, area, buf);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bar;
-
-    #[test]
-    fn bars_in_eighths() {
-        assert_eq!(bar(1.0, 4), "████");
-        assert_eq!(bar(0.5, 3), "█▌");
-        assert_eq!(bar(0.0, 10), "");
-        assert_eq!(bar(2.0, 2), "██", "clamped");
-        assert_eq!(bar(0.3, 0), "");
+    let w = usize::from(area.width);
+    let main = table(&touched, ups, w);
+    let side = table(&other, ups, w);
+    let n_bars = if bars.is_empty() { touched.len() } else { bars.len() };
+    let [t1, chart, t2, rest] = Layout::vertical([
+        Constraint::Length(if touched.is_empty() { 0 } else { main.len() as u16 }),
+        Constraint::Length(if touched.is_empty() { 0 } else { n_bars as u16 + 1 }),
+        Constraint::Length(if other.is_empty() { 0 } else { side.len() as u16 + 1 }),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    Paragraph::new(main).render(t1, buf);
+    let devices = rows.iter().any(|r| r.device != rows[0].device);
+    if !bars.is_empty() {
+        speedup_bars(&bars, devices, chart, buf);
+    } else if !touched.is_empty() {
+        median_bars(&touched, chart, buf);
+    }
+    let mut lines = vec![Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold()];
+    lines.extend(side);
+    if !other.is_empty() {
+        Paragraph::new(lines).render(t2, buf);
+    }
+    if let Some((caveats, scroll)) = notes {
+        let mut lines = vec![Line::from("notes (↑/↓ scroll)").bold()];
+        lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
+        let max = u16::try_from(scroll).unwrap_or(u16::MAX).min(lines.len() as u16);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((max, 0))
+            .render(rest, buf);
     }
 }

@@ -13,6 +13,7 @@
 //! Files, Scan, Diff and Bench use the whole body (Bench: see `bench.rs`).
 
 mod bench;
+mod bench_table;
 mod diff;
 mod files;
 pub mod header;

@@ -131,10 +131,11 @@ fn bench_error_is_one_line_and_export_is_reported() {
         panic!("export asked for")
     };
     assert_eq!(r.results.len(), 4);
-    a.update(Action::Bench(BenchMsg::Exported(
-        Ok("/x/tensorscope-bench.json".into()),
-    )));
-    assert!(draw(&a, 120, 24).contains("wrote /x/tensorscope-bench.json"));
+    a.update(Action::Bench(BenchMsg::Exported(Ok(vec![
+        "/x/tensorscope-bench-1.html".into(),
+        "/x/tensorscope-bench-1.json".into(),
+    ]))));
+    assert!(draw(&a, 120, 24).contains("wrote /x/tensorscope-bench-1.html and /x/tensorscope-bench-1.json"));
     a.update(Action::SelectTab(0));
     assert!(
         a.update(Action::RunBench).is_none(),
@@ -172,16 +173,31 @@ fn bench_tiny_terminals_do_not_panic() {
 /// A real benchmark of the tiny samples, driven through `update` by the engine's own events.
 #[test]
 fn bench_runs_for_real_on_the_samples() {
-    for (rel, baseline) in [("gpt2-tiny.safetensors", false), ("gpt2-tiny.bin", true)] {
+    for (rel, twin) in [
+        ("gpt2-tiny.safetensors", "twin.bin"),
+        ("gpt2-tiny.bin", "twin.safetensors"),
+    ] {
         let mut a = on_bench(rel);
-        let Some(Effect::StartBench(path)) = a.update(Action::RunBench) else {
+        let dir = tempfile::tempdir().unwrap();
+        a.twin_dir = dir.path().join("twin");
+        a.update(Action::ToggleGpu);
+        a.update(Action::ToggleGpu);
+        a.update(Action::ToggleGpu);
+        assert_eq!(
+            a.bench.settings.gpu,
+            Some(false),
+            "g toggles; the test machine may have no GPU"
+        );
+        for _ in 0..10 {
+            a.update(Action::FewerRuns);
+        }
+        assert_eq!(a.bench.settings.runs, 1, "- stops at one run");
+        let Some(Effect::StartBench(mut plan)) = a.update(Action::RunBench) else {
             panic!("start asked for")
         };
         // the test binary has no `__bench-child` subcommand: run the cases in process
-        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-        let mut config = bench::config(&full, Isolation::InProcess);
-        config.runs = 1;
-        let mut worker = bench::Worker::start(config);
+        plan.path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&plan.path);
+        let mut worker = bench::Worker::start(*plan, Isolation::InProcess);
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut seen_progress = false;
         while !worker.done() {
@@ -199,9 +215,43 @@ fn bench_runs_for_real_on_the_samples() {
             panic!("{rel}: {:?}", a.bench.phase)
         };
         assert!(!r.results.is_empty() && r.results.iter().all(|x| x.runs == 1));
-        assert_eq!(!r.speedups.is_empty(), baseline, "{rel}");
+        assert!(
+            r.results.iter().any(|x| x.method == "pickle-eager"),
+            "{rel}: the twin is measured"
+        );
+        assert!(r.results.iter().any(|x| x.method == "safetensors-mmap"), "{rel}");
+        assert!(dir.path().join("twin").join(twin).is_file(), "{rel}: twin written");
         let text = draw(&a, 120, 60);
-        assert_eq!(text.contains("no pickle-eager baseline"), !baseline, "{text}");
-        assert!(text.contains("notes"), "{text}");
+        assert!(text.contains("touched, warm: safetensors-mmap"), "{text}");
+        assert!(
+            text.contains("load only (untouched)") && text.contains("notes"),
+            "{text}"
+        );
     }
+}
+
+#[test]
+fn bench_with_a_twin_at_80x24_and_120x40() {
+    let mut a = on_bench("gpt2-tiny.safetensors");
+    a.update(Action::RunBench);
+    a.update(Action::Bench(BenchMsg::Twin(Ok(Some((
+        "/tmp/tensorscope-twin/twin.bin".into(),
+        "torch.save zip, synthetic values, same names and bytes".into(),
+    ))))));
+    a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(sample::report())))));
+    let small = draw(&a, 80, 24);
+    assert!(
+        small.contains("touched, warm: safetensors-mmap 3.0x faster than pickle-eager"),
+        "{small}"
+    );
+    assert!(small.contains("twin /tmp/tensorscope-twin/twin.bin"), "{small}");
+    insta::assert_snapshot!("bench_twin_80x24", small);
+    insta::assert_snapshot!("bench_twin_120x40", draw(&a, 120, 40));
+    // the notes scroll
+    for _ in 0..3 {
+        a.update(Action::Down);
+    }
+    assert_eq!(a.bench.notes_scroll, 3);
+    a.update(Action::Up);
+    assert_eq!(a.bench.notes_scroll, 2);
 }

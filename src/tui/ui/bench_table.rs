@@ -1,0 +1,230 @@
+//! The Bench tab's table and bars. Columns drop (peak RSS, then GB/s, then min – max) before a
+//! number is cut; only the method label may end in `…`.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use tensorscope::report::{BenchResult, Speedup, seconds};
+use tensorscope::text::{bytes, escape};
+
+/// The speedup of `row`: same device, cache, touch and rank.
+pub fn speedup_of<'a>(row: &BenchResult, speedups: &'a [Speedup]) -> Option<&'a Speedup> {
+    speedups.iter().find(|s| {
+        (
+            s.method.as_str(),
+            s.device.as_str(),
+            s.cache.as_str(),
+            s.touched,
+            s.rank,
+        ) == (
+            row.method.as_str(),
+            row.device.as_str(),
+            row.cache.as_str(),
+            row.touched,
+            row.rank,
+        )
+    })
+}
+
+fn cut(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        format!("{s:<w$}")
+    } else {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Rows under a header; returns the lines (so callers can stack blocks).
+pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<Line<'static>> {
+    let devices = rows.iter().any(|r| r.device != rows[0].device);
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|x| {
+            let method = match (x.rank, x.ranks) {
+                (Some(k), Some(n)) => format!("{} rank {k}/{n}", escape(&x.method)),
+                _ => escape(&x.method).into_owned(),
+            };
+            [
+                if devices {
+                    escape(&x.device).into_owned()
+                } else {
+                    String::new()
+                },
+                method,
+                seconds(x.median_s),
+                format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
+                format!("{:.2}", x.gbps),
+                x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                speedup_of(x, speedups).map_or_else(|| "-".into(), |s| format!("{:.1}x", s.ratio)),
+            ]
+        })
+        .collect();
+    let head = ["device", "method", "median", "min – max", "GB/s", "peak RSS", "speedup"];
+    let w = |c: usize| {
+        cells
+            .iter()
+            .map(|r| r[c].chars().count())
+            .chain([head[c].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let mut keep = [devices, true, true, true, true, true, true];
+    let method_min = 12.min(w(1));
+    let total = |keep: &[bool; 7]| -> usize { (0..7).filter(|&c| keep[c] && c != 1).map(|c| w(c) + 2).sum::<usize>() };
+    // drop peak RSS, then GB/s, then min – max, before a number would be cut
+    for c in [5, 4, 3] {
+        if total(&keep) + method_min <= width {
+            break;
+        }
+        keep[c] = false;
+    }
+    let method_w = width.saturating_sub(total(&keep)).min(w(1)).max(method_min.min(width));
+    let line = |r: &[String; 7], style: Style| {
+        let mut spans = Vec::new();
+        for c in 0..7 {
+            if !keep[c] {
+                continue;
+            }
+            let text = match c {
+                0 => format!("{:<w$}  ", r[0], w = w(0)),
+                1 => cut(&r[1], method_w),
+                _ => format!("  {:>w$}", r[c], w = w(c)),
+            };
+            spans.push(Span::raw(text));
+        }
+        Line::from(spans).style(style)
+    };
+    let h: [String; 7] = head.map(String::from);
+    let mut out = vec![line(&h, Style::new().bold().underlined())];
+    out.extend(cells.iter().map(|r| line(r, Style::new())));
+    out
+}
+
+/// A horizontal bar of `frac` (0..=1) of `width` cells, in eighths of a cell.
+pub fn bar(frac: f64, width: usize) -> String {
+    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let eighths = (frac.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    s.push_str(PARTS[eighths % 8]);
+    s
+}
+
+/// Bars under a title: `(label, fraction, value text, colour)` each.
+pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, area: Rect, buf: &mut Buffer) {
+    let label_w = bars
+        .iter()
+        .map(|b| b.0.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(area.width) / 2);
+    let value_w = bars.iter().map(|b| b.2.chars().count()).max().unwrap_or(0);
+    let bar_w = (area.width as usize).saturating_sub(label_w + value_w + 3);
+    let mut lines = vec![title];
+    for (label, frac, value, color) in bars {
+        let b = bar(frac, bar_w);
+        let pad = bar_w.saturating_sub(b.chars().count());
+        lines.push(Line::from(vec![
+            Span::raw(format!("{} ", cut(&label, label_w))),
+            Span::styled(b, Style::new().fg(color)),
+            Span::raw(format!("{} {value:>value_w$}", " ".repeat(pad))),
+        ]));
+    }
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// Bars of the speedups over the baseline (log scale past a 20x spread; the title says so).
+pub fn speedup_bars(speedups: &[&Speedup], devices: bool, area: Rect, buf: &mut Buffer) {
+    let Some(first) = speedups.first() else { return };
+    let max = speedups.iter().map(|s| s.ratio).fold(0.0, f64::max);
+    let min = speedups
+        .iter()
+        .map(|s| s.ratio)
+        .filter(|x| *x > 0.0)
+        .fold(max, f64::min);
+    let log = max > 1.0 && min > 0.0 && max / min > 20.0;
+    let frac = |x: f64| match (log, x > 1.0) {
+        (true, true) => x.ln() / max.ln(),
+        (true, false) => 0.0,
+        (false, _) if max > 0.0 => x / max,
+        _ => 0.0,
+    };
+    let bars = speedups
+        .iter()
+        .map(|s| {
+            let label = if devices {
+                format!("{} {}", escape(&s.device), escape(&s.label()))
+            } else {
+                escape(&s.label()).into_owned()
+            };
+            let color = if s.ratio >= 1.0 { Color::Green } else { Color::Red };
+            (label, frac(s.ratio), format!("{:.1}x", s.ratio), color)
+        })
+        .collect();
+    let title = format!(
+        "speedup over {} (touched rows; higher is faster{})",
+        escape(&first.baseline),
+        if log { "; log scale" } else { "" }
+    );
+    bar_lines(Line::from(title).bold(), bars, area, buf);
+}
+
+/// Bars of median times, when there is no baseline.
+pub fn median_bars(rows: &[&BenchResult], area: Rect, buf: &mut Buffer) {
+    let devices = rows.iter().any(|r| r.device != rows[0].device);
+    let max = rows.iter().map(|x| x.median_s).fold(0.0, f64::max);
+    let bars = rows
+        .iter()
+        .map(|x| {
+            let label = if devices {
+                format!("{} {}", escape(&x.device), escape(&x.label()))
+            } else {
+                escape(&x.label()).into_owned()
+            };
+            let frac = if max > 0.0 { x.median_s / max } else { 0.0 };
+            (label, frac, seconds(x.median_s), Color::Cyan)
+        })
+        .collect();
+    bar_lines(
+        Line::from("median time per method (shorter is faster)").bold(),
+        bars,
+        area,
+        buf,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorscope::report::sample;
+
+    #[test]
+    fn bars_in_eighths() {
+        assert_eq!(bar(1.0, 4), "████");
+        assert_eq!(bar(0.5, 3), "█▌");
+        assert_eq!(bar(0.0, 10), "");
+        assert_eq!(bar(2.0, 2), "██", "clamped");
+        assert_eq!(bar(0.3, 0), "");
+    }
+
+    #[test]
+    fn columns_drop_before_a_number_is_cut() {
+        let r = sample::report();
+        let rows: Vec<&BenchResult> = r.results.iter().collect();
+        let wide = table(&rows, &r.speedups, 120);
+        assert!(wide[0].to_string().contains("peak RSS"));
+        let narrow = table(&rows, &r.speedups, 60);
+        let head = narrow[0].to_string();
+        assert!(!head.contains("peak RSS") && head.contains("median"), "{head}");
+        for l in &narrow {
+            assert!(l.width() <= 60, "{l}");
+        }
+        // every median is shown whole
+        for x in &r.results {
+            assert!(narrow.iter().any(|l| l.to_string().contains(&seconds(x.median_s))));
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The TUI in a real terminal: tmux runs `tensorscope` at 80x24, keys are sent, screens captured.
+//! Skips (and says why) when tmux is absent.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> Option<String> {
+    let out = Command::new("tmux").args(args).output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A tmux session running the program on `args`, killed when dropped.
+struct Session(String);
+
+impl Session {
+    fn start(name: &str, args: &[&str]) -> Option<Session> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("skipped: tmux is not installed (apt-get install tmux runs this test)");
+            return None;
+        }
+        let name = format!("{name}-{}", std::process::id());
+        let mut cmd = vec![env!("CARGO_BIN_EXE_tensorscope").to_string()];
+        cmd.extend(args.iter().map(|a| a.to_string()));
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-x", "80", "-y", "24", "-s", &name])
+            .arg(cmd.join(" "))
+            .env("TERM", "xterm-256color")
+            .status()
+            .ok()?;
+        assert!(status.success(), "tmux new-session failed");
+        let _ = tmux(&["set-option", "-t", &name, "remain-on-exit", "on"]);
+        Some(Session(name))
+    }
+
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.0]).unwrap_or_default()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.0];
+        args.extend_from_slice(keys);
+        tmux(&args);
+    }
+
+    /// Wait up to `limit` for the screen to satisfy `ok`.
+    fn wait(&self, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) || start.elapsed() > limit {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn exited(&self) -> bool {
+        tmux(&["display-message", "-p", "-t", &self.0, "#{pane_dead}"]).is_some_and(|s| s.trim() == "1")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+fn sample(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn sharded_folder_is_safe_filter_and_esc_then_q_quits() {
+    let Some(s) = Session::start("ts-sharded", &[&sample("sharded")]) else {
+        return;
+    };
+    let first = s.wait(Duration::from_secs(20), |x| x.contains("SAFE"));
+    assert!(
+        first.lines().next().unwrap_or("").trim_end().ends_with("SAFE"),
+        "{first}"
+    );
+    s.keys(&["/", "c_attn", "Enter"]);
+    let filtered = s.wait(Duration::from_secs(5), |x| x.contains("/c_attn"));
+    assert!(
+        filtered.contains("c_attn") && filtered.contains("4 of 28 match"),
+        "{filtered}"
+    );
+    s.keys(&["Escape"]);
+    let cleared = s.wait(Duration::from_secs(5), |x| x.contains("28 tensors"));
+    assert!(
+        cleared.contains("28 tensors") && !s.exited(),
+        "Esc clears and does not quit:\n{cleared}"
+    );
+    s.keys(&["q"]);
+    let start = Instant::now();
+    while !s.exited() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(s.exited(), "q quits");
+}
+
+#[test]
+fn exact_statistics_of_an_expanded_view_then_q_quits_within_3_s() {
+    let pt = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/convert/expanded-4tib.pt");
+    let Some(s) = Session::start("ts-expanded", &[&pt.to_string_lossy()]) else {
+        return;
+    };
+    s.wait(Duration::from_secs(20), |x| x.contains("Tensors"));
+    // to the first tensor, then exact statistics
+    s.keys(&["t", "g", "s"]);
+    std::thread::sleep(Duration::from_millis(200));
+    s.keys(&["q"]);
+    let start = Instant::now();
+    while !s.exited() && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(s.exited(), "q quit within 3 s:\n{}", s.screen());
+}
