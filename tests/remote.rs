@@ -279,13 +279,12 @@ fn scan_from_afar_gives_the_local_verdicts() {
         );
     }
     let sarif = env.run(&["scan", "hf://tiny/evil", "--format", "sarif"]);
-    if sarif.code != 2 {
-        assert!(
-            sarif.stdout.contains("hf://tiny/evil/malicious.pkl"),
-            "{}",
-            sarif.stdout
-        );
-    }
+    assert_eq!(sarif.code, 1, "{}", sarif.stderr);
+    assert!(
+        sarif.stdout.contains("\"uri\": \"hf://tiny/evil/malicious.pkl\""),
+        "{}",
+        sarif.stdout
+    );
 }
 
 #[test]

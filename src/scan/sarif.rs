@@ -60,9 +60,14 @@ fn rule_of(f: &Finding) -> usize {
 }
 
 /// A file path as a URI reference: percent-encode everything but unreserved characters and `/`.
+/// A remote path (`hf://…`, `https://…`) is already a URI: its scheme is kept, the rest encoded.
 pub fn uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
+    let (scheme, rest) = match path.split_once("://") {
+        Some((s, r)) if crate::source::remote::is_remote(path) => (Some(s), r),
+        _ => (None, path),
+    };
+    let mut out = scheme.map(|s| format!("{s}://")).unwrap_or_default();
+    for b in rest.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
