@@ -220,6 +220,19 @@ impl TensorPane {
     pub fn set_filter<'a>(&mut self, filter: &str, names: impl Fn(usize) -> &'a str) {
         self.filter = filter.to_string();
         if filter.trim().is_empty() {
+            // clearing the filter keeps the selection: its ancestors open in the tree
+            if let Some(mut id) = self.selected_node().filter(|_| self.matched.is_some()) {
+                let keep = id;
+                while id != Tree::ROOT {
+                    id = self.tree.node(id).parent;
+                    self.open[id] = true;
+                }
+                self.matched = None;
+                self.marks = None;
+                self.match_count = 0;
+                self.rebuild(Some(keep));
+                return;
+            }
             self.matched = None;
             self.marks = None;
             self.match_count = 0;

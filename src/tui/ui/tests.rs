@@ -188,9 +188,12 @@ fn filter_highlights_and_esc_clears_without_quitting() {
             .count()
     };
     assert!(styled >= 5, "matched characters are highlighted");
+    let kept = a.selected_tensor();
+    assert!(kept.is_some());
     a.update(Action::Back);
     assert!(!a.quit, "Esc never quits");
     assert!(a.tensors.matched.is_none() && a.tensors.filter.is_empty());
+    assert_eq!(a.selected_tensor(), kept, "clearing the filter keeps the selection");
     a.update(Action::Back);
     assert!(!a.quit);
     a.update(Action::Quit);
