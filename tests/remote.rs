@@ -413,3 +413,37 @@ fn the_token_file_of_huggingface_hub_is_used_when_hf_token_is_unset() {
     );
     assert!(env.hub.stats.cdn_auth.lock().unwrap().is_empty());
 }
+
+#[test]
+fn large_files_of_no_known_format_are_probed_from_a_prefix_as_the_local_scan_probes_them() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut junk = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    // an HDF5-like file (what tf_model.h5 is): no pickle, left out of the report as locally
+    let mut h5 = b"\x89HDF\r\n\x1a\n".to_vec();
+    h5.extend(junk(3 << 20));
+    std::fs::write(dir.path().join("tf_model.h5"), &h5).unwrap();
+    // a renamed pickle in front of megabytes of junk: dangerous, as locally
+    let mut evil = b"cposix\nsystem\n(S'echo pwned'\ntR.".to_vec();
+    evil.extend(junk(2 << 20));
+    std::fs::write(dir.path().join("weights.dat"), &evil).unwrap();
+    let name = dir.path().file_name().unwrap().to_str().unwrap();
+    let repo = format!("gen/{name}");
+    let n = same_scans(&env, &repo, dir.path().to_str().unwrap());
+    assert_eq!(n, 1, "only the pickle is reported");
+    assert!(
+        env.hub.stats.cdn_bytes() < 64 << 10,
+        "{} bytes of 5 MB fetched",
+        env.hub.stats.cdn_bytes()
+    );
+}

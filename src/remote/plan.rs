@@ -71,7 +71,7 @@ pub fn prepare(f: &RemoteFile) -> Result<Option<String>> {
         Kind::Pickle => pickle_plan(f),
         Kind::Npy => npy_plan(f),
         Kind::Safetensors => Ok(None),
-        _ => {
+        kind => {
             let text = [".json", ".txt", ".md", ".yaml", ".yml", ".py", ".jinja"]
                 .iter()
                 .any(|e| lower.ends_with(e));
@@ -80,9 +80,71 @@ pub fn prepare(f: &RemoteFile) -> Result<Option<String>> {
                 f.fetch_range(0..f.size)?;
                 return Ok(None);
             }
-            Ok(Some(format!(
-                "a file of no known format larger than {limit} bytes: only its first bytes were fetched"
-            )))
+            // the scanner opens compressed files and tar archives (torch's pre-1.6 format) whole
+            if kind == Kind::Tar || compressed(&head) || tar_header(&head) {
+                let limit = f.size.min(MAX_PICKLE_FETCH);
+                f.fetch_range(0..limit)?;
+                return Ok((limit < f.size).then(|| {
+                    format!("a compressed file or tar archive larger than the {MAX_PICKLE_FETCH}-byte limit")
+                }));
+            }
+            match kind {
+                Kind::Unknown => probe_plan(f),
+                _ => Ok(None),
+            }
+        }
+    }
+}
+
+/// Magic numbers of the compression layers the scanner opens (gzip, bzip2, xz, zstd).
+fn compressed(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b, 0x08])
+        || (head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)))
+        || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+/// Whether the first 512 bytes are a tar header whose checksum holds (old tar has no magic).
+fn tar_header(head: &[u8]) -> bool {
+    let Some(h) = head.get(..512) else { return false };
+    let field = String::from_utf8_lossy(&h[148..156]);
+    let Ok(want) = u64::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8) else {
+        return false;
+    };
+    let sum: u64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .sum();
+    sum == want
+}
+
+/// A large file of no known format: the scanner probes it for a pickle from its first byte and stops
+/// at the first byte that is not one; fetch a prefix until the opcodes in it stop the same way.
+fn probe_plan(f: &RemoteFile) -> Result<Option<String>> {
+    use crate::formats::pickle::ops::{self, OpErrorKind};
+    let limit = f.size.min(MAX_PICKLE_FETCH);
+    let mut have = f.size.min(sniff::SNIFF_LEN as u64);
+    loop {
+        let data = f.read(0..have)?;
+        let mut pos = 0;
+        let stop = loop {
+            match ops::decode(&data, pos) {
+                Ok((_, next)) if next > pos => pos = next,
+                Ok(_) => break None,
+                Err(e) => break Some(e.kind),
+            }
+        };
+        match stop {
+            Some(OpErrorKind::Truncated { .. }) if have < f.size => {
+                if have >= limit {
+                    return Ok(Some(format!(
+                        "it reads as pickle opcodes past the {MAX_PICKLE_FETCH}-byte limit on pickle bytes fetched"
+                    )));
+                }
+                have = limit.min(have.saturating_mul(2).max(PICKLE_PREFIX));
+            }
+            _ => return Ok(None),
         }
     }
 }

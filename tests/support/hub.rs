@@ -108,6 +108,12 @@ pub fn repo_files(repo: &str) -> Option<Vec<(String, PathBuf)>> {
             v
         }
         r if r.starts_with("bad/") => one("model.safetensors", "gpt2-tiny.safetensors"),
+        // files a test wrote into a folder of the temporary directory
+        r if r.starts_with("gen/") => {
+            let mut v = Vec::new();
+            walk(&std::env::temp_dir().join(&r[4..]), "", &mut v);
+            v
+        }
         "tiny/gguf-corpus" => {
             let mut v = Vec::new();
             walk(
