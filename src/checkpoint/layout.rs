@@ -33,7 +33,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
             Some(shards) => open_gguf_split(&mut b, &shards, Path::new(""))?,
             None => b.add_file(path, file_name(path), "")?,
         };
-        let ck = b.finish();
+        let ck = b.finish()?;
         ck.check_intact()?;
         return Ok(ck);
     }
@@ -45,7 +45,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     } else {
         b.format = open_folder(&mut b, root, Path::new(""), "", opts)?;
     }
-    let ck = b.finish();
+    let ck = b.finish()?;
     ck.check_intact()?;
     Ok(ck)
 }
@@ -483,16 +483,9 @@ impl Builder {
                 return Err(Error::format(full, what.to_string()));
             }
         };
-        let mut names: HashSet<String> = self.tensors.iter().map(|t| t.name.clone()).collect();
         for mut t in tensors {
             t.file = file;
             t.name.insert_str(0, prefix);
-            if !names.insert(t.name.clone()) {
-                return Err(Error::format(
-                    full,
-                    format!("tensor {} appears in more than one file", escape(&t.name)),
-                ));
-            }
             self.tensors.push(t);
         }
         for (k, v) in metadata {
@@ -512,8 +505,25 @@ impl Builder {
         Ok(format)
     }
 
-    fn finish(self) -> Checkpoint {
-        Checkpoint {
+    /// The checkpoint, once every name is known to be unique (one pass over borrowed names, at the
+    /// end rather than per file, which was quadratic in the number of shards).
+    fn finish(self) -> Result<Checkpoint> {
+        if let Some(i) = crate::model::names::first_duplicate(self.tensors.iter().map(|t| t.name.as_str())) {
+            let t = &self.tensors[i];
+            let first = self.tensors.iter().position(|x| x.name == t.name).unwrap_or(i);
+            let full = self
+                .files
+                .get(t.file)
+                .map(|f| f.full_path.as_path())
+                .unwrap_or(&self.path);
+            let msg = if self.tensors[first].file == t.file {
+                format!("tensor {} appears twice", escape(&t.name))
+            } else {
+                format!("tensor {} appears in more than one file", escape(&t.name))
+            };
+            return Err(Error::format(full, msg));
+        }
+        Ok(Checkpoint {
             path: self.path,
             format: self.format,
             files: self.files,
@@ -522,6 +532,6 @@ impl Builder {
             components: self.components,
             warnings: self.warnings,
             sources: self.sources,
-        }
+        })
     }
 }

@@ -34,7 +34,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let a = checkpoint::open(&args.a)?;
     let b = checkpoint::open(&args.b)?;
     let report = diff::diff(&a, &b)?;
-    let mut out = std::io::stdout().lock();
+    // buffered: stdout alone is line-buffered, a write(2) per line
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;

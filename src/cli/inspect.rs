@@ -44,13 +44,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             variant: args.variant.clone(),
         },
     )?;
-    let mut out = std::io::stdout().lock();
+    // buffered: stdout alone is line-buffered, a write(2) per line of a 200,000-tensor listing
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &Report::from(&ck))?;
         writeln!(out)?;
     } else {
         write_human(&mut out, &ck)?;
     }
+    out.flush()?;
     for w in &ck.warnings {
         eprintln!("warning: {}", escape(w));
     }

@@ -4,6 +4,7 @@
 
 pub mod dtype;
 mod ggml;
+pub mod names;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

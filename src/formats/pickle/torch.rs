@@ -18,8 +18,14 @@ use crate::model::{Format, TensorInfo};
 use crate::text::escape;
 use crate::{Error, Result};
 
-/// Largest `data.pkl` inflated from a deflated entry.
-pub const MAX_PICKLE_INFLATED: u64 = 1 << 30;
+/// Largest `data.pkl` inflated from a deflated entry, checked against the size the zip directory
+/// declares before anything is inflated (as `scan` does), so a small archive that inflates to
+/// gigabytes is refused at once by every command.
+///
+/// `torch.save` never deflates: its zip writer stores every record, so this limit only meets
+/// archives re-compressed by hand. Real `data.pkl` files take about 100 bytes per tensor (GPT-2's
+/// 148 tensors: 14,734 bytes), so 64 MiB is room for over 600,000 tensors.
+pub const MAX_PICKLE_INFLATED: u64 = 64 << 20;
 /// Deepest key path walked; deeper values are skipped with a warning.
 pub const MAX_PATH_DEPTH: usize = 256;
 /// Most bytes of key paths and metadata text one file may list. Shared values let a small pickle

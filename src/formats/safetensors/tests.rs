@@ -130,3 +130,56 @@ fn escapes_control_characters_in_messages() {
     let e = err(&file(h, 8));
     assert!(e.contains("a\\x1b[31m") && !e.contains('\x1b'), "{e}");
 }
+
+#[test]
+fn escaped_names_and_dtypes_are_decoded() {
+    // borrowed when plain, decoded (owned) when the JSON escapes something
+    let h = r#"{"a\"b\u00e9":{"dtype":"F\u0033\u0032","shape":[1],"data_offsets":[0,4]},"plain":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}}"#;
+    let got = parse_header(Path::new("x"), &file(h, 8)).unwrap();
+    let names: Vec<&str> = got.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["a\"bé", "plain"]);
+    assert_eq!(got.tensors[0].dtype, DType::F32);
+    // an escaped spelling of an existing name is the same name
+    let h = r#"{"ab":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a\u0062":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#;
+    assert!(err(&file(h, 2)).contains("twice"));
+}
+
+/// Every committed file this parser accepts, the safetensors crate accepts too (it is no longer
+/// asked at run time: see the module docs).
+#[test]
+fn whatever_we_accept_the_reference_crate_accepts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![
+        root.join("samples"),
+        root.join("tests/data"),
+        root.join("fuzz/corpus/safetensors_header"),
+    ];
+    let (mut accepted, mut seen) = (0, 0);
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !meta.is_file() || meta.len() > 64 << 20 {
+                continue;
+            }
+            let data = std::fs::read(&p).unwrap();
+            seen += 1;
+            if parse_header(&p, &data).is_ok() {
+                accepted += 1;
+                assert!(
+                    safetensors::SafeTensors::read_metadata(&data).is_ok(),
+                    "{} is accepted here but refused by the safetensors crate",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 100 && accepted > 10, "{seen} files, {accepted} accepted");
+}
