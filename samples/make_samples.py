@@ -473,6 +473,23 @@ def make_malicious():
     torch.save({"weight": torch.randn(4, 4, generator=g), "payload": EchoPayload()}, out("malicious.bin"))
 
 
+def make_mixed_folder():
+    """A folder with checkpoints of two formats and no index: a safe adapter next to a malicious pickle.
+
+    Every file must be listed and scanned; the verdict over the folder is the worst (dangerous)."""
+    g = torch.Generator().manual_seed(7)
+    save_file(
+        {"lora_A.weight": torch.randn(4, 16, generator=g) * 0.01, "lora_B.weight": torch.zeros(16, 4)},
+        out("mixed-folder", "adapter.safetensors"),
+        metadata={"format": "pt"},
+    )
+    torch.save(
+        {"extra.weight": torch.randn(2, 2, generator=g), "payload": EchoPayload()},
+        out("mixed-folder", "extra.bin"),
+    )
+    write_json(out("mixed-folder", "adapter_config.json"), {"r": 4, "target_modules": ["c_attn"]})
+
+
 def main():
     sd = make_gpt2()
     make_sharded(sd)
@@ -481,6 +498,7 @@ def main():
     make_diffusers()
     rev = make_hub()
     make_malicious()
+    make_mixed_folder()
     print("samples written; hub revision", rev)
 
 

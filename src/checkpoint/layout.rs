@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::path::{Component as PathComponent, Path, PathBuf};
 use std::sync::Arc;
 
+use super::files::{self, Looks, Role};
 use super::safetensors::parse_header;
 use super::sniff::{self, Kind};
 use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
@@ -29,6 +30,17 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let mut b = Builder::new(path);
     if !meta.is_dir() {
+        let named_safetensors = path.extension().is_some_and(|e| e == SAFETENSORS_EXT);
+        match files::classify(path)? {
+            // a .safetensors file and an LFS pointer get the detailed diagnosis of the reader
+            Role::Skipped(looks) if !named_safetensors && looks != Looks::GitLfsPointer => {
+                return Err(Error::Usage(format!(
+                    "not a checkpoint: {} (looks like: {looks})",
+                    show(path)
+                )));
+            }
+            _ => {}
+        }
         b.format = match super::gguf::split_set(path)? {
             Some(shards) => open_gguf_split(&mut b, &shards, Path::new(""))?,
             None => b.add_file(path, file_name(path), "")?,
@@ -81,12 +93,13 @@ fn resolve_hub_cache(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
-/// A folder that is one model: sharded index, or the weight files in it. Returns the format.
+/// A folder that is one model: sharded index, or every checkpoint file in it. Returns the format.
 fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &OpenOptions) -> Result<Format> {
     let dir = root.join(rel);
     let entries = read_dir_sorted(&dir)?;
     let names: Vec<String> = entries
         .iter()
+        .filter(|p| !p.is_dir())
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
         .collect();
     let variant = opts.variant.as_deref();
@@ -105,24 +118,50 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
     {
         return open_gguf_split(b, &shards, rel);
     }
-    let weights = weight_files(&names, variant);
+    let (weights, skipped) = weight_files(&dir, &names, variant);
     if weights.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: no checkpoint files here (looked for *.safetensors, *.bin, *.pt, *.pth, *.ckpt, *.gguf and index files)",
-            show(&dir)
-        )));
+        let why = match skipped.first() {
+            Some((name, looks)) => format!(
+                "{}: no checkpoint files here ({} is {looks}{})",
+                show(&dir),
+                escape(name),
+                match skipped.len() {
+                    1 => String::new(),
+                    n => format!(
+                        ", and {} more file{} are not checkpoints",
+                        n - 1,
+                        if n == 2 { "" } else { "s" }
+                    ),
+                }
+            ),
+            None => format!("{}: no checkpoint files here (the folder is empty)", show(&dir)),
+        };
+        return Err(Error::Usage(why));
     }
     // several weight files without an index: each one's tensors are prefixed by its file name
     let several = weights.len() > 1;
+    let mut first_error = None;
+    let mut opened = 0;
     for w in &weights {
         let file_prefix = if several {
             format!("{prefix}{w}/")
         } else {
             prefix.to_owned()
         };
-        b.add_file(&dir.join(w), rel.join(w), &file_prefix)?;
+        match b.add_file(&dir.join(w), rel.join(w), &file_prefix) {
+            Ok(_) => opened += 1,
+            // one unreadable file among several is reported, not fatal: the others still open
+            Err(e) if several && !matches!(e, Error::Limit { .. }) => {
+                b.warnings.push(format!("{}: not opened: {e}", escape(w)));
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(Format::Folder)
+    match first_error {
+        Some(e) if opened == 0 => Err(e),
+        _ => Ok(Format::Folder),
+    }
 }
 
 fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
@@ -132,42 +171,42 @@ fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
     }
 }
 
-/// The weight files of a folder: safetensors when there are any, else pickles; with a variant only
-/// `*.{variant}.ext`, without one only files that carry no variant infix.
-fn weight_files(names: &[String], variant: Option<&str>) -> Vec<String> {
-    let pick = |exts: &[&str]| -> Vec<String> {
-        names
-            .iter()
-            .filter(|n| {
-                let p = Path::new(n.as_str());
-                let Some(ext) = p.extension().and_then(OsStr::to_str) else {
-                    return false;
-                };
-                if !exts.contains(&ext) {
-                    return false;
-                }
-                let stem = p.file_stem().and_then(OsStr::to_str).unwrap_or("");
-                let infix = Path::new(stem).extension().and_then(OsStr::to_str);
-                match (variant, infix) {
-                    (Some(v), Some(i)) => i == v,
-                    (Some(_), None) => false,
-                    (None, Some(i)) => !is_variant_infix(i),
-                    (None, None) => true,
-                }
-            })
-            .cloned()
-            .collect()
-    };
-    let st = pick(&[SAFETENSORS_EXT]);
-    if !st.is_empty() {
-        return st;
+/// The checkpoint files of a folder, by content (see [`super::files`]): every file a reader opens,
+/// whatever its format; with a variant only `*.{variant}.ext`, without one only files that carry no
+/// variant infix. Also returns the files that are positively not checkpoints, with what they look like.
+fn weight_files(dir: &Path, names: &[String], variant: Option<&str>) -> (Vec<String>, Vec<(String, Looks)>) {
+    let mut weights = Vec::new();
+    let mut skipped = Vec::new();
+    for n in names {
+        let p = Path::new(n.as_str());
+        let stem = p.file_stem().and_then(OsStr::to_str).unwrap_or("");
+        let infix = Path::new(stem).extension().and_then(OsStr::to_str);
+        let wanted = match (variant, infix) {
+            (Some(v), Some(i)) => i == v,
+            (Some(_), None) => false,
+            (None, Some(i)) => !is_variant_infix(i),
+            (None, None) => true,
+        };
+        if !wanted {
+            continue;
+        }
+        let has_weight_ext = p
+            .extension()
+            .and_then(OsStr::to_str)
+            .is_some_and(|e| e == SAFETENSORS_EXT || e == GGUF_EXT || PICKLE_EXTS.contains(&e));
+        match files::classify(&dir.join(n)) {
+            Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => {
+                weights.push(n.clone())
+            }
+            Ok(Role::Skipped(looks)) if !has_weight_ext => skipped.push((n.clone(), looks)),
+            Ok(Role::Index) => {}
+            // a weight file that is not what its name says gets its reader's diagnosis
+            _ if has_weight_ext => weights.push(n.clone()),
+            Ok(_) | Err(_) => {}
+        }
     }
-    let pickles = pick(&PICKLE_EXTS);
-    if !pickles.is_empty() {
-        pickles
-    } else {
-        pick(&[GGUF_EXT])
-    }
+    (weights, skipped)
+
 }
 
 /// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder
@@ -336,10 +375,11 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
 fn has_weights(dir: &Path, opts: &OpenOptions) -> Result<bool> {
     let names: Vec<String> = read_dir_sorted(dir)?
         .iter()
+        .filter(|p| !p.is_dir())
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
         .collect();
     let v = opts.variant.as_deref();
-    Ok(!weight_files(&names, v).is_empty()
+    Ok(!weight_files(dir, &names, v).0.is_empty()
         || names
             .iter()
             .any(|n| is_index_name(n, ".safetensors.index", v) || is_index_name(n, ".bin.index", v)))
@@ -473,6 +513,13 @@ impl Builder {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 (Format::Safetensors, tensors, h.metadata, Vec::new())
+            }
+            Kind::Unknown if files::looks_without_pickle(full) != Looks::Binary => {
+                return Err(Error::Usage(format!(
+                    "not a checkpoint: {} (looks like: {})",
+                    show(full),
+                    files::looks_without_pickle(full)
+                )));
             }
             other => {
                 let what = sniff::impostor_hint(other)

@@ -6,6 +6,7 @@
 //! (see [`sniff`]), never from the file extension. This module stands above every reader; the types
 //! it returns live in [`crate::model`] and are re-exported here.
 
+pub mod files;
 pub mod gguf;
 pub mod layout;
 

@@ -122,15 +122,32 @@ fn human(out: &mut impl Write, report: &ScanReport, verbose: bool) -> std::io::R
             imports(out, f)?;
         }
     }
+    for s in &report.skipped {
+        let what = if s.index {
+            "index, drives the layout"
+        } else {
+            s.looks.as_str()
+        };
+        writeln!(
+            out,
+            "{}  {}",
+            escape(&s.path),
+            paint(style::DIM, format!("skipped: not a checkpoint ({what})"))
+        )?;
+    }
     let count = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
     let part = |v: Verdict| {
         let n = count(v);
         let text = format!("{n} {}", v.as_str());
         if n == 0 { text } else { paint(style::verdict(v), text) }
     };
+    let skipped = match report.skipped.len() {
+        0 => String::new(),
+        n => format!("; {n} skipped (not checkpoints)"),
+    };
     writeln!(
         out,
-        "{} file{}: {}, {}, {}, {}",
+        "{} file{}: {}, {}, {}, {}{skipped}",
         report.files.len(),
         if report.files.len() == 1 { "" } else { "s" },
         part(Verdict::Safe),
@@ -160,6 +177,9 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    for a in &f.also {
+        writeln!(out, "  {}", paint(style::DIM, format!("same file as {}", escape(a))))?;
+    }
     if let Some(e) = &f.error {
         writeln!(out, "  {}", escape(e))?;
     }

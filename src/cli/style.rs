@@ -14,7 +14,6 @@ pub const DANGEROUS: Style = AnsiColor::Red.on_default().bold();
 /// Section and column headers.
 pub const HEADER: Style = Style::new().bold();
 /// Units and secondary text.
-#[allow(dead_code)] // used by inspect's units once they are dimmed
 pub const DIM: Style = Style::new().dimmed();
 
 /// Apply `--color` to every stream of the process.

@@ -18,8 +18,11 @@ pub enum Kind {
     GitLfsPointer,
     /// An HTML page (a login or error page saved instead of the file).
     Html,
-    /// A tar archive: the torch format before 1.6's legacy one.
+    /// A tar archive (ustar, or a V7 header with a valid checksum): the torch format before 1.6's
+    /// legacy one, which `torch.load` still tries before the legacy pickle.
     Tar,
+    /// A compressed stream (gzip, bzip2, xz, zstd): a `.pkl.gz` as joblib and users write them.
+    Compressed,
     /// Nothing known.
     Unknown,
 }
@@ -48,8 +51,11 @@ pub fn detect(head: &[u8]) -> Kind {
     if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
         return Kind::Pickle;
     }
-    if head.len() > 262 && &head[257..262] == b"ustar" {
+    if head.len() > 262 && &head[257..262] == b"ustar" || is_v7_tar(head) {
         return Kind::Tar;
+    }
+    if compression(head).is_some() {
+        return Kind::Compressed;
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(256)]).to_ascii_lowercase();
     let t = text.trim_start_matches('\u{feff}').trim_start();
@@ -61,6 +67,72 @@ pub fn detect(head: &[u8]) -> Kind {
         return Kind::Pickle;
     }
     Kind::Unknown
+}
+
+/// The compression a stream starts with (`gzip`, `bzip2`, `xz`, `zstd`), from its magic bytes.
+pub fn compression(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\x1f\x8b") {
+        Some("gzip")
+    } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+        Some("bzip2")
+    } else if head.starts_with(b"\xfd7zXZ\0") {
+        Some("xz")
+    } else if head.starts_with(b"\x28\xb5\x2f\xfd") {
+        Some("zstd")
+    } else {
+        None
+    }
+}
+
+/// A pre-POSIX (V7) tar header has no magic: it is recognised by its checksum field, the octal sum
+/// of the header's 512 bytes with the field itself counted as spaces, as Python's `tarfile` checks.
+fn is_v7_tar(head: &[u8]) -> bool {
+    let Some(h) = head.get(..512) else {
+        return false;
+    };
+    if h[0] == 0 {
+        return false;
+    }
+    let field = &h[148..156];
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b' ')
+        .take_while(|b| (b'0'..=b'7').contains(b))
+        .collect();
+    if digits.is_empty() || digits.len() > 7 {
+        return false;
+    }
+    let Some(want) = digits
+        .iter()
+        .try_fold(0u32, |acc, &d| acc.checked_mul(8)?.checked_add(u32::from(d - b'0')))
+    else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u32::from(b' ')
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    // tarfile also accepts the historical signed-char sum
+    let signed: i64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                i64::from(b' ')
+            } else {
+                i64::from(b as i8)
+            }
+        })
+        .sum();
+    want == sum || i64::from(want) == signed
 }
 
 /// What to tell a user who gave `kind` where a safetensors file was expected.
@@ -75,6 +147,7 @@ pub fn impostor_hint(kind: Kind) -> Option<&'static str> {
         Kind::Tar => "this is a tar archive (the torch format before 1.6), not supported",
         Kind::Npy => "this is a numpy .npy file, not safetensors",
         Kind::Gguf => "this is a GGUF file (llama.cpp), not safetensors",
+        Kind::Compressed => "this is a compressed file (gzip, bzip2, xz or zstd), not safetensors",
         Kind::Safetensors | Kind::Unknown => return None,
     })
 }
@@ -100,5 +173,35 @@ mod tests {
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(detect(&tar), Kind::Tar);
+        assert_eq!(detect(b"\x1f\x8b\x08\0"), Kind::Compressed);
+        assert_eq!(detect(b"BZh91AY&SY"), Kind::Compressed);
+        assert_eq!(detect(b"\xfd7zXZ\0\0"), Kind::Compressed);
+    }
+
+    /// A V7 header as Python's `tarfile` writes it with `format=tarfile.V7_FORMAT`.
+    fn v7_header(name: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..name.len()].copy_from_slice(name);
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..136].copy_from_slice(b"00000000012\0");
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        let text = format!("{sum:06o}\0 ");
+        h[148..156].copy_from_slice(text.as_bytes());
+        h
+    }
+
+    #[test]
+    fn v7_tar_without_magic_is_a_tar() {
+        let h = v7_header(b"pickle");
+        assert_eq!(detect(&h), Kind::Tar);
+        let mut bad = h.clone();
+        bad[0] = b'q';
+        assert_ne!(detect(&bad), Kind::Tar, "a wrong checksum is not a tar");
+        // text of 512 bytes is not a tar
+        assert_ne!(detect(&[b'a'; 512]), Kind::Tar);
     }
 }

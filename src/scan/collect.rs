@@ -301,6 +301,7 @@ impl Collector {
             imports,
             import_counts: counts,
             error: None,
+            also: Vec::new(),
         }
     }
 }

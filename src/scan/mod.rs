@@ -178,6 +178,9 @@ pub struct FileScan {
     /// Why the file is an error (verdict `error` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Other names of the same file (same device and inode), e.g. a cache blob.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 /// The scan of every file asked for.
@@ -185,6 +188,8 @@ pub struct FileScan {
 pub struct ScanReport {
     /// One entry per file, in the order given (folders: sorted by path).
     pub files: Vec<FileScan>,
+    /// Files that are positively not checkpoints (JSON, text, images, indexes), not scanned.
+    pub skipped: Vec<Skipped>,
 }
 
 impl ScanReport {
@@ -272,6 +277,7 @@ fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> File
             "tar",
             "it looks like a tar archive, but Python's tarfile would not open it (bad checksum)",
         ),
+        Kind::Compressed => cannot_scan(path, "compressed", "compressed, but no decompressor recognised it"),
         Kind::Unknown => match probe_pickle(data) {
             true => container::pickle_file(c, path, data),
             false => cannot_scan(path, "unknown", UNKNOWN_FORMAT),
@@ -340,45 +346,94 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
 
 /// Scan files and folders (recursively, following links to files, files sorted by path).
 ///
-/// In folders, files of no known format that hold no pickle (configs, tokenizers, READMEs) are
-/// left out; a file named on the command line is always reported.
+/// Which files are checkpoints is decided by [`crate::checkpoint::files`], as for `inspect`: index
+/// and JSON files, text, images and other files no loader reads are listed in
+/// [`ScanReport::skipped`], never scanned as checkpoints and never dropped silently; a candidate the
+/// scanner finds no pickle in at all is skipped the same way, unless its name claims a checkpoint
+/// ([`crate::checkpoint::files::named_like_a_checkpoint`]): then it is reported. A file reached under several names
+/// (a cache blob and its snapshot link) is scanned once, its other names in [`FileScan::also`].
+///
+/// Finding no checkpoint at all under the paths given is an error: a CI job pointed at the wrong
+/// folder must not pass.
 pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
     scan_paths_with(paths, &ScanOptions::default())
 }
 
 /// [`scan_paths`] with options (the user's allow list).
 pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport> {
+    use crate::checkpoint::files::{self, Looks, Role};
     let mut report = ScanReport::default();
+    let mut seen = HashSet::new();
     for p in paths {
         if let Some(m) = crate::remote::open_mirror(p)? {
-            report.files.extend(scan_remote(&m, opts)?);
+            let r = scan_remote(&m, opts)?;
+            report.files.extend(r.files);
+            report.skipped.extend(r.skipped);
             continue;
         }
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        if meta.is_dir() {
-            let mut files = Vec::new();
-            collect(p, &mut files, 0, &mut HashSet::new())?;
-            files.sort();
-            for f in files {
-                let scan = scan_file_with(&f, opts);
-                let skip = scan.format == "unknown"
-                    && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
-                if !skip {
-                    report.files.push(scan);
-                }
+        for f in files::list(p)? {
+            if !seen.insert(f.path.clone()) {
+                continue;
             }
-        } else {
-            report.files.push(scan_file_with(p, opts));
+            let label = f.path.to_string_lossy().into_owned();
+            let looks = match f.role {
+                Role::Skipped(looks) => Some(looks),
+                Role::Index => None,
+                Role::Checkpoint(_) => {
+                    let mut scan = scan_file_with(&f.path, opts);
+                    // a file named like a checkpoint that no reader makes sense of stays reported
+                    let nothing = scan.format == "unknown"
+                        && !files::named_like_a_checkpoint(&f.path)
+                        && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
+                    if !nothing {
+                        scan.also = f.also.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                        report.files.push(scan);
+                        continue;
+                    }
+                    // the pickle probe found nothing a loader would read
+                    Some(files::looks_without_pickle(&f.path))
+                }
+            };
+            report.skipped.push(Skipped {
+                path: label,
+                looks: looks.map_or("index", Looks::as_str).to_owned(),
+                index: looks.is_none(),
+            });
         }
+    }
+    if report.files.is_empty() {
+        let first = report.skipped.first();
+        return Err(match (paths, first) {
+            ([one], Some(s)) if !one.is_dir() => Error::Usage(format!(
+                "not a checkpoint: {} (looks like: {})",
+                crate::text::path(one),
+                s.looks
+            )),
+            (_, _) => {
+                let what = paths
+                    .iter()
+                    .map(|p| crate::text::path(p))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let n = report.skipped.len();
+                Error::Usage(match n {
+                    0 => format!("{what}: no checkpoint found (no files)"),
+                    n => format!(
+                        "{what}: no checkpoint found ({n} file{} skipped as not checkpoints)",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                })
+            }
+        });
     }
     Ok(report)
 }
 
 /// Scan the mirror of a remote path: fetch what every file needs (a few files at a time), then
 /// scan the sparse copies ([`scan_file_with`] names them by their remote paths).
-fn scan_remote(m: &crate::source::remote::Mirror, opts: &ScanOptions) -> Result<Vec<FileScan>> {
+fn scan_remote(m: &crate::source::remote::Mirror, opts: &ScanOptions) -> Result<ScanReport> {
     crate::remote::prepare_all(m);
-    Ok(scan_paths_with(std::slice::from_ref(&m.target), opts)?.files)
+    scan_paths_with(std::slice::from_ref(&m.target), opts)
 }
 
 /// A remote file that could not be fetched completely is never safe.
@@ -395,34 +450,16 @@ fn mark_incomplete(scan: &mut FileScan, f: &crate::source::remote::RemoteFile) {
     }
 }
 
-/// Deepest folder nesting followed (symlinked folders can loop).
-const MAX_DEPTH: usize = 32;
-
-/// Files under `dir`; a folder reached again through a link (`a -> .`) is walked once.
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize, seen: &mut HashSet<(u64, u64)>) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
-    if !seen.insert((m.dev(), m.ino())) {
-        return Ok(());
-    }
-    if depth > MAX_DEPTH {
-        return Err(Error::Limit {
-            path: dir.into(),
-            what: "folder depth",
-            value: depth as u64,
-            limit: MAX_DEPTH as u64,
-            hint: "",
-        });
-    }
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let path = e.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => collect(&path, out, depth + 1, seen)?,
-            _ => out.push(path),
-        }
-    }
-    Ok(())
+/// A file left out of a scan because it is positively not a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The path as found.
+    pub path: String,
+    /// What it looks like (`JSON`, `text`, `image`, `index`, …).
+    pub looks: String,
+    /// Whether it is a layout index (`*.safetensors.index.json`, `model_index.json`).
+    #[serde(skip)]
+    pub index: bool,
 }
 
 #[cfg(test)]

@@ -119,9 +119,15 @@ fn scan_file_never_fails() {
     assert_eq!(scan_file(&empty).verdict, Verdict::Suspicious);
     assert_eq!(scan_file(&dir.join("missing")).verdict, Verdict::Suspicious);
     assert!(scan_paths(&[dir.join("missing")]).is_err());
-    // in a folder, an empty or unknown file is left out
+    // a folder of no checkpoint is an error; with one, the others are listed as skipped
     std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
-    assert!(scan_paths(std::slice::from_ref(&dir)).unwrap().files.is_empty());
+    let e = scan_paths(std::slice::from_ref(&dir)).unwrap_err().to_string();
+    assert!(e.contains("no checkpoint found (2 files skipped"), "{e}");
+    std::fs::write(dir.join("m.pkl"), b"\x80\x02}q\x00.").unwrap();
+    let r = scan_paths(std::slice::from_ref(&dir)).unwrap();
+    assert_eq!(r.files.len(), 1);
+    let skipped: Vec<&str> = r.skipped.iter().map(|s| s.looks.as_str()).collect();
+    assert_eq!(skipped, ["an empty file", "text"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

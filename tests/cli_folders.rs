@@ -1,0 +1,199 @@
+//! Honest folders: which files make up a folder, which of them are checkpoints, the verdict over all
+//! of them, and no file left out silently (`inspect` and `scan` on the same core function).
+
+mod common;
+
+use std::path::Path;
+
+use common::{run, sample};
+use serde_json::Value;
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let r = run(args);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+    (r.code, v)
+}
+
+fn paths(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_safetensors_file_beside_a_malicious_pickle_is_dangerous() {
+    let dir = sample("mixed-folder");
+    let (code, v) = json(&["scan", "--json", &dir]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&v, "files"), ["adapter.safetensors", "extra.bin"]);
+    assert_eq!(v["files"][0]["verdict"], "safe");
+    assert_eq!(v["files"][1]["verdict"], "dangerous");
+    assert_eq!(paths(&v, "skipped"), ["adapter_config.json"]);
+    assert_eq!(v["skipped"][0]["looks"], "JSON");
+    let r = run(&["scan", &dir]);
+    assert!(r.stdout.contains("DANGEROUS"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("adapter_config.json  skipped: not a checkpoint (JSON)"),
+        "{}",
+        r.stdout
+    );
+    // inspect lists both files, grouped by file
+    let (code, v) = json(&["inspect", "--json", &dir]);
+    assert_eq!(code, 0);
+    assert_eq!(paths(&v, "files"), ["adapter.safetensors", "extra.bin"]);
+    let names: Vec<&str> = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"adapter.safetensors/lora_A.weight"), "{names:?}");
+    assert!(names.contains(&"extra.bin/extra.weight"), "{names:?}");
+}
+
+#[test]
+fn sharded_and_diffusers_folders_are_safe_and_their_indexes_are_not_scanned() {
+    for (dir, index) in [
+        ("sharded", "model.safetensors.index.json"),
+        ("sharded-bin", "pytorch_model.bin.index.json"),
+        ("diffusers-tiny", "model_index.json"),
+    ] {
+        let (code, v) = json(&["scan", "--json", &sample(dir)]);
+        assert_eq!(code, 0, "{dir}: {v:#}");
+        assert!(v["files"].as_array().unwrap().iter().all(|f| f["verdict"] == "safe"));
+        let skipped = v["skipped"].as_array().unwrap();
+        let idx = skipped
+            .iter()
+            .find(|s| s["path"].as_str().unwrap().ends_with(index))
+            .unwrap();
+        assert_eq!(idx["looks"], "index", "{dir}");
+        assert!(!paths(&v, "files").iter().any(|p| p.ends_with(".json")), "{dir}");
+    }
+}
+
+#[test]
+fn a_cache_blob_reached_through_its_snapshot_link_is_scanned_once() {
+    let (code, v) = json(&["scan", "--json", &sample("hub")]);
+    assert_eq!(code, 0);
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{v:#}");
+    assert!(files[0]["path"].as_str().unwrap().ends_with("/model.safetensors"));
+    let also = files[0]["also"].as_array().unwrap();
+    assert_eq!(also.len(), 1);
+    assert!(also[0].as_str().unwrap().contains("/blobs/"));
+    let r = run(&["scan", &sample("hub")]);
+    assert!(
+        r.stdout.contains("same file as ") && r.stdout.contains("models--tiny--gpt2/blobs/"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn no_checkpoint_under_the_paths_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let r = run(&["scan", empty.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with("error: ") && r.stderr.contains("no checkpoint found"),
+        "{}",
+        r.stderr
+    );
+    let cfg = dir.path().join("configs");
+    std::fs::create_dir(&cfg).unwrap();
+    std::fs::write(cfg.join("config.json"), b"{\"a\": 1}\n").unwrap();
+    std::fs::write(cfg.join("README.md"), b"# model\n").unwrap();
+    let r = run(&["scan", cfg.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("no checkpoint found (2 files skipped as not checkpoints)"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["inspect", cfg.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no checkpoint files here"), "{}", r.stderr);
+}
+
+#[test]
+fn a_file_that_is_positively_not_a_checkpoint_says_what_it_looks_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("notes.txt", b"hello, these are notes\n", "text"),
+        ("config.json", b"{\"hidden_size\": 8}", "JSON"),
+        ("page.bin", b"<!DOCTYPE html><html><body>Sign in</body></html>", "HTML"),
+        ("cat.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image"),
+    ];
+    for (name, bytes, looks) in cases {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        for cmd in ["scan", "inspect"] {
+            let r = run(&[cmd, p.to_str().unwrap()]);
+            assert_eq!(r.code, 2, "{cmd} {name}");
+            let want = format!("not a checkpoint: {} (looks like: {looks})", p.display());
+            assert!(r.stderr.contains(&want), "{cmd} {name}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1);
+        }
+    }
+}
+
+/// A V7 tar header (no ustar magic) for one member, as Python's tarfile writes V7_FORMAT.
+fn v7_tar(member: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..member.len()].copy_from_slice(member.as_bytes());
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h.extend_from_slice(data);
+    h.resize(h.len().div_ceil(512) * 512 + 1024, 0);
+    h
+}
+
+#[test]
+fn no_file_is_dropped_silently_beside_a_safe_checkpoint() {
+    // each of these beside a benign model.safetensors was reported as "1 file, safe"
+    let evil = b"cposix\nsystem\n(S'id'\ntR.";
+    let mut gz = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    gz.extend_from_slice(b"not inflated here");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("int-hex.pkl", [&b"I0x1\n0"[..], evil].concat()),
+        ("int-nul.pkl", [&b"I1\0junk\n0"[..], evil].concat()),
+        ("long-hex.pkl", [&b"L0x1L\n0"[..], evil].concat()),
+        ("legacy-v7.pt", v7_tar("pickle", evil)),
+        ("model.pkl.gz", gz),
+    ];
+    for (name, bytes) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            Path::new(&sample("gpt2-tiny.safetensors")),
+            dir.path().join("model.safetensors"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        let (code, v) = json(&["scan", "--json", dir.path().to_str().unwrap()]);
+        assert_eq!(paths(&v, "files").len(), 2, "{name}: {v:#}");
+        assert!(v["skipped"].as_array().unwrap().is_empty(), "{name}");
+        let f = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        assert_ne!(f["verdict"], "safe", "{name}");
+        assert_eq!(code, 1, "{name}");
+    }
+}
