@@ -337,7 +337,11 @@ fn unknown_content_is_named() {
     let p = write(dir.path(), "weights.bin", b"hello, this is not a checkpoint");
     let r = run(&["inspect", p.to_str().unwrap()]);
     assert_clean_error(&r, "random .bin");
-    assert!(r.stderr.contains("not a checkpoint: ") && r.stderr.contains("(looks like: text)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a checkpoint: ") && r.stderr.contains("(looks like: text)"),
+        "{}",
+        r.stderr
+    );
     let p = write(
         dir.path(),
         "model.bin",
