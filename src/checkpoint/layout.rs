@@ -195,9 +195,7 @@ fn weight_files(dir: &Path, names: &[String], variant: Option<&str>) -> (Vec<Str
             .and_then(OsStr::to_str)
             .is_some_and(|e| e == SAFETENSORS_EXT || e == GGUF_EXT || PICKLE_EXTS.contains(&e));
         match files::classify(&dir.join(n)) {
-            Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => {
-                weights.push(n.clone())
-            }
+            Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => weights.push(n.clone()),
             Ok(Role::Skipped(looks)) if !has_weight_ext => skipped.push((n.clone(), looks)),
             Ok(Role::Index) => {}
             // a weight file that is not what its name says gets its reader's diagnosis
@@ -206,7 +204,6 @@ fn weight_files(dir: &Path, names: &[String], variant: Option<&str>) -> (Vec<Str
         }
     }
     (weights, skipped)
-
 }
 
 /// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder
