@@ -212,6 +212,38 @@ pub fn name_cmp(a: &str, b: &str, fold: bool) -> Ordering {
     }
 }
 
+/// Append to `out` a key whose byte order is [`name_cmp`]'s: parts end in `0x00` (below every
+/// other byte), a run of digits reads `'0'`, its length without leading zeros (2 bytes, big-endian),
+/// those digits and the count of leading zeros (so `2` < `10` and `7` < `007`). A digit byte never
+/// meets another byte at the marker's place in a different role: the marker `'0'` sorts against any
+/// non-digit byte exactly as a digit does. Names holding NUL bytes may tie; the sort breaks ties
+/// with `name_cmp` itself.
+fn sort_key(name: &str, fold: bool, out: &mut Vec<u8>) {
+    for part in parts(name, fold) {
+        let b = part.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let s = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let run = &b[s..i];
+                let digits = trim_zeros(run);
+                let len = u16::try_from(digits.len()).unwrap_or(u16::MAX);
+                out.push(b'0');
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(digits);
+                out.push(u8::try_from(run.len() - digits.len()).unwrap_or(u8::MAX));
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out.push(0);
+    }
+}
+
 impl Tree {
     /// The root node (no label; totals of the whole checkpoint).
     pub const ROOT: NodeId = 0;
@@ -219,9 +251,20 @@ impl Tree {
     /// Build the tree of `tensors`.
     pub fn build(tensors: &[TensorInfo], opts: &TreeOptions) -> Tree {
         let fold = opts.fold;
+        // one byte key per name whose plain comparison is `name_cmp`'s order: a sort of 200,000 names
+        // then compares with memcmp instead of splitting both names at every comparison
+        let mut keys = Vec::new();
+        let mut spans = Vec::with_capacity(tensors.len());
+        for t in tensors {
+            let start = keys.len();
+            sort_key(&t.name, fold, &mut keys);
+            spans.push(start..keys.len());
+        }
         let mut order: Vec<usize> = (0..tensors.len()).collect();
         order.sort_unstable_by(|&a, &b| {
-            name_cmp(&tensors[a].name, &tensors[b].name, fold)
+            keys[spans[a].clone()]
+                .cmp(&keys[spans[b].clone()])
+                .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, fold))
                 .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, false))
                 .then(a.cmp(&b))
         });

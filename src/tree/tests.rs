@@ -186,3 +186,55 @@ fn many_experts_in_natural_order() {
         4 * 1389
     );
 }
+
+#[test]
+fn sort_keys_order_as_name_cmp() {
+    let names = [
+        "h.2.w",
+        "h.10.w",
+        "h.02.w",
+        "h.2",
+        "h",
+        "h_b",
+        "h.b",
+        "a7",
+        "a07",
+        "a10b",
+        "a10",
+        "a1a",
+        "x.y.z",
+        "x.y",
+        "x/y",
+        "model.layers.0.mlp",
+        "model.layers.10.mlp",
+        "model.layers.9.mlp",
+        "",
+        ".",
+        "..",
+        "a..b",
+        "0",
+        "00",
+        "9",
+        "z9z",
+        "z10z",
+        "é.1",
+        "e.1",
+        "layers.3",
+        "layers.#",
+    ];
+    for fold in [false, true] {
+        for a in names {
+            for b in names {
+                let (mut ka, mut kb) = (Vec::new(), Vec::new());
+                sort_key(a, fold, &mut ka);
+                sort_key(b, fold, &mut kb);
+                let by_key = ka.cmp(&kb);
+                let by_name = name_cmp(a, b, fold);
+                assert!(
+                    by_key == by_name || by_key == Ordering::Equal,
+                    "{a:?} {b:?} fold {fold}: key {by_key:?}, name_cmp {by_name:?}"
+                );
+            }
+        }
+    }
+}
