@@ -28,29 +28,12 @@ use tensorscope::scan;
 
 pub use app::App;
 
-/// Open `path` (and scan its files) before touching the terminal, so errors print normally.
+/// Open `path` (and scan its files) before touching the terminal, so errors print normally. The scan
+/// is `tensorscope scan PATH`'s, over the files the core says make up the path: every checkpoint file
+/// of a folder (a dangerous `extra.bin` beside `adapter.safetensors` shows), never index or config JSON.
 pub fn load(path: &Path) -> anyhow::Result<App> {
     let ck = checkpoint::open(path)?;
-    let mut files: Vec<PathBuf> = ck
-        .files
-        .iter()
-        .map(|f| f.full_path.clone())
-        // index and config JSON are no checkpoints
-        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "json"))
-        .collect();
-    // every checkpoint-like file beside them is scanned too, opened or not: the header's verdict is
-    // the worst over the folder (a dangerous `extra.bin` beside `adapter.safetensors` shows)
-    if path.is_dir() {
-        for e in std::fs::read_dir(path)?.flatten() {
-            let p = e.path();
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let checkpoint_like = matches!(ext, "bin" | "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "safetensors");
-            if checkpoint_like && e.file_type().is_ok_and(|t| t.is_file()) && !files.contains(&p) {
-                files.push(p);
-            }
-        }
-    }
-    let report = scan::scan_paths(&files)?;
+    let report = scan::scan_paths(&[path.to_path_buf()])?;
     Ok(App::new(ck, report.files))
 }
 
