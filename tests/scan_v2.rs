@@ -185,3 +185,36 @@ fn the_allow_list_makes_a_teams_class_safe_but_never_a_gadget() {
         r.findings
     );
 }
+
+/// The globals newly allowlisted are also rebuilt by the reader: no "not rebuilt" warnings for
+/// complex numbers, Counters, layouts, qschemes and quantized or meta tensors.
+#[test]
+fn newly_allowed_globals_are_rebuilt_by_the_reader() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/benign");
+    let meta = |name: &str| tensorscope::checkpoint::open(dir.join(name)).unwrap().metadata;
+    assert!(meta("complex.pt").contains(&("c".to_owned(), "(1+2j)".to_owned())));
+    assert!(
+        meta("meta.pt")
+            .iter()
+            .any(|(k, v)| k == "m" && v == "meta tensor torch.float32 [3, 4]")
+    );
+    for name in [
+        "counter.pt",
+        "layout.pt",
+        "qscheme.pt",
+        "qtensor.pt",
+        "complex.pt",
+        "meta.pt",
+    ] {
+        let ck = tensorscope::checkpoint::open(dir.join(name)).unwrap();
+        assert!(
+            ck.warnings.iter().all(|w| !w.contains("not rebuilt"))
+                && ck.metadata.iter().all(|(_, v)| !v.contains("not rebuilt")),
+            "{name}: {:?} {:?}",
+            ck.warnings,
+            ck.metadata
+        );
+    }
+    let q = tensorscope::checkpoint::open(dir.join("qtensor.pt")).unwrap();
+    assert_eq!(q.tensors.len(), 2);
+}

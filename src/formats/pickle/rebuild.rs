@@ -141,7 +141,29 @@ impl<'a> Machine<'a> {
                 let n = a.len().min(4);
                 self.rebuild_tensor(&a[..n], None, &qualified)
             }
-            S::Complex | S::RebuildSparseTensor | S::RebuildMetaTensor => self.opaque(callable, args),
+            S::Complex => match (a.first(), a.get(1)) {
+                // Python's repr: (1+2j)
+                (Some(Value::Float(re)), Some(Value::Float(im))) => {
+                    let sign = if im.is_sign_negative() { '-' } else { '+' };
+                    let text = format!("({re}{sign}{}j)", im.abs());
+                    self.charge(text.len())?;
+                    Ok(Value::Str(Text::Shared(Rc::from(text))))
+                }
+                _ => self.opaque(callable, args),
+            },
+            S::RebuildMetaTensor => {
+                // (dtype, size, stride, requires_grad): a shape without data
+                let dtype = a.first().and_then(|d| self.heap.global(d)).map(|g| g.qualified());
+                match (dtype, a.get(1).and_then(|s| self.heap.dims(s))) {
+                    (Some(d), Some(shape)) => {
+                        let text = format!("meta tensor {d} {shape:?}");
+                        self.charge(text.len())?;
+                        Ok(Value::Str(Text::Shared(Rc::from(text))))
+                    }
+                    _ => self.opaque(callable, args),
+                }
+            }
+            S::RebuildSparseTensor => self.opaque(callable, args),
             S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
                 self.warn(format!("call of {} was not rebuilt", crate::text::escape(&qualified)));
                 self.opaque(callable, args)
