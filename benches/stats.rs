@@ -1,4 +1,7 @@
-//! Statistics throughput over a 512 MB tensor on one core (F32 and BF16), with and without a histogram.
+//! Statistics throughput over a 512 MB tensor (F32 and BF16), with and without a histogram, and over
+//! the 154 MB F32 tensor. F32/F64 statistics use every core (`tensor::stats` splits large
+//! tensors across threads and merges the parts exactly); the 8- and 16-bit path counts bit patterns
+//! on one core.
 //!
 //! `cargo bench --bench stats` (set `TENSORSCOPE_BENCH_MB` for another size). The tensor lives in memory,
 //! so this measures decoding and arithmetic, not the disk.
@@ -43,6 +46,12 @@ fn bench(c: &mut Criterion) {
         let hist = StatsOptions { bins: 40, sample: None };
         group.bench_function(format!("{dtype} {mb} MB + histogram"), |b| b.iter(|| view.stats(&hist)));
     }
+    // the size of GPT-2's token embedding (50257 x 768 F32), warm in memory
+    let data = bytes_of(DType::F32, 154_389_504);
+    let n = (data.len() / 4) as u64;
+    let view = View::from_parts(DType::F32, &[n], &[1], 0, &data).expect("view");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.bench_function("F32 154 MB", |b| b.iter(|| view.stats(&StatsOptions::default())));
     group.finish();
 }
 

@@ -430,8 +430,8 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
     ctl.set_total(examined.saturating_mul(passes));
     let (mut acc, mut histogram) = match lanes {
         _ if counted => counts::run(view, &ranges, opts.bins, ctl)?,
-        Lanes::F32 => run_lanes::<f32>(view, &ranges, opts.bins, ctl)?,
-        _ => run_lanes::<f64>(view, &ranges, opts.bins, ctl)?,
+        Lanes::F32 => parallel::run_lanes_auto::<f32>(view, &ranges, opts.bins, ctl)?,
+        _ => parallel::run_lanes_auto::<f64>(view, &ranges, opts.bins, ctl)?,
     };
     repeat::scale(&mut acc, &mut histogram, repeat);
     let (mut min, mut max) = (None, None);
@@ -475,6 +475,8 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
 mod control;
 #[path = "stats_counts.rs"]
 mod counts;
+#[path = "stats_parallel.rs"]
+mod parallel;
 #[path = "stats_repeat.rs"]
 mod repeat;
 
