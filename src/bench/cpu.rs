@@ -365,6 +365,8 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
         let file = File::open(f).map_err(|e| Error::io(f, e))?;
         // guarded: a file truncated during the run reads as zeros and fails the run below
         let map = crate::checkpoint::guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
+        // parse the zip directory and data.pkl without read-ahead pulling in tensor data
+        map.advise_random(true);
         maps.push(map);
         handles.push(file);
     }
@@ -373,6 +375,9 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
     for (i, (f, map)) in l.files.iter().zip(&maps).enumerate() {
         let tf = crate::formats::pickle::torch::read(f, map.bytes())?;
         tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
+    }
+    for m in &maps {
+        m.advise_random(false);
     }
     let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
     storages.sort_by_key(|(i, r)| (*i, r.start, r.end));

@@ -32,24 +32,29 @@ pub enum Family {
     Lora,
     /// A few tensors of hundreds of MB each.
     Huge,
+    /// A mixture of experts shaped like Qwen3-30B-A3B: 48 layers of 128 experts, about 19,000
+    /// tensors whatever the size (the widths scale with it).
+    Moe,
 }
 
 impl Family {
-    /// `gpt2`, `lora` or `huge`.
+    /// `gpt2`, `lora`, `huge` or `moe`.
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Gpt2 => "gpt2",
             Family::Lora => "lora",
             Family::Huge => "huge",
+            Family::Moe => "moe",
         }
     }
 
-    /// Parse `gpt2`, `lora` or `huge`.
+    /// Parse `gpt2`, `lora`, `huge` or `moe`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "gpt2" => Some(Family::Gpt2),
             "lora" => Some(Family::Lora),
             "huge" => Some(Family::Huge),
+            "moe" => Some(Family::Moe),
             _ => None,
         }
     }
@@ -86,7 +91,49 @@ pub fn layout(family: Family, bytes: u64) -> Vec<SynthTensor> {
         Family::Gpt2 => gpt2(bytes),
         Family::Lora => lora(bytes),
         Family::Huge => huge(bytes),
+        Family::Moe => moe(bytes),
     }
+}
+
+/// Qwen3-30B-A3B's layout (48 layers; 128 experts of gate, up and down projections; attention with
+/// 32 query and 4 key-value heads; router; norms; embeddings and head) with every width scaled by
+/// the same factor so the data comes to about `bytes` (at least one element per dimension, so tiny
+/// sizes come out larger). The tensor count, 18,867, does not depend on the size.
+fn moe(bytes: u64) -> Vec<SynthTensor> {
+    const LAYERS: u64 = 48;
+    const EXPERTS: u64 = 128;
+    let (h, i, q, kv, vocab, head) = (2048.0, 768.0, 4096.0, 512.0, 151_936.0, 128.0);
+    let params = LAYERS as f64 * (EXPERTS as f64 * (3.0 * h * i + h) + 2.0 * h * q + 2.0 * h * kv) + 2.0 * vocab * h;
+    let f = ((bytes as f64 / 4.0) / params).sqrt();
+    let dim = |x: f64| ((x * f).round() as u64).max(1);
+    let (h, i, q, kv, vocab, head) = (dim(h), dim(i), dim(q), dim(kv), dim(vocab), dim(head));
+    let mut out = vec![SynthTensor::new("model.embed_tokens.weight", &[vocab, h])];
+    for l in 0..LAYERS {
+        let p = |s: &str| format!("model.layers.{l}.{s}");
+        out.push(SynthTensor::new(p("input_layernorm.weight"), &[h]));
+        out.push(SynthTensor::new(p("self_attn.q_proj.weight"), &[q, h]));
+        out.push(SynthTensor::new(p("self_attn.k_proj.weight"), &[kv, h]));
+        out.push(SynthTensor::new(p("self_attn.v_proj.weight"), &[kv, h]));
+        out.push(SynthTensor::new(p("self_attn.o_proj.weight"), &[h, q]));
+        out.push(SynthTensor::new(p("self_attn.q_norm.weight"), &[head]));
+        out.push(SynthTensor::new(p("self_attn.k_norm.weight"), &[head]));
+        out.push(SynthTensor::new(p("post_attention_layernorm.weight"), &[h]));
+        out.push(SynthTensor::new(p("mlp.gate.weight"), &[EXPERTS, h]));
+        for e in 0..EXPERTS {
+            out.push(SynthTensor::new(
+                p(&format!("mlp.experts.{e}.gate_proj.weight")),
+                &[i, h],
+            ));
+            out.push(SynthTensor::new(p(&format!("mlp.experts.{e}.up_proj.weight")), &[i, h]));
+            out.push(SynthTensor::new(
+                p(&format!("mlp.experts.{e}.down_proj.weight")),
+                &[h, i],
+            ));
+        }
+    }
+    out.push(SynthTensor::new("model.norm.weight", &[h]));
+    out.push(SynthTensor::new("lm_head.weight", &[vocab, h]));
+    out
 }
 
 fn gpt2_layer(out: &mut Vec<SynthTensor>, i: u64, d: u64) {
@@ -442,6 +489,35 @@ mod tests {
         let p = dir.path().join("zip64.bin");
         write_torch_with(&p, &t, TorchOptions { force_zip64: true }).unwrap();
         assert_eq!(crate::checkpoint::open(&p).unwrap().tensors.len(), t.len());
+    }
+
+    #[test]
+    fn moe_has_qwen3_moe_tensor_count_at_any_size() {
+        for bytes in [1_000_000u64, 2_000_000_000, 61_000_000_000] {
+            let t = layout(Family::Moe, bytes);
+            assert_eq!(t.len(), 18_867, "{bytes}");
+            let total: u64 = t.iter().map(SynthTensor::nbytes).sum();
+            if bytes >= 2_000_000_000 {
+                let ratio = total as f64 / bytes as f64;
+                assert!((0.9..1.1).contains(&ratio), "{bytes}: {total}");
+            }
+        }
+        assert!(
+            layout(Family::Moe, 122_120_000_000)
+                .iter()
+                .any(|t| t.shape == [768, 2048]),
+            "full-size expert"
+        );
+        assert_eq!(Family::parse("moe"), Some(Family::Moe));
+        // both files of a small pair read back with every tensor
+        let dir = tempfile::tempdir().unwrap();
+        let pair = write_pair(dir.path(), "moe", Family::Moe, 2_000_000).unwrap();
+        assert_eq!(pair.tensors, 18_867);
+        assert_eq!(crate::checkpoint::open(&pair.torch).unwrap().tensors.len(), 18_867);
+        assert_eq!(
+            crate::checkpoint::open(&pair.safetensors).unwrap().tensors.len(),
+            18_867
+        );
     }
 
     #[test]

@@ -483,6 +483,8 @@ impl Builder {
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {
                 let t = crate::formats::pickle::torch::read(full, data)?;
+                // parsed without read-ahead (see `Source::open`); tensor data streams normally
+                source.advise_sequential();
                 (
                     t.format.unwrap_or(Format::PytorchZip),
                     t.tensors,

@@ -1,4 +1,4 @@
-//! `tensorscope bench [PATH...] [--synthetic SIZE] [--shape gpt2|lora|huge] [--runs N] [--cold]
+//! `tensorscope bench [PATH...] [--synthetic SIZE] [--shape gpt2|lora|huge|moe] [--runs N] [--cold]
 //! [--ranks N] [--gpu] [--report FILE]...`: timed loads (CPU, and GPU uploads with `--gpu`), a summary table on stdout, reports by extension.
 
 use std::io::{IsTerminal, Write};
@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub synthetic: Option<u64>,
     /// Shape family of the synthetic pair.
-    #[arg(long, value_name = "gpt2|lora|huge", default_value = "gpt2", value_parser = family)]
+    /// (moe: about 19,000 tensors shaped like Qwen3-30B-A3B, widths scaled to SIZE).
+    #[arg(long, value_name = "gpt2|lora|huge|moe", default_value = "gpt2", value_parser = family)]
     pub shape: Family,
     /// Keep the synthetic pair in this folder instead of a temporary one.
     #[arg(long, value_name = "DIR")]
@@ -65,7 +66,7 @@ fn size(s: &str) -> Result<u64, String> {
 }
 
 fn family(s: &str) -> Result<Family, String> {
-    Family::parse(s).ok_or_else(|| format!("{s:?}: expected gpt2, lora or huge"))
+    Family::parse(s).ok_or_else(|| format!("{s:?}: expected gpt2, lora, huge or moe"))
 }
 
 fn upload(s: &str) -> Result<bench::gpu::Upload, String> {

@@ -106,6 +106,18 @@ impl GuardedMap {
         &self.map
     }
 
+    /// Tell the kernel how the map will be read: `random` (`MADV_RANDOM`: each fault reads its own
+    /// page, no read-ahead; for parsing a pickle or a zip directory out of a multi-GB archive) or
+    /// normal read-ahead again (for streaming tensor data). Advice only: failures are ignored.
+    pub fn advise_random(&self, random: bool) {
+        let advice = if random {
+            memmap2::Advice::Random
+        } else {
+            memmap2::Advice::Normal
+        };
+        let _ = self.map.advise(advice);
+    }
+
     /// Whether part of the file vanished while it was mapped: whatever was read is then wrong.
     pub fn damaged(&self) -> bool {
         self.guard.damaged()
