@@ -11,13 +11,16 @@
 #   3. torch: host-to-device copies of the same number of bytes from pageable and pinned memory,
 #      and torch.load(map_location="cuda") / safetensors load_file(device="cuda") of the same pair;
 # then prints a short summary (medians of RUNS runs). Environment: SIZE (2GB), RUNS (5),
-# OUT (folder for the reports; default a temporary folder), PYTHON (python3).
+# OUT (folder for the reports; default a temporary folder), PYTHON (python3), STEP_TIMEOUT
+# (seconds each of the three steps may take, default 240; a step that runs over is cut short and
+# the summary shows what finished).
 set -u -o pipefail
 
 BIN=${1:-}
 SIZE=${SIZE:-2GB}
 RUNS=${RUNS:-5}
 PY=${PYTHON:-python3}
+STEP=${STEP_TIMEOUT:-240}
 if [ -z "$BIN" ]; then
     cargo build --release || exit 1
     BIN=target/release/tensorscope
@@ -36,51 +39,57 @@ echo "== tensorscope bench --gpu (ring)"
 METHODS=(--method safetensors-mmap --method safetensors-read --method safetensors-pread
          --method pickle-eager --method pickle-mmap)
 start=$(date +%s)
-"$BIN" bench --synthetic "$SIZE" --keep "$WORK" --gpu --runs "$RUNS" "${METHODS[@]}" \
+timeout "$STEP" "$BIN" bench --synthetic "$SIZE" --keep "$WORK" --gpu --runs "$RUNS" "${METHODS[@]}" \
     --report "$REPORTS/ring.json" --report "$REPORTS/ring.md" || echo "bench --gpu (ring) failed: $?"
 echo "(took $(( $(date +%s) - start )) s)"
 
 echo "== tensorscope bench --gpu --upload write-buffer (GPU rows to compare)"
 start=$(date +%s)
-"$BIN" bench "$WORK/model.safetensors" "$WORK/model.bin" --gpu --upload write-buffer --runs "$RUNS" \
+timeout "$STEP" "$BIN" bench "$WORK/model.safetensors" "$WORK/model.bin" --gpu --upload write-buffer --runs "$RUNS" \
     --method safetensors-mmap --method pickle-eager \
     --report "$REPORTS/write-buffer.json" || echo "bench --gpu (write-buffer) failed: $?"
 echo "(took $(( $(date +%s) - start )) s)"
 
 echo "== torch host-to-device copies of the same bytes"
-PYTHONUNBUFFERED=1 "$PY" - "$WORK" "$RUNS" "$REPORTS/torch.json" <<'EOF' || echo "torch part failed: $?"
+PYTHONUNBUFFERED=1 timeout "$STEP" "$PY" - "$WORK" "$RUNS" "$REPORTS/torch.json" <<'EOF' || echo "torch part failed: $?"
 import json, os, statistics, sys, time
 work, runs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 import torch
 assert torch.cuda.is_available(), "torch sees no GPU"
 n = os.path.getsize(os.path.join(work, "model.safetensors"))
 res = {"bytes": n, "device": torch.cuda.get_device_name(0), "torch": torch.__version__}
-def timed(f):
-    f()  # warm-up
-    t = []
-    for _ in range(runs):
-        torch.cuda.synchronize(); a = time.perf_counter(); f(); torch.cuda.synchronize()
-        t.append(time.perf_counter() - a)
-    return {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t)}
+def save():
+    json.dump(res, open(out, "w"), indent=1)
+def timed(name, f):
+    """Median of RUNS runs after a warm-up, synchronised; an error is recorded, not raised."""
+    try:
+        f()
+        t = []
+        for _ in range(runs):
+            torch.cuda.synchronize(); a = time.perf_counter(); f(); torch.cuda.synchronize()
+            t.append(time.perf_counter() - a)
+        v = res[name] = {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t)}
+        print(f"{name:28} median {v['median_s']*1e3:9.1f} ms  ({v['min_s']*1e3:.1f}-{v['max_s']*1e3:.1f})  {n/v['median_s']/1e9:6.2f} GB/s")
+    except Exception as e:  # noqa: BLE001
+        res[name + "_error"] = repr(e)
+        print(f"{name}: failed: {e!r}")
+    save()
 dst = torch.empty(n, dtype=torch.uint8, device="cuda")
 pageable = torch.full((n,), 7, dtype=torch.uint8)
-res["h2d_pageable"] = timed(lambda: dst.copy_(pageable))
+timed("h2d_pageable", lambda: dst.copy_(pageable))
 pinned = torch.empty(n, dtype=torch.uint8, pin_memory=True); pinned.fill_(7)
-res["h2d_pinned"] = timed(lambda: dst.copy_(pinned))
+timed("h2d_pinned", lambda: dst.copy_(pinned))
 del pinned, pageable, dst
 bin_path = os.path.join(work, "model.bin")
-res["torch_load_cuda"] = timed(lambda: torch.load(bin_path, map_location="cuda", weights_only=True))
-res["torch_load_then_cuda"] = timed(lambda: {k: v.cuda() for k, v in torch.load(bin_path, weights_only=True).items()})
+st = os.path.join(work, "model.safetensors")
+timed("torch_load_cuda", lambda: torch.load(bin_path, map_location="cuda", weights_only=True))
+timed("torch_load_then_cuda", lambda: {k: v.cuda() for k, v in torch.load(bin_path, weights_only=True).items()})
 try:
     from safetensors.torch import load_file
-    st = os.path.join(work, "model.safetensors")
-    res["safetensors_load_file_cuda"] = timed(lambda: load_file(st, device="cuda"))
-except Exception as e:  # noqa: BLE001
-    res["safetensors_error"] = str(e)
-for k, v in res.items():
-    if isinstance(v, dict):
-        print(f"{k:28} median {v['median_s']*1e3:9.1f} ms  ({v['min_s']*1e3:.1f}-{v['max_s']*1e3:.1f})  {n/v['median_s']/1e9:6.2f} GB/s")
-json.dump(res, open(out, "w"), indent=1)
+    timed("safetensors_load_file_cuda", lambda: load_file(st, device="cuda"))
+except ImportError as e:
+    res["safetensors_error"] = repr(e)
+save()
 EOF
 
 echo "== summary"
