@@ -63,6 +63,40 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A count with thousands separators, the one number format of the CLI: `22713728` -> `22,713,728`.
+///
+/// ```
+/// assert_eq!(tensorscope::text::count(22_713_728), "22,713,728");
+/// assert_eq!(tensorscope::text::count(999), "999");
+/// ```
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `n` and a noun, singular or plural as English wants it: `1 tensor`, `2 tensors`, `1,024 files`.
+/// Nouns that end in `s`, `x` or `sh` take `es`.
+///
+/// ```
+/// assert_eq!(tensorscope::text::plural(1, "tensor"), "1 tensor");
+/// assert_eq!(tensorscope::text::plural(2000, "file"), "2,000 files");
+/// assert_eq!(tensorscope::text::plural(0, "match"), "0 matches");
+/// ```
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    let es = noun.ends_with('s') || noun.ends_with('x') || noun.ends_with("sh") || noun.ends_with("ch");
+    format!("{} {noun}{}", count(n), if es { "es" } else { "s" })
+}
+
 /// Parse a size such as `5GB`, `500MB`, `10KiB`, `123` (bytes).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();

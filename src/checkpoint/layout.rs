@@ -93,6 +93,58 @@ fn resolve_hub_cache(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Where a path inside a Hugging Face cache (`models--org--name`, its `snapshots/` folder, a
+/// snapshot or a file in one) resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubSnapshot {
+    /// `org/name` (`datasets/…` and `spaces/…` keep their kind as a prefix).
+    pub repo: String,
+    /// The snapshot folder's name: the commit hash.
+    pub revision: String,
+    /// The ref that names this revision (`main`), when `refs/` has one.
+    pub reference: Option<String>,
+}
+
+/// The cache repository and revision `path` opens, `None` outside a Hugging Face cache.
+pub fn hub_snapshot(path: &Path) -> Option<HubSnapshot> {
+    let opened = match resolve_hub_cache(path) {
+        Ok(Some(p)) => p,
+        _ => path.to_path_buf(),
+    };
+    let parts: Vec<&OsStr> = opened.iter().collect();
+    let at = parts
+        .iter()
+        .rposition(|p| p.to_str().is_some_and(|s| s.contains("--")))?;
+    let repo_dir = parts[at].to_str()?;
+    let (kind, name) = repo_dir.split_once("--")?;
+    if !matches!(kind, "models" | "datasets" | "spaces") || parts.get(at + 1)? != &OsStr::new("snapshots") {
+        return None;
+    }
+    let revision = parts.get(at + 2)?.to_str()?.to_owned();
+    let root: PathBuf = parts[..=at].iter().collect();
+    let mut reference = None;
+    if let Ok(refs) = std::fs::read_dir(root.join("refs")) {
+        for r in refs.flatten().take(MAX_FILES) {
+            let hit = std::fs::read_to_string(r.path()).is_ok_and(|t| t.trim() == revision);
+            if hit {
+                reference = r.file_name().to_str().map(str::to_owned);
+                break;
+            }
+        }
+    }
+    let name = name.replace("--", "/");
+    let repo = if kind == "models" {
+        name
+    } else {
+        format!("{kind}/{name}")
+    };
+    Some(HubSnapshot {
+        repo,
+        revision,
+        reference,
+    })
+}
+
 /// A folder that is one model: sharded index, or every checkpoint file in it. Returns the format.
 fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &OpenOptions) -> Result<Format> {
     let dir = root.join(rel);

@@ -5,8 +5,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
-use tensorscope::text::{bytes, escape};
+use tensorscope::checkpoint::{self, Checkpoint, OpenOptions, layout};
+use tensorscope::text::{bytes, count, escape, plural};
+use tensorscope::tree::natural_cmp;
+
+use super::style::{self, paint};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -25,6 +28,12 @@ pub struct Args {
     /// Diffusers weight variant, e.g. `fp16` for `*.fp16.safetensors`.
     #[arg(long)]
     pub variant: Option<String>,
+    /// Print the module tree (names split on `.`) with parameters and bytes per subtree.
+    #[arg(long, conflicts_with = "json")]
+    pub tree: bool,
+    /// With --tree: show modules down to this depth (1 = top level only).
+    #[arg(long, value_name = "N", requires = "tree", value_parser = clap::value_parser!(u16).range(1..))]
+    pub depth: Option<u16>,
 }
 
 impl Args {
@@ -33,6 +42,8 @@ impl Args {
             path,
             json: false,
             variant: None,
+            tree: false,
+            depth: None,
         }
     }
 }
@@ -49,13 +60,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.json {
         serde_json::to_writer_pretty(&mut out, &Report::from(&ck))?;
         writeln!(out)?;
+        out.flush()?;
     } else {
-        write_human(&mut out, &ck)?;
+        drop(out);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, super::style::stdout());
+        if args.tree {
+            write_title(&mut out, &ck)?;
+            super::inspect_extra::write_tree(&mut out, &ck, args.depth)?;
+        } else {
+            write_human(&mut out, &ck)?;
+        }
+        out.flush()?;
     }
-    out.flush()?;
     for w in &ck.warnings {
         eprintln!("warning: {}", escape(w));
     }
+    super::inspect_extra::print_diagnostics(&ck)?;
     Ok(0)
 }
 
@@ -75,6 +95,17 @@ pub struct Report<'a> {
     total_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     remote: Option<RemoteJson>,
+    /// A Hugging Face cache path: the repository and the revision it resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hub: Option<HubJson>,
+}
+
+#[derive(Serialize)]
+struct HubJson {
+    repo: String,
+    revision: String,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
 }
 
 /// Where a remote checkpoint came from and what it costs to download.
@@ -218,6 +249,11 @@ impl<'a> From<&'a Checkpoint> for Report<'a> {
             total_params: ck.total_params(),
             total_bytes: ck.total_bytes(),
             remote: RemoteJson::of(ck),
+            hub: layout::hub_snapshot(&ck.path).map(|h| HubJson {
+                repo: h.repo,
+                revision: h.revision,
+                reference: h.reference,
+            }),
         }
     }
 }
@@ -226,18 +262,35 @@ fn shape(s: &[u64]) -> String {
     format!("[{}]", s.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
 }
 
-fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
+/// `PATH  (format, N files)` and, for a Hugging Face cache path, the repository and revision.
+fn write_title(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
     let path = escape(&ck.path.to_string_lossy()).into_owned();
     writeln!(
         out,
-        "{path}  ({}, {} file{})",
+        "{}  ({}, {})",
+        paint(style::HEADER, path),
         ck.format,
-        ck.files.len(),
-        if ck.files.len() == 1 { "" } else { "s" }
+        plural(ck.files.len() as u64, "file")
     )?;
-    let rows: Vec<[String; 4]> = ck
-        .tensors
-        .iter()
+    if let Some(h) = layout::hub_snapshot(&ck.path) {
+        let via = h.reference.map(|r| format!(" ({})", escape(&r))).unwrap_or_default();
+        writeln!(
+            out,
+            "hugging face cache: {}, revision {}{via}",
+            escape(&h.repo),
+            escape(&h.revision)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
+    write_title(out, ck)?;
+    // natural order, as the tree shows them: h.2 before h.10
+    let mut order: Vec<&tensorscope::checkpoint::TensorInfo> = ck.tensors.iter().collect();
+    order.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let rows: Vec<[String; 4]> = order
+        .into_iter()
         .map(|t| {
             let size = match t.nbytes() {
                 Some(n) => bytes(n),
@@ -272,17 +325,24 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
             w3 = w[3]
         )
     };
-    line(out, header)?;
+    let mut head = Vec::new();
+    line(&mut head, header)?;
+    write!(
+        out,
+        "{}",
+        paint(style::HEADER, String::from_utf8_lossy(&head).trim_end())
+    )?;
+    writeln!(out)?;
     for r in &rows {
         line(out, [&r[0], &r[1], &r[2], &r[3]])?;
     }
     writeln!(out)?;
-    writeln!(out, "tensors     {}", ck.tensors.len())?;
-    writeln!(out, "parameters  {}", group(ck.total_params()))?;
+    writeln!(out, "tensors     {}", count(ck.tensors.len() as u64))?;
+    writeln!(out, "parameters  {}", count(ck.total_params()))?;
     writeln!(
         out,
         "bytes       {} ({})",
-        group(ck.total_bytes()),
+        count(ck.total_bytes()),
         bytes(ck.total_bytes())
     )?;
     let mut by_dtype: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
@@ -292,7 +352,8 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
         e.1 = e.1.saturating_add(t.nbytes().unwrap_or(0));
     }
     for (d, (n, b)) in &by_dtype {
-        writeln!(out, "  {d:<12} {n:>7} tensors  {:>10}", bytes(*b))?;
+        let n = plural(*n as u64, "tensor");
+        writeln!(out, "  {d:<12} {n:>15}  {:>10}", bytes(*b))?;
     }
     if !ck.components.is_empty() {
         writeln!(out, "\ncomponents")?;
@@ -300,7 +361,7 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
             let what = if c.tensors == 0 {
                 "no weights".to_string()
             } else {
-                format!("{} tensors", c.tensors)
+                plural(c.tensors as u64, "tensor")
             };
             writeln!(out, "  {:<16} {:<40} {what}", escape(&c.name), escape(&c.class))?;
         }
@@ -331,17 +392,4 @@ fn shorten(v: &str) -> std::borrow::Cow<'_, str> {
         )
         .into(),
     }
-}
-
-/// 124439808 -> 124,439,808
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

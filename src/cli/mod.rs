@@ -10,6 +10,7 @@ mod convert;
 mod diff;
 mod extra;
 mod inspect;
+mod inspect_extra;
 mod scan;
 mod show;
 pub mod style;

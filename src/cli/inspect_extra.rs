@@ -1,0 +1,141 @@
+//! The parts of `inspect` beyond the table: the module tree (`--tree [--depth N]`), the safety
+//! warning for pickles that are not safe, notes where a file's name contradicts its content, and
+//! where a Hugging Face cache path resolved to.
+
+use std::io::Write;
+
+use tensorscope::checkpoint::{Checkpoint, Format};
+use tensorscope::scan::{self, Verdict};
+use tensorscope::text::{bytes, count, escape, path as show};
+use tensorscope::tree::{Tree, TreeOptions};
+
+use super::style::{self, paint};
+
+/// `--tree`: one row per module down to `depth` (all when `None`), with the parameters, bytes and
+/// dtype mix of its subtree.
+pub fn write_tree(out: &mut impl Write, ck: &Checkpoint, depth: Option<u16>) -> std::io::Result<()> {
+    let tree = Tree::build(&ck.tensors, &TreeOptions::default());
+    let max = depth.unwrap_or(u16::MAX);
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let mut id = Tree::ROOT + 1;
+    while id < tree.len() {
+        let n = tree.node(id);
+        if n.depth > max {
+            id = n.end;
+            continue;
+        }
+        let indent = "  ".repeat(usize::from(n.depth.saturating_sub(1)));
+        let mut label = format!("{indent}{}", escape(tree.label(id)));
+        if n.depth == max && n.has_children(id) {
+            label.push_str(" …");
+        }
+        let dtypes: Vec<String> = n.dtypes.iter().map(|(d, _)| d.to_string()).collect();
+        rows.push((label, count(n.params), bytes(n.bytes), dtypes.join("+")));
+        id += 1;
+    }
+    let root = tree.node(Tree::ROOT);
+    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).max(6);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6);
+    let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(4);
+    let head = format!("{:<w0$}  {:>w1$}  {:>w2$}  DTYPES", "MODULE", "PARAMS", "SIZE");
+    writeln!(out, "{}", paint(style::HEADER, head))?;
+    for (label, params, size, dtypes) in &rows {
+        writeln!(
+            out,
+            "{label:<w0$}  {params:>w1$}  {size:>w2$}  {}",
+            paint(style::DIM, dtypes)
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{}, {} parameters, {}",
+        plural_tensors(root.tensors),
+        count(root.params),
+        bytes(root.bytes)
+    )
+}
+
+fn plural_tensors(n: usize) -> String {
+    tensorscope::text::plural(n as u64, "tensor")
+}
+
+/// The pickle files of a checkpoint that the scanner does not call safe, as one warning line each:
+/// `dangerous: extra.bin: posix.system (run tensorscope scan … for details)`.
+pub fn safety_warnings(ck: &Checkpoint) -> Vec<(Verdict, String)> {
+    let mut out = Vec::new();
+    for f in &ck.files {
+        if !matches!(f.format, Format::PytorchZip | Format::PytorchLegacy) {
+            continue;
+        }
+        let s = scan::scan_file(&f.full_path);
+        if s.verdict == Verdict::Safe || s.verdict == Verdict::Error {
+            continue;
+        }
+        let worst: Vec<&str> = s
+            .findings
+            .iter()
+            .filter(|x| x.severity.as_str() == s.verdict.as_str())
+            .filter_map(|x| x.global.as_deref())
+            .collect();
+        let what = match worst.as_slice() {
+            [] => s
+                .findings
+                .first()
+                .map(|x| escape(&x.why).into_owned())
+                .unwrap_or_default(),
+            [one] => escape(one).into_owned(),
+            [one, rest @ ..] => format!("{} and {} more", escape(one), rest.len()),
+        };
+        out.push((
+            s.verdict,
+            format!(
+                "{}: {}: {what} (run `tensorscope scan {}` for details)",
+                s.verdict,
+                show(&f.path),
+                show(&f.full_path)
+            ),
+        ));
+    }
+    out
+}
+
+/// Notes where a file's extension says one format and its content another.
+pub fn name_notes(ck: &Checkpoint) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &ck.files {
+        let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let claims = match ext {
+            "safetensors" => "safetensors",
+            "bin" | "pt" | "pth" | "ckpt" => "a torch.save pickle",
+            "gguf" => "GGUF",
+            _ => continue,
+        };
+        let is = match f.format {
+            Format::Safetensors => "safetensors",
+            Format::PytorchZip | Format::PytorchLegacy => "a torch.save pickle",
+            Format::Gguf => "GGUF",
+            _ => continue,
+        };
+        if claims != is {
+            out.push(format!(
+                "{} is named .{ext} but its content is {} ({}): the format was read from the bytes",
+                show(&f.path),
+                is,
+                f.format
+            ));
+        }
+    }
+    out
+}
+
+/// Print warnings and notes on stderr, coloured on a terminal.
+pub fn print_diagnostics(ck: &Checkpoint) -> std::io::Result<()> {
+    let mut err = style::stderr();
+    for (v, w) in safety_warnings(ck) {
+        writeln!(err, "{} {}", paint(style::verdict(v), "warning:"), w)?;
+    }
+    for n in name_notes(ck) {
+        writeln!(err, "{} {n}", paint(style::SUSPICIOUS, "note:"))?;
+    }
+    Ok(())
+}
