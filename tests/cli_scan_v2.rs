@@ -142,3 +142,32 @@ fn sarif_has_the_structure_sarif_2_1_0_requires() {
     assert!(rule_of("plain.pt").is_empty());
     assert_eq!(runs[0]["artifacts"].as_array().unwrap().len(), 4);
 }
+
+/// A folder of a benign safetensors file and the files a folder scan used to drop (protocol-0
+/// pickles starting `I0x1` and `L0x1L`, a V7 tar, a `.pkl.gz`): each is scanned and dangerous.
+#[test]
+fn a_folder_drops_none_of_the_files_it_used_to_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    for f in ["int-hex.pkl", "long-hex.pkl", "v7-tar.pt", "payload.pkl.gz"] {
+        std::fs::copy(corpus(&format!("malicious/{f}")), dir.path().join(f)).unwrap();
+    }
+    let out = run(&[&dir.path().to_string_lossy(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    let verdict = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| f["verdict"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(verdict("model.safetensors").as_deref(), Some("safe"));
+    for f in ["int-hex.pkl", "long-hex.pkl", "v7-tar.pt", "payload.pkl.gz"] {
+        assert_eq!(verdict(f).as_deref(), Some("dangerous"), "{f}: {files:?}");
+    }
+}

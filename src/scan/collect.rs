@@ -141,8 +141,8 @@ impl Collector {
             if let Some(end) = p.frame_end {
                 verdict = verdict.max(Verdict::Suspicious);
                 let why = format!(
-                    "the frame holding STOP runs {} bytes past it: CPython resumes the next pickle at the frame's end, \
-                     an opcode-by-opcode reader right after STOP (both were scanned)",
+                    "the frame holding STOP runs {} bytes past it: CPython resumes the next pickle at the frame's end \
+                     on an in-memory stream (io.BytesIO), right after STOP on a file from open() (both were scanned)",
                     end - p.end
                 );
                 self.problem(entry, Some(base + p.end as u64), Severity::Suspicious, why);

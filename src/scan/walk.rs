@@ -124,8 +124,9 @@ pub struct PickleInfo<'a> {
     /// Harm done with allowlisted globals (a BUILD on a class, a hostile dtype state, a huge
     /// allocation), in stream order.
     pub hazards: Vec<Hazard>,
-    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython reads a
-    /// whole frame before running it, so the next `pickle.load` of the same file starts there.
+    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython's
+    /// unpickler reads whole frames, so on an `io.BytesIO` (no `peek`) the next `pickle.load`
+    /// starts there; on a buffered file from `open()` it starts right after STOP.
     pub frame_end: Option<usize>,
 }
 
