@@ -334,6 +334,10 @@ fn hostile_servers_fail_cleanly_and_are_never_safe() {
             s.stdout
         );
     }
+    // a connection dropped without an answer is retried
+    let r = env.run(&["inspect", "hf://bad/dropfirst", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env.hub.stats.dropped.load(std::sync::atomic::Ordering::SeqCst));
     let r = env.run_with(&["inspect", "hf://tiny/sharded"], &[("TENSORSCOPE_MAX_REQUESTS", "3")]);
     fails_cleanly(&r, "request limit");
     assert!(r.stderr.contains("HTTP request count"), "{}", r.stderr);

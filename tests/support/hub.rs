@@ -32,6 +32,8 @@ pub struct Stats {
     pub cdn_auth: Mutex<Vec<String>>,
     /// Answer the next revision request with 429 (once).
     pub throttle_once: AtomicBool,
+    /// Whether the `bad/dropfirst` repo already dropped a connection.
+    pub dropped: AtomicBool,
     /// Request lines, in order.
     pub log: Mutex<Vec<String>>,
 }
@@ -254,6 +256,10 @@ fn serve(mut conn: TcpStream, is_cdn: bool, stats: &Stats, endpoint: &str, cdn: 
         };
         let data = std::fs::read(&file.1)?;
         let mode = repo.strip_prefix("bad/").unwrap_or("");
+        if mode == "dropfirst" && !stats.dropped.swap(true, Ordering::SeqCst) {
+            // close the connection without an answer, once
+            return conn.shutdown(std::net::Shutdown::Both);
+        }
         return send_file(&mut conn, &data, req.range, mode, &stats.cdn_bytes);
     }
     match parts.as_slice() {

@@ -164,6 +164,21 @@ impl Client {
                         ),
                     ));
                 }
+                // a dropped connection is retried like a 5xx; a refused one or a bad answer is not
+                Err(ureq::Error::Io(io))
+                    if attempt + 1 < MAX_ATTEMPTS
+                        && matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::UnexpectedEof
+                                | std::io::ErrorKind::BrokenPipe
+                        ) =>
+                {
+                    std::thread::sleep(Duration::from_millis(250 << attempt).min(MAX_BACKOFF));
+                    attempt += 1;
+                    continue;
+                }
                 Err(e) => return Err(net(&url, format!("request failed: {e}"))),
             };
             let status = resp.status().as_u16();
