@@ -33,6 +33,8 @@ fn every_target_has_a_corpus() {
         "torch_read",
         "zip_read",
         "decode",
+        "gguf_read",
+        "ggml_dequant",
     ] {
         assert!(inputs(t).len() >= 10, "fuzz/corpus/{t} is (nearly) empty");
     }
@@ -131,6 +133,44 @@ fn decode() {
             if let Ok(s) = view.slice(&dims) {
                 let _ = s.stats(&StatsOptions { bins: 4, sample: None });
             }
+        }
+    }
+}
+
+#[test]
+fn gguf_read() {
+    // the checks of fuzz/fuzz_targets/gguf_read.rs
+    use tensorscope::formats::gguf;
+    for (name, data) in inputs("gguf_read") {
+        let _ = scan::scan_bytes(name.clone(), &data);
+        let Ok(g) = gguf::parse(Path::new("x.gguf"), &data) else {
+            continue;
+        };
+        let mut spans: Vec<_> = g.tensors.iter().map(|t| t.storage.clone()).collect();
+        spans.sort_by_key(|r| r.start);
+        assert!(spans.windows(2).all(|w| w[0].end <= w[1].start), "{name}");
+        assert!(spans.iter().all(|r| r.end <= data.len() as u64), "{name}");
+        let _ = gguf::metadata(&g);
+    }
+}
+
+#[test]
+fn ggml_dequant() {
+    // the input layout of fuzz/fuzz_targets/ggml_dequant.rs: type, step, blocks
+    use tensorscope::checkpoint::dtype::GGML_BLOCK_TYPES;
+    use tensorscope::tensor::ggml;
+    for (name, data) in inputs("ggml_dequant") {
+        let Some((&[t, _], blocks)) = data.split_first_chunk::<2>() else {
+            continue;
+        };
+        let ty = GGML_BLOCK_TYPES[usize::from(t) % GGML_BLOCK_TYPES.len()];
+        let Some((n, size)) = ty.block() else { continue };
+        let whole = blocks.len() / size as usize;
+        let bytes = &blocks[..whole * size as usize];
+        let mut out = vec![0f32; whole * n as usize];
+        assert_eq!(ggml::dequantize(ty, bytes, &mut out), ggml::can_dequantize(ty), "{name}");
+        if let Some(c) = ggml::scale_check(ty, bytes) {
+            assert_eq!(c.blocks, whole as u64, "{name}");
         }
     }
 }

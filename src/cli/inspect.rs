@@ -1,4 +1,8 @@
 //! `tensorscope inspect PATH [--json]`: tensors and metadata, without reading tensor data.
+//!
+//! GGUF files list each tensor's GGML type with its bits per weight (`Q4_K (4.50 bpw)`) and every
+//! metadata pair (arrays summarised, `general.*` and the architecture's hyperparameters first); values
+//! over [`VALUE_CHARS`] characters are cut here (`--json` and `show PATH KEY` give them whole).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,11 +20,12 @@ Examples:
   tensorscope inspect model.safetensors
   tensorscope inspect ./llama-7b --tree --depth 2
   tensorscope inspect ~/.cache/huggingface/hub/models--gpt2
+  tensorscope inspect model-Q4_K_M.gguf
   tensorscope inspect sd-pipeline --variant fp16 --json | jq .total_params";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// File or folder: .safetensors, torch.save file, sharded, diffusers or Hugging Face cache folder.
+    /// File or folder: .safetensors, torch.save file, GGUF, sharded, diffusers or Hugging Face cache folder.
     pub path: PathBuf,
     /// Print JSON (the schema in README.md).
     #[arg(long)]

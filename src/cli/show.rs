@@ -15,6 +15,13 @@
 //! and left out of min, max, mean, std and the histogram. C64 statistics are of the magnitudes |z|.
 //! An unknown tensor name is an error (exit 2) that suggests close names.
 //!
+//! GGUF: block types (`Q4_K`, `IQ2_XXS`, …) are dequantized block by block; the header line is followed
+//! by the type's bits per weight and the block-scale check (blocks whose scale is NaN or infinite, the
+//! first ones named; `--json` adds `"ggml": {"bits_per_weight", "blocks", "nan_scale_blocks",
+//! "inf_scale_blocks", "first"}`). TENSOR may also be a metadata key (`tokenizer.chat_template`,
+//! `tokenizer.ggml.tokens`): its value is printed whole, a string as stored, an array one item per line
+//! (`--json`: `{"path", "key", "type", "value"}`).
+//!
 //! # JSON (`--json`)
 //! ```json
 //! { "path": "samples/gpt2-tiny.safetensors", "tensor": "h.0.attn.c_attn.bias", "dtype": "F32",
@@ -67,7 +74,7 @@ Examples:
 pub struct Args {
     /// File or folder.
     pub path: PathBuf,
-    /// Tensor name, as `inspect` lists it.
+    /// Tensor name, as `inspect` lists it (GGUF: or a metadata key, printed whole).
     pub tensor: String,
     /// Print JSON.
     #[arg(long)]

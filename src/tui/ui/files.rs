@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Stylize};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use tensorscope::formats::gguf::is_template_key;
 use tensorscope::text::{bytes, escape};
 
 use crate::tui::app::App;
@@ -46,8 +47,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(""));
         lines.push(Line::from("Metadata").bold());
         for (k, v) in &ck.metadata {
-            lines.push(Line::from(format!("  {}: {}", escape(k), escape(v))));
+            let v = if is_template_key(k) { short(v) } else { escape(v).into_owned() };
+            lines.push(Line::from(format!("  {}: {v}", escape(k))));
         }
+    }
+    // GGUF chat templates are code: shown whole, line by line, after the metadata
+    for (k, v) in ck.metadata.iter().filter(|(k, _)| is_template_key(k)) {
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!("Chat template {}", escape(k))).bold());
+        lines.extend(v.lines().map(|l| Line::from(format!("  {}", escape(l)))));
     }
     if !ck.warnings.is_empty() {
         lines.push(Line::from(""));
@@ -62,4 +70,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: false })
         .block(Block::bordered().title(" Files "))
         .render(area, buf);
+}
+
+/// The first line of a template, cut, with a pointer to the full text below.
+fn short(v: &str) -> String {
+    let first: String = v.lines().next().unwrap_or("").chars().take(60).collect();
+    format!("{}… ({} chars, shown below)", escape(&first), v.chars().count())
 }
