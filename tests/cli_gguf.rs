@@ -307,3 +307,48 @@ fn chat_templates_are_scanned() {
         assert!(f["why"].as_str().unwrap().contains("excerpt:"), "{f}");
     }
 }
+
+#[test]
+fn bench_times_gguf_loads() {
+    // GGUF takes the mmap, read, pread and O_DIRECT paths (its tensors are contiguous, as in safetensors)
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("b.json");
+    let r = run(&[
+        "bench",
+        &sample("tiny.gguf"),
+        "--runs",
+        "1",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("not measured") && !r.stderr.contains("not measured"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["checkpoints"][0]["format"], "gguf");
+    let methods: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    for m in [
+        "safetensors-mmap",
+        "safetensors-read",
+        "safetensors-pread",
+        "safetensors-direct",
+    ] {
+        assert!(methods.contains(&m), "{m} missing: {methods:?}");
+    }
+    let touched = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["method"] == "safetensors-read" && r["touched"] == true)
+        .unwrap();
+    assert_eq!(touched["bytes"], 413_696);
+}

@@ -168,7 +168,11 @@ fn ggml_dequant() {
         let whole = blocks.len() / size as usize;
         let bytes = &blocks[..whole * size as usize];
         let mut out = vec![0f32; whole * n as usize];
-        assert_eq!(ggml::dequantize(ty, bytes, &mut out), ggml::can_dequantize(ty), "{name}");
+        assert_eq!(
+            ggml::dequantize(ty, bytes, &mut out),
+            ggml::can_dequantize(ty),
+            "{name}"
+        );
         if let Some(c) = ggml::scale_check(ty, bytes) {
             assert_eq!(c.blocks, whole as u64, "{name}");
         }

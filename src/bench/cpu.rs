@@ -259,6 +259,23 @@ pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result
     }
 }
 
+/// The byte range of every tensor of one file read into memory: a safetensors header, or a GGUF
+/// header (GGUF files take the same read, pread and O_DIRECT paths; their tensors are contiguous).
+pub(super) fn tensor_ranges(f: &Path, data: &[u8]) -> Result<Vec<std::ops::Range<usize>>> {
+    let ranges: Vec<(u64, u64)> = if crate::formats::gguf::is_gguf(data) {
+        let g = crate::formats::gguf::parse(f, data)?;
+        g.tensors.iter().map(|t| (t.storage.start, t.storage.end)).collect()
+    } else {
+        let h = parse_header(f, data)?;
+        h.tensors
+            .iter()
+            .map(|t| (h.data_start + t.data.start, h.data_start + t.data.end))
+            .collect()
+    };
+    // both parsers checked every range against `data`
+    Ok(ranges.into_iter().map(|(s, e)| s as usize..e as usize).collect())
+}
+
 /// Hand the views (each its own region) to the sink, then read them when the load is touched.
 pub(super) fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
     sink.take(views, None)?;
@@ -346,11 +363,9 @@ pub(super) fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn S
     let mut bytes = 0u64;
     for (f, r) in l.files.iter().zip(ranges) {
         let data = &owned[r];
-        let h = parse_header(f, data)?;
-        for t in &h.tensors {
-            let (s, e) = (h.data_start + t.data.start, h.data_start + t.data.end);
-            views.push(&data[s as usize..e as usize]);
-            bytes += e - s;
+        for r in tensor_ranges(f, data)? {
+            bytes += r.len() as u64;
+            views.push(&data[r]);
         }
     }
     finish(l, sink, bytes, &views)

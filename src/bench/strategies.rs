@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::Method;
 use super::cpu::{Arena, Load, Loaded, Sink, contiguous_views, finish};
-use crate::checkpoint::{self, safetensors::parse_header};
+use crate::checkpoint;
 use crate::{Error, Result};
 
 /// Most threads `safetensors-pread` uses.
@@ -161,12 +161,11 @@ fn owned(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink, align: usize, rea
     let mut bytes = 0u64;
     for (f, &(at, len)) in l.files.iter().zip(&slots) {
         let data = &buf[at..at + len];
-        let h = parse_header(f, data)?;
-        views.reserve(h.tensors.len());
-        for t in &h.tensors {
-            let (s, e) = (h.data_start + t.data.start, h.data_start + t.data.end);
-            views.push(&data[s as usize..e as usize]);
-            bytes += e - s;
+        let ranges = super::cpu::tensor_ranges(f, data)?;
+        views.reserve(ranges.len());
+        for r in ranges {
+            bytes += r.len() as u64;
+            views.push(&data[r]);
         }
     }
     let mut loaded = finish(l, sink, bytes, &views)?;

@@ -47,7 +47,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(""));
         lines.push(Line::from("Metadata").bold());
         for (k, v) in &ck.metadata {
-            let v = if is_template_key(k) { short(v) } else { escape(v).into_owned() };
+            let v = if is_template_key(k) {
+                short(v)
+            } else {
+                escape(v).into_owned()
+            };
             lines.push(Line::from(format!("  {}: {v}", escape(k))));
         }
     }
