@@ -78,13 +78,6 @@ fn method(s: &str) -> Result<Method, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    if args.gpu && std::env::var_os("NODEVICE_SELECT").is_none() {
-        // Mesa's implicit Vulkan layer that picks a default GPU asks Wayland, which prints
-        // "error: XDG_RUNTIME_DIR is invalid" on headless machines (servers, containers, CI).
-        // wgpu picks the adapter itself, so the layer is switched off for us and our children.
-        // SAFETY: no other thread exists yet (the progress bar and bench threads start below).
-        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
-    }
     let formats = args
         .reports
         .iter()
