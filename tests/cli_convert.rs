@@ -85,7 +85,7 @@ fn every_fixture_converts_to_the_checked_bytes_and_torch_hashes() {
             continue;
         }
         assert_eq!(r.code, 0, "{rel}: {}{}", r.stdout, r.stderr);
-        assert!(r.stdout.contains("verified: 1 file(s) reopened"), "{rel}: {}", r.stdout);
+        assert!(r.stdout.contains("verified: 1 file reopened"), "{rel}: {}", r.stdout);
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(
             sha(&bytes),
@@ -246,7 +246,7 @@ fn a_sharded_pickle_folder_becomes_a_safetensors_folder() {
     let d = run(&["diff", &input, s(&sharded)]);
     assert_eq!(d.code, 0, "{}", d.stdout);
     assert!(
-        r.stdout.contains(&format!("verified: {n} file(s) reopened")),
+        r.stdout.contains(&format!("verified: {n} files reopened")),
         "{}",
         r.stdout
     );

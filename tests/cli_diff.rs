@@ -156,9 +156,10 @@ fn every_kind_of_difference_is_reported() {
     for want in [
         "only in A (1):",
         "only_b  I64 [1]",
-        "reshaped  F32 [2, 2] -> F32 [4]",
-        "retyped  F32 [2] -> F16 [2]",
-        "values  F32 [4]  max |a-b| 1.000000e0  mean |a-b| 5.000000e-1  cosine 0.000000",
+        // aligned columns
+        "  reshaped  F32 [2, 2]  ->  F32 [4]\n  retyped   F32 [2]     ->  F16 [2]\n",
+        "  tensor  dtype  shape   max |a-b|   mean |a-b|    cosine\n",
+        "  values  F32    [4]    1.000000e0  5.000000e-1  0.000000\n",
         "metadata changed: step = 1 -> 2",
         "4 common tensors compared: 3 equal, 1 different",
     ] {

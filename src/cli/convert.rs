@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use tensorscope::convert::{self, Flagged, Options, Outcome, Report};
-use tensorscope::text::{bytes, escape, parse_size, path as show};
+use tensorscope::text::{bytes, escape, parse_size, path as show, plural};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -126,29 +126,30 @@ fn converted(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
     for f in &r.files {
         let what = if f.tensors > 0 {
-            format!("{} tensors, ", f.tensors)
+            format!("{}, ", plural(f.tensors as u64, "tensor"))
         } else {
             String::new()
         };
         writeln!(out, "wrote {} ({what}{})", show(&f.path), bytes(f.bytes))?;
     }
     if !r.copied.is_empty() {
-        writeln!(out, "copied {} other file(s) unchanged", r.copied.len())?;
+        let n = plural(r.copied.len() as u64, "other file");
+        writeln!(out, "copied {n} unchanged")?;
     }
     writeln!(
         out,
-        "{}: {} tensors, {} of tensor data in {:.2} s",
+        "{}: {}, {} of tensor data in {:.2} s",
         show(&r.output),
-        r.tensors,
+        plural(r.tensors as u64, "tensor"),
         bytes(r.data_bytes),
         r.write_seconds
     )?;
     match &r.verification {
         Some(v) => writeln!(
             out,
-            "verified: {} file(s) reopened, {} names ({} of tensor data) read back equal byte for byte to the input ({:.2} s of comparing, while writing)",
-            v.files,
-            v.tensors,
+            "verified: {} reopened, {} ({} of tensor data) read back equal byte for byte to the input ({:.2} s of comparing, while writing)",
+            plural(v.files as u64, "file"),
+            plural(v.tensors as u64, "name"),
             bytes(v.bytes),
             v.seconds
         ),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tensorscope::checkpoint;
 use tensorscope::diff::{self, Brief, DiffReport};
-use tensorscope::text::escape;
+use tensorscope::text::{count, escape, plural};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -55,50 +55,94 @@ fn brief(t: &Brief) -> String {
     format!("{} {:?}", t.dtype, t.shape)
 }
 
+/// Rows as aligned columns, two spaces apart, after a two-space indent; `right` marks the columns
+/// aligned to the right (numbers).
+fn table(out: &mut impl Write, rows: &[Vec<String>], right: &[bool]) -> std::io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut w = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    for r in rows {
+        let mut line = String::from(" ");
+        for (i, c) in r.iter().enumerate() {
+            let pad = w[i] - c.chars().count();
+            line.push(' ');
+            if right.get(i).copied().unwrap_or(false) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                if i + 1 < r.len() {
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+            line.push(' ');
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize)) -> std::io::Result<()> {
-    writeln!(out, "A: {} ({}, {} tensors)", escape(&r.a), a.0, a.1)?;
-    writeln!(out, "B: {} ({}, {} tensors)", escape(&r.b), b.0, b.1)?;
+    writeln!(out, "A: {} ({}, {})", escape(&r.a), a.0, plural(a.1 as u64, "tensor"))?;
+    writeln!(out, "B: {} ({}, {})", escape(&r.b), b.0, plural(b.1 as u64, "tensor"))?;
     if r.files_identical {
         writeln!(out, "the files are identical byte for byte")?;
     }
     for (title, list) in [("only in A", &r.only_in_a), ("only in B", &r.only_in_b)] {
         if !list.is_empty() {
-            writeln!(out, "{title} ({}):", list.len())?;
-            for t in list {
-                writeln!(out, "  {}  {}", escape(&t.name), brief(t))?;
-            }
+            writeln!(out, "{title} ({}):", count(list.len() as u64))?;
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|t| vec![escape(&t.name).into_owned(), brief(t)])
+                .collect();
+            table(out, &rows, &[])?;
         }
     }
     if !r.changed.is_empty() {
-        writeln!(out, "dtype or shape changed ({}):", r.changed.len())?;
-        for c in &r.changed {
-            writeln!(out, "  {}  {} -> {}", escape(&c.name), brief(&c.a), brief(&c.b))?;
-        }
+        writeln!(out, "dtype or shape changed ({}):", count(r.changed.len() as u64))?;
+        let rows: Vec<Vec<String>> = r
+            .changed
+            .iter()
+            .map(|c| vec![escape(&c.name).into_owned(), brief(&c.a), "->".into(), brief(&c.b)])
+            .collect();
+        table(out, &rows, &[])?;
     }
     let different: Vec<_> = r.tensors.iter().filter(|t| !t.equal).collect();
     if !different.is_empty() {
-        writeln!(out, "values differ ({}):", different.len())?;
+        writeln!(out, "values differ ({}):", count(different.len() as u64))?;
+        let mut rows = vec![
+            ["tensor", "dtype", "shape", "max |a-b|", "mean |a-b|", "cosine", ""]
+                .map(String::from)
+                .to_vec(),
+        ];
         for t in different {
             let cos = t.cosine_similarity.map_or("n/a".to_string(), |c| format!("{c:.6}"));
-            let mut line = format!(
-                "  {}  {} {:?}  max |a-b| {:.6e}  mean |a-b| {:.6e}  cosine {cos}",
-                escape(&t.name),
-                t.dtype,
-                t.shape,
-                t.max_abs_diff,
-                t.mean_abs_diff
-            );
-            if t.nonfinite_mismatches > 0 {
-                line += &format!("  {} NaN/inf mismatches", t.nonfinite_mismatches);
-            }
-            writeln!(out, "{line}")?;
+            let bad = match t.nonfinite_mismatches {
+                0 => String::new(),
+                n => format!("{} NaN/inf mismatches", count(n as u64)),
+            };
+            rows.push(vec![
+                escape(&t.name).into_owned(),
+                t.dtype.to_string(),
+                format!("{:?}", t.shape),
+                format!("{:.6e}", t.max_abs_diff),
+                format!("{:.6e}", t.mean_abs_diff),
+                cos,
+                bad,
+            ]);
         }
+        table(out, &rows, &[false, false, false, true, true, true, false])?;
     }
     let aliased = r.tensors.iter().filter(|t| t.b_name.is_some()).count();
     if aliased > 0 {
         writeln!(
             out,
-            "{aliased} name(s) matched through aliases recorded in the metadata"
+            "{} matched through aliases recorded in the metadata",
+            plural(aliased as u64, "name")
         )?;
     }
     let m = &r.metadata;
@@ -113,8 +157,10 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
     }
     writeln!(
         out,
-        "{} common tensors compared: {} equal, {} different",
-        r.compared, r.equal, r.different
+        "{} compared: {} equal, {} different",
+        plural(r.compared as u64, "common tensor"),
+        count(r.equal as u64),
+        count(r.different as u64)
     )?;
     writeln!(out, "{}", if r.identical { "identical" } else { "different" })
 }
