@@ -123,7 +123,7 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
             let cos = t.cosine_similarity.map_or("n/a".to_string(), |c| format!("{c:.6}"));
             let bad = match t.nonfinite_mismatches {
                 0 => String::new(),
-                n => format!("{} NaN/inf mismatches", count(n as u64)),
+                n => format!("{} NaN/inf mismatches", count(n)),
             };
             rows.push(vec![
                 escape(&t.name).into_owned(),
