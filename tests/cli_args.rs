@@ -116,6 +116,12 @@ fn colour_only_when_asked_or_on_a_terminal() {
     // JSON never carries any
     let r = run(&["scan", "--json", "--color", "always", &m]);
     assert!(!r.stdout.contains('\x1b'));
+    // headers bold, units dimmed
+    let r = run(&["inspect", "--color", "always", &sample("gpt2-tiny.safetensors")]);
+    assert!(r.stdout.contains("\x1b[1mNAME"), "{:?}", &r.stdout[..200]);
+    assert!(r.stdout.contains(" \x1b[2mkB\x1b[0m"), "{:?}", &r.stdout[..400]);
+    let r = run(&["inspect", &sample("gpt2-tiny.safetensors")]);
+    assert!(!r.stdout.contains('\x1b'));
     let r = run(&["inspect", "--color", "always", "/nope/x"]);
     assert!(r.stderr.starts_with("\x1b["), "{:?}", r.stderr);
 }

@@ -338,8 +338,12 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
         paint(style::HEADER, String::from_utf8_lossy(&head).trim_end())
     )?;
     writeln!(out)?;
+    let mut buf = Vec::new();
     for r in &rows {
-        line(out, [&r[0], &r[1], &r[2], &r[3]])?;
+        buf.clear();
+        line(&mut buf, [&r[0], &r[1], &r[2], &r[3]])?;
+        let text = String::from_utf8_lossy(&buf);
+        writeln!(out, "{}", dim_unit(text.trim_end_matches('\n')))?;
     }
     writeln!(out)?;
     writeln!(out, "tensors     {}", count(ck.tensors.len() as u64))?;
@@ -396,5 +400,15 @@ fn shorten(v: &str) -> std::borrow::Cow<'_, str> {
             v.chars().count()
         )
         .into(),
+    }
+}
+
+/// A line ending in a size (`49.2 kB`) with its unit dimmed; stripped again where colour is off.
+fn dim_unit(line: &str) -> std::borrow::Cow<'_, str> {
+    match line.rsplit_once(' ') {
+        Some((head, unit)) if ["B", "kB", "MB", "GB", "TB"].contains(&unit) => {
+            format!("{head} {}", paint(style::DIM, unit)).into()
+        }
+        _ => line.into(),
     }
 }
