@@ -6,6 +6,7 @@
 //! its pickles, a legacy file's stacked pickles and storage counts, a numpy header), so that
 //! `inspect` and `scan` read only headers and pickles, never tensor data.
 
+mod gguf;
 pub mod plan;
 
 use std::path::Path;

@@ -182,7 +182,7 @@ struct Listing {
 
 impl Mirror {
     /// Resolve `path`, list its files and create their sparse copies; registered so that
-    /// [`super::Source::open`] fetches what each file's format needs before mapping it.
+    /// `Source::open` fetches what each file's format needs before mapping it.
     pub fn open(path: &RemotePath, label: &str) -> Result<Arc<Mirror>> {
         // opened before by this process (the TUI opens, then scans): one resolution, one set of files
         if let Some(m) = super::registered(label) {

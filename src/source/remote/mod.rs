@@ -7,7 +7,7 @@
 //! **sparse file per remote file**: it has the remote file's size, holes where nothing was fetched,
 //! and the fetched ranges listed in a sidecar (`ranges.json`). The usual code (`checkpoint::open`,
 //! the scanner) then runs on the mirror folder unchanged, and sees the real bytes wherever it looks —
-//! because before a mirrored file is mapped ([`super::Source::open`]), the ranges its format needs
+//! because before a mirrored file is mapped (`Source::open`), the ranges its format needs
 //! (headers, pickles, zip directories; never tensor data) are fetched by a *planner* that the floor
 //! above registers ([`set_planner`], implemented in `crate::remote`). Tensor values are fetched only
 //! when asked for ([`RemoteFile::fetch`], used by `Checkpoint::storage_bytes` and `show`).
