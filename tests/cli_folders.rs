@@ -85,6 +85,12 @@ fn a_cache_blob_reached_through_its_snapshot_link_is_scanned_once() {
     let also = files[0]["also"].as_array().unwrap();
     assert_eq!(also.len(), 1);
     assert!(also[0].as_str().unwrap().contains("/blobs/"));
+    // both names given on the command line: still scanned once
+    let snap = files[0]["path"].as_str().unwrap().to_owned();
+    let blob = also[0].as_str().unwrap().to_owned();
+    let (_, v) = json(&["scan", "--json", &blob, &snap]);
+    assert_eq!(v["files"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["files"][0]["also"][0].as_str().unwrap(), snap);
     let r = run(&["scan", &sample("hub")]);
     assert!(
         r.stdout.contains("same file as ") && r.stdout.contains("models--tiny--gpt2/blobs/"),

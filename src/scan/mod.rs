@@ -364,6 +364,7 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
     use crate::checkpoint::files::{self, Looks, Role};
     let mut report = ScanReport::default();
     let mut seen = HashSet::new();
+    let mut by_id: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
     for p in paths {
         if let Some(m) = crate::remote::open_mirror(p)? {
             let r = scan_remote(&m, opts)?;
@@ -373,6 +374,16 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
         }
         for f in files::list(p)? {
             if !seen.insert(f.path.clone()) {
+                continue;
+            }
+            // the same file named twice on the command line (a blob and its snapshot link): once
+            let id = std::fs::metadata(&f.path).ok().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            });
+            if let Some(&i) = id.and_then(|id| by_id.get(&id)) {
+                let first: &mut FileScan = &mut report.files[i];
+                first.also.push(f.path.to_string_lossy().into_owned());
                 continue;
             }
             let label = f.path.to_string_lossy().into_owned();
@@ -387,6 +398,9 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
                         && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
                     if !nothing {
                         scan.also = f.also.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                        if let Some(id) = id {
+                            by_id.insert(id, report.files.len());
+                        }
                         report.files.push(scan);
                         continue;
                     }
