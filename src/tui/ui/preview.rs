@@ -74,10 +74,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
     lines.extend(wrap_plain(
         &format!(
-            "{}  [{}]  {}{}",
+            "{}{}  [{}]  {}{}",
             t.dtype,
+            match t.dtype.bits_per_weight() {
+                Some(bpw) if t.dtype.is_ggml_block() => format!(" ({bpw:.2} bpw)"),
+                _ => String::new(),
+            },
             shape.join(", "),
-            t.nbytes().map(bytes).unwrap_or_else(|| "size overflows".into()),
+            t.nbytes().map(bytes).unwrap_or_else(|| "size unknown".into()),
             if t.is_contiguous() { "" } else { "  strided view" }
         ),
         width,
