@@ -132,10 +132,11 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
     b.fetch_all()?;
     let (ra, rb) = (TensorReader::new(a), TensorReader::new(b));
     let files_identical = same_files(a, b)?;
-    let a_tensors: Vec<TensorInfo> = a.tensors.iter().map(|t| safetensors_view(t).into_owned()).collect();
-    let b_tensors: Vec<TensorInfo> = b.tensors.iter().map(|t| safetensors_view(t).into_owned()).collect();
-    let b_by_name: HashMap<&str, &TensorInfo> = b_tensors.iter().map(|t| (t.name.as_str(), t)).collect();
-    let a_by_name: HashMap<&str, &TensorInfo> = a_tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    // borrowed unless a view must change (F4 pairs): no copy of a million tensors
+    let a_tensors: Vec<std::borrow::Cow<'_, TensorInfo>> = a.tensors.iter().map(safetensors_view).collect();
+    let b_tensors: Vec<std::borrow::Cow<'_, TensorInfo>> = b.tensors.iter().map(safetensors_view).collect();
+    let b_by_name = by_name(&b_tensors);
+    let a_by_name = by_name(&a_tensors);
     let a_alias = aliases(a, &a_by_name);
     let b_alias = aliases(b, &b_by_name);
     let mut report = DiffReport {
@@ -152,8 +153,8 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         tensors: Vec::new(),
         metadata: metadata_diff(a, b, &a_alias, &b_alias),
     };
-    let mut matched_b: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for ta in &a_tensors {
+    let mut matched_b = crate::model::names::NameSet::with_capacity_and_hasher(b_tensors.len(), Default::default());
+    for ta in a_tensors.iter().map(|t| t.as_ref()) {
         let (tb, b_name) = match b_by_name.get(ta.name.as_str()) {
             Some(tb) => (*tb, None),
             None => match b_alias.get(ta.name.as_str()) {
@@ -195,7 +196,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         }
         report.tensors.push(d);
     }
-    for tb in &b_tensors {
+    for tb in b_tensors.iter().map(|t| t.as_ref()) {
         if matched_b.contains(tb.name.as_str()) {
             continue;
         }
@@ -229,6 +230,17 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
     Ok(report)
 }
 
+/// Tensors by name, hashed with the fast hasher of [`crate::model::names`].
+type ByName<'a> = HashMap<&'a str, &'a TensorInfo, std::hash::BuildHasherDefault<crate::model::names::NameHasher>>;
+
+fn by_name<'a>(tensors: &'a [std::borrow::Cow<'_, TensorInfo>]) -> ByName<'a> {
+    let mut map = ByName::with_capacity_and_hasher(tensors.len(), Default::default());
+    for t in tensors {
+        map.insert(t.name.as_str(), t.as_ref());
+    }
+    map
+}
+
 fn brief(t: &TensorInfo) -> Brief {
     Brief {
         name: t.name.clone(),
@@ -255,7 +267,7 @@ fn equal_diff(t: &TensorInfo, b_name: Option<String>) -> TensorDiff {
 /// Names a checkpoint's metadata records as written once under another name: `dropped -> kept`,
 /// where `dropped` is not a tensor and `kept` is. In a diffusers folder the metadata of each component
 /// names its tensors without the component prefix, so `unet/` + key is tried too.
-fn aliases(ck: &Checkpoint, names: &HashMap<&str, &TensorInfo>) -> HashMap<String, String> {
+fn aliases(ck: &Checkpoint, names: &ByName<'_>) -> HashMap<String, String> {
     let mut prefixes = vec![String::new()];
     prefixes.extend(ck.components.iter().map(|c| format!("{}/", c.name)));
     let mut out = HashMap::new();

@@ -149,6 +149,7 @@ fn write_unit(
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     let source_index: HashMap<&str, &TensorInfo> = ck.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    let groups = verify::alias_groups(plan);
     let mut buf = Vec::new();
     for f in &plan.files {
         let path = if work.to_folder {
@@ -162,9 +163,10 @@ fn write_unit(
             Some(_) => Some(verify::reopen(path.clone(), f, plan)?),
             None => None,
         };
+        let out_reader = reopened.as_ref().map(|o| TensorReader::new(&o.ck));
         let mut read_back = ReadBack::new(&handle, &path);
         let mut flushed = w.written();
-        for e in &f.entries {
+        for (entry, e) in f.entries.iter().enumerate() {
             let start = w.written();
             // after each chunk: start writing it back to disk every FLUSH_EVERY bytes
             let mut progress = |done: u64| {
@@ -177,12 +179,12 @@ fn write_unit(
                     }
                 }
             };
-            let (Some(out), Some(c)) = (&reopened, checked.as_deref_mut()) else {
+            let (Some(out), Some(out_reader), Some(c)) = (&reopened, &out_reader, checked.as_deref_mut()) else {
                 w.write(&reader, e, &mut buf, None, &mut progress)?;
                 continue;
             };
             let written = out
-                .tensor(&e.name)
+                .entry(entry)
                 .ok_or_else(|| Error::format(&path, "verification failed"))?;
             read_back.start = written.contiguous_range().map_or(0, |r| r.start);
             let before = (read_back.bytes, read_back.elapsed);
@@ -191,14 +193,14 @@ fn write_unit(
             c.tally.bytes += read_back.bytes - before.0;
             c.elapsed += read_back.elapsed - before.1;
             let t0 = Instant::now();
-            for alias in verify::aliases_of(&e.name, plan) {
+            for &alias in groups.get(e.name.as_str()).into_iter().flatten() {
                 let Some(source) = source_index.get(alias) else {
                     return Err(Error::format(
                         &path,
                         format!("verification failed: no source tensor {}", escape(alias)),
                     ));
                 };
-                verify::check_alias(&reader, source, out, written, &mut c.tally)?;
+                verify::check_alias(&reader, source, out, out_reader, written, &mut c.tally)?;
             }
             c.elapsed += t0.elapsed();
         }

@@ -87,26 +87,31 @@ pub struct UnitPlan<'a> {
     pub data_bytes: u64,
 }
 
-/// The identity of a view: two names with the same key are the same tensor.
-type ViewKey = (usize, u64, u64, u64, Vec<u64>, Vec<u64>, DType);
+/// The identity of a view: two names with the same key are the same tensor (borrowed: nothing is
+/// copied per tensor).
+type ViewKey<'a> = (usize, u64, u64, u64, &'a [u64], &'a [u64], DType);
 
-fn key(t: &TensorInfo) -> ViewKey {
+fn key(t: &TensorInfo) -> ViewKey<'_> {
     (
         t.file,
         t.storage.start,
         t.storage.end,
         t.offset,
-        t.shape.clone(),
-        t.strides.clone(),
+        &t.shape,
+        &t.strides,
         t.dtype,
     )
 }
+
+/// Views by identity, hashed with the fast hasher of [`crate::model::names`]: one lookup per
+/// tensor, so grouping the views of a storage is linear in their number.
+type ViewMap<'a> = HashMap<ViewKey<'a>, &'a str, std::hash::BuildHasherDefault<crate::model::names::NameHasher>>;
 
 /// Decide aliases, shards and metadata for `ck`, checking every tensor before anything is written.
 pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Result<UnitPlan<'a>> {
     let reader = TensorReader::new(ck);
     let (mut kept, mut aliases, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    let mut first: HashMap<ViewKey, &str> = HashMap::new();
+    let mut first = ViewMap::with_capacity_and_hasher(ck.tensors.len(), Default::default());
     let mut unsupported = Vec::new();
     for t in &ck.tensors {
         if !t.dtype.is_safetensors() {
@@ -118,10 +123,10 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
             continue;
         }
         reader.check(t)?;
-        match first.get(&key(t)) {
-            Some(k) => aliases.push((t.name.clone(), (*k).to_owned())),
-            None => {
-                first.insert(key(t), &t.name);
+        match first.entry(key(t)) {
+            std::collections::hash_map::Entry::Occupied(k) => aliases.push((t.name.clone(), (*k.get()).to_owned())),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(&t.name);
                 kept.push(t);
             }
         }

@@ -22,8 +22,8 @@ pub struct Reopened {
     pub path: PathBuf,
     /// What the reader sees in it.
     pub ck: Checkpoint,
-    /// Output tensor index by name.
-    index: HashMap<String, usize>,
+    /// For each entry of the file plan (in its order), the index of the tensor read back.
+    order: Vec<usize>,
 }
 
 /// What was compared.
@@ -51,16 +51,28 @@ pub fn reopen(path: PathBuf, file: &FilePlan<'_>, plan: &UnitPlan<'_>) -> Result
     if meta != plan.metadata {
         return Err(bad("the metadata read back differs".into()));
     }
-    let index: HashMap<String, usize> = ck
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
-    for e in &file.entries {
-        let Some(&i) = index.get(&e.name) else {
-            return Err(bad(format!("tensor {} is missing", escape(&e.name))));
-        };
+    // the reader lists tensors in data order, which is the order they were written in: match by
+    // position, and only if that fails through a map of names
+    let positional = ck.tensors.iter().zip(&file.entries).all(|(t, e)| t.name == e.name);
+    let order: Vec<usize> = if positional {
+        (0..file.entries.len()).collect()
+    } else {
+        let index: HashMap<&str, usize> = ck
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let mut order = Vec::with_capacity(file.entries.len());
+        for e in &file.entries {
+            let Some(&i) = index.get(e.name.as_str()) else {
+                return Err(bad(format!("tensor {} is missing", escape(&e.name))));
+            };
+            order.push(i);
+        }
+        order
+    };
+    for (e, &i) in file.entries.iter().zip(&order) {
         let t = &ck.tensors[i];
         if t.dtype != e.tensor.dtype || t.shape != e.tensor.shape || t.contiguous_range().is_none() {
             return Err(bad(format!(
@@ -69,22 +81,29 @@ pub fn reopen(path: PathBuf, file: &FilePlan<'_>, plan: &UnitPlan<'_>) -> Result
             )));
         }
     }
-    Ok(Reopened { path, ck, index })
+    Ok(Reopened { path, ck, order })
 }
 
 impl Reopened {
-    /// The output tensor called `name`.
+    /// The tensor read back for entry `entry` of the file plan.
+    pub fn entry(&self, entry: usize) -> Option<&TensorInfo> {
+        self.ck.tensors.get(*self.order.get(entry)?)
+    }
+
+    /// The output tensor called `name` (a linear search).
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
-        self.index.get(name).map(|&i| &self.ck.tensors[i])
+        self.ck.tensors.iter().find(|t| t.name == name)
     }
 }
 
-/// The names written once as `kept` besides itself (its aliases).
-pub fn aliases_of<'p>(kept: &'p str, plan: &'p UnitPlan<'_>) -> impl Iterator<Item = &'p str> {
-    plan.aliases
-        .iter()
-        .filter(move |(_, k)| k == kept)
-        .map(|(d, _)| d.as_str())
+/// The names written once for several, grouped by the name written (`kept` -> its aliases), in one
+/// pass over the plan's aliases.
+pub fn alias_groups<'p>(plan: &'p UnitPlan<'_>) -> HashMap<&'p str, Vec<&'p str>> {
+    let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (dropped, kept) in &plan.aliases {
+        groups.entry(kept.as_str()).or_default().push(dropped.as_str());
+    }
+    groups
 }
 
 /// Compare source tensor `source` (an alias) with the written tensor `written` of `out`.
@@ -92,6 +111,7 @@ pub fn check_alias(
     sources: &TensorReader<'_>,
     source: &TensorInfo,
     out: &Reopened,
+    out_reader: &TensorReader<'_>,
     written: &TensorInfo,
     tally: &mut Tally,
 ) -> Result<()> {
@@ -104,7 +124,7 @@ pub fn check_alias(
     if source.dtype != written.dtype || source.shape != written.shape {
         return Err(bad("dtype or shape differs"));
     }
-    if !crate::diff::tensors_equal(sources, source, &TensorReader::new(&out.ck), written)? {
+    if !crate::diff::tensors_equal(sources, source, out_reader, written)? {
         return Err(bad("bytes differ"));
     }
     tally.tensors += 1;
@@ -147,7 +167,15 @@ mod tests {
         rb.start = written.contiguous_range().unwrap().start;
         rb.check(0, &transposed, "t").unwrap();
         let mut tally = Tally::default();
-        check_alias(&reader, &ck.tensors[1], &out, written, &mut tally).unwrap();
+        check_alias(
+            &reader,
+            &ck.tensors[1],
+            &out,
+            &TensorReader::new(&out.ck),
+            written,
+            &mut tally,
+        )
+        .unwrap();
         assert_eq!((tally.tensors, tally.bytes), (1, 16));
 
         // flip one bit of the written data: both comparisons see it
@@ -163,9 +191,16 @@ mod tests {
             e.contains("verification failed: tensor t: byte 13 read back differs"),
             "{e}"
         );
-        let e = check_alias(&reader, &ck.tensors[1], &out, written, &mut tally)
-            .unwrap_err()
-            .to_string();
+        let e = check_alias(
+            &reader,
+            &ck.tensors[1],
+            &out,
+            &TensorReader::new(&out.ck),
+            written,
+            &mut tally,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("verification failed: tensor u: bytes differ"), "{e}");
     }
 }

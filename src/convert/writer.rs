@@ -16,8 +16,6 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::{Map, Value, json};
-
 use super::read::{ReadBack, TensorReader};
 use crate::checkpoint::TensorInfo;
 use crate::text::escape;
@@ -52,14 +50,24 @@ pub fn file_size(entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> 
 
 /// The first bytes of the file: the header length (u64 little-endian), then the JSON header padded
 /// with spaces to a multiple of 8. `entries` must already be sorted with [`sort_entries`].
+///
+/// The JSON is written straight into the buffer (strings escaped by serde_json, as a `Map` would be
+/// serialised), with no intermediate JSON value per tensor; duplicate names are found with a hash
+/// set of borrowed names.
 pub fn header(entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
-    let mut map = Map::new();
+    use std::io::Write as _;
+    let json_err = |e: serde_json::Error| Error::Usage(format!("header: {e}"));
+    let mut text: Vec<u8> = Vec::with_capacity(64 + entries.len() * 96);
+    text.push(b'{');
+    let mut first = true;
     if !metadata.is_empty() {
-        let meta: Map<String, Value> = metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect();
-        map.insert("__metadata__".into(), Value::Object(meta));
+        text.extend_from_slice(b"\"__metadata__\":");
+        serde_json::to_writer(&mut text, metadata).map_err(json_err)?;
+        first = false;
+    }
+    let mut names = crate::model::names::NameSet::with_capacity_and_hasher(entries.len(), Default::default());
+    if !metadata.is_empty() {
+        names.insert("__metadata__");
     }
     let mut offset = 0u64;
     for e in entries {
@@ -74,17 +82,33 @@ pub fn header(entries: &[Entry<'_>], metadata: &BTreeMap<String, String>) -> Res
             .tensor
             .nbytes()
             .ok_or_else(|| Error::Unsupported(format!("tensor {}: size overflows", escape(&e.name))))?;
-        let end = offset + n;
-        if map.contains_key(&e.name) {
+        let end = offset
+            .checked_add(n)
+            .ok_or_else(|| Error::Unsupported("the tensors' total size overflows".into()))?;
+        if !names.insert(e.name.as_str()) {
             return Err(Error::Usage(format!("tensor name {} written twice", escape(&e.name))));
         }
-        map.insert(
-            e.name.clone(),
-            json!({"dtype": dtype, "shape": e.tensor.shape, "data_offsets": [offset, end]}),
-        );
+        if !first {
+            text.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut text, e.name.as_str()).map_err(json_err)?;
+        text.extend_from_slice(b":{\"dtype\":");
+        serde_json::to_writer(&mut text, &dtype).map_err(json_err)?;
+        text.extend_from_slice(b",\"shape\":[");
+        for (i, d) in e.tensor.shape.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            write!(text, "{d}").map_err(|e| Error::Usage(format!("header: {e}")))?;
+        }
+        write!(text, "],\"data_offsets\":[{offset},{end}]}}").map_err(|e| Error::Usage(format!("header: {e}")))?;
         offset = end;
+        if text.len() > MAX_HEADER_SIZE {
+            break;
+        }
     }
-    let mut text = serde_json::to_vec(&Value::Object(map)).map_err(|e| Error::Usage(format!("header: {e}")))?;
+    text.push(b'}');
     text.resize(text.len().next_multiple_of(8), b' ');
     if text.len() > MAX_HEADER_SIZE {
         return Err(Error::Unsupported(format!(
