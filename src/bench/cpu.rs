@@ -52,7 +52,8 @@ impl Arena {
 
     /// An arena of fresh memory: every load gets new, untouched pages (faulted and zeroed by the
     /// kernel as the load first writes them, as `malloc`ed memory is), released by
-    /// [`Arena::release`] between runs.
+    /// [`Arena::release`] between runs. The mapping is advised `MADV_HUGEPAGE`, as a one-shot
+    /// loader can do: where transparent huge pages are enabled, pages fault 2 MiB at a time.
     pub fn fresh() -> Self {
         Arena { map: None, fresh: true }
     }
@@ -81,11 +82,23 @@ impl Arena {
                 opts.populate();
             }
             let map = opts.map_anon().map_err(|e| Error::io("<anonymous memory>", e))?;
+            if self.fresh {
+                // what a one-shot loader can ask for: huge pages fault (and zero) 2 MiB at a time
+                advise_huge(&map);
+            }
             self.map = Some(map);
         }
         let map = self.map.as_mut().expect("mapped above");
         Ok(&mut map[..n])
     }
+}
+
+/// Ask for transparent huge pages on `map` (advice only; kernels without THP ignore it).
+pub fn advise_huge(map: &memmap2::MmapMut) {
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
+    #[cfg(not(target_os = "linux"))]
+    let _ = map;
 }
 
 /// One load: which files, which method, touched or not, which rank.

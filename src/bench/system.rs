@@ -37,7 +37,7 @@ pub fn facts() -> System {
 }
 
 /// The memcpy ceilings: copy `bytes` of warm memory into freshly mapped anonymous memory (every
-/// page faulted and zeroed on first touch), then into the same, now pre-touched, memory; each
+/// page faulted and zeroed on first touch; advised `MADV_HUGEPAGE` as fresh-memory rows are), then into the same, now pre-touched, memory; each
 /// [`PROBE_RUNS`] times. Returns the median speeds in GB/s: (fresh, pre-touched).
 pub fn memory_probe(bytes: usize) -> (f64, f64) {
     let src = vec![7u8; bytes];
@@ -46,6 +46,8 @@ pub fn memory_probe(bytes: usize) -> (f64, f64) {
         let Ok(mut dst) = memmap2::MmapMut::map_anon(bytes) else {
             return (0.0, 0.0);
         };
+        // fresh memory as the fresh-memory rows get it (see `cpu::Arena::fresh`)
+        super::cpu::advise_huge(&dst);
         let t = Instant::now();
         dst.copy_from_slice(std::hint::black_box(&src));
         fresh.push(t.elapsed().as_secs_f64());
