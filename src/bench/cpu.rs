@@ -18,11 +18,12 @@
 //! First touch of fresh memory runs at about 1 GB/s here (every page faults and is zeroed), which is
 //! most of what `torch.load` spends; with memory that is already mapped, mapping the source and
 //! copying, populating the source map first, or `read(2)` all land at 66–75 ms, the memory bandwidth.
-//! Choice: a pre-faulted arena reused across runs, as a long-lived loader reuses its buffers; reports
-//! state the fresh-memory speed beside the results (`system::memory_probe`) so a one-shot load can
-//! be estimated. The eager pickle load `pread`s each storage into the arena rather than copying it
-//! out of the map the parser uses: in `tensorscope bench` that measured 90 ms against 110 ms for
-//! GPT-2 (500 MB), keeps the file's pages out of the process, and reads ahead in large requests
+//! So eager methods run both ways ([`Arena::fresh`] and [`Arena::new`]): fresh memory, new every run
+//! and advised `MADV_HUGEPAGE` (what a one-shot loader can do; `read(2)` into it measured 90–110 ms
+//! above), compared with `torch.load` in the headline; and a pre-faulted arena reused across runs, as a
+//! long-lived loader reuses its buffers. The eager pickle load `pread`s each storage into the arena
+//! rather than copying it out of the map the parser uses: in `tensorscope bench` that measured 90 ms
+//! against 110 ms for GPT-2 (500 MB), keeps the file's pages out of the process, and reads ahead in large requests
 //! on a cold cache (like `torch.load`, which reads storages too).
 
 use std::fs::File;
