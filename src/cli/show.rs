@@ -218,7 +218,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         bins: args.bins,
         sample: args.sample.then_some(DEFAULT_SAMPLE),
     };
-    let stats = (!remote).then(|| view.stats(&opts));
+    let stats = (!remote).then(|| stats_with_progress(&view, &opts));
     let stats = stats.as_ref();
     // blocks with NaN/Inf scales: a whole-tensor pass over the scales, skipped when sampling or remote
     let ggml = match args.sample || remote {
@@ -462,6 +462,40 @@ fn write_values(out: &mut impl Write, view: &View, values: &[Value], axes: &[Axi
         writeln!(out, "  …")?;
     }
     Ok(())
+}
+
+/// Statistics of `view`; when they take more than a second and stderr is a terminal, a progress
+/// line there (cleared at the end), so that a long exact pass over a huge tensor never looks hung.
+fn stats_with_progress(view: &View, opts: &StatsOptions) -> Stats {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use tensorscope::tensor::Control;
+    let start = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let (shown, printed) = (AtomicU64::new(u64::MAX), AtomicBool::new(false));
+    let report = |done: u64, total: u64| {
+        if !tty || start.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        let pct = done.saturating_mul(100) / total.max(1);
+        if shown.swap(pct, Ordering::Relaxed) != pct {
+            printed.store(true, Ordering::Relaxed);
+            eprint!(
+                "\rstatistics: {pct}% of {} elements of work (Ctrl-C stops; --sample is faster)",
+                total
+            );
+        }
+    };
+    let ctl = Control::none().with_progress(&report);
+    let stats = match view.stats_with(opts, &ctl) {
+        Ok(s) => s,
+        // no cancel flag was given, so this cannot happen; compute without progress then
+        Err(_) => view.stats(opts),
+    };
+    if printed.load(Ordering::Relaxed) {
+        eprint!("\r\x1b[K");
+    }
+    stats
 }
 
 fn write_stats(out: &mut impl Write, view: &View, s: &Stats) -> std::io::Result<()> {
