@@ -35,6 +35,7 @@ fn every_target_has_a_corpus() {
         "decode",
         "gguf_read",
         "ggml_dequant",
+        "scan_differential",
     ] {
         assert!(inputs(t).len() >= 10, "fuzz/corpus/{t} is (nearly) empty");
     }
@@ -72,6 +73,24 @@ fn scan() {
                 r.error.is_none() && r.findings.iter().all(|f| f.severity != scan::Severity::Dangerous),
                 "{name}"
             );
+        }
+    }
+}
+
+#[path = "../fuzz/fuzz_targets/cpython_model.rs"]
+mod cpython_model;
+
+#[test]
+fn scan_differential() {
+    for (name, data) in inputs("scan_differential") {
+        let reached = cpython_model::reached_globals(&data);
+        let bad: Vec<_> = reached
+            .iter()
+            .filter(|(m, n)| !tensorscope::formats::pickle::allowlist::is_safe(m, n))
+            .collect();
+        if !bad.is_empty() {
+            let r = scan::scan_bytes(name.clone(), &data);
+            assert!(r.verdict != scan::Verdict::Safe, "{name}: CPython reaches {bad:?}");
         }
     }
 }
