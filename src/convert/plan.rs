@@ -133,9 +133,10 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
     }
     if !unsupported.is_empty() {
         return Err(Error::Unsupported(format!(
-            "{}: {} tensor(s) have dtypes safetensors cannot store: {}; pass --skip-unsupported to leave them out",
+            "{}: {} {} dtypes safetensors cannot store: {}; pass --skip-unsupported to leave them out",
             crate::text::path(&unit.input),
-            unsupported.len(),
+            crate::text::plural(unsupported.len() as u64, "tensor"),
+            if unsupported.len() == 1 { "has" } else { "have" },
             unsupported.join(", ")
         )));
     }
