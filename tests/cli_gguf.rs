@@ -126,6 +126,7 @@ fn split_sets_open_as_one_checkpoint() {
             .map(|t| t["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["blk.0.w", "blk.1.w", "blk.2.w", "blk.3.w", "blk.4.w"]);
+        assert_eq!(listed["metadata"]["GGUF.tensor_count"], "5");
     }
     let shown = json(&["show", &data("split"), "blk.4.w", "--json", "--limit", "2"]);
     assert_eq!(shown["values"], serde_json::json!([4.0, 4.0]));

@@ -272,6 +272,11 @@ fn open_gguf_split(b: &mut Builder, shards: &[PathBuf], rel: &Path) -> Result<Fo
         .map(|&(i, s, n)| (i - first, s, n))
         .collect();
     super::gguf::check_split(shards, &splits)?;
+    // the metadata is the first shard's; the tensor count is the set's
+    let total = b.tensors.len().to_string();
+    if let Some((_, v)) = b.metadata.iter_mut().find(|(k, _)| k == "GGUF.tensor_count") {
+        *v = total;
+    }
     Ok(Format::GgufSharded)
 }
 

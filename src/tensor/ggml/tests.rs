@@ -44,6 +44,13 @@ fn every_type_matches_gguf_py() {
         assert!(fill(ty, &bytes, 3, 97, &mut strided));
         assert_eq!(strided, [3, 100, 197, 294, 391].map(|i| got[i]));
         assert_eq!(element(ty, &bytes, want.len() as u64), None);
+        // a preview reads only the blocks it shows: the first block alone gives its values
+        let (n, size) = ty.block().unwrap();
+        assert_eq!(
+            element(ty, &bytes[..size as usize], u64::from(n) - 1),
+            Some(got[n as usize - 1])
+        );
+        assert_eq!(element(ty, &bytes[..size as usize], u64::from(n)), None);
         seen += 1;
     }
     assert_eq!(seen, 23, "every type gguf-py dequantizes");
