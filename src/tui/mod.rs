@@ -59,7 +59,9 @@ pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
     };
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let quiet = QuietStderr::start();
     let result = event_loop(&mut app, &mut terminal);
+    drop(quiet);
     // the Bench tab's twin lives only as long as the program
     let _ = std::fs::remove_dir_all(&app.twin_dir);
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
@@ -135,6 +137,40 @@ fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench:
             let mut out = std::io::stdout();
             let _ = out.write_all(osc52(&text).as_bytes());
             let _ = out.flush();
+        }
+    }
+}
+
+/// While the UI draws, what libraries print on stderr (a Vulkan driver probing adapters for the
+/// Bench tab warns about `XDG_RUNTIME_DIR`, …) goes to /dev/null instead of over the screen; the
+/// real stderr comes back before any error is printed.
+struct QuietStderr(Option<libc::c_int>);
+
+impl QuietStderr {
+    fn start() -> QuietStderr {
+        let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+            return QuietStderr(None);
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup and dup2 on fd 2 and an fd we own; no memory is involved
+        let saved = unsafe { libc::dup(2) };
+        if saved < 0 {
+            return QuietStderr(None);
+        }
+        // SAFETY: as above; `null` stays open until dup2 has copied it
+        unsafe { libc::dup2(null.as_raw_fd(), 2) };
+        QuietStderr(Some(saved))
+    }
+}
+
+impl Drop for QuietStderr {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0.take() {
+            // SAFETY: puts the saved stderr back on fd 2 and closes the copy we made
+            unsafe {
+                libc::dup2(saved, 2);
+                libc::close(saved);
+            }
         }
     }
 }

@@ -172,7 +172,7 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
         Some(Err(e)) => head.push(Line::from(escape(e).into_owned()).fg(Color::Red)),
         None => {}
     }
-    head.push(Line::from(format!("{} · e writes HTML + JSON", settings_line(b))).dim());
+    head.push(Line::from(format!("{} · e writes HTML + JSON · ↑↓ scroll", settings_line(b))).dim());
     let w = usize::from(area.width).max(1);
     let rows: usize = head.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
     let [top, rest] = Layout::vertical([
@@ -184,45 +184,56 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     results(&r.results, &r.speedups, rest, buf, Some((&r.caveats, b.notes_scroll)));
 }
 
-/// Touched rows and their bars, then the untouched and lazy-one rows, then the notes.
+/// Where a row sorts in its table: the headline's pair first (pickle-eager, then safetensors-mmap).
+fn rank(x: &BenchResult) -> (String, u8) {
+    let m = match x.method.as_str() {
+        "pickle-eager" => 0,
+        "safetensors-mmap" => 1,
+        _ => 2,
+    };
+    (x.device.clone(), m)
+}
+
+/// Touched rows and their bars, then the untouched and lazy-one rows, then the notes: one column of
+/// lines that ↑/↓ scroll, so every row is reachable at 80x24.
 fn results(rows: &[BenchResult], ups: &[Speedup], area: Rect, buf: &mut Buffer, notes: Option<(&[String], usize)>) {
     let lazy = |x: &BenchResult| x.method == "safetensors-lazy-one";
-    let touched: Vec<&BenchResult> = rows.iter().filter(|x| x.touched && !lazy(x)).collect();
-    let other: Vec<&BenchResult> = rows.iter().filter(|x| !x.touched || lazy(x)).collect();
+    let mut touched: Vec<&BenchResult> = rows.iter().filter(|x| x.touched && !lazy(x)).collect();
+    touched.sort_by_key(|x| rank(x));
+    let mut other: Vec<&BenchResult> = rows.iter().filter(|x| !x.touched || lazy(x)).collect();
+    other.sort_by_key(|x| rank(x));
     let bars: Vec<&Speedup> = ups
         .iter()
         .filter(|s| s.touched && s.method != "safetensors-lazy-one")
         .collect();
     let w = usize::from(area.width);
-    let main = table(&touched, ups, w);
-    let side = table(&other, ups, w);
-    let n_bars = if bars.is_empty() { touched.len() } else { bars.len() };
-    let [t1, chart, t2, rest] = Layout::vertical([
-        Constraint::Length(if touched.is_empty() { 0 } else { main.len() as u16 }),
-        Constraint::Length(if touched.is_empty() { 0 } else { n_bars as u16 + 1 }),
-        Constraint::Length(if other.is_empty() { 0 } else { side.len() as u16 + 1 }),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    Paragraph::new(main).render(t1, buf);
     let devices = rows.iter().any(|r| r.device != rows[0].device);
-    if !bars.is_empty() {
-        speedup_bars(&bars, devices, chart, buf);
-    } else if !touched.is_empty() {
-        median_bars(&touched, chart, buf);
+    let mut lines = Vec::new();
+    if !touched.is_empty() {
+        lines.extend(table(&touched, ups, w));
+        lines.extend(if bars.is_empty() {
+            median_bars(&touched, w)
+        } else {
+            speedup_bars(&bars, devices, w)
+        });
     }
-    let mut lines = vec![Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold()];
-    lines.extend(side);
     if !other.is_empty() {
-        Paragraph::new(lines).render(t2, buf);
+        lines.push(Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold());
+        lines.extend(table(&other, ups, w));
     }
-    if let Some((caveats, scroll)) = notes {
-        let mut lines = vec![Line::from("notes (↑/↓ scroll)").bold()];
-        lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
-        let max = u16::try_from(scroll).unwrap_or(u16::MAX).min(lines.len() as u16);
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((max, 0))
-            .render(rest, buf);
-    }
+    let scroll = match notes {
+        Some((caveats, scroll)) => {
+            lines.push(Line::from("notes").bold());
+            lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
+            scroll
+        }
+        None => 0,
+    };
+    let max = u16::try_from(scroll)
+        .unwrap_or(u16::MAX)
+        .min(u16::try_from(lines.len()).unwrap_or(u16::MAX));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((max, 0))
+        .render(area, buf);
 }

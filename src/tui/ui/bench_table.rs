@@ -1,11 +1,8 @@
 //! The Bench tab's table and bars. Columns drop (peak RSS, then GB/s, then min – max) before a
 //! number is cut; only the method label may end in `…`.
 
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget};
 use tensorscope::report::{BenchResult, Speedup, seconds};
 use tensorscope::text::{bytes, escape};
 
@@ -18,12 +15,14 @@ pub fn speedup_of<'a>(row: &BenchResult, speedups: &'a [Speedup]) -> Option<&'a 
             s.cache.as_str(),
             s.touched,
             s.rank,
+            &s.memory,
         ) == (
             row.method.as_str(),
             row.device.as_str(),
             row.cache.as_str(),
             row.touched,
             row.rank,
+            &row.memory,
         )
     })
 }
@@ -44,9 +43,14 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|x| {
+            let mem = x
+                .memory
+                .as_deref()
+                .map(|m| format!(" ({})", escape(m)))
+                .unwrap_or_default();
             let method = match (x.rank, x.ranks) {
                 (Some(k), Some(n)) => format!("{} rank {k}/{n}", escape(&x.method)),
-                _ => escape(&x.method).into_owned(),
+                _ => format!("{}{mem}", escape(&x.method)),
             };
             [
                 if devices {
@@ -73,7 +77,7 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
             .unwrap_or(0)
     };
     let mut keep = [devices, true, true, true, true, true, true];
-    let method_min = 12.min(w(1));
+    let method_min = 20.min(w(1));
     let total = |keep: &[bool; 7]| -> usize { (0..7).filter(|&c| keep[c] && c != 1).map(|c| w(c) + 2).sum::<usize>() };
     // drop peak RSS, then GB/s, then min – max, before a number would be cut
     for c in [5, 4, 3] {
@@ -113,16 +117,16 @@ pub fn bar(frac: f64, width: usize) -> String {
     s
 }
 
-/// Bars under a title: `(label, fraction, value text, colour)` each.
-pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, area: Rect, buf: &mut Buffer) {
+/// Bars under a title: `(label, fraction, value text, colour)` each, `width` wide.
+pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, width: usize) -> Vec<Line<'static>> {
     let label_w = bars
         .iter()
         .map(|b| b.0.chars().count())
         .max()
         .unwrap_or(0)
-        .min(usize::from(area.width) / 2);
+        .min(width / 2);
     let value_w = bars.iter().map(|b| b.2.chars().count()).max().unwrap_or(0);
-    let bar_w = (area.width as usize).saturating_sub(label_w + value_w + 3);
+    let bar_w = width.saturating_sub(label_w + value_w + 3);
     let mut lines = vec![title];
     for (label, frac, value, color) in bars {
         let b = bar(frac, bar_w);
@@ -133,12 +137,14 @@ pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, 
             Span::raw(format!("{} {value:>value_w$}", " ".repeat(pad))),
         ]));
     }
-    Paragraph::new(lines).render(area, buf);
+    lines
 }
 
 /// Bars of the speedups over the baseline (log scale past a 20x spread; the title says so).
-pub fn speedup_bars(speedups: &[&Speedup], devices: bool, area: Rect, buf: &mut Buffer) {
-    let Some(first) = speedups.first() else { return };
+pub fn speedup_bars(speedups: &[&Speedup], devices: bool, width: usize) -> Vec<Line<'static>> {
+    let Some(first) = speedups.first() else {
+        return Vec::new();
+    };
     let max = speedups.iter().map(|s| s.ratio).fold(0.0, f64::max);
     let min = speedups
         .iter()
@@ -169,11 +175,11 @@ pub fn speedup_bars(speedups: &[&Speedup], devices: bool, area: Rect, buf: &mut 
         escape(&first.baseline),
         if log { "; log scale" } else { "" }
     );
-    bar_lines(Line::from(title).bold(), bars, area, buf);
+    bar_lines(Line::from(title).bold(), bars, width)
 }
 
 /// Bars of median times, when there is no baseline.
-pub fn median_bars(rows: &[&BenchResult], area: Rect, buf: &mut Buffer) {
+pub fn median_bars(rows: &[&BenchResult], width: usize) -> Vec<Line<'static>> {
     let devices = rows.iter().any(|r| r.device != rows[0].device);
     let max = rows.iter().map(|x| x.median_s).fold(0.0, f64::max);
     let bars = rows
@@ -191,9 +197,8 @@ pub fn median_bars(rows: &[&BenchResult], area: Rect, buf: &mut Buffer) {
     bar_lines(
         Line::from("median time per method (shorter is faster)").bold(),
         bars,
-        area,
-        buf,
-    );
+        width,
+    )
 }
 
 #[cfg(test)]
