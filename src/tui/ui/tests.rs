@@ -326,6 +326,24 @@ fn diff_tab_compares_by_value_across_dtypes() {
 }
 
 #[test]
+fn filter_files_and_scan_at_both_sizes() {
+    let a = act(
+        app("diffusers-tiny"),
+        typed("unet conv_in").into_iter().chain([Action::FilterAccept]),
+    );
+    assert_eq!(a.tensors.match_count, 2);
+    insta::assert_snapshot!("filter_120x40", sized(a, 120, 40));
+    insta::assert_snapshot!(
+        "files_80x24",
+        sized(act(app("diffusers-tiny"), [Action::SelectTab(1)]), 80, 24)
+    );
+    insta::assert_snapshot!(
+        "scan_80x24",
+        sized(act(app("mixed-folder"), [Action::SelectTab(2)]), 80, 24)
+    );
+}
+
+#[test]
 fn scan_view_of_a_dangerous_file() {
     let a = act(app("malicious.bin"), [Action::SelectTab(2)]);
     insta::assert_snapshot!(draw(&a, 120, 12));
