@@ -107,6 +107,8 @@ pub enum Action {
     PreviewReady(Box<Preview>),
     /// The comparison computed by the worker.
     DiffReady(Result<Box<DiffReport>, String>),
+    /// The safety scan of the files, from the worker.
+    ScanReady(Result<Vec<FileScan>, String>),
 }
 
 /// What `update` asks the event loop to do: the side effects that keep `update` pure.
@@ -131,6 +133,15 @@ pub enum PreviewState {
     Ready(Box<Preview>),
 }
 
+/// Where the safety scan is: it runs on a worker, so the first frame never waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanStatus {
+    Running,
+    Done,
+    /// Why the scan could not run (one line).
+    Failed(String),
+}
+
 /// Compare mode: the second checkpoint and the comparison.
 pub struct Compare {
     pub b: Arc<Checkpoint>,
@@ -142,7 +153,9 @@ pub struct Compare {
 /// The whole state of the UI.
 pub struct App {
     pub ck: Arc<Checkpoint>,
+    /// Verdicts per file, once `scan_status` is `Done`.
     pub scan: Vec<FileScan>,
+    pub scan_status: ScanStatus,
     pub compare: Option<Compare>,
     pub tab: Tab,
     pub mode: Mode,
@@ -159,11 +172,12 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(ck: Checkpoint, scan: Vec<FileScan>) -> App {
+    pub fn new(ck: Checkpoint) -> App {
         let tensors = TensorPane::new(&ck.tensors);
         App {
             ck: Arc::new(ck),
-            scan,
+            scan: Vec::new(),
+            scan_status: ScanStatus::Running,
             compare: None,
             tab: Tab::Tensors,
             mode: Mode::Normal,
@@ -365,6 +379,13 @@ impl App {
                     self.preview = PreviewState::Ready(p);
                 }
             }
+            Action::ScanReady(r) => match r {
+                Ok(files) => {
+                    self.scan = files;
+                    self.scan_status = ScanStatus::Done;
+                }
+                Err(e) => self.scan_status = ScanStatus::Failed(e),
+            },
             Action::DiffReady(r) => {
                 if let Some(c) = &mut self.compare {
                     c.report = Some(r);

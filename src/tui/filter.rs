@@ -1,9 +1,12 @@
 //! Fuzzy name matching for the `/` filter: nucleo's matcher (Helix's), each word of the filter a
-//! subsequence of the name, smart case. Typing a character only narrows the matches, so each
-//! keystroke matches only the names the previous filter kept; backspace pops back to a kept result.
+//! subsequence of the name, smart case. Which names match needs no score, so it is nucleo's greedy
+//! O(n) pass per word (the same subsequence test its scoring matcher makes first); the optimal
+//! alignment is computed only for the rows drawn, to highlight them. Typing a character only
+//! narrows the matches, so each keystroke looks only at the names the previous filter kept;
+//! backspace pops back to a kept result.
 
 use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
+use nucleo_matcher::{Config, Matcher, Utf32Str, Utf32String};
 
 /// Results kept for backspace: one per filter typed, at most this many.
 const KEPT: usize = 64;
@@ -30,6 +33,29 @@ fn pattern(needle: &str) -> Pattern {
     Pattern::new(needle, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy)
 }
 
+/// The words of a filter, each with its case rule (smart case: a word with a capital letter is
+/// matched case-sensitively).
+struct Words(Vec<(Utf32String, bool)>);
+
+impl Words {
+    fn new(needle: &str) -> Words {
+        Words(
+            needle
+                .split_whitespace()
+                .map(|w| (Utf32String::from(w), !w.chars().any(char::is_uppercase)))
+                .collect(),
+        )
+    }
+
+    /// Whether every word is a subsequence of `hay`.
+    fn all_in(&self, hay: Utf32Str<'_>, m: &mut Matcher) -> bool {
+        self.0.iter().all(|(w, ignore_case)| {
+            m.config.ignore_case = *ignore_case;
+            m.fuzzy_match_greedy(hay, w.slice(..)).is_some()
+        })
+    }
+}
+
 impl Filter {
     /// Indices of `names` that `needle` matches (all of them for an empty needle), in index order.
     pub fn matches<'a>(&mut self, needle: &str, names: impl Fn(usize) -> &'a str, count: usize) -> &[u32] {
@@ -42,7 +68,7 @@ impl Filter {
             self.kept.pop();
         }
         if self.kept.last().is_none_or(|(f, _)| f != needle) {
-            let pat = pattern(needle);
+            let words = Words::new(needle);
             let candidates: Box<dyn Iterator<Item = u32>> = match self.kept.last() {
                 Some((_, m)) => Box::new(m.clone().into_iter()),
                 None => Box::new(0..u32::try_from(count).unwrap_or(u32::MAX)),
@@ -50,7 +76,7 @@ impl Filter {
             let mut found = Vec::new();
             for i in candidates {
                 let hay = Utf32Str::new(names(i as usize), &mut self.buf);
-                if pat.score(hay, &mut self.matcher).is_some() {
+                if words.all_in(hay, &mut self.matcher) {
                     found.push(i);
                 }
             }

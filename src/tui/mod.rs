@@ -24,17 +24,14 @@ use std::time::Duration;
 use app::{Action, Compare, Effect};
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use tensorscope::checkpoint;
-use tensorscope::scan;
 
 pub use app::App;
 
-/// Open `path` (and scan its files) before touching the terminal, so errors print normally. The scan
-/// is `tensorscope scan PATH`'s, over the files the core says make up the path: every checkpoint file
-/// of a folder (a dangerous `extra.bin` beside `adapter.safetensors` shows), never index or config JSON.
+/// Open `path` before touching the terminal, so errors print normally. Its safety scan (`tensorscope
+/// scan PATH`'s, over the files the core says make up the path: every checkpoint file of a folder,
+/// never index or config JSON) runs on a worker once the UI is up: the first frame never waits.
 pub fn load(path: &Path) -> anyhow::Result<App> {
-    let ck = checkpoint::open(path)?;
-    let report = scan::scan_paths(&[path.to_path_buf()])?;
-    Ok(App::new(ck, report.files))
+    Ok(App::new(checkpoint::open(path)?))
 }
 
 /// Open A (scanned, shown) and B for compare mode; the comparison starts on a worker.
@@ -73,6 +70,7 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow:
     let mut workers = work::Workers::default();
     // dropped on quit, which detaches the engine thread: quitting never waits for a run
     let mut bench: Option<bench::Worker> = None;
+    workers.scan(&app.ck.path);
     if let Some(c) = &app.compare {
         workers.diff(&app.ck, &c.b);
     }

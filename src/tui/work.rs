@@ -1,5 +1,5 @@
 //! Worker threads for slow work (std threads, std mpsc): previews with exact statistics, and the
-//! comparison of compare mode. A new preview cancels the one running (its flag is checked every few
+//! comparison of compare mode and the safety scan. A new preview cancels the one running (its flag is checked every few
 //! thousand elements); quitting drops everything, and the process exits without waiting for them.
 
 use std::sync::Arc;
@@ -51,6 +51,17 @@ impl Workers {
         std::thread::spawn(move || {
             let r = tensorscope::diff::diff(&a, &b).map(Box::new).map_err(|e| e.to_string());
             let _ = tx.send(Action::DiffReady(r));
+        });
+    }
+
+    /// Scan `path` (`tensorscope scan`'s function, over the files the core lists) on a new thread.
+    pub fn scan(&self, path: &std::path::Path) {
+        let (path, tx) = (path.to_path_buf(), self.tx.clone());
+        std::thread::spawn(move || {
+            let r = tensorscope::scan::scan_paths(&[path])
+                .map(|r| r.files)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::ScanReady(r));
         });
     }
 

@@ -11,7 +11,7 @@ use ratatui::widgets::Widget;
 use tensorscope::scan::Verdict;
 use tensorscope::text::escape;
 
-use crate::tui::app::{App, Tab};
+use crate::tui::app::{App, ScanStatus, Tab};
 
 const BRAND: &str = " tensorscope ";
 
@@ -54,8 +54,12 @@ pub fn layout(app: &App, w: u16) -> HeaderLayout {
     let w = usize::from(w);
     let tabs = app.tabs();
     let tabs_w: usize = tabs.iter().enumerate().map(|(i, t)| width(&tab_label(i, *t))).sum();
-    let verdict = verdict_label(overall(app));
-    let fixed = tabs_w + verdict.0.len() + 2;
+    let verdict = match &app.scan_status {
+        ScanStatus::Running => ("scanning…", Color::DarkGray),
+        ScanStatus::Failed(_) => ("SCAN ERROR", Color::Magenta),
+        ScanStatus::Done => verdict_label(overall(app)),
+    };
+    let fixed = tabs_w + verdict.0.chars().count() + 2;
     let mut path = escape(&app.ck.path.to_string_lossy()).into_owned();
     if let Some(c) = &app.compare {
         path = format!("{path} ⇄ {}", escape(&c.b.path.to_string_lossy()));
@@ -107,7 +111,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     Line::from(spans).render(area, buf);
     let (text, color) = l.verdict;
-    let vw = text.len() as u16 + 1;
+    let vw = text.chars().count() as u16 + 1;
     let right = Rect::new(
         area.right().saturating_sub(vw),
         area.y,

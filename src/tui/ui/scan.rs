@@ -2,17 +2,22 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tensorscope::scan::{Severity, Verdict};
 use tensorscope::text::escape;
 
 use super::header::verdict_label;
-use crate::tui::app::App;
+use crate::tui::app::{App, ScanStatus};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
+    match &app.scan_status {
+        ScanStatus::Running => lines.push(Line::from("scanning… (q quits at any time)").dim()),
+        ScanStatus::Failed(e) => lines.push(Line::from(format!("cannot scan: {}", escape(e))).fg(Color::Magenta)),
+        ScanStatus::Done => {}
+    }
     for f in &app.scan {
         let (label, color) = verdict_label(Some(f.verdict));
         lines.push(Line::from(vec![
