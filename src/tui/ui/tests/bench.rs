@@ -255,3 +255,22 @@ fn bench_with_a_twin_at_80x24_and_120x40() {
     a.update(Action::Up);
     assert_eq!(a.bench.notes_scroll, 2);
 }
+
+#[test]
+fn gpu_rows_count_as_touched_in_the_headline() {
+    let mut r = sample::report();
+    let mut gpu: Vec<_> = r.results.iter().filter(|x| x.touched).cloned().collect();
+    for x in &mut gpu {
+        x.device = "gpu".into();
+        x.touched = false;
+        x.median_s /= 2.0;
+    }
+    r.results.extend(gpu);
+    r.speedups = tensorscope::bench::runner::speedups(&r.results);
+    let h = crate::tui::ui::bench_headline(&r).unwrap();
+    assert!(
+        h.starts_with("touched, warm: safetensors-mmap 3.0x faster than pickle-eager on CPU, "),
+        "{h}"
+    );
+    assert!(h.ends_with("on GPU"), "{h}");
+}
