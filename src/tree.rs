@@ -29,7 +29,6 @@
 //! ```
 
 use std::cmp::Ordering;
-use std::ops::Range;
 
 use crate::model::{DType, TensorInfo};
 
@@ -115,7 +114,7 @@ pub struct Node {
     pub depth: u16,
     /// One past the last node of this subtree: descendants are `id + 1 .. end`.
     pub end: NodeId,
-    label: Range<usize>,
+    label: (u32, u32),
     /// The tensor (index into the slice the tree was built from) named by the path to this node;
     /// for a folded leaf, the first of its tensors.
     pub tensor: Option<usize>,
@@ -255,10 +254,15 @@ impl Tree {
         // then compares with memcmp instead of splitting both names at every comparison
         let mut keys = Vec::new();
         let mut spans = Vec::with_capacity(tensors.len());
+        // at most one node per name part: reserving it up front spares regrowing (and copying) an
+        // arena of hundreds of thousands of nodes
+        let (mut parts_total, mut bytes_total) = (1usize, 0usize);
         for t in tensors {
             let start = keys.len();
             sort_key(&t.name, fold, &mut keys);
             spans.push(start..keys.len());
+            parts_total += t.name.bytes().filter(|&b| b == b'.' || b == b'/').count() + 1;
+            bytes_total += t.name.len();
         }
         let mut order: Vec<usize> = (0..tensors.len()).collect();
         order.sort_unstable_by(|&a, &b| {
@@ -268,19 +272,21 @@ impl Tree {
                 .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, false))
                 .then(a.cmp(&b))
         });
+        let mut nodes = Vec::with_capacity(parts_total);
+        nodes.push(Node {
+            parent: 0,
+            depth: 0,
+            end: 1,
+            label: (0, 0),
+            tensor: None,
+            tensors: 0,
+            params: 0,
+            bytes: 0,
+            dtypes: DtypeMix::default(),
+        });
         let mut tree = Tree {
-            nodes: vec![Node {
-                parent: 0,
-                depth: 0,
-                end: 1,
-                label: 0..0,
-                tensor: None,
-                tensors: 0,
-                params: 0,
-                bytes: 0,
-                dtypes: DtypeMix::default(),
-            }],
-            labels: String::new(),
+            nodes,
+            labels: String::with_capacity(bytes_total),
         };
         // the path of the last name added: stack[d] is the node at depth d
         let mut stack: Vec<NodeId> = vec![Self::ROOT];
@@ -334,13 +340,13 @@ impl Tree {
 
     fn push(&mut self, parent: NodeId, depth: usize, part: &str) -> NodeId {
         let id = self.nodes.len();
-        let start = self.labels.len();
+        let start = u32::try_from(self.labels.len()).unwrap_or(u32::MAX);
         self.labels.push_str(part);
         self.nodes.push(Node {
             parent,
             depth: u16::try_from(depth).unwrap_or(u16::MAX),
             end: id + 1,
-            label: start..self.labels.len(),
+            label: (start, u32::try_from(self.labels.len()).unwrap_or(u32::MAX)),
             tensor: None,
             tensors: 0,
             params: 0,
@@ -367,7 +373,8 @@ impl Tree {
 
     /// The name part of node `id` (`#` for a folded number; empty for the root).
     pub fn label(&self, id: NodeId) -> &str {
-        &self.labels[self.nodes[id].label.clone()]
+        let (a, b) = self.nodes[id].label;
+        self.labels.get(a as usize..b as usize).unwrap_or("")
     }
 
     /// The children of `id`, in natural order.
