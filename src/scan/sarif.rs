@@ -6,6 +6,7 @@
 //! ```
 //! let report = tensorscope::scan::ScanReport {
 //!     files: vec![tensorscope::scan::scan_bytes("evil.pkl", b"cposix\nsystem\n(S'x'\ntR.")],
+//!     ..Default::default()
 //! };
 //! let log = tensorscope::scan::sarif::log(&report);
 //! assert_eq!(log["version"], "2.1.0");
