@@ -124,13 +124,19 @@ pub fn plausible_name(s: &str) -> bool {
         })
 }
 
+/// Most places inside one bytes or string argument where an embedded pickle is probed.
+pub const MAX_NESTED_PROBES: usize = 16;
+
 /// A bytes or string argument that holds a pickle (what `pickle.loads(b"…")` or a smuggled
 /// `_extra_state` would unpickle): its globals count, located at the opcode that carries it.
+/// The pickle need not start the argument: a payload behind a few bytes of padding (or one whose
+/// head was swallowed into a bytes literal by the opcode before it) is probed from every PROTO
+/// inside the argument, up to [`MAX_NESTED_PROBES`] of them.
 pub(super) fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Vec<GlobalRef>) {
     let owned: Vec<u8>;
     let bytes: &[u8] = match arg {
-        Arg::Bytes(b) if starts_with_proto(b) => b,
-        Arg::Str(t) if t.starts_with('\u{80}') => {
+        Arg::Bytes(b) => b,
+        Arg::Str(t) if t.contains('\u{80}') => {
             // protocol 0..2 keep bytes as latin-1 text for `_codecs.encode`
             let Some(v) = t
                 .chars()
@@ -139,20 +145,22 @@ pub(super) fn probe_nested(arg: Arg<'_>, offset: usize, depth: u32, out: &mut Ve
             else {
                 return;
             };
-            if !starts_with_proto(&v) {
-                return;
-            }
             owned = v;
             &owned
         }
         _ => return,
     };
-    let inner = walk_stream_depth(bytes, Mode::Probe, depth + 1);
-    for g in inner.globals() {
-        out.push(GlobalRef {
-            offset,
-            nested: true,
-            ..g.clone()
-        });
+    let mut from = 0;
+    for _ in 0..MAX_NESTED_PROBES {
+        let Some(start) = find_proto(bytes, from) else { return };
+        let inner = walk_stream_depth(&bytes[start..], Mode::Probe, depth + 1);
+        for g in inner.globals() {
+            out.push(GlobalRef {
+                offset,
+                nested: true,
+                ..g.clone()
+            });
+        }
+        from = start + 1;
     }
 }
