@@ -27,6 +27,9 @@ use tensorscope::checkpoint;
 
 pub use app::App;
 
+/// Most events handled between two frames.
+const MAX_EVENTS_PER_FRAME: usize = 64;
+
 /// Open `path` before touching the terminal, so errors print normally. Its safety scan (`tensorscope
 /// scan PATH`'s, over the files the core says make up the path: every checkpoint file of a folder,
 /// never index or config JSON) runs on a worker once the UI is up: the first frame never waits.
@@ -87,16 +90,28 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow:
             dirty = false;
         }
         let tick = if bench.is_some() { 50 } else { 100 };
-        let mut actions = Vec::new();
-        if event::poll(Duration::from_millis(tick))? {
+        // every event already waiting is handled before the next frame (pasted or fast typing
+        // draws once), each applied at once so the next key is mapped in the mode it left
+        let mut waited = 0;
+        while waited < MAX_EVENTS_PER_FRAME && !app.quit {
+            let timeout = if waited == 0 {
+                Duration::from_millis(tick)
+            } else {
+                Duration::ZERO
+            };
+            if !event::poll(timeout)? {
+                break;
+            }
+            waited += 1;
             let size = terminal.size()?;
             let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            let mut now = Vec::new();
             match event::read()? {
                 Event::Key(k) if k.kind == KeyEventKind::Press => {
-                    actions.extend(keymap::action(app.mode, app.tab, k));
+                    now.extend(keymap::action(app.mode, app.tab, k));
                 }
                 Event::Mouse(m) => {
-                    actions.extend(keymap::mouse(
+                    now.extend(keymap::mouse(
                         m,
                         |c| ui::tab_at(app, area, c),
                         |c, r| ui::row_at(app, area, c, r),
@@ -105,7 +120,14 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow:
                 Event::Resize(..) => dirty = true,
                 _ => {}
             }
+            for a in now {
+                dirty = true;
+                if let Some(fx) = app.update(a) {
+                    perform(app, &mut workers, &mut bench, fx);
+                }
+            }
         }
+        let mut actions = Vec::new();
         actions.extend(workers.poll());
         if let Some(w) = &mut bench {
             actions.extend(w.poll().into_iter().map(Action::Bench));
