@@ -315,11 +315,18 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
         Ok(_) => {
             // a polyglot whose first bytes also unpickle (what torch.load and pickle.load would
             // try: CPython's INT text ends at a NUL, so `I1\0…` runs on into the header and data)
+            //
+            // A pickle that breaks before it reaches any global runs nothing: CPython raises at the
+            // same opcode (any real header length starts with some opcode byte, `P` or `c` read on
+            // into the JSON, so breaking past the 8 bytes alone is no sign of a polyglot). What
+            // counts: a complete pickle, a global reached, or a stop at one of the walker's own
+            // limits, past which CPython could still go on. Every low byte of a length is tested.
             let (first, err) = walk::walk_one(data, 0);
             let past_length = first.complete
-                || err
-                    .as_ref()
-                    .is_some_and(|e| e.offset >= 8 || e.msg.contains("longer than"));
+                // an extension code (EXT1/2/4) names nothing in a stock interpreter, whose copyreg
+                // registry is empty: CPython raises right there
+                || first.globals.iter().any(|g| g.how != walk::How::Extension)
+                || err.as_ref().is_some_and(|e| walk_limit(&e.msg));
             if past_length {
                 c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
                 let why = if first.complete {
@@ -340,6 +347,19 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             f
         }
     }
+}
+
+/// Whether a walk stopped at a limit of the walker rather than at something CPython refuses too.
+/// A line longer than the walker reads counts only for the opcodes after which CPython goes on
+/// reading: the numbers (their C parsers stop at a NUL) and text kept as data. After PERSID (no
+/// `persistent_load` in a plain unpickler), GLOBAL or INST (a "module" holding the length's bytes),
+/// GET or PUT (an empty memo and stack at the start), CPython raises.
+fn walk_limit(msg: &str) -> bool {
+    const GOES_ON: [&str; 5] = ["INT ", "LONG ", "FLOAT ", "STRING ", "UNICODE "];
+    if msg.contains("longer than") {
+        return GOES_ON.iter().any(|op| msg.starts_with(op));
+    }
+    ["scan limit", "more than"].iter().any(|m| msg.contains(m))
 }
 
 /// Scan files and folders (recursively, following links to files, files sorted by path).

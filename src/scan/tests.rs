@@ -164,3 +164,47 @@ fn compressed_files_other_than_gzip_are_named_and_never_safe() {
     let r = scan_bytes("x.pkl.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff");
     assert_eq!((r.verdict, r.format.as_str()), (Verdict::Suspicious, "gzip"));
 }
+
+/// A valid safetensors file whose header length is `len` bytes (padded with spaces, as writers do).
+fn safetensors_with_header_len(len: usize) -> Vec<u8> {
+    let mut h = br#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.to_vec();
+    assert!(h.len() <= len);
+    h.resize(len, b' ');
+    let mut out = (len as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend([0u8; 8]);
+    out
+}
+
+#[test]
+fn a_header_length_that_starts_with_an_opcode_byte_is_no_false_alarm() {
+    // every low byte of the length is some opcode or none: real files hit all of them (a 200,000-tensor
+    // file's length started with `P`, PERSID, which reads on into the JSON and breaks there)
+    let mut alarms = Vec::new();
+    for low in 0..=255usize {
+        let len = 0x5800 + low;
+        let data = safetensors_with_header_len(len);
+        let f = scan_bytes("m.safetensors", &data);
+        if f.verdict != Verdict::Safe {
+            alarms.push(format!("{len:#x}: {:?}", f.findings));
+        }
+    }
+    assert!(alarms.is_empty(), "{alarms:#?}");
+}
+
+#[test]
+fn a_header_longer_than_a_pickle_line_is_an_alarm_only_where_cpython_reads_on() {
+    // 16 MiB of header after `P` (PERSID: a plain unpickler raises) is no polyglot; after `I` (INT:
+    // CPython's number ends at the NUL and the next line is read as opcodes) the scan cannot vouch
+    let big = crate::formats::pickle::ops::MAX_LINE_LEN + 0x100;
+    let persid = (big & !0xff) | usize::from(b'P');
+    assert_eq!(
+        scan_bytes("m.safetensors", &safetensors_with_header_len(persid)).verdict,
+        Verdict::Safe
+    );
+    let int = (big & !0xff) | usize::from(b'I');
+    assert_ne!(
+        scan_bytes("m.safetensors", &safetensors_with_header_len(int)).verdict,
+        Verdict::Safe
+    );
+}
