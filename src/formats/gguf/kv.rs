@@ -163,21 +163,16 @@ impl Value {
 
 /// Read a length-prefixed string, `what` naming it in errors.
 pub(crate) fn read_string(c: &mut Cursor, what: &str) -> Result<String> {
-    let len = c.u64(what)?;
-    if len > MAX_STRING_LEN {
-        return Err(Error::Limit {
-            path: c.path.into(),
-            what: "GGUF string length",
-            value: len,
-            limit: MAX_STRING_LEN,
-            hint: ": the length field is corrupt, or this is not a GGUF file",
-        });
-    }
-    let bytes = c.take(len, what)?;
+    let bytes = string_bytes(c, what, ": the length field is corrupt, or this is not a GGUF file")?;
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
+    string_bytes(c, what, ": the length field is corrupt").map(|_| ())
+}
+
+/// The bytes of a length-prefixed string, its length checked against [`MAX_STRING_LEN`] first.
+fn string_bytes<'a>(c: &mut Cursor<'a>, what: &str, hint: &'static str) -> Result<&'a [u8]> {
     let len = c.u64(what)?;
     if len > MAX_STRING_LEN {
         return Err(Error::Limit {
@@ -185,10 +180,10 @@ fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
             what: "GGUF string length",
             value: len,
             limit: MAX_STRING_LEN,
-            hint: ": the length field is corrupt",
+            hint,
         });
     }
-    c.take(len, what).map(|_| ())
+    c.take(len, what)
 }
 
 fn read_type(c: &mut Cursor, what: &str) -> Result<ValueType> {
