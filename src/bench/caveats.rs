@@ -6,17 +6,34 @@ use super::plan::Target;
 use super::{CacheState, Config, Device, Isolation, Method, gpu, system};
 use crate::report::{BenchResult, Ceiling};
 
-/// The ceilings of this run: memcpy into pre-touched and fresh memory (the system probes), the
-/// GPU path's own rate (median over the GPU cases, each measured in its process after its runs),
-/// and for cold runs the disk's sequential read rate of the largest file.
+/// Most threads the memcpy ceilings use.
+const MAX_CEILING_THREADS: usize = 16;
+
+/// The ceilings of one run: memcpy into pre-touched and into fresh memory on every core, the GPU
+/// ring's upload rate (every GPU row is measured against it, write-buffer rows too), and for
+/// `--cold` the disk's sequential read rate of the largest file. The GPU rate is the median over
+/// the GPU cases, each measured in its own process after its runs.
 pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target], gpu: Vec<f64>) -> Vec<Ceiling> {
+    // the ceiling is what the memory gives a loader using every core (one-thread figures are the
+    // system facts): a one-thread method's percentage then says what it leaves on the table
+    let cores = sys.cores.clamp(1, MAX_CEILING_THREADS);
+    let (fresh, pretouched) = if cores > 1 {
+        system::memory_probe_on(system::PROBE_BYTES, cores)
+    } else {
+        (sys.fresh_memory_gbps, sys.mapped_memory_gbps)
+    };
+    let on = if cores > 1 {
+        format!("{cores} threads")
+    } else {
+        "one thread".to_owned()
+    };
     let mut out = vec![
         Ceiling {
             name: MEMCPY_PRETOUCHED.into(),
             device: "cpu".into(),
-            gbps: sys.mapped_memory_gbps,
+            gbps: pretouched,
             what: format!(
-                "memcpy of {} from warm memory into pre-touched memory (median of {})",
+                "memcpy of {} from warm memory into pre-touched memory on {on} (median of {})",
                 crate::text::bytes(system::PROBE_BYTES as u64),
                 system::PROBE_RUNS
             ),
@@ -24,9 +41,9 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
         Ceiling {
             name: MEMCPY_FRESH.into(),
             device: "cpu".into(),
-            gbps: sys.fresh_memory_gbps,
+            gbps: fresh,
             what: format!(
-                "memcpy of {} from warm memory into fresh memory, every page faulted on first touch (median of {})",
+                "memcpy of {} from warm memory into fresh memory on {on}, every page faulted on first touch (median of {})",
                 crate::text::bytes(system::PROBE_BYTES as u64),
                 system::PROBE_RUNS
             ),
@@ -35,13 +52,13 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
     if !gpu.is_empty() {
         let n = gpu.len();
         out.push(Ceiling {
-            name: headline::gpu_ceiling(config.upload.as_str()),
+            name: headline::gpu_ceiling(super::gpu::Upload::Ring.as_str()),
             device: "gpu".into(),
             gbps: headline::median(gpu),
             what: format!(
-                "upload of a warm, pre-touched host buffer (up to {}) through the same {} path (median over {n} GPU case(s))",
+                "upload of a warm, pre-touched host buffer (up to {}) through the staging ring, {} fill thread(s) (median over {n} GPU case(s))",
                 crate::text::bytes(gpu::CEILING_BYTES),
-                config.upload.as_str()
+                gpu::fill_threads()
             ),
         });
     }

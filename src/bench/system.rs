@@ -37,10 +37,30 @@ pub fn facts() -> System {
 }
 
 /// The memcpy ceilings: copy `bytes` of warm memory into freshly mapped anonymous memory (every
-/// page faulted and zeroed on first touch; advised `MADV_HUGEPAGE` as fresh-memory rows are), then into the same, now pre-touched, memory; each
-/// [`PROBE_RUNS`] times. Returns the median speeds in GB/s: (fresh, pre-touched).
+/// page faulted and zeroed on first touch; advised `MADV_HUGEPAGE` as fresh-memory rows are), then
+/// into the same, now pre-touched, memory; each [`PROBE_RUNS`] times, on one thread. Returns the
+/// median speeds in GB/s: (fresh, pre-touched).
 pub fn memory_probe(bytes: usize) -> (f64, f64) {
+    memory_probe_on(bytes, 1)
+}
+
+/// [`memory_probe`] with the copy cut into `threads` equal shares copied at once (scoped threads,
+/// the timer around all of them): what the memory system gives a loader that uses every core.
+pub fn memory_probe_on(bytes: usize, threads: usize) -> (f64, f64) {
+    let threads = threads.max(1);
     let src = vec![7u8; bytes];
+    let share = bytes.div_ceil(threads).max(1);
+    let copy = |dst: &mut [u8]| {
+        if threads == 1 {
+            dst.copy_from_slice(std::hint::black_box(&src));
+            return;
+        }
+        std::thread::scope(|scope| {
+            for (d, s) in dst.chunks_mut(share).zip(src.chunks(share)) {
+                scope.spawn(move || d.copy_from_slice(std::hint::black_box(s)));
+            }
+        });
+    };
     let (mut fresh, mut mapped) = (Vec::new(), Vec::new());
     for _ in 0..PROBE_RUNS {
         let Ok(mut dst) = memmap2::MmapMut::map_anon(bytes) else {
@@ -49,10 +69,10 @@ pub fn memory_probe(bytes: usize) -> (f64, f64) {
         // fresh memory as the fresh-memory rows get it (see `cpu::Arena::fresh`)
         super::cpu::advise_huge(&dst);
         let t = Instant::now();
-        dst.copy_from_slice(std::hint::black_box(&src));
+        copy(&mut dst);
         fresh.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        dst.copy_from_slice(std::hint::black_box(&src));
+        copy(&mut dst);
         mapped.push(t.elapsed().as_secs_f64());
         std::hint::black_box(&dst);
     }

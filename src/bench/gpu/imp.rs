@@ -308,10 +308,18 @@ impl Uploader {
         Ok(())
     }
 
-    /// The ceiling of this upload path: `runs` uploads of a warm, pre-touched host buffer of
-    /// `bytes` (at most [`CEILING_BYTES`]) into one GPU buffer, the same way loads go; returns
-    /// the median rate in GB/s. Frees the last load's buffers first (call it after the read-back).
+    /// The upload ceiling: `runs` uploads of a warm, pre-touched host buffer of `bytes` (at most
+    /// [`CEILING_BYTES`]) into one GPU buffer through the staging ring (whichever path the loads
+    /// took, so write-buffer rows are measured against the ring too); returns the median rate in
+    /// GB/s. Frees the last load's buffers first (call it after the read-back).
     pub fn ceiling(&mut self, bytes: u64, runs: u32) -> Result<f64> {
+        let upload = std::mem::replace(&mut self.upload, Upload::Ring);
+        let rate = self.ring_ceiling(bytes, runs);
+        self.upload = upload;
+        rate
+    }
+
+    fn ring_ceiling(&mut self, bytes: u64, runs: u32) -> Result<f64> {
         self.buffers.clear();
         self.placed.clear();
         self.regions.clear();

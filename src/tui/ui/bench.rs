@@ -4,9 +4,10 @@
 //!
 //! ```text
 //! ┌ Bench ─────────────────────────────────────────────────────────┐
-//! │ touched, warm: safetensors-mmap 3.4x faster than pickle-eager…  │  headline
+//! │ cpu, touched, warm: safetensors-mmap loads 3.4x faster than …   │  headline, one per device
+//! │ ceilings (same run): memcpy-pretouched 10.0 GB/s · gpu-ring …   │  ceilings
 //! │ twin: /tmp/…/twin.bin (torch.save zip twin …)                   │  twin, export
-//! │ method            median  min – max  GB/s  peak RSS  speedup    │  touched rows
+//! │ method       median  min – max  GB/s  % ceil  peak RSS  speedup │  touched rows
 //! │ speedup over pickle-eager …  ███████████████▌ 3.0x              │  bars
 //! │ load only (untouched) and lazy-one …                            │  their own block
 //! │ notes (scroll)                                                  │
@@ -22,7 +23,7 @@ use tensorscope::bench::runner::speedups;
 use tensorscope::report::{BenchResult, Report, Speedup};
 use tensorscope::text::{bytes, escape};
 
-use super::bench_table::{median_bars, speedup_bars, table};
+use super::bench_table::{ceilings_line, median_bars, speedup_bars, table};
 use crate::tui::app::App;
 use crate::tui::bench::{BenchState, Phase, Progress};
 
@@ -127,40 +128,28 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
     results(&p.rows, &ups, rest, buf, None);
 }
 
-/// `touched, warm: safetensors-mmap 3.4x faster than pickle-eager on CPU, 1.9x on GPU` (GPU rows
-/// upload every byte, so they count as touched).
-pub fn headline(r: &Report) -> Option<String> {
-    let mmap: Vec<&Speedup> = r
-        .speedups
-        .iter()
-        .filter(|s| (s.touched || s.device == "gpu") && s.rank.is_none() && s.method == "safetensors-mmap")
-        .collect();
-    let first = mmap.first()?;
-    let parts: Vec<String> = mmap
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let dev = s.device.to_uppercase();
-            if i == 0 {
-                format!("{:.1}x faster than {} on {dev}", s.ratio, s.baseline)
-            } else {
-                format!("{:.1}x on {dev}", s.ratio)
-            }
-        })
-        .collect();
-    Some(format!(
-        "touched, {}: safetensors-mmap {}",
-        first.cache,
-        parts.join(", ")
-    ))
+/// The report's headline, one sentence per device (the core's [`tensorscope::bench::headline`]);
+/// a report written before reports carried one gets it computed from its rows.
+pub fn headline(r: &Report) -> Vec<String> {
+    if r.headline.is_empty() {
+        tensorscope::bench::headline::headline(&r.results)
+    } else {
+        r.headline.clone()
+    }
 }
 
 fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     let mut head = Vec::new();
-    match headline(r) {
-        Some(h) => head.push(Line::from(h).bold().fg(Color::Green)),
-        None => head.push(Line::from("no pickle-eager baseline: median times only").bold()),
+    let sentences = headline(r);
+    if sentences.is_empty() {
+        head.push(Line::from("nothing read every byte: median times only").bold());
     }
+    head.extend(
+        sentences
+            .into_iter()
+            .map(|h| Line::from(escape(&h).into_owned()).bold().fg(Color::Green)),
+    );
+    head.extend(ceilings_line(&r.ceilings));
     head.extend(twin_line(b));
     match &b.export {
         Some(Ok(paths)) => {

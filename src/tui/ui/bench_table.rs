@@ -1,9 +1,9 @@
-//! The Bench tab's table and bars. Columns drop (peak RSS, then GB/s, then min – max) before a
-//! number is cut; only the method label may end in `…`.
+//! The Bench tab's table and bars. Columns drop (faults, peak RSS, GB/s, min – max, then the
+//! percentage of the ceiling) before a number is cut; only the method label may end in `…`.
 
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use tensorscope::report::{BenchResult, Speedup, seconds};
+use tensorscope::report::{BenchResult, Ceiling, Speedup, seconds};
 use tensorscope::text::{bytes, escape};
 
 /// The speedup of `row`: same device, cache, touch and rank.
@@ -37,10 +37,18 @@ fn cut(s: &str, w: usize) -> String {
     }
 }
 
-/// Rows under a header; returns the lines (so callers can stack blocks).
+/// Columns of [`table`]: device, method, median, min – max, GB/s, % of ceiling, major faults,
+/// peak RSS, speedup.
+const COLS: usize = 9;
+
+/// Rows under a header; returns the lines (so callers can stack blocks). The `% ceil` column (each
+/// row's rate against the ceiling measured in the same run) shows when any row has a ceiling, the
+/// `faults` column (major page faults per run) when any row had one.
 pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<Line<'static>> {
     let devices = rows.iter().any(|r| r.device != rows[0].device);
-    let cells: Vec<[String; 7]> = rows
+    let ceilings = rows.iter().any(|r| r.percent_of_ceiling.is_some());
+    let faults = rows.iter().any(|r| r.major_faults.is_some_and(|n| n > 0));
+    let cells: Vec<[String; COLS]> = rows
         .iter()
         .map(|x| {
             let mem = x
@@ -62,12 +70,24 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
                 seconds(x.median_s),
                 format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
                 format!("{:.2}", x.gbps),
+                x.percent_of_ceiling.map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
+                x.major_faults.map_or_else(|| "-".into(), |n| n.to_string()),
                 x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
                 speedup_of(x, speedups).map_or_else(|| "-".into(), |s| format!("{:.1}x", s.ratio)),
             ]
         })
         .collect();
-    let head = ["device", "method", "median", "min – max", "GB/s", "peak RSS", "speedup"];
+    let head = [
+        "device",
+        "method",
+        "median",
+        "min – max",
+        "GB/s",
+        "% ceil",
+        "faults",
+        "peak RSS",
+        "speedup",
+    ];
     let w = |c: usize| {
         cells
             .iter()
@@ -76,20 +96,26 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
             .max()
             .unwrap_or(0)
     };
-    let mut keep = [devices, true, true, true, true, true, true];
+    let mut keep = [devices, true, true, true, true, ceilings, faults, true, true];
     let method_min = 20.min(w(1));
-    let total = |keep: &[bool; 7]| -> usize { (0..7).filter(|&c| keep[c] && c != 1).map(|c| w(c) + 2).sum::<usize>() };
-    // drop peak RSS, then GB/s, then min – max, before a number would be cut
-    for c in [5, 4, 3] {
+    let total = |keep: &[bool; COLS]| -> usize {
+        (0..COLS)
+            .filter(|&c| keep[c] && c != 1)
+            .map(|c| w(c) + 2)
+            .sum::<usize>()
+    };
+    // drop faults, peak RSS, GB/s, then min – max, before a number would be cut (the rate against
+    // the ceiling stays longest: it says how close to the hardware a method comes)
+    for c in [6, 7, 4, 3, 5] {
         if total(&keep) + method_min <= width {
             break;
         }
         keep[c] = false;
     }
     let method_w = width.saturating_sub(total(&keep)).min(w(1)).max(method_min.min(width));
-    let line = |r: &[String; 7], style: Style| {
+    let line = |r: &[String; COLS], style: Style| {
         let mut spans = Vec::new();
-        for c in 0..7 {
+        for c in 0..COLS {
             if !keep[c] {
                 continue;
             }
@@ -102,10 +128,22 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
         }
         Line::from(spans).style(style)
     };
-    let h: [String; 7] = head.map(String::from);
+    let h: [String; COLS] = head.map(String::from);
     let mut out = vec![line(&h, Style::new().bold().underlined())];
     out.extend(cells.iter().map(|r| line(r, Style::new())));
     out
+}
+
+/// `ceilings (same run): memcpy-pretouched 10.00 GB/s · …`, or nothing when none was measured.
+pub fn ceilings_line(ceilings: &[Ceiling]) -> Option<Line<'static>> {
+    if ceilings.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = ceilings
+        .iter()
+        .map(|c| format!("{} {:.2} GB/s", escape(&c.name), c.gbps))
+        .collect();
+    Some(Line::from(format!("ceilings (same run): {}", parts.join(" · "))).fg(Color::Cyan))
 }
 
 /// A horizontal bar of `frac` (0..=1) of `width` cells, in eighths of a cell.
