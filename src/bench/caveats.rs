@@ -8,6 +8,12 @@ use crate::report::{BenchResult, Ceiling};
 
 /// Most threads the memcpy ceilings use.
 const MAX_CEILING_THREADS: usize = 16;
+/// Fewest bytes the memcpy ceilings copy (below this the timer dominates).
+const MIN_CEILING_BYTES: usize = 256 << 10;
+/// Copies below this many bytes are timed on one thread.
+const PARALLEL_CEILING_BYTES: usize = 32 << 20;
+/// Most timed copies of a small ceiling probe.
+const MAX_CEILING_RUNS: usize = 51;
 
 /// The ceilings of one run: memcpy into pre-touched and into fresh memory on every core, the GPU
 /// ring's upload rate (every GPU row is measured against it, write-buffer rows too), and for
@@ -16,9 +22,21 @@ const MAX_CEILING_THREADS: usize = 16;
 pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target], gpu: Vec<f64>) -> Vec<Ceiling> {
     // the ceiling is what the memory gives a loader using every core (one-thread figures are the
     // system facts): a one-thread method's percentage then says what it leaves on the table
-    let cores = sys.cores.clamp(1, MAX_CEILING_THREADS);
-    let (fresh, pretouched) = if cores > 1 {
-        system::memory_probe_on(system::PROBE_BYTES, cores)
+    // as many bytes as the largest checkpoint (a small one copies inside the caches, and its rows
+    // would otherwise beat a ceiling measured out of them), at most the probe's usual size; small
+    // copies on one thread (thread start-up would dominate) and repeated more often
+    let largest = targets.iter().map(|t| t.bytes).max().unwrap_or(0);
+    let probe = usize::try_from(largest)
+        .unwrap_or(usize::MAX)
+        .clamp(MIN_CEILING_BYTES, system::PROBE_BYTES);
+    let cores = if probe < PARALLEL_CEILING_BYTES {
+        1
+    } else {
+        sys.cores.clamp(1, MAX_CEILING_THREADS)
+    };
+    let runs = (system::PROBE_BYTES * system::PROBE_RUNS / probe).clamp(system::PROBE_RUNS, MAX_CEILING_RUNS);
+    let (fresh, pretouched) = if cores > 1 || probe != system::PROBE_BYTES {
+        system::memory_probe_on(probe, cores, runs)
     } else {
         (sys.fresh_memory_gbps, sys.mapped_memory_gbps)
     };
@@ -33,9 +51,8 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
             device: "cpu".into(),
             gbps: pretouched,
             what: format!(
-                "memcpy of {} from warm memory into pre-touched memory on {on} (median of {})",
-                crate::text::bytes(system::PROBE_BYTES as u64),
-                system::PROBE_RUNS
+                "memcpy of {} from warm memory into pre-touched memory on {on} (median of {runs})",
+                crate::text::bytes(probe as u64),
             ),
         },
         Ceiling {
@@ -43,9 +60,8 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
             device: "cpu".into(),
             gbps: fresh,
             what: format!(
-                "memcpy of {} from warm memory into fresh memory on {on}, every page faulted on first touch (median of {})",
-                crate::text::bytes(system::PROBE_BYTES as u64),
-                system::PROBE_RUNS
+                "memcpy of {} from warm memory into fresh memory on {on}, every page faulted on first touch (median of {runs})",
+                crate::text::bytes(probe as u64),
             ),
         },
     ];

@@ -41,12 +41,13 @@ pub fn facts() -> System {
 /// into the same, now pre-touched, memory; each [`PROBE_RUNS`] times, on one thread. Returns the
 /// median speeds in GB/s: (fresh, pre-touched).
 pub fn memory_probe(bytes: usize) -> (f64, f64) {
-    memory_probe_on(bytes, 1)
+    memory_probe_on(bytes, 1, PROBE_RUNS)
 }
 
 /// [`memory_probe`] with the copy cut into `threads` equal shares copied at once (scoped threads,
-/// the timer around all of them): what the memory system gives a loader that uses every core.
-pub fn memory_probe_on(bytes: usize, threads: usize) -> (f64, f64) {
+/// the timer around all of them): what the memory system gives a loader that uses every core;
+/// `runs` timed copies of each kind (the median is kept).
+pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) {
     let threads = threads.max(1);
     let src = vec![7u8; bytes];
     let share = bytes.div_ceil(threads).max(1);
@@ -62,7 +63,7 @@ pub fn memory_probe_on(bytes: usize, threads: usize) -> (f64, f64) {
         });
     };
     let (mut fresh, mut mapped) = (Vec::new(), Vec::new());
-    for _ in 0..PROBE_RUNS {
+    for _ in 0..runs.max(1) {
         let Ok(mut dst) = memmap2::MmapMut::map_anon(bytes) else {
             return (0.0, 0.0);
         };
