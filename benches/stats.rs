@@ -1,10 +1,12 @@
 //! Statistics throughput over a 512 MB tensor (F32 and BF16), with and without a histogram, and over
-//! the 154 MB F32 tensor. F32/F64 statistics use every core (`tensor::stats` splits large
-//! tensors across threads and merges the parts exactly); the 8- and 16-bit path counts bit patterns
-//! on one core.
+//! the 154 MB tensor (the size of GPT-2's token embedding) in F32 and F64. F32/F64 statistics
+//! use every core (`tensor::stats` splits large tensors across threads and merges the parts exactly)
+//! and the widest vector unit the CPU has (AVX-512 or AVX2, picked at run time); the 8- and 16-bit
+//! path counts bit patterns on one core.
 //!
-//! `cargo bench --bench stats` (set `TENSORSCOPE_BENCH_MB` for another size). The tensor lives in memory,
-//! so this measures decoding and arithmetic, not the disk.
+//! `cargo bench --bench stats` (set `TENSORSCOPE_BENCH_MB` for another size of the first group; the
+//! 154 MB cases are always that size). The tensors live in memory, so this measures decoding and
+//! arithmetic, not the disk.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tensorscope::checkpoint::DType;
@@ -22,6 +24,7 @@ fn bytes_of(dtype: DType, total: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
     match dtype {
         DType::F32 => (0..total / 4).for_each(|_| out.extend_from_slice(&next().to_le_bytes())),
+        DType::F64 => (0..total / 8).for_each(|_| out.extend_from_slice(&f64::from(next()).to_le_bytes())),
         _ => (0..total / 2).for_each(|_| out.extend_from_slice(&half::bf16::from_f32(next()).to_le_bytes())),
     }
     out
@@ -35,6 +38,7 @@ fn bench(c: &mut Criterion) {
     let total = mb << 20;
     let mut group = c.benchmark_group("stats");
     group.sample_size(10);
+    let hist = StatsOptions { bins: 40, sample: None };
     group.throughput(Throughput::Bytes(total as u64));
     for dtype in [DType::F32, DType::BF16] {
         let data = bytes_of(dtype, total);
@@ -43,15 +47,20 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{dtype} {mb} MB"), |b| {
             b.iter(|| view.stats(&StatsOptions::default()))
         });
-        let hist = StatsOptions { bins: 40, sample: None };
         group.bench_function(format!("{dtype} {mb} MB + histogram"), |b| b.iter(|| view.stats(&hist)));
     }
-    // the size of GPT-2's token embedding (50257 x 768 F32), warm in memory
-    let data = bytes_of(DType::F32, 154_389_504);
-    let n = (data.len() / 4) as u64;
-    let view = View::from_parts(DType::F32, &[n], &[1], 0, &data).expect("view");
-    group.throughput(Throughput::Bytes(data.len() as u64));
-    group.bench_function("F32 154 MB", |b| b.iter(|| view.stats(&StatsOptions::default())));
+    // the size of GPT-2's token embedding (50257 x 768 F32), warm in memory; the same bytes as F64
+    const GPT2_WTE: usize = 154_389_504;
+    group.throughput(Throughput::Bytes(GPT2_WTE as u64));
+    for dtype in [DType::F32, DType::F64] {
+        let data = bytes_of(dtype, GPT2_WTE);
+        let n = (GPT2_WTE * 8 / dtype.bits() as usize) as u64;
+        let view = View::from_parts(dtype, &[n], &[1], 0, &data).expect("view");
+        group.bench_function(format!("{dtype} 154 MB"), |b| {
+            b.iter(|| view.stats(&StatsOptions::default()))
+        });
+        group.bench_function(format!("{dtype} 154 MB + histogram"), |b| b.iter(|| view.stats(&hist)));
+    }
     group.finish();
 }
 

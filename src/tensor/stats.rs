@@ -2,13 +2,14 @@
 //!
 //! Elements are decoded [`CHUNK`] at a time into a small buffer of `f32` (every float kind up to F32 and
 //! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, with min/max kept
-//! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` in one pass over the
-//! buffer — min, max, zeros and the sums of `x - k` and `(x - k)²` for a shift `k`, the running mean —
-//! and chunks are combined with Chan et al.'s parallel update, which keeps the variance numerically
-//! stable for any length. The first chunk, and any chunk whose shifted sums would cancel, is summarised
-//! with two passes (sum, then squared deviations from its own mean). A chunk with a NaN or infinity
-//! (its sums are not finite) is recounted element by element; only finite values enter min, max,
-//! mean, std and the histogram.
+//! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` while it sits in the L1
+//! cache ([`kernel`], vectorised, with AVX2 or AVX-512 when the CPU has them) — min, max, zeros and the
+//! sums of `x - k` and `(x - k)²` for a shift `k`, the running mean (the first element for the first
+//! chunk) — so the tensor is read once, and chunks are combined with Chan et al.'s parallel update, which keeps the variance
+//! numerically stable for any length. A chunk whose shifted sums would cancel takes a second pass about
+//! its own mean (the corrected two-pass algorithm). A chunk with a NaN or infinity (its sums are not
+//! finite) is recounted element by element; only finite values enter min, max, mean, std and the
+//! histogram.
 //!
 //! 8- and 16-bit dtypes take another road ([`counts`]): one pass counts bit patterns, and every
 //! statistic and the histogram come from the at most 65,536 distinct values.
@@ -20,6 +21,7 @@ use serde::Serialize;
 use super::View;
 use super::decode::{self, Lanes, Value, serialize_opt_f64};
 use crate::checkpoint::DType;
+use kernel::{Isa, Moments};
 
 pub use control::{Cancelled, Control, ProgressFn};
 
@@ -103,15 +105,24 @@ trait Lane: Copy + PartialOrd + Default + Into<f64> {
     const INF: Self;
     const NEG_INF: Self;
     const ZERO: Self;
+    /// Zero counter of the lane's width.
+    type Count: kernel::Count;
     fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [Self]) -> bool;
+    /// [`kernel::moments`] with this lane's number of extremes lanes (64 for `f32`, 32 for `f64`: four
+    /// AVX-512 registers of each).
+    fn moments(isa: Isa, xs: &[Self], k: f64) -> Moments;
 }
 
 impl Lane for f32 {
     const INF: f32 = f32::INFINITY;
     const NEG_INF: f32 = f32::NEG_INFINITY;
     const ZERO: f32 = 0.0;
+    type Count = u32;
     fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f32]) -> bool {
         decode::fill_f32(dtype, data, start, step, out)
+    }
+    fn moments(isa: Isa, xs: &[f32], k: f64) -> Moments {
+        kernel::moments::<f32, 64>(isa, xs, k)
     }
 }
 
@@ -119,8 +130,12 @@ impl Lane for f64 {
     const INF: f64 = f64::INFINITY;
     const NEG_INF: f64 = f64::NEG_INFINITY;
     const ZERO: f64 = 0.0;
+    type Count = u64;
     fn fill(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f64]) -> bool {
         decode::fill_f64(dtype, data, start, step, out)
+    }
+    fn moments(isa: Isa, xs: &[f64], k: f64) -> Moments {
+        kernel::moments::<f64, 32>(isa, xs, k)
     }
 }
 
@@ -170,62 +185,34 @@ impl Acc {
         self.n += n;
     }
 
-    /// One chunk in one pass: sums of `x - k` and `(x - k)²` for a shift `k` near the mean (the running
-    /// mean), which keeps the variance stable without a second pass. The first chunk, or a chunk far
-    /// from the running mean (when the shifted sums would cancel), takes two passes instead.
-    fn chunk<L: Lane>(&mut self, xs: &[L]) {
+    /// One chunk in one pass: extremes, zeros and the sums of `x - k` and `(x - k)²` for a shift `k`
+    /// near the mean (the running mean; the first value for the first chunk), which keeps the variance
+    /// stable without a second pass. A chunk far from the shift (when the shifted sums would cancel)
+    /// takes a second pass about its own mean.
+    fn chunk<L: Lane>(&mut self, isa: Isa, xs: &[L]) {
+        let Some(&first) = xs.first() else {
+            return;
+        };
         self.count += xs.len() as u64;
-        if self.n == 0 {
-            return self.two_pass_chunk(xs);
-        }
-        let k = self.mean;
-        let (mn, mx, zeros) = extremes(xs);
-        // separate from the extremes so that each loop vectorises
-        const W: usize = 8;
-        let (mut s1, mut s2) = ([0f64; W], [0f64; W]);
-        let mut blocks = xs.chunks_exact(W);
-        for c in &mut blocks {
-            let d: [f64; W] = std::array::from_fn(|i| c[i].into() - k);
-            for i in 0..W {
-                s1[i] += d[i];
-                s2[i] += d[i] * d[i];
-            }
-        }
-        for (i, &x) in blocks.remainder().iter().enumerate() {
-            let d = x.into() - k;
-            s1[i] += d;
-            s2[i] += d * d;
-        }
-        let (s1, s2): (f64, f64) = (s1.iter().sum(), s2.iter().sum());
+        let k = if self.n == 0 { first.into() } else { self.mean };
         let n = xs.len() as f64;
-        let m2 = s2 - s1 * s1 / n;
-        // NaN or infinities present (sums not finite), or more than ~4 of 16 digits lost to cancellation
-        if !(s1.is_finite() && s2.is_finite()) || m2 < s2 * 1e-4 {
-            return self.two_pass_chunk(xs);
-        }
-        self.fold_extremes(&mn, &mx, &zeros);
-        self.merge(xs.len() as u64, k + s1 / n, m2);
-    }
-
-    fn fold_extremes<L: Lane>(&mut self, mn: &[L; LANES], mx: &[L; LANES], zeros: &[u32; LANES]) {
-        for ((&a, &b), &z) in mn.iter().zip(mx).zip(zeros) {
-            self.min = self.min.min(a.into());
-            self.max = self.max.max(b.into());
-            self.zeros += u64::from(z);
-        }
-    }
-
-    /// Sum, extremes and zeros, then squared deviations from the chunk's own mean.
-    fn two_pass_chunk<L: Lane>(&mut self, xs: &[L]) {
-        let total: f64 = xs.iter().map(|&x| x.into()).sum();
-        if !total.is_finite() {
+        let mut m = L::moments(isa, xs, k);
+        // NaN or infinities present (or the shift was not finite)
+        if !(m.s1.is_finite() && m.s2.is_finite()) {
             return self.slow_chunk(xs);
         }
-        let mean = total / xs.len() as f64;
-        let m2 = xs.iter().map(|&x| (x.into() - mean) * (x.into() - mean)).sum();
-        let (mn, mx, zeros) = extremes(xs);
-        self.fold_extremes(&mn, &mx, &zeros);
-        self.merge(xs.len() as u64, mean, m2);
+        let mut shift = k;
+        let mut m2 = m.s2 - m.s1 * m.s1 / n;
+        // more than ~4 of 16 digits lost to cancellation: again about the chunk's mean
+        if m2 < m.s2 * 1e-4 {
+            shift = k + m.s1 / n;
+            m = L::moments(isa, xs, shift);
+            m2 = (m.s2 - m.s1 * m.s1 / n).max(0.0);
+        }
+        self.min = self.min.min(m.min);
+        self.max = self.max.max(m.max);
+        self.zeros += m.zeros;
+        self.merge(xs.len() as u64, shift + m.s1 / n, m2);
     }
 
     /// A chunk holding NaN or infinities: classify every element.
@@ -259,29 +246,6 @@ impl Acc {
             .sum();
         self.merge(n, mean, m2);
     }
-}
-
-const LANES: usize = 16;
-
-/// Per-lane minimum, maximum and zero count (NaN never wins a comparison, so callers only trust
-/// these for chunks without NaN).
-fn extremes<L: Lane>(xs: &[L]) -> ([L; LANES], [L; LANES], [u32; LANES]) {
-    let (mut mn, mut mx, mut zeros) = ([L::INF; LANES], [L::NEG_INF; LANES], [0u32; LANES]);
-    let mut blocks = xs.chunks_exact(LANES);
-    for c in &mut blocks {
-        for i in 0..LANES {
-            let x = c[i];
-            mn[i] = if x < mn[i] { x } else { mn[i] };
-            mx[i] = if x > mx[i] { x } else { mx[i] };
-            zeros[i] += u32::from(x == L::ZERO);
-        }
-    }
-    for (i, &x) in blocks.remainder().iter().enumerate() {
-        mn[i] = if x < mn[i] { x } else { mn[i] };
-        mx[i] = if x > mx[i] { x } else { mx[i] };
-        zeros[i] += u32::from(x == L::ZERO);
-    }
-    (mn, mx, zeros)
 }
 
 /// The logical ranges to examine, and the sample they form (if any).
@@ -342,10 +306,12 @@ fn for_chunks<L: Lane>(
 
 /// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
 /// serialising on one counter.
-fn bin_chunk<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], all_finite: bool) {
+fn bin_chunk<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], all_finite: bool) {
     let last = counts.len() - 1;
     let bin = |x: f64| (((x - lo) * scale) as usize).min(last);
-    if all_finite {
+    if all_finite && counts.len() <= kernel::MAX_BINS {
+        kernel::bins(isa, xs, lo, scale, counts);
+    } else if all_finite {
         let mut quads = xs.chunks_exact(4);
         for q in &mut quads {
             for (lane, &x) in q.iter().enumerate() {
@@ -368,8 +334,9 @@ fn run_lanes<L: Lane>(
     bins: usize,
     ctl: &Control,
 ) -> Result<(Acc, Option<Histogram>), Cancelled> {
+    let isa = Isa::detect();
     let mut acc = Acc::default();
-    for_chunks::<L>(view, ranges, ctl, |xs| acc.chunk(xs))?;
+    for_chunks::<L>(view, ranges, ctl, |xs| acc.chunk(isa, xs))?;
     let mut hist = None;
     if bins > 0 && acc.n > 0 {
         let (lo, hi) = (acc.min, acc.max);
@@ -377,7 +344,7 @@ fn run_lanes<L: Lane>(
         let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
         for_chunks::<L>(view, ranges, ctl, |xs| {
-            bin_chunk(xs, lo, scale, &mut counts, all_finite)
+            bin_chunk(isa, xs, lo, scale, &mut counts, all_finite)
         })?;
         hist = Some(Histogram {
             lo,
@@ -475,6 +442,8 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
 mod control;
 #[path = "stats_counts.rs"]
 mod counts;
+#[path = "stats_kernel.rs"]
+mod kernel;
 #[path = "stats_parallel.rs"]
 mod parallel;
 #[path = "stats_repeat.rs"]

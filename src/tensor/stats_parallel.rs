@@ -4,7 +4,7 @@
 //! add; mean and squared deviations combine without a second pass). The histogram's pass is split
 //! the same way and its counts summed. Small tensors stay on one thread.
 
-use super::{Acc, Cancelled, Control, Histogram, Lane, View, bin_chunk, for_chunks};
+use super::{Acc, Cancelled, Control, Histogram, Isa, Lane, View, bin_chunk, for_chunks};
 
 /// Elements below which one thread does the work (thread start-up would dominate).
 pub const PARALLEL_MIN: u64 = 1 << 20;
@@ -80,13 +80,14 @@ pub(super) fn run_lanes_parallel<L: Lane + Send + Sync>(
     threads: usize,
 ) -> Result<(Acc, Option<Histogram>), Cancelled> {
     let parts = split(ranges, threads);
+    let isa = Isa::detect();
     let accs: Vec<Result<Acc, Cancelled>> = std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
             .map(|p| {
                 s.spawn(move || {
                     let mut acc = Acc::default();
-                    for_chunks::<L>(view, p, ctl, |xs| acc.chunk(xs)).map(|_| acc)
+                    for_chunks::<L>(view, p, ctl, |xs| acc.chunk(isa, xs)).map(|_| acc)
                 })
             })
             .collect();
@@ -110,8 +111,10 @@ pub(super) fn run_lanes_parallel<L: Lane + Send + Sync>(
                 .map(|p| {
                     s.spawn(move || {
                         let mut counts = vec![[0u64; 4]; bins];
-                        for_chunks::<L>(view, p, ctl, |xs| bin_chunk(xs, lo, scale, &mut counts, all_finite))
-                            .map(|_| counts)
+                        for_chunks::<L>(view, p, ctl, |xs| {
+                            bin_chunk(isa, xs, lo, scale, &mut counts, all_finite)
+                        })
+                        .map(|_| counts)
                     })
                 })
                 .collect();
