@@ -25,7 +25,7 @@ pub fn to_string(report: &Report) -> String {
     );
     let _ = writeln!(
         o,
-        "| Copy into fresh / mapped memory | {:.2} / {:.2} GB/s |",
+        "| Copy into fresh / mapped memory, one thread | {:.2} / {:.2} GB/s |",
         s.fresh_memory_gbps, s.mapped_memory_gbps
     );
     for g in &s.gpu {
