@@ -21,16 +21,18 @@
 //! So eager methods run both ways ([`Arena::fresh`] and [`Arena::new`]): fresh memory, new every run
 //! and advised `MADV_HUGEPAGE` (what a one-shot loader can do; `read(2)` into it measured 90–110 ms
 //! above), compared with `torch.load` in the headline; and a pre-faulted arena reused across runs, as a
-//! long-lived loader reuses its buffers. The eager pickle load `pread`s each storage into the arena
-//! rather than copying it out of the map the parser uses: in `tensorscope bench` that measured 90 ms
-//! against 110 ms for GPT-2 (500 MB), keeps the file's pages out of the process, and reads ahead in large requests
-//! on a cold cache (like `torch.load`, which reads storages too).
+//! long-lived loader reuses its buffers. The eager pickle load reads each whole file into the arena
+//! with one `read(2)` and parses that copy in place (the storages are views into it): reading rather
+//! than copying out of a map keeps the file's pages out of the process and reads ahead in large
+//! requests on a cold cache, and one read per file rather than one `pread` per storage (as an
+//! earlier version did) keeps 20,000 small tensors from costing 20,000 system calls and page faults.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::Method;
+use crate::checkpoint::guard::GuardedMap;
 use crate::checkpoint::safetensors::parse_header;
 use crate::checkpoint::{self, TensorInfo};
 use crate::{Error, Result};
@@ -385,9 +387,14 @@ pub(super) fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn S
     finish(l, sink, bytes, &views)
 }
 
-/// The pickle methods: map each file, parse it with the restricted pickle reader, then copy
-/// (eager) or view (mmap) every storage; the slice variants keep rank k's rows.
+/// The pickle methods. The mmap ones map each file, parse it with the restricted pickle reader, then
+/// view every storage in the map; the eager ones (`torch.load`'s way: everything in owned memory)
+/// read each whole file into the arena with one `read(2)` and parse the copy in place, so the
+/// storages are views into memory the load owns. The slice variants keep rank k's rows.
 fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+    if l.method == Method::PickleEager {
+        return pickle_eager(arena, l, sink);
+    }
     let mut maps = Vec::with_capacity(l.files.len());
     let mut handles = Vec::with_capacity(l.files.len());
     for f in l.files {
@@ -399,56 +406,31 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
         maps.push(map);
         handles.push(file);
     }
-    // (file, tensor) pairs and the distinct storages (shared storages are copied once, as torch does).
-    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
-    for (i, (f, map)) in l.files.iter().zip(&maps).enumerate() {
-        let tf = crate::formats::pickle::torch::read(f, map.bytes())?;
-        tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
-    }
+    let datas: Vec<&[u8]> = maps.iter().map(|m| m.bytes()).collect();
+    let tensors = parse_all(l.files, &datas, Some(&maps))?;
     for m in &maps {
         m.advise_random(false);
     }
-    let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
-    storages.sort_by_key(|(i, r)| (*i, r.start, r.end));
-    storages.dedup();
-    let storage_slice = |(i, r): &StorageKey| -> Result<&[u8]> {
-        maps[*i].bytes().get(r.start as usize..r.end as usize).ok_or_else(|| {
-            Error::format(
-                &l.files[*i],
-                format!("storage {}..{} lies outside the file", r.start, r.end),
-            )
-        })
-    };
-    let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
-    let storage_bytes: u64 = srcs.iter().map(|s| s.len() as u64).sum();
+    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
     let padded = |v: &[&[u8]]| v.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum::<usize>();
     let (k, n) = l.rank.unwrap_or((0, 1));
-    let slices_of = |views: &[&'_ [u8]]| -> Vec<usize> {
-        tensors
-            .iter()
-            .zip(views)
-            .map(|((_, t), v)| rows(t, v, k, n).len())
-            .collect()
-    };
-    // where each tensor lies in its storage, worked out once for every method below
+    // where each tensor lies in its storage
     let map = view_map(&tensors, &storages);
     let loaded = match l.method {
-        Method::PickleMmap => finish_storages(l, sink, storage_bytes, &srcs, &map),
-        Method::PickleEager => {
-            let owned = read_into(arena.take(padded(&srcs))?, &handles, &storages, l.files)?;
-            finish_storages(l, sink, storage_bytes, &owned, &map)
-        }
         Method::PickleMmapSlice => {
             let v = views(&map, &srcs);
             let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
             let copied = copy_into(arena.take(padded(&slices))?, &slices);
             finish(l, sink, slices.iter().map(|s| s.len() as u64).sum(), &copied)
         }
-        _ => {
-            // The torch.load way: everything into owned memory first, then the rank's rows copied out.
-            let slice_len: usize = slices_of(&views(&map, &srcs))
+        Method::PickleSlice => {
+            // The torch.load way: every storage `pread` into owned memory first (as torch reads
+            // each record), then the rank's rows copied out.
+            let v = views(&map, &srcs);
+            let slice_len: usize = tensors
                 .iter()
-                .map(|s| s.next_multiple_of(ARENA_ALIGN))
+                .zip(&v)
+                .map(|((_, t), v)| rows(t, v, k, n).len().next_multiple_of(ARENA_ALIGN))
                 .sum();
             let first = padded(&srcs);
             let (a, b) = arena.take(first + slice_len)?.split_at_mut(first);
@@ -458,6 +440,7 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
             let copied = copy_into(b, &slices);
             finish(l, sink, storage_bytes, &copied)
         }
+        _ => finish_storages(l, sink, storage_bytes, &srcs, &map),
     };
     if let Some(i) = maps.iter().position(|m| m.damaged()) {
         return Err(Error::format(
@@ -468,12 +451,86 @@ fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded
     loaded
 }
 
+/// The eager pickle loads: every file read whole into the arena (each 64-byte aligned, one
+/// `read(2)` each), parsed in place; the storages are views into that copy (storage records are
+/// stored uncompressed, so a record's bytes in the file are the storage), shared storages once.
+/// One read per file instead of one per storage: with 20,000 small tensors the per-storage
+/// `pread`s and the map's page faults cost more than the data. The copy holds the zip headers and
+/// the pickle as well (a few hundred bytes per tensor), which is the price of reading in one go.
+fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+    let sizes = file_sizes(l.files)?;
+    let first: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
+    let first = usize::try_from(first).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
+    let mut at = 0usize;
+    let mut ranges = Vec::with_capacity(l.files.len());
+    arena.take(first)?;
+    for (f, &size) in l.files.iter().zip(&sizes) {
+        let got = read_file_into(arena, f, at)?.len();
+        if got as u64 != size {
+            return Err(Error::format(f, "the file changed size while it was being loaded"));
+        }
+        ranges.push(at..at + got);
+        at += got.next_multiple_of(ARENA_ALIGN);
+    }
+    let owned: &[u8] = arena.take(first)?;
+    let datas: Vec<&[u8]> = ranges.iter().map(|r| &owned[r.clone()]).collect();
+    let tensors = parse_all(l.files, &datas, None)?;
+    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
+    let map = view_map(&tensors, &storages);
+    finish_storages(l, sink, storage_bytes, &srcs, &map)
+}
+
+fn file_sizes(files: &[PathBuf]) -> Result<Vec<u64>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| Error::io(f, e)))
+        .collect()
+}
+
+/// Parse every `torch.save` file (held in `datas`): its (file, tensor) pairs. With `maps` (the
+/// maps `datas` are), what the parse reads out of order is asked for up front (`MADV_WILLNEED`).
+fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) -> Result<Vec<(usize, TensorInfo)>> {
+    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+    for (i, (f, data)) in files.iter().zip(datas).enumerate() {
+        let map = maps.and_then(|m| m.get(i));
+        let tf = crate::formats::pickle::torch::read_prefetching(f, data, &mut |r| {
+            if let Some(m) = map {
+                m.will_need(r);
+            }
+        })?;
+        tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
+    }
+    Ok(tensors)
+}
+
+/// The distinct storages of `tensors` (shared storages once, as torch moves a storage once), their
+/// bytes in `datas`, and their total size.
+fn storages_of<'d>(
+    files: &[PathBuf],
+    datas: &[&'d [u8]],
+    tensors: &[(usize, TensorInfo)],
+) -> Result<(Vec<StorageKey>, Vec<&'d [u8]>, u64)> {
+    let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
+    storages.sort_unstable_by_key(|(i, r)| (*i, r.start, r.end));
+    storages.dedup();
+    let storage_slice = |(i, r): &StorageKey| -> Result<&'d [u8]> {
+        datas[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
+            Error::format(
+                &files[*i],
+                format!("storage {}..{} lies outside the file", r.start, r.end),
+            )
+        })
+    };
+    let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
+    let bytes = srcs.iter().map(|s| s.len() as u64).sum();
+    Ok((storages, srcs, bytes))
+}
+
 type StorageKey = (usize, std::ops::Range<u64>);
 
-/// The eager copy, as `torch.load` does it: `pread` each storage (already checked to lie inside its
-/// file) into `buf`, 64-byte aligned. Reading rather than copying out of the map keeps the map's
-/// pages unmapped (peak memory is the copy, not the copy plus the mapped file) and, on a cold
-/// cache, lets the kernel read ahead in large requests.
+/// `pread` each storage (already checked to lie inside its file) into `buf`, 64-byte aligned.
+/// Reading rather than copying out of the map keeps the map's pages unmapped (peak memory is the
+/// copy, not the copy plus the mapped file) and, on a cold cache, lets the kernel read ahead.
 fn read_into<'a>(
     buf: &'a mut [u8],
     files: &[File],

@@ -128,3 +128,40 @@ fn summer_equals_checksum_wherever_the_data_is_split() {
     }
     assert_eq!(Summer::default().finish(), 0);
 }
+
+#[test]
+fn eager_pickle_of_many_small_tensors_matches_the_map_in_fresh_and_reused_memory() {
+    use super::super::synth::{SynthTensor, write_torch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.bin");
+    let tensors: Vec<SynthTensor> = (0..500u64)
+        .map(|i| SynthTensor {
+            name: format!("layers.{}.t{}", i / 10, i % 10),
+            shape: vec![1 + i * 7 % 300],
+        })
+        .collect();
+    let bytes: u64 = tensors.iter().map(SynthTensor::nbytes).sum();
+    write_torch(&path, &tensors).unwrap();
+    let files = vec![path.clone()];
+    let mut sums = Vec::new();
+    for (method, mut arena) in [
+        (Method::PickleMmap, Arena::new()),
+        (Method::PickleEager, Arena::new()),
+        (Method::PickleEager, Arena::fresh()),
+    ] {
+        for _ in 0..2 {
+            let l = Load {
+                root: &path,
+                files: &files,
+                method,
+                touched: true,
+                rank: None,
+            };
+            let got = load(&mut arena, &l).unwrap();
+            arena.release();
+            assert_eq!(got.bytes, bytes, "{method:?}");
+            sums.push(got.checksum.unwrap());
+        }
+    }
+    assert!(sums.iter().all(|&s| s == sums[0]), "{sums:?}");
+}

@@ -539,7 +539,7 @@ impl Builder {
         let file = self.files.len();
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {
-                let t = crate::formats::pickle::torch::read(full, data)?;
+                let t = crate::formats::pickle::torch::read_prefetching(full, data, &mut |r| source.prefetch(r))?;
                 // parsed without read-ahead (see `Source::open`); tensor data streams normally
                 source.advise_sequential();
                 (
@@ -586,6 +586,7 @@ impl Builder {
                 return Err(Error::format(full, what.to_string()));
             }
         };
+        self.tensors.reserve(tensors.len());
         for mut t in tensors {
             t.file = file;
             t.name.insert_str(0, prefix);

@@ -118,6 +118,19 @@ impl GuardedMap {
         let _ = self.map.advise(advice);
     }
 
+    /// Ask the kernel to start reading `range` of the map into the page cache now
+    /// (`MADV_WILLNEED`, clipped to the map); advice only, failures are ignored. Ranges asked for
+    /// together are read in parallel rather than fault after fault.
+    pub fn will_need(&self, range: std::ops::Range<u64>) {
+        let len = self.map.len() as u64;
+        let (start, end) = (range.start.min(len), range.end.min(len));
+        if start < end {
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::WillNeed, start as usize, (end - start) as usize);
+        }
+    }
+
     /// Whether part of the file vanished while it was mapped: whatever was read is then wrong.
     pub fn damaged(&self) -> bool {
         self.guard.damaged()

@@ -76,6 +76,13 @@ impl Source {
         Ok((Source::Map(map), meta.len()))
     }
 
+    /// Start reading `range` of a mapped file now (see [`guard::GuardedMap::will_need`]).
+    pub(crate) fn prefetch(&self, range: std::ops::Range<u64>) {
+        if let Source::Map(m) = self {
+            m.will_need(range);
+        }
+    }
+
     /// Normal read-ahead again (after a pickle's structure was parsed with none).
     pub(crate) fn advise_sequential(&self) {
         if let Source::Map(m) = self {

@@ -31,6 +31,8 @@ pub const MAX_MEMO: usize = 1 << 22;
 /// hashes. Without it a few bytes that fetch a large shared value from the memo again and again
 /// (as a dict key, as call arguments, as a string to encode) make the reader work for hours.
 pub const MAX_WORK: u64 = 1 << 31;
+/// Most heap nodes and memo entries reserved before the pickle runs (past it, they grow as needed).
+const RESERVE_HINT: usize = 1 << 18;
 /// Longest storage key (torch writes `0`, `1`, …; the key names a record of the archive).
 pub const MAX_STORAGE_KEY: usize = 4096;
 /// Most dimensions of a pickled tensor (as for safetensors).
@@ -94,7 +96,7 @@ pub(super) struct Machine<'a> {
     pub(super) heap: Heap<'a>,
     pub(super) stack: Vec<Value<'a>>,
     pub(super) marks: Vec<usize>,
-    pub(super) memo: HashMap<u64, Value<'a>>,
+    pub(super) memo: Memo<'a>,
     pub(super) warnings: Vec<String>,
     pub(super) warned: std::collections::HashSet<String>,
     pub(super) at: usize,
@@ -107,12 +109,17 @@ pub fn load(data: &[u8], start: usize) -> Result<Loaded<'_>, MachineError> {
         heap: Heap::default(),
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         warnings: Vec::new(),
         warned: Default::default(),
         at: start,
         work: 0,
     };
+    // torch writes about one node per 16 bytes of pickle: reserve that much up front (bounded by the
+    // input, so a short hostile pickle reserves little) rather than growing the heap by copies
+    let hint = (data.len().saturating_sub(start) / 16).min(RESERVE_HINT);
+    m.heap.reserve(hint);
+    m.memo.reserve(hint);
     let mut ops = Ops::at(data, start);
     while let Some(instr) = ops.next() {
         let instr = instr.map_err(MachineError::Op)?;
@@ -406,7 +413,7 @@ impl<'a> Machine<'a> {
                 };
                 let v = self
                     .memo
-                    .get(&i)
+                    .get(i)
                     .cloned()
                     .ok_or_else(|| self.bad(format!("memo entry {i} was never stored")))?;
                 self.push(v)?;
@@ -417,7 +424,7 @@ impl<'a> Machine<'a> {
                     _ => self.memo.len() as u64,
                 };
                 let v = self.top()?;
-                if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&i) {
+                if self.memo.len() >= MAX_MEMO && self.memo.get(i).is_none() {
                     return Err(MachineError::Limit {
                         what: "memo entries",
                         limit: MAX_MEMO as u64,
@@ -484,6 +491,58 @@ impl<'a> Machine<'a> {
             O::Stop => {}
         }
         Ok(())
+    }
+}
+
+/// The memo: indices below a dense bound live in a vector (torch numbers its memo 0, 1, 2, …, so
+/// that is every entry of a real checkpoint, without hashing); any other index goes to a SipHash
+/// map, so a hostile pickle that stores at index 4,000,000,000 costs one map entry, not a vector of
+/// that length. The vector grows only to cover an index at most twice its length plus a margin.
+#[derive(Debug, Default)]
+pub(super) struct Memo<'a> {
+    dense: Vec<Option<Value<'a>>>,
+    sparse: HashMap<u64, Value<'a>>,
+    len: usize,
+}
+
+impl<'a> Memo<'a> {
+    /// Indices below this always fit the dense vector.
+    const MARGIN: u64 = 1 << 12;
+
+    fn reserve(&mut self, n: usize) {
+        self.dense.reserve(n);
+    }
+
+    /// Entries stored.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn get(&self, i: u64) -> Option<&Value<'a>> {
+        let dense = usize::try_from(i).ok().and_then(|at| self.dense.get(at)?.as_ref());
+        // an index stored while sparse stays in the map when the vector later grows over it
+        dense.or_else(|| self.sparse.get(&i))
+    }
+
+    pub(super) fn insert(&mut self, i: u64, v: Value<'a>) {
+        let n = self.dense.len() as u64;
+        if i < n.saturating_mul(2).saturating_add(Self::MARGIN) {
+            let at = i as usize;
+            if at >= self.dense.len() {
+                self.dense.resize(at + 1, None);
+            }
+            // an index that was sparse before the vector grew over it moves to the vector
+            let moved = if self.sparse.is_empty() {
+                None
+            } else {
+                self.sparse.remove(&i)
+            };
+            let old = moved.or_else(|| self.dense[at].take());
+            self.len += usize::from(old.is_none());
+            self.dense[at] = Some(v);
+        } else {
+            self.len += usize::from(self.sparse.insert(i, v).is_none());
+        }
     }
 }
 

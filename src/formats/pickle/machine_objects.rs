@@ -14,7 +14,7 @@ impl<'a> Machine<'a> {
                 crate::text::escape(&g.qualified())
             ));
         }
-        self.alloc(Node::Global(g))
+        self.alloc(Node::Global(Box::new(g)))
     }
 
     pub(in crate::formats::pickle) fn append(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
@@ -71,7 +71,7 @@ impl<'a> Machine<'a> {
             Some(Node::NpPending) => {
                 let t = crate::formats::pickle::numpy::array_from_state(&self.heap, &state).map_err(|m| self.bad(m))?;
                 if let Some(n) = self.heap.get_mut(id) {
-                    *n = Node::Tensor(t);
+                    *n = Node::Tensor(Box::new(t));
                 }
             }
             Some(Node::NpDtype(_)) => {

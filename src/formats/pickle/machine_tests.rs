@@ -248,3 +248,38 @@ fn codecs_encode_and_small_constructors() {
     let l = load(b"ctorch\nSize\nK\x02K\x03\x86\x85R.", 0).unwrap();
     assert_eq!(l.heap.dims(&l.root), Some(vec![2, 3]));
 }
+
+#[test]
+fn memo_indices_far_apart_and_then_covered_read_back() {
+    // 7 stored at index 10,000 while the memo is empty (kept aside, not in a 10,000-slot vector),
+    // then 6,000 entries stored at 0, 1, 2, … grow the vector over index 10,000
+    let far = 10_000u32.to_le_bytes();
+    let mut data = b"\x80\x04K\x07r".to_vec();
+    data.extend_from_slice(&far);
+    data.push(b'0');
+    for i in 0..6000u32 {
+        data.extend_from_slice(b"Nr");
+        data.extend_from_slice(&i.to_le_bytes());
+        data.push(b'0');
+    }
+    let mut first = data.clone();
+    first.push(b'j');
+    first.extend_from_slice(&far);
+    first.push(b'.');
+    assert_eq!(load(&first, 0).unwrap().root, Value::Int(7));
+    // stored again at the same index once the vector covers it: the new value wins
+    let mut again = data;
+    again.extend_from_slice(b"K\x09r");
+    again.extend_from_slice(&far);
+    again.extend_from_slice(b"0j");
+    again.extend_from_slice(&far);
+    again.push(b'.');
+    assert_eq!(load(&again, 0).unwrap().root, Value::Int(9));
+    // an index never stored is still an error, below and past the vector
+    for i in [1u32, 6_001, 4_000_000_000] {
+        let mut bad = b"\x80\x04Nr\x00\x00\x00\x000j".to_vec();
+        bad.extend_from_slice(&i.to_le_bytes());
+        bad.push(b'.');
+        assert!(load(&bad, 0).is_err(), "{i}");
+    }
+}

@@ -11,13 +11,24 @@ use crate::model::DType;
 
 type R<T> = Result<T, MachineError>;
 
+/// `module.name` of a called global, rendered only when a message needs it (formatting it for
+/// every call cost a String per tensor).
+#[derive(Clone)]
+struct Qualified<'a>(Text<'a>, Text<'a>);
+
+impl std::fmt::Display for Qualified<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", &*self.0, &*self.1)
+    }
+}
+
 impl<'a> Machine<'a> {
     pub(super) fn opaque(&mut self, callable: Value<'a>, args: Value<'a>) -> R<Value<'a>> {
-        self.alloc(Node::Object(Object {
+        self.alloc(Node::Object(Box::new(Object {
             callable: Some(callable),
             args: Some(args),
             ..Object::default()
-        }))
+        })))
     }
 
     /// "Call" `callable(*args)`: a value for allowlisted constructors, an opaque object otherwise.
@@ -25,7 +36,7 @@ impl<'a> Machine<'a> {
         let Some(g) = self.heap.global(&callable) else {
             return self.opaque(callable, args);
         };
-        let (Some(safe), qualified) = (g.safe, g.qualified()) else {
+        let (Some(safe), qualified) = (g.safe, Qualified(g.module.clone(), g.name.clone())) else {
             return self.opaque(callable, args);
         };
         let n = match self.heap.seq(&args) {
@@ -33,8 +44,13 @@ impl<'a> Machine<'a> {
             None => return Err(self.bad(format!("{qualified}: arguments are not a tuple"))),
         };
         self.charge(n)?;
-        let a: Vec<Value<'a>> = self.heap.seq(&args).map(<[_]>::to_vec).unwrap_or_default();
         use SafeGlobal as S;
+        if matches!(safe, S::RebuildTensorV2 | S::RebuildTensor) {
+            // the call of every tensor: read its arguments in place rather than copying them
+            let t = self.tensor_of(&args, usize::MAX, None, &qualified)?;
+            return self.alloc(Node::Tensor(Box::new(t)));
+        }
+        let a: Vec<Value<'a>> = self.heap.seq(&args).map(<[_]>::to_vec).unwrap_or_default();
         match safe {
             S::OrderedDict => {
                 let d = self.alloc(Node::Dict(Dict::default()))?;
@@ -85,9 +101,9 @@ impl<'a> Machine<'a> {
                 },
                 _ => self.opaque(callable, args),
             },
-            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&a, None, &qualified),
+            S::RebuildTensorV2 | S::RebuildTensor => self.rebuild_tensor(&args, usize::MAX, None, &qualified),
             S::RebuildTensorV3 => match self.heap.global(a.get(6).unwrap_or(&Value::None)).and_then(|g| g.safe) {
-                Some(S::TorchDType(d)) => self.rebuild_tensor(&a, Some(d), &qualified),
+                Some(S::TorchDType(d)) => self.rebuild_tensor(&args, usize::MAX, Some(d), &qualified),
                 _ => Err(self.bad(format!("{qualified}: the seventh argument is not a torch dtype"))),
             },
             S::RebuildParameter | S::RebuildParameterWithState | S::Parameter => match a.first() {
@@ -132,15 +148,12 @@ impl<'a> Machine<'a> {
                 // a label: the layout named by `_get_layout("torch.sparse_coo")` or the global itself
                 let label = match a.first().and_then(|v| v.as_str()) {
                     Some(name) => name.to_string(),
-                    None => qualified.clone(),
+                    None => qualified.to_string(),
                 };
                 self.charge(label.len())?;
                 Ok(Value::Str(Text::Shared(Rc::from(label))))
             }
-            S::RebuildQTensor => {
-                let n = a.len().min(4);
-                self.rebuild_tensor(&a[..n], None, &qualified)
-            }
+            S::RebuildQTensor => self.rebuild_tensor(&args, 4, None, &qualified),
             S::Complex => match (a.first(), a.get(1)) {
                 // Python's repr: (1+2j)
                 (Some(Value::Float(re)), Some(Value::Float(im))) => {
@@ -165,7 +178,10 @@ impl<'a> Machine<'a> {
             }
             S::RebuildSparseTensor => self.opaque(callable, args),
             S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
-                self.warn(format!("call of {} was not rebuilt", crate::text::escape(&qualified)));
+                self.warn(format!(
+                    "call of {} was not rebuilt",
+                    crate::text::escape(&qualified.to_string())
+                ));
                 self.opaque(callable, args)
             }
         }
@@ -178,8 +194,29 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// A tensor over a storage; `dtype` overrides the storage's element type (`_rebuild_tensor_v3`).
-    fn rebuild_tensor(&mut self, a: &[Value<'a>], dtype: Option<DType>, qualified: &str) -> R<Value<'a>> {
+    /// A tensor over a storage from the first `limit` items of the argument tuple `args`; `dtype`
+    /// overrides the storage's element type (`_rebuild_tensor_v3`).
+    fn rebuild_tensor(
+        &mut self,
+        args: &Value<'a>,
+        limit: usize,
+        dtype: Option<DType>,
+        qualified: &Qualified<'_>,
+    ) -> R<Value<'a>> {
+        let t = self.tensor_of(args, limit, dtype, qualified)?;
+        self.alloc(Node::Tensor(Box::new(t)))
+    }
+
+    /// The tensor [`Machine::rebuild_tensor`] allocates, built while the arguments are borrowed.
+    fn tensor_of(
+        &self,
+        args: &Value<'a>,
+        limit: usize,
+        dtype: Option<DType>,
+        qualified: &Qualified<'_>,
+    ) -> R<Tensor<'a>> {
+        let a = self.heap.seq(args).unwrap_or_default();
+        let a = &a[..a.len().min(limit)];
         let bad = |m: &str| self.bad(format!("{qualified}: {m}"));
         let (Some(storage), Some(offset), Some(size), Some(stride)) = (a.first(), a.get(1), a.get(2), a.get(3)) else {
             return Err(bad("expected (storage, offset, size, stride, …)"));
@@ -222,14 +259,13 @@ impl<'a> Machine<'a> {
                 shape.len()
             )));
         }
-        let t = Tensor {
+        Ok(Tensor {
             data: TensorData::Storage(sid),
             dtype,
             offset,
             shape,
             strides,
-        };
-        self.alloc(Node::Tensor(t))
+        })
     }
 
     /// `('storage', type, key, location, numel[, view])`, the persistent ids of `torch.save`.
@@ -238,7 +274,8 @@ impl<'a> Machine<'a> {
         if !(5..=6).contains(&n) {
             return Err(self.bad("persistent id is not ('storage', type, key, location, numel)"));
         }
-        let items = self.heap.seq(&pid).map(<[_]>::to_vec).unwrap_or_default();
+        // read in place (no copy of the id's items): the node is allocated after the borrow ends
+        let items = self.heap.seq(&pid).unwrap_or_default();
         let tag_ok = match items.first() {
             Some(Value::Str(t)) => &**t == "storage",
             Some(Value::Bytes(b)) => &**b == b"storage",
@@ -279,13 +316,13 @@ impl<'a> Machine<'a> {
                 _ => return Err(self.bad("bad storage view")),
             },
         };
-        self.alloc(Node::Storage(Storage {
+        self.alloc(Node::Storage(Box::new(Storage {
             key,
             dtype,
             location,
             numel,
             view,
-        }))
+        })))
     }
 }
 

@@ -7,7 +7,7 @@
 //! inside it. Nothing is copied: the ranges point into the caller's map. The legacy format lives in
 //! [`super::legacy`]; both share the walk that names tensors by key path.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
@@ -56,8 +56,16 @@ pub struct TorchFile {
 
 /// Read the `torch.save` file mapped in `data` (`path` is only for messages).
 pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
+    read_prefetching(path, data, &mut |_| {})
+}
+
+/// [`read`], telling `prefetch` (before reading them) the ranges of `data` a zip archive's parse
+/// reads out of order: the local headers ([`zip::read_prefetching`]) and `data.pkl`. A caller
+/// holding a map of a cold file advises them `MADV_WILLNEED` so they are read in parallel, not one
+/// page fault after another.
+pub fn read_prefetching(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Result<TorchFile> {
     if data.starts_with(b"PK") {
-        read_zip(path, data)
+        read_zip(path, data, prefetch)
     } else {
         super::legacy::read(path, data)
     }
@@ -76,9 +84,9 @@ pub(crate) fn machine_error(path: &Path, what: &str, e: MachineError) -> Error {
     }
 }
 
-fn read_zip(path: &Path, data: &[u8]) -> Result<TorchFile> {
+fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Result<TorchFile> {
     let fmt = |m: String| Error::format(path, m);
-    let archive = zip::read(data).map_err(|e| fmt(format!("zip archive: {e}")))?;
+    let archive = zip::read_prefetching(data, prefetch).map_err(|e| fmt(format!("zip archive: {e}")))?;
     let first = archive
         .entries
         .first()
@@ -122,15 +130,23 @@ fn read_zip(path: &Path, data: &[u8]) -> Result<TorchFile> {
             other => return Err(fmt(format!("unknown byteorder {:?}", String::from_utf8_lossy(other)))),
         }
     }
+    if pkl.error.is_none() {
+        prefetch(pkl.data.clone());
+    }
     let pickle = zip::content(data, pkl, MAX_PICKLE_INFLATED).map_err(|e| fmt(e.0))?;
     if !pkl.is_stored() {
         out.warnings
             .push(format!("{} is compressed (torch never writes that)", escape(&pkl.name)));
     }
     let loaded = machine::load(&pickle, 0).map_err(|e| machine_error(path, &pkl_name, e))?;
-    let mut records: HashMap<String, Range<u64>> = HashMap::new();
-    let resolve = |s: &Storage| -> std::result::Result<Range<u64>, String> {
-        let name = format!("{top}/data/{}", s.key);
+    // one buffer for every record name: no String per storage (a storage shared by several tensors
+    // is looked up again, one hash lookup, rather than cached under a copy of its key)
+    let prefix = format!("{top}/data/");
+    let mut name = String::with_capacity(prefix.len() + 16);
+    let mut resolve = |s: &Storage| -> std::result::Result<Range<u64>, String> {
+        name.clear();
+        name.push_str(&prefix);
+        name.push_str(&s.key);
         let e = unique(&archive, &name)?;
         if !e.is_stored() {
             return Err(format!(
@@ -147,14 +163,6 @@ fn read_zip(path: &Path, data: &[u8]) -> Result<TorchFile> {
             ));
         }
         Ok(e.data.start..e.data.start + nbytes)
-    };
-    let mut resolve = |s: &Storage| match records.get(&s.key) {
-        Some(r) => Ok(r.clone()),
-        None => {
-            let r = resolve(s)?;
-            records.insert(s.key.clone(), r.clone());
-            Ok(r)
-        }
     };
     collect(path, &loaded, data, &mut resolve, &mut out)?;
     Ok(out)
@@ -220,13 +228,10 @@ pub(crate) fn collect(
         listed.set(total);
         Ok(())
     };
-    let join = |p: &str, k: &str| -> Result<String> {
+    // `k` is moved in: a top-level key (every tensor of a state dict) is used as it is, not copied
+    let join = |p: &str, k: String| -> Result<String> {
         charge(p.len() + k.len() + 1)?;
-        Ok(if p.is_empty() {
-            k.to_string()
-        } else {
-            format!("{p}.{k}")
-        })
+        Ok(if p.is_empty() { k } else { format!("{p}.{k}") })
     };
     while let Some((v, name, depth, quiet)) = todo.pop() {
         let Value::Node(id) = v else {
@@ -274,13 +279,13 @@ pub(crate) fn collect(
         match node {
             Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
                 for (i, c) in items.iter().enumerate() {
-                    children.push((c.clone(), join(&name, &i.to_string())?, quiet));
+                    children.push((c.clone(), join(&name, i.to_string())?, quiet));
                 }
             }
             Node::Dict(d) => {
                 for (k, c) in &d.items {
                     let key = heap.repr(k).unwrap_or_else(|| "?".into());
-                    children.push((c.clone(), join(&name, &key)?, quiet));
+                    children.push((c.clone(), join(&name, key)?, quiet));
                 }
             }
             Node::Object(o) => {
@@ -302,12 +307,12 @@ pub(crate) fn collect(
                                     charge(name.len())?;
                                     name.clone()
                                 } else {
-                                    join(&name, &key)?
+                                    join(&name, key)?
                                 };
                                 children.push((c.clone(), key, quiet));
                             }
                         }
-                        _ => children.push((st.clone(), join(&name, "__state__")?, quiet)),
+                        _ => children.push((st.clone(), join(&name, "__state__".into())?, quiet)),
                     }
                 }
                 // arguments of the call are walked for tensors only (their scalars are code's inputs)
@@ -318,12 +323,12 @@ pub(crate) fn collect(
                     .flatten()
                     .chain(o.items.iter());
                 for (i, a) in args.enumerate() {
-                    children.push((a.clone(), join(&name, &i.to_string())?, true));
+                    children.push((a.clone(), join(&name, i.to_string())?, true));
                 }
                 for (k, c) in &o.pairs {
                     children.push((
                         c.clone(),
-                        join(&name, &heap.repr(k).unwrap_or_else(|| "?".into()))?,
+                        join(&name, heap.repr(k).unwrap_or_else(|| "?".into()))?,
                         quiet,
                     ));
                 }

@@ -133,6 +133,13 @@ impl<'a> Value<'a> {
 pub struct Dict<'a> {
     /// The pairs, in order.
     pub items: Vec<(Value<'a>, Value<'a>)>,
+    /// Where each str and int key is, made at the first insert (an empty dict, as every tensor's
+    /// backward hooks are, stays two words).
+    index: Option<Box<DictIndex<'a>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct DictIndex<'a> {
     by_str: HashMap<Text<'a>, usize>,
     by_int: HashMap<i64, usize>,
 }
@@ -140,10 +147,11 @@ pub struct Dict<'a> {
 impl<'a> Dict<'a> {
     /// Insert or replace; returns whether a new pair was added.
     pub fn insert(&mut self, k: Value<'a>, v: Value<'a>) -> bool {
+        let ix = self.index.get_or_insert_with(Box::default);
         let slot = match &k {
-            Value::Str(t) => self.by_str.get(t).copied(),
-            Value::Int(i) => self.by_int.get(i).copied(),
-            Value::Bool(b) => self.by_int.get(&i64::from(*b)).copied(),
+            Value::Str(t) => ix.by_str.get(t).copied(),
+            Value::Int(i) => ix.by_int.get(i).copied(),
+            Value::Bool(b) => ix.by_int.get(&i64::from(*b)).copied(),
             _ => None,
         };
         if let Some(i) = slot {
@@ -153,13 +161,13 @@ impl<'a> Dict<'a> {
         let i = self.items.len();
         match &k {
             Value::Str(t) => {
-                self.by_str.insert(t.clone(), i);
+                ix.by_str.insert(t.clone(), i);
             }
             Value::Int(n) => {
-                self.by_int.insert(*n, i);
+                ix.by_int.insert(*n, i);
             }
             Value::Bool(b) => {
-                self.by_int.insert(i64::from(*b), i);
+                ix.by_int.insert(i64::from(*b), i);
             }
             _ => {}
         }
@@ -266,14 +274,15 @@ pub enum Node<'a> {
     Dict(Dict<'a>),
     /// A set or frozenset.
     Set(Vec<Value<'a>>),
-    /// A global symbol.
-    Global(Global<'a>),
+    /// A global symbol (boxed, as the other large variants: a node is the size of a tuple or an
+    /// empty dict, so the heap of a 20,000-tensor pickle is a few MB, not 30).
+    Global(Box<Global<'a>>),
     /// Something not rebuilt.
-    Object(Object<'a>),
+    Object(Box<Object<'a>>),
     /// A storage.
-    Storage(Storage),
+    Storage(Box<Storage>),
     /// A tensor.
-    Tensor(Tensor<'a>),
+    Tensor(Box<Tensor<'a>>),
     /// A numpy dtype.
     NpDtype(NpDtype),
     /// An empty numpy array from `_reconstruct`, waiting for its BUILD state.
@@ -297,6 +306,11 @@ pub struct HeapFull {
 }
 
 impl<'a> Heap<'a> {
+    /// Room for `n` more nodes without growing (a hint; limits are checked by [`Heap::alloc`]).
+    pub fn reserve(&mut self, n: usize) {
+        self.nodes.reserve(n);
+    }
+
     /// Add a node, counting its items.
     pub fn alloc(&mut self, node: Node<'a>) -> Result<Value<'a>, HeapFull> {
         if self.nodes.len() >= MAX_NODES {

@@ -289,3 +289,41 @@ fn reads_a_real_torch_archive_when_present() {
             .all(|e| e.data.start % 64 == 0)
     );
 }
+
+#[test]
+fn prefetch_names_every_local_header_before_it_is_read() {
+    let data = build(
+        &[w("a/data.pkl", b"x"), w("a/data/0", &[0; 10]), w("a/version", b"3\n")],
+        false,
+        b"",
+    );
+    let mut asked = Vec::new();
+    let ar = read_prefetching(&data, &mut |r| asked.push(r)).unwrap();
+    assert_eq!(ar, read(&data).unwrap());
+    for e in &ar.entries {
+        assert!(
+            asked
+                .iter()
+                .any(|r| r.start <= e.local_header_offset && e.data.start <= r.end),
+            "{} not asked for: {asked:?}",
+            e.name
+        );
+    }
+    assert_eq!(asked.len(), 1, "headers this close are one range");
+    assert!(asked.iter().all(|r| r.end <= data.len() as u64));
+}
+
+#[test]
+fn find_looks_up_every_name_of_a_large_archive() {
+    let names: Vec<String> = (0..3000).map(|i| format!("a/data/{i}")).collect();
+    let entries: Vec<W> = names.iter().map(|n| w(n, n.as_bytes())).collect();
+    let data = build(&entries, true, b"");
+    let ar = read(&data).unwrap();
+    for n in &names {
+        let found: Vec<&Entry> = ar.find(n).collect();
+        assert_eq!(found.len(), 1, "{n}");
+        assert_eq!(content_of(&data, found[0]), n.as_bytes());
+    }
+    assert_eq!(ar.find("a/data/3000").count(), 0);
+    assert_eq!(ar.find("").count(), 0);
+}
