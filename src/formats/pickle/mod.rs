@@ -6,6 +6,7 @@ pub mod dangerous;
 pub mod legacy;
 pub mod literal;
 pub mod machine;
+mod memo;
 pub mod npy;
 pub mod numpy;
 pub mod ops;

@@ -1,0 +1,196 @@
+//! The pickle load methods of [`super`] (split from `cpu.rs`): eager (each file read whole, parsed
+//! in place), mmap, and their slice variants.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use super::*;
+use crate::checkpoint::guard::GuardedMap;
+
+/// The pickle methods. The mmap ones map each file, parse it with the restricted pickle reader, then
+/// view every storage in the map; the eager ones (`torch.load`'s way: everything in owned memory)
+/// read each whole file into the arena with one `read(2)` and parse the copy in place, so the
+/// storages are views into memory the load owns. The slice variants keep rank k's rows.
+pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+    if l.method == Method::PickleEager {
+        return pickle_eager(arena, l, sink);
+    }
+    let mut maps = Vec::with_capacity(l.files.len());
+    let mut handles = Vec::with_capacity(l.files.len());
+    for f in l.files {
+        let file = File::open(f).map_err(|e| Error::io(f, e))?;
+        // guarded: a file truncated during the run reads as zeros and fails the run below
+        let map = crate::checkpoint::guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
+        // parse the zip directory and data.pkl without read-ahead pulling in tensor data
+        map.advise_random(true);
+        maps.push(map);
+        handles.push(file);
+    }
+    let datas: Vec<&[u8]> = maps.iter().map(|m| m.bytes()).collect();
+    let tensors = parse_all(l.files, &datas, Some(&maps))?;
+    for m in &maps {
+        m.advise_random(false);
+    }
+    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
+    let padded = |v: &[&[u8]]| v.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum::<usize>();
+    let (k, n) = l.rank.unwrap_or((0, 1));
+    // where each tensor lies in its storage
+    let map = view_map(&tensors, &storages);
+    let loaded = match l.method {
+        Method::PickleMmapSlice => {
+            let v = views(&map, &srcs);
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let copied = copy_into(arena.take(padded(&slices))?, &slices);
+            finish(l, sink, slices.iter().map(|s| s.len() as u64).sum(), &copied)
+        }
+        Method::PickleSlice => {
+            // The torch.load way: every storage `pread` into owned memory first (as torch reads
+            // each record), then the rank's rows copied out.
+            let v = views(&map, &srcs);
+            let slice_len: usize = tensors
+                .iter()
+                .zip(&v)
+                .map(|((_, t), v)| rows(t, v, k, n).len().next_multiple_of(ARENA_ALIGN))
+                .sum();
+            let first = padded(&srcs);
+            let (a, b) = arena.take(first + slice_len)?.split_at_mut(first);
+            let owned = read_into(a, &handles, &storages, l.files)?;
+            let v = views(&map, &owned);
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let copied = copy_into(b, &slices);
+            finish(l, sink, storage_bytes, &copied)
+        }
+        _ => finish_storages(l, sink, storage_bytes, &srcs, &map),
+    };
+    if let Some(i) = maps.iter().position(|m| m.damaged()) {
+        return Err(Error::format(
+            &l.files[i],
+            "the file was truncated while it was being loaded",
+        ));
+    }
+    loaded
+}
+
+/// The eager pickle loads: every file read whole into the arena (each 64-byte aligned, one
+/// `read(2)` each), parsed in place; the storages are views into that copy (storage records are
+/// stored uncompressed, so a record's bytes in the file are the storage), shared storages once.
+/// One read per file instead of one per storage: with 20,000 small tensors the per-storage
+/// `pread`s and the map's page faults cost more than the data. The copy holds the zip headers and
+/// the pickle as well (a few hundred bytes per tensor), which is the price of reading in one go.
+fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+    let sizes = file_sizes(l.files)?;
+    let first: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
+    let first = usize::try_from(first).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
+    let mut at = 0usize;
+    let mut ranges = Vec::with_capacity(l.files.len());
+    arena.take(first)?;
+    for (f, &size) in l.files.iter().zip(&sizes) {
+        let got = read_file_into(arena, f, at)?.len();
+        if got as u64 != size {
+            return Err(Error::format(f, "the file changed size while it was being loaded"));
+        }
+        ranges.push(at..at + got);
+        at += got.next_multiple_of(ARENA_ALIGN);
+    }
+    let owned: &[u8] = arena.take(first)?;
+    let datas: Vec<&[u8]> = ranges.iter().map(|r| &owned[r.clone()]).collect();
+    let tensors = parse_all(l.files, &datas, None)?;
+    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
+    let map = view_map(&tensors, &storages);
+    finish_storages(l, sink, storage_bytes, &srcs, &map)
+}
+
+fn file_sizes(files: &[PathBuf]) -> Result<Vec<u64>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| Error::io(f, e)))
+        .collect()
+}
+
+/// Parse every `torch.save` file (held in `datas`): its (file, tensor) pairs. With `maps` (the
+/// maps `datas` are), what the parse reads out of order is asked for up front (`MADV_WILLNEED`).
+fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) -> Result<Vec<(usize, TensorInfo)>> {
+    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+    for (i, (f, data)) in files.iter().zip(datas).enumerate() {
+        let map = maps.and_then(|m| m.get(i));
+        let tf = crate::formats::pickle::torch::read_prefetching(f, data, &mut |r| {
+            if let Some(m) = map {
+                m.will_need(r);
+            }
+        })?;
+        tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
+    }
+    Ok(tensors)
+}
+
+/// Distinct storages, their bytes and their total size.
+type Storages<'d> = (Vec<StorageKey>, Vec<&'d [u8]>, u64);
+
+/// The distinct storages of `tensors` (shared storages once, as torch moves a storage once), their
+/// bytes in `datas`, and their total size.
+fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, TensorInfo)]) -> Result<Storages<'d>> {
+    let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
+    storages.sort_unstable_by_key(|(i, r)| (*i, r.start, r.end));
+    storages.dedup();
+    let storage_slice = |(i, r): &StorageKey| -> Result<&'d [u8]> {
+        datas[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
+            Error::format(
+                &files[*i],
+                format!("storage {}..{} lies outside the file", r.start, r.end),
+            )
+        })
+    };
+    let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
+    let bytes = srcs.iter().map(|s| s.len() as u64).sum();
+    Ok((storages, srcs, bytes))
+}
+
+type StorageKey = (usize, std::ops::Range<u64>);
+
+/// `pread` each storage (already checked to lie inside its file) into `buf`, 64-byte aligned.
+/// Reading rather than copying out of the map keeps the map's pages unmapped (peak memory is the
+/// copy, not the copy plus the mapped file) and, on a cold cache, lets the kernel read ahead.
+fn read_into<'a>(
+    buf: &'a mut [u8],
+    files: &[File],
+    storages: &[StorageKey],
+    paths: &[PathBuf],
+) -> Result<Vec<&'a [u8]>> {
+    use std::os::unix::fs::FileExt;
+    let mut rest = buf;
+    let mut out = Vec::with_capacity(storages.len());
+    for (i, r) in storages {
+        let len = (r.end - r.start) as usize;
+        let (dst, tail) = rest.split_at_mut(len.next_multiple_of(ARENA_ALIGN));
+        files[*i]
+            .read_exact_at(&mut dst[..len], r.start)
+            .map_err(|e| Error::io(&paths[*i], e))?;
+        out.push(&dst[..len]);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// Where each tensor lies: its storage's index in `storages` and, inside it, the tensor's bytes
+/// when contiguous (else the whole storage).
+fn view_map(tensors: &[(usize, TensorInfo)], storages: &[StorageKey]) -> Vec<(usize, std::ops::Range<usize>)> {
+    tensors
+        .iter()
+        .map(|(i, t)| {
+            let idx = storages
+                .binary_search_by_key(&(*i, t.storage.start, t.storage.end), |(j, r)| (*j, r.start, r.end))
+                .expect("every storage was collected");
+            let whole = 0..(t.storage.end - t.storage.start) as usize;
+            let range = match t.contiguous_range() {
+                Some(r) => (r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize,
+                None => whole,
+            };
+            (idx, range)
+        })
+        .collect()
+}
+
+/// A view per tensor: `map`'s range of its storage (owned copy or map, `base[i]` for storage `i`).
+pub(super) fn views<'a>(map: &ViewMap, base: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    map.iter().map(|(i, r)| &base[*i][r.clone()]).collect()
+}
