@@ -335,6 +335,7 @@ fn float_text(r: &Reader<'_>, line: &[u8]) -> Result<f64, OpError> {
 }
 
 /// Decode the instruction at `pos`; returns it and the position of the next one.
+#[inline]
 pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
     let Some(&byte) = data.get(pos) else {
         let offset = pos.min(data.len());
