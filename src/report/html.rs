@@ -357,8 +357,14 @@ fn tables(o: &mut String, report: &Report) {
             bytes(s.available_memory_bytes)
         ),
     );
-    fact("Copy into fresh memory (one thread)", format!("{:.2} GB/s", s.fresh_memory_gbps));
-    fact("Copy into mapped memory (one thread)", format!("{:.2} GB/s", s.mapped_memory_gbps));
+    fact(
+        "Copy into fresh memory (one thread)",
+        format!("{:.2} GB/s", s.fresh_memory_gbps),
+    );
+    fact(
+        "Copy into mapped memory (one thread)",
+        format!("{:.2} GB/s", s.mapped_memory_gbps),
+    );
     for g in &s.gpu {
         fact("GPU", format!("{} ({}, {})", g.name, g.backend, g.device_type));
     }
