@@ -190,12 +190,23 @@ impl Acc {
     /// stable without a second pass. A chunk far from the shift (when the shifted sums would cancel)
     /// takes a second pass about its own mean.
     fn chunk<L: Lane>(&mut self, isa: Isa, xs: &[L]) {
-        let Some(&first) = xs.first() else {
+        if xs.is_empty() {
             return;
-        };
+        }
         self.count += xs.len() as u64;
-        let k = if self.n == 0 { first.into() } else { self.mean };
         let n = xs.len() as f64;
+        let first = self.n == 0;
+        let k = if first {
+            // the first chunk is shifted by its own mean: a shift far from the mean (an extreme
+            // first element, such as I64's minimum) would cancel the mean's digits away
+            let sum = L::moments(isa, xs, 0.0).s1;
+            if !sum.is_finite() {
+                return self.slow_chunk(xs);
+            }
+            sum / n
+        } else {
+            self.mean
+        };
         let mut m = L::moments(isa, xs, k);
         // NaN or infinities present (or the shift was not finite)
         if !(m.s1.is_finite() && m.s2.is_finite()) {
@@ -212,7 +223,10 @@ impl Acc {
         self.min = self.min.min(m.min);
         self.max = self.max.max(m.max);
         self.zeros += m.zeros;
-        self.merge(xs.len() as u64, shift + m.s1 / n, m2);
+        // the first chunk's mean is its plain sum over n, as a two-pass mean is: the shifted sum's
+        // correction is rounding noise when the values span the whole f64 range (I64 extremes)
+        let mean = if first && shift == k { k } else { shift + m.s1 / n };
+        self.merge(xs.len() as u64, mean, m2);
     }
 
     /// A chunk holding NaN or infinities: classify every element.
