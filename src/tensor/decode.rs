@@ -144,6 +144,22 @@ fn table_run(table: &[f32; 256], bytes: &[u8], out: &mut [f32]) {
     }
 }
 
+/// The `len` elements of `size` bytes from element `start` of `data`, as `T`, when they lie aligned for
+/// it; only for plain-number `T` (every bit pattern a value) that little-endian data spells as is.
+pub(super) fn direct<T: Copy>(data: &[u8], start: u64, len: u64, size: usize) -> Option<&[T]> {
+    debug_assert_eq!(size, size_of::<T>());
+    if cfg!(target_endian = "big") {
+        return None;
+    }
+    let a = usize::try_from(start).ok()?.checked_mul(size)?;
+    let b = a.checked_add(usize::try_from(len).ok()?.checked_mul(size)?)?;
+    let bytes = data.get(a..b)?;
+    // SAFETY: `T` is `f32` or `f64` (see the callers), for which every bit pattern is a valid value;
+    // `align_to` hands out only the aligned middle, which is checked to be all of the bytes.
+    let (head, mid, tail) = unsafe { bytes.align_to::<T>() };
+    (head.is_empty() && tail.is_empty()).then_some(mid)
+}
+
 /// Decode `out.len()` elements of an [`Lanes::F32`] dtype, the first at storage element `start` and each
 /// next one `step` elements further, into `out`. `false` when an element lies beyond `data`.
 pub(crate) fn fill_f32(dtype: DType, data: &[u8], start: u64, step: u64, out: &mut [f32]) -> bool {

@@ -111,6 +111,12 @@ trait Lane: Copy + PartialOrd + Default + Into<f64> {
     /// [`kernel::moments`] with this lane's number of extremes lanes (64 for `f32`, 32 for `f64`: four
     /// AVX-512 registers of each).
     fn moments(isa: Isa, xs: &[Self], k: f64) -> Moments;
+    /// `xs` as `f32`, for the `f32` lane (whose histogram has a faster exact path).
+    fn as_f32(xs: &[Self]) -> Option<&[f32]>;
+    /// The `len` elements from `start` of `data` as they lie, without a copy: `Some` only when the
+    /// dtype is this lane's own (F32 for `f32`, F64 for `f64`), the target little-endian and the bytes
+    /// aligned for the lane.
+    fn direct(dtype: DType, data: &[u8], start: u64, len: u64) -> Option<&[Self]>;
 }
 
 impl Lane for f32 {
@@ -124,6 +130,15 @@ impl Lane for f32 {
     fn moments(isa: Isa, xs: &[f32], k: f64) -> Moments {
         kernel::moments::<f32, 64>(isa, xs, k)
     }
+    fn as_f32(xs: &[f32]) -> Option<&[f32]> {
+        Some(xs)
+    }
+    fn direct(dtype: DType, data: &[u8], start: u64, len: u64) -> Option<&[f32]> {
+        if dtype != DType::F32 {
+            return None;
+        }
+        decode::direct::<f32>(data, start, len, 4)
+    }
 }
 
 impl Lane for f64 {
@@ -136,6 +151,15 @@ impl Lane for f64 {
     }
     fn moments(isa: Isa, xs: &[f64], k: f64) -> Moments {
         kernel::moments::<f64, 32>(isa, xs, k)
+    }
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    fn direct(dtype: DType, data: &[u8], start: u64, len: u64) -> Option<&[f64]> {
+        if dtype != DType::F64 {
+            return None;
+        }
+        decode::direct::<f64>(data, start, len, 8)
     }
 }
 
@@ -282,7 +306,9 @@ fn plan(numel: u64, sample: Option<u64>) -> (Vec<(u64, u64)>, Option<Sample>) {
     }
 }
 
-/// Decode the elements of `ranges` of `view` into a buffer of lane `L` and hand it over, full chunks at a time.
+/// Decode the elements of `ranges` of `view` into a buffer of lane `L` and hand it over, full chunks at
+/// a time. Whole chunks of a contiguous run that lies in memory as the lane's own numbers
+/// ([`Lane::direct`]) are handed over in place, without the copy; the chunks are the same either way.
 fn for_chunks<L: Lane>(
     view: &View,
     ranges: &[(u64, u64)],
@@ -294,6 +320,16 @@ fn for_chunks<L: Lane>(
     for &(start, count) in ranges {
         for run in view.runs(start, count) {
             let mut done = 0;
+            if filled == 0 && run.step == 1 && run.len >= CHUNK as u64 {
+                let whole = run.len - run.len % CHUNK as u64;
+                if let Some(xs) = L::direct(view.dtype, view.data, run.start, whole) {
+                    for c in xs.chunks_exact(CHUNK) {
+                        f(c);
+                        ctl.tick(CHUNK as u64)?;
+                    }
+                    done = whole;
+                }
+            }
             while done < run.len {
                 let n = (CHUNK - filled).min((run.len - done) as usize);
                 let first = run.start + done * run.step;
@@ -320,12 +356,15 @@ fn for_chunks<L: Lane>(
 
 /// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
 /// serialising on one counter.
-fn bin_chunk<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]], all_finite: bool) {
-    let last = counts.len() - 1;
+fn bin_chunk<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, hist: &mut kernel::Counts, all_finite: bool) {
+    let last = hist.per.len() - 1;
     let bin = |x: f64| (((x - lo) * scale) as usize).min(last);
-    if all_finite && counts.len() <= kernel::MAX_BINS {
-        kernel::bins(isa, xs, lo, scale, counts);
-    } else if all_finite {
+    if all_finite && hist.per.len() <= kernel::MAX_BINS {
+        kernel::bins(isa, xs, lo, scale, hist);
+        return;
+    }
+    let counts = &mut hist.per;
+    if all_finite {
         let mut quads = xs.chunks_exact(4);
         for q in &mut quads {
             for (lane, &x) in q.iter().enumerate() {
@@ -354,7 +393,7 @@ fn run_lanes<L: Lane>(
     let mut hist = None;
     if bins > 0 && acc.n > 0 {
         let (lo, hi) = (acc.min, acc.max);
-        let mut counts = vec![[0u64; 4]; bins];
+        let mut counts = kernel::Counts::new(bins);
         let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
         for_chunks::<L>(view, ranges, ctl, |xs| {
@@ -363,7 +402,7 @@ fn run_lanes<L: Lane>(
         hist = Some(Histogram {
             lo,
             hi,
-            counts: counts.iter().map(|c| c.iter().sum()).collect(),
+            counts: counts.totals(),
         });
     }
     Ok((acc, hist))

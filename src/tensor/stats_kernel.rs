@@ -112,8 +112,19 @@ pub(super) const MAX_BINS: usize = 1 << 28;
 /// Count the finite values `xs` into `counts` (bin `((x - lo) * scale)`, the last bin taking the top
 /// edge and beyond; one of four sub-counters by position) on `isa`'s copy. `counts` must hold between 1
 /// and [`MAX_BINS`] bins; every value must be finite.
-pub(super) fn bins<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]]) {
-    debug_assert!(!counts.is_empty() && counts.len() <= MAX_BINS);
+pub(super) fn bins<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mut Counts) {
+    debug_assert!(!counts.per.is_empty() && counts.per.len() <= MAX_BINS);
+    if let (Some(xs), Some(fast)) = (L::as_f32(xs), Fast::new(lo, scale, counts.per.len())) {
+        return match isa.0 {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `moments`, the CPU was seen to have AVX-512F.
+            Level::Avx512 => unsafe { x86::bins_f32_avx512(xs, &fast, counts) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `moments`, the CPU was seen to have AVX2.
+            Level::Avx2 => unsafe { x86::bins_f32_avx2(xs, &fast, counts) },
+            Level::Portable => bins_f32(xs, &fast, counts),
+        };
+    }
     match isa.0 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `moments`, the CPU was seen to have AVX-512F.
@@ -127,7 +138,7 @@ pub(super) fn bins<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mu
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Lane, Moments, bins_generic, moments_generic};
+    use super::{Counts, Fast, Lane, Moments, bins_f32, bins_generic, moments_generic};
 
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn moments_avx512<L: Lane, const E: usize>(xs: &[L], k: f64) -> Moments {
@@ -140,12 +151,22 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn bins_avx512<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]]) {
+    pub(super) unsafe fn bins_avx512<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut Counts) {
         bins_generic(xs, lo, scale, counts)
     }
 
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn bins_f32_avx512(xs: &[f32], fast: &Fast, counts: &mut Counts) {
+        bins_f32(xs, fast, counts)
+    }
+
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn bins_avx2<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]]) {
+    pub(super) unsafe fn bins_f32_avx2(xs: &[f32], fast: &Fast, counts: &mut Counts) {
+        bins_f32(xs, fast, counts)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn bins_avx2<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut Counts) {
         bins_generic(xs, lo, scale, counts)
     }
 }
@@ -214,44 +235,10 @@ fn lanes<L: Copy, A: Copy, const W: usize>(xs: &[L], init: A, f: impl Fn(A, L) -
     acc
 }
 
-/// The loop of [`bins`], inlined into each copy.
-#[inline(always)]
-fn bins_generic<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut [[u64; 4]]) {
-    let top = (counts.len() - 1) as f64;
-    let flat = counts.as_flattened_mut();
-    // the counter of each value first (bin and sub-counter), in a loop of its own that vectorises,
-    // then the counting
-    const B: usize = 256;
-    let mut idx = [0u32; B];
-    for c in xs.chunks(B) {
-        for (i, (o, &x)) in idx.iter_mut().zip(c).enumerate() {
-            *o = (bin(x.into(), lo, scale, top) << 2) | (i as u32 & 3);
-        }
-        for &i in &idx[..c.len()] {
-            flat[i as usize] += 1;
-        }
-    }
-}
-
-/// `((x - lo) * scale) as usize` capped at `top`, as the scalar code had it, in operations that
-/// vectorise (a saturating `as` conversion does not): the product is clamped to `[0, top]` first (the
-/// same bin: truncation is monotone and `top` a whole number below [`MAX_BINS`]; a NaN, zero times an infinite
-/// scale, still goes to bin 0), then truncated by adding 2⁵² (which rounds to a whole number held in
-/// the low bits) and stepping down one when that rounded up.
-#[inline(always)]
-fn bin(x: f64, lo: f64, scale: f64, top: f64) -> u32 {
-    const MAGIC: f64 = (1u64 << 52) as f64;
-    let t = (x - lo) * scale;
-    let t = if t >= top {
-        top
-    } else if t > 0.0 {
-        t
-    } else {
-        0.0
-    };
-    let u = t + MAGIC;
-    (u.to_bits() as u32).wrapping_sub(u32::from(u - MAGIC > t))
-}
+#[path = "stats_bins.rs"]
+mod histogram;
+pub(super) use histogram::Counts;
+use histogram::{Fast, bins_f32, bins_generic};
 
 #[cfg(test)]
 mod tests {
@@ -319,13 +306,13 @@ mod tests {
                 let lo32 = finite32.iter().copied().fold(f32::INFINITY, f32::min).into();
                 for (bins_n, scale) in [(1, 0.0), (7, 1e-30), (40, 2.5e-37), (1000, f64::INFINITY)] {
                     let count = |isa: Isa| {
-                        let (mut a, mut b) = (vec![[0u64; 4]; bins_n], vec![[0u64; 4]; bins_n]);
+                        let (mut a, mut b) = (Counts::new(bins_n), Counts::new(bins_n));
                         bins(isa, &finite, lo, scale, &mut a);
                         bins(isa, &finite32, lo32, scale, &mut b);
-                        (a, b)
+                        (a.totals(), b.totals())
                     };
                     let want = count(Isa::PORTABLE);
-                    let total: u64 = want.0.iter().flatten().sum();
+                    let total: u64 = want.0.iter().sum();
                     assert_eq!(total, finite.len() as u64);
                     for &isa in &isas {
                         assert_eq!(count(isa), want, "{isa:?} n {n} bins {bins_n}");
@@ -352,13 +339,60 @@ mod tests {
         let (lo, hi) = (m.min, m.max);
         let n = 13;
         let scale = n as f64 / (hi - lo);
-        let mut counts = vec![[0u64; 4]; n];
+        let mut counts = Counts::new(n);
         bins(Isa::detect(), &xs, lo, scale, &mut counts);
         let mut want = vec![0u64; n];
         for &x in &xs {
             want[(((x - lo) * scale) as usize).min(n - 1)] += 1;
         }
-        let got: Vec<u64> = counts.iter().map(|c| c.iter().sum()).collect();
-        assert_eq!(got, want);
+        assert_eq!(counts.totals(), want);
+    }
+
+    /// The `f32` fast path against the `f64` formula, on values a few steps either side of every bin
+    /// edge, of both ends and of zero, for bin counts by pairs and not, and ranges whose scale is or
+    /// is not a normal `f32`.
+    #[test]
+    fn f32_bins_are_the_f64_formula_at_every_edge() {
+        fn steps(x: f32) -> impl Iterator<Item = f32> {
+            (-3i32..=3).map(move |d| f32::from_bits(x.to_bits().wrapping_add_signed(d)))
+        }
+        let ranges = [
+            (-0.02f32, 0.02f32),
+            (0.0, 1.0),
+            (-1e-38, 3e-39),
+            (1e-45, 4e-45),
+            (-3e38, 3.4e38),
+            (7.0, 7.5),
+        ];
+        for (lo32, hi32) in ranges {
+            let (lo, hi) = (f64::from(lo32), f64::from(hi32));
+            for n in [1usize, 2, 3, 20, 40, 64, 65, 1000, 1 << 16, (1 << 16) + 1] {
+                let scale = n as f64 / (hi - lo);
+                let mut xs: Vec<f32> = (0..=n.min(2000))
+                    .map(|j| (lo + j as f64 * (hi - lo) / n.min(2000) as f64) as f32)
+                    .chain([lo32, hi32, 0.0, -0.0])
+                    .flat_map(steps)
+                    .filter(|x| x.is_finite() && *x >= lo32 && *x <= hi32)
+                    .collect();
+                xs.extend(
+                    awkward(1001, false)
+                        .iter()
+                        .map(|&r| lo32 + (r as f32 - 998.5).abs() / 3.0 * (hi32 - lo32)),
+                );
+                xs.retain(|x| x.is_finite() && *x >= lo32 && *x <= hi32);
+                let mut want = vec![0u64; n];
+                for &x in &xs {
+                    want[(((f64::from(x) - lo) * scale) as usize).min(n - 1)] += 1;
+                }
+                for isa in Isa::available() {
+                    let mut got = Counts::new(n);
+                    // in pieces of odd lengths, so that blocks end mid-pair
+                    for piece in xs.chunks(777) {
+                        bins(isa, piece, lo, scale, &mut got);
+                    }
+                    assert_eq!(got.totals(), want, "{isa:?} [{lo}, {hi}] {n} bins");
+                }
+            }
+        }
     }
 }

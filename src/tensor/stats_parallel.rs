@@ -4,6 +4,7 @@
 //! add; mean and squared deviations combine without a second pass). The histogram's pass is split
 //! the same way and its counts summed. Small tensors stay on one thread.
 
+use super::kernel::Counts;
 use super::{Acc, Cancelled, Control, Histogram, Isa, Lane, View, bin_chunk, for_chunks};
 
 /// Elements below which one thread does the work (thread start-up would dominate).
@@ -105,16 +106,16 @@ pub(super) fn run_lanes_parallel<L: Lane + Send + Sync>(
         let (lo, hi) = (acc.min, acc.max);
         let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
-        let counts: Vec<Result<Vec<[u64; 4]>, Cancelled>> = std::thread::scope(|s| {
+        let counts: Vec<Result<Vec<u64>, Cancelled>> = std::thread::scope(|s| {
             let handles: Vec<_> = parts
                 .iter()
                 .map(|p| {
                     s.spawn(move || {
-                        let mut counts = vec![[0u64; 4]; bins];
+                        let mut counts = Counts::new(bins);
                         for_chunks::<L>(view, p, ctl, |xs| {
                             bin_chunk(isa, xs, lo, scale, &mut counts, all_finite)
                         })
-                        .map(|_| counts)
+                        .map(|_| counts.totals())
                     })
                 })
                 .collect();
@@ -126,7 +127,7 @@ pub(super) fn run_lanes_parallel<L: Lane + Send + Sync>(
         let mut total = vec![0u64; bins];
         for c in counts {
             for (t, c) in total.iter_mut().zip(c?) {
-                *t += c.iter().sum::<u64>();
+                *t += c;
             }
         }
         hist = Some(Histogram { lo, hi, counts: total });

@@ -351,3 +351,47 @@ fn cancelled_statistics_stop_with_cancelled() {
 fn control_report_every() -> u64 {
     control::REPORT_EVERY
 }
+
+#[test]
+fn misaligned_bytes_give_the_same_statistics_as_aligned_ones() {
+    // aligned F32/F64 data is read in place, misaligned data through the copy: the same chunks, so the
+    // same bits; with a NaN, a strided view and a tail shorter than a chunk
+    let n = 3 * super::CHUNK + 77;
+    let xs: Vec<f64> = (0..n)
+        .map(|i| {
+            if i == 5000 {
+                f64::NAN
+            } else {
+                1000.0 + (i as f64 * 0.37).sin() * 3.0
+            }
+        })
+        .collect();
+    for (dtype, bytes) in [
+        (
+            DType::F32,
+            xs.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect::<Vec<u8>>(),
+        ),
+        (DType::F64, xs.iter().flat_map(|&x| x.to_le_bytes()).collect()),
+    ] {
+        let mut shifted = vec![0u8; bytes.len() + 1];
+        shifted[1..].copy_from_slice(&bytes);
+        let size = (dtype.bits() / 8) as usize;
+        // a Vec<u8> of this size is at least 8-aligned; shifted by one it is misaligned
+        assert_eq!(
+            (
+                bytes.as_ptr() as usize % size,
+                shifted[1..].as_ptr() as usize % size == 0
+            ),
+            (0, false)
+        );
+        let opts = StatsOptions { bins: 20, sample: None };
+        let a = view(dtype, &bytes).stats(&opts);
+        let b = view(dtype, &shifted[1..]).stats(&opts);
+        assert_eq!(a, b);
+        assert_eq!((a.nan, a.finite), (1, n as u64 - 1));
+        let m = n as u64 / 2;
+        let [sa, sb] =
+            [&bytes[..], &shifted[1..]].map(|d| View::from_parts(dtype, &[m, 2], &[1, m], 0, d).unwrap().stats(&opts));
+        assert_eq!(sa, sb);
+    }
+}
