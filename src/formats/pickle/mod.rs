@@ -3,6 +3,7 @@
 
 pub mod allowlist;
 pub mod dangerous;
+mod fast;
 pub mod legacy;
 pub mod literal;
 pub mod machine;

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
+use super::fast;
 use super::machine::{self, Loaded, MachineError};
 use super::value::{Blob, Id, Node, Storage, TensorData, Value};
 use super::zip;
@@ -65,7 +66,7 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
 /// page fault after another.
 pub fn read_prefetching(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Result<TorchFile> {
     if data.starts_with(b"PK") {
-        read_zip(path, data, prefetch)
+        read_zip(path, data, prefetch, true)
     } else {
         super::legacy::read(path, data)
     }
@@ -84,7 +85,13 @@ pub(crate) fn machine_error(path: &Path, what: &str, e: MachineError) -> Error {
     }
 }
 
-fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Result<TorchFile> {
+/// [`read`] through the general machine only, never the fast path (for the differential tests).
+#[cfg(test)]
+pub(crate) fn read_general(path: &Path, data: &[u8]) -> Result<TorchFile> {
+    read_zip(path, data, &mut |_| {}, false)
+}
+
+fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast: bool) -> Result<TorchFile> {
     let fmt = |m: String| Error::format(path, m);
     let archive = zip::read_prefetching(data, prefetch).map_err(|e| fmt(format!("zip archive: {e}")))?;
     let first = archive
@@ -138,7 +145,6 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> R
         out.warnings
             .push(format!("{} is compressed (torch never writes that)", escape(&pkl.name)));
     }
-    let loaded = machine::load(&pickle, 0).map_err(|e| machine_error(path, &pkl_name, e))?;
     // one buffer for every record name: no String per storage (a storage shared by several tensors
     // is looked up again, one hash lookup, rather than cached under a copy of its key)
     let prefix = format!("{top}/data/");
@@ -164,8 +170,32 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> R
         }
         Ok(e.data.start..e.data.start + nbytes)
     };
-    collect(path, &loaded, data, &mut resolve, &mut out)?;
+    from_pickle(path, &pkl_name, &pickle, data, &mut resolve, &mut out, fast)?;
     Ok(out)
+}
+
+/// The tensors of the zip archive's `pickle` (named `pkl_name`) into `out`: through the fast path
+/// for a plain dict of tensors ([`fast::tensors`], when `fast`), else through the general machine.
+/// The fast path only takes what the machine would read the same way; if resolving one of its
+/// tensors fails, the general machine reads the pickle again and reports its own error.
+pub(crate) fn from_pickle(
+    path: &Path,
+    pkl_name: &str,
+    pickle: &[u8],
+    file: &[u8],
+    resolve: &mut dyn FnMut(&Storage) -> std::result::Result<Range<u64>, String>,
+    out: &mut TorchFile,
+    fast: bool,
+) -> Result<()> {
+    if let Some(ts) = fast.then(|| fast::tensors(pickle)).flatten() {
+        let before = out.tensors.len();
+        if fast::add(path, &ts, resolve, out).is_ok() {
+            return Ok(());
+        }
+        out.tensors.truncate(before);
+    }
+    let loaded = machine::load(pickle, 0).map_err(|e| machine_error(path, pkl_name, e))?;
+    collect(path, &loaded, file, resolve, out)
 }
 
 /// The single entry named `name`; errors name what is wrong (missing, duplicated, inconsistent).
@@ -382,24 +412,7 @@ fn add_tensor(
             let Some(Node::Storage(s)) = heap.get(*sid) else {
                 return Err(Error::format(path, "tensor without storage"));
             };
-            let r = resolve(s).map_err(|m| Error::format(path, format!("tensor {}: {m}", escape(&info.name))))?;
-            info.storage = match s.view {
-                None => r,
-                Some((off, n)) => {
-                    let sub = s.dtype.bytes_for(off).zip(s.dtype.bytes_for(n));
-                    let sub =
-                        sub.and_then(|(o, n)| Some(r.start.checked_add(o)?..r.start.checked_add(o)?.checked_add(n)?));
-                    match sub.filter(|x| x.end <= r.end) {
-                        Some(x) => x,
-                        None => {
-                            return Err(Error::format(
-                                path,
-                                format!("tensor {}: storage view outside its storage", escape(&info.name)),
-                            ));
-                        }
-                    }
-                }
-            };
+            return add_stored(path, info, s, resolve, out);
         }
         TensorData::Inline(blob) => {
             let len = blob.len() as u64;
@@ -426,5 +439,35 @@ fn add_tensor(
         }
         None => out.tensors.push(info),
     }
+    Ok(())
+}
+
+/// A tensor over storage `s`: its range resolved (and narrowed to a legacy view), checked, listed.
+pub(super) fn add_stored(
+    path: &Path,
+    mut info: TensorInfo,
+    s: &Storage,
+    resolve: &mut dyn FnMut(&Storage) -> std::result::Result<Range<u64>, String>,
+    out: &mut TorchFile,
+) -> Result<()> {
+    let r = resolve(s).map_err(|m| Error::format(path, format!("tensor {}: {m}", escape(&info.name))))?;
+    info.storage = match s.view {
+        None => r,
+        Some((off, n)) => {
+            let sub = s.dtype.bytes_for(off).zip(s.dtype.bytes_for(n));
+            let sub = sub.and_then(|(o, n)| Some(r.start.checked_add(o)?..r.start.checked_add(o)?.checked_add(n)?));
+            match sub.filter(|x| x.end <= r.end) {
+                Some(x) => x,
+                None => {
+                    return Err(Error::format(
+                        path,
+                        format!("tensor {}: storage view outside its storage", escape(&info.name)),
+                    ));
+                }
+            }
+        }
+    };
+    info.check_extent().map_err(|m| Error::format(path, m))?;
+    out.tensors.push(info);
     Ok(())
 }
