@@ -64,6 +64,8 @@ struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     memo: Vec<Memo<'a>>,
+    /// The last instruction decoded ahead (peeked), with the position after it.
+    ahead: Option<(Instr<'a>, usize)>,
 }
 
 /// The tensors of `pickle` when it is exactly a plain dict of tensors as `torch.save` writes it;
@@ -76,6 +78,7 @@ pub(crate) fn tensors(pickle: &[u8]) -> Option<Vec<FastTensor<'_>>> {
         data: pickle,
         pos: 0,
         memo: Vec::new(),
+        ahead: None,
     };
     let proto = r.next()?;
     if proto.op != Opcode::Proto || proto.arg != Arg::Int(2) {
@@ -166,14 +169,26 @@ pub(super) fn add(
 }
 
 impl<'a> Reader<'a> {
+    /// The instruction at `pos` and the position after it, decoded once however often it is peeked.
+    fn peek(&mut self) -> Option<(Instr<'a>, usize)> {
+        match self.ahead {
+            Some((i, next)) if i.offset == self.pos => Some((i, next)),
+            _ => {
+                let got = decode(self.data, self.pos).ok()?;
+                self.ahead = Some(got);
+                Some(got)
+            }
+        }
+    }
+
     fn next(&mut self) -> Option<Instr<'a>> {
-        let (i, next) = decode(self.data, self.pos).ok()?;
+        let (i, next) = self.peek()?;
         self.pos = next;
         Some(i)
     }
 
-    fn peek_op(&self) -> Option<Opcode> {
-        decode(self.data, self.pos).ok().map(|(i, _)| i.op)
+    fn peek_op(&mut self) -> Option<Opcode> {
+        self.peek().map(|(i, _)| i.op)
     }
 
     fn expect(&mut self, op: Opcode) -> Option<()> {
@@ -182,7 +197,7 @@ impl<'a> Reader<'a> {
 
     /// An optional PUT of the value just pushed (`what` it is).
     fn put(&mut self, what: Memo<'a>) -> Option<()> {
-        let (i, next) = decode(self.data, self.pos).ok()?;
+        let (i, next) = self.peek()?;
         let Arg::Memo(at) = i.arg else { return Some(()) };
         if !matches!(i.op, Opcode::BinPut | Opcode::LongBinPut | Opcode::Put) {
             return Some(());
