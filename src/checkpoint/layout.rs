@@ -3,7 +3,7 @@
 //! (`model_index.json`), plain folders and Hugging Face cache folders
 //! (`models--org--name/snapshots/<revision>/`, files symlinked into `blobs/`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::path::{Component as PathComponent, Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +20,13 @@ use crate::{Error, Result};
 pub const MAX_INDEX_SIZE: u64 = 64 << 20;
 /// Most files one folder checkpoint may have.
 pub const MAX_FILES: usize = 100_000;
+
+mod hub;
+mod sharded;
+
+use hub::resolve_hub_cache;
+pub use hub::{HubSnapshot, hub_snapshot};
+use sharded::{open_sharded, safe_relative};
 
 /// Weight file extensions looked for in plain folders, safetensors first.
 const SAFETENSORS_EXT: &str = "safetensors";
@@ -60,89 +67,6 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let ck = b.finish()?;
     ck.check_intact()?;
     Ok(ck)
-}
-
-/// `models--org--name` (or its `snapshots/` folder) -> the snapshot `refs/main` names, or the only one.
-fn resolve_hub_cache(path: &Path) -> Result<Option<PathBuf>> {
-    let repo = if path.file_name().is_some_and(|n| n == "snapshots") {
-        path.parent().unwrap_or(path).to_path_buf()
-    } else if path.join("snapshots").is_dir() && path.join("blobs").is_dir() {
-        path.to_path_buf()
-    } else {
-        return Ok(None);
-    };
-    let snaps = repo.join("snapshots");
-    if let Ok(rev) = std::fs::read_to_string(repo.join("refs").join("main")) {
-        let rev = rev.trim();
-        let ok = !rev.is_empty() && rev.chars().all(|c| c.is_ascii_alphanumeric());
-        if ok && snaps.join(rev).is_dir() {
-            return Ok(Some(snaps.join(rev)));
-        }
-    }
-    let mut revs: Vec<PathBuf> = read_dir_sorted(&snaps)?.into_iter().filter(|p| p.is_dir()).collect();
-    match revs.len() {
-        0 => Err(Error::Usage(format!(
-            "{}: the cache folder has no snapshot",
-            show(&repo)
-        ))),
-        1 => Ok(revs.pop()),
-        n => Err(Error::Usage(format!(
-            "{}: {n} snapshots and no refs/main: open one of the folders in snapshots/",
-            show(&repo)
-        ))),
-    }
-}
-
-/// Where a path inside a Hugging Face cache (`models--org--name`, its `snapshots/` folder, a
-/// snapshot or a file in one) resolves to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubSnapshot {
-    /// `org/name` (`datasets/…` and `spaces/…` keep their kind as a prefix).
-    pub repo: String,
-    /// The snapshot folder's name: the commit hash.
-    pub revision: String,
-    /// The ref that names this revision (`main`), when `refs/` has one.
-    pub reference: Option<String>,
-}
-
-/// The cache repository and revision `path` opens, `None` outside a Hugging Face cache.
-pub fn hub_snapshot(path: &Path) -> Option<HubSnapshot> {
-    let opened = match resolve_hub_cache(path) {
-        Ok(Some(p)) => p,
-        _ => path.to_path_buf(),
-    };
-    let parts: Vec<&OsStr> = opened.iter().collect();
-    let at = parts
-        .iter()
-        .rposition(|p| p.to_str().is_some_and(|s| s.contains("--")))?;
-    let repo_dir = parts[at].to_str()?;
-    let (kind, name) = repo_dir.split_once("--")?;
-    if !matches!(kind, "models" | "datasets" | "spaces") || parts.get(at + 1)? != &OsStr::new("snapshots") {
-        return None;
-    }
-    let revision = parts.get(at + 2)?.to_str()?.to_owned();
-    let root: PathBuf = parts[..=at].iter().collect();
-    let mut reference = None;
-    if let Ok(refs) = std::fs::read_dir(root.join("refs")) {
-        for r in refs.flatten().take(MAX_FILES) {
-            let hit = std::fs::read_to_string(r.path()).is_ok_and(|t| t.trim() == revision);
-            if hit {
-                reference = r.file_name().to_str().map(str::to_owned);
-                break;
-            }
-        }
-    }
-    let name = name.replace("--", "/");
-    let repo = if kind == "models" {
-        name
-    } else {
-        format!("{kind}/{name}")
-    };
-    Some(HubSnapshot {
-        repo,
-        revision,
-        reference,
-    })
 }
 
 /// A folder that is one model: sharded index, or every checkpoint file in it. Returns the format.
@@ -286,98 +210,6 @@ fn is_variant_infix(s: &str) -> bool {
         s,
         "fp16" | "bf16" | "fp32" | "ema" | "non_ema" | "flax" | "onnx" | "int8" | "fp8"
     )
-}
-
-#[derive(serde::Deserialize)]
-struct ShardIndex {
-    weight_map: HashMap<String, String>,
-}
-
-fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
-    let index_path = root.join(index_rel);
-    let text = read_small(&index_path)?;
-    let index: ShardIndex =
-        serde_json::from_str(&text).map_err(|e| Error::format(&index_path, format!("not a valid shard index: {e}")))?;
-    let dir_rel = index_rel.parent().unwrap_or(Path::new(""));
-    // shards in a stable order: by file name
-    let mut shards: Vec<&String> = index.weight_map.values().collect::<HashSet<_>>().into_iter().collect();
-    shards.sort();
-    if shards.len() > MAX_FILES {
-        return Err(Error::Limit {
-            path: index_path,
-            what: "shard count",
-            value: shards.len() as u64,
-            limit: MAX_FILES as u64,
-            hint: "",
-        });
-    }
-    b.files.push(FileEntry {
-        path: index_rel.to_path_buf(),
-        format: Format::SafetensorsSharded,
-        bytes: text.len() as u64,
-        full_path: index_path.clone(),
-    });
-    b.sources.push(Arc::new(Source::Empty));
-    let mut by_shard: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (t, s) in &index.weight_map {
-        by_shard.entry(s.as_str()).or_default().push(t.as_str());
-    }
-    for shard in shards {
-        let rel = safe_relative(&index_path, shard)?;
-        let full = root.join(dir_rel).join(&rel);
-        if !full.is_file() {
-            return Err(Error::format(
-                &index_path,
-                format!("shard {} listed in the index does not exist", escape(shard)),
-            ));
-        }
-        let first = b.tensors.len();
-        b.add_file(&full, dir_rel.join(&rel), prefix)?;
-        let have: HashSet<&str> = b.tensors[first..].iter().map(|t| &t.name[prefix.len()..]).collect();
-        let mut listed = by_shard.remove(shard.as_str()).unwrap_or_default();
-        listed.sort();
-        let missing: Vec<&&str> = listed.iter().filter(|t| !have.contains(**t)).collect();
-        if let Some(m) = missing.first() {
-            return Err(Error::format(
-                &index_path,
-                format!(
-                    "tensor {} is mapped to {} but that shard does not hold it ({} missing in all)",
-                    escape(m),
-                    escape(shard),
-                    missing.len()
-                ),
-            ));
-        }
-        let listed: HashSet<&str> = listed.into_iter().collect();
-        let mut extra: Vec<&str> = have.iter().filter(|t| !listed.contains(**t)).copied().collect();
-        extra.sort();
-        if let Some(x) = extra.first() {
-            return Err(Error::format(
-                &index_path,
-                format!(
-                    "shard {} holds tensor {} which the index does not map to it ({} such tensors)",
-                    escape(shard),
-                    escape(x),
-                    extra.len()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A file name from an index, refused when it would leave the folder.
-fn safe_relative(index: &Path, name: &str) -> Result<PathBuf> {
-    let p = Path::new(name);
-    let ok = !name.is_empty() && p.components().all(|c| matches!(c, PathComponent::Normal(_)));
-    if ok {
-        Ok(p.to_path_buf())
-    } else {
-        Err(Error::format(
-            index,
-            format!("shard name {} leaves the folder", escape(name)),
-        ))
-    }
 }
 
 fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()> {

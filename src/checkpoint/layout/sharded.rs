@@ -1,0 +1,98 @@
+//! Sharded checkpoints: a `*.index.json` weight map naming the shard files, each opened once.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::*;
+
+#[derive(serde::Deserialize)]
+struct ShardIndex {
+    weight_map: HashMap<String, String>,
+}
+
+pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
+    let index_path = root.join(index_rel);
+    let text = read_small(&index_path)?;
+    let index: ShardIndex =
+        serde_json::from_str(&text).map_err(|e| Error::format(&index_path, format!("not a valid shard index: {e}")))?;
+    let dir_rel = index_rel.parent().unwrap_or(Path::new(""));
+    // shards in a stable order: by file name
+    let mut shards: Vec<&String> = index.weight_map.values().collect::<HashSet<_>>().into_iter().collect();
+    shards.sort();
+    if shards.len() > MAX_FILES {
+        return Err(Error::Limit {
+            path: index_path,
+            what: "shard count",
+            value: shards.len() as u64,
+            limit: MAX_FILES as u64,
+            hint: "",
+        });
+    }
+    b.files.push(FileEntry {
+        path: index_rel.to_path_buf(),
+        format: Format::SafetensorsSharded,
+        bytes: text.len() as u64,
+        full_path: index_path.clone(),
+    });
+    b.sources.push(Arc::new(Source::Empty));
+    let mut by_shard: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (t, s) in &index.weight_map {
+        by_shard.entry(s.as_str()).or_default().push(t.as_str());
+    }
+    for shard in shards {
+        let rel = safe_relative(&index_path, shard)?;
+        let full = root.join(dir_rel).join(&rel);
+        if !full.is_file() {
+            return Err(Error::format(
+                &index_path,
+                format!("shard {} listed in the index does not exist", escape(shard)),
+            ));
+        }
+        let first = b.tensors.len();
+        b.add_file(&full, dir_rel.join(&rel), prefix)?;
+        let have: HashSet<&str> = b.tensors[first..].iter().map(|t| &t.name[prefix.len()..]).collect();
+        let mut listed = by_shard.remove(shard.as_str()).unwrap_or_default();
+        listed.sort();
+        let missing: Vec<&&str> = listed.iter().filter(|t| !have.contains(**t)).collect();
+        if let Some(m) = missing.first() {
+            return Err(Error::format(
+                &index_path,
+                format!(
+                    "tensor {} is mapped to {} but that shard does not hold it ({} missing in all)",
+                    escape(m),
+                    escape(shard),
+                    missing.len()
+                ),
+            ));
+        }
+        let listed: HashSet<&str> = listed.into_iter().collect();
+        let mut extra: Vec<&str> = have.iter().filter(|t| !listed.contains(**t)).copied().collect();
+        extra.sort();
+        if let Some(x) = extra.first() {
+            return Err(Error::format(
+                &index_path,
+                format!(
+                    "shard {} holds tensor {} which the index does not map to it ({} such tensors)",
+                    escape(shard),
+                    escape(x),
+                    extra.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A file name from an index, refused when it would leave the folder.
+pub(super) fn safe_relative(index: &Path, name: &str) -> Result<PathBuf> {
+    let p = Path::new(name);
+    let ok = !name.is_empty() && p.components().all(|c| matches!(c, PathComponent::Normal(_)));
+    if ok {
+        Ok(p.to_path_buf())
+    } else {
+        Err(Error::format(
+            index,
+            format!("shard name {} leaves the folder", escape(name)),
+        ))
+    }
+}
