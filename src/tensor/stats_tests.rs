@@ -84,6 +84,13 @@ fn wide_integers_keep_exact_extremes() {
         .collect();
     let s = view(DType::I64, &bytes).stats(&StatsOptions::default());
     assert_eq!((s.min, s.max), (Some(Value::Int(i64::MIN)), Some(Value::Int(i64::MAX))));
+    // the mean of values spanning the whole i64 range keeps its digits (as torch's f64 mean gives it:
+    // the extremes cancel, 2^40 / 6 is left); a shift at the first element used to lose them
+    let wide = [i64::MIN, -1, 0, 1, i64::MAX, 1 << 40];
+    let bytes: Vec<u8> = wide.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let s = view(DType::I64, &bytes).stats(&StatsOptions::default());
+    let want = wide.iter().map(|&x| x as f64).sum::<f64>() / 6.0;
+    assert!((s.mean.unwrap() - want).abs() <= want * 1e-12, "{:?} vs {want}", s.mean);
     let bytes: Vec<u8> = [u64::MAX, 1].iter().flat_map(|x| x.to_le_bytes()).collect();
     let s = view(DType::U64, &bytes).stats(&StatsOptions::default());
     assert_eq!((s.min, s.max), (Some(Value::UInt(1)), Some(Value::UInt(u64::MAX))));
