@@ -22,9 +22,8 @@ use super::ops::{Arg, Instr, Opcode, decode};
 use super::torch::TorchFile;
 use super::value::Storage;
 use super::value::{MAX_NODES, MAX_REPR};
-use crate::Error;
 use crate::Result;
-use crate::model::{DType, MAX_TENSORS, TensorInfo};
+use crate::model::{DType, TensorInfo};
 use std::ops::Range;
 use std::path::Path;
 
@@ -141,15 +140,7 @@ pub(super) fn add(
         view: None,
     };
     for t in ts {
-        if out.tensors.len() + out.owned.len() >= MAX_TENSORS {
-            return Err(Error::Limit {
-                path: path.into(),
-                what: "tensors",
-                value: (MAX_TENSORS + 1) as u64,
-                limit: MAX_TENSORS as u64,
-                hint: "",
-            });
-        }
+        super::torch::room_for_one_more(path, out)?;
         s.key.clear();
         s.key.push_str(t.key);
         s.dtype = t.dtype;

@@ -286,15 +286,7 @@ pub(crate) fn collect(
                 ));
                 continue;
             }
-            if out.tensors.len() + out.owned.len() >= MAX_TENSORS {
-                return Err(Error::Limit {
-                    path: path.into(),
-                    what: "tensors",
-                    value: (MAX_TENSORS + 1) as u64,
-                    limit: MAX_TENSORS as u64,
-                    hint: "",
-                });
-            }
+            room_for_one_more(path, out)?;
             add_tensor(path, heap, t, name, file, resolve, out)?;
             continue;
         }
@@ -438,6 +430,20 @@ fn add_tensor(
             out.owned.push((info, bytes))
         }
         None => out.tensors.push(info),
+    }
+    Ok(())
+}
+
+/// Refuse a tensor beyond [`MAX_TENSORS`] (the fast path and the general machine alike).
+pub(super) fn room_for_one_more(path: &Path, out: &TorchFile) -> Result<()> {
+    if out.tensors.len() + out.owned.len() >= MAX_TENSORS {
+        return Err(Error::Limit {
+            path: path.into(),
+            what: "tensors",
+            value: (MAX_TENSORS + 1) as u64,
+            limit: MAX_TENSORS as u64,
+            hint: "",
+        });
     }
     Ok(())
 }
