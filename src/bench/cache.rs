@@ -29,10 +29,17 @@ impl DropOutcome {
     }
 }
 
-fn page_size() -> u64 {
+pub(super) fn page_size() -> u64 {
     // SAFETY: sysconf has no memory effects.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 { p as u64 } else { 4096 }
+}
+
+/// The whole pages under `bytes`: (first page's address, end rounded up to a page), for `madvise`.
+pub(super) fn page_span(bytes: &[u8]) -> (usize, usize) {
+    let page = page_size() as usize;
+    let start = bytes.as_ptr() as usize;
+    (start / page * page, (start + bytes.len()).next_multiple_of(page))
 }
 
 /// How many of `file`'s pages are in the page cache, and how many it has.

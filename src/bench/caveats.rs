@@ -1,7 +1,7 @@
 //! What a report must say beside its rows: the ceilings measured in the run and the caveats a
 //! reader needs to trust (or not) the numbers.
 
-use super::headline::{self, DISK_READ, MEMCPY_FRESH, MEMCPY_PRETOUCHED};
+use super::headline::{self, DISK_READ, GPU_RING, MEMCPY_FRESH, MEMCPY_PRETOUCHED};
 use super::plan::Target;
 use super::{CacheState, Config, Device, Isolation, Method, gpu, system};
 use crate::report::{BenchResult, Ceiling};
@@ -20,11 +20,11 @@ const MAX_CEILING_RUNS: usize = 51;
 /// `--cold` the disk's sequential read rate of the largest file. The GPU rate is the median over
 /// the GPU cases, each measured in its own process after its runs.
 pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target], gpu: Vec<f64>) -> Vec<Ceiling> {
-    // the ceiling is what the memory gives a loader using every core (one-thread figures are the
-    // system facts): a one-thread method's percentage then says what it leaves on the table
-    // as many bytes as the largest checkpoint (a small one copies inside the caches, and its rows
-    // would otherwise beat a ceiling measured out of them), at most the probe's usual size; small
-    // copies on one thread (thread start-up would dominate) and repeated more often
+    // what the memory gives a loader using every core (the one-thread figures are the system
+    // facts), so a one-thread method's percentage says what it leaves on the table. As many bytes
+    // as the largest checkpoint (a small one copies inside the caches, and its rows would beat a
+    // ceiling measured out of them), at most the probe's usual size; small copies on one thread
+    // (thread start-up would dominate) and repeated more often.
     let largest = targets.iter().map(|t| t.bytes).max().unwrap_or(0);
     let probe = usize::try_from(largest)
         .unwrap_or(usize::MAX)
@@ -68,7 +68,7 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
     if !gpu.is_empty() {
         let n = gpu.len();
         out.push(Ceiling {
-            name: headline::gpu_ceiling(super::gpu::Upload::Ring.as_str()),
+            name: GPU_RING.into(),
             device: "gpu".into(),
             gbps: headline::median(gpu),
             what: format!(

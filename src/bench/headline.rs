@@ -11,10 +11,9 @@ pub const MEMCPY_FRESH: &str = "memcpy-fresh";
 /// The disk's sequential read rate (`--cold`).
 pub const DISK_READ: &str = "disk-read";
 
-/// The GPU ceiling's name for an upload path (`gpu-ring`; every GPU row is measured against it).
-pub fn gpu_ceiling(upload: &str) -> String {
-    format!("gpu-{upload}")
-}
+/// Uploading a warm host buffer through the staging ring (every GPU row, write-buffer rows too,
+/// is measured against it).
+pub const GPU_RING: &str = "gpu-ring";
 
 /// The name of the ceiling `r` is measured against, `None` for rows that read only part of the
 /// data (untouched views, one tensor, slices): laziness has no ceiling.
@@ -23,8 +22,8 @@ pub fn ceiling_of(r: &BenchResult) -> Option<String> {
         return None;
     }
     if r.device == Device::Gpu.as_str() {
-        // every GPU row against the ring's rate (write-buffer rows too: how far that path falls short)
-        return Some(gpu_ceiling(super::gpu::Upload::Ring.as_str()));
+        // write-buffer rows too: how far that path falls short of the ring
+        return Some(GPU_RING.to_owned());
     }
     let method = Method::parse(&r.method)?;
     if r.cache == "cold" {

@@ -178,14 +178,11 @@ fn owned(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink, align: usize, rea
 /// `madvise(MADV_WILLNEED)` the pages under `views` (mapped file data), merged into as few calls
 /// as the layout allows.
 pub fn prefetch(views: &[&[u8]]) {
-    let page = 4096usize;
+    let page = super::cache::page_size() as usize;
     let mut ranges: Vec<(usize, usize)> = views
         .iter()
         .filter(|v| !v.is_empty())
-        .map(|v| {
-            let a = v.as_ptr() as usize;
-            (a / page * page, (a + v.len()).next_multiple_of(page))
-        })
+        .map(|v| super::cache::page_span(v))
         .collect();
     ranges.sort_unstable();
     let mut merged: Vec<(usize, usize)> = Vec::new();

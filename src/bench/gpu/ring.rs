@@ -61,9 +61,7 @@ const MADV_POPULATE_READ: libc::c_int = 22;
 fn populate(src: &[u8]) {
     #[cfg(target_os = "linux")]
     if src.len() >= POPULATE_MIN {
-        let page = 4096usize;
-        let start = (src.as_ptr() as usize) & !(page - 1);
-        let end = (src.as_ptr() as usize + src.len()).next_multiple_of(page);
+        let (start, end) = crate::bench::cache::page_span(src);
         // SAFETY: the range covers whole pages of memory `src` borrows (mapped and readable for
         // the call); MADV_POPULATE_READ only faults those pages in for reading.
         unsafe {
