@@ -128,26 +128,16 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
     results(&p.rows, &ups, rest, buf, None);
 }
 
-/// The report's headline, one sentence per device (the core's [`tensorscope::bench::headline`]);
-/// a report written before reports carried one gets it computed from its rows.
-pub fn headline(r: &Report) -> Vec<String> {
-    if r.headline.is_empty() {
-        tensorscope::bench::headline::headline(&r.results)
-    } else {
-        r.headline.clone()
-    }
-}
-
 fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     let mut head = Vec::new();
-    let sentences = headline(r);
-    if sentences.is_empty() {
+    // the report's headline (the core's `bench::headline`), one sentence per device
+    if r.headline.is_empty() {
         head.push(Line::from("nothing read every byte: median times only").bold());
     }
     head.extend(
-        sentences
-            .into_iter()
-            .map(|h| Line::from(escape(&h).into_owned()).bold().fg(Color::Green)),
+        r.headline
+            .iter()
+            .map(|h| Line::from(escape(h).into_owned()).bold().fg(Color::Green)),
     );
     head.extend(ceilings_line(&r.ceilings));
     head.extend(twin_line(b));

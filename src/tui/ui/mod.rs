@@ -67,9 +67,6 @@ impl Widget for &App {
     }
 }
 
-#[cfg(test)]
-pub use bench::headline as bench_headline;
-
 /// Rows a list pane of a terminal `height` shows, for paging and scrolling.
 pub fn page_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(4)).max(1)

@@ -267,8 +267,8 @@ fn gpu_rows_count_as_touched_in_the_headline() {
     }
     r.results.extend(gpu);
     r.speedups = tensorscope::bench::runner::speedups(&r.results);
-    r.headline.clear(); // an old report: the sentences are computed from its rows
-    let h = crate::tui::ui::bench_headline(&r);
+    r.headline = tensorscope::bench::headline::headline(&r.results);
+    let h = &r.headline;
     assert_eq!(h.len(), 2, "one sentence per device: {h:?}");
     assert!(
         h[0].starts_with("cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager"),
@@ -277,5 +277,17 @@ fn gpu_rows_count_as_touched_in_the_headline() {
     assert!(
         h[1].starts_with("gpu (ring upload), warm: safetensors-mmap loads 3.0x faster"),
         "{h:?}"
+    );
+    // the tab shows both sentences, first thing
+    let mut a = on_bench("gpt2-tiny.bin");
+    finish(&mut a, r);
+    let screen = draw(&a, 200, 40);
+    assert!(
+        screen.contains("cpu, touched, warm: safetensors-mmap loads 3.0x faster"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("gpu (ring upload), warm: safetensors-mmap loads 3.0x faster"),
+        "{screen}"
     );
 }
