@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use super::*;
+use crate::bench::strategies;
 use crate::checkpoint::guard::GuardedMap;
 
 /// The pickle methods. The mmap ones map each file, parse it with the restricted pickle reader, then
@@ -31,11 +32,11 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
     for m in &maps {
         m.advise_random(false);
     }
-    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
+    let (storages, srcs, storage_bytes, which) = storages_of(l.files, &datas, &tensors)?;
     let padded = |v: &[&[u8]]| v.iter().map(|s| s.len().next_multiple_of(ARENA_ALIGN)).sum::<usize>();
     let (k, n) = l.rank.unwrap_or((0, 1));
     // where each tensor lies in its storage
-    let map = view_map(&tensors, &storages);
+    let map = view_map(&tensors, &which);
     let loaded = match l.method {
         Method::PickleMmapSlice => {
             let v = views(&map, &srcs);
@@ -71,32 +72,54 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
     loaded
 }
 
-/// The eager pickle loads: every file read whole into the arena (each 64-byte aligned, one
-/// `read(2)` each), parsed in place; the storages are views into that copy (storage records are
-/// stored uncompressed, so a record's bytes in the file are the storage), shared storages once.
-/// One read per file instead of one per storage: with 20,000 small tensors the per-storage
-/// `pread`s and the map's page faults cost more than the data. The copy holds the zip headers and
-/// the pickle as well (a few hundred bytes per tensor), which is the price of reading in one go.
+/// The eager pickle loads: every file read whole into the arena (each 64-byte aligned) while the
+/// pickle is parsed; the storages are views into that copy (storage records are stored
+/// uncompressed, so a record's bytes in the file are the storage), shared storages once.
+///
+/// Reading and parsing overlap: read threads ([`strategies::threads`] less one, at least one)
+/// `pread` disjoint ranges of the file into the arena while this thread parses the zip directory
+/// and the pickle from a map of the same file (pages the reads bring into the page cache anyway).
+/// With 20,000 small tensors the parse costs about as much as the read, so one waiting for the
+/// other would double the load. One read per range rather than one `pread` per storage keeps
+/// 20,000 small tensors from costing 20,000 system calls and page faults. The copy holds the zip
+/// headers and the pickle as well (a few hundred bytes per tensor), the price of reading in one go.
 fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     let sizes = file_sizes(l.files)?;
     let first: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
     let first = usize::try_from(first).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
     let mut at = 0usize;
     let mut ranges = Vec::with_capacity(l.files.len());
-    arena.take(first)?;
-    for (f, &size) in l.files.iter().zip(&sizes) {
-        let got = read_file_into(arena, f, at)?.len();
-        if got as u64 != size {
+    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+    let buf = arena.take(first)?;
+    for (i, (f, &size)) in l.files.iter().zip(&sizes).enumerate() {
+        let len = size as usize; // fits: the sum of the sizes does
+        let file = File::open(f).map_err(|e| Error::io(f, e))?;
+        if file.metadata().map_err(|e| Error::io(f, e))?.len() != size {
             return Err(Error::format(f, "the file changed size while it was being loaded"));
         }
-        ranges.push(at..at + got);
-        at += got.next_multiple_of(ARENA_ALIGN);
+        // guarded: a file truncated during the run reads as zeros and fails the run below
+        let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
+        let dst = &mut buf[at..at + len];
+        let readers = strategies::threads(len).saturating_sub(1).max(1);
+        let parsed = std::thread::scope(|s| {
+            let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, readers));
+            let parsed = crate::formats::pickle::torch::read(f, map.bytes());
+            let read = reader
+                .join()
+                .unwrap_or_else(|_| Err(Error::format(f, "a read thread panicked")));
+            read.and(parsed)
+        })?;
+        if map.damaged() {
+            return Err(Error::format(f, "the file was truncated while it was being loaded"));
+        }
+        tensors.extend(parsed.tensors.into_iter().map(|t| (i, t)));
+        ranges.push(at..at + len);
+        at += len.next_multiple_of(ARENA_ALIGN);
     }
     let owned: &[u8] = arena.take(first)?;
     let datas: Vec<&[u8]> = ranges.iter().map(|r| &owned[r.clone()]).collect();
-    let tensors = parse_all(l.files, &datas, None)?;
-    let (storages, srcs, storage_bytes) = storages_of(l.files, &datas, &tensors)?;
-    let map = view_map(&tensors, &storages);
+    let (_, srcs, storage_bytes, which) = storages_of(l.files, &datas, &tensors)?;
+    let map = view_map(&tensors, &which);
     finish_storages(l, sink, storage_bytes, &srcs, &map)
 }
 
@@ -123,15 +146,46 @@ fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) ->
     Ok(tensors)
 }
 
-/// Distinct storages, their bytes and their total size.
-type Storages<'d> = (Vec<StorageKey>, Vec<&'d [u8]>, u64);
+/// Distinct storages, their bytes, their total size, and each tensor's storage (an index into
+/// the first two).
+type Storages<'d> = (Vec<StorageKey>, Vec<&'d [u8]>, u64, Vec<usize>);
 
 /// The distinct storages of `tensors` (shared storages once, as torch moves a storage once), their
-/// bytes in `datas`, and their total size.
+/// bytes in `datas`, their total size, and which of them each tensor views. `torch.save` numbers
+/// storages in the order tensors first use them, so the tensors usually come in storage order
+/// and one pass finds the distinct ones; otherwise they are sorted and looked up.
 fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, TensorInfo)]) -> Result<Storages<'d>> {
-    let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
-    storages.sort_unstable_by_key(|(i, r)| (*i, r.start, r.end));
-    storages.dedup();
+    let key = |(i, t): &(usize, TensorInfo)| (*i, t.storage.start, t.storage.end);
+    let in_order = tensors.windows(2).all(|w| key(&w[0]) <= key(&w[1]));
+    let (storages, which): (Vec<StorageKey>, Vec<usize>) = if in_order {
+        let mut storages: Vec<StorageKey> = Vec::with_capacity(tensors.len());
+        let which = tensors
+            .iter()
+            .map(|(i, t)| {
+                if storages
+                    .last()
+                    .is_none_or(|(j, r)| (*j, r.start, r.end) != (*i, t.storage.start, t.storage.end))
+                {
+                    storages.push((*i, t.storage.clone()));
+                }
+                storages.len() - 1
+            })
+            .collect();
+        (storages, which)
+    } else {
+        let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
+        storages.sort_unstable_by_key(|(i, r)| (*i, r.start, r.end));
+        storages.dedup();
+        let which = tensors
+            .iter()
+            .map(|x| {
+                storages
+                    .binary_search_by_key(&key(x), |(j, r)| (*j, r.start, r.end))
+                    .expect("every storage was collected")
+            })
+            .collect();
+        (storages, which)
+    };
     let storage_slice = |(i, r): &StorageKey| -> Result<&'d [u8]> {
         datas[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
             Error::format(
@@ -142,7 +196,7 @@ fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, Ten
     };
     let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
     let bytes = srcs.iter().map(|s| s.len() as u64).sum();
-    Ok((storages, srcs, bytes))
+    Ok((storages, srcs, bytes, which))
 }
 
 type StorageKey = (usize, std::ops::Range<u64>);
@@ -171,15 +225,13 @@ fn read_into<'a>(
     Ok(out)
 }
 
-/// Where each tensor lies: its storage's index in `storages` and, inside it, the tensor's bytes
-/// when contiguous (else the whole storage).
-fn view_map(tensors: &[(usize, TensorInfo)], storages: &[StorageKey]) -> Vec<(usize, std::ops::Range<usize>)> {
+/// Where each tensor lies: its storage's index (`which`, from [`storages_of`]) and, inside it, the
+/// tensor's bytes when contiguous (else the whole storage).
+fn view_map(tensors: &[(usize, TensorInfo)], which: &[usize]) -> Vec<(usize, std::ops::Range<usize>)> {
     tensors
         .iter()
-        .map(|(i, t)| {
-            let idx = storages
-                .binary_search_by_key(&(*i, t.storage.start, t.storage.end), |(j, r)| (*j, r.start, r.end))
-                .expect("every storage was collected");
+        .zip(which)
+        .map(|((_, t), &idx)| {
             let whole = 0..(t.storage.end - t.storage.start) as usize;
             let range = match t.contiguous_range() {
                 Some(r) => (r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize,
@@ -193,4 +245,45 @@ fn view_map(tensors: &[(usize, TensorInfo)], storages: &[StorageKey]) -> Vec<(us
 /// A view per tensor: `map`'s range of its storage (owned copy or map, `base[i]` for storage `i`).
 pub(super) fn views<'a>(map: &ViewMap, base: &[&'a [u8]]) -> Vec<&'a [u8]> {
     map.iter().map(|(i, r)| &base[*i][r.clone()]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DType;
+
+    fn t(file: usize, storage: std::ops::Range<u64>) -> (usize, TensorInfo) {
+        let info = TensorInfo {
+            name: format!("{file}:{storage:?}"),
+            dtype: DType::U8,
+            shape: vec![storage.end - storage.start],
+            file,
+            storage,
+            offset: 0,
+            strides: vec![1],
+        };
+        (file, info)
+    }
+
+    #[test]
+    fn storages_are_found_once_in_order_or_not() {
+        let files = [PathBuf::from("a"), PathBuf::from("b")];
+        let data = [0u8; 64];
+        let datas = [&data[..], &data[..]];
+        // in storage order (one pass), shared storages adjacent
+        let ordered = [t(0, 0..8), t(0, 0..8), t(0, 8..16), t(1, 0..4)];
+        let (keys, srcs, bytes, which) = storages_of(&files, &datas, &ordered).unwrap();
+        assert_eq!(keys, [(0, 0..8), (0, 8..16), (1, 0..4)]);
+        assert_eq!((srcs.len(), bytes, which), (3, 20, vec![0, 0, 1, 2]));
+        // out of order (tied weights named after their first use): sorted and looked up
+        let shuffled = [t(1, 0..4), t(0, 8..16), t(0, 0..8), t(0, 8..16)];
+        let (keys, _, bytes, which) = storages_of(&files, &datas, &shuffled).unwrap();
+        assert_eq!(keys, [(0, 0..8), (0, 8..16), (1, 0..4)]);
+        assert_eq!((bytes, which), (20, vec![2, 1, 0, 1]));
+        // a storage outside its file is an error either way
+        for ts in [[t(0, 0..8), t(0, 60..70)], [t(0, 60..70), t(0, 0..8)]] {
+            let e = storages_of(&files, &datas, &ts).unwrap_err().to_string();
+            assert!(e.contains("lies outside the file"), "{e}");
+        }
+    }
 }

@@ -245,7 +245,7 @@ fn zip_plan(f: &RemoteFile) -> Result<Option<String>> {
     for e in &archive.entries {
         let header_end = e
             .local_header_offset
-            .saturating_add(30 + e.raw_name.len() as u64 + LOCAL_EXTRA_GUESS);
+            .saturating_add(30 + e.raw_name().len() as u64 + LOCAL_EXTRA_GUESS);
         let c = content(e);
         wants_content.push(c);
         let end = if c {

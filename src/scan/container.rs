@@ -261,7 +261,7 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         let named = format!("{label}{}", e.name);
         let name = named.as_str();
         let at = Some(e.local_header_offset + shift);
-        if !seen.insert(e.raw_name.as_slice()) {
+        if !seen.insert(e.raw_name()) {
             let why = "another entry has the same name: readers disagree on which one is loaded (each is scanned)";
             c.problem(name, at, Severity::Suspicious, why);
         }

@@ -1,24 +1,26 @@
 //! A fast path for the pickle `torch.save` writes for a plain dict of tensors (a `dict`, or an
 //! `OrderedDict` without state): `{key: _rebuild_tensor_v2(persistent storage, offset, shape, stride,
-//! requires_grad, OrderedDict()), …}` at protocol 2. It reads that exact opcode sequence and yields
-//! the tensors directly, without building the general machine's heap (about 16 allocations and 28
-//! opcode dispatches per tensor).
+//! requires_grad, OrderedDict()), …}` at protocol 2. It reads that exact opcode sequence byte by
+//! byte and yields the tensors directly, without building the general machine's heap (about 16
+//! allocations and 28 opcode dispatches per tensor) and without allocating per tensor: names and
+//! keys borrow the pickle, shapes and strides share one vector.
 //!
-//! It accepts only what the restricted [`super::machine`] would turn into the same tensors: every
-//! opcode is decoded by the same [`decode`]; globals are classified by the same allowlist; memo
-//! reads must name an entry it stored itself; ints, shapes and strides must be plain non-negative
-//! binary ints; the storage key, dimensions and name lengths are held to the machine's limits. Any
-//! other byte, value or size returns `None`, and the caller runs the general machine on the whole
-//! pickle. A pickle of fewer than [`MAX_FAST_BYTES`] bytes cannot reach the machine's node, item,
-//! memo, stack or work limits (each node, item, memo entry and stack entry takes at least one
-//! opcode byte, and the work is at most a few units per byte), so the fast path never accepts
-//! a pickle the machine would refuse for a limit.
+//! It accepts only what the restricted [`super::machine`] would turn into the same tensors: each
+//! opcode it reads is decoded as [`super::ops::decode`] decodes it (argument widths, UTF-8);
+//! globals are classified by the same allowlist; memo reads must name an entry it stored itself;
+//! ints, shapes and strides must be plain non-negative binary ints; the storage key, dimensions
+//! and name lengths are held to the machine's limits. Any other byte, value or size returns
+//! `None`, and the caller runs the general machine on the whole pickle. A pickle of fewer than
+//! [`MAX_FAST_BYTES`] bytes cannot reach the machine's node, item, memo, stack or work limits (each
+//! node, item, memo entry and stack entry takes at least one opcode byte, and the work is at most
+//! a few units per byte), so the fast path never accepts a pickle the machine would refuse for a
+//! limit.
 
 use std::collections::HashSet;
 
 use super::allowlist::{SafeGlobal, classify_safe};
 use super::machine::{MAX_DIMS, MAX_STORAGE_KEY};
-use super::ops::{Arg, Instr, Opcode, decode};
+use super::ops::Opcode;
 use super::torch::TorchFile;
 use super::value::Storage;
 use super::value::{MAX_NODES, MAX_REPR};
@@ -45,65 +47,130 @@ pub(crate) struct FastTensor<'a> {
     pub numel: u64,
     /// Offset in elements.
     pub offset: u64,
-    /// Shape.
-    pub shape: Vec<u64>,
-    /// Strides in elements.
-    pub strides: Vec<u64>,
+    /// Shape: a range of [`FastTensors::dims`].
+    pub shape: Range<u32>,
+    /// Strides in elements: a range of [`FastTensors::dims`].
+    pub strides: Range<u32>,
 }
 
-/// A memo entry: only what the fast path reads back; anything else is `Other`.
+/// What the fast path read: the tensors in pickle order, and every shape and stride in one vector
+/// (no allocation per tensor).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FastTensors<'a> {
+    /// The tensors.
+    pub tensors: Vec<FastTensor<'a>>,
+    /// Their dimensions, which [`FastTensor::shape`] and [`FastTensor::strides`] index.
+    pub dims: Vec<u64>,
+}
+
+impl FastTensors<'_> {
+    /// The shape of `t`.
+    pub fn shape(&self, t: &FastTensor<'_>) -> &[u64] {
+        &self.dims[t.shape.start as usize..t.shape.end as usize]
+    }
+
+    /// The strides of `t`.
+    pub fn strides(&self, t: &FastTensor<'_>) -> &[u64] {
+        &self.dims[t.strides.start as usize..t.strides.end as usize]
+    }
+}
+
+/// A memo entry: only what the fast path reads back (a str by its index in [`Reader::strs`], an
+/// allowlisted global by its index in [`Reader::globals`]); anything else is `Other`. Eight bytes:
+/// torch's pickle stores about twenty entries per tensor.
 #[derive(Clone, Copy)]
-enum Memo<'a> {
-    Str(&'a str),
-    Global(Option<SafeGlobal>),
+enum Memo {
+    Str(u32),
+    Global(u32),
     Other,
 }
 
+// The opcodes the fast path reads, as bytes (the names of [`Opcode`]).
+const PROTO: u8 = Opcode::Proto as u8;
+const EMPTY_DICT: u8 = Opcode::EmptyDict as u8;
+const GLOBAL: u8 = Opcode::Global as u8;
+const EMPTY_TUPLE: u8 = Opcode::EmptyTuple as u8;
+const REDUCE: u8 = Opcode::Reduce as u8;
+const STOP: u8 = Opcode::Stop as u8;
+const MARK: u8 = Opcode::Mark as u8;
+const SETITEMS: u8 = Opcode::SetItems as u8;
+const SETITEM: u8 = Opcode::SetItem as u8;
+const BINPUT: u8 = Opcode::BinPut as u8;
+const LONG_BINPUT: u8 = Opcode::LongBinPut as u8;
+const BINGET: u8 = Opcode::BinGet as u8;
+const LONG_BINGET: u8 = Opcode::LongBinGet as u8;
+const BINUNICODE: u8 = Opcode::BinUnicode as u8;
+const SHORT_BINUNICODE: u8 = Opcode::ShortBinUnicode as u8;
+const BININT: u8 = Opcode::BinInt as u8;
+const BININT1: u8 = Opcode::BinInt1 as u8;
+const BININT2: u8 = Opcode::BinInt2 as u8;
+const TUPLE: u8 = Opcode::Tuple as u8;
+const TUPLE1: u8 = Opcode::Tuple1 as u8;
+const TUPLE2: u8 = Opcode::Tuple2 as u8;
+const TUPLE3: u8 = Opcode::Tuple3 as u8;
+const BINPERSID: u8 = Opcode::BinPersId as u8;
+const NEWTRUE: u8 = Opcode::NewTrue as u8;
+const NEWFALSE: u8 = Opcode::NewFalse as u8;
+/// Longest GLOBAL line looked for: longer ones are on no allowlist (the machine reads them).
+const MAX_GLOBAL_LINE: usize = 128;
+
+/// A byte-level reader of exactly the opcodes above, each decoded as [`super::ops::decode`]
+/// decodes it (same argument widths, same UTF-8 rule); anything else ends the fast path.
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
-    memo: Vec<Memo<'a>>,
-    /// The last instruction decoded ahead (peeked), with the position after it.
-    ahead: Option<(Instr<'a>, usize)>,
+    memo: Vec<Memo>,
+    /// The strs the memo holds.
+    strs: Vec<&'a str>,
+    /// The globals the memo holds.
+    globals: Vec<SafeGlobal>,
+    dims: Vec<u64>,
 }
 
 /// The tensors of `pickle` when it is exactly a plain dict of tensors as `torch.save` writes it;
 /// `None` for anything else (the general machine then reads it).
-pub(crate) fn tensors(pickle: &[u8]) -> Option<Vec<FastTensor<'_>>> {
+pub(crate) fn tensors(pickle: &[u8]) -> Option<FastTensors<'_>> {
     if pickle.len() >= MAX_FAST_BYTES {
         return None;
     }
     let mut r = Reader {
         data: pickle,
         pos: 0,
-        memo: Vec::new(),
-        ahead: None,
+        // torch's pickle takes about 100 bytes and 20 memo entries per tensor
+        memo: Vec::with_capacity(pickle.len() / 4),
+        strs: Vec::with_capacity(pickle.len() / 40),
+        globals: Vec::new(),
+        dims: Vec::with_capacity(pickle.len() / 25),
     };
-    let proto = r.next()?;
-    if proto.op != Opcode::Proto || proto.arg != Arg::Int(2) {
+    if r.byte()? != PROTO || r.byte()? != 2 {
         return None;
     }
     // the root: `{}` or `OrderedDict()` (both a dict to the machine)
-    if r.peek_op()? == Opcode::EmptyDict {
-        r.next()?;
+    if r.peek()? == EMPTY_DICT {
+        r.pos += 1;
     } else {
         if r.global()? != SafeGlobal::OrderedDict {
             return None;
         }
-        r.expect(Opcode::EmptyTuple)?;
+        r.expect(EMPTY_TUPLE)?;
         r.put(Memo::Other)?;
-        r.expect(Opcode::Reduce)?;
+        r.expect(REDUCE)?;
     }
     r.put(Memo::Other)?;
-    let mut out = Vec::new();
-    let mut names: HashSet<&str> = HashSet::new();
+    let mut out = Vec::with_capacity(pickle.len() / 64);
+    let mut names: HashSet<&str> = HashSet::with_capacity(pickle.len() / 100);
     loop {
-        let i = r.next()?;
-        match i.op {
-            Opcode::Stop => return Some(out),
-            Opcode::Mark => {
+        match r.peek()? {
+            STOP => {
+                return Some(FastTensors {
+                    tensors: out,
+                    dims: r.dims,
+                });
+            }
+            MARK => {
+                r.pos += 1;
                 let mut n = 0usize;
-                while r.peek_op()? != Opcode::SetItems {
+                while r.peek()? != SETITEMS {
                     n += 1;
                     if n > MAX_BATCH {
                         return None;
@@ -111,14 +178,13 @@ pub(crate) fn tensors(pickle: &[u8]) -> Option<Vec<FastTensor<'_>>> {
                     let key = r.key(&mut names)?;
                     out.push(r.tensor(key)?);
                 }
-                r.next()?;
+                r.pos += 1;
             }
             _ => {
                 // one pair then SETITEM (a batch of one)
-                r.pos = i.offset;
                 let key = r.key(&mut names)?;
                 out.push(r.tensor(key)?);
-                r.expect(Opcode::SetItem)?;
+                r.expect(SETITEM)?;
             }
         }
     }
@@ -127,11 +193,11 @@ pub(crate) fn tensors(pickle: &[u8]) -> Option<Vec<FastTensor<'_>>> {
 /// The tensors [`tensors`] read, checked and resolved as [`super::torch`]'s `collect` does them.
 pub(super) fn add(
     path: &Path,
-    ts: &[FastTensor<'_>],
+    ts: &FastTensors<'_>,
     resolve: &mut dyn FnMut(&Storage) -> std::result::Result<Range<u64>, String>,
     out: &mut TorchFile,
 ) -> Result<()> {
-    out.tensors.reserve(ts.len());
+    out.tensors.reserve(ts.tensors.len());
     let mut s = Storage {
         key: String::new(),
         dtype: DType::U8,
@@ -139,7 +205,7 @@ pub(super) fn add(
         numel: 0,
         view: None,
     };
-    for t in ts {
+    for t in &ts.tensors {
         super::torch::room_for_one_more(path, out)?;
         s.key.clear();
         s.key.push_str(t.key);
@@ -148,11 +214,11 @@ pub(super) fn add(
         let info = TensorInfo {
             name: t.name.to_string(),
             dtype: t.dtype,
-            shape: t.shape.clone(),
+            shape: ts.shape(t).to_vec(),
             file: 0,
             storage: 0..0,
             offset: t.offset,
-            strides: t.strides.clone(),
+            strides: ts.strides(t).to_vec(),
         };
         super::torch::add_stored(path, info, &s, resolve, out)?;
     }
@@ -160,148 +226,196 @@ pub(super) fn add(
 }
 
 impl<'a> Reader<'a> {
-    /// The instruction at `pos` and the position after it, decoded once however often it is peeked.
-    fn peek(&mut self) -> Option<(Instr<'a>, usize)> {
-        match self.ahead {
-            Some((i, next)) if i.offset == self.pos => Some((i, next)),
-            _ => {
-                let got = decode(self.data, self.pos).ok()?;
-                self.ahead = Some(got);
-                Some(got)
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.data.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn byte(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let b = self.data.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(b)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    #[inline]
+    fn expect(&mut self, op: u8) -> Option<()> {
+        (self.byte()? == op).then_some(())
+    }
+
+    /// An optional PUT (BINPUT, LONG_BINPUT) of the value just pushed (`what` it is).
+    #[inline]
+    fn put(&mut self, what: Memo) -> Option<()> {
+        let at = match self.peek()? {
+            BINPUT => {
+                self.pos += 1;
+                usize::from(self.byte()?)
             }
-        }
-    }
-
-    fn next(&mut self) -> Option<Instr<'a>> {
-        let (i, next) = self.peek()?;
-        self.pos = next;
-        Some(i)
-    }
-
-    fn peek_op(&mut self) -> Option<Opcode> {
-        self.peek().map(|(i, _)| i.op)
-    }
-
-    fn expect(&mut self, op: Opcode) -> Option<()> {
-        (self.next()?.op == op).then_some(())
-    }
-
-    /// An optional PUT of the value just pushed (`what` it is).
-    fn put(&mut self, what: Memo<'a>) -> Option<()> {
-        let (i, next) = self.peek()?;
-        let Arg::Memo(at) = i.arg else { return Some(()) };
-        if !matches!(i.op, Opcode::BinPut | Opcode::LongBinPut | Opcode::Put) {
-            return Some(());
-        }
+            LONG_BINPUT => {
+                self.pos += 1;
+                usize::try_from(self.u32()?).ok()?
+            }
+            _ => return Some(()),
+        };
         // torch numbers its memo 0, 1, 2, …: any other index is left to the general machine
-        let at = usize::try_from(at).ok()?;
         match at.cmp(&self.memo.len()) {
             std::cmp::Ordering::Less => self.memo[at] = what,
             std::cmp::Ordering::Equal => self.memo.push(what),
             std::cmp::Ordering::Greater => return None,
         }
-        self.pos = next;
         Some(())
     }
 
-    /// A memo read (GET, BINGET, LONG_BINGET) of an entry stored earlier.
-    fn got(&self, i: &Instr<'a>) -> Option<Memo<'a>> {
-        match (i.op, i.arg) {
-            (Opcode::Get | Opcode::BinGet | Opcode::LongBinGet, Arg::Memo(at)) => {
-                self.memo.get(usize::try_from(at).ok()?).copied()
-            }
-            _ => None,
+    /// A memo read (BINGET, LONG_BINGET) of an entry stored earlier; the opcode is read already.
+    #[inline]
+    fn got(&mut self, op: u8) -> Option<Memo> {
+        let at = match op {
+            BINGET => usize::from(self.byte()?),
+            LONG_BINGET => usize::try_from(self.u32()?).ok()?,
+            _ => return None,
+        };
+        self.memo.get(at).copied()
+    }
+
+    /// A literal str (BINUNICODE, SHORT_BINUNICODE); the opcode is read already.
+    #[inline]
+    fn literal(&mut self, op: u8) -> Option<&'a str> {
+        let n = match op {
+            BINUNICODE => usize::try_from(self.u32()?).ok()?,
+            SHORT_BINUNICODE => usize::from(self.byte()?),
+            _ => return None,
+        };
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+
+    /// Remember `s` in the memo if a PUT follows.
+    #[inline]
+    fn put_str(&mut self, s: &'a str) -> Option<()> {
+        if matches!(self.peek()?, BINPUT | LONG_BINPUT) {
+            let i = u32::try_from(self.strs.len()).ok()?;
+            self.strs.push(s);
+            self.put(Memo::Str(i))?;
         }
+        Some(())
     }
 
     /// A dict key: a literal str (never from the memo, so the machine's work stays bounded by the
     /// pickle's bytes), non-empty, short enough to be shown whole, and not seen before (a repeated
     /// key replaces the first value in the dict: left to the general machine).
     fn key(&mut self, seen: &mut HashSet<&'a str>) -> Option<&'a str> {
-        let i = self.next()?;
-        let (Opcode::BinUnicode | Opcode::ShortBinUnicode, Arg::Str(s)) = (i.op, i.arg) else {
-            return None;
-        };
+        let op = self.byte()?;
+        let s = self.literal(op)?;
         if s.is_empty() || s.len() > MAX_REPR || !seen.insert(s) {
             return None;
         }
-        self.put(Memo::Str(s))?;
+        self.put_str(s)?;
         Some(s)
     }
 
     /// A str, literal or from the memo, then its optional PUT.
+    #[inline]
     fn text(&mut self) -> Option<&'a str> {
-        let i = self.next()?;
-        let s = match (i.op, i.arg) {
-            (Opcode::BinUnicode | Opcode::ShortBinUnicode, Arg::Str(s)) => s,
-            _ => match self.got(&i)? {
-                Memo::Str(s) => s,
+        let op = self.byte()?;
+        let s = match op {
+            BINUNICODE | SHORT_BINUNICODE => self.literal(op)?,
+            _ => match self.got(op)? {
+                Memo::Str(i) => self.strs[i as usize],
                 _ => return None,
             },
         };
-        self.put(Memo::Str(s))?;
+        self.put_str(s)?;
         Some(s)
     }
 
+    /// One `\n`-terminated UTF-8 line of a GLOBAL (short: longer ones are on no allowlist).
+    #[inline]
+    fn line(&mut self) -> Option<&'a str> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().take(MAX_GLOBAL_LINE).position(|&b| b == b'\n')?;
+        self.pos += n + 1;
+        std::str::from_utf8(&rest[..n]).ok()
+    }
+
     /// A global (GLOBAL or from the memo) that the allowlist classifies, then its optional PUT.
+    #[inline]
     fn global(&mut self) -> Option<SafeGlobal> {
-        let i = self.next()?;
-        let safe = match (i.op, i.arg) {
-            (Opcode::Global, Arg::Global { module, name }) => classify_safe(module, name),
-            _ => match self.got(&i)? {
-                Memo::Global(g) => g,
+        let op = self.byte()?;
+        let safe = if op == GLOBAL {
+            let module = self.line()?;
+            let name = self.line()?;
+            classify_safe(module, name)?
+        } else {
+            match self.got(op)? {
+                Memo::Global(i) => self.globals[i as usize],
                 _ => return None,
-            },
+            }
         };
-        self.put(Memo::Global(safe))?;
-        safe
+        if matches!(self.peek()?, BINPUT | LONG_BINPUT) {
+            let i = u32::try_from(self.globals.len()).ok()?;
+            self.globals.push(safe);
+            self.put(Memo::Global(i))?;
+        }
+        Some(safe)
     }
 
     /// A non-negative binary int (BININT, BININT1, BININT2).
+    #[inline]
     fn uint(&mut self) -> Option<u64> {
-        let i = self.next()?;
-        match (i.op, i.arg) {
-            (Opcode::BinInt | Opcode::BinInt1 | Opcode::BinInt2, Arg::Int(v)) => u64::try_from(v).ok(),
+        match self.byte()? {
+            BININT1 => Some(u64::from(self.byte()?)),
+            BININT2 => Some(u64::from(u16::from_le_bytes(self.take(2)?.try_into().ok()?))),
+            BININT => u64::try_from(i32::from_le_bytes(self.take(4)?.try_into().ok()?)).ok(),
             _ => None,
         }
     }
 
-    /// A tuple of non-negative binary ints, then its optional PUT.
-    fn dims(&mut self) -> Option<Vec<u64>> {
-        let mut d = Vec::new();
-        match self.peek_op()? {
-            Opcode::EmptyTuple => {
-                self.next()?;
-            }
-            Opcode::Mark => {
-                self.next()?;
-                while self.peek_op()? != Opcode::Tuple {
-                    if d.len() >= MAX_DIMS {
+    /// A tuple of non-negative binary ints, then its optional PUT: its range in `dims`.
+    fn dims(&mut self) -> Option<Range<u32>> {
+        let start = self.dims.len();
+        match self.peek()? {
+            EMPTY_TUPLE => self.pos += 1,
+            MARK => {
+                self.pos += 1;
+                while self.peek()? != TUPLE {
+                    if self.dims.len() - start >= MAX_DIMS {
                         return None;
                     }
-                    d.push(self.uint()?);
+                    let d = self.uint()?;
+                    self.dims.push(d);
                 }
-                self.next()?;
+                self.pos += 1;
             }
             _ => {
-                while !matches!(self.peek_op()?, Opcode::Tuple1 | Opcode::Tuple2 | Opcode::Tuple3) {
-                    if d.len() >= 3 {
-                        return None;
+                let n = loop {
+                    match self.peek()? {
+                        TUPLE1 => break 1,
+                        TUPLE2 => break 2,
+                        TUPLE3 => break 3,
+                        _ if self.dims.len() - start >= 3 => return None,
+                        _ => {
+                            let d = self.uint()?;
+                            self.dims.push(d);
+                        }
                     }
-                    d.push(self.uint()?);
-                }
-                let n = match self.next()?.op {
-                    Opcode::Tuple1 => 1,
-                    Opcode::Tuple2 => 2,
-                    _ => 3,
                 };
-                if n != d.len() {
+                self.pos += 1;
+                if n != self.dims.len() - start {
                     return None;
                 }
             }
         }
         self.put(Memo::Other)?;
-        Some(d)
+        Some(u32::try_from(start).ok()?..u32::try_from(self.dims.len()).ok()?)
     }
 
     /// `_rebuild_tensor_v2((storage pid), offset, shape, stride, requires_grad, OrderedDict())`
@@ -310,9 +424,9 @@ impl<'a> Reader<'a> {
         if self.global()? != SafeGlobal::RebuildTensorV2 {
             return None;
         }
-        self.expect(Opcode::Mark)?;
+        self.expect(MARK)?;
         // the persistent id ('storage', storage type, key, location, numel)
-        self.expect(Opcode::Mark)?;
+        self.expect(MARK)?;
         if self.text()? != "storage" {
             return None;
         }
@@ -328,9 +442,9 @@ impl<'a> Reader<'a> {
         self.text()?; // location: a label
         let numel = self.uint()?;
         self.put(Memo::Other)?;
-        self.expect(Opcode::Tuple)?;
+        self.expect(TUPLE)?;
         self.put(Memo::Other)?;
-        self.expect(Opcode::BinPersId)?;
+        self.expect(BINPERSID)?;
         self.put(Memo::Other)?;
         let offset = self.uint()?;
         self.put(Memo::Other)?;
@@ -340,20 +454,20 @@ impl<'a> Reader<'a> {
             return None;
         }
         // requires_grad, then the backward hooks OrderedDict()
-        if !matches!(self.next()?.op, Opcode::NewTrue | Opcode::NewFalse) {
+        if !matches!(self.byte()?, NEWTRUE | NEWFALSE) {
             return None;
         }
         self.put(Memo::Other)?;
         if self.global()? != SafeGlobal::OrderedDict {
             return None;
         }
-        self.expect(Opcode::EmptyTuple)?;
+        self.expect(EMPTY_TUPLE)?;
         self.put(Memo::Other)?;
-        self.expect(Opcode::Reduce)?;
+        self.expect(REDUCE)?;
         self.put(Memo::Other)?;
-        self.expect(Opcode::Tuple)?;
+        self.expect(TUPLE)?;
         self.put(Memo::Other)?;
-        self.expect(Opcode::Reduce)?;
+        self.expect(REDUCE)?;
         self.put(Memo::Other)?;
         Some(FastTensor {
             name,

@@ -149,11 +149,18 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
     // is looked up again, one hash lookup, rather than cached under a copy of its key)
     let prefix = format!("{top}/data/");
     let mut name = String::with_capacity(prefix.len() + 16);
+    // torch writes the records in key order, so the entry after the last one resolved is tried
+    // first (one comparison) before the name index
+    let mut next = 0usize;
     let mut resolve = |s: &Storage| -> std::result::Result<Range<u64>, String> {
         name.clear();
         name.push_str(&prefix);
         name.push_str(&s.key);
-        let e = unique(&archive, &name)?;
+        let e = match archive.find_unique_at(next, &name) {
+            Some(e) => checked(e, &name)?,
+            None => unique(&archive, &name)?,
+        };
+        next = e.index + 1;
         if !e.is_stored() {
             return Err(format!(
                 "storage record {} is compressed and cannot be mapped",
@@ -210,6 +217,11 @@ fn unique<'z>(archive: &'z zip::Archive, name: &str) -> std::result::Result<&'z 
             escape(name)
         ));
     }
+    checked(e, name)
+}
+
+/// `e` (named `name`) if its data was located and its headers agree.
+fn checked<'z>(e: &'z zip::Entry, name: &str) -> std::result::Result<&'z zip::Entry, String> {
     if let Some(err) = &e.error {
         return Err(format!("{}: {err}", escape(name)));
     }

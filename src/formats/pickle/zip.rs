@@ -56,10 +56,11 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ZipError> {
 pub struct Entry {
     /// Position in the central directory (0-based).
     pub index: usize,
-    /// The name as stored (torch writes UTF-8).
-    pub raw_name: Vec<u8>,
     /// The name decoded lossily, for display and lookups (escape it before printing).
     pub name: String,
+    /// The name as stored, when it is not UTF-8 (else it is `name`'s bytes: one allocation per
+    /// entry, not two, for archives of 20,000 records); see [`Entry::raw_name`].
+    raw_other: Option<Box<[u8]>>,
     /// General purpose flags (bit 0: "encrypted", bit 3: sizes in a data descriptor, bit 11: UTF-8).
     pub flags: u16,
     /// Compression method ([`METHOD_STORED`], [`METHOD_DEFLATED`], …).
@@ -79,6 +80,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The name as stored (torch writes UTF-8).
+    pub fn raw_name(&self) -> &[u8] {
+        self.raw_other.as_deref().unwrap_or(self.name.as_bytes())
+    }
+
     /// Stored uncompressed: `data` is the content itself.
     pub fn is_stored(&self) -> bool {
         self.method == METHOD_STORED
@@ -120,14 +126,30 @@ impl Archive {
         });
         let mut entries = chain.map(|i| &self.entries[i as usize]);
         // entries whose names merely share the hash are skipped; the rest are compared with the first match
-        let first = entries.by_ref().find(|e| e.raw_name == name.as_bytes());
+        let first = entries.by_ref().find(|e| e.raw_name() == name.as_bytes());
         first
             .into_iter()
-            .chain(entries.filter(move |e| first.is_some_and(|f| f.raw_name == e.raw_name)))
+            .chain(entries.filter(move |e| first.is_some_and(|f| f.raw_name() == e.raw_name())))
+    }
+
+    /// Whether no two entries share a name (then the entry at a guessed position, if it has the
+    /// name looked for, is the only one: see [`Archive::find_unique_at`]).
+    pub fn names_distinct(&self) -> bool {
+        !self.by_name.shared
+    }
+
+    /// The entry named `name` when it is the one at position `at` and no two entries share a
+    /// name: one comparison instead of a hash lookup, for readers that know where a record
+    /// usually is (torch writes `data/0`, `data/1`, … in order). `None` says: use [`Archive::find`].
+    pub fn find_unique_at(&self, at: usize, name: &str) -> Option<&Entry> {
+        self.entries
+            .get(at)
+            .filter(|e| !self.by_name.shared && e.raw_name() == name.as_bytes())
     }
 
     fn index(&mut self) {
         let ix = &mut self.by_name;
+        ix.shared = false;
         ix.heads.clear();
         ix.heads.reserve(self.entries.len());
         ix.next.clear();
@@ -135,9 +157,11 @@ impl Archive {
         for (i, e) in self.entries.iter().enumerate() {
             // at most MAX_ENTRIES (2^20) entries: the index fits in u32
             let i = i as u32;
-            let h = ix.state.hash_one(e.raw_name.as_slice());
+            let h = ix.state.hash_one(e.raw_name());
             match ix.heads.get_mut(&h) {
                 Some((_, tail)) => {
+                    // the same name twice (or, rarely, two names of one hash)
+                    ix.shared = true;
                     ix.next[*tail as usize] = i;
                     *tail = i;
                 }
@@ -160,6 +184,8 @@ struct NameIndex {
     state: std::collections::hash_map::RandomState,
     heads: std::collections::HashMap<u64, (u32, u32)>,
     next: Vec<u32>,
+    /// Some hash is shared by two entries (a name repeated, or a collision).
+    shared: bool,
 }
 
 impl PartialEq for NameIndex {
@@ -357,10 +383,14 @@ pub fn read_prefetching(data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Re
         ) {
             return err(format!("central directory entry {index}: {m}"));
         }
+        let (name, raw_other) = match std::str::from_utf8(raw_name) {
+            Ok(n) => (std::borrow::Cow::Borrowed(n), None),
+            Err(_) => (String::from_utf8_lossy(raw_name), Some(raw_name.into())),
+        };
         let entry = Entry {
             index,
-            raw_name: raw_name.to_vec(),
-            name: String::from_utf8_lossy(raw_name).into_owned(),
+            name: name.into_owned(),
+            raw_other,
             flags: le16(h, 8),
             method: le16(h, 10),
             compressed_size,
@@ -374,7 +404,10 @@ pub fn read_prefetching(data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Re
         at = var + tail.len();
     }
     let mut headers: Vec<u64> = archive.entries.iter().map(|e| e.local_header_offset).collect();
-    headers.sort_unstable();
+    // torch writes its records in order: sorting is then a check
+    if !headers.is_sorted() {
+        headers.sort_unstable();
+    }
     let mut run: Option<Range<u64>> = None;
     for h in headers {
         // the fixed header, a name and an extra field of typical length
@@ -432,7 +465,7 @@ fn locate(data: &[u8], e: &mut Entry) -> Result<(), String> {
             )
         })?;
     e.data = start..end;
-    if name != e.raw_name.as_slice() {
+    if name != e.raw_name() {
         e.mismatches
             .push(format!("local header names it {:?}", String::from_utf8_lossy(name)));
     }

@@ -327,3 +327,44 @@ fn find_looks_up_every_name_of_a_large_archive() {
     assert_eq!(ar.find("a/data/3000").count(), 0);
     assert_eq!(ar.find("").count(), 0);
 }
+
+#[test]
+fn a_guessed_position_is_taken_only_when_no_name_repeats() {
+    let data = build(
+        &[w("a/data.pkl", b"p"), w("a/data/0", b"0"), w("a/data/1", b"1")],
+        false,
+        b"",
+    );
+    let ar = read(&data).unwrap();
+    assert!(ar.names_distinct());
+    assert_eq!(ar.find_unique_at(1, "a/data/0").map(|e| e.index), Some(1));
+    // the wrong place, or past the end: the caller looks the name up instead
+    assert!(ar.find_unique_at(2, "a/data/0").is_none());
+    assert!(ar.find_unique_at(3, "a/data/1").is_none());
+    let data = build(&[w("a/data/0", b"first"), w("a/data/0", b"second")], false, b"");
+    let ar = read(&data).unwrap();
+    assert!(!ar.names_distinct());
+    assert!(ar.find_unique_at(0, "a/data/0").is_none());
+    assert_eq!(ar.find("a/data/0").count(), 2);
+}
+
+#[test]
+fn names_that_are_not_utf8_keep_their_bytes() {
+    let data = build(&[w("a/\u{e9}", b"x")], false, b"");
+    let raw: Vec<u8> = "a/\u{e9}".as_bytes().to_vec();
+    assert_eq!(read(&data).unwrap().entries[0].raw_name(), raw.as_slice());
+    // the same archive with the name's last byte made invalid UTF-8 (in both headers)
+    let mut bad = data.clone();
+    let n = raw.len();
+    for i in 0..=bad.len() - n {
+        if bad[i..i + n] == raw[..] {
+            bad[i + n - 1] = 0xff;
+        }
+    }
+    let ar = read(&bad).unwrap();
+    let e = &ar.entries[0];
+    assert_eq!(e.raw_name(), b"a/\xc3\xff");
+    assert_eq!(e.name, "a/\u{fffd}\u{fffd}");
+    assert!(e.mismatches.is_empty(), "{:?}", e.mismatches);
+    assert_eq!(ar.find("a/\u{fffd}\u{fffd}").count(), 0);
+}
