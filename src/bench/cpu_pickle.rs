@@ -40,7 +40,7 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
     let loaded = match l.method {
         Method::PickleMmapSlice => {
             let v = views(&map, &srcs);
-            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|(t, v)| rows(t, v, k, n)).collect();
             let copied = copy_into(arena.take(padded(&slices))?, &slices);
             finish(l, sink, slices.iter().map(|s| s.len() as u64).sum(), &copied)
         }
@@ -51,13 +51,13 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
             let slice_len: usize = tensors
                 .iter()
                 .zip(&v)
-                .map(|((_, t), v)| rows(t, v, k, n).len().next_multiple_of(ARENA_ALIGN))
+                .map(|(t, v)| rows(t, v, k, n).len().next_multiple_of(ARENA_ALIGN))
                 .sum();
             let first = padded(&srcs);
             let (a, b) = arena.take(first + slice_len)?.split_at_mut(first);
             let owned = read_into(a, &handles, &storages, l.files)?;
             let v = views(&map, &owned);
-            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|((_, t), v)| rows(t, v, k, n)).collect();
+            let slices: Vec<&[u8]> = tensors.iter().zip(&v).map(|(t, v)| rows(t, v, k, n)).collect();
             let copied = copy_into(b, &slices);
             finish(l, sink, storage_bytes, &copied)
         }
@@ -89,7 +89,11 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
     let first = usize::try_from(first).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
     let mut at = 0usize;
     let mut ranges = Vec::with_capacity(l.files.len());
-    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+    // what the parse thread works out for every file: the distinct storages and each tensor's
+    // place in them (indices into `keys`); the tensors themselves (their names and shapes)
+    let mut keys: Vec<StorageKey> = Vec::new();
+    let mut views: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut tensors: Vec<TensorInfo> = Vec::new();
     let buf = arena.take(first)?;
     for (i, (f, &size)) in l.files.iter().zip(&sizes).enumerate() {
         let len = size as usize; // fits: the sum of the sizes does
@@ -100,27 +104,37 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
         // guarded: a file truncated during the run reads as zeros and fails the run below
         let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
         let dst = &mut buf[at..at + len];
-        let readers = strategies::threads(len).saturating_sub(1).max(1);
-        let parsed = std::thread::scope(|s| {
+        let readers = strategies::threads(len);
+        let (ts, file_keys, file_views) = std::thread::scope(|s| {
             let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, readers));
-            let parsed = crate::formats::pickle::torch::read(f, map.bytes());
+            let planned = crate::formats::pickle::torch::read(f, map.bytes()).map(|parsed| {
+                let mut ts = parsed.tensors;
+                for t in &mut ts {
+                    t.file = i;
+                }
+                let (keys, which) = plan(&ts);
+                let views = view_map(&ts, &which);
+                (ts, keys, views)
+            });
             let read = reader
                 .join()
                 .unwrap_or_else(|_| Err(Error::format(f, "a read thread panicked")));
-            read.and(parsed)
+            read.and(planned)
         })?;
         if map.damaged() {
             return Err(Error::format(f, "the file was truncated while it was being loaded"));
         }
-        tensors.extend(parsed.tensors.into_iter().map(|t| (i, t)));
+        let base = keys.len();
+        keys.extend(file_keys);
+        views.extend(file_views.into_iter().map(|(k, r)| (k + base, r)));
+        add_file(&mut tensors, ts, i);
         ranges.push(at..at + len);
         at += len.next_multiple_of(ARENA_ALIGN);
     }
     let owned: &[u8] = arena.take(first)?;
     let datas: Vec<&[u8]> = ranges.iter().map(|r| &owned[r.clone()]).collect();
-    let (_, srcs, storage_bytes, which) = storages_of(l.files, &datas, &tensors)?;
-    let map = view_map(&tensors, &which);
-    finish_storages(l, sink, storage_bytes, &srcs, &map)
+    let (srcs, storage_bytes) = storage_slices(l.files, &datas, &keys)?;
+    finish_storages(l, sink, storage_bytes, &srcs, &views)
 }
 
 fn file_sizes(files: &[PathBuf]) -> Result<Vec<u64>> {
@@ -132,8 +146,8 @@ fn file_sizes(files: &[PathBuf]) -> Result<Vec<u64>> {
 
 /// Parse every `torch.save` file (held in `datas`): its (file, tensor) pairs. With `maps` (the
 /// maps `datas` are), what the parse reads out of order is asked for up front (`MADV_WILLNEED`).
-fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) -> Result<Vec<(usize, TensorInfo)>> {
-    let mut tensors: Vec<(usize, TensorInfo)> = Vec::new();
+fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) -> Result<Vec<TensorInfo>> {
+    let mut tensors: Vec<TensorInfo> = Vec::new();
     for (i, (f, data)) in files.iter().zip(datas).enumerate() {
         let map = maps.and_then(|m| m.get(i));
         let tf = crate::formats::pickle::torch::read_prefetching(f, data, &mut |r| {
@@ -141,9 +155,21 @@ fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) ->
                 m.will_need(r);
             }
         })?;
-        tensors.extend(tf.tensors.into_iter().map(|t| (i, t)));
+        add_file(&mut tensors, tf.tensors, i);
     }
     Ok(tensors)
+}
+
+/// Append one file's tensors (file index `i`) to `all`: moved, not copied, when it is the first.
+fn add_file(all: &mut Vec<TensorInfo>, mut tensors: Vec<TensorInfo>, i: usize) {
+    for t in &mut tensors {
+        t.file = i;
+    }
+    if all.is_empty() {
+        *all = tensors;
+    } else {
+        all.extend(tensors);
+    }
 }
 
 /// Distinct storages, their bytes, their total size, and each tensor's storage (an index into
@@ -151,29 +177,33 @@ fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) ->
 type Storages<'d> = (Vec<StorageKey>, Vec<&'d [u8]>, u64, Vec<usize>);
 
 /// The distinct storages of `tensors` (shared storages once, as torch moves a storage once), their
-/// bytes in `datas`, their total size, and which of them each tensor views. `torch.save` numbers
+/// bytes in `datas`, their total size, and which of them each tensor views ([`plan`]).
+fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[TensorInfo]) -> Result<Storages<'d>> {
+    let (storages, which) = plan(tensors);
+    let (srcs, bytes) = storage_slices(files, datas, &storages)?;
+    Ok((storages, srcs, bytes, which))
+}
+
+/// The distinct storages of `tensors` and which of them each tensor views. `torch.save` numbers
 /// storages in the order tensors first use them, so the tensors usually come in storage order
 /// and one pass finds the distinct ones; otherwise they are sorted and looked up.
-fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, TensorInfo)]) -> Result<Storages<'d>> {
-    let key = |(i, t): &(usize, TensorInfo)| (*i, t.storage.start, t.storage.end);
+fn plan(tensors: &[TensorInfo]) -> (Vec<StorageKey>, Vec<usize>) {
+    let key = |t: &TensorInfo| (t.file, t.storage.start, t.storage.end);
     let in_order = tensors.windows(2).all(|w| key(&w[0]) <= key(&w[1]));
-    let (storages, which): (Vec<StorageKey>, Vec<usize>) = if in_order {
+    if in_order {
         let mut storages: Vec<StorageKey> = Vec::with_capacity(tensors.len());
         let which = tensors
             .iter()
-            .map(|(i, t)| {
-                if storages
-                    .last()
-                    .is_none_or(|(j, r)| (*j, r.start, r.end) != (*i, t.storage.start, t.storage.end))
-                {
-                    storages.push((*i, t.storage.clone()));
+            .map(|t| {
+                if storages.last().is_none_or(|(j, r)| (*j, r.start, r.end) != key(t)) {
+                    storages.push((t.file, t.storage.clone()));
                 }
                 storages.len() - 1
             })
             .collect();
         (storages, which)
     } else {
-        let mut storages: Vec<StorageKey> = tensors.iter().map(|(i, t)| (*i, t.storage.clone())).collect();
+        let mut storages: Vec<StorageKey> = tensors.iter().map(|t| (t.file, t.storage.clone())).collect();
         storages.sort_unstable_by_key(|(i, r)| (*i, r.start, r.end));
         storages.dedup();
         let which = tensors
@@ -185,7 +215,12 @@ fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, Ten
             })
             .collect();
         (storages, which)
-    };
+    }
+}
+
+/// The bytes of each storage in `datas` (each file's bytes) and their total size; a storage
+/// outside its file is an error.
+fn storage_slices<'d>(files: &[PathBuf], datas: &[&'d [u8]], storages: &[StorageKey]) -> Result<(Vec<&'d [u8]>, u64)> {
     let storage_slice = |(i, r): &StorageKey| -> Result<&'d [u8]> {
         datas[*i].get(r.start as usize..r.end as usize).ok_or_else(|| {
             Error::format(
@@ -196,7 +231,7 @@ fn storages_of<'d>(files: &[PathBuf], datas: &[&'d [u8]], tensors: &[(usize, Ten
     };
     let srcs: Vec<&[u8]> = storages.iter().map(storage_slice).collect::<Result<_>>()?;
     let bytes = srcs.iter().map(|s| s.len() as u64).sum();
-    Ok((storages, srcs, bytes, which))
+    Ok((srcs, bytes))
 }
 
 type StorageKey = (usize, std::ops::Range<u64>);
@@ -227,11 +262,11 @@ fn read_into<'a>(
 
 /// Where each tensor lies: its storage's index (`which`, from [`storages_of`]) and, inside it, the
 /// tensor's bytes when contiguous (else the whole storage).
-fn view_map(tensors: &[(usize, TensorInfo)], which: &[usize]) -> Vec<(usize, std::ops::Range<usize>)> {
+fn view_map(tensors: &[TensorInfo], which: &[usize]) -> Vec<(usize, std::ops::Range<usize>)> {
     tensors
         .iter()
         .zip(which)
-        .map(|((_, t), &idx)| {
+        .map(|(t, &idx)| {
             let whole = 0..(t.storage.end - t.storage.start) as usize;
             let range = match t.contiguous_range() {
                 Some(r) => (r.start - t.storage.start) as usize..(r.end - t.storage.start) as usize,
@@ -252,8 +287,8 @@ mod tests {
     use super::*;
     use crate::model::DType;
 
-    fn t(file: usize, storage: std::ops::Range<u64>) -> (usize, TensorInfo) {
-        let info = TensorInfo {
+    fn t(file: usize, storage: std::ops::Range<u64>) -> TensorInfo {
+        TensorInfo {
             name: format!("{file}:{storage:?}"),
             dtype: DType::U8,
             shape: vec![storage.end - storage.start],
@@ -261,8 +296,7 @@ mod tests {
             storage,
             offset: 0,
             strides: vec![1],
-        };
-        (file, info)
+        }
     }
 
     #[test]

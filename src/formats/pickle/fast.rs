@@ -76,13 +76,36 @@ impl FastTensors<'_> {
 }
 
 /// A memo entry: only what the fast path reads back (a str by its index in [`Reader::strs`], an
-/// allowlisted global by its index in [`Reader::globals`]); anything else is `Other`. Eight bytes:
-/// torch's pickle stores about twenty entries per tensor.
+/// allowlisted global by its index in [`Reader::globals`]); anything else is `Other`.
 #[derive(Clone, Copy)]
 enum Memo {
     Str(u32),
     Global(u32),
     Other,
+}
+
+/// [`Memo`] in four bytes (torch's pickle stores about twenty entries per tensor): `Other` is
+/// `u32::MAX`, a global has the top bit set, a str is its index.
+const MEMO_OTHER: u32 = u32::MAX;
+const MEMO_GLOBAL: u32 = 1 << 31;
+
+impl Memo {
+    fn pack(self) -> Option<u32> {
+        match self {
+            Memo::Str(i) if i < MEMO_GLOBAL => Some(i),
+            Memo::Global(i) if i < MEMO_GLOBAL - 1 => Some(MEMO_GLOBAL | i),
+            Memo::Other => Some(MEMO_OTHER),
+            _ => None,
+        }
+    }
+
+    fn unpack(v: u32) -> Memo {
+        match v {
+            MEMO_OTHER => Memo::Other,
+            v if v & MEMO_GLOBAL != 0 => Memo::Global(v & !MEMO_GLOBAL),
+            v => Memo::Str(v),
+        }
+    }
 }
 
 // The opcodes the fast path reads, as bytes (the names of [`Opcode`]).
@@ -119,7 +142,8 @@ const MAX_GLOBAL_LINE: usize = 128;
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
-    memo: Vec<Memo>,
+    /// Packed [`Memo`] entries.
+    memo: Vec<u32>,
     /// The strs the memo holds.
     strs: Vec<&'a str>,
     /// The globals the memo holds.
@@ -268,6 +292,7 @@ impl<'a> Reader<'a> {
             _ => return Some(()),
         };
         // torch numbers its memo 0, 1, 2, …: any other index is left to the general machine
+        let what = what.pack()?;
         match at.cmp(&self.memo.len()) {
             std::cmp::Ordering::Less => self.memo[at] = what,
             std::cmp::Ordering::Equal => self.memo.push(what),
@@ -284,7 +309,7 @@ impl<'a> Reader<'a> {
             LONG_BINGET => usize::try_from(self.u32()?).ok()?,
             _ => return None,
         };
-        self.memo.get(at).copied()
+        self.memo.get(at).map(|&v| Memo::unpack(v))
     }
 
     /// A literal str (BINUNICODE, SHORT_BINUNICODE); the opcode is read already.
