@@ -16,7 +16,8 @@ use super::cpu::{self, Arena, Load, Sink};
 use super::{CacheState, Device, Memory, Method, cache, gpu};
 use crate::{Error, Result};
 
-/// Timed uploads of the GPU ceiling (after one untimed).
+/// Timed uploads of the GPU ceiling, before the runs and again after them (each time after one
+/// untimed upload).
 pub const CEILING_RUNS: u32 = 3;
 
 /// The name of the hidden subcommand.
@@ -118,6 +119,18 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         Device::Cpu => None,
         Device::Gpu => Some(gpu::Uploader::open(spec.upload)?),
     };
+    // The ring's ceiling is sampled before the runs and again after them, so that it sees the
+    // machine as the runs did (a software driver's rate drifts with the host's load).
+    let mut ceiling_rates = Vec::new();
+    if let Some(u) = uploader.as_mut() {
+        let planned: u64 = spec
+            .files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        ceiling_rates = u.ceiling(planned, CEILING_RUNS)?;
+    }
     let mut host = cpu::Host;
     let mut faults = 0u64;
     for i in 0..spec.warmup + spec.runs {
@@ -167,8 +180,11 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         out.adapter = Some(u.adapter().clone());
     }
     if let Some(u) = uploader.as_mut() {
-        // the same path's ceiling, in the same process, from warm pre-touched host memory
-        out.ceiling_gbps = Some(u.ceiling(out.bytes, CEILING_RUNS)?);
+        // the same path's ceiling, in the same process, from warm pre-touched host memory: the
+        // median of the samples before and after the runs
+        ceiling_rates.extend(u.ceiling(out.bytes, CEILING_RUNS)?);
+        ceiling_rates.sort_by(f64::total_cmp);
+        out.ceiling_gbps = ceiling_rates.get(ceiling_rates.len() / 2).copied();
     }
     out.major_faults = major_faults().map(|_| faults / u64::from(spec.runs.max(1)));
     if measure_rss {

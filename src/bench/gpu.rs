@@ -173,7 +173,7 @@ impl Uploader {
     }
 
     /// Never reached.
-    pub fn ceiling(&mut self, _bytes: u64, _runs: u32) -> Result<f64> {
+    pub fn ceiling(&mut self, _bytes: u64, _runs: u32) -> Result<Vec<f64>> {
         match self.0 {}
     }
 }

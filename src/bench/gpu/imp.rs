@@ -310,34 +310,36 @@ impl Uploader {
 
     /// The upload ceiling: `runs` uploads of a warm, pre-touched host buffer of `bytes` (at most
     /// [`CEILING_BYTES`]) into one GPU buffer through the staging ring (whichever path the loads
-    /// took, so write-buffer rows are measured against the ring too); returns the median rate in
-    /// GB/s. Frees the last load's buffers first (call it after the read-back).
-    pub fn ceiling(&mut self, bytes: u64, runs: u32) -> Result<f64> {
+    /// took, so write-buffer rows are measured against the ring too), after one untimed upload
+    /// that creates the buffer; returns each run's rate in GB/s. Frees the last load's buffers
+    /// first and its own after (call it before the first load or after the read-back).
+    pub fn ceiling(&mut self, bytes: u64, runs: u32) -> Result<Vec<f64>> {
         let upload = std::mem::replace(&mut self.upload, Upload::Ring);
-        let rate = self.ring_ceiling(bytes, runs);
+        let rates = self.ring_ceiling(bytes, runs);
         self.upload = upload;
-        rate
+        rates
     }
 
-    fn ring_ceiling(&mut self, bytes: u64, runs: u32) -> Result<f64> {
+    fn ring_ceiling(&mut self, bytes: u64, runs: u32) -> Result<Vec<f64>> {
         self.buffers.clear();
         self.placed.clear();
         self.regions.clear();
         let n = bytes.clamp(PLACE_ALIGN, CEILING_BYTES.min(self.chunk));
         let host: Vec<u8> = (0..n as usize).map(|i| (i % 251) as u8).collect();
-        let mut times = Vec::with_capacity(runs as usize);
-        for _ in 0..=runs.max(1) {
+        let mut rates = Vec::with_capacity(runs as usize);
+        for i in 0..=runs.max(1) {
             let t = std::time::Instant::now();
             self.take(&[std::hint::black_box(&host[..])], None)?;
-            times.push(t.elapsed().as_secs_f64());
+            let secs = t.elapsed().as_secs_f64();
+            // the first run creates the buffers
+            if i > 0 {
+                rates.push(if secs > 0.0 { n as f64 / secs / 1e9 } else { 0.0 });
+            }
         }
-        times.remove(0); // the first run creates the buffers
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
         self.buffers.clear();
         self.placed.clear();
         self.regions.clear();
-        Ok(if median > 0.0 { n as f64 / median / 1e9 } else { 0.0 })
+        Ok(rates)
     }
 
     /// Queue `data` for `buffers[buffer]` at `offset` (a multiple of 4); copies move whole 4-byte
@@ -405,7 +407,8 @@ mod tests {
         // a second load through the same (re-mapped) ring
         u.take(&regions, None).unwrap();
         assert_eq!(u.readback_checksum().unwrap(), expect);
-        assert!(u.ceiling(4 << 20, 2).unwrap() > 0.0);
+        let rates = u.ceiling(4 << 20, 2).unwrap();
+        assert!(rates.len() == 2 && rates.iter().all(|&r| r > 0.0), "{rates:?}");
         assert!(u.buffers.is_empty(), "the ceiling frees its buffers");
     }
 
