@@ -72,17 +72,22 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
     loaded
 }
 
+/// Files below this many bytes are read, then parsed (no read thread, no map).
+const OVERLAP_MIN: usize = 1 << 20;
+
 /// The eager pickle loads: every file read whole into the arena (each 64-byte aligned) while the
 /// pickle is parsed; the storages are views into that copy (storage records are stored
 /// uncompressed, so a record's bytes in the file are the storage), shared storages once.
 ///
-/// Reading and parsing overlap: read threads ([`strategies::threads`] less one, at least one)
-/// `pread` disjoint ranges of the file into the arena while this thread parses the zip directory
-/// and the pickle from a map of the same file (pages the reads bring into the page cache anyway).
-/// With 20,000 small tensors the parse costs about as much as the read, so one waiting for the
-/// other would double the load. One read per range rather than one `pread` per storage keeps
-/// 20,000 small tensors from costing 20,000 system calls and page faults. The copy holds the zip
-/// headers and the pickle as well (a few hundred bytes per tensor), the price of reading in one go.
+/// Reading and parsing overlap: read threads ([`strategies::threads`]) `pread` disjoint ranges of
+/// the file into the arena while this thread parses the zip directory and the pickle from a map of
+/// the same file (pages the reads bring into the page cache anyway) and works out the storages
+/// and views; only slicing the arena is left once the reads are done. With 20,000 small tensors
+/// the parse costs about as much as the read, so one waiting for the other would double the load.
+/// Files under [`OVERLAP_MIN`] are read, then parsed. One read per range rather than one `pread`
+/// per storage keeps 20,000 small tensors from costing 20,000 system calls and page faults. The
+/// copy holds the zip headers and the pickle as well (a few hundred bytes per tensor), the price
+/// of reading in one go; the map's pages count in the peak resident memory (shared page cache).
 fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     let sizes = file_sizes(l.files)?;
     let first: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
@@ -101,13 +106,10 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
         if file.metadata().map_err(|e| Error::io(f, e))?.len() != size {
             return Err(Error::format(f, "the file changed size while it was being loaded"));
         }
-        // guarded: a file truncated during the run reads as zeros and fails the run below
-        let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
         let dst = &mut buf[at..at + len];
         let readers = strategies::threads(len);
-        let (ts, file_keys, file_views) = std::thread::scope(|s| {
-            let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, readers));
-            let planned = crate::formats::pickle::torch::read(f, map.bytes()).map(|parsed| {
+        let planned = |data: &[u8]| {
+            crate::formats::pickle::torch::read(f, data).map(|parsed| {
                 let mut ts = parsed.tensors;
                 for t in &mut ts {
                     t.file = i;
@@ -115,15 +117,28 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
                 let (keys, which) = plan(&ts);
                 let views = view_map(&ts, &which);
                 (ts, keys, views)
-            });
-            let read = reader
-                .join()
-                .unwrap_or_else(|_| Err(Error::format(f, "a read thread panicked")));
-            read.and(planned)
-        })?;
-        if map.damaged() {
-            return Err(Error::format(f, "the file was truncated while it was being loaded"));
-        }
+            })
+        };
+        let (ts, file_keys, file_views) = if len < OVERLAP_MIN {
+            // too small for a thread and a map to pay: read, then parse the copy
+            strategies::read_parallel(&file, f, dst, 1)?;
+            planned(dst)?
+        } else {
+            // guarded: a file truncated during the run reads as zeros and fails the run below
+            let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
+            let got = std::thread::scope(|s| {
+                let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, readers));
+                let planned = planned(map.bytes());
+                let read = reader
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::format(f, "a read thread panicked")));
+                read.and(planned)
+            })?;
+            if map.damaged() {
+                return Err(Error::format(f, "the file was truncated while it was being loaded"));
+            }
+            got
+        };
         let base = keys.len();
         keys.extend(file_keys);
         views.extend(file_views.into_iter().map(|(k, r)| (k + base, r)));

@@ -133,35 +133,69 @@ fn summer_equals_checksum_wherever_the_data_is_split() {
 fn eager_pickle_of_many_small_tensors_matches_the_map_in_fresh_and_reused_memory() {
     use super::super::synth::{SynthTensor, write_torch};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("small.bin");
-    let tensors: Vec<SynthTensor> = (0..500u64)
-        .map(|i| SynthTensor {
-            name: format!("layers.{}.t{}", i / 10, i % 10),
-            shape: vec![1 + i * 7 % 300],
-        })
+    // one file read then parsed, one read while it is parsed (over pickle_methods::OVERLAP_MIN)
+    for (count, overlapped) in [(60u64, false), (1500, true)] {
+        let path = dir.path().join(format!("small{count}.bin"));
+        let tensors: Vec<SynthTensor> = (0..count)
+            .map(|i| SynthTensor {
+                name: format!("layers.{}.t{}", i / 10, i % 10),
+                shape: vec![1 + i * 7 % 600],
+            })
+            .collect();
+        let bytes: u64 = tensors.iter().map(SynthTensor::nbytes).sum();
+        write_torch(&path, &tensors).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(size >= 1 << 20, overlapped, "{size} bytes");
+        let files = vec![path.clone()];
+        let mut sums = Vec::new();
+        for (method, mut arena) in [
+            (Method::PickleMmap, Arena::new()),
+            (Method::PickleEager, Arena::new()),
+            (Method::PickleEager, Arena::fresh()),
+        ] {
+            for _ in 0..2 {
+                let l = Load {
+                    root: &path,
+                    files: &files,
+                    method,
+                    touched: true,
+                    rank: None,
+                };
+                let got = load(&mut arena, &l).unwrap();
+                arena.release();
+                assert_eq!(got.bytes, bytes, "{method:?}");
+                sums.push(got.checksum.unwrap());
+            }
+        }
+        assert!(sums.iter().all(|&s| s == sums[0]), "{sums:?}");
+    }
+}
+
+#[test]
+fn eager_and_mapped_pickle_loads_agree_across_shards() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sharded-bin");
+    let files: Vec<std::path::PathBuf> = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]
+        .iter()
+        .map(|f| root.join(f))
         .collect();
-    let bytes: u64 = tensors.iter().map(SynthTensor::nbytes).sum();
-    write_torch(&path, &tensors).unwrap();
-    let files = vec![path.clone()];
-    let mut sums = Vec::new();
+    let mut got = Vec::new();
     for (method, mut arena) in [
         (Method::PickleMmap, Arena::new()),
         (Method::PickleEager, Arena::new()),
         (Method::PickleEager, Arena::fresh()),
     ] {
-        for _ in 0..2 {
-            let l = Load {
-                root: &path,
-                files: &files,
-                method,
-                touched: true,
-                rank: None,
-            };
-            let got = load(&mut arena, &l).unwrap();
-            arena.release();
-            assert_eq!(got.bytes, bytes, "{method:?}");
-            sums.push(got.checksum.unwrap());
-        }
+        let l = Load {
+            root: &root,
+            files: &files,
+            method,
+            touched: true,
+            rank: None,
+        };
+        let r = load(&mut arena, &l).unwrap();
+        got.push((r.bytes, r.checksum.unwrap()));
     }
-    assert!(sums.iter().all(|&s| s == sums[0]), "{sums:?}");
+    assert!(got[0].0 > 0 && got.iter().all(|g| *g == got[0]), "{got:?}");
+    // every tensor of both shards: the two files' bytes less their zip headers and pickles
+    let total: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    assert!(got[0].0 > total / 2 && got[0].0 < total, "{} of {total}", got[0].0);
 }

@@ -57,23 +57,25 @@ pub fn threads(len: usize) -> usize {
     len.div_ceil(MIN_RANGE).clamp(1, cores.clamp(1, MAX_PREAD_THREADS))
 }
 
-/// Fill `buf` from `file` at offset 0 with `n` threads, each reading its own contiguous range.
+/// Fill `buf` from `file` at offset 0 with `n` threads, each reading its own contiguous range
+/// (one range is read on the calling thread).
 pub fn read_parallel(file: &File, path: &Path, buf: &mut [u8], n: usize) -> Result<()> {
-    let per = buf.len().div_ceil(n.max(1)).max(1);
+    let read_part = |part: &mut [u8], mut at: u64| -> std::io::Result<()> {
+        for step in part.chunks_mut(READ_STEP) {
+            file.read_exact_at(step, at)?;
+            at += step.len() as u64;
+        }
+        Ok(())
+    };
+    if n <= 1 {
+        return read_part(buf, 0).map_err(|e| Error::io(path, e));
+    }
+    let per = buf.len().div_ceil(n).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = buf
             .chunks_mut(per)
             .enumerate()
-            .map(|(i, part)| {
-                s.spawn(move || -> std::io::Result<()> {
-                    let mut at = (i * per) as u64;
-                    for step in part.chunks_mut(READ_STEP) {
-                        file.read_exact_at(step, at)?;
-                        at += step.len() as u64;
-                    }
-                    Ok(())
-                })
-            })
+            .map(|(i, part)| s.spawn(move || read_part(part, (i * per) as u64)))
             .collect();
         for h in handles {
             h.join()
