@@ -8,9 +8,10 @@
 //! is itself a finding, because its name is only decided at load time.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
+use crate::formats::pickle::memo::Memo;
 use crate::formats::pickle::ops::{self, Arg, Opcode};
 
 mod hazard;
@@ -164,7 +165,7 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
     let mut m = Machine {
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         seen: HashSet::new(),
     };
     let mut info = PickleInfo {
@@ -229,7 +230,7 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
 struct Machine<'a> {
     stack: Vec<Value<'a>>,
     marks: Vec<Vec<Value<'a>>>,
-    memo: HashMap<u64, Value<'a>>,
+    memo: Memo<Value<'a>>,
     /// Globals already recorded in this pickle: each is reported once, at its first offset.
     seen: HashSet<(String, String, How)>,
 }
@@ -260,7 +261,7 @@ impl<'a> Machine<'a> {
 
     fn memo_put(&mut self, key: u64, op: Opcode) -> Result<(), String> {
         let v = self.stack.last().cloned().ok_or_else(|| format!("{op}: empty stack"))?;
-        if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&key) {
+        if self.memo.len() >= MAX_MEMO && self.memo.get(key).is_none() {
             return Err(format!("memo larger than the scan limit of {MAX_MEMO}"));
         }
         self.memo.insert(key, v);
@@ -440,7 +441,7 @@ impl<'a> Machine<'a> {
                 };
                 let v = self
                     .memo
-                    .get(&k)
+                    .get(k)
                     .cloned()
                     .ok_or_else(|| format!("{op}: memo key {k} was never PUT"))?;
                 self.push(v)?

@@ -96,7 +96,7 @@ pub(super) struct Machine<'a> {
     pub(super) heap: Heap<'a>,
     pub(super) stack: Vec<Value<'a>>,
     pub(super) marks: Vec<usize>,
-    pub(super) memo: Memo<'a>,
+    pub(super) memo: Memo<Value<'a>>,
     pub(super) warnings: Vec<String>,
     pub(super) warned: std::collections::HashSet<String>,
     pub(super) at: usize,

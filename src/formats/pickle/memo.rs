@@ -1,40 +1,49 @@
-//! The restricted machine's memo (PUT/GET), split from `machine.rs`.
+//! The memo (PUT/GET) of the restricted machine ([`super::machine`]) and of the scanner's walk
+//! ([`crate::scan`]), split from `machine.rs`.
 
 use std::collections::HashMap;
-
-use super::value::Value;
 
 /// The memo: indices below a dense bound live in a vector (torch numbers its memo 0, 1, 2, …, so
 /// that is every entry of a real checkpoint, without hashing); any other index goes to a SipHash
 /// map, so a hostile pickle that stores at index 4,000,000,000 costs one map entry, not a vector of
 /// that length. The vector grows only to cover an index at most twice its length plus a margin.
-#[derive(Debug, Default)]
-pub(super) struct Memo<'a> {
-    dense: Vec<Option<Value<'a>>>,
-    sparse: HashMap<u64, Value<'a>>,
+#[derive(Debug)]
+pub(crate) struct Memo<V> {
+    dense: Vec<Option<V>>,
+    sparse: HashMap<u64, V>,
     len: usize,
 }
 
-impl<'a> Memo<'a> {
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            dense: Vec::new(),
+            sparse: HashMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<V: Clone> Memo<V> {
     /// Indices below this always fit the dense vector.
     const MARGIN: u64 = 1 << 12;
 
-    pub(super) fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         self.dense.reserve(n);
     }
 
     /// Entries stored.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub(super) fn get(&self, i: u64) -> Option<&Value<'a>> {
+    pub(crate) fn get(&self, i: u64) -> Option<&V> {
         let dense = usize::try_from(i).ok().and_then(|at| self.dense.get(at)?.as_ref());
         // an index stored while sparse stays in the map when the vector later grows over it
         dense.or_else(|| self.sparse.get(&i))
     }
 
-    pub(super) fn insert(&mut self, i: u64, v: Value<'a>) {
+    pub(crate) fn insert(&mut self, i: u64, v: V) {
         let n = self.dense.len() as u64;
         if i < n.saturating_mul(2).saturating_add(Self::MARGIN) {
             let at = i as usize;
@@ -53,5 +62,48 @@ impl<'a> Memo<'a> {
         } else {
             self.len += usize::from(self.sparse.insert(i, v).is_none());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Whatever the indices (dense runs, repeats, huge ones), the memo answers as a map does.
+        #[test]
+        fn behaves_as_a_map(ops in proptest::collection::vec(
+            (prop_oneof![0u64..64, 0u64..20_000, any::<u64>()], any::<u16>(), any::<bool>()),
+            0..400,
+        )) {
+            let mut memo: Memo<u16> = Memo::default();
+            let mut model: HashMap<u64, u16> = HashMap::new();
+            for (i, v, put) in ops {
+                if put {
+                    memo.insert(i, v);
+                    model.insert(i, v);
+                }
+                prop_assert_eq!(memo.get(i), model.get(&i));
+                prop_assert_eq!(memo.len(), model.len());
+            }
+            for (k, v) in &model {
+                prop_assert_eq!(memo.get(*k), Some(v));
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_index_costs_one_entry() {
+        let mut memo: Memo<u8> = Memo::default();
+        memo.insert(4_000_000_000, 1);
+        memo.insert(u64::MAX, 2);
+        assert_eq!(
+            (memo.len(), memo.get(4_000_000_000), memo.get(u64::MAX)),
+            (2, Some(&1), Some(&2))
+        );
+        assert!(memo.dense.len() < 1 << 13, "{}", memo.dense.len());
     }
 }

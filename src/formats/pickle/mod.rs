@@ -7,7 +7,7 @@ mod fast;
 pub mod legacy;
 pub mod literal;
 pub mod machine;
-mod memo;
+pub(crate) mod memo;
 pub mod npy;
 pub mod numpy;
 pub mod ops;
