@@ -169,3 +169,25 @@ fn every_prefix_and_byte_flip_of_real_files_is_handled() {
         }
     }
 }
+
+/// PUTs each just inside "twice the memo vector's length plus a margin": a bound that let the
+/// memo's vector double on every PUT (19 of them asked for two billion slots). The reader and the
+/// scanner must store them at the cost of their number.
+#[test]
+fn memo_puts_that_would_double_a_vector_cost_their_number() {
+    let mut p = b"\x80\x02}".to_vec(); // PROTO 2, EMPTY_DICT
+    let mut slots: u64 = 0;
+    for k in 1..=19u64 {
+        let i = slots * 2 + 4095 - k;
+        p.push(b'r'); // LONG_BINPUT
+        p.extend_from_slice(&u32::try_from(i).unwrap().to_le_bytes());
+        slots = i + 1;
+    }
+    p.push(b'.');
+    let t = std::time::Instant::now();
+    let loaded = tensorscope::formats::pickle::machine::load(&p, 0);
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+    let scanned = tensorscope::scan::scan_bytes("memo.pkl", &p);
+    assert!(format!("{scanned:?}").contains("memo.pkl"));
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+}

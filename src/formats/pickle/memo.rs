@@ -6,7 +6,8 @@ use std::collections::HashMap;
 /// The memo: indices below a dense bound live in a vector (torch numbers its memo 0, 1, 2, …, so
 /// that is every entry of a real checkpoint, without hashing); any other index goes to a SipHash
 /// map, so a hostile pickle that stores at index 4,000,000,000 costs one map entry, not a vector of
-/// that length. The vector grows only to cover an index at most twice its length plus a margin.
+/// that length. The vector grows only to cover an index below twice the number of entries stored
+/// plus a margin, so it never holds more than about two slots per entry.
 #[derive(Debug)]
 pub(crate) struct Memo<V> {
     dense: Vec<Option<V>>,
@@ -44,7 +45,10 @@ impl<V: Clone> Memo<V> {
     }
 
     pub(crate) fn insert(&mut self, i: u64, v: V) {
-        let n = self.dense.len() as u64;
+        // bounded by the entries stored, not by the vector's length: a vector allowed to double
+        // to reach each index would grow exponentially in the number of PUTs (twelve of them,
+        // each two slots past the end, made 16 million slots)
+        let n = self.len as u64;
         if i < n.saturating_mul(2).saturating_add(Self::MARGIN) {
             let at = i as usize;
             if at >= self.dense.len() {
@@ -93,6 +97,24 @@ mod tests {
                 prop_assert_eq!(memo.get(*k), Some(v));
             }
         }
+    }
+
+    #[test]
+    fn puts_just_past_the_end_cannot_grow_the_vector_faster_than_the_entries() {
+        let mut memo: Memo<u8> = Memo::default();
+        for k in 1..=64u64 {
+            // each index just inside a bound of twice the vector's length plus the margin (which
+            // let the vector double on every PUT), a different one each time
+            let i = (memo.dense.len() as u64) * 2 + Memo::<u8>::MARGIN - 1 - k;
+            memo.insert(i, 1);
+            assert!(
+                memo.dense.len() as u64 <= 2 * k + Memo::<u8>::MARGIN,
+                "{k}: {}",
+                memo.dense.len()
+            );
+            assert_eq!(memo.get(i), Some(&1));
+        }
+        assert_eq!(memo.len(), 64);
     }
 
     #[test]
