@@ -117,7 +117,7 @@ const MAX_FILL_THREADS: usize = 8;
 
 /// Threads that fill the staging slots: half the cores (the other half are left to the driver,
 /// which on a software adapter such as lavapipe does the GPU's copies on CPU threads), at least 1,
-/// at most [`MAX_FILL_THREADS`]. On a 2-core machine one thread fills.
+/// at most `MAX_FILL_THREADS` (8). On a 2-core machine one thread fills.
 pub fn fill_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores / 2).clamp(1, MAX_FILL_THREADS)

@@ -50,7 +50,7 @@ pub fn load(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Load
     }
 }
 
-/// Threads for a read of `len` bytes: one per [`MIN_RANGE`], at most the cores and
+/// Threads for a read of `len` bytes: one per `MIN_RANGE` (16 MiB), at most the cores and
 /// [`MAX_PREAD_THREADS`].
 pub fn threads(len: usize) -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -58,7 +58,7 @@ pub struct Import {
     pub why: String,
     /// How many pickles of the file name it.
     pub count: usize,
-    /// The entries naming it (zip entries, `pickle N`), at most [`MAX_ENTRIES_PER_IMPORT`].
+    /// The entries naming it (zip entries, `pickle N`), at most `MAX_ENTRIES_PER_IMPORT`.
     pub entries: Vec<String>,
 }
 

@@ -5,7 +5,7 @@
 //! faulting address lies in a registered map and, if so, replaces the vanished part of the map
 //! (from the faulting page to its end) with anonymous zero pages and marks the map damaged. The read
 //! that faulted then completes (seeing zeros), and every consumer of mapped data asks
-//! [`Guard::check`] afterwards, turning the damage into a clean error. A fault anywhere else is
+//! [`GuardedMap::damaged`] afterwards, turning the damage into a clean error. A fault anywhere else is
 //! handed to the previous handler (the default one crashes, as it should).
 //!
 //! Why not `pread` everywhere: the zero-copy view is the point of safetensors and of the benchmark.

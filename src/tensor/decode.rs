@@ -1,6 +1,6 @@
 //! Little-endian bytes of every safetensors dtype to values: one element at a time for display
 //! ([`element`]), and a run of elements at a time into an `f32` or `f64` buffer for statistics
-//! ([`fill_f32`], [`fill_f64`]), with the dtype dispatched once per run, not once per element.
+//! (`fill_f32`, `fill_f64`), with the dtype dispatched once per run, not once per element.
 //!
 //! Elements are addressed by their index in the storage (in elements, not bytes), so sub-byte
 //! kinds (F4, F6) work at any index; see [`super::minifloat`] for their packing.

@@ -1,4 +1,4 @@
-//! Tensor values: decoding every dtype ([`decode`]), formatting ([`format`]), statistics and histograms
+//! Tensor values: decoding every dtype ([`decode`]), formatting ([`mod@format`]), statistics and histograms
 //! ([`stats`]), over a [`View`] — a checked strided view into the bytes of a storage.
 //!
 //! Only what is asked for is read: [`View::first`] decodes the first `n` elements in logical

@@ -3,7 +3,7 @@
 //! Elements are decoded [`CHUNK`] at a time into a small buffer of `f32` (every float kind up to F32 and
 //! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, with min/max kept
 //! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` while it sits in the L1
-//! cache ([`kernel`], vectorised, with AVX2 or AVX-512 when the CPU has them) — min, max, zeros and the
+//! cache (`kernel`, vectorised, with AVX2 or AVX-512 when the CPU has them) — min, max, zeros and the
 //! sums of `x - k` and `(x - k)²` for a shift `k`, the running mean (the first element for the first
 //! chunk) — so the tensor is read once, and chunks are combined with Chan et al.'s parallel update, which keeps the variance
 //! numerically stable for any length. A chunk whose shifted sums would cancel takes a second pass about
@@ -11,7 +11,7 @@
 //! finite) is recounted element by element; only finite values enter min, max, mean, std and the
 //! histogram.
 //!
-//! 8- and 16-bit dtypes take another road ([`counts`]): one pass counts bit patterns, and every
+//! 8- and 16-bit dtypes take another road (`counts`): one pass counts bit patterns, and every
 //! statistic and the histogram come from the at most 65,536 distinct values.
 //!
 //! `std` is the sample standard deviation (Bessel-corrected, `n - 1`), as `torch.std` computes by default.

@@ -2,7 +2,7 @@
 //!
 //! GLOBAL, STACK_GLOBAL, INST, OBJ, REDUCE, NEWOBJ and BUILD never import or call anything: a
 //! global is a symbol ([`Global`]); "calling" one builds a value only for the allowlisted
-//! constructors ([`SafeGlobal`]): dicts, sets, bytes, `torch.Size`, tensors and numpy arrays.
+//! constructors ([`super::allowlist::SafeGlobal`]): dicts, sets, bytes, `torch.Size`, tensors and numpy arrays.
 //! Anything else becomes an opaque [`Object`] holding what would have been called, with which
 //! arguments and which BUILD state, so the rest of the file still reads; each such global is named
 //! in a warning. Stack, memo, marks and heap are bounded.
