@@ -227,14 +227,22 @@ impl Uploader {
 }
 
 impl Sink for Uploader {
-    /// Upload every region and wait until the GPU has finished copying.
+    /// Upload every region the way this uploader was opened for, and wait until the GPU has
+    /// finished copying.
     fn take(&mut self, regions: &[&[u8]], views: Option<&ViewMap>) -> Result<()> {
+        self.upload_via(self.upload, regions, views)
+    }
+}
+
+impl Uploader {
+    /// Upload every region through `upload` and wait until the GPU has finished copying.
+    fn upload_via(&mut self, upload: Upload, regions: &[&[u8]], views: Option<&ViewMap>) -> Result<()> {
         let lens: Vec<u64> = regions.iter().map(|v| v.len() as u64).collect();
         let (placed, extents) = place(&lens, self.chunk);
         for (i, &size) in extents.iter().enumerate() {
             self.ensure(i, size)?;
         }
-        if self.upload == Upload::Ring {
+        if upload == Upload::Ring {
             return self.take_ring(regions, views, placed);
         }
         let mut pieces = placed.iter();
@@ -314,13 +322,6 @@ impl Uploader {
     /// that creates the buffer; returns each run's rate in GB/s. Frees the last load's buffers
     /// first and its own after (call it before the first load or after the read-back).
     pub fn ceiling(&mut self, bytes: u64, runs: u32) -> Result<Vec<f64>> {
-        let upload = std::mem::replace(&mut self.upload, Upload::Ring);
-        let rates = self.ring_ceiling(bytes, runs);
-        self.upload = upload;
-        rates
-    }
-
-    fn ring_ceiling(&mut self, bytes: u64, runs: u32) -> Result<Vec<f64>> {
         self.buffers.clear();
         self.placed.clear();
         self.regions.clear();
@@ -329,7 +330,7 @@ impl Uploader {
         let mut rates = Vec::with_capacity(runs as usize);
         for i in 0..=runs.max(1) {
             let t = std::time::Instant::now();
-            self.take(&[std::hint::black_box(&host[..])], None)?;
+            self.upload_via(Upload::Ring, &[std::hint::black_box(&host[..])], None)?;
             let secs = t.elapsed().as_secs_f64();
             // the first run creates the buffers
             if i > 0 {
