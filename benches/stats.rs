@@ -39,28 +39,22 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("stats");
     group.sample_size(10);
     let hist = StatsOptions { bins: 40, sample: None };
-    group.throughput(Throughput::Bytes(total as u64));
-    for dtype in [DType::F32, DType::BF16] {
-        let data = bytes_of(dtype, total);
-        let n = (total * 8 / dtype.bits() as usize) as u64;
-        let view = View::from_parts(dtype, &[n], &[1], 0, &data).expect("view");
-        group.bench_function(format!("{dtype} {mb} MB"), |b| {
-            b.iter(|| view.stats(&StatsOptions::default()))
-        });
-        group.bench_function(format!("{dtype} {mb} MB + histogram"), |b| b.iter(|| view.stats(&hist)));
-    }
+    let mut sizes = |label: &str, bytes: usize, dtypes: [DType; 2]| {
+        group.throughput(Throughput::Bytes(bytes as u64));
+        for dtype in dtypes {
+            let data = bytes_of(dtype, bytes);
+            let n = (bytes * 8 / dtype.bits() as usize) as u64;
+            let view = View::from_parts(dtype, &[n], &[1], 0, &data).expect("view");
+            group.bench_function(format!("{dtype} {label}"), |b| {
+                b.iter(|| view.stats(&StatsOptions::default()))
+            });
+            group.bench_function(format!("{dtype} {label} + histogram"), |b| b.iter(|| view.stats(&hist)));
+        }
+    };
+    sizes(&format!("{mb} MB"), total, [DType::F32, DType::BF16]);
     // the size of GPT-2's token embedding (50257 x 768 F32), warm in memory; the same bytes as F64
     const GPT2_WTE: usize = 154_389_504;
-    group.throughput(Throughput::Bytes(GPT2_WTE as u64));
-    for dtype in [DType::F32, DType::F64] {
-        let data = bytes_of(dtype, GPT2_WTE);
-        let n = (GPT2_WTE * 8 / dtype.bits() as usize) as u64;
-        let view = View::from_parts(dtype, &[n], &[1], 0, &data).expect("view");
-        group.bench_function(format!("{dtype} 154 MB"), |b| {
-            b.iter(|| view.stats(&StatsOptions::default()))
-        });
-        group.bench_function(format!("{dtype} 154 MB + histogram"), |b| b.iter(|| view.stats(&hist)));
-    }
+    sizes("154 MB", GPT2_WTE, [DType::F32, DType::F64]);
     group.finish();
 }
 

@@ -357,14 +357,19 @@ fn read_file_into<'a>(arena: &'a mut Arena, path: &Path, offset: usize) -> Resul
     Ok(buf)
 }
 
-pub(super) fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
-    let sizes: Vec<u64> = l
-        .files
+/// The size of each file, and the arena bytes that hold them all (each 64-byte aligned).
+fn file_sizes(files: &[PathBuf]) -> Result<(Vec<u64>, usize)> {
+    let sizes: Vec<u64> = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| Error::io(f, e)))
         .collect::<Result<_>>()?;
     let total: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
     let total = usize::try_from(total).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
+    Ok((sizes, total))
+}
+
+pub(super) fn safetensors_read(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
+    let (sizes, total) = file_sizes(l.files)?;
     arena.take(total)?;
     let mut at = 0usize;
     let mut ranges = Vec::with_capacity(l.files.len());

@@ -1,5 +1,5 @@
-//! The pickle load methods of [`super`] (split from `cpu.rs`): eager (each file read whole, parsed
-//! in place), mmap, and their slice variants.
+//! The pickle load methods of [`super`] (split from `cpu.rs`): eager (each file read whole into
+//! owned memory while it is parsed), mmap, and their slice variants.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -9,9 +9,9 @@ use crate::bench::strategies;
 use crate::checkpoint::guard::GuardedMap;
 
 /// The pickle methods. The mmap ones map each file, parse it with the restricted pickle reader, then
-/// view every storage in the map; the eager ones (`torch.load`'s way: everything in owned memory)
-/// read each whole file into the arena with one `read(2)` and parse the copy in place, so the
-/// storages are views into memory the load owns. The slice variants keep rank k's rows.
+/// view every storage in the map; the eager one (`torch.load`'s way: everything in owned memory)
+/// reads each whole file into the arena while parsing it ([`pickle_eager`]), so the storages are
+/// views into memory the load owns. The slice variants keep rank k's rows.
 pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     if l.method == Method::PickleEager {
         return pickle_eager(arena, l, sink);
@@ -21,7 +21,7 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
     for f in l.files {
         let file = File::open(f).map_err(|e| Error::io(f, e))?;
         // guarded: a file truncated during the run reads as zeros and fails the run below
-        let map = crate::checkpoint::guard::GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
+        let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
         // parse the zip directory and data.pkl without read-ahead pulling in tensor data
         map.advise_random(true);
         maps.push(map);
@@ -64,10 +64,7 @@ pub(super) fn pickle(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Re
         _ => finish_storages(l, sink, storage_bytes, &srcs, &map),
     };
     if let Some(i) = maps.iter().position(|m| m.damaged()) {
-        return Err(Error::format(
-            &l.files[i],
-            "the file was truncated while it was being loaded",
-        ));
+        return Err(truncated(&l.files[i]));
     }
     loaded
 }
@@ -89,9 +86,7 @@ const OVERLAP_MIN: usize = 1 << 20;
 /// copy holds the zip headers and the pickle as well (a few hundred bytes per tensor), the price
 /// of reading in one go; the map's pages count in the peak resident memory (shared page cache).
 fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
-    let sizes = file_sizes(l.files)?;
-    let first: u64 = sizes.iter().map(|s| s.next_multiple_of(ARENA_ALIGN as u64)).sum();
-    let first = usize::try_from(first).map_err(|_| Error::Usage("checkpoint does not fit in memory".into()))?;
+    let (sizes, first) = file_sizes(l.files)?;
     let mut at = 0usize;
     let mut ranges = Vec::with_capacity(l.files.len());
     // what the parse thread works out for every file: the distinct storages and each tensor's
@@ -107,13 +102,9 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
             return Err(Error::format(f, "the file changed size while it was being loaded"));
         }
         let dst = &mut buf[at..at + len];
-        let readers = strategies::threads(len);
         let planned = |data: &[u8]| {
             crate::formats::pickle::torch::read(f, data).map(|parsed| {
-                let mut ts = parsed.tensors;
-                for t in &mut ts {
-                    t.file = i;
-                }
+                let ts = in_file(parsed.tensors, i);
                 let (keys, which) = plan(&ts);
                 let views = view_map(&ts, &which);
                 (ts, keys, views)
@@ -127,7 +118,7 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
             // guarded: a file truncated during the run reads as zeros and fails the run below
             let map = GuardedMap::map(&file, 0, None).map_err(|e| Error::io(f, e))?;
             let got = std::thread::scope(|s| {
-                let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, readers));
+                let reader = s.spawn(|| strategies::read_parallel(&file, f, dst, strategies::threads(len)));
                 let planned = planned(map.bytes());
                 let read = reader
                     .join()
@@ -135,14 +126,14 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
                 read.and(planned)
             })?;
             if map.damaged() {
-                return Err(Error::format(f, "the file was truncated while it was being loaded"));
+                return Err(truncated(f));
             }
             got
         };
         let base = keys.len();
         keys.extend(file_keys);
         views.extend(file_views.into_iter().map(|(k, r)| (k + base, r)));
-        add_file(&mut tensors, ts, i);
+        append(&mut tensors, ts);
         ranges.push(at..at + len);
         at += len.next_multiple_of(ARENA_ALIGN);
     }
@@ -152,14 +143,7 @@ fn pickle_eager(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<
     finish_storages(l, sink, storage_bytes, &srcs, &views)
 }
 
-fn file_sizes(files: &[PathBuf]) -> Result<Vec<u64>> {
-    files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| Error::io(f, e)))
-        .collect()
-}
-
-/// Parse every `torch.save` file (held in `datas`): its (file, tensor) pairs. With `maps` (the
+/// Parse every `torch.save` file (held in `datas`): its tensors, each with its file's index. With `maps` (the
 /// maps `datas` are), what the parse reads out of order is asked for up front (`MADV_WILLNEED`).
 fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) -> Result<Vec<TensorInfo>> {
     let mut tensors: Vec<TensorInfo> = Vec::new();
@@ -170,21 +154,31 @@ fn parse_all(files: &[PathBuf], datas: &[&[u8]], maps: Option<&[GuardedMap]>) ->
                 m.will_need(r);
             }
         })?;
-        add_file(&mut tensors, tf.tensors, i);
+        append(&mut tensors, in_file(tf.tensors, i));
     }
     Ok(tensors)
 }
 
-/// Append one file's tensors (file index `i`) to `all`: moved, not copied, when it is the first.
-fn add_file(all: &mut Vec<TensorInfo>, mut tensors: Vec<TensorInfo>, i: usize) {
+/// `tensors`, marked as file `i`'s.
+fn in_file(mut tensors: Vec<TensorInfo>, i: usize) -> Vec<TensorInfo> {
     for t in &mut tensors {
         t.file = i;
     }
+    tensors
+}
+
+/// Append `tensors` to `all`: moved, not copied, when `all` is empty (one file).
+fn append(all: &mut Vec<TensorInfo>, tensors: Vec<TensorInfo>) {
     if all.is_empty() {
         *all = tensors;
     } else {
         all.extend(tensors);
     }
+}
+
+/// The error for a file truncated under its map during a load.
+fn truncated(f: &std::path::Path) -> Error {
+    Error::format(f, "the file was truncated while it was being loaded")
 }
 
 /// Distinct storages, their bytes, their total size, and each tensor's storage (an index into

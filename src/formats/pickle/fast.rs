@@ -114,12 +114,7 @@ pub(crate) fn tensors(pickle: &[u8]) -> Option<FastTensors<'_>> {
     if r.peek()? == EMPTY_DICT {
         r.pos += 1;
     } else {
-        if r.global()? != SafeGlobal::OrderedDict {
-            return None;
-        }
-        r.expect(EMPTY_TUPLE)?;
-        r.put(Memo::Other)?;
-        r.expect(REDUCE)?;
+        r.empty_ordered_dict()?;
     }
     r.put(Memo::Other)?;
     let mut out = Vec::with_capacity(pickle.len() / 64);
@@ -384,6 +379,17 @@ impl<'a> Reader<'a> {
         Some(u32::try_from(start).ok()?..u32::try_from(self.dims.len()).ok()?)
     }
 
+    /// `OrderedDict()`: the global (literal or from the memo), EMPTY_TUPLE and its optional PUT,
+    /// REDUCE (the caller reads the PUT after it).
+    fn empty_ordered_dict(&mut self) -> Option<()> {
+        if self.global()? != SafeGlobal::OrderedDict {
+            return None;
+        }
+        self.expect(EMPTY_TUPLE)?;
+        self.put(Memo::Other)?;
+        self.expect(REDUCE)
+    }
+
     /// `_rebuild_tensor_v2((storage pid), offset, shape, stride, requires_grad, OrderedDict())`
     /// with its PUTs, as `torch.save` writes each tensor.
     fn tensor(&mut self, name: &'a str) -> Option<FastTensor<'a>> {
@@ -424,12 +430,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         self.put(Memo::Other)?;
-        if self.global()? != SafeGlobal::OrderedDict {
-            return None;
-        }
-        self.expect(EMPTY_TUPLE)?;
-        self.put(Memo::Other)?;
-        self.expect(REDUCE)?;
+        self.empty_ordered_dict()?;
         self.put(Memo::Other)?;
         self.expect(TUPLE)?;
         self.put(Memo::Other)?;

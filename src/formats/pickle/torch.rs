@@ -146,7 +146,7 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
             .push(format!("{} is compressed (torch never writes that)", escape(&pkl.name)));
     }
     // one buffer for every record name: no String per storage (a storage shared by several tensors
-    // is looked up again, one hash lookup, rather than cached under a copy of its key)
+    // is looked up again rather than cached under a copy of its key)
     let prefix = format!("{top}/data/");
     let mut name = String::with_capacity(prefix.len() + 16);
     // torch writes the records in key order, so the entry after the last one resolved is tried
