@@ -130,7 +130,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
 fn on_a_tty(args: &str, no_color: bool) -> Option<String> {
     let script = std::path::Path::new("/usr/bin/script");
     if !script.exists() {
-        eprintln!("skipped: util-linux `script` is not installed, so no pseudo-terminal can be made");
+        common::skip("util-linux `script` is not installed, so no pseudo-terminal can be made");
         return None;
     }
     let mut c = std::process::Command::new(script);

@@ -17,7 +17,7 @@ fn no_gpu() -> Option<String> {
 #[test]
 fn synthetic_pair_uploads_and_reads_back_the_same_bytes() {
     if let Some(why) = no_gpu() {
-        eprintln!("skipped: {why}");
+        common::skip(&why);
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -109,7 +109,7 @@ fn synthetic_pair_uploads_and_reads_back_the_same_bytes() {
 #[test]
 fn write_buffer_stays_selectable() {
     if let Some(why) = no_gpu() {
-        eprintln!("skipped: {why}");
+        common::skip(&why);
         return;
     }
     let r = common::run(&[

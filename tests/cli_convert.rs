@@ -509,7 +509,7 @@ fn outputs_that_are_not_regular_files_are_refused_and_left_untouched() {
 fn dev_null_is_never_replaced() {
     // as root, a rename onto /dev/null would succeed: that is what the check prevents
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: not root, so /dev/null could not be replaced anyway");
+        common::skip("not root, so /dev/null could not be replaced anyway");
         return;
     }
     use std::os::unix::fs::FileTypeExt;

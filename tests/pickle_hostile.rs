@@ -189,5 +189,5 @@ fn memo_puts_that_would_double_a_vector_cost_their_number() {
     assert!(loaded.is_ok(), "{:?}", loaded.err());
     let scanned = tensorscope::scan::scan_bytes("memo.pkl", &p);
     assert!(format!("{scanned:?}").contains("memo.pkl"));
-    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    assert!(t.elapsed().as_secs() < 60, "hang guard: {:?}", t.elapsed());
 }

@@ -14,7 +14,7 @@ use tensorscope::formats::pickle::{literal, torch, value};
 fn quick<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let t = Instant::now();
     let r = f();
-    assert!(t.elapsed() < Duration::from_secs(10), "{what} took {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(60), "{what} took {:?}", t.elapsed());
     r
 }
 

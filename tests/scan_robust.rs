@@ -2,13 +2,23 @@
 
 mod scan_corpus;
 
+#[path = "../fuzz/checks/cpython_model.rs"]
+mod cpython_model;
+#[path = "../fuzz/checks/scan.rs"]
+mod scan_check;
+#[path = "../fuzz/checks/scan_differential.rs"]
+mod scan_differential_check;
+
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use scan_corpus::*;
 use tensorscope::scan::{Verdict, scan_bytes};
 
-/// Scans `data` and checks it took less than `limit` (debug build, shared machine: generous).
+/// A hang guard, not a speed test: speed is measured in `benches/scan.rs`.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// Scans `data` and checks it ended within `limit` (a hang guard; speed lives in the benches).
 fn timed(name: &str, data: &[u8], limit: Duration) -> tensorscope::scan::FileScan {
     let t = Instant::now();
     let r = scan_bytes(name, data);
@@ -29,18 +39,18 @@ fn repeat(prefix: &[u8], unit: &[u8], n: usize, suffix: &[u8]) -> Vec<u8> {
 fn memo_shared_lists_do_not_go_quadratic() {
     // EMPTY_LIST, then 500k times: PUT 0, NONE, APPEND
     let data = repeat(b"\x80\x02]", b"q\x00Na", 500_000, b".");
-    assert_eq!(timed("appends", &data, Duration::from_secs(10)).verdict, Verdict::Safe);
+    assert_eq!(timed("appends", &data, HANG_GUARD).verdict, Verdict::Safe);
 }
 
 #[test]
 fn deep_nesting_does_not_overflow_the_stack() {
     // NONE wrapped in a million TUPLE1s, then a million EMPTY_LIST + APPEND-into-previous
     let data = repeat(b"\x80\x02N", b"\x85", 1_000_000, b".");
-    assert_eq!(timed("tuples", &data, Duration::from_secs(10)).verdict, Verdict::Safe);
+    assert_eq!(timed("tuples", &data, HANG_GUARD).verdict, Verdict::Safe);
     let data = repeat(b"\x80\x02]", b"]a", 1_000_000, b".");
-    timed("lists", &data, Duration::from_secs(10));
+    timed("lists", &data, HANG_GUARD);
     let data = repeat(b"\x80\x02", b"(", 2_000_000, b"N.");
-    assert_ne!(timed("marks", &data, Duration::from_secs(10)).verdict, Verdict::Safe);
+    assert_ne!(timed("marks", &data, HANG_GUARD).verdict, Verdict::Safe);
 }
 
 #[test]
@@ -49,7 +59,7 @@ fn long_names_fetched_many_times_stay_cheap() {
     let name = "a".repeat(1 << 20);
     let mut data = P::new().proto(4).bu(&name).binput(0).raw(b"0").build();
     data.extend(repeat(b"", b"h\x00h\x00\x930", 200_000, b"N."));
-    let r = timed("names", &data, Duration::from_secs(10));
+    let r = timed("names", &data, HANG_GUARD);
     assert_eq!(r.verdict, Verdict::Suspicious);
     assert!(r.findings.len() <= 2, "{}", r.findings.len());
 }
@@ -61,7 +71,7 @@ fn many_distinct_globals_are_capped() {
         data.extend(format!("cm{i}\nf\n0").as_bytes());
     }
     data.extend(b"N.");
-    let r = timed("globals", &data, Duration::from_secs(10));
+    let r = timed("globals", &data, HANG_GUARD);
     assert_eq!(r.verdict, Verdict::Suspicious);
     assert!(r.findings.len() <= tensorscope::scan::MAX_FINDINGS + 1);
     assert!(
@@ -73,19 +83,53 @@ fn many_distinct_globals_are_capped() {
 #[test]
 fn a_large_run_of_proto_bytes_after_garbage_is_linear() {
     let data = repeat(b"\x80\x02N\xff", b"\x80\x02", 2_000_000, b"");
-    assert_ne!(timed("protos", &data, Duration::from_secs(10)).verdict, Verdict::Safe);
+    assert_ne!(timed("protos", &data, HANG_GUARD).verdict, Verdict::Safe);
+}
+
+/// The globals off the allowlist that the model of CPython's unpickler reaches in `data`.
+fn bad_globals(data: &[u8]) -> Vec<(String, String)> {
+    let mut reached = cpython_model::reached_globals(data);
+    reached.retain(|(m, n)| !tensorscope::formats::pickle::allowlist::is_safe(m, n));
+    reached
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
+    /// Random bytes hold the scan fuzz targets' invariants: no panic, no "safe" with a dangerous
+    /// finding or an error, and never "safe" where the CPython model reaches a global off the allowlist.
     #[test]
-    fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-        scan_bytes("random", &data);
+    fn random_bytes_hold_the_fuzz_invariants(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        scan_check::check(&data);
+        scan_differential_check::check(&data);
     }
 
-    /// Flipping bytes of a malicious file never makes the scanner call it safe while the payload's
-    /// GLOBAL line is intact (and never panics either way).
+    /// Flipping a byte of a malicious pickle never makes the scanner call it safe while a loader
+    /// would still reach the payload: whenever the separately written model of CPython's unpickler
+    /// reaches a global off the allowlist in the mutated bytes, the verdict is not safe. Flips after
+    /// the payload's call leave it reachable, so they are tried as often as flips anywhere.
+    #[test]
+    fn mutated_malicious_pickles_are_never_safe_while_the_payload_runs(
+        case in 0usize..60,
+        at in any::<prop::sample::Index>(),
+        after in any::<bool>(),
+        byte in any::<u8>(),
+    ) {
+        let cases: Vec<_> = malicious().into_iter().filter(|c| !bad_globals(&c.bytes).is_empty()).collect();
+        prop_assert!(cases.len() >= 10, "the model reaches the globals of only {} cases", cases.len());
+        let c = &cases[case % cases.len()];
+        let mut data = c.bytes.clone();
+        let from = if after { c.bytes.iter().rposition(|&b| b == b'R').unwrap_or(0) + 1 } else { 0 };
+        if from < data.len() {
+            let i = from + at.index(data.len() - from);
+            data[i] = byte;
+        }
+        let bad = bad_globals(&data);
+        let r = scan_bytes(c.file, &data);
+        prop_assert!(bad.is_empty() || r.verdict != Verdict::Safe, "{}: CPython reaches {bad:?}, scanned safe", c.name);
+    }
+
+    /// Flipping bytes of any malicious file (containers included) never panics the scanner.
     #[test]
     fn mutated_malicious_files_never_panic(case in 0usize..60, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let cases = malicious();
@@ -95,7 +139,7 @@ proptest! {
             let i = at.index(data.len());
             data[i] = byte;
         }
-        scan_bytes(c.file, &data);
+        scan_check::check(&data);
     }
 
     #[test]

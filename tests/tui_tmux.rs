@@ -1,5 +1,7 @@
 //! The TUI in a real terminal: tmux runs `tensorscope` at 80x24, keys are sent, screens captured.
-//! Skips (and says why) when tmux is absent.
+//! Skips (and says why) when tmux is absent; fails then under `TENSORSCOPE_REQUIRE_ALL=1`.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +18,7 @@ struct Session(String);
 impl Session {
     fn start(name: &str, args: &[&str]) -> Option<Session> {
         if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("skipped: tmux is not installed (apt-get install tmux runs this test)");
+            common::skip("tmux is not installed (apt-get install tmux runs this test)");
             return None;
         }
         let name = format!("{name}-{}", std::process::id());

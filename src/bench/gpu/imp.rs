@@ -363,11 +363,14 @@ impl Uploader {
 mod tests {
     use super::*;
 
-    /// The GPU tests need an adapter; without one they say why and pass.
+    /// The GPU tests need an adapter; without one they say why and pass, unless
+    /// `TENSORSCOPE_REQUIRE_ALL=1` (CI, after installing lavapipe) makes a missing adapter a failure.
     fn uploader_with(upload: Upload) -> Option<Uploader> {
         match Uploader::open(upload) {
             Ok(u) => Some(u),
             Err(e) => {
+                let required = std::env::var("TENSORSCOPE_REQUIRE_ALL").as_deref() == Ok("1");
+                assert!(!required, "TENSORSCOPE_REQUIRE_ALL=1, and no GPU adapter: {e}");
                 eprintln!("skipped: {e}");
                 None
             }
