@@ -11,7 +11,9 @@ use tensorscope::report::Report;
 use tensorscope::scan::FileScan;
 
 use super::bench::{BenchMsg, BenchState, MAX_TUI_RUNS, Plan};
+use super::input::{Edit, LineInput};
 use super::preview::Preview;
+use super::scroll::{Move, Scroll};
 use super::tensors::TensorPane;
 
 /// The views selectable with Tab.
@@ -83,6 +85,8 @@ pub enum Action {
     StartFilter,
     FilterInput(char),
     FilterBackspace,
+    /// A readline key in the filter (cursor, Ctrl-U, Ctrl-W, history, …).
+    FilterEdit(Edit),
     /// Keep the filter and go back to moving.
     FilterAccept,
     ToggleHelp,
@@ -160,8 +164,13 @@ pub struct App {
     pub tab: Tab,
     pub mode: Mode,
     pub tensors: TensorPane,
+    /// The filter as typed: its cursor and history (the pane holds the text it matches by).
+    pub filter_input: LineInput,
     pub preview: PreviewState,
     pub bench: BenchState,
+    /// The Files and Scan tabs' views.
+    pub files_scroll: Scroll,
+    pub scan_scroll: Scroll,
     /// Rows a page moves (set from the last drawn height).
     pub page: usize,
     /// A one-line message for the status bar (copied, …).
@@ -182,8 +191,11 @@ impl App {
             tab: Tab::Tensors,
             mode: Mode::Normal,
             tensors,
+            filter_input: LineInput::default(),
             preview: PreviewState::None,
             bench: BenchState::default(),
+            files_scroll: Scroll::default(),
+            scan_scroll: Scroll::default(),
             page: 10,
             note: None,
             twin_dir: std::env::temp_dir().join(format!("tensorscope-twin-{}", std::process::id())),
@@ -242,6 +254,7 @@ impl App {
                         let ck = &self.ck;
                         pane.set_filter("", |i| &ck.tensors[i].name);
                     }
+                    self.filter_input.set("");
                 }
             },
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
@@ -264,6 +277,24 @@ impl App {
                     };
                     c.selected = to.clamp(0, (n as isize - 1).max(0)) as usize;
                 }
+            }
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+                if matches!(self.tab, Tab::Files | Tab::Scan) =>
+            {
+                let scroll = if self.tab == Tab::Files {
+                    &mut self.files_scroll
+                } else {
+                    &mut self.scan_scroll
+                };
+                let m = match action {
+                    Action::Up => Move::Up,
+                    Action::Down => Move::Down,
+                    Action::PageUp => Move::PageUp,
+                    Action::PageDown => Move::PageDown,
+                    Action::Top => Move::Top,
+                    _ => Move::Bottom,
+                };
+                scroll.apply(m, self.page);
             }
             Action::Up if list_tab => pane.move_by(-1),
             Action::Down if list_tab => pane.move_by(1),
@@ -301,22 +332,28 @@ impl App {
                 }
             }
             Action::StartFilter => {
+                // `/` edits the filter kept, the cursor at its end
+                self.filter_input.set(&pane.filter);
                 self.tab = Tab::Tensors;
                 self.mode = Mode::Filter;
             }
-            Action::FilterInput(c) => {
-                let mut f = pane.filter.clone();
-                f.push(c);
-                let ck = &self.ck;
-                pane.set_filter(&f, |i| &ck.tensors[i].name);
+            Action::FilterInput(_) | Action::FilterBackspace | Action::FilterEdit(_) => {
+                let e = match action {
+                    Action::FilterInput(c) => Edit::Insert(c),
+                    Action::FilterEdit(e) => e,
+                    _ => Edit::Backspace,
+                };
+                self.filter_input.edit(e);
+                let f = self.filter_input.text();
+                if f != pane.filter {
+                    let ck = &self.ck;
+                    pane.set_filter(&f, |i| &ck.tensors[i].name);
+                }
             }
-            Action::FilterBackspace => {
-                let mut f = pane.filter.clone();
-                f.pop();
-                let ck = &self.ck;
-                pane.set_filter(&f, |i| &ck.tensors[i].name);
+            Action::FilterAccept => {
+                self.filter_input.accept();
+                self.mode = Mode::Normal;
             }
-            Action::FilterAccept => self.mode = Mode::Normal,
             Action::ToggleHelp => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal
@@ -380,7 +417,9 @@ impl App {
                 }
             }
             Action::ScanReady(r) => match r {
-                Ok(files) => {
+                Ok(mut files) => {
+                    // the worst first: dangerous, suspicious, errors, then safe (stable: path order kept)
+                    files.sort_by_key(|f| worst_first(f.verdict));
                     self.scan = files;
                     self.scan_status = ScanStatus::Done;
                 }
@@ -399,5 +438,16 @@ impl App {
             effect = self.preview_effect();
         }
         effect
+    }
+}
+
+/// The rank of a verdict in the Scan tab: the worst first.
+pub fn worst_first(v: tensorscope::scan::Verdict) -> u8 {
+    use tensorscope::scan::Verdict;
+    match v {
+        Verdict::Dangerous => 0,
+        Verdict::Suspicious => 1,
+        Verdict::Error => 2,
+        Verdict::Safe => 3,
     }
 }

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::app::{Action, Mode, Tab};
+use super::input::Edit;
 
 /// The action a key press asks for in `mode` on `tab`, if any.
 pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
@@ -10,13 +11,7 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
         return Some(Action::Quit);
     }
     match mode {
-        Mode::Filter => match key.code {
-            KeyCode::Enter | KeyCode::Down | KeyCode::Up => Some(Action::FilterAccept),
-            KeyCode::Esc => Some(Action::Back),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Char(c) => Some(Action::FilterInput(c)),
-            _ => None,
-        },
+        Mode::Filter => filter_key(key),
         Mode::Help => match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Esc => Some(Action::Back),
@@ -29,7 +24,7 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
             (KeyCode::PageUp, _) => Action::PageUp,
             (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::PageDown,
-            (KeyCode::Char('g'), Tab::Bench) => Action::ToggleGpu,
+            (KeyCode::Char('d'), Tab::Bench) => Action::ToggleGpu,
             (KeyCode::Char('c'), Tab::Bench) => Action::ToggleCold,
             (KeyCode::Char('+' | '='), Tab::Bench) => Action::MoreRuns,
             (KeyCode::Char('-'), Tab::Bench) => Action::FewerRuns,
@@ -54,6 +49,43 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             _ => return None,
         }),
     }
+}
+
+/// A key while the filter is typed: readline's keys edit it, Enter keeps it, Esc clears it.
+fn filter_key(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let edit = match key.code {
+        KeyCode::Enter => return Some(Action::FilterAccept),
+        KeyCode::Esc => return Some(Action::Back),
+        KeyCode::Char('a') if ctrl => Edit::Start,
+        KeyCode::Char('e') if ctrl => Edit::End,
+        KeyCode::Char('u') if ctrl => Edit::KillToStart,
+        KeyCode::Char('k') if ctrl => Edit::KillToEnd,
+        KeyCode::Char('w') if ctrl => Edit::KillWord,
+        KeyCode::Char('b') if ctrl => Edit::Left,
+        KeyCode::Char('f') if ctrl => Edit::Right,
+        KeyCode::Char('h') if ctrl => Edit::Backspace,
+        KeyCode::Char('d') if ctrl => Edit::Delete,
+        KeyCode::Char('b') if alt => Edit::WordLeft,
+        KeyCode::Char('f') if alt => Edit::WordRight,
+        KeyCode::Backspace if alt || ctrl => Edit::KillWord,
+        KeyCode::Left if alt || ctrl => Edit::WordLeft,
+        KeyCode::Right if alt || ctrl => Edit::WordRight,
+        // other control chords insert nothing
+        KeyCode::Char(_) if ctrl || alt => return None,
+        KeyCode::Char(c) => return Some(Action::FilterInput(c)),
+        KeyCode::Backspace => return Some(Action::FilterBackspace),
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Start,
+        KeyCode::End => Edit::End,
+        KeyCode::Up => Edit::Older,
+        KeyCode::Down => Edit::Newer,
+        _ => return None,
+    };
+    Some(Action::FilterEdit(edit))
 }
 
 /// The action a mouse event asks for: the wheel scrolls; a click on the top line picks a tab by its
@@ -94,7 +126,7 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
                 "r",
                 "run the load benchmark (again); a twin in the other format is written first",
             ),
-            ("g", "GPU rows on / off (on when an adapter exists)"),
+            ("d", "GPU device rows on / off (on when an adapter exists)"),
             ("c", "cold / warm page cache"),
             ("+ / -", "more / fewer timed runs"),
             ("↑ ↓", "scroll the notes"),
@@ -162,6 +194,49 @@ mod tests {
                 Some(Action::Quit)
             ));
         }
+    }
+
+    /// No key means two things on one tab: every key the help lists for a tab appears once, and each
+    /// single-character key it lists does something there.
+    #[test]
+    fn no_key_means_two_things_per_tab() {
+        for tab in [Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench, Tab::Diff] {
+            let mut seen = std::collections::HashMap::new();
+            for (keys, what) in help(tab) {
+                for k in keys.split_whitespace().filter(|k| *k != "/") {
+                    if let Some(before) = seen.insert(k, what) {
+                        panic!("{tab:?}: `{k}` means both {before:?} and {what:?}");
+                    }
+                    let mut chars = k.chars();
+                    if let (Some(c), None) = (chars.next().filter(char::is_ascii_graphic), chars.next()) {
+                        assert!(
+                            action(Mode::Normal, tab, key(KeyCode::Char(c))).is_some(),
+                            "{tab:?}: help lists `{c}` but it does nothing"
+                        );
+                    }
+                }
+            }
+            assert!(matches!(
+                action(Mode::Normal, tab, key(KeyCode::Char('g'))),
+                Some(Action::Top)
+            ));
+        }
+    }
+
+    #[test]
+    fn readline_keys_in_the_filter() {
+        let ctrl = |c| action(Mode::Filter, Tab::Tensors, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        assert!(matches!(ctrl('u'), Some(Action::FilterEdit(Edit::KillToStart))));
+        assert!(matches!(ctrl('w'), Some(Action::FilterEdit(Edit::KillWord))));
+        assert!(matches!(ctrl('a'), Some(Action::FilterEdit(Edit::Start))));
+        assert!(matches!(ctrl('e'), Some(Action::FilterEdit(Edit::End))));
+        assert!(ctrl('x').is_none(), "a control chord never types a letter");
+        let alt = |c| action(Mode::Filter, Tab::Tensors, KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        assert!(matches!(alt('b'), Some(Action::FilterEdit(Edit::WordLeft))));
+        assert!(matches!(alt('f'), Some(Action::FilterEdit(Edit::WordRight))));
+        let plain = |c| action(Mode::Filter, Tab::Tensors, key(c));
+        assert!(matches!(plain(KeyCode::Up), Some(Action::FilterEdit(Edit::Older))));
+        assert!(matches!(plain(KeyCode::Enter), Some(Action::FilterAccept)));
     }
 
     #[test]

@@ -4,7 +4,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Stylize};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tensorscope::formats::gguf::is_template_key;
 use tensorscope::text::{bytes, escape};
 
@@ -70,10 +69,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .map(|w| Line::from(format!("  {}", escape(w))).fg(Color::Yellow)),
         );
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" Files "))
-        .render(area, buf);
+    super::scrolled(lines, "Files", &app.files_scroll, area, buf);
 }
 
 /// The first line of a template, cut, with a pointer to the full text below.

@@ -25,9 +25,11 @@ mod tensors;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::Widget;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::app::{App, Mode, Tab};
+use super::scroll::Scroll;
 
 /// Below this width the preview pane is left out and the list takes the body.
 const MIN_SPLIT_WIDTH: u16 = 50;
@@ -65,6 +67,23 @@ impl Widget for &App {
             help::render(self, area, buf);
         }
     }
+}
+
+/// A text pane in a border titled `title`, wrapped, scrolled by `scroll`, its position in the title.
+fn scrolled(lines: Vec<ratatui::text::Line<'_>>, title: &str, scroll: &Scroll, area: Rect, buf: &mut Buffer) {
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let inner = Block::bordered().inner(area);
+    let total = para.line_count(inner.width);
+    let first = scroll.frame(usize::from(inner.height), total);
+    let mut block = Block::bordered().title(format!(" {title} "));
+    let at = scroll.position(first);
+    if !at.is_empty() {
+        block = block.title_top(Line::from(format!(" {at} ")).right_aligned());
+    }
+    // a Paragraph scrolls by at most u16::MAX rows; past that the text stops at its 65,535th row
+    para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
+        .block(block)
+        .render(area, buf);
 }
 
 /// Rows a list pane of a terminal `height` shows, for paging and scrolling.

@@ -4,7 +4,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tensorscope::scan::{Severity, Verdict};
 use tensorscope::text::escape;
 
@@ -17,6 +16,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ScanStatus::Running => lines.push(Line::from("scanning… (q quits at any time)").dim()),
         ScanStatus::Failed(e) => lines.push(Line::from(format!("cannot scan: {}", escape(e))).fg(Color::Magenta)),
         ScanStatus::Done => {}
+    }
+    if app.scan_status == ScanStatus::Done && !app.scan.is_empty() {
+        lines.push(counts(&app.scan));
     }
     for f in &app.scan {
         let (label, color) = verdict_label(Some(f.verdict));
@@ -48,8 +50,26 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if lines.is_empty() {
         lines.push(Line::from("nothing scanned"));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" Scan "))
-        .render(area, buf);
+    super::scrolled(lines, "Scan", &app.scan_scroll, area, buf);
+}
+
+/// The counts on top, worst first, coloured as the verdicts are.
+fn counts(files: &[tensorscope::scan::FileScan]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (v, what) in [
+        (Verdict::Dangerous, "dangerous"),
+        (Verdict::Suspicious, "suspicious"),
+        (Verdict::Error, "errors"),
+        (Verdict::Safe, "safe"),
+    ] {
+        let n = files.iter().filter(|f| f.verdict == v).count();
+        if !spans.is_empty() {
+            spans.push(Span::raw(" · "));
+        }
+        let style = if n > 0 { Style::new().fg(verdict_label(Some(v)).1).bold() } else { Style::new().dim() };
+        spans.push(Span::styled(format!("{n} {what}"), style));
+    }
+    let n = files.len();
+    spans.push(Span::raw(format!(" of {n} {} (the worst first)", if n == 1 { "file" } else { "files" })));
+    Line::from(spans)
 }

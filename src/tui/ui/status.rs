@@ -11,12 +11,16 @@ use crate::tui::app::{App, Mode, Tab};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match app.mode {
-        Mode::Filter => Line::from(format!(
-            " /{}▏  {} match · Enter keep · Esc clear",
-            escape(&app.tensors.filter),
-            app.tensors.match_count
-        ))
-        .bold(),
+        Mode::Filter => {
+            let (before, after) = app.filter_input.split();
+            Line::from(format!(
+                " /{}▏{}  {} match · Enter keep · Esc clear · Ctrl-U/W erase · ↑↓ history",
+                escape(&before),
+                escape(&after),
+                app.tensors.match_count
+            ))
+            .bold()
+        }
         _ if app.note.is_some() => Line::from(format!(" {}", app.note.as_deref().unwrap_or(""))).bold(),
         _ if app.tab == Tab::Bench && app.bench.running() => {
             Line::from(" benchmark running · q quit (the run is abandoned) · Tab view · ? help").dim()

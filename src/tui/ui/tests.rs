@@ -350,6 +350,43 @@ fn scan_view_of_a_dangerous_file() {
     insta::assert_snapshot!(draw(&a, 120, 12));
 }
 
+/// The position a scrolled pane shows in its title: (first, last, total) rows.
+fn position(screen: &str) -> Option<(usize, usize, usize)> {
+    let line = screen.lines().nth(1)?;
+    let at = line.rfind(" of ")?;
+    let total = line[at + 4..].split_whitespace().next()?.parse().ok()?;
+    let range = line[..at].rsplit(' ').next()?;
+    let (a, b) = range.split_once('–')?;
+    Some((a.parse().ok()?, b.parse().ok()?, total))
+}
+
+#[test]
+fn files_and_scan_tabs_reach_their_last_line_at_80x24() {
+    // the samples folder: more files and findings than 24 rows hold
+    let mut a = act(app(""), [Action::SelectTab(2)]);
+    let top = sized_mut(&mut a, 80, 24);
+    let (first, _, total) = position(&top).expect("the Scan title shows where the view is");
+    assert_eq!(first, 1);
+    let rows: Vec<&str> = top.lines().skip(3).filter(|l| l.starts_with("│DANGEROUS") || l.starts_with("│SAFE")).collect();
+    assert!(rows.first().is_some_and(|l| l.starts_with("│DANGEROUS")), "the worst file first:\n{top}");
+    for action in [Action::Bottom, Action::Up, Action::Down, Action::PageUp, Action::PageDown] {
+        a.update(action);
+    }
+    let bottom = sized_mut(&mut a, 80, 24);
+    let (_, last, n) = position(&bottom).unwrap();
+    assert_eq!((last, n), (total, total), "End shows the last line:\n{bottom}");
+    a.update(Action::Top);
+    assert_eq!(position(&sized_mut(&mut a, 80, 24)).unwrap().0, 1);
+
+    let mut f = act(app("tiny.gguf"), [Action::SelectTab(1)]);
+    let top = sized_mut(&mut f, 80, 24);
+    if let Some((_, _, total)) = position(&top) {
+        f.update(Action::Bottom);
+        let bottom = sized_mut(&mut f, 80, 24);
+        assert_eq!(position(&bottom).unwrap().1, total, "{bottom}");
+    }
+}
+
 #[test]
 fn files_view_of_a_diffusers_folder() {
     let a = act(app("diffusers-tiny"), [Action::SelectTab(1)]);
