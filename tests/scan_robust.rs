@@ -2,8 +2,6 @@
 
 mod scan_corpus;
 
-#[path = "../fuzz/checks/cpython_model.rs"]
-mod cpython_model;
 #[path = "../fuzz/checks/scan.rs"]
 mod scan_check;
 #[path = "../fuzz/checks/scan_differential.rs"]
@@ -13,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use scan_corpus::*;
+use scan_differential_check::cpython_model;
 use tensorscope::scan::{Verdict, scan_bytes};
 
 /// A hang guard, not a speed test: speed is measured in `benches/scan.rs`.

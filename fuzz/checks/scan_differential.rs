@@ -14,7 +14,7 @@ use tensorscope::formats::pickle::allowlist::is_safe;
 use tensorscope::scan::{Verdict, scan_bytes};
 
 #[path = "cpython_model.rs"]
-mod cpython_model;
+pub mod cpython_model;
 
 /// Runs the check on one input; panics when an invariant fails.
 pub fn check(data: &[u8]) {

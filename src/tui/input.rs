@@ -153,7 +153,11 @@ impl LineInput {
             return;
         }
         self.browsing = Some(to);
-        let text = if to == len { self.draft.clone() } else { self.history[to].clone() };
+        let text = if to == len {
+            self.draft.clone()
+        } else {
+            self.history[to].clone()
+        };
         self.set(&text);
     }
 }
@@ -214,6 +218,10 @@ mod tests {
         assert_eq!(l.text(), "wte", "the oldest stays");
         l.edit(Edit::Newer);
         l.edit(Edit::Newer);
-        assert_eq!(l.text(), "draft", "down past the newest gives back the line being typed");
+        assert_eq!(
+            l.text(),
+            "draft",
+            "down past the newest gives back the line being typed"
+        );
     }
 }

@@ -225,13 +225,25 @@ mod tests {
 
     #[test]
     fn readline_keys_in_the_filter() {
-        let ctrl = |c| action(Mode::Filter, Tab::Tensors, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        let ctrl = |c| {
+            action(
+                Mode::Filter,
+                Tab::Tensors,
+                KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            )
+        };
         assert!(matches!(ctrl('u'), Some(Action::FilterEdit(Edit::KillToStart))));
         assert!(matches!(ctrl('w'), Some(Action::FilterEdit(Edit::KillWord))));
         assert!(matches!(ctrl('a'), Some(Action::FilterEdit(Edit::Start))));
         assert!(matches!(ctrl('e'), Some(Action::FilterEdit(Edit::End))));
         assert!(ctrl('x').is_none(), "a control chord never types a letter");
-        let alt = |c| action(Mode::Filter, Tab::Tensors, KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        let alt = |c| {
+            action(
+                Mode::Filter,
+                Tab::Tensors,
+                KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT),
+            )
+        };
         assert!(matches!(alt('b'), Some(Action::FilterEdit(Edit::WordLeft))));
         assert!(matches!(alt('f'), Some(Action::FilterEdit(Edit::WordRight))));
         let plain = |c| action(Mode::Filter, Tab::Tensors, key(c));

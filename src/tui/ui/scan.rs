@@ -66,10 +66,17 @@ fn counts(files: &[tensorscope::scan::FileScan]) -> Line<'static> {
         if !spans.is_empty() {
             spans.push(Span::raw(" · "));
         }
-        let style = if n > 0 { Style::new().fg(verdict_label(Some(v)).1).bold() } else { Style::new().dim() };
+        let style = if n > 0 {
+            Style::new().fg(verdict_label(Some(v)).1).bold()
+        } else {
+            Style::new().dim()
+        };
         spans.push(Span::styled(format!("{n} {what}"), style));
     }
     let n = files.len();
-    spans.push(Span::raw(format!(" of {n} {} (the worst first)", if n == 1 { "file" } else { "files" })));
+    spans.push(Span::raw(format!(
+        " of {n} {} (the worst first)",
+        if n == 1 { "file" } else { "files" }
+    )));
     Line::from(spans)
 }

@@ -367,9 +367,22 @@ fn files_and_scan_tabs_reach_their_last_line_at_80x24() {
     let top = sized_mut(&mut a, 80, 24);
     let (first, _, total) = position(&top).expect("the Scan title shows where the view is");
     assert_eq!(first, 1);
-    let rows: Vec<&str> = top.lines().skip(3).filter(|l| l.starts_with("│DANGEROUS") || l.starts_with("│SAFE")).collect();
-    assert!(rows.first().is_some_and(|l| l.starts_with("│DANGEROUS")), "the worst file first:\n{top}");
-    for action in [Action::Bottom, Action::Up, Action::Down, Action::PageUp, Action::PageDown] {
+    let rows: Vec<&str> = top
+        .lines()
+        .skip(3)
+        .filter(|l| l.starts_with("│DANGEROUS") || l.starts_with("│SAFE"))
+        .collect();
+    assert!(
+        rows.first().is_some_and(|l| l.starts_with("│DANGEROUS")),
+        "the worst file first:\n{top}"
+    );
+    for action in [
+        Action::Bottom,
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+    ] {
         a.update(action);
     }
     let bottom = sized_mut(&mut a, 80, 24);
