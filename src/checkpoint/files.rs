@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::formats::pickle::ops::Opcode;
 use crate::formats::sniff::{self, Kind};
 use crate::remote::Opener;
+use crate::source::walk::Walk;
 use crate::{Error, Result};
 
 /// Most files one listing holds.
@@ -245,8 +246,11 @@ pub fn list(opener: &Opener, path: &Path) -> Result<Vec<Listed>> {
             role: classify(opener, path).unwrap_or(Role::Checkpoint(Kind::Unknown)),
         }]);
     }
-    let mut files = Vec::new();
-    collect(path, &mut files, 0, &mut Vec::new())?;
+    let mut files: Vec<(PathBuf, Option<(u64, u64)>)> = Walk::tree(MAX_FILES, MAX_DEPTH)
+        .run(path)?
+        .into_iter()
+        .map(|e| (e.path, e.id))
+        .collect();
     files.sort();
     // group names by (device, inode)
     let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
@@ -283,50 +287,6 @@ pub fn list(opener: &Opener, path: &Path) -> Result<Vec<Listed>> {
 
 fn in_blobs(p: &Path) -> bool {
     p.parent().and_then(Path::file_name).is_some_and(|n| n == "blobs")
-}
-
-/// Files under `dir` with their (device, inode); a folder reached again through a link is walked once.
-fn collect(
-    dir: &Path,
-    out: &mut Vec<(PathBuf, Option<(u64, u64)>)>,
-    depth: usize,
-    seen: &mut Vec<(u64, u64)>,
-) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
-    if seen.contains(&(m.dev(), m.ino())) {
-        return Ok(());
-    }
-    seen.push((m.dev(), m.ino()));
-    if depth > MAX_DEPTH {
-        return Err(Error::Limit {
-            path: dir.into(),
-            what: "folder depth",
-            value: depth as u64,
-            limit: MAX_DEPTH as u64,
-            hint: "",
-        });
-    }
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let path = e.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => collect(&path, out, depth + 1, seen)?,
-            Ok(m) => out.push((path, Some((m.dev(), m.ino())))),
-            // a dangling link or an unreadable entry: listed, so the scanner says why
-            Err(_) => out.push((path, None)),
-        }
-        if out.len() > MAX_FILES {
-            return Err(Error::Limit {
-                path: dir.into(),
-                what: "file count",
-                value: out.len() as u64,
-                limit: MAX_FILES as u64,
-                hint: "",
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

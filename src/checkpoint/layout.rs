@@ -14,6 +14,7 @@ use super::sniff::{self, Kind};
 use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
 use crate::remote::Opener;
 use crate::source::Source;
+use crate::source::walk::Walk;
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
 
@@ -281,23 +282,9 @@ fn has_weights(opener: &Opener, dir: &Path, v: Option<&str>) -> Result<bool> {
             .any(|n| is_index_name(n, ".safetensors.index", v) || is_index_name(n, ".bin.index", v)))
 }
 
+/// The entries of one folder, sorted (see [`crate::source::walk`]).
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        out.push(e.path());
-        if out.len() > MAX_FILES {
-            return Err(Error::Limit {
-                path: dir.into(),
-                what: "folder entries",
-                value: out.len() as u64,
-                limit: MAX_FILES as u64,
-                hint: "",
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(Walk::folder(MAX_FILES).run(dir)?.into_iter().map(|e| e.path).collect())
 }
 
 fn read_small(opener: &Opener, path: &Path) -> Result<String> {

@@ -282,8 +282,7 @@ fn build(
     let mut out = Vec::with_capacity(files.len());
     for (rel, size) in files {
         let p = Path::new(rel);
-        let ok = !rel.is_empty() && rel.len() < 4096 && p.components().all(|c| matches!(c, Component::Normal(_)));
-        if !ok {
+        if !crate::source::walk::inside(rel) {
             // a name that would leave the folder is not mirrored (and so never opened)
             continue;
         }

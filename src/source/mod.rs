@@ -5,6 +5,7 @@
 //! the model.
 
 pub mod guard;
+pub mod walk;
 
 use std::ops::Range;
 use std::path::Path;
