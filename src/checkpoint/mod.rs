@@ -40,7 +40,7 @@ pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
     let mirror = match &opts.remote {
         Some(env) => env.open_mirror(path)?,
         None => {
-            refuse_remote(path)?;
+            crate::remote::url::refuse_remote(path)?;
             None
         }
     };
@@ -51,21 +51,6 @@ pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
         return Ok(ck);
     }
     layout::open(path, opts, Opener::default())
-}
-
-/// A remote path given where no remote context was: an error that says so.
-pub(crate) fn refuse_remote(path: &Path) -> Result<()> {
-    match path
-        .to_str()
-        .and_then(|s| crate::remote::RemotePath::parse(s).transpose())
-    {
-        Some(Ok(_)) => Err(crate::Error::Usage(format!(
-            "{}: a remote path needs a remote context (OpenOptions::remote)",
-            crate::text::path(path)
-        ))),
-        Some(Err(e)) => Err(e),
-        None => Ok(()),
-    }
 }
 
 /// An error about a file of a remote mirror names the remote file, not its copy in the cache.

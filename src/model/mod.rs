@@ -340,7 +340,7 @@ impl Checkpoint {
     }
 
     /// Whether the checkpoint was read from a remote repository or URL (its files are sparse copies;
-    /// `crate::remote::Env::mirror_of` gives the repository).
+    /// `Env::mirror_of` in the `remote` room gives the repository).
     pub fn is_remote(&self) -> bool {
         self.sources.iter().any(|s| s.sparse().is_some())
     }

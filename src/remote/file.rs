@@ -1,5 +1,5 @@
 //! One remote file and its sparse copy: fetching the holes a reader needs, a few range requests at
-//! a time, through the connection of the [`super::Env`] that opened it.
+//! a time, through the connection of the context (`Env`) that opened it.
 
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -130,7 +130,7 @@ impl RemoteFile {
         Ok(buf)
     }
 
-    /// Run `plan` once (the range planning of [`super::plan`]): fetch what the file's format needs.
+    /// Run `plan` once (the range planning, in `plan`): fetch what the file's format needs.
     /// Returns why the file could not be fetched completely, if so; later calls return the same.
     pub(crate) fn prepare_with(&self, plan: fn(&RemoteFile) -> Result<Option<String>>) -> Result<Option<String>> {
         let got = self.prepared.get_or_init(|| plan(self).map_err(|e| e.to_string()));
@@ -140,7 +140,7 @@ impl RemoteFile {
         })
     }
 
-    /// Why the file could not be fetched completely, when [`RemoteFile::prepare_with`] ran and fetched
+    /// Why the file could not be fetched completely, when its range planning ran and fetched
     /// only part of what the format needs (a failed prepare is an error of opening the file instead).
     pub fn incomplete(&self) -> Option<String> {
         match self.prepared.get() {

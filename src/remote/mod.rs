@@ -29,8 +29,8 @@
 //! - **Limits**: see [`http`] (requests, bytes, timeouts per command) and [`mirror::MAX_REMOTE_FILES`].
 //!
 //! Files, from the bottom: [`url`] (path syntax), [`http`] (the client), [`options`] (the
-//! connection), [`cache`] (fetched ranges), [`file`] (one remote file), [`mirror`] (a repository
-//! as a folder), [`plan`] (ranges per format), [`open`] (opening files of a mirror), [`env`] (the
+//! connection), [`cache`] (fetched ranges), [`file`](mod@file) (one remote file), [`mirror`] (a repository
+//! as a folder), [`plan`] (ranges per format), [`open`] (opening files of a mirror), [`env`](mod@env) (the
 //! context). Each imports only the ones before it.
 
 pub mod cache;

@@ -1,6 +1,6 @@
 //! Opening the files of a mirror: before a sparse copy is read, the range planning fetches what
 //! its format needs ([`super::plan::prepare`], asked directly, once per file); the copy is then
-//! mapped as a [`Source`] that knows where to fetch its holes from. Local files open as they are.
+//! mapped as a `Source` that knows where to fetch its holes from. Local files open as they are.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ impl Opener {
         self.mirror.as_ref()?.file_at(path)
     }
 
-    /// Open `path` as a regular file (see [`source::open_regular`]), a remote file's copy once
+    /// Open `path` as a regular file (see `source::open_regular`), a remote file's copy once
     /// what its format needs is fetched.
     pub fn open_regular(&self, path: &Path) -> Result<std::fs::File> {
         if let Some(f) = self.remote_file(path) {

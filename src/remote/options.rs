@@ -1,6 +1,6 @@
 //! How remote paths are reached: the offline switch, the HTTP client and its limits, the Hub
 //! endpoint and token, and where the cache lives. [`Options`] is plain data that `main` builds from
-//! flags and the environment ([`Options::from_env`]) or a test writes by hand; [`Net`] is the
+//! flags and the environment ([`Options::from_env`]) or a test writes by hand; `Net` is the
 //! connection made from it (the client is created on first use and counts the traffic).
 
 use std::path::PathBuf;

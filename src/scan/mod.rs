@@ -423,7 +423,7 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
         let mirror = match &opts.remote {
             Some(env) => env.open_mirror(p)?,
             None => {
-                crate::checkpoint::refuse_remote(p)?;
+                crate::remote::url::refuse_remote(p)?;
                 None
             }
         };

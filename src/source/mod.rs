@@ -1,6 +1,6 @@
 //! Where bytes come from: a local file opened as a regular file and memory-mapped, guarded against
 //! truncation by another process (see [`guard`]), or a local *sparse* file whose holes are filled on
-//! demand by something above (the mirror of a remote file, see `crate::remote`, which implements
+//! demand by something above (the mirror of a remote file, see the `remote` room, which implements
 //! [`Sparse`]: this floor knows no HTTP and imports nothing of `remote`). The ground floor, beside
 //! the model.
 
@@ -18,7 +18,7 @@ use crate::{Error, Result};
 pub const MAX_ON_DEMAND: u64 = 64 << 20;
 
 /// A local file whose bytes arrive on demand: the sparse copy of a remote file. Implemented by the
-/// floor that fetches (`crate::remote::RemoteFile`); the readers only see its map.
+/// floor that fetches (`RemoteFile` in the `remote` room); the readers only see its map.
 pub trait Sparse: std::fmt::Debug + Send + Sync {
     /// The file's full size.
     fn size(&self) -> u64;
