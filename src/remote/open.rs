@@ -25,11 +25,6 @@ impl Opener {
         Opener { mirror: Some(m) }
     }
 
-    /// The mirror, when there is one.
-    pub fn the_mirror(&self) -> Option<&Arc<Mirror>> {
-        self.mirror.as_ref()
-    }
-
     /// The remote file whose sparse copy is `path`, when it is one.
     pub fn remote_file(&self, path: &Path) -> Option<&Arc<RemoteFile>> {
         self.mirror.as_ref()?.file_at(path)
