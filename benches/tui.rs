@@ -58,12 +58,12 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("open + first frame", |b| {
         b.iter(|| {
-            let app = tui::load(black_box(&path)).unwrap();
+            let app = tui::load(black_box(&path), &Default::default()).unwrap();
             draw(&mut term, &app);
             app
         })
     });
-    let mut app = tui::load(&path).unwrap();
+    let mut app = tui::load(&path, &Default::default()).unwrap();
     app.page = 20;
     g.bench_function("move down + frame", |b| {
         b.iter(|| {

@@ -27,7 +27,7 @@ pub struct Target {
 impl Target {
     /// Open `path` (without reading tensor data) and describe it.
     pub fn open(path: &Path) -> Result<Target> {
-        if path.to_str().is_some_and(crate::source::remote::is_remote) {
+        if path.to_str().is_some_and(crate::remote::is_remote) {
             return Err(crate::Error::Usage(format!(
                 "{}: bench times loading local files; download the model first",
                 crate::text::path(path)

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::formats::pickle::ops::Opcode;
 use crate::formats::sniff::{self, Kind};
+use crate::remote::Opener;
+use crate::source::walk::Walk;
 use crate::{Error, Result};
 
 /// Most files one listing holds.
@@ -104,10 +106,12 @@ pub fn is_index_name(name: &str) -> bool {
         || name.ends_with(".json") && (name.contains(".safetensors.index") || name.contains(".bin.index"))
 }
 
-/// Classify a file from its name and first bytes (read at most [`sniff::SNIFF_LEN`]).
-pub fn classify(path: &Path) -> Result<Role> {
+/// Classify a file from its name and first bytes (read at most [`sniff::SNIFF_LEN`]), opened by
+/// `files` (a file of a remote mirror is fetched first).
+pub fn classify(files: &Opener, path: &Path) -> Result<Role> {
     let mut head = Vec::with_capacity(sniff::SNIFF_LEN);
-    crate::source::open_regular(path)?
+    files
+        .open_regular(path)?
         .take(sniff::SNIFF_LEN as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, e))?;
@@ -214,9 +218,9 @@ pub fn named_like_a_checkpoint(path: &Path) -> bool {
 
 /// What a checkpoint candidate in which the scanner's pickle probe found nothing looks like:
 /// text or binary data.
-pub fn looks_without_pickle(path: &Path) -> Looks {
+pub fn looks_without_pickle(files: &Opener, path: &Path) -> Looks {
     let mut head = Vec::with_capacity(sniff::SNIFF_LEN);
-    let read = crate::source::open_regular(path).and_then(|f| {
+    let read = files.open_regular(path).and_then(|f| {
         f.take(sniff::SNIFF_LEN as u64)
             .read_to_end(&mut head)
             .map_err(|e| Error::io(path, e))
@@ -232,18 +236,21 @@ pub fn looks_without_pickle(path: &Path) -> Looks {
 /// followed, sorted by path) when it is a folder. A file reached under several names is listed once,
 /// under the name outside a cache's `blobs/` folder when there is one, with the others in
 /// [`Listed::also`].
-pub fn list(path: &Path) -> Result<Vec<Listed>> {
+pub fn list(opener: &Opener, path: &Path) -> Result<Vec<Listed>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![Listed {
             path: path.to_path_buf(),
             also: Vec::new(),
             // unreadable (a FIFO, no permission): the scanner says why it cannot read it
-            role: classify(path).unwrap_or(Role::Checkpoint(Kind::Unknown)),
+            role: classify(opener, path).unwrap_or(Role::Checkpoint(Kind::Unknown)),
         }]);
     }
-    let mut files = Vec::new();
-    collect(path, &mut files, 0, &mut Vec::new())?;
+    let mut files: Vec<(PathBuf, Option<(u64, u64)>)> = Walk::tree(MAX_FILES, MAX_DEPTH)
+        .run(path)?
+        .into_iter()
+        .map(|e| (e.path, e.id))
+        .collect();
     files.sort();
     // group names by (device, inode)
     let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
@@ -263,7 +270,7 @@ pub fn list(path: &Path) -> Result<Vec<Listed>> {
     for mut names in groups {
         let main = names.iter().position(|p| !in_blobs(p)).unwrap_or(0);
         let p = names.remove(main);
-        let role = match classify(&p) {
+        let role = match classify(opener, &p) {
             Ok(r) => r,
             // unreadable: a loader might still read it as root; the scanner reports why it cannot
             Err(_) => Role::Checkpoint(Kind::Unknown),
@@ -280,50 +287,6 @@ pub fn list(path: &Path) -> Result<Vec<Listed>> {
 
 fn in_blobs(p: &Path) -> bool {
     p.parent().and_then(Path::file_name).is_some_and(|n| n == "blobs")
-}
-
-/// Files under `dir` with their (device, inode); a folder reached again through a link is walked once.
-fn collect(
-    dir: &Path,
-    out: &mut Vec<(PathBuf, Option<(u64, u64)>)>,
-    depth: usize,
-    seen: &mut Vec<(u64, u64)>,
-) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
-    if seen.contains(&(m.dev(), m.ino())) {
-        return Ok(());
-    }
-    seen.push((m.dev(), m.ino()));
-    if depth > MAX_DEPTH {
-        return Err(Error::Limit {
-            path: dir.into(),
-            what: "folder depth",
-            value: depth as u64,
-            limit: MAX_DEPTH as u64,
-            hint: "",
-        });
-    }
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let path = e.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => collect(&path, out, depth + 1, seen)?,
-            Ok(m) => out.push((path, Some((m.dev(), m.ino())))),
-            // a dangling link or an unreadable entry: listed, so the scanner says why
-            Err(_) => out.push((path, None)),
-        }
-        if out.len() > MAX_FILES {
-            return Err(Error::Limit {
-                path: dir.into(),
-                what: "file count",
-                value: out.len() as u64,
-                limit: MAX_FILES as u64,
-                hint: "",
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -416,7 +379,7 @@ mod tests {
         std::fs::write(d.join("blobs/123"), b"\x80\x02}q\0.").unwrap();
         std::os::unix::fs::symlink("../../blobs/123", d.join("snapshots/abc/model.bin")).unwrap();
         std::fs::write(d.join("config.json"), b"{}").unwrap();
-        let l = list(d).unwrap();
+        let l = list(&Opener::default(), d).unwrap();
         assert_eq!(l.len(), 2, "{l:?}");
         let model = l.iter().find(|f| f.path.ends_with("snapshots/abc/model.bin")).unwrap();
         assert_eq!(model.also, vec![d.join("blobs/123")]);

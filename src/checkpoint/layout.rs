@@ -12,7 +12,9 @@ use super::files::{self, Looks, Role};
 use super::safetensors::parse_header;
 use super::sniff::{self, Kind};
 use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
+use crate::remote::Opener;
 use crate::source::Source;
+use crate::source::walk::Walk;
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
 
@@ -33,12 +35,13 @@ const SAFETENSORS_EXT: &str = "safetensors";
 const PICKLE_EXTS: [&str; 4] = ["bin", "pt", "pth", "ckpt"];
 const GGUF_EXT: &str = "gguf";
 
-pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
+/// Open `path`, its files opened by `opener` (the files of a remote mirror are fetched first).
+pub(crate) fn open(path: &Path, opts: &OpenOptions, opener: Opener) -> Result<Checkpoint> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let mut b = Builder::new(path);
+    let mut b = Builder::new(path, opener);
     if !meta.is_dir() {
         let named_safetensors = path.extension().is_some_and(|e| e == SAFETENSORS_EXT);
-        match files::classify(path)? {
+        match files::classify(&b.opener, path)? {
             // a .safetensors file and an LFS pointer get the detailed diagnosis of the reader
             Role::Skipped(looks) if !named_safetensors && looks != Looks::GitLfsPointer => {
                 return Err(Error::Usage(format!(
@@ -94,7 +97,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
     {
         return open_gguf_split(b, &shards, rel);
     }
-    let (weights, skipped) = weight_files(&dir, &names, variant);
+    let (weights, skipped) = weight_files(&b.opener, &dir, &names, variant);
     if weights.is_empty() {
         let why = match skipped.first() {
             Some((name, looks)) => format!(
@@ -150,7 +153,12 @@ fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
 /// The checkpoint files of a folder, by content (see [`super::files`]): every file a reader opens,
 /// whatever its format; with a variant only `*.{variant}.ext`, without one only files that carry no
 /// variant infix. Also returns the files that are positively not checkpoints, with what they look like.
-fn weight_files(dir: &Path, names: &[String], variant: Option<&str>) -> (Vec<String>, Vec<(String, Looks)>) {
+fn weight_files(
+    opener: &Opener,
+    dir: &Path,
+    names: &[String],
+    variant: Option<&str>,
+) -> (Vec<String>, Vec<(String, Looks)>) {
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     for n in names {
@@ -170,7 +178,7 @@ fn weight_files(dir: &Path, names: &[String], variant: Option<&str>) -> (Vec<Str
             .extension()
             .and_then(OsStr::to_str)
             .is_some_and(|e| e == SAFETENSORS_EXT || e == GGUF_EXT || PICKLE_EXTS.contains(&e));
-        match files::classify(&dir.join(n)) {
+        match files::classify(opener, &dir.join(n)) {
             Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => weights.push(n.clone()),
             Ok(Role::Skipped(looks)) if !has_weight_ext => skipped.push((n.clone(), looks)),
             Ok(Role::Index) => {}
@@ -214,7 +222,7 @@ fn is_variant_infix(s: &str) -> bool {
 
 fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()> {
     let index_path = root.join("model_index.json");
-    let text = read_small(&index_path)?;
+    let text = read_small(&b.opener, &index_path)?;
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
         .map_err(|e| Error::format(&index_path, format!("not a valid model_index.json: {e}")))?;
     b.files.push(FileEntry {
@@ -238,16 +246,20 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
         let rel = safe_relative(&index_path, name)?;
         let first = b.tensors.len();
         let dir = root.join(&rel);
-        if dir.is_dir() && has_weights(&dir, opts)? {
+        if dir.is_dir() && has_weights(&b.opener, &dir, opts.variant.as_deref())? {
             let prefix = format!("{name}/");
             open_folder(b, root, &rel, &prefix, opts)?;
-        } else if dir.is_dir() && opts.variant.is_some() && has_weights(&dir, &OpenOptions::default())? {
+        } else if dir.is_dir() && opts.variant.is_some() && has_weights(&b.opener, &dir, None)? {
             b.warnings.push(format!(
                 "{}: no {} variant, using the default weights",
                 escape(name),
                 escape(opts.variant.as_deref().unwrap_or(""))
             ));
-            open_folder(b, root, &rel, &format!("{name}/"), &OpenOptions::default())?;
+            let plain = OpenOptions {
+                variant: None,
+                ..opts.clone()
+            };
+            open_folder(b, root, &rel, &format!("{name}/"), &plain)?;
         }
         b.components.push(Component {
             name: name.clone(),
@@ -258,39 +270,24 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
     Ok(())
 }
 
-fn has_weights(dir: &Path, opts: &OpenOptions) -> Result<bool> {
+fn has_weights(opener: &Opener, dir: &Path, v: Option<&str>) -> Result<bool> {
     let names: Vec<String> = read_dir_sorted(dir)?
         .iter()
         .filter(|p| !p.is_dir())
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
         .collect();
-    let v = opts.variant.as_deref();
-    Ok(!weight_files(dir, &names, v).0.is_empty()
+    Ok(!weight_files(opener, dir, &names, v).0.is_empty()
         || names
             .iter()
             .any(|n| is_index_name(n, ".safetensors.index", v) || is_index_name(n, ".bin.index", v)))
 }
 
+/// The entries of one folder, sorted (see [`crate::source::walk`]).
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        out.push(e.path());
-        if out.len() > MAX_FILES {
-            return Err(Error::Limit {
-                path: dir.into(),
-                what: "folder entries",
-                value: out.len() as u64,
-                limit: MAX_FILES as u64,
-                hint: "",
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(Walk::folder(MAX_FILES).run(dir)?.into_iter().map(|e| e.path).collect())
 }
 
-fn read_small(path: &Path) -> Result<String> {
+fn read_small(opener: &Opener, path: &Path) -> Result<String> {
     let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
     if len > MAX_INDEX_SIZE {
         return Err(Error::Limit {
@@ -304,7 +301,7 @@ fn read_small(path: &Path) -> Result<String> {
     // read at most the limit, even if the file grew since its size was taken
     let mut bytes = Vec::with_capacity(len as usize);
     std::io::Read::read_to_end(
-        &mut std::io::Read::take(crate::source::open_regular(path)?, MAX_INDEX_SIZE + 1),
+        &mut std::io::Read::take(opener.open_regular(path)?, MAX_INDEX_SIZE + 1),
         &mut bytes,
     )
     .map_err(|e| Error::io(path, e))?;
@@ -330,13 +327,16 @@ struct Builder {
     components: Vec<Component>,
     warnings: Vec<String>,
     sources: Vec<Arc<Source>>,
+    /// Opens the files (a remote mirror's after fetching what they need).
+    opener: Opener,
     /// `(file index, split fields, tensors in that file)` of every GGUF file that is part of a split set.
     gguf_splits: Vec<(usize, crate::formats::gguf::Split, u64)>,
 }
 
 impl Builder {
-    fn new(path: &Path) -> Self {
+    fn new(path: &Path, opener: Opener) -> Self {
         Builder {
+            opener,
             path: path.to_path_buf(),
             format: Format::Folder,
             files: Vec::new(),
@@ -361,7 +361,7 @@ impl Builder {
                 hint: "",
             });
         }
-        let (source, len) = Source::open(full)?;
+        let (source, len) = self.opener.source(full)?;
         let data = source.bytes();
         let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
         // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
@@ -402,11 +402,11 @@ impl Builder {
                     .collect::<Result<Vec<_>>>()?;
                 (Format::Safetensors, tensors, h.metadata, Vec::new())
             }
-            Kind::Unknown if files::looks_without_pickle(full) != Looks::Binary => {
+            Kind::Unknown if files::looks_without_pickle(&self.opener, full) != Looks::Binary => {
                 return Err(Error::Usage(format!(
                     "not a checkpoint: {} (looks like: {})",
                     show(full),
-                    files::looks_without_pickle(full)
+                    files::looks_without_pickle(&self.opener, full)
                 )));
             }
             other => {

@@ -18,15 +18,18 @@ pub use crate::source::guard;
 pub use sniff::Kind;
 
 use crate::Result;
+use crate::remote::Opener;
 
 /// Options for [`open_with`].
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
     /// Diffusers weight variant (`fp16` picks `*.fp16.safetensors`); `None` picks the plain files.
     pub variant: Option<String>,
+    /// How remote paths are read; `None`: local paths only (a remote path is an error).
+    pub remote: Option<crate::remote::Env>,
 }
 
-/// Open a file or folder with default options.
+/// Open a local file or folder with default options.
 pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
     open_with(path.as_ref(), &OpenOptions::default())
 }
@@ -34,17 +37,24 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
 /// Open a file or folder, or a remote path (`hf://ORG/NAME[@REV][/PATH]`, `https://…`: only the
 /// headers and pickles are fetched, see [`crate::remote`]).
 pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Checkpoint> {
-    if let Some(m) = crate::remote::open_mirror(path)? {
+    let mirror = match &opts.remote {
+        Some(env) => env.open_mirror(path)?,
+        None => {
+            crate::remote::url::refuse_remote(path)?;
+            None
+        }
+    };
+    if let Some(m) = mirror {
         crate::remote::prefetch_safetensors(&m, opts.variant.as_deref());
-        let mut ck = layout::open(&m.target, opts).map_err(|e| remote_names(e, &m))?;
+        let mut ck = layout::open(&m.target, opts, Opener::mirror(m.clone())).map_err(|e| remote_names(e, &m))?;
         ck.path = path.to_path_buf();
         return Ok(ck);
     }
-    layout::open(path, opts)
+    layout::open(path, opts, Opener::default())
 }
 
 /// An error about a file of a remote mirror names the remote file, not its copy in the cache.
-fn remote_names(mut e: crate::Error, m: &crate::source::remote::Mirror) -> crate::Error {
+fn remote_names(mut e: crate::Error, m: &crate::remote::Mirror) -> crate::Error {
     use crate::Error;
     if let Error::Io { path, .. } | Error::Format { path, .. } | Error::Limit { path, .. } = &mut e {
         if let Some(f) = m.file_at(path) {

@@ -30,9 +30,13 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    let a = checkpoint::open(&args.a)?;
-    let b = checkpoint::open(&args.b)?;
+pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
+    let opts = checkpoint::OpenOptions {
+        remote: Some(env.clone()),
+        ..Default::default()
+    };
+    let a = checkpoint::open_with(&args.a, &opts)?;
+    let b = checkpoint::open_with(&args.b, &opts)?;
     let report = diff::diff(&a, &b)?;
     // buffered: stdout alone is line-buffered, a write(2) per line
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, OpenOptions, layout};
+use tensorscope::remote::Env;
 use tensorscope::text::{bytes, count, escape, plural};
 use tensorscope::tree::natural_cmp;
 
@@ -53,17 +54,19 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
     let ck = checkpoint::open_with(
         &args.path,
         &OpenOptions {
             variant: args.variant.clone(),
+            remote: Some(env.clone()),
         },
     )?;
+    let remote = RemoteJson::of(&ck, env);
     // buffered: stdout alone is line-buffered, a write(2) per line of a 200,000-tensor listing
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &Report::from(&ck))?;
+        serde_json::to_writer_pretty(&mut out, &Report::new(&ck, remote))?;
         writeln!(out)?;
         out.flush()?;
     } else {
@@ -73,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             write_title(&mut out, &ck)?;
             super::inspect_extra::write_tree(&mut out, &ck, args.depth)?;
         } else {
-            write_human(&mut out, &ck)?;
+            write_human(&mut out, &ck, remote.as_ref())?;
         }
         out.flush()?;
     }
@@ -137,9 +140,9 @@ struct FileSize {
 }
 
 impl RemoteJson {
-    fn of(ck: &Checkpoint) -> Option<RemoteJson> {
-        let m = ck.remote()?;
-        let (requests, fetched_bytes) = tensorscope::source::remote::traffic();
+    fn of(ck: &Checkpoint, env: &Env) -> Option<RemoteJson> {
+        let m = env.mirror_of(ck)?;
+        let (requests, fetched_bytes) = env.traffic();
         Some(RemoteJson {
             url: m.label.clone(),
             revision: m.revision.clone(),
@@ -216,8 +219,9 @@ struct TensorJson<'a> {
     file: String,
 }
 
-impl<'a> From<&'a Checkpoint> for Report<'a> {
-    fn from(ck: &'a Checkpoint) -> Self {
+impl<'a> Report<'a> {
+    /// The document for `ck`; `remote` says where a remote checkpoint came from.
+    fn new(ck: &'a Checkpoint, remote: Option<RemoteJson>) -> Self {
         let file_name = |i: usize| {
             ck.files
                 .get(i)
@@ -253,7 +257,7 @@ impl<'a> From<&'a Checkpoint> for Report<'a> {
             warnings: &ck.warnings,
             total_params: ck.total_params(),
             total_bytes: ck.total_bytes(),
-            remote: RemoteJson::of(ck),
+            remote,
             hub: layout::hub_snapshot(&ck.path).map(|h| HubJson {
                 repo: h.repo,
                 revision: h.revision,
@@ -289,7 +293,7 @@ fn write_title(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
+fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson>) -> std::io::Result<()> {
     write_title(out, ck)?;
     // natural order, as the tree shows them: h.2 before h.10
     let mut order: Vec<&tensorscope::checkpoint::TensorInfo> = ck.tensors.iter().collect();
@@ -381,7 +385,7 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
             writeln!(out, "  {}: {}", escape(k), escape(&shorten(v)))?;
         }
     }
-    if let Some(r) = RemoteJson::of(ck) {
+    if let Some(r) = remote {
         r.write(out)?;
     }
     Ok(())

@@ -63,11 +63,11 @@ fn plural_tensors(n: usize) -> String {
 /// `dangerous: extra.bin: posix.system (run tensorscope scan … for details)`.
 pub fn safety_warnings(ck: &Checkpoint) -> Vec<(Verdict, String)> {
     let mut out = Vec::new();
-    for f in &ck.files {
+    for (i, f) in ck.files.iter().enumerate() {
         if !matches!(f.format, Format::PytorchZip | Format::PytorchLegacy) {
             continue;
         }
-        let s = scan::scan_file(&f.full_path);
+        let s = scan::scan_checkpoint_file(ck, i, &scan::ScanOptions::default());
         if s.verdict == Verdict::Safe || s.verdict == Verdict::Error {
             continue;
         }

@@ -108,22 +108,21 @@ pub fn main() -> ExitCode {
         }
     };
     style::set_choice(cli.color);
-    if cli.offline {
-        tensorscope::source::remote::set_offline(true);
-    }
+    // how remote paths are read: built once here from the flags and the environment, passed down
+    let env = tensorscope::remote::Env::from_env(cli.offline);
     let result = match cli.command {
-        Some(Command::Inspect(a)) => inspect::run(a),
-        Some(Command::Show(a)) => show::run(a),
-        Some(Command::Scan(a)) => scan::run(a),
+        Some(Command::Inspect(a)) => inspect::run(a, &env),
+        Some(Command::Show(a)) => show::run(a, &env),
+        Some(Command::Scan(a)) => scan::run(a, &env),
         Some(Command::Convert(a)) => convert::run(a),
-        Some(Command::Diff(a)) => diff::run(a),
+        Some(Command::Diff(a)) => diff::run(a, &env),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Completions(a)) => extra::completions(a),
         Some(Command::Man) => extra::man(),
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())
             .map(|()| 0)
             .map_err(Into::into),
-        None => open(cli.paths),
+        None => open(cli.paths, &env),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -138,16 +137,16 @@ pub fn main() -> ExitCode {
 }
 
 /// `tensorscope [PATH]` and `tensorscope A B`: the TUI on a terminal, else the headless equivalent.
-fn open(mut paths: Vec<PathBuf>) -> anyhow::Result<u8> {
+fn open(mut paths: Vec<PathBuf>, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        return crate::tui::run(&paths);
+        return crate::tui::run(&paths, env);
     }
     match <[PathBuf; 2]>::try_from(paths) {
-        Ok([a, b]) => diff::run(diff::Args::for_paths(a, b)),
-        Err(mut one) => inspect::run(inspect::Args::for_path(one.remove(0))),
+        Ok([a, b]) => diff::run(diff::Args::for_paths(a, b), env),
+        Err(mut one) => inspect::run(inspect::Args::for_path(one.remove(0)), env),
     }
 }
 

@@ -68,8 +68,11 @@ pub enum FailOn {
     Dangerous,
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    let mut opts = ScanOptions::default();
+pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
+    let mut opts = ScanOptions {
+        remote: Some(env.clone()),
+        ..ScanOptions::default()
+    };
     for a in &args.allow {
         opts.allow.insert(a.trim().to_owned());
     }

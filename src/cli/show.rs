@@ -49,6 +49,7 @@ use anyhow::bail;
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, DType, OpenOptions};
 use tensorscope::formats::gguf::FullValue;
+use tensorscope::remote::Env;
 use tensorscope::tensor::ggml::ScaleCheck;
 use tensorscope::tensor::stats::DEFAULT_SAMPLE;
 use tensorscope::tensor::{Stats, StatsOptions, Value, View, parse_slice};
@@ -173,7 +174,7 @@ fn write_ggml(out: &mut impl Write, dtype: DType, c: &ScaleCheck) -> std::io::Re
     )
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
     if args.limit > MAX_LIMIT {
         bail!("--limit {} exceeds the limit of {MAX_LIMIT}", args.limit);
     }
@@ -184,6 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         &args.path,
         &OpenOptions {
             variant: args.variant.clone(),
+            remote: Some(env.clone()),
         },
     )?;
     let Some(t) = ck.tensor(&args.tensor) else {
@@ -194,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         bail!("{}", unknown(&ck, &args.tensor))
     };
     // a remote tensor: only the bytes of the values shown are fetched, and no statistics computed
-    let remote = ck.remote().is_some();
+    let remote = ck.is_remote();
     let mut view = if remote {
         View::from_parts(t.dtype, &t.shape, &t.strides, t.offset, ck.mapped_storage_bytes(t)?).map_err(|m| {
             anyhow::anyhow!(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::source::walk::Walk;
 use crate::{Error, Result};
 
 /// Most files copied or converted from one input folder.
@@ -106,29 +107,11 @@ fn pickle_index(name: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// The entries of one folder by name, sorted; a name that is not UTF-8 is an error (see
+/// [`crate::source::walk`]).
 fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let Some(name) = e.file_name().to_str().map(str::to_owned) else {
-            return Err(Error::Usage(format!(
-                "{}: a file name is not UTF-8",
-                crate::text::path(dir)
-            )));
-        };
-        out.push((name, e.path()));
-        if out.len() > MAX_FOLDER_FILES {
-            return Err(Error::Limit {
-                path: dir.into(),
-                what: "folder entries",
-                value: out.len() as u64,
-                limit: MAX_FOLDER_FILES as u64,
-                hint: "",
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
+    let entries = Walk::folder(MAX_FOLDER_FILES).utf8_names().run(dir)?;
+    Ok(entries.into_iter().map(|e| (e.name, e.path)).collect())
 }
 
 /// Read the `weight_map` file names of a pickle index (to leave its shards out of the copies).

@@ -210,6 +210,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
             &unit.input,
             &OpenOptions {
                 variant: unit.variant.clone(),
+                ..Default::default()
             },
         );
         let ck = match opened_unit {

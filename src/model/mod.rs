@@ -266,18 +266,18 @@ impl Checkpoint {
     /// The bytes of a tensor's storage (zero copy). For a remote checkpoint the storage is fetched
     /// first (see [`Checkpoint::mapped_storage_bytes`] to fetch only part of it).
     ///
-    /// A remote storage larger than [`crate::source::remote::MAX_ON_DEMAND`] is not fetched here (an
+    /// A remote storage larger than [`crate::source::MAX_ON_DEMAND`] is not fetched here (an
     /// error says so): opening a tensor in the UI must not start a multi-gigabyte download.
     pub fn storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
-        if let Some(f) = self.sources.get(t.file).and_then(|s| s.remote()) {
+        if let Some(f) = self.sources.get(t.file).and_then(|s| s.sparse()) {
             let len = t.storage.end.saturating_sub(t.storage.start);
-            let missing = !f.fetched().missing(t.storage.clone()).is_empty();
-            if missing && len > crate::source::remote::MAX_ON_DEMAND {
+            let missing = !f.has(t.storage.clone());
+            if missing && len > crate::source::MAX_ON_DEMAND {
                 return Err(Error::Limit {
-                    path: PathBuf::from(&f.label),
+                    path: PathBuf::from(f.label()),
                     what: "bytes of a remote tensor fetched on demand",
                     value: len,
-                    limit: crate::source::remote::MAX_ON_DEMAND,
+                    limit: crate::source::MAX_ON_DEMAND,
                     hint: ": `tensorscope show` fetches only the values it prints; download the file for the rest",
                 });
             }
@@ -326,7 +326,7 @@ impl Checkpoint {
     /// code that reads the files themselves rather than through [`Checkpoint::storage_bytes`].
     pub fn fetch_all(&self) -> Result<()> {
         for (i, src) in self.sources.iter().enumerate() {
-            if src.remote().is_some() {
+            if src.sparse().is_some() {
                 let ranges: Vec<Range<u64>> = self
                     .tensors
                     .iter()
@@ -339,10 +339,15 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The remote repository or URL the checkpoint was read from, when it was.
-    pub fn remote(&self) -> Option<std::sync::Arc<crate::source::remote::Mirror>> {
-        let f = self.sources.iter().find_map(|s| s.remote())?;
-        crate::source::remote::mirror_of(f)
+    /// Whether the checkpoint was read from a remote repository or URL (its files are sparse copies;
+    /// `Env::mirror_of` in the `remote` room gives the repository).
+    pub fn is_remote(&self) -> bool {
+        self.sources.iter().any(|s| s.sparse().is_some())
+    }
+
+    /// What fills the holes of each sparse (remote) file, for the floor that fetches.
+    pub(crate) fn sparse_files(&self) -> impl Iterator<Item = &std::sync::Arc<dyn crate::source::Sparse>> {
+        self.sources.iter().filter_map(|s| s.sparse())
     }
 
     /// Sum of the elements of every tensor.

@@ -1,76 +1,54 @@
-//! Remote paths (`hf://ORG/NAME[@REV][/PATH]`, `https://…`) for `checkpoint::open` and the scanner.
+//! Remote paths (`hf://ORG/NAME[@REV][/PATH]`, `https://…`) for `checkpoint::open_with`, the
+//! scanner, `show`, `diff` and the TUI: one room for fetching, the mirror, the cache and the range
+//! planning per format. It stands above the format readers (it asks them which bytes they need)
+//! and below `checkpoint` and `scan` (which open files through it).
 //!
-//! The mechanism — a mirror folder of sparse files in the cache, HTTP range requests, limits — is
-//! [`crate::source::remote`]. This floor adds what needs the formats: [`plan`] decides which byte
-//! ranges each file needs before a reader maps it (the safetensors header, a zip's directory and
-//! its pickles, a legacy file's stacked pickles and storage counts, a numpy header), so that
-//! `inspect` and `scan` read only headers and pickles, never tensor data.
+//! # Design: a sparse local mirror
+//!
+//! Every reader of tensorscope parses `&[u8]` of a whole file through a memory map. Rather than
+//! teach each reader about ranges, a remote path becomes a **mirror folder** in the cache, with one
+//! **sparse file per remote file**: it has the remote file's size, holes where nothing was fetched,
+//! and the fetched ranges listed in a sidecar (`ranges.json`). The usual code (`checkpoint::open`,
+//! the scanner) then runs on the mirror folder, opening files through an [`Opener`] that knows the
+//! mirror: before a mirrored file is mapped, the ranges its format needs (headers, pickles, zip
+//! directories; never tensor data) are fetched by the range planning ([`plan`]). The map is a
+//! `Source` whose holes a [`RemoteFile`] fills: tensor values are fetched only when asked for
+//! ([`RemoteFile::fetch`], used by `Checkpoint::storage_bytes` and `show`).
+//!
+//! - **Context** ([`Env`], built from [`Options`]): the offline switch, the HTTP client and its
+//!   limits, the Hub endpoint and token, the cache location. `main` builds one from flags and the
+//!   environment and passes it down; nothing here is global, so two contexts (one offline, one
+//!   online) can be used side by side in one process.
+//! - **Cache** ([`cache`]): `$XDG_CACHE_HOME/tensorscope` (else `~/.cache/tensorscope`):
+//!   `hf/ORG/NAME/COMMIT/{listing.json,ranges.json,files/…}` keyed by the commit the revision
+//!   resolved to (`hf/ORG/NAME/refs/REV` remembers it for `--offline`), and `url/HASH/…` for URLs
+//!   (checked against the server's size and ETag on each run). A second run of the same revision
+//!   makes one API call and reads everything else from the cache.
+//! - **Offline** (`--offline`, `HF_HUB_OFFLINE=1`): no request at all; whatever is not in the
+//!   cache is an error.
+//! - **Limits**: see [`http`] (requests, bytes, timeouts per command) and [`mirror::MAX_REMOTE_FILES`].
+//!
+//! Files, from the bottom: [`url`] (path syntax), [`http`] (the client), [`options`] (the
+//! connection), [`cache`] (fetched ranges), [`file`](mod@file) (one remote file), [`mirror`] (a repository
+//! as a folder), [`plan`] (ranges per format), [`open`] (opening files of a mirror), [`env`](mod@env) (the
+//! context). Each imports only the ones before it.
 
-mod gguf;
+pub mod cache;
+pub mod env;
+pub mod file;
+pub mod http;
+pub mod mirror;
+pub mod open;
+pub mod options;
 pub mod plan;
+pub mod url;
 
-use std::path::Path;
-use std::sync::Arc;
+pub use cache::RangeSet;
+pub use env::Env;
+pub use file::{CONCURRENCY, MERGE_GAP, RemoteFile};
+pub use mirror::Mirror;
+pub use open::{Opener, prefetch_safetensors, prepare, prepare_all};
+pub use options::Options;
+pub use url::{RemotePath, is_remote};
 
-use crate::Result;
-use crate::source::remote::{Mirror, RemoteFile, RemotePath};
-
-/// Parse `path`: `None` when it is a local path; else open its mirror (resolving the revision and
-/// listing the files, or reading them from the cache with `--offline`).
-pub fn open_mirror(path: &Path) -> Result<Option<Arc<Mirror>>> {
-    let Some(s) = path.to_str() else { return Ok(None) };
-    let Some(remote) = RemotePath::parse(s)? else {
-        return Ok(None);
-    };
-    crate::source::remote::set_planner(plan::prepare);
-    Mirror::open(&remote, s).map(Some)
-}
-
-/// Fetch what every file under the mirror's target needs, a few files at a time (the scanner opens
-/// files one by one; fetching ahead keeps the requests of different files overlapping).
-pub fn prepare_all(m: &Mirror) {
-    prepare_where(m, |_| true);
-}
-
-/// Fetch the headers of the safetensors files under the target ahead of `checkpoint::open` (which
-/// opens them one after the other), a few at a time: those of `variant` (`model.fp16.safetensors`),
-/// or without one those that carry no variant infix.
-pub fn prefetch_safetensors(m: &Mirror, variant: Option<&str>) {
-    prepare_where(m, |f| {
-        let Some(stem) = f.rel.strip_suffix(".safetensors") else {
-            return false;
-        };
-        let infix = stem.rsplit_once('.').map(|x| x.1).filter(|i| !i.contains('/'));
-        match (variant, infix) {
-            (Some(v), Some(i)) => i == v,
-            (Some(_), None) => false,
-            (None, Some(i)) => !VARIANTS.contains(&i),
-            (None, None) => true,
-        }
-    });
-}
-
-/// Weight variant infixes (`model.fp16.safetensors`), as the folder layout knows them.
-const VARIANTS: [&str; 9] = ["fp16", "bf16", "fp32", "ema", "non_ema", "flax", "onnx", "int8", "fp8"];
-
-fn prepare_where(m: &Mirror, keep: impl Fn(&RemoteFile) -> bool) {
-    let files: Vec<&Arc<RemoteFile>> = m
-        .files
-        .iter()
-        .filter(|f| f.local.starts_with(&m.target) && keep(f))
-        .collect();
-    if files.len() < 2 {
-        return;
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..crate::source::remote::CONCURRENCY.min(files.len()) {
-            s.spawn(|| {
-                while let Some(f) = files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                    // errors are kept by the file and reported when the scanner opens it
-                    let _ = f.prepare();
-                }
-            });
-        }
-    });
-}
+pub use crate::source::MAX_ON_DEMAND;

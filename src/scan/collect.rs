@@ -13,12 +13,14 @@ use crate::formats::pickle::{allowlist, dangerous};
 /// Most findings listed per file (and pickles summarised); the verdict still counts every one.
 pub const MAX_FINDINGS: usize = 10_000;
 
-/// What a scan accepts beyond the built-in allowlist.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a scan accepts beyond the built-in allowlist, and how it reads remote paths.
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Globals (`module.name`) a team allows for its own classes. A global on the dangerous list
     /// stays dangerous even when named here.
     pub allow: HashSet<String>,
+    /// How remote paths are read; `None`: local paths only (a remote path is an error).
+    pub remote: Option<crate::remote::Env>,
 }
 
 impl ScanOptions {

@@ -62,6 +62,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::formats::sniff::{self, Kind};
+use crate::remote::Opener;
 use crate::{Error, Result};
 use walk::Mode;
 
@@ -207,22 +208,40 @@ pub fn scan_file(path: &Path) -> FileScan {
 
 /// [`scan_file`] with options (the user's allow list).
 pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> FileScan {
-    // the sparse copy of a remote file is reported under its remote path
-    let Some(remote) = crate::source::remote::lookup(path) else {
-        return scan_local(path, path.to_string_lossy().into_owned(), opts);
+    scan_opened(&Opener::default(), path, opts)
+}
+
+/// Scan the file at `path`, opened by `opener` (a file of a remote mirror is fetched first and
+/// reported under its remote path).
+fn scan_opened(opener: &Opener, path: &Path, opts: &ScanOptions) -> FileScan {
+    let label = match opener.remote_file(path) {
+        Some(f) => f.label.clone(),
+        None => path.to_string_lossy().into_owned(),
     };
-    let mut scan = scan_local(path, remote.label.clone(), opts);
-    mark_incomplete(&mut scan, &remote);
+    let src = match opener.source(path) {
+        Ok((src, _)) => src,
+        Err(e) => {
+            let why = match e {
+                Error::Io { source, .. } => format!("cannot open: {source}"),
+                Error::Format { msg, .. } => msg,
+                e => e.to_string(),
+            };
+            let mut scan = cannot_scan(label, "unknown", &why);
+            if let Some(f) = opener.remote_file(path) {
+                mark_incomplete(&mut scan, f.as_ref());
+            }
+            return scan;
+        }
+    };
+    let mut scan = scan_source(&src, label, opts);
+    // the source says whether it is a remote file's copy, and whether that copy is complete
+    if let Some(f) = src.sparse() {
+        mark_incomplete(&mut scan, f.as_ref());
+    }
     scan
 }
 
-fn scan_local(path: &Path, label: String, opts: &ScanOptions) -> FileScan {
-    let src = match crate::source::Source::open(path) {
-        Ok((src, _)) => src,
-        Err(Error::Io { source, .. }) => return cannot_scan(label, "unknown", &format!("cannot open: {source}")),
-        Err(Error::Format { msg, .. }) => return cannot_scan(label, "unknown", &msg),
-        Err(e) => return cannot_scan(label, "unknown", &e.to_string()),
-    };
+fn scan_source(src: &crate::source::Source, label: String, opts: &ScanOptions) -> FileScan {
     if src.bytes().is_empty() {
         return cannot_scan(label, "unknown", EMPTY);
     }
@@ -230,6 +249,19 @@ fn scan_local(path: &Path, label: String, opts: &ScanOptions) -> FileScan {
     if src.damaged() {
         return cannot_scan(scan.path, &scan.format, TRUNCATED);
     }
+    scan
+}
+
+/// Scan file `file` of an opened checkpoint. The checkpoint knows whether the file is the copy of a
+/// remote file: then its bytes as opened are scanned, reported under the remote path, and never
+/// called safe when the copy is incomplete. A local file is scanned as [`scan_file_with`] scans it.
+pub fn scan_checkpoint_file(ck: &crate::model::Checkpoint, file: usize, opts: &ScanOptions) -> FileScan {
+    let src = ck.sources.get(file);
+    let Some((src, f)) = src.and_then(|s| Some((s, s.sparse()?))) else {
+        return scan_file_with(ck.file_path(file), opts);
+    };
+    let mut scan = scan_source(src, f.label().to_owned(), opts);
+    mark_incomplete(&mut scan, f.as_ref());
     scan
 }
 
@@ -377,20 +409,31 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<ScanReport> {
     scan_paths_with(paths, &ScanOptions::default())
 }
 
-/// [`scan_paths`] with options (the user's allow list).
+/// [`scan_paths`] with options (the user's allow list, the remote context).
 pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport> {
+    scan_paths_in(&Opener::default(), paths, opts)
+}
+
+fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport> {
     use crate::checkpoint::files::{self, Looks, Role};
     let mut report = ScanReport::default();
     let mut seen = HashSet::new();
     let mut by_id: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
     for p in paths {
-        if let Some(m) = crate::remote::open_mirror(p)? {
-            let r = scan_remote(&m, opts)?;
+        let mirror = match &opts.remote {
+            Some(env) => env.open_mirror(p)?,
+            None => {
+                crate::remote::url::refuse_remote(p)?;
+                None
+            }
+        };
+        if let Some(m) = mirror {
+            let r = scan_remote(m, opts)?;
             report.files.extend(r.files);
             report.skipped.extend(r.skipped);
             continue;
         }
-        for f in files::list(p)? {
+        for f in files::list(opener, p)? {
             if !seen.insert(f.path.clone()) {
                 continue;
             }
@@ -409,7 +452,7 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
                 Role::Skipped(looks) => Some(looks),
                 Role::Index => None,
                 Role::Checkpoint(_) => {
-                    let mut scan = scan_file_with(&f.path, opts);
+                    let mut scan = scan_opened(opener, &f.path, opts);
                     // a file named like a checkpoint that no reader makes sense of stays reported
                     let nothing = scan.format == "unknown"
                         && !files::named_like_a_checkpoint(&f.path)
@@ -423,7 +466,7 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
                         continue;
                     }
                     // the pickle probe found nothing a loader would read
-                    Some(files::looks_without_pickle(&f.path))
+                    Some(files::looks_without_pickle(opener, &f.path))
                 }
             };
             report.skipped.push(Skipped {
@@ -462,14 +505,19 @@ pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanRepo
 }
 
 /// Scan the mirror of a remote path: fetch what every file needs (a few files at a time), then
-/// scan the sparse copies ([`scan_file_with`] names them by their remote paths).
-fn scan_remote(m: &crate::source::remote::Mirror, opts: &ScanOptions) -> Result<ScanReport> {
-    crate::remote::prepare_all(m);
-    scan_paths_with(std::slice::from_ref(&m.target), opts)
+/// scan the sparse copies (named by their remote paths).
+fn scan_remote(m: std::sync::Arc<crate::remote::Mirror>, opts: &ScanOptions) -> Result<ScanReport> {
+    crate::remote::prepare_all(&m);
+    let target = m.target.clone();
+    let local = ScanOptions {
+        remote: None,
+        ..opts.clone()
+    };
+    scan_paths_in(&Opener::mirror(m), std::slice::from_ref(&target), &local)
 }
 
 /// A remote file that could not be fetched completely is never safe.
-fn mark_incomplete(scan: &mut FileScan, f: &crate::source::remote::RemoteFile) {
+fn mark_incomplete(scan: &mut FileScan, f: &dyn crate::source::Sparse) {
     if let Some(why) = f.incomplete() {
         scan.verdict = scan.verdict.max(Verdict::Suspicious);
         scan.findings.push(Finding {

@@ -64,7 +64,7 @@ fn rule_of(f: &Finding) -> usize {
 /// A remote path (`hf://…`, `https://…`) is already a URI: its scheme is kept, the rest encoded.
 pub fn uri(path: &str) -> String {
     let (scheme, rest) = match path.split_once("://") {
-        Some((s, r)) if crate::source::remote::is_remote(path) => (Some(s), r),
+        Some((s, r)) if crate::remote::is_remote(path) => (Some(s), r),
         _ => (None, path),
     };
     let mut out = scheme.map(|s| format!("{s}://")).unwrap_or_default();

@@ -29,6 +29,13 @@ const EMPTY: Slot = Slot {
     len: AtomicUsize::new(0),
     damaged: AtomicBool::new(false),
 };
+// The one process-wide state of the core, and why it must be: a signal handler is process-wide by
+// nature (there is one SIGBUS disposition per process) and may only touch memory reachable without
+// arguments, allocation or locks, so the table of guarded maps it consults is a fixed static of
+// atomics. It decides no behaviour: it only records which address ranges are ours, so two
+// differently configured runs in one process share it without seeing each other (each map has its
+// own slot and damage mark). Everything that changes behaviour travels in arguments instead
+// (the `remote` room's `Env`, the options of each command).
 static SLOTS: [Slot; MAX_GUARDED_MAPS] = [EMPTY; MAX_GUARDED_MAPS];
 static INSTALL: Once = Once::new();
 static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::uninit();

@@ -210,8 +210,16 @@ pub fn isolation() -> Isolation {
 /// Write the twin of `path` in the other format into `dir`, when it exists in one format only: a
 /// `torch.save` zip (the synthetic writer: same names and bytes, synthetic values) for safetensors,
 /// a safetensors file (`convert`) for a pickle. `None` when both formats are there already.
-pub fn write_twin(path: &Path, dir: &Path) -> Result<Option<(PathBuf, String)>, String> {
-    let ck = checkpoint::open(path).map_err(|e| e.to_string())?;
+pub fn write_twin(
+    path: &Path,
+    dir: &Path,
+    remote: &tensorscope::remote::Env,
+) -> Result<Option<(PathBuf, String)>, String> {
+    let opts = checkpoint::OpenOptions {
+        remote: Some(remote.clone()),
+        ..Default::default()
+    };
+    let ck = checkpoint::open_with(path, &opts).map_err(|e| e.to_string())?;
     let pickles = ck.files.iter().any(|f| f.format.is_pickle());
     let safetensors = ck
         .files
@@ -262,9 +270,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn start(plan: Plan, isolation: Isolation) -> Worker {
+    pub fn start(plan: Plan, isolation: Isolation, remote: tensorscope::remote::Env) -> Worker {
         let (tx, rx) = channel();
-        std::thread::spawn(move || run(plan, isolation, &tx));
+        std::thread::spawn(move || run(plan, isolation, &remote, &tx));
         Worker { rx, done: false }
     }
 
@@ -284,8 +292,8 @@ impl Worker {
     }
 }
 
-fn run(plan: Plan, isolation: Isolation, tx: &Sender<BenchMsg>) {
-    let twin = write_twin(&plan.path, &plan.twin_dir);
+fn run(plan: Plan, isolation: Isolation, remote: &tensorscope::remote::Env, tx: &Sender<BenchMsg>) {
+    let twin = write_twin(&plan.path, &plan.twin_dir, remote);
     let mut paths = vec![plan.path.clone()];
     if let Ok(Some((p, _))) = &twin {
         paths.push(p.clone());

@@ -26,6 +26,7 @@ use std::time::Duration;
 use app::{Action, Compare, Effect};
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use tensorscope::checkpoint;
+use tensorscope::remote::Env;
 
 pub use app::App;
 
@@ -35,14 +36,22 @@ const MAX_EVENTS_PER_FRAME: usize = 64;
 /// Open `path` before touching the terminal, so errors print normally. Its safety scan (`tensorscope
 /// scan PATH`'s, over the files the core says make up the path: every checkpoint file of a folder,
 /// never index or config JSON) runs on a worker once the UI is up: the first frame never waits.
-pub fn load(path: &Path) -> anyhow::Result<App> {
-    Ok(App::new(checkpoint::open(path)?))
+pub fn load(path: &Path, env: &Env) -> anyhow::Result<App> {
+    Ok(App::new(checkpoint::open_with(path, &open_options(env))?))
+}
+
+/// How the UI opens checkpoints: remote paths through `env`.
+fn open_options(env: &Env) -> checkpoint::OpenOptions {
+    checkpoint::OpenOptions {
+        remote: Some(env.clone()),
+        ..Default::default()
+    }
 }
 
 /// Open A (scanned, shown) and B for compare mode; the comparison starts on a worker.
-pub fn load_pair(a: &Path, b: &Path) -> anyhow::Result<App> {
-    let mut app = load(a)?;
-    let b = checkpoint::open(b)?;
+pub fn load_pair(a: &Path, b: &Path, env: &Env) -> anyhow::Result<App> {
+    let mut app = load(a, env)?;
+    let b = checkpoint::open_with(b, &open_options(env))?;
     app.compare = Some(Compare {
         b: Arc::new(b),
         report: None,
@@ -53,16 +62,16 @@ pub fn load_pair(a: &Path, b: &Path) -> anyhow::Result<App> {
 }
 
 /// Run the UI on one path, or two in compare mode, until the user quits.
-pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
+pub fn run(paths: &[PathBuf], env: &Env) -> anyhow::Result<u8> {
     let mut app = match paths {
-        [one] => load(one)?,
-        [a, b] => load_pair(a, b)?,
+        [one] => load(one, env)?,
+        [a, b] => load_pair(a, b, env)?,
         _ => anyhow::bail!("give one path, or two to compare"),
     };
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     let quiet = QuietStderr::start();
-    let result = event_loop(&mut app, &mut terminal);
+    let result = event_loop(&mut app, &mut terminal, env);
     drop(quiet);
     // the Bench tab's twin lives only as long as the program
     let _ = std::fs::remove_dir_all(&app.twin_dir);
@@ -71,8 +80,8 @@ pub fn run(paths: &[PathBuf]) -> anyhow::Result<u8> {
     result.map(|()| 0)
 }
 
-fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
-    let mut workers = work::Workers::default();
+fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env) -> anyhow::Result<()> {
+    let mut workers = work::Workers::new(env.clone());
     // dropped on quit, which detaches the engine thread: quitting never waits for a run
     let mut bench: Option<bench::Worker> = None;
     workers.scan(&app.ck.path);
@@ -150,7 +159,9 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal) -> anyhow:
 fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench::Worker>, effect: Effect) {
     match effect {
         Effect::Preview { index, exact } => workers.preview(&app.ck, index, exact),
-        Effect::StartBench(plan) => *bench = Some(bench::Worker::start(*plan, bench::isolation())),
+        Effect::StartBench(plan) => {
+            *bench = Some(bench::Worker::start(*plan, bench::isolation(), workers.remote.clone()))
+        }
         Effect::ExportBench(report) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
             app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use tensorscope::checkpoint::Checkpoint;
+use tensorscope::remote::Env;
 
 use super::app::Action;
 use super::preview::Preview;
@@ -16,20 +17,22 @@ pub struct Workers {
     tx: Sender<Action>,
     rx: Receiver<Action>,
     preview_cancel: Option<Arc<AtomicBool>>,
+    /// How remote paths are read (the scan of a remote checkpoint, the Bench tab's twin).
+    pub remote: Env,
 }
 
-impl Default for Workers {
-    fn default() -> Self {
+impl Workers {
+    /// Workers that read remote paths through `remote`.
+    pub fn new(remote: Env) -> Self {
         let (tx, rx) = channel();
         Workers {
             tx,
             rx,
             preview_cancel: None,
+            remote,
         }
     }
-}
 
-impl Workers {
     /// Compute a preview on a new thread, cancelling the one running.
     pub fn preview(&mut self, ck: &Arc<Checkpoint>, index: usize, exact: bool) {
         if let Some(c) = self.preview_cancel.take() {
@@ -57,8 +60,12 @@ impl Workers {
     /// Scan `path` (`tensorscope scan`'s function, over the files the core lists) on a new thread.
     pub fn scan(&self, path: &std::path::Path) {
         let (path, tx) = (path.to_path_buf(), self.tx.clone());
+        let opts = tensorscope::scan::ScanOptions {
+            remote: Some(self.remote.clone()),
+            ..Default::default()
+        };
         std::thread::spawn(move || {
-            let r = tensorscope::scan::scan_paths(&[path])
+            let r = tensorscope::scan::scan_paths_with(&[path], &opts)
                 .map(|r| r.files)
                 .map_err(|e| e.to_string());
             let _ = tx.send(Action::ScanReady(r));

@@ -12,7 +12,7 @@ struct ShardIndex {
 
 pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
     let index_path = root.join(index_rel);
-    let text = read_small(&index_path)?;
+    let text = read_small(&b.opener, &index_path)?;
     let index: ShardIndex =
         serde_json::from_str(&text).map_err(|e| Error::format(&index_path, format!("not a valid shard index: {e}")))?;
     let dir_rel = index_rel.parent().unwrap_or(Path::new(""));

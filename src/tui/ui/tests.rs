@@ -28,7 +28,7 @@ fn tidy(mut app: App, shown: &str) -> App {
 
 fn app(rel: &str) -> App {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel);
-    let app = settle(crate::tui::load(&path).expect("sample opens"));
+    let app = settle(crate::tui::load(&path, &Default::default()).expect("sample opens"));
     tidy(app, &format!("samples/{rel}"))
 }
 
@@ -139,7 +139,10 @@ pub fn bert(dir: &Path) -> PathBuf {
 #[test]
 fn tree_of_a_bert_model_shows_encoder_with_its_params() {
     let dir = tempfile::tempdir().unwrap();
-    let a = tidy(settle(crate::tui::load(&bert(dir.path())).unwrap()), "bert.safetensors");
+    let a = tidy(
+        settle(crate::tui::load(&bert(dir.path()), &Default::default()).unwrap()),
+        "bert.safetensors",
+    );
     let screen = sized(a, 80, 24);
     let encoder = screen
         .lines()
@@ -170,14 +173,20 @@ fn flat_list_keeps_names_and_cuts_with_an_ellipsis() {
 #[test]
 fn filter_highlights_and_esc_clears_without_quitting() {
     let dir = tempfile::tempdir().unwrap();
-    let a = tidy(settle(crate::tui::load(&bert(dir.path())).unwrap()), "bert.safetensors");
+    let a = tidy(
+        settle(crate::tui::load(&bert(dir.path()), &Default::default()).unwrap()),
+        "bert.safetensors",
+    );
     let mut a = act(a, typed("query").into_iter().chain([Action::FilterAccept]));
     assert_eq!(a.tensors.match_count, 4);
     assert!(a.tensors.selected_tensor().is_some(), "the first match is selected");
     let screen = sized(act(a, []), 80, 24);
     assert!(screen.lines().filter(|l| l.contains("query")).count() >= 2);
     insta::assert_snapshot!("filter_query_80x24", screen);
-    a = tidy(settle(crate::tui::load(&bert(dir.path())).unwrap()), "bert.safetensors");
+    a = tidy(
+        settle(crate::tui::load(&bert(dir.path()), &Default::default()).unwrap()),
+        "bert.safetensors",
+    );
     a = act(
         a,
         typed("query")
@@ -266,7 +275,11 @@ fn sharded_is_safe_and_mixed_folder_with_a_malicious_pickle_is_dangerous() {
     let line = head(a);
     assert!(line.ends_with("DANGEROUS"), "{line}");
     // before the worker's scan arrives the header says so, and never SAFE
-    let fresh = crate::tui::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mixed-folder")).unwrap();
+    let fresh = crate::tui::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mixed-folder"),
+        &Default::default(),
+    )
+    .unwrap();
     let line = head(fresh);
     assert!(line.ends_with("scanning…"), "{line}");
 }
@@ -297,7 +310,7 @@ fn diff_tab_compares_by_value_across_dtypes() {
     };
     let a = write("a", safetensors::Dtype::F32, &[0.5, 1.0, -2.0, 0.25]);
     let b = write("b", safetensors::Dtype::F16, &[0.5, 1.0, -2.0, 0.3]);
-    let app = crate::tui::load_pair(&a, &b).unwrap();
+    let app = crate::tui::load_pair(&a, &b, &Default::default()).unwrap();
     let app = tidy(settle(app), "a.safetensors");
     assert_eq!(app.tab, Tab::Diff);
     let Some(Ok(r)) = &app.compare.as_ref().unwrap().report else {
@@ -316,7 +329,10 @@ fn diff_tab_compares_by_value_across_dtypes() {
         }
     }
     insta::assert_snapshot!("diff_80x24", sized(act(app, []), 80, 24));
-    let app = tidy(settle(crate::tui::load_pair(&a, &b).unwrap()), "a.safetensors");
+    let app = tidy(
+        settle(crate::tui::load_pair(&a, &b, &Default::default()).unwrap()),
+        "a.safetensors",
+    );
     let mut app = act(app, [Action::Down]);
     if let Some(c) = &mut app.compare {
         if let Some(ck) = std::sync::Arc::get_mut(&mut c.b) {
@@ -421,7 +437,13 @@ fn help_lists_the_keys_of_the_pane() {
 fn header_keeps_tabs_and_verdict_with_a_long_path() {
     let long = format!("/very/long/{}/gpt2-tiny.safetensors", "deeply-nested-folder/".repeat(8));
     let a = tidy(
-        settle(crate::tui::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors")).unwrap()),
+        settle(
+            crate::tui::load(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors"),
+                &Default::default(),
+            )
+            .unwrap(),
+        ),
         &long,
     );
     for w in [60, 80, 120] {

@@ -197,7 +197,7 @@ fn bench_runs_for_real_on_the_samples() {
         };
         // the test binary has no `__bench-child` subcommand: run the cases in process
         plan.path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&plan.path);
-        let mut worker = bench::Worker::start(*plan, Isolation::InProcess);
+        let mut worker = bench::Worker::start(*plan, Isolation::InProcess, Default::default());
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut seen_progress = false;
         while !worker.done() {

@@ -23,6 +23,19 @@ pub fn is_remote(s: &str) -> bool {
     s.starts_with("hf://") || s.starts_with("https://") || s.starts_with("http://")
 }
 
+/// For a caller given no remote context: an error when `path` is a remote path (or a malformed
+/// one), `Ok` for a local path.
+pub fn refuse_remote(path: &std::path::Path) -> Result<()> {
+    match path.to_str().and_then(|s| RemotePath::parse(s).transpose()) {
+        Some(Ok(_)) => Err(Error::Usage(format!(
+            "{}: a remote path needs a remote context (remote::Env)",
+            crate::text::path(path)
+        ))),
+        Some(Err(e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 fn usage(s: &str, why: &str) -> Error {
     Error::Usage(format!("{}: {why}", crate::text::escape(s)))
 }

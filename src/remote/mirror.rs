@@ -2,160 +2,19 @@
 //! list the repository through the Hub API (or probe a URL), then give every remote file a sparse
 //! local copy of its full size.
 
-use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
-use super::http::{Client, Limits};
+use super::cache::{State, write_atomic};
+use super::file::RemoteFile;
+use super::options::Net;
 use super::url::{RemotePath, encode_path, origin};
-use super::{RangeSet, RemoteFile, offline};
 use crate::{Error, Result};
 
 /// Most files listed in one repository.
 pub const MAX_REMOTE_FILES: usize = 100_000;
 /// Most pages of a paginated listing followed.
 pub const MAX_LISTING_PAGES: usize = 1_000;
-/// The public Hub, when `HF_ENDPOINT` is not set.
-pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
-
-static CLIENT: OnceLock<Client> = OnceLock::new();
-
-fn endpoint() -> String {
-    std::env::var("HF_ENDPOINT")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
-        .trim()
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// `HF_TOKEN`, else the file `huggingface_hub` writes (`$HF_HOME/token`, else `~/.cache/huggingface/token`).
-fn token() -> Option<String> {
-    if let Ok(t) = std::env::var("HF_TOKEN") {
-        let t = t.trim().to_owned();
-        if !t.is_empty() {
-            return Some(t);
-        }
-    }
-    let file = match std::env::var_os("HF_HOME") {
-        Some(h) => PathBuf::from(h).join("token"),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/huggingface/token"),
-    };
-    let t = std::fs::read_to_string(file).ok()?;
-    let t = t.trim();
-    (!t.is_empty() && t.len() < 4096 && t.bytes().all(|b| b.is_ascii_graphic())).then(|| t.to_owned())
-}
-
-fn client() -> &'static Client {
-    CLIENT.get_or_init(|| {
-        let tok = token().and_then(|t| Some((origin(&endpoint())?, t)));
-        Client::new(Limits::from_env(), tok)
-    })
-}
-
-pub(super) fn traffic() -> (u64, u64) {
-    CLIENT.get().map_or((0, 0), |c| (c.requests(), c.bytes()))
-}
-
-/// `$XDG_CACHE_HOME/tensorscope`, else `~/.cache/tensorscope`.
-pub fn cache_root() -> Result<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
-        return Ok(PathBuf::from(x).join("tensorscope"));
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => Ok(PathBuf::from(h).join(".cache").join("tensorscope")),
-        None => Err(Error::Usage("no cache folder: set XDG_CACHE_HOME or HOME".into())),
-    }
-}
-
-/// The fetched ranges of every file of one mirror, kept in `ranges.json` beside `files/`.
-#[derive(Debug)]
-pub(crate) struct State {
-    dir: PathBuf,
-    ranges: Mutex<BTreeMap<String, RangeSet>>,
-}
-
-impl State {
-    fn load(dir: &Path) -> State {
-        let ranges = read_ranges(&dir.join("ranges.json"));
-        State {
-            dir: dir.to_path_buf(),
-            ranges: Mutex::new(ranges),
-        }
-    }
-
-    pub(crate) fn client(&self) -> Result<&'static Client> {
-        if offline() {
-            return Err(Error::Usage("--offline: nothing may be fetched".into()));
-        }
-        Ok(client())
-    }
-
-    pub(crate) fn ranges_of(&self, rel: &str) -> RangeSet {
-        self.ranges
-            .lock()
-            .ok()
-            .and_then(|m| m.get(rel).cloned())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn add_range(&self, rel: &str, r: std::ops::Range<u64>) {
-        if let Ok(mut m) = self.ranges.lock() {
-            m.entry(rel.to_owned()).or_default().insert(r);
-        }
-    }
-
-    fn forget(&self, rel: &str) {
-        if let Ok(mut m) = self.ranges.lock() {
-            m.remove(rel);
-        }
-    }
-
-    /// Merge with what another process saved, then write (temporary file + rename).
-    pub(crate) fn save_ranges(&self) {
-        let path = self.dir.join("ranges.json");
-        let Ok(mut mine) = self.ranges.lock() else { return };
-        for (k, set) in read_ranges(&path) {
-            let e = mine.entry(k).or_default();
-            for r in set.ranges() {
-                e.insert(r.clone());
-            }
-        }
-        let json: BTreeMap<&String, Vec<[u64; 2]>> = mine
-            .iter()
-            .map(|(k, v)| (k, v.ranges().iter().map(|r| [r.start, r.end]).collect()))
-            .collect();
-        if let Ok(text) = serde_json::to_vec(&json) {
-            let _ = write_atomic(&path, &text);
-        }
-    }
-}
-
-fn read_ranges(path: &Path) -> BTreeMap<String, RangeSet> {
-    let Ok(text) = std::fs::read(path) else {
-        return BTreeMap::new();
-    };
-    let Ok(map) = serde_json::from_slice::<BTreeMap<String, Vec<[u64; 2]>>>(&text) else {
-        return BTreeMap::new();
-    };
-    map.into_iter()
-        .map(|(k, v)| {
-            let mut s = RangeSet::default();
-            for [a, b] in v {
-                s.insert(a..b);
-            }
-            (k, s)
-        })
-        .collect()
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// A remote path turned into a folder of sparse files.
 #[derive(Debug)]
 pub struct Mirror {
@@ -181,24 +40,17 @@ struct Listing {
 }
 
 impl Mirror {
-    /// Resolve `path`, list its files and create their sparse copies; registered so that
-    /// `Source::open` fetches what each file's format needs before mapping it.
-    pub fn open(path: &RemotePath, label: &str) -> Result<Arc<Mirror>> {
-        // opened before by this process (the TUI opens, then scans): one resolution, one set of files
-        if let Some(m) = super::registered(label) {
-            return Ok(m);
-        }
-        let m = match path {
+    /// Resolve `path`, list its files and create their sparse copies, fetching through `net` (or
+    /// reading the cache alone when it is offline).
+    pub(crate) fn open(net: &Arc<Net>, path: &RemotePath, label: &str) -> Result<Mirror> {
+        match path {
             RemotePath::Hub {
                 repo,
                 revision,
                 subpath,
-            } => open_hub(repo, revision, subpath, label)?,
-            RemotePath::Url(url) => open_url(url, label)?,
-        };
-        let m = Arc::new(m);
-        super::register(m.clone());
-        Ok(m)
+            } => open_hub(net, repo, revision, subpath, label),
+            RemotePath::Url(url) => open_url(net, url, label),
+        }
     }
 
     /// Total size of every file.
@@ -217,11 +69,11 @@ fn usage(label: &str, msg: impl std::fmt::Display) -> Error {
     Error::Usage(format!("{}: {msg}", crate::text::escape(label)))
 }
 
-fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mirror> {
-    let base = endpoint();
-    let repo_dir = cache_root()?.join("hf").join(repo);
+fn open_hub(net: &Arc<Net>, repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mirror> {
+    let base = net.endpoint().to_owned();
+    let repo_dir = net.cache_root()?.join("hf").join(repo);
     let refs = repo_dir.join("refs").join(encode_path(revision).replace('/', "%2F"));
-    let commit = if offline() {
+    let commit = if net.offline() {
         let is_commit = revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit());
         if is_commit && repo_dir.join(revision).join("listing.json").is_file() {
             revision.to_owned()
@@ -235,7 +87,7 @@ fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mi
             "{base}/api/models/{repo}/revision/{}",
             encode_path(revision).replace('/', "%2F")
         );
-        let (info, _) = client().get_json(&url)?;
+        let (info, _) = net.client()?.get_json(&url)?;
         let sha = info.get("sha").and_then(|s| s.as_str()).unwrap_or("");
         sha.to_owned()
     };
@@ -247,7 +99,7 @@ fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mi
     }
     let dir = repo_dir.join(&commit);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    if !offline() {
+    if !net.offline() {
         let _ = std::fs::create_dir_all(refs.parent().unwrap_or(&repo_dir));
         let _ = write_atomic(&refs, commit.as_bytes());
     }
@@ -257,14 +109,14 @@ fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mi
         .and_then(|t| serde_json::from_slice::<Listing>(&t).ok())
     {
         Some(l) => l,
-        None if offline() => {
+        None if net.offline() => {
             return Err(usage(
                 label,
                 "the file list is not in the cache (run once without --offline)",
             ));
         }
         None => {
-            let files = list_tree(&base, repo, &commit, label)?;
+            let files = list_tree(net, &base, repo, &commit, label)?;
             let l = Listing {
                 source: format!("{base}/{repo}"),
                 commit: Some(commit.clone()),
@@ -282,7 +134,7 @@ fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mi
         format!("hf://{repo}@{revision}")
     };
     let files_url = |rel: &str| format!("{base}/{repo}/resolve/{commit}/{}", encode_path(rel));
-    let mut m = build(&dir, &listing.files, files_url, |rel| format!("{shown}/{rel}"))?;
+    let mut m = build(net, &dir, &listing.files, files_url, |rel| format!("{shown}/{rel}"))?;
     m.label = label.to_owned();
     m.revision = Some(revision.to_owned());
     m.commit = Some(commit);
@@ -300,7 +152,7 @@ fn open_hub(repo: &str, revision: &str, subpath: &str, label: &str) -> Result<Mi
 }
 
 /// Every file of the repository at `commit`, with its size (`/api/models/REPO/tree/COMMIT?recursive=true`).
-fn list_tree(base: &str, repo: &str, commit: &str, label: &str) -> Result<Vec<(String, u64)>> {
+fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Result<Vec<(String, u64)>> {
     let mut url = Some(format!("{base}/api/models/{repo}/tree/{commit}?recursive=true"));
     let mut files = Vec::new();
     let mut pages = 0;
@@ -312,7 +164,7 @@ fn list_tree(base: &str, repo: &str, commit: &str, label: &str) -> Result<Vec<(S
                 format!("the file list has more than {MAX_LISTING_PAGES} pages"),
             ));
         }
-        let (v, next) = client().get_json(&u)?;
+        let (v, next) = net.client()?.get_json(&u)?;
         let Some(items) = v.as_array() else {
             return Err(usage(label, "the Hub's file list is not a JSON array"));
         };
@@ -350,8 +202,8 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-fn open_url(url: &str, label: &str) -> Result<Mirror> {
-    let dir = cache_root()?.join("url").join(format!("{:016x}", fnv(url)));
+fn open_url(net: &Arc<Net>, url: &str, label: &str) -> Result<Mirror> {
+    let dir = net.cache_root()?.join("url").join(format!("{:016x}", fnv(url)));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let name = url
         .split(['?', '#'])
@@ -367,14 +219,14 @@ fn open_url(url: &str, label: &str) -> Result<Mirror> {
         .ok()
         .and_then(|t| serde_json::from_slice::<Listing>(&t).ok())
         .filter(|l| l.source == url);
-    let (size, etag, head) = if offline() {
+    let (size, etag, head) = if net.offline() {
         let l = cached
             .as_ref()
             .ok_or_else(|| usage(label, "not in the cache (run once without --offline)"))?;
         let size = l.files.first().map_or(0, |f| f.1);
         (size, l.commit.clone(), None)
     } else {
-        let got = client().get_range(url, 0..8, None)?;
+        let got = net.client()?.get_range(url, 0..8, None)?;
         (got.total, got.etag.clone(), Some(got.data))
     };
     let same = cached
@@ -393,7 +245,13 @@ fn open_url(url: &str, label: &str) -> Result<Mirror> {
             let _ = write_atomic(&listing_path, &t);
         }
     }
-    let mut m = build(&dir, &[(name.clone(), size)], |_| url.to_owned(), |_| url.to_owned())?;
+    let mut m = build(
+        net,
+        &dir,
+        &[(name.clone(), size)],
+        |_| url.to_owned(),
+        |_| url.to_owned(),
+    )?;
     m.label = label.to_owned();
     m.commit = etag;
     m.target = m.files_dir.join(&name);
@@ -404,14 +262,15 @@ fn open_url(url: &str, label: &str) -> Result<Mirror> {
             .open(&f.local)
             .map_err(|e| Error::io(&f.local, e))?;
         file.write_all_at(&head, 0).map_err(|e| Error::io(&f.local, e))?;
-        f.mirror.add_range(&f.rel, 0..head.len() as u64);
-        f.mirror.save_ranges();
+        f.cache.add_range(&f.rel, 0..head.len() as u64);
+        f.cache.save_ranges();
     }
     Ok(m)
 }
 
 /// Sparse copies of `files` under `dir/files`, reusing those of the right size.
 fn build(
+    net: &Arc<Net>,
     dir: &Path,
     files: &[(String, u64)],
     url_of: impl Fn(&str) -> String,
@@ -423,8 +282,7 @@ fn build(
     let mut out = Vec::with_capacity(files.len());
     for (rel, size) in files {
         let p = Path::new(rel);
-        let ok = !rel.is_empty() && rel.len() < 4096 && p.components().all(|c| matches!(c, Component::Normal(_)));
-        if !ok {
+        if !crate::source::walk::inside(rel) {
             // a name that would leave the folder is not mirrored (and so never opened)
             continue;
         }
@@ -455,7 +313,8 @@ fn build(
             size: *size,
             local,
             label: label_of(rel),
-            mirror: state.clone(),
+            cache: state.clone(),
+            net: net.clone(),
             prepared: OnceLock::new(),
         }));
     }

@@ -38,6 +38,17 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
+impl Default for Limits {
+    /// The built-in limits ([`MAX_REQUESTS`], [`MAX_FETCH_BYTES`], [`TIMEOUT_SECS`]).
+    fn default() -> Self {
+        Limits {
+            max_requests: MAX_REQUESTS,
+            max_bytes: MAX_FETCH_BYTES,
+            timeout: Duration::from_secs_f64(TIMEOUT_SECS),
+        }
+    }
+}
+
 impl Limits {
     /// The defaults, with the `TENSORSCOPE_*` environment overrides.
     pub fn from_env() -> Limits {

@@ -1,13 +1,9 @@
 //! GGUF over ranges: the header, metadata (chat templates included) and tensor infos, fetched as a
 //! prefix grown until a walk of the v2/v3 layout ends. Tensor data is never fetched here.
 
-use super::plan::PICKLE_PREFIX;
+use super::common::{PICKLE_PREFIX, le64};
 use crate::Result;
-use crate::source::remote::RemoteFile;
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
-}
+use crate::remote::file::RemoteFile;
 
 /// Most bytes of a GGUF file's header, metadata and tensor infos fetched.
 pub const MAX_GGUF_HEADER_FETCH: u64 = 256 << 20;
