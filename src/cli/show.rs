@@ -49,7 +49,7 @@ use anyhow::bail;
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, DType, OpenOptions};
 use tensorscope::formats::gguf::FullValue;
-use tensorscope::tensor::ggml::ScaleCheck;
+use tensorscope::formats::gguf::scales::ScaleCheck;
 use tensorscope::tensor::stats::DEFAULT_SAMPLE;
 use tensorscope::tensor::{Stats, StatsOptions, Value, View, parse_slice};
 use tensorscope::text::escape;
