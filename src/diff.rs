@@ -5,7 +5,7 @@
 //! Bytes first: when both checkpoints are the same files byte for byte, every tensor is equal and
 //! nothing is decoded (disk speed); otherwise each common tensor's materialised bytes are compared in
 //! chunks, and values are decoded only for tensors whose bytes differ. The converter verifies its
-//! output with [`tensors_equal`], the same comparison.
+//! output with [`crate::tensor::equal::tensors_equal`], the same comparison.
 //!
 //! Names the converter wrote once are resolved: when a name is missing on one side and that side's
 //! metadata maps it to a tensor it holds (`"lm_head.weight": "wte.weight"`), the two are compared.
@@ -25,12 +25,10 @@ use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
 use crate::convert::plan::safetensors_view;
-use crate::convert::read::TensorReader;
 use crate::tensor::decode;
+use crate::tensor::equal::{COMPARE_CHUNK_BYTES, tensors_equal};
+use crate::tensor::read::TensorReader;
 use crate::{Error, Result};
-
-/// Bytes compared at a time: two such chunks stay in a core's L2 cache between the read and the compare.
-pub const COMPARE_CHUNK_BYTES: usize = 256 << 10;
 
 /// A tensor seen on one side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -362,45 +360,6 @@ fn same_files(a: &Checkpoint, b: &Checkpoint) -> Result<bool> {
             }
             at += n as u64;
         }
-    }
-    Ok(true)
-}
-
-/// Whether the materialised bytes of `ta` (in `ra`'s checkpoint) and `tb` (in `rb`'s) are equal.
-/// Dtype and shape must be compared by the caller; this compares bytes only.
-pub fn tensors_equal(ra: &TensorReader<'_>, ta: &TensorInfo, rb: &TensorReader<'_>, tb: &TensorInfo) -> Result<bool> {
-    elements_equal(ra, ta, rb, tb, 0..u64::MAX)
-}
-
-/// Like [`tensors_equal`] for logical elements `elems` only (clamped to the tensor; for sub-byte
-/// dtypes the range must start on a multiple of 8).
-pub fn elements_equal(
-    ra: &TensorReader<'_>,
-    ta: &TensorInfo,
-    rb: &TensorReader<'_>,
-    tb: &TensorInfo,
-    elems: std::ops::Range<u64>,
-) -> Result<bool> {
-    ra.check_view(ta)?;
-    rb.check_view(tb)?;
-    let numel = ta.numel().unwrap_or(0);
-    if tb.numel() != Some(numel) {
-        return Ok(false);
-    }
-    let elems = elems.start.min(numel)..elems.end.min(numel);
-    if let Some(equal) = ra.contiguous_equal(ta, rb, tb, elems.clone())? {
-        return Ok(equal);
-    }
-    let step =
-        TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES).min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES));
-    let (mut ba, mut bb) = (Vec::new(), Vec::new());
-    let mut at = elems.start;
-    while at < elems.end {
-        let n = step.min(elems.end - at);
-        if ra.read_elems(ta, at, n, &mut ba)? != rb.read_elems(tb, at, n, &mut bb)? {
-            return Ok(false);
-        }
-        at += n;
     }
     Ok(true)
 }

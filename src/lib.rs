@@ -2,9 +2,12 @@
 //! them, prove they are safe, convert them, and measure how fast they load.
 //!
 //! The core knows no terminal: front ends (`cli`, `tui` in the binary) only call it. Its floors, from
-//! the ground up: [`model`] and [`source`] (the types every reader builds, and where bytes come from);
-//! [`formats`] (one reader per format); [`checkpoint`] (`open` picks the files and the reader) and
-//! [`scan`] (the safety scanner); then tensor values, convert, diff, bench and reports.
+//! the ground up: [`text`], [`error`] and [`report`] (report types and their writers); [`model`] (the
+//! types every reader builds); [`source`] (where bytes come from); [`formats`] (one reader per
+//! format); [`remote`] (range planning); [`checkpoint`] (`open` picks the files and the reader),
+//! [`scan`] (the safety scanner), [`tensor`] (values) and [`tree`]; then [`convert`], [`diff`] and
+//! [`bench`](mod@bench). A module imports only floors below its own: ARCHITECTURE.md at the top of
+//! the repository says what each holds, and `tests/architecture.rs` checks it.
 //!
 //! ```no_run
 //! let ck = tensorscope::checkpoint::open("samples/gpt2-tiny.safetensors")?;

@@ -4,13 +4,11 @@
 //! and chat templates are scanned.
 
 mod common;
-#[path = "support/gguf.rs"]
-mod gguf;
 
 use std::path::Path;
 
+use common::gguf::Builder;
 use common::{assert_clean_error, run, sample, write};
-use gguf::Builder;
 use serde_json::Value;
 
 fn data(rel: &str) -> String {

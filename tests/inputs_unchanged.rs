@@ -2,7 +2,7 @@
 //! as links) has the same bytes, length and modification time after inspect, scan, show, convert and
 //! diff ran on it, and no file appears or disappears in it.
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
                 Entry::Dir
             } else {
                 Entry::File {
-                    crc: support::crc32(&std::fs::read(&p).unwrap()),
+                    crc: common::build::crc32(&std::fs::read(&p).unwrap()),
                     len: meta.len(),
                     mtime: meta.modified().unwrap(),
                 }

@@ -1,7 +1,7 @@
 //! Hand-made and damaged `torch.save` files: the reader refuses ambiguity with one clear error, never
 //! panics, never guesses a different data.pkl than torch would.
 
-mod support;
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ fn fixture(name: &str) -> (PathBuf, Vec<u8>) {
 
 /// A stored zip of `entries`, in order (duplicates allowed).
 fn build(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    support::zip_stored(
+    common::build::zip_stored(
         &entries
             .iter()
             .map(|(n, c)| (n.to_string(), c.to_vec()))

@@ -2,12 +2,12 @@
 //! reader work for minutes or allocate gigabytes: the reader must answer quickly, with a message
 //! naming the limit, or list a bounded result.
 
-mod support;
+mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Pickle, torch_zip};
+use common::build::{Pickle, torch_zip};
 use tensorscope::formats::pickle::machine::{self, MachineError};
 use tensorscope::formats::pickle::{literal, torch, value};
 

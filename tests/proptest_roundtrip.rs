@@ -2,13 +2,13 @@
 //! as the same names, dtypes, shapes, views and bytes; random damage to valid files of every format
 //! gives an error or a consistent result, never a panic (open, scan, and the value preview).
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::build::{Pickle, torch_zip};
 use proptest::prelude::*;
-use support::{Pickle, torch_zip};
 use tensorscope::checkpoint::{self, DType, dtype::SAFETENSORS_DTYPES};
 use tensorscope::scan;
 use tensorscope::tensor::{StatsOptions, View};
@@ -46,7 +46,7 @@ proptest! {
         let list: Vec<_> = tensors.iter().map(|(n, (d, s, b))| (n.clone(), d.name(), s.clone(), b.clone())).collect();
         let meta: Vec<_> = metadata.into_iter().collect();
         let tmp = tempfile::tempdir().unwrap();
-        let p = write(tmp.path(), "m.safetensors", &support::safetensors(&list, &meta));
+        let p = write(tmp.path(), "m.safetensors", &common::build::safetensors(&list, &meta));
         let ck = checkpoint::open(&p).unwrap();
         prop_assert_eq!(ck.tensors.len(), tensors.len());
         for t in &ck.tensors {

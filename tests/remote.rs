@@ -1,11 +1,9 @@
-//! `hf://` and `http(s)://` paths against a local stand-in for the Hub (tests/support/hub.rs):
+//! `hf://` and `http(s)://` paths against a local stand-in for the Hub (tests/common/hub.rs):
 //! what is printed matches the local samples, and the bytes and requests it cost are counted.
 
 mod common;
-#[path = "support/hub.rs"]
-mod hub;
 
-use hub::Hub;
+use common::hub::{self, Hub};
 use serde_json::Value;
 
 struct Env {

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{Checkpoint, DType, Format, TensorInfo};
+use crate::formats::gguf::scales::ScaleCheck;
 use crate::formats::gguf::{self, FullValue, Split};
-use crate::tensor::ggml::{self, ScaleCheck};
 use crate::text::path as show;
 use crate::{Error, Result};
 
@@ -150,7 +150,7 @@ pub fn scale_check(ck: &Checkpoint, t: &TensorInfo) -> Result<Option<ScaleCheck>
     let Some(bytes) = ck.contiguous_bytes(t)? else {
         return Ok(None);
     };
-    Ok(ggml::scale_check(g, bytes))
+    Ok(gguf::scales::scale_check(g, bytes))
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ mod inspect;
 mod inspect_extra;
 mod scan;
 mod show;
-mod show_print;
 pub mod style;
 
 use std::io::{IsTerminal, Write};

@@ -7,20 +7,20 @@
 //!    tokenizers) are copied unchanged.
 //! 2. **Scan and plan**: every input file is scanned (dangerous refuses, suspicious refuses unless
 //!    allowed); every tensor is checked (a torch-only dtype, a view outside its storage, an absurd
-//!    expansion ([`read::MAX_EXPANSION_BYTES`]) stop here); exact aliases — same file, storage,
+//!    expansion ([`crate::tensor::read::MAX_EXPANSION_BYTES`]) stop here); exact aliases — same file, storage,
 //!    offset, shape, strides and dtype — are written once and recorded as `"dropped": "kept"` in
 //!    `__metadata__`; every other view is its own contiguous copy; shards are cut as
 //!    huggingface_hub cuts them.
 //! 3. **Write** into a temporary file (file output) or temporary folder (folder output) *beside* OUT,
-//!    streaming tensor by tensor ([`read::TensorReader::copy_to`]: 1 MiB `pread`/`write` chunks for
+//!    streaming tensor by tensor ([`crate::tensor::read::TensorReader::copy_to`]: 1 MiB `pread`/`write` chunks for
 //!    contiguous tensors, a bounded gather for views); the kernel is asked to start writing back
 //!    behind the writer (`sync_file_range`), then every file is fsynced.
 //! 4. **Verify** (unless turned off), as the write goes ([`verify`]): each file is reopened by the
 //!    ordinary reader as soon as its header is written (names, dtypes, shapes, offsets, metadata
 //!    checked against the plan); each chunk is read back from where the reopened header puts it and
 //!    compared byte for byte with the source view's chunk while both are still in the cache
-//!    ([`read::ReadBack`]); each alias is compared with the tensor written for it
-//!    ([`crate::diff::tensors_equal`]).
+//!    ([`crate::tensor::read::ReadBack`]); each alias is compared with the tensor written for it
+//!    ([`crate::tensor::equal::tensors_equal`]).
 //! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
 //!    a reader never sees a folder with some shards. A failed run removes its temporary entry; a
@@ -31,7 +31,6 @@
 pub mod layout;
 mod output;
 pub mod plan;
-pub mod read;
 mod target;
 pub mod verify;
 pub mod writer;

@@ -7,11 +7,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::plan::{Layout, Unit, UnitPlan};
-use super::read::{ReadBack, TensorReader};
 use super::verify::{self, Tally};
 use super::writer::FileWriter;
 use super::{Report, Verification, Written};
 use crate::checkpoint::{Checkpoint, TensorInfo};
+use crate::tensor::read::{ReadBack, TensorReader};
 use crate::text::{escape, path as show};
 use crate::{Error, Result};
 

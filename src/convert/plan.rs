@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 pub use super::layout::{Layout, Unit, discover, file_unit};
-use super::read::TensorReader;
 use super::writer::{Entry, sort_entries};
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
+use crate::tensor::read::TensorReader;
 use crate::text::escape;
 use crate::{Error, Result};
 
@@ -217,8 +217,8 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::super::read::testing::{checkpoint, counting, view};
     use super::*;
+    use crate::tensor::read::testing::{checkpoint, counting, view};
 
     #[test]
     fn only_exact_aliases_are_written_once() {

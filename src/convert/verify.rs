@@ -2,7 +2,7 @@
 //! written (the file is preallocated to its final size, so the reader's size checks hold) and its
 //! names, dtypes, shapes and metadata are checked against the plan. Then, as the writer goes, each
 //! chunk is read back from the output at the offset the reopened header gives and compared byte for
-//! byte with the source view's chunk ([`super::read::ReadBack`]); each name written once for several
+//! byte with the source view's chunk ([`crate::tensor::read::ReadBack`]); each name written once for several
 //! (an alias) is compared with the written tensor separately ([`check_alias`]). Nothing is published
 //! before every comparison has passed.
 
@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use super::plan::{FilePlan, UnitPlan};
-use super::read::TensorReader;
 use crate::checkpoint::{self, Checkpoint, TensorInfo};
+use crate::tensor::read::TensorReader;
 use crate::text::escape;
 use crate::{Error, Result};
 
@@ -124,7 +124,7 @@ pub fn check_alias(
     if source.dtype != written.dtype || source.shape != written.shape {
         return Err(bad("dtype or shape differs"));
     }
-    if !crate::diff::tensors_equal(sources, source, out_reader, written)? {
+    if !crate::tensor::equal::tensors_equal(sources, source, out_reader, written)? {
         return Err(bad("bytes differ"));
     }
     tally.tensors += 1;
@@ -137,10 +137,10 @@ mod tests {
     use std::path::PathBuf;
 
     use super::super::plan::{PlanOptions, file_unit, plan_unit};
-    use super::super::read::ReadBack;
-    use super::super::read::testing::{checkpoint, counting, view};
     use super::super::writer::write_file;
     use super::*;
+    use crate::tensor::read::ReadBack;
+    use crate::tensor::read::testing::{checkpoint, counting, view};
 
     #[test]
     fn a_wrong_bit_read_back_fails_verification() {

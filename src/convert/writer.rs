@@ -16,8 +16,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use super::read::{ReadBack, TensorReader};
 use crate::checkpoint::TensorInfo;
+use crate::tensor::read::{ReadBack, TensorReader};
 use crate::text::escape;
 use crate::{Error, Result};
 

@@ -210,6 +210,41 @@ impl Serialize for DType {
     }
 }
 
+impl DType {
+    /// The dtype of GGUF type id `id`: a plain element type, a block type, or
+    /// [`GgmlType::Unknown`].
+    pub fn from_ggml_id(id: u32) -> DType {
+        match id {
+            0 => DType::F32,
+            1 => DType::F16,
+            24 => DType::I8,
+            25 => DType::I16,
+            26 => DType::I32,
+            27 => DType::I64,
+            28 => DType::F64,
+            30 => DType::BF16,
+            _ => DType::Ggml(GgmlType::from_id(id).unwrap_or(GgmlType::Unknown(id))),
+        }
+    }
+
+    /// Elements per block: 1 for element types, the block size of a GGML block type, `None` for an
+    /// unknown GGML type.
+    pub fn block_size(self) -> Option<u64> {
+        match self {
+            DType::Ggml(g) => g.block().map(|(n, _)| u64::from(n)),
+            _ => Some(1),
+        }
+    }
+
+    /// Storage bits per element (4.5 for `Q4_K`, 16 for `F16`); `None` for an unknown GGML type.
+    pub fn bits_per_weight(self) -> Option<f64> {
+        match self {
+            DType::Ggml(g) => g.block().map(|(n, b)| f64::from(b) * 8.0 / f64::from(n)),
+            d => Some(f64::from(d.bits())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +266,22 @@ mod tests {
         assert_eq!(DType::F4.bytes_for(3), Some(2));
         assert_eq!(DType::F6_E2M3.bytes_for(4), Some(3));
         assert_eq!(DType::F32.bytes_for(u64::MAX), None);
+    }
+
+    #[test]
+    fn ids_names_and_sizes() {
+        for g in GGML_BLOCK_TYPES {
+            assert_eq!(GgmlType::from_id(g.id()), Some(g));
+            assert_eq!(GgmlType::from_name(g.name()), Some(g));
+            assert_eq!(DType::from_ggml_id(g.id()), DType::Ggml(g));
+        }
+        assert_eq!(DType::from_ggml_id(12).bits_per_weight(), Some(4.5));
+        assert_eq!(DType::from_ggml_id(30), DType::BF16);
+        assert_eq!(DType::from_ggml_id(77), DType::Ggml(GgmlType::Unknown(77)));
+        assert_eq!(DType::Ggml(GgmlType::Unknown(77)).bytes_for(256), None);
+        assert_eq!(DType::Ggml(GgmlType::Q4_K).bytes_for(512), Some(288));
+        // a partial block still takes a whole block
+        assert_eq!(DType::Ggml(GgmlType::Q8_0).bytes_for(33), Some(68));
+        assert_eq!(file_type_label(15), Some("MOSTLY_Q4_K_M"));
     }
 }

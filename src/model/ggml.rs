@@ -1,8 +1,6 @@
 //! The GGML block types of GGUF files (`Q4_K`, `IQ2_XXS`, `MXFP4`, …): type ids, names as gguf-py
 //! spells them, and block geometry. The element types GGUF shares with safetensors (`F32`, `F16`,
-//! `BF16`, `I8`…`I64`, `F64`) are plain [`DType`]s; [`DType::from_ggml_id`] maps every id.
-
-use super::DType;
+//! `BF16`, `I8`…`I64`, `F64`) are plain [`DType`](super::DType)s; [`DType::from_ggml_id`](super::DType::from_ggml_id) maps every id.
 
 /// A GGML block-quantized type: `block` elements stored in `bytes` bytes, never addressable one
 /// element at a time.
@@ -144,41 +142,6 @@ impl GgmlType {
     }
 }
 
-impl DType {
-    /// The dtype of GGUF type id `id`: a plain element type, a block type, or
-    /// [`GgmlType::Unknown`].
-    pub fn from_ggml_id(id: u32) -> DType {
-        match id {
-            0 => DType::F32,
-            1 => DType::F16,
-            24 => DType::I8,
-            25 => DType::I16,
-            26 => DType::I32,
-            27 => DType::I64,
-            28 => DType::F64,
-            30 => DType::BF16,
-            _ => DType::Ggml(GgmlType::from_id(id).unwrap_or(GgmlType::Unknown(id))),
-        }
-    }
-
-    /// Elements per block: 1 for element types, the block size of a GGML block type, `None` for an
-    /// unknown GGML type.
-    pub fn block_size(self) -> Option<u64> {
-        match self {
-            DType::Ggml(g) => g.block().map(|(n, _)| u64::from(n)),
-            _ => Some(1),
-        }
-    }
-
-    /// Storage bits per element (4.5 for `Q4_K`, 16 for `F16`); `None` for an unknown GGML type.
-    pub fn bits_per_weight(self) -> Option<f64> {
-        match self {
-            DType::Ggml(g) => g.block().map(|(n, b)| f64::from(b) * 8.0 / f64::from(n)),
-            d => Some(f64::from(d.bits())),
-        }
-    }
-}
-
 /// `general.file_type` (llama.cpp's `llama_ftype`) as its label, `MOSTLY_Q4_K_M`.
 pub fn file_type_label(v: u64) -> Option<&'static str> {
     Some(match v {
@@ -221,26 +184,4 @@ pub fn file_type_label(v: u64) -> Option<&'static str> {
         1024 => "GUESSED",
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_names_and_sizes() {
-        for g in GGML_BLOCK_TYPES {
-            assert_eq!(GgmlType::from_id(g.id()), Some(g));
-            assert_eq!(GgmlType::from_name(g.name()), Some(g));
-            assert_eq!(DType::from_ggml_id(g.id()), DType::Ggml(g));
-        }
-        assert_eq!(DType::from_ggml_id(12).bits_per_weight(), Some(4.5));
-        assert_eq!(DType::from_ggml_id(30), DType::BF16);
-        assert_eq!(DType::from_ggml_id(77), DType::Ggml(GgmlType::Unknown(77)));
-        assert_eq!(DType::Ggml(GgmlType::Unknown(77)).bytes_for(256), None);
-        assert_eq!(DType::Ggml(GgmlType::Q4_K).bytes_for(512), Some(288));
-        // a partial block still takes a whole block
-        assert_eq!(DType::Ggml(GgmlType::Q8_0).bytes_for(33), Some(68));
-        assert_eq!(file_type_label(15), Some("MOSTLY_Q4_K_M"));
-    }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::markdown::file_name;
+use super::table::{self, Align, Piece, Table, file_name};
 use super::{BenchResult, Report, Speedup, seconds};
 use crate::text::bytes;
 
@@ -262,85 +262,13 @@ fn speedup_chart(o: &mut String, rows: &[Speedup]) {
 }
 
 fn tables(o: &mut String, report: &Report) {
-    o.push_str("<h2>Results</h2><table><tr><th>method</th><th>checkpoint</th><th>device</th><th>cache</th>");
-    o.push_str("<th class=\"n\">median</th><th class=\"n\">min – max</th><th class=\"n\">GB/s</th>");
-    o.push_str("<th class=\"n\">% of ceiling</th><th class=\"n\">data</th><th class=\"n\">peak RSS</th>");
-    o.push_str("<th class=\"n\">major faults</th></tr>");
-    for r in &report.results {
-        let tag = if r.device != "cpu" {
-            "<span class=\"tag t\">uploaded</span>"
-        } else if r.touched {
-            "<span class=\"tag t\">touched</span>"
-        } else {
-            "<span class=\"tag\">untouched</span>"
-        };
-        let rank = match (r.rank, r.ranks) {
-            (Some(k), Some(n)) => format!(" rank {k}/{n}"),
-            _ => String::new(),
-        };
-        let rank = match (&r.memory, &r.upload) {
-            (Some(m), _) => format!("{rank} <span class=\"tag\">{} memory</span>", esc(m)),
-            (None, Some(u)) => format!("{rank} <span class=\"tag\">{} upload</span>", esc(u)),
-            _ => rank,
-        };
-        let _ = write!(
-            o,
-            "<tr><td>{}{} {tag}</td><td title=\"{}\">{}</td><td>{}</td><td>{}{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{} – {}</td><td class=\"n\">{:.2}</td><td class=\"n\" title=\"{}\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(&r.method),
-            rank,
-            esc(&super::display_path(&r.checkpoint)),
-            esc(file_name(&r.checkpoint)),
-            esc(&r.device),
-            esc(&r.cache),
-            if r.cache_dropped == Some(false) {
-                " (not dropped)"
-            } else {
-                ""
-            },
-            seconds(r.median_s),
-            seconds(r.min_s),
-            seconds(r.max_s),
-            r.gbps,
-            esc(r.ceiling.as_deref().unwrap_or("")),
-            super::percent(r),
-            bytes(r.bytes),
-            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()),
-            r.major_faults.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
-        );
-    }
-    o.push_str("</table>");
+    let all: Vec<&BenchResult> = report.results.iter().collect();
+    table(o, &table::results("Results", &all));
     if !report.ceilings.is_empty() {
-        o.push_str("<h2>Ceilings (measured in this run)</h2><table><tr><th>ceiling</th><th>device</th>");
-        o.push_str("<th class=\"n\">GB/s</th><th>what</th></tr>");
-        for c in &report.ceilings {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.2}</td><td>{}</td></tr>",
-                esc(&c.name),
-                esc(&c.device),
-                c.gbps,
-                esc(&c.what)
-            );
-        }
-        o.push_str("</table>");
+        table(o, &table::ceilings(report));
     }
     if !report.speedups.is_empty() {
-        o.push_str("<h2>Speedups</h2><table><tr><th>method</th><th>device</th><th>cache</th><th>baseline</th>");
-        o.push_str("<th class=\"n\">speedup</th></tr>");
-        for s in &report.speedups {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{:.1}x</td></tr>",
-                esc(&s.label()),
-                esc(&s.device),
-                esc(&s.cache),
-                esc(&s.baseline),
-                s.ratio
-            );
-        }
-        o.push_str("</table>");
+        table(o, &table::speedups(report));
     }
     let s = &report.system;
     o.push_str("<h2>System</h2><table class=\"facts\">");
@@ -368,18 +296,48 @@ fn tables(o: &mut String, report: &Report) {
     for g in &s.gpu {
         fact("GPU", format!("{} ({}, {})", g.name, g.backend, g.device_type));
     }
-    o.push_str("</table><h2>Checkpoints</h2><table><tr><th>path</th><th>format</th><th class=\"n\">size</th>");
-    o.push_str("<th class=\"n\">tensors</th><th>filesystem</th></tr>");
-    for k in &report.checkpoints {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            esc(&super::display_path(&k.path)),
-            esc(&k.format),
-            bytes(k.bytes),
-            k.tensors,
-            esc(k.filesystem.as_deref().unwrap_or("–"))
-        );
+    o.push_str("</table>");
+    table(o, &table::checkpoints(report));
+}
+
+/// A table under its `<h2>` heading; numeric columns right-aligned, titles on hover, tags drawn.
+fn table(o: &mut String, t: &Table) {
+    let _ = write!(o, "<h2>{}</h2><table><tr>", esc(&t.title));
+    for c in &t.columns {
+        let _ = match c.align {
+            Align::Left => write!(o, "<th>{}</th>", esc(c.name)),
+            Align::Right => write!(o, "<th class=\"n\">{}</th>", esc(c.name)),
+        };
+    }
+    o.push_str("</tr>");
+    for row in &t.rows {
+        o.push_str("<tr>");
+        for (col, c) in t.columns.iter().zip(row) {
+            o.push_str("<td");
+            if col.align == Align::Right {
+                o.push_str(" class=\"n\"");
+            }
+            if let Some(title) = &c.title {
+                let _ = write!(o, " title=\"{}\"", esc(title));
+            }
+            o.push('>');
+            match &c.rich {
+                Some(pieces) => {
+                    for p in pieces {
+                        let _ = match p {
+                            Piece::Text(t) => write!(o, "{}", esc(t)),
+                            Piece::Tag { text, strong: true } => {
+                                write!(o, "<span class=\"tag t\">{}</span>", esc(text))
+                            }
+                            Piece::Tag { text, strong: false } => write!(o, "<span class=\"tag\">{}</span>", esc(text)),
+                        };
+                    }
+                }
+                None => o.push_str(&esc(&c.text)),
+            }
+            o.push_str("</td>");
+        }
+        o.push_str("</tr>");
     }
     o.push_str("</table>");
 }

@@ -1,8 +1,10 @@
-//! The Markdown report: system facts, checkpoints, results, speedups and caveats as tables.
+//! The Markdown report: system facts, checkpoints, results, speedups and caveats as tables (the tables
+//! of [`super::table`]).
 
 use std::fmt::Write;
 
-use super::{Report, seconds};
+use super::Report;
+use super::table::{self, Align, Table};
 use crate::text::bytes;
 
 /// Markdown text of `report`.
@@ -40,7 +42,7 @@ pub fn to_string(report: &Report) -> String {
     let c = &report.config;
     let _ = writeln!(
         o,
-        "\n{} timed runs after {} warm-up, {} cache, {} rank(s){}{}.\n",
+        "\n{} timed runs after {} warm-up, {} cache, {} rank(s){}{}.",
         c.runs,
         c.warmup,
         if c.cold { "cold" } else { "warm" },
@@ -55,61 +57,22 @@ pub fn to_string(report: &Report) -> String {
             ""
         }
     );
-    let _ = writeln!(
-        o,
-        "## Checkpoints\n\n| path | format | size | tensors | filesystem |\n|---|---|---:|---:|---|"
-    );
-    for k in &report.checkpoints {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            cell(&super::display_path(&k.path)),
-            cell(&k.format),
-            bytes(k.bytes),
-            k.tensors,
-            cell(k.filesystem.as_deref().unwrap_or("–"))
-        );
-    }
+    table(&mut o, &table::checkpoints(report));
     if !report.ceilings.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n## Ceilings (measured in this run)\n\n| ceiling | device | GB/s | what |\n|---|---|---:|---|"
-        );
-        for c in &report.ceilings {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {:.2} | {} |",
-                cell(&c.name),
-                cell(&c.device),
-                c.gbps,
-                cell(&c.what)
-            );
-        }
+        table(&mut o, &table::ceilings(report));
     }
     let (full, lazy): (Vec<&super::BenchResult>, Vec<&super::BenchResult>) =
         report.results.iter().partition(|r| !super::is_lazy(r));
-    results_table(&mut o, "Results: loads that read every byte", &full);
-    results_table(
-        &mut o,
-        "What laziness saves: untouched views, one tensor, slices",
-        &lazy,
-    );
-    if !report.speedups.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n## Speedups\n\n| method | device | cache | baseline | speedup |\n|---|---|---|---|---:|"
-        );
-        for sp in &report.speedups {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {:.1}x |",
-                cell(&sp.label()),
-                cell(&sp.device),
-                cell(&sp.cache),
-                cell(&sp.baseline),
-                sp.ratio
-            );
+    for (title, rows) in [
+        ("Results: loads that read every byte", &full),
+        ("What laziness saves: untouched views, one tensor, slices", &lazy),
+    ] {
+        if !rows.is_empty() {
+            table(&mut o, &table::results(title, rows));
         }
+    }
+    if !report.speedups.is_empty() {
+        table(&mut o, &table::speedups(report));
     }
     if !report.caveats.is_empty() {
         let _ = writeln!(o, "\n## Caveats\n");
@@ -120,38 +83,27 @@ pub fn to_string(report: &Report) -> String {
     o
 }
 
-fn results_table(o: &mut String, title: &str, rows: &[&super::BenchResult]) {
-    if rows.is_empty() {
-        return;
+/// A table under its `##` heading: a header row, the alignment row, one line per row.
+fn table(o: &mut String, t: &Table) {
+    let _ = write!(o, "\n## {}\n\n|", t.title);
+    for c in &t.columns {
+        let _ = write!(o, " {} |", c.name);
     }
-    let _ = writeln!(
-        o,
-        "\n## {title}\n\n| method | checkpoint | device | cache | median | min – max | GB/s | % of ceiling | data | peak RSS | major faults |\n\
-         |---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    );
-    for r in rows {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} – {} | {:.2} | {} | {} | {} | {} |",
-            cell(&r.label()),
-            cell(file_name(&r.checkpoint)),
-            cell(&r.device),
-            cell(&r.cache),
-            seconds(r.median_s),
-            seconds(r.min_s),
-            seconds(r.max_s),
-            r.gbps,
-            super::percent(r),
-            bytes(r.bytes),
-            r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()),
-            r.major_faults.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
-        );
+    o.push_str("\n|");
+    for c in &t.columns {
+        o.push_str(match c.align {
+            Align::Left => "---|",
+            Align::Right => "---:|",
+        });
     }
-}
-
-/// The last path component, for narrow tables.
-pub(crate) fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    o.push('\n');
+    for row in &t.rows {
+        o.push('|');
+        for c in row {
+            let _ = write!(o, " {} |", cell(&c.text));
+        }
+        o.push('\n');
+    }
 }
 
 /// Make untrusted text safe inside a table cell.

@@ -1,11 +1,12 @@
 //! Benchmark reports: one set of `Serialize` types, one small function per export format
-//! ([`json`], [`csv`], [`markdown`], [`html`]). Every format carries the same facts, touched rows
-//! and caveats included.
+//! ([`json`], [`csv`], [`markdown`], [`html`]; the last two render the tables of [`table`]). Every
+//! format carries the same facts, touched rows and caveats included.
 
 pub mod csv;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod table;
 
 use std::path::Path;
 

@@ -336,3 +336,7 @@ pub(crate) fn serialize_opt_f64<S: Serializer>(x: &Option<f64>, s: S) -> Result<
         None => s.serialize_none(),
     }
 }
+
+#[cfg(test)]
+#[path = "decode_tables.rs"]
+mod reference_tables;

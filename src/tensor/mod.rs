@@ -15,9 +15,11 @@
 //! ```
 
 pub mod decode;
+pub mod equal;
 pub mod format;
 pub mod ggml;
 pub mod minifloat;
+pub mod read;
 pub mod runs;
 pub mod stats;
 

@@ -1,5 +1,14 @@
-//! Helpers shared by the CLI tests: run the real binary and capture what it printed.
+//! The one helper module of the integration tests (`mod common;` in a test file):
+//! - here: run the real binary and capture what it printed, sample paths, small files;
+//! - [`build`]: hand-made inputs (stored zips, `torch.save` archives, pickles opcode by opcode,
+//!   safetensors files from tensors);
+//! - [`gguf`]: a GGUF writer for hand-made and deliberately broken files;
+//! - [`hub`]: a local stand-in for the Hugging Face Hub.
 #![allow(dead_code)]
+
+pub mod build;
+pub mod gguf;
+pub mod hub;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -19,6 +19,7 @@ mod cursor;
 pub mod kv;
 pub mod limits;
 mod meta;
+pub mod scales;
 
 #[cfg(test)]
 mod tests;

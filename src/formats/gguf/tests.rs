@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::*;
 
-#[path = "../../../tests/support/gguf.rs"]
+#[path = "../../../tests/common/gguf.rs"]
 mod builder;
 use builder::{Builder, string};
 

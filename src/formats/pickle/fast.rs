@@ -19,8 +19,8 @@
 use std::collections::HashSet;
 
 use super::allowlist::{SafeGlobal, classify_safe};
+use super::collect::TorchFile;
 use super::machine::{MAX_DIMS, MAX_STORAGE_KEY};
-use super::torch::TorchFile;
 use super::value::Storage;
 use super::value::{MAX_NODES, MAX_REPR};
 use crate::Result;
@@ -166,7 +166,7 @@ pub(super) fn add(
         view: None,
     };
     for t in &ts.tensors {
-        super::torch::room_for_one_more(path, out)?;
+        super::collect::room_for_one_more(path, out)?;
         s.key.clear();
         s.key.push_str(t.key);
         s.dtype = t.dtype;
@@ -180,7 +180,7 @@ pub(super) fn add(
             offset: t.offset,
             strides: ts.strides(t).to_vec(),
         };
-        super::torch::add_stored(path, info, &s, resolve, out)?;
+        super::collect::add_stored(path, info, &s, resolve, out)?;
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
+use super::collect::{TorchFile, collect, machine_error};
 use super::machine::{self, Loaded};
-use super::torch::{TorchFile, collect, machine_error};
 use super::value::{Node, Storage, Value, long_to_i64};
 use crate::model::{DType, Format};
 use crate::text::escape;

@@ -2,6 +2,7 @@
 //! containers (zip and legacy). The safety scanner built on it lives in [`crate::scan`].
 
 pub mod allowlist;
+mod collect;
 pub mod dangerous;
 mod fast;
 pub mod legacy;

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use super::grids::{self, KSIGNS};
 use super::{f16_at, nibble};
+use crate::formats::gguf::scales::iq1_m_scale;
 
 /// A decoded codebook: `rows × cols` values, row-major.
 pub(super) struct Grid {
@@ -161,13 +162,6 @@ pub(super) fn iq1_s(b: &[u8], out: &mut [f32]) {
             }
         }
     }
-}
-
-/// IQ1_M's f16 super-scale, stored in the top nibbles of its four 16-bit scale words.
-pub(super) fn iq1_m_scale(b: &[u8]) -> f32 {
-    let sc: [u16; 4] = std::array::from_fn(|k| u16_at(b, 48 + 2 * k));
-    let bits = ((sc[0] & 0xF000) >> 12) | ((sc[1] & 0xF000) >> 8) | ((sc[2] & 0xF000) >> 4) | (sc[3] & 0xF000);
-    half::f16::from_bits(bits).to_f32()
 }
 
 pub(super) fn iq1_m(b: &[u8], out: &mut [f32]) {

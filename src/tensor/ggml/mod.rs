@@ -17,8 +17,9 @@ mod iquants;
 mod kquants;
 mod legacy;
 
-use serde::Serialize;
-
+// The block-scale check reads only the block layout, so it stands below, in the GGUF format; it is
+// named here too, beside the dequantizers it agrees with.
+pub use crate::formats::gguf::scales::{FIRST_BAD_BLOCKS, ScaleCheck, scale_check};
 use crate::model::dtype::GgmlType;
 
 /// The largest block, in elements.
@@ -140,64 +141,6 @@ pub(crate) fn fill(ty: GgmlType, data: &[u8], start: u64, step: u64, out: &mut [
         *o = buf[(x % n64) as usize];
     }
     true
-}
-
-/// The scales of one block that multiply its values (`d`, and `dmin`/`m` where there is one).
-fn block_scales(ty: GgmlType, b: &[u8]) -> [f32; 2] {
-    use GgmlType::*;
-    match ty {
-        Q4_1 | Q5_1 | Q4_K | Q5_K => [f16_at(b, 0), f16_at(b, 2)],
-        Q2_K => [f16_at(b, 80), f16_at(b, 82)],
-        Q3_K => [f16_at(b, 108), 0.0],
-        Q6_K => [f16_at(b, 208), 0.0],
-        Q8_K => [f32::from_le_bytes([b[0], b[1], b[2], b[3]]), 0.0],
-        TQ1_0 => [f16_at(b, 52), 0.0],
-        TQ2_0 => [f16_at(b, 64), 0.0],
-        IQ1_M => [iquants::iq1_m_scale(b), 0.0],
-        // E8M0 and UE4M3 scales decode to finite values by ggml's convention
-        MXFP4 | NVFP4 | Unknown(_) => [0.0, 0.0],
-        _ => [f16_at(b, 0), 0.0],
-    }
-}
-
-/// Most block indices [`ScaleCheck::first`] names.
-pub const FIRST_BAD_BLOCKS: usize = 8;
-
-/// Blocks of a tensor whose scale is NaN or infinite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScaleCheck {
-    /// Blocks examined.
-    pub blocks: u64,
-    /// Blocks with a NaN scale.
-    pub nan_scale_blocks: u64,
-    /// Blocks with an infinite scale.
-    pub inf_scale_blocks: u64,
-    /// The first such blocks (indices from the start of the tensor), at most [`FIRST_BAD_BLOCKS`].
-    pub first: Vec<u64>,
-}
-
-/// Check every block's scale in `data` (whole blocks of `ty`); `None` for a type without a dequantizer.
-pub fn scale_check(ty: GgmlType, data: &[u8]) -> Option<ScaleCheck> {
-    block_fn(ty)?;
-    let (_, size) = ty.block()?;
-    let mut c = ScaleCheck {
-        blocks: 0,
-        nan_scale_blocks: 0,
-        inf_scale_blocks: 0,
-        first: Vec::new(),
-    };
-    for (i, b) in data.chunks_exact(size as usize).enumerate() {
-        c.blocks += 1;
-        let s = block_scales(ty, b);
-        let nan = s.iter().any(|x| x.is_nan());
-        let inf = !nan && s.iter().any(|x| x.is_infinite());
-        c.nan_scale_blocks += u64::from(nan);
-        c.inf_scale_blocks += u64::from(inf);
-        if (nan || inf) && c.first.len() < FIRST_BAD_BLOCKS {
-            c.first.push(i as u64);
-        }
-    }
-    Some(c)
 }
 
 #[cfg(test)]

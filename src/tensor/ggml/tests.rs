@@ -102,3 +102,16 @@ fn scale_check_names_broken_blocks() {
     assert_eq!(c.first, [3, 7, 8]);
     assert!(scale_check(GgmlType::Unknown(5), &data).is_none());
 }
+
+#[test]
+fn every_type_with_a_dequantizer_has_a_scale_check() {
+    // the scale check (formats::gguf::scales) keeps its own list of types; it must be this one
+    let data = [0u8; 512];
+    for id in 0..64 {
+        if let crate::model::DType::Ggml(ty) = crate::model::DType::from_ggml_id(id) {
+            let blocks = ty.block().map_or(0, |(_, b)| b as usize);
+            let data = &data[..blocks.min(data.len())];
+            assert_eq!(scale_check(ty, data).is_some(), can_dequantize(ty), "{}", ty.name());
+        }
+    }
+}

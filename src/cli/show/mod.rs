@@ -49,23 +49,20 @@ use anyhow::bail;
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, DType, OpenOptions};
 use tensorscope::formats::gguf::FullValue;
+use tensorscope::formats::gguf::scales::ScaleCheck;
 use tensorscope::remote::Env;
-use tensorscope::tensor::ggml::ScaleCheck;
 use tensorscope::tensor::stats::DEFAULT_SAMPLE;
 use tensorscope::tensor::{Stats, StatsOptions, Value, View, parse_slice};
 use tensorscope::text::escape;
 
-use super::show_print::{axes_of, stats_with_progress, write_stats, write_values};
+mod print;
+
+use print::{axes_of, stats_with_progress, write_stats, write_values};
 
 /// Most values `--limit` may ask for.
 const MAX_LIMIT: usize = 1_000_000;
 /// Most histogram bins.
 const MAX_BINS: usize = 1000;
-/// Most values per printed line, and the width a line of values aims to stay within.
-pub(super) const PER_LINE: usize = 8;
-pub(super) const LINE: usize = 96;
-/// Width of the longest histogram bar.
-pub(super) const BAR: usize = 40;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -1,6 +1,5 @@
 //! Builders for hand-made inputs shared by the reliability tests: stored zips, `torch.save` zip
 //! archives, pickles opcode by opcode, safetensors files.
-#![allow(dead_code)]
 
 /// CRC-32 (IEEE), as zip records it.
 pub fn crc32(data: &[u8]) -> u32 {

@@ -6,7 +6,11 @@ use std::io::Write;
 use tensorscope::checkpoint::DType;
 use tensorscope::tensor::{Histogram, SliceDim, Stats, StatsOptions, Value, View, format};
 
-use super::show::{BAR, LINE, PER_LINE};
+/// Most values per printed line, and the width a line of values aims to stay within.
+const PER_LINE: usize = 8;
+const LINE: usize = 96;
+/// Width of the longest histogram bar.
+const BAR: usize = 40;
 
 /// The values by shape: one line per (part of a) row of the last dimension, labelled with its indices.
 /// How one axis of the stored tensor maps to the view `--slice` made: fixed at an index (the axis is
