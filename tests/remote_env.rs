@@ -1,14 +1,13 @@
 //! The remote context is a value, not a global: two contexts configured differently (one offline,
-//! one online, against the local stand-in for the Hub in tests/support/hub.rs) used side by side in
+//! one online, against the local stand-in for the Hub in tests/common/hub.rs) used side by side in
 //! one process, each with its own client and counters, sharing only the cache folder on disk.
 
-#[path = "support/hub.rs"]
-mod hub;
+mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use hub::Hub;
+use common::hub::{self, Hub};
 use tensorscope::checkpoint::{self, OpenOptions};
 use tensorscope::remote::http::Limits;
 use tensorscope::remote::{Env, Options};
