@@ -49,6 +49,7 @@ mod collect;
 pub mod compress;
 mod container;
 mod gguf;
+pub mod loaders;
 pub mod sarif;
 mod tar;
 pub mod walk;
@@ -139,6 +140,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     /// Why, in a few words.
     pub why: String,
+    /// Which loaders would run it or be harmed by it, with the settings and versions concerned
+    /// (`torch.load(weights_only=False)`, `pickle.load`, …; see [`loaders`]).
+    pub loaders: Vec<String>,
 }
 
 /// One pickle found in a file.
@@ -208,11 +212,15 @@ pub fn scan_file(path: &Path) -> FileScan {
 /// [`scan_file`] with options (the user's allow list).
 pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> FileScan {
     // the sparse copy of a remote file is reported under its remote path
-    let Some(remote) = crate::source::remote::lookup(path) else {
-        return scan_local(path, path.to_string_lossy().into_owned(), opts);
+    let mut scan = match crate::source::remote::lookup(path) {
+        None => scan_local(path, path.to_string_lossy().into_owned(), opts),
+        Some(remote) => {
+            let mut scan = scan_local(path, remote.label.clone(), opts);
+            mark_incomplete(&mut scan, &remote);
+            scan
+        }
     };
-    let mut scan = scan_local(path, remote.label.clone(), opts);
-    mark_incomplete(&mut scan, &remote);
+    loaders::assign(&mut scan);
     scan
 }
 
@@ -240,7 +248,9 @@ pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
 
 /// [`scan_bytes`] with options (the user's allow list).
 pub fn scan_bytes_with(path: impl Into<String>, data: &[u8], opts: &ScanOptions) -> FileScan {
-    scan_depth(path.into(), data, opts, 0)
+    let mut scan = scan_depth(path.into(), data, opts, 0);
+    loaders::assign(&mut scan);
+    scan
 }
 
 /// How many compression layers (`.pkl.gz.gz`) are opened.
@@ -286,9 +296,11 @@ fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> File
 }
 
 /// Whether bytes of no known format hold a pickle anyway (a protocol-0 pickle, a renamed file).
+/// A walk that stopped at a limit of the walker (a million NONEs before the payload) counts: CPython
+/// would go on, so the file is scanned and reported, never dropped as "unknown".
 fn probe_pickle(data: &[u8]) -> bool {
     let s = walk::walk_stream(data, Mode::Probe);
-    s.pickles.iter().any(|p| p.complete || !p.globals.is_empty())
+    s.pickles.iter().any(|p| p.complete || !p.globals.is_empty()) || s.errors.iter().any(|e| walk::is_limit(&e.msg))
 }
 
 /// Reasons that, in a folder, mean "not a checkpoint at all" (left out of the report).
@@ -478,6 +490,7 @@ fn mark_incomplete(scan: &mut FileScan, f: &crate::source::remote::RemoteFile) {
             severity: Severity::Suspicious,
             offset: None,
             why: format!("not scanned completely over HTTP ranges: {why}"),
+            loaders: Vec::new(),
         });
     }
 }
