@@ -185,7 +185,7 @@ fn binary_magic(head: &[u8]) -> Option<Looks> {
     head.starts_with(b"\x89HDF\r\n\x1a\n").then_some(Looks::Hdf5)
 }
 
-/// Extensions that claim a checkpoint (also under a `.gz`, `.bz2`, `.xz` or `.zst`): a file named so
+/// Extensions that claim a checkpoint (also under a `.gz`, `.bz2`, `.xz`, `.zst`, `.z` or `.lzma`): a file named so
 /// is never skipped for what its bytes look like once it is a candidate; if no reader makes sense of
 /// it, the scanner reports it (suspicious), since a loader of its kind may read what we cannot.
 pub const CHECKPOINT_EXTENSIONS: [&str; 12] = [
@@ -207,7 +207,7 @@ pub const CHECKPOINT_EXTENSIONS: [&str; 12] = [
 pub fn named_like_a_checkpoint(path: &Path) -> bool {
     let mut p = path.to_path_buf();
     if p.extension()
-        .is_some_and(|e| ["gz", "bz2", "xz", "zst"].iter().any(|c| e == *c))
+        .is_some_and(|e| ["gz", "bz2", "xz", "zst", "z", "lzma"].iter().any(|c| e == *c))
     {
         p.set_extension("");
     }

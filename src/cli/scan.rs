@@ -237,8 +237,12 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
         writeln!(out, "{}", paint(style::HEADER, text.trim_end_matches('\n')))
     };
     header(out)?;
-    for r in &rows {
+    for (r, x) in rows.iter().zip(&f.findings) {
         line(out, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
+        if !x.loaders.is_empty() {
+            let who = format!("    run by: {}", x.loaders.join("; "));
+            writeln!(out, "{}", paint(style::DIM, who))?;
+        }
     }
     Ok(())
 }

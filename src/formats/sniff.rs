@@ -79,6 +79,12 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
         Some("xz")
     } else if head.starts_with(b"\x28\xb5\x2f\xfd") {
         Some("zstd")
+    } else if head.len() >= 2 && head[0] == 0x78 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0 {
+        // zlib (joblib's compress=True, `.z`): deflate with a 32 KiB window and a valid check
+        Some("zlib")
+    } else if head.starts_with(b"\x5d\0\0") {
+        // LZMA "alone" (joblib's `.lzma`): lc=3 lp=0 pb=2, the usual properties, as joblib sniffs it
+        Some("lzma")
     } else {
         None
     }

@@ -109,6 +109,7 @@ impl Collector {
             severity,
             offset,
             why: why.into(),
+            loaders: Vec::new(),
         });
     }
 
@@ -138,6 +139,7 @@ impl Collector {
                     severity,
                     offset: Some(base + h.offset as u64),
                     why: h.why.clone(),
+                    loaders: Vec::new(),
                 });
             }
             if let Some(end) = p.frame_end {
@@ -169,6 +171,26 @@ impl Collector {
             self.problem(entry, Some(base + e.offset as u64), Severity::Suspicious, why);
         }
         self.findings[first..].sort_by_key(|f| f.offset);
+    }
+
+    /// The dangerous globals that a plain unpickler (`pickle.load`, `pandas.read_pickle`) reaches
+    /// where joblib's unpickler steps over array data: only dangerous ones count, since array data
+    /// read as opcodes is noise that a plain unpickler refuses long before anything else it names.
+    pub(crate) fn plain_reading(&mut self, entry: &str, s: &Stream<'_>) {
+        for g in s.globals() {
+            let (Some(mut f), _) = self.classify(entry, 0, g) else {
+                continue;
+            };
+            if f.severity != Severity::Dangerous {
+                continue;
+            }
+            f.why = format!(
+                "read by a plain unpickler, which takes joblib's array data for opcodes: {}",
+                f.why
+            );
+            f.loaders = vec![super::loaders::PICKLE.to_owned(), super::loaders::PANDAS.to_owned()];
+            self.push(f);
+        }
     }
 
     fn inventory(&mut self, entry: &str, import: Import) {
@@ -223,6 +245,13 @@ impl Collector {
                 ),
             },
             How::Global | How::Inst | How::StackGlobal => {
+                if (g.module.as_str(), g.name.as_str()) == ("joblib.numpy_pickle", "NumpyArrayWrapper") {
+                    // the walk follows the array data after its BUILD (stepped over when numeric,
+                    // walked as a pickle when it holds objects) or stops there, which is suspicious
+                    let why = "joblib's array wrapper: the array's data that follows it was stepped over (numeric) \
+                               or scanned as a pickle (objects)";
+                    return (None, import(Verdict::Safe, false, why));
+                }
                 if allowlist::is_safe(&g.module, &g.name) {
                     return (
                         None,
@@ -266,6 +295,7 @@ impl Collector {
             severity,
             offset: Some(base + g.offset as u64),
             why,
+            loaders: Vec::new(),
         };
         (Some(finding), row)
     }
@@ -280,6 +310,7 @@ impl Collector {
                 severity,
                 offset: None,
                 why,
+                loaders: Vec::new(),
             });
         }
         let verdict = self.worst.map_or(Verdict::Safe, Severity::verdict);

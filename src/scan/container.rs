@@ -26,7 +26,14 @@ pub(super) fn pickle_file(mut c: Collector, path: String, data: &[u8]) -> FileSc
         reader_check(&mut c, &path, data);
         return c.finish(path, "pytorch-legacy");
     }
-    c.stream("", 0, &walk::walk_stream(data, Mode::Strict));
+    let s = walk::walk_stream(data, Mode::Strict);
+    c.stream("", 0, &s);
+    // joblib's array data is stepped over by joblib.load, but pickle.load reads it as opcodes
+    if s.globals()
+        .any(|g| g.module == "joblib.numpy_pickle" && g.name == "NumpyArrayWrapper")
+    {
+        c.plain_reading("", &walk::walk_stream(data, Mode::Plain));
+    }
     c.finish(path, "pickle")
 }
 
@@ -257,6 +264,9 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
     }
     let (mut torch, mut numpy) = (false, false);
     let mut seen = HashSet::new();
+    let storages = referenced_storages(data, &archive.entries);
+    // pandas.read_pickle reads the only member of a zip, whatever its name, as a pickle
+    let sole = archive.entries.len() == 1;
     for e in &archive.entries {
         let named = format!("{label}{}", e.name);
         let name = named.as_str();
@@ -278,7 +288,9 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
             c.problem(name, at, Severity::Suspicious, why);
         }
         let lower = e.name.to_ascii_lowercase();
-        if lower.ends_with("constants.pkl") || lower.contains("/code/") || lower.starts_with("code/") {
+        // torch decides on a record named `constants.pkl` (the name below the archive's folder,
+        // which torch.save names after the file: `code.pt` holds `code/data.pkl`), not on folders
+        if is_torchscript_record(&e.name) {
             let why = "a TorchScript archive: torch.load hands it to torch.jit.load, which runs its code \
                        (CVE-2025-32434, even with weights_only=True before torch 2.6)";
             c.problem(name, at, Severity::Dangerous, why);
@@ -296,10 +308,14 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         };
         torch |= lower.ends_with("data.pkl");
         numpy |= lower.ends_with(".npy");
+        if storages.contains(e.name.as_str()) && !sole {
+            // raw tensor data the archive's pickle loads as a storage: no loader unpickles it
+            continue;
+        }
         if content.starts_with(npy::MAGIC) {
             npy_scan(c, name, &content);
         } else {
-            let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") {
+            let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") || sole {
                 Mode::Strict
             } else {
                 Mode::Probe
@@ -308,6 +324,38 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         }
     }
     (torch, numpy)
+}
+
+/// Whether a zip record is what makes torch hand the archive to `torch.jit.load`: `constants.pkl`
+/// right below the archive's top folder (torch's reader strips that folder from every record).
+fn is_torchscript_record(name: &str) -> bool {
+    let record = name.split_once('/').map_or(name, |(_, r)| r);
+    record == "constants.pkl"
+}
+
+/// The entries that the archive's pickles load as raw storages: `FOLDER/data/KEY` for every
+/// `('storage', type, KEY, …)` persistent id of a `FOLDER/data.pkl` (walked here once more; the
+/// walk is cheap next to inflating).
+fn referenced_storages(data: &[u8], entries: &[zip::Entry]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for e in entries {
+        let Some(folder) = e.name.strip_suffix("data.pkl") else {
+            continue;
+        };
+        let Ok(content) = zip::content(data, e, MAX_INFLATE) else {
+            continue;
+        };
+        let s = walk::walk_stream(&content, Mode::Strict);
+        for pid in s.pickles.iter().flat_map(|p| p.persistent_ids.iter()) {
+            let Value::Tuple(t) = pid else { continue };
+            if let (Some(Value::Str(kind)), Some(Value::Str(key))) = (t.first(), t.get(2))
+                && kind.as_ref() == "storage"
+            {
+                out.insert(format!("{folder}data/{key}"));
+            }
+        }
+    }
+    out
 }
 
 /// A numpy `.npy` file.

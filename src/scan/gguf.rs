@@ -66,6 +66,7 @@ pub(super) fn scan(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             return f;
         }
     };
+    keys(&mut c, &g);
     for (key, template) in gguf::templates(&g) {
         for h in scan_template(template) {
             let why = format!("{} (excerpt: {})", h.why, excerpt(template, h.offset));
@@ -73,6 +74,39 @@ pub(super) fn scan(mut c: Collector, path: String, data: &[u8]) -> FileScan {
         }
     }
     c.finish(path, "gguf")
+}
+
+/// Keys as llama.cpp matches them (`strcmp`, up to the first NUL): a key holding a NUL byte is
+/// suspicious (no writer makes one; it is a second name for the key before the NUL), and so are two
+/// keys equal up to a NUL (llama.cpp takes the first, gguf-py's dict the last: readers disagree
+/// on the value). Templates under every such key are scanned ([`gguf::templates`]).
+fn keys(c: &mut Collector, g: &gguf::Gguf) {
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (key, _) in &g.kvs {
+        let short = gguf::c_key(key);
+        if short.len() != key.len() {
+            let why = format!(
+                "the GGUF key {} holds a NUL byte: llama.cpp compares keys as C strings and reads it as {}",
+                crate::text::escape(key),
+                crate::text::escape(short)
+            );
+            c.problem(key, None, Severity::Suspicious, why);
+        }
+        match first.get(short) {
+            Some(prev) => {
+                let why = format!(
+                    "the GGUF keys {} and {} are equal up to a NUL byte: llama.cpp takes the first, \
+                     other readers the last (both values were scanned)",
+                    crate::text::escape(prev),
+                    crate::text::escape(key)
+                );
+                c.problem(key, None, Severity::Suspicious, why);
+            }
+            None => {
+                first.insert(short, key);
+            }
+        }
+    }
 }
 
 /// The text around byte `at`, on one line, escaped for printing.

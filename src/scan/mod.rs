@@ -49,6 +49,7 @@ mod collect;
 pub mod compress;
 mod container;
 mod gguf;
+pub mod loaders;
 pub mod sarif;
 mod tar;
 pub mod walk;
@@ -140,6 +141,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     /// Why, in a few words.
     pub why: String,
+    /// Which loaders would run it or be harmed by it, with the settings and versions concerned
+    /// (`torch.load(weights_only=False)`, `pickle.load`, …; see [`loaders`]).
+    pub loaders: Vec<String>,
 }
 
 /// One pickle found in a file.
@@ -238,6 +242,7 @@ fn scan_opened(opener: &Opener, path: &Path, opts: &ScanOptions) -> FileScan {
     if let Some(f) = src.sparse() {
         mark_incomplete(&mut scan, f.as_ref());
     }
+    loaders::assign(&mut scan);
     scan
 }
 
@@ -262,6 +267,7 @@ pub fn scan_checkpoint_file(ck: &crate::model::Checkpoint, file: usize, opts: &S
     };
     let mut scan = scan_source(src, f.label().to_owned(), opts);
     mark_incomplete(&mut scan, f.as_ref());
+    loaders::assign(&mut scan);
     scan
 }
 
@@ -272,7 +278,9 @@ pub fn scan_bytes(path: impl Into<String>, data: &[u8]) -> FileScan {
 
 /// [`scan_bytes`] with options (the user's allow list).
 pub fn scan_bytes_with(path: impl Into<String>, data: &[u8], opts: &ScanOptions) -> FileScan {
-    scan_depth(path.into(), data, opts, 0)
+    let mut scan = scan_depth(path.into(), data, opts, 0);
+    loaders::assign(&mut scan);
+    scan
 }
 
 /// How many compression layers (`.pkl.gz.gz`) are opened.
@@ -318,9 +326,11 @@ fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> File
 }
 
 /// Whether bytes of no known format hold a pickle anyway (a protocol-0 pickle, a renamed file).
+/// A walk that stopped at a limit of the walker (a million NONEs before the payload) counts: CPython
+/// would go on, so the file is scanned and reported, never dropped as "unknown".
 fn probe_pickle(data: &[u8]) -> bool {
     let s = walk::walk_stream(data, Mode::Probe);
-    s.pickles.iter().any(|p| p.complete || !p.globals.is_empty())
+    s.pickles.iter().any(|p| p.complete || !p.globals.is_empty()) || s.errors.iter().any(|e| walk::is_limit(&e.msg))
 }
 
 /// Reasons that, in a folder, mean "not a checkpoint at all" (left out of the report).
@@ -526,6 +536,7 @@ fn mark_incomplete(scan: &mut FileScan, f: &dyn crate::source::Sparse) {
             severity: Severity::Suspicious,
             offset: None,
             why: format!("not scanned completely over HTTP ranges: {why}"),
+            loaders: Vec::new(),
         });
     }
 }

@@ -130,6 +130,7 @@ pub fn log(report: &ScanReport) -> Value {
                 "properties": {
                     "entry": f.entry,
                     "global": f.global,
+                    "loaders": f.loaders,
                     "severity": f.severity.as_str(),
                     "fileVerdict": file.verdict.as_str(),
                     "format": file.format,

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::walk::{self, Mode};
 use super::{Collector, FileScan, Severity};
+use crate::formats::pickle::allowlist;
 
 const BLOCK: usize = 512;
 
@@ -75,10 +76,49 @@ struct Member {
     size: usize,
 }
 
+/// Header types Python's `tarfile` knows (`SUPPORTED_TYPES`); members of other types are read as
+/// regular files.
+const SUPPORTED: &[u8] = b"0\x0001234567LKSxgX";
+
+/// The records of a pax extended header (`"%d %s=%s\n"`), as `tarfile._proc_pax` splits them.
+fn pax_records(body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < body.len() {
+        let rest = &body[pos..];
+        let Some(sp) = rest.iter().position(|&b| b == b' ') else {
+            break;
+        };
+        let Some(len) = std::str::from_utf8(&rest[..sp])
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+        else {
+            break;
+        };
+        if len <= sp + 1 || len > rest.len() {
+            break;
+        }
+        let record = &rest[sp + 1..len];
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(eq) = record.iter().position(|&b| b == b'=') {
+            let key = String::from_utf8_lossy(&record[..eq]).into_owned();
+            out.push((key, record[eq + 1..].to_vec()));
+        }
+        pos += len;
+    }
+    out
+}
+
+/// The members as Python's `tarfile` lists them: GNU long names, and pax extended headers (`x`, for
+/// the next member; `g`, global, for every later one) whose `path` renames and whose `size` resizes
+/// a member. A local `size` also moves the next header, as `_proc_pax` recomputes the offset; a
+/// global one changes only what is read.
 fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
+    let mut local: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut global: HashMap<String, Vec<u8>> = HashMap::new();
     while let Some(block) = data.get(pos..pos + BLOCK) {
         if !header_ok(block) {
             break;
@@ -92,10 +132,7 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
             break;
         };
         let start = pos + BLOCK;
-        let Some(end) = start.checked_add(size).filter(|&e| e <= data.len()) else {
-            problems.push(format!("member at {pos}: {size} bytes run past the end of the file"));
-            break;
-        };
+        let kind = block[156];
         let cut = |b: &[u8]| {
             let e = b.iter().position(|&x| x == 0).unwrap_or(b.len());
             String::from_utf8_lossy(&b[..e]).into_owned()
@@ -107,19 +144,60 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
                 name = format!("{prefix}/{name}");
             }
         }
-        let kind = block[156];
+        // a header's own data blocks: regular files and unknown types carry data, the others none
+        // (except the metadata types, whose data is what they say)
+        let meta = matches!(kind, b'L' | b'K' | b'x' | b'g' | b'X');
+        let carries = meta || matches!(kind, b'0' | 0 | b'7' | b'S') || !SUPPORTED.contains(&kind);
+        let own = if carries { size } else { 0 };
+        let Some(end) = start.checked_add(own).filter(|&e| e <= data.len()) else {
+            problems.push(format!("member at {pos}: {size} bytes run past the end of the file"));
+            break;
+        };
         match kind {
             // GNU long name: the next member's name is this member's data
             b'L' => long_name = Some(cut(&data[start..end])),
-            // pax headers and other metadata carry no pickle for torch
-            b'x' | b'g' | b'K' => {}
+            b'x' | b'X' => local = pax_records(&data[start..end]),
+            b'g' => global.extend(pax_records(&data[start..end])),
+            b'K' => {}
             _ => {
-                let name = long_name.take().unwrap_or(name);
+                // global records first, then the local ones override them (later records win)
+                let mut pax: HashMap<&str, &[u8]> = global.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+                for (k, v) in &local {
+                    pax.insert(k.as_str(), v.as_slice());
+                }
+                let mut name = long_name.take().unwrap_or(name);
+                if let Some(p) = pax.get("path") {
+                    name = String::from_utf8_lossy(p).into_owned();
+                }
+                let mut member_size = own;
+                let mut next = end;
+                if let Some(v) = pax.get("size") {
+                    let Some(n) = std::str::from_utf8(v).ok().and_then(|t| t.trim().parse::<usize>().ok()) else {
+                        problems.push(format!(
+                            "member at {pos}: pax size {:?} is not a number",
+                            String::from_utf8_lossy(v)
+                        ));
+                        break;
+                    };
+                    member_size = n;
+                    if local.iter().any(|(k, _)| k == "size") && carries {
+                        next = start.saturating_add(n);
+                    }
+                }
+                local.clear();
+                let Some(stop) = start.checked_add(member_size).filter(|&e| e <= data.len()) else {
+                    problems.push(format!(
+                        "member {name:?} at {pos}: {member_size} bytes run past the end of the file"
+                    ));
+                    break;
+                };
                 out.push(Member {
                     name,
                     offset: start,
-                    size,
+                    size: stop - start,
                 });
+                pos = next.div_ceil(BLOCK) * BLOCK;
+                continue;
             }
         }
         pos = end.div_ceil(BLOCK) * BLOCK;
@@ -152,12 +230,14 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
         if body.is_empty() {
             continue;
         }
-        // torch unpickles `pickle` and `tensors` whole; `storages` interleaves pickles with raw data
-        let mode = match m.name.as_str() {
-            "pickle" | "tensors" => Mode::Strict,
-            _ => Mode::Probe,
-        };
-        c.stream(&m.name, m.offset as u64, &walk::walk_stream(body, mode));
+        // torch unpickles `pickle` whole; `storages` and `tensors` interleave pickles with raw
+        // data, which torch reads past by the sizes the pickles give: so are they walked here
+        match m.name.as_str() {
+            "storages" => interleaved(&mut c, &m.name, m.offset, body, storage_raw),
+            "tensors" => interleaved(&mut c, &m.name, m.offset, body, tensor_raw),
+            "pickle" => c.stream(&m.name, m.offset as u64, &walk::walk_stream(body, Mode::Strict)),
+            _ => c.stream(&m.name, m.offset as u64, &walk::walk_stream(body, Mode::Probe)),
+        }
     }
     // what pickle.load (or torch.load on an in-memory stream, which skips the tar reader) reads
     c.stream("whole file as a pickle", 0, &walk::walk_stream(data, Mode::Probe));
@@ -170,6 +250,114 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
         c.problem("", Some(0), Severity::Suspicious, why);
     }
     c.finish(path, if torch { "pytorch-tar" } else { "tar" })
+}
+
+/// Bytes of raw data after one record of an interleaved member: `Err` when torch would fail there.
+type RawLen = fn(&walk::Value<'_>, &[u8]) -> Result<usize, String>;
+
+/// `storages`: after each `(key, location, storage_type)` pickle, `_new_with_file` reads an 8-byte
+/// element count and that many elements of the storage type's size.
+fn storage_raw(record: &walk::Value<'_>, rest: &[u8]) -> Result<usize, String> {
+    let walk::Value::Tuple(t) = record else {
+        return Err("a storage record is not a tuple".into());
+    };
+    let Some(walk::Value::Global(g)) = t.get(2) else {
+        return Err("a storage record names no storage type".into());
+    };
+    let size = match allowlist::storage_dtype(&g.1) {
+        Some(d) if g.0 == "torch" || g.0 == "torch.cuda" => u64::from(d.bits().div_ceil(8)),
+        _ if g.1 == "UntypedStorage" => 1,
+        _ => return Err(format!("unknown storage type {}.{}", g.0, g.1)),
+    };
+    let numel = rest
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        .ok_or("a storage's element count runs past the member")?;
+    numel
+        .checked_mul(size)
+        .and_then(|n| n.checked_add(8))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n <= rest.len())
+        .ok_or_else(|| format!("a storage of {numel} elements runs past the member"))
+}
+
+/// `tensors`: after each `(key, storage_id, type)` pickle, a 4-byte `ndim`, 4 skipped bytes, `ndim`
+/// sizes and strides of 8 bytes each, and an 8-byte storage offset.
+fn tensor_raw(_: &walk::Value<'_>, rest: &[u8]) -> Result<usize, String> {
+    let ndim = rest
+        .get(..4)
+        .map(|b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
+        .ok_or("a tensor's ndim runs past the member")?;
+    let ndim = usize::try_from(ndim).map_err(|_| format!("a tensor has ndim {ndim}"))?;
+    let n = ndim
+        .checked_mul(16)
+        .and_then(|n| n.checked_add(16))
+        .filter(|&n| n <= rest.len())
+        .ok_or_else(|| format!("a tensor of {ndim} dimensions runs past the member"))?;
+    Ok(n)
+}
+
+/// A member of pickles interleaved with raw data, read as torch's `legacy_load` reads it: a count,
+/// then per item a pickle and the raw data `raw` measures, then (for `storages`) one more pickle.
+/// Whatever cannot be accounted for is suspicious and walked as pickles from there on (a payload
+/// hidden behind raw bytes is still seen).
+fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: RawLen) {
+    let one = |c: &mut Collector, info: &walk::PickleInfo<'_>| {
+        let s = walk::Stream {
+            pickles: vec![info.clone()],
+            errors: Vec::new(),
+        };
+        c.stream(name, base as u64, &s);
+    };
+    let mut pos = 0usize;
+    let give_up = |c: &mut Collector, pos: usize, why: String| {
+        c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
+        c.stream(
+            name,
+            (base + pos) as u64,
+            &walk::walk_stream(&body[pos..], Mode::Strict),
+        );
+    };
+    let (count, err) = walk::walk_one(body, 0);
+    if err.is_some() {
+        return c.stream(name, base as u64, &walk::walk_stream(body, Mode::Strict));
+    }
+    one(c, &count);
+    pos = count.end.max(pos);
+    let walk::Value::Int(n) = count.result else {
+        return give_up(
+            c,
+            pos,
+            "cannot step over the raw data: the count is not an integer".into(),
+        );
+    };
+    for _ in 0..n.max(0) {
+        if pos >= body.len() {
+            return give_up(c, pos, format!("fewer than {n} records"));
+        }
+        let (record, err) = walk::walk_one(body, pos);
+        if err.is_some() {
+            return c.stream(
+                name,
+                (base + pos) as u64,
+                &walk::walk_stream(&body[pos..], Mode::Strict),
+            );
+        }
+        one(c, &record);
+        pos = record.end;
+        match raw(&record.result, &body[pos..]) {
+            Ok(len) => pos += len,
+            Err(why) => return give_up(c, pos, format!("cannot step over the raw data: {why}")),
+        }
+    }
+    if pos < body.len() {
+        // `storages` ends with the views pickle; anything after what torch reads is walked too
+        c.stream(
+            name,
+            (base + pos) as u64,
+            &walk::walk_stream(&body[pos..], Mode::Strict),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -151,15 +151,19 @@ fn a_folder_linked_into_itself_is_walked_once() {
 
 #[test]
 fn compressed_files_other_than_gzip_are_named_and_never_safe() {
-    for (data, format) in [
-        (&b"BZh91AY&SY\x00\x00"[..], "bzip2"),
-        (b"\xfd7zXZ\x00\x00\x04", "xz"),
-        (b"\x28\xb5\x2f\xfd\x00", "zstd"),
-    ] {
+    for (data, format) in [(&b"BZh91AY&SY\x00\x00"[..], "bzip2"), (b"\x28\xb5\x2f\xfd\x00", "zstd")] {
         let r = scan_bytes("x.pkl.z", data);
         assert_eq!((r.verdict, r.format.as_str()), (Verdict::Suspicious, format));
         assert!(r.findings[0].why.contains("not opened"), "{:?}", r.findings);
     }
+    // xz is opened (joblib and lzma.open read it); a damaged stream is suspicious
+    let r = scan_bytes("x.pkl.xz", b"\xfd7zXZ\x00\x00\x04");
+    assert_eq!((r.verdict, r.format.as_str()), (Verdict::Suspicious, "xz"));
+    assert!(
+        r.findings[0].why.contains("cannot scan the xz data"),
+        "{:?}",
+        r.findings
+    );
     // a damaged gzip stream is suspicious, not skipped
     let r = scan_bytes("x.pkl.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff");
     assert_eq!((r.verdict, r.format.as_str()), (Verdict::Suspicious, "gzip"));

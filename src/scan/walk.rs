@@ -15,6 +15,7 @@ use crate::formats::pickle::memo::Memo;
 use crate::formats::pickle::ops::{self, Arg, Opcode};
 
 mod hazard;
+mod joblib;
 mod literal;
 mod stream;
 mod value;
@@ -22,7 +23,7 @@ mod value;
 use hazard::{build_hazard, call_result};
 pub use literal::{raw_unicode_escape, string_literal};
 use stream::probe_nested;
-pub use stream::{Mode, Stream, plausible_name, starts_with_proto, walk_stream};
+pub use stream::{Mode, Stream, is_limit, plausible_name, starts_with_proto, walk_stream};
 use value::{Name, cut, long_value, name_of, shallow};
 
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
@@ -43,8 +44,15 @@ pub const MAX_GLOBALS: usize = 4096;
 /// How deep pickles found inside bytes arguments are followed.
 pub const MAX_NESTING: u32 = 4;
 /// Largest `bytes(n)` / `bytearray(n)` a checkpoint may ask for: torch's `weights_only` loader
-/// allocates whatever the integer says (`bytearray(2**34)` tries to fill 16 GiB).
+/// allocates whatever the integer says (`bytearray(2**34)` tries to fill 16 GiB). The same bound
+/// holds for the array numpy's `_reconstruct` makes (numpy itself always asks for shape `(0,)`).
 pub const MAX_BYTES_CALL: i64 = 1 << 20;
+/// Largest object array an ndarray BUILD state may ask for: numpy allocates and zero-fills
+/// `8 × elements` bytes before it reads a single item.
+pub const MAX_OBJECT_ARRAY_BYTES: u64 = 1 << 30;
+/// Most bytes the C unpickler's memo may be grown to by one PUT: CPython resizes its memo to twice
+/// the PUT index (8 bytes a slot) and zero-fills it, so a 9-byte pickle can ask for 8.6 GB.
+pub const MAX_MEMO_BYTES: u64 = 64 << 20;
 
 /// numpy dtype flags that make an array hold Python object pointers (`NPY_ITEM_REFCOUNT`,
 /// `NPY_LIST_PICKLE`, `NPY_ITEM_IS_POINTER`).
@@ -71,10 +79,51 @@ pub enum Value<'a> {
     /// Data that is known not to be a string (None, bools, floats, dicts, sets).
     Other,
     /// `numpy.dtype(code, …)`: the first letter of its type code (`O` for objects, `V` for
-    /// structured), kept to check the flags its BUILD state sets.
-    Dtype(char),
+    /// structured), kept to check the flags its BUILD state sets, and its item size in bytes
+    /// (0 when the code does not say).
+    Dtype(char, u64),
+    /// A dict: whether a value put in it holds an object dtype (the `fields` of a structured
+    /// dtype's state) and its first string-keyed items, shared with the memo as in Python.
+    Dict(Rc<RefCell<DictInfo<'a>>>),
+    /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream.
+    JoblibWrapper,
+    /// The ndarray numpy's `_reconstruct` makes, filled by its BUILD state.
+    NdArray,
     /// The result of a call or a persistent load: could be anything at load time.
     Unknown,
+}
+
+/// What the scan keeps of a dict.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DictInfo<'a> {
+    /// Whether a value holds an object dtype.
+    pub objects: bool,
+    /// The first [`MAX_DICT_ITEMS`] items with string keys (values shallow, dicts as `Other`).
+    pub items: Vec<(Rc<str>, Value<'a>)>,
+}
+
+/// String-keyed items kept per simulated dict (a joblib wrapper's state has six).
+pub const MAX_DICT_ITEMS: usize = 16;
+
+impl<'a> DictInfo<'a> {
+    fn set(&mut self, key: &Value<'a>, v: &Value<'a>) {
+        self.objects |= holds_objects(v);
+        let Value::Str(k) = key else { return };
+        let v = match shallow(v.clone()) {
+            Value::Dict(_) => Value::Other,
+            v => v,
+        };
+        if let Some(slot) = self.items.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = v;
+        } else if self.items.len() < MAX_DICT_ITEMS {
+            self.items.push((k.clone(), v));
+        }
+    }
+
+    /// The value of a string key, when kept.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.items.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
+    }
 }
 
 /// How a global was named.
@@ -162,11 +211,20 @@ pub fn walk_one(data: &[u8], start: usize) -> (PickleInfo<'_>, Option<WalkError>
 }
 
 fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option<WalkError>) {
+    walk_with(data, start, depth, true)
+}
+
+/// [`walk_nested`]; `follow_joblib` false reads the stream as a plain unpickler does, which knows
+/// nothing of joblib's array data after a `NumpyArrayWrapper` BUILD and reads it as opcodes.
+fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (PickleInfo<'_>, Option<WalkError>) {
     let mut m = Machine {
+        follow_joblib,
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Memo::default(),
         seen: HashSet::new(),
+        memo_flagged: false,
+        joblib: None,
     };
     let mut info = PickleInfo {
         start,
@@ -213,7 +271,15 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
                 }
                 return (info, None);
             }
-            Ok(false) => pos = next,
+            Ok(false) => {
+                pos = next;
+                if let Some(state) = m.joblib.take() {
+                    match joblib::array_data(data, next, &state, depth, &mut info) {
+                        Ok(len) => pos = next + len,
+                        Err(msg) => return (info, Some(WalkError { offset: next, msg })),
+                    }
+                }
+            }
             Err(msg) => {
                 return (
                     info,
@@ -233,6 +299,12 @@ struct Machine<'a> {
     memo: Memo<Value<'a>>,
     /// Globals already recorded in this pickle: each is reported once, at its first offset.
     seen: HashSet<(String, String, How)>,
+    /// Whether a memo index far past the entries stored was reported (once per pickle).
+    memo_flagged: bool,
+    /// The state of a joblib array wrapper just built: its data follows in the stream.
+    joblib: Option<Value<'a>>,
+    /// Whether joblib's array data is stepped over (joblib's unpickler) or read as opcodes.
+    follow_joblib: bool,
 }
 
 type Step = Result<bool, String>;
@@ -259,8 +331,24 @@ impl<'a> Machine<'a> {
         self.stack.last_mut().ok_or_else(|| format!("{op}: stack underflow"))
     }
 
-    fn memo_put(&mut self, key: u64, op: Opcode) -> Result<(), String> {
+    fn memo_put(&mut self, key: u64, op: Opcode, offset: usize, info: &mut PickleInfo<'_>) -> Result<(), String> {
         let v = self.stack.last().cloned().ok_or_else(|| format!("{op}: empty stack"))?;
+        // CPython: `_Unpickler_ResizeMemoList(self, idx * 2)`, 8-byte slots, zero-filled
+        let stored = self.memo.len() as u64;
+        let bytes = key.saturating_mul(16);
+        if !self.memo_flagged && bytes > MAX_MEMO_BYTES && key > stored.saturating_mul(2).saturating_add(1024) {
+            self.memo_flagged = true;
+            info.hazards.push(Hazard {
+                offset,
+                global: op.to_string(),
+                dangerous: false,
+                why: format!(
+                    "memo index {key} far past the {stored} entries stored: pickle.load grows its memo to {bytes} bytes \
+                     ({:.1} GiB) and zero-fills it (the limit is {MAX_MEMO_BYTES} bytes)",
+                    bytes as f64 / f64::from(1u32 << 30)
+                ),
+            });
+        }
         if self.memo.len() >= MAX_MEMO && self.memo.get(key).is_none() {
             return Err(format!("memo larger than the scan limit of {MAX_MEMO}"));
         }
@@ -342,9 +430,8 @@ impl<'a> Machine<'a> {
                 let v = self.top(op)?.clone();
                 self.push(v)?;
             }
-            O::None | O::NewTrue | O::NewFalse | O::Float | O::BinFloat | O::EmptyDict | O::EmptySet => {
-                self.push(Value::Other)?
-            }
+            O::None | O::NewTrue | O::NewFalse | O::Float | O::BinFloat | O::EmptySet => self.push(Value::Other)?,
+            O::EmptyDict => self.push(Value::Dict(Rc::default()))?,
             O::Int | O::BinInt | O::BinInt1 | O::BinInt2 | O::Long | O::Long1 | O::Long4 => {
                 let v = match arg {
                     Arg::Int(i) => Value::Int(i),
@@ -409,7 +496,15 @@ impl<'a> Machine<'a> {
                 let items: Vec<Value<'a>> = self.pop_mark(op)?.into_iter().take(MAX_ITEMS).map(shallow).collect();
                 self.push(Value::List(Rc::new(RefCell::new(items))))?
             }
-            O::Dict | O::FrozenSet => {
+            O::Dict => {
+                let items = self.pop_mark(op)?;
+                let mut d = DictInfo::default();
+                for kv in items.chunks_exact(2) {
+                    d.set(&kv[0], &kv[1]);
+                }
+                self.push(Value::Dict(Rc::new(RefCell::new(d))))?
+            }
+            O::FrozenSet => {
                 self.pop_mark(op)?;
                 self.push(Value::Other)?
             }
@@ -422,18 +517,35 @@ impl<'a> Machine<'a> {
                 self.append(items, op)?
             }
             O::SetItem => {
-                self.pop(op)?;
-                self.pop(op)?;
-                self.top(op)?;
+                let v = self.pop(op)?;
+                let k = self.pop(op)?;
+                if let Value::Dict(d) = self.top(op)? {
+                    d.borrow_mut().set(&k, &v);
+                }
             }
-            O::SetItems | O::AddItems => {
+            O::SetItems => {
+                let items = self.pop_mark(op)?;
+                if let Value::Dict(d) = self.top(op)? {
+                    let mut d = d.borrow_mut();
+                    for kv in items.chunks_exact(2) {
+                        d.set(&kv[0], &kv[1]);
+                    }
+                }
+            }
+            O::AddItems => {
                 self.pop_mark(op)?;
                 self.top(op)?;
             }
             O::Build => {
                 let state = self.pop(op)?;
                 let target = self.top(op)?.clone();
-                build_hazard(&target, &state, offset, info);
+                if target == Value::JoblibWrapper && self.follow_joblib {
+                    // joblib's unpickler reads the array's data right after this BUILD
+                    *self.top(op)? = Value::Unknown;
+                    self.joblib = Some(state);
+                } else {
+                    build_hazard(&target, &state, offset, info);
+                }
             }
             O::Get | O::BinGet | O::LongBinGet => {
                 let Arg::Memo(k) = arg else {
@@ -450,11 +562,11 @@ impl<'a> Machine<'a> {
                 let Arg::Memo(k) = arg else {
                     return Err("PUT without index".into());
                 };
-                self.memo_put(k, op)?
+                self.memo_put(k, op, offset, info)?
             }
             O::Memoize => {
                 let k = self.memo.len() as u64;
-                self.memo_put(k, op)?
+                self.memo_put(k, op, offset, info)?
             }
             O::Global => {
                 let Arg::Global { module, name } = arg else {
@@ -531,6 +643,18 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(false)
+    }
+}
+
+/// Whether a value holds Python objects as numpy sees them: an object dtype, or a tuple or dict
+/// holding one (a structured dtype's `(dtype, offset)` fields).
+fn holds_objects(v: &Value<'_>) -> bool {
+    match v {
+        Value::Dtype('O', _) => true,
+        Value::Tuple(t) => t.iter().any(holds_objects),
+        // a dict put into itself is being changed right now: it adds nothing it does not hold
+        Value::Dict(d) => d.try_borrow().is_ok_and(|d| d.objects),
+        _ => false,
     }
 }
 

@@ -218,3 +218,30 @@ fn a_frame_longer_than_its_pickle_is_a_second_resume_point() {
     assert!(names(&s).contains(&"posix.system".to_owned()), "{s:?}");
     assert_eq!(s.pickles[0].frame_end, Some(11 + frame.len()));
 }
+
+#[test]
+fn v3_memo_dicts_and_joblib_arrays() {
+    // a dict put into itself (SETITEM and SETITEMS) does not trip the dict tracking
+    for p in [
+        &b"\x80\x02}q\x00X\x01\x00\x00\x00kh\x00s."[..],
+        b"\x80\x02}q\x00(X\x01\x00\x00\x00kh\x00u.",
+    ] {
+        let (info, err) = walk_one(p, 0);
+        assert!(err.is_none() && info.complete, "{err:?}");
+    }
+    // LONG_BINPUT 2**29 on an empty memo: pickle.load would grow its memo to 8.6 GB
+    let (info, _) = walk_one(b"\x80\x02Nr\x00\x00\x00\x20.", 0);
+    assert!(
+        info.hazards.iter().any(|h| h.why.contains("8589934592 bytes")),
+        "{:?}",
+        info.hazards
+    );
+    // ordinary PUTs, in order, are not a hazard
+    let (info, _) = walk_one(b"\x80\x02Nq\x00Nq\x01Nq\x02.", 0);
+    assert!(info.hazards.is_empty());
+    // a protocol-0 stream past the stack limit is reported even by a probe
+    let mut many = vec![b'N'; MAX_STACK + 2];
+    many.push(b'.');
+    let s = walk_stream(&many, Mode::Probe);
+    assert!(s.errors.iter().any(|e| is_limit(&e.msg)), "{:?}", s.errors);
+}

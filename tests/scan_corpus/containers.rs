@@ -52,10 +52,16 @@ pub fn container_cases() -> Vec<Case> {
             Some("posix.system"),
             d,
         ),
+        // a storage that data.pkl loads is raw data no loader unpickles (issue 23); an entry that
+        // nothing loads as a storage is probed as a pickle
         case(
-            "pickle in a storage entry",
+            "pickle in an entry no pickle loads as a storage",
             "zipstorage.pt",
-            zip(&[z("archive/data.pkl", &torch_data_pkl()), z("archive/data/0", &evil())]),
+            zip(&[
+                z("archive/data.pkl", &torch_data_pkl()),
+                z("archive/data/0", &[0; 8]),
+                z("archive/data/1", &evil()),
+            ]),
             Some("posix.system"),
             d,
         ),

@@ -80,6 +80,14 @@ impl ValueType {
         }
     }
 
+    /// Bytes of one value of a fixed-size type; `None` for strings and arrays.
+    fn fixed_size(self) -> Option<u64> {
+        match self {
+            ValueType::String | ValueType::Array => None,
+            t => Some(t.min_size()),
+        }
+    }
+
     /// Bytes of one value of a fixed-size type; the smallest possible for strings (8) and arrays (12).
     fn min_size(self) -> u64 {
         use ValueType::*;
@@ -244,11 +252,21 @@ fn read_array(c: &mut Cursor, depth: usize, what: &str) -> Result<Array> {
         return Err(c.truncated(what, len.saturating_mul(elem.min_size())));
     }
     let offset = c.pos;
-    let mut head = Vec::new();
-    for i in 0..len {
-        let keep = (i as usize) < ARRAY_PREVIEW;
-        if let Some(v) = read_value(c, elem, depth, keep, what)? {
+    let kept = len.min(ARRAY_PREVIEW as u64);
+    let mut head = Vec::with_capacity(kept as usize);
+    for _ in 0..kept {
+        if let Some(v) = read_value(c, elem, depth, true, what)? {
             head.push(v);
+        }
+    }
+    // the rest is skipped without a step per item where items have a fixed size (a 10-million
+    // item array costs one bounds check), and walked without keeping anything where they do not
+    let rest = len - kept;
+    if let Some(size) = elem.fixed_size() {
+        c.take(rest * size, what)?;
+    } else {
+        for _ in 0..rest {
+            read_value(c, elem, depth, false, what)?;
         }
     }
     Ok(Array {
@@ -267,12 +285,14 @@ pub(crate) fn read_typed(c: &mut Cursor, key: &str) -> Result<Value> {
     Ok(read_value(c, t, 0, true, &what)?.unwrap_or(Value::Bool(false)))
 }
 
-/// Every item of `a`, read again from `data` (the whole file): for showing a full array on request.
-pub fn array_items(path: &std::path::Path, data: &[u8], a: &Array) -> Result<Vec<Value>> {
+/// The first `limit` items of `a`, read again from `data` (the whole file): for showing an array on
+/// request. Memory grows with `limit`, never with the array's length.
+pub fn array_items(path: &std::path::Path, data: &[u8], a: &Array, limit: usize) -> Result<Vec<Value>> {
     let mut c = Cursor::new(path, data);
     c.pos = a.offset;
-    let mut out = Vec::with_capacity(usize::try_from(a.len).unwrap_or(0).min(ARRAY_PREVIEW * 1024));
-    for _ in 0..a.len {
+    let n = usize::try_from(a.len).unwrap_or(usize::MAX).min(limit);
+    let mut out = Vec::with_capacity(n.min(ARRAY_PREVIEW * 1024));
+    for _ in 0..n {
         if let Some(v) = read_value(&mut c, a.elem, a.depth, true, "an array item")? {
             out.push(v);
         }

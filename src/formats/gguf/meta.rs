@@ -84,16 +84,29 @@ pub fn is_template_key(key: &str) -> bool {
     key == "tokenizer.chat_template" || key.starts_with("tokenizer.chat_template.")
 }
 
-/// The chat templates of a file: `(key, template)` for every string under a template key.
+/// A key as a C reader sees it: up to its first NUL byte. ggml stores keys with their length, but
+/// llama.cpp's `gguf_find_key` compares them with `strcmp`, so `tokenizer.chat_template\0x` is found
+/// as `tokenizer.chat_template` (and whichever such key comes first wins).
+pub fn c_key(key: &str) -> &str {
+    key.split('\0').next().unwrap_or(key)
+}
+
+/// The chat templates of a file: `(key, template)` for every string under a key that is a template
+/// key as a C reader matches it ([`c_key`]): every value a loader could take for a template.
 pub fn templates(g: &Gguf) -> Vec<(&str, &str)> {
     g.kvs
         .iter()
-        .filter(|(k, _)| is_template_key(k))
+        .filter(|(k, _)| is_template_key(c_key(k)))
         .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
         .collect()
 }
 
-/// One metadata value in full: its type (`STRING`, `ARRAY[STRING]`) and value (arrays with every item).
+/// Most array items `show FILE KEY` reads and prints (the largest real vocabularies, 262,144
+/// tokens, fit); the rest are counted as "… N more". Memory stays bounded for any array.
+pub const MAX_SHOWN_ITEMS: usize = 1 << 18;
+
+/// One metadata value in full: its type (`STRING`, `ARRAY[STRING]`) and value (arrays with their
+/// first [`MAX_SHOWN_ITEMS`] items).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FullValue {
     /// The key.
@@ -101,22 +114,37 @@ pub struct FullValue {
     /// gguf-py's type name; arrays as `ARRAY[ELEMENT]`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The value; for an array, every item.
+    /// The value; for an array, its items up to [`MAX_SHOWN_ITEMS`].
     pub value: Value,
-    /// For an array, every item (the same as `value` for JSON, kept apart for text output).
-    #[serde(skip)]
-    pub items: Option<Vec<Value>>,
+    /// For an array: how many items are left out of `value` (0 when it is whole).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FullValue {
-    /// The value as text: a string as is, a scalar as a number, an array one item per line.
+    /// The value as text: a string as is, a scalar as a number, an array one item per line (and
+    /// "… N more" when it was cut).
     pub fn text(&self) -> String {
-        match &self.items {
-            Some(items) => items.iter().map(|v| render(v, true)).collect::<Vec<_>>().join("\n"),
-            None => match &self.value {
-                Value::Str(s) => s.clone(),
-                v => render_kv(&self.key, v),
-            },
+        match &self.value {
+            Value::Str(s) => s.clone(),
+            Value::Array(a) => {
+                let mut out = String::new();
+                for (i, v) in a.head.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str(&render(v, true));
+                }
+                if self.more > 0 {
+                    out.push_str(&format!("\n… {} more", self.more));
+                }
+                out
+            }
+            v => render_kv(&self.key, v),
         }
     }
 }
@@ -136,7 +164,7 @@ pub fn full_value(path: &Path, data: &[u8], key: &str) -> Result<Option<FullValu
             key: key.into(),
             kind: "UINT64".into(),
             value: Value::UInt(n, ValueType::U64),
-            items: None,
+            more: 0,
         }));
     }
     let Some((k, v)) = g.kvs.into_iter().find(|(k, _)| k == key) else {
@@ -144,21 +172,21 @@ pub fn full_value(path: &Path, data: &[u8], key: &str) -> Result<Option<FullValu
     };
     Ok(Some(match v {
         Value::Array(a) => {
-            let items = array_items(path, data, &a)?;
+            let items = array_items(path, data, &a, MAX_SHOWN_ITEMS)?;
             let kind = format!("ARRAY[{}]", a.elem.name());
-            let value = Value::Array(a.with_head(items.clone()));
+            let more = a.len - items.len() as u64;
             FullValue {
                 key: k,
                 kind,
-                value,
-                items: Some(items),
+                value: Value::Array(a.with_head(items)),
+                more,
             }
         }
         v => FullValue {
             key: k,
             kind: v.kind().name().into(),
             value: v,
-            items: None,
+            more: 0,
         },
     }))
 }

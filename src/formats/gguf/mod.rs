@@ -30,7 +30,7 @@ use std::path::Path;
 use cursor::Cursor;
 pub use kv::{Array, Value, ValueType};
 use limits::*;
-pub use meta::{FullValue, full_value, is_template_key, metadata, templates};
+pub use meta::{FullValue, MAX_SHOWN_ITEMS, c_key, full_value, is_template_key, metadata, templates};
 
 use crate::model::dtype::GgmlType;
 use crate::model::{DType, TensorInfo};

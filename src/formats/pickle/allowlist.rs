@@ -78,6 +78,9 @@ pub enum SafeGlobal {
     RebuildSparseTensor,
     /// `torch._utils._rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`: shape only.
     RebuildMetaTensor,
+    /// `torch.Tensor` (and `torch.nn.parameter.Buffer`): the type argument of
+    /// `_rebuild_from_type_v2` for a tensor with Python attributes, a class only, never called.
+    TensorType,
 }
 
 /// Whether `module.name` is allowlisted.
@@ -100,6 +103,7 @@ pub fn classify_safe(module: &str, name: &str) -> Option<SafeGlobal> {
         ("torch._utils", "_rebuild_parameter_with_state") => S::RebuildParameterWithState,
         ("torch._tensor", "_rebuild_from_type_v2") => S::RebuildFromTypeV2,
         ("torch.nn.parameter", "Parameter") => S::Parameter,
+        ("torch", "Tensor") | ("torch.nn.parameter", "Buffer") => S::TensorType,
         ("torch", "Size") => S::Size,
         ("torch", "device") => S::Device,
         ("torch" | "torch.storage", "UntypedStorage") => S::UntypedStorage,

@@ -226,7 +226,8 @@ fn rebuild_from_type_needs_an_allowlisted_function() {
     let data = b"ctorch._tensor\n_rebuild_from_type_v2\n(cos\nsystem\nctorch\nTensor\n(S'x'\nt}tR.";
     let l = load(data, 0).unwrap();
     assert!(matches!(l.heap.node(&l.root), Some(Node::Object(_))));
-    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    // one warning, for os.system: torch.Tensor (the type argument) is allowlisted
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
     // through an allowlisted function it calls that function: OrderedDict() -> dict
     let data = b"ctorch._tensor\n_rebuild_from_type_v2\n(ccollections\nOrderedDict\nctorch\nTensor\n)}tR.";
     let l = load(data, 0).unwrap();

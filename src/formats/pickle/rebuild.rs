@@ -177,7 +177,7 @@ impl<'a> Machine<'a> {
                 }
             }
             S::RebuildSparseTensor => self.opaque(callable, args),
-            S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray => {
+            S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray | S::TensorType => {
                 self.warn(format!(
                     "call of {} was not rebuilt",
                     crate::text::escape(&qualified.to_string())

@@ -1,6 +1,6 @@
 //! Streams of pickles: one after another until the end of the bytes, strict or probing.
 
-use super::{Arg, GlobalRef, PickleInfo, WalkError, walk_nested};
+use super::{Arg, GlobalRef, PickleInfo, WalkError, walk_with};
 
 /// How strictly a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,8 +9,12 @@ pub enum Mode {
     /// searched for further pickles (a payload hidden behind garbage).
     Strict,
     /// The bytes may be data (a tensor storage, a bytes value): errors are not findings, and only
-    /// globals of complete pickles, or names Python could import, are kept. Stops at the first error.
+    /// globals of complete pickles, or names Python could import, are kept. Stops at the first error;
+    /// an error that is a limit of the walker ([`is_limit`]) is reported as in strict mode.
     Probe,
+    /// [`Mode::Probe`] as a plain unpickler (`pickle.load`, `pandas.read_pickle`) reads the stream:
+    /// joblib's array data after a `NumpyArrayWrapper` BUILD is read as opcodes, not stepped over.
+    Plain,
 }
 
 /// Every pickle found in a byte stream.
@@ -67,7 +71,7 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
     let mut pos = start;
     let mut resyncing = false;
     while pos < data.len() {
-        let (mut info, err) = walk_nested(data, pos, depth);
+        let (mut info, err) = walk_with(data, pos, depth, mode != Mode::Plain);
         let Some(e) = err else {
             pos = info.end;
             if let Some(f) = info.frame_end.filter(|&f| f < data.len()) {
@@ -76,7 +80,9 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
             s.pickles.push(info);
             continue;
         };
-        let strict = mode == Mode::Strict && !resyncing;
+        // a limit of the walker is not the end of the pickle: CPython would go on, so even a probe
+        // reports it (the bytes are never called safe)
+        let strict = mode == Mode::Strict && !resyncing || is_limit(&e.msg);
         if !strict {
             info.globals
                 .retain(|g| plausible_name(&g.module) && plausible_name(&g.name));
@@ -87,7 +93,7 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
         if strict || !info.globals.is_empty() {
             s.pickles.push(info);
         }
-        if mode == Mode::Probe {
+        if mode != Mode::Strict {
             break;
         }
         // look for the next pickle that starts with PROTO after the failure
@@ -100,6 +106,14 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
             None => break,
         }
     }
+}
+
+/// Whether a walk stopped at one of the walker's own limits (its stack, memo, MARK or global
+/// counts, the longest line it reads), where CPython would carry on.
+pub fn is_limit(msg: &str) -> bool {
+    ["scan limit", "more than", "longer than"]
+        .iter()
+        .any(|m| msg.contains(m))
 }
 
 /// Next offset at or after `from` where `\x80` is followed by a protocol byte 2 to 5.

@@ -21,14 +21,28 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
         | Value::Global(_)
         | Value::Tuple(_)
         | Value::List(_)
-        | Value::Dtype(_)
+        | Value::Dtype(..)
+        | Value::Dict(_)
+        | Value::NdArray
+        | Value::JoblibWrapper
         | Value::Other => Name::NotText,
     }
 }
 
-/// A value as an element of a container: containers inside containers are not followed.
+/// Longest flat tuple kept inside a container (a shape, a `(dtype, offset)` field).
+const MAX_FLAT_TUPLE: usize = 32;
+
+/// A value as an element of a container: containers inside containers are not followed, except
+/// short flat tuples (a shape, a structured dtype's `(dtype, offset)`), which nest nothing.
 pub(super) fn shallow(v: Value<'_>) -> Value<'_> {
     match v {
+        Value::Tuple(t)
+            if t.len() <= MAX_FLAT_TUPLE
+                && t.iter()
+                    .all(|i| !matches!(i, Value::Tuple(_) | Value::List(_) | Value::Dict(_))) =>
+        {
+            Value::Tuple(t)
+        }
         Value::Tuple(_) | Value::List(_) => Value::Other,
         v => v,
     }
