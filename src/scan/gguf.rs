@@ -66,16 +66,19 @@ pub(super) fn scan(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             return f;
         }
     };
-    for (key, template) in gguf::templates(&g) {
+    let templates = gguf::templates(&g);
+    for (key, template) in &templates {
         for h in scan_template(template) {
             let why = format!("{} (excerpt: {})", h.why, excerpt(template, h.offset));
             c.problem(key, Some(h.offset as u64), h.severity, why);
         }
     }
-    c.finish(path, "gguf")
+    let mut f = c.finish(path, "gguf");
+    f.templates = Some(templates.len());
+    f
 }
 
-/// The text around byte `at`, on one line, escaped for printing.
+/// The text around byte `at`, on one line (escaped where it is printed).
 fn excerpt(t: &str, at: usize) -> String {
     let mut lo = at.saturating_sub(EXCERPT);
     while !t.is_char_boundary(lo) {
@@ -85,11 +88,11 @@ fn excerpt(t: &str, at: usize) -> String {
     while !t.is_char_boundary(hi) {
         hi += 1;
     }
+    // not escaped here: the printer escapes text once, where it is printed
     let s = t[lo..hi].replace(['\n', '\r', '\t'], " ");
     format!(
-        "{}{}{}",
+        "{}{s}{}",
         if lo > 0 { "…" } else { "" },
-        crate::text::escape(&s),
         if hi < t.len() { "…" } else { "" }
     )
 }
@@ -114,19 +117,13 @@ pub(crate) fn scan_template(t: &str) -> Vec<Hit> {
             hits.push(Hit {
                 offset: i,
                 severity: Severity::Dangerous,
-                why: format!(
-                    "a string literal spells {:?} through escapes",
-                    crate::text::escape(&lit)
-                ),
+                why: format!("a string literal spells \"{lit}\" through escapes"),
             });
         } else if dunder && !DUNDERS.contains(&lit.as_str()) {
             hits.push(Hit {
                 offset: i,
                 severity: Severity::Dangerous,
-                why: format!(
-                    "a string literal names the Python attribute {}",
-                    crate::text::escape(&lit)
-                ),
+                why: format!("a string literal names the Python attribute {lit}"),
             });
         }
     }
@@ -134,10 +131,7 @@ pub(crate) fn scan_template(t: &str) -> Vec<Hit> {
         hits.push(Hit {
             offset: i,
             severity: Severity::Dangerous,
-            why: format!(
-                "string concatenation builds the dunder name {:?}",
-                crate::text::escape(&built)
-            ),
+            why: format!("string concatenation builds the dunder name \"{built}\""),
         });
     }
     for i in find_filter(&lower, "attr") {
