@@ -1,5 +1,6 @@
-//! The module tree of a checkpoint: tensor names split on `.` (and `/`, so diffusers components such as
-//! `unet/…` are top nodes), siblings in natural order (`h.2` before `h.10`), and per node the
+//! The module tree of a checkpoint: tensor names split on `.` after their last `/`; what comes before
+//! splits on `/` only, so diffusers components (`unet/…`) and the files of a folder
+//! (`adapter.safetensors/…`) are top nodes named whole, siblings in natural order (`h.2` before `h.10`), and per node the
 //! parameters, bytes and dtype mix of its whole subtree.
 //!
 //! The tree is an arena in pre-order: a node's subtree is the index range `id..node.end`, so walking
@@ -142,14 +143,17 @@ pub struct Tree {
     labels: String,
 }
 
-/// Whether `c` separates name parts.
-fn is_sep(c: char) -> bool {
-    c == '.' || c == '/'
-}
-
-/// The parts of `name`; with `fold`, all-digit parts read `#`.
+/// The parts of `name`; with `fold`, all-digit parts read `#`. Everything before the last `/` is a
+/// path of folders and files, each part named whole (`gpt2-tiny.bin/wte.weight` is `gpt2-tiny.bin`
+/// then `wte`, `weight`): dots in a file name never split it.
 fn parts(name: &str, fold: bool) -> impl Iterator<Item = &str> {
-    name.split(is_sep)
+    let (dirs, leaf) = match name.rfind('/') {
+        Some(i) => (Some(&name[..i]), &name[i + 1..]),
+        None => (None, name),
+    };
+    dirs.into_iter()
+        .flat_map(|d| d.split('/'))
+        .chain(leaf.split('.'))
         .map(move |p| if fold && is_number(p) { "#" } else { p })
 }
 

@@ -158,10 +158,18 @@ fn starts_a_pickle(head: &[u8]) -> bool {
     head.first().is_some_and(|&b| Opcode::from_byte(b).is_some())
 }
 
+/// Whether the bytes open a JSON object or array: `{` then `"` or `}`; `[` then a value or `]`.
+/// A word list whose first line is `[PAD]` is text, not JSON.
 fn is_json_start(head: &[u8]) -> bool {
     let h = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let first = h.iter().find(|b| !b.is_ascii_whitespace());
-    matches!(first, Some(b'{' | b'['))
+    let mut bytes = h.iter().copied().filter(|b| !b.is_ascii_whitespace());
+    match (bytes.next(), bytes.next()) {
+        (Some(b'{'), Some(b'"' | b'}')) => true,
+        (Some(b'['), Some(b'"' | b'{' | b'[' | b']' | b'-' | b't' | b'f' | b'n' | b'0'..=b'9')) => true,
+        // the head ends right after the bracket
+        (Some(b'{' | b'['), None) => true,
+        _ => false,
+    }
 }
 
 fn is_text(head: &[u8]) -> bool {
@@ -300,6 +308,11 @@ mod tests {
     #[test]
     fn not_checkpoints_are_named() {
         assert_eq!(role("config.json", b"{\"a\": 1}"), Role::Skipped(Looks::Json));
+        assert_eq!(
+            role("vocab.txt", b"[PAD]\n[UNK]\n[CLS]\nthe\n"),
+            Role::Skipped(Looks::Text)
+        );
+        assert_eq!(role("list.json", b"[1, 2]"), Role::Skipped(Looks::Json));
         assert_eq!(role("vocab.json", b"\xef\xbb\xbf [1, 2]"), Role::Skipped(Looks::Json));
         assert_eq!(role("README.md", b"# Model card\n"), Role::Skipped(Looks::Text));
         assert_eq!(

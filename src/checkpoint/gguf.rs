@@ -129,18 +129,39 @@ pub(crate) fn check_split(files: &[PathBuf], splits: &[(usize, Split, u64)]) -> 
     Ok(())
 }
 
-/// The value of GGUF metadata key `key` in full (arrays with every item), from the first GGUF file of
-/// `ck` that has it; `None` when no file has it (or `ck` is not GGUF).
+/// The value of GGUF metadata key `key` in full (arrays with every item); `None` when no file has
+/// it (or `ck` is not GGUF). In a folder of several GGUF files, `FILE/KEY` names the file, and a key
+/// that more than one file holds is an error naming them (a split set's shards are one model: the
+/// first shard holding it answers).
 pub fn metadata_value(ck: &Checkpoint, key: &str) -> Result<Option<FullValue>> {
-    for (i, f) in ck.files.iter().enumerate() {
-        if f.format != Format::Gguf {
-            continue;
-        }
+    let ggufs = || ck.files.iter().enumerate().filter(|(_, f)| f.format == Format::Gguf);
+    // `FILE/KEY`: the file whose relative path is FILE
+    if let Some((file, k)) = key.rsplit_once('/')
+        && let Some((i, f)) = ggufs().find(|(_, f)| f.path == std::path::Path::new(file))
+    {
+        return gguf::full_value(&f.full_path, ck.file_bytes(i), k);
+    }
+    let mut found = Vec::new();
+    for (i, f) in ggufs() {
         if let Some(v) = gguf::full_value(&f.full_path, ck.file_bytes(i), key)? {
-            return Ok(Some(v));
+            if ck.format == Format::GgufSharded {
+                return Ok(Some(v));
+            }
+            found.push((f, v));
         }
     }
-    Ok(None)
+    if found.len() > 1 {
+        let names: Vec<String> = found.iter().map(|(f, _)| crate::text::path(&f.path)).collect();
+        return Err(crate::Error::Usage(format!(
+            "{} files hold {}: {}; name one as FILE/KEY (`{}/{}`)",
+            found.len(),
+            crate::text::escape(key),
+            names.join(", "),
+            names[0],
+            crate::text::escape(key)
+        )));
+    }
+    Ok(found.pop().map(|(_, v)| v))
 }
 
 /// The block-scale check of a GGML tensor (NaN or infinite scales); `None` for other dtypes and types

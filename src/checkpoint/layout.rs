@@ -55,6 +55,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions, opener: Opener) -> Result<Ch
             Some(shards) => open_gguf_split(&mut b, &shards, Path::new(""))?,
             None => b.add_file(path, file_name(path), "")?,
         };
+        b.hints.quant = quant_beside(&b.opener, path.parent().unwrap_or(Path::new("")));
         let ck = b.finish()?;
         ck.check_intact()?;
         return Ok(ck);
@@ -67,6 +68,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions, opener: Opener) -> Result<Ch
     } else {
         b.format = open_folder(&mut b, root, Path::new(""), "", opts)?;
     }
+    b.hints.quant = quant_beside(&b.opener, root);
     let ck = b.finish()?;
     ck.check_intact()?;
     Ok(ck)
@@ -99,6 +101,20 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
     }
     let (weights, skipped) = weight_files(&b.opener, &dir, &names, variant);
     if weights.is_empty() {
+        let subs = subfolders_with_weights(&b.opener, &dir, opts);
+        if !subs.is_empty() {
+            let shown: Vec<String> = subs.iter().take(LISTED).map(|s| format!("{}/", escape(s))).collect();
+            let more = match subs.len().saturating_sub(LISTED) {
+                0 => String::new(),
+                n => format!(" +{n} more"),
+            };
+            return Err(Error::Usage(format!(
+                "{}: no checkpoint files here; they are in subfolders: {}{more} (open one: `tensorscope inspect {}`)",
+                show(&dir),
+                shown.join(", "),
+                show(&dir.join(&subs[0]))
+            )));
+        }
         let why = match skipped.first() {
             Some((name, looks)) => format!(
                 "{}: no checkpoint files here ({} is {looks}{})",
@@ -127,7 +143,9 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         } else {
             prefix.to_owned()
         };
-        match b.add_file(&dir.join(w), rel.join(w), &file_prefix) {
+        // several files: each one's metadata is named by its file too (`a.safetensors/format`)
+        let meta_prefix = if several { file_prefix.as_str() } else { "" };
+        match b.add_file_with(&dir.join(w), rel.join(w), &file_prefix, meta_prefix) {
             Ok(_) => opened += 1,
             // one unreadable file among several is reported, not fatal: the others still open
             Err(e) if several && !matches!(e, Error::Limit { .. }) => {
@@ -141,6 +159,38 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         Some(e) if opened == 0 => Err(e),
         _ => Ok(Format::Folder),
     }
+}
+
+/// Most subfolders named in the message about a folder whose checkpoints sit in subfolders.
+const LISTED: usize = 10;
+
+/// The subfolders of `dir` (and their subfolders, one level down) that hold checkpoint files or an
+/// index, relative to `dir`, sorted.
+fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    let dirs = |d: &Path| -> Vec<PathBuf> {
+        read_dir_sorted(d)
+            .map(|v| v.into_iter().filter(|p| p.is_dir()).collect())
+            .unwrap_or_default()
+    };
+    for sub in dirs(dir) {
+        let Some(name) = sub.file_name().and_then(OsStr::to_str) else {
+            continue;
+        };
+        if has_weights(opener, &sub, opts.variant.as_deref()).unwrap_or(false) || sub.join("model_index.json").is_file() {
+            out.push(name.to_owned());
+            continue;
+        }
+        for deeper in dirs(&sub) {
+            let Some(inner) = deeper.file_name().and_then(OsStr::to_str) else {
+                continue;
+            };
+            if has_weights(opener, &deeper, opts.variant.as_deref()).unwrap_or(false) {
+                out.push(format!("{name}/{inner}"));
+            }
+        }
+    }
+    out
 }
 
 fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
@@ -235,6 +285,7 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
     for (name, value) in &map {
         if name.starts_with('_') {
             if let serde_json::Value::String(s) = value {
+                b.meta_keys.insert(name.clone());
                 b.metadata.push((name.clone(), s.clone()));
             }
             continue;
@@ -311,6 +362,18 @@ fn read_small(opener: &Opener, path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))
 }
 
+/// The quantization `dir/config.json` names, if it names one (an unreadable or invalid config is
+/// no quantization: the count then goes by tensor names and dtypes, and says what it assumed).
+fn quant_beside(opener: &Opener, dir: &Path) -> Option<crate::model::count::Quant> {
+    let config = dir.join("config.json");
+    if !config.is_file() {
+        return None;
+    }
+    let text = read_small(opener, &config).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    crate::model::count::Quant::from_config(&v)
+}
+
 fn file_name(path: &Path) -> PathBuf {
     path.file_name()
         .map(PathBuf::from)
@@ -324,6 +387,9 @@ struct Builder {
     files: Vec<FileEntry>,
     tensors: Vec<TensorInfo>,
     metadata: Vec<(String, String)>,
+    /// The keys of `metadata`, so that merging a file's metadata is linear (a converted file may
+    /// hold 100,000 alias entries).
+    meta_keys: HashSet<String>,
     components: Vec<Component>,
     warnings: Vec<String>,
     sources: Vec<Arc<Source>>,
@@ -331,6 +397,7 @@ struct Builder {
     opener: Opener,
     /// `(file index, split fields, tensors in that file)` of every GGUF file that is part of a split set.
     gguf_splits: Vec<(usize, crate::formats::gguf::Split, u64)>,
+    hints: crate::model::count::Hints,
 }
 
 impl Builder {
@@ -342,15 +409,29 @@ impl Builder {
             files: Vec::new(),
             tensors: Vec::new(),
             metadata: Vec::new(),
+            meta_keys: HashSet::new(),
             components: Vec::new(),
             warnings: Vec::new(),
             sources: Vec::new(),
             gguf_splits: Vec::new(),
+            hints: Default::default(),
         }
     }
 
     /// Map one file, detect its format from its bytes, and add its tensors named `prefix + name`.
     fn add_file(&mut self, full: &Path, rel: impl Into<PathBuf>, prefix: &str) -> Result<Format> {
+        self.add_file_with(full, rel, prefix, "")
+    }
+
+    /// [`Builder::add_file`], its metadata keys named `meta_prefix + key` (the first file holding a
+    /// key wins among files that share a prefix, as the shards of one model do).
+    fn add_file_with(
+        &mut self,
+        full: &Path,
+        rel: impl Into<PathBuf>,
+        prefix: &str,
+        meta_prefix: &str,
+    ) -> Result<Format> {
         let rel: PathBuf = rel.into();
         if self.files.len() >= MAX_FILES {
             return Err(Error::Limit {
@@ -424,8 +505,11 @@ impl Builder {
             t.name.insert_str(0, prefix);
             self.tensors.push(t);
         }
-        for (k, v) in metadata {
-            if !self.metadata.iter().any(|(k2, _)| *k2 == k) {
+        self.metadata.reserve(metadata.len());
+        for (mut k, v) in metadata {
+            k.insert_str(0, meta_prefix);
+            if !self.meta_keys.contains(&k) {
+                self.meta_keys.insert(k.clone());
                 self.metadata.push((k, v));
             }
         }
@@ -467,6 +551,7 @@ impl Builder {
             tensors: self.tensors,
             components: self.components,
             warnings: self.warnings,
+            hints: self.hints,
             sources: self.sources,
         })
     }

@@ -40,19 +40,21 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     let report = diff::diff(&a, &b)?;
     // buffered: stdout alone is line-buffered, a write(2) per line
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+    let code = if report.identical { 0 } else { super::FINDING };
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
         human(
             &mut out,
             &report,
             (a.format.as_str(), a.tensors.len()),
             (b.format.as_str(), b.tensors.len()),
-        )?;
-    }
-    out.flush()?;
-    Ok(if report.identical { 0 } else { super::FINDING })
+        )
+    };
+    // a closed stdout (`| head -1`) does not turn a difference into success
+    super::quiet_pipe(written.and_then(|()| out.flush()), code)
 }
 
 fn brief(t: &Brief) -> String {

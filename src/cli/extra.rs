@@ -21,15 +21,16 @@ pub struct CompletionsArgs {
 
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
     let mut cmd = super::command();
+    // generated into memory: clap_complete panics when its writer fails (a closed pipe)
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "tensorscope", &mut script);
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, "tensorscope", &mut out);
-    out.flush()?;
-    Ok(0)
+    super::quiet_pipe(out.write_all(&script).and_then(|()| out.flush()), 0)
 }
 
 pub fn man() -> anyhow::Result<u8> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(super::command()).render(&mut page)?;
     let mut out = std::io::stdout().lock();
-    clap_mangen::Man::new(super::command()).render(&mut out)?;
-    out.flush()?;
-    Ok(0)
+    super::quiet_pipe(out.write_all(&page).and_then(|()| out.flush()), 0)
 }

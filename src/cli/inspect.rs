@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, OpenOptions, layout};
 use tensorscope::remote::Env;
+use tensorscope::model::count::{Counting, Role};
 use tensorscope::text::{bytes, count, escape, plural};
 use tensorscope::tree::natural_cmp;
 
@@ -34,7 +35,7 @@ pub struct Args {
     /// Diffusers weight variant, e.g. `fp16` for `*.fp16.safetensors`.
     #[arg(long)]
     pub variant: Option<String>,
-    /// Print the module tree (names split on `.`) with parameters and bytes per subtree.
+    /// Print the module tree (names split on `.`, the files of a folder named whole) with parameters and bytes per subtree.
     #[arg(long, conflicts_with = "json")]
     pub tree: bool,
     /// With --tree: show modules down to this depth (1 = top level only).
@@ -99,8 +100,20 @@ pub struct Report<'a> {
     tensors: Vec<TensorJson<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
+    /// Parameters as the model defines them (DESIGN.md, "Counting").
     total_params: u64,
+    /// Bytes of the tensors as listed (a tied tensor again).
     total_bytes: u64,
+    /// Elements as stored, each storage view once.
+    stored_elements: u64,
+    /// Bytes on disk, each storage once.
+    unique_bytes: u64,
+    /// How packed weights were counted, one entry per scheme.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    quantization: Vec<SchemeJson>,
+    /// Where the count disagrees with an index's declared totals.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    count_disagreements: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remote: Option<RemoteJson>,
     /// A Hugging Face cache path: the repository and the revision it resolved to.
@@ -217,11 +230,90 @@ struct TensorJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     bits_per_weight: Option<f64>,
     file: String,
+    /// The tensor whose storage and view this one shares (counted once, there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tied_to: Option<&'a str>,
+    /// Parameters it counts for, where that is not its element count: packed weights unpacked,
+    /// 0 for scales, zeros and other quantization tensors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<u64>,
+    /// The packing scheme of a packed weight, or `quantization` for a tensor that serves one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantization: Option<String>,
+}
+
+/// One packing scheme: how many tensors, what they store, what they count for.
+#[derive(Serialize)]
+struct SchemeJson {
+    scheme: String,
+    tensors: usize,
+    stored_elements: u64,
+    params: u64,
+    /// How it counted (`qweight 64×256 I32 × 8 = 131,072 params`).
+    formula: String,
+}
+
+/// The packing schemes of a count, in order of first appearance, with their formulas.
+fn schemes(ck: &Checkpoint, c: &Counting) -> Vec<SchemeJson> {
+    let mut out: Vec<SchemeJson> = Vec::new();
+    let mut per_of: Vec<u64> = Vec::new();
+    let mut first: Vec<usize> = Vec::new();
+    for (i, r) in c.roles.iter().enumerate() {
+        let Role::Packed { params, per, scheme } = r else {
+            continue;
+        };
+        let numel = ck.tensors[i].numel().unwrap_or(0);
+        match out.iter().position(|s| &s.scheme == scheme) {
+            Some(k) => {
+                out[k].tensors += 1;
+                out[k].stored_elements = out[k].stored_elements.saturating_add(numel);
+                out[k].params = out[k].params.saturating_add(*params);
+            }
+            None => {
+                out.push(SchemeJson {
+                    scheme: scheme.clone(),
+                    tensors: 1,
+                    stored_elements: numel,
+                    params: *params,
+                    formula: String::new(),
+                });
+                per_of.push(*per);
+                first.push(i);
+            }
+        }
+    }
+    for (k, s) in out.iter_mut().enumerate() {
+        let t = &ck.tensors[first[k]];
+        let last = t.name.rsplit(['.', '/']).next().unwrap_or(&t.name);
+        s.formula = if s.tensors == 1 {
+            let dims: Vec<String> = t.shape.iter().map(u64::to_string).collect();
+            format!(
+                "{} {} {} × {} = {} params",
+                escape(last),
+                dims.join("×"),
+                t.dtype,
+                per_of[k],
+                count(s.params)
+            )
+        } else {
+            format!(
+                "{} {} tensors ({} {} elements) × {} = {} params",
+                s.tensors,
+                escape(last),
+                count(s.stored_elements),
+                t.dtype,
+                per_of[k],
+                count(s.params)
+            )
+        };
+    }
+    out
 }
 
 impl<'a> Report<'a> {
     /// The document for `ck`; `remote` says where a remote checkpoint came from.
     fn new(ck: &'a Checkpoint, remote: Option<RemoteJson>) -> Self {
+        let counting = ck.counting();
         let file_name = |i: usize| {
             ck.files
                 .get(i)
@@ -245,18 +337,37 @@ impl<'a> Report<'a> {
             tensors: ck
                 .tensors
                 .iter()
-                .map(|t| TensorJson {
+                .zip(&counting.roles)
+                .map(|(t, role)| TensorJson {
                     name: &t.name,
                     dtype: t.dtype.name(),
                     shape: &t.shape,
                     bytes: t.nbytes().unwrap_or(0),
                     bits_per_weight: t.dtype.is_ggml_block().then(|| t.dtype.bits_per_weight()).flatten(),
                     file: file_name(t.file),
+                    tied_to: match role {
+                        Role::Tied(j) => ck.tensors.get(*j).map(|x| x.name.as_str()),
+                        _ => None,
+                    },
+                    params: match role {
+                        Role::Packed { params, .. } => Some(*params),
+                        Role::Quantization => Some(0),
+                        _ => None,
+                    },
+                    quantization: match role {
+                        Role::Packed { scheme, .. } => Some(scheme.clone()),
+                        Role::Quantization => Some("quantization".into()),
+                        _ => None,
+                    },
                 })
                 .collect(),
             warnings: &ck.warnings,
-            total_params: ck.total_params(),
+            total_params: counting.params,
             total_bytes: ck.total_bytes(),
+            stored_elements: counting.stored_elements,
+            unique_bytes: counting.unique_bytes,
+            quantization: schemes(ck, &counting),
+            count_disagreements: counting.disagreements.clone(),
             remote,
             hub: layout::hub_snapshot(&ck.path).map(|h| HubJson {
                 repo: h.repo,
@@ -296,11 +407,20 @@ fn write_title(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
 fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson>) -> std::io::Result<()> {
     write_title(out, ck)?;
     // natural order, as the tree shows them: h.2 before h.10
-    let mut order: Vec<&tensorscope::checkpoint::TensorInfo> = ck.tensors.iter().collect();
-    order.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    let counting = ck.counting();
+    let mut order: Vec<(&tensorscope::checkpoint::TensorInfo, &Role)> =
+        ck.tensors.iter().zip(&counting.roles).collect();
+    order.sort_by(|a, b| natural_cmp(&a.0.name, &b.0.name));
+    let mut notes: Vec<String> = Vec::with_capacity(order.len());
     let rows: Vec<[String; 4]> = order
         .into_iter()
-        .map(|t| {
+        .map(|(t, role)| {
+            notes.push(match role {
+                Role::Tied(j) => format!("tied to {}", escape(&ck.tensors[*j].name)),
+                Role::Packed { params, .. } => format!("{} params unpacked", count(*params)),
+                Role::Quantization => "quantization, not a parameter".into(),
+                Role::Param => String::new(),
+            });
             let size = match t.nbytes() {
                 Some(n) => bytes(n),
                 None if t.dtype.is_ggml_block() => "unknown".into(),
@@ -343,21 +463,20 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson
     )?;
     writeln!(out)?;
     let mut buf = Vec::new();
-    for r in &rows {
+    for (r, note) in rows.iter().zip(&notes) {
         buf.clear();
         line(&mut buf, [&r[0], &r[1], &r[2], &r[3]])?;
         let text = String::from_utf8_lossy(&buf);
-        writeln!(out, "{}", dim_unit(text.trim_end_matches('\n')))?;
+        write!(out, "{}", dim_unit(text.trim_end_matches('\n')))?;
+        if note.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "  {}", paint(style::DIM, note))?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "tensors     {}", count(ck.tensors.len() as u64))?;
-    writeln!(out, "parameters  {}", count(ck.total_params()))?;
-    writeln!(
-        out,
-        "bytes       {} ({})",
-        count(ck.total_bytes()),
-        bytes(ck.total_bytes())
-    )?;
+    write_counts(out, ck, &counting)?;
     let mut by_dtype: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
     for t in &ck.tensors {
         let e = by_dtype.entry(t.dtype.name()).or_default();
@@ -367,6 +486,9 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson
     for (d, (n, b)) in &by_dtype {
         let n = plural(*n as u64, "tensor");
         writeln!(out, "  {d:<12} {n:>15}  {:>10}", bytes(*b))?;
+    }
+    for d in &counting.disagreements {
+        writeln!(out, "{} {d}", paint(style::SUSPICIOUS, "note:"))?;
     }
     if !ck.components.is_empty() {
         writeln!(out, "\ncomponents")?;
@@ -387,6 +509,40 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson
     }
     if let Some(r) = remote {
         r.write(out)?;
+    }
+    Ok(())
+}
+
+/// Parameters as the model defines them, with how they were counted, and the bytes.
+fn write_counts(out: &mut impl Write, ck: &Checkpoint, c: &Counting) -> std::io::Result<()> {
+    let tied = c.tied();
+    let how = match tied {
+        0 => String::new(),
+        n => format!(" ({} tied to another, counted once)", plural(n as u64, "tensor")),
+    };
+    writeln!(out, "parameters  {}{how}", count(c.params))?;
+    for s in schemes(ck, c) {
+        writeln!(out, "  {}: {}", s.scheme, s.formula)?;
+    }
+    let q = c.quantization_tensors();
+    if q > 0 {
+        writeln!(
+            out,
+            "  not counted: {} of scales, zeros, g_idx, absmax or quant state",
+            plural(q as u64, "tensor")
+        )?;
+    }
+    if c.stored_elements != c.params {
+        writeln!(out, "stored      {} elements", count(c.stored_elements))?;
+    }
+    writeln!(out, "bytes       {} ({})", count(c.unique_bytes), bytes(c.unique_bytes))?;
+    if ck.total_bytes() != c.unique_bytes {
+        writeln!(
+            out,
+            "  {} as listed ({}); on disk each storage once",
+            count(ck.total_bytes()),
+            bytes(ck.total_bytes())
+        )?;
     }
     Ok(())
 }

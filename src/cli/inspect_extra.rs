@@ -29,8 +29,7 @@ pub fn write_tree(out: &mut impl Write, ck: &Checkpoint, depth: Option<u16>) -> 
         if n.depth == max && n.has_children(id) {
             label.push_str(" …");
         }
-        let dtypes: Vec<String> = n.dtypes.iter().map(|(d, _)| d.to_string()).collect();
-        rows.push((label, count(n.params), bytes(n.bytes), dtypes.join("+")));
+        rows.push((label, count(n.params), bytes(n.bytes), dtype_list(&tree, id, ck)));
         id += 1;
     }
     let root = tree.node(Tree::ROOT);
@@ -46,37 +45,72 @@ pub fn write_tree(out: &mut impl Write, ck: &Checkpoint, depth: Option<u16>) -> 
             paint(style::DIM, dtypes)
         )?;
     }
+    // the totals as `inspect` counts them: tied weights once, packed weights unpacked
+    let c = ck.counting();
+    let tied = match c.tied() {
+        0 => String::new(),
+        n => format!(" ({} tied, counted once)", plural_tensors(n)),
+    };
     writeln!(
         out,
-        "\n{}, {} parameters, {}",
+        "\n{}, {} parameters{tied}, {}",
         plural_tensors(root.tensors),
-        count(root.params),
-        bytes(root.bytes)
+        count(c.params),
+        bytes(c.unique_bytes)
     )
+}
+
+/// The dtypes of a subtree, largest share first, as `F32+F16`; past the ones the tree keeps by share,
+/// `+N more` counts the rest (never dropped silently).
+fn dtype_list(tree: &Tree, id: usize, ck: &Checkpoint) -> String {
+    let n = tree.node(id);
+    let names: Vec<String> = n.dtypes.iter().map(|(d, _)| d.to_string()).collect();
+    let mut text = names.join("+");
+    if n.dtypes.other > 0 {
+        let mut all: Vec<tensorscope::model::DType> = Vec::new();
+        for leaf in id..n.end {
+            if let Some(t) = tree.node(leaf).tensor.and_then(|i| ck.tensors.get(i))
+                && !all.contains(&t.dtype)
+            {
+                all.push(t.dtype);
+            }
+        }
+        let more = all.len().saturating_sub(names.len()).max(1);
+        text.push_str(&format!(" +{more} more"));
+    }
+    text
 }
 
 fn plural_tensors(n: usize) -> String {
     tensorscope::text::plural(n as u64, "tensor")
 }
 
-/// The pickle files of a checkpoint that the scanner does not call safe, as one warning line each:
+/// The pickle and GGUF files of a checkpoint that the scanner does not call safe (a GGUF for its chat
+/// templates), as one warning line each:
 /// `dangerous: extra.bin: posix.system (run tensorscope scan … for details)`.
 pub fn safety_warnings(ck: &Checkpoint) -> Vec<(Verdict, String)> {
     let mut out = Vec::new();
     for (i, f) in ck.files.iter().enumerate() {
-        if !matches!(f.format, Format::PytorchZip | Format::PytorchLegacy) {
+        if !matches!(f.format, Format::PytorchZip | Format::PytorchLegacy | Format::Gguf) {
             continue;
         }
         let s = scan::scan_checkpoint_file(ck, i, &scan::ScanOptions::default());
         if s.verdict == Verdict::Safe || s.verdict == Verdict::Error {
             continue;
         }
-        let worst: Vec<&str> = s
+        let mut worst: Vec<&str> = s
             .findings
             .iter()
             .filter(|x| x.severity.as_str() == s.verdict.as_str())
-            .filter_map(|x| x.global.as_deref())
+            // a global by name; a finding without one (a GGUF chat template) by its entry
+            .filter_map(|x| {
+                x.global
+                    .as_deref()
+                    .or((!x.entry.is_empty()).then_some(x.entry.as_str()))
+            })
             .collect();
+        let mut seen = std::collections::HashSet::new();
+        worst.retain(|w| seen.insert(*w));
         let what = match worst.as_slice() {
             [] => s
                 .findings

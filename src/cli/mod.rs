@@ -93,7 +93,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = hoist_global_options(std::env::args_os().collect());
     if let Some(e) = mistyped_command(&args) {
         let _ = e.print();
         return ExitCode::from(2);
@@ -197,6 +197,46 @@ pub fn error_line(e: &anyhow::Error) -> String {
     format!("error: {}", msg.replace('\n', " "))
 }
 
+/// Global options written before the subcommand (`tensorscope --color never inspect X`) move after
+/// it: clap would otherwise read the subcommand's name as the bare PATH of the TUI form.
+fn hoist_global_options(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = Cli::command();
+    let mut i = 1;
+    while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
+        if a == "--offline" || a.starts_with("--color=") {
+            i += 1;
+        } else if a == "--color" && i + 1 < args.len() {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    let Some(word) = args.get(i).and_then(|a| a.to_str()) else {
+        return args;
+    };
+    let is_command = cmd
+        .get_subcommands()
+        .any(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word));
+    if i == 1 || !is_command {
+        return args;
+    }
+    let moved: Vec<std::ffi::OsString> = args.drain(1..i).collect();
+    // after the subcommand's name
+    let tail = args.split_off(2);
+    args.extend(moved);
+    args.extend(tail);
+    args
+}
+
+/// The exit code the work earned when writing its output found stdout closed (`| head -1`): a
+/// closed pipe is not an error and must not turn a finding into success.
+pub fn quiet_pipe(written: std::io::Result<()>, code: u8) -> anyhow::Result<u8> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(code),
+    }
+}
+
 /// `tensorscope inspect big | head` closes our stdout early: that is not an error.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -219,6 +259,17 @@ mod tests {
         assert_eq!(line.matches("entity not found").count(), 1, "{line}");
         let e = anyhow::anyhow!("inner").context("outer");
         assert_eq!(error_line(&e), "error: outer: inner");
+    }
+
+    #[test]
+    fn global_options_before_the_command_move_after_it() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            hoist_global_options(args(&["t", "--color", "never", "--offline", "inspect", "x"])),
+            args(&["t", "inspect", "--color", "never", "--offline", "x"])
+        );
+        let same = args(&["t", "--color", "never", "x.bin"]);
+        assert_eq!(hoist_global_options(same.clone()), same);
     }
 
     #[test]

@@ -83,24 +83,27 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     }
     let report = scan::scan_paths_with(&args.paths, &opts)?;
     let format = if args.json { Format::Json } else { args.format };
-    match format {
+    let code = exit_code(&report, args.fail_on);
+    // a closed stdout (`| head -1`) does not change the verdict's exit code
+    let written = match format {
         Format::Json | Format::Sarif => {
             let mut out = std::io::stdout().lock();
-            if format == Format::Json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
+            let doc = if format == Format::Json {
+                serde_json::to_value(&report)?
             } else {
-                serde_json::to_writer_pretty(&mut out, &scan::sarif::log(&report))?;
-            }
-            writeln!(out)?;
-            out.flush()?;
+                scan::sarif::log(&report)
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
         }
         Format::Human => {
             let mut out = super::style::stdout();
-            human(&mut out, &report, args.verbose)?;
-            out.flush()?;
+            human(&mut out, &report, args.verbose).and_then(|()| out.flush())
         }
-    }
-    Ok(exit_code(&report, args.fail_on))
+    };
+    super::quiet_pipe(written, code)
 }
 
 fn exit_code(report: &ScanReport, fail_on: FailOn) -> u8 {
@@ -171,7 +174,10 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
     };
     let verdict = paint(style::verdict(f.verdict), verdict);
     write!(out, "{}  [{}]  {verdict}", escape(&f.path), f.format)?;
-    if f.format != "safetensors" {
+    if let Some(n) = f.templates {
+        let n = n as u64;
+        write!(out, "  ({} checked)", tensorscope::text::plural(n, "chat template"))?;
+    } else if f.format != "safetensors" {
         write!(
             out,
             "  ({pickles} pickle{}, {globals} global{})",
@@ -249,6 +255,10 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
 
 /// The import inventory of one file: every global, its verdict, how many pickles name it, why.
 fn imports(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
+    // a GGUF or safetensors file imports nothing: no inventory to list
+    if f.templates.is_some() || f.format == "safetensors" {
+        return Ok(());
+    }
     let c = &f.import_counts;
     writeln!(
         out,

@@ -2,6 +2,7 @@
 //! dtype, shape, where the bytes are) and metadata. Every format reader builds these types; this module
 //! imports no reader, no scanner and no front end.
 
+pub mod count;
 pub mod dtype;
 mod ggml;
 pub mod names;
@@ -249,6 +250,9 @@ pub struct Checkpoint {
     pub components: Vec<Component>,
     /// Things the reader did not rebuild or skipped (pickle globals outside the allowlist, …).
     pub warnings: Vec<String>,
+    /// What is known beside the tensors for counting them: the quantization `config.json` names,
+    /// the totals an index declares.
+    pub hints: count::Hints,
     pub(crate) sources: Vec<Arc<Source>>,
 }
 
@@ -350,15 +354,19 @@ impl Checkpoint {
         self.sources.iter().filter_map(|s| s.sparse())
     }
 
-    /// Sum of the elements of every tensor.
+    /// Parameters as the model defines them: each storage once, packed weights unpacked,
+    /// quantization scales and zeros not counted (see [`count`]).
     pub fn total_params(&self) -> u64 {
-        self.tensors
-            .iter()
-            .map(|t| t.numel().unwrap_or(0))
-            .fold(0, u64::saturating_add)
+        self.counting().params
     }
 
-    /// Sum of the materialised bytes of every tensor.
+    /// The full count: parameters, stored elements, unique bytes and what each tensor counts for.
+    pub fn counting(&self) -> count::Counting {
+        count::Counting::of(&self.tensors, &self.hints)
+    }
+
+    /// Sum of the materialised bytes of every tensor as listed (a tied tensor again; see
+    /// [`count::Counting::unique_bytes`] for the bytes on disk).
     pub fn total_bytes(&self) -> u64 {
         self.tensors
             .iter()

@@ -335,6 +335,7 @@ impl Collector {
             import_counts: counts,
             error: None,
             also: Vec::new(),
+            templates: None,
         }
     }
 }

@@ -67,13 +67,16 @@ pub(super) fn scan(mut c: Collector, path: String, data: &[u8]) -> FileScan {
         }
     };
     keys(&mut c, &g);
-    for (key, template) in gguf::templates(&g) {
+    let templates = gguf::templates(&g);
+    for (key, template) in &templates {
         for h in scan_template(template) {
             let why = format!("{} (excerpt: {})", h.why, excerpt(template, h.offset));
             c.problem(key, Some(h.offset as u64), h.severity, why);
         }
     }
-    c.finish(path, "gguf")
+    let mut f = c.finish(path, "gguf");
+    f.templates = Some(templates.len());
+    f
 }
 
 /// Keys as llama.cpp matches them (`strcmp`, up to the first NUL): a key holding a NUL byte is
@@ -87,8 +90,8 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
         if short.len() != key.len() {
             let why = format!(
                 "the GGUF key {} holds a NUL byte: llama.cpp compares keys as C strings and reads it as {}",
-                crate::text::escape(key),
-                crate::text::escape(short)
+                key,
+                short
             );
             c.problem(key, None, Severity::Suspicious, why);
         }
@@ -97,8 +100,8 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
                 let why = format!(
                     "the GGUF keys {} and {} are equal up to a NUL byte: llama.cpp takes the first, \
                      other readers the last (both values were scanned)",
-                    crate::text::escape(prev),
-                    crate::text::escape(key)
+                    prev,
+                    key
                 );
                 c.problem(key, None, Severity::Suspicious, why);
             }
@@ -109,7 +112,7 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
     }
 }
 
-/// The text around byte `at`, on one line, escaped for printing.
+/// The text around byte `at`, on one line (escaped where it is printed).
 fn excerpt(t: &str, at: usize) -> String {
     let mut lo = at.saturating_sub(EXCERPT);
     while !t.is_char_boundary(lo) {
@@ -119,11 +122,11 @@ fn excerpt(t: &str, at: usize) -> String {
     while !t.is_char_boundary(hi) {
         hi += 1;
     }
+    // not escaped here: the printer escapes text once, where it is printed
     let s = t[lo..hi].replace(['\n', '\r', '\t'], " ");
     format!(
-        "{}{}{}",
+        "{}{s}{}",
         if lo > 0 { "…" } else { "" },
-        crate::text::escape(&s),
         if hi < t.len() { "…" } else { "" }
     )
 }
@@ -148,19 +151,13 @@ pub(crate) fn scan_template(t: &str) -> Vec<Hit> {
             hits.push(Hit {
                 offset: i,
                 severity: Severity::Dangerous,
-                why: format!(
-                    "a string literal spells {:?} through escapes",
-                    crate::text::escape(&lit)
-                ),
+                why: format!("a string literal spells \"{lit}\" through escapes"),
             });
         } else if dunder && !DUNDERS.contains(&lit.as_str()) {
             hits.push(Hit {
                 offset: i,
                 severity: Severity::Dangerous,
-                why: format!(
-                    "a string literal names the Python attribute {}",
-                    crate::text::escape(&lit)
-                ),
+                why: format!("a string literal names the Python attribute {lit}"),
             });
         }
     }
@@ -168,10 +165,7 @@ pub(crate) fn scan_template(t: &str) -> Vec<Hit> {
         hits.push(Hit {
             offset: i,
             severity: Severity::Dangerous,
-            why: format!(
-                "string concatenation builds the dunder name {:?}",
-                crate::text::escape(&built)
-            ),
+            why: format!("string concatenation builds the dunder name \"{built}\""),
         });
     }
     for i in find_filter(&lower, "attr") {

@@ -186,6 +186,9 @@ pub struct FileScan {
     /// Other names of the same file (same device and inode), e.g. a cache blob.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<String>,
+    /// GGUF: the chat templates checked (a GGUF holds no pickle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub templates: Option<usize>,
 }
 
 /// The scan of every file asked for.

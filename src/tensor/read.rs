@@ -412,6 +412,7 @@ pub(crate) mod testing {
             tensors,
             components: Vec::new(),
             warnings: Vec::new(),
+            hints: Default::default(),
             sources: vec![Arc::new(source)],
         }
     }

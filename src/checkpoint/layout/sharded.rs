@@ -8,6 +8,26 @@ use super::*;
 #[derive(serde::Deserialize)]
 struct ShardIndex {
     weight_map: HashMap<String, String>,
+    #[serde(default)]
+    metadata: Option<IndexMetadata>,
+}
+
+/// The totals an index declares (transformers writes `total_size`; newer versions `total_parameters`).
+#[derive(serde::Deserialize)]
+struct IndexMetadata {
+    total_size: Option<serde_json::Value>,
+    total_parameters: Option<serde_json::Value>,
+}
+
+/// A declared total, written as a number or a numeric string.
+fn declared(v: Option<&serde_json::Value>) -> Option<u64> {
+    match v? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
@@ -16,6 +36,12 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
     let index: ShardIndex =
         serde_json::from_str(&text).map_err(|e| Error::format(&index_path, format!("not a valid shard index: {e}")))?;
     let dir_rel = index_rel.parent().unwrap_or(Path::new(""));
+    if prefix.is_empty()
+        && let Some(m) = &index.metadata
+    {
+        b.hints.index_total_size = declared(m.total_size.as_ref());
+        b.hints.index_total_parameters = declared(m.total_parameters.as_ref());
+    }
     // shards in a stable order: by file name
     let mut shards: Vec<&String> = index.weight_map.values().collect::<HashSet<_>>().into_iter().collect();
     shards.sort();

@@ -31,7 +31,7 @@ fn render(v: &Value, top: bool) -> String {
         Value::Str(s) => {
             let cut: String = s.chars().take(80).collect();
             let more = if cut.len() < s.len() { "…" } else { "" };
-            format!("{cut:?}{more}")
+            format!("{}{more}", quote(&cut))
         }
         Value::Array(a) => render_array(a),
     }
@@ -39,8 +39,23 @@ fn render(v: &Value, top: bool) -> String {
 
 fn render_array(a: &Array) -> String {
     let items: Vec<String> = a.head.iter().map(|v| render(v, false)).collect();
-    let more = if (a.head.len() as u64) < a.len { ", …" } else { "" };
+    let more = match a.len.saturating_sub(a.head.len() as u64) {
+        0 => String::new(),
+        n => format!(", +{n} more"),
+    };
     format!("[{} × {}] [{}{more}]", a.elem.name(), a.len, items.join(", "))
+}
+
+/// A string item quoted as Python's `repr` would (the other quote when it holds one), but not
+/// escaped: the printer escapes text once, where it is printed (a token `"` reads `'"'`).
+fn quote(s: &str) -> String {
+    if !s.contains('"') {
+        format!("\"{s}\"")
+    } else if !s.contains('\'') {
+        format!("'{s}'")
+    } else {
+        format!("\"{}\"", s.replace('"', "\\\""))
+    }
 }
 
 /// The rendering of key `k`'s value `v` for [`crate::model::Checkpoint::metadata`].

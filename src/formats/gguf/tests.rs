@@ -79,7 +79,7 @@ fn metadata_orders_and_summarises() {
     assert_eq!(meta[4].1, "MOSTLY_Q4_K_M (15)");
     assert_eq!(
         meta[6].1,
-        "[STRING × 20] [\"tok0\", \"tok1\", \"tok2\", \"tok3\", \"tok4\", \"tok5\", \"tok6\", \"tok7\", …]"
+        "[STRING × 20] [\"tok0\", \"tok1\", \"tok2\", \"tok3\", \"tok4\", \"tok5\", \"tok6\", \"tok7\", +12 more]"
     );
     assert_eq!(templates(&g), [("tokenizer.chat_template", "{{ x }}")]);
     let data = b.bytes();
