@@ -3,6 +3,8 @@
 //! byte, plans that never exceed a budget, and refusals that exit 2.
 
 mod common;
+#[path = "support/hub.rs"]
+mod hub;
 
 use std::path::Path;
 
@@ -421,5 +423,31 @@ fn probe_reports_or_says_why_not() {
             "{}",
             r.stderr
         );
+    }
+}
+
+#[test]
+fn remote_paths_read_only_the_config_and_headers() {
+    let hub = hub::Hub::start();
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path().to_str().unwrap();
+    let env = [
+        ("HF_ENDPOINT", hub.endpoint.as_str()),
+        ("XDG_CACHE_HOME", c),
+        ("HOME", c),
+        ("TENSORSCOPE_HTTP_TIMEOUT", "10"),
+    ];
+    for (remote, local) in [("hf://tiny/sharded", "sharded"), ("hf://tiny/gguf", "tiny.gguf")] {
+        hub.stats.reset();
+        let r = common::run_env(&["fit", remote, "--json", "--device", "1GB"], &env);
+        assert_eq!(r.code, 0, "{remote}: {}", r.stderr);
+        let far: Value = serde_json::from_str(&r.stdout).unwrap();
+        let near = fit(&common::sample(local), &["--device", "1GB"]);
+        for k in ["weights_bytes", "kv_cache_bytes", "compute_bytes", "max_context"] {
+            assert_eq!(far[k], near[k], "{remote} {k}");
+        }
+        let read = hub.stats.cdn_bytes();
+        assert!(read < 64 * 1024, "{remote}: {read} bytes fetched");
+        assert!(read < u(&near, "weights_bytes") / 4, "{remote}: {read} bytes fetched");
     }
 }

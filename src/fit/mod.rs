@@ -120,7 +120,9 @@ pub fn fit(ck: &Checkpoint, opts: &Options) -> Result<FitReport> {
 /// The [`Model`] of a checkpoint: GGUF metadata, or the `config.json` beside the weights.
 pub fn model_of(ck: &Checkpoint) -> Result<Model> {
     let refuse = |m: String| Error::Unsupported(format!("{}: cannot plan: {m}", crate::text::path(&ck.path)));
-    if matches!(ck.format, Format::Gguf | Format::GgufSharded) {
+    let gguf =
+        matches!(ck.format, Format::Gguf | Format::GgufSharded) || ck.files.iter().any(|f| f.format == Format::Gguf);
+    if gguf {
         let get = |k: &str| config::gguf_meta(ck, k);
         let mut m = gguf::from_gguf(&get).map_err(refuse)?;
         if m.vocab == 0 {
