@@ -408,7 +408,8 @@ fn linear(c: &Map<String, Value>) -> Result<Attention, Refusal> {
     Ok(Attention::Recurrent { state_values })
 }
 
-/// Values of a gated-delta-net state (see [`linear`]); `None` on overflow.
+/// Values of a gated-delta-net state: `v_heads × k_dim × v_dim` recurrent plus
+/// `(kernel − 1) × (2 × k_heads × k_dim + v_heads × v_dim)` convolution values; `None` on overflow.
 pub fn recurrent_values(k_heads: u64, v_heads: u64, k_dim: u64, v_dim: u64, kernel: u64) -> Option<u64> {
     let ssm = v_heads.checked_mul(k_dim)?.checked_mul(v_dim)?;
     let conv_dim = k_heads
