@@ -418,3 +418,7 @@ pub fn recurrent_values(k_heads: u64, v_heads: u64, k_dim: u64, v_dim: u64, kern
         .checked_add(v_heads.checked_mul(v_dim)?)?;
     ssm.checked_add(kernel.checked_sub(1)?.checked_mul(conv_dim)?)
 }
+
+#[cfg(test)]
+#[path = "arch_tests.rs"]
+mod tests;
