@@ -22,6 +22,7 @@ pub mod checkpoint;
 pub mod convert;
 pub mod diff;
 pub mod error;
+pub mod fit;
 pub mod formats;
 pub mod model;
 pub mod remote;

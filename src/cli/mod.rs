@@ -9,6 +9,7 @@ mod bench;
 mod convert;
 mod diff;
 mod extra;
+mod fit;
 mod inspect;
 mod inspect_extra;
 mod scan;
@@ -73,6 +74,9 @@ enum Command {
     /// Time loading checkpoints every way (safetensors, torch.load-like, mmap), with reports.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
+    /// Will it fit? Weights, KV cache and a per-device plan with llama.cpp flags.
+    #[command(after_help = fit::EXAMPLES)]
+    Fit(fit::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = extra::COMPLETIONS_EXAMPLES)]
     Completions(extra::CompletionsArgs),
@@ -116,6 +120,7 @@ pub fn main() -> ExitCode {
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a, &env),
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Fit(a)) => fit::run(a),
         Some(Command::Completions(a)) => extra::completions(a),
         Some(Command::Man) => extra::man(),
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())

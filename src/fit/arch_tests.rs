@@ -1,0 +1,115 @@
+//! The rules of the config and GGUF readers on small configs: which rule each layer gets,
+//! and refusals.
+
+use serde_json::json;
+
+use super::{Attention, from_config};
+use crate::fit::KvType;
+use crate::fit::gguf::{Meta, from_gguf};
+
+#[test]
+fn gqa_defaults_and_mqa() {
+    let m = from_config(
+        &json!({"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
+                                "num_attention_heads": 4}),
+    )
+    .unwrap();
+    assert_eq!(
+        m.attention,
+        vec![
+            Attention::Full {
+                kv_heads: 4,
+                k_dim: 16,
+                v_dim: 16
+            };
+            2
+        ]
+    );
+    let m = from_config(
+        &json!({"model_type": "gpt_bigcode", "n_layer": 1, "n_embd": 64, "n_head": 4,
+                                "multi_query": true}),
+    )
+    .unwrap();
+    assert_eq!(
+        m.attention,
+        vec![Attention::Full {
+            kv_heads: 1,
+            k_dim: 16,
+            v_dim: 16
+        }]
+    );
+    assert_eq!(m.attention[0].bytes(10, 2, KvType::F16), Some(2 * 16 * 2 * 10 * 2));
+}
+
+#[test]
+fn sliding_rules() {
+    let base = json!({"model_type": "mistral", "num_hidden_layers": 2, "hidden_size": 64,
+                      "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 100});
+    let m = from_config(&base).unwrap();
+    assert!(
+        m.attention
+            .iter()
+            .all(|a| matches!(a, Attention::Sliding { window: 100, .. }))
+    );
+    let mut q = base.clone();
+    q["model_type"] = json!("qwen2");
+    q["use_sliding_window"] = json!(false);
+    let m = from_config(&q).unwrap();
+    assert!(m.attention.iter().all(|a| matches!(a, Attention::Full { .. })));
+    q["use_sliding_window"] = json!(true);
+    q["max_window_layers"] = json!(1);
+    let m = from_config(&q).unwrap();
+    assert!(matches!(m.attention[0], Attention::Full { .. }));
+    assert!(matches!(m.attention[1], Attention::Sliding { .. }));
+    let mut g = base.clone();
+    g["model_type"] = json!("gemma2");
+    let m = from_config(&g).unwrap();
+    assert!(matches!(m.attention[0], Attention::Sliding { .. }));
+    assert!(matches!(m.attention[1], Attention::Full { .. }));
+    g["model_type"] = json!("somethingnew");
+    assert!(from_config(&g).unwrap_err().contains("which layers slide"));
+}
+
+#[test]
+fn gguf_per_layer_kv_heads_and_refusals() {
+    let get = |k: &str| match k {
+        "general.architecture" => Some(Meta::Text("llama".into())),
+        "llama.block_count" => Some(Meta::Num(3)),
+        "llama.embedding_length" => Some(Meta::Num(64)),
+        "llama.attention.head_count" => Some(Meta::Num(4)),
+        "llama.attention.head_count_kv" => Some(Meta::Nums(vec![2, 0, 4])),
+        _ => None,
+    };
+    let m = from_gguf(&get).unwrap();
+    assert_eq!(
+        m.attention[0],
+        Attention::Full {
+            kv_heads: 2,
+            k_dim: 16,
+            v_dim: 16
+        }
+    );
+    assert_eq!(m.attention[1], Attention::None);
+    assert_eq!(
+        m.attention[2],
+        Attention::Full {
+            kv_heads: 4,
+            k_dim: 16,
+            v_dim: 16
+        }
+    );
+    let mamba = |k: &str| match k {
+        "general.architecture" => Some(Meta::Text("mamba".into())),
+        _ => None,
+    };
+    assert!(from_gguf(&mamba).unwrap_err().contains("mamba"));
+    let swa = |k: &str| match k {
+        "general.architecture" => Some(Meta::Text("newarch".into())),
+        "newarch.block_count" => Some(Meta::Num(2)),
+        "newarch.embedding_length" => Some(Meta::Num(64)),
+        "newarch.attention.head_count" => Some(Meta::Num(4)),
+        "newarch.attention.sliding_window" => Some(Meta::Num(512)),
+        _ => None,
+    };
+    assert!(from_gguf(&swa).unwrap_err().contains("sliding_window_pattern"));
+}
