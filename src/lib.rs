@@ -28,5 +28,6 @@ pub mod source;
 pub mod tensor;
 pub mod text;
 pub mod tree;
+pub mod verify;
 
 pub use error::{Error, Result};

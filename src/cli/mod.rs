@@ -14,7 +14,9 @@ mod inspect_extra;
 mod scan;
 mod show;
 mod show_print;
+mod sign;
 pub mod style;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,6 +31,7 @@ Examples:
   tensorscope inspect model.bin --tree       module tree with parameters per subtree
   tensorscope scan ./downloads               safety verdict for every file (exit 1 if not safe)
   tensorscope convert model.bin out.safetensors
+  tensorscope verify ./model --public-key signer.pub   check an OpenSSF Model Signing signature
   tensorscope completions bash > ~/.local/share/bash-completion/completions/tensorscope";
 
 /// Look inside model checkpoints, prove they are safe, convert them, measure how fast they load.
@@ -74,6 +77,13 @@ enum Command {
     /// Time loading checkpoints every way (safetensors, torch.load-like, mmap), with reports.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
+    /// Check a model against its OpenSSF Model Signing signature, or a Hugging Face cache folder
+    /// against its blob names (exit 1 when not verified).
+    #[command(after_help = verify::EXAMPLES)]
+    Verify(verify::Args),
+    /// Sign a model file or folder: write an OpenSSF Model Signing v1.0 bundle (key method).
+    #[command(after_help = sign::EXAMPLES)]
+    Sign(sign::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = extra::COMPLETIONS_EXAMPLES)]
     Completions(extra::CompletionsArgs),
@@ -118,6 +128,8 @@ pub fn main() -> ExitCode {
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a),
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Verify(a)) => verify::run(a),
+        Some(Command::Sign(a)) => sign::run(a),
         Some(Command::Completions(a)) => extra::completions(a),
         Some(Command::Man) => extra::man(),
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())
