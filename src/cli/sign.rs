@@ -48,7 +48,10 @@ fn parse_shard_size(s: &str) -> Result<u64, String> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let pem = std::fs::read_to_string(&args.private_key).map_err(|e| {
-        anyhow::anyhow!("cannot read the private key {}: {e}", escape(&args.private_key.to_string_lossy()))
+        anyhow::anyhow!(
+            "cannot read the private key {}: {e}",
+            escape(&args.private_key.to_string_lossy())
+        )
     })?;
     let key = PrivateKey::from_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", text::path(&args.private_key)))?;
     let signature = match args.signature {
@@ -59,7 +62,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let opts = sign::Options {
         signature,
         key,
-        method: args.shard_size.map_or(Method::Files, |shard_size| Method::Shards { shard_size }),
+        method: args
+            .shard_size
+            .map_or(Method::Files, |shard_size| Method::Shards { shard_size }),
         ignore_paths: args.ignore_paths,
         threads: args.threads,
     };
@@ -72,7 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         writeln!(
             out,
             "signed {} ({}) of {} into {} (root sha256 {})",
-            text::plural(signed.resources as u64, if args.shard_size.is_some() { "shard" } else { "file" }),
+            text::plural(
+                signed.resources as u64,
+                if args.shard_size.is_some() { "shard" } else { "file" }
+            ),
             text::bytes(signed.bytes),
             escape(&args.path.to_string_lossy()),
             escape(&signed.signature),

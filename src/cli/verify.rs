@@ -138,23 +138,54 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
     let failed = r.failures().count();
     if r.verified {
         let n = r.files.len() as u64;
-        writeln!(out, "{}  {}  {}", paint(SAFE, "VERIFIED"), escape(&r.path), paint(DIM, &what))?;
-        writeln!(out, "{} {}", text::plural(n, "file"), if n == 1 { "matches" } else { "match" })?;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            paint(SAFE, "VERIFIED"),
+            escape(&r.path),
+            paint(DIM, &what)
+        )?;
+        writeln!(
+            out,
+            "{} {}",
+            text::plural(n, "file"),
+            if n == 1 { "matches" } else { "match" }
+        )?;
     } else {
-        writeln!(out, "{}  {}  {}", paint(DANGEROUS, "NOT VERIFIED"), escape(&r.path), paint(DIM, &what))?;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            paint(DANGEROUS, "NOT VERIFIED"),
+            escape(&r.path),
+            paint(DIM, &what)
+        )?;
         if let Some(p) = &r.problem {
             writeln!(out, "  {}", escape(p))?;
         } else {
-            writeln!(out, "{failed} of {} failed:", text::plural(r.files.len() as u64, "file"))?;
+            writeln!(
+                out,
+                "{failed} of {} failed:",
+                text::plural(r.files.len() as u64, "file")
+            )?;
         }
     }
-    let width = r.files.iter().map(|f| escape(&f.name).chars().count()).max().unwrap_or(0).min(60);
+    let width = r
+        .files
+        .iter()
+        .map(|f| escape(&f.name).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
     for f in &r.files {
         if f.status == Status::Ok && !verbose {
             continue;
         }
         let word = format!("{:<11}", f.status.word());
-        let word = if f.status == Status::Ok { paint(SAFE, word) } else { paint(DANGEROUS, word) };
+        let word = if f.status == Status::Ok {
+            paint(SAFE, word)
+        } else {
+            paint(DANGEROUS, word)
+        };
         let extra = if f.status == Status::Ok {
             f.digest.clone().unwrap_or_default()
         } else {

@@ -175,7 +175,10 @@ pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
     let v: Value = serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
     if s("_type") != STATEMENT_TYPE {
-        return Err(format!("statement type {:?} is not {STATEMENT_TYPE}", crate::text::escape(s("_type"))));
+        return Err(format!(
+            "statement type {:?} is not {STATEMENT_TYPE}",
+            crate::text::escape(s("_type"))
+        ));
     }
     if s("predicateType") != PREDICATE_TYPE {
         return Err(format!(
@@ -183,11 +186,21 @@ pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
             crate::text::escape(s("predicateType"))
         ));
     }
-    let subjects = v.get("subject").and_then(Value::as_array).map_or(&[][..], |a| a.as_slice());
+    let subjects = v
+        .get("subject")
+        .and_then(Value::as_array)
+        .map_or(&[][..], |a| a.as_slice());
     let [subject] = subjects else {
-        return Err(format!("the statement has {} subjects, OMS v1.0 has one", subjects.len()));
+        return Err(format!(
+            "the statement has {} subjects, OMS v1.0 has one",
+            subjects.len()
+        ));
     };
-    let model_name = subject.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let model_name = subject
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let root = subject
         .pointer("/digest/sha256")
         .and_then(Value::as_str)
@@ -227,7 +240,10 @@ pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
                 crate::text::escape(algo_name)
             )
         })?;
-        let digest = unhex(field("digest")?).ok_or(format!("resource {} has a digest that is not hex", crate::text::escape(&name)))?;
+        let digest = unhex(field("digest")?).ok_or(format!(
+            "resource {} has a digest that is not hex",
+            crate::text::escape(&name)
+        ))?;
         if !seen.insert(name.clone()) {
             return Err(format!("resource {} is listed twice", crate::text::escape(&name)));
         }
@@ -268,15 +284,26 @@ fn read_serialization(ser: &Value) -> Result<Serialization, String> {
     let method = match method {
         "files" => Method::Files,
         "shards" => {
-            let n = ser.get("shard_size").ok_or("the shards serialization has no shard_size")?;
+            let n = ser
+                .get("shard_size")
+                .ok_or("the shards serialization has no shard_size")?;
             let shard_size = n
                 .as_u64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19).map(|f| f as u64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19)
+                        .map(|f| f as u64)
+                })
                 .filter(|&s| s > 0)
                 .ok_or("shard_size is not a positive whole number")?;
             Method::Shards { shard_size }
         }
-        other => return Err(format!("serialization method {:?} is not files or shards", crate::text::escape(other))),
+        other => {
+            return Err(format!(
+                "serialization method {:?} is not files or shards",
+                crate::text::escape(other)
+            ));
+        }
     };
     Ok(Serialization {
         method,
@@ -321,8 +348,21 @@ mod tests {
             .to_string()
         };
         let m = statement_to_manifest(st(&root, PREDICATE_TYPE).as_bytes()).unwrap();
-        assert_eq!(m.serialization.method, Method::Shards { shard_size: 1_000_000_000 });
-        assert!(statement_to_manifest(st(&d, PREDICATE_TYPE).as_bytes()).unwrap_err().contains("inconsistent"));
-        assert!(statement_to_manifest(st(&root, "x").as_bytes()).unwrap_err().contains("predicate type"));
+        assert_eq!(
+            m.serialization.method,
+            Method::Shards {
+                shard_size: 1_000_000_000
+            }
+        );
+        assert!(
+            statement_to_manifest(st(&d, PREDICATE_TYPE).as_bytes())
+                .unwrap_err()
+                .contains("inconsistent")
+        );
+        assert!(
+            statement_to_manifest(st(&root, "x").as_bytes())
+                .unwrap_err()
+                .contains("predicate type")
+        );
     }
 }

@@ -104,7 +104,7 @@ pub fn digest(algo: Algorithm, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Hash one job. A file shorter than `end` is an error (`UnexpectedEof`): the shard is not there.
-pub fn hash_job(job: &Job, buf: &mut Vec<u8>) -> std::io::Result<(Vec<u8>, u64)> {
+pub fn hash_job(job: &Job, buf: &mut Vec<u8>) -> Hashed {
     let mut f = File::open(&job.path)?;
     let len = f.metadata()?.len();
     let end = job.end.unwrap_or(len);
@@ -143,9 +143,12 @@ fn advise_sequential(f: &File) {
 #[cfg(not(target_os = "linux"))]
 fn advise_sequential(_: &File) {}
 
+/// A digest and the bytes read, or why the bytes could not be read.
+pub type Hashed = std::io::Result<(Vec<u8>, u64)>;
+
 /// Hash every job on up to `threads` threads (0 = one per core). Results come back in job order:
 /// the digest and the bytes read, or the I/O error.
-pub fn hash_all(jobs: &[Job], threads: usize) -> Vec<std::io::Result<(Vec<u8>, u64)>> {
+pub fn hash_all(jobs: &[Job], threads: usize) -> Vec<Hashed> {
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -156,8 +159,7 @@ pub fn hash_all(jobs: &[Job], threads: usize) -> Vec<std::io::Result<(Vec<u8>, u
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(job_len(&jobs[i])));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<std::io::Result<(Vec<u8>, u64)>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Hashed>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {

@@ -77,7 +77,10 @@ pub fn verify(path: &Path, threads: usize) -> Result<Report, Error> {
     let snapshots_root = layout.repo.join("snapshots");
     let roots = match &layout.snapshot {
         Some(s) => vec![s.clone()],
-        None => sorted_dir(&snapshots_root)?.into_iter().map(|n| snapshots_root.join(n)).collect(),
+        None => sorted_dir(&snapshots_root)?
+            .into_iter()
+            .map(|n| snapshots_root.join(n))
+            .collect(),
     };
     let mut wanted: Vec<String> = Vec::new();
     for root in &roots {
@@ -116,15 +119,27 @@ pub fn verify(path: &Path, threads: usize) -> Result<Report, Error> {
         let shown = format!("blobs/{b}");
         let meta = std::fs::symlink_metadata(&p);
         if !meta.as_ref().is_ok_and(|m| m.is_file()) {
-            report.files.push(FileCheck::new(shown, Status::NotRegular, "a blob must be a regular file"));
+            report.files.push(FileCheck::new(
+                shown,
+                Status::NotRegular,
+                "a blob must be a regular file",
+            ));
             continue;
         }
         if b.ends_with(".incomplete") {
-            report.files.push(FileCheck::new(shown, Status::Changed, "an interrupted download (.incomplete)"));
+            report.files.push(FileCheck::new(
+                shown,
+                Status::Changed,
+                "an interrupted download (.incomplete)",
+            ));
             continue;
         }
         let Some(algo) = algo_for(&b) else {
-            report.files.push(FileCheck::new(shown, Status::Unsigned, "a blob whose name is not a sha256 or git sha1"));
+            report.files.push(FileCheck::new(
+                shown,
+                Status::Unsigned,
+                "a blob whose name is not a sha256 or git sha1",
+            ));
             continue;
         };
         jobs.push(Job {
@@ -153,13 +168,19 @@ pub fn verify(path: &Path, threads: usize) -> Result<Report, Error> {
                 let mut c = if got == want {
                     FileCheck::new(shown, Status::Ok, "")
                 } else {
-                    FileCheck::new(shown, Status::Changed, format!("{algo} of the bytes is {}…, not its name", short(&got)))
+                    FileCheck::new(
+                        shown,
+                        Status::Changed,
+                        format!("{algo} of the bytes is {}…, not its name", short(&got)),
+                    )
                 };
                 c.digest = Some(format!("{algo}:{got}"));
                 c.bytes = Some(n);
                 report.files.push(c);
             }
-            Err(e) => report.files.push(FileCheck::new(shown, Status::Unreadable, format!("cannot read: {e}"))),
+            Err(e) => report
+                .files
+                .push(FileCheck::new(shown, Status::Unreadable, format!("cannot read: {e}"))),
         }
     }
     report.files.sort_by(|a, b| a.name.cmp(&b.name));
@@ -180,12 +201,22 @@ fn blob_of(link: &Path, blobs_dir: &Path) -> Result<String, (Status, String)> {
     let resolved = normalize(&link.parent().unwrap_or(Path::new(".")).join(&target));
     let blobs = normalize(blobs_dir);
     let shown = target.display().to_string();
-    let Some(name) = resolved.strip_prefix(&blobs).ok().filter(|r| r.components().count() == 1) else {
-        return Err((Status::BrokenLink, format!("links to {} outside blobs/", crate::text::escape(&shown))));
+    let Some(name) = resolved
+        .strip_prefix(&blobs)
+        .ok()
+        .filter(|r| r.components().count() == 1)
+    else {
+        return Err((
+            Status::BrokenLink,
+            format!("links to {} outside blobs/", crate::text::escape(&shown)),
+        ));
     };
     let name = name.to_string_lossy().into_owned();
     if !resolved.is_file() {
-        return Err((Status::BrokenLink, format!("links to blobs/{}, which does not exist", crate::text::escape(&name))));
+        return Err((
+            Status::BrokenLink,
+            format!("links to blobs/{}, which does not exist", crate::text::escape(&name)),
+        ));
     }
     Ok(name)
 }

@@ -58,7 +58,10 @@ impl PublicKey {
 
     /// The OMS key hint: hex SHA-256 of [`PublicKey::to_pem`].
     pub fn hint(&self) -> String {
-        super::hash::hex(&super::hash::digest(super::hash::Algorithm::Sha256, self.to_pem().as_bytes()))
+        super::hash::hex(&super::hash::digest(
+            super::hash::Algorithm::Sha256,
+            self.to_pem().as_bytes(),
+        ))
     }
 
     /// Whether `der_sig` is a valid signature of `msg` by this key.

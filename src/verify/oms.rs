@@ -66,7 +66,11 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
         hash_seconds: 0.0,
         threads: 0,
     };
-    let hint = b.verification_material.public_key.as_ref().and_then(|k| k.hint.as_deref());
+    let hint = b
+        .verification_material
+        .public_key
+        .as_ref()
+        .and_then(|k| k.hint.as_deref());
     if let Some(hint) = hint.filter(|h| !h.is_empty()) {
         let ours = opts.key.hint();
         if !hint.eq_ignore_ascii_case(&ours) {
@@ -162,9 +166,17 @@ fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options)
         }
     }
     for name in malformed {
-        report.files.push(FileCheck::new(name, Status::Missing, "a shard name that is not path:start:end"));
+        report.files.push(FileCheck::new(
+            name,
+            Status::Missing,
+            "a shard name that is not path:start:end",
+        ));
     }
-    let found: HashMap<&str, &Entry> = entries.iter().filter(|e| e.utf8).map(|e| (e.name.as_str(), e)).collect();
+    let found: HashMap<&str, &Entry> = entries
+        .iter()
+        .filter(|e| e.utf8)
+        .map(|e| (e.name.as_str(), e))
+        .collect();
     let mut jobs = Vec::new();
     // (file name, resource, job index) for every job
     let mut owners: Vec<(&str, &Resource, u64, u64)> = Vec::new();
@@ -184,7 +196,11 @@ fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options)
             continue;
         };
         if let Some(k) = e.not_regular {
-            report.files.push(FileCheck::new(&e.name, Status::NotRegular, format!("signed, but now {k}")));
+            report.files.push(FileCheck::new(
+                &e.name,
+                Status::NotRegular,
+                format!("signed, but now {k}"),
+            ));
             continue;
         }
         if let Method::Shards { shard_size } = m.serialization.method {
@@ -216,9 +232,11 @@ fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options)
     }
     for name in files.keys() {
         if !found.contains_key(name) {
-            report
-                .files
-                .push(FileCheck::new(*name, Status::Missing, "signed, but not found in the model"));
+            report.files.push(FileCheck::new(
+                *name,
+                Status::Missing,
+                "signed, but not found in the model",
+            ));
         }
     }
     report.threads = if opts.threads == 0 {
@@ -248,11 +266,19 @@ fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options)
                 if d != res.digest && check.status == Status::Ok {
                     check.status = Status::Changed;
                     check.why = if sharded {
-                        format!("shard {start}..{end} differs ({} signed {}…, now {}…)", res.algo.name(),
-                            short(&hash::hex(&res.digest)), short(&hash::hex(&d)))
+                        format!(
+                            "shard {start}..{end} differs ({} signed {}…, now {}…)",
+                            res.algo.name(),
+                            short(&hash::hex(&res.digest)),
+                            short(&hash::hex(&d))
+                        )
                     } else {
-                        format!("{} differs: signed {}…, now {}…", res.algo.name(),
-                            short(&hash::hex(&res.digest)), short(&hash::hex(&d)))
+                        format!(
+                            "{} differs: signed {}…, now {}…",
+                            res.algo.name(),
+                            short(&hash::hex(&res.digest)),
+                            short(&hash::hex(&d))
+                        )
                     };
                 }
             }

@@ -16,10 +16,22 @@ use super::{Report, Status};
 
 /// The rules: id, name, short description.
 pub const RULES: [(&str, &str, &str); 4] = [
-    ("TSV001", "bad-signature", "The signature does not verify with the given key, or names another key."),
-    ("TSV002", "changed-file", "A file's bytes differ from what was signed (or from the hash that names the blob)."),
+    (
+        "TSV001",
+        "bad-signature",
+        "The signature does not verify with the given key, or names another key.",
+    ),
+    (
+        "TSV002",
+        "changed-file",
+        "A file's bytes differ from what was signed (or from the hash that names the blob).",
+    ),
     ("TSV003", "missing-file", "A signed file is not in the model."),
-    ("TSV004", "unexpected-file", "A file is in the model but not in the signature, is not a regular file, or is a broken link."),
+    (
+        "TSV004",
+        "unexpected-file",
+        "A file is in the model but not in the signature, is not a regular file, or is a broken link.",
+    ),
 ];
 
 fn rule(s: Status) -> usize {
@@ -39,7 +51,11 @@ pub fn log(r: &Report) -> Value {
     }
     for f in r.failures() {
         let uri = if r.path.ends_with('/') || f.name == "." {
-            if f.name == "." { r.path.clone() } else { format!("{}{}", r.path, f.name) }
+            if f.name == "." {
+                r.path.clone()
+            } else {
+                format!("{}{}", r.path, f.name)
+            }
         } else {
             format!("{}/{}", r.path, f.name)
         };

@@ -104,7 +104,11 @@ fn walk_dir(
                 name: rel,
                 path,
                 len: target.as_ref().map_or(0, |m| m.len()),
-                not_regular: if target.is_some() { None } else { Some(link_problem(follow)) },
+                not_regular: if target.is_some() {
+                    None
+                } else {
+                    Some(link_problem(follow))
+                },
                 utf8,
             });
         } else {
@@ -168,7 +172,10 @@ fn rel_name(parts: &[OsString]) -> (String, bool) {
 /// The ignore rule for `sig` when it lies inside the model at `root` (the signature never signs itself).
 pub fn relative_inside(root: &Path, sig: &Path) -> Option<PathBuf> {
     let root = std::fs::canonicalize(root).ok()?;
-    let parent = sig.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = sig
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let sig = std::fs::canonicalize(parent).ok()?.join(sig.file_name()?);
     sig.strip_prefix(&root).ok().map(Path::to_path_buf)
 }
