@@ -73,6 +73,7 @@ fn folders_signed_by_the_reference_tool_verify() {
     let cases = [
         ("ref-p256", "p256.pub", None),
         ("ref-p521-shards", "p521.pub", None),
+        ("ref-p256-blake2b", "p256.pub", None),
         ("ref-p384-single.bin", "p384.pub", Some("ref-p384-single.sig")),
     ];
     for (model, pubkey, sig) in cases {
@@ -145,6 +146,17 @@ fn a_changed_byte_fails_naming_the_file() {
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["name"], "model.safetensors");
     assert_eq!(bad[0]["status"], "changed");
+}
+
+#[test]
+fn blake2b_digests_are_checked() {
+    let (_d, model) = copy_of("ref-p256-blake2b");
+    let j = json_of(&verify(&model, &key("p256.pub"), &["--json"]));
+    assert_eq!(j["signature"]["serialization"]["hash_type"], "blake2b");
+    assert!(j["files"][0]["digest"].as_str().unwrap().starts_with("blake2b:"), "{j}");
+    std::fs::write(model.join("b.json"), b"config!\n").unwrap();
+    let r = verify(&model, &key("p256.pub"), &[]);
+    assert_fails_naming(&r, "blake2b differs", "b.json");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 #   keys/{p256,p384,p521,other}.{key,pub}   throwaway test keys (never use them for anything else)
 #   ref-p256/          a folder signed by `model_signing sign key` (files serialization), model.sig inside
 #   ref-p521-shards/   a folder signed through the Python API with the shards serialization (shard 4 kB)
+#   ref-p256-blake2b/  a folder signed through the Python API with BLAKE2b digests
 #   ref-p384-single.bin + ref-p384-single.sig   one file signed on its own
 # Tampered variants (changed byte, extra file, missing file, wrong key) are made by the tests in a
 # temporary copy, so the signed folders stay exactly as the reference tool left them.
@@ -50,6 +51,19 @@ cfg = signing.Config().use_elliptic_key_signer(private_key="keys/p521.key")
 cfg.set_hashing_config(hashing.Config().use_shard_serialization(shard_size=4096).set_ignored_paths(
     paths=[os.path.abspath("ref-p521-shards/model.sig")], ignore_git_paths=True))
 cfg.sign("ref-p521-shards", "ref-p521-shards/model.sig")
+EOF
+
+# BLAKE2b through the API (the reference's own verifier then refuses its hash_type "blake2b":
+# model_signing 1.1.1 only maps "blake2" back to a hasher, so this one is checked by tensorscope only)
+rm -rf ref-p256-blake2b; mkdir ref-p256-blake2b
+printf 'weights\n' > ref-p256-blake2b/a.bin; printf 'config\n' > ref-p256-blake2b/b.json
+"$MS/python" - <<'EOF'
+import os
+from model_signing import hashing, signing
+cfg = signing.Config().use_elliptic_key_signer(private_key="keys/p256.key")
+cfg.set_hashing_config(hashing.Config().use_file_serialization(hashing_algorithm="blake2").set_ignored_paths(
+    paths=[os.path.abspath("ref-p256-blake2b/model.sig")], ignore_git_paths=True))
+cfg.sign("ref-p256-blake2b", "ref-p256-blake2b/model.sig")
 EOF
 
 printf 'one file, signed alone\n' > ref-p384-single.bin
