@@ -32,5 +32,6 @@ pub mod source;
 pub mod tensor;
 pub mod text;
 pub mod tree;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -3,12 +3,10 @@
 //! byte, plans that never exceed a budget, and refusals that exit 2.
 
 mod common;
-#[path = "support/hub.rs"]
-mod hub;
 
 use std::path::Path;
 
-use common::{assert_clean_error, run, write};
+use common::{assert_clean_error, hub, run, write};
 use serde_json::Value;
 
 const GIB: u64 = 1 << 30;

@@ -89,10 +89,15 @@ fn devices(values: &[String]) -> anyhow::Result<(Vec<Device>, Vec<String>)> {
     Ok((out, notes))
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     let (devices, notes) = devices(&args.device)?;
-    let ck = checkpoint::open(&args.path)?;
+    let open = checkpoint::OpenOptions {
+        remote: Some(env.clone()),
+        ..Default::default()
+    };
+    let ck = checkpoint::open_with(&args.path, &open)?;
     let opts = Options {
+        remote: Some(env.clone()),
         context: args.ctx,
         batch: args.batch,
         kv: args.kv_type,

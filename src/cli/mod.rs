@@ -14,7 +14,9 @@ mod inspect;
 mod inspect_extra;
 mod scan;
 mod show;
+mod sign;
 pub mod style;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,6 +31,7 @@ Examples:
   tensorscope inspect model.bin --tree       module tree with parameters per subtree
   tensorscope scan ./downloads               safety verdict for every file (exit 1 if not safe)
   tensorscope convert model.bin out.safetensors
+  tensorscope verify ./model --public-key signer.pub   check an OpenSSF Model Signing signature
   tensorscope completions bash > ~/.local/share/bash-completion/completions/tensorscope";
 
 /// Look inside model checkpoints, prove they are safe, convert them, measure how fast they load.
@@ -77,6 +80,13 @@ enum Command {
     /// Will it fit? Weights, KV cache and a per-device plan with llama.cpp flags.
     #[command(after_help = fit::EXAMPLES)]
     Fit(fit::Args),
+    /// Check a model against its OpenSSF Model Signing signature, or a Hugging Face cache folder
+    /// against its blob names (exit 1 when not verified).
+    #[command(after_help = verify::EXAMPLES)]
+    Verify(verify::Args),
+    /// Sign a model file or folder: write an OpenSSF Model Signing v1.0 bundle (key method).
+    #[command(after_help = sign::EXAMPLES)]
+    Sign(sign::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = extra::COMPLETIONS_EXAMPLES)]
     Completions(extra::CompletionsArgs),
@@ -120,7 +130,9 @@ pub fn main() -> ExitCode {
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a, &env),
         Some(Command::Bench(a)) => bench::run(a),
-        Some(Command::Fit(a)) => fit::run(a),
+        Some(Command::Fit(a)) => fit::run(a, &env),
+        Some(Command::Verify(a)) => verify::run(a),
+        Some(Command::Sign(a)) => sign::run(a),
         Some(Command::Completions(a)) => extra::completions(a),
         Some(Command::Man) => extra::man(),
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())

@@ -28,9 +28,10 @@ fn candidates(ck: &Checkpoint) -> Vec<PathBuf> {
     dirs.into_iter().map(|d| d.join("config.json")).collect()
 }
 
-/// The parsed `config.json` of `ck` and the path it was read from.
-pub fn read(ck: &Checkpoint) -> Result<(PathBuf, Value)> {
-    let mirror = ck.remote();
+/// The parsed `config.json` of `ck` and the path it was read from; a remote checkpoint's through the
+/// mirror `remote` opened it with.
+pub fn read(ck: &Checkpoint, remote: Option<&crate::remote::Env>) -> Result<(PathBuf, Value)> {
+    let mirror = remote.and_then(|env| env.mirror_of(ck));
     for p in candidates(ck) {
         let bytes = match mirror
             .as_ref()
@@ -78,8 +79,14 @@ pub fn gguf_meta(ck: &Checkpoint, key: &str) -> Option<Meta> {
     let text = ck.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())?;
     if text.starts_with('[') {
         let full = crate::checkpoint::gguf::metadata_value(ck, key).ok()??;
-        let items = full.items?;
-        let nums: Option<Vec<u64>> = items.iter().map(number).collect();
+        // a capped array is not the whole list: no figure from part of it
+        let crate::formats::gguf::Value::Array(items) = full.value else {
+            return None;
+        };
+        if full.more > 0 {
+            return None;
+        }
+        let nums: Option<Vec<u64>> = items.head.iter().map(number).collect();
         return nums.map(Meta::Nums);
     }
     match text.parse::<u64>() {

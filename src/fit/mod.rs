@@ -90,6 +90,8 @@ pub struct Options {
     pub margin_percent: u64,
     /// vLLM's `--gpu-memory-utilization`, for the vLLM view.
     pub gpu_memory_utilization: f64,
+    /// How a remote checkpoint was opened: its `config.json` is read through the same mirror.
+    pub remote: Option<crate::remote::Env>,
 }
 
 impl Default for Options {
@@ -101,13 +103,14 @@ impl Default for Options {
             devices: Vec::new(),
             margin_percent: 5,
             gpu_memory_utilization: 0.9,
+            remote: None,
         }
     }
 }
 
 /// Read the model and its weights from `ck` and plan with `opts`.
 pub fn fit(ck: &Checkpoint, opts: &Options) -> Result<FitReport> {
-    let model = model_of(ck)?;
+    let model = model_of(ck, opts.remote.as_ref())?;
     let w = weights::split(ck, model.attention.len());
     let safetensors = ck
         .files
@@ -117,8 +120,9 @@ pub fn fit(ck: &Checkpoint, opts: &Options) -> Result<FitReport> {
         .map_err(|m| Error::Unsupported(format!("{}: {m}", crate::text::path(&ck.path))))
 }
 
-/// The [`Model`] of a checkpoint: GGUF metadata, or the `config.json` beside the weights.
-pub fn model_of(ck: &Checkpoint) -> Result<Model> {
+/// The [`Model`] of a checkpoint: GGUF metadata, or the `config.json` beside the weights (for a
+/// remote checkpoint, read through the mirror `remote` opened it with).
+pub fn model_of(ck: &Checkpoint, remote: Option<&crate::remote::Env>) -> Result<Model> {
     let refuse = |m: String| Error::Unsupported(format!("{}: cannot plan: {m}", crate::text::path(&ck.path)));
     let gguf =
         matches!(ck.format, Format::Gguf | Format::GgufSharded) || ck.files.iter().any(|f| f.format == Format::Gguf);
@@ -130,7 +134,7 @@ pub fn model_of(ck: &Checkpoint) -> Result<Model> {
         }
         return Ok(m);
     }
-    let (path, json) = config::read(ck)?;
+    let (path, json) = config::read(ck, remote)?;
     let mut m = arch::from_config(&json).map_err(refuse)?;
     m.notes.insert(0, format!("config: {}", crate::text::path(&path)));
     if m.vocab == 0 {

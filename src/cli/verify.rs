@@ -1,0 +1,214 @@
+//! `tensorscope verify PATH [--signature F] [--public-key PEM] [--ignore-unsigned-files] [--json]`:
+//! an OpenSSF Model Signing v1.0 bundle checked with a public key, or a Hugging Face cache folder
+//! checked blob by blob. Exit 0 verified, 1 not verified (file by file, why), 2 error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tensorscope::text::{self, escape};
+use tensorscope::verify::{self, Report, Status, hf, keys::PublicKey, oms};
+
+use super::style::{self, DANGEROUS, DIM, SAFE, paint};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  tensorscope verify ./model --public-key signer.pub             model/model.sig, every file
+  tensorscope verify model.safetensors --public-key k.pub --signature model.sig
+  tensorscope verify ./model --public-key k.pub --ignore-unsigned-files --json
+  tensorscope verify ~/.cache/huggingface/hub/models--gpt2--gpt2  each blob against its name
+  tensorscope verify ./model --public-key k.pub --format sarif > verify.sarif";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model: a file or a folder signed with OMS, or a Hugging Face cache folder
+    /// (models--ORG--NAME, or snapshots/REV inside one).
+    pub path: PathBuf,
+    /// The OMS signature bundle [default: model.sig inside a folder PATH, else beside PATH].
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The signer's ECDSA public key (PEM; P-256, P-384 or P-521): verify an OMS signature.
+    #[arg(long, value_name = "PEM")]
+    pub public_key: Option<PathBuf>,
+    /// Accept files that the signature does not list (they are not checked).
+    #[arg(long)]
+    pub ignore_unsigned_files: bool,
+    /// Leave out a path relative to the model (repeatable), besides .git, .gitattributes, .github,
+    /// .gitignore, the signature itself and the signature's own ignore_paths.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Print JSON (the same as --format json).
+    #[arg(long)]
+    pub json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// List every file, not only those that failed, and the hashing speed.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Hashing threads [default: one per core].
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+}
+
+/// Output formats of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A verdict and one line per failing file.
+    Human,
+    /// The report as JSON.
+    Json,
+    /// SARIF 2.1.0 for code-scanning services.
+    Sarif,
+}
+
+/// The signature used when `--signature` is not given: `model.sig` inside a folder (or beside it when
+/// only that exists), `model.sig` beside a file.
+pub fn default_signature(path: &Path) -> PathBuf {
+    let beside = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("model.sig");
+    if path.is_dir() {
+        let inside = path.join("model.sig");
+        if inside.exists() || !beside.exists() {
+            return inside;
+        }
+    }
+    beside
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let report = match &args.public_key {
+        Some(key) => {
+            let pem = std::fs::read_to_string(key)
+                .map_err(|e| anyhow::anyhow!("cannot read the public key {}: {e}", escape(&key.to_string_lossy())))?;
+            let key = PublicKey::from_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", text::path(key)))?;
+            let signature = args.signature.clone().unwrap_or_else(|| default_signature(&args.path));
+            let mut opts = oms::Options::new(signature, key);
+            opts.ignore_unsigned_files = args.ignore_unsigned_files;
+            opts.ignore_paths = args.ignore_paths.clone();
+            opts.threads = args.threads;
+            oms::verify(&args.path, &opts)?
+        }
+        None if hf::detect(&std::fs::canonicalize(&args.path).unwrap_or_else(|_| args.path.clone())).is_some() => {
+            hf::verify(&args.path, args.threads)?
+        }
+        None => anyhow::bail!(
+            "{}: pass --public-key PEM to check an OpenSSF Model Signing signature \
+             (or give a Hugging Face cache folder models--ORG--NAME)",
+            text::path(&args.path)
+        ),
+    };
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json | Format::Sarif => {
+            let mut out = std::io::stdout().lock();
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+            } else {
+                serde_json::to_writer_pretty(&mut out, &verify::sarif::log(&report))?;
+            }
+            writeln!(out)?;
+            out.flush()?;
+        }
+        Format::Human => {
+            let mut out = style::stdout();
+            human(&mut out, &report, args.verbose)?;
+            out.flush()?;
+        }
+    }
+    Ok(if report.verified { 0 } else { super::FINDING })
+}
+
+fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()> {
+    let what = match (&r.signature, r.kind) {
+        (Some(s), _) => {
+            let how = s.serialization.as_ref().map_or(String::new(), |ser| {
+                let method = match ser.method {
+                    verify::Method::Files => "files".to_string(),
+                    verify::Method::Shards { shard_size } => format!("shards of {}", text::bytes(shard_size)),
+                };
+                format!(", {method}, {}", ser.hash_type)
+            });
+            format!("OMS v1.0 signature {} ({}{how})", escape(&s.file), s.key)
+        }
+        (None, _) => "Hugging Face cache: blobs against their names, snapshot links".to_string(),
+    };
+    let failed = r.failures().count();
+    if r.verified {
+        let n = r.files.len() as u64;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            paint(SAFE, "VERIFIED"),
+            escape(&r.path),
+            paint(DIM, &what)
+        )?;
+        writeln!(
+            out,
+            "{} {}",
+            text::plural(n, "file"),
+            if n == 1 { "matches" } else { "match" }
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}  {}  {}",
+            paint(DANGEROUS, "NOT VERIFIED"),
+            escape(&r.path),
+            paint(DIM, &what)
+        )?;
+        if let Some(p) = &r.problem {
+            writeln!(out, "  {}", escape(p))?;
+        } else {
+            writeln!(
+                out,
+                "{failed} of {} failed:",
+                text::plural(r.files.len() as u64, "file")
+            )?;
+        }
+    }
+    let width = r
+        .files
+        .iter()
+        .map(|f| escape(&f.name).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for f in &r.files {
+        if f.status == Status::Ok && !verbose {
+            continue;
+        }
+        let word = format!("{:<11}", f.status.word());
+        let word = if f.status == Status::Ok {
+            paint(SAFE, word)
+        } else {
+            paint(DANGEROUS, word)
+        };
+        let extra = if f.status == Status::Ok {
+            f.digest.clone().unwrap_or_default()
+        } else {
+            f.why.clone()
+        };
+        writeln!(out, "  {word} {:<width$}  {}", escape(&f.name), escape(&extra))?;
+    }
+    if verbose {
+        if let Some(gbps) = r.gbps() {
+            writeln!(
+                out,
+                "{}",
+                paint(
+                    DIM,
+                    format!(
+                        "hashed {} in {:.2} s: {gbps:.2} GB/s on {}",
+                        text::bytes(r.bytes_hashed),
+                        r.hash_seconds,
+                        text::plural(r.threads as u64, "thread")
+                    )
+                )
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! Verify a model against an OpenSSF Model Signing v1.0 bundle (key method).
+//!
+//! Order: bundle -> key hint -> DSSE signature over PAE(payload) -> statement -> manifest; then the
+//! model is walked (default git exclusions, the predicate's `ignore_paths`, the signature file
+//! itself), every signed file or shard is hashed in parallel and compared byte for byte by name.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::bundle::{self, Manifest, Method, Resource};
+use super::hash::{self, Job};
+use super::keys::PublicKey;
+use super::walk::{self, Entry, Ignores};
+use super::{FileCheck, Report, SignatureInfo, Status, short};
+use crate::Error;
+
+/// What `verify` needs besides the model.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The bundle (`model.sig`).
+    pub signature: PathBuf,
+    /// The signer's public key.
+    pub key: PublicKey,
+    /// Accept files that the signature does not list.
+    pub ignore_unsigned_files: bool,
+    /// More model-relative paths to leave out.
+    pub ignore_paths: Vec<PathBuf>,
+    /// Hashing threads (0 = one per core).
+    pub threads: usize,
+}
+
+impl Options {
+    /// Defaults: unsigned files fail, no extra ignores, every core.
+    pub fn new(signature: impl Into<PathBuf>, key: PublicKey) -> Self {
+        Options {
+            signature: signature.into(),
+            key,
+            ignore_unsigned_files: false,
+            ignore_paths: Vec::new(),
+            threads: 0,
+        }
+    }
+}
+
+/// Check the bundle at `opts.signature` with `opts.key`, then the model at `model` against it.
+pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
+    let sig_path = &opts.signature;
+    let bytes = read_limited(sig_path)?;
+    let b = bundle::parse(&bytes).map_err(|m| Error::format(sig_path, m))?;
+    let mut report = Report {
+        path: model.display().to_string(),
+        kind: "oms",
+        verified: false,
+        signature: Some(SignatureInfo {
+            file: sig_path.display().to_string(),
+            key: opts.key.describe(),
+            valid: false,
+            model_name: None,
+            serialization: None,
+            resources: 0,
+        }),
+        problem: None,
+        files: Vec::new(),
+        bytes_hashed: 0,
+        hash_seconds: 0.0,
+        threads: 0,
+    };
+    let hint = b
+        .verification_material
+        .public_key
+        .as_ref()
+        .and_then(|k| k.hint.as_deref());
+    if let Some(hint) = hint.filter(|h| !h.is_empty()) {
+        let ours = opts.key.hint();
+        if !hint.eq_ignore_ascii_case(&ours) {
+            report.problem = Some(format!(
+                "wrong key: the bundle was signed by key {}…, --public-key is {}…",
+                short(&crate::text::escape(hint)),
+                short(&ours)
+            ));
+            return Ok(report);
+        }
+    }
+    let env = &b.dsse_envelope;
+    let payload = bundle::b64(&env.payload, "the DSSE payload").map_err(|m| Error::format(sig_path, m))?;
+    let sig = bundle::b64(&env.signatures[0].sig, "the DSSE signature").map_err(|m| Error::format(sig_path, m))?;
+    if !opts.key.verify(&bundle::pae(&env.payload_type, &payload), &sig) {
+        report.problem = Some(format!(
+            "bad signature: the envelope does not verify with this {} key (wrong key, or the bundle was altered)",
+            opts.key.describe()
+        ));
+        return Ok(report);
+    }
+    let manifest = bundle::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
+    if let Some(info) = report.signature.as_mut() {
+        info.valid = true;
+        info.model_name = Some(manifest.model_name.clone());
+        info.serialization = Some(manifest.serialization.clone());
+        info.resources = manifest.resources.len();
+    }
+    let mut ignores = Ignores::default();
+    for p in walk::DEFAULT_IGNORES {
+        ignores.add(Path::new(p));
+    }
+    for p in &manifest.serialization.ignore_paths {
+        ignores.add(Path::new(p));
+    }
+    for p in &opts.ignore_paths {
+        ignores.add(p);
+    }
+    if let Some(rel) = walk::relative_inside(model, sig_path) {
+        ignores.add(&rel);
+    }
+    let entries = walk::walk(model, &ignores, manifest.serialization.allow_symlinks)?;
+    compare(&mut report, &manifest, &entries, opts);
+    report.verified = report.files.iter().all(|f| f.status == Status::Ok);
+    Ok(report)
+}
+
+fn read_limited(p: &Path) -> Result<Vec<u8>, Error> {
+    let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+    if meta.len() > bundle::MAX_SIGNATURE_BYTES {
+        return Err(Error::Limit {
+            path: p.to_path_buf(),
+            what: "signature file size",
+            value: meta.len(),
+            limit: bundle::MAX_SIGNATURE_BYTES,
+            hint: ": is this the model rather than its signature?",
+        });
+    }
+    std::fs::read(p).map_err(|e| Error::io(p, e))
+}
+
+/// A signed shard of a file.
+struct Shard<'a> {
+    start: u64,
+    end: u64,
+    res: &'a Resource,
+}
+
+/// Split a shard name `path:start:end` from the right, so a path holding `:` still parses.
+fn shard_key(name: &str) -> Option<(&str, u64, u64)> {
+    let mut it = name.rsplitn(3, ':');
+    let end = it.next()?.parse().ok()?;
+    let start = it.next()?.parse().ok()?;
+    let path = it.next()?;
+    (start < end).then_some((path, start, end))
+}
+
+fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options) {
+    // expected, by file path
+    let mut files: BTreeMap<&str, Vec<Shard>> = BTreeMap::new();
+    let mut malformed = Vec::new();
+    for r in &m.resources {
+        match m.serialization.method {
+            Method::Files => files.entry(r.name.as_str()).or_default().push(Shard {
+                start: 0,
+                end: u64::MAX,
+                res: r,
+            }),
+            Method::Shards { .. } => match shard_key(&r.name) {
+                Some((p, start, end)) => files.entry(p).or_default().push(Shard { start, end, res: r }),
+                None => malformed.push(r.name.clone()),
+            },
+        }
+    }
+    for name in malformed {
+        report.files.push(FileCheck::new(
+            name,
+            Status::Missing,
+            "a shard name that is not path:start:end",
+        ));
+    }
+    let found: HashMap<&str, &Entry> = entries
+        .iter()
+        .filter(|e| e.utf8)
+        .map(|e| (e.name.as_str(), e))
+        .collect();
+    let mut jobs = Vec::new();
+    // (file name, resource, job index) for every job
+    let mut owners: Vec<(&str, &Resource, u64, u64)> = Vec::new();
+    for e in entries {
+        let signed = files.get(e.name.as_str()).filter(|_| e.utf8);
+        let Some(shards) = signed else {
+            let empty_shardless = matches!(m.serialization.method, Method::Shards { .. }) && e.len == 0;
+            if opts.ignore_unsigned_files || (empty_shardless && e.not_regular.is_none()) {
+                continue;
+            }
+            let why = match (e.not_regular, e.utf8) {
+                (Some(k), _) => format!("not in the signature, and {k}"),
+                (None, false) => "not in the signature (its name is not UTF-8)".to_string(),
+                (None, true) => "not in the signature (pass --ignore-unsigned-files to accept extra files)".into(),
+            };
+            report.files.push(FileCheck::new(&e.name, Status::Unsigned, why));
+            continue;
+        };
+        if let Some(k) = e.not_regular {
+            report.files.push(FileCheck::new(
+                &e.name,
+                Status::NotRegular,
+                format!("signed, but now {k}"),
+            ));
+            continue;
+        }
+        if let Method::Shards { shard_size } = m.serialization.method {
+            let mut want: Vec<(u64, u64)> = shards.iter().map(|s| (s.start, s.end)).collect();
+            want.sort_unstable();
+            let have = shard_ranges(e.len, shard_size);
+            if want != have {
+                let signed_len = want.last().map_or(0, |w| w.1);
+                let mut c = FileCheck::new(
+                    &e.name,
+                    Status::Changed,
+                    format!("size changed: {signed_len} bytes signed, {} now", e.len),
+                );
+                c.bytes = Some(e.len);
+                report.files.push(c);
+                continue;
+            }
+        }
+        for s in shards {
+            let end = (s.end != u64::MAX).then_some(s.end);
+            jobs.push(Job {
+                path: e.path.clone(),
+                start: s.start,
+                end,
+                algo: s.res.algo,
+            });
+            owners.push((e.name.as_str(), s.res, s.start, end.unwrap_or(e.len)));
+        }
+    }
+    for name in files.keys() {
+        if !found.contains_key(name) {
+            report.files.push(FileCheck::new(
+                *name,
+                Status::Missing,
+                "signed, but not found in the model",
+            ));
+        }
+    }
+    report.threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    }
+    .min(jobs.len().max(1));
+    let t0 = Instant::now();
+    let results = hash::hash_all(&jobs, opts.threads);
+    report.hash_seconds = t0.elapsed().as_secs_f64();
+    // fold shards into one verdict per file
+    let mut per_file: BTreeMap<&str, FileCheck> = BTreeMap::new();
+    let sharded = matches!(m.serialization.method, Method::Shards { .. });
+    for ((name, res, start, end), r) in owners.into_iter().zip(results) {
+        let check = per_file.entry(name).or_insert_with(|| {
+            let mut c = FileCheck::new(name, Status::Ok, "");
+            c.bytes = found.get(name).map(|e| e.len);
+            c
+        });
+        match r {
+            Ok((d, n)) => {
+                report.bytes_hashed += n;
+                if !sharded {
+                    check.digest = Some(format!("{}:{}", res.algo.name(), hash::hex(&d)));
+                }
+                if d != res.digest && check.status == Status::Ok {
+                    check.status = Status::Changed;
+                    check.why = if sharded {
+                        format!(
+                            "shard {start}..{end} differs ({} signed {}…, now {}…)",
+                            res.algo.name(),
+                            short(&hash::hex(&res.digest)),
+                            short(&hash::hex(&d))
+                        )
+                    } else {
+                        format!(
+                            "{} differs: signed {}…, now {}…",
+                            res.algo.name(),
+                            short(&hash::hex(&res.digest)),
+                            short(&hash::hex(&d))
+                        )
+                    };
+                }
+            }
+            Err(e) => {
+                check.status = Status::Unreadable;
+                check.why = format!("cannot read: {e}");
+            }
+        }
+    }
+    report.files.extend(per_file.into_values());
+    report.files.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// The shard ranges `model_signing` cuts a file of `len` bytes into (none for an empty file).
+pub fn shard_ranges(len: u64, shard_size: u64) -> Vec<(u64, u64)> {
+    let mut v = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let end = start.saturating_add(shard_size).min(len);
+        v.push((start, end));
+        start = end;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_names_and_ranges() {
+        assert_eq!(shard_key("a/b:c:0:10"), Some(("a/b:c", 0, 10)));
+        assert_eq!(shard_key("x:10:0"), None);
+        assert_eq!(shard_key("x:1"), None);
+        assert_eq!(shard_ranges(0, 4), vec![]);
+        assert_eq!(shard_ranges(9, 4), vec![(0, 4), (4, 8), (8, 9)]);
+    }
+}
