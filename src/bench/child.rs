@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::cpu::{self, Arena, Load, Sink};
+use super::cpu;
+use super::loading::{Arena, Host, Load, Sink};
 use super::{CacheState, Device, Memory, Method, cache, gpu};
 use crate::{Error, Result};
 
@@ -131,7 +132,7 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
             .sum();
         ceiling_rates = u.ceiling(planned, CEILING_RUNS)?;
     }
-    let mut host = cpu::Host;
+    let mut host = Host;
     let mut faults = 0u64;
     for i in 0..spec.warmup + spec.runs {
         if spec.cache == CacheState::Cold {

@@ -28,12 +28,14 @@ pub mod child;
 pub mod cpu;
 pub mod gpu;
 pub mod headline;
+pub mod loading;
 pub mod plan;
 pub mod runner;
 pub mod strategies;
 pub mod synth;
 pub mod system;
 pub mod torchzip;
+pub mod touch;
 
 use std::path::PathBuf;
 

@@ -64,12 +64,12 @@ pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) 
     };
     let (mut fresh, mut mapped) = (Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
-        // fresh memory as the fresh-memory rows get it (see `cpu::Arena::fresh`): whole 2 MiB
+        // fresh memory as the fresh-memory rows get it (see `loading::Arena::fresh`): whole 2 MiB
         // pieces advised for huge pages, so a small copy lands in one huge page as theirs does
         let Ok(mut map) = memmap2::MmapMut::map_anon(bytes.max(1).next_multiple_of(2 << 20)) else {
             return (0.0, 0.0);
         };
-        super::cpu::advise_huge(&map);
+        super::loading::advise_huge(&map);
         let dst = &mut map[..bytes];
         let t = Instant::now();
         copy(dst);
