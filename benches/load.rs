@@ -54,6 +54,7 @@ fn bench(c: &mut Criterion) {
                 files: &files,
                 method,
                 touched,
+                touch_threads: tensorscope::bench::touch::default_threads(),
                 rank: None,
             };
             let name = format!("{}{}", method.as_str(), if touched { " touched" } else { "" });

@@ -62,6 +62,7 @@ fn bench(c: &mut Criterion) {
             files: &files,
             method,
             touched: false,
+            touch_threads: tensorscope::bench::touch::default_threads(),
             rank: None,
         };
         let mut arena = if fresh { Arena::fresh() } else { Arena::new() };

@@ -35,6 +35,9 @@ pub struct Spec {
     pub method: Method,
     /// Read every byte after loading.
     pub touched: bool,
+    /// Threads that read them (see [`super::touch`]).
+    #[serde(default = "super::touch::default_threads")]
+    pub touch_threads: usize,
     /// `(k, n)` for slices.
     pub rank: Option<(u32, u32)>,
     /// Cache state before each run.
@@ -101,6 +104,7 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         files: &spec.files,
         method: spec.method,
         touched: spec.touched,
+        touch_threads: spec.touch_threads,
         rank: spec.rank,
     };
     let mut out = Outcome {
@@ -296,6 +300,7 @@ mod tests {
             files: vec![pair.safetensors.clone()],
             method: Method::SafetensorsRead,
             touched: true,
+            touch_threads: 2,
             rank: None,
             cache: CacheState::Cold,
             runs: 3,

@@ -35,7 +35,7 @@ use super::Method;
 use super::loading::{
     ARENA_ALIGN, Arena, Host, Load, Loaded, Sink, ViewMap, contiguous_views, finish, tensor_bytes, tensor_ranges,
 };
-use super::touch::sum_views;
+use super::touch::touch;
 use crate::checkpoint::{self, TensorInfo};
 use crate::{Error, Result};
 
@@ -105,7 +105,7 @@ fn finish_storages(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, storages: &[&[
     sink.take(storages, Some(map))?;
     Ok(Loaded {
         bytes,
-        checksum: l.touched.then(|| sum_views(&views(map, storages))),
+        checksum: l.touched.then(|| touch(&views(map, storages), l.touch_threads)),
         note: None,
     })
 }

@@ -15,6 +15,7 @@ fn safetensors_methods_agree() {
                 files: &files,
                 method,
                 touched,
+                touch_threads: 3,
                 rank: None,
             };
             let got = load(&mut arena, &l).unwrap();
@@ -32,6 +33,7 @@ fn safetensors_methods_agree() {
                 files: &torch,
                 method,
                 touched,
+                touch_threads: 3,
                 rank: None,
             };
             let got = load(&mut arena, &l).unwrap();
@@ -52,6 +54,7 @@ fn safetensors_methods_agree() {
             files,
             method,
             touched: true,
+            touch_threads: 3,
             rank: Some((1, 3)),
         };
         let got = load(&mut arena, &l).unwrap();
@@ -68,6 +71,7 @@ fn safetensors_methods_agree() {
         files: &files,
         method: Method::SafetensorsSlice,
         touched: true,
+        touch_threads: 3,
         rank: Some((0, 2)),
     };
     let half0 = load(&mut arena, &l).unwrap().bytes;
@@ -122,6 +126,7 @@ fn eager_pickle_of_many_small_tensors_matches_the_map_in_fresh_and_reused_memory
                     files: &files,
                     method,
                     touched: true,
+                    touch_threads: 3,
                     rank: None,
                 };
                 let got = load(&mut arena, &l).unwrap();
@@ -152,6 +157,7 @@ fn eager_and_mapped_pickle_loads_agree_across_shards() {
             files: &files,
             method,
             touched: true,
+            touch_threads: 3,
             rank: None,
         };
         let r = load(&mut arena, &l).unwrap();
@@ -170,6 +176,7 @@ fn run_touched(method: Method, arena: &mut Arena, path: &Path) -> Loaded {
         files: &files,
         method,
         touched: true,
+        touch_threads: 3,
         rank: None,
     };
     load(arena, &l).unwrap()

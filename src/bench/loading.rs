@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Method;
-use super::touch::sum_views;
+use super::touch::touch;
 use crate::checkpoint::safetensors::parse_header;
 use crate::checkpoint::{self, TensorInfo};
 use crate::{Error, Result};
@@ -89,6 +89,8 @@ pub struct Load<'a> {
     pub method: Method,
     /// Read every byte after loading.
     pub touched: bool,
+    /// Threads that read them ([`super::touch::touch`]; 1: one after another on this thread).
+    pub touch_threads: usize,
     /// `(k, n)`: rank k of n for the slice methods.
     pub rank: Option<(u32, u32)>,
 }
@@ -143,12 +145,13 @@ pub(super) fn tensor_ranges(f: &Path, data: &[u8]) -> Result<Vec<std::ops::Range
     Ok(ranges.into_iter().map(|(s, e)| s as usize..e as usize).collect())
 }
 
-/// Hand the views (each its own region) to the sink, then read them when the load is touched.
+/// Hand the views (each its own region) to the sink, then read them when the load is touched (on
+/// `l.touch_threads` threads).
 pub(super) fn finish(l: &Load<'_>, sink: &mut dyn Sink, bytes: u64, views: &[&[u8]]) -> Result<Loaded> {
     sink.take(views, None)?;
     Ok(Loaded {
         bytes,
-        checksum: l.touched.then(|| sum_views(views)),
+        checksum: l.touched.then(|| touch(views, l.touch_threads)),
         note: None,
     })
 }

@@ -266,6 +266,9 @@ pub struct Config {
     pub isolation: Isolation,
     /// How GPU rows upload.
     pub upload: gpu::Upload,
+    /// Threads that read every byte of a touched load (1: one after another on one thread, as
+    /// earlier versions did).
+    pub touch_threads: usize,
 }
 
 /// Most timed runs per case.
@@ -274,7 +277,8 @@ pub const MAX_RUNS: u32 = 1000;
 pub const MAX_RANKS: u32 = 1024;
 
 impl Config {
-    /// Measure the files at `paths` with the defaults (5 runs, 1 warm-up, warm cache, CPU, in process).
+    /// Measure the files at `paths` with the defaults (5 runs, 1 warm-up, warm cache, CPU, in process,
+    /// touched loads read on every core).
     pub fn new(paths: Vec<PathBuf>) -> Self {
         Config {
             paths,
@@ -287,6 +291,7 @@ impl Config {
             devices: vec![Device::Cpu],
             isolation: Isolation::InProcess,
             upload: gpu::Upload::Ring,
+            touch_threads: touch::default_threads(),
         }
     }
 
