@@ -1,9 +1,10 @@
 """Side-by-side: tensorscope's load methods against the Python peers, on the same files, in one run.
 
-usage: /tmp/peers/bin/python benches/peers/compare.py [STEM] [RUNS] [TENSORSCOPE]
+usage: /tmp/peers/bin/python benches/peers/compare.py [STEM] [RUNS] [TENSORSCOPE] [1b]
   STEM         STEM.bin (torch.save) and STEM.safetensors of the same model (default /tmp/ck/model)
   RUNS         rounds; each round times every peer once and runs tensorscope bench once (default 5)
   TENSORSCOPE  the binary (default target/release/tensorscope; build with cargo build --release)
+  1b           only part 1b (the touched rows), then exit
 
 Three parts, each in alternating rounds (peer, then tensorscope, then the next round) so both see the
 same load on a shared machine; every figure is the median over the rounds, with the min-max spread.
@@ -39,6 +40,7 @@ from safetensors.torch import load_file, save_file
 
 stem = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ck/model"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+only = sys.argv[4] if len(sys.argv) > 4 else None  # "1b": only the touched rows of issue 30
 exe = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../target/release/tensorscope")
 bin_path, st_path = stem + ".bin", stem + ".safetensors"
 
@@ -133,26 +135,27 @@ def line(peer, pv, name, ov, want=None, how="faster"):
 
 header = f"{'peer':30s} {'ms median (min-max)':>26s}   {'tensorscope':34s} {'ms median (min-max)':>26s} {'ratio':>8s}"
 
-# 1. warm
-size = os.path.getsize(st_path)
-buf = touched_buffer(max(size, os.path.getsize(bin_path)))
-peers = {
-    "torch.load(weights_only)": lambda: torch.load(bin_path, weights_only=True),
-    "torch.load(mmap=True)": lambda: torch.load(bin_path, weights_only=True, mmap=True),
-    "safetensors load_file": lambda: load_file(st_path),
-    "python readinto (mapped)": lambda: readinto(st_path, buf),
-}
-methods = ["safetensors-mmap", "safetensors-read", "pickle-eager", "pickle-mmap", "file-read"]
-ps, os_ = rounds(peers, lambda: ours([st_path, bin_path], methods))
-print(f"1. warm cache: {bin_path} and {st_path} ({size / 1e6:.1f} MB), {runs} alternating rounds")
-print(header)
-line("torch.load(weights_only)", ps["torch.load(weights_only)"], "pickle-eager (fresh memory)", os_[("pickle-eager", False, "fresh")])
-line("torch.load(weights_only)", ps["torch.load(weights_only)"], "pickle-eager (reused memory)", os_[("pickle-eager", False, "reused")])
-line("torch.load(mmap=True)", ps["torch.load(mmap=True)"], "pickle-mmap", os_[("pickle-mmap", False, None)])
-line("safetensors load_file", ps["safetensors load_file"], "safetensors-mmap", os_[("safetensors-mmap", False, None)])
-line("python readinto (mapped)", ps["python readinto (mapped)"], "safetensors-read (reused memory)", os_[("safetensors-read", False, "reused")])
-line("python readinto (mapped)", ps["python readinto (mapped)"], "file-read", os_[("file-read", False, None)])
-del buf
+# 1. warm (skipped with ONLY=1b)
+if only != "1b":
+    size = os.path.getsize(st_path)
+    buf = touched_buffer(max(size, os.path.getsize(bin_path)))
+    peers = {
+        "torch.load(weights_only)": lambda: torch.load(bin_path, weights_only=True),
+        "torch.load(mmap=True)": lambda: torch.load(bin_path, weights_only=True, mmap=True),
+        "safetensors load_file": lambda: load_file(st_path),
+        "python readinto (mapped)": lambda: readinto(st_path, buf),
+    }
+    methods = ["safetensors-mmap", "safetensors-read", "pickle-eager", "pickle-mmap", "file-read"]
+    ps, os_ = rounds(peers, lambda: ours([st_path, bin_path], methods))
+    print(f"1. warm cache: {bin_path} and {st_path} ({size / 1e6:.1f} MB), {runs} alternating rounds")
+    print(header)
+    line("torch.load(weights_only)", ps["torch.load(weights_only)"], "pickle-eager (fresh memory)", os_[("pickle-eager", False, "fresh")])
+    line("torch.load(weights_only)", ps["torch.load(weights_only)"], "pickle-eager (reused memory)", os_[("pickle-eager", False, "reused")])
+    line("torch.load(mmap=True)", ps["torch.load(mmap=True)"], "pickle-mmap", os_[("pickle-mmap", False, None)])
+    line("safetensors load_file", ps["safetensors load_file"], "safetensors-mmap", os_[("safetensors-mmap", False, None)])
+    line("python readinto (mapped)", ps["python readinto (mapped)"], "safetensors-read (reused memory)", os_[("safetensors-read", False, "reused")])
+    line("python readinto (mapped)", ps["python readinto (mapped)"], "file-read", os_[("file-read", False, None)])
+    del buf
 
 
 def sum_all(sd):
@@ -181,6 +184,9 @@ for m in ("safetensors-mmap", "pickle-mmap"):
         ok &= good
         print(f"{m} touched: {p:.0f}% of the {got[0][1]} ceiling (median; {min(v for v, _ in got):.0f}-"
               f"{max(v for v, _ in got):.0f}%)  >= 80%  {'ok' if good else 'MISSED'}")
+
+if only == "1b":
+    sys.exit(0 if ok else 1)
 
 # 2. cold
 def torch_mmap_cold():
