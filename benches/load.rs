@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tensorscope::bench::Method;
-use tensorscope::bench::cpu::{Arena, Load, load};
+use tensorscope::bench::cpu::load;
+use tensorscope::bench::loading::{Arena, Load};
 use tensorscope::bench::synth::{Family, write_pair};
 
 fn bench(c: &mut Criterion) {
@@ -53,6 +54,7 @@ fn bench(c: &mut Criterion) {
                 files: &files,
                 method,
                 touched,
+                touch_threads: tensorscope::bench::touch::default_threads(),
                 rank: None,
             };
             let name = format!("{}{}", method.as_str(), if touched { " touched" } else { "" });

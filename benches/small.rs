@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tensorscope::bench::Method;
-use tensorscope::bench::cpu::{Arena, Load, load};
+use tensorscope::bench::cpu::load;
+use tensorscope::bench::loading::{Arena, Load};
 use tensorscope::bench::synth::{SynthTensor, write_safetensors, write_torch};
 
 /// As `benches/peers/compare.py` part 3 builds it: 20,000 tensors of 256..=1024 floats, ten per layer.
@@ -61,6 +62,7 @@ fn bench(c: &mut Criterion) {
             files: &files,
             method,
             touched: false,
+            touch_threads: tensorscope::bench::touch::default_threads(),
             rank: None,
         };
         let mut arena = if fresh { Arena::fresh() } else { Arena::new() };

@@ -172,7 +172,18 @@ fn synthetic_pair_every_report_format() {
         assert_eq!(row["ceiling"], ceiling);
         assert!(row["percent_of_ceiling"].as_f64().unwrap() > 0.0);
     }
-    assert_eq!(v["ceilings"].as_array().unwrap().len(), 2);
+    assert_eq!(v["ceilings"].as_array().unwrap().len(), 3);
+    // touched mapped rows read warm memory: against reading it on every core
+    for m in ["safetensors-mmap", "pickle-mmap"] {
+        let row = results
+            .iter()
+            .find(|x| x["method"] == m && x["touched"] == true)
+            .unwrap();
+        assert_eq!(row["ceiling"], "memory-read", "{m}");
+    }
+    assert!(v["config"]["touch_threads"].as_u64().unwrap() >= 1);
+    let touch_caveat = |c: &&Value| c.as_str().unwrap().starts_with("Touched rows read every byte on ");
+    assert!(v["caveats"].as_array().unwrap().iter().any(|c| touch_caveat(&c)));
     assert!(v["headline"][0].as_str().unwrap().starts_with("cpu, touched, warm: "));
     assert!(v["checkpoints"][0]["filesystem"].is_string());
     // Every touched whole load of the pair read the same data.
@@ -260,6 +271,8 @@ fn ranks_cold_and_method_filter() {
         "safetensors-slice",
         "--method",
         "pickle-slice",
+        "--touch-threads",
+        "1",
         "--keep",
         dir.path().to_str().unwrap(),
         "--report",
@@ -268,6 +281,12 @@ fn ranks_cold_and_method_filter() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(dir.path().join("model.safetensors").is_file() && dir.path().join("model.bin").is_file());
     let v = read_json(&json);
+    assert_eq!(v["config"]["touch_threads"], 1);
+    assert!(v["caveats"].as_array().unwrap().iter().any(|c| {
+        c.as_str()
+            .unwrap()
+            .starts_with("Touched rows read every byte on one thread")
+    }));
     assert_eq!(schema_errors(&v), Vec::<String>::new());
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
@@ -333,6 +352,10 @@ fn usage_errors() {
     common::assert_clean_error(
         &common::run(&["bench", "--synthetic", "1MB", "--runs", "0"]),
         "zero runs",
+    );
+    common::assert_clean_error(
+        &common::run(&["bench", "--synthetic", "1MB", "--touch-threads", "0"]),
+        "zero touch threads",
     );
     let r = common::run(&["bench", "--synthetic", "lots"]);
     assert_eq!(r.code, 2);

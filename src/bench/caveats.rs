@@ -1,9 +1,9 @@
 //! What a report must say beside its rows: the ceilings measured in the run and the caveats a
 //! reader needs to trust (or not) the numbers.
 
-use super::headline::{self, DISK_READ, GPU_RING, MEMCPY_FRESH, MEMCPY_PRETOUCHED};
+use super::headline::{self, DISK_READ, GPU_RING, MEMCPY_FRESH, MEMCPY_PRETOUCHED, MEMORY_READ};
 use super::plan::Target;
-use super::{CacheState, Config, Device, Isolation, Method, gpu, system};
+use super::{CacheState, Config, Device, Isolation, Method, gpu, system, touch};
 use crate::report::{BenchResult, Ceiling};
 
 /// Most threads the memcpy ceilings use.
@@ -15,7 +15,8 @@ const PARALLEL_CEILING_BYTES: usize = 32 << 20;
 /// Most timed copies of a small ceiling probe.
 const MAX_CEILING_RUNS: usize = 51;
 
-/// The ceilings of one run: memcpy into pre-touched and into fresh memory on every core, the GPU
+/// The ceilings of one run: memcpy into pre-touched and into fresh memory on every core, reading
+/// warm memory on every core (the touched mapped rows' ceiling), the GPU
 /// ring's upload rate (every GPU row is measured against it, write-buffer rows too), and for
 /// `--cold` the disk's sequential read rate of the largest file. The GPU rate is the median over
 /// the GPU cases, each measured in its own process after its runs.
@@ -65,6 +66,19 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
             ),
         },
     ];
+    // reading every byte of warm memory with the touch itself on every core: what touched rows
+    // of the mapped methods can reach (their pages are warm page-cache memory, plus the faults)
+    let (read, read_threads) = system::memory_read_on(probe, sys.cores.clamp(1, MAX_CEILING_THREADS), runs);
+    out.push(Ceiling {
+        name: MEMORY_READ.into(),
+        device: "cpu".into(),
+        gbps: read,
+        what: format!(
+            "read every byte of {} of warm, pre-touched memory on every core ({read_threads} thread(s), the touch's own \
+             code; median of {runs})",
+            crate::text::bytes(probe as u64),
+        ),
+    });
     if !gpu.is_empty() {
         let n = gpu.len();
         out.push(Ceiling {
@@ -136,6 +150,22 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
              only what you need saves, not a faster full load.",
             crate::text::bytes(r.bytes)
         ));
+    }
+    if results.iter().any(|r| r.touched) {
+        out.push(if config.touch_threads > 1 {
+            format!(
+                "Touched rows read every byte on {} threads (--touch-threads; views cut into {} pieces that the threads \
+                 share, page faults of mapped files taken by the thread that reads the page; loads under {} on one \
+                 thread), as a framework reads its weights on every core.",
+                config.touch_threads,
+                crate::text::bytes(touch::CHUNK as u64),
+                crate::text::bytes(touch::PARALLEL_MIN as u64)
+            )
+        } else {
+            "Touched rows read every byte on one thread (--touch-threads 1): a framework reading its weights on \
+             every core reads faster, and the memory-read ceiling is measured on every core."
+                .to_owned()
+        });
     }
     if !config.cold {
         out.push(

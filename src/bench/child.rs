@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::cpu::{self, Arena, Load, Sink};
+use super::cpu;
+use super::loading::{Arena, Host, Load, Sink};
 use super::{CacheState, Device, Memory, Method, cache, gpu};
 use crate::{Error, Result};
 
@@ -34,6 +35,9 @@ pub struct Spec {
     pub method: Method,
     /// Read every byte after loading.
     pub touched: bool,
+    /// Threads that read them (see [`super::touch`]).
+    #[serde(default = "super::touch::default_threads")]
+    pub touch_threads: usize,
     /// `(k, n)` for slices.
     pub rank: Option<(u32, u32)>,
     /// Cache state before each run.
@@ -100,6 +104,7 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         files: &spec.files,
         method: spec.method,
         touched: spec.touched,
+        touch_threads: spec.touch_threads,
         rank: spec.rank,
     };
     let mut out = Outcome {
@@ -131,7 +136,7 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
             .sum();
         ceiling_rates = u.ceiling(planned, CEILING_RUNS)?;
     }
-    let mut host = cpu::Host;
+    let mut host = Host;
     let mut faults = 0u64;
     for i in 0..spec.warmup + spec.runs {
         if spec.cache == CacheState::Cold {
@@ -295,6 +300,7 @@ mod tests {
             files: vec![pair.safetensors.clone()],
             method: Method::SafetensorsRead,
             touched: true,
+            touch_threads: 2,
             rank: None,
             cache: CacheState::Cold,
             runs: 3,

@@ -2,28 +2,6 @@
 use super::*;
 
 #[test]
-fn checksum_words() {
-    assert_eq!(checksum(&[]), 0);
-    assert_eq!(checksum(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 3);
-    let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
-    let naive = data.chunks(8).fold(0u64, |a, w| {
-        let mut b = [0u8; 8];
-        b[..w.len()].copy_from_slice(w);
-        a.wrapping_add(u64::from_le_bytes(b))
-    });
-    assert_eq!(checksum(&data), naive);
-}
-
-#[test]
-fn arena_grows_and_reuses() {
-    let mut a = Arena::new();
-    assert_eq!(a.take(10).unwrap().len(), 10);
-    let p = a.take(100).unwrap().as_ptr();
-    assert_eq!(a.take(1000).unwrap().as_ptr(), p, "same mapping reused");
-    assert_eq!(a.take(5 << 20).unwrap().len(), 5 << 20);
-}
-
-#[test]
 fn safetensors_methods_agree() {
     let dir = tempfile::tempdir().unwrap();
     let pair = super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Gpt2, 300_000).unwrap();
@@ -37,6 +15,7 @@ fn safetensors_methods_agree() {
                 files: &files,
                 method,
                 touched,
+                touch_threads: 3,
                 rank: None,
             };
             let got = load(&mut arena, &l).unwrap();
@@ -54,6 +33,7 @@ fn safetensors_methods_agree() {
                 files: &torch,
                 method,
                 touched,
+                touch_threads: 3,
                 rank: None,
             };
             let got = load(&mut arena, &l).unwrap();
@@ -74,6 +54,7 @@ fn safetensors_methods_agree() {
             files,
             method,
             touched: true,
+            touch_threads: 3,
             rank: Some((1, 3)),
         };
         let got = load(&mut arena, &l).unwrap();
@@ -90,6 +71,7 @@ fn safetensors_methods_agree() {
         files: &files,
         method: Method::SafetensorsSlice,
         touched: true,
+        touch_threads: 3,
         rank: Some((0, 2)),
     };
     let half0 = load(&mut arena, &l).unwrap().bytes;
@@ -112,21 +94,6 @@ fn rows_split_the_first_dimension() {
     assert_eq!(parts[0], &data[..8]);
     let b = TensorInfo::contiguous("b".into(), crate::checkpoint::DType::F32, vec![10], 0, 0..40).unwrap();
     assert_eq!(rows(&b, &data, 1, 3).len(), 40, "1-D tensors are replicated");
-}
-
-#[test]
-fn summer_equals_checksum_wherever_the_data_is_split() {
-    let data: Vec<u8> = (0..1000u32).map(|i| (i * 31 + 7) as u8).collect();
-    for cuts in [vec![], vec![1], vec![3, 4, 5, 13], vec![7, 8, 9, 500, 999]] {
-        let mut s = Summer::default();
-        let mut at = 0;
-        for c in cuts.iter().copied().chain([data.len()]) {
-            s.feed(&data[at..c]);
-            at = c;
-        }
-        assert_eq!(s.finish(), checksum(&data), "{cuts:?}");
-    }
-    assert_eq!(Summer::default().finish(), 0);
 }
 
 #[test]
@@ -159,6 +126,7 @@ fn eager_pickle_of_many_small_tensors_matches_the_map_in_fresh_and_reused_memory
                     files: &files,
                     method,
                     touched: true,
+                    touch_threads: 3,
                     rank: None,
                 };
                 let got = load(&mut arena, &l).unwrap();
@@ -189,6 +157,7 @@ fn eager_and_mapped_pickle_loads_agree_across_shards() {
             files: &files,
             method,
             touched: true,
+            touch_threads: 3,
             rank: None,
         };
         let r = load(&mut arena, &l).unwrap();
@@ -198,4 +167,37 @@ fn eager_and_mapped_pickle_loads_agree_across_shards() {
     // every tensor of both shards: the two files' bytes less their zip headers and pickles
     let total: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
     assert!(got[0].0 > total / 2 && got[0].0 < total, "{} of {total}", got[0].0);
+}
+
+fn run_touched(method: Method, arena: &mut Arena, path: &Path) -> Loaded {
+    let files = [path.to_path_buf()];
+    let l = Load {
+        root: path,
+        files: &files,
+        method,
+        touched: true,
+        touch_threads: 3,
+        rank: None,
+    };
+    load(arena, &l).unwrap()
+}
+
+#[test]
+fn every_strategy_reads_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = super::super::synth::write_pair(dir.path(), "m", super::super::synth::Family::Gpt2, 3_000_000).unwrap();
+    let want = run_touched(Method::SafetensorsRead, &mut Arena::new(), &pair.safetensors);
+    for m in [
+        Method::SafetensorsPread,
+        Method::SafetensorsDirect,
+        Method::SafetensorsMmapPrefetch,
+    ] {
+        for mut arena in [Arena::new(), Arena::fresh()] {
+            let got = run_touched(m, &mut arena, &pair.safetensors);
+            assert_eq!((got.bytes, got.checksum), (want.bytes, want.checksum), "{m:?}");
+            arena.release();
+            let again = run_touched(m, &mut arena, &pair.safetensors);
+            assert_eq!(again.checksum, want.checksum, "{m:?} second run");
+        }
+    }
 }

@@ -21,7 +21,7 @@
 //! same bytes.
 
 #[cfg(not(feature = "gpu"))]
-use super::cpu::Sink;
+use super::loading::Sink;
 use crate::report;
 use crate::{Error, Result};
 
@@ -180,7 +180,7 @@ impl Uploader {
 
 #[cfg(not(feature = "gpu"))]
 impl Sink for Uploader {
-    fn take(&mut self, _regions: &[&[u8]], _views: Option<&super::cpu::ViewMap>) -> Result<()> {
+    fn take(&mut self, _regions: &[&[u8]], _views: Option<&super::loading::ViewMap>) -> Result<()> {
         match self.0 {}
     }
 }

@@ -8,6 +8,8 @@ use crate::report::{BenchResult, Ceiling};
 pub const MEMCPY_PRETOUCHED: &str = "memcpy-pretouched";
 /// `memcpy` from warm memory into fresh memory.
 pub const MEMCPY_FRESH: &str = "memcpy-fresh";
+/// Reading every byte of warm, pre-touched memory on every core (what a touch can do at best).
+pub const MEMORY_READ: &str = "memory-read";
 /// The disk's sequential read rate (`--cold`).
 pub const DISK_READ: &str = "disk-read";
 
@@ -30,7 +32,8 @@ pub fn ceiling_of(r: &BenchResult) -> Option<String> {
         return (method.copies() || r.touched).then(|| DISK_READ.to_owned());
     }
     if !method.copies() {
-        return None;
+        // a touched view into a warm map reads page-cache memory: at best as fast as warm memory
+        return r.touched.then(|| MEMORY_READ.to_owned());
     }
     Some(match r.memory.as_deref() {
         Some(m) if m == Memory::Fresh.as_str() => MEMCPY_FRESH.to_owned(),
@@ -159,9 +162,11 @@ mod tests {
             row.percent_of_ceiling = None;
         }
         assign(&mut r.results, &ceilings);
-        // untouched mmap: views only, no ceiling; touched mmap reads but copies nothing
+        // untouched mmap: views only, no ceiling; touched mmap reads every byte of warm memory
         assert_eq!(r.results[0].ceiling, None);
-        assert_eq!(r.results[1].ceiling, None);
+        assert_eq!(r.results[1].ceiling.as_deref(), Some(MEMORY_READ));
+        let p = r.results[1].percent_of_ceiling.unwrap();
+        assert!((p - r.results[1].gbps / 20.0 * 100.0).abs() < 1e-9);
         // pickle-eager into fresh memory: against memcpy into fresh memory
         assert_eq!(r.results[3].ceiling.as_deref(), Some(MEMCPY_FRESH));
         let p = r.results[3].percent_of_ceiling.unwrap();

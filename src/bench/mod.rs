@@ -28,12 +28,14 @@ pub mod child;
 pub mod cpu;
 pub mod gpu;
 pub mod headline;
+pub mod loading;
 pub mod plan;
 pub mod runner;
 pub mod strategies;
 pub mod synth;
 pub mod system;
 pub mod torchzip;
+pub mod touch;
 
 use std::path::PathBuf;
 
@@ -264,6 +266,9 @@ pub struct Config {
     pub isolation: Isolation,
     /// How GPU rows upload.
     pub upload: gpu::Upload,
+    /// Threads that read every byte of a touched load (1: one after another on one thread, as
+    /// earlier versions did).
+    pub touch_threads: usize,
 }
 
 /// Most timed runs per case.
@@ -272,7 +277,8 @@ pub const MAX_RUNS: u32 = 1000;
 pub const MAX_RANKS: u32 = 1024;
 
 impl Config {
-    /// Measure the files at `paths` with the defaults (5 runs, 1 warm-up, warm cache, CPU, in process).
+    /// Measure the files at `paths` with the defaults (5 runs, 1 warm-up, warm cache, CPU, in process,
+    /// touched loads read on every core).
     pub fn new(paths: Vec<PathBuf>) -> Self {
         Config {
             paths,
@@ -285,6 +291,7 @@ impl Config {
             devices: vec![Device::Cpu],
             isolation: Isolation::InProcess,
             upload: gpu::Upload::Ring,
+            touch_threads: touch::default_threads(),
         }
     }
 

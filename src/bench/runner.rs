@@ -9,7 +9,7 @@ use super::caveats::{ceilings, filesystem_caveats, general_caveats, gpu_caveats}
 use super::child::{self, Spec};
 use super::plan::{self, Case, Target};
 use super::{
-    Config, Device, Event, Isolation, MAX_RANKS, MAX_RUNS, Memory, Method, cache, gpu, headline, synth, system,
+    Config, Device, Event, Isolation, MAX_RANKS, MAX_RUNS, Memory, Method, cache, gpu, headline, synth, system, touch,
 };
 use crate::report::{BenchResult, CheckpointFacts, Report, RunConfig, Speedup};
 use crate::{Error, Result};
@@ -81,6 +81,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             files: t.files.clone(),
             method: case.method,
             touched: case.touched,
+            touch_threads: config.touch_threads,
             rank: case.rank,
             cache: case.cache,
             runs: config.runs,
@@ -159,6 +160,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             ranks: config.ranks,
             synthetic,
             isolated: matches!(config.isolation, Isolation::Child(_)),
+            touch_threads: config.touch_threads,
         },
         checkpoints: targets
             .iter()
@@ -200,6 +202,12 @@ fn validate(config: &Config) -> Result<()> {
     }
     if config.warmup > MAX_RUNS {
         return Err(Error::Usage(format!("at most {MAX_RUNS} warm-up runs")));
+    }
+    if !(1..=touch::MAX_THREADS).contains(&config.touch_threads) {
+        return Err(Error::Usage(format!(
+            "--touch-threads must be between 1 and {}",
+            touch::MAX_THREADS
+        )));
     }
     if !(1..=MAX_RANKS).contains(&config.ranks) {
         return Err(Error::Usage(format!("--ranks must be between 1 and {MAX_RANKS}")));
@@ -349,7 +357,7 @@ mod tests {
         assert_eq!(report.headline.len(), 1, "{:?}", report.headline);
         assert!(report.headline[0].starts_with("cpu, touched, warm: safetensors-mmap loads"));
         let names: Vec<&str> = report.ceilings.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["memcpy-pretouched", "memcpy-fresh"]);
+        assert_eq!(names, ["memcpy-pretouched", "memcpy-fresh", "memory-read"]);
         let eager = |m: &str| {
             report
                 .results

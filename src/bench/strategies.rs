@@ -14,7 +14,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::Method;
-use super::cpu::{Arena, Load, Loaded, Sink, contiguous_views, finish};
+use super::loading::{Arena, Load, Loaded, Sink, contiguous_views, finish, tensor_ranges};
 use crate::checkpoint;
 use crate::{Error, Result};
 
@@ -163,7 +163,7 @@ fn owned(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink, align: usize, rea
     let mut bytes = 0u64;
     for (f, &(at, len)) in l.files.iter().zip(&slots) {
         let data = &buf[at..at + len];
-        let ranges = super::cpu::tensor_ranges(f, data)?;
+        let ranges = tensor_ranges(f, data)?;
         views.reserve(ranges.len());
         for r in ranges {
             bytes += r.len() as u64;
@@ -207,40 +207,6 @@ pub fn prefetch(views: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::cpu::load;
-    use crate::bench::synth::{Family, write_pair};
-
-    fn run(method: Method, arena: &mut Arena, path: &Path) -> Loaded {
-        let files = [path.to_path_buf()];
-        let l = Load {
-            root: path,
-            files: &files,
-            method,
-            touched: true,
-            rank: None,
-        };
-        load(arena, &l).unwrap()
-    }
-
-    #[test]
-    fn every_strategy_reads_the_same_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let pair = write_pair(dir.path(), "m", Family::Gpt2, 3_000_000).unwrap();
-        let want = run(Method::SafetensorsRead, &mut Arena::new(), &pair.safetensors);
-        for m in [
-            Method::SafetensorsPread,
-            Method::SafetensorsDirect,
-            Method::SafetensorsMmapPrefetch,
-        ] {
-            for mut arena in [Arena::new(), Arena::fresh()] {
-                let got = run(m, &mut arena, &pair.safetensors);
-                assert_eq!((got.bytes, got.checksum), (want.bytes, want.checksum), "{m:?}");
-                arena.release();
-                let again = run(m, &mut arena, &pair.safetensors);
-                assert_eq!(again.checksum, want.checksum, "{m:?} second run");
-            }
-        }
-    }
 
     #[test]
     fn parallel_reads_split_anywhere() {

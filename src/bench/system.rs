@@ -64,12 +64,12 @@ pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) 
     };
     let (mut fresh, mut mapped) = (Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
-        // fresh memory as the fresh-memory rows get it (see `cpu::Arena::fresh`): whole 2 MiB
+        // fresh memory as the fresh-memory rows get it (see `loading::Arena::fresh`): whole 2 MiB
         // pieces advised for huge pages, so a small copy lands in one huge page as theirs does
         let Ok(mut map) = memmap2::MmapMut::map_anon(bytes.max(1).next_multiple_of(2 << 20)) else {
             return (0.0, 0.0);
         };
-        super::cpu::advise_huge(&map);
+        super::loading::advise_huge(&map);
         let dst = &mut map[..bytes];
         let t = Instant::now();
         copy(dst);
@@ -85,6 +85,27 @@ pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) 
         if s > 0.0 { bytes as f64 / s / 1e9 } else { 0.0 }
     };
     (gbps(fresh), gbps(mapped))
+}
+
+/// The read ceiling: sum every byte of `bytes` of warm, pre-touched memory with the touch's own
+/// code ([`super::touch::touch`]) on up to `threads` threads, `runs` times. Returns the median speed
+/// in GB/s and the threads the touch used ([`super::touch::threads_for`]).
+pub fn memory_read_on(bytes: usize, threads: usize, runs: usize) -> (f64, usize) {
+    let data = vec![7u8; bytes];
+    let views: [&[u8]; 1] = [&data];
+    let used = super::touch::threads_for(bytes, threads);
+    // one untimed pass: the threads' stacks and the data's cache state as the timed runs see them
+    std::hint::black_box(super::touch::touch(&views, threads));
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(super::touch::touch(std::hint::black_box(&views), threads));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let s = times[times.len() / 2];
+    (if s > 0.0 { bytes as f64 / s / 1e9 } else { 0.0 }, used)
 }
 
 /// The filesystem holding `path`, from `statfs`'s magic number (`None` when unknown).

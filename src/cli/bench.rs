@@ -1,5 +1,5 @@
 //! `tensorscope bench [PATH...] [--synthetic SIZE] [--shape gpt2|lora|huge|moe] [--runs N] [--cold]
-//! [--ranks N] [--gpu] [--report FILE]...`: timed loads (CPU, and GPU uploads with `--gpu`), a summary table on stdout, reports by extension.
+//! [--ranks N] [--touch-threads N] [--gpu] [--report FILE]...`: timed loads (CPU, and GPU uploads with `--gpu`), a summary table on stdout, reports by extension.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -56,6 +56,10 @@ pub struct Args {
     /// How GPU rows upload: a reused ring of mapped staging buffers, or wgpu's Queue::write_buffer.
     #[arg(long, value_name = "ring|write-buffer", default_value = "ring", value_parser = upload)]
     pub upload: bench::gpu::Upload,
+    /// Threads that read every byte of a touched load (default: every core; 1: one after another
+    /// on one thread, as earlier versions did).
+    #[arg(long, value_name = "N")]
+    pub touch_threads: Option<usize>,
     /// Run every case in this process (peak memory is then not measured).
     #[arg(long)]
     pub in_process: bool,
@@ -105,6 +109,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         config.devices.push(Device::Gpu);
     }
     config.upload = args.upload;
+    if let Some(n) = args.touch_threads {
+        config.touch_threads = n;
+    }
     if !args.in_process {
         let exe = std::env::current_exe().context("cannot find this program to run cases in child processes")?;
         config.isolation = Isolation::Child(exe);

@@ -36,11 +36,12 @@ pub fn to_string(report: &Report) -> String {
     let c = &report.config;
     let _ = write!(
         o,
-        " · {} timed runs after {} warm-up · {} cache · {} rank(s){}{}</p>",
+        " · {} timed runs after {} warm-up · {} cache · {} rank(s) · touched loads read on {} thread(s){}{}</p>",
         c.runs,
         c.warmup,
         if c.cold { "cold" } else { "warm" },
         c.ranks,
+        c.touch_threads,
         c.synthetic
             .as_ref()
             .map(|s| format!(" · synthetic {}", esc(s)))

@@ -42,11 +42,12 @@ pub fn to_string(report: &Report) -> String {
     let c = &report.config;
     let _ = writeln!(
         o,
-        "\n{} timed runs after {} warm-up, {} cache, {} rank(s){}{}.",
+        "\n{} timed runs after {} warm-up, {} cache, {} rank(s), touched loads read on {} thread(s){}{}.",
         c.runs,
         c.warmup,
         if c.cold { "cold" } else { "warm" },
         c.ranks,
+        c.touch_threads,
         c.synthetic
             .as_ref()
             .map(|s| format!(", synthetic {}", cell(s)))

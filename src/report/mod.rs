@@ -40,7 +40,7 @@ pub struct Report {
 /// A rate the hardware (or the upload path) allows, measured in the same run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ceiling {
-    /// Stable name rows refer to (`memcpy-pretouched`, `memcpy-fresh`, `gpu-ring`, `disk-read`).
+    /// Stable name rows refer to (`memcpy-pretouched`, `memcpy-fresh`, `memory-read`, `gpu-ring`, `disk-read`).
     pub name: String,
     /// `cpu` or `gpu`.
     pub device: String,
@@ -99,6 +99,13 @@ pub struct RunConfig {
     pub synthetic: Option<String>,
     /// Whether each case ran in its own process (peak memory measured).
     pub isolated: bool,
+    /// Threads that read every byte of a touched load (reports written before it existed: 1).
+    #[serde(default = "one_thread")]
+    pub touch_threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 /// One measured checkpoint.

@@ -58,6 +58,7 @@ pub fn report() -> Report {
             ranks: 1,
             synthetic: Some("gpt2 500.0 MB".into()),
             isolated: true,
+            touch_threads: 2,
         },
         checkpoints: vec![CheckpointFacts {
             path: "/tmp/m.safetensors".into(),
@@ -107,6 +108,12 @@ pub fn report() -> Report {
                 device: "cpu".into(),
                 gbps: 1.0,
                 what: "memcpy from warm memory into fresh memory".into(),
+            },
+            Ceiling {
+                name: "memory-read".into(),
+                device: "cpu".into(),
+                gbps: 20.0,
+                what: "read every byte of warm memory on 2 threads".into(),
             },
         ],
     }

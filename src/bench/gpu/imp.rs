@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use super::ring::{RING_MIN_SLOT, RING_SLOT, RING_SLOTS, Ring};
 use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, place};
-use crate::bench::cpu::{Sink, Summer, ViewMap};
+use crate::bench::loading::{Sink, ViewMap};
+use crate::bench::touch::Summer;
 use crate::report;
 use crate::{Error, Result};
 
@@ -184,7 +185,7 @@ impl Uploader {
     }
 
     /// Copy everything the last load uploaded back to the host and sum each tensor's bytes as
-    /// [`crate::bench::cpu::checksum`] does (untimed; proves the upload).
+    /// [`crate::bench::touch::checksum`] does (untimed; proves the upload).
     pub fn readback_checksum(&self) -> Result<u64> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back"),
@@ -406,7 +407,7 @@ mod tests {
         u.take(&regions, None).unwrap();
         let expect = regions
             .iter()
-            .fold(0u64, |s, v| s.wrapping_add(crate::bench::cpu::checksum(v)));
+            .fold(0u64, |s, v| s.wrapping_add(crate::bench::touch::checksum(v)));
         assert_eq!(u.readback_checksum().unwrap(), expect);
         // a second load through the same (re-mapped) ring
         u.take(&regions, None).unwrap();
@@ -417,7 +418,7 @@ mod tests {
     }
 
     fn read_back_the_same_bytes(upload: Upload) {
-        use crate::bench::cpu::checksum;
+        use crate::bench::touch::checksum;
         let Some(mut u) = uploader_with(upload) else { return };
         u.chunk = 4096; // force pieces across buffers
         let a: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + 3) as u8).collect();
@@ -459,6 +460,6 @@ mod tests {
             .map(|i| (i % 251) as u8)
             .collect();
         u.take(&[&big], None).unwrap();
-        assert_eq!(u.readback_checksum().unwrap(), crate::bench::cpu::checksum(&big));
+        assert_eq!(u.readback_checksum().unwrap(), crate::bench::touch::checksum(&big));
     }
 }
