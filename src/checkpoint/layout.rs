@@ -177,7 +177,8 @@ fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> V
         let Some(name) = sub.file_name().and_then(OsStr::to_str) else {
             continue;
         };
-        if has_weights(opener, &sub, opts.variant.as_deref()).unwrap_or(false) || sub.join("model_index.json").is_file() {
+        if has_weights(opener, &sub, opts.variant.as_deref()).unwrap_or(false) || sub.join("model_index.json").is_file()
+        {
             out.push(name.to_owned());
             continue;
         }

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use tensorscope::checkpoint::{self, Checkpoint, OpenOptions, layout};
-use tensorscope::remote::Env;
 use tensorscope::model::count::{Counting, Role};
+use tensorscope::remote::Env;
 use tensorscope::text::{bytes, count, escape, plural};
 use tensorscope::tree::natural_cmp;
 

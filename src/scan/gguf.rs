@@ -90,8 +90,7 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
         if short.len() != key.len() {
             let why = format!(
                 "the GGUF key {} holds a NUL byte: llama.cpp compares keys as C strings and reads it as {}",
-                key,
-                short
+                key, short
             );
             c.problem(key, None, Severity::Suspicious, why);
         }
@@ -100,8 +99,7 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
                 let why = format!(
                     "the GGUF keys {} and {} are equal up to a NUL byte: llama.cpp takes the first, \
                      other readers the last (both values were scanned)",
-                    prev,
-                    key
+                    prev, key
                 );
                 c.problem(key, None, Severity::Suspicious, why);
             }
