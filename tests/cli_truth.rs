@@ -3,14 +3,12 @@
 //! with `+N more`, text escaped once, and the small mislabels of `scan`.
 
 mod common;
-#[path = "common/gguf.rs"]
-mod gguf;
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{run, run_env, sample, write};
+use common::{gguf, run, run_env, sample, write};
 use serde_json::Value;
 
 fn copy(sample_rel: &str, dir: &Path, name: &str) {
