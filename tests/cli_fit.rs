@@ -406,14 +406,18 @@ fn human_output_names_the_plan() {
     }
 }
 
+/// `fit --probe` allocates the planned bytes on the adapter (lavapipe on CI: host memory) and
+/// reports predicted against allocated; without an adapter it says so (and fails under
+/// `TENSORSCOPE_REQUIRE_ALL=1`).
 #[test]
-fn probe_reports_or_says_why_not() {
+fn probe_reports_predicted_against_allocated_or_says_why_not() {
     let r = run(&["fit", &data("llama4"), "--device", "1GB", "--probe", "--json"]);
     if r.code == 0 {
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
         let d = &v["probe"]["devices"][0];
         assert_eq!(u(d, "predicted_bytes"), u(&v["devices"][0], "bytes"));
-        assert!(d["error_percent"].as_f64().is_some());
+        let error = d["error_percent"].as_f64().expect("an error figure");
+        assert!(error.abs() < 5.0, "allocated differs from predicted by {error}%: {}", r.stdout);
     } else {
         assert_clean_error(&r, "probe");
         assert!(
@@ -421,6 +425,7 @@ fn probe_reports_or_says_why_not() {
             "{}",
             r.stderr
         );
+        common::skip(&format!("fit --probe: {}", r.stderr.trim()));
     }
 }
 
