@@ -417,7 +417,11 @@ fn probe_reports_predicted_against_allocated_or_says_why_not() {
         let d = &v["probe"]["devices"][0];
         assert_eq!(u(d, "predicted_bytes"), u(&v["devices"][0], "bytes"));
         let error = d["error_percent"].as_f64().expect("an error figure");
-        assert!(error.abs() < 5.0, "allocated differs from predicted by {error}%: {}", r.stdout);
+        assert!(
+            error.abs() < 5.0,
+            "allocated differs from predicted by {error}%: {}",
+            r.stdout
+        );
     } else {
         assert_clean_error(&r, "probe");
         assert!(

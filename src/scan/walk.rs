@@ -15,15 +15,18 @@ use crate::formats::pickle::memo::Memo;
 use crate::formats::pickle::ops::{self, Arg, Opcode};
 
 mod hazard;
+mod info;
 mod joblib;
 mod literal;
 mod stream;
 mod value;
 
 use hazard::{build_hazard, call_result};
+pub use info::{GlobalRef, Hazard, How, PickleInfo, WalkError};
 pub use literal::{raw_unicode_escape, string_literal};
 use stream::probe_nested;
 pub use stream::{Mode, Stream, is_limit, plausible_name, starts_with_proto, walk_stream};
+pub use value::{DictInfo, MAX_DICT_ITEMS, MAX_NAME, Value};
 use value::{Name, cut, long_value, name_of, shallow};
 
 /// Deepest stack, most memo entries and most MARKs a scan simulates before calling the pickle
@@ -36,9 +39,6 @@ pub const MAX_ITEMS: usize = 1 << 20;
 /// Longest string kept as a possible name; longer ones only exist at load time as far as the scan
 /// knows (a STACK_GLOBAL fed by one is unresolved, hence suspicious).
 pub const MAX_TEXT: usize = 64 << 10;
-/// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
-/// dangerous finding to suspicious, never to safe).
-pub const MAX_NAME: usize = 512;
 /// Most distinct globals recorded per pickle; more make the pickle unscannable.
 pub const MAX_GLOBALS: usize = 4096;
 /// How deep pickles found inside bytes arguments are followed.
@@ -53,156 +53,6 @@ pub const MAX_OBJECT_ARRAY_BYTES: u64 = 1 << 30;
 /// Most bytes the C unpickler's memo may be grown to by one PUT: CPython resizes its memo to twice
 /// the PUT index (8 bytes a slot) and zero-fills it, so a 9-byte pickle can ask for 8.6 GB.
 pub const MAX_MEMO_BYTES: u64 = 64 << 20;
-
-/// numpy dtype flags that make an array hold Python object pointers (`NPY_ITEM_REFCOUNT`,
-/// `NPY_LIST_PICKLE`, `NPY_ITEM_IS_POINTER`).
-const NPY_OBJECT_FLAGS: i64 = 1 | 2 | 4;
-
-/// A simulated value: only what name resolution and container walking need.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
-    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`), at most [`MAX_TEXT`].
-    Str(Rc<str>),
-    /// A `bytes` value (STACK_GLOBAL refuses it, but it is kept for nested-pickle probing).
-    Bytes(&'a [u8]),
-    /// An integer that fits in 64 bits.
-    Int(i64),
-    /// A LONG1/LONG4 integer as little-endian two's complement bytes.
-    Long(&'a [u8]),
-    /// A global (class or function), by name.
-    Global(Rc<(String, String)>),
-    /// A tuple; a container inside a container is kept as `Other` (names never need it, and it
-    /// keeps values shallow: no deep drops, no cycles).
-    Tuple(Rc<Vec<Value<'a>>>),
-    /// A list, shared with the memo as in Python (APPEND through either is seen by both).
-    List(Rc<RefCell<Vec<Value<'a>>>>),
-    /// Data that is known not to be a string (None, bools, floats, dicts, sets).
-    Other,
-    /// `numpy.dtype(code, …)`: the first letter of its type code (`O` for objects, `V` for
-    /// structured), kept to check the flags its BUILD state sets, and its item size in bytes
-    /// (0 when the code does not say).
-    Dtype(char, u64),
-    /// A dict: whether a value put in it holds an object dtype (the `fields` of a structured
-    /// dtype's state) and its first string-keyed items, shared with the memo as in Python.
-    Dict(Rc<RefCell<DictInfo<'a>>>),
-    /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream.
-    JoblibWrapper,
-    /// The ndarray numpy's `_reconstruct` makes, filled by its BUILD state.
-    NdArray,
-    /// The result of a call or a persistent load: could be anything at load time.
-    Unknown,
-}
-
-/// What the scan keeps of a dict.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DictInfo<'a> {
-    /// Whether a value holds an object dtype.
-    pub objects: bool,
-    /// The first [`MAX_DICT_ITEMS`] items with string keys (values shallow, dicts as `Other`).
-    pub items: Vec<(Rc<str>, Value<'a>)>,
-}
-
-/// String-keyed items kept per simulated dict (a joblib wrapper's state has six).
-pub const MAX_DICT_ITEMS: usize = 16;
-
-impl<'a> DictInfo<'a> {
-    fn set(&mut self, key: &Value<'a>, v: &Value<'a>) {
-        self.objects |= holds_objects(v);
-        let Value::Str(k) = key else { return };
-        let v = match shallow(v.clone()) {
-            Value::Dict(_) => Value::Other,
-            v => v,
-        };
-        if let Some(slot) = self.items.iter_mut().find(|(name, _)| name == k) {
-            slot.1 = v;
-        } else if self.items.len() < MAX_DICT_ITEMS {
-            self.items.push((k.clone(), v));
-        }
-    }
-
-    /// The value of a string key, when kept.
-    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
-        self.items.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
-    }
-}
-
-/// How a global was named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum How {
-    /// GLOBAL: `module\nname\n` in the stream.
-    Global,
-    /// INST: like GLOBAL, then called.
-    Inst,
-    /// STACK_GLOBAL with both names resolved from the stack.
-    StackGlobal,
-    /// STACK_GLOBAL whose module or name (or both) only exists at load time (`?` stands in).
-    Unresolved,
-    /// EXT1/EXT2/EXT4: a global from the copyreg extension registry, unknown until load time.
-    Extension,
-}
-
-/// A global named by the stream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlobalRef {
-    /// The module (`?` when unresolved).
-    pub module: String,
-    /// The name (`?` when unresolved; the extension code for EXT opcodes).
-    pub name: String,
-    /// Offset of the opcode, relative to the scanned bytes.
-    pub offset: usize,
-    /// How it was named.
-    pub how: How,
-    /// Found in a pickle nested inside a bytes or string argument.
-    pub nested: bool,
-}
-
-/// One pickle of the stream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PickleInfo<'a> {
-    /// Offset of its first opcode.
-    pub start: usize,
-    /// Offset just past its last decoded byte (past STOP when complete).
-    pub end: usize,
-    /// Protocol from PROTO (0 when absent).
-    pub protocol: u8,
-    /// Whether it reached STOP without an error.
-    pub complete: bool,
-    /// The value it ends with (`Unknown` when incomplete).
-    pub result: Value<'a>,
-    /// Persistent ids it loads (PERSID text or BINPERSID values), at most [`MAX_ITEMS`].
-    pub persistent_ids: Vec<Value<'a>>,
-    /// Globals it names, in stream order.
-    pub globals: Vec<GlobalRef>,
-    /// Harm done with allowlisted globals (a BUILD on a class, a hostile dtype state, a huge
-    /// allocation), in stream order.
-    pub hazards: Vec<Hazard>,
-    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython's
-    /// unpickler reads whole frames, so on an `io.BytesIO` (no `peek`) the next `pickle.load`
-    /// starts there; on a buffered file from `open()` it starts right after STOP.
-    pub frame_end: Option<usize>,
-}
-
-/// Harm a pickle does with globals that are themselves allowlisted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hazard {
-    /// Offset of the opcode.
-    pub offset: usize,
-    /// The global involved, as `module.name`.
-    pub global: String,
-    /// Dangerous (known harm) or suspicious (unchecked).
-    pub dangerous: bool,
-    /// Why, in a few words.
-    pub why: String,
-}
-
-/// What stopped a pickle short.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WalkError {
-    /// Offset of the opcode that failed.
-    pub offset: usize,
-    /// One line.
-    pub msg: String,
-}
 
 /// Walk one pickle starting at `start` of `data`. The returned info ends at STOP or at the first
 /// error (with the error); globals named before an error are kept.
@@ -643,18 +493,6 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(false)
-    }
-}
-
-/// Whether a value holds Python objects as numpy sees them: an object dtype, or a tuple or dict
-/// holding one (a structured dtype's `(dtype, offset)` fields).
-fn holds_objects(v: &Value<'_>) -> bool {
-    match v {
-        Value::Dtype('O', _) => true,
-        Value::Tuple(t) => t.iter().any(holds_objects),
-        // a dict put into itself is being changed right now: it adds nothing it does not hold
-        Value::Dict(d) => d.try_borrow().is_ok_and(|d| d.objects),
-        _ => false,
     }
 }
 

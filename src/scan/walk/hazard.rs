@@ -2,7 +2,13 @@
 //! them: `bytes(n)` with a huge `n`, a BUILD on a class or function, numpy dtype states whose
 //! object flags disagree with the type code.
 
-use super::{Hazard, MAX_BYTES_CALL, MAX_OBJECT_ARRAY_BYTES, NPY_OBJECT_FLAGS, PickleInfo, Value, holds_objects};
+use super::info::{Hazard, PickleInfo};
+use super::value::{Value, holds_objects};
+use super::{MAX_BYTES_CALL, MAX_OBJECT_ARRAY_BYTES};
+
+/// numpy dtype flags that make an array hold Python object pointers (`NPY_ITEM_REFCOUNT`,
+/// `NPY_LIST_PICKLE`, `NPY_ITEM_IS_POINTER`).
+const NPY_OBJECT_FLAGS: i64 = 1 | 2 | 4;
 
 /// The number of elements of a shape (an integer or a tuple of them), `None` when it is not one;
 /// negative sizes count as huge (numpy refuses them, but the scan need not agree).

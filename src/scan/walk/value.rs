@@ -1,6 +1,91 @@
-//! Helpers on simulated values: names from values, shallow containers, cut names.
+//! The simulated values of the scan (what name resolution and container walking need) and the
+//! helpers on them: names from values, shallow containers, cut names.
 
-use super::{MAX_NAME, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
+/// dangerous finding to suspicious, never to safe).
+pub const MAX_NAME: usize = 512;
+/// A simulated value: only what name resolution and container walking need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// A `str` (or a protocol-0..2 string, which `torch.load` decodes to `str`), at most [`MAX_TEXT`](super::MAX_TEXT).
+    Str(Rc<str>),
+    /// A `bytes` value (STACK_GLOBAL refuses it, but it is kept for nested-pickle probing).
+    Bytes(&'a [u8]),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// A LONG1/LONG4 integer as little-endian two's complement bytes.
+    Long(&'a [u8]),
+    /// A global (class or function), by name.
+    Global(Rc<(String, String)>),
+    /// A tuple; a container inside a container is kept as `Other` (names never need it, and it
+    /// keeps values shallow: no deep drops, no cycles).
+    Tuple(Rc<Vec<Value<'a>>>),
+    /// A list, shared with the memo as in Python (APPEND through either is seen by both).
+    List(Rc<RefCell<Vec<Value<'a>>>>),
+    /// Data that is known not to be a string (None, bools, floats, dicts, sets).
+    Other,
+    /// `numpy.dtype(code, …)`: the first letter of its type code (`O` for objects, `V` for
+    /// structured), kept to check the flags its BUILD state sets, and its item size in bytes
+    /// (0 when the code does not say).
+    Dtype(char, u64),
+    /// A dict: whether a value put in it holds an object dtype (the `fields` of a structured
+    /// dtype's state) and its first string-keyed items, shared with the memo as in Python.
+    Dict(Rc<RefCell<DictInfo<'a>>>),
+    /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream.
+    JoblibWrapper,
+    /// The ndarray numpy's `_reconstruct` makes, filled by its BUILD state.
+    NdArray,
+    /// The result of a call or a persistent load: could be anything at load time.
+    Unknown,
+}
+
+/// What the scan keeps of a dict.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DictInfo<'a> {
+    /// Whether a value holds an object dtype.
+    pub objects: bool,
+    /// The first [`MAX_DICT_ITEMS`] items with string keys (values shallow, dicts as `Other`).
+    pub items: Vec<(Rc<str>, Value<'a>)>,
+}
+
+/// String-keyed items kept per simulated dict (a joblib wrapper's state has six).
+pub const MAX_DICT_ITEMS: usize = 16;
+
+impl<'a> DictInfo<'a> {
+    pub(super) fn set(&mut self, key: &Value<'a>, v: &Value<'a>) {
+        self.objects |= holds_objects(v);
+        let Value::Str(k) = key else { return };
+        let v = match shallow(v.clone()) {
+            Value::Dict(_) => Value::Other,
+            v => v,
+        };
+        if let Some(slot) = self.items.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = v;
+        } else if self.items.len() < MAX_DICT_ITEMS {
+            self.items.push((k.clone(), v));
+        }
+    }
+
+    /// The value of a string key, when kept.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.items.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
+    }
+}
+
+/// Whether a value holds Python objects as numpy sees them: an object dtype, or a tuple or dict
+/// holding one (a structured dtype's `(dtype, offset)` fields).
+pub(super) fn holds_objects(v: &Value<'_>) -> bool {
+    match v {
+        Value::Dtype('O', _) => true,
+        Value::Tuple(t) => t.iter().any(holds_objects),
+        // a dict put into itself is being changed right now: it adds nothing it does not hold
+        Value::Dict(d) => d.try_borrow().is_ok_and(|d| d.objects),
+        _ => false,
+    }
+}
 
 pub(super) enum Name {
     Text(String),
