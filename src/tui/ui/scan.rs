@@ -45,6 +45,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     escape(&x.why)
                 )),
             ]));
+            if !x.loaders.is_empty() {
+                lines.push(Line::from(format!("      run by: {}", escape(&x.loaders.join(", ")))).dim());
+            }
         }
     }
     if lines.is_empty() {
