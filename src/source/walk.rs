@@ -1,12 +1,14 @@
 //! The one folder walker. `checkpoint` (which files a path is made of, the folders of a layout),
 //! `convert` (the folders it converts), the scanner (through `checkpoint::files::list`) and the
-//! remote mirror (which names of a listing become files) walk folders here, so the rules of what is
-//! followed, skipped and refused live in one place:
+//! remote mirror (which names of a listing become files) and `verify` (the OpenSSF Model Signing file
+//! listing, one [`Walk::folder`] at a time) walk folders here, so the rules of what is followed,
+//! skipped and refused live in one place:
 //!
 //! - **Links** are followed: a file linked into a folder (a Hugging Face cache's snapshot links into
 //!   `blobs/`) is read like a file in it. In a [`Walk::tree`], a folder reached again through a link
 //!   is walked once (links can loop), and an entry whose target is gone or unreadable is still
-//!   listed, so that the caller can say why it cannot read it.
+//!   listed, so that the caller can say why it cannot read it. A [`Walk::folder`] listing looks at no
+//!   entry: a link is listed as itself, for the caller to follow or not (`verify` never does).
 //! - **Nothing is hidden**: dot files and `.git` are walked like any other name (a checkpoint may be
 //!   called `.hidden.bin`; a scan must not miss it). Callers skip names of their own (convert its
 //!   temporary outputs) where they decide what a name means.

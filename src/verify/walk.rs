@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use crate::Error;
+use crate::source::walk::{Entry as Listed, Walk};
 
 /// Paths every OMS signer leaves out by default (`model_signing`'s `ignore_git_paths`).
 pub const DEFAULT_IGNORES: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
@@ -81,19 +82,15 @@ fn walk_dir(
     follow: bool,
     out: &mut Vec<Entry>,
 ) -> Result<(), Error> {
-    let mut names: Vec<OsString> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::io(dir, e))?;
-    names.sort();
-    for name in names {
-        parts.push(name.clone());
+    // the one folder walker lists the folder (every name, hidden ones too, in name order) and looks
+    // at nothing: links are lstat'ed here, never followed into
+    for Listed { path, .. } in Walk::folder(usize::MAX).run(dir)? {
+        let Some(name) = path.file_name() else { continue };
+        parts.push(name.to_os_string());
         if ignores.matches(parts) {
             parts.pop();
             continue;
         }
-        let path = dir.join(&name);
         let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
         let (rel, utf8) = rel_name(parts);
         if meta.is_dir() {
@@ -218,5 +215,34 @@ mod tests {
         assert_eq!(got, want);
         let file = walk(&d.join("a.txt"), &ig, false).unwrap();
         assert_eq!(file[0].name, ".");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn order_hidden_names_and_names_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("b")).unwrap();
+        for f in ["b/z", "a", ".h", "B"] {
+            std::fs::write(d.join(f), f).unwrap();
+        }
+        std::fs::write(d.join(std::ffi::OsStr::from_bytes(b"c\xff")), b"x").unwrap();
+        std::os::unix::fs::symlink("b", d.join("l")).unwrap();
+        let got: Vec<(String, bool, Option<&str>)> = walk(d, &Ignores::default(), true)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.utf8, e.not_regular))
+            .collect();
+        let link = Some(link_problem(true));
+        let want = [
+            (".h", true, None),
+            ("B", true, None),
+            ("a", true, None),
+            ("b/z", true, None),
+            ("c\u{fffd}", false, None),
+            ("l", true, link),
+        ];
+        assert_eq!(got, want.map(|(n, u, p)| (n.to_owned(), u, p)));
     }
 }
