@@ -30,6 +30,7 @@
 
 pub mod layout;
 mod output;
+pub use output::alive as process_alive;
 pub mod plan;
 mod target;
 pub mod verify;

@@ -283,7 +283,7 @@ fn temp_owner(entry: &str, name: &str) -> Option<u32> {
 }
 
 /// Whether a process with this id exists on this machine (signal 0 checks without sending).
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

@@ -198,7 +198,7 @@ impl App {
             scan_scroll: Scroll::default(),
             page: 10,
             note: None,
-            twin_dir: std::env::temp_dir().join(format!("tensorscope-twin-{}", std::process::id())),
+            twin_dir: std::env::temp_dir().join(format!("{}{}", super::bench::TWIN_PREFIX, std::process::id())),
             quit: false,
         }
     }

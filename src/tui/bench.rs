@@ -15,6 +15,32 @@ use tensorscope::report::{self, BenchResult, Report};
 /// Stem of the files `e` writes (in the current folder): `tensorscope-bench-<unix time>.{html,json}`.
 pub const EXPORT_STEM: &str = "tensorscope-bench";
 
+/// How the per-process twin folders in the temporary folder are named: `tensorscope-twin-<pid>`.
+pub const TWIN_PREFIX: &str = "tensorscope-twin-";
+
+/// Remove the twin folders in `parent` whose process is gone: a UI killed mid-bench (SIGKILL, a
+/// closed terminal) cannot clean up, so the next one does, at its start. Folders of live processes
+/// (this one included) stay; best effort, as a leftover is only disk space.
+pub fn sweep_stale_twins(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TWIN_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && pid != std::process::id() && !tensorscope::convert::process_alive(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Most timed runs `+` asks for.
 pub const MAX_TUI_RUNS: u32 = 50;
 
@@ -338,6 +364,26 @@ pub fn export(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_twins_of_dead_processes_are_swept_and_live_ones_kept() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mk = |name: String| {
+            let d = parent.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("twin.bin"), b"x").unwrap();
+            d
+        };
+        let stale = mk(format!("{TWIN_PREFIX}{dead}"));
+        let mine = mk(format!("{TWIN_PREFIX}{}", std::process::id()));
+        let other = mk(format!("{TWIN_PREFIX}notapid"));
+        sweep_stale_twins(parent.path());
+        assert!(!stale.exists(), "the dead process's twin is swept");
+        assert!(mine.exists() && other.exists());
+    }
     use tensorscope::report::sample;
 
     fn ev(e: Event) -> BenchMsg {

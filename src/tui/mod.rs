@@ -68,6 +68,8 @@ pub fn run(paths: &[PathBuf], env: &Env) -> anyhow::Result<u8> {
         [a, b] => load_pair(a, b, env)?,
         _ => anyhow::bail!("give one path, or two to compare"),
     };
+    // twins left by UIs that were killed (they cannot clean up after themselves)
+    bench::sweep_stale_twins(&std::env::temp_dir());
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     let quiet = QuietStderr::start();
