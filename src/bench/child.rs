@@ -239,7 +239,13 @@ pub fn serve(spec_json: &str, out: &mut dyn Write) -> Result<()> {
 }
 
 /// The parent side: start `exe __bench-child SPEC` and relay its runs to `on_run`.
-pub fn run_in_child(exe: &Path, spec: &Spec, on_run: &mut dyn FnMut(f64, bool)) -> Result<Outcome> {
+/// `cancel`, when set from another thread, kills the child at once (checked every 50 ms).
+pub fn run_in_child(
+    exe: &Path,
+    spec: &Spec,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    on_run: &mut dyn FnMut(f64, bool),
+) -> Result<Outcome> {
     let json = serde_json::to_string(spec).expect("spec serializes");
     let mut child = Command::new(exe)
         .arg(SUBCOMMAND)
@@ -250,6 +256,7 @@ pub fn run_in_child(exe: &Path, spec: &Spec, on_run: &mut dyn FnMut(f64, bool)) 
         .spawn()
         .map_err(|e| Error::io(exe, e))?;
     let stdout = child.stdout.take().expect("piped");
+    let watcher = cancel.map(|cancel| Watcher::start(child.id(), cancel));
     let mut outcome = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| Error::io(exe, e))?;
@@ -268,6 +275,7 @@ pub fn run_in_child(exe: &Path, spec: &Spec, on_run: &mut dyn FnMut(f64, bool)) 
         let _ = e.by_ref().take(64 << 10).read_to_string(&mut err);
     }
     let status = child.wait().map_err(|e| Error::io(exe, e))?;
+    drop(watcher);
     match outcome {
         Some(o) if status.success() => Ok(o),
         _ => {
@@ -282,6 +290,46 @@ pub fn run_in_child(exe: &Path, spec: &Spec, on_run: &mut dyn FnMut(f64, bool)) 
             } else {
                 msg
             }))
+        }
+    }
+}
+
+/// Kills a child process when `cancel` is set; stops watching when dropped.
+struct Watcher {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    fn start(pid: u32, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Watcher {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = done.clone();
+        let thread = std::thread::spawn(move || {
+            while !seen.load(Ordering::Relaxed) {
+                if cancel.load(Ordering::Relaxed) {
+                    if let Ok(pid) = libc::pid_t::try_from(pid) {
+                        // SAFETY: a signal to our own child, which is not yet reaped (the reaping
+                        // `wait` happens only after this watcher is dropped and joined)
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        Watcher {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }

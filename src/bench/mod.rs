@@ -269,6 +269,9 @@ pub struct Config {
     /// Threads that read every byte of a touched load (1: one after another on one thread, as
     /// earlier versions did).
     pub touch_threads: usize,
+    /// Set from another thread to stop the run: the case running is abandoned (a child case is
+    /// killed at once), no further case starts, and the report keeps the rows measured so far.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Most timed runs per case.
@@ -292,6 +295,7 @@ impl Config {
             isolation: Isolation::InProcess,
             upload: gpu::Upload::Ring,
             touch_threads: touch::default_threads(),
+            cancel: None,
         }
     }
 

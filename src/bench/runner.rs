@@ -70,7 +70,20 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     let mut results = Vec::new();
     let mut used_adapter = None;
     let mut gpu_ceilings = Vec::new();
+    let cancelled = || {
+        config
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    };
     for (index, case) in cases.iter().enumerate() {
+        if cancelled() {
+            caveats.push(format!(
+                "cancelled by the user: {index} of {} cases measured; the rows here are those",
+                cases.len()
+            ));
+            break;
+        }
         on_event(&Event::CaseStarted {
             index,
             label: case.label(),
@@ -101,8 +114,12 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
                 )))
             }
             Isolation::InProcess => child::execute(&spec, false, &mut on_run),
-            Isolation::Child(exe) => child::run_in_child(exe, &spec, &mut on_run),
+            Isolation::Child(exe) => child::run_in_child(exe, &spec, config.cancel.clone(), &mut on_run),
         };
+        // a case cut short by the cancel is no failure: the loop says so once, at its next turn
+        if outcome.is_err() && cancelled() {
+            continue;
+        }
         match outcome {
             Ok(o) => {
                 if o.cache_dropped == Some(false) {

@@ -98,6 +98,8 @@ pub enum Action {
     RunBench,
     /// Bench view: write the finished report.
     ExportBench,
+    /// Bench view: stop the running benchmark, keeping what was measured.
+    CancelBench,
     /// Bench view: GPU rows on or off.
     ToggleGpu,
     /// Bench view: cold or warm page cache.
@@ -125,6 +127,8 @@ pub enum Effect {
     StartBench(Box<Plan>),
     /// Write this report.
     ExportBench(Box<Report>),
+    /// Stop the running benchmark.
+    CancelBench,
     /// Put this text on the clipboard.
     Copy(String),
 }
@@ -246,6 +250,15 @@ impl App {
         let list_tab = self.tab == Tab::Tensors;
         match action {
             Action::Quit => self.quit = true,
+            Action::Back | Action::CancelBench
+                if self.tab == Tab::Bench
+                    && self.mode == Mode::Normal
+                    && self.bench.running()
+                    && !self.bench.cancelling =>
+            {
+                self.bench.cancelling = true;
+                effect = Some(Effect::CancelBench);
+            }
             Action::Back => match self.mode {
                 Mode::Help => self.mode = Mode::Normal,
                 _ => {

@@ -6,6 +6,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use tensorscope::bench::{self, Config, Device, Event, Isolation};
@@ -127,6 +129,8 @@ pub struct BenchState {
     pub twin: Option<Result<Option<(PathBuf, String)>, String>>,
     /// First line of the notes shown (↑/↓ scroll them).
     pub notes_scroll: usize,
+    /// Esc or `x` asked the running bench to stop; it ends with the rows measured so far.
+    pub cancelling: bool,
 }
 
 impl Default for BenchState {
@@ -137,6 +141,7 @@ impl Default for BenchState {
             settings: Settings::default(),
             twin: None,
             notes_scroll: 0,
+            cancelling: false,
         }
     }
 }
@@ -152,6 +157,7 @@ impl BenchState {
             return false;
         }
         self.phase = Phase::Running(Progress::default());
+        self.cancelling = false;
         self.export = None;
         self.notes_scroll = 0;
         true
@@ -289,17 +295,30 @@ pub fn write_twin(
     }
 }
 
-/// A running benchmark: its thread's channel.
+/// A running benchmark: its thread's channel and its cancel flag.
 pub struct Worker {
     rx: Receiver<BenchMsg>,
     done: bool,
+    cancel: Arc<AtomicBool>,
 }
 
 impl Worker {
     pub fn start(plan: Plan, isolation: Isolation, remote: tensorscope::remote::Env) -> Worker {
         let (tx, rx) = channel();
-        std::thread::spawn(move || run(plan, isolation, &remote, &tx));
-        Worker { rx, done: false }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        std::thread::spawn(move || run(plan, isolation, &remote, flag, &tx));
+        Worker {
+            rx,
+            done: false,
+            cancel,
+        }
+    }
+
+    /// Stop the run: the case running is abandoned (its child killed), and the report that follows
+    /// keeps the rows measured so far.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// Everything that arrived since the last call, without blocking; ends with `Done`. Dropping a
@@ -318,7 +337,13 @@ impl Worker {
     }
 }
 
-fn run(plan: Plan, isolation: Isolation, remote: &tensorscope::remote::Env, tx: &Sender<BenchMsg>) {
+fn run(
+    plan: Plan,
+    isolation: Isolation,
+    remote: &tensorscope::remote::Env,
+    cancel: Arc<AtomicBool>,
+    tx: &Sender<BenchMsg>,
+) {
     let twin = write_twin(&plan.path, &plan.twin_dir, remote);
     let mut paths = vec![plan.path.clone()];
     if let Ok(Some((p, _))) = &twin {
@@ -326,7 +351,8 @@ fn run(plan: Plan, isolation: Isolation, remote: &tensorscope::remote::Env, tx: 
     }
     let _ = tx.send(BenchMsg::Twin(twin));
     let gpu = plan.settings.gpu.unwrap_or_else(|| !bench::gpu::adapters().is_empty());
-    let config = config(paths, &plan.settings, gpu, isolation);
+    let mut config = config(paths, &plan.settings, gpu, isolation);
+    config.cancel = Some(cancel);
     let r = bench::run_with(&config, |e| {
         let _ = tx.send(BenchMsg::Event(e.clone()));
     });
@@ -427,6 +453,43 @@ mod tests {
         // stray events after the end change nothing
         s.apply(ev(Event::Planned { cases: 9, runs: 9 }));
         assert!(s.report().is_some());
+    }
+
+    /// A worker cancelled at once ends with a report of no rows that says it was cancelled.
+    #[test]
+    fn a_cancelled_worker_ends_with_the_rows_measured() {
+        let twin = tempfile::tempdir().unwrap();
+        let plan = Plan {
+            path: concat!(env!("CARGO_MANIFEST_DIR"), "/samples/gpt2-tiny.safetensors").into(),
+            settings: Settings {
+                gpu: Some(false),
+                ..Settings::default()
+            },
+            twin_dir: twin.path().to_path_buf(),
+        };
+        let mut w = Worker::start(plan, Isolation::InProcess, tensorscope::remote::Env::default());
+        w.cancel();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let report = loop {
+            let done = w.poll().into_iter().find_map(|m| match m {
+                BenchMsg::Done(r) => Some(r),
+                _ => None,
+            });
+            if let Some(r) = done {
+                break r.expect("a cancelled run still reports");
+            }
+            assert!(std::time::Instant::now() < deadline, "hang guard");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert!(report.results.is_empty());
+        assert!(
+            report
+                .caveats
+                .iter()
+                .any(|c| c.starts_with("cancelled by the user: 0 of ")),
+            "{:?}",
+            report.caveats
+        );
     }
 
     #[test]

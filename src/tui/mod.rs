@@ -164,6 +164,11 @@ fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench:
         Effect::StartBench(plan) => {
             *bench = Some(bench::Worker::start(*plan, bench::isolation(), workers.remote.clone()))
         }
+        Effect::CancelBench => {
+            if let Some(w) = bench {
+                w.cancel();
+            }
+        }
         Effect::ExportBench(report) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
             app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));

@@ -53,7 +53,7 @@ fn settings_line(b: &BenchState) -> Line<'static> {
         Some(false) => "GPU rows off",
     };
     Line::from(format!(
-        "{} runs (+/-) · {} cache (c) · {gpu} (g)",
+        "{} runs (+/-) · {} cache (c) · {gpu} (d)",
         s.runs,
         if s.cold { "cold" } else { "warm" }
     ))

@@ -22,8 +22,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .bold()
         }
         _ if app.note.is_some() => Line::from(format!(" {}", app.note.as_deref().unwrap_or(""))).bold(),
+        _ if app.tab == Tab::Bench && app.bench.cancelling => {
+            Line::from(" cancelling: the case running stops, the rows measured are kept").bold()
+        }
         _ if app.tab == Tab::Bench && app.bench.running() => {
-            Line::from(" benchmark running · q quit (the run is abandoned) · Tab view · ? help").dim()
+            Line::from(" benchmark running · Esc/x cancel (keeps the rows) · q quit · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Bench => {
             let export = if app.bench.report().is_some() {

@@ -25,6 +25,23 @@ fn finish(a: &mut App, r: Report) {
 }
 
 #[test]
+fn esc_or_x_cancels_a_running_bench_and_the_app_keeps_running() {
+    for key in [Action::Back, Action::CancelBench] {
+        let mut a = on_bench("gpt2-tiny.bin");
+        assert!(a.update(key.clone()).is_none(), "nothing to cancel before a run");
+        assert!(matches!(a.update(Action::RunBench), Some(Effect::StartBench(_))));
+        assert!(matches!(a.update(key.clone()), Some(Effect::CancelBench)));
+        assert!(a.bench.cancelling && !a.quit);
+        assert!(a.update(key).is_none(), "asked once");
+        assert!(draw(&a, 80, 24).contains("cancelling"));
+        a.update(Action::Bench(BenchMsg::Done(Ok(Box::new(
+            tensorscope::report::sample::report(),
+        )))));
+        assert!(a.bench.report().is_some() && !a.bench.running() && !a.quit);
+    }
+}
+
+#[test]
 fn bench_before_a_run() {
     let a = on_bench("gpt2-tiny.bin");
     insta::assert_snapshot!(draw(&a, 120, 16));
