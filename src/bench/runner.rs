@@ -159,7 +159,13 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             }
         }
     }
-    let ceilings = ceilings(config, &system, &targets, gpu_ceilings);
+    // a cancelled run ends now: measuring the ceilings takes seconds, and the user asked to stop
+    let ceilings = if cancelled() {
+        caveats.push("ceilings not measured: the run was cancelled".to_owned());
+        Vec::new()
+    } else {
+        ceilings(config, &system, &targets, gpu_ceilings)
+    };
     headline::assign(&mut results, &ceilings);
     let speedups = speedups(&results);
     let headline = headline::headline(&results);
