@@ -31,6 +31,7 @@
 
 use std::cmp::Ordering;
 
+use crate::model::count::Role;
 use crate::model::{DType, TensorInfo};
 
 /// Index of a node in a [`Tree`].
@@ -253,6 +254,15 @@ impl Tree {
 
     /// Build the tree of `tensors`.
     pub fn build(tensors: &[TensorInfo], opts: &TreeOptions) -> Tree {
+        Self::build_counted(tensors, opts, &[])
+    }
+
+    /// A tree whose parameters and bytes count as the model defines them: `roles` is
+    /// [`Counting::roles`](crate::model::count::Counting::roles) of the same tensors, so a tied tensor
+    /// adds neither parameters nor bytes (its storage counts once, at the first name), a packed weight
+    /// adds its unpacked parameters, and scales and zeros add bytes but no parameters. A tensor
+    /// without a role (`roles` shorter) counts as stored.
+    pub fn build_counted(tensors: &[TensorInfo], opts: &TreeOptions, roles: &[Role]) -> Tree {
         let fold = opts.fold;
         // one byte key per name whose plain comparison is `name_cmp`'s order: a sort of 200,000 names
         // then compares with memcmp instead of splitting both names at every comparison
@@ -318,11 +328,18 @@ impl Tree {
                 stack.push(leaf);
             }
             let n = &mut tree.nodes[leaf];
-            let params = t.numel().unwrap_or(u64::MAX);
+            let stored = t.numel().unwrap_or(u64::MAX);
+            let nbytes = t.nbytes().unwrap_or(u64::MAX);
+            let (params, nbytes) = match roles.get(i) {
+                None | Some(Role::Param) => (stored, nbytes),
+                Some(Role::Tied(_)) => (0, 0),
+                Some(Role::Packed { params, .. }) => (*params, nbytes),
+                Some(Role::Quantization) => (0, nbytes),
+            };
             n.tensor.get_or_insert(i);
             n.tensors += 1;
             n.params = n.params.saturating_add(params);
-            n.bytes = n.bytes.saturating_add(t.nbytes().unwrap_or(u64::MAX));
+            n.bytes = n.bytes.saturating_add(nbytes);
             n.dtypes.add(t.dtype, params);
         }
         // pre-order: every child comes after its parent, so one backward pass sums the subtrees

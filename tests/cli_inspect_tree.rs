@@ -159,3 +159,27 @@ fn a_hugging_face_cache_path_shows_repo_and_revision() {
     let r = run(&["inspect", "--json", &sample("gpt2-tiny.safetensors")]);
     assert!(!r.stdout.contains("\"hub\""));
 }
+
+/// `--tree` counts as the model defines them (issue 24): gpt2-tiny.bin ties `lm_head.weight` to
+/// `wte.weight`, so its top rows add up to the 172,288 parameters its safetensors twin holds, and the
+/// tied row adds none.
+#[test]
+fn tree_rows_count_tied_weights_once() {
+    for file in ["gpt2-tiny.bin", "gpt2-tiny.safetensors"] {
+        let r = run(&["inspect", "--tree", "--depth", "1", &sample(file)]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let top: u64 = r
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("MODULE"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_whitespace().nth(1)?.replace(',', "").parse::<u64>().ok())
+            .sum();
+        assert_eq!(top, 172_288, "{file}:\n{}", r.stdout);
+        if file.ends_with(".bin") {
+            let lm = r.stdout.lines().find(|l| l.starts_with("lm_head")).unwrap();
+            assert_eq!(lm.split_whitespace().nth(1), Some("0"), "{lm}");
+        }
+    }
+}

@@ -123,3 +123,51 @@ fn exact_statistics_of_an_expanded_view_then_q_quits_within_3_s() {
     }
     assert!(s.exited(), "q quit within 3 s:\n{}", s.screen());
 }
+
+/// `(first, last, total)` of the last position (`12–34 of 151`) on the second screen line: the
+/// preview's title, right of the list's.
+fn preview_position(screen: &str) -> Option<(usize, usize, usize)> {
+    let line = screen.lines().nth(1)?;
+    let at = line.rfind(" of ")?;
+    let total: String = line[at + 4..].chars().take_while(char::is_ascii_digit).collect();
+    let (a, b) = line[..at].rsplit(' ').next()?.split_once('–')?;
+    Some((a.parse().ok()?, b.parse().ok()?, total.parse().ok()?))
+}
+
+#[test]
+fn the_preview_scrolls_with_shift_down_and_brackets_to_its_last_line() {
+    let Some(s) = Session::start("ts-preview", &[&sample("gpt2-tiny.safetensors")]) else {
+        return;
+    };
+    // the flat list: the first tensor's values, labelled by index, and its exact statistics
+    s.keys(&["t"]);
+    let first = s.wait(Duration::from_secs(20), |x| x.contains("stats (exact)"));
+    assert!(first.contains("values (first"), "{first}");
+    assert_eq!(preview_position(&first).map(|p| p.0), Some(1), "{first}");
+    s.keys(&["S-Down"]);
+    let moved = s.wait(Duration::from_secs(5), |x| {
+        preview_position(x).is_some_and(|p| p.0 == 2)
+    });
+    assert_eq!(
+        preview_position(&moved).map(|p| p.0),
+        Some(2),
+        "Shift-Down scrolls a line:\n{moved}"
+    );
+    for _ in 0..20 {
+        s.keys(&["]"]);
+    }
+    let end = s.wait(Duration::from_secs(5), |x| {
+        preview_position(x).is_some_and(|p| p.1 == p.2)
+    });
+    let (_, last, total) = preview_position(&end).unwrap_or_default();
+    assert_eq!(last, total, "] reaches the last line:\n{end}");
+    assert!(end.contains("histogram") || end.contains('█'), "{end}");
+    s.keys(&["K"]);
+    let up = s.wait(Duration::from_secs(5), |x| {
+        preview_position(x).is_some_and(|p| p.1 + 1 == p.2)
+    });
+    assert!(
+        preview_position(&up).is_some_and(|p| p.1 + 1 == p.2),
+        "K scrolls back a line:\n{up}"
+    );
+}

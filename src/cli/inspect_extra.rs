@@ -14,7 +14,8 @@ use super::style::{self, paint};
 /// `--tree`: one row per module down to `depth` (all when `None`), with the parameters, bytes and
 /// dtype mix of its subtree.
 pub fn write_tree(out: &mut impl Write, ck: &Checkpoint, depth: Option<u16>) -> std::io::Result<()> {
-    let tree = Tree::build(&ck.tensors, &TreeOptions::default());
+    // counted as the model defines them: tied weights once, packed weights unpacked
+    let tree = Tree::build_counted(&ck.tensors, &TreeOptions::default(), &ck.counting().roles);
     let max = depth.unwrap_or(u16::MAX);
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let mut id = Tree::ROOT + 1;

@@ -18,6 +18,7 @@ pub mod decode;
 pub mod equal;
 pub mod format;
 pub mod ggml;
+pub mod layout;
 pub mod minifloat;
 pub mod read;
 pub mod runs;

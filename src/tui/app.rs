@@ -92,6 +92,8 @@ pub enum Action {
     ToggleHelp,
     /// Exact statistics of the selected tensor instead of a sample.
     ExactStats,
+    /// Scroll the preview pane (J/K, Shift-↓/↑, ]/[ a page).
+    ScrollPreview(Move),
     /// Copy the selected name to the clipboard (OSC 52).
     Copy,
     /// Bench view: run the benchmark (again).
@@ -175,6 +177,10 @@ pub struct App {
     /// The Files and Scan tabs' views.
     pub files_scroll: Scroll,
     pub scan_scroll: Scroll,
+    /// The preview pane's view (back to the top for each new tensor).
+    pub preview_scroll: Scroll,
+    /// Bytes fetched over the network since the UI started (the loop sets it).
+    pub fetched: u64,
     /// Rows a page moves (set from the last drawn height).
     pub page: usize,
     /// A one-line message for the status bar (copied, …).
@@ -186,7 +192,7 @@ pub struct App {
 
 impl App {
     pub fn new(ck: Checkpoint) -> App {
-        let tensors = TensorPane::new(&ck.tensors);
+        let tensors = TensorPane::new(&ck.tensors, &ck.counting().roles);
         App {
             ck: Arc::new(ck),
             scan: Vec::new(),
@@ -200,6 +206,8 @@ impl App {
             bench: BenchState::default(),
             files_scroll: Scroll::default(),
             scan_scroll: Scroll::default(),
+            preview_scroll: Scroll::default(),
+            fetched: 0,
             page: 10,
             note: None,
             twin_dir: std::env::temp_dir().join(format!("{}{}", super::bench::TWIN_PREFIX, std::process::id())),
@@ -237,6 +245,7 @@ impl App {
             }
             Some(i) if Some(i) == current => None,
             Some(i) => {
+                self.preview_scroll = Scroll::default();
                 self.preview = PreviewState::Computing { index: i, exact: false };
                 Some(Effect::Preview { index: i, exact: false })
             }
@@ -380,6 +389,7 @@ impl App {
                     effect = Some(Effect::Preview { index: i, exact: true });
                 }
             }
+            Action::ScrollPreview(m) if list_tab => self.preview_scroll.apply(m, self.page),
             Action::Copy => {
                 let name = match self.tab {
                     Tab::Diff => self.compare.as_ref().and_then(|c| {

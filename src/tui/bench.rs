@@ -12,7 +12,10 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use tensorscope::bench::{self, Config, Device, Event, Isolation};
 use tensorscope::checkpoint;
-use tensorscope::report::{self, BenchResult, Report};
+use tensorscope::report::{self, Report};
+
+mod progress;
+pub use progress::{Progress, clock};
 
 /// Stem of the files `e` writes (in the current folder): `tensorscope-bench-<unix time>.{html,json}`.
 pub const EXPORT_STEM: &str = "tensorscope-bench";
@@ -87,23 +90,6 @@ pub enum BenchMsg {
     Exported(Result<Vec<PathBuf>, String>),
     /// The twin in the other format was written (its path and what it is), or could not be.
     Twin(Result<Option<(PathBuf, String)>, String>),
-}
-
-/// Progress of a run, built from its events.
-#[derive(Debug, Default, Clone)]
-pub struct Progress {
-    /// Cases planned (0 until the plan is ready).
-    pub cases: usize,
-    /// Runs planned, warm-ups included.
-    pub runs_planned: u64,
-    /// Runs finished.
-    pub runs_done: u64,
-    /// The case running now: its index and label.
-    pub case: Option<(usize, String)>,
-    /// Rows measured so far.
-    pub rows: Vec<BenchResult>,
-    /// Cases that could not run, one line each.
-    pub failures: Vec<String>,
 }
 
 /// Where the Bench view is.
@@ -188,31 +174,6 @@ impl BenchState {
             }
             // a result with no run going (cannot happen with one worker at a time): ignore it
             BenchMsg::Done(_) => {}
-        }
-    }
-}
-
-impl Progress {
-    fn apply(&mut self, e: Event) {
-        match e {
-            Event::Writing { .. } | Event::Finished => {}
-            Event::Planned { cases, runs } => {
-                self.cases = cases;
-                self.runs_planned = runs;
-            }
-            Event::CaseStarted { index, label } => self.case = Some((index, label)),
-            Event::Run { .. } => self.runs_done += 1,
-            Event::CaseDone { result, .. } => self.rows.push(*result),
-            Event::CaseFailed { error, .. } => self.failures.push(error),
-        }
-    }
-
-    /// Runs done over runs planned, in 0..=1.
-    pub fn ratio(&self) -> f64 {
-        if self.runs_planned == 0 {
-            0.0
-        } else {
-            (self.runs_done as f64 / self.runs_planned as f64).clamp(0.0, 1.0)
         }
     }
 }

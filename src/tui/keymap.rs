@@ -4,12 +4,14 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 
 use super::app::{Action, Mode, Tab};
 use super::input::Edit;
+use super::scroll::Move;
 
 /// The action a key press asks for in `mode` on `tab`, if any.
 pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
+    let shift = key.modifiers.contains(KeyModifiers::SHIFT);
     match mode {
         Mode::Filter => filter_key(key),
         Mode::Help => match key.code {
@@ -18,8 +20,11 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             _ => Some(Action::ToggleHelp),
         },
         Mode::Normal => Some(match (key.code, tab) {
+            // before the list keys: Shift-↓/↑ scroll the preview
             (KeyCode::Char('q'), _) => Action::Quit,
             (KeyCode::Esc, _) => Action::Back,
+            (KeyCode::Down, Tab::Tensors) if shift => Action::ScrollPreview(Move::Down),
+            (KeyCode::Up, Tab::Tensors) if shift => Action::ScrollPreview(Move::Up),
             (KeyCode::Up | KeyCode::Char('k'), _) => Action::Up,
             (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
             (KeyCode::PageUp, _) => Action::PageUp,
@@ -38,6 +43,10 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Char('n'), Tab::Tensors) => Action::NextMatch,
             (KeyCode::Char('N'), Tab::Tensors) => Action::PrevMatch,
             (KeyCode::Char('s'), Tab::Tensors) => Action::ExactStats,
+            (KeyCode::Char('J'), Tab::Tensors) => Action::ScrollPreview(Move::Down),
+            (KeyCode::Char('K'), Tab::Tensors) => Action::ScrollPreview(Move::Up),
+            (KeyCode::Char(']'), Tab::Tensors) => Action::ScrollPreview(Move::PageDown),
+            (KeyCode::Char('['), Tab::Tensors) => Action::ScrollPreview(Move::PageUp),
             (KeyCode::Char('y'), _) => Action::Copy,
             (KeyCode::Tab, _) => Action::NextTab,
             (KeyCode::BackTab, _) => Action::PrevTab,
@@ -116,6 +125,8 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("/", "fuzzy filter by name (Enter keeps it, Esc clears it)"),
             ("n / N", "next / previous match"),
             ("s", "exact statistics (on a worker; q still quits)"),
+            ("J K / Shift-↓ Shift-↑", "scroll the preview a line"),
+            ("] / [", "scroll the preview a page"),
             ("y", "copy the selected name (OSC 52)"),
         ],
         Tab::Diff => vec![

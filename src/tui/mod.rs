@@ -140,6 +140,11 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
                 }
             }
         }
+        let fetched = env.traffic().1;
+        if fetched != app.fetched {
+            app.fetched = fetched;
+            dirty = true;
+        }
         let mut actions = Vec::new();
         actions.extend(workers.poll());
         if let Some(w) = &mut bench {

@@ -2,6 +2,7 @@
 //! its matches, the visible rows, the selection and the scroll offset. Pure: no drawing, no terminal.
 
 use tensorscope::model::TensorInfo;
+use tensorscope::model::count::Role;
 use tensorscope::tree::{NodeId, Tree, TreeOptions};
 
 use super::filter::Filter;
@@ -34,8 +35,11 @@ pub struct TensorPane {
 }
 
 impl TensorPane {
-    pub fn new(tensors: &[TensorInfo]) -> TensorPane {
-        let tree = Tree::build(tensors, &TreeOptions::default());
+    /// The pane over `tensors`, counted by `roles` (the checkpoint's
+    /// [`Counting::roles`](tensorscope::model::count::Counting::roles): tied and packed weights as
+    /// the model defines them).
+    pub fn new(tensors: &[TensorInfo], roles: &[Role]) -> TensorPane {
+        let tree = Tree::build_counted(tensors, &TreeOptions::default(), roles);
         let mut node_of = vec![0; tensors.len()];
         for id in 0..tree.len() {
             if let Some(t) = tree.node(id).tensor {

@@ -47,7 +47,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use serde::Serialize;
-use tensorscope::checkpoint::{self, Checkpoint, DType, OpenOptions};
+use tensorscope::checkpoint::{self, Checkpoint, OpenOptions};
 use tensorscope::formats::gguf::FullValue;
 use tensorscope::formats::gguf::scales::ScaleCheck;
 use tensorscope::remote::Env;
@@ -57,7 +57,8 @@ use tensorscope::text::escape;
 
 mod print;
 
-use print::{axes_of, stats_with_progress, write_stats, write_values};
+use print::{stats_with_progress, write_stats, write_values};
+use tensorscope::tensor::layout::{self, axes_of};
 
 /// Most values `--limit` may ask for.
 const MAX_LIMIT: usize = 1_000_000;
@@ -154,23 +155,6 @@ fn show_metadata(args: &Args, v: &FullValue) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// `  Q4_K: 4.50 bits per weight, 256 blocks; NaN scales in 2 blocks (first: 2, 5)`
-fn write_ggml(out: &mut impl Write, dtype: DType, c: &ScaleCheck) -> std::io::Result<()> {
-    let bpw = dtype.bits_per_weight().unwrap_or(0.0);
-    write!(out, "{dtype}: {bpw:.2} bits per weight, {} blocks", c.blocks)?;
-    if c.nan_scale_blocks + c.inf_scale_blocks == 0 {
-        return writeln!(out, ", every block scale finite");
-    }
-    let first: Vec<String> = c.first.iter().map(u64::to_string).collect();
-    writeln!(
-        out,
-        "; BROKEN: {} blocks with a NaN scale, {} with an infinite scale (first: {})",
-        c.nan_scale_blocks,
-        c.inf_scale_blocks,
-        first.join(", ")
-    )
-}
-
 pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
     if args.limit > MAX_LIMIT {
         bail!("--limit {} exceeds the limit of {MAX_LIMIT}", args.limit);
@@ -212,7 +196,7 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
         axes = axes_of(&t.shape, &dims);
     }
     if remote {
-        ck.fetch(t.file, &shown_bytes(&view, t, args.limit))?;
+        ck.fetch(t.file, &layout::shown_bytes(&view, t, args.limit))?;
     }
     let values = view.first(args.limit);
     let opts = StatsOptions {
@@ -251,7 +235,7 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
     } else {
         write_header(&mut out, &t.name, &view, args.slice.as_deref(), t.shape.as_slice())?;
         if let Some(c) = &ggml {
-            write_ggml(&mut out, t.dtype, c)?;
+            writeln!(out, "{}", layout::scale_line(t.dtype, c))?;
         }
         write_values(&mut out, &view, &values, &axes)?;
         match stats {
@@ -263,20 +247,6 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
-}
-
-/// The file byte ranges of the first `limit` values of `view` (a view of `t`).
-fn shown_bytes(view: &View, t: &checkpoint::TensorInfo, limit: usize) -> Vec<std::ops::Range<u64>> {
-    let one = |first: u64, count: u64| tensorscope::remote::plan::element_bytes(t.dtype, t.storage.start, first, count);
-    let mut out = Vec::new();
-    for run in view.runs(0, limit as u64) {
-        if run.step <= 1 {
-            out.extend(one(run.start, run.len));
-        } else {
-            out.extend((0..run.len).filter_map(|i| one(run.start + i * run.step, 1)));
-        }
-    }
-    out
 }
 
 /// "no tensor named X" with up to five close names.

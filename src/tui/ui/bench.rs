@@ -115,7 +115,11 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
     let label = if p.runs_planned == 0 {
         "preparing".to_string()
     } else {
-        format!("{}/{} runs", p.runs_done, p.runs_planned)
+        let eta = p
+            .eta()
+            .map(|s| format!(" · about {} left", crate::tui::bench::clock(s)))
+            .unwrap_or_default();
+        format!("{}/{} runs{eta}", p.runs_done, p.runs_planned)
     };
     Gauge::default()
         .ratio(p.ratio())

@@ -1,5 +1,5 @@
 //! The top line: the tabs and the verdict always show; the path gets what is left and is shortened
-//! in the middle (`/home/…/model.safetensors`); the brand and the format go first when space is short.
+//! by whole components from the front (`…/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors`); the brand and the format go first when space is short.
 
 use std::ops::Range;
 
@@ -50,6 +50,51 @@ pub fn middle_cut(s: &str, max: usize) -> String {
     format!("{a}…{b}")
 }
 
+/// The ways to shorten a path, longest first: whole, then `…/` and fewer and fewer trailing
+/// components, down to `…/NAME`.
+fn shortenings(p: &str) -> Vec<String> {
+    let parts: Vec<&str> = p.split('/').collect();
+    let mut out = vec![p.to_string()];
+    out.extend(
+        (1..parts.len())
+            .rev()
+            .map(|k| format!("…/{}", parts[parts.len() - k..].join("/"))),
+    );
+    out
+}
+
+/// A path cut to `max` chars by whole components from the front (`…/gpt2-tiny.bin`), so what is left
+/// is still a path; only a file name that alone is too long is cut in its middle.
+pub fn elide_path(p: &str, max: usize) -> String {
+    shortenings(p)
+        .into_iter()
+        .find(|s| width(s) <= max)
+        .unwrap_or_else(|| middle_cut(p.rsplit('/').next().unwrap_or(p), max))
+}
+
+/// `a ⇄ b` within `max` chars: the longer side loses a component first, so both stay paths.
+fn elide_pair(a: &str, b: &str, max: usize) -> String {
+    let room = max.saturating_sub(3);
+    let (ca, cb) = (shortenings(a), shortenings(b));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (wa, wb) = (width(&ca[i]), width(&cb[j]));
+        if wa + wb <= room {
+            return format!("{} ⇄ {}", ca[i], cb[j]);
+        }
+        let a_first = wa >= wb;
+        if a_first && i + 1 < ca.len() || !a_first && j + 1 >= cb.len() && i + 1 < ca.len() {
+            i += 1;
+        } else if j + 1 < cb.len() {
+            j += 1;
+        } else {
+            // both down to their names: each gets room in proportion to its length
+            let ra = room * wa / (wa + wb).max(1);
+            return format!("{} ⇄ {}", elide_path(a, ra), elide_path(b, room - ra));
+        }
+    }
+}
+
 pub fn layout(app: &App, w: u16) -> HeaderLayout {
     let w = usize::from(w);
     let tabs = app.tabs();
@@ -60,10 +105,15 @@ pub fn layout(app: &App, w: u16) -> HeaderLayout {
         ScanStatus::Done => verdict_label(overall(app)),
     };
     let fixed = tabs_w + verdict.0.chars().count() + 2;
-    let mut path = escape(&app.ck.path.to_string_lossy()).into_owned();
-    if let Some(c) = &app.compare {
-        path = format!("{path} ⇄ {}", escape(&c.b.path.to_string_lossy()));
-    }
+    let a = escape(&app.ck.path.to_string_lossy()).into_owned();
+    let b = app
+        .compare
+        .as_ref()
+        .map(|c| escape(&c.b.path.to_string_lossy()).into_owned());
+    let path = match &b {
+        Some(b) => format!("{a} ⇄ {b}"),
+        None => a.clone(),
+    };
     let format = format!(" ({}) ", app.ck.format);
     let mut left = w.saturating_sub(fixed);
     let brand = left >= BRAND.len() + width(&path) + 1 + format.len().min(12);
@@ -74,7 +124,10 @@ pub fn layout(app: &App, w: u16) -> HeaderLayout {
     if show_format {
         left -= format.len();
     }
-    let path = middle_cut(&path, left.saturating_sub(1));
+    let path = match &b {
+        Some(b) => elide_pair(&a, b, left.saturating_sub(1)),
+        None => elide_path(&a, left.saturating_sub(1)),
+    };
     let mut x =
         (if brand { BRAND.len() } else { 0 } + 1 + width(&path) + if show_format { format.len() } else { 1 }) as u16;
     let mut ranges = Vec::new();
@@ -153,5 +206,23 @@ mod tests {
         assert_eq!(super::middle_cut("abcdefghij", 7), "ab…ghij");
         assert_eq!(super::middle_cut("abcdefghij", 1), "…");
         assert_eq!(super::middle_cut("abcdefghij", 0), "");
+    }
+
+    #[test]
+    fn paths_are_cut_by_whole_components() {
+        assert_eq!(super::elide_path("samples/gpt2-tiny.bin", 30), "samples/gpt2-tiny.bin");
+        assert_eq!(
+            super::elide_path("/home/u/samples/gpt2-tiny.bin", 24),
+            "…/samples/gpt2-tiny.bin"
+        );
+        assert_eq!(
+            super::elide_path("/home/u/samples/gpt2-tiny.bin", 20),
+            "…/gpt2-tiny.bin"
+        );
+        assert_eq!(super::elide_path("/a/very-long-file-name.bin", 10), "ver…me.bin");
+        assert_eq!(
+            super::elide_pair("samples/gpt2-tiny.bin", "samples/gpt2-tiny.safetensors", 44),
+            "…/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors"
+        );
     }
 }

@@ -1,15 +1,22 @@
-//! The selected tensor: where it lives, its first values, statistics and a histogram.
+//! The selected tensor: where it lives, then what `show` prints (the block-scale check, the values by
+//! shape with their indices, the statistics labelled exact or sampled, the histogram), scrolled with
+//! J/K (Shift-↓/↑) and ]/[ a page.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style, Stylize};
-use ratatui::text::Line;
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Widget};
-use tensorscope::tensor::{Stats, format};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget};
+use tensorscope::checkpoint::TensorInfo;
+use tensorscope::tensor::layout;
 use tensorscope::text::{bytes, escape};
 use tensorscope::tree::params_label;
 
 use crate::tui::app::{App, PreviewState};
+use crate::tui::preview::Preview;
+
+/// Most values on one line (as `show`).
+const MAX_PER_LINE: usize = 8;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
@@ -70,33 +77,31 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .get(t.file)
         .map(|f| f.path.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut lines = wrap(&escape(&t.name), width);
+    let mut lines = vec![Line::from(escape(&t.name).into_owned()).bold()];
     let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
-    lines.extend(wrap_plain(
-        &format!(
-            "{}{}  [{}]  {}{}",
-            t.dtype,
-            match t.dtype.bits_per_weight() {
-                Some(bpw) if t.dtype.is_ggml_block() => format!(" ({bpw:.2} bpw)"),
-                _ => String::new(),
-            },
-            shape.join(", "),
-            t.nbytes().map(bytes).unwrap_or_else(|| "size unknown".into()),
-            if t.is_contiguous() { "" } else { "  strided view" }
-        ),
-        width,
-    ));
-    lines.extend(
-        wrap_plain(
-            &format!("file {}  bytes {}..{}", escape(&file), t.storage.start, t.storage.end),
-            width,
-        )
-        .into_iter()
-        .map(|l| l.dim()),
+    lines.push(Line::from(format!(
+        "{}{}  [{}]  {}{}",
+        t.dtype,
+        match t.dtype.bits_per_weight() {
+            Some(bpw) if t.dtype.is_ggml_block() => format!(" ({bpw:.2} bpw)"),
+            _ => String::new(),
+        },
+        shape.join(", "),
+        t.nbytes().map(bytes).unwrap_or_else(|| "size unknown".into()),
+        if t.is_contiguous() { "" } else { "  strided view" }
+    )));
+    lines.push(
+        Line::from(format!(
+            "file {}  bytes {}..{}",
+            escape(&file),
+            t.storage.start,
+            t.storage.end
+        ))
+        .dim(),
     );
     lines.push(Line::from(""));
-    let p = match &app.preview {
-        PreviewState::Ready(p) if p.index == i => p,
+    match &app.preview {
+        PreviewState::Ready(p) if p.index == i => lines.extend(body(p, t, width)),
         PreviewState::Computing { exact, .. } => {
             let what = if *exact {
                 "exact statistics"
@@ -104,58 +109,80 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 "values and statistics"
             };
             lines.push(Line::from(format!("computing {what}… (q quits at any time)")).fg(Color::Yellow));
-            Paragraph::new(lines).render(inner, buf);
-            return;
         }
-        _ => {
-            Paragraph::new(lines).render(inner, buf);
-            return;
-        }
-    };
+        _ => {}
+    }
+    super::scrolled(lines, "Tensor", &app.preview_scroll, area, buf);
+}
+
+/// What `show` prints, as lines of the pane: the block-scale check, the statistics and the histogram
+/// (first: they fit a screen), then the values by shape.
+fn body(p: &Preview, t: &TensorInfo, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     if let Some(e) = &p.error {
         lines.push(Line::from(escape(e).into_owned()).fg(Color::Red));
     }
+    if let Some(c) = &p.scales {
+        let line = Line::from(layout::scale_line(t.dtype, c));
+        lines.push(if c.nan_scale_blocks + c.inf_scale_blocks > 0 {
+            line.fg(Color::Red).bold()
+        } else {
+            line
+        });
+    }
+    if let Some(d) = &p.deferred {
+        lines.push(Line::from(d.clone()).fg(Color::Yellow));
+    }
     if let Some(s) = &p.stats {
-        lines.extend(stats_lines(t.dtype, s));
+        lines.extend(layout::stats_lines(t.dtype, s).map(Line::from));
+        if s.sampled {
+            lines.push(Line::from("  press s for exact statistics").fg(Color::Yellow));
+        }
+        if let Some(h) = &s.histogram {
+            let bar = width.saturating_sub(32).clamp(4, 40);
+            lines.extend(layout::histogram_lines(h, t.dtype, bar).into_iter().map(Line::from));
+        }
+        lines.push(Line::from(""));
     }
-    let hist = p.stats.as_ref().and_then(|s| s.histogram.as_ref());
-    let hist_height = if hist.is_some() && inner.height >= lines.len() as u16 + 10 {
-        6
-    } else {
-        0
-    };
-    let [text, chart, axis, values] = Layout::vertical([
-        Constraint::Length(lines.len() as u16),
-        Constraint::Length(hist_height),
-        Constraint::Length(u16::from(hist_height > 0)),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    Paragraph::new(lines).render(text, buf);
-    if let (Some(h), true) = (hist, hist_height > 0) {
-        let bars: Vec<Bar> = h
-            .counts
-            .iter()
-            .map(|&c| Bar::default().value(c).text_value(String::new()))
-            .collect();
-        let width = (chart.width / h.counts.len().max(1) as u16).max(1);
-        BarChart::default()
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(width)
-            .bar_gap(0)
-            .bar_style(Style::new().fg(Color::Cyan))
-            .render(chart, buf);
-        let (lo, hi) = (format::general(h.lo, 4), format::general(h.hi, 4));
-        let used = (width as usize * h.counts.len()).min(axis.width as usize);
-        let gap = used.saturating_sub(lo.len() + hi.len()).max(1);
-        Line::from(format!("{lo}{}{hi}", " ".repeat(gap)))
-            .dim()
-            .render(axis, buf);
+    if p.error.is_none() {
+        lines.extend(values(p, &t.shape, width));
     }
-    value_grid(&p.values, p.more, values, buf);
+    lines
 }
 
-/// `s` in lines of `width` chars (names have no spaces to break at), the first bold.
+/// The values by shape (`tensor::layout`, as `show` lays them out), as many per line as fit `width`.
+fn values(p: &Preview, shape: &[u64], width: usize) -> Vec<Line<'static>> {
+    if shape.is_empty() {
+        return vec![Line::from(format!(
+            "value: {}",
+            p.values.first().map_or("", String::as_str)
+        ))];
+    }
+    if p.numel == 0 {
+        return vec![Line::from("values: none (empty tensor)")];
+    }
+    let cell = p.values.iter().map(|v| v.chars().count()).max().unwrap_or(1);
+    let axes = layout::axes_of(shape, &[]);
+    let widest = layout::value_lines(shape, &p.values, &axes, MAX_PER_LINE);
+    let lw = widest.iter().map(|l| l.label.len()).max().unwrap_or(0);
+    let per_line = (width.saturating_sub(lw + 2) / (cell + 2)).clamp(1, MAX_PER_LINE);
+    let rows = layout::value_lines(shape, &p.values, &axes, per_line);
+    let lw = rows.iter().map(|l| l.label.len()).max().unwrap_or(0);
+    let mut lines = vec![Line::from(layout::values_heading(p.values.len() as u64, p.numel))];
+    lines.extend(rows.into_iter().map(|r| {
+        let cells: Vec<String> = r.cells.iter().map(|c| format!("{c:>cell$}")).collect();
+        Line::from(vec![
+            Span::from(format!("{:<lw$}", r.label)).dim(),
+            Span::from(format!("  {}", cells.join("  "))),
+        ])
+    }));
+    if (p.values.len() as u64) < p.numel {
+        lines.push(Line::from("…").dim());
+    }
+    lines
+}
+
+/// `s` in lines of `width` chars (names have no spaces to break at), bold.
 fn wrap(s: &str, width: usize) -> Vec<Line<'static>> {
     let chars: Vec<char> = s.chars().collect();
     chars
@@ -171,43 +198,4 @@ fn wrap_plain(s: &str, width: usize) -> Vec<Line<'static>> {
         .chunks(width)
         .map(|c| Line::from(c.iter().collect::<String>()))
         .collect()
-}
-
-/// The values in aligned columns, as many per row as fit.
-fn value_grid(values: &[String], more: bool, area: Rect, buf: &mut Buffer) {
-    let cell = values.iter().map(|v| v.chars().count()).max().unwrap_or(1) + 2;
-    let per_row = (area.width as usize / cell).max(1);
-    let mut lines = vec![Line::from("")];
-    lines.extend(
-        values
-            .chunks(per_row)
-            .map(|row| Line::from(row.iter().map(|v| format!("{v:>w$}", w = cell)).collect::<String>())),
-    );
-    if more {
-        lines.push(Line::from("…").dim());
-    }
-    Paragraph::new(lines).render(area, buf);
-}
-
-fn stats_lines(dtype: tensorscope::checkpoint::DType, s: &Stats) -> Vec<Line<'static>> {
-    let v = |x: Option<tensorscope::tensor::Value>| x.map(|x| format::value(dtype, x)).unwrap_or_else(|| "-".into());
-    let f = |x: Option<f64>| x.map(|x| format::general(x, 6)).unwrap_or_else(|| "-".into());
-    let mut out = vec![
-        Line::from(format!("min {}  max {}", v(s.min), v(s.max))),
-        Line::from(format!("mean {}  std {}", f(s.mean), f(s.std))),
-        Line::from(format!(
-            "zeros {}  nan {}  +inf {}  -inf {}",
-            s.zeros, s.nan, s.posinf, s.neginf
-        )),
-    ];
-    if s.sampled {
-        out.push(
-            Line::from(format!(
-                "sampled {} of the elements: press s for exact statistics",
-                s.count
-            ))
-            .fg(Color::Yellow),
-        );
-    }
-    out
 }

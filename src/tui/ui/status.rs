@@ -1,4 +1,5 @@
-//! The bottom line: the filter being typed, a note (copied …), or the keys of the current view.
+//! The bottom line: the filter being typed, a note (copied …), or the keys of the current view; for a
+//! remote checkpoint, the bytes fetched since the UI started on its right.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -13,11 +14,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match app.mode {
         Mode::Filter => {
             let (before, after) = app.filter_input.split();
+            // an empty filter matches nothing because it asks for nothing: no count then
+            let count = if before.is_empty() && after.is_empty() {
+                "type a name".to_string()
+            } else {
+                format!("{} match", app.tensors.match_count)
+            };
             Line::from(format!(
-                " /{}▏{}  {} match · Enter keep · Esc clear · Ctrl-U/W erase · ↑↓ history",
+                " /{}▏{}  {count} · Enter keep · Esc clear · Ctrl-U/W erase · ↑↓ history",
                 escape(&before),
                 escape(&after),
-                app.tensors.match_count
             ))
             .bold()
         }
@@ -45,4 +51,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         _ => Line::from(" q quit · ↑↓ move · / filter · y copy · Tab view · ? help").dim(),
     };
     line.render(area, buf);
+    if app.ck.is_remote() {
+        // what the network cost so far, on the right: a cursor move never pulls gigabytes unseen
+        let fetched = format!(" {} fetched ", tensorscope::text::bytes(app.fetched));
+        let w = (fetched.chars().count() as u16).min(area.width);
+        let right = Rect::new(area.x + area.width - w, area.y, w, 1);
+        Line::from(fetched).reversed().render(right, buf);
+    }
 }

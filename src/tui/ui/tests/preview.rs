@@ -1,0 +1,126 @@
+//! The preview as `show` prints it: values by shape with their indices, statistics labelled exact or
+//! sampled, the histogram, GGUF broken-block findings; the pane scrolls; the tree counts as the model
+//! defines them; paths are cut by whole components; an empty filter claims no match count.
+
+use std::path::Path;
+
+use super::{act, app, draw, settle, sized, sized_mut, tidy, typed};
+use crate::tui::app::Action;
+use crate::tui::scroll::Move;
+
+/// The preview column of a screen drawn at `w` (the right 45%), its lines trimmed.
+fn right(screen: &str, w: usize) -> Vec<String> {
+    let from = w * 55 / 100;
+    screen
+        .lines()
+        .map(|l| {
+            let l: String = l.chars().skip(from).collect();
+            l.trim_matches(|c| c == '│' || c == ' ').to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn preview_lays_values_out_by_shape_and_labels_exact_stats() {
+    // the first tree row opened down to h.0.attn.c_attn.bias ([192] F32)
+    let a = act(app("gpt2-tiny.safetensors"), [Action::ToggleFlat]);
+    let screen = sized(a, 200, 50);
+    let pane = right(&screen, 200).join("\n");
+    // a [192] bias, four values a line, each line labelled with its indices
+    assert!(pane.contains("[0:4]") && pane.contains("[4:8]"), "{pane}");
+    assert!(pane.contains("stats (exact):"), "{pane}");
+    assert!(pane.contains("histogram (20 bins):"), "{pane}");
+    insta::assert_snapshot!("preview_200x50", screen);
+    let a = act(app("gpt2-tiny.safetensors"), [Action::ToggleFlat]);
+    insta::assert_snapshot!("preview_80x24", sized(a, 80, 24));
+}
+
+/// The position in the preview's title (`12–34 of 151`) as (first, last, total).
+fn position(screen: &str) -> (usize, usize, usize) {
+    let line = screen.lines().nth(1).unwrap();
+    let at = line.rfind(" of ").unwrap_or_else(|| panic!("no position: {screen}"));
+    let digits: String = line[at + 4..].chars().take_while(char::is_ascii_digit).collect();
+    let range = line[..at].rsplit(' ').next().unwrap();
+    let (a, b) = range.split_once('–').unwrap();
+    (a.parse().unwrap(), b.parse().unwrap(), digits.parse().unwrap())
+}
+
+#[test]
+fn the_preview_scrolls_to_its_last_line() {
+    let mut a = act(app("gpt2-tiny.safetensors"), [Action::ToggleFlat]);
+    let first = sized_mut(&mut a, 80, 24);
+    assert_eq!(position(&first).0, 1, "{first}");
+    a.update(Action::ScrollPreview(Move::PageDown));
+    for _ in 0..200 {
+        a.update(Action::ScrollPreview(Move::Down));
+    }
+    let last = sized_mut(&mut a, 80, 24);
+    let (_, end, total) = position(&last);
+    assert_eq!(end, total, "the last line is reached: {last}");
+    insta::assert_snapshot!("preview_scrolled_80x24", last);
+    // a new tensor starts at the top again
+    a.update(Action::Down);
+    let mut a = settle(a);
+    assert_eq!(position(&sized_mut(&mut a, 80, 24)).0, 1);
+}
+
+#[test]
+fn a_nan_block_scale_reads_broken_as_show_prints_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gguf/nan_scales.gguf");
+    let a = settle(crate::tui::load(&path, &Default::default()).unwrap());
+    let i = a.ck.tensors.iter().position(|t| t.name == "broken.weight").unwrap();
+    let mut a = tidy(a, "nan_scales.gguf");
+    a.update(Action::ToggleFlat);
+    while a.selected_tensor() != Some(i) {
+        a.update(Action::Down);
+    }
+    let a = settle(a);
+    let screen = sized(a, 200, 50);
+    // `show`'s line, wrapped in the pane
+    let pane = right(&screen, 200).join(" ");
+    assert!(
+        pane.contains("BROKEN: 2 blocks with a NaN scale, 1 with an infinite scale (first: 2, 5, 6)"),
+        "{pane}"
+    );
+    insta::assert_snapshot!("preview_broken_gguf_200x50", screen);
+}
+
+#[test]
+fn the_tree_counts_tied_weights_once() {
+    // gpt2-tiny.bin ties lm_head.weight to wte.weight: 172,288 parameters as the model defines them
+    let a = app("gpt2-tiny.bin");
+    let root = a.tensors.tree.node(tensorscope::tree::Tree::ROOT);
+    assert_eq!(root.params, a.ck.total_params());
+    assert_eq!(root.params, 172_288);
+    let safetensors = app("gpt2-tiny.safetensors");
+    assert_eq!(
+        safetensors.tensors.tree.node(tensorscope::tree::Tree::ROOT).params,
+        172_288
+    );
+}
+
+#[test]
+fn compare_paths_are_cut_by_whole_components() {
+    let s = |r: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(r);
+    let a = crate::tui::load_pair(&s("gpt2-tiny.bin"), &s("gpt2-tiny.safetensors"), &Default::default()).unwrap();
+    let head = draw(&settle(a), 120, 3).lines().next().unwrap().to_string();
+    // whole components dropped from the front: each side is still a path
+    assert!(head.contains("/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors"), "{head}");
+    assert!(head.trim_start().starts_with("…/"), "{head}");
+    let narrow = draw(
+        &settle(crate::tui::load_pair(&s("gpt2-tiny.bin"), &s("gpt2-tiny.safetensors"), &Default::default()).unwrap()),
+        100,
+        3,
+    );
+    assert!(narrow.contains("…/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors"), "{narrow}");
+}
+
+#[test]
+fn an_empty_filter_claims_no_match_count() {
+    let a = act(app("gpt2-tiny.safetensors"), typed(""));
+    let foot = draw(&a, 80, 24).lines().last().unwrap().to_string();
+    assert!(!foot.contains("0 match"), "{foot}");
+    assert!(foot.contains("type a name"), "{foot}");
+    let a = act(app("gpt2-tiny.safetensors"), typed("wte"));
+    assert!(draw(&a, 80, 24).lines().last().unwrap().contains("1 match"));
+}
