@@ -18,6 +18,9 @@ pub struct TensorPane {
     pub open: Vec<bool>,
     /// The flat list instead of the tree.
     pub flat: bool,
+    /// Bytes every tensor name starts with, ending at a `.` or `/` (`model.layers.`): the flat list
+    /// drops it from each row and shows it once.
+    pub common_prefix: usize,
     pub filter: String,
     matcher: Filter,
     /// Per tensor, whether the filter matches it (`None` without a filter).
@@ -32,6 +35,33 @@ pub struct TensorPane {
     pub selected: usize,
     /// First row drawn (kept so the selection stays in view).
     pub offset: usize,
+}
+
+/// The longest prefix of every name that ends at a `.` or `/` (whole name parts only); 0 for one name
+/// or none, so a lone tensor keeps its whole name.
+pub fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> usize {
+    let Some(first) = names.next() else { return 0 };
+    let mut len = first.len();
+    let mut any = false;
+    for n in names {
+        any = true;
+        len = first.as_bytes()[..len]
+            .iter()
+            .zip(n.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        if len == 0 {
+            return 0;
+        }
+    }
+    if !any {
+        return 0;
+    }
+    // back to just after the last separator inside the shared part (never the whole of a name)
+    first.as_bytes()[..len.min(first.len().saturating_sub(1))]
+        .iter()
+        .rposition(|&b| b == b'.' || b == b'/')
+        .map_or(0, |i| i + 1)
 }
 
 impl TensorPane {
@@ -51,6 +81,7 @@ impl TensorPane {
             tree,
             node_of,
             flat: false,
+            common_prefix: common_prefix(tensors.iter().map(|t| t.name.as_str())),
             filter: String::new(),
             matcher: Filter::default(),
             matched: None,

@@ -1,7 +1,8 @@
 //! The module tree (or the flat list): one row per node, `▾ encoder   10.6M params  42.6 MB  F32`.
-//! The name comes first: columns drop (dtype, then bytes, then params or shape) before a name is
-//! cut, and a cut name ends in `…`. Filter matches
-//! are highlighted.
+//! As the pane narrows, the size goes first; the dtype and the shape (or params) stay while the name
+//! keeps at least [`MIN_NAME`] chars, and a name too long is cut in its middle (`h.0.at…n.weight`).
+//! The flat list drops the prefix every name shares (`model.layers.`) and shows it once, at the bottom.
+//! Filter matches are highlighted.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -59,7 +60,11 @@ fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
     let n = pane.tree.node(id);
     if pane.flat {
         let t = n.tensor.unwrap_or(0);
-        return (String::new(), escape(&app.ck.tensors[t].name).into_owned());
+        let name = &app.ck.tensors[t].name;
+        return (
+            String::new(),
+            escape(&name[pane.common_prefix.min(name.len())..]).into_owned(),
+        );
     }
     let indent = "  ".repeat(usize::from(n.depth.saturating_sub(1)));
     let marker = if !n.has_children(id) {
@@ -72,10 +77,12 @@ fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
     (format!("{indent}{marker}"), escape(pane.tree.label(id)).into_owned())
 }
 
-/// Char range of the part of tensor name `name` shown on a tree row at `depth` (or all of it, flat).
-fn part_range(name: &str, depth: usize, flat: bool) -> (usize, usize) {
+/// Char range of the part of tensor name `name` shown on a tree row at `depth` (or, flat, all of it
+/// after the `prefix` bytes every name shares).
+fn part_range(name: &str, depth: usize, flat: bool, prefix: usize) -> (usize, usize) {
     if flat {
-        return (0, name.chars().count());
+        let skip = name.get(..prefix).map_or(0, |p| p.chars().count());
+        return (skip, name.chars().count());
     }
     let mut start = 0;
     let mut part = 1;
@@ -91,16 +98,56 @@ fn part_range(name: &str, depth: usize, flat: bool) -> (usize, usize) {
     (start, name.chars().count())
 }
 
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else if max == 0 {
-        String::new()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
+/// A name keeps at least this many chars before the dtype or shape column gives way.
+pub const MIN_NAME: usize = 16;
+
+/// `s` in at most `max` chars, cut in the middle (`h.0.at…n.weight`: the end of a name tells
+/// `.weight` from `.bias`), and where each char of `s` landed (`None`: cut out).
+fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
+    let n = s.chars().count();
+    if n <= max {
+        return (s.to_string(), (0..n).map(Some).collect());
     }
+    if max == 0 {
+        return (String::new(), vec![None; n]);
+    }
+    let keep = max - 1;
+    let head = keep / 3;
+    let tail = keep - head;
+    let out: String = s
+        .chars()
+        .take(head)
+        .chain(std::iter::once('…'))
+        .chain(s.chars().skip(n - tail))
+        .collect();
+    let at = (0..n)
+        .map(|i| match i {
+            i if i < head => Some(i),
+            i if i >= n - tail => Some(head + 1 + i - (n - tail)),
+            _ => None,
+        })
+        .collect();
+    (out, at)
+}
+
+/// Widths of the three columns (shape or params, size, dtype; 0 = left out) for rows whose names
+/// need `need` chars in a pane `width` wide: the size only while every name fits whole; the dtype,
+/// then the shape, while a name keeps [`MIN_NAME`] chars (or all it needs).
+fn column_widths(need: usize, width: usize, cols: &[[String; 3]]) -> [usize; 3] {
+    let w = |c: usize| cols.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 2;
+    let floor = need.min(MIN_NAME);
+    let mut out = [0usize; 3];
+    let mut used = 0;
+    for c in [2, 0] {
+        if width >= floor + used + w(c) {
+            out[c] = w(c);
+            used += w(c);
+        }
+    }
+    if out[0] > 0 && out[2] > 0 && width >= need + used + w(1) {
+        out[1] = w(1);
+    }
+    out
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -125,6 +172,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered()
         .title(title)
         .title_bottom(Line::from(mode).right_aligned().dim());
+    let shared = app
+        .ck
+        .tensors
+        .first()
+        .map_or("", |t| &t.name[..pane.common_prefix.min(t.name.len())]);
+    let block = if pane.flat && !shared.is_empty() {
+        // the prefix every row leaves out, said once
+        block.title_bottom(Line::from(format!(" {}… ", escape(shared))).left_aligned().dim())
+    } else {
+        block
+    };
     let inner = block.inner(area);
     block.render(area, buf);
     let height = usize::from(inner.height);
@@ -146,19 +204,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(p, n)| p.chars().count() + n.chars().count())
         .max()
         .unwrap_or(0);
-    // columns drop before the name is cut: each is kept only while every name still fits whole
-    let keep_name = need.min(width);
-    let mut col_w = [0usize; 3];
-    let mut used = 0;
-    for c in 0..3 {
-        let w = cols.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 2;
-        if width >= keep_name + used + w {
-            col_w[c] = w;
-            used += w;
-        } else {
-            break;
-        }
-    }
+    let col_w = column_widths(need, width, &cols);
+    let used: usize = col_w.iter().sum();
     let name_w = width - used;
     let mut matcher = pane.matched.as_ref().map(|_| Filter::default());
     for (r, &id) in shown.iter().enumerate() {
@@ -166,15 +213,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let selected = pane.offset + r == pane.selected;
         let (prefix, name) = &names[r];
         let label_w = name_w.saturating_sub(prefix.chars().count());
-        let text = cut(name, label_w);
+        let (text, at) = cut(name, label_w);
         let mut spans = vec![Span::raw(prefix.clone())];
         let hits = match (&mut matcher, pane.first_match_below(id)) {
             (Some(m), Some(t)) if escape(&app.ck.tensors[t].name) == app.ck.tensors[t].name.as_str() => {
                 let full = &app.ck.tensors[t].name;
-                let (a, b) = part_range(full, usize::from(pane.tree.node(id).depth), pane.flat);
+                let depth = usize::from(pane.tree.node(id).depth);
+                let (a, b) = part_range(full, depth, pane.flat, pane.common_prefix);
                 m.indices(&pane.filter, full)
                     .into_iter()
                     .filter_map(|i| (i as usize).checked_sub(a).filter(|&k| k < b - a))
+                    .filter_map(|k| at.get(k).copied().flatten())
                     .collect()
             }
             _ => Vec::new(),
@@ -215,11 +264,39 @@ mod tests {
     #[test]
     fn part_ranges_and_cuts() {
         let name = "encoder.layer.0.query";
-        assert_eq!(super::part_range(name, 1, false), (0, 7));
-        assert_eq!(super::part_range(name, 4, false), (16, 21));
-        assert_eq!(super::part_range("unet/conv.w", 2, false), (5, 9));
-        assert_eq!(super::part_range(name, 2, true), (0, 21));
-        assert_eq!(super::cut("abcdef", 4), "abc…");
-        assert_eq!(super::cut("abc", 4), "abc");
+        assert_eq!(super::part_range(name, 1, false, 0), (0, 7));
+        assert_eq!(super::part_range(name, 4, false, 0), (16, 21));
+        assert_eq!(super::part_range("unet/conv.w", 2, false, 0), (5, 9));
+        assert_eq!(super::part_range(name, 2, true, 0), (0, 21));
+        assert_eq!(super::part_range(name, 2, true, 8), (8, 21));
+        assert_eq!(super::cut("abcdefghij", 7).0, "ab…ghij");
+        assert_eq!(super::cut("abcdefghij", 7).1[8], Some(5));
+        assert_eq!(super::cut("abcdefghij", 7).1[3], None);
+        assert_eq!(super::cut("abc", 4).0, "abc");
+    }
+
+    #[test]
+    fn the_size_goes_first_then_a_name_is_cut_before_dtype_and_shape() {
+        let cols = vec![["[64,192]".to_string(), "49.2 kB".to_string(), "Q8_0".to_string()]];
+        // everything fits
+        assert_eq!(super::column_widths(20, 60, &cols), [10, 9, 6]);
+        // the size goes first
+        assert_eq!(super::column_widths(40, 56, &cols), [10, 0, 6]);
+        // a long name is cut to keep dtype and shape
+        assert_eq!(super::column_widths(50, 36, &cols), [10, 0, 6]);
+        // too narrow for a 16-char name and both: the dtype stays longest
+        assert_eq!(super::column_widths(50, 24, &cols), [0, 0, 6]);
+        assert_eq!(super::column_widths(50, 10, &cols), [0, 0, 0]);
+    }
+
+    #[test]
+    fn the_common_prefix_ends_at_a_separator() {
+        use crate::tui::tensors::common_prefix;
+        let p = common_prefix(["model.layers.0.w", "model.layers.1.w"].into_iter());
+        assert_eq!(p, "model.layers.".len());
+        assert_eq!(common_prefix(["model.a", "model.ab"].into_iter()), "model.".len());
+        assert_eq!(common_prefix(["a.b"].into_iter()), 0);
+        assert_eq!(common_prefix(["wte", "wpe"].into_iter()), 0);
+        assert_eq!(common_prefix(["x.y", "x.y"].into_iter()), 2);
     }
 }
