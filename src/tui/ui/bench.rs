@@ -169,25 +169,16 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
 }
 
 /// Where a row sorts in its table: the headline's pair first (pickle-eager, then safetensors-mmap).
-fn rank(x: &BenchResult) -> (String, u8) {
-    let m = match x.method.as_str() {
-        "pickle-eager" => 0,
-        "safetensors-mmap" => 1,
-        _ => 2,
-    };
-    (x.device.clone(), m)
-}
-
 /// Touched rows and their bars, then the untouched and lazy-one rows, then the notes: one column of
 /// lines that ↑/↓ scroll, so every row is reachable at 80x24.
 fn results(rows: &[BenchResult], ups: &[Speedup], area: Rect, buf: &mut Buffer, notes: Option<(&[String], usize)>) {
     // an upload to the GPU reads every byte: GPU rows count as touched
     let lazy = |x: &BenchResult| x.method == "safetensors-lazy-one";
     let read = |x: &BenchResult| (x.touched || x.device == "gpu") && !lazy(x);
-    let mut touched: Vec<&BenchResult> = rows.iter().filter(|x| read(x)).collect();
-    touched.sort_by_key(|x| rank(x));
-    let mut other: Vec<&BenchResult> = rows.iter().filter(|x| !read(x)).collect();
-    other.sort_by_key(|x| rank(x));
+    // rows stay in the plan's order (the order they are measured in): a row that arrives never
+    // moves the ones above it
+    let touched: Vec<&BenchResult> = rows.iter().filter(|x| read(x)).collect();
+    let other: Vec<&BenchResult> = rows.iter().filter(|x| !read(x)).collect();
     let bars: Vec<&Speedup> = ups
         .iter()
         .filter(|s| (s.touched || s.device == "gpu") && s.method != "safetensors-lazy-one")

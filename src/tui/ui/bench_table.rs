@@ -37,6 +37,16 @@ fn cut(s: &str, w: usize) -> String {
     }
 }
 
+/// A method label in fewer chars, the same for the same label: `safetensors-` → `st-`, `pickle-` →
+/// `pt-`, `(fresh)` → `fresh`.
+pub fn short_label(label: &str) -> String {
+    label
+        .replace("safetensors-", "st-")
+        .replace("pickle-", "pt-")
+        .replace(" (", " ")
+        .replace(')', "")
+}
+
 /// Columns of [`table`]: device, method, median, min – max, GB/s, % of ceiling, major faults,
 /// peak RSS, speedup.
 const COLS: usize = 9;
@@ -56,9 +66,15 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
                 .as_deref()
                 .map(|m| format!(" ({})", escape(m)))
                 .unwrap_or_default();
+            // the lazy-one rows share a block touched or not: the label tells them apart
+            let touch = if x.touched && x.method.ends_with("lazy-one") {
+                " touched"
+            } else {
+                ""
+            };
             let method = match (x.rank, x.ranks) {
-                (Some(k), Some(n)) => format!("{} rank {k}/{n}", escape(&x.method)),
-                _ => format!("{}{mem}", escape(&x.method)),
+                (Some(k), Some(n)) => format!("{}{touch} rank {k}/{n}", escape(&x.method)),
+                _ => format!("{}{touch}{mem}", escape(&x.method)),
             };
             [
                 if devices {
@@ -88,14 +104,15 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
         "peak RSS",
         "speedup",
     ];
-    let w = |c: usize| {
+    let widths: [usize; COLS] = std::array::from_fn(|c| {
         cells
             .iter()
             .map(|r| r[c].chars().count())
             .chain([head[c].chars().count()])
             .max()
             .unwrap_or(0)
-    };
+    });
+    let w = |c: usize| widths[c];
     let mut keep = [devices, true, true, true, true, ceilings, faults, true, true];
     let method_min = 20.min(w(1));
     let total = |keep: &[bool; COLS]| -> usize {
@@ -113,6 +130,19 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
         keep[c] = false;
     }
     let method_w = width.saturating_sub(total(&keep)).min(w(1)).max(method_min.min(width));
+    // labels that do not fit are all shortened the same way (`st-lazy-one touched`), so rows stay
+    // told apart where a cut would make them equal
+    let cells: Vec<[String; COLS]> = if cells.iter().any(|r| r[1].chars().count() > method_w) {
+        cells
+            .into_iter()
+            .map(|mut r| {
+                r[1] = short_label(&r[1]);
+                r
+            })
+            .collect()
+    } else {
+        cells
+    };
     let line = |r: &[String; COLS], style: Style| {
         let mut spans = Vec::new();
         for c in 0..COLS {
@@ -269,5 +299,25 @@ mod tests {
         for x in &r.results {
             assert!(narrow.iter().any(|l| l.to_string().contains(&seconds(x.median_s))));
         }
+    }
+
+    #[test]
+    fn lazy_one_rows_keep_distinct_short_labels_when_narrow() {
+        let r = sample::report();
+        let mut lazy = r.results[0].clone();
+        lazy.method = "safetensors-lazy-one".into();
+        lazy.memory = None;
+        lazy.rank = None;
+        lazy.touched = false;
+        let mut touched = lazy.clone();
+        touched.touched = true;
+        let rows = [&lazy, &touched];
+        for w in [120, 44] {
+            let lines: Vec<String> = table(&rows, &[], w).iter().map(|l| l.to_string()).collect();
+            assert_ne!(lines[1].split("  ").next(), lines[2].split("  ").next(), "{w}: {lines:?}");
+        }
+        let narrow: Vec<String> = table(&rows, &[], 44).iter().map(|l| l.to_string()).collect();
+        assert!(narrow[2].starts_with("st-lazy-one touched"), "{narrow:?}");
+        assert_eq!(short_label("pickle-eager (fresh)"), "pt-eager fresh");
     }
 }
