@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tensorscope::checkpoint::Checkpoint;
 use tensorscope::diff::DiffReport;
 use tensorscope::report::Report;
-use tensorscope::scan::FileScan;
+use tensorscope::scan::{FileScan, ScanReport};
 
 use super::bench::{BenchMsg, BenchState, MAX_TUI_RUNS, Plan};
 use super::input::{Edit, LineInput};
@@ -100,6 +100,10 @@ pub enum Action {
     RunBench,
     /// Bench view: write the finished report.
     ExportBench,
+    /// Scan or Diff view: write what the view shows (`e`).
+    Export,
+    /// Where an export went, or why it failed.
+    Exported(Result<Vec<PathBuf>, String>),
     /// Bench view: stop the running benchmark, keeping what was measured.
     CancelBench,
     /// Bench view: GPU rows on or off.
@@ -129,6 +133,8 @@ pub enum Effect {
     StartBench(Box<Plan>),
     /// Write this report.
     ExportBench(Box<Report>),
+    /// Write what the Scan or Diff view shows.
+    Export(Box<super::export::Export>),
     /// Stop the running benchmark.
     CancelBench,
     /// Put this text on the clipboard.
@@ -430,6 +436,42 @@ impl App {
             Action::Down if self.tab == Tab::Bench => self.bench.notes_scroll += 1,
             Action::ExportBench if self.tab == Tab::Bench => {
                 effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
+            }
+            Action::Export => {
+                use super::export::Export;
+                let job = match self.tab {
+                    Tab::Scan if self.scan_status == ScanStatus::Done => Some(Export::Scan(ScanReport {
+                        files: self.scan.clone(),
+                        skipped: Vec::new(),
+                    })),
+                    Tab::Diff => self
+                        .compare
+                        .as_ref()
+                        .and_then(|c| c.report.as_ref()?.as_ref().ok())
+                        .map(|r| Export::Diff((**r).clone())),
+                    _ => None,
+                };
+                match job {
+                    Some(j) => effect = Some(Effect::Export(Box::new(j))),
+                    None if matches!(self.tab, Tab::Scan | Tab::Diff) => {
+                        self.note = Some("nothing to write yet: the view is still computing".into());
+                    }
+                    None => {
+                        self.note = Some(
+                            "e writes the Scan, Diff and Bench views; `tensorscope inspect --json` writes this one"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            Action::Exported(r) => {
+                self.note = Some(match r {
+                    Ok(paths) => {
+                        let names: Vec<String> = paths.iter().map(|p| tensorscope::text::path(p)).collect();
+                        format!("wrote {}", names.join(", "))
+                    }
+                    Err(e) => format!("export failed: {}", tensorscope::text::escape(&e)),
+                });
             }
             Action::Bench(msg) => self.bench.apply(msg),
             Action::PreviewReady(p) => {

@@ -4,7 +4,6 @@
 //! over a std channel, the event loop drains it each tick ([`Worker::poll`]) and feeds each message to
 //! `App::update` as `Action::Bench`, so the state below changes only in `update`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +16,7 @@ use tensorscope::report::{self, Report};
 mod progress;
 pub use progress::{Progress, clock};
 
-/// Stem of the files `e` writes (in the current folder): `tensorscope-bench-<unix time>.{html,json}`.
+/// Stem of the files `e` writes (in the current folder): `tensorscope-bench-20261207-0155.{html,json,md,csv}`.
 pub const EXPORT_STEM: &str = "tensorscope-bench";
 
 /// How the per-process twin folders in the temporary folder are named: `tensorscope-twin-<pid>`.
@@ -323,29 +322,20 @@ fn run(
 /// Write `report` as HTML and JSON to `dir` with the time in their names, each atomically (a
 /// temporary file, then rename).
 pub fn export(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for (ext, format) in [("html", report::Format::Html), ("json", report::Format::Json)] {
-        let path = dir.join(format!("{EXPORT_STEM}-{}.{ext}", now.as_secs()));
-        let tmp = dir.join(format!(
-            ".{EXPORT_STEM}.{}-{}.tmp",
-            std::process::id(),
-            now.subsec_nanos()
-        ));
-        let text = report::render(report, format);
-        // create_new: never follows a link planted under the temporary name (shared folders)
-        let written = std::fs::File::create_new(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot write {}: {e}", tensorscope::text::path(&path)));
-        }
-        out.push(path);
-    }
-    Ok(out)
+    let stamp = super::export::stamp(super::export::now());
+    let formats = [
+        ("html", report::Format::Html),
+        ("json", report::Format::Json),
+        ("md", report::Format::Markdown),
+        ("csv", report::Format::Csv),
+    ];
+    formats
+        .into_iter()
+        .map(|(ext, format)| {
+            let name = format!("{EXPORT_STEM}-{stamp}.{ext}");
+            super::export::write(dir, &name, &report::render(report, format))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -470,10 +460,10 @@ mod tests {
     }
 
     #[test]
-    fn export_writes_html_and_json_atomically() {
+    fn export_writes_every_format_atomically_with_readable_names() {
         let dir = tempfile::tempdir().unwrap();
         let paths = export(&sample::report(), dir.path()).unwrap();
-        assert_eq!(paths.len(), 2);
+        assert_eq!(paths.len(), 4);
         let name = paths[1].file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             name.starts_with("tensorscope-bench-") && name.ends_with(".json"),
@@ -483,7 +473,8 @@ mod tests {
         assert_eq!(back.results.len(), 4);
         assert!(std::fs::read_to_string(&paths[0]).unwrap().contains("<svg"));
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 2, "no temporary file left");
+        assert_eq!(names.len(), 4, "html, json, md, csv; no temporary file left");
+        assert!(paths[2].to_string_lossy().ends_with(".md") && paths[3].to_string_lossy().ends_with(".csv"));
         let e = export(&sample::report(), &dir.path().join("missing")).unwrap_err();
         assert!(e.starts_with("cannot write"), "{e}");
     }

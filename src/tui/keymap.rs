@@ -53,6 +53,7 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Char(c @ '1'..='9'), _) => Action::SelectTab(c as usize - '1' as usize),
             (KeyCode::Char('r'), Tab::Bench) => Action::RunBench,
             (KeyCode::Char('e'), Tab::Bench) => Action::ExportBench,
+            (KeyCode::Char('e'), _) => Action::Export,
             (KeyCode::Char('x'), Tab::Bench) => Action::CancelBench,
             (KeyCode::Char('/'), _) => Action::StartFilter,
             (KeyCode::Char('?') | KeyCode::F(1), _) => Action::ToggleHelp,
@@ -131,6 +132,7 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
         ],
         Tab::Diff => vec![
             ("↑ ↓ / j k", "move in the comparison"),
+            ("e", "write the comparison as JSON to the current folder"),
             ("y", "copy the selected name (OSC 52)"),
         ],
         Tab::Bench => vec![
@@ -145,10 +147,14 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("↑ ↓", "scroll the notes"),
             (
                 "e",
-                "write the report (HTML and JSON, timestamped) to the current folder",
+                "write the report (HTML, JSON, Markdown, CSV: tensorscope-bench-<date>-<time>) to the current folder",
             ),
         ],
-        Tab::Files | Tab::Scan => vec![],
+        Tab::Scan => vec![(
+            "e",
+            "write the scan as JSON and SARIF (tensorscope-scan-<date>-<time>) to the current folder",
+        )],
+        Tab::Files => vec![],
     };
     keys.extend([
         ("PgUp PgDn / space", "move a page"),

@@ -9,6 +9,7 @@
 pub mod app;
 mod bench;
 mod diff;
+mod export;
 mod filter;
 mod input;
 mod keymap;
@@ -177,6 +178,10 @@ fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench:
         Effect::ExportBench(report) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
             app.update(Action::Bench(bench::BenchMsg::Exported(bench::export(&report, &dir))));
+        }
+        Effect::Export(job) => {
+            let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+            app.update(Action::Exported(job.write(&dir)));
         }
         Effect::Copy(text) => {
             let mut out = std::io::stdout();

@@ -314,7 +314,11 @@ mod tests {
         let rows = [&lazy, &touched];
         for w in [120, 44] {
             let lines: Vec<String> = table(&rows, &[], w).iter().map(|l| l.to_string()).collect();
-            assert_ne!(lines[1].split("  ").next(), lines[2].split("  ").next(), "{w}: {lines:?}");
+            assert_ne!(
+                lines[1].split("  ").next(),
+                lines[2].split("  ").next(),
+                "{w}: {lines:?}"
+            );
         }
         let narrow: Vec<String> = table(&rows, &[], 44).iter().map(|l| l.to_string()).collect();
         assert!(narrow[2].starts_with("st-lazy-one touched"), "{narrow:?}");

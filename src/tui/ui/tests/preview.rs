@@ -124,3 +124,23 @@ fn an_empty_filter_claims_no_match_count() {
     let a = act(app("gpt2-tiny.safetensors"), typed("wte"));
     assert!(draw(&a, 80, 24).lines().last().unwrap().contains("1 match"));
 }
+
+#[test]
+fn e_on_the_scan_tab_asks_for_json_and_sarif_and_the_status_line_says_where() {
+    use crate::tui::app::{Effect, Tab};
+    let mut a = app("malicious.bin");
+    a.update(Action::SelectTab(2));
+    assert_eq!(a.tab, Tab::Scan);
+    let Some(Effect::Export(job)) = a.update(Action::Export) else {
+        panic!("an export asked for")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let written = job.write(dir.path());
+    a.update(Action::Exported(written));
+    let foot = draw(&a, 200, 24).lines().last().unwrap().to_string();
+    assert!(foot.contains("wrote ") && foot.contains(".sarif"), "{foot}");
+    // the Tensors tab says where its data comes from instead of writing nothing silently
+    a.update(Action::SelectTab(0));
+    assert!(a.update(Action::Export).is_none());
+    assert!(a.note.as_deref().unwrap_or("").contains("inspect --json"));
+}

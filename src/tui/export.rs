@@ -1,0 +1,119 @@
+//! `e`: write what a tab shows to the current folder, through the core's own writers: the scan as
+//! JSON and SARIF (`scan::sarif`), the comparison as JSON, the bench in every report format
+//! (`bench::export`). Names say what and when (`tensorscope-scan-20261207-0155.sarif`, UTC); every
+//! file goes through a temporary file and a rename.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tensorscope::diff::DiffReport;
+use tensorscope::scan::ScanReport;
+
+/// What a tab hands over to be written.
+#[derive(Debug, Clone)]
+pub enum Export {
+    /// The Scan tab: JSON and SARIF.
+    Scan(ScanReport),
+    /// The Diff tab: JSON.
+    Diff(DiffReport),
+}
+
+impl Export {
+    /// Write the files into `dir`; their paths, or why not (one line).
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
+        let stamp = stamp(now());
+        match self {
+            Export::Scan(r) => Ok(vec![
+                write(dir, &format!("tensorscope-scan-{stamp}.json"), &json(r)?)?,
+                write(
+                    dir,
+                    &format!("tensorscope-scan-{stamp}.sarif"),
+                    &json(&tensorscope::scan::sarif::log(r))?,
+                )?,
+            ]),
+            Export::Diff(r) => Ok(vec![write(dir, &format!("tensorscope-diff-{stamp}.json"), &json(r)?)?]),
+        }
+    }
+}
+
+/// Pretty JSON with a final newline.
+fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `20261207-0155`: the UTC date and minute of `unix` seconds, for file names that sort by time.
+pub fn stamp(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let (h, m) = (unix % 86_400 / 3600, unix % 3600 / 60);
+    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}")
+}
+
+/// Write `text` to `dir/name` through a temporary file and a rename.
+pub fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // create_new: never follows a link planted under the temporary name (shared folders)
+    let written = std::fs::File::create_new(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", tensorscope::text::path(&path)));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc_dates_and_minutes() {
+        assert_eq!(stamp(0), "19700101-0000");
+        // 2026-12-07 01:55:30 UTC
+        assert_eq!(stamp(1_796_608_530), "20261207-0155");
+        assert_eq!(stamp(951_782_400), "20000229-0000");
+    }
+
+    #[test]
+    fn the_scan_is_written_as_json_and_sarif() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = tensorscope::scan::scan_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/samples/malicious.bin").into()])
+            .unwrap();
+        let paths = Export::Scan(r).write(dir.path()).unwrap();
+        assert_eq!(paths.len(), 2);
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[0]).unwrap()).unwrap();
+        assert_eq!(json["files"][0]["verdict"], "dangerous");
+        let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[1]).unwrap()).unwrap();
+        assert_eq!(sarif["version"], "2.1.0");
+        let name = paths[1].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("tensorscope-scan-") && name.ends_with(".sarif"),
+            "{name}"
+        );
+        assert!(
+            Export::Scan(Default::default())
+                .write(&dir.path().join("missing"))
+                .is_err()
+        );
+    }
+}
