@@ -187,6 +187,9 @@ pub struct App {
     pub preview_scroll: Scroll,
     /// Bytes fetched over the network since the UI started (the loop sets it).
     pub fetched: u64,
+    /// A Hugging Face cache path: the repository, the revision and the ref it came by, as `inspect`
+    /// prints them (read once, not on every frame).
+    pub hub: Option<String>,
     /// Rows a page moves (set from the last drawn height).
     pub page: usize,
     /// A one-line message for the status bar (copied, …).
@@ -199,6 +202,10 @@ pub struct App {
 impl App {
     pub fn new(ck: Checkpoint) -> App {
         let tensors = TensorPane::new(&ck.tensors, &ck.counting().roles);
+        let hub = tensorscope::checkpoint::layout::hub_snapshot(&ck.path).map(|h| {
+            let via = h.reference.map(|r| format!(" ({r})")).unwrap_or_default();
+            tensorscope::text::escape(&format!("{}, revision {}{via}", h.repo, h.revision)).into_owned()
+        });
         App {
             ck: Arc::new(ck),
             scan: Vec::new(),
@@ -214,6 +221,7 @@ impl App {
             scan_scroll: Scroll::default(),
             preview_scroll: Scroll::default(),
             fetched: 0,
+            hub,
             page: 10,
             note: None,
             twin_dir: std::env::temp_dir().join(format!("{}{}", super::bench::TWIN_PREFIX, std::process::id())),

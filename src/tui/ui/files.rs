@@ -12,6 +12,9 @@ use crate::tui::app::App;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let ck = &app.ck;
     let mut lines = vec![Line::from("Files").bold()];
+    if let Some(h) = &app.hub {
+        lines.push(Line::from(format!("  hugging face cache: {h}")).fg(Color::Cyan));
+    }
     for f in &ck.files {
         lines.push(Line::from(format!(
             "  {:<48} {:<20} {:>10}",

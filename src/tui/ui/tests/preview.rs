@@ -144,3 +144,16 @@ fn e_on_the_scan_tab_asks_for_json_and_sarif_and_the_status_line_says_where() {
     assert!(a.update(Action::Export).is_none());
     assert!(a.note.as_deref().unwrap_or("").contains("inspect --json"));
 }
+
+#[test]
+fn the_files_tab_of_a_hub_cache_folder_names_repository_and_revision() {
+    let mut a = app("hub/models--tiny--gpt2");
+    a.update(Action::SelectTab(1));
+    let screen = draw(&a, 120, 24);
+    assert!(
+        screen.contains("hugging face cache: tiny/gpt2, revision 9c29d147777ee831e9ede65ff5b0da324efbf8f0 (main)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("files_hub_cache_80x24", draw(&a, 80, 24));
+    insta::assert_snapshot!("files_hub_cache_200x50", draw(&a, 200, 50));
+}
