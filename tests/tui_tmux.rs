@@ -17,12 +17,19 @@ struct Session(String);
 
 impl Session {
     fn start(name: &str, args: &[&str]) -> Option<Session> {
+        Session::start_env(name, &[], args)
+    }
+
+    /// `start` with environment variables set for the program (tmux's server keeps its own).
+    fn start_env(name: &str, env: &[(&str, &str)], args: &[&str]) -> Option<Session> {
         if Command::new("tmux").arg("-V").output().is_err() {
             common::skip("tmux is not installed (apt-get install tmux runs this test)");
             return None;
         }
         let name = format!("{name}-{}", std::process::id());
-        let mut cmd = vec![env!("CARGO_BIN_EXE_tensorscope").to_string()];
+        let mut cmd = vec!["env".to_string()];
+        cmd.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        cmd.push(env!("CARGO_BIN_EXE_tensorscope").to_string());
         cmd.extend(args.iter().map(|a| a.to_string()));
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-x", "80", "-y", "24", "-s", &name])
@@ -170,4 +177,55 @@ fn the_preview_scrolls_with_shift_down_and_brackets_to_its_last_line() {
         preview_position(&up).is_some_and(|p| p.1 + 1 == p.2),
         "K scrolls back a line:\n{up}"
     );
+}
+
+/// Remote budgets: over the Hub, moving onto an 8 MB tensor fetches only the bytes of the values shown
+/// (the pane says why there are no statistics, the status line counts the bytes); `s` fetches it all.
+#[test]
+fn a_large_remote_tensor_is_fetched_whole_only_on_s() {
+    // one F32 [2048, 1024] tensor (8 MiB) served by the stand-in Hub as repo gen/NAME
+    let name = format!("tui-remote-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..2048 * 1024).flat_map(|i| (i as f32).to_le_bytes()).collect();
+    let header = format!(
+        "{{\"big.weight\":{{\"dtype\":\"F32\",\"shape\":[2048,1024],\"data_offsets\":[0,{}]}}}}",
+        data.len()
+    );
+    std::fs::write(
+        dir.join("model.safetensors"),
+        common::safetensors(&header, 0)
+            .into_iter()
+            .chain(data)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let hub = common::hub::Hub::start();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_s = cache.path().to_string_lossy().into_owned();
+    let env = [
+        ("HF_ENDPOINT", hub.endpoint.as_str()),
+        ("XDG_CACHE_HOME", cache_s.as_str()),
+        ("HOME", cache_s.as_str()),
+        ("TENSORSCOPE_HTTP_TIMEOUT", "10"),
+    ];
+    let url = format!("hf://gen/{name}");
+    let Some(s) = Session::start_env("ts-remote", &env, &[&url]) else {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    // the tree opens on the module `big`; one down is the tensor
+    s.wait(Duration::from_secs(30), |x| x.contains("big"));
+    s.keys(&["j"]);
+    let first = s.wait(Duration::from_secs(30), |x| x.contains("statistics not fetched"));
+    assert!(first.contains("statistics not fetched"), "{first}");
+    let foot = first.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(foot.contains("B fetched"), "the status line counts bytes: {first}");
+    let sent = hub.stats.cdn_bytes();
+    assert!(sent < 1 << 20, "moving onto the tensor fetched {sent} bytes");
+    s.keys(&["s"]);
+    let exact = s.wait(Duration::from_secs(30), |x| x.contains("stats (exact)"));
+    assert!(exact.contains("stats (exact)"), "{exact}");
+    assert!(hub.stats.cdn_bytes() >= 8 << 20, "s fetched the tensor");
+    let _ = std::fs::remove_dir_all(&dir);
 }
