@@ -493,9 +493,14 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
         let first = report.skipped.first();
         return Err(match (paths, first) {
             ([one], Some(s)) if !one.is_dir() => Error::Usage(format!(
-                "not a checkpoint: {} (looks like: {})",
+                "not a checkpoint: {} (looks like: {}); {}",
                 crate::text::path(one),
-                s.looks
+                s.looks,
+                if s.looks.contains("Git LFS") {
+                    "run `git lfs pull` or download the file itself"
+                } else {
+                    crate::formats::sniff::READS
+                }
             )),
             (_, _) => {
                 let what = paths
