@@ -69,7 +69,9 @@ fn golden_line(cmd: &str, name: &str, o: &Out) -> String {
 /// Rust debug output and stutters a user should never see.
 fn defects(line: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for bad in ["Int(", "Str(", "BigInt(", "Some(", "None)", "Node(", "Kind::", "{ ", "\\\""] {
+    for bad in [
+        "Int(", "Str(", "BigInt(", "Some(", "None)", "Node(", "Kind::", "{ ", "\\\"",
+    ] {
         if line.contains(bad) {
             found.push(format!("debug output {bad:?}"));
         }
@@ -85,7 +87,9 @@ fn defects(line: &str) -> Vec<String> {
             found.push(format!("stutter {a:?}"));
         }
     }
-    if line.contains("exceeds the limit") && !(line.contains("TENSORSCOPE_") || line.contains("--") || line.contains("fixed limit")) {
+    if line.contains("exceeds the limit")
+        && !(line.contains("TENSORSCOPE_") || line.contains("--") || line.contains("fixed limit"))
+    {
         found.push("a limit that names no option, variable or the fact that it is fixed".into());
     }
     if line.chars().any(|c| c.is_control() && c != '\t') {
@@ -146,7 +150,12 @@ fn every_bad_input_matches_the_golden_messages() {
         }
         failures.push("messages differ from tests/data/bad/EXPECTED.txt (UPDATE_EXPECTED=1 rewrites it)".into());
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -159,8 +168,16 @@ fn a_name_with_control_characters_prints_escaped() {
     let line = golden_line("inspect", "evil", &o);
     assert_eq!(o.code, 2, "{line}");
     assert_eq!(o.stderr.lines().count(), 1, "{line}");
-    assert!(defects(o.stderr.trim_end()).is_empty(), "{line}: {:?}", defects(&o.stderr));
-    assert!(o.stderr.contains("evil\\x1b[31m\\x0aname.safetensors: not a safetensors file"), "{line}");
+    assert!(
+        defects(o.stderr.trim_end()).is_empty(),
+        "{line}: {:?}",
+        defects(&o.stderr)
+    );
+    assert!(
+        o.stderr
+            .contains("evil\\x1b[31m\\x0aname.safetensors: not a safetensors file"),
+        "{line}"
+    );
     // scan reports a file it cannot read on stdout, with exit 2: its lines carry the name escaped too
     let o = run_in(tmp.path(), &["scan", name]);
     let line = golden_line("scan", "evil", &o);

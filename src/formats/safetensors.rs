@@ -194,14 +194,15 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
         };
         if !names.insert(name) {
             return Err(err(format!(
-                "tensor name {:?} appears twice in the header (readers would silently keep only the last)",
+                "tensor name {} appears twice in the header (readers would silently keep only the last): \
+                 the writer is broken; re-save the model",
                 crate::text::escape(name)
             )));
         }
         let shown = || crate::text::escape(name);
         let dtype = DType::from_safetensors_name(&info.dtype.0).ok_or_else(|| {
             err(format!(
-                "tensor {}: unknown dtype {:?}",
+                "tensor {}: unknown dtype {}: damaged, or a dtype newer than tensorscope knows",
                 shown(),
                 crate::text::escape(&info.dtype.0)
             ))
@@ -233,14 +234,20 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
             Some(bits) if bits / 8 == e - s => {}
             Some(bits) => {
                 return Err(err(format!(
-                    "tensor {}: shape {:?} of {dtype} needs {} bytes but data_offsets [{s}, {e}] hold {}",
+                    "tensor {}: shape {} of {dtype} needs {} bytes but data_offsets [{s}, {e}] hold {}",
                     shown(),
-                    info.shape,
+                    dims(&info.shape),
                     bits / 8,
                     e - s
                 )));
             }
-            None => return Err(err(format!("tensor {}: shape {:?} overflows", shown(), info.shape))),
+            None => {
+                return Err(err(format!(
+                    "tensor {}: shape {} of {dtype} overflows a 64-bit byte size: the header is damaged",
+                    shown(),
+                    dims(&info.shape)
+                )));
+            }
         }
         tensors.push((index, dtype, s..e));
     }
@@ -324,12 +331,18 @@ fn parse_metadata(value: serde_json::Value) -> std::result::Result<Vec<(String, 
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => Ok((k, s)),
             other => Err(format!(
-                "__metadata__ value of {:?} is {}, not a string",
+                "__metadata__ key {} holds {}, not a string",
                 crate::text::escape(&k),
                 json_kind(&other)
             )),
         })
         .collect()
+}
+
+/// A shape as a user reads it: `[4, 2]`.
+fn dims(shape: &[u64]) -> String {
+    let d: Vec<String> = shape.iter().map(u64::to_string).collect();
+    format!("[{}]", d.join(", "))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

@@ -158,7 +158,9 @@ pub fn describe(kind: Kind) -> Option<&'static str> {
             "this is a numpy .npy array, not a checkpoint: tensorscope reads safetensors, torch.save (zip or legacy) \
              and GGUF files"
         }
-        Kind::Tar => "this is a tar archive (torch.save's oldest format), not supported: load and re-save it with torch",
+        Kind::Tar => {
+            "this is a tar archive (torch.save's oldest format), not supported: load and re-save it with torch"
+        }
         Kind::Compressed => "this is a compressed file (gzip, bzip2, xz or zstd): decompress it first",
         Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf | Kind::Unknown => return None,
     })

@@ -180,7 +180,12 @@ pub(crate) fn read_string(c: &mut Cursor, what: &str) -> Result<String> {
 }
 
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
-    string_bytes(c, what, ": the length field is damaged; re-download the file (a fixed limit)").map(|_| ())
+    string_bytes(
+        c,
+        what,
+        ": the length field is damaged; re-download the file (a fixed limit)",
+    )
+    .map(|_| ())
 }
 
 /// The bytes of a length-prefixed string, its length checked against [`MAX_STRING_LEN`] first.

@@ -50,7 +50,10 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
     }
     let version = machine::load(data, magic.end).map_err(|e| machine_error(path, "protocol version", e))?;
     if version.root != Value::Int(PROTOCOL_VERSION) || !literal(&version) {
-        let shown = version.heap.repr(&version.root).unwrap_or_else(|| "a non-literal".into());
+        let shown = version
+            .heap
+            .repr(&version.root)
+            .unwrap_or_else(|| "a non-literal".into());
         return Err(fmt(format!(
             "legacy torch.save file with protocol version {}, not {PROTOCOL_VERSION} (the one torch \
              writes): damaged, or not written by torch.save; re-save it with torch",
@@ -114,15 +117,13 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
             .ok_or_else(|| fmt(format!("file ends before storage {}", escape(key))))?;
         let dtype = *dtypes.get(key.as_str()).unwrap_or(&DType::U8);
-        let nbytes = dtype
-            .bytes_for(count)
-            .ok_or_else(|| {
-                fmt(format!(
-                    "storage {} at offset {pos}: {count} elements of {dtype} overflow a 64-bit byte size: \
+        let nbytes = dtype.bytes_for(count).ok_or_else(|| {
+            fmt(format!(
+                "storage {} at offset {pos}: {count} elements of {dtype} overflow a 64-bit byte size: \
                      the element count is damaged; re-download the file or re-save it with torch",
-                    escape(key)
-                ))
-            })?;
+                escape(key)
+            ))
+        })?;
         let start = pos + 8;
         let end = start.checked_add(nbytes).filter(|&e| e <= data.len() as u64).ok_or_else(|| {
             let want = start.saturating_add(nbytes);

@@ -59,7 +59,11 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
     let fmt = |m: String| Error::format(path, m);
     let archive = zip::read_prefetching(data, prefetch).map_err(|e| {
         // each message names the archive once ("zip archive: not a zip archive" read twice)
-        fmt(if e.0.contains("zip") { e.0 } else { format!("damaged zip archive: {}", e.0) })
+        fmt(if e.0.contains("zip") {
+            e.0
+        } else {
+            format!("damaged zip archive: {}", e.0)
+        })
     })?;
     let first = archive
         .entries
