@@ -187,3 +187,50 @@ fn a_name_with_control_characters_prints_escaped() {
     }
     assert!(o.stdout.contains("evil\\x1b[31m\\x0aname.safetensors"), "{line}");
 }
+
+#[test]
+fn every_limit_error_in_the_source_says_how_to_get_past_it() {
+    // the corpus cannot reach every limit (a million folder entries, 4 GB of config.json), so the
+    // constructors are read: each `Error::Limit` carries a hint naming its option or variable, or
+    // saying it is a fixed limit
+    let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    let mut bare = Vec::new();
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        for (i, _) in text.match_indices("Error::Limit {") {
+            let body = &text[i..];
+            let fields = &body[..body.find('}').unwrap_or(body.len())];
+            if fields.contains("..") || !fields.contains("hint") {
+                continue; // a pattern (`Error::Limit { what, .. }`), not a constructor
+            }
+            seen += 1;
+            let hint = &fields[fields.find("hint").unwrap()..];
+            let ok = hint.contains("fixed limit") || hint.contains("TENSORSCOPE_") || hint.starts_with("hint,");
+            let rel = p
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap()
+                .display()
+                .to_string();
+            // verify/ is another helper's room: its signature-size hint asks "is this the model?"
+            if !ok && rel != "src/verify/oms.rs" {
+                bare.push(format!("{rel}: {}", hint.lines().next().unwrap_or("")));
+            }
+        }
+    }
+    assert!(
+        seen >= 20,
+        "only {seen} limit errors found: did the constructor change?"
+    );
+    assert!(
+        bare.is_empty(),
+        "limit errors without a way past them:\n{}",
+        bare.join("\n")
+    );
+}
