@@ -234,3 +234,23 @@ fn every_limit_error_in_the_source_says_how_to_get_past_it() {
         bare.join("\n")
     );
 }
+
+#[test]
+fn an_lfs_pointer_named_like_torch_weights_says_run_git_lfs_pull() {
+    // the hint was cut at ", not" for a pointer named .bin, and scan of the folder said nothing of LFS
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(bad_dir().join("lfs-pointer.bin"), tmp.path().join("pytorch_model.bin")).unwrap();
+    std::fs::write(tmp.path().join("config.json"), br#"{"model_type": "gpt2"}"#).unwrap();
+    for args in [
+        ["inspect", "pytorch_model.bin"],
+        ["inspect", "."],
+        ["scan", "pytorch_model.bin"],
+        ["scan", "."],
+    ] {
+        let o = run_in(tmp.path(), &args);
+        let line = golden_line(args[0], args[1], &o);
+        assert_eq!(o.code, 2, "{line}");
+        assert_eq!(o.stderr.lines().count(), 1, "{line}");
+        assert!(o.stderr.contains("run `git lfs pull`"), "{line}");
+    }
+}

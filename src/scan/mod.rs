@@ -509,8 +509,14 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                     .collect::<Vec<_>>()
                     .join(", ");
                 let n = report.skipped.len();
+                let lfs = report.skipped.iter().filter(|s| s.looks.contains("Git LFS")).count();
                 Error::Usage(match n {
                     0 => format!("{what}: no checkpoint found (no files)"),
+                    n if lfs > 0 => format!(
+                        "{what}: no checkpoint found ({n} file{} skipped as not checkpoints, {lfs} of them Git LFS \
+                         pointers: run `git lfs pull` or download the files themselves)",
+                        if n == 1 { "" } else { "s" }
+                    ),
                     n => format!(
                         "{what}: no checkpoint found ({n} file{} skipped as not checkpoints)",
                         if n == 1 { "" } else { "s" }
