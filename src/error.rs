@@ -21,8 +21,10 @@ pub enum Error {
         /// What is wrong, in one line.
         msg: String,
     },
-    /// A named limit was exceeded (header size, tensor count, pickle depth, …).
-    #[error("{}: {what} {value} exceeds the limit of {limit}{hint}", crate::text::path(path))]
+    /// A named limit was exceeded (header size, tensor count, pickle depth, …). A `what` that
+    /// starts with "bytes" or holds "size" counts bytes: its numbers print as sizes (`100.0 MB`).
+    /// The hint names the option or variable that raises the limit, or says it is fixed and why.
+    #[error("{}: {}{hint}", crate::text::path(path), limit_text(what, *value, *limit))]
     Limit {
         /// The file involved.
         path: PathBuf,
@@ -41,6 +43,16 @@ pub enum Error {
     /// The operation is not supported for this input (a torch-only dtype to safetensors, …).
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// `header size 18.4 EB exceeds the limit of 100.0 MB`, `tensors 20000001 exceeds the limit of 20000000`.
+fn limit_text(what: &str, value: u64, limit: u64) -> String {
+    if what.starts_with("bytes") || what.contains("size") {
+        let (v, l) = (crate::text::size_past(value, limit), crate::text::bytes(limit));
+        format!("{what} {v} exceeds the limit of {l}")
+    } else {
+        format!("{what} {value} exceeds the limit of {limit}")
+    }
 }
 
 /// Result with the core [`Error`].

@@ -48,8 +48,13 @@ pub fn path(p: &Path) -> String {
 }
 
 /// Human byte count with binary-free SI units as users of model hubs expect (`497.8 MB`).
+///
+/// ```
+/// assert_eq!(tensorscope::text::bytes(497_759_232), "497.8 MB");
+/// assert_eq!(tensorscope::text::bytes(u64::MAX), "18.4 EB");
+/// ```
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut v = n as f64;
     let mut u = 0;
     while v >= 1000.0 && u + 1 < UNITS.len() {
@@ -60,6 +65,22 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `n`, a size past `limit`, as [`bytes`] writes it, or in exact bytes where both would read alike
+/// (`100000001 bytes`, not `100.0 MB` over a limit of `100.0 MB`).
+///
+/// ```
+/// assert_eq!(tensorscope::text::size_past(5_000_000, 1_000_000), "5.0 MB");
+/// assert_eq!(tensorscope::text::size_past(100_000_001, 100_000_000), "100000001 bytes");
+/// ```
+pub fn size_past(n: u64, limit: u64) -> String {
+    let shown = bytes(n);
+    if shown == bytes(limit) {
+        format!("{n} bytes")
+    } else {
+        shown
     }
 }
 

@@ -246,7 +246,7 @@ fn malformed_files_exit_2_with_one_line() {
         (
             "random",
             b"hello, this is not a checkpoint".to_vec(),
-            "is this really a safetensors file",
+            "not a safetensors file, or a damaged one",
         ),
         (
             "too-many-dims",

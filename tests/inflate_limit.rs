@@ -36,7 +36,7 @@ fn every_command_refuses_a_pickle_that_inflates_past_the_limit() {
         let r = run(&args);
         assert_clean_error(&r, what);
         assert!(
-            r.stderr.contains("inflates to 100000000 bytes") && r.stderr.contains("limit"),
+            r.stderr.contains("inflates to 100.0 MB") && r.stderr.contains("limit"),
             "{what}: {}",
             r.stderr
         );

@@ -131,7 +131,9 @@ fn key_paths_that_add_up_stop_at_the_listing_limit() {
     .unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("bytes of key paths and metadata"), "{msg}");
-    assert!(msg.contains(&torch::MAX_LISTING_BYTES.to_string()), "{msg}");
+    // a size, through the one byte formatter
+    let limit = tensorscope::text::bytes(torch::MAX_LISTING_BYTES as u64);
+    assert!(msg.contains(&format!("exceeds the limit of {limit}")), "{msg}");
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub(crate) fn split_set(file: &Path) -> Result<Option<Vec<PathBuf>>> {
             what: "GGUF shard count",
             value: n,
             limit: MAX_SHARDS,
-            hint: "",
+            hint: ": the split count in the file name (-00001-of-N) is wrong; rename the file (a fixed limit)",
         });
     }
     let dir = file

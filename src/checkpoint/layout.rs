@@ -45,8 +45,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions, opener: Opener) -> Result<Ch
             // a .safetensors file and an LFS pointer get the detailed diagnosis of the reader
             Role::Skipped(looks) if !named_safetensors && looks != Looks::GitLfsPointer => {
                 return Err(Error::Usage(format!(
-                    "not a checkpoint: {} (looks like: {looks})",
-                    show(path)
+                    "not a checkpoint: {} (looks like: {looks}); {}",
+                    show(path),
+                    sniff::READS
                 )));
             }
             _ => {}
@@ -347,7 +348,7 @@ fn read_small(opener: &Opener, path: &Path) -> Result<String> {
             what: "index size",
             value: len,
             limit: MAX_INDEX_SIZE,
-            hint: "",
+            hint: ": a real index is a few MB at most; the file is damaged or not an index (a fixed limit)",
         });
     }
     // read at most the limit, even if the file grew since its size was taken
@@ -440,7 +441,7 @@ impl Builder {
                 what: "file count",
                 value: self.files.len() as u64,
                 limit: MAX_FILES as u64,
-                hint: "",
+                hint: ": point tensorscope at one model's own folder, not a folder above it (a fixed limit)",
             });
         }
         let (source, len) = self.opener.source(full)?;
@@ -486,18 +487,18 @@ impl Builder {
             }
             Kind::Unknown if files::looks_without_pickle(&self.opener, full) != Looks::Binary => {
                 return Err(Error::Usage(format!(
-                    "not a checkpoint: {} (looks like: {})",
+                    "not a checkpoint: {} (looks like: {}); {}",
                     show(full),
-                    files::looks_without_pickle(&self.opener, full)
+                    files::looks_without_pickle(&self.opener, full),
+                    sniff::READS
                 )));
             }
             other => {
-                let what = sniff::impostor_hint(other)
-                    .map(|h| h.split(", not").next().unwrap_or(h))
-                    .unwrap_or(
-                        "not a checkpoint format tensorscope knows (safetensors, torch.save zip or legacy pickle, GGUF)",
-                    );
-                return Err(Error::format(full, what.to_string()));
+                let what = match sniff::describe(other) {
+                    Some(what) => what.to_string(),
+                    None => format!("not a format tensorscope knows: {}", sniff::READS),
+                };
+                return Err(Error::format(full, what));
             }
         };
         self.tensors.reserve(tensors.len());

@@ -194,7 +194,7 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
                 what: "files to convert or copy",
                 value: (layout.units.len() + layout.copies.len()) as u64,
                 limit: MAX_FOLDER_FILES as u64,
-                hint: "",
+                hint: ": convert one model's own folder, not a folder above it (a fixed limit)",
             });
         }
     }

@@ -70,7 +70,7 @@ fn too_big(p: &Path, size: u64) -> Error {
         what: "bytes of config.json",
         value: size,
         limit: MAX_CONFIG_BYTES,
-        hint: "",
+        hint: ": a model's config.json is a few kB; check that this is the model's config (a fixed limit)",
     }
 }
 

@@ -143,24 +143,21 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
     }
     let Some(len_bytes) = data.get(..8) else {
         return Err(err(format!(
-            "file is {} bytes, too short for a safetensors header (8-byte length, then JSON): truncated download?",
-            data.len()
+            "re-download: the file is truncated at {}, too short for a safetensors header (8-byte length, then JSON)",
+            crate::text::bytes(data.len() as u64)
         )));
     };
     let n = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
     if n > MAX_HEADER_SIZE {
-        let hint = if kind == sniff::Kind::Unknown {
-            ": is this really a safetensors file?"
-        } else {
-            ""
-        };
-        return Err(Error::Limit {
-            path: path.into(),
-            what: "header length",
-            value: n,
-            limit: MAX_HEADER_SIZE,
-            hint,
-        });
+        // whatever the file sniffs as, a header this size means the first 8 bytes are not a
+        // safetensors header length: say what the file is, not only which number is too big
+        return Err(err(format!(
+            "not a safetensors file, or a damaged one: its first 8 bytes give a header size of {}, \
+             which exceeds the limit of {} (a fixed limit; real headers are a few MB at most): \
+             re-download it if it should be safetensors",
+            crate::text::size_past(n, MAX_HEADER_SIZE),
+            crate::text::bytes(MAX_HEADER_SIZE)
+        )));
     }
     if n < 2 {
         return Err(err(format!("header length {n} is too small for a JSON object")));
@@ -169,7 +166,9 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
     let data_start = 8 + n;
     let Some(json) = data.get(8..data_start as usize) else {
         return Err(err(format!(
-            "truncated: the header needs {data_start} bytes but the file has {file_len}: re-download it"
+            "re-download: the file is truncated at {} of at least {} (the header needs {data_start} bytes)",
+            crate::text::bytes(file_len),
+            crate::text::bytes(data_start)
         )));
     };
     let text = std::str::from_utf8(json).map_err(|e| err(format!("header is not valid UTF-8: {e}")))?;
@@ -195,14 +194,15 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
         };
         if !names.insert(name) {
             return Err(err(format!(
-                "tensor name {:?} appears twice in the header (readers would silently keep only the last)",
+                "tensor name {} appears twice in the header (readers would silently keep only the last): \
+                 the writer is broken; re-save the model",
                 crate::text::escape(name)
             )));
         }
         let shown = || crate::text::escape(name);
         let dtype = DType::from_safetensors_name(&info.dtype.0).ok_or_else(|| {
             err(format!(
-                "tensor {}: unknown dtype {:?}",
+                "tensor {}: unknown dtype {}: damaged, or a dtype newer than tensorscope knows",
                 shown(),
                 crate::text::escape(&info.dtype.0)
             ))
@@ -234,14 +234,20 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
             Some(bits) if bits / 8 == e - s => {}
             Some(bits) => {
                 return Err(err(format!(
-                    "tensor {}: shape {:?} of {dtype} needs {} bytes but data_offsets [{s}, {e}] hold {}",
+                    "tensor {}: shape {} of {dtype} needs {} bytes but data_offsets [{s}, {e}] hold {}",
                     shown(),
-                    info.shape,
+                    dims(&info.shape),
                     bits / 8,
                     e - s
                 )));
             }
-            None => return Err(err(format!("tensor {}: shape {:?} overflows", shown(), info.shape))),
+            None => {
+                return Err(err(format!(
+                    "tensor {}: shape {} of {dtype} overflows a 64-bit byte size: the header is damaged",
+                    shown(),
+                    dims(&info.shape)
+                )));
+            }
         }
         tensors.push((index, dtype, s..e));
     }
@@ -272,14 +278,17 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header> {
     let have = file_len - data_start;
     if have < at {
         return Err(err(format!(
-            "truncated: the header promises {} bytes but the file has {file_len} ({} missing): re-download it",
+            "re-download: the file is truncated at {} of {} (the header promises {} bytes; {} missing)",
+            crate::text::bytes(file_len),
+            crate::text::bytes(data_start + at),
             data_start + at,
             data_start + at - file_len
         )));
     }
     if have > at {
         return Err(err(format!(
-            "{} unexpected bytes after the last tensor (file has {file_len}, header accounts for {})",
+            "{} unexpected bytes after the last tensor (file has {file_len}, header accounts for {}): \
+             damaged or appended to; re-download it",
             have - at,
             data_start + at
         )));
@@ -322,12 +331,18 @@ fn parse_metadata(value: serde_json::Value) -> std::result::Result<Vec<(String, 
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => Ok((k, s)),
             other => Err(format!(
-                "__metadata__ value of {:?} is {}, not a string",
+                "__metadata__ key {} holds {}, not a string",
                 crate::text::escape(&k),
                 json_kind(&other)
             )),
         })
         .collect()
+}
+
+/// A shape as a user reads it: `[4, 2]`.
+fn dims(shape: &[u64]) -> String {
+    let d: Vec<String> = shape.iter().map(u64::to_string).collect();
+    format!("[{}]", d.join(", "))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

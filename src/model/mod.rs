@@ -282,7 +282,8 @@ impl Checkpoint {
                     what: "bytes of a remote tensor fetched on demand",
                     value: len,
                     limit: crate::source::MAX_ON_DEMAND,
-                    hint: ": `tensorscope show` fetches only the values it prints; download the file for the rest",
+                    hint: ": `tensorscope show` fetches only the values it prints; download the file for the rest \
+                           (a fixed limit)",
                 });
             }
             f.fetch(std::slice::from_ref(&t.storage))?;

@@ -185,7 +185,7 @@ fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Re
                     what: "files in the repository",
                     value: files.len() as u64,
                     limit: MAX_REMOTE_FILES as u64,
-                    hint: "",
+                    hint: ": name the file or subfolder you want in the URL (a fixed limit)",
                 });
             }
         }

@@ -493,9 +493,14 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
         let first = report.skipped.first();
         return Err(match (paths, first) {
             ([one], Some(s)) if !one.is_dir() => Error::Usage(format!(
-                "not a checkpoint: {} (looks like: {})",
+                "not a checkpoint: {} (looks like: {}); {}",
                 crate::text::path(one),
-                s.looks
+                s.looks,
+                if s.looks.contains("Git LFS") {
+                    "run `git lfs pull` or download the file itself"
+                } else {
+                    crate::formats::sniff::READS
+                }
             )),
             (_, _) => {
                 let what = paths
@@ -504,8 +509,14 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                     .collect::<Vec<_>>()
                     .join(", ");
                 let n = report.skipped.len();
+                let lfs = report.skipped.iter().filter(|s| s.looks.contains("Git LFS")).count();
                 Error::Usage(match n {
                     0 => format!("{what}: no checkpoint found (no files)"),
+                    n if lfs > 0 => format!(
+                        "{what}: no checkpoint found ({n} file{} skipped as not checkpoints, {lfs} of them Git LFS \
+                         pointers: run `git lfs pull` or download the files themselves)",
+                        if n == 1 { "" } else { "s" }
+                    ),
                     n => format!(
                         "{what}: no checkpoint found ({n} file{} skipped as not checkpoints)",
                         if n == 1 { "" } else { "s" }

@@ -119,7 +119,7 @@ impl Walk {
                     what: if self.tree { "file count" } else { "folder entries" },
                     value: out.len() as u64,
                     limit: self.max_entries as u64,
-                    hint: "",
+                    hint: ": point tensorscope at one model's own folder, not a folder above it (a fixed limit)",
                 });
             }
         }
@@ -140,7 +140,8 @@ impl Walk {
                 what: "folder depth",
                 value: depth as u64,
                 limit: self.max_depth as u64,
-                hint: "",
+                hint: ": a model folder is a few levels deep; point tensorscope at the model's own folder, \
+                       and look for a link that loops (a fixed limit)",
             });
         }
         self.read(dir, out, |path, out| match std::fs::metadata(path) {

@@ -76,7 +76,7 @@ impl<'a> TensorReader<'a> {
                 what: "materialised size of an expanded view (bytes beyond its storage)",
                 value: nbytes - storage,
                 limit: MAX_EXPANSION_BYTES,
-                hint: ": a view that repeats a small storage this much is not a real tensor",
+                hint: ": a view that repeats a small storage this much is not a real tensor (a fixed limit)",
             });
         }
         if t.dtype.bits() % 8 != 0 && nbytes > 0 && t.contiguous_range().is_none() {

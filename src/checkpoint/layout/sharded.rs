@@ -51,7 +51,7 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
             what: "shard count",
             value: shards.len() as u64,
             limit: MAX_FILES as u64,
-            hint: "",
+            hint: ": no real model has that many shards; the index is damaged (a fixed limit)",
         });
     }
     b.files.push(FileEntry {

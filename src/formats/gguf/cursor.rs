@@ -23,9 +23,11 @@ impl<'a> Cursor<'a> {
         Error::format(
             self.path,
             format!(
-                "truncated GGUF: reading {what} needs {end} bytes (offset {} + {need}), the file has {}",
-                self.pos,
-                self.data.len()
+                "truncated GGUF file at {} of at least {} (reading {what} needs {need} bytes at offset {}): \
+                 re-download it",
+                crate::text::bytes(self.data.len() as u64),
+                crate::text::bytes(end),
+                self.pos
             ),
         )
     }

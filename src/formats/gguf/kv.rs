@@ -171,12 +171,21 @@ impl Value {
 
 /// Read a length-prefixed string, `what` naming it in errors.
 pub(crate) fn read_string(c: &mut Cursor, what: &str) -> Result<String> {
-    let bytes = string_bytes(c, what, ": the length field is corrupt, or this is not a GGUF file")?;
+    let bytes = string_bytes(
+        c,
+        what,
+        ": the length field is damaged, or this is not a GGUF file; re-download it (a fixed limit)",
+    )?;
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
-    string_bytes(c, what, ": the length field is corrupt").map(|_| ())
+    string_bytes(
+        c,
+        what,
+        ": the length field is damaged; re-download the file (a fixed limit)",
+    )
+    .map(|_| ())
 }
 
 /// The bytes of a length-prefixed string, its length checked against [`MAX_STRING_LEN`] first.
@@ -244,7 +253,8 @@ fn read_array(c: &mut Cursor, depth: usize, what: &str) -> Result<Array> {
             what: "GGUF array length",
             value: len,
             limit: MAX_ARRAY_LEN,
-            hint: ": the length field is corrupt (real vocabularies hold well under a million entries)",
+            hint: ": the length field is damaged (real vocabularies hold well under a million entries); \
+                   re-download the file (a fixed limit)",
         });
     }
     // fail before walking when even the smallest items cannot fit

@@ -109,7 +109,7 @@ fn count(c: &mut Cursor, what: &'static str, limit: u64, min_size: u64) -> Resul
             what,
             value: n,
             limit,
-            hint: ": the count is corrupt, or the file is not GGUF",
+            hint: ": the count is damaged, or the file is not GGUF; re-download it (a fixed limit)",
         });
     }
     if n.saturating_mul(min_size) > c.remaining() {
@@ -135,7 +135,7 @@ fn read_tensor_info(c: &mut Cursor, index: u64) -> Result<RawTensor> {
             what: "GGUF tensor name length",
             value: len,
             limit: MAX_NAME_LEN,
-            hint: ": the tensor info is corrupt",
+            hint: ": the tensor info is damaged; re-download the file (a fixed limit)",
         });
     }
     let name = String::from_utf8_lossy(c.take(len, &what)?).into_owned();
@@ -238,7 +238,9 @@ fn locate(c: &Cursor, raw: Vec<RawTensor>, data_start: u64, alignment: u64) -> R
     let file_len = c.data.len() as u64;
     if !raw.is_empty() && data_start > file_len {
         return Err(c.err(format!(
-            "truncated GGUF: the tensor data starts at {data_start} but the file has {file_len} bytes"
+            "truncated GGUF file at {} of at least {} (the tensor data starts at {data_start}): re-download it",
+            crate::text::bytes(file_len),
+            crate::text::bytes(data_start)
         )));
     }
     // (start, Some(end) for known sizes) per tensor
@@ -256,7 +258,14 @@ fn locate(c: &Cursor, raw: Vec<RawTensor>, data_start: u64, alignment: u64) -> R
             t.ne.iter()
                 .try_fold(1u64, |a, &d| a.checked_mul(d))
                 .filter(|&n| n <= i64::MAX as u64)
-                .ok_or_else(|| c.err(format!("tensor {name}: element count of shape {:?} overflows", t.ne)))?;
+                .ok_or_else(|| {
+                    let shape: Vec<String> = t.ne.iter().map(u64::to_string).collect();
+                    c.err(format!(
+                        "tensor {name}: element count of shape [{}] overflows: the tensor info is damaged; \
+                         re-download the file",
+                        shape.join(", ")
+                    ))
+                })?;
         let start = data_start
             .checked_add(t.offset)
             .ok_or_else(|| c.err(format!("tensor {name}: offset {} overflows", t.offset)))?;
@@ -278,13 +287,20 @@ fn locate(c: &Cursor, raw: Vec<RawTensor>, data_start: u64, alignment: u64) -> R
                 }
                 let bytes = dtype
                     .bytes_for(numel)
-                    .ok_or_else(|| c.err(format!("tensor {name}: byte size overflows")))?;
-                let end = start
-                    .checked_add(bytes)
-                    .ok_or_else(|| c.err(format!("tensor {name}: byte size overflows")))?;
+                    .ok_or_else(|| c.err(format!("tensor {name}: {numel} elements of {} overflow a 64-bit byte size: the tensor info is damaged; re-download the file", dtype.name())))?;
+                let end = start.checked_add(bytes).ok_or_else(|| {
+                    c.err(format!(
+                        "tensor {name}: {} at offset {start} runs past 64-bit offsets: the tensor info is damaged; \
+                         re-download the file",
+                        crate::text::bytes(bytes)
+                    ))
+                })?;
                 if end > file_len {
                     return Err(c.err(format!(
-                        "truncated GGUF: tensor {name} needs bytes {start}..{end} but the file has {file_len} bytes"
+                        "truncated GGUF file at {} of at least {} (tensor {name} needs bytes {start}..{end}): \
+                         re-download it",
+                        crate::text::bytes(file_len),
+                        crate::text::bytes(end)
                     )));
                 }
                 Some(end)

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::machine::{Loaded, MachineError};
+use super::ops::OpErrorKind;
 use super::value::{Blob, Id, Node, Storage, TensorData, Value};
 use crate::model::{Format, TensorInfo};
 use crate::text::escape;
@@ -41,17 +42,34 @@ pub struct TorchFile {
 }
 
 /// A machine error as the error of reading `path` (`what` names the pickle): limits stay limits.
+/// The machine's own text starts "pickle …": it names the pickle once ("data.pkl at offset 5: …",
+/// not "pickle: pickle at offset 5: …") and ends with what to do where that is clear.
 pub(crate) fn machine_error(path: &Path, what: &str, e: MachineError) -> Error {
-    match e {
-        MachineError::Limit { what: w, limit, .. } => Error::Limit {
-            path: path.into(),
-            what: w,
-            value: limit.saturating_add(1),
-            limit,
-            hint: "",
+    let next = match &e {
+        MachineError::Limit { what: w, limit, .. } => {
+            return Error::Limit {
+                path: path.into(),
+                what: w,
+                value: limit.saturating_add(1),
+                limit: *limit,
+                hint: ": no real checkpoint's pickle comes near it; the file is damaged or built to exhaust \
+                       readers: check it with `tensorscope scan` (a fixed limit)",
+            };
+        }
+        MachineError::Op(op) => match op.kind {
+            OpErrorKind::Truncated { .. } => ": the pickle is cut short; re-download the file",
+            OpErrorKind::UnknownOpcode(_) => ": the pickle is damaged, or this is not a torch.save file",
+            _ => ": the pickle is damaged",
         },
-        e => Error::format(path, format!("{what}: {e}")),
-    }
+        MachineError::Bad { .. } => "",
+    };
+    let text = e.to_string();
+    let msg = match text.strip_prefix("pickle ") {
+        Some(rest) => format!("{what} {rest}"),
+        None if what.ends_with("pickle") => text.replacen("pickle", what, 1),
+        None => format!("{what}: {text}"),
+    };
+    Error::format(path, format!("{msg}{next}"))
 }
 
 /// Absolute offset of `part` in `data` when it is a borrowed slice of it.
@@ -84,7 +102,8 @@ pub(crate) fn collect(
                 what: "bytes of key paths and metadata",
                 value: total as u64,
                 limit: MAX_LISTING_BYTES as u64,
-                hint: ": no real checkpoint lists that much; this one repeats long keys or strings",
+                hint: ": no real checkpoint lists that much; this one repeats long keys or strings \
+                       (a fixed limit)",
             });
         }
         listed.set(total);
@@ -274,7 +293,8 @@ pub(super) fn room_for_one_more(path: &Path, out: &TorchFile) -> Result<()> {
             what: "tensors",
             value: (MAX_TENSORS + 1) as u64,
             limit: MAX_TENSORS as u64,
-            hint: "",
+            hint: ": more than any real checkpoint holds; the file is damaged or built to exhaust readers \
+                   (a fixed limit)",
         });
     }
     Ok(())

@@ -43,17 +43,28 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
         _ => false,
     };
     if !is_magic || !literal(&magic) {
-        return Err(fmt(
-            "a pickle that is not a torch.save file (no legacy magic number)".into()
-        ));
+        return Err(fmt(format!(
+            "not a torch.save file: a Python pickle without torch's legacy magic number; {}",
+            crate::formats::sniff::READS
+        )));
     }
     let version = machine::load(data, magic.end).map_err(|e| machine_error(path, "protocol version", e))?;
     if version.root != Value::Int(PROTOCOL_VERSION) || !literal(&version) {
-        return Err(fmt(format!("unsupported legacy protocol version {:?}", version.root)));
+        let shown = version
+            .heap
+            .repr(&version.root)
+            .unwrap_or_else(|| "a non-literal".into());
+        return Err(fmt(format!(
+            "legacy torch.save file with protocol version {}, not {PROTOCOL_VERSION} (the one torch \
+             writes): damaged, or not written by torch.save; re-save it with torch",
+            escape(&shown)
+        )));
     }
     let sys = machine::load(data, version.end).map_err(|e| machine_error(path, "sys_info", e))?;
     let Some(Node::Dict(info)) = sys.heap.node(&sys.root).filter(|_| literal(&sys)) else {
-        return Err(fmt("legacy sys_info is not a plain dict".into()));
+        return Err(fmt(
+            "legacy sys_info is not a plain dict: damaged, or not written by torch.save; re-save it with torch".into(),
+        ));
     };
     if info.get_str("little_endian") == Some(&Value::Bool(false)) {
         return Err(Error::Unsupported(format!(
@@ -81,7 +92,7 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
             what: "storage count",
             value: key_list.len() as u64,
             limit: MAX_STORAGES as u64,
-            hint: "",
+            hint: ": no real checkpoint holds that many storages; the file is damaged (a fixed limit)",
         });
     }
     // the element type of each key, from the storages the object pickle names
@@ -106,19 +117,24 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
             .ok_or_else(|| fmt(format!("file ends before storage {}", escape(key))))?;
         let dtype = *dtypes.get(key.as_str()).unwrap_or(&DType::U8);
-        let nbytes = dtype
-            .bytes_for(count)
-            .ok_or_else(|| fmt(format!("storage {} size overflows", escape(key))))?;
+        let nbytes = dtype.bytes_for(count).ok_or_else(|| {
+            fmt(format!(
+                "storage {} at offset {pos}: {count} elements of {dtype} overflow a 64-bit byte size: \
+                     the element count is damaged; re-download the file or re-save it with torch",
+                escape(key)
+            ))
+        })?;
         let start = pos + 8;
-        let end = start
-            .checked_add(nbytes)
-            .filter(|&e| e <= data.len() as u64)
-            .ok_or_else(|| {
-                fmt(format!(
-                    "storage {} needs {nbytes} bytes at offset {start}: the file is truncated",
-                    escape(key)
-                ))
-            })?;
+        let end = start.checked_add(nbytes).filter(|&e| e <= data.len() as u64).ok_or_else(|| {
+            let want = start.saturating_add(nbytes);
+            fmt(format!(
+                "re-download: the file is truncated at {} of at least {}, or damaged (storage {} needs {} at offset {start})",
+                crate::text::bytes(data.len() as u64),
+                crate::text::bytes(want),
+                escape(key),
+                crate::text::bytes(nbytes)
+            ))
+        })?;
         if ranges.insert(key.clone(), start..end).is_some() {
             return Err(fmt(format!("storage key {} is listed twice", escape(key))));
         }
@@ -138,7 +154,15 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
         let r = ranges
             .get(&s.key)
             .ok_or_else(|| format!("storage {} is not in the file", escape(&s.key)))?;
-        let nbytes = s.dtype.bytes_for(s.numel).ok_or("storage size overflows")?;
+        let nbytes = s.dtype.bytes_for(s.numel).ok_or_else(|| {
+            format!(
+                "storage {}: {} elements of {} overflow a 64-bit byte size: the pickle is damaged; \
+                 re-download the file or re-save it with torch",
+                escape(&s.key),
+                s.numel,
+                s.dtype
+            )
+        })?;
         if nbytes > r.end - r.start {
             return Err(format!(
                 "storage {} holds {} bytes but its pickle says {nbytes}",

@@ -58,7 +58,12 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
     };
     let len = len.ok_or(".npy header is truncated")?;
     if len > MAX_HEADER {
-        return Err(format!(".npy header of {len} bytes exceeds the limit of {MAX_HEADER}"));
+        return Err(format!(
+            ".npy header of {}, which exceeds the limit of {} (a fixed limit; numpy writes a few hundred \
+             bytes): the file is damaged",
+            crate::text::bytes(len as u64),
+            crate::text::bytes(MAX_HEADER as u64)
+        ));
     }
     let end = start
         .checked_add(len)

@@ -113,7 +113,9 @@ impl fmt::Display for OpError {
             } => {
                 write!(
                     f,
-                    "pickle truncated: {op} at offset {at} needs {needed} bytes, {available} left"
+                    "pickle truncated: {op} at offset {at} needs {}, {} left",
+                    crate::text::bytes(*needed),
+                    crate::text::bytes(*available)
                 )
             }
             OpErrorKind::LineTooLong(op) => {

@@ -19,6 +19,7 @@ use super::fast;
 use super::machine;
 use super::value::Storage;
 use super::zip;
+use crate::formats::sniff::READS;
 use crate::model::Format;
 use crate::text::escape;
 use crate::{Error, Result};
@@ -56,11 +57,18 @@ pub(crate) fn read_general(path: &Path, data: &[u8]) -> Result<TorchFile> {
 
 fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast: bool) -> Result<TorchFile> {
     let fmt = |m: String| Error::format(path, m);
-    let archive = zip::read_prefetching(data, prefetch).map_err(|e| fmt(format!("zip archive: {e}")))?;
+    let archive = zip::read_prefetching(data, prefetch).map_err(|e| {
+        // each message names the archive once ("zip archive: not a zip archive" read twice)
+        fmt(if e.0.contains("zip") {
+            e.0
+        } else {
+            format!("damaged zip archive: {}", e.0)
+        })
+    })?;
     let first = archive
         .entries
         .first()
-        .ok_or_else(|| fmt("empty zip archive: not a torch.save file".into()))?;
+        .ok_or_else(|| fmt(format!("not a torch.save file: an empty zip archive; {READS}")))?;
     // torch takes the top folder from the first entry's name, whatever the other entries say
     let top = first.name.split('/').next().unwrap_or_default().to_string();
     let mut out = TorchFile {
@@ -74,9 +82,13 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
     let pkl_name = format!("{top}/data.pkl");
     let pkl = unique(&archive, &pkl_name).map_err(|m| {
         if m.starts_with("no ") && archive.entries.iter().any(|e| e.name.ends_with(".npy")) {
-            fmt("a numpy .npz archive, not a torch.save file".into())
+            fmt(format!("not a torch.save file: a numpy .npz archive; {READS}"))
+        } else if m.starts_with("no ") {
+            fmt(format!("not a torch.save file: a zip archive with {m}; {READS}"))
+        } else if m.starts_with("the archive holds") || m.contains("refusing") {
+            fmt(m)
         } else {
-            fmt(format!("{m}: not a torch.save file"))
+            fmt(format!("{m}: the archive is damaged; re-download it"))
         }
     })?;
     for e in archive
@@ -97,7 +109,12 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
                     crate::text::path(path)
                 )));
             }
-            other => return Err(fmt(format!("unknown byteorder {:?}", String::from_utf8_lossy(other)))),
+            other => {
+                return Err(fmt(format!(
+                    "unknown byteorder {} (torch writes little or big): the archive is damaged; re-download it",
+                    escape(&String::from_utf8_lossy(other))
+                )));
+            }
         }
     }
     if pkl.error.is_none() {
@@ -130,7 +147,15 @@ fn read_zip(path: &Path, data: &[u8], prefetch: &mut dyn FnMut(Range<u64>), fast
                 escape(&name)
             ));
         }
-        let nbytes = s.dtype.bytes_for(s.numel).ok_or("storage size overflows")?;
+        let nbytes = s.dtype.bytes_for(s.numel).ok_or_else(|| {
+            format!(
+                "storage {}: {} elements of {} overflow a 64-bit byte size: the pickle is damaged; \
+                 re-download the file or re-save it with torch",
+                escape(&name),
+                s.numel,
+                s.dtype
+            )
+        })?;
         if nbytes > e.data.end - e.data.start {
             return Err(format!(
                 "storage {} holds {} bytes but its pickle says {nbytes}",

@@ -181,7 +181,7 @@ struct End {
 fn find_end(data: &[u8], archive: &mut Archive) -> Result<End, ZipError> {
     if data.len() < EOCD_LEN {
         return err(format!(
-            "not a zip archive: {} bytes is too short for an end record",
+            "zip archive of {} bytes, too short for its end record: truncated; re-download it",
             data.len()
         ));
     }
@@ -191,7 +191,7 @@ fn find_end(data: &[u8], archive: &mut Archive) -> Result<End, ZipError> {
         .rev()
         .find(|&i| &data[i..i + 4] == EOCD_SIG)
     else {
-        return err("not a zip archive: no end-of-central-directory record");
+        return err("zip archive without its end-of-central-directory record: truncated or damaged; re-download it");
     };
     let e = &data[pos..pos + EOCD_LEN];
     let comment = u64::from(le16(e, 20));
@@ -260,7 +260,11 @@ pub fn read_prefetching(data: &[u8], prefetch: &mut dyn FnMut(Range<u64>)) -> Re
     let mut archive = Archive::default();
     let end = find_end(data, &mut archive)?;
     if end.entries > MAX_ENTRIES {
-        return err(format!("{} entries exceeds the limit of {MAX_ENTRIES}", end.entries));
+        return err(format!(
+            "zip archive of {} entries, which exceeds the limit of {MAX_ENTRIES} (a fixed limit; no \
+             checkpoint has that many): the archive is damaged",
+            end.entries
+        ));
     }
     let cd_end = end.cd_offset.checked_add(end.cd_size);
     if cd_end.is_none_or(|e| e > end.limit) {
@@ -428,10 +432,11 @@ pub fn content<'a>(data: &'a [u8], entry: &Entry, limit: u64) -> Result<std::bor
         // the directory's size is checked first: a bomb is refused before anything is inflated, and
         // data that inflates past its declared size is refused too (as zip readers do)
         METHOD_DEFLATED if entry.uncompressed_size > limit.min(MAX_INFLATED) => err(format!(
-            "entry {} inflates to {} bytes, more than the limit of {}",
+            "entry {} inflates to {}, more than the limit of {} (a fixed limit): a decompression bomb, \
+             or a damaged archive; torch never compresses its records",
             crate::text::escape(&entry.name),
-            entry.uncompressed_size,
-            limit.min(MAX_INFLATED)
+            crate::text::bytes(entry.uncompressed_size),
+            crate::text::bytes(limit.min(MAX_INFLATED))
         )),
         METHOD_DEFLATED => inflate(raw, entry.uncompressed_size)
             .map(std::borrow::Cow::Owned)

@@ -192,7 +192,7 @@ fn deflated_entries_inflate_with_a_limit() {
     assert_eq!(&*content(&data, &ar.entries[0], 1000).unwrap(), &[7u8; 1000][..]);
     // the declared size is checked before anything is inflated
     let e = content(&data, &ar.entries[0], 999).unwrap_err().0;
-    assert!(e.contains("inflates to 1000 bytes, more than the limit of 999"), "{e}");
+    assert!(e.contains("inflates to 1.0 kB, more than the limit of 999 B"), "{e}");
     // data that inflates past its declared size is refused
     let mut e = w("a/data.pkl", &packed);
     e.method = METHOD_DEFLATED;

@@ -5,7 +5,7 @@ Run: /tmp/peers/bin/python tests/data/bad/make_bad.py   (needs torch and numpy; 
 Each case is (name, reason, maker); a name ending in '/' is a folder. A reason may end with
 '(scan exits 0: why)' when the file is harmless for `scan` (scan reads only weights, never index files).
 """
-import io, json, os, pickle, shutil, struct, sys, zipfile, zlib
+import gzip, io, json, os, pickle, shutil, struct, sys, zipfile, zlib
 
 import numpy as np
 import torch
@@ -206,6 +206,12 @@ CASES = [
     ("arrays.npz", "a numpy .npz archive is not a torch.save file (scan exits 0: plain arrays)", lambda: npz(a=np.arange(3))),
     ("object-arrays.npz", "an .npz holding an object array that pickles os.system", lambda: npz(a=np.array([Evil()], dtype=object))),
     ("random.bin", "1 kB of random bytes", lambda: bytes((i * 7919 + 13) % 251 for i in range(1024))),
+    # --- impostors named like torch checkpoints, limits (each message of tests/error_messages.rs) ---
+    ("lfs-pointer.bin", "a Git LFS pointer named .bin", lambda: b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 12345\n"),
+    ("html-page.bin", "an HTML error page named .bin", lambda: b"<!DOCTYPE html><html><body>Sign in to continue</body></html>\n"),
+    ("gzip.pt", "a torch.save file compressed with gzip (scan exits 0: scan decompresses it; its pickle is safe)", lambda: gzip.compress(good_zip(), mtime=0)),
+    ("gguf-count-huge.gguf", "GGUF header claims 2^62 tensors", lambda: b"GGUF" + struct.pack("<IQQ", 3, 2**62, 0)),
+    ("gguf-version-9.gguf", "GGUF version 9", lambda: b"GGUF" + struct.pack("<IQQ", 9, 0, 0)),
     # --- folders ---
     ("folder-empty/", "a folder with no checkpoint files (scan exits 0: nothing to scan)", lambda: folder({".keep": b""})),
     ("folder-index-not-json/", "model.safetensors.index.json is not JSON (scan exits 0: the shard is safe)", lambda: folder({"model.safetensors.index.json": b"{not json", "model-00001-of-00001.safetensors": shard()})),
@@ -264,14 +270,15 @@ def legacy_count_huge():
 
 def main():
     for e in os.listdir(HERE):
-        if e not in ("make_bad.py",):
+        if e not in ("make_bad.py", "EXPECTED.txt"):
             p = os.path.join(HERE, e)
             shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
     lines = ["# Malformed inputs", "",
              "Hand-built bad files, one per line: what is wrong with it. Written by `make_bad.py` (run it with a",
              "Python that has torch and numpy); `tests/bad_corpus.rs` runs `inspect` and `scan` on every entry:",
              "inspect must exit 2 with one `error:` line; scan must exit 1 or 2 unless the line says",
-             "`(scan exits 0: …)`. Folders end with `/`.", ""]
+             "`(scan exits 0: …)`. Folders end with `/`. `tests/error_messages.rs` compares the exact",
+             "messages of `inspect` and `scan` with `EXPECTED.txt` (`UPDATE_EXPECTED=1` rewrites it).", ""]
     for name, reason, make in CASES:
         content = make()
         if name.endswith("/"):
