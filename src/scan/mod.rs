@@ -49,6 +49,7 @@ mod collect;
 pub mod compress;
 mod container;
 mod gguf;
+mod template;
 pub mod loaders;
 pub mod sarif;
 mod tar;
