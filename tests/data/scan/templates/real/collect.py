@@ -13,7 +13,9 @@ Sources:
 - chujiezheng/chat_templates: chat_templates/*.jinja (templates of well-known instruct models);
 - contrapuntal/chat-template-patches: templates/*/upstream/*.jinja (Gemma 4 and Qwen 3.5/3.6 as
   shipped);
-- google/minja tests_files; EchoCog/gpt-oss-20b (a copy of openai/gpt-oss-20b's repo).
+- google/minja tests_files; EchoCog/gpt-oss-20b (a copy of openai/gpt-oss-20b's repo) and other
+  copies of model repositories (chat_template.jinja, tokenizer_config.json);
+- abetlen/llama-cpp-python llama_cpp/llama_chat_format.py: its built-in `*_TEMPLATE` constants.
 
 Templates are deduplicated by content; the first source of each is named.
 """
@@ -130,6 +132,39 @@ def main():
     for p in ls(repo):
         if p.endswith("chat_template.jinja"):
             found.append(("gpt-oss-20b", show(repo, p), repo, c, p, "openai/gpt-oss-20b"))
+
+    # copies of model repositories: chat_template.jinja, and tokenizer_config.json's chat_template
+    # (a string, or a list of {name, template})
+    for repo, model in [
+        ("pgadet-wq/granite-docling-258M", "ibm-granite/granite-docling-258M"),
+        ("RkFeeder/LG-AI-Research", "LGAI-EXAONE (baseline and optimized copies)"),
+        ("Evilcarbon/DeepSeek-R1-Distill-Qwen-32B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"),
+        ("HwwwwwwwH/MiniCPM-V-2", "openbmb/MiniCPM-V-2"),
+    ]:
+        c = head(repo)
+        for p in ls(repo):
+            base = os.path.basename(p)
+            stem = slug(repo.split("/")[1] + ("-" + os.path.dirname(p) if os.path.dirname(p) else ""))
+            if base == "chat_template.jinja":
+                found.append((stem, show(repo, p), repo, c, p, model))
+            elif base == "tokenizer_config.json":
+                ct = json.loads(show(repo, p)).get("chat_template")
+                if isinstance(ct, str):
+                    found.append((stem, ct, repo, c, p, model))
+                elif isinstance(ct, list):
+                    for e in ct:
+                        found.append((f"{stem}-{slug(e['name'])}", e["template"], repo, c, p, f"{model} ({e['name']})"))
+
+    # llama-cpp-python's built-in templates (module constants named *_TEMPLATE)
+    repo = "abetlen/llama-cpp-python"
+    c = head(repo)
+    p = "llama_cpp/llama_chat_format.py"
+    import ast
+    for node in ast.parse(show(repo, p)).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            for t in node.targets:
+                if isinstance(t, ast.Name) and t.id.endswith("_TEMPLATE") and "{%" in node.value.value:
+                    found.append((f"llama-cpp-python-{slug(t.id.lower())}", node.value.value, repo, c, p, t.id))
 
     seen = {}
     names = set()
