@@ -102,7 +102,10 @@ fn concat(a: &Val, b: &Val) -> Val {
         (Some(x), Some(y)) => Some(x.saturating_add(y)),
         (x, y) => x.or(y),
     };
-    Val { known, built: true, spelled: a.spelled || b.spelled, int: None, size }
+    // a piece holding `_` next to an unknown piece can start or end a dunder
+    let under = |v: &Val| v.known.as_ref().is_some_and(|k| k.iter().any(|s| s.contains('_')));
+    let spelled = a.spelled || b.spelled || (known.is_none() && (under(a) || under(b)));
+    Val { known, built: true, spelled, int: None, size }
 }
 
 struct Judge {
@@ -113,6 +116,8 @@ struct Judge {
     /// Iterations of the enclosing loops whose counts the template fixes.
     loops: Vec<u128>,
     changed: bool,
+    /// Late passes drop what keeps growing (folded strings, sizes), so the walk settles.
+    widen: bool,
 }
 
 /// Judge a parsed template.
@@ -123,15 +128,19 @@ pub(super) fn judge(tree: &Stmt<'_>) -> Vec<Hit> {
         hits: Vec::new(),
         loops: Vec::new(),
         changed: false,
+        widen: false,
     };
-    for _ in 0..MAX_PASSES {
+    for pass in 0..MAX_PASSES {
+        j.widen = pass >= MAX_PASSES / 2;
         j.changed = false;
         j.hits.clear();
         j.stmt(tree);
         if !j.changed {
-            break;
+            return j.hits;
         }
     }
+    let why = "the template's variables did not settle within the walk's passes (not fully checked)";
+    j.hits.push(Hit::suspicious(0, why));
     j.hits
 }
 
@@ -146,10 +155,13 @@ impl Judge {
 
     fn assign(&mut self, name: String, v: Val) {
         self.local.insert(name.clone());
-        let merged = match self.vars.get(&name) {
+        let mut merged = match self.vars.get(&name) {
             Some(old) => old.merge(&v),
             None => v,
         };
+        if self.widen && self.vars.get(&name).is_some_and(|old| *old != merged) {
+            merged = Val { known: None, int: None, size: None, ..merged };
+        }
         if self.vars.get(&name) != Some(&merged) {
             self.changed = true;
             self.vars.insert(name, merged);
@@ -566,10 +578,16 @@ impl Judge {
                 if let Some(filter) = pos(0) {
                     match &filter.known {
                         Some(k) if k.iter().all(|s| FILTERS.contains(&s.as_str()) && s != "attr") => {}
+                        Some(k) if k.iter().any(|s| s == "attr") => {
+                            let n = pos(1).unwrap_or_default();
+                            self.name_use(offset, &Val { built: true, ..n }, "the attr filter (through map)");
+                            let why = "the attr filter reads an attribute by name (no chat template needs it)";
+                            self.hit(offset, Severity::Suspicious, why.into());
+                        }
                         _ => self.name_use(offset, &Val { built: true, spelled: true, ..filter }, "the map filter's filter name"),
                     }
                 }
-                input.derived()
+                Val { spelled: true, ..input.derived() }
             }
             "format" => self.printf(offset, &input, &args),
             "join" => {
@@ -614,9 +632,13 @@ impl Judge {
                 };
                 Val { int: None, ..v }
             }
-            "center" | "indent" | "wordwrap" | "truncate" => {
-                if let Some(w) = pos(0).and_then(|w| w.int) {
+            "center" | "indent" | "wordwrap" | "truncate" | "tojson" | "pprint" => {
+                // widths and indents, positional or named: each can be repeated per line
+                for w in args.iter().filter_map(|a| a.int) {
                     self.width(offset, w);
+                }
+                if matches!(name, "tojson" | "pprint") {
+                    return Val::data();
                 }
                 Val { known: None, ..input.derived() }
             }
@@ -757,13 +779,18 @@ fn const_str(e: &Expr<'_>) -> Option<String> {
     }
 }
 
-/// The widest padding in a printf (`%`) or format (`:`) string.
+/// The widest padding in a printf (`%`) or format (`:`) string: digits after the marker (past
+/// flags, a fill character and an alignment) that a conversion or the field's end follows.
 fn widest(f: &str, marker: char) -> Option<u128> {
     let mut best: Option<u128> = None;
     for piece in f.split(marker).skip(1) {
-        // flags, a fill character and an alignment come before the width
         let lead = piece.chars().take(3).take_while(|c| !c.is_ascii_digit() || *c == '0').map(char::len_utf8).sum::<usize>();
-        let digits: String = piece[lead..].chars().take_while(char::is_ascii_digit).take(40).collect();
+        let rest = &piece[lead..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).take(40).collect();
+        let after = rest[digits.len()..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+        if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '}') {
+            continue;
+        }
         let w = if digits.len() > 38 { Some(u128::MAX) } else { digits.parse::<u128>().ok() };
         if let Some(w) = w {
             best = Some(best.map_or(w, |b| b.max(w)));

@@ -131,3 +131,18 @@ fn slices_of_data_stay_data() {
     assert_eq!(check(t), []);
     assert_eq!(worst("{% set s = 'a__class__'[1:] %}{{ x[s] }}"), Some(Severity::Dangerous));
 }
+
+#[test]
+fn more_routes_are_caught() {
+    for (t, want) in [
+        ("{{ x|map('attr', '__class__')|list }}", Severity::Dangerous),
+        ("{{ x|tojson(indent=999999999) }}", Severity::Suspicious),
+        ("{{ x|indent(width=999999999) }}", Severity::Suspicious),
+        // a value that keeps growing around a loop still settles, and is judged
+        ("{% for i in range(9) %}{% set s = s ~ '_' %}{% endfor %}{{ x[s ~ 'class'] }}", Severity::Dangerous),
+    ] {
+        assert_eq!(worst(t), Some(want), "{t}");
+    }
+    // a percent sign in text is not a width
+    assert_eq!(check("{{ '100% 20000 tokens: %s'|format(x) }}"), []);
+}
