@@ -21,7 +21,9 @@ use serde_json::Value;
 use tensorscope::scan::{Severity, Verdict, loaders, scan_bytes};
 
 fn dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/templates").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/scan/templates")
+        .join(sub)
 }
 
 fn gguf(template: &str) -> Vec<u8> {
@@ -65,7 +67,10 @@ fn the_real_corpus_is_large_and_named() {
     let sources = std::fs::read_to_string(dir("real").join("SOURCES")).unwrap();
     for (name, _) in &real {
         let line = sources.lines().find(|l| l.starts_with(&format!("{name}\t")));
-        let fields: Vec<&str> = line.unwrap_or_else(|| panic!("{name} not in SOURCES")).split('\t').collect();
+        let fields: Vec<&str> = line
+            .unwrap_or_else(|| panic!("{name} not in SOURCES"))
+            .split('\t')
+            .collect();
         assert_eq!(fields.len(), 4, "{name}: file, model, repository@commit, path");
         assert!(fields[2].contains('@'), "{name}: {}", fields[2]);
     }
@@ -81,7 +86,12 @@ fn every_real_template_scans_safe() {
             alarms.push(format!("{name}: {:?}: {:#?}", r.verdict, r.findings));
         }
     }
-    assert!(alarms.is_empty(), "{} false alarms:\n{}", alarms.len(), alarms.join("\n"));
+    assert!(
+        alarms.is_empty(),
+        "{} false alarms:\n{}",
+        alarms.len(),
+        alarms.join("\n")
+    );
 }
 
 #[test]
@@ -94,11 +104,18 @@ fn every_malicious_template_is_caught() {
             _ => matches!(r.verdict, Verdict::Suspicious | Verdict::Dangerous),
         };
         if !ok {
-            missed.push(format!("{file}: expected {verdict}, got {:?} {:#?}", r.verdict, r.findings));
+            missed.push(format!(
+                "{file}: expected {verdict}, got {:?} {:#?}",
+                r.verdict, r.findings
+            ));
         }
         for f in &r.findings {
             assert_eq!(f.entry, "tokenizer.chat_template", "{file}");
-            assert!(f.loaders.iter().any(|l| l == loaders::TEMPLATE), "{file}: {:?}", f.loaders);
+            assert!(
+                f.loaders.iter().any(|l| l == loaders::TEMPLATE),
+                "{file}: {:?}",
+                f.loaders
+            );
         }
         let worst = r.findings.iter().map(|f| f.severity).max();
         if verdict == "dangerous" {

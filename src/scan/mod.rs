@@ -49,10 +49,10 @@ mod collect;
 pub mod compress;
 mod container;
 mod gguf;
-mod template;
 pub mod loaders;
 pub mod sarif;
 mod tar;
+mod template;
 pub mod walk;
 
 use collect::Collector;

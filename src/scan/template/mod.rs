@@ -60,7 +60,11 @@ pub(crate) struct Hit {
 
 impl Hit {
     fn suspicious(offset: usize, why: impl Into<String>) -> Hit {
-        Hit { offset, severity: Severity::Suspicious, why: why.into() }
+        Hit {
+            offset,
+            severity: Severity::Suspicious,
+            why: why.into(),
+        }
     }
 }
 
@@ -148,7 +152,9 @@ fn without_generation_tags(t: &str) -> String {
     let mut out = t.to_owned();
     let mut from = 0;
     while let Some(i) = out[from..].find("{%").map(|i| i + from) {
-        let Some(end) = out[i..].find("%}").map(|e| i + e + 2) else { break };
+        let Some(end) = out[i..].find("%}").map(|e| i + e + 2) else {
+            break;
+        };
         let inner = out[i + 2..end - 2].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
         if inner == "generation" || inner == "endgeneration" {
             let blank = format!("{{#{}#}}", " ".repeat(end - i - 4));

@@ -129,7 +129,10 @@ fn findings_say_where_and_why() {
 fn slices_of_data_stay_data() {
     let t = "{% for m in messages[::-1] %}{% for k in m.args %}{{ m.args[k] }}{% endfor %}{% endfor %}";
     assert_eq!(check(t), []);
-    assert_eq!(worst("{% set s = 'a__class__'[1:] %}{{ x[s] }}"), Some(Severity::Dangerous));
+    assert_eq!(
+        worst("{% set s = 'a__class__'[1:] %}{{ x[s] }}"),
+        Some(Severity::Dangerous)
+    );
 }
 
 #[test]
@@ -139,7 +142,10 @@ fn more_routes_are_caught() {
         ("{{ x|tojson(indent=999999999) }}", Severity::Suspicious),
         ("{{ x|indent(width=999999999) }}", Severity::Suspicious),
         // a value that keeps growing around a loop still settles, and is judged
-        ("{% for i in range(9) %}{% set s = s ~ '_' %}{% endfor %}{{ x[s ~ 'class'] }}", Severity::Dangerous),
+        (
+            "{% for i in range(9) %}{% set s = s ~ '_' %}{% endfor %}{{ x[s ~ 'class'] }}",
+            Severity::Dangerous,
+        ),
     ] {
         assert_eq!(worst(t), Some(want), "{t}");
     }
