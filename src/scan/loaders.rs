@@ -32,6 +32,8 @@ pub const PANDAS: &str = "pandas.read_pickle";
 /// Chat templates rendered outside Jinja's sandbox.
 pub const TEMPLATE: &str =
     "llama.cpp / renderers without a sandbox (llama-cpp-python up to 0.2.71, CVE-2024-34359; hand-written renderers)";
+/// Chat templates rendered by any Jinja renderer: unbounded work is not stopped by the sandbox.
+pub const TEMPLATE_SANDBOXED: &str = "every chat-template renderer, sandboxed ones included (transformers' apply_chat_template, Jinja's ImmutableSandboxedEnvironment)";
 /// A GGUF key looked up as a C string.
 pub const GGUF_KEYS: &str =
     "llama.cpp and bindings reading its metadata map (gguf_find_key compares keys as C strings)";
@@ -94,6 +96,9 @@ fn of(format: &str, f: &Finding) -> Vec<&'static str> {
     if why.starts_with("tensor metadata that torch would have to trust") {
         return vec![TORCH_FULL, TORCH_BEFORE_2_10];
     }
+    if why.contains("inside the sandbox") {
+        return vec![TEMPLATE, TEMPLATE_SANDBOXED];
+    }
     if why.contains("GGUF key") {
         return vec![GGUF_KEYS, TEMPLATE];
     }
@@ -139,5 +144,10 @@ mod tests {
         let ba = finding(Some("builtins.bytearray"), "called with an integer above …");
         assert!(of("pytorch-zip", &ba).contains(&TORCH_WEIGHTS_ONLY));
         assert_eq!(of("gguf", &finding(None, "template")), [TEMPLATE]);
+        let memory = finding(
+            None,
+            "a range of 1000000 items (limit 100000): unbounded work inside the sandbox",
+        );
+        assert_eq!(of("gguf", &memory), [TEMPLATE, TEMPLATE_SANDBOXED]);
     }
 }

@@ -52,6 +52,7 @@ mod gguf;
 pub mod loaders;
 pub mod sarif;
 mod tar;
+mod template;
 pub mod walk;
 
 use collect::Collector;

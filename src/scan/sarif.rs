@@ -41,7 +41,7 @@ pub const RULES: [(&str, &str, &str, &str); 5] = [
         "TS004",
         "not-fully-scanned",
         "warning",
-        "Part of the file could not be scanned, readers would interpret it differently, or a GGUF chat template loads other templates or mentions lipsum.",
+        "Part of the file could not be scanned, readers would interpret it differently, or a GGUF chat template uses a construct outside the allowlist (a computed name, unbounded work, another template, a template that does not parse).",
     ),
     (
         "TS005",
