@@ -5,13 +5,17 @@
 //! dict (148 F32 tensors, 124 M parameters, 498 MB) as a protocol-2 `data.pkl` with one stored,
 //! 64-byte aligned record per storage, laid out exactly as `torch.save` does. The storage bytes are
 //! left as holes of a sparse file, so making it costs no disk writes. When `/tmp/ck/model.bin` (a real
-//! `torch.save` file) exists it is measured too.
+//! `torch.save` file) exists it is measured too. The general pickle machine is also measured alone on
+//! the long pickle of a synthetic mixture of experts (about 19,000 tensors).
 
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tensorscope::bench::synth::{Family, layout};
+use tensorscope::bench::torchzip::state_dict_pickle as torch_pickle;
+use tensorscope::formats::pickle::machine;
 
 fn gpt2_small() -> Vec<(String, Vec<u64>)> {
     let (d, layers, vocab, ctx) = (768u64, 12, 50257u64, 1024u64);
@@ -150,6 +154,24 @@ fn bench(c: &mut Criterion) {
     g.bench_function("open 498 MB GPT-2 torch zip (synthetic)", |b| {
         b.iter(|| tensorscope::checkpoint::open(black_box(&path)).unwrap())
     });
+    // the general pickle machine alone (the reader's fallback when the fast path declines), on the
+    // long pickle of a mixture of experts (about 19,000 tensors)
+    let moe: Vec<(String, Vec<u64>)> = layout(Family::Moe, 64_000_000)
+        .into_iter()
+        .map(|t| (t.name, t.shape))
+        .collect();
+    let pickle = torch_pickle(&moe);
+    let loaded = machine::load(&pickle, 0).unwrap();
+    assert_eq!(loaded.end, pickle.len());
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    g.bench_function(
+        format!(
+            "machine::load MoE data.pkl ({} tensors, {} KB)",
+            moe.len(),
+            pickle.len() / 1000
+        ),
+        |b| b.iter(|| machine::load(black_box(&pickle), 0).unwrap()),
+    );
     let real = Path::new("/tmp/ck/model.bin");
     if real.exists() {
         g.bench_function("open /tmp/ck/model.bin (real torch.save)", |b| {

@@ -1,4 +1,6 @@
 use super::*;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 fn names(s: &Stream<'_>) -> Vec<String> {
     s.globals().map(|g| format!("{}.{}", g.module, g.name)).collect()

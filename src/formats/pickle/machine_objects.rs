@@ -4,7 +4,7 @@
 use super::*;
 
 impl<'a> Machine<'a> {
-    pub(in crate::formats::pickle) fn global(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
+    pub(in crate::formats::pickle) fn symbol(&mut self, module: Text<'a>, name: Text<'a>) -> R<Value<'a>> {
         self.charge(module.len().saturating_add(name.len()))?;
         let safe = classify_safe(&module, &name);
         let g = Global { module, name, safe };

@@ -5,6 +5,7 @@ pub mod allowlist;
 mod collect;
 pub mod dangerous;
 mod fast;
+pub mod interp;
 pub mod legacy;
 pub mod literal;
 pub mod machine;
