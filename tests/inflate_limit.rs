@@ -3,7 +3,9 @@
 //! refused from the size its zip directory declares, before anything is inflated, by `inspect`,
 //! `show`, `diff` and `bench` alike (under the former 1 GiB limit each inflated and parsed the
 //! 100 MB). `convert` reads through the same reader, after the scanner (whose own limit on entries
-//! is 256 MiB) has scanned the file.
+//! is 256 MiB) has scanned the file. The scanner's decompressors stop at the same 256 MiB: a
+//! 242-byte bzip2 file and a 9.6 KB zstd file of 300 MiB of zeros (tests/data/scan/compress/bombs/,
+//! written by gen_compress.py there) are suspicious, named, and never held in full.
 
 mod common;
 
@@ -39,6 +41,26 @@ fn every_command_refuses_a_pickle_that_inflates_past_the_limit() {
             r.stderr.contains("inflates to 100.0 MB") && r.stderr.contains("limit"),
             "{what}: {}",
             r.stderr
+        );
+    }
+}
+
+#[test]
+fn scan_stops_bzip2_and_zstd_bombs_at_its_limit() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/compress/bombs");
+    for (name, format) in [("zeros-300m.pkl.bz2", "bzip2"), ("zeros-300m.pkl.zst", "zstd")] {
+        let path = dir.join(name).to_string_lossy().into_owned();
+        let r = run(&["scan", "--json", &path]);
+        assert_eq!(r.code, 1, "{name}: {} {}", r.stdout, r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("scan JSON");
+        let f = &v["files"][0];
+        assert_eq!(f["verdict"], "suspicious", "{name}: {f}");
+        assert_eq!(f["format"], format, "{name}: {f}");
+        assert!(
+            f["findings"][0]["why"]
+                .as_str()
+                .is_some_and(|w| w.contains("opens to more than 268435456 bytes")),
+            "{name}: {f}"
         );
     }
 }

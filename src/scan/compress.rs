@@ -5,8 +5,12 @@
 //! - zlib: joblib's default `compress=True` (and its `.z` files), every stream one after another,
 //!   as joblib's `BinaryZlibFile` reads them; joblib sniffs the `0x78` first byte;
 //! - LZMA "alone" (`5d 00 00`, joblib's `.lzma`) and xz (`.xz`), which joblib and `lzma.open` read;
+//! - bzip2 (joblib's `.bz2`, pandas' `.bz2`): every stream one after another, as Python's
+//!   `bz2.BZ2File` reads them, data after the last stream that is not one ignored as it ignores it;
+//! - zstd (pandas' `.zst`, Python 3.14's `compression.zstd`): every frame one after another,
+//!   skippable frames skipped, windows up to libzstd's default limit (128 MiB), as those read them.
 //!
-//! bz2 and zstd are named and called suspicious unscanned.
+//! Every decompressor stops at [`MAX_DECOMPRESSED`] bytes of output: a bomb is suspicious, unscanned.
 
 use miniz_oxide::inflate::stream::{InflateState, inflate};
 use miniz_oxide::{DataFormat, MZFlush, MZStatus};
@@ -39,7 +43,7 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
         Some(Compression::Bzip2)
     } else if data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         Some(Compression::Xz)
-    } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    } else if data.starts_with(&ZSTD_MAGIC) || is_skippable(data) {
         Some(Compression::Zstd)
     } else {
         None
@@ -63,13 +67,6 @@ pub(super) fn scan(
         Compression::Xz => "xz",
         Compression::Zstd => "zstd",
     };
-    if matches!(kind, Compression::Bzip2 | Compression::Zstd) {
-        let why = format!(
-            "cannot scan: {name}-compressed data is not opened (a pickle.load on the decompressed stream would run it)"
-        );
-        c.problem("", Some(0), Severity::Suspicious, why);
-        return c.finish(path, name);
-    }
     if depth >= super::MAX_LAYERS {
         let why = format!("cannot scan: more than {} compression layers", super::MAX_LAYERS);
         c.problem("", Some(0), Severity::Suspicious, why);
@@ -79,7 +76,8 @@ pub(super) fn scan(
         Compression::Gzip => gunzip(data, MAX_DECOMPRESSED),
         Compression::Zlib => unzlib(data, MAX_DECOMPRESSED),
         Compression::LzmaAlone | Compression::Xz => unlzma(data, kind == Compression::Xz, MAX_DECOMPRESSED),
-        Compression::Bzip2 | Compression::Zstd => Err("not opened".into()),
+        Compression::Bzip2 => unbzip2(data, MAX_DECOMPRESSED),
+        Compression::Zstd => unzstd(data, MAX_DECOMPRESSED),
     };
     match opened {
         Ok(plain) => {
@@ -166,6 +164,105 @@ impl std::io::Write for Bounded {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Every bzip2 stream of `data`, concatenated, at most `limit` bytes: Python's `BZ2File` starts a
+/// new decompressor on whatever follows the end of a stream and ignores what is not a stream.
+pub fn unbzip2(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut pos = 0;
+    while pos < data.len() {
+        let rest = &data[pos..];
+        if pos > 0 && crate::formats::sniff::compression(rest) != Some("bzip2") {
+            break; // trailing data that is not a stream: BZ2File stops there
+        }
+        let mut d = bzip2::Decompress::new(false);
+        let mut used = 0usize;
+        loop {
+            let (in_before, out_before) = (d.total_in(), d.total_out());
+            let status = d
+                .decompress(&rest[used..], &mut buf)
+                .map_err(|e| format!("the bzip2 data is damaged ({e})"))?;
+            let read = usize::try_from(d.total_in() - in_before).map_err(|_| "a bzip2 count overflows".to_owned())?;
+            let wrote =
+                usize::try_from(d.total_out() - out_before).map_err(|_| "a bzip2 count overflows".to_owned())?;
+            used += read;
+            if out.len().saturating_add(wrote) > limit {
+                return Err(format!("it opens to more than {limit} bytes"));
+            }
+            out.extend_from_slice(&buf[..wrote]);
+            match status {
+                bzip2::Status::StreamEnd => break,
+                _ if read == 0 && wrote == 0 => return Err("the bzip2 data is truncated".into()),
+                _ => {}
+            }
+        }
+        pos += used;
+    }
+    Ok(out)
+}
+
+/// The zstd frame magic number.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Largest zstd window the decoder accepts: libzstd's default limit for decompression
+/// (`ZSTD_WINDOWLOG_LIMIT_DEFAULT`, 2^27), which Python's zstd modules keep.
+pub const MAX_ZSTD_WINDOW: u64 = 1 << 27;
+
+/// Whether `data` starts with a zstd skippable frame (magic `0x184D2A50`..`0x184D2A5F`).
+fn is_skippable(data: &[u8]) -> bool {
+    data.len() >= 8 && data[0] & 0xf0 == 0x50 && data[1..4] == [0x2a, 0x4d, 0x18]
+}
+
+/// Every zstd frame of `data`, concatenated, at most `limit` bytes; skippable frames are skipped and
+/// data after the last frame that is not a frame ends the stream, as Python's zstd readers do.
+pub fn unzstd(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut out = Bounded { buf: Vec::new(), limit };
+    let mut dec = FrameDecoder::new();
+    dec.set_max_window_size(MAX_ZSTD_WINDOW);
+    let mut src = data;
+    let mut first = true;
+    while !src.is_empty() {
+        if is_skippable(src) {
+            let n = u32::from_le_bytes([src[4], src[5], src[6], src[7]]);
+            let end = usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_add(8))
+                .filter(|&e| e <= src.len())
+                .ok_or("a zstd skippable frame runs past the end")?;
+            src = &src[end..];
+            continue;
+        }
+        if !src.starts_with(&ZSTD_MAGIC) {
+            if first {
+                return Err("no zstd frame".into());
+            }
+            break;
+        }
+        first = false;
+        dec.reset(&mut src)
+            .map_err(|e| format!("the zstd frame header is damaged ({e})"))?;
+        loop {
+            // a block opens to at most 128 KiB: the decoder holds the window and 1 MiB more
+            let done = dec
+                .decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(1 << 20))
+                .map_err(|e| format!("the zstd data is damaged or truncated ({e})"))?;
+            if dec.collect_to_writer(&mut out).is_err() {
+                return Err(format!("it opens to more than {limit} bytes"));
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    if first {
+        return Err("no zstd frame".into());
+    }
+    Ok(out.buf)
 }
 
 /// Every member of a gzip file, concatenated, at most `limit` bytes.
@@ -280,5 +377,56 @@ mod tests {
         let mut x = Vec::new();
         lzma_rs::xz_compress(&mut &b"xyz"[..], &mut x).unwrap();
         assert_eq!(unlzma(&x, true, 100).unwrap(), b"xyz");
+    }
+
+    fn bz2(plain: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        e.write_all(plain).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn zst(plain: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(plain, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn bzip2_streams_are_opened_as_bz2file_reads_them_and_bounded() {
+        let one = bz2(b"abc");
+        assert_eq!(kind(&one), Some(Compression::Bzip2));
+        assert_eq!(unbzip2(&[one.clone(), bz2(b"def")].concat(), 100).unwrap(), b"abcdef");
+        // data after the last stream that is not a stream is ignored, as BZ2File ignores it
+        assert_eq!(
+            unbzip2(&[one.clone(), b"trailing".to_vec()].concat(), 100).unwrap(),
+            b"abc"
+        );
+        assert!(unbzip2(&one[..one.len() - 4], 100).is_err());
+        // 50 MB of zeros is a 50-byte bzip2 file: the limit stops it
+        let bomb = bz2(&vec![0u8; 50 << 20]);
+        assert!(bomb.len() < 200, "{}", bomb.len());
+        assert!(unbzip2(&bomb, 1 << 20).unwrap_err().contains("more than 1048576"));
+    }
+
+    #[test]
+    fn zstd_frames_are_opened_skippable_frames_skipped_and_bounded() {
+        let one = zst(b"abc");
+        assert_eq!(kind(&one), Some(Compression::Zstd));
+        assert_eq!(unzstd(&[one.clone(), zst(b"def")].concat(), 100).unwrap(), b"abcdef");
+        let skip = [&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0][..], b"xyz"].concat();
+        assert_eq!(kind(&skip), Some(Compression::Zstd));
+        assert_eq!(unzstd(&[skip.clone(), one.clone()].concat(), 100).unwrap(), b"abc");
+        assert_eq!(
+            unzstd(&[one.clone(), b"trailing".to_vec()].concat(), 100).unwrap(),
+            b"abc"
+        );
+        assert!(unzstd(&skip, 100).is_err());
+        assert!(unzstd(&skip[..6], 100).is_err());
+        assert!(unzstd(&one[..one.len() - 2], 100).is_err());
+        let bomb = zst(&vec![0u8; 50 << 20]);
+        assert!(bomb.len() < 20_000, "{}", bomb.len());
+        assert!(unzstd(&bomb, 1 << 20).unwrap_err().contains("more than 1048576"));
+        // a frame asking for a 1 GiB window (window descriptor exponent 20) is refused before any block
+        let huge = [&ZSTD_MAGIC[..], &[0x00, 0xa0], &[0u8; 8]].concat();
+        assert!(unzstd(&huge, 100).is_err());
     }
 }

@@ -32,7 +32,7 @@
 //!   (the "concat" offset when data precedes the archive, the zip64 record read just before its
 //!   locator) besides the absolute offsets torch and our reader use.
 //! - gzip (joblib, `pickle.load(gzip.open(…))`): every member, up to
-//!   [`compress::MAX_DECOMPRESSED`]; bzip2, xz and zstd are named and suspicious.
+//!   [`compress::MAX_DECOMPRESSED`]; bzip2, xz and zstd are opened as their loaders open them.
 //! - Allowlisted globals misused: a BUILD on a class or function object, `numpy.dtype` states whose
 //!   object flags disagree with the type code, `bytes(n)` / `bytearray(n)` above
 //!   [`walk::MAX_BYTES_CALL`].

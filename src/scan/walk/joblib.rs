@@ -27,7 +27,7 @@ pub(super) fn array_data<'a>(
     };
     let elements = super::hazard::elements(shape).ok_or("a joblib array shape that is not integers")?;
     let (code, size) = match dtype {
-        Value::Dtype(c, n) => (*c, *n),
+        Value::Dtype(d) => (d.code, d.size),
         _ => return Err("a joblib array dtype the scan cannot follow".into()),
     };
     if code == 'O' {

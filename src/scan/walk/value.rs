@@ -1,7 +1,7 @@
 //! The simulated values of the scan (what name resolution and container walking need) and the
 //! helpers on them: names from values, shallow containers, cut names.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Longest module or name recorded in a finding (longer ones are cut, which can only lower a
@@ -27,12 +27,11 @@ pub enum Value<'a> {
     List(Rc<RefCell<Vec<Value<'a>>>>),
     /// Data that is known not to be a string (None, bools, floats, dicts, sets).
     Other,
-    /// `numpy.dtype(code, …)`: the first letter of its type code (`O` for objects, `V` for
-    /// structured), kept to check the flags its BUILD state sets, and its item size in bytes
-    /// (0 when the code does not say).
-    Dtype(char, u64),
-    /// A dict: whether a value put in it holds an object dtype (the `fields` of a structured
-    /// dtype's state) and its first string-keyed items, shared with the memo as in Python.
+    /// `numpy.dtype(code, …)`, shared with the memo as in Python: a BUILD changes the one object
+    /// every reference sees.
+    Dtype(Rc<DtypeInfo>),
+    /// A dict: what its values hold as fields of a structured dtype (the `fields` of a dtype's
+    /// state) and its first string-keyed items, shared with the memo as in Python.
     Dict(Rc<RefCell<DictInfo<'a>>>),
     /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream.
     JoblibWrapper,
@@ -42,11 +41,91 @@ pub enum Value<'a> {
     Unknown,
 }
 
+/// What the scan keeps of a `numpy.dtype`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DtypeInfo {
+    /// The first letter of its type code (`O` for objects, `V` for structured and subarray).
+    pub code: char,
+    /// Its item size in bytes from the code (0 when the code does not say); a BUILD state's size
+    /// replaces it in [`Layout::Built`].
+    pub size: u64,
+    /// What its BUILD state made of it.
+    pub layout: Cell<Layout>,
+    /// Whether an enclosing dtype's fields (or subarray) have already been judged with it: a BUILD
+    /// after that changes a dtype its parent's flags were computed without.
+    pub used: Cell<bool>,
+}
+
+impl DtypeInfo {
+    /// A dtype as `numpy.dtype(code)` makes it, before any BUILD.
+    pub fn new(code: char, size: u64) -> Self {
+        DtypeInfo {
+            code,
+            size,
+            layout: Cell::new(Layout::Unbuilt),
+            used: Cell::new(false),
+        }
+    }
+}
+
+/// What a dtype's BUILD state made of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// No BUILD yet: the type code says it all.
+    Unbuilt,
+    /// Fields and subarray checked, all the way down.
+    Built(Fields),
+    /// Its fields could not be followed (a finding says why).
+    Unchecked,
+}
+
+/// What the fields of a structured dtype (or the base of a subarray) hold, all levels down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fields {
+    /// Some field, at any depth, holds Python objects.
+    pub objects: bool,
+    /// Some field could not be followed (a dtype the scan cannot see, a level too deep).
+    pub unchecked: bool,
+    /// Levels of structured dtypes below (0: no structured field).
+    pub depth: u32,
+    /// The end of the furthest field (offset plus size), `None` when it does not fit in 64 bits.
+    pub end: Option<u64>,
+    /// Item size of the dtype itself (for a dtype that has been built).
+    pub size: u64,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields {
+            objects: false,
+            unchecked: false,
+            depth: 0,
+            end: Some(0),
+            size: 0,
+        }
+    }
+}
+
+impl Fields {
+    fn join(self, o: Fields) -> Fields {
+        Fields {
+            objects: self.objects | o.objects,
+            unchecked: self.unchecked | o.unchecked,
+            depth: self.depth.max(o.depth),
+            end: match (self.end, o.end) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            },
+            size: self.size.max(o.size),
+        }
+    }
+}
+
 /// What the scan keeps of a dict.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DictInfo<'a> {
-    /// Whether a value holds an object dtype.
-    pub objects: bool,
+    /// What its values hold as the fields of a structured dtype (an object dtype, at any depth).
+    pub fields: Fields,
     /// The first [`MAX_DICT_ITEMS`] items with string keys (values shallow, dicts as `Other`).
     pub items: Vec<(Rc<str>, Value<'a>)>,
 }
@@ -56,7 +135,7 @@ pub const MAX_DICT_ITEMS: usize = 16;
 
 impl<'a> DictInfo<'a> {
     pub(super) fn set(&mut self, key: &Value<'a>, v: &Value<'a>) {
-        self.objects |= holds_objects(v);
+        self.fields = self.fields.join(field(v));
         let Value::Str(k) = key else { return };
         let v = match shallow(v.clone()) {
             Value::Dict(_) => Value::Other,
@@ -75,16 +154,77 @@ impl<'a> DictInfo<'a> {
     }
 }
 
-/// Whether a value holds Python objects as numpy sees them: an object dtype, or a tuple or dict
-/// holding one (a structured dtype's `(dtype, offset)` fields).
+/// Whether a value holds Python objects as numpy sees them: an object dtype, a structured dtype
+/// with an object field at any depth, or a tuple or dict holding one.
 pub(super) fn holds_objects(v: &Value<'_>) -> bool {
-    match v {
-        Value::Dtype('O', _) => true,
-        Value::Tuple(t) => t.iter().any(holds_objects),
-        // a dict put into itself is being changed right now: it adds nothing it does not hold
-        Value::Dict(d) => d.try_borrow().is_ok_and(|d| d.objects),
-        _ => false,
+    summary(v).objects
+}
+
+/// What a dtype value holds, all levels down, marking it as judged (see [`DtypeInfo::used`]).
+pub(super) fn dtype_summary(d: &DtypeInfo) -> Fields {
+    d.used.set(true);
+    match d.layout.get() {
+        Layout::Built(f) => f,
+        Layout::Unchecked => Fields {
+            unchecked: true,
+            size: d.size,
+            end: Some(d.size),
+            ..Fields::default()
+        },
+        Layout::Unbuilt => Fields {
+            objects: d.code == 'O',
+            size: d.size,
+            end: Some(d.size),
+            ..Fields::default()
+        },
     }
+}
+
+/// What a value holds as numpy would see it: dtypes, and tuples and dicts of them.
+pub(super) fn summary(v: &Value<'_>) -> Fields {
+    match v {
+        Value::Dtype(d) => dtype_summary(d),
+        Value::Tuple(t) => t.iter().fold(Fields::default(), |acc, i| acc.join(summary(i))),
+        // a dict put into itself is being changed right now: it adds nothing it does not hold
+        Value::Dict(d) => d.try_borrow().map(|d| d.fields).unwrap_or_default(),
+        _ => Fields::default(),
+    }
+}
+
+/// One value of a structured dtype's `fields` dict: `(dtype, offset)` or `(dtype, offset, title)`.
+/// Its end is the offset plus the dtype's size (checked: `None` past 64 bits); anything else a
+/// loader could take for a dtype is unchecked.
+fn field(v: &Value<'_>) -> Fields {
+    let Value::Tuple(t) = v else {
+        return match v {
+            Value::Unknown => Fields {
+                unchecked: true,
+                ..Fields::default()
+            },
+            v => summary(v),
+        };
+    };
+    let (Some(dtype), Some(offset)) = (t.first(), t.get(1)) else {
+        return summary(v);
+    };
+    let mut f = match dtype {
+        Value::Dtype(d) => dtype_summary(d),
+        Value::Unknown => Fields {
+            unchecked: true,
+            ..Fields::default()
+        },
+        other => summary(other),
+    };
+    f.depth = match dtype {
+        Value::Dtype(d) if matches!(d.layout.get(), Layout::Built(_)) => f.depth.saturating_add(1),
+        _ => f.depth,
+    };
+    f.end = match offset {
+        Value::Int(o) => u64::try_from(*o).ok().and_then(|o| o.checked_add(f.size)),
+        _ => None,
+    };
+    f.size = 0;
+    f
 }
 
 pub(super) enum Name {
@@ -106,7 +246,7 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
         | Value::Global(_)
         | Value::Tuple(_)
         | Value::List(_)
-        | Value::Dtype(..)
+        | Value::Dtype(_)
         | Value::Dict(_)
         | Value::NdArray
         | Value::JoblibWrapper
@@ -118,13 +258,22 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
 const MAX_FLAT_TUPLE: usize = 32;
 
 /// A value as an element of a container: containers inside containers are not followed, except
-/// short flat tuples (a shape, a structured dtype's `(dtype, offset)`), which nest nothing.
+/// short tuples of at most two levels that hold no list or dict (a shape, a structured dtype's
+/// `(dtype, offset)`, a subarray's `(dtype, shape)`), which nest nothing deeper.
 pub(super) fn shallow(v: Value<'_>) -> Value<'_> {
+    let flat = |t: &[Value<'_>]| {
+        t.len() <= MAX_FLAT_TUPLE
+            && t.iter()
+                .all(|i| !matches!(i, Value::Tuple(_) | Value::List(_) | Value::Dict(_)))
+    };
     match v {
         Value::Tuple(t)
             if t.len() <= MAX_FLAT_TUPLE
-                && t.iter()
-                    .all(|i| !matches!(i, Value::Tuple(_) | Value::List(_) | Value::Dict(_))) =>
+                && t.iter().all(|i| match i {
+                    Value::Tuple(inner) => flat(inner),
+                    Value::List(_) | Value::Dict(_) => false,
+                    _ => true,
+                }) =>
         {
             Value::Tuple(t)
         }
