@@ -24,7 +24,7 @@ pub fn to_string(report: &Report) -> String {
             format!("{:.9}", r.min_s),
             format!("{:.9}", r.max_s),
             r.bytes.to_string(),
-            format!("{:.3}", r.gbps),
+            opt(r.gbps.map(|v| format!("{v:.3}"))),
             opt(r.peak_rss_bytes.map(|v| v.to_string())),
             opt(r.cache_dropped.map(|v| v.to_string())),
             field(r.checksum.as_deref().unwrap_or("")),

@@ -72,8 +72,15 @@ pub fn to_string(report: &Report) -> String {
             table(&mut o, &table::results(title, rows));
         }
     }
-    if !report.speedups.is_empty() {
-        table(&mut o, &table::speedups(report));
+    let (full_up, lazy_up): (Vec<&super::Speedup>, Vec<&super::Speedup>) =
+        report.speedups.iter().partition(|s| !super::is_lazy_speedup(s));
+    for (title, rows) in [
+        ("Speedups: loads that read every byte", &full_up),
+        ("Speedups of loads that read nothing or part of the data", &lazy_up),
+    ] {
+        if !rows.is_empty() {
+            table(&mut o, &table::speedups_of(title, rows));
+        }
     }
     if !report.caveats.is_empty() {
         let _ = writeln!(o, "\n## Caveats\n");
