@@ -485,7 +485,12 @@ mod tests {
         // every row but pickle-eager's own four has a baseline
         assert_eq!(report.speedups.len(), 21);
         assert_eq!(report.headline.len(), 1, "{:?}", report.headline);
-        assert!(report.headline[0].starts_with("cpu, touched, warm: safetensors-mmap loads"));
+        let h = &report.headline[0];
+        assert!(h.starts_with("cpu, touched, warm: "), "{h}");
+        assert!(
+            h.contains("times faster") || h.contains("times slower") || h.contains("no measurable difference"),
+            "{h}"
+        );
         let names: Vec<&str> = report.ceilings.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["memcpy-pretouched", "memcpy-fresh", "memory-read"]);
         let eager = |m: &str| {

@@ -68,8 +68,10 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols), "{text}");
         assert!(lines[2].starts_with("/tmp/m.safetensors,safetensors-mmap,cpu,warm,true,,,3,"));
+        // the untouched map read nothing: no rate
+        assert!(lines[1].contains(",500000000,,600000000,"), "{}", lines[1]);
         assert!(
-            lines[4].ends_with(",0x1234,fresh,,memcpy-fresh,50.0,0,"),
+            lines[4].ends_with(",3.333,600000000,,0x1234,fresh,,memcpy-fresh,55.6,0,"),
             "{}",
             lines[4]
         );

@@ -433,15 +433,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn self_contained_page_with_three_charts() {
+    fn the_answer_first_then_caveats_then_charts_and_tables() {
         let page = to_string(&crate::report::sample::report());
         assert!(page.starts_with("<!DOCTYPE html>"));
-        // full loads, what laziness saves, speedups
-        assert_eq!(page.matches("<svg").count(), 3);
-        assert!(page.contains("<p class=\"headline\">cpu, touched, warm: safetensors-mmap loads 3.0x faster"));
-        assert!(page.contains("What laziness saves"));
+        // the answer, full loads, their speedups, what laziness saves, its speedups
+        assert_eq!(page.matches("<svg").count(), 5);
+        assert!(
+            page.contains("<p class=\"headline\">cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.42 times faster")
+        );
+        let at = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} in {page}"));
+        // the answer chart holds the like-for-like pair only: touched mmap against pickle-eager into fresh memory
+        let answer = &page[at("The answer on the CPU")..at("<h2>Caveats")];
+        assert!(answer.contains("safetensors-mmap (touched)") && answer.contains("pickle-eager (touched, fresh)"));
+        assert!(!answer.contains("untouched"), "{answer}");
+        assert!(at("<h2>Caveats") < at("<h2>Median load time"));
+        assert!(at("<h2>Median load time") < at("<h2>Results"));
+        // caveats folded into one list, no boxes
+        assert!(page.contains("<ul class=\"caveats\"><li>a &lt;caveat&gt; &amp; more</li></ul>"));
+        assert!(!page.contains("class=\"caveat\""));
+        // untouched speedups charted apart from the full loads'
+        let full_up = &page[at("<h2>Speedup over the baseline")..at("<h2>What laziness saves")];
+        assert!(!full_up.contains("untouched") && full_up.contains("3.0x"), "{full_up}");
+        let lazy_up = &page[at("<h2>Speedup of loads that read nothing")..at("<h2>Results")];
+        assert!(lazy_up.contains("safetensors-mmap (untouched)") && lazy_up.contains("500.0x"));
         assert!(page.contains("class=\"legend muted\""));
-        assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">1.00</td>"));
+        assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">6.00</td>"));
         assert!(page.contains("fresh memory</span>"));
         for external in ["<script", "<link", "@import", "url(", "src=", "http://", "https://"] {
             let hits: Vec<_> = page.match_indices(external).collect();

@@ -369,8 +369,11 @@ mod tests {
         assert_eq!(display_path("model.bin"), "model.bin");
         let r = sample::report();
         assert!(is_lazy(&r.results[0]) && !is_lazy(&r.results[1]));
-        assert_eq!(percent(&r.results[3]), "50%");
-        assert_eq!(percent(&r.results[1]), "–");
+        // every percentage is the row's rate over its own ceiling's
+        assert_eq!(percent(&r.results[3]), "56%");
+        assert_eq!(percent(&r.results[1]), "50%");
+        assert_eq!(percent(&r.results[0]), "–");
+        assert_eq!(gbps(&r.results[0]), "-");
     }
 
     #[test]
