@@ -130,11 +130,13 @@ fn synthetic_pair_every_report_format() {
     }
     // the headline leads, from touched rows; every report written is named
     assert!(
-        r.stdout.starts_with("cpu, touched, warm: safetensors-mmap loads "),
+        r.stdout.starts_with("cpu, touched, warm: safetensors-mmap loads ")
+            || r.stdout
+                .starts_with("cpu, touched, warm: no measurable difference between safetensors-mmap and pickle-eager"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("than pickle-eager (fresh memory"));
+    assert!(r.stdout.contains("pickle-eager (fresh memory"));
     for p in [&json, &csv, &md, &html] {
         assert!(r.stdout.contains(&format!("wrote {}", p.display())), "{}", r.stdout);
     }

@@ -338,7 +338,10 @@ fn bench_times_gguf_loads() {
     for m in ["gguf-mmap", "gguf-read", "file-read"] {
         assert!(methods.contains(&m), "{m} missing: {methods:?}");
     }
-    assert!(methods.iter().all(|m| m.starts_with("gguf-") || *m == "file-read"), "{methods:?}");
+    assert!(
+        methods.iter().all(|m| m.starts_with("gguf-") || *m == "file-read"),
+        "{methods:?}"
+    );
     let touched = v["results"]
         .as_array()
         .unwrap()

@@ -149,10 +149,15 @@ pub fn headline_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usiz
         let rate = s.gbps.map(|g| format!("{g:.2} GB/s{ceiling}")).unwrap_or_default();
         let sentence = match fresh_baseline(results, group, key).filter(|b| b.method != s.method) {
             Some(b) => format!(
-                "{prefix}: {} (fresh memory, as torch.load gets): {} against {} ({rate})",
+                "{prefix}: {} (fresh memory, as torch.load gets): {} against {}{} ({rate})",
                 compare(s, b),
                 spread_text(s),
                 spread_text(b),
+                if overlap(s, b) {
+                    ", fastest–slowest ranges overlapping"
+                } else {
+                    ""
+                }
             ),
             None => format!(
                 "{prefix}: {} loads {} in {} ({rate}); nothing to compare it with",
@@ -186,15 +191,17 @@ pub fn spread_text(r: &BenchResult) -> String {
     )
 }
 
+/// Whether the fastest–slowest ranges of two rows overlap.
+fn overlap(a: &BenchResult, b: &BenchResult) -> bool {
+    a.min_s <= b.max_s && b.min_s <= a.max_s
+}
+
 /// `a` against the baseline `b`, as hyperfine says it: `a loads 3.10 ± 0.40 times faster than b`
 /// (the spread from both rows' standard deviations), or `no measurable difference between a and b`
 /// when their fastest–slowest ranges overlap.
 pub fn compare(a: &BenchResult, b: &BenchResult) -> String {
-    if a.min_s <= b.max_s && b.min_s <= a.max_s {
-        return format!(
-            "no measurable difference between {} and {} (their fastest–slowest ranges overlap)",
-            a.method, b.method
-        );
+    if overlap(a, b) {
+        return format!("no measurable difference between {} and {}", a.method, b.method);
     }
     let (fast, slow, word) = if a.median_s <= b.median_s {
         (a, b, "faster")
