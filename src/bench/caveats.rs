@@ -54,7 +54,7 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
         .flatten()
         .and_then(|f| system::read_probe_best(f, probe, runs));
     let (fresh_r, pretouched_r) = read.map_or((0.0, 0.0), |(a, b, _)| (a, b));
-    fn best<'a>(c: [(f64, &'a str); 3]) -> (f64, &'a str) {
+    fn best(c: [(f64, &str); 3]) -> (f64, &str) {
         c.into_iter().fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a })
     }
     let on_n = if cores > 1 {

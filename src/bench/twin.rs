@@ -118,7 +118,7 @@ mod tests {
                 Twin::Written { path, .. } => assert_eq!(path, dir.path().join(twin)),
                 other => panic!("{name}: {other:?}"),
             }
-            let back = checkpoint::open(&dir.path().join(twin)).unwrap();
+            let back = checkpoint::open(dir.path().join(twin)).unwrap();
             // a converted pickle keeps one copy of tied weights: at least one tensor, at most as many
             assert!(!back.tensors.is_empty() && back.tensors.len() <= ck.tensors.len());
         }
