@@ -191,7 +191,7 @@ fn rows_that_read_nothing_have_no_rate_in_any_format() {
     // text: the GB/s column holds "-"; and those rows come after the full loads, under their own line
     let cut = r
         .stdout
-        .find("-- untouched, one tensor, slices")
+        .find("-- untouched (not read after loading), one tensor, slices")
         .expect("lazy rows apart");
     for label in &lazy_labels {
         let line = r.stdout.lines().find(|l| l.starts_with(&format!("{label} "))).unwrap();

@@ -239,13 +239,24 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
     if !matches!(config.isolation, Isolation::Child(_)) {
         out.push("Cases ran in one process: peak memory was not measured.".into());
     }
-    for r in results.iter().filter(|r| r.noisy()) {
+    // one line for every noisy row, so the caveats stay a short list
+    let noisy: Vec<String> = results
+        .iter()
+        .filter(|r| r.noisy())
+        .map(|r| {
+            format!(
+                "{} ({}–{} around {})",
+                r.label(),
+                crate::report::seconds(r.min_s),
+                crate::report::seconds(r.max_s),
+                crate::report::seconds(r.median_s)
+            )
+        })
+        .collect();
+    if !noisy.is_empty() {
         out.push(format!(
-            "Noisy: {} ranged from {} to {} around a median of {}; rerun with more --runs on an idle machine.",
-            r.label(),
-            crate::report::seconds(r.min_s),
-            crate::report::seconds(r.max_s),
-            crate::report::seconds(r.median_s)
+            "Noisy (slowest minus fastest run over half the median): {}; rerun with more --runs on an idle machine.",
+            noisy.join(", ")
         ));
     }
     if config.synthetic.is_some() {

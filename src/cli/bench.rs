@@ -217,9 +217,8 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     )?;
     let (full, lazy): (Vec<&report::BenchResult>, Vec<&report::BenchResult>) =
         r.results.iter().partition(|x| !report::is_lazy(x));
-    let lazy_head = (!lazy.is_empty()).then_some(
-        "-- untouched, one tensor, slices: they read nothing or part of the data (not comparable with the rows above)",
-    );
+    let lazy_head = (!lazy.is_empty())
+        .then_some("-- untouched (not read after loading), one tensor, slices: not comparable with the rows above");
     for (i, x) in full.iter().chain(&lazy).enumerate() {
         if i == full.len()
             && let Some(h) = lazy_head

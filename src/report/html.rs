@@ -98,8 +98,10 @@ pub fn to_string(report: &Report) -> String {
     }
     if !lazy.is_empty() {
         o.push_str("<h2>What laziness saves</h2>");
-        o.push_str("<p class=\"muted\">Loads that read only part of the data: untouched views (nothing read), ");
-        o.push_str("one tensor, or one rank's rows. Not comparable with full loads. Log scale.</p>");
+        o.push_str("<p class=\"muted\">Loads whose data is not read after loading (untouched: views read nothing, ");
+        o.push_str(
+            "eager loads only copy), one tensor, or one rank's rows. Not comparable with full loads. Log scale.</p>",
+        );
         time_chart(&mut o, &lazy);
     }
     if !lazy_up.is_empty() {
