@@ -66,31 +66,31 @@ impl Target {
     /// target per file, so that no row loads one format under another's name.
     pub fn open_all(path: &Path) -> Result<Vec<Target>> {
         let ck = open_local(path)?;
-        let mut kinds: Vec<Kind> = ck.files.iter().map(|f| Kind::of(f.format)).collect();
+        let mut kinds: Vec<Kind> = weight_files(&ck).map(|f| Kind::of(f.format)).collect();
         kinds.sort_by_key(|k| k.as_str());
         kinds.dedup();
         if kinds.len() <= 1 {
             return Ok(vec![Target::from_checkpoint(path, &ck)]);
         }
-        if ck.files.len() > MAX_SPLIT {
+        let weights: Vec<PathBuf> = weight_files(&ck).map(|f| f.full_path.clone()).collect();
+        if weights.len() > MAX_SPLIT {
             let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
             return Err(crate::Error::Usage(format!(
                 "{}: {} files in {} formats: bench each format's files on their own",
                 crate::text::path(path),
-                ck.files.len(),
+                weights.len(),
                 names.join(" and ")
             )));
         }
-        let files: Vec<PathBuf> = ck.files.iter().map(|f| f.full_path.clone()).collect();
         drop(ck);
-        files.iter().map(|f| Target::open(f)).collect()
+        weights.iter().map(|f| Target::open(f)).collect()
     }
 
     /// Open one checkpoint in one format (see [`Target::open_all`] for folders mixing formats).
     pub fn open(path: &Path) -> Result<Target> {
         let ck = open_local(path)?;
         let t = Target::from_checkpoint(path, &ck);
-        if ck.files.iter().any(|f| Kind::of(f.format) != t.kind) {
+        if weight_files(&ck).any(|f| Kind::of(f.format) != t.kind) {
             return Err(crate::Error::Usage(format!(
                 "{}: holds files in more than one format: bench each file on its own",
                 crate::text::path(path)
@@ -100,8 +100,9 @@ impl Target {
     }
 
     fn from_checkpoint(path: &Path, ck: &checkpoint::Checkpoint) -> Target {
-        let all_zip = ck.files.iter().all(|f| f.format == Format::PytorchZip);
-        let kind = match ck.files.first() {
+        let weights: Vec<&checkpoint::FileEntry> = weight_files(ck).collect();
+        let all_zip = weights.iter().all(|f| f.format == Format::PytorchZip);
+        let kind = match weights.first() {
             Some(f) => Kind::of(f.format),
             None if ck.format.is_pickle() => Kind::Pickle,
             None => Kind::of(ck.format),
@@ -109,9 +110,9 @@ impl Target {
         Target {
             root: path.to_path_buf(),
             format: ck.format,
-            files: ck.files.iter().map(|f| f.full_path.clone()).collect(),
+            files: weights.iter().map(|f| f.full_path.clone()).collect(),
             all_zip,
-            bytes: ck.files.iter().map(|f| f.bytes).sum(),
+            bytes: weights.iter().map(|f| f.bytes).sum(),
             tensors: ck.tensors.len(),
             kind,
         }
@@ -137,6 +138,14 @@ impl Target {
             | Method::SafetensorsSlice => self.kind == Kind::Safetensors,
         }
     }
+}
+
+/// The files that hold tensors: a sharded checkpoint's index (`*.index.json`) is listed among its
+/// files but holds none, and no load method reads it.
+fn weight_files(ck: &checkpoint::Checkpoint) -> impl Iterator<Item = &checkpoint::FileEntry> {
+    ck.files
+        .iter()
+        .filter(|f| !f.full_path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
 }
 
 fn open_local(path: &Path) -> Result<checkpoint::Checkpoint> {
