@@ -6,10 +6,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tensorscope::bench::Method;
 use tensorscope::bench::cpu::load;
 use tensorscope::bench::loading::{Arena, Load};
 use tensorscope::bench::synth::{Family, write_pair};
+use tensorscope::bench::{Device, Method};
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -27,10 +27,9 @@ fn bench(c: &mut Criterion) {
     g.finish();
     drop((st_bytes, pt_bytes));
 
-    let mut g = c.benchmark_group("load 64MB");
-    g.sample_size(20);
-    g.throughput(Throughput::Bytes(pair.bytes));
-    let mut arena = Arena::new();
+    // Throughput only for the loads that read the bytes: untouched views and one tensor read
+    // nothing (or one tensor), and a rate of bytes never read would be no rate at all.
+    let mut cases = Vec::new();
     for method in [
         Method::SafetensorsMmap,
         Method::SafetensorsRead,
@@ -39,29 +38,46 @@ fn bench(c: &mut Criterion) {
         Method::PickleMmap,
         Method::FileRead,
     ] {
-        let path: &PathBuf = if method.is_pickle() {
-            &pair.torch
+        let path: PathBuf = if method.is_pickle() {
+            pair.torch.clone()
         } else {
-            &pair.safetensors
+            pair.safetensors.clone()
         };
-        let files = [path.clone()];
         for touched in [false, true] {
             if method == Method::FileRead && touched {
                 continue;
             }
+            cases.push((method, touched, path.clone(), vec![path.clone()]));
+        }
+    }
+    let mut arena = Arena::new();
+    for reads in [true, false] {
+        let mut g = c.benchmark_group(if reads {
+            "load 64MB"
+        } else {
+            "load 64MB, reading nothing or one tensor"
+        });
+        g.sample_size(20);
+        if reads {
+            g.throughput(Throughput::Bytes(pair.bytes));
+        }
+        for (method, touched, path, files) in &cases {
+            if method.reads(*touched, Device::Cpu) != reads {
+                continue;
+            }
             let l = Load {
                 root: path,
-                files: &files,
-                method,
-                touched,
+                files,
+                method: *method,
+                touched: *touched,
                 touch_threads: tensorscope::bench::touch::default_threads(),
                 rank: None,
             };
-            let name = format!("{}{}", method.as_str(), if touched { " touched" } else { "" });
+            let name = format!("{}{}", method.as_str(), if *touched { " touched" } else { "" });
             g.bench_function(name, |b| b.iter(|| load(&mut arena, black_box(&l)).unwrap()));
         }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -130,11 +130,13 @@ fn synthetic_pair_every_report_format() {
     }
     // the headline leads, from touched rows; every report written is named
     assert!(
-        r.stdout.starts_with("cpu, touched, warm: safetensors-mmap loads "),
+        r.stdout.starts_with("cpu, touched, warm: safetensors-mmap loads ")
+            || r.stdout
+                .starts_with("cpu, touched, warm: no measurable difference between safetensors-mmap and pickle-eager"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("than pickle-eager (fresh memory"));
+    assert!(r.stdout.contains("pickle-eager (fresh memory"));
     for p in [&json, &csv, &md, &html] {
         assert!(r.stdout.contains(&format!("wrote {}", p.display())), "{}", r.stdout);
     }
@@ -220,7 +222,8 @@ fn synthetic_pair_every_report_format() {
         "temporary paths stay out of the tables"
     );
     let html = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(html.matches("<svg").count(), 3);
+    // the answer, full loads, their speedups, what laziness saves, its speedups
+    assert_eq!(html.matches("<svg").count(), 5);
     assert!(
         !html.contains("tensorscope-bench-"),
         "temporary paths stay out of the tables"

@@ -309,7 +309,7 @@ fn chat_templates_are_scanned() {
 
 #[test]
 fn bench_times_gguf_loads() {
-    // GGUF takes the mmap, read, pread and O_DIRECT paths (its tensors are contiguous, as in safetensors)
+    // GGUF rows are named for GGUF: mapped (llama.cpp's default) and read whole (--no-mmap)
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("b.json");
     let r = run(&[
@@ -335,19 +335,18 @@ fn bench_times_gguf_loads() {
         .iter()
         .map(|r| r["method"].as_str().unwrap())
         .collect();
-    for m in [
-        "safetensors-mmap",
-        "safetensors-read",
-        "safetensors-pread",
-        "safetensors-direct",
-    ] {
+    for m in ["gguf-mmap", "gguf-read", "file-read"] {
         assert!(methods.contains(&m), "{m} missing: {methods:?}");
     }
+    assert!(
+        methods.iter().all(|m| m.starts_with("gguf-") || *m == "file-read"),
+        "{methods:?}"
+    );
     let touched = v["results"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["method"] == "safetensors-read" && r["touched"] == true)
+        .find(|r| r["method"] == "gguf-read" && r["touched"] == true)
         .unwrap();
     assert_eq!(touched["bytes"], 413_696);
 }

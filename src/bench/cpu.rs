@@ -47,14 +47,14 @@ pub fn load(arena: &mut Arena, l: &Load<'_>) -> Result<Loaded> {
 /// Load once with `arena` for owned memory and hand the views to `sink`.
 pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Loaded> {
     match l.method {
-        Method::SafetensorsMmap => {
+        Method::SafetensorsMmap | Method::GgufMmap => {
             let ck = checkpoint::open(l.root)?;
             let views = contiguous_views(&ck)?;
             let loaded = finish(l, sink, ck.total_bytes(), &views)?;
             ck.check_intact()?;
             Ok(loaded)
         }
-        Method::SafetensorsRead => safetensors_read(arena, l, sink),
+        Method::SafetensorsRead | Method::GgufRead => safetensors_read(arena, l, sink),
         Method::SafetensorsLazyOne => {
             let ck = checkpoint::open(l.root)?;
             let Some(t) = ck.tensors.get(ck.tensors.len() / 2) else {

@@ -48,7 +48,8 @@ pub fn assign(results: &mut [BenchResult], ceilings: &[Ceiling]) {
         let Some(c) = ceilings.iter().find(|c| c.name == name && c.gbps > 0.0) else {
             continue;
         };
-        r.percent_of_ceiling = Some(r.gbps / c.gbps * 100.0);
+        let Some(gbps) = r.gbps else { continue };
+        r.percent_of_ceiling = Some(gbps / c.gbps * 100.0);
         r.ceiling = Some(name);
     }
 }
@@ -67,9 +68,15 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn fresh_baseline<'a>(results: &'a [BenchResult], device: &str, cache: &str) -> Option<&'a BenchResult> {
+fn fresh_baseline<'a>(
+    results: &'a [BenchResult],
+    group: &dyn Fn(&BenchResult) -> usize,
+    key: (usize, &str, &str),
+) -> Option<&'a BenchResult> {
+    let (g, device, cache) = key;
     results.iter().find(|b| {
         b.method == Method::PickleEager.as_str()
+            && group(b) == g
             && b.rank.is_none()
             && b.reads_everything()
             && (b.device.as_str(), b.cache.as_str()) == (device, cache)
@@ -82,16 +89,30 @@ fn fresh_baseline<'a>(results: &'a [BenchResult], device: &str, cache: &str) -> 
 /// fresh memory, as `torch.load` gets; without a pickle to compare, the fastest load and how close
 /// it comes to its ceiling.
 pub fn headline(results: &[BenchResult]) -> Vec<String> {
+    headline_in(results, &|_| 0)
+}
+
+/// [`headline`] with one sentence per group too (`group`: a checkpoint and its twin), each naming
+/// its checkpoint when there are several.
+pub fn headline_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usize) -> Vec<String> {
     let mut out = Vec::new();
-    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut keys: Vec<(usize, &str, &str)> = Vec::new();
     for r in results.iter().filter(|r| r.rank.is_none() && r.reads_everything()) {
-        if !keys.contains(&(r.device.as_str(), r.cache.as_str())) {
-            keys.push((r.device.as_str(), r.cache.as_str()));
+        let k = (group(r), r.device.as_str(), r.cache.as_str());
+        if !keys.contains(&k) {
+            keys.push(k);
         }
     }
-    for (device, cache) in keys {
+    let several = {
+        let mut g: Vec<usize> = keys.iter().map(|k| k.0).collect();
+        g.dedup();
+        g.len() > 1
+    };
+    for key in keys {
+        let (g, device, cache) = key;
         let whole = |r: &&BenchResult| {
             r.rank.is_none()
+                && group(r) == g
                 && r.reads_everything()
                 && (r.device.as_str(), r.cache.as_str()) == (device, cache)
                 && r.method != Method::SafetensorsLazyOne.as_str()
@@ -102,6 +123,7 @@ pub fn headline(results: &[BenchResult]) -> Vec<String> {
         let subject = rows
             .iter()
             .find(|r| r.method == Method::SafetensorsMmap.as_str())
+            .or_else(|| rows.iter().find(|r| r.method == Method::GgufMmap.as_str()))
             .or_else(|| {
                 rows.iter()
                     .filter(|r| !Method::parse(&r.method).is_some_and(Method::is_pickle))
@@ -115,37 +137,84 @@ pub fn headline(results: &[BenchResult]) -> Vec<String> {
         } else {
             format!("{device} ({} upload), {cache}", s.upload.as_deref().unwrap_or("ring"))
         };
+        let prefix = if several {
+            format!("{}, {prefix}", crate::report::display_path(&s.checkpoint))
+        } else {
+            prefix
+        };
         let ceiling = match (s.percent_of_ceiling, &s.ceiling) {
             (Some(p), Some(c)) => format!(", {p:.0}% of the {c} ceiling"),
             _ => String::new(),
         };
-        let sentence = match fresh_baseline(results, device, cache).filter(|b| b.method != s.method) {
-            Some(b) => {
-                let ratio = b.median_s / s.median_s;
-                let (word, x) = if ratio >= 1.0 {
-                    ("faster", ratio)
+        let rate = s.gbps.map(|g| format!("{g:.2} GB/s{ceiling}")).unwrap_or_default();
+        let sentence = match fresh_baseline(results, group, key).filter(|b| b.method != s.method) {
+            Some(b) => format!(
+                "{prefix}: {} (fresh memory, as torch.load gets): {} against {}{} ({rate})",
+                compare(s, b),
+                spread_text(s),
+                spread_text(b),
+                if overlap(s, b) {
+                    ", fastest–slowest ranges overlapping"
                 } else {
-                    ("slower", 1.0 / ratio)
-                };
-                format!(
-                    "{prefix}: {} loads {x:.1}x {word} than pickle-eager (fresh memory, as torch.load gets): {} against {} ({:.2} GB/s{ceiling})",
-                    s.method,
-                    crate::report::seconds(s.median_s),
-                    crate::report::seconds(b.median_s),
-                    s.gbps
-                )
-            }
+                    ""
+                }
+            ),
             None => format!(
-                "{prefix}: {} loads {} in {} ({:.2} GB/s{ceiling})",
+                "{prefix}: {} loads {} in {} ({rate}); nothing to compare it with",
                 s.method,
                 crate::text::bytes(s.bytes),
-                crate::report::seconds(s.median_s),
-                s.gbps
+                spread_text(s),
             ),
         };
         out.push(sentence);
     }
     out
+}
+
+/// The sample standard deviation of a row's timed runs (0 for one run).
+pub fn std_dev(r: &BenchResult) -> f64 {
+    let n = r.samples_s.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean = r.samples_s.iter().sum::<f64>() / n as f64;
+    let var = r.samples_s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    var.sqrt()
+}
+
+/// `50.00 ms ± 2.10 ms`: a row's median and the standard deviation of its runs.
+pub fn spread_text(r: &BenchResult) -> String {
+    format!(
+        "{} ± {}",
+        crate::report::seconds(r.median_s),
+        crate::report::seconds(std_dev(r))
+    )
+}
+
+/// Whether the fastest–slowest ranges of two rows overlap.
+fn overlap(a: &BenchResult, b: &BenchResult) -> bool {
+    a.min_s <= b.max_s && b.min_s <= a.max_s
+}
+
+/// `a` against the baseline `b`, as hyperfine says it: `a loads 3.10 ± 0.40 times faster than b`
+/// (the spread from both rows' standard deviations), or `no measurable difference between a and b`
+/// when their fastest–slowest ranges overlap.
+pub fn compare(a: &BenchResult, b: &BenchResult) -> String {
+    if overlap(a, b) {
+        return format!("no measurable difference between {} and {}", a.method, b.method);
+    }
+    let (fast, slow, word) = if a.median_s <= b.median_s {
+        (a, b, "faster")
+    } else {
+        (b, a, "slower")
+    };
+    let ratio = slow.median_s / fast.median_s;
+    let rel = |r: &BenchResult| if r.median_s > 0.0 { std_dev(r) / r.median_s } else { 0.0 };
+    let sigma = ratio * (rel(fast).powi(2) + rel(slow).powi(2)).sqrt();
+    format!(
+        "{} loads {ratio:.2} ± {sigma:.2} times {word} than {}",
+        a.method, b.method
+    )
 }
 
 #[cfg(test)]
@@ -166,11 +235,11 @@ mod tests {
         assert_eq!(r.results[0].ceiling, None);
         assert_eq!(r.results[1].ceiling.as_deref(), Some(MEMORY_READ));
         let p = r.results[1].percent_of_ceiling.unwrap();
-        assert!((p - r.results[1].gbps / 20.0 * 100.0).abs() < 1e-9);
+        assert!((p - r.results[1].gbps.unwrap() / 20.0 * 100.0).abs() < 1e-9);
         // pickle-eager into fresh memory: against memcpy into fresh memory
         assert_eq!(r.results[3].ceiling.as_deref(), Some(MEMCPY_FRESH));
         let p = r.results[3].percent_of_ceiling.unwrap();
-        assert!((p - r.results[3].gbps / 1.0 * 100.0).abs() < 1e-9);
+        assert!((p - r.results[3].gbps.unwrap() / 6.0 * 100.0).abs() < 1e-9);
         let mut gpu = r.results[1].clone();
         gpu.device = "gpu".into();
         gpu.upload = Some("write-buffer".into());
@@ -187,15 +256,35 @@ mod tests {
         let h = headline(&r.results);
         assert_eq!(h.len(), 1, "{h:?}");
         // touched: 0.15 s against 0.05 s, not the untouched 500x
-        assert!(
-            h[0].starts_with("cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory"),
-            "{}",
-            h[0]
-        );
+        assert!(h[0] == r.headline[0], "{}", h[0]);
         let mut rows = r.results.clone();
         rows.retain(|x| x.method != "pickle-eager");
         let h = headline(&rows);
-        assert!(h[0].contains("safetensors-mmap loads 500.0 MB in 50.00 ms"), "{h:?}");
+        assert!(
+            h[0].contains("safetensors-mmap loads 500.0 MB in 50.00 ms ± 5.00 ms (10.00 GB/s, 50% of the memory-read ceiling); nothing to compare it with"),
+            "{h:?}"
+        );
+        // overlapping fastest–slowest ranges: no measurable difference, whatever the medians say
+        let mut close = r.results.clone();
+        close[3].median_s = 0.052;
+        close[3].min_s = 0.054;
+        close[3].max_s = 0.06;
+        let h = headline(&close);
+        assert!(
+            h[0].contains("no measurable difference between safetensors-mmap and pickle-eager"),
+            "{h:?}"
+        );
+        let mut slower = r.results.clone();
+        slower.swap(1, 3);
+        slower[1].method = "safetensors-mmap".into();
+        slower[3].method = "pickle-eager".into();
+        slower[1].memory = None;
+        slower[3].memory = Some("fresh".into());
+        let h = headline(&slower);
+        assert!(
+            h[0].contains("safetensors-mmap loads 3.00 ± 0.42 times slower than pickle-eager"),
+            "{h:?}"
+        );
         let mut gpu = r.results[1].clone();
         gpu.device = "gpu".into();
         gpu.touched = false;

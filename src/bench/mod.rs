@@ -36,6 +36,7 @@ pub mod synth;
 pub mod system;
 pub mod torchzip;
 pub mod touch;
+pub mod twin;
 
 use std::path::PathBuf;
 
@@ -73,17 +74,23 @@ pub enum Method {
     SafetensorsDirect,
     /// Map the file and `madvise(MADV_WILLNEED)` it before use (what prefetching loaders do).
     SafetensorsMmapPrefetch,
+    /// A GGUF file the way llama.cpp loads it by default: map it, parse the header, views (zero copy).
+    GgufMmap,
+    /// A GGUF file read whole into owned memory (llama.cpp's `--no-mmap`), then views into it.
+    GgufRead,
 }
 
 impl Method {
     /// Every whole-checkpoint method, in report order.
-    pub const LOADS: [Method; 9] = [
+    pub const LOADS: [Method; 11] = [
         Method::SafetensorsMmap,
         Method::SafetensorsMmapPrefetch,
         Method::SafetensorsRead,
         Method::SafetensorsPread,
         Method::SafetensorsDirect,
         Method::SafetensorsLazyOne,
+        Method::GgufMmap,
+        Method::GgufRead,
         Method::PickleEager,
         Method::PickleMmap,
         Method::FileRead,
@@ -106,6 +113,8 @@ impl Method {
             Method::SafetensorsPread => "safetensors-pread",
             Method::SafetensorsDirect => "safetensors-direct",
             Method::SafetensorsMmapPrefetch => "safetensors-mmap-prefetch",
+            Method::GgufMmap => "gguf-mmap",
+            Method::GgufRead => "gguf-read",
         }
     }
 
@@ -125,12 +134,28 @@ impl Method {
         )
     }
 
+    /// Whether the method reads a GGUF file.
+    pub fn is_gguf(self) -> bool {
+        matches!(self, Method::GgufMmap | Method::GgufRead)
+    }
+
+    /// Whether the method reads a safetensors file.
+    pub fn is_safetensors(self) -> bool {
+        !self.is_pickle() && !self.is_gguf() && self != Method::FileRead
+    }
+
     /// Whether loading copies the data it covers (so "touched" adds only a read of owned memory).
     pub fn copies(self) -> bool {
         !matches!(
             self,
-            Method::SafetensorsMmap | Method::PickleMmap | Method::SafetensorsMmapPrefetch
+            Method::SafetensorsMmap | Method::PickleMmap | Method::SafetensorsMmapPrefetch | Method::GgufMmap
         )
+    }
+
+    /// Whether a row of this method reads the checkpoint's bytes (and so has a rate in GB/s):
+    /// copying methods do, views do only when touched or uploaded; reading one tensor is no load.
+    pub fn reads(self, touched: bool, device: Device) -> bool {
+        self != Method::SafetensorsLazyOne && (self.copies() || touched || device == Device::Gpu)
     }
 
     /// Whether the method copies the whole checkpoint into owned memory (an eager load): those
@@ -138,7 +163,11 @@ impl Method {
     pub fn eager(self) -> bool {
         matches!(
             self,
-            Method::SafetensorsRead | Method::SafetensorsPread | Method::SafetensorsDirect | Method::PickleEager
+            Method::SafetensorsRead
+                | Method::SafetensorsPread
+                | Method::SafetensorsDirect
+                | Method::PickleEager
+                | Method::GgufRead
         )
     }
 
@@ -157,6 +186,8 @@ impl Method {
             Method::SafetensorsPread => "N threads pread disjoint ranges into owned memory, then views",
             Method::SafetensorsDirect => "O_DIRECT reads (bypassing the page cache) into aligned owned memory",
             Method::SafetensorsMmapPrefetch => "map the file, madvise(MADV_WILLNEED) it, views (zero copy)",
+            Method::GgufMmap => "GGUF as llama.cpp loads it: map the file, parse the header, views (zero copy)",
+            Method::GgufRead => "GGUF read whole into owned memory (llama.cpp --no-mmap), then views into it",
         }
     }
 }
@@ -272,6 +303,10 @@ pub struct Config {
     /// Set from another thread to stop the run: the case running is abandoned (a child case is
     /// killed at once), no further case starts, and the report keeps the rows measured so far.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Write the twin of each checkpoint given in one format only ([`twin`]) into a temporary
+    /// folder (removed afterwards) and measure it beside it, so that every row has a like-for-like
+    /// baseline; each checkpoint is then compared with its own twin.
+    pub twin: bool,
 }
 
 /// Most timed runs per case.
@@ -296,6 +331,7 @@ impl Config {
             upload: gpu::Upload::Ring,
             touch_threads: touch::default_threads(),
             cancel: None,
+            twin: false,
         }
     }
 
@@ -314,10 +350,12 @@ impl Config {
 /// Progress of a benchmark, in order.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// Writing the synthetic pair (can take a few seconds).
+    /// Writing the synthetic pair, or a checkpoint's twin (can take a few seconds).
     Writing {
         /// Bytes of tensor data being written per file.
         bytes: u64,
+        /// The checkpoint whose twin is being written (`None`: the synthetic pair).
+        twin_of: Option<PathBuf>,
     },
     /// The plan is ready.
     Planned {

@@ -7,6 +7,40 @@ use super::{CacheState, Config, Device, Memory, Method};
 use crate::Result;
 use crate::checkpoint::{self, Format};
 
+/// The file format a target's tensors come from: what its rows may be called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Safetensors files (`safetensors-*` methods).
+    Safetensors,
+    /// `torch.save` pickles (`pickle-*` methods).
+    Pickle,
+    /// GGUF files (`gguf-*` methods).
+    Gguf,
+}
+
+impl Kind {
+    /// The kind of one weight file's format.
+    pub fn of(format: Format) -> Kind {
+        match format {
+            f if f.is_pickle() => Kind::Pickle,
+            Format::Gguf | Format::GgufSharded => Kind::Gguf,
+            _ => Kind::Safetensors,
+        }
+    }
+
+    /// How reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Safetensors => "safetensors",
+            Kind::Pickle => "pickle",
+            Kind::Gguf => "GGUF",
+        }
+    }
+}
+
+/// Most files a folder mixing formats is split into (one target per file).
+const MAX_SPLIT: usize = 64;
+
 /// A checkpoint to measure, opened once to learn its format and files.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -22,47 +56,106 @@ pub struct Target {
     pub bytes: u64,
     /// Number of tensors.
     pub tensors: usize,
+    /// The format of every file: the methods it gets.
+    pub kind: Kind,
 }
 
 impl Target {
-    /// Open `path` (without reading tensor data) and describe it.
-    pub fn open(path: &Path) -> Result<Target> {
-        if path.to_str().is_some_and(crate::remote::is_remote) {
+    /// Open `path` (without reading tensor data) and describe it. A folder whose files are in
+    /// more than one format (a snapshot with `model.safetensors` and `pytorch_model.bin`) is one
+    /// target per file, so that no row loads one format under another's name.
+    pub fn open_all(path: &Path) -> Result<Vec<Target>> {
+        let ck = open_local(path)?;
+        let mut kinds: Vec<Kind> = weight_files(&ck).map(|f| Kind::of(f.format)).collect();
+        kinds.sort_by_key(|k| k.as_str());
+        kinds.dedup();
+        if kinds.len() <= 1 {
+            return Ok(vec![Target::from_checkpoint(path, &ck)]);
+        }
+        let weights: Vec<PathBuf> = weight_files(&ck).map(|f| f.full_path.clone()).collect();
+        if weights.len() > MAX_SPLIT {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
             return Err(crate::Error::Usage(format!(
-                "{}: bench times loading local files; download the model first",
+                "{}: {} files in {} formats: bench each format's files on their own",
+                crate::text::path(path),
+                weights.len(),
+                names.join(" and ")
+            )));
+        }
+        drop(ck);
+        weights.iter().map(|f| Target::open(f)).collect()
+    }
+
+    /// Open one checkpoint in one format (see [`Target::open_all`] for folders mixing formats).
+    pub fn open(path: &Path) -> Result<Target> {
+        let ck = open_local(path)?;
+        let t = Target::from_checkpoint(path, &ck);
+        if weight_files(&ck).any(|f| Kind::of(f.format) != t.kind) {
+            return Err(crate::Error::Usage(format!(
+                "{}: holds files in more than one format: bench each file on its own",
                 crate::text::path(path)
             )));
         }
-        let ck = checkpoint::open(path)?;
-        Ok(Target {
+        Ok(t)
+    }
+
+    fn from_checkpoint(path: &Path, ck: &checkpoint::Checkpoint) -> Target {
+        let weights: Vec<&checkpoint::FileEntry> = weight_files(ck).collect();
+        let all_zip = weights.iter().all(|f| f.format == Format::PytorchZip);
+        let kind = match weights.first() {
+            Some(f) => Kind::of(f.format),
+            None if ck.format.is_pickle() => Kind::Pickle,
+            None => Kind::of(ck.format),
+        };
+        Target {
             root: path.to_path_buf(),
             format: ck.format,
-            files: ck.files.iter().map(|f| f.full_path.clone()).collect(),
-            all_zip: ck.files.iter().all(|f| f.format == Format::PytorchZip),
-            bytes: ck.files.iter().map(|f| f.bytes).sum(),
+            files: weights.iter().map(|f| f.full_path.clone()).collect(),
+            all_zip,
+            bytes: weights.iter().map(|f| f.bytes).sum(),
             tensors: ck.tensors.len(),
-        })
+            kind,
+        }
     }
 
     /// Whether its tensors come from pickles.
     pub fn is_pickle(&self) -> bool {
-        self.format.is_pickle() || (self.all_zip && !self.files.is_empty())
+        self.kind == Kind::Pickle
     }
 
     fn applies(&self, m: Method) -> bool {
         match m {
             Method::PickleEager | Method::PickleSlice => self.is_pickle(),
             Method::PickleMmap | Method::PickleMmapSlice => self.is_pickle() && self.all_zip,
+            Method::GgufMmap | Method::GgufRead => self.kind == Kind::Gguf,
+            Method::FileRead => !self.is_pickle(),
             Method::SafetensorsMmap
             | Method::SafetensorsMmapPrefetch
             | Method::SafetensorsPread
             | Method::SafetensorsDirect
             | Method::SafetensorsRead
             | Method::SafetensorsLazyOne
-            | Method::SafetensorsSlice
-            | Method::FileRead => !self.is_pickle(),
+            | Method::SafetensorsSlice => self.kind == Kind::Safetensors,
         }
     }
+}
+
+/// The files that hold tensors: a sharded checkpoint's index (`*.index.json`) is listed among its
+/// files but holds none, and no load method reads it.
+fn weight_files(ck: &checkpoint::Checkpoint) -> impl Iterator<Item = &checkpoint::FileEntry> {
+    ck.files
+        .iter()
+        .filter(|f| !f.full_path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
+}
+
+fn open_local(path: &Path) -> Result<checkpoint::Checkpoint> {
+    if path.to_str().is_some_and(crate::remote::is_remote) {
+        return Err(crate::Error::Usage(format!(
+            "{}: bench times loading local files; download the model first",
+            crate::text::path(path)
+        )));
+    }
+    checkpoint::open(path)
 }
 
 /// One thing to time.
@@ -190,6 +283,7 @@ mod tests {
             all_zip: format == Format::PytorchZip,
             bytes: 10,
             tensors: 1,
+            kind: Kind::of(format),
         }
     }
 

@@ -37,17 +37,43 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             .or_else(|| temp.as_ref().map(|t| t.0.clone()))
             .expect("a folder");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        on_event(&Event::Writing { bytes: s.bytes });
+        on_event(&Event::Writing {
+            bytes: s.bytes,
+            twin_of: None,
+        });
         let pair = synth::write_pair(&dir, "model", s.family, s.bytes)?;
         synthetic = Some(format!("{} {}", s.family.as_str(), crate::text::bytes(pair.bytes)));
         paths.push(pair.safetensors);
         paths.push(pair.torch);
     }
-    paths.extend(config.paths.iter().cloned());
+    // each path and its twin are one group (the synthetic pair another); without twins, one group
+    let mut groups: Vec<usize> = vec![0; paths.len()];
+    let twin_temp = if config.twin { TempDir::new().map(Some)? } else { None };
+    let twins = match &twin_temp {
+        Some(dir) => write_twins(&config.paths, &dir.0, &mut caveats, &mut on_event),
+        None => Vec::new(),
+    };
+    let grouped = twins.iter().any(Option::is_some);
+    for (i, p) in config.paths.iter().enumerate() {
+        paths.push(p.clone());
+        groups.push(if grouped { i + 1 } else { 0 });
+        if let Some(Some(t)) = twins.get(i) {
+            paths.push(t.clone());
+            groups.push(if grouped { i + 1 } else { 0 });
+        }
+    }
+    if config.paths.is_empty() || !grouped {
+        // no twin written: the old rule, every row against the one pickle baseline there is
+        groups.iter_mut().for_each(|g| *g = 0);
+    }
     let mut targets = Vec::new();
-    for p in &paths {
-        match Target::open(p) {
-            Ok(t) => targets.push(t),
+    let mut group_of: Vec<usize> = Vec::new();
+    for (p, &group) in paths.iter().zip(&groups) {
+        match Target::open_all(p) {
+            Ok(t) => {
+                group_of.extend(std::iter::repeat_n(group, t.len()));
+                targets.extend(t);
+            }
             Err(e) if config.synthetic.is_some() || paths.len() > 1 => {
                 caveats.push(format!("{}: not measured: {e}", crate::text::path(p)));
             }
@@ -167,8 +193,26 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
         ceilings(config, &system, &targets, gpu_ceilings)
     };
     headline::assign(&mut results, &ceilings);
-    let speedups = speedups(&results);
-    let headline = headline::headline(&results);
+    let group = |r: &BenchResult| {
+        targets
+            .iter()
+            .position(|t| t.root.to_string_lossy() == r.checkpoint)
+            .map_or(0, |i| group_of[i])
+    };
+    let speedups = speedups_in(&results, &group);
+    let headline = headline::headline_in(&results, &group);
+    if !results.is_empty()
+        && !results.iter().any(|r| r.method == Method::PickleEager.as_str())
+        && !targets.iter().all(|t| t.kind == plan::Kind::Gguf)
+    {
+        caveats.push(if config.twin {
+            "Nothing to compare against: no pickle (torch.save) load was measured, so no row has a speedup.".to_owned()
+        } else {
+            "Nothing to compare against: no pickle (torch.save) load was measured, so no row has a speedup \
+             (without --no-twin, bench writes a pickle twin of a safetensors checkpoint and compares the two)."
+                .to_owned()
+        });
+    }
     caveats.extend(general_caveats(config, &system, &results));
     caveats.extend(filesystem_caveats(&targets));
     caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
@@ -241,7 +285,11 @@ fn validate(config: &Config) -> Result<()> {
 /// Bytes of owned memory a method allocates for a target (at most; slices need less).
 fn owned_bytes(method: Method, t: &Target) -> u64 {
     match method {
-        Method::SafetensorsMmap | Method::PickleMmap | Method::SafetensorsLazyOne | Method::PickleMmapSlice => 0,
+        Method::SafetensorsMmap
+        | Method::GgufMmap
+        | Method::PickleMmap
+        | Method::SafetensorsLazyOne
+        | Method::PickleMmapSlice => 0,
         Method::PickleSlice => t.bytes.saturating_mul(2),
         _ => t.bytes,
     }
@@ -266,11 +314,7 @@ fn result(t: &Target, case: &Case, o: child::Outcome, upload: gpu::Upload) -> Be
         min_s: s.first().copied().unwrap_or(0.0),
         max_s: s.last().copied().unwrap_or(0.0),
         bytes: o.bytes,
-        gbps: if median > 0.0 {
-            o.bytes as f64 / median / 1e9
-        } else {
-            0.0
-        },
+        gbps: (median > 0.0 && case.method.reads(case.touched, case.device)).then(|| o.bytes as f64 / median / 1e9),
         peak_rss_bytes: o.peak_rss_bytes,
         rank: case.rank.map(|r| r.0),
         ranks: case.rank.map(|r| r.1),
@@ -291,6 +335,11 @@ fn result(t: &Target, case: &Case, o: child::Outcome, upload: gpu::Upload) -> Be
 /// `pickle-eager` into the same kind of memory; every other row with `pickle-eager` into fresh
 /// memory, as `torch.load` gets.
 pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
+    speedups_in(results, &|_| 0)
+}
+
+/// [`speedups`] where a row's baseline must be in the same group (`group`: a checkpoint and its twin).
+pub fn speedups_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usize) -> Vec<Speedup> {
     let fresh = Memory::Fresh.as_str();
     let baseline_of = |r: &BenchResult| {
         let name = if r.rank.is_some() {
@@ -301,6 +350,7 @@ pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
         let memory = r.memory.as_deref().unwrap_or(fresh);
         results.iter().find(|b| {
             b.method == name.as_str()
+                && group(b) == group(r)
                 && (b.device.as_str(), b.cache.as_str(), b.touched, b.rank)
                     == (r.device.as_str(), r.cache.as_str(), r.touched, r.rank)
                 && b.memory.as_deref().is_none_or(|m| m == memory)
@@ -311,6 +361,7 @@ pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
         .filter_map(|r| {
             let b = baseline_of(r)?;
             (b.method != r.method && r.median_s > 0.0).then(|| Speedup {
+                checkpoint: r.checkpoint.clone(),
                 device: r.device.clone(),
                 cache: r.cache.clone(),
                 touched: r.touched,
@@ -323,6 +374,62 @@ pub fn speedups(results: &[BenchResult]) -> Vec<Speedup> {
             })
         })
         .collect()
+}
+
+/// Write the twin of each path into its own folder under `dir` when the paths, all together, hold
+/// only one of safetensors and pickle (`None` for a path that gets none); the notes say what was
+/// written or why not.
+fn write_twins(
+    paths: &[PathBuf],
+    dir: &std::path::Path,
+    caveats: &mut Vec<String>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Vec<Option<PathBuf>> {
+    use super::twin::{self, Twin};
+    let opened: Vec<Option<crate::checkpoint::Checkpoint>> =
+        paths.iter().map(|p| crate::checkpoint::open(p).ok()).collect();
+    let all: Vec<plan::Kind> = opened.iter().flatten().flat_map(twin::kinds).collect();
+    if all.contains(&plan::Kind::Safetensors) && all.contains(&plan::Kind::Pickle) {
+        return vec![None; paths.len()];
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for (i, (p, ck)) in paths.iter().zip(&opened).enumerate() {
+        let Some(ck) = ck else {
+            out.push(None);
+            continue;
+        };
+        on_event(&Event::Writing {
+            bytes: ck.total_bytes(),
+            twin_of: Some(p.clone()),
+        });
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "model".into());
+        let sub = dir.join(format!("tensorscope-bench-twin-{i}"));
+        match twin::write_named(p, ck, &sub, &format!("{stem}.twin")) {
+            Ok(Twin::Written { path, what }) => {
+                caveats.push(format!(
+                    "{} is compared with its twin {} ({what}), written to a temporary folder and removed after \
+                     (--no-twin: none).",
+                    crate::text::path(p),
+                    crate::text::path(path.file_name().map(std::path::Path::new).unwrap_or(&path)),
+                ));
+                out.push(Some(path));
+            }
+            Ok(Twin::Present) => out.push(None),
+            Ok(Twin::None(why)) => {
+                caveats.push(format!("{}: {why}.", crate::text::path(p)));
+                out.push(None);
+            }
+            Err(e) => {
+                caveats.push(format!("{}: no twin: {e}", crate::text::path(p)));
+                out.push(None);
+            }
+        }
+    }
+    out
 }
 
 /// A folder under the system temporary folder, removed when dropped.
@@ -378,7 +485,12 @@ mod tests {
         // every row but pickle-eager's own four has a baseline
         assert_eq!(report.speedups.len(), 21);
         assert_eq!(report.headline.len(), 1, "{:?}", report.headline);
-        assert!(report.headline[0].starts_with("cpu, touched, warm: safetensors-mmap loads"));
+        let h = &report.headline[0];
+        assert!(h.starts_with("cpu, touched, warm: "), "{h}");
+        assert!(
+            h.contains("times faster") || h.contains("times slower") || h.contains("no measurable difference"),
+            "{h}"
+        );
         let names: Vec<&str> = report.ceilings.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["memcpy-pretouched", "memcpy-fresh", "memory-read"]);
         let eager = |m: &str| {

@@ -48,6 +48,63 @@ pub fn memory_probe(bytes: usize) -> (f64, f64) {
 /// the timer around all of them): what the memory system gives a loader that uses every core;
 /// `runs` timed copies of each kind (the median is kept).
 pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) {
+    let (fresh, mapped) = memory_probe_times(bytes, threads, runs);
+    (gbps(bytes, median_of(fresh)), gbps(bytes, median_of(mapped)))
+}
+
+/// [`memory_probe_on`]'s fastest runs rather than its medians: what a ceiling needs, since a
+/// row's median must never beat the best the machine did.
+pub fn memory_probe_best(bytes: usize, threads: usize, runs: usize) -> (f64, f64) {
+    let (fresh, mapped) = memory_probe_times(bytes, threads, runs);
+    (gbps(bytes, best_of(&fresh)), gbps(bytes, best_of(&mapped)))
+}
+
+/// The fastest way `read(2)` fills memory from the page cache: the first `bytes` of the warm file
+/// at `path` read with one call (as the eager rows read) into fresh memory (advised for huge
+/// pages, as theirs is), then again into the same, now pre-touched, memory; `runs` times each.
+/// Returns the best rates in GB/s (fresh, pre-touched) and the bytes read; `None` when the file
+/// cannot be read.
+pub fn read_probe_best(path: &std::path::Path, bytes: usize, runs: usize) -> Option<(f64, f64, usize)> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?.min(bytes);
+    if len == 0 {
+        return None;
+    }
+    let (mut fresh, mut mapped) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let mut map = memmap2::MmapMut::map_anon(len.next_multiple_of(2 << 20)).ok()?;
+        super::loading::advise_huge(&map);
+        let t = Instant::now();
+        file.read_exact_at(&mut map[..len], 0).ok()?;
+        fresh.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        file.read_exact_at(&mut map[..len], 0).ok()?;
+        mapped.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(&map);
+    }
+    Some((gbps(len, best_of(&fresh)), gbps(len, best_of(&mapped)), len))
+}
+
+fn gbps(bytes: usize, s: f64) -> f64 {
+    if s > 0.0 { bytes as f64 / s / 1e9 } else { 0.0 }
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn best_of(v: &[f64]) -> f64 {
+    v.iter()
+        .copied()
+        .filter(|s| *s > 0.0)
+        .fold(f64::INFINITY, f64::min)
+        .min(f64::MAX)
+}
+
+/// Timed copies into fresh and into pre-touched memory (seconds each), see [`memory_probe_on`].
+fn memory_probe_times(bytes: usize, threads: usize, runs: usize) -> (Vec<f64>, Vec<f64>) {
     let threads = threads.max(1);
     let src = vec![7u8; bytes];
     let share = bytes.div_ceil(threads).max(1);
@@ -67,7 +124,7 @@ pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) 
         // fresh memory as the fresh-memory rows get it (see `loading::Arena::fresh`): whole 2 MiB
         // pieces advised for huge pages, so a small copy lands in one huge page as theirs does
         let Ok(mut map) = memmap2::MmapMut::map_anon(bytes.max(1).next_multiple_of(2 << 20)) else {
-            return (0.0, 0.0);
+            return (Vec::new(), Vec::new());
         };
         super::loading::advise_huge(&map);
         let dst = &mut map[..bytes];
@@ -79,17 +136,13 @@ pub fn memory_probe_on(bytes: usize, threads: usize, runs: usize) -> (f64, f64) 
         mapped.push(t.elapsed().as_secs_f64());
         std::hint::black_box(&map);
     }
-    let gbps = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let s = v[v.len() / 2];
-        if s > 0.0 { bytes as f64 / s / 1e9 } else { 0.0 }
-    };
-    (gbps(fresh), gbps(mapped))
+    (fresh, mapped)
 }
 
 /// The read ceiling: sum every byte of `bytes` of warm, pre-touched memory with the touch's own
-/// code ([`super::touch::touch`]) on up to `threads` threads, `runs` times. Returns the median speed
-/// in GB/s and the threads the touch used ([`super::touch::threads_for`]).
+/// code ([`super::touch::touch`]) on up to `threads` threads, `runs` times. Returns the fastest
+/// run's speed in GB/s (a ceiling is the best the machine did) and the threads the touch used
+/// ([`super::touch::threads_for`]).
 pub fn memory_read_on(bytes: usize, threads: usize, runs: usize) -> (f64, usize) {
     let data = vec![7u8; bytes];
     let views: [&[u8]; 1] = [&data];
@@ -104,8 +157,7 @@ pub fn memory_read_on(bytes: usize, threads: usize, runs: usize) -> (f64, usize)
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    let s = times[times.len() / 2];
-    (if s > 0.0 { bytes as f64 / s / 1e9 } else { 0.0 }, used)
+    (gbps(bytes, best_of(&times)), used)
 }
 
 /// The filesystem holding `path`, from `statfs`'s magic number (`None` when unknown).
@@ -188,6 +240,27 @@ pub fn disk_read_gbps(path: &std::path::Path) -> Option<(f64, bool)> {
     }
     let s = t.elapsed().as_secs_f64();
     (s > 0.0).then(|| (at as f64 / s / 1e9, used_direct))
+}
+
+/// The disk read the way `safetensors-pread` reads: pages of `path` dropped, then
+/// [`super::strategies::threads`] threads `pread` disjoint ranges. Returns GB/s and the threads;
+/// `None` when the file is empty or cannot be read.
+pub fn disk_read_parallel_gbps(path: &std::path::Path) -> Option<(f64, usize)> {
+    let file = std::fs::File::open(path).ok()?;
+    // at most 1 GiB: enough for a steady rate, and no checkpoint-sized allocation of its own
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?.min(1 << 30);
+    if len == 0 {
+        return None;
+    }
+    let mut buf = memmap2::MmapMut::map_anon(len).ok()?;
+    // untimed: fault the destination so the timer sees the disk, not the zeroing of fresh pages
+    buf.fill(0);
+    let n = super::strategies::threads(len);
+    let _ = super::cache::drop_pages(path);
+    let t = Instant::now();
+    super::strategies::read_parallel(&file, path, &mut buf[..], n).ok()?;
+    let s = t.elapsed().as_secs_f64();
+    (s > 0.0).then(|| (len as f64 / s / 1e9, n))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ Examples:
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Checkpoints to measure (files or folders; safetensors and torch.save files).
+    /// Checkpoints to measure (files or folders; safetensors, torch.save and GGUF files).
     pub paths: Vec<PathBuf>,
     /// Write and measure a synthetic pair (.safetensors and torch .bin) of this size, e.g. 500MB.
     #[arg(long, value_name = "SIZE", value_parser = size)]
@@ -44,7 +44,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub ranks: u32,
     /// Only these methods (repeatable): safetensors-mmap, safetensors-read, safetensors-lazy-one,
-    /// pickle-eager, pickle-mmap, file-read, safetensors-slice, pickle-slice, pickle-mmap-slice.
+    /// pickle-eager, pickle-mmap, gguf-mmap, gguf-read, file-read, safetensors-slice, pickle-slice,
+    /// pickle-mmap-slice.
     #[arg(long = "method", value_name = "METHOD", value_parser = method)]
     pub methods: Vec<Method>,
     /// Write a report; the format follows the extension: .json .csv .md .html (repeatable).
@@ -63,6 +64,11 @@ pub struct Args {
     /// Run every case in this process (peak memory is then not measured).
     #[arg(long)]
     pub in_process: bool,
+    /// Do not write a twin: by default a checkpoint given in one format only (safetensors or
+    /// pickle) is compared with its twin in the other, written to a temporary folder first and
+    /// removed after.
+    #[arg(long)]
+    pub no_twin: bool,
 }
 
 fn size(s: &str) -> Result<u64, String> {
@@ -109,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         config.devices.push(Device::Gpu);
     }
     config.upload = args.upload;
+    config.twin = !args.no_twin;
     if let Some(n) = args.touch_threads {
         config.touch_threads = n;
     }
@@ -157,7 +164,18 @@ fn progress_bar() -> ProgressBar {
 
 fn on_event(bar: &ProgressBar, e: &Event) {
     match e {
-        Event::Writing { bytes: b } => bar.set_message(format!("writing a synthetic pair of {}", bytes(*b))),
+        Event::Writing {
+            bytes: b,
+            twin_of: None,
+        } => bar.set_message(format!("writing a synthetic pair of {}", bytes(*b))),
+        Event::Writing {
+            bytes: b,
+            twin_of: Some(p),
+        } => bar.set_message(format!(
+            "writing the twin of {} ({}; --no-twin skips it)",
+            escape(&p.to_string_lossy()),
+            bytes(*b)
+        )),
         Event::Planned { runs, .. } => {
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} runs  {msg}")
@@ -197,25 +215,49 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",
         "method", "file", "cache", "median", "min – max", "GB/s", "ceiling", "data", "peak RSS", "majflt", "speedup"
     )?;
-    for x in &r.results {
+    let (full, lazy): (Vec<&report::BenchResult>, Vec<&report::BenchResult>) =
+        r.results.iter().partition(|x| !report::is_lazy(x));
+    let lazy_head = (!lazy.is_empty())
+        .then_some("-- untouched (not read after loading), one tensor, slices: not comparable with the rows above");
+    for (i, x) in full.iter().chain(&lazy).enumerate() {
+        if i == full.len()
+            && let Some(h) = lazy_head
+        {
+            writeln!(out, "{h}")?;
+        }
         let speedup = r
             .speedups
             .iter()
             .find(|s| {
-                (&s.method, &s.device, s.touched, s.rank, &s.cache, &s.memory)
-                    == (&x.method, &x.device, x.touched, x.rank, &x.cache, &x.memory)
+                (
+                    &s.checkpoint,
+                    &s.method,
+                    &s.device,
+                    s.touched,
+                    s.rank,
+                    &s.cache,
+                    &s.memory,
+                ) == (
+                    &x.checkpoint,
+                    &x.method,
+                    &x.device,
+                    x.touched,
+                    x.rank,
+                    &x.cache,
+                    &x.memory,
+                )
             })
             .map(|s| format!("{:.1}x", s.ratio))
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8.2}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",
+            "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",
             x.label(),
             file(x),
             x.cache,
             seconds(x.median_s),
             format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
-            x.gbps,
+            report::gbps(x),
             report::percent(x),
             bytes(x.bytes),
             x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),

@@ -24,7 +24,7 @@ pub fn to_string(report: &Report) -> String {
             format!("{:.9}", r.min_s),
             format!("{:.9}", r.max_s),
             r.bytes.to_string(),
-            format!("{:.3}", r.gbps),
+            opt(r.gbps.map(|v| format!("{v:.3}"))),
             opt(r.peak_rss_bytes.map(|v| v.to_string())),
             opt(r.cache_dropped.map(|v| v.to_string())),
             field(r.checksum.as_deref().unwrap_or("")),
@@ -68,8 +68,10 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols), "{text}");
         assert!(lines[2].starts_with("/tmp/m.safetensors,safetensors-mmap,cpu,warm,true,,,3,"));
+        // the untouched map read nothing: no rate
+        assert!(lines[1].contains(",500000000,,600000000,"), "{}", lines[1]);
         assert!(
-            lines[4].ends_with(",0x1234,fresh,,memcpy-fresh,50.0,0,"),
+            lines[4].ends_with(",3.333,600000000,,0x1234,fresh,,memcpy-fresh,55.6,0,"),
             "{}",
             lines[4]
         );

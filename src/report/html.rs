@@ -13,7 +13,8 @@ max-width:1100px;padding:0 16px;color:#1d2330}h1{font-size:22px}h2{font-size:17p
 border-bottom:1px solid #dde;padding-bottom:4px}table{border-collapse:collapse;margin:8px 0}\
 td,th{padding:3px 10px;border-bottom:1px solid #eef;text-align:left}td.n,th.n{text-align:right;\
 font-variant-numeric:tabular-nums}.facts td:first-child{color:#667}.muted{color:#667}\
-.caveat{background:#fff6e0;border-left:4px solid #e0a000;padding:6px 10px;margin:6px 0}\
+.caveats{background:#fff6e0;border-left:4px solid #e0a000;padding:6px 10px 6px 28px;margin:6px 0}\
+.caveats li{margin:2px 0}\
 svg text{font:12px system-ui,sans-serif;fill:#1d2330}.headline{font-size:16px;font-weight:600;\
 margin:6px 0}.legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:12px;\
 height:12px;margin-right:4px;vertical-align:-1px}.tag{font-size:11px;padding:1px 5px;\
@@ -52,14 +53,31 @@ pub fn to_string(report: &Report) -> String {
             ""
         }
     );
+    // The answer first: the headline and, per device, the like-for-like pair charted with its spread.
     for h in &report.headline {
         let _ = write!(o, "<p class=\"headline\">{}</p>", esc(h));
     }
-    if !report.caveats.is_empty() {
-        o.push_str("<h2>Caveats</h2>");
-        for cv in &report.caveats {
-            let _ = write!(o, "<div class=\"caveat\">{}</div>", esc(cv));
+    let mut devices: Vec<&str> = report.results.iter().map(|r| r.device.as_str()).collect();
+    devices.dedup();
+    for device in devices {
+        let pair = answer_rows(report, device);
+        if pair.iter().any(|r| r.method.starts_with("pickle")) && pair.iter().any(|r| !r.method.starts_with("pickle")) {
+            let _ = write!(
+                o,
+                "<h2>The answer on the {}: safetensors against pickle, every byte read, fresh memory</h2>",
+                esc(&device.to_uppercase())
+            );
+            o.push_str("<p class=\"muted\">Median load time, log scale; whiskers span the fastest and slowest run. ");
+            o.push_str("pickle-eager loads as torch.load does, into fresh memory.</p>");
+            time_chart(&mut o, &pair);
         }
+    }
+    if !report.caveats.is_empty() {
+        o.push_str("<h2>Caveats</h2><ul class=\"caveats\">");
+        for cv in &report.caveats {
+            let _ = write!(o, "<li>{}</li>", esc(cv));
+        }
+        o.push_str("</ul>");
     }
     let (full, lazy): (Vec<&BenchResult>, Vec<&BenchResult>) = report.results.iter().partition(|r| !super::is_lazy(r));
     if !report.results.is_empty() {
@@ -71,16 +89,26 @@ pub fn to_string(report: &Report) -> String {
         o.push_str("every byte after loading; GPU rows upload every byte.</p>");
         time_chart(&mut o, &full);
     }
+    let (full_up, lazy_up): (Vec<&Speedup>, Vec<&Speedup>) =
+        report.speedups.iter().partition(|s| !super::is_lazy_speedup(s));
+    if !full_up.is_empty() {
+        o.push_str("<h2>Speedup over the baseline: loads that read every byte</h2><p class=\"muted\">Baseline median ");
+        o.push_str("over method median, like compared with like (same device, cache and touch). Log scale; the line marks 1x.</p>");
+        speedup_chart(&mut o, &full_up);
+    }
     if !lazy.is_empty() {
         o.push_str("<h2>What laziness saves</h2>");
-        o.push_str("<p class=\"muted\">Loads that read only part of the data: untouched views (nothing read), ");
-        o.push_str("one tensor, or one rank's rows. Log scale.</p>");
+        o.push_str("<p class=\"muted\">Loads whose data is not read after loading (untouched: views read nothing, ");
+        o.push_str(
+            "eager loads only copy), one tensor, or one rank's rows. Not comparable with full loads. Log scale.</p>",
+        );
         time_chart(&mut o, &lazy);
     }
-    if !report.speedups.is_empty() {
-        o.push_str("<h2>Speedup over the baseline</h2><p class=\"muted\">Baseline median over method median, ");
-        o.push_str("like compared with like (same device, cache and touch). Log scale; the line marks 1x.</p>");
-        speedup_chart(&mut o, &report.speedups);
+    if !lazy_up.is_empty() {
+        o.push_str("<h2>Speedup of loads that read nothing or part of the data</h2><p class=\"muted\">What skipping ");
+        o.push_str("the read saves, not a faster load: untouched views against an untouched eager load, one tensor, ");
+        o.push_str("one rank. Log scale; the line marks 1x.</p>");
+        speedup_chart(&mut o, &lazy_up);
     }
     tables(&mut o, report);
     o.push_str("</body></html>\n");
@@ -118,6 +146,8 @@ fn color(method: &str) -> &'static str {
         "#d9731a"
     } else if method.starts_with("safetensors") {
         "#1f5fbf"
+    } else if method.starts_with("gguf") {
+        "#2e8b57"
     } else {
         "#7a8290"
     }
@@ -209,6 +239,7 @@ fn legend(o: &mut String) {
     for (c, what, opacity) in [
         ("#1f5fbf", "safetensors", "1"),
         ("#d9731a", "pickle (torch.save)", "1"),
+        ("#2e8b57", "GGUF", "1"),
         ("#7a8290", "reference read", "1"),
         ("#1f5fbf", "pale: untouched (nothing read)", "0.45"),
     ] {
@@ -221,7 +252,39 @@ fn legend(o: &mut String) {
     o.push_str("</p>");
 }
 
-fn speedup_chart(o: &mut String, rows: &[Speedup]) {
+/// The like-for-like rows of `device`: `safetensors-mmap` (or, without it, every other
+/// safetensors load) and `pickle-eager` into fresh memory, each reading every byte, whole loads.
+fn answer_rows<'a>(report: &'a Report, device: &str) -> Vec<&'a BenchResult> {
+    let whole = |r: &&BenchResult| r.device == device && r.rank.is_none() && r.reads_everything();
+    let pickle = report
+        .results
+        .iter()
+        .filter(whole)
+        .filter(|r| r.method == "pickle-eager" && r.memory.as_deref().is_none_or(|m| m == "fresh"));
+    let mmap: Vec<&BenchResult> = report
+        .results
+        .iter()
+        .filter(whole)
+        .filter(|r| r.method == "safetensors-mmap")
+        .collect();
+    let st: Vec<&BenchResult> = if mmap.is_empty() {
+        report
+            .results
+            .iter()
+            .filter(whole)
+            .filter(|r| {
+                r.method.starts_with("safetensors")
+                    && r.method != "safetensors-lazy-one"
+                    && r.memory.as_deref() != Some("reused")
+            })
+            .collect()
+    } else {
+        mmap
+    };
+    st.into_iter().chain(pickle).collect()
+}
+
+fn speedup_chart(o: &mut String, rows: &[&Speedup]) {
     let min = rows.iter().map(|r| r.ratio).fold(1.0, f64::min);
     let max = rows.iter().map(|r| r.ratio).fold(1.0, f64::max);
     let ax = LogAxis::new(min, max);
@@ -372,15 +435,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn self_contained_page_with_three_charts() {
+    fn the_answer_first_then_caveats_then_charts_and_tables() {
         let page = to_string(&crate::report::sample::report());
         assert!(page.starts_with("<!DOCTYPE html>"));
-        // full loads, what laziness saves, speedups
-        assert_eq!(page.matches("<svg").count(), 3);
-        assert!(page.contains("<p class=\"headline\">cpu, touched, warm: safetensors-mmap loads 3.0x faster"));
-        assert!(page.contains("What laziness saves"));
+        // the answer, full loads, their speedups, what laziness saves, its speedups
+        assert_eq!(page.matches("<svg").count(), 5);
+        assert!(
+            page.contains("<p class=\"headline\">cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.42 times faster")
+        );
+        let at = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} in {page}"));
+        // the answer chart holds the like-for-like pair only: touched mmap against pickle-eager into fresh memory
+        let answer = &page[at("The answer on the CPU")..at("<h2>Caveats")];
+        assert!(answer.contains("safetensors-mmap (touched)") && answer.contains("pickle-eager (touched, fresh)"));
+        assert!(!answer.contains("untouched"), "{answer}");
+        assert!(at("<h2>Caveats") < at("<h2>Median load time"));
+        assert!(at("<h2>Median load time") < at("<h2>Results"));
+        // caveats folded into one list, no boxes
+        assert!(page.contains("<ul class=\"caveats\"><li>a &lt;caveat&gt; &amp; more</li></ul>"));
+        assert!(!page.contains("class=\"caveat\""));
+        // untouched speedups charted apart from the full loads'
+        let full_up = &page[at("<h2>Speedup over the baseline")..at("<h2>What laziness saves")];
+        assert!(!full_up.contains("untouched") && full_up.contains("3.0x"), "{full_up}");
+        let lazy_up = &page[at("<h2>Speedup of loads that read nothing")..at("<h2>Results")];
+        assert!(lazy_up.contains("safetensors-mmap (untouched)") && lazy_up.contains("500.0x"));
         assert!(page.contains("class=\"legend muted\""));
-        assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">1.00</td>"));
+        assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">6.00</td>"));
         assert!(page.contains("fresh memory</span>"));
         for external in ["<script", "<link", "@import", "url(", "src=", "http://", "https://"] {
             let hits: Vec<_> = page.match_indices(external).collect();

@@ -72,8 +72,15 @@ pub fn to_string(report: &Report) -> String {
             table(&mut o, &table::results(title, rows));
         }
     }
-    if !report.speedups.is_empty() {
-        table(&mut o, &table::speedups(report));
+    let (full_up, lazy_up): (Vec<&super::Speedup>, Vec<&super::Speedup>) =
+        report.speedups.iter().partition(|s| !super::is_lazy_speedup(s));
+    for (title, rows) in [
+        ("Speedups: loads that read every byte", &full_up),
+        ("Speedups of loads that read nothing or part of the data", &lazy_up),
+    ] {
+        if !rows.is_empty() {
+            table(&mut o, &table::speedups_of(title, rows));
+        }
     }
     if !report.caveats.is_empty() {
         let _ = writeln!(o, "\n## Caveats\n");
@@ -124,17 +131,26 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("**cpu, touched, warm: safetensors-mmap loads 3.0x faster"),
+            md.contains("**cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.42 times faster"),
             "{md}"
         );
-        assert!(md.contains("| memcpy-fresh | cpu | 1.00 |"), "{md}");
-        assert!(md.contains("| pickle-eager (touched, fresh) | m.safetensors | cpu | warm | 150.00 ms | 135.00 ms – 165.00 ms | 3.33 | 50% |"), "{md}");
+        assert!(md.contains("| memcpy-fresh | cpu | 6.00 |"), "{md}");
+        assert!(md.contains("| pickle-eager (touched, fresh) | m.safetensors | cpu | warm | 150.00 ms | 135.00 ms – 165.00 ms | 3.33 | 56% |"), "{md}");
+        // the untouched map read nothing: no rate
+        assert!(
+            md.contains(
+                "| safetensors-mmap (untouched) | m.safetensors | cpu | warm | 200 µs | 180 µs – 220 µs | - | – |"
+            ),
+            "{md}"
+        );
+        let lazy_up = md.find("## Speedups of loads that read nothing").unwrap();
+        assert!(md.find("## Speedups: loads that read every byte").unwrap() < lazy_up);
         // untouched rows in their own table, after the full loads
         let lazy = md.find("## What laziness saves").unwrap();
         assert!(md.find("| safetensors-mmap (untouched) | m.safetensors").unwrap() > lazy);
         assert!(md.find("| safetensors-mmap (touched) | m.safetensors").unwrap() < lazy);
         assert!(
-            md.contains("| safetensors-mmap (untouched) | cpu | warm | pickle-eager | 500.0x |"),
+            md.contains("| safetensors-mmap (untouched) | m.safetensors | cpu | warm | pickle-eager | 500.0x |"),
             "{md}"
         );
         assert!(md.contains("- a &lt;caveat> & more"));

@@ -147,8 +147,10 @@ pub struct BenchResult {
     pub max_s: f64,
     /// Bytes the method made available (loaded, sliced, or for one tensor its size).
     pub bytes: u64,
-    /// `bytes / median_s` in GB/s (10^9).
-    pub gbps: f64,
+    /// `bytes / median_s` in GB/s (10^9); `None` for rows that read nothing (untouched views) or
+    /// one tensor: a rate of bytes never read would be no rate at all.
+    #[serde(default)]
+    pub gbps: Option<f64>,
     /// Peak resident memory of the process that ran the case; `None` when run in process.
     pub peak_rss_bytes: Option<u64>,
     /// Rank of a tensor-parallel case.
@@ -213,6 +215,10 @@ impl BenchResult {
 /// How much faster a method is than the baseline (`pickle-eager`) on the same device, cache and touch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Speedup {
+    /// Path of the checkpoint of the row compared (its baseline is in the same checkpoint's group:
+    /// itself and its twin).
+    #[serde(default)]
+    pub checkpoint: String,
     /// Device.
     pub device: String,
     /// Cache state.
@@ -302,6 +308,17 @@ pub fn is_lazy(r: &BenchResult) -> bool {
     !r.reads_everything() || r.method == "safetensors-lazy-one" || r.rank.is_some()
 }
 
+/// Whether a speedup compares loads that read only part of the data (untouched CPU views, one
+/// tensor, a rank's slice): charts and tables keep those apart from full loads.
+pub fn is_lazy_speedup(s: &Speedup) -> bool {
+    (!s.touched && s.device == "cpu") || s.method == "safetensors-lazy-one" || s.rank.is_some()
+}
+
+/// A row's rate (`3.52`), or `-` for rows that read nothing.
+pub fn gbps(r: &BenchResult) -> String {
+    r.gbps.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into())
+}
+
 /// A row's rate against its ceiling (`87%`), or `–`.
 pub fn percent(r: &BenchResult) -> String {
     r.percent_of_ceiling
@@ -352,8 +369,11 @@ mod tests {
         assert_eq!(display_path("model.bin"), "model.bin");
         let r = sample::report();
         assert!(is_lazy(&r.results[0]) && !is_lazy(&r.results[1]));
-        assert_eq!(percent(&r.results[3]), "50%");
-        assert_eq!(percent(&r.results[1]), "–");
+        // every percentage is the row's rate over its own ceiling's
+        assert_eq!(percent(&r.results[3]), "56%");
+        assert_eq!(percent(&r.results[1]), "50%");
+        assert_eq!(percent(&r.results[0]), "–");
+        assert_eq!(gbps(&r.results[0]), "-");
     }
 
     #[test]

@@ -2,7 +2,44 @@
 
 use super::*;
 
+/// The ceilings of the sample: every row's `% of ceiling` is derived from them.
+fn ceilings() -> Vec<Ceiling> {
+    vec![
+        Ceiling {
+            name: "memcpy-pretouched".into(),
+            device: "cpu".into(),
+            gbps: 10.0,
+            what: "memcpy from warm memory into pre-touched memory".into(),
+        },
+        Ceiling {
+            name: "memcpy-fresh".into(),
+            device: "cpu".into(),
+            gbps: 6.0,
+            what: "memcpy from warm memory into fresh memory".into(),
+        },
+        Ceiling {
+            name: "memory-read".into(),
+            device: "cpu".into(),
+            gbps: 20.0,
+            what: "read every byte of warm memory on 2 threads".into(),
+        },
+    ]
+}
+
 fn row(method: &str, touched: bool, median: f64) -> BenchResult {
+    let eager = method == "pickle-eager";
+    // the bench's rules: views read nothing until touched; eager loads copy into fresh memory
+    let reads = eager || touched;
+    let ceiling = match (eager, touched) {
+        (true, _) => Some("memcpy-fresh"),
+        (false, true) => Some("memory-read"),
+        (false, false) => None,
+    };
+    let gbps = reads.then_some(0.5 / median);
+    let percent = ceiling.and_then(|c| {
+        let c = ceilings().into_iter().find(|x| x.name == c)?;
+        Some(gbps? / c.gbps * 100.0)
+    });
     BenchResult {
         checkpoint: "/tmp/m.safetensors".into(),
         method: method.into(),
@@ -14,17 +51,17 @@ fn row(method: &str, touched: bool, median: f64) -> BenchResult {
         min_s: median * 0.9,
         max_s: median * 1.1,
         bytes: 500_000_000,
-        gbps: 0.5 / median,
+        gbps,
         peak_rss_bytes: Some(600_000_000),
         rank: None,
         ranks: None,
         cache_dropped: None,
         checksum: touched.then(|| "0x1234".into()),
         samples_s: vec![median * 0.9, median, median * 1.1],
-        memory: (method == "pickle-eager").then(|| "fresh".into()),
+        memory: eager.then(|| "fresh".into()),
         upload: None,
-        ceiling: (method == "pickle-eager").then(|| "memcpy-fresh".into()),
-        percent_of_ceiling: (method == "pickle-eager").then_some(50.0),
+        ceiling: ceiling.map(Into::into),
+        percent_of_ceiling: percent,
         major_faults: Some(0),
         note: None,
     }
@@ -70,6 +107,7 @@ pub fn report() -> Report {
         results,
         speedups: vec![
             Speedup {
+                checkpoint: "/tmp/m.safetensors".into(),
                 device: "cpu".into(),
                 cache: "warm".into(),
                 touched: false,
@@ -81,6 +119,7 @@ pub fn report() -> Report {
                 baseline_memory: Some("fresh".into()),
             },
             Speedup {
+                checkpoint: "/tmp/m.safetensors".into(),
                 device: "cpu".into(),
                 cache: "warm".into(),
                 touched: true,
@@ -94,27 +133,11 @@ pub fn report() -> Report {
         ],
         caveats: vec!["a <caveat> & more".into()],
         headline: vec![
-            "cpu, touched, warm: safetensors-mmap loads 3.0x faster than pickle-eager (fresh memory)".into(),
+            "cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.42 times faster than pickle-eager (fresh memory, \
+             as torch.load gets): 50.00 ms ± 5.00 ms against 150.00 ms ± 15.00 ms (10.00 GB/s, 50% of the \
+             memory-read ceiling)"
+                .into(),
         ],
-        ceilings: vec![
-            Ceiling {
-                name: "memcpy-pretouched".into(),
-                device: "cpu".into(),
-                gbps: 10.0,
-                what: "memcpy from warm memory into pre-touched memory".into(),
-            },
-            Ceiling {
-                name: "memcpy-fresh".into(),
-                device: "cpu".into(),
-                gbps: 1.0,
-                what: "memcpy from warm memory into fresh memory".into(),
-            },
-            Ceiling {
-                name: "memory-read".into(),
-                device: "cpu".into(),
-                gbps: 20.0,
-                what: "read every byte of warm memory on 2 threads".into(),
-            },
-        ],
+        ceilings: ceilings(),
     }
 }

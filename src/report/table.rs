@@ -5,7 +5,7 @@
 //! A cell may carry more than its text for a format that can show it: a hover title, and richer
 //! content (tags) that HTML draws where Markdown prints the plain text.
 
-use super::{BenchResult, Report, display_path, percent, seconds};
+use super::{BenchResult, Report, Speedup, display_path, percent, seconds};
 use crate::text::bytes;
 
 /// How a column's cells line up.
@@ -144,21 +144,28 @@ pub fn ceilings(report: &Report) -> Table {
 
 /// The speedups over the baseline.
 pub fn speedups(report: &Report) -> Table {
+    let all: Vec<&Speedup> = report.speedups.iter().collect();
+    speedups_of("Speedups", &all)
+}
+
+/// The speedups of `rows`, under `title`.
+pub fn speedups_of(title: &str, rows: &[&Speedup]) -> Table {
     Table {
-        title: "Speedups".into(),
+        title: title.into(),
         columns: vec![
             left("method"),
+            left("checkpoint"),
             left("device"),
             left("cache"),
             left("baseline"),
             right("speedup"),
         ],
-        rows: report
-            .speedups
+        rows: rows
             .iter()
             .map(|s| {
                 vec![
                     s.label().into(),
+                    Cell::titled(file_name(&s.checkpoint), display_path(&s.checkpoint)),
                     s.device.as_str().into(),
                     s.cache.as_str().into(),
                     s.baseline.as_str().into(),
@@ -210,7 +217,7 @@ fn result_row(r: &BenchResult) -> Vec<Cell> {
         },
         seconds(r.median_s).into(),
         format!("{} – {}", seconds(r.min_s), seconds(r.max_s)).into(),
-        format!("{:.2}", r.gbps).into(),
+        super::gbps(r).into(),
         Cell::titled(percent(r), r.ceiling.as_deref().unwrap_or("")),
         bytes(r.bytes).into(),
         r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()).into(),

@@ -199,9 +199,9 @@ pub fn isolation() -> Isolation {
         .unwrap_or(Isolation::InProcess)
 }
 
-/// Write the twin of `path` in the other format into `dir`, when it exists in one format only: a
-/// `torch.save` zip (the synthetic writer: same names and bytes, synthetic values) for safetensors,
-/// a safetensors file (`convert`) for a pickle. `None` when both formats are there already.
+/// Write the twin of `path` in the other format into `dir` ([`bench::twin::write`]): `Some` when
+/// written, `None` when both formats are here already, an error (shown as "no twin: …") when
+/// nothing comparable exists (a GGUF) or writing failed.
 pub fn write_twin(
     path: &Path,
     dir: &Path,
@@ -212,46 +212,10 @@ pub fn write_twin(
         ..Default::default()
     };
     let ck = checkpoint::open_with(path, &opts).map_err(|e| e.to_string())?;
-    let pickles = ck.files.iter().any(|f| f.format.is_pickle());
-    let safetensors = ck
-        .files
-        .iter()
-        .any(|f| !f.format.is_pickle() && f.path.extension().is_some_and(|e| e == "safetensors"));
-    if pickles == safetensors {
-        return Ok(None);
-    }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", tensorscope::text::path(dir)))?;
-    if safetensors {
-        let tensors: Vec<bench::synth::SynthTensor> = ck
-            .tensors
-            .iter()
-            .map(|t| {
-                // same bytes as the original: F32 keeps its shape, other dtypes become flat F32
-                let shape = if t.dtype == checkpoint::DType::F32 {
-                    t.shape.clone()
-                } else {
-                    vec![t.nbytes().unwrap_or(0).div_ceil(4)]
-                };
-                bench::synth::SynthTensor {
-                    name: t.name.clone(),
-                    shape,
-                }
-            })
-            .collect();
-        let out = dir.join("twin.bin");
-        bench::synth::write_torch(&out, &tensors).map_err(|e| e.to_string())?;
-        Ok(Some((
-            out,
-            "torch.save zip, synthetic values, same names and bytes".into(),
-        )))
-    } else {
-        let out = dir.join("twin.safetensors");
-        let opts = tensorscope::convert::Options {
-            verify: false,
-            ..Default::default()
-        };
-        tensorscope::convert::convert(path, &out, &opts).map_err(|e| e.to_string())?;
-        Ok(Some((out, "safetensors by convert, same tensors".into())))
+    match bench::twin::write(path, &ck, dir).map_err(|e| e.to_string())? {
+        bench::twin::Twin::Written { path, what } => Ok(Some((path, what))),
+        bench::twin::Twin::Present => Ok(None),
+        bench::twin::Twin::None(why) => Err(why),
     }
 }
 

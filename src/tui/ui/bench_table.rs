@@ -85,7 +85,7 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
                 method,
                 seconds(x.median_s),
                 format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
-                format!("{:.2}", x.gbps),
+                tensorscope::report::gbps(x),
                 x.percent_of_ceiling.map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
                 x.major_faults.map_or_else(|| "-".into(), |n| n.to_string()),
                 x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
