@@ -220,7 +220,7 @@ fn short(x: f64) -> String {
 fn cosine(cos: Option<f64>, one_minus: Option<f64>) -> String {
     match (cos, one_minus) {
         (None, _) => "n/a".into(),
-        (Some(_), Some(d)) if d == 0.0 => "1".into(),
+        (Some(_), Some(0.0)) => "1".into(),
         (Some(_), Some(d)) if d < 5e-7 => format!("1 - {d:.1e}"),
         (Some(c), _) => format!("{c:.6}"),
     }
