@@ -6,11 +6,14 @@ use std::path::Path;
 
 /// Escape control characters (C0, DEL, C1 and bidi/format controls) so that a name from a file can be
 /// printed to a terminal without moving the cursor, changing colours or reordering text.
-/// Printable text, including non-ASCII letters, is left as is; a backslash is doubled so the result
-/// is unambiguous.
+/// Printable text, including non-ASCII letters and the backslash, is left as is, so that what is
+/// printed can be searched for in the file: a chat template's `\x5f` prints as `\x5f`. (The price: a
+/// name holding the four characters `\x1b` prints as an escaped ESC does; both are harmless.)
+/// Call it once, where the text is printed.
 ///
 /// ```
 /// assert_eq!(tensorscope::text::escape("a\x1b[2Jb"), "a\\x1b[2Jb");
+/// assert_eq!(tensorscope::text::escape("attr('\\x5f')"), "attr('\\x5f')");
 /// assert_eq!(tensorscope::text::escape("plain.weight"), "plain.weight");
 /// ```
 pub fn escape(s: &str) -> Cow<'_, str> {
@@ -19,9 +22,7 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c == '\\' {
-            out.push_str("\\\\");
-        } else if needs_escape(c) {
+        if needs_escape(c) {
             let n = c as u32;
             if n <= 0xff {
                 let _ = write!(out, "\\x{n:02x}");
@@ -36,8 +37,7 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
+    c.is_control()
         // zero-width and bidirectional formatting characters can hide or reorder text
         || matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff)
 }
@@ -148,7 +148,10 @@ mod tests {
     fn escapes_controls() {
         assert_eq!(escape("x\0y"), "x\\x00y");
         assert_eq!(escape("\u{202e}abc"), "\\u{202e}abc");
-        assert_eq!(escape("a\\b"), "a\\\\b");
+        // a backslash is text: escaped once, it stays one backslash (searchable in the file)
+        assert_eq!(escape("a\\b"), "a\\b");
+        assert!(matches!(escape("attr('\\x5f\\x5f')"), Cow::Borrowed(_)));
+        assert_eq!(escape("\\x1b\x1b"), "\\x1b\\x1b");
         assert_eq!(escape("ünïcode.weight"), "ünïcode.weight");
         assert_eq!(escape("\u{9b}"), "\\x9b");
     }

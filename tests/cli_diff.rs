@@ -66,12 +66,13 @@ fn a_file_and_itself_are_byte_identical() {
 }
 
 #[test]
-fn fp16_variant_differs_in_dtype_and_values() {
+fn fp16_variant_is_equal_within_f16_rounding() {
     let a = sample("diffusers-tiny/unet/diffusion_pytorch_model.safetensors");
     let b = sample("diffusers-tiny/unet/diffusion_pytorch_model.fp16.safetensors");
     let (code, v) = json(&["diff", &a, &b, "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["identical"], false);
+    assert_eq!(v["verdict"], "within_tolerance");
     assert_eq!(v["changed"].as_array().unwrap().len(), 134);
     let t = v["tensors"]
         .as_array()
@@ -156,10 +157,11 @@ fn every_kind_of_difference_is_reported() {
     for want in [
         "only in A (1):",
         "only_b  I64 [1]",
-        // aligned columns
-        "  reshaped  F32 [2, 2]  ->  F32 [4]\n  retyped   F32 [2]     ->  F16 [2]\n",
-        "  tensor  dtype  shape   max |a-b|   mean |a-b|    cosine\n",
-        "  values  F32    [4]    1.000000e0  5.000000e-1  0.000000\n",
+        // aligned columns; the dtype change is one row with its values
+        "shape changed (1):\n  reshaped  F32 [2, 2]  ->  F32 [4]\n",
+        "  tensor   dtype       shape  max |a-b|  max rel    cosine\n",
+        "  retyped  F32 -> F16  [2]            0        0         1  equal\n",
+        "  values   F32         [4]        1.0e0    1.0e0  0.000000  2 outside F32\n",
         "metadata changed: step = 1 -> 2",
         "4 common tensors compared: 3 equal, 1 different",
     ] {
@@ -238,4 +240,262 @@ fn torch_only_dtypes_are_compared_by_bytes() {
         .unwrap();
     assert_eq!(c["equal"], true, "{c}");
     assert_eq!(v["different"], 0);
+}
+
+/// A fixture of `tests/data/diff` (see `gen.py` there).
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/diff")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn close(got: f64, want: f64, rel: f64) -> bool {
+    (got - want).abs() <= rel * want.abs().max(f64::MIN_POSITIVE)
+}
+
+#[test]
+fn an_fp16_export_is_judged_by_f16_rounding_in_one_row_per_tensor() {
+    let (a, b) = (fixture("model.safetensors"), fixture("model.fp16.safetensors"));
+    let r = run(&["diff", &a, &b]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    // one row per tensor: every name once
+    for name in ["embed.weight", "blocks.0.qkv.weight", "lm_head.weight", "ln_f.bias"] {
+        assert_eq!(
+            r.stdout.matches(&format!("  {name} ")).count(),
+            1,
+            "{name}:\n{}",
+            r.stdout
+        );
+    }
+    assert!(!r.stdout.contains("dtype or shape changed") && !r.stdout.contains("\nvalues differ ("));
+    let row = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  blocks.0.qkv.weight "))
+        .unwrap();
+    assert!(row.contains("F32 -> F16") && row.ends_with("within F16"), "{row}");
+    // the cosine rounds to 1 in six decimals: 1 − cos is shown instead
+    assert!(row.contains("1 - ") && !row.contains("1.000000"), "{row}");
+    assert!(!r.stdout.contains("1.000000"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("within F16 rounding (rtol 1e-3, atol 1e-5): 28/28, max rel 4."),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("equal within F16 rounding"),
+        "{}",
+        r.stdout
+    );
+
+    let (code, v) = json(&["diff", &a, &b, "--json"]);
+    assert_eq!(code, 3);
+    assert_eq!(v["verdict"], "within_tolerance");
+    assert_eq!(v["identical"], false);
+    let g = &v["tolerances"][0];
+    assert_eq!(
+        (g["dtype"].as_str(), g["rtol"].as_f64(), g["atol"].as_f64()),
+        (Some("F16"), Some(1e-3), Some(1e-5))
+    );
+    assert_eq!((g["tensors"].as_u64(), g["within"].as_u64()), (Some(28), Some(28)));
+    let t = &v["tensors"][1];
+    for key in [
+        "max_rel_diff",
+        "one_minus_cosine",
+        "within_tolerance",
+        "outside_tolerance",
+        "tolerance",
+    ] {
+        assert!(t.get(key).is_some(), "{key} missing: {t}");
+    }
+}
+
+/// Every pair `gen.py` judged with torch.testing.assert_close: the same verdict per tensor and
+/// overall, and the differences as computed exactly.
+#[test]
+fn verdicts_agree_with_torch_assert_close_on_every_fixture_pair() {
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    for pair in expected.as_array().unwrap() {
+        let (a, b) = (pair["a"].as_str().unwrap(), pair["b"].as_str().unwrap());
+        let (code, v) = json(&["diff", &fixture(a), &fixture(b), "--json"]);
+        let rows = pair["tensors"].as_object().unwrap();
+        let all_within = rows.values().all(|r| r["within"] == true);
+        let want = if all_within {
+            (3, "within_tolerance")
+        } else {
+            (1, "different")
+        };
+        if (code, v["verdict"].as_str().unwrap()) != want {
+            failures.push(format!("{a} vs {b}: exit {code}, {}; torch: {want:?}", v["verdict"]));
+        }
+        for t in v["tensors"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            let w = &rows[name];
+            if t["within_tolerance"] != w["within"] || t["equal"] != w["equal"] {
+                failures.push(format!("{a} vs {b}: {name}: {t} but torch says {w}"));
+            }
+            for (key, rel) in [
+                ("max_abs_diff", 1e-12),
+                ("max_rel_diff", 1e-12),
+                ("one_minus_cosine", 1e-6),
+            ] {
+                let (got, exact) = (t[key].as_f64(), w[key].as_f64());
+                if !matches!((got, exact), (Some(g), Some(e)) if close(g, e, rel)) && got != exact {
+                    failures.push(format!("{a} vs {b}: {name}: {key} {got:?}, exactly {exact:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_faulty_export_and_an_overflow_are_different() {
+    let r = run(&[
+        "diff",
+        &fixture("model.safetensors"),
+        &fixture("model.fp16-off.safetensors"),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let row = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  blocks.1.fc1.weight "))
+        .unwrap();
+    assert!(row.contains(" outside F16"), "{row}");
+    assert!(
+        r.stdout.contains("within F16 rounding (rtol 1e-3, atol 1e-5): 27/28,"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().last(), Some("different"));
+
+    let r = run(&["diff", &fixture("big.safetensors"), &fixture("big.fp16.safetensors")]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let row = r.stdout.lines().find(|l| l.starts_with("  scale ")).unwrap();
+    assert!(row.contains("1 outside F16, 1 NaN/inf mismatch"), "{row}");
+}
+
+#[test]
+fn bf16_and_mixed_pairs_take_the_narrower_dtypes_tolerance() {
+    let (code, v) = json(&[
+        "diff",
+        &fixture("model.fp16.safetensors"),
+        &fixture("model.bf16.safetensors"),
+        "--json",
+    ]);
+    assert_eq!(code, 3, "{v}");
+    let g = &v["tolerances"][0];
+    assert_eq!((g["dtype"].as_str(), g["rtol"].as_f64()), (Some("BF16"), Some(1.6e-2)));
+    let r = run(&[
+        "diff",
+        &fixture("model.safetensors"),
+        &fixture("model.bf16.safetensors"),
+    ]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stdout
+            .contains("within BF16 rounding (rtol 1.6e-2, atol 1e-5): 28/28"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().last(), Some("equal within BF16 rounding"));
+}
+
+#[test]
+fn an_upcast_holds_equal_values_in_another_dtype() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let v = [0.5f32, -1.25, 3.0e-3, 65504.0];
+    // the F16 values widened to F32, bit for bit the same numbers
+    let widened: Vec<f32> = v.iter().map(|x| half::f16::from_f32(*x).to_f32()).collect();
+    write_st(
+        &a,
+        &[
+            ("w", Dtype::F16, vec![4], f16s(&v)),
+            ("n", Dtype::I64, vec![1], 7i64.to_le_bytes().to_vec()),
+        ],
+        &[],
+    );
+    write_st(
+        &b,
+        &[
+            ("w", Dtype::F32, vec![4], f32s(&widened)),
+            ("n", Dtype::I64, vec![1], 7i64.to_le_bytes().to_vec()),
+        ],
+        &[],
+    );
+    let r = run(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    let row = r.stdout.lines().find(|l| l.starts_with("  w ")).unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["w", "F16", "->", "F32", "[4]", "0", "0", "1", "equal"]
+    );
+    assert!(
+        !r.stdout.contains("  n "),
+        "equal tensors of one dtype get no row: {}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().last(), Some("equal values, other dtypes"));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let r = run(&["diff", "--help"]);
+    assert_eq!(r.code, 0);
+    for want in ["0  identical", "3  equal within rounding", "1  different", "2  error"] {
+        assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
+    }
+}
+
+/// Each component's metadata is its own: two components with the same key keep both values, named
+/// by their component, and a diff of two pipelines sees a change in the second component.
+#[test]
+fn diffusers_component_metadata_is_attributed_to_its_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = |root: &Path, vae_step: &str| {
+        std::fs::create_dir_all(root.join("unet")).unwrap();
+        std::fs::create_dir_all(root.join("vae")).unwrap();
+        std::fs::write(
+            root.join("model_index.json"),
+            r#"{"_class_name": "P", "unet": ["diffusers", "U"], "vae": ["diffusers", "V"]}"#,
+        )
+        .unwrap();
+        let w = f32s(&[1.0, 2.0]);
+        write_st(
+            &root.join("unet/diffusion_pytorch_model.safetensors"),
+            &[("w", Dtype::F32, vec![2], w.clone())],
+            &[("format", "pt"), ("step", "100")],
+        );
+        write_st(
+            &root.join("vae/diffusion_pytorch_model.safetensors"),
+            &[("w", Dtype::F32, vec![2], w)],
+            &[("format", "pt"), ("step", vae_step)],
+        );
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    pipeline(&a, "200");
+    pipeline(&b, "300");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (code, v) = json(&["inspect", a, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let m = &v["metadata"];
+    assert_eq!(
+        (m["unet/step"].as_str(), m["vae/step"].as_str()),
+        (Some("100"), Some("200")),
+        "{m}"
+    );
+    assert!(m.get("step").is_none(), "no unattributed key: {m}");
+    let (code, v) = json(&["diff", a, b, "--json"]);
+    assert_eq!(code, 0, "metadata is reported, not a difference: {v}");
+    assert_eq!(
+        v["metadata"]["changed"],
+        serde_json::json!({"vae/step": ["200", "300"]})
+    );
 }

@@ -144,9 +144,9 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         } else {
             prefix.to_owned()
         };
-        // several files: each one's metadata is named by its file too (`a.safetensors/format`)
-        let meta_prefix = if several { file_prefix.as_str() } else { "" };
-        match b.add_file_with(&dir.join(w), rel.join(w), &file_prefix, meta_prefix) {
+        // metadata is named as the tensors are: by its file when there are several
+        // (`a.safetensors/format`), by its component in a diffusers pipeline (`unet/format`)
+        match b.add_file_with(&dir.join(w), rel.join(w), &file_prefix, &file_prefix) {
             Ok(_) => opened += 1,
             // one unreadable file among several is reported, not fatal: the others still open
             Err(e) if several && !matches!(e, Error::Limit { .. }) => {
@@ -426,7 +426,8 @@ impl Builder {
     }
 
     /// [`Builder::add_file`], its metadata keys named `meta_prefix + key` (the first file holding a
-    /// key wins among files that share a prefix, as the shards of one model do).
+    /// key wins among files that share a prefix, as the shards of one model do; files of different
+    /// models get different prefixes, so no file's key hides another's).
     fn add_file_with(
         &mut self,
         full: &Path,

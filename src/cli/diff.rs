@@ -1,17 +1,28 @@
 //! `tensorscope diff A B [--json]`: compare two checkpoints of any formats tensor by tensor.
-//! Exit 0 when identical, 1 when different, 2 on error.
+//! Exit 0 when identical, 3 when every value is equal within the narrower dtype's rounding, 1 when
+//! different, 2 on error.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use tensorscope::checkpoint;
-use tensorscope::diff::{self, Brief, DiffReport};
+use tensorscope::diff::{self, Brief, DiffReport, TensorDiff, ToleranceGroup, Verdict};
 use tensorscope::text::{count, escape, plural};
 
 pub const EXAMPLES: &str = "\
 Examples:
   tensorscope diff model.bin model.safetensors     exit 0 when identical, 1 when different
-  tensorscope diff base.safetensors finetuned.safetensors --json";
+  tensorscope diff model.safetensors model.fp16.safetensors
+                                                   is the fp16 export faithful? exit 3 if so
+  tensorscope diff base.safetensors finetuned.safetensors --json
+
+Exit codes:
+  0  identical: the same tensors, dtypes and values
+  3  equal within rounding: the same tensors and shapes, and every value of B within the
+     rounding of the narrower dtype of its pair (|a - b| <= atol + rtol * |a|, with
+     torch.testing.assert_close's defaults: F16 1e-3/1e-5, BF16 1.6e-2/1e-5, F32 1.3e-6/1e-5)
+  1  different: a tensor only on one side, another shape, or a value beyond that tolerance
+  2  error: bad input, unreadable file, usage";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,7 +51,7 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     let report = diff::diff(&a, &b)?;
     // buffered: stdout alone is line-buffered, a write(2) per line
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let code = if report.identical { 0 } else { super::FINDING };
+    let code = exit_code(report.verdict);
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::from)
@@ -56,6 +67,18 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     // a closed stdout (`| head -1`) does not turn a difference into success
     super::quiet_pipe(written.and_then(|()| out.flush()), code)
 }
+
+/// The exit code of a verdict (documented in [`EXAMPLES`] and the README).
+fn exit_code(v: Verdict) -> u8 {
+    match v {
+        Verdict::Identical => 0,
+        Verdict::WithinTolerance => WITHIN_TOLERANCE,
+        Verdict::Different => super::FINDING,
+    }
+}
+
+/// Exit code of `diff` when every value is equal within the narrower dtype's rounding.
+pub const WITHIN_TOLERANCE: u8 = 3;
 
 fn brief(t: &Brief) -> String {
     format!("{} {:?}", t.dtype, t.shape)
@@ -108,39 +131,25 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
             table(out, &rows, &[])?;
         }
     }
-    if !r.changed.is_empty() {
-        writeln!(out, "dtype or shape changed ({}):", count(r.changed.len() as u64))?;
-        let rows: Vec<Vec<String>> = r
-            .changed
+    let reshaped: Vec<_> = r.changed.iter().filter(|c| c.a.shape != c.b.shape).collect();
+    if !reshaped.is_empty() {
+        writeln!(out, "shape changed ({}):", count(reshaped.len() as u64))?;
+        let rows: Vec<Vec<String>> = reshaped
             .iter()
             .map(|c| vec![escape(&c.name).into_owned(), brief(&c.a), "->".into(), brief(&c.b)])
             .collect();
         table(out, &rows, &[])?;
     }
-    let different: Vec<_> = r.tensors.iter().filter(|t| !t.equal).collect();
-    if !different.is_empty() {
-        writeln!(out, "values differ ({}):", count(different.len() as u64))?;
+    // one row per tensor whose dtype or values differ
+    let shown: Vec<&TensorDiff> = r.tensors.iter().filter(|t| !t.equal || t.b_dtype.is_some()).collect();
+    if !shown.is_empty() {
+        writeln!(out, "dtype or values differ ({}):", count(shown.len() as u64))?;
         let mut rows = vec![
-            ["tensor", "dtype", "shape", "max |a-b|", "mean |a-b|", "cosine", ""]
+            ["tensor", "dtype", "shape", "max |a-b|", "max rel", "cosine", ""]
                 .map(String::from)
                 .to_vec(),
         ];
-        for t in different {
-            let cos = t.cosine_similarity.map_or("n/a".to_string(), |c| format!("{c:.6}"));
-            let bad = match t.nonfinite_mismatches {
-                0 => String::new(),
-                n => format!("{} NaN/inf mismatches", count(n)),
-            };
-            rows.push(vec![
-                escape(&t.name).into_owned(),
-                t.dtype.to_string(),
-                format!("{:?}", t.shape),
-                format!("{:.6e}", t.max_abs_diff),
-                format!("{:.6e}", t.mean_abs_diff),
-                cos,
-                bad,
-            ]);
-        }
+        rows.extend(shown.iter().map(|t| row(t)));
         table(out, &rows, &[false, false, false, true, true, true, false])?;
     }
     let aliased = r.tensors.iter().filter(|t| t.b_name.is_some()).count();
@@ -163,10 +172,101 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
     }
     writeln!(
         out,
-        "{} compared: {} equal, {} different",
+        "{} compared: {} equal, {} different in value",
         plural(r.compared as u64, "common tensor"),
         count(r.equal as u64),
         count(r.different as u64)
     )?;
-    writeln!(out, "{}", if r.identical { "identical" } else { "different" })
+    if r.verdict != Verdict::Identical {
+        for g in &r.tolerances {
+            writeln!(out, "{}", group_line(g))?;
+        }
+    }
+    writeln!(out, "{}", verdict_line(r))
+}
+
+/// One tensor's row: name, dtype (`F32 -> F16`), shape, differences, cosine and its verdict.
+fn row(t: &TensorDiff) -> Vec<String> {
+    let dtype = match t.b_dtype {
+        Some(b) => format!("{} -> {b}", t.dtype),
+        None => t.dtype.to_string(),
+    };
+    let mut verdict = match (t.equal, t.tolerance) {
+        (true, _) => "equal".to_string(),
+        (false, Some(tol)) if t.within_tolerance => format!("within {}", tol.dtype),
+        (false, Some(tol)) => format!("{} outside {}", count(t.outside_tolerance), tol.dtype),
+        (false, None) => "different".to_string(),
+    };
+    if t.nonfinite_mismatches > 0 {
+        verdict.push_str(&format!(", {}", plural(t.nonfinite_mismatches, "NaN/inf mismatch")));
+    }
+    vec![
+        escape(&t.name).into_owned(),
+        dtype,
+        format!("{:?}", t.shape),
+        short(t.max_abs_diff),
+        short(t.max_rel_diff),
+        cosine(t.cosine_similarity, t.one_minus_cosine),
+        verdict,
+    ]
+}
+
+/// A difference in two significant digits (`4.8e-4`), 0 as `0`.
+fn short(x: f64) -> String {
+    if x == 0.0 { "0".into() } else { format!("{x:.1e}") }
+}
+
+/// The cosine in six decimals, or as `1 - 2.3e-8` where six decimals would round it to 1.
+fn cosine(cos: Option<f64>, one_minus: Option<f64>) -> String {
+    match (cos, one_minus) {
+        (None, _) => "n/a".into(),
+        (Some(_), Some(0.0)) => "1".into(),
+        (Some(_), Some(d)) if d < 5e-7 => format!("1 - {d:.1e}"),
+        (Some(c), _) => format!("{c:.6}"),
+    }
+}
+
+/// `within F16 rounding (rtol 1e-3, atol 1e-5): 70/70, max rel 4.8e-4`.
+fn group_line(g: &ToleranceGroup) -> String {
+    let t = &g.tolerance;
+    if t.rtol == 0.0 && t.atol == 0.0 {
+        return format!(
+            "{} values equal: {}/{}",
+            t.dtype,
+            count(g.within as u64),
+            count(g.tensors as u64)
+        );
+    }
+    format!(
+        "within {} rounding (rtol {:e}, atol {:e}): {}/{}, max rel {}",
+        t.dtype,
+        t.rtol,
+        t.atol,
+        count(g.within as u64),
+        count(g.tensors as u64),
+        short(g.max_rel_diff)
+    )
+}
+
+/// The last line: `identical`, `equal within F16 rounding` or `different`.
+fn verdict_line(r: &DiffReport) -> String {
+    match r.verdict {
+        Verdict::Identical => "identical".into(),
+        Verdict::Different => "different".into(),
+        Verdict::WithinTolerance if r.different == 0 => "equal values, other dtypes".into(),
+        Verdict::WithinTolerance => {
+            // the dtypes whose rounding was needed: groups holding a tensor whose values differ
+            let needed: Vec<String> = r
+                .tolerances
+                .iter()
+                .filter(|g| {
+                    r.tensors
+                        .iter()
+                        .any(|t| !t.equal && t.tolerance.is_some_and(|x| x.dtype == g.tolerance.dtype))
+                })
+                .map(|g| g.tolerance.dtype.to_string())
+                .collect();
+            format!("equal within {} rounding", needed.join(" and "))
+        }
+    }
 }

@@ -75,7 +75,8 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
             ));
         }
         let first = b.tensors.len();
-        b.add_file(&full, dir_rel.join(&rel), prefix)?;
+        // the shards of one model share its prefix, metadata included (a diffusers component's)
+        b.add_file_with(&full, dir_rel.join(&rel), prefix, prefix)?;
         let have: HashSet<&str> = b.tensors[first..].iter().map(|t| &t.name[prefix.len()..]).collect();
         let mut listed = by_shard.remove(shard.as_str()).unwrap_or_default();
         listed.sort();

@@ -1,6 +1,8 @@
 //! Compare two checkpoints tensor by tensor, whatever their formats: names only in one, dtype or
 //! shape changes, and for common tensors whether their elements are equal and, when not, the maximum
-//! and mean absolute difference and the cosine similarity of their values.
+//! absolute and relative difference and the cosine similarity of their values, judged by the rounding
+//! tolerance of the narrower dtype of each pair ([`tolerance`]): an F16 export of an F32 model is
+//! [`Verdict::WithinTolerance`] when every value is within F16's rounding.
 //!
 //! Bytes first: when both checkpoints are the same files byte for byte, every tensor is equal and
 //! nothing is decoded (disk speed); otherwise each common tensor's materialised bytes are compared in
@@ -25,10 +27,14 @@ use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
 use crate::convert::plan::safetensors_view;
-use crate::tensor::decode;
 use crate::tensor::equal::{COMPARE_CHUNK_BYTES, tensors_equal};
 use crate::tensor::read::TensorReader;
 use crate::{Error, Result};
+
+pub mod tolerance;
+mod values;
+
+pub use tolerance::{Tolerance, ToleranceGroup, Verdict};
 
 /// A tensor seen on one side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,11 +79,49 @@ pub struct TensorDiff {
     pub max_abs_diff: f64,
     /// Mean |a - b| over elements finite on both sides.
     pub mean_abs_diff: f64,
+    /// Largest |a - b| / |a| over elements finite on both sides where |a| is at least the smallest
+    /// normal number of the narrower dtype (below it rounding steps are absolute: see `atol`).
+    pub max_rel_diff: f64,
     /// a·b / (|a| |b|); `null` when either side is all zeros, or when values of the dtype cannot be
     /// decoded (torch-only dtypes: then only `equal` is known, and the differences are 0).
     pub cosine_similarity: Option<f64>,
+    /// 1 − cosine, computed without cancellation, so that it keeps its digits where the cosine rounds
+    /// to 1 (an F16 export: about 1e-8); `null` where the cosine is.
+    pub one_minus_cosine: Option<f64>,
     /// Elements that differ where either side is NaN or infinite.
     pub nonfinite_mismatches: u64,
+    /// The tolerance the values are judged by (the narrower dtype's rounding, as
+    /// `torch.testing.assert_close`); `null` for dtypes without one (GGML blocks, torch-only dtypes),
+    /// where only equal values pass.
+    pub tolerance: Option<Tolerance>,
+    /// Whether every element of B is within the tolerance of A's: `|a − b| ≤ atol + rtol·|a|`, NaN
+    /// matching NaN and an infinity the same infinity.
+    pub within_tolerance: bool,
+    /// Elements outside the tolerance.
+    pub outside_tolerance: u64,
+}
+
+impl TensorDiff {
+    /// The comparison of a tensor whose elements are all equal on both sides.
+    fn equal(t: &TensorInfo, b_name: Option<String>, tolerance: Option<Tolerance>) -> TensorDiff {
+        TensorDiff {
+            name: t.name.clone(),
+            b_name,
+            dtype: t.dtype,
+            b_dtype: None,
+            shape: t.shape.clone(),
+            equal: true,
+            max_abs_diff: 0.0,
+            mean_abs_diff: 0.0,
+            max_rel_diff: 0.0,
+            cosine_similarity: Some(1.0),
+            one_minus_cosine: Some(0.0),
+            nonfinite_mismatches: 0,
+            tolerance,
+            within_tolerance: true,
+            outside_tolerance: 0,
+        }
+    }
 }
 
 /// Metadata keys that differ (the converter's own keys, `format` and aliases, are left out).
@@ -100,13 +144,16 @@ pub struct DiffReport {
     pub b: String,
     /// No tensor only on one side, no change, every common tensor equal.
     pub identical: bool,
+    /// The answer: identical, equal within the narrower dtype's rounding, or different.
+    pub verdict: Verdict,
     /// The two checkpoints are the same files, byte for byte.
     pub files_identical: bool,
     /// Tensors only in A.
     pub only_in_a: Vec<Brief>,
     /// Tensors only in B.
     pub only_in_b: Vec<Brief>,
-    /// Common names with another dtype (and shape) or another shape.
+    /// Common names with another dtype (and shape) or another shape. A dtype change alone is also a
+    /// row of `tensors` (its values are compared); a shape change is not.
     pub changed: Vec<Change>,
     /// Common tensors compared.
     pub compared: usize,
@@ -114,6 +161,8 @@ pub struct DiffReport {
     pub equal: usize,
     /// How many differ.
     pub different: usize,
+    /// The compared tensors by the tolerance they are judged by, narrowest dtype first.
+    pub tolerances: Vec<ToleranceGroup>,
     /// Every compared tensor, in A's order.
     pub tensors: Vec<TensorDiff>,
     /// Metadata differences (reported, not counted as a difference of the checkpoints).
@@ -141,6 +190,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         a: a.path.to_string_lossy().into_owned(),
         b: b.path.to_string_lossy().into_owned(),
         identical: false,
+        verdict: Verdict::Different,
         files_identical,
         only_in_a: Vec::new(),
         only_in_b: Vec::new(),
@@ -148,6 +198,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         compared: 0,
         equal: 0,
         different: 0,
+        tolerances: Vec::new(),
         tensors: Vec::new(),
         metadata: metadata_diff(a, b, &a_alias, &b_alias),
     };
@@ -175,7 +226,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
             continue;
         }
         let d = if files_identical && ta == tb {
-            equal_diff(ta, b_name)
+            TensorDiff::equal(ta, b_name, Tolerance::for_pair(ta.dtype, tb.dtype))
         } else {
             compare(&ra, ta, &rb, tb, b_name)?
         };
@@ -222,6 +273,19 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         && report.only_in_b.is_empty()
         && report.changed.is_empty()
         && report.different == 0;
+    report.tolerances = groups(&report.tensors);
+    let same_shapes = report.changed.iter().all(|c| c.a.shape == c.b.shape);
+    report.verdict = if report.identical {
+        Verdict::Identical
+    } else if report.only_in_a.is_empty()
+        && report.only_in_b.is_empty()
+        && same_shapes
+        && report.tensors.iter().all(|t| t.within_tolerance)
+    {
+        Verdict::WithinTolerance
+    } else {
+        Verdict::Different
+    };
     // a file truncated by another process while it was compared read partly as zeros
     a.check_intact()?;
     b.check_intact()?;
@@ -247,48 +311,26 @@ fn brief(t: &TensorInfo) -> Brief {
     }
 }
 
-fn equal_diff(t: &TensorInfo, b_name: Option<String>) -> TensorDiff {
-    TensorDiff {
-        name: t.name.clone(),
-        b_name,
-        dtype: t.dtype,
-        b_dtype: None,
-        shape: t.shape.clone(),
-        equal: true,
-        max_abs_diff: 0.0,
-        mean_abs_diff: 0.0,
-        cosine_similarity: Some(1.0),
-        nonfinite_mismatches: 0,
-    }
-}
-
 /// Names a checkpoint's metadata records as written once under another name: `dropped -> kept`,
-/// where `dropped` is not a tensor and `kept` is. In a diffusers folder the metadata of each component
-/// names its tensors without the component prefix, so `unet/` + key is tried too.
+/// where `dropped` is not a tensor and `kept` is. In a folder of several files or a diffusers pipeline
+/// each file's metadata keys carry the same prefix as its tensors (`unet/lm_head` → `wte` names
+/// `unet/wte`), so the value is read under each prefix of the key, longest first.
 fn aliases(ck: &Checkpoint, names: &ByName<'_>) -> HashMap<String, String> {
-    let mut prefixes = vec![String::new()];
-    prefixes.extend(ck.components.iter().map(|c| format!("{}/", c.name)));
     let mut out = HashMap::new();
     for (k, v) in &ck.metadata {
-        for p in &prefixes {
-            let (dropped, kept) = (format!("{p}{k}"), format!("{p}{v}"));
-            if !names.contains_key(dropped.as_str()) && names.contains_key(kept.as_str()) {
-                out.insert(dropped, kept);
+        if names.contains_key(k.as_str()) {
+            continue;
+        }
+        let cuts = k.match_indices('/').map(|(i, _)| i + 1).rev().chain([0]);
+        for cut in cuts {
+            let kept = format!("{}{v}", &k[..cut]);
+            if names.contains_key(kept.as_str()) {
+                out.insert(k.clone(), kept);
+                break;
             }
         }
     }
     out
-}
-
-/// Metadata keys that record an alias (with or without a component prefix).
-fn alias_keys(ck: &Checkpoint, alias: &HashMap<String, String>) -> std::collections::HashSet<String> {
-    ck.metadata
-        .iter()
-        .filter(|(k, _)| {
-            alias.contains_key(k.as_str()) || alias.keys().any(|d| d.rsplit_once('/').is_some_and(|(_, r)| r == k))
-        })
-        .map(|(k, _)| k.clone())
-        .collect()
 }
 
 fn metadata_diff(
@@ -297,11 +339,12 @@ fn metadata_diff(
     a_alias: &HashMap<String, String>,
     b_alias: &HashMap<String, String>,
 ) -> MetadataDiff {
+    // the converter's own key, `format`, also under a file's or component's prefix
+    let ours = |k: &str| k == "format" || k.ends_with("/format");
     let keep = |alias: &HashMap<String, String>, ck: &Checkpoint| -> BTreeMap<String, String> {
-        let skip = alias_keys(ck, alias);
         ck.metadata
             .iter()
-            .filter(|(k, _)| k != "format" && !skip.contains(k))
+            .filter(|(k, _)| !ours(k) && !alias.contains_key(k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
@@ -364,6 +407,35 @@ fn same_files(a: &Checkpoint, b: &Checkpoint) -> Result<bool> {
     Ok(true)
 }
 
+/// The compared tensors grouped by tolerance (the narrower dtype of each pair), narrowest first, then
+/// in order of appearance; tensors without a tolerance are in no group.
+fn groups(tensors: &[TensorDiff]) -> Vec<ToleranceGroup> {
+    let mut out: Vec<ToleranceGroup> = Vec::new();
+    let mut index: HashMap<DType, usize> = HashMap::new();
+    for t in tensors {
+        let Some(tol) = t.tolerance else { continue };
+        let i = *index.entry(tol.dtype).or_insert_with(|| {
+            out.push(ToleranceGroup {
+                tolerance: tol,
+                tensors: 0,
+                within: 0,
+                max_rel_diff: 0.0,
+            });
+            out.len() - 1
+        });
+        let g = &mut out[i];
+        // pairs named by one dtype can differ in their other member (F16 against F32 or F64): the
+        // group states the loosest
+        g.tolerance.rtol = g.tolerance.rtol.max(tol.rtol);
+        g.tolerance.atol = g.tolerance.atol.max(tol.atol);
+        g.tensors += 1;
+        g.within += usize::from(t.within_tolerance);
+        g.max_rel_diff = g.max_rel_diff.max(t.max_rel_diff);
+    }
+    out.sort_by(|a, b| b.tolerance.rtol.total_cmp(&a.tolerance.rtol));
+    out
+}
+
 /// Compare two tensors of the same shape: bytes first, values when the bytes (or dtypes) differ.
 fn compare(
     ra: &TensorReader<'_>,
@@ -373,89 +445,12 @@ fn compare(
     b_name: Option<String>,
 ) -> Result<TensorDiff> {
     let b_dtype = (ta.dtype != tb.dtype).then_some(tb.dtype);
+    let tol = Tolerance::for_pair(ta.dtype, tb.dtype);
     if b_dtype.is_none() && tensors_equal(ra, ta, rb, tb)? {
-        return Ok(equal_diff(ta, b_name));
+        return Ok(TensorDiff::equal(ta, b_name, tol));
     }
-    let mut d = value_diff(ra, ta, rb, tb)?;
+    let mut d = values::value_diff(ra, ta, rb, tb, tol)?;
     d.b_name = b_name;
     d.b_dtype = b_dtype;
     Ok(d)
-}
-
-/// Decode both tensors to `f64` in chunks and accumulate the difference statistics.
-fn value_diff(ra: &TensorReader<'_>, ta: &TensorInfo, rb: &TensorReader<'_>, tb: &TensorInfo) -> Result<TensorDiff> {
-    ra.check_view(ta)?;
-    rb.check_view(tb)?;
-    let numel = ta.numel().unwrap_or(0);
-    if !decodable(ta.dtype) || !decodable(tb.dtype) {
-        // torch-only dtypes (complex128, …) have no decoder: equal or not, no statistics
-        let equal = ta.dtype == tb.dtype && tensors_equal(ra, ta, rb, tb)?;
-        let mut d = equal_diff(ta, None);
-        d.equal = equal;
-        d.cosine_similarity = equal.then_some(1.0);
-        return Ok(d);
-    }
-    let step = TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES)
-        .min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES))
-        .min(1 << 16);
-    let (mut ba, mut bb, mut va, mut vb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut max, mut sum, mut n_finite, mut dot, mut na, mut nb, mut bad) = (0f64, 0f64, 0u64, 0f64, 0f64, 0f64, 0u64);
-    let mut equal = true;
-    let mut at = 0u64;
-    while at < numel {
-        let n = step.min(numel - at);
-        decode_chunk(ta.dtype, ra.read_elems(ta, at, n, &mut ba)?, n as usize, &mut va);
-        decode_chunk(tb.dtype, rb.read_elems(tb, at, n, &mut bb)?, n as usize, &mut vb);
-        for (&x, &y) in va.iter().zip(&vb) {
-            let same = x == y || (x.is_nan() && y.is_nan());
-            equal &= same;
-            if x.is_finite() && y.is_finite() {
-                let d = (x - y).abs();
-                max = max.max(d);
-                sum += d;
-                n_finite += 1;
-                dot += x * y;
-                na += x * x;
-                nb += y * y;
-            } else if !same {
-                bad += 1;
-            }
-        }
-        at += n;
-    }
-    let cosine = (na > 0.0 && nb > 0.0).then(|| (dot / (na.sqrt() * nb.sqrt())).clamp(-1.0, 1.0));
-    Ok(TensorDiff {
-        name: ta.name.clone(),
-        b_name: None,
-        dtype: ta.dtype,
-        b_dtype: None,
-        shape: ta.shape.clone(),
-        equal,
-        max_abs_diff: max,
-        mean_abs_diff: if n_finite > 0 { sum / n_finite as f64 } else { 0.0 },
-        cosine_similarity: if equal && na == 0.0 && nb == 0.0 {
-            Some(1.0)
-        } else {
-            cosine
-        },
-        nonfinite_mismatches: bad,
-    })
-}
-
-fn decodable(d: DType) -> bool {
-    decode::lanes(d).is_some()
-}
-
-/// Decode `n` contiguous elements of `dtype` from `bytes` into `out` as `f64` (C64 as its magnitude).
-fn decode_chunk(dtype: DType, bytes: &[u8], n: usize, out: &mut Vec<f64>) {
-    out.clear();
-    out.resize(n, f64::NAN);
-    if decode::lanes(dtype) == Some(decode::Lanes::F32) {
-        let mut tmp = vec![0f32; n];
-        if decode::fill_f32(dtype, bytes, 0, 1, &mut tmp) {
-            out.iter_mut().zip(&tmp).for_each(|(o, &x)| *o = f64::from(x));
-        }
-    } else {
-        decode::fill_f64(dtype, bytes, 0, 1, out);
-    }
 }

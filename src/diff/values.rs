@@ -1,0 +1,230 @@
+//! The value comparison of two tensors of one shape, in one streaming pass: both decoded to `f64`
+//! chunk by chunk, every statistic accumulated as the elements go by.
+
+use super::TensorDiff;
+use super::tolerance::Tolerance;
+use crate::Result;
+use crate::checkpoint::{DType, TensorInfo};
+use crate::tensor::decode;
+use crate::tensor::equal::{COMPARE_CHUNK_BYTES, tensors_equal};
+use crate::tensor::read::TensorReader;
+
+/// The running sums of one comparison.
+#[derive(Debug, Default)]
+struct Acc {
+    equal: bool,
+    max_abs: f64,
+    sum_abs: f64,
+    n_finite: u64,
+    dot: f64,
+    na: f64,
+    nb: f64,
+    /// Σ (a−b)²: with `dn`, `1 − cos` without the cancellation of `1 − dot/(|a||b|)`.
+    dd: f64,
+    /// Σ (a−b)(a+b) = |a|² − |b|², summed without cancellation.
+    dn: f64,
+    max_rel: f64,
+    outside: u64,
+    nonfinite: u64,
+}
+
+impl Acc {
+    #[inline]
+    fn add(&mut self, x: f64, y: f64, tol: &Tolerance) {
+        let same = x == y || (x.is_nan() && y.is_nan());
+        self.equal &= same;
+        if x.is_finite() && y.is_finite() {
+            let d = x - y;
+            let ad = d.abs();
+            self.max_abs = self.max_abs.max(ad);
+            self.sum_abs += ad;
+            self.n_finite += 1;
+            self.dot += x * y;
+            self.na += x * x;
+            self.nb += y * y;
+            self.dd += d * d;
+            self.dn += d * (x + y);
+            if !tol.within(x, ad) {
+                self.outside += 1;
+            }
+            if x.abs() >= tol.rel_floor && x != 0.0 {
+                self.max_rel = self.max_rel.max(ad / x.abs());
+            }
+        } else if !same {
+            self.nonfinite += 1;
+            self.outside += 1;
+        }
+    }
+
+    /// `(cos, 1 − cos)`; `None` when either side is all zeros (both: equal, so 1 and 0).
+    fn cosine(&self) -> (Option<f64>, Option<f64>) {
+        if self.na == 0.0 || self.nb == 0.0 {
+            return if self.equal && self.na == 0.0 && self.nb == 0.0 {
+                (Some(1.0), Some(0.0))
+            } else {
+                (None, None)
+            };
+        }
+        let (ra, rb) = (self.na.sqrt(), self.nb.sqrt());
+        let cos = (self.dot / (ra * rb)).clamp(-1.0, 1.0);
+        // |a−b|² = |a|² + |b|² − 2|a||b|cos, so 1 − cos = (|a−b|² − (|a|−|b|)²) / (2|a||b|), where
+        // |a|−|b| = (|a|² − |b|²) / (|a|+|b|): each term is a sum of small numbers, not a difference of
+        // two large ones
+        let gap = self.dn / (ra + rb);
+        let one_minus = ((self.dd - gap * gap) / (2.0 * ra * rb)).clamp(0.0, 2.0);
+        (Some(cos), Some(one_minus))
+    }
+}
+
+/// Decode both tensors to `f64` in chunks and accumulate the difference statistics; values are judged
+/// by `tol` (equal values only when it is `None`).
+pub(super) fn value_diff(
+    ra: &TensorReader<'_>,
+    ta: &TensorInfo,
+    rb: &TensorReader<'_>,
+    tb: &TensorInfo,
+    tol: Option<Tolerance>,
+) -> Result<TensorDiff> {
+    ra.check_view(ta)?;
+    rb.check_view(tb)?;
+    let numel = ta.numel().unwrap_or(0);
+    if !decodable(ta.dtype) || !decodable(tb.dtype) {
+        // torch-only dtypes (complex128, …) have no decoder: equal or not, no statistics
+        let equal = ta.dtype == tb.dtype && tensors_equal(ra, ta, rb, tb)?;
+        let mut d = TensorDiff::equal(ta, None, tol);
+        d.equal = equal;
+        d.within_tolerance = equal;
+        d.outside_tolerance = if equal { 0 } else { numel };
+        (d.cosine_similarity, d.one_minus_cosine) = if equal { (Some(1.0), Some(0.0)) } else { (None, None) };
+        return Ok(d);
+    }
+    // no rounding tolerance: a difference is a difference
+    let judge = tol.unwrap_or(Tolerance {
+        dtype: ta.dtype,
+        rtol: 0.0,
+        atol: 0.0,
+        rel_floor: 0.0,
+    });
+    let step = TensorReader::chunk_elems(ta, COMPARE_CHUNK_BYTES)
+        .min(TensorReader::chunk_elems(tb, COMPARE_CHUNK_BYTES))
+        .min(1 << 16);
+    let (mut ba, mut bb, mut va, mut vb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut acc = Acc {
+        equal: true,
+        ..Default::default()
+    };
+    let mut at = 0u64;
+    while at < numel {
+        let n = step.min(numel - at);
+        decode_chunk(ta.dtype, ra.read_elems(ta, at, n, &mut ba)?, n as usize, &mut va);
+        decode_chunk(tb.dtype, rb.read_elems(tb, at, n, &mut bb)?, n as usize, &mut vb);
+        for (&x, &y) in va.iter().zip(&vb) {
+            acc.add(x, y, &judge);
+        }
+        at += n;
+    }
+    let (cosine_similarity, one_minus_cosine) = acc.cosine();
+    Ok(TensorDiff {
+        name: ta.name.clone(),
+        b_name: None,
+        dtype: ta.dtype,
+        b_dtype: None,
+        shape: ta.shape.clone(),
+        equal: acc.equal,
+        max_abs_diff: acc.max_abs,
+        mean_abs_diff: if acc.n_finite > 0 {
+            acc.sum_abs / acc.n_finite as f64
+        } else {
+            0.0
+        },
+        max_rel_diff: acc.max_rel,
+        cosine_similarity,
+        one_minus_cosine,
+        nonfinite_mismatches: acc.nonfinite,
+        tolerance: tol,
+        within_tolerance: acc.outside == 0,
+        outside_tolerance: acc.outside,
+    })
+}
+
+fn decodable(d: DType) -> bool {
+    decode::lanes(d).is_some()
+}
+
+/// Decode `n` contiguous elements of `dtype` from `bytes` into `out` as `f64` (C64 as its magnitude).
+fn decode_chunk(dtype: DType, bytes: &[u8], n: usize, out: &mut Vec<f64>) {
+    out.clear();
+    out.resize(n, f64::NAN);
+    if decode::lanes(dtype) == Some(decode::Lanes::F32) {
+        let mut tmp = vec![0f32; n];
+        if decode::fill_f32(dtype, bytes, 0, 1, &mut tmp) {
+            out.iter_mut().zip(&tmp).for_each(|(o, &x)| *o = f64::from(x));
+        }
+    } else {
+        decode::fill_f64(dtype, bytes, 0, 1, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(pairs: &[(f64, f64)]) -> Acc {
+        let tol = Tolerance::for_pair(DType::F32, DType::F16).unwrap();
+        let mut a = Acc {
+            equal: true,
+            ..Default::default()
+        };
+        for &(x, y) in pairs {
+            a.add(x, y, &tol);
+        }
+        a
+    }
+
+    #[test]
+    fn one_minus_cos_keeps_its_digits_where_cos_rounds_to_one() {
+        // b = a with a relative error of 1e-9 on one element of a million: 1 − cos ≈ 5e-25, far below
+        // f64's 1.1e-16 step at 1, where `1 − dot/(|a||b|)` gives 0 or noise
+        let mut pairs: Vec<(f64, f64)> = (0..1_000_000).map(|i| (((i % 97) as f64 - 48.0) / 50.0, 0.0)).collect();
+        pairs.iter_mut().for_each(|p| p.1 = p.0);
+        pairs[10].1 = pairs[10].0 * (1.0 + 1e-9);
+        let (cos, one_minus) = acc(&pairs).cosine();
+        assert!(cos.unwrap() > 1.0 - 1e-15, "{cos:?}");
+        let om = one_minus.unwrap();
+        // exact: for b = a + δ e_k, 1 − cos ≈ (|δ|²|a|² − (a·δ)²) / (2|a|⁴) = δ²(|a|² − a_k²) / (2|a|⁴)
+        let n2: f64 = pairs.iter().map(|p| p.0 * p.0).sum();
+        let (ak, dk) = (pairs[10].0, pairs[10].0 * 1e-9);
+        let want = dk * dk * (n2 - ak * ak) / (2.0 * n2 * n2);
+        assert!((om - want).abs() < want * 1e-3, "{om:e} vs {want:e}");
+    }
+
+    #[test]
+    fn opposite_and_orthogonal_vectors() {
+        let (cos, om) = acc(&[(1.0, 0.0), (0.0, 1.0)]).cosine();
+        assert_eq!((cos, om), (Some(0.0), Some(1.0)));
+        let (cos, om) = acc(&[(1.0, -1.0), (2.0, -2.0)]).cosine();
+        assert!(
+            (cos.unwrap() + 1.0).abs() < 1e-15 && (om.unwrap() - 2.0).abs() < 1e-15,
+            "{cos:?} {om:?}"
+        );
+        assert_eq!(acc(&[(0.0, 0.0)]).cosine(), (Some(1.0), Some(0.0)));
+        assert_eq!(acc(&[(0.0, 1.0)]).cosine(), (None, None));
+    }
+
+    #[test]
+    fn tolerance_counts_elements_outside_and_relative_error_ignores_subnormals() {
+        // F16 tolerance: atol 1e-5, rtol 1e-3
+        let a = acc(&[
+            (1.0, 1.0005),                  // within (5e-4 ≤ 1e-5 + 1e-3)
+            (1.0, 1.002),                   // outside
+            (1e-7, 0.0),                    // within atol; below F16's normals: no relative figure
+            (f64::NAN, f64::NAN),           // NaN on both sides: the same
+            (f64::INFINITY, 65504.0),       // not the same, not finite: outside
+            (f64::INFINITY, f64::INFINITY), // the same
+        ]);
+        assert_eq!(a.outside, 2);
+        assert_eq!(a.nonfinite, 1);
+        assert!((a.max_rel - 2e-3).abs() < 1e-12, "{}", a.max_rel);
+        assert!(!a.equal);
+    }
+}
