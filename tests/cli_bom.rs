@@ -34,7 +34,10 @@ fn validate(doc: &Value, schema: Schema) {
         Schema::CycloneDx16 => {
             // the BOM schema refers to its two sub-schemas by relative URI: served from the files
             let registry = jsonschema::Registry::new()
-                .add("http://cyclonedx.org/schema/spdx.schema.json", load("cyclonedx/spdx.schema.json"))
+                .add(
+                    "http://cyclonedx.org/schema/spdx.schema.json",
+                    load("cyclonedx/spdx.schema.json"),
+                )
                 .unwrap()
                 .add(
                     "http://cyclonedx.org/schema/jsf-0.82.schema.json",
@@ -48,7 +51,9 @@ fn validate(doc: &Value, schema: Schema) {
                 .with_registry(&registry)
                 .build(&load("cyclonedx/bom-1.6.schema.json"))
                 .expect("the CycloneDX 1.6 schema compiles");
-            v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+            v.iter_errors(doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect()
         }
         Schema::Spdx301 | Schema::Sarif210 => {
             let file = match schema {
@@ -59,10 +64,17 @@ fn validate(doc: &Value, schema: Schema) {
                 .should_validate_formats(true)
                 .build(&load(file))
                 .unwrap_or_else(|e| panic!("{file} compiles: {e}"));
-            v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+            v.iter_errors(doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect()
         }
     };
-    assert!(errors.is_empty(), "{schema:?}: {} errors:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{schema:?}: {} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }
 
 fn sha256_of(p: &Path) -> String {
@@ -86,7 +98,11 @@ fn safe_and_dangerous() -> tempfile::TempDir {
         r#"{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}"#,
     )
     .unwrap();
-    std::fs::write(d.join("README.md"), "---\nlanguage: en\nlicense: apache-2.0\n---\n# tiny\n").unwrap();
+    std::fs::write(
+        d.join("README.md"),
+        "---\nlanguage: en\nlicense: apache-2.0\n---\n# tiny\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -119,19 +135,32 @@ fn cyclonedx_of_a_safe_and_a_dangerous_checkpoint_validates_and_carries_both_has
         assert_eq!(c["type"], "machine-learning-model");
         assert_eq!(c["hashes"][0]["alg"], "SHA-256");
         assert_eq!(c["hashes"][0]["content"], sha256_of(&dir.path().join(file)), "{file}");
-        assert_eq!(property(&c["properties"], "tensorscope:sha256-source"), Some("computed-from-bytes"));
+        assert_eq!(
+            property(&c["properties"], "tensorscope:sha256-source"),
+            Some("computed-from-bytes")
+        );
     }
     // the model card is filled from the bytes: the count `inspect` gives, the dtypes, the template
-    let inspect = parse(&common::run(&["inspect", &dir.path().join("model.safetensors").to_string_lossy(), "--json"]));
+    let inspect = parse(&common::run(&[
+        "inspect",
+        &dir.path().join("model.safetensors").to_string_lossy(),
+        "--json",
+    ]));
     let card = &safe["modelCard"];
     let params = property(&card["properties"], "tensorscope:parameters").unwrap();
     assert_eq!(params, inspect["total_params"].to_string(), "inspect: {inspect:#}");
-    assert!(property(&card["properties"], "tensorscope:dtype:F32").is_some(), "{card:#}");
+    assert!(
+        property(&card["properties"], "tensorscope:dtype:F32").is_some(),
+        "{card:#}"
+    );
     assert_eq!(card["modelParameters"]["modelArchitecture"], "GPT2LMHeadModel");
     assert_eq!(property(&card["properties"], "tensorscope:context-length"), Some("128"));
     let template = "{% for m in messages %}{{ m.content }}{% endfor %}";
     assert_eq!(
-        property(&card["properties"], "tensorscope:chat-template-sha256:tokenizer_config.json"),
+        property(
+            &card["properties"],
+            "tensorscope:chat-template-sha256:tokenizer_config.json"
+        ),
         Some(hub::hex(&sha2::Sha256::digest(template.as_bytes())).as_str())
     );
     assert_eq!(safe["licenses"][0]["license"]["name"], "apache-2.0");
@@ -173,14 +202,24 @@ fn spdx_of_the_same_folder_validates_and_is_reproducible() {
     };
     let safe = pkg("model.safetensors");
     assert_eq!(safe["verifiedUsing"][0]["algorithm"], "sha256");
-    assert_eq!(safe["verifiedUsing"][0]["hashValue"], sha256_of(&dir.path().join("model.safetensors")));
+    assert_eq!(
+        safe["verifiedUsing"][0]["hashValue"],
+        sha256_of(&dir.path().join("model.safetensors"))
+    );
     assert_eq!(safe["software_primaryPurpose"], "model");
     assert_eq!(safe["ai_typeOfModel"][0], "GPT2LMHeadModel");
     let evil = pkg("evil.bin");
-    assert_eq!(evil["verifiedUsing"][0]["hashValue"], sha256_of(&dir.path().join("evil.bin")));
+    assert_eq!(
+        evil["verifiedUsing"][0]["hashValue"],
+        sha256_of(&dir.path().join("evil.bin"))
+    );
     let finding = graph
         .iter()
-        .find(|e| e["type"] == "Annotation" && e["subject"] == evil["spdxId"] && e["statement"].as_str().unwrap().contains("posix.system"))
+        .find(|e| {
+            e["type"] == "Annotation"
+                && e["subject"] == evil["spdxId"]
+                && e["statement"].as_str().unwrap().contains("posix.system")
+        })
         .unwrap_or_else(|| panic!("no finding annotation: {doc:#}"));
     assert!(finding["statement"].as_str().unwrap().starts_with("dangerous finding"));
     let licence = graph
@@ -224,7 +263,10 @@ fn gguf_bom_reads_architecture_context_licence_quantization_and_template_fingerp
         Some(fp(template).as_str())
     );
     assert_eq!(
-        property(card, "tensorscope:chat-template-sha256:tokenizer.chat_template.tool_use"),
+        property(
+            card,
+            "tensorscope:chat-template-sha256:tokenizer.chat_template.tool_use"
+        ),
         Some(fp(tool_use).as_str())
     );
     let spdx = parse(&common::run_env(
@@ -255,7 +297,10 @@ fn hub_bom_takes_hashes_from_the_lfs_listing_without_downloading() {
     let m = component(&doc, "model.safetensors");
     let sample = Path::new(&common::sample("gpt2-tiny.safetensors")).to_path_buf();
     assert_eq!(m["hashes"][0]["content"], sha256_of(&sample));
-    assert_eq!(property(&m["properties"], "tensorscope:sha256-source"), Some("hub-lfs-metadata"));
+    assert_eq!(
+        property(&m["properties"], "tensorscope:sha256-source"),
+        Some("hub-lfs-metadata")
+    );
     assert_eq!(m["purl"], format!("pkg:huggingface/tiny/single@{}", hub::COMMIT));
     let size = std::fs::metadata(&sample).unwrap().len();
     assert!(
@@ -263,7 +308,10 @@ fn hub_bom_takes_hashes_from_the_lfs_listing_without_downloading() {
         "the file was downloaded: {} of {size} bytes",
         hub.stats.cdn_bytes()
     );
-    let spdx = parse(&common::run_env(&["scan", "hf://tiny/single", "--format", "spdx"], &env));
+    let spdx = parse(&common::run_env(
+        &["scan", "hf://tiny/single", "--format", "spdx"],
+        &env,
+    ));
     validate(&spdx, Schema::Spdx301);
     let pkg = spdx["@graph"]
         .as_array()
@@ -302,11 +350,21 @@ fn scan_and_verify_sarif_validate_against_sarif_2_1_0() {
 fn the_validator_rejects_what_the_schemas_forbid() {
     // the checks above mean something only if a wrong document fails
     let dir = safe_and_dangerous();
-    let mut doc = parse(&common::run(&["scan", dir.path().to_str().unwrap(), "--format", "cyclonedx"]));
+    let mut doc = parse(&common::run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "cyclonedx",
+    ]));
     doc["components"][0]["hashes"][0]["alg"] = "SHA-257".into();
     let caught = std::panic::catch_unwind(|| validate(&doc, Schema::CycloneDx16));
     assert!(caught.is_err());
-    let mut spdx = parse(&common::run(&["scan", dir.path().to_str().unwrap(), "--format", "spdx"]));
+    let mut spdx = parse(&common::run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "spdx",
+    ]));
     spdx["@graph"][0]["created"] = "yesterday".into();
     assert!(std::panic::catch_unwind(|| validate(&spdx, Schema::Spdx301)).is_err());
 }

@@ -82,17 +82,29 @@ fn an_unchanged_download_verifies_with_lfs_sha256_and_git_blob_ids() {
     assert_eq!(v["verified"], true);
     assert_eq!(v["against"]["commit"], common::hub::COMMIT);
     let digest = |name: &str| {
-        v["files"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["digest"]
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()["digest"]
             .as_str()
             .unwrap()
             .to_owned()
     };
     assert!(digest(&shard(dir.path())).starts_with("sha256:"), "{v:#}");
-    assert!(digest("config.json").starts_with("git-sha1:") || digest("config.json").contains("sha1"), "{v:#}");
+    assert!(
+        digest("config.json").starts_with("git-sha1:") || digest("config.json").contains("sha1"),
+        "{v:#}"
+    );
     // the text output says what it compared with, and --verbose lists every file
     let r = env.run(&["verify", d, "--against", "hf://tiny/sharded", "--verbose"]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("VERIFIED") && r.stdout.contains("hf://tiny/sharded"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("VERIFIED") && r.stdout.contains("hf://tiny/sharded"),
+        "{}",
+        r.stdout
+    );
     // nothing was downloaded to compare
     assert_eq!(env.hub.stats.cdn_bytes(), 0);
 }
@@ -111,7 +123,9 @@ fn a_changed_byte_a_missing_file_and_an_extra_file_fail_naming_the_file() {
     std::fs::write(&p, &bytes).unwrap();
     // one byte of a small file (the git blob id tells)
     let cfg = dir.path().join("config.json");
-    let text = std::fs::read_to_string(&cfg).unwrap().replacen("gelu_new", "gelu_old", 1);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replacen("gelu_new", "gelu_old", 1);
     std::fs::write(&cfg, text).unwrap();
     let r = env.run(&["verify", d, "--against", "hf://tiny/sharded", "--json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -119,7 +133,11 @@ fn a_changed_byte_a_missing_file_and_an_extra_file_fail_naming_the_file() {
     assert_eq!(status_of(&v, &s), "changed");
     assert_eq!(status_of(&v, "config.json"), "changed");
     let r = env.run(&["verify", d, "--against", "hf://tiny/sharded"]);
-    assert!(r.stdout.contains("NOT VERIFIED") && r.stdout.contains(&s), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("NOT VERIFIED") && r.stdout.contains(&s),
+        "{}",
+        r.stdout
+    );
 
     let dir = sharded_copy();
     let d = dir.path().to_str().unwrap();
@@ -141,7 +159,15 @@ fn a_changed_byte_a_missing_file_and_an_extra_file_fail_naming_the_file() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     // a truncated file: the sizes differ, nothing is hashed
     std::fs::write(dir.path().join(&s), b"short").unwrap();
-    let r = env.run(&["verify", d, "--against", "hf://tiny/sharded", "--json", "--ignore-missing-files", "--ignore-unsigned-files"]);
+    let r = env.run(&[
+        "verify",
+        d,
+        "--against",
+        "hf://tiny/sharded",
+        "--json",
+        "--ignore-missing-files",
+        "--ignore-unsigned-files",
+    ]);
     assert_eq!(r.code, 1);
     assert_eq!(status_of(&json(&r), &s), "changed");
 }
@@ -152,7 +178,12 @@ fn a_single_file_against_a_repository_file() {
     let f = common::sample("gpt2-tiny.safetensors");
     let r = env.run(&["verify", &f, "--against", "hf://tiny/single/model.safetensors"]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
-    let r = env.run(&["verify", &common::sample("gpt2-tiny.bin"), "--against", "hf://tiny/single/model.safetensors"]);
+    let r = env.run(&[
+        "verify",
+        &common::sample("gpt2-tiny.bin"),
+        "--against",
+        "hf://tiny/single/model.safetensors",
+    ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
 }
 

@@ -45,15 +45,18 @@ pub(super) fn entry(f: &FileScan, remote: Option<&crate::remote::Env>) -> Entry 
     } else {
         local_hash(&mut e, path);
     }
-    // a dangerous pickle is never rebuilt: the BOM says what it is without opening it as a model
+    // a dangerous or invalid file is not read as a model, nor described by the files beside it:
+    // the BOM says what it is (hash, format, findings) and no more
     if f.verdict == crate::scan::Verdict::Dangerous || f.verdict == crate::scan::Verdict::Error {
-        e.notes
-            .push(format!("not opened as a model: the scan verdict is {}", f.verdict.as_str()));
+        e.notes.push(format!(
+            "not opened as a model: the scan verdict is {}",
+            f.verdict.as_str()
+        ));
     } else {
         read_checkpoint(&mut e, path, remote);
-    }
-    if !is_remote {
-        read_beside(&mut e, path);
+        if !is_remote {
+            read_beside(&mut e, path);
+        }
     }
     e.templates.sort_by(|a, b| a.name.cmp(&b.name));
     e.templates.dedup();
@@ -142,7 +145,11 @@ fn read_checkpoint(e: &mut Entry, path: &Path, remote: Option<&crate::remote::En
         let blocks: Vec<&str> = e
             .dtypes
             .iter()
-            .filter(|(d, _)| ck.tensors.iter().any(|t| t.dtype.is_ggml_block() && t.dtype.to_string() == *d))
+            .filter(|(d, _)| {
+                ck.tensors
+                    .iter()
+                    .any(|t| t.dtype.is_ggml_block() && t.dtype.to_string() == *d)
+            })
             .map(|(d, _)| d.as_str())
             .collect();
         if !blocks.is_empty() {
@@ -210,9 +217,7 @@ fn side_file(dir: &Path, name: &str) -> Option<Vec<u8>> {
 /// chat_template.jinja, README.md front matter.
 fn read_beside(e: &mut Entry, path: &Path) {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let json = |name: &str| {
-        side_file(dir, name).and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    };
+    let json = |name: &str| side_file(dir, name).and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
     if let Some(cfg) = json("config.json") {
         if e.architecture.is_none() {
             e.architecture = cfg

@@ -98,7 +98,9 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
             let doc = match format {
                 Format::Json => serde_json::to_value(&report)?,
                 Format::Sarif => scan::sarif::log(&report),
-                Format::Cyclonedx => tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&report, Some(env))),
+                Format::Cyclonedx => {
+                    tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&report, Some(env)))
+                }
                 _ => tensorscope::bom::spdx::document(&tensorscope::bom::collect(&report, Some(env))),
             };
             let mut out = std::io::stdout().lock();

@@ -156,7 +156,9 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             Some(a) => format!(
                 "against {}{}: sha256 of LFS files, git blob ids of the others",
                 escape(&a.remote),
-                a.commit.as_deref().map_or(String::new(), |c| format!(" at {}", c.get(..12).unwrap_or(c)))
+                a.commit
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(" at {}", c.get(..12).unwrap_or(c)))
             ),
             None => "against the Hub".to_string(),
         },

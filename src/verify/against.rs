@@ -50,7 +50,11 @@ pub fn verify(local: &Path, remote: &str, env: &Env, opts: &Options) -> Result<R
         .open_mirror(Path::new(remote))?
         .ok_or_else(|| Error::Usage(format!("{}: not a Hub path", crate::text::escape(remote))))?;
     let mut ignores = Ignores::default();
-    for p in walk::DEFAULT_IGNORES.iter().map(Path::new).chain(opts.ignore_paths.iter().map(|p| p.as_path())) {
+    for p in walk::DEFAULT_IGNORES
+        .iter()
+        .map(Path::new)
+        .chain(opts.ignore_paths.iter().map(|p| p.as_path()))
+    {
         ignores.add(p);
     }
     let mut local_ignores = ignores.clone();
@@ -107,7 +111,9 @@ pub fn verify(local: &Path, remote: &str, env: &Env, opts: &Options) -> Result<R
     };
     let shown = |name: &str| {
         if name == "." {
-            local.file_name().map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
+            local
+                .file_name()
+                .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
         } else {
             name.to_owned()
         }
@@ -162,7 +168,10 @@ pub fn verify(local: &Path, remote: &str, env: &Env, opts: &Options) -> Result<R
     for l in &local_files {
         let known = remote_files.iter().any(|(rel, _)| l.utf8 && *rel == l.name);
         if !known && !opts.ignore_unsigned_files {
-            let at = m.commit.as_deref().map_or(String::new(), |c| format!(" at {}", short(c)));
+            let at = m
+                .commit
+                .as_deref()
+                .map_or(String::new(), |c| format!(" at {}", short(c)));
             report.files.push(FileCheck::new(
                 shown(&l.name),
                 Status::Unsigned,
