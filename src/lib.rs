@@ -18,6 +18,7 @@
 //! ```
 
 pub mod bench;
+pub mod bom;
 pub mod checkpoint;
 pub mod convert;
 pub mod diff;

@@ -29,7 +29,7 @@ const FLOORS: &[&[&str]] = &[
     &["formats"],
     &["remote"],
     &["checkpoint", "scan", "tensor", "tree"],
-    &["convert", "diff", "bench", "fit", "verify"],
+    &["convert", "diff", "bench", "fit", "verify", "bom"],
     &["cli", "tui"],
 ];
 

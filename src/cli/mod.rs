@@ -131,7 +131,7 @@ pub fn main() -> ExitCode {
         Some(Command::Diff(a)) => diff::run(a, &env),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Fit(a)) => fit::run(a, &env),
-        Some(Command::Verify(a)) => verify::run(a),
+        Some(Command::Verify(a)) => verify::run(a, &env),
         Some(Command::Sign(a)) => sign::run(a),
         Some(Command::Completions(a)) => extra::completions(a),
         Some(Command::Man) => extra::man(),

@@ -20,7 +20,9 @@ Examples:
   tensorscope scan model.bin --json | jq '.files[].verdict'
   tensorscope scan model.bin --verbose         every global each pickle imports, with its verdict
   tensorscope scan ckpt.pt --allow mylib.Config --allow-file team-allow.txt
-  tensorscope scan ./models --fail-on dangerous --format sarif > scan.sarif";
+  tensorscope scan ./models --fail-on dangerous --format sarif > scan.sarif
+  tensorscope scan ./model --format cyclonedx > model.cdx.json   AI bill of materials from the bytes
+  tensorscope scan hf://org/name --format spdx > model.spdx.json  hashes from the Hub, no download";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,6 +59,12 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for code-scanning services.
     Sarif,
+    /// An AI bill of materials, CycloneDX 1.6 JSON: each file's SHA-256, format, parameter count,
+    /// dtypes, quantization and chat-template fingerprints read from the bytes, findings as
+    /// vulnerabilities.
+    Cyclonedx,
+    /// The same bill of materials as SPDX 3.0.1 JSON-LD with the AI profile.
+    Spdx,
 }
 
 /// The verdict that fails a scan.
@@ -86,13 +94,16 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     let code = exit_code(&report, args.fail_on);
     // a closed stdout (`| head -1`) does not change the verdict's exit code
     let written = match format {
-        Format::Json | Format::Sarif => {
-            let mut out = std::io::stdout().lock();
-            let doc = if format == Format::Json {
-                serde_json::to_value(&report)?
-            } else {
-                scan::sarif::log(&report)
+        Format::Json | Format::Sarif | Format::Cyclonedx | Format::Spdx => {
+            let doc = match format {
+                Format::Json => serde_json::to_value(&report)?,
+                Format::Sarif => scan::sarif::log(&report),
+                Format::Cyclonedx => {
+                    tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&report, Some(env)))
+                }
+                _ => tensorscope::bom::spdx::document(&tensorscope::bom::collect(&report, Some(env))),
             };
+            let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &doc)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))

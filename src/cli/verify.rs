@@ -1,6 +1,7 @@
 //! `tensorscope verify PATH [--signature F] [--public-key PEM] [--ignore-unsigned-files] [--json]`:
-//! an OpenSSF Model Signing v1.0 bundle checked with a public key, or a Hugging Face cache folder
-//! checked blob by blob. Exit 0 verified, 1 not verified (file by file, why), 2 error.
+//! an OpenSSF Model Signing v1.0 bundle checked with a public key, a Hugging Face cache folder
+//! checked blob by blob, or (`--against hf://ORG/NAME[@REV]`) local files against the Hub's listing.
+//! Exit 0 verified, 1 not verified (file by file, why), 2 error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,9 @@ Examples:
   tensorscope verify model.safetensors --public-key k.pub --signature model.sig
   tensorscope verify ./model --public-key k.pub --ignore-unsigned-files --json
   tensorscope verify ~/.cache/huggingface/hub/models--gpt2--gpt2  each blob against its name
-  tensorscope verify ./model --public-key k.pub --format sarif > verify.sarif";
+  tensorscope verify ./model --public-key k.pub --format sarif > verify.sarif
+  tensorscope verify ./gpt2 --against hf://openai-community/gpt2    the Hub's sha256 / git blob ids
+  tensorscope verify model.safetensors --against hf://org/name@v1.0/model.safetensors";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,9 +32,16 @@ pub struct Args {
     /// The signer's ECDSA public key (PEM; P-256, P-384 or P-521): verify an OMS signature.
     #[arg(long, value_name = "PEM")]
     pub public_key: Option<PathBuf>,
-    /// Accept files that the signature does not list (they are not checked).
+    /// Compare with a Hugging Face Hub repository instead of a signature: each file's size and the
+    /// Hub's SHA-256 (LFS files) or git blob id (small files), without downloading anything.
+    #[arg(long, value_name = "hf://ORG/NAME[@REV][/PATH]", conflicts_with_all = ["public_key", "signature"])]
+    pub against: Option<String>,
+    /// Accept files that the signature (or the repository) does not list (they are not checked).
     #[arg(long)]
     pub ignore_unsigned_files: bool,
+    /// With --against: accept repository files that are not here (a partial download).
+    #[arg(long, requires = "against")]
+    pub ignore_missing_files: bool,
     /// Leave out a path relative to the model (repeatable), besides .git, .gitattributes, .github,
     /// .gitignore, the signature itself and the signature's own ignore_paths.
     #[arg(long, value_name = "PATH")]
@@ -78,8 +88,17 @@ pub fn default_signature(path: &Path) -> PathBuf {
     beside
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     let report = match &args.public_key {
+        _ if args.against.is_some() => {
+            let opts = verify::against::Options {
+                ignore_unsigned_files: args.ignore_unsigned_files,
+                ignore_missing_files: args.ignore_missing_files,
+                ignore_paths: args.ignore_paths.clone(),
+                threads: args.threads,
+            };
+            verify::against::verify(&args.path, args.against.as_deref().unwrap_or(""), env, &opts)?
+        }
         Some(key) => {
             let pem = std::fs::read_to_string(key)
                 .map_err(|e| anyhow::anyhow!("cannot read the public key {}: {e}", escape(&key.to_string_lossy())))?;
@@ -133,6 +152,16 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             });
             format!("OMS v1.0 signature {} ({}{how})", escape(&s.file), s.key)
         }
+        (None, "hf-hub") => match &r.against {
+            Some(a) => format!(
+                "against {}{}: sha256 of LFS files, git blob ids of the others",
+                escape(&a.remote),
+                a.commit
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(" at {}", c.get(..12).unwrap_or(c)))
+            ),
+            None => "against the Hub".to_string(),
+        },
         (None, _) => "Hugging Face cache: blobs against their names, snapshot links".to_string(),
     };
     let failed = r.failures().count();

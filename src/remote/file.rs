@@ -17,6 +17,18 @@ pub const CONCURRENCY: usize = 4;
 /// Holes smaller than this between two wanted ranges are fetched too, saving a request.
 pub const MERGE_GAP: u64 = 512;
 
+/// The hashes the Hub lists for a file: the git blob id of every file and the SHA-256 of an LFS
+/// file (`lfs.oid`). Each is lower-case hex, or `None` when the listing gave none (or an invalid one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hashes {
+    /// The git blob id (SHA-1 of `blob LEN\0` and the bytes), 40 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_sha1: Option<String>,
+    /// The SHA-256 of the bytes of an LFS file, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lfs_sha256: Option<String>,
+}
+
 /// One remote file and its sparse copy in the cache.
 #[derive(Debug)]
 pub struct RemoteFile {
@@ -30,6 +42,8 @@ pub struct RemoteFile {
     pub local: PathBuf,
     /// The label used in reports: `hf://ORG/NAME@COMMIT/PATH` or the URL.
     pub label: String,
+    /// What the Hub's listing says the bytes hash to (empty for a URL).
+    pub hashes: Hashes,
     /// The fetched ranges of the mirror the file belongs to.
     pub(crate) cache: Arc<State>,
     /// The connection holes are fetched through.

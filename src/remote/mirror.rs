@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::cache::{State, write_atomic};
-use super::file::RemoteFile;
+use super::file::{Hashes, RemoteFile};
 use super::options::Net;
 use super::url::{RemotePath, encode_path, origin};
 use crate::{Error, Result};
@@ -37,6 +37,10 @@ struct Listing {
     source: String,
     commit: Option<String>,
     files: Vec<(String, u64)>,
+    /// The hashes the Hub listed, by path (absent from listings cached before they were kept: such
+    /// a listing is fetched again when online).
+    #[serde(default)]
+    hashes: std::collections::BTreeMap<String, Hashes>,
 }
 
 impl Mirror {
@@ -108,19 +112,20 @@ fn open_hub(net: &Arc<Net>, repo: &str, revision: &str, subpath: &str, label: &s
         .ok()
         .and_then(|t| serde_json::from_slice::<Listing>(&t).ok())
     {
-        Some(l) => l,
-        None if net.offline() => {
+        Some(l) if net.offline() || !l.hashes.is_empty() || l.files.is_empty() => l,
+        _ if net.offline() => {
             return Err(usage(
                 label,
                 "the file list is not in the cache (run once without --offline)",
             ));
         }
-        None => {
-            let files = list_tree(net, &base, repo, &commit, label)?;
+        _ => {
+            let (files, hashes) = list_tree(net, &base, repo, &commit, label)?;
             let l = Listing {
                 source: format!("{base}/{repo}"),
                 commit: Some(commit.clone()),
                 files,
+                hashes,
             };
             if let Ok(t) = serde_json::to_vec(&l) {
                 let _ = write_atomic(&listing_path, &t);
@@ -135,6 +140,11 @@ fn open_hub(net: &Arc<Net>, repo: &str, revision: &str, subpath: &str, label: &s
     };
     let files_url = |rel: &str| format!("{base}/{repo}/resolve/{commit}/{}", encode_path(rel));
     let mut m = build(net, &dir, &listing.files, files_url, |rel| format!("{shown}/{rel}"))?;
+    for f in &mut m.files {
+        if let (Some(h), Some(f)) = (listing.hashes.get(&f.rel), Arc::get_mut(f)) {
+            f.hashes = h.clone();
+        }
+    }
     m.label = label.to_owned();
     m.revision = Some(revision.to_owned());
     m.commit = Some(commit);
@@ -151,10 +161,22 @@ fn open_hub(net: &Arc<Net>, repo: &str, revision: &str, subpath: &str, label: &s
     Ok(m)
 }
 
-/// Every file of the repository at `commit`, with its size (`/api/models/REPO/tree/COMMIT?recursive=true`).
-fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Result<Vec<(String, u64)>> {
+/// Files and the hashes the Hub listed for them.
+type Listed = (Vec<(String, u64)>, std::collections::BTreeMap<String, Hashes>);
+
+/// Lower-case hex of `len` digits, or `None`.
+fn hex_of(v: Option<&serde_json::Value>, len: usize) -> Option<String> {
+    let s = v?.as_str()?;
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| s.to_owned())
+}
+
+/// Every file of the repository at `commit`, with its size and hashes
+/// (`/api/models/REPO/tree/COMMIT?recursive=true`: `oid` is the git blob id, `lfs.oid` the SHA-256
+/// of an LFS file).
+fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Result<Listed> {
     let mut url = Some(format!("{base}/api/models/{repo}/tree/{commit}?recursive=true"));
     let mut files = Vec::new();
+    let mut hashes = std::collections::BTreeMap::new();
     let mut pages = 0;
     while let Some(u) = url.take() {
         pages += 1;
@@ -178,6 +200,13 @@ fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Re
             ) else {
                 return Err(usage(label, "a file in the Hub's list has no path or size"));
             };
+            let h = Hashes {
+                git_sha1: hex_of(it.get("oid"), 40),
+                lfs_sha256: hex_of(it.get("lfs").and_then(|l| l.get("oid")), 64),
+            };
+            if h != Hashes::default() {
+                hashes.insert(path.to_owned(), h);
+            }
             files.push((path.to_owned(), size));
             if files.len() > MAX_REMOTE_FILES {
                 return Err(Error::Limit {
@@ -193,7 +222,7 @@ fn list_tree(net: &Net, base: &str, repo: &str, commit: &str, label: &str) -> Re
         url = next.filter(|n| origin(n) == origin(base));
     }
     files.sort();
-    Ok(files)
+    Ok((files, hashes))
 }
 
 fn fnv(s: &str) -> u64 {
@@ -240,6 +269,7 @@ fn open_url(net: &Arc<Net>, url: &str, label: &str) -> Result<Mirror> {
             source: url.to_owned(),
             commit: etag.clone(),
             files: vec![(name.clone(), size)],
+            hashes: Default::default(),
         };
         if let Ok(t) = serde_json::to_vec(&l) {
             let _ = write_atomic(&listing_path, &t);
@@ -313,6 +343,7 @@ fn build(
             size: *size,
             local,
             label: label_of(rel),
+            hashes: Hashes::default(),
             cache: state.clone(),
             net: net.clone(),
             prepared: OnceLock::new(),

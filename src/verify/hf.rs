@@ -66,6 +66,7 @@ pub fn verify(path: &Path, threads: usize) -> Result<Report, Error> {
         path: path.display().to_string(),
         kind: "hf-cache",
         verified: false,
+        against: None,
         signature: None,
         problem: None,
         files: Vec::new(),

@@ -5,6 +5,7 @@
 //!   and compared with the signed manifest.
 //! - [`sign`]: write such a bundle with a private key.
 //! - [`hf`]: a Hugging Face cache folder, each blob against the hash that names it.
+//! - [`against`]: local files against a Hub repository's listing (LFS SHA-256, git blob ids).
 //!
 //! Every check returns a [`Report`]: verified or not, and file by file what failed and why. Problems
 //! with the input itself (an unreadable signature file, a malformed bundle) are [`crate::Error`]s.
@@ -17,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod against;
 mod bundle;
 pub mod hash;
 pub mod hf;
@@ -35,13 +37,16 @@ use serde::Serialize;
 pub struct Report {
     /// The model (file or folder) verified.
     pub path: String,
-    /// `oms` or `hf-cache`.
+    /// `oms`, `hf-cache` or `hf-hub`.
     pub kind: &'static str,
     /// True only when the signature (if any) holds and every file matched.
     pub verified: bool,
     /// Details of the signature checked (OMS only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureInfo>,
+    /// The repository compared with (`--against` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub against: Option<Against>,
     /// Why the whole model failed before any file was compared (bad signature, wrong key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
@@ -65,6 +70,16 @@ impl Report {
     pub fn gbps(&self) -> Option<f64> {
         (self.bytes_hashed > 0 && self.hash_seconds > 0.0).then(|| self.bytes_hashed as f64 / self.hash_seconds / 1e9)
     }
+}
+
+/// The Hub repository a model was compared with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Against {
+    /// The remote path as given (`hf://ORG/NAME@REV`).
+    pub remote: String,
+    /// The commit the revision resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// What was signed and how (OMS).

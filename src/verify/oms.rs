@@ -52,6 +52,7 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
         path: model.display().to_string(),
         kind: "oms",
         verified: false,
+        against: None,
         signature: Some(SignatureInfo {
             file: sig_path.display().to_string(),
             key: opts.key.describe(),

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! let report = tensorscope::verify::Report {
-//!     path: "m".into(), kind: "oms", verified: false, signature: None,
+//!     path: "m".into(), kind: "oms", verified: false, signature: None, against: None,
 //!     problem: Some("bad signature".into()), files: vec![], bytes_hashed: 0, hash_seconds: 0.0, threads: 1,
 //! };
 //! let log = tensorscope::verify::sarif::log(&report);

@@ -46,7 +46,7 @@ impl Ignores {
         }
     }
 
-    fn matches(&self, parts: &[OsString]) -> bool {
+    pub(super) fn matches(&self, parts: &[OsString]) -> bool {
         self.0.iter().any(|ig| parts.starts_with(ig))
     }
 }

@@ -78,6 +78,18 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
     }
 }
 
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether the stand-in Hub lists `rel` as an LFS file (as `.gitattributes` on the Hub marks weights).
+pub fn is_lfs(rel: &str) -> bool {
+    [".safetensors", ".bin", ".gguf", ".pkl", ".pt", ".pth"]
+        .iter()
+        .any(|e| rel.ends_with(e))
+}
+
 /// The files of a repo: (path in the repo, sample file).
 pub fn repo_files(repo: &str) -> Option<Vec<(String, PathBuf)>> {
     let s = samples();
@@ -291,8 +303,24 @@ fn serve(mut conn: TcpStream, is_cdn: bool, stats: &Stats, endpoint: &str, cdn: 
                 .skip(from)
                 .take(4)
                 .map(|(rel, p)| {
-                    let size = std::fs::metadata(p).unwrap().len();
-                    format!("{{\"type\":\"file\",\"oid\":\"x\",\"size\":{size},\"path\":\"{rel}\"}}")
+                    let data = std::fs::read(p).unwrap();
+                    let size = data.len();
+                    // as the Hub lists them: every file's git blob id, an LFS file's sha256 too
+                    let git = {
+                        use sha1::Digest;
+                        let mut h = sha1::Sha1::new();
+                        h.update(format!("blob {size}\0").as_bytes());
+                        h.update(&data);
+                        hex(&h.finalize())
+                    };
+                    let lfs = if is_lfs(rel) {
+                        use sha2::Digest;
+                        let sha = hex(&sha2::Sha256::digest(&data));
+                        format!(",\"lfs\":{{\"oid\":\"{sha}\",\"size\":{size},\"pointerSize\":134}}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{{\"type\":\"file\",\"oid\":\"{git}\",\"size\":{size},\"path\":\"{rel}\"{lfs}}}")
                 })
                 .collect();
             let mut extra = vec![];

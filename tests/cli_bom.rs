@@ -1,0 +1,370 @@
+//! `scan --format cyclonedx|spdx`: an AI bill of materials from the bytes. Every document the tests
+//! write is validated against the official schemas vendored under tests/data/schemas/ (CycloneDX
+//! 1.6 with its SPDX-licence and JSF sub-schemas, SPDX 3.0.1 JSON-LD, SARIF 2.1.0), with no
+//! network; the SARIF of `scan` and `verify` is validated too.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::hub::{self, Hub};
+use serde_json::Value;
+use sha2::Digest;
+
+fn schema_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas")
+}
+
+fn load(rel: &str) -> Value {
+    let p = schema_dir().join(rel);
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Which official schema a document must satisfy.
+#[derive(Clone, Copy, Debug)]
+enum Schema {
+    CycloneDx16,
+    Spdx301,
+    Sarif210,
+}
+
+/// Validate `doc` against `schema` (formats checked too), panicking with every error found.
+fn validate(doc: &Value, schema: Schema) {
+    let errors: Vec<String> = match schema {
+        Schema::CycloneDx16 => {
+            // the BOM schema refers to its two sub-schemas by relative URI: served from the files
+            let registry = jsonschema::Registry::new()
+                .add(
+                    "http://cyclonedx.org/schema/spdx.schema.json",
+                    load("cyclonedx/spdx.schema.json"),
+                )
+                .unwrap()
+                .add(
+                    "http://cyclonedx.org/schema/jsf-0.82.schema.json",
+                    load("cyclonedx/jsf-0.82.schema.json"),
+                )
+                .unwrap()
+                .prepare()
+                .unwrap();
+            let v = jsonschema::options()
+                .should_validate_formats(true)
+                .with_registry(&registry)
+                .build(&load("cyclonedx/bom-1.6.schema.json"))
+                .expect("the CycloneDX 1.6 schema compiles");
+            v.iter_errors(doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect()
+        }
+        Schema::Spdx301 | Schema::Sarif210 => {
+            let file = match schema {
+                Schema::Spdx301 => "spdx/spdx-json-schema-3.0.1.json",
+                _ => "sarif/sarif-schema-2.1.0.json",
+            };
+            let v = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&load(file))
+                .unwrap_or_else(|e| panic!("{file} compiles: {e}"));
+            v.iter_errors(doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect()
+        }
+    };
+    assert!(
+        errors.is_empty(),
+        "{schema:?}: {} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
+fn sha256_of(p: &Path) -> String {
+    hub::hex(&sha2::Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+fn parse(r: &common::Run) -> Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", r.stdout, r.stderr))
+}
+
+/// A folder holding a safe checkpoint (with config.json, tokenizer_config.json and a README beside
+/// it) and a dangerous one.
+fn safe_and_dangerous() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(common::sample("gpt2-tiny.safetensors"), d.join("model.safetensors")).unwrap();
+    std::fs::copy(common::sample("malicious.bin"), d.join("evil.bin")).unwrap();
+    std::fs::copy(common::sample("sharded/config.json"), d.join("config.json")).unwrap();
+    std::fs::write(
+        d.join("tokenizer_config.json"),
+        r#"{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("README.md"),
+        "---\nlanguage: en\nlicense: apache-2.0\n---\n# tiny\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn component<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name}: {doc:#}"))
+}
+
+fn property<'a>(list: &'a Value, name: &str) -> Option<&'a str> {
+    list.as_array()?.iter().find(|p| p["name"] == name)?["value"].as_str()
+}
+
+#[test]
+fn cyclonedx_of_a_safe_and_a_dangerous_checkpoint_validates_and_carries_both_hashes_and_the_finding() {
+    let dir = safe_and_dangerous();
+    let folder = dir.path().to_str().unwrap();
+    let r = common::run(&["scan", folder, "--format", "cyclonedx"]);
+    assert_eq!(r.code, 1, "a dangerous file fails the scan: {}", r.stderr);
+    let doc = parse(&r);
+    validate(&doc, Schema::CycloneDx16);
+    assert_eq!(doc["specVersion"], "1.6");
+
+    let safe = component(&doc, "model.safetensors");
+    let evil = component(&doc, "evil.bin");
+    for (c, file) in [(safe, "model.safetensors"), (evil, "evil.bin")] {
+        assert_eq!(c["type"], "machine-learning-model");
+        assert_eq!(c["hashes"][0]["alg"], "SHA-256");
+        assert_eq!(c["hashes"][0]["content"], sha256_of(&dir.path().join(file)), "{file}");
+        assert_eq!(
+            property(&c["properties"], "tensorscope:sha256-source"),
+            Some("computed-from-bytes")
+        );
+    }
+    // the model card is filled from the bytes: the count `inspect` gives, the dtypes, the template
+    let inspect = parse(&common::run(&[
+        "inspect",
+        &dir.path().join("model.safetensors").to_string_lossy(),
+        "--json",
+    ]));
+    let card = &safe["modelCard"];
+    let params = property(&card["properties"], "tensorscope:parameters").unwrap();
+    assert_eq!(params, inspect["total_params"].to_string(), "inspect: {inspect:#}");
+    assert!(
+        property(&card["properties"], "tensorscope:dtype:F32").is_some(),
+        "{card:#}"
+    );
+    assert_eq!(card["modelParameters"]["modelArchitecture"], "GPT2LMHeadModel");
+    assert_eq!(property(&card["properties"], "tensorscope:context-length"), Some("128"));
+    let template = "{% for m in messages %}{{ m.content }}{% endfor %}";
+    assert_eq!(
+        property(
+            &card["properties"],
+            "tensorscope:chat-template-sha256:tokenizer_config.json"
+        ),
+        Some(hub::hex(&sha2::Sha256::digest(template.as_bytes())).as_str())
+    );
+    assert_eq!(safe["licenses"][0]["license"]["name"], "apache-2.0");
+    assert_eq!(property(&safe["properties"], "tensorscope:scan-verdict"), Some("safe"));
+
+    // the dangerous finding is a vulnerability of the dangerous file, with the loaders that run it
+    let vulns = doc["vulnerabilities"].as_array().expect("vulnerabilities");
+    let v = vulns
+        .iter()
+        .find(|v| v["affects"][0]["ref"] == evil["bom-ref"] && v["ratings"][0]["severity"] == "critical")
+        .unwrap_or_else(|| panic!("no critical finding on evil.bin: {doc:#}"));
+    assert_eq!(v["id"], "TS001");
+    assert_eq!(v["cwes"][0], 502);
+    assert_eq!(property(&v["properties"], "tensorscope:global"), Some("posix.system"));
+    assert!(property(&v["properties"], "tensorscope:loader").is_some(), "{v:#}");
+    assert!(vulns.iter().all(|v| v["affects"][0]["ref"] != safe["bom-ref"]));
+
+    // deterministic: the same files give the same bytes
+    let again = common::run(&["scan", folder, "--format", "cyclonedx"]);
+    assert_eq!(r.stdout, again.stdout);
+}
+
+#[test]
+fn spdx_of_the_same_folder_validates_and_is_reproducible() {
+    let dir = safe_and_dangerous();
+    let folder = dir.path().to_str().unwrap();
+    let env = [("SOURCE_DATE_EPOCH", "1733529600")];
+    let r = common::run_env(&["scan", folder, "--format", "spdx"], &env);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = parse(&r);
+    validate(&doc, Schema::Spdx301);
+    let graph = doc["@graph"].as_array().unwrap();
+    assert_eq!(graph[0]["created"], "2024-12-07T00:00:00Z");
+    let pkg = |name: &str| {
+        graph
+            .iter()
+            .find(|e| e["type"] == "ai_AIPackage" && e["name"] == name)
+            .unwrap_or_else(|| panic!("no package {name}"))
+    };
+    let safe = pkg("model.safetensors");
+    assert_eq!(safe["verifiedUsing"][0]["algorithm"], "sha256");
+    assert_eq!(
+        safe["verifiedUsing"][0]["hashValue"],
+        sha256_of(&dir.path().join("model.safetensors"))
+    );
+    assert_eq!(safe["software_primaryPurpose"], "model");
+    assert_eq!(safe["ai_typeOfModel"][0], "GPT2LMHeadModel");
+    let evil = pkg("evil.bin");
+    assert_eq!(
+        evil["verifiedUsing"][0]["hashValue"],
+        sha256_of(&dir.path().join("evil.bin"))
+    );
+    let finding = graph
+        .iter()
+        .find(|e| {
+            e["type"] == "Annotation"
+                && e["subject"] == evil["spdxId"]
+                && e["statement"].as_str().unwrap().contains("posix.system")
+        })
+        .unwrap_or_else(|| panic!("no finding annotation: {doc:#}"));
+    assert!(finding["statement"].as_str().unwrap().starts_with("dangerous finding"));
+    let licence = graph
+        .iter()
+        .find(|e| e["type"] == "Relationship" && e["relationshipType"] == "hasDeclaredLicense")
+        .unwrap();
+    assert_eq!(licence["from"], safe["spdxId"]);
+    let again = common::run_env(&["scan", folder, "--format", "spdx"], &env);
+    assert_eq!(r.stdout, again.stdout);
+}
+
+#[test]
+fn gguf_bom_reads_architecture_context_licence_quantization_and_template_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+    let tool_use = "{{ tools }}";
+    let g = common::gguf::Builder::default()
+        .kv_str("general.architecture", "llama")
+        .kv_u32("llama.context_length", 4096)
+        .kv_str("general.license", "mit")
+        .kv_str("tokenizer.chat_template", template)
+        .kv_str("tokenizer.chat_template.tool_use", tool_use)
+        // one Q8_0 block (type 8): 32 weights in 34 bytes
+        .tensor("blk.0.attn_q.weight", &[32], 8, &[0u8; 34])
+        .f32s("output_norm.weight", &[1.0; 4]);
+    let path = dir.path().join("tiny.gguf");
+    std::fs::write(&path, g.bytes()).unwrap();
+    let r = common::run(&["scan", path.to_str().unwrap(), "--format", "cyclonedx"]);
+    let doc = parse(&r);
+    validate(&doc, Schema::CycloneDx16);
+    let c = &doc["components"][0];
+    let card = &c["modelCard"]["properties"];
+    assert_eq!(c["modelCard"]["modelParameters"]["modelArchitecture"], "llama");
+    assert_eq!(property(card, "tensorscope:context-length"), Some("4096"));
+    assert_eq!(property(card, "tensorscope:parameters"), Some("36"));
+    assert_eq!(property(card, "tensorscope:quantization"), Some("GGML blocks: Q8_0"));
+    assert_eq!(c["licenses"][0]["license"]["name"], "mit");
+    let fp = |s: &str| hub::hex(&sha2::Sha256::digest(s.as_bytes()));
+    assert_eq!(
+        property(card, "tensorscope:chat-template-sha256:tokenizer.chat_template"),
+        Some(fp(template).as_str())
+    );
+    assert_eq!(
+        property(
+            card,
+            "tensorscope:chat-template-sha256:tokenizer.chat_template.tool_use"
+        ),
+        Some(fp(tool_use).as_str())
+    );
+    let spdx = parse(&common::run_env(
+        &["scan", path.to_str().unwrap(), "--format", "spdx"],
+        &[("SOURCE_DATE_EPOCH", "0")],
+    ));
+    validate(&spdx, Schema::Spdx301);
+}
+
+/// `hf://` paths: the SHA-256 is the Hub's LFS metadata (the file is not downloaded), the purl names
+/// the commit.
+#[test]
+fn hub_bom_takes_hashes_from_the_lfs_listing_without_downloading() {
+    let hub = Hub::start();
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path().to_str().unwrap();
+    let env = [
+        ("HF_ENDPOINT", hub.endpoint.as_str()),
+        ("XDG_CACHE_HOME", c),
+        ("HOME", c),
+        ("TENSORSCOPE_HTTP_TIMEOUT", "10"),
+        ("SOURCE_DATE_EPOCH", "0"),
+    ];
+    let r = common::run_env(&["scan", "hf://tiny/single", "--format", "cyclonedx"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = parse(&r);
+    validate(&doc, Schema::CycloneDx16);
+    let m = component(&doc, "model.safetensors");
+    let sample = Path::new(&common::sample("gpt2-tiny.safetensors")).to_path_buf();
+    assert_eq!(m["hashes"][0]["content"], sha256_of(&sample));
+    assert_eq!(
+        property(&m["properties"], "tensorscope:sha256-source"),
+        Some("hub-lfs-metadata")
+    );
+    assert_eq!(m["purl"], format!("pkg:huggingface/tiny/single@{}", hub::COMMIT));
+    let size = std::fs::metadata(&sample).unwrap().len();
+    assert!(
+        hub.stats.cdn_bytes() < size / 2,
+        "the file was downloaded: {} of {size} bytes",
+        hub.stats.cdn_bytes()
+    );
+    let spdx = parse(&common::run_env(
+        &["scan", "hf://tiny/single", "--format", "spdx"],
+        &env,
+    ));
+    validate(&spdx, Schema::Spdx301);
+    let pkg = spdx["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ai_AIPackage")
+        .unwrap();
+    assert_eq!(pkg["software_packageUrl"], m["purl"]);
+    assert_eq!(pkg["verifiedUsing"][0]["hashValue"], m["hashes"][0]["content"]);
+}
+
+#[test]
+fn scan_and_verify_sarif_validate_against_sarif_2_1_0() {
+    // every sample: safe, suspicious and dangerous files, skipped files
+    let r = common::run(&["scan", &common::sample(""), "--format", "sarif"]);
+    let log = parse(&r);
+    assert!(log["runs"][0]["results"].as_array().is_some_and(|r| !r.is_empty()));
+    validate(&log, Schema::Sarif210);
+    // a verify that fails (a changed blob of a cache folder)
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("models--o--n");
+    let data = b"hello";
+    let sha = hub::hex(&sha2::Sha256::digest(data));
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots/abc")).unwrap();
+    std::fs::write(repo.join("blobs").join(&sha), b"hellO").unwrap();
+    std::os::unix::fs::symlink(format!("../../blobs/{sha}"), repo.join("snapshots/abc/f.bin")).unwrap();
+    let r = common::run(&["verify", repo.to_str().unwrap(), "--format", "sarif"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let log = parse(&r);
+    assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
+    validate(&log, Schema::Sarif210);
+}
+
+#[test]
+fn the_validator_rejects_what_the_schemas_forbid() {
+    // the checks above mean something only if a wrong document fails
+    let dir = safe_and_dangerous();
+    let mut doc = parse(&common::run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "cyclonedx",
+    ]));
+    doc["components"][0]["hashes"][0]["alg"] = "SHA-257".into();
+    let caught = std::panic::catch_unwind(|| validate(&doc, Schema::CycloneDx16));
+    assert!(caught.is_err());
+    let mut spdx = parse(&common::run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "spdx",
+    ]));
+    spdx["@graph"][0]["created"] = "yesterday".into();
+    assert!(std::panic::catch_unwind(|| validate(&spdx, Schema::Spdx301)).is_err());
+}
