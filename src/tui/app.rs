@@ -456,7 +456,7 @@ impl App {
                         .compare
                         .as_ref()
                         .and_then(|c| c.report.as_ref()?.as_ref().ok())
-                        .map(|r| Export::Diff((**r).clone())),
+                        .map(|r| Export::Diff(Box::new((**r).clone()))),
                     _ => None,
                 };
                 match job {

@@ -15,7 +15,7 @@ pub enum Export {
     /// The Scan tab: JSON and SARIF.
     Scan(ScanReport),
     /// The Diff tab: JSON.
-    Diff(DiffReport),
+    Diff(Box<DiffReport>),
 }
 
 impl Export {
