@@ -37,15 +37,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(inner.width).max(1);
     let Some(i) = leaf else {
         let mut lines = wrap(&escape(&pane.tree.path(id)), width);
-        lines.extend(wrap_plain(
-            &format!(
-                "{} tensors  {} params  {}",
-                node.tensors,
-                params_label(node.params),
-                bytes(node.bytes)
-            ),
-            width,
-        ));
+        let summary = [
+            format!("{} tensors", node.tensors),
+            format!("{} params", params_label(node.params)),
+            bytes(node.bytes),
+        ];
+        lines.extend(wrap_items(&summary, "  ", width).into_iter().map(Line::from));
         lines.push(Line::from(""));
         for (d, p) in node.dtypes.iter() {
             let share = if node.params > 0 {
@@ -66,7 +63,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             )));
         }
         lines.push(Line::from(""));
-        lines.push(Line::from("→ open · ← close · * open all · t flat list").dim());
+        let keys = ["→ open", "← close", "* open all", "t flat list"].map(String::from);
+        lines.extend(wrap_items(&keys, " · ", width).into_iter().map(|l| Line::from(l).dim()));
         Paragraph::new(lines).render(inner, buf);
         return;
     };
@@ -90,15 +88,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         t.nbytes().map(bytes).unwrap_or_else(|| "size unknown".into()),
         if t.is_contiguous() { "" } else { "  strided view" }
     )));
-    lines.push(
-        Line::from(format!(
-            "file {}  bytes {}..{}",
-            escape(&file),
-            t.storage.start,
-            t.storage.end
-        ))
-        .dim(),
-    );
+    let place = [
+        format!("file {}", escape(&file)),
+        format!("bytes {}..{}", t.storage.start, t.storage.end),
+    ];
+    lines.extend(wrap_items(&place, "  ", width).into_iter().map(|l| Line::from(l).dim()));
     lines.push(Line::from(""));
     match &app.preview {
         PreviewState::Ready(p) if p.index == i => lines.extend(body(p, t, width)),
@@ -134,7 +128,17 @@ fn body(p: &Preview, t: &TensorInfo, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::from(d.clone()).fg(Color::Yellow));
     }
     if let Some(s) = &p.stats {
-        lines.extend(layout::stats_lines(t.dtype, s).map(Line::from));
+        // `key value` pairs two spaces apart: a narrow pane breaks between pairs, never inside one
+        for l in layout::stats_lines(t.dtype, s) {
+            let items: Vec<String> = l.trim_start().split("  ").map(String::from).collect();
+            let indent = &l[..l.len() - l.trim_start().len()];
+            let room = width.saturating_sub(indent.len());
+            lines.extend(
+                wrap_items(&items, "  ", room)
+                    .into_iter()
+                    .map(|w| Line::from(format!("{indent}{w}"))),
+            );
+        }
         if s.sampled {
             lines.push(Line::from("  press s for exact statistics").fg(Color::Yellow));
         }
@@ -191,11 +195,62 @@ fn wrap(s: &str, width: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// `s` in lines of `width` chars, plain.
-fn wrap_plain(s: &str, width: usize) -> Vec<Line<'static>> {
-    let chars: Vec<char> = s.chars().collect();
-    chars
-        .chunks(width)
-        .map(|c| Line::from(c.iter().collect::<String>()))
-        .collect()
+/// `items` on lines at most `width` columns wide (display width), `sep` between the items of a line: an
+/// item (`399.9 kB`, `bytes 0..768`) is never cut between lines unless it alone is wider than a line.
+fn wrap_items(items: &[String], sep: &str, width: usize) -> Vec<String> {
+    let cols = |s: &str| Span::raw(s).width();
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for item in items {
+        if !cur.is_empty() && cols(&cur) + cols(sep) + cols(item) <= width {
+            cur.push_str(sep);
+            cur.push_str(item);
+            continue;
+        }
+        if !cur.is_empty() {
+            lines.push(std::mem::take(&mut cur));
+        }
+        // an item wider than a line: pieces of at most `width` columns
+        for c in item.chars() {
+            if !cur.is_empty() && cols(&cur) + cols(c.encode_utf8(&mut [0; 4])) > width {
+                lines.push(std::mem::take(&mut cur));
+            }
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap_items;
+
+    fn owned(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_size_is_never_cut_from_its_unit_and_a_byte_range_stays_whole() {
+        let items = owned(&["24 tensors", "100.0K params", "399.9 kB"]);
+        assert_eq!(
+            wrap_items(&items, "  ", 34),
+            owned(&["24 tensors  100.0K params", "399.9 kB"])
+        );
+        let place = owned(&["file samples/gpt2-tiny.safetensors", "bytes 0..768"]);
+        assert_eq!(
+            wrap_items(&place, "  ", 40),
+            owned(&["file samples/gpt2-tiny.safetensors", "bytes 0..768"])
+        );
+    }
+
+    #[test]
+    fn an_item_wider_than_the_line_is_cut_by_display_width() {
+        let items = owned(&["名前名前名前", "x"]);
+        assert_eq!(wrap_items(&items, " ", 4), owned(&["名前", "名前", "名前", "x"]));
+        assert_eq!(wrap_items(&owned(&["a", "b"]), " · ", 80), owned(&["a · b"]));
+    }
 }
