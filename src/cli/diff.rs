@@ -182,7 +182,7 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
             writeln!(out, "{}", group_line(g))?;
         }
     }
-    writeln!(out, "{}", verdict_line(r))
+    writeln!(out, "{}", r.verdict_line())
 }
 
 /// One tensor's row: name, dtype (`F32 -> F16`), shape, differences, cosine and its verdict.
@@ -191,39 +191,20 @@ fn row(t: &TensorDiff) -> Vec<String> {
         Some(b) => format!("{} -> {b}", t.dtype),
         None => t.dtype.to_string(),
     };
-    let mut verdict = match (t.equal, t.tolerance) {
-        (true, _) => "equal".to_string(),
-        (false, Some(tol)) if t.within_tolerance => format!("within {}", tol.dtype),
-        (false, Some(tol)) => format!("{} outside {}", count(t.outside_tolerance), tol.dtype),
-        (false, None) => "different".to_string(),
-    };
-    if t.nonfinite_mismatches > 0 {
-        verdict.push_str(&format!(", {}", plural(t.nonfinite_mismatches, "NaN/inf mismatch")));
-    }
     vec![
         escape(&t.name).into_owned(),
         dtype,
         format!("{:?}", t.shape),
         short(t.max_abs_diff),
         short(t.max_rel_diff),
-        cosine(t.cosine_similarity, t.one_minus_cosine),
-        verdict,
+        t.cosine_label(),
+        t.verdict_label(),
     ]
 }
 
 /// A difference in two significant digits (`4.8e-4`), 0 as `0`.
 fn short(x: f64) -> String {
     if x == 0.0 { "0".into() } else { format!("{x:.1e}") }
-}
-
-/// The cosine in six decimals, or as `1 - 2.3e-8` where six decimals would round it to 1.
-fn cosine(cos: Option<f64>, one_minus: Option<f64>) -> String {
-    match (cos, one_minus) {
-        (None, _) => "n/a".into(),
-        (Some(_), Some(0.0)) => "1".into(),
-        (Some(_), Some(d)) if d < 5e-7 => format!("1 - {d:.1e}"),
-        (Some(c), _) => format!("{c:.6}"),
-    }
 }
 
 /// `within F16 rounding (rtol 1e-3, atol 1e-5): 70/70, max rel 4.8e-4`.
@@ -246,27 +227,4 @@ fn group_line(g: &ToleranceGroup) -> String {
         count(g.tensors as u64),
         short(g.max_rel_diff)
     )
-}
-
-/// The last line: `identical`, `equal within F16 rounding` or `different`.
-fn verdict_line(r: &DiffReport) -> String {
-    match r.verdict {
-        Verdict::Identical => "identical".into(),
-        Verdict::Different => "different".into(),
-        Verdict::WithinTolerance if r.different == 0 => "equal values, other dtypes".into(),
-        Verdict::WithinTolerance => {
-            // the dtypes whose rounding was needed: groups holding a tensor whose values differ
-            let needed: Vec<String> = r
-                .tolerances
-                .iter()
-                .filter(|g| {
-                    r.tensors
-                        .iter()
-                        .any(|t| !t.equal && t.tolerance.is_some_and(|x| x.dtype == g.tolerance.dtype))
-                })
-                .map(|g| g.tolerance.dtype.to_string())
-                .collect();
-            format!("equal within {} rounding", needed.join(" and "))
-        }
-    }
 }

@@ -31,9 +31,11 @@ use crate::tensor::equal::{COMPARE_CHUNK_BYTES, tensors_equal};
 use crate::tensor::read::TensorReader;
 use crate::{Error, Result};
 
+mod labels;
 pub mod tolerance;
 mod values;
 
+pub use labels::cosine_label;
 pub use tolerance::{Tolerance, ToleranceGroup, Verdict};
 
 /// A tensor seen on one side.

@@ -1,5 +1,6 @@
 //! Compare mode's rows: the comparison report flattened into one list, differences first (only in
-//! A, only in B, dtype or shape changed, values that differ, then equal tensors).
+//! A, only in B, shape changed, values that differ, then equal tensors); a tensor whose dtype
+//! changed is one row, with its values compared.
 
 use tensorscope::diff::{Brief, Change, DiffReport, TensorDiff};
 
@@ -27,14 +28,15 @@ pub fn rows(r: &DiffReport) -> Vec<Row<'_>> {
     let mut out: Vec<Row> = Vec::with_capacity(row_count(r));
     out.extend(r.only_in_a.iter().map(Row::OnlyA));
     out.extend(r.only_in_b.iter().map(Row::OnlyB));
-    out.extend(r.changed.iter().map(Row::Changed));
+    // a dtype change alone is a tensor row below (its values compared): listed once
+    out.extend(r.shape_changes().map(Row::Changed));
     out.extend(r.tensors.iter().filter(|t| !t.equal).map(Row::Tensor));
     out.extend(r.tensors.iter().filter(|t| t.equal).map(Row::Tensor));
     out
 }
 
 pub fn row_count(r: &DiffReport) -> usize {
-    r.only_in_a.len() + r.only_in_b.len() + r.changed.len() + r.tensors.len()
+    r.only_in_a.len() + r.only_in_b.len() + r.shape_changes().count() + r.tensors.len()
 }
 
 /// The name on row `i`.

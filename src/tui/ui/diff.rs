@@ -1,11 +1,12 @@
 //! Compare mode: a summary line, then one row per difference and per common tensor
-//! (`differs  max|a−b| 0.0123  cos 0.99991`), differences first.
+//! (`differs  3 outside F16  max|a−b| 0.0123  cos 0.99991`), differences first.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
+use tensorscope::diff::Verdict;
 use tensorscope::tensor::format::general;
 use tensorscope::text::escape;
 
@@ -45,17 +46,28 @@ fn describe(row: Row) -> (String, String, Color) {
                 Some(b) => format!("{}→{} ", t.dtype, b),
                 None => String::new(),
             };
+            let color = match (t.equal, t.within_tolerance) {
+                (true, _) => Color::DarkGray,
+                (false, true) => Color::Cyan,
+                (false, false) => Color::Yellow,
+            };
+            let kind = match (t.equal, t.within_tolerance) {
+                (true, _) => "equal",
+                (false, true) => "rounding",
+                (false, false) => "differs",
+            };
             if t.equal {
-                ("equal".into(), format!("{dt}values equal"), Color::DarkGray)
+                (kind.into(), format!("{dt}values equal"), color)
             } else {
-                let cos = t
-                    .cosine_similarity
-                    .map(|c| format!("{c:.6}"))
-                    .unwrap_or_else(|| "-".into());
                 (
-                    "differs".into(),
-                    format!("{dt}max|a−b| {}  cos {cos}", general(t.max_abs_diff, 4)),
-                    Color::Yellow,
+                    kind.into(),
+                    format!(
+                        "{dt}{}  max|a−b| {}  cos {}",
+                        t.verdict_label(),
+                        general(t.max_abs_diff, 4),
+                        t.cosine_label()
+                    ),
+                    color,
                 )
             }
         }
@@ -92,14 +104,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let summary = if report.identical {
         Line::from("identical: every tensor equal").fg(Color::Green).bold()
     } else {
+        let color = match report.verdict {
+            Verdict::WithinTolerance => Color::Cyan,
+            _ => Color::Yellow,
+        };
         Line::from(format!(
-            "{} only in A · {} only in B · {} changed · {} differ · {} equal",
+            "{} · {} only in A · {} only in B · {} reshaped · {} differ · {} equal",
+            report.verdict_line(),
             report.only_in_a.len(),
             report.only_in_b.len(),
-            report.changed.len(),
+            report.shape_changes().count(),
             report.different,
             report.equal
         ))
+        .fg(color)
         .bold()
     };
     summary.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);

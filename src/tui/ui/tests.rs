@@ -322,6 +322,14 @@ fn diff_tab_compares_by_value_across_dtypes() {
     assert_eq!(r.compared, 2, "and the values still compared");
     let w = r.tensors.iter().find(|t| t.name == "enc.w").unwrap();
     assert!(!w.equal && (w.max_abs_diff - 0.05).abs() < 1e-3, "{w:?}");
+    // one row per tensor: a dtype change alone is the tensor's row, not a second "changed" row
+    let rows = crate::tui::diff::rows(r);
+    let names: Vec<&str> = rows.iter().map(|row| row.name()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "enc.w").count(), 1, "{names:?}");
+    assert_eq!(crate::tui::diff::row_count(r), 3);
+    let eb = r.tensors.iter().find(|t| t.name == "enc.b").unwrap();
+    assert!(!eb.equal && !eb.within_tolerance, "0.3 in F16 is 0.2998, outside its rounding of 0.25: {eb:?}");
     let mut app = app;
     if let Some(c) = &mut app.compare {
         c.b = std::sync::Arc::new(tensorscope::checkpoint::open(&b).unwrap());
