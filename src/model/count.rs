@@ -181,6 +181,18 @@ pub struct Counting {
 /// A storage view: file, storage range, offset, shape, strides, dtype.
 type ViewKey<'a> = (usize, u64, u64, u64, &'a [u64], &'a [u64], DType);
 
+fn view_key(t: &TensorInfo) -> ViewKey<'_> {
+    (
+        t.file,
+        t.storage.start,
+        t.storage.end,
+        t.offset,
+        t.shape.as_slice(),
+        t.strides.as_slice(),
+        t.dtype,
+    )
+}
+
 /// Suffixes of the tensors a packed weight needs beside it, per packed suffix.
 const QWEIGHT_AUX: [&str; 3] = ["qzeros", "scales", "g_idx"];
 const PACKED_AUX: [&str; 6] = [
@@ -203,30 +215,41 @@ fn group_text(group: Option<i64>) -> String {
 impl Counting {
     /// Count `tensors` with what is known beside them.
     pub fn of(tensors: &[TensorInfo], hints: &Hints) -> Counting {
-        let names: HashSet<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
-        let has = |n: &str| names.contains(n);
+        // the names are hashed only when a packed weight asks about its neighbours (most checkpoints
+        // hold none): 200,000 names cost a TUI's first frame tens of milliseconds
+        let names: std::cell::OnceCell<HashSet<&str>> = std::cell::OnceCell::new();
+        let has = |n: &str| {
+            names
+                .get_or_init(|| tensors.iter().map(|t| t.name.as_str()).collect())
+                .contains(n)
+        };
         let mut roles = Vec::with_capacity(tensors.len());
+        // one hash per tensor, of its storage; views (offset, shape, strides, dtype) are hashed only for
+        // storages that more than one tensor uses (tied weights, views), so each tensor still costs one
+        // map lookup whatever a file holds
+        let mut first_view: HashMap<(usize, u64, u64), (usize, bool)> = HashMap::with_capacity(tensors.len());
         let mut views: HashMap<ViewKey<'_>, usize> = HashMap::new();
-        let mut storages: HashSet<(usize, u64, u64)> = HashSet::new();
         let (mut params, mut stored, mut unique_bytes) = (0u64, 0u64, 0u64);
         for (i, t) in tensors.iter().enumerate() {
-            if storages.insert((t.file, t.storage.start, t.storage.end)) {
-                unique_bytes = unique_bytes.saturating_add(t.storage.end.saturating_sub(t.storage.start));
+            let storage = (t.file, t.storage.start, t.storage.end);
+            match first_view.entry(storage) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((i, false));
+                    unique_bytes = unique_bytes.saturating_add(t.storage.end.saturating_sub(t.storage.start));
+                }
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let (first, hashed) = e.get_mut();
+                    if !*hashed {
+                        views.insert(view_key(&tensors[*first]), *first);
+                        *hashed = true;
+                    }
+                    if let Some(&earlier) = views.get(&view_key(t)) {
+                        roles.push(Role::Tied(earlier));
+                        continue;
+                    }
+                    views.insert(view_key(t), i);
+                }
             }
-            let key = (
-                t.file,
-                t.storage.start,
-                t.storage.end,
-                t.offset,
-                t.shape.as_slice(),
-                t.strides.as_slice(),
-                t.dtype,
-            );
-            if let Some(&first) = views.get(&key) {
-                roles.push(Role::Tied(first));
-                continue;
-            }
-            views.insert(key, i);
             let numel = t.numel().unwrap_or(0);
             stored = stored.saturating_add(numel);
             let role = role_of(t, numel, &has, hints.quant.as_ref());

@@ -329,7 +329,10 @@ fn diff_tab_compares_by_value_across_dtypes() {
     assert_eq!(names.iter().filter(|n| **n == "enc.w").count(), 1, "{names:?}");
     assert_eq!(crate::tui::diff::row_count(r), 3);
     let eb = r.tensors.iter().find(|t| t.name == "enc.b").unwrap();
-    assert!(!eb.equal && !eb.within_tolerance, "0.3 in F16 is 0.2998, outside its rounding of 0.25: {eb:?}");
+    assert!(
+        !eb.equal && !eb.within_tolerance,
+        "0.3 in F16 is 0.2998, outside its rounding of 0.25: {eb:?}"
+    );
     let mut app = app;
     if let Some(c) = &mut app.compare {
         c.b = std::sync::Arc::new(tensorscope::checkpoint::open(&b).unwrap());
