@@ -63,6 +63,11 @@ pub enum SafeGlobal {
     NumpyDtype,
     /// `numpy.core.multiarray.scalar(dtype, bytes)`: a numpy scalar such as `np.float64(0.5)`.
     NumpyScalar,
+    /// `numpy.core.numeric._frombuffer(buffer, dtype, shape, order)`: how numpy pickles an array at
+    /// protocol 5 (pandas' default). It views bytes the pickle holds; numpy refuses any dtype that
+    /// holds objects ("cannot create an OBJECT array from memory buffer") and any shape the bytes do not
+    /// fill, so it allocates nothing the file does not carry.
+    NumpyFromBuffer,
     /// `builtins.complex(real, imag)`.
     Complex,
     /// `collections.Counter(dict)`: a dict of counts.
@@ -114,6 +119,7 @@ pub fn classify_safe(module: &str, name: &str) -> Option<SafeGlobal> {
         ("builtins" | "__builtin__", "set" | "frozenset") => S::Set,
         ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => S::NumpyReconstruct,
         ("numpy.core.multiarray" | "numpy._core.multiarray", "scalar") => S::NumpyScalar,
+        ("numpy.core.numeric" | "numpy._core.numeric", "_frombuffer") => S::NumpyFromBuffer,
         ("numpy", "ndarray") => S::NumpyNdarray,
         ("numpy", "dtype") => S::NumpyDtype,
         // what torch's weights_only unpickler also accepts (torch/_weights_only_unpickler.py)
@@ -252,6 +258,8 @@ mod tests {
             ("torch._tensor", "_rebuild_from_type_v2"),
             ("numpy.core.multiarray", "_reconstruct"),
             ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
             ("numpy", "ndarray"),
             ("numpy", "dtype"),
         ] {

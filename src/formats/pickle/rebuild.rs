@@ -135,6 +135,8 @@ impl<'a> Machine<'a> {
                 }
                 None => self.opaque(callable, args),
             },
+            // a numeric array viewing bytes of the pickle: the reader keeps it as an opaque value
+            S::NumpyFromBuffer => self.opaque(callable, args),
             S::NumpyScalar => match super::numpy::scalar(&self.heap, &a) {
                 Some(v) => Ok(v),
                 None => self.opaque(callable, args),

@@ -132,5 +132,15 @@ benign = {
 for name, arr in benign.items():
     add("benign", name, pickle.dumps(arr, protocol=2), "safe", None, loads_equal(arr))
 
+# benign at protocol 5 (pandas' default): numpy pickles a numeric array as
+# numpy._core.numeric._frombuffer(bytearray, dtype, shape, order), which refuses object dtypes
+protocol5 = {
+    "protocol5-numeric.pkl": np.arange(6, dtype=np.float32).reshape(2, 3),
+    "protocol5-structured.pkl": np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", [("c", "<f8")])]),
+}
+for name, arr in protocol5.items():
+    add("benign", name, pickle.dumps(arr, protocol=5), "safe", None, loads_equal(arr),
+        "numpy's protocol-5 reduction: _frombuffer over bytes the pickle carries")
+
 (ROOT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 print(f"{len(manifest)} files")
