@@ -167,3 +167,31 @@ mod tests {
         assert_eq!(bytes(12), "12 B");
     }
 }
+
+/// The UTC calendar date and time of `secs` seconds since 1970: `(year, month, day, hour, minute,
+/// second)`, proleptic Gregorian (Howard Hinnant's civil-from-days algorithm).
+pub fn utc(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3_600, rem % 3_600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod utc_tests {
+    #[test]
+    fn civil_dates_across_leap_years_and_centuries() {
+        assert_eq!(super::utc(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(super::utc(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(super::utc(1_796_608_500), (2026, 12, 7, 1, 55, 0));
+        assert_eq!(super::utc(4_107_542_399), (2100, 2, 28, 23, 59, 59));
+    }
+}

@@ -8,7 +8,6 @@
 //! what it holds at the revision now.
 
 use std::path::Path;
-use std::time::Instant;
 
 use super::hash::{self, Algorithm, Job};
 use super::walk::{self, Ignores};
@@ -179,15 +178,7 @@ pub fn verify(local: &Path, remote: &str, env: &Env, opts: &Options) -> Result<R
             ));
         }
     }
-    report.threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    }
-    .min(jobs.len().max(1));
-    let t0 = Instant::now();
-    let results = hash::hash_all(&jobs, opts.threads);
-    report.hash_seconds = t0.elapsed().as_secs_f64();
+    let results = hash::hash_all_into(&jobs, opts.threads, &mut report);
     for ((name, want), (job, r)) in wanted.into_iter().zip(jobs.iter().zip(results)) {
         let algo = job.algo.name();
         match r {

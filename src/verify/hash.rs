@@ -146,6 +146,20 @@ fn advise_sequential(_: &File) {}
 /// A digest and the bytes read, or why the bytes could not be read.
 pub type Hashed = std::io::Result<(Vec<u8>, u64)>;
 
+/// [`hash_all`], recording in `report` the threads used and the seconds the hashing took.
+pub fn hash_all_into(jobs: &[Job], threads: usize, report: &mut super::Report) -> Vec<Hashed> {
+    report.threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .min(jobs.len().max(1));
+    let t0 = std::time::Instant::now();
+    let results = hash_all(jobs, threads);
+    report.hash_seconds = t0.elapsed().as_secs_f64();
+    results
+}
+
 /// Hash every job on up to `threads` threads (0 = one per core). Results come back in job order:
 /// the digest and the bytes read, or the I/O error.
 pub fn hash_all(jobs: &[Job], threads: usize) -> Vec<Hashed> {

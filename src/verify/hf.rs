@@ -5,7 +5,6 @@
 //! name, and every snapshot entry must be a link to a blob that exists in the repository's `blobs/`.
 
 use std::path::{Component, Path, PathBuf};
-use std::time::Instant;
 
 use super::hash::{self, Algorithm, Job};
 use super::{FileCheck, Report, Status, short};
@@ -151,15 +150,7 @@ pub fn verify(path: &Path, threads: usize) -> Result<Report, Error> {
         });
         names.push((shown, b));
     }
-    report.threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    }
-    .min(jobs.len().max(1));
-    let t0 = Instant::now();
-    let results = hash::hash_all(&jobs, threads);
-    report.hash_seconds = t0.elapsed().as_secs_f64();
+    let results = hash::hash_all_into(&jobs, threads, &mut report);
     for ((shown, want), (job, r)) in names.into_iter().zip(jobs.iter().zip(results)) {
         match r {
             Ok((d, n)) => {

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::bundle::{self, Manifest, Method, Resource};
 use super::hash::{self, Job};
@@ -240,15 +239,7 @@ fn compare(report: &mut Report, m: &Manifest, entries: &[Entry], opts: &Options)
             ));
         }
     }
-    report.threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    }
-    .min(jobs.len().max(1));
-    let t0 = Instant::now();
-    let results = hash::hash_all(&jobs, opts.threads);
-    report.hash_seconds = t0.elapsed().as_secs_f64();
+    let results = hash::hash_all_into(&jobs, opts.threads, report);
     // fold shards into one verdict per file
     let mut per_file: BTreeMap<&str, FileCheck> = BTreeMap::new();
     let sharded = matches!(m.serialization.method, Method::Shards { .. });
