@@ -108,17 +108,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Verdict::WithinTolerance => Color::Cyan,
             _ => Color::Yellow,
         };
-        Line::from(format!(
-            "{} · {} only in A · {} only in B · {} reshaped · {} differ · {} equal",
-            report.verdict_line(),
-            report.only_in_a.len(),
-            report.only_in_b.len(),
-            report.shape_changes().count(),
-            report.different,
-            report.equal
-        ))
-        .fg(color)
-        .bold()
+        // the answer, then the counts that are not zero (at 80 columns all six do not fit)
+        let mut parts = vec![report.verdict_line()];
+        for (n, what) in [
+            (report.only_in_a.len(), "only in A"),
+            (report.only_in_b.len(), "only in B"),
+            (report.shape_changes().count(), "reshaped"),
+            (report.different, "differ"),
+            (report.equal, "equal"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        Line::from(parts.join(" · ")).fg(color).bold()
     };
     summary.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
     let list = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
