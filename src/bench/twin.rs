@@ -11,7 +11,7 @@ use super::synth;
 use crate::checkpoint::{self, Checkpoint};
 use crate::{Error, Result};
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Twin {
     /// A twin was written at `path`; `what` says how it was made.
@@ -46,7 +46,7 @@ pub fn write(path: &Path, ck: &Checkpoint, dir: &Path) -> Result<Twin> {
     write_named(path, ck, dir, "twin")
 }
 
-/// [`write`] into `dir/STEM.bin` or `dir/STEM.safetensors`.
+/// [`write()`] into `dir/STEM.bin` or `dir/STEM.safetensors`.
 pub fn write_named(path: &Path, ck: &Checkpoint, dir: &Path, stem: &str) -> Result<Twin> {
     let kinds = kinds(ck);
     let has = |k: Kind| kinds.contains(&k);
