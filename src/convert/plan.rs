@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 pub use super::layout::{Layout, Unit, discover, file_unit};
 use super::writer::{Entry, sort_entries};
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
+use crate::model::ViewKey;
 use crate::tensor::read::TensorReader;
 use crate::text::escape;
 use crate::{Error, Result};
@@ -87,22 +88,6 @@ pub struct UnitPlan<'a> {
     pub data_bytes: u64,
 }
 
-/// The identity of a view: two names with the same key are the same tensor (borrowed: nothing is
-/// copied per tensor).
-type ViewKey<'a> = (usize, u64, u64, u64, &'a [u64], &'a [u64], DType);
-
-fn key(t: &TensorInfo) -> ViewKey<'_> {
-    (
-        t.file,
-        t.storage.start,
-        t.storage.end,
-        t.offset,
-        &t.shape,
-        &t.strides,
-        t.dtype,
-    )
-}
-
 /// Views by identity, hashed with the fast hasher of [`crate::model::names`]: one lookup per
 /// tensor, so grouping the views of a storage is linear in their number.
 type ViewMap<'a> = HashMap<ViewKey<'a>, &'a str, std::hash::BuildHasherDefault<crate::model::names::NameHasher>>;
@@ -123,7 +108,7 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
             continue;
         }
         reader.check(t)?;
-        match first.entry(key(t)) {
+        match first.entry(t.view_key()) {
             std::collections::hash_map::Entry::Occupied(k) => aliases.push((t.name.clone(), (*k.get()).to_owned())),
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(&t.name);

@@ -29,7 +29,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{DType, TensorInfo};
+use super::{DType, TensorInfo, ViewKey};
 
 /// A quantization scheme read from `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,21 +178,6 @@ pub struct Counting {
     pub disagreements: Vec<String>,
 }
 
-/// A storage view: file, storage range, offset, shape, strides, dtype.
-type ViewKey<'a> = (usize, u64, u64, u64, &'a [u64], &'a [u64], DType);
-
-fn view_key(t: &TensorInfo) -> ViewKey<'_> {
-    (
-        t.file,
-        t.storage.start,
-        t.storage.end,
-        t.offset,
-        t.shape.as_slice(),
-        t.strides.as_slice(),
-        t.dtype,
-    )
-}
-
 /// Suffixes of the tensors a packed weight needs beside it, per packed suffix.
 const QWEIGHT_AUX: [&str; 3] = ["qzeros", "scales", "g_idx"];
 const PACKED_AUX: [&str; 6] = [
@@ -240,14 +225,14 @@ impl Counting {
                 std::collections::hash_map::Entry::Occupied(mut e) => {
                     let (first, hashed) = e.get_mut();
                     if !*hashed {
-                        views.insert(view_key(&tensors[*first]), *first);
+                        views.insert(tensors[*first].view_key(), *first);
                         *hashed = true;
                     }
-                    if let Some(&earlier) = views.get(&view_key(t)) {
+                    if let Some(&earlier) = views.get(&t.view_key()) {
                         roles.push(Role::Tied(earlier));
                         continue;
                     }
-                    views.insert(view_key(t), i);
+                    views.insert(t.view_key(), i);
                 }
             }
             let numel = t.numel().unwrap_or(0);

@@ -136,7 +136,24 @@ pub fn contiguous_strides(shape: &[u64]) -> Option<Vec<u64>> {
     Some(strides)
 }
 
+/// The identity of a view: file, storage range, offset, shape, strides and dtype. Two tensors with the
+/// same key are the same tensor (tied weights); borrowed, so nothing is copied per tensor.
+pub type ViewKey<'a> = (usize, u64, u64, u64, &'a [u64], &'a [u64], DType);
+
 impl TensorInfo {
+    /// This tensor's [`ViewKey`].
+    pub fn view_key(&self) -> ViewKey<'_> {
+        (
+            self.file,
+            self.storage.start,
+            self.storage.end,
+            self.offset,
+            &self.shape,
+            &self.strides,
+            self.dtype,
+        )
+    }
+
     /// A contiguous tensor whose bytes are exactly `range` of file `file`.
     pub fn contiguous(name: String, dtype: DType, shape: Vec<u64>, file: usize, range: Range<u64>) -> Option<Self> {
         let strides = contiguous_strides(&shape)?;
