@@ -138,19 +138,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Write `text` to a temporary file beside `path`, then rename it over `path`.
+/// Write `text` to `path` whole or not at all (a temporary file beside it, then a rename).
 fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let shown = escape(&path.to_string_lossy()).into_owned();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {shown}"))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write {shown}: {e}")
-    })
+    tensorscope::source::atomic::write_atomic(path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", escape(&path.to_string_lossy())))
 }
 
 fn progress_bar() -> ProgressBar {

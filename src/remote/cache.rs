@@ -143,11 +143,7 @@ fn read_ranges(path: &Path) -> BTreeMap<String, RangeSet> {
         .collect()
 }
 
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
+pub(crate) use crate::source::atomic::write_atomic;
 
 #[cfg(test)]
 mod tests {

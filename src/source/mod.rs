@@ -2,8 +2,9 @@
 //! truncation by another process (see [`guard`]), or a local *sparse* file whose holes are filled on
 //! demand by something above (the mirror of a remote file, see the `remote` room, which implements
 //! [`Sparse`]: this floor knows no HTTP and imports nothing of `remote`). The ground floor, beside
-//! the model.
+//! the model. Small outputs are written whole or not at all through [`atomic`].
 
+pub mod atomic;
 pub mod guard;
 pub mod walk;
 

@@ -3,7 +3,6 @@
 //! (`bench::export`). Names say what and when (`tensorscope-scan-20261207-0155.sarif`, UTC); every
 //! file goes through a temporary file and a rename.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tensorscope::diff::DiffReport;
@@ -56,18 +55,11 @@ pub fn stamp(unix: u64) -> String {
     format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}")
 }
 
-/// Write `text` to `dir/name` through a temporary file and a rename.
+/// Write `text` to `dir/name` whole or not at all (a temporary file and a rename).
 pub fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    // create_new: never follows a link planted under the temporary name (shared folders)
-    let written = std::fs::File::create_new(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write {}: {e}", tensorscope::text::path(&path)));
-    }
+    tensorscope::source::atomic::write_atomic(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", tensorscope::text::path(&path)))?;
     Ok(path)
 }
 

@@ -156,19 +156,10 @@ fn model_name(model: &Path) -> String {
     .unwrap_or_default()
 }
 
-/// Write through a temporary file beside `path` and rename it, so a reader never sees half a bundle.
+/// Write the bundle whole or not at all ([`crate::source::atomic::write_atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: not a file name", crate::text::path(path))))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    if path.file_name().is_none() {
+        return Err(Error::Usage(format!("{}: not a file name", crate::text::path(path))));
+    }
+    crate::source::atomic::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
