@@ -4,18 +4,19 @@
 //! of objects, a field past the item), each benign file is what numpy itself writes for nested,
 //! subarray and titled dtypes with and without objects, and loads back equal.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tensorscope::scan::{Severity, Verdict, scan_file};
+use tensorscope::scan::scan_file;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/dtype")
 }
 
 fn manifest() -> Vec<Value> {
-    let text = std::fs::read_to_string(dir().join("manifest.json")).expect("manifest");
-    serde_json::from_str::<Vec<Value>>(&text).expect("manifest JSON")
+    common::manifest::read(&dir())
 }
 
 #[test]
@@ -26,18 +27,8 @@ fn every_level_of_a_structured_dtype_is_checked() {
     for e in entries {
         let file = e["file"].as_str().unwrap();
         let r = scan_file(&dir().join(file));
-        let ok = match e["expect"].as_str().unwrap() {
-            "safe" => r.verdict == Verdict::Safe,
-            "suspicious" => r.verdict != Verdict::Safe,
-            "dangerous" => {
-                r.verdict == Verdict::Dangerous
-                    && r.findings
-                        .iter()
-                        .any(|f| f.severity == Severity::Dangerous && f.global.as_deref() == e["global"].as_str())
-            }
-            other => panic!("manifest expect {other}"),
-        };
-        if !ok || r.findings.iter().any(|f| f.loaders.is_empty()) {
+        let ok = common::manifest::matches(&e, &r, &["safe", "suspicious", "dangerous"]);
+        if !ok {
             failures.push(format!("{file}: {} ({:?})", r.verdict, r.findings));
         }
     }

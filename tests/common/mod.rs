@@ -3,12 +3,14 @@
 //! - [`build`]: hand-made inputs (stored zips, `torch.save` archives, pickles opcode by opcode,
 //!   safetensors files from tensors);
 //! - [`gguf`]: a GGUF writer for hand-made and deliberately broken files;
-//! - [`hub`]: a local stand-in for the Hugging Face Hub.
+//! - [`hub`]: a local stand-in for the Hugging Face Hub;
+//! - [`manifest`]: the scan corpora's manifests and what an entry expects.
 #![allow(dead_code)]
 
 pub mod build;
 pub mod gguf;
 pub mod hub;
+pub mod manifest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
