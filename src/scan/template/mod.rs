@@ -152,7 +152,8 @@ fn without_generation_tags(t: &str) -> String {
     let mut out = t.to_owned();
     let mut from = 0;
     while let Some(i) = out[from..].find("{%").map(|i| i + from) {
-        let Some(end) = out[i..].find("%}").map(|e| i + e + 2) else {
+        // the closing `%}` after the opening one (`{%}` holds both, overlapping)
+        let Some(end) = out[i + 2..].find("%}").map(|e| i + 2 + e + 2) else {
             break;
         };
         let inner = out[i + 2..end - 2].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());

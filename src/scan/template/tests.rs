@@ -152,3 +152,11 @@ fn more_routes_are_caught() {
     // a percent sign in text is not a width
     assert_eq!(check("{{ '100% 20000 tokens: %s'|format(x) }}"), []);
 }
+
+#[test]
+fn an_opening_and_closing_tag_that_overlap_never_panic() {
+    // `{%}` holds `{%` and `%}` overlapping: the tag scan once sliced backwards there
+    for t in ["{%}", "x{%}y", "{%}{% generation %}a{% endgeneration %}", "{%}%}"] {
+        let _ = super::check(t);
+    }
+}
