@@ -9,6 +9,7 @@
 pub mod files;
 pub mod gguf;
 pub mod layout;
+pub mod summary;
 
 use std::path::Path;
 

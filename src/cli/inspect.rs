@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use tensorscope::checkpoint::summary::{Remote, Summary, schemes};
 use tensorscope::checkpoint::{self, Checkpoint, OpenOptions, layout};
 use tensorscope::model::count::{Counting, Role};
 use tensorscope::remote::Env;
@@ -63,12 +63,11 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
             remote: Some(env.clone()),
         },
     )?;
-    let remote = RemoteJson::of(&ck, env);
+    let remote = Remote::of(&ck, env);
     // buffered: stdout alone is line-buffered, a write(2) per line of a 200,000-tensor listing
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &Report::new(&ck, remote))?;
-        writeln!(out)?;
+        out.write_all(Summary::new(&ck, remote).to_json()?.as_bytes())?;
         out.flush()?;
     } else {
         drop(out);
@@ -88,294 +87,42 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The `inspect --json` document (DESIGN.md).
-#[derive(Serialize)]
-pub struct Report<'a> {
-    path: String,
-    format: &'static str,
-    files: Vec<FileJson>,
-    metadata: BTreeMap<&'a str, &'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    components: Vec<&'a checkpoint::Component>,
-    tensors: Vec<TensorJson<'a>>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
-    /// Parameters as the model defines them (DESIGN.md, "Counting").
-    total_params: u64,
-    /// Bytes of the tensors as listed (a tied tensor again).
-    total_bytes: u64,
-    /// Elements as stored, each storage view once.
-    stored_elements: u64,
-    /// Bytes on disk, each storage once.
-    unique_bytes: u64,
-    /// How packed weights were counted, one entry per scheme.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    quantization: Vec<SchemeJson>,
-    /// Where the count disagrees with an index's declared totals.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    count_disagreements: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote: Option<RemoteJson>,
-    /// A Hugging Face cache path: the repository and the revision it resolved to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hub: Option<HubJson>,
-}
-
-#[derive(Serialize)]
-struct HubJson {
-    repo: String,
-    revision: String,
-    #[serde(rename = "ref")]
-    reference: Option<String>,
-}
-
-/// Where a remote checkpoint came from and what it costs to download.
-#[derive(Serialize)]
-struct RemoteJson {
-    url: String,
-    revision: Option<String>,
-    commit: Option<String>,
-    /// Bytes of the files this checkpoint is made of.
-    download_bytes: u64,
-    /// Bytes of every file of the repository.
-    repository_bytes: u64,
-    /// Every file of the repository with its size.
-    files: Vec<FileSize>,
-    /// Bytes and requests this run fetched (0 when everything came from the cache).
-    fetched_bytes: u64,
-    requests: u64,
-}
-
-#[derive(Serialize)]
-struct FileSize {
-    path: String,
-    bytes: u64,
-}
-
-impl RemoteJson {
-    fn of(ck: &Checkpoint, env: &Env) -> Option<RemoteJson> {
-        let m = env.mirror_of(ck)?;
-        let (requests, fetched_bytes) = env.traffic();
-        Some(RemoteJson {
-            url: m.label.clone(),
-            revision: m.revision.clone(),
-            commit: m.commit.clone(),
-            download_bytes: ck.files.iter().map(|f| f.bytes).fold(0, u64::saturating_add),
-            repository_bytes: m.total_bytes(),
-            files: m
-                .files
-                .iter()
-                .map(|f| FileSize {
-                    path: f.rel.clone(),
-                    bytes: f.size,
-                })
-                .collect(),
-            fetched_bytes,
-            requests,
-        })
-    }
-
-    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let rev = match (&self.revision, &self.commit) {
-            (Some(r), Some(c)) => format!(" (revision {}, commit {})", escape(r), escape(c)),
-            (None, Some(etag)) => format!(" (ETag {})", escape(etag)),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "
+/// Where a remote checkpoint came from, in the text listing.
+fn write_remote(r: &Remote, out: &mut impl Write) -> std::io::Result<()> {
+    let rev = match (&r.revision, &r.commit) {
+        (Some(rev), Some(c)) => format!(" (revision {}, commit {})", escape(rev), escape(c)),
+        (None, Some(etag)) => format!(" (ETag {})", escape(etag)),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "
 remote      {}{rev}",
-            escape(&self.url)
-        )?;
-        writeln!(
-            out,
-            "download    {} for this checkpoint; {} for all {} files",
-            bytes(self.download_bytes),
-            bytes(self.repository_bytes),
-            self.files.len()
-        )?;
-        writeln!(
-            out,
-            "fetched     {} in {} requests (headers and pickles only)",
-            bytes(self.fetched_bytes),
-            self.requests
-        )?;
-        let w = self
-            .files
-            .iter()
-            .map(|f| escape(&f.path).chars().count())
-            .max()
-            .unwrap_or(0);
-        for f in &self.files {
-            writeln!(out, "  {:<w$}  {:>10}", escape(&f.path), bytes(f.bytes))?;
-        }
-        Ok(())
+        escape(&r.url)
+    )?;
+    writeln!(
+        out,
+        "download    {} for this checkpoint; {} for all {} files",
+        bytes(r.download_bytes),
+        bytes(r.repository_bytes),
+        r.files.len()
+    )?;
+    writeln!(
+        out,
+        "fetched     {} in {} requests (headers and pickles only)",
+        bytes(r.fetched_bytes),
+        r.requests
+    )?;
+    let w = r
+        .files
+        .iter()
+        .map(|f| escape(&f.path).chars().count())
+        .max()
+        .unwrap_or(0);
+    for f in &r.files {
+        writeln!(out, "  {:<w$}  {:>10}", escape(&f.path), bytes(f.bytes))?;
     }
-}
-
-#[derive(Serialize)]
-struct FileJson {
-    path: String,
-    format: &'static str,
-    bytes: u64,
-}
-
-#[derive(Serialize)]
-struct TensorJson<'a> {
-    name: &'a str,
-    dtype: &'a str,
-    shape: &'a [u64],
-    bytes: u64,
-    /// GGML block types only: storage bits per weight (`Q4_K`: 4.5).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bits_per_weight: Option<f64>,
-    file: String,
-    /// The tensor whose storage and view this one shares (counted once, there).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tied_to: Option<&'a str>,
-    /// Parameters it counts for, where that is not its element count: packed weights unpacked,
-    /// 0 for scales, zeros and other quantization tensors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<u64>,
-    /// The packing scheme of a packed weight, or `quantization` for a tensor that serves one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    quantization: Option<String>,
-}
-
-/// One packing scheme: how many tensors, what they store, what they count for.
-#[derive(Serialize)]
-struct SchemeJson {
-    scheme: String,
-    tensors: usize,
-    stored_elements: u64,
-    params: u64,
-    /// How it counted (`qweight 64×256 I32 × 8 = 131,072 params`).
-    formula: String,
-}
-
-/// The packing schemes of a count, in order of first appearance, with their formulas.
-fn schemes(ck: &Checkpoint, c: &Counting) -> Vec<SchemeJson> {
-    let mut out: Vec<SchemeJson> = Vec::new();
-    let mut per_of: Vec<u64> = Vec::new();
-    let mut first: Vec<usize> = Vec::new();
-    for (i, r) in c.roles.iter().enumerate() {
-        let Role::Packed { params, per, scheme } = r else {
-            continue;
-        };
-        let numel = ck.tensors[i].numel().unwrap_or(0);
-        match out.iter().position(|s| &s.scheme == scheme) {
-            Some(k) => {
-                out[k].tensors += 1;
-                out[k].stored_elements = out[k].stored_elements.saturating_add(numel);
-                out[k].params = out[k].params.saturating_add(*params);
-            }
-            None => {
-                out.push(SchemeJson {
-                    scheme: scheme.clone(),
-                    tensors: 1,
-                    stored_elements: numel,
-                    params: *params,
-                    formula: String::new(),
-                });
-                per_of.push(*per);
-                first.push(i);
-            }
-        }
-    }
-    for (k, s) in out.iter_mut().enumerate() {
-        let t = &ck.tensors[first[k]];
-        let last = t.name.rsplit(['.', '/']).next().unwrap_or(&t.name);
-        s.formula = if s.tensors == 1 {
-            let dims: Vec<String> = t.shape.iter().map(u64::to_string).collect();
-            format!(
-                "{} {} {} × {} = {} params",
-                escape(last),
-                dims.join("×"),
-                t.dtype,
-                per_of[k],
-                count(s.params)
-            )
-        } else {
-            format!(
-                "{} {} tensors ({} {} elements) × {} = {} params",
-                s.tensors,
-                escape(last),
-                count(s.stored_elements),
-                t.dtype,
-                per_of[k],
-                count(s.params)
-            )
-        };
-    }
-    out
-}
-
-impl<'a> Report<'a> {
-    /// The document for `ck`; `remote` says where a remote checkpoint came from.
-    fn new(ck: &'a Checkpoint, remote: Option<RemoteJson>) -> Self {
-        let counting = ck.counting();
-        let file_name = |i: usize| {
-            ck.files
-                .get(i)
-                .map(|f| f.path.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        Report {
-            path: ck.path.to_string_lossy().into_owned(),
-            format: ck.format.as_str(),
-            files: ck
-                .files
-                .iter()
-                .map(|f| FileJson {
-                    path: f.path.to_string_lossy().into_owned(),
-                    format: f.format.as_str(),
-                    bytes: f.bytes,
-                })
-                .collect(),
-            metadata: ck.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-            components: ck.components.iter().collect(),
-            tensors: ck
-                .tensors
-                .iter()
-                .zip(&counting.roles)
-                .map(|(t, role)| TensorJson {
-                    name: &t.name,
-                    dtype: t.dtype.name(),
-                    shape: &t.shape,
-                    bytes: t.nbytes().unwrap_or(0),
-                    bits_per_weight: t.dtype.is_ggml_block().then(|| t.dtype.bits_per_weight()).flatten(),
-                    file: file_name(t.file),
-                    tied_to: match role {
-                        Role::Tied(j) => ck.tensors.get(*j).map(|x| x.name.as_str()),
-                        _ => None,
-                    },
-                    params: match role {
-                        Role::Packed { params, .. } => Some(*params),
-                        Role::Quantization => Some(0),
-                        _ => None,
-                    },
-                    quantization: match role {
-                        Role::Packed { scheme, .. } => Some(scheme.clone()),
-                        Role::Quantization => Some("quantization".into()),
-                        _ => None,
-                    },
-                })
-                .collect(),
-            warnings: &ck.warnings,
-            total_params: counting.params,
-            total_bytes: ck.total_bytes(),
-            stored_elements: counting.stored_elements,
-            unique_bytes: counting.unique_bytes,
-            quantization: schemes(ck, &counting),
-            count_disagreements: counting.disagreements.clone(),
-            remote,
-            hub: layout::hub_snapshot(&ck.path).map(|h| HubJson {
-                repo: h.repo,
-                revision: h.revision,
-                reference: h.reference,
-            }),
-        }
-    }
+    Ok(())
 }
 
 fn shape(s: &[u64]) -> String {
@@ -404,7 +151,7 @@ fn write_title(out: &mut impl Write, ck: &Checkpoint) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson>) -> std::io::Result<()> {
+fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&Remote>) -> std::io::Result<()> {
     write_title(out, ck)?;
     // natural order, as the tree shows them: h.2 before h.10
     let counting = ck.counting();
@@ -508,7 +255,7 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&RemoteJson
         }
     }
     if let Some(r) = remote {
-        r.write(out)?;
+        write_remote(r, out)?;
     }
     Ok(())
 }
