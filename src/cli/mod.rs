@@ -55,6 +55,9 @@ pub struct Cli {
     /// Remote paths (hf://, https://): use the cache alone, make no request.
     #[arg(long, global = true)]
     offline: bool,
+    /// The TUI's Files tab: the signer's public key (PEM) that `h` verifies a model.sig beside PATH with.
+    #[arg(long, value_name = "PEM")]
+    public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +141,7 @@ pub fn main() -> ExitCode {
         Some(Command::BenchChild { spec }) => tensorscope::bench::child::serve(&spec, &mut std::io::stdout().lock())
             .map(|()| 0)
             .map_err(Into::into),
-        None => open(cli.paths, &env),
+        None => open(cli.paths, cli.public_key.as_deref(), &env),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -153,12 +156,12 @@ pub fn main() -> ExitCode {
 }
 
 /// `tensorscope [PATH]` and `tensorscope A B`: the TUI on a terminal, else the headless equivalent.
-fn open(mut paths: Vec<PathBuf>, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
+fn open(mut paths: Vec<PathBuf>, key: Option<&std::path::Path>, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        return crate::tui::run(&paths, env);
+        return crate::tui::run(&paths, key, env);
     }
     match <[PathBuf; 2]>::try_from(paths) {
         Ok([a, b]) => diff::run(diff::Args::for_paths(a, b), env),

@@ -106,6 +106,12 @@ pub enum Action {
     Exported(Result<Vec<PathBuf>, String>),
     /// Bench view: stop the running benchmark, keeping what was measured.
     CancelBench,
+    /// Files view: hash every file (SHA-256) and verify the model when it can be (`h`).
+    HashFiles,
+    /// Files view: stop hashing, keeping the digests finished.
+    CancelHash,
+    /// Progress or the end of the hashing, from the worker.
+    Hash(super::hashing::HashMsg),
     /// Bench view: GPU rows on or off.
     ToggleGpu,
     /// Bench view: cold or warm page cache.
@@ -137,6 +143,8 @@ pub enum Effect {
     Export(Box<super::export::Export>),
     /// Stop the running benchmark.
     CancelBench,
+    /// Hash the files and verify the model on a worker.
+    Hash(Box<super::hashing::Plan>),
     /// Put this text on the clipboard.
     Copy(String),
 }
@@ -180,6 +188,8 @@ pub struct App {
     pub filter_input: LineInput,
     pub preview: PreviewState,
     pub bench: BenchState,
+    /// The Files tab's digests and verification.
+    pub files: super::hashing::FilesState,
     /// The Files and Scan tabs' views.
     pub files_scroll: Scroll,
     pub scan_scroll: Scroll,
@@ -207,6 +217,7 @@ impl App {
             tensorscope::text::escape(&format!("{}, revision {}{via}", h.repo, h.revision)).into_owned()
         });
         App {
+            files: super::hashing::FilesState::new(&ck.path, ck.files.len(), None),
             ck: Arc::new(ck),
             scan: Vec::new(),
             scan_status: ScanStatus::Running,
@@ -282,6 +293,21 @@ impl App {
                 self.bench.cancelling = true;
                 effect = Some(Effect::CancelBench);
             }
+            Action::Back | Action::CancelHash
+                if self.tab == Tab::Files && self.mode == Mode::Normal && self.files.running() =>
+            {
+                self.files.cancel();
+                self.note = Some("hashing cancelled; the digests finished are kept".into());
+            }
+            Action::HashFiles if self.tab == Tab::Files => {
+                if self.ck.is_remote() {
+                    self.note = Some("remote files are not hashed here: e writes a BOM with the Hub's LFS SHA-256".into());
+                } else {
+                    let files: Vec<_> = self.ck.files.iter().map(|f| (f.full_path.clone(), f.bytes)).collect();
+                    effect = self.files.start(&files).map(|p| Effect::Hash(Box::new(p)));
+                }
+            }
+            Action::Hash(msg) => self.files.apply(msg),
             Action::Back => match self.mode {
                 Mode::Help => self.mode = Mode::Normal,
                 _ => {
@@ -447,11 +473,14 @@ impl App {
             }
             Action::Export => {
                 use super::export::Export;
+                let scanned = || ScanReport {
+                    files: self.scan.clone(),
+                    skipped: Vec::new(),
+                };
                 let job = match self.tab {
-                    Tab::Scan if self.scan_status == ScanStatus::Done => Some(Export::Scan(ScanReport {
-                        files: self.scan.clone(),
-                        skipped: Vec::new(),
-                    })),
+                    Tab::Tensors => Some(Export::Inspect(self.ck.clone())),
+                    Tab::Files if self.scan_status == ScanStatus::Done => Some(Export::Bom(scanned())),
+                    Tab::Scan if self.scan_status == ScanStatus::Done => Some(Export::Scan(scanned())),
                     Tab::Diff => self
                         .compare
                         .as_ref()
@@ -460,16 +489,14 @@ impl App {
                     _ => None,
                 };
                 match job {
-                    Some(j) => effect = Some(Effect::Export(Box::new(j))),
-                    None if matches!(self.tab, Tab::Scan | Tab::Diff) => {
-                        self.note = Some("nothing to write yet: the view is still computing".into());
+                    Some(j) => {
+                        self.note = Some("writing…".into());
+                        effect = Some(Effect::Export(Box::new(j)));
                     }
-                    None => {
-                        self.note = Some(
-                            "e writes the Scan, Diff and Bench views; `tensorscope inspect --json` writes this one"
-                                .into(),
-                        );
+                    None if matches!(self.tab, Tab::Files) => {
+                        self.note = Some("nothing to write yet: the BOM needs the scan, still running".into());
                     }
+                    None => self.note = Some("nothing to write yet: the view is still computing".into()),
                 }
             }
             Action::Exported(r) => {

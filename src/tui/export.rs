@@ -1,16 +1,26 @@
-//! `e`: write what a tab shows to the current folder, through the core's own writers: the scan as
+//! `e`: write what a tab shows to the current folder, through the core's own writers: the tensors as
+//! `inspect --json` prints them (`checkpoint::summary`), the files as an AI bill of materials, the
+//! same CycloneDX 1.6 and SPDX 3.0.1 documents as `scan --format cyclonedx|spdx` (`bom`), the scan as
 //! JSON and SARIF (`scan::sarif`), the comparison as JSON, the bench in every report format
 //! (`bench::export`). Names say what and when (`tensorscope-scan-20261207-0155.sarif`, UTC); every
 //! file goes through a temporary file and a rename.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use tensorscope::checkpoint::Checkpoint;
+use tensorscope::checkpoint::summary::{Remote, Summary};
 use tensorscope::diff::DiffReport;
+use tensorscope::remote::Env;
 use tensorscope::scan::ScanReport;
 
 /// What a tab hands over to be written.
 #[derive(Debug, Clone)]
 pub enum Export {
+    /// The Tensors tab: the `inspect --json` document.
+    Inspect(Arc<Checkpoint>),
+    /// The Files tab: the bill of materials of the scanned files, CycloneDX and SPDX.
+    Bom(ScanReport),
     /// The Scan tab: JSON and SARIF.
     Scan(ScanReport),
     /// The Diff tab: JSON.
@@ -18,10 +28,31 @@ pub enum Export {
 }
 
 impl Export {
-    /// Write the files into `dir`; their paths, or why not (one line).
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    /// Write the files into `dir`; their paths, or why not (one line). `remote` is how remote
+    /// paths were opened (the `remote` block of the inspect document, Hub hashes in the BOM).
+    pub fn write(&self, dir: &Path, remote: Option<&Env>) -> Result<Vec<PathBuf>, String> {
         let stamp = stamp(now());
         match self {
+            Export::Inspect(ck) => {
+                let doc = Summary::new(ck, remote.and_then(|env| Remote::of(ck, env)));
+                let text = doc.to_json().map_err(|e| e.to_string())?;
+                Ok(vec![write(dir, &format!("tensorscope-inspect-{stamp}.json"), &text)?])
+            }
+            Export::Bom(r) => {
+                let bom = tensorscope::bom::collect(r, remote);
+                Ok(vec![
+                    write(
+                        dir,
+                        &format!("tensorscope-bom-{stamp}.cdx.json"),
+                        &json(&tensorscope::bom::cyclonedx::document(&bom))?,
+                    )?,
+                    write(
+                        dir,
+                        &format!("tensorscope-bom-{stamp}.spdx.json"),
+                        &json(&tensorscope::bom::spdx::document(&bom))?,
+                    )?,
+                ])
+            }
             Export::Scan(r) => Ok(vec![
                 write(dir, &format!("tensorscope-scan-{stamp}.json"), &json(r)?)?,
                 write(
@@ -80,7 +111,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = tensorscope::scan::scan_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/samples/malicious.bin").into()])
             .unwrap();
-        let paths = Export::Scan(r).write(dir.path()).unwrap();
+        let paths = Export::Scan(r).write(dir.path(), None).unwrap();
         assert_eq!(paths.len(), 2);
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[0]).unwrap()).unwrap();
         assert_eq!(json["files"][0]["verdict"], "dangerous");
@@ -93,7 +124,7 @@ mod tests {
         );
         assert!(
             Export::Scan(Default::default())
-                .write(&dir.path().join("missing"))
+                .write(&dir.path().join("missing"), None)
                 .is_err()
         );
     }

@@ -55,6 +55,8 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Char('e'), Tab::Bench) => Action::ExportBench,
             (KeyCode::Char('e'), _) => Action::Export,
             (KeyCode::Char('x'), Tab::Bench) => Action::CancelBench,
+            (KeyCode::Char('h'), Tab::Files) => Action::HashFiles,
+            (KeyCode::Char('x'), Tab::Files) => Action::CancelHash,
             (KeyCode::Char('/'), _) => Action::StartFilter,
             (KeyCode::Char('?') | KeyCode::F(1), _) => Action::ToggleHelp,
             _ => return None,
@@ -120,6 +122,10 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
     let mut keys = match tab {
         Tab::Tensors => vec![
             ("↑ ↓ / j k", "move (mouse wheel too; a click selects)"),
+            (
+                "e",
+                "write the tensors as `inspect --json` prints them (tensorscope-inspect-<date>-<time>.json)",
+            ),
             ("→ l Enter / ← h", "open a node / close it (or go to its parent)"),
             ("* / -", "open / close every node"),
             ("t", "flat list / module tree"),
@@ -154,7 +160,18 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             "e",
             "write the scan as JSON and SARIF (tensorscope-scan-<date>-<time>) to the current folder",
         )],
-        Tab::Files => vec![],
+        Tab::Files => vec![
+            ("↑ ↓ / j k", "scroll"),
+            (
+                "h",
+                "SHA-256 of every file, then verify (model.sig with --public-key, or a Hugging Face cache)",
+            ),
+            ("x", "cancel the hashing (Esc too), keeping the digests finished"),
+            (
+                "e",
+                "write the BOM (CycloneDX 1.6 and SPDX 3.0.1: tensorscope-bom-<date>-<time>) to the current folder",
+            ),
+        ],
     };
     keys.extend([
         ("PgUp PgDn / space", "move a page"),

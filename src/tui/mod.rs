@@ -11,6 +11,7 @@ mod bench;
 mod diff;
 mod export;
 mod filter;
+mod hashing;
 mod input;
 mod keymap;
 mod preview;
@@ -62,13 +63,17 @@ pub fn load_pair(a: &Path, b: &Path, env: &Env) -> anyhow::Result<App> {
     Ok(app)
 }
 
-/// Run the UI on one path, or two in compare mode, until the user quits.
-pub fn run(paths: &[PathBuf], env: &Env) -> anyhow::Result<u8> {
+/// Run the UI on one path, or two in compare mode, until the user quits. `key` is the public key
+/// the Files tab verifies a `model.sig` beside the model with.
+pub fn run(paths: &[PathBuf], key: Option<&Path>, env: &Env) -> anyhow::Result<u8> {
     let mut app = match paths {
         [one] => load(one, env)?,
         [a, b] => load_pair(a, b, env)?,
         _ => anyhow::bail!("give one path, or two to compare"),
     };
+    if key.is_some() {
+        app.files = hashing::FilesState::new(&app.ck.path, app.ck.files.len(), key);
+    }
     // twins left by UIs that were killed (they cannot clean up after themselves)
     bench::sweep_stale_twins(&std::env::temp_dir());
     let mut terminal = ratatui::init();
@@ -181,8 +186,9 @@ fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench:
         }
         Effect::Export(job) => {
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-            app.update(Action::Exported(job.write(&dir)));
+            workers.export(*job, dir);
         }
+        Effect::Hash(plan) => workers.hash(*plan),
         Effect::Copy(text) => {
             let mut out = std::io::stdout();
             let _ = out.write_all(osc52(&text).as_bytes());

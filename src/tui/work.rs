@@ -72,6 +72,19 @@ impl Workers {
         });
     }
 
+    /// Hash the files of `plan` and verify the model on a new thread.
+    pub fn hash(&self, plan: super::hashing::Plan) {
+        super::hashing::spawn(plan, self.tx.clone());
+    }
+
+    /// Write an export into `dir` on a new thread (a BOM hashes every file again).
+    pub fn export(&self, job: super::export::Export, dir: std::path::PathBuf) {
+        let (tx, remote) = (self.tx.clone(), self.remote.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(Action::Exported(job.write(&dir, Some(&remote))));
+        });
+    }
+
     /// Results that arrived, without blocking.
     pub fn poll(&self) -> Vec<Action> {
         self.rx.try_iter().collect()

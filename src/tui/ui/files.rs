@@ -1,4 +1,5 @@
-//! Files, components, metadata and warnings of the checkpoint.
+//! Files (with each one's SHA-256 once `h` has hashed it, and the model's verification status),
+//! components, metadata and warnings of the checkpoint.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,6 +9,7 @@ use tensorscope::formats::gguf::is_template_key;
 use tensorscope::text::{bytes, escape};
 
 use crate::tui::app::App;
+use crate::tui::hashing::{Check, Digest, Provenance};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let ck = &app.ck;
@@ -15,13 +17,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(h) = &app.hub {
         lines.push(Line::from(format!("  hugging face cache: {h}")).fg(Color::Cyan));
     }
-    for f in &ck.files {
+    lines.extend(provenance(&app.files.provenance));
+    // name, format and size fit the pane's width (borders, indent, 19 + 10 columns and two spaces)
+    let w = usize::from(area.width).saturating_sub(35).max(20);
+    for (i, f) in ck.files.iter().enumerate() {
         lines.push(Line::from(format!(
-            "  {:<48} {:<20} {:>10}",
+            "  {:<w$} {:<19} {:>10}",
             escape(&f.path.to_string_lossy()),
             f.format,
             bytes(f.bytes)
         )));
+        lines.extend(app.files.digests.get(i).and_then(digest));
     }
     lines.push(Line::from(format!(
         "  {} tensors, {} parameters, {}",
@@ -73,6 +79,61 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
     }
     super::scrolled(lines, "Files", &app.files_scroll, area, buf);
+}
+
+/// The verification status: what was found, or what `h` will check.
+fn provenance(p: &Provenance) -> Vec<Line<'static>> {
+    let head = "  provenance  ";
+    match p {
+        Provenance::NotSigned => {
+            vec![Line::from(format!("{head}not signed (no model.sig, not a Hugging Face cache)")).dim()]
+        }
+        Provenance::Unchecked(Check::Oms { signature, .. }) => vec![Line::from(format!(
+            "{head}signed ({}): h hashes and verifies",
+            escape(&name(signature))
+        ))],
+        Provenance::Unchecked(Check::HfCache(_)) => {
+            vec![Line::from(format!("{head}Hugging Face cache: h checks every blob against its name"))]
+        }
+        Provenance::NoKey(signature) => vec![
+            Line::from(format!("{head}signed ({}), not checked:", escape(&name(signature)))).fg(Color::Yellow),
+            Line::from("              open it with --public-key PEM to verify the signature").fg(Color::Yellow),
+        ],
+        Provenance::Checking => vec![Line::from(format!("{head}verifying…")).fg(Color::Cyan)],
+        Provenance::Verified(what) => vec![Line::from(format!("{head}verified: {what}")).fg(Color::Green).bold()],
+        Provenance::Failed(why) => {
+            let mut v = vec![Line::from(format!("{head}FAILED")).fg(Color::Red).bold()];
+            v.extend(why.iter().map(|w| Line::from(format!("    {w}")).fg(Color::Red)));
+            v
+        }
+        Provenance::Error(e) => vec![Line::from(format!("{head}cannot verify: {}", escape(e))).fg(Color::Yellow)],
+    }
+}
+
+/// The line under a file: its SHA-256, or how far the hashing is.
+fn digest(d: &Digest) -> Option<Line<'static>> {
+    Some(match d {
+        Digest::None => return None,
+        Digest::Queued => Line::from("    sha256 queued").dim(),
+        Digest::Hashing { done, total } => {
+            let pct = (*done as f64 / (*total).max(1) as f64 * 100.0).min(100.0);
+            Line::from(format!(
+                "    sha256 hashing {} of {} ({pct:.0}%) · Esc cancels",
+                bytes(*done),
+                bytes(*total)
+            ))
+            .fg(Color::Cyan)
+        }
+        Digest::Done(hex) => Line::from(format!("    sha256 {hex}")),
+        Digest::Failed(e) => Line::from(format!("    sha256 failed: {}", escape(e))).fg(Color::Yellow),
+        Digest::Cancelled => Line::from("    sha256 cancelled (h hashes again)").dim(),
+    })
+}
+
+fn name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map_or_else(|| p.to_string_lossy(), |n| n.to_string_lossy())
+        .into_owned()
 }
 
 /// The first line of a template, cut, with a pointer to the full text below.

@@ -42,6 +42,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             };
             Line::from(format!(" q quit · r run{export} · Tab view · ? help")).dim()
         }
+        _ if app.tab == Tab::Files && app.files.running() => {
+            Line::from(" hashing · Esc/x cancel (keeps the digests) · q quit · Tab view · ? help").dim()
+        }
+        _ if app.tab == Tab::Files => {
+            Line::from(" q quit · ↑↓ scroll · h hash & verify · e write BOM · Tab view · ? help").dim()
+        }
         _ if app.tab == Tab::Tensors && app.tensors.matched.is_some() => {
             Line::from(" n/N next/prev match · Esc clear filter · / edit · s exact stats · q quit · ? help").dim()
         }
