@@ -319,14 +319,14 @@ pub fn check(c: &Check) -> Provenance {
         Ok(r) if r.verified => {
             let what = match &r.signature {
                 Some(s) => format!(
-                    "OMS v1.0 signature {} ({}), {} files",
+                    "OMS v1.0 {} ({}), {} files",
                     Path::new(&s.file)
                         .file_name()
                         .map_or_else(|| s.file.clone(), |n| n.to_string_lossy().into_owned()),
                     s.key,
                     r.files.len()
                 ),
-                None => format!("Hugging Face cache: {} files match their blob names", r.files.len()),
+                None => format!("every blob matches its name ({} checked)", r.files.len()),
             };
             Provenance::Verified(tensorscope::text::escape(&what).into_owned())
         }

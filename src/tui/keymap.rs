@@ -122,10 +122,6 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
     let mut keys = match tab {
         Tab::Tensors => vec![
             ("↑ ↓ / j k", "move (mouse wheel too; a click selects)"),
-            (
-                "e",
-                "write the tensors as `inspect --json` prints them (tensorscope-inspect-<date>-<time>.json)",
-            ),
             ("→ l Enter / ← h", "open a node / close it (or go to its parent)"),
             ("* / -", "open / close every node"),
             ("t", "flat list / module tree"),
@@ -135,6 +131,7 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("J K / Shift-↓ Shift-↑", "scroll the preview a line"),
             ("] / [", "scroll the preview a page"),
             ("y", "copy the selected name (OSC 52)"),
+            ("e", "write `inspect --json` to the current folder"),
         ],
         Tab::Diff => vec![
             ("↑ ↓ / j k", "move in the comparison"),
@@ -162,15 +159,9 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
         )],
         Tab::Files => vec![
             ("↑ ↓ / j k", "scroll"),
-            (
-                "h",
-                "SHA-256 of every file, then verify (model.sig with --public-key, or a Hugging Face cache)",
-            ),
-            ("x", "cancel the hashing (Esc too), keeping the digests finished"),
-            (
-                "e",
-                "write the BOM (CycloneDX 1.6 and SPDX 3.0.1: tensorscope-bom-<date>-<time>) to the current folder",
-            ),
+            ("h", "SHA-256 of each file; then verify model.sig, HF cache"),
+            ("x", "cancel hashing (Esc too); the digests done stay"),
+            ("e", "write the BOM (CycloneDX, SPDX) to the current folder"),
         ],
     };
     keys.extend([

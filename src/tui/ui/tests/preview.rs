@@ -135,14 +135,18 @@ fn e_on_the_scan_tab_asks_for_json_and_sarif_and_the_status_line_says_where() {
         panic!("an export asked for")
     };
     let dir = tempfile::tempdir().unwrap();
-    let written = job.write(dir.path());
+    let written = job.write(dir.path(), None);
     a.update(Action::Exported(written));
     let foot = draw(&a, 200, 24).lines().last().unwrap().to_string();
     assert!(foot.contains("wrote ") && foot.contains(".sarif"), "{foot}");
-    // the Tensors tab says where its data comes from instead of writing nothing silently
+    // the Tensors tab writes the inspect document
     a.update(Action::SelectTab(0));
-    assert!(a.update(Action::Export).is_none());
-    assert!(a.note.as_deref().unwrap_or("").contains("inspect --json"));
+    let Some(Effect::Export(job)) = a.update(Action::Export) else {
+        panic!("the Tensors tab exports too")
+    };
+    a.update(Action::Exported(job.write(dir.path(), None)));
+    let foot = draw(&a, 200, 24).lines().last().unwrap().to_string();
+    assert!(foot.contains("wrote ") && foot.contains("tensorscope-inspect-"), "{foot}");
 }
 
 #[test]
