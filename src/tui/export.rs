@@ -106,6 +106,92 @@ mod tests {
         assert_eq!(stamp(951_782_400), "20000229-0000");
     }
 
+    fn schema(rel: &str) -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas").join(rel);
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    }
+
+    /// Every error of `doc` against the vendored CycloneDX 1.6 schema (formats checked, no network).
+    fn cyclonedx_errors(doc: &serde_json::Value) -> Vec<String> {
+        let registry = jsonschema::Registry::new()
+            .add(
+                "http://cyclonedx.org/schema/spdx.schema.json",
+                schema("cyclonedx/spdx.schema.json"),
+            )
+            .unwrap()
+            .add(
+                "http://cyclonedx.org/schema/jsf-0.82.schema.json",
+                schema("cyclonedx/jsf-0.82.schema.json"),
+            )
+            .unwrap()
+            .prepare()
+            .unwrap();
+        let v = jsonschema::options()
+            .should_validate_formats(true)
+            .with_registry(&registry)
+            .build(&schema("cyclonedx/bom-1.6.schema.json"))
+            .unwrap();
+        v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+    }
+
+    #[test]
+    fn the_files_tab_writes_a_bom_that_validates_against_cyclonedx_1_6_and_spdx_3() {
+        let dir = tempfile::tempdir().unwrap();
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let r = tensorscope::scan::scan_paths(&[samples.join("gpt2-tiny.safetensors"), samples.join("malicious.bin")])
+            .unwrap();
+        let paths = Export::Bom(r.clone()).write(dir.path(), None).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names[0].starts_with("tensorscope-bom-") && names[0].ends_with(".cdx.json"),
+            "{names:?}"
+        );
+        assert!(names[1].ends_with(".spdx.json"), "{names:?}");
+        let text = std::fs::read_to_string(&paths[0]).unwrap();
+        let cdx: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let errors = cyclonedx_errors(&cdx);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(cdx["specVersion"], "1.6");
+        // both files with the SHA-256 of their bytes, the dangerous one's finding as a vulnerability
+        for c in cdx["components"].as_array().unwrap() {
+            let name = c["name"].as_str().unwrap();
+            use sha2::Digest as _;
+            let want = tensorscope::verify::hash::hex(&sha2::Sha256::digest(std::fs::read(samples.join(name)).unwrap()));
+            assert_eq!(c["hashes"][0]["content"], want.as_str(), "{name}");
+        }
+        assert!(!cdx["vulnerabilities"].as_array().unwrap().is_empty());
+        // the document `scan --format cyclonedx` prints, byte for byte
+        let doc = tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&r, None));
+        assert_eq!(text, serde_json::to_string_pretty(&doc).unwrap() + "\n");
+        let spdx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[1]).unwrap()).unwrap();
+        let v = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema("spdx/spdx-json-schema-3.0.1.json"))
+            .unwrap();
+        let errors: Vec<String> = v.iter_errors(&spdx).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    #[test]
+    fn the_tensors_tab_writes_the_inspect_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = tensorscope::checkpoint::open(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/tiny.gguf")).unwrap();
+        let ck = Arc::new(ck);
+        let paths = Export::Inspect(ck.clone()).write(dir.path(), None).unwrap();
+        let name = paths[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("tensorscope-inspect-") && name.ends_with(".json"),
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&paths[0]).unwrap(),
+            Summary::new(&ck, None).to_json().unwrap()
+        );
+    }
+
     #[test]
     fn the_scan_is_written_as_json_and_sarif() {
         let dir = tempfile::tempdir().unwrap();
