@@ -91,7 +91,10 @@ fn wait_file(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
 }
 
 fn stdout(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tensorscope")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
+        .args(args)
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -110,7 +113,10 @@ fn e_writes_the_inspect_json_and_the_bom_and_h_hashes_every_file() {
     s.keys(&["e"]);
     let inspect = wait_file(out.path(), "tensorscope-inspect-", ".json");
     let screen = s.wait(Duration::from_secs(10), |x| x.contains("wrote "));
-    assert!(screen.contains("wrote ") && screen.contains("tensorscope-inspect-"), "{screen}");
+    assert!(
+        screen.contains("wrote ") && screen.contains("tensorscope-inspect-"),
+        "{screen}"
+    );
     assert_eq!(
         std::fs::read_to_string(&inspect).unwrap(),
         stdout(&["inspect", "--json", &folder_arg]),

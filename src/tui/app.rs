@@ -301,7 +301,8 @@ impl App {
             }
             Action::HashFiles if self.tab == Tab::Files => {
                 if self.ck.is_remote() {
-                    self.note = Some("remote files are not hashed here: e writes a BOM with the Hub's LFS SHA-256".into());
+                    self.note =
+                        Some("remote files are not hashed here: e writes a BOM with the Hub's LFS SHA-256".into());
                 } else {
                     let files: Vec<_> = self.ck.files.iter().map(|f| (f.full_path.clone(), f.bytes)).collect();
                     effect = self.files.start(&files).map(|p| Effect::Hash(Box::new(p)));

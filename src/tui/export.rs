@@ -107,7 +107,9 @@ mod tests {
     }
 
     fn schema(rel: &str) -> serde_json::Value {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas").join(rel);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/schemas")
+            .join(rel);
         serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
     }
 
@@ -131,7 +133,9 @@ mod tests {
             .with_registry(&registry)
             .build(&schema("cyclonedx/bom-1.6.schema.json"))
             .unwrap();
-        v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+        v.iter_errors(doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
     }
 
     #[test]
@@ -159,7 +163,8 @@ mod tests {
         for c in cdx["components"].as_array().unwrap() {
             let name = c["name"].as_str().unwrap();
             use sha2::Digest as _;
-            let want = tensorscope::verify::hash::hex(&sha2::Sha256::digest(std::fs::read(samples.join(name)).unwrap()));
+            let want =
+                tensorscope::verify::hash::hex(&sha2::Sha256::digest(std::fs::read(samples.join(name)).unwrap()));
             assert_eq!(c["hashes"][0]["content"], want.as_str(), "{name}");
         }
         assert!(!cdx["vulnerabilities"].as_array().unwrap().is_empty());

@@ -11,12 +11,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 
 use sha2::Digest as _;
 use tensorscope::verify;
-
-use super::app::Action;
 
 /// Bytes read between two progress reports (and cancel checks).
 const CHUNK: usize = 4 << 20;
@@ -61,7 +58,11 @@ pub enum Provenance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     /// An OMS bundle and the public key (PEM file) to check it with.
-    Oms { model: PathBuf, signature: PathBuf, key: PathBuf },
+    Oms {
+        model: PathBuf,
+        signature: PathBuf,
+        key: PathBuf,
+    },
     /// A Hugging Face cache folder or snapshot.
     HfCache(PathBuf),
 }
@@ -72,7 +73,10 @@ pub enum HashMsg {
     /// File `file` (index into the checkpoint's files) has `done` of `total` bytes hashed.
     Progress { file: usize, done: u64, total: u64 },
     /// File `file` is hashed (hex), or why not.
-    File { file: usize, digest: Result<String, String> },
+    File {
+        file: usize,
+        digest: Result<String, String>,
+    },
     /// Verification started.
     Checking,
     /// What verification found.
@@ -139,11 +143,7 @@ impl FilesState {
             self.provenance = Provenance::Unchecked(c.clone());
         }
         Some(Plan {
-            files: files
-                .iter()
-                .enumerate()
-                .map(|(i, (p, n))| (i, p.clone(), *n))
-                .collect(),
+            files: files.iter().enumerate().map(|(i, (p, n))| (i, p.clone(), *n)).collect(),
             check,
             cancel,
         })
@@ -227,10 +227,9 @@ fn provenance_of(path: &Path, key: Option<&Path>) -> Provenance {
     }
 }
 
-/// Run `plan` on a new thread, reporting to `tx` as [`Action::Hash`].
-pub fn spawn(plan: Plan, tx: Sender<Action>) {
+/// Run `plan` on a new thread, reporting through `send`.
+pub fn spawn(plan: Plan, send: impl Fn(HashMsg) + Send + 'static) {
     std::thread::spawn(move || {
-        let send = |m| tx.send(Action::Hash(m)).is_ok();
         for (i, path, total) in &plan.files {
             if plan.cancel.load(Ordering::Relaxed) {
                 return;

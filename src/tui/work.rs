@@ -74,7 +74,10 @@ impl Workers {
 
     /// Hash the files of `plan` and verify the model on a new thread.
     pub fn hash(&self, plan: super::hashing::Plan) {
-        super::hashing::spawn(plan, self.tx.clone());
+        let tx = self.tx.clone();
+        super::hashing::spawn(plan, move |m| {
+            let _ = tx.send(Action::Hash(m));
+        });
     }
 
     /// Write an export into `dir` on a new thread (a BOM hashes every file again).

@@ -93,7 +93,9 @@ fn provenance(p: &Provenance) -> Vec<Line<'static>> {
             escape(&name(signature))
         ))],
         Provenance::Unchecked(Check::HfCache(_)) => {
-            vec![Line::from(format!("{head}Hugging Face cache: h checks every blob against its name"))]
+            vec![Line::from(format!(
+                "{head}Hugging Face cache: h checks every blob against its name"
+            ))]
         }
         Provenance::NoKey(signature) => vec![
             Line::from(format!("{head}signed ({}), not checked:", escape(&name(signature)))).fg(Color::Yellow),

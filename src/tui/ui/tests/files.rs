@@ -8,7 +8,9 @@ use crate::tui::app::{Action, App, Effect, Tab};
 use crate::tui::hashing::{Digest, FilesState, HashMsg, Provenance};
 
 fn verify_data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/verify").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/verify")
+        .join(rel)
 }
 
 /// Open `path` on the Files tab, with `key` as `--public-key`.
@@ -26,7 +28,9 @@ fn hash(a: &mut App) {
         panic!("h on the Files tab starts hashing");
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    crate::tui::hashing::spawn(*plan, tx);
+    crate::tui::hashing::spawn(*plan, move |m| {
+        let _ = tx.send(Action::Hash(m));
+    });
     for msg in rx.iter() {
         let last = matches!(msg, Action::Hash(HashMsg::Finished));
         a.update(msg);
@@ -65,7 +69,10 @@ fn hashing_shows_progress_and_esc_cancels_keeping_what_finished() {
     let Some(Effect::Hash(plan)) = a.update(Action::HashFiles) else {
         panic!("h starts hashing");
     };
-    assert!(a.update(Action::HashFiles).is_none(), "a second h while hashing starts nothing");
+    assert!(
+        a.update(Action::HashFiles).is_none(),
+        "a second h while hashing starts nothing"
+    );
     // what the worker reports: the index finished, the first shard half read
     a.update(Action::Hash(HashMsg::File {
         file: 0,
@@ -79,7 +86,10 @@ fn hashing_shows_progress_and_esc_cancels_keeping_what_finished() {
     insta::assert_snapshot!("files_hashing_80x24", sized_ref(&mut a));
     a.update(Action::Back);
     assert!(!a.files.running(), "Esc cancels");
-    assert!(plan.cancel.load(std::sync::atomic::Ordering::Relaxed), "the worker is told");
+    assert!(
+        plan.cancel.load(std::sync::atomic::Ordering::Relaxed),
+        "the worker is told"
+    );
     assert_eq!(a.files.digests[0], Digest::Done("ab".repeat(32)), "what finished stays");
     assert_eq!(a.files.digests[1], Digest::Cancelled);
     assert_eq!(a.files.digests[2], Digest::Cancelled);
@@ -105,10 +115,7 @@ fn a_cancelled_hash_stops_reading() {
     let cancel = std::sync::atomic::AtomicBool::new(true);
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors");
     let mut calls = 0;
-    assert_eq!(
-        crate::tui::hashing::sha256(&p, &cancel, &mut |_| calls += 1),
-        Ok(None)
-    );
+    assert_eq!(crate::tui::hashing::sha256(&p, &cancel, &mut |_| calls += 1), Ok(None));
     assert_eq!(calls, 0);
     cancel.store(false, std::sync::atomic::Ordering::Relaxed);
     let hex = crate::tui::hashing::sha256(&p, &cancel, &mut |_| calls += 1).unwrap();

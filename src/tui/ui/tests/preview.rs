@@ -146,7 +146,10 @@ fn e_on_the_scan_tab_asks_for_json_and_sarif_and_the_status_line_says_where() {
     };
     a.update(Action::Exported(job.write(dir.path(), None)));
     let foot = draw(&a, 200, 24).lines().last().unwrap().to_string();
-    assert!(foot.contains("wrote ") && foot.contains("tensorscope-inspect-"), "{foot}");
+    assert!(
+        foot.contains("wrote ") && foot.contains("tensorscope-inspect-"),
+        "{foot}"
+    );
 }
 
 #[test]
