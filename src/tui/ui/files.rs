@@ -18,13 +18,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(format!("  hugging face cache: {h}")).fg(Color::Cyan));
     }
     lines.extend(provenance(&app.files.provenance));
-    // name, format and size fit the pane's width (borders, indent, 19 + 10 columns and two spaces)
-    let w = usize::from(area.width).saturating_sub(35).max(20);
+    // as wide as the longest name, within the pane (borders, indent, 19 + 10 columns and their gaps)
+    let longest = ck
+        .files
+        .iter()
+        .map(|f| escape(&f.path.to_string_lossy()).chars().count())
+        .max()
+        .unwrap_or(0);
+    let w = longest.min(usize::from(area.width).saturating_sub(37)).max(20);
     for (i, f) in ck.files.iter().enumerate() {
         lines.push(Line::from(format!(
-            "  {:<w$} {:<19} {:>10}",
+            "  {:<w$}  {:<19}  {:>10}",
             escape(&f.path.to_string_lossy()),
-            f.format,
+            f.format.as_str(),
             bytes(f.bytes)
         )));
         lines.extend(app.files.digests.get(i).and_then(digest));
