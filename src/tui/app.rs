@@ -279,7 +279,10 @@ impl App {
 
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         let mut effect = None;
-        self.note = None;
+        // a note stays until the next key: the hashing worker's progress does not wipe it
+        if !matches!(action, Action::Hash(_)) {
+            self.note = None;
+        }
         let pane = &mut self.tensors;
         let list_tab = self.tab == Tab::Tensors;
         match action {

@@ -86,6 +86,13 @@ fn hashing_shows_progress_and_esc_cancels_keeping_what_finished() {
     insta::assert_snapshot!("files_hashing_80x24", sized_ref(&mut a));
     a.update(Action::Back);
     assert!(!a.files.running(), "Esc cancels");
+    // a late progress report does not wipe the note saying so
+    a.update(Action::Hash(HashMsg::Progress {
+        file: 1,
+        done: 300_000,
+        total: 489_944,
+    }));
+    assert!(a.note.as_deref().unwrap_or("").contains("cancelled"), "{:?}", a.note);
     assert!(
         plan.cancel.load(std::sync::atomic::Ordering::Relaxed),
         "the worker is told"
