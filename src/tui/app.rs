@@ -505,10 +505,7 @@ impl App {
             }
             Action::Exported(r) => {
                 self.note = Some(match r {
-                    Ok(paths) => {
-                        let names: Vec<String> = paths.iter().map(|p| tensorscope::text::path(p)).collect();
-                        format!("wrote {}", names.join(", "))
-                    }
+                    Ok(paths) => super::export::wrote(&paths),
                     Err(e) => format!("export failed: {}", tensorscope::text::escape(&e)),
                 });
             }

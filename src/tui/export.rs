@@ -66,6 +66,30 @@ impl Export {
     }
 }
 
+/// The status line after an export: the file names first (what fits at 80 columns), then the folder.
+pub fn wrote(paths: &[PathBuf]) -> String {
+    let name = |p: &PathBuf| {
+        p.file_name().map_or_else(
+            || tensorscope::text::path(p),
+            |n| tensorscope::text::escape(&n.to_string_lossy()).into_owned(),
+        )
+    };
+    let names: Vec<String> = paths.iter().map(name).collect();
+    match paths.first().and_then(|p| p.parent()) {
+        Some(dir) if paths.iter().all(|p| p.parent() == Some(dir)) => {
+            format!("wrote {} in {}", names.join(", "), tensorscope::text::path(dir))
+        }
+        _ => format!(
+            "wrote {}",
+            paths
+                .iter()
+                .map(|p| tensorscope::text::path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Pretty JSON with a final newline.
 fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string_pretty(v)
@@ -97,6 +121,16 @@ pub fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_line_names_the_files_then_their_folder() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            wrote(&[p("/tmp/x/a.cdx.json"), p("/tmp/x/a.spdx.json")]),
+            "wrote a.cdx.json, a.spdx.json in /tmp/x"
+        );
+        assert_eq!(wrote(&[p("/a/b.json"), p("/c/d.json")]), "wrote /a/b.json, /c/d.json");
+    }
 
     #[test]
     fn stamps_are_utc_dates_and_minutes() {
