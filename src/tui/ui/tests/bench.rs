@@ -237,7 +237,14 @@ fn bench_runs_for_real_on_the_samples() {
             "{rel}: the twin is measured"
         );
         assert!(r.results.iter().any(|x| x.method == "safetensors-mmap"), "{rel}");
-        assert!(dir.path().join("twin").join(twin).is_file(), "{rel}: twin written");
+        // each run writes its twin into a folder of its own under the twin folder
+        let Some(Ok(Some((written, _)))) = &a.bench.twin else {
+            panic!("{rel}: {:?}", a.bench.twin)
+        };
+        assert!(
+            written.is_file() && written.starts_with(dir.path().join("twin")) && written.ends_with(twin),
+            "{rel}: twin written: {written:?}"
+        );
         let text = draw(&a, 120, 60);
         assert!(text.contains("touched, warm: safetensors-mmap"), "{text}");
         assert!(
