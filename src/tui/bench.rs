@@ -112,8 +112,8 @@ pub struct BenchState {
     pub settings: Settings,
     /// The twin of the last run: its path and a sentence saying what it is (or why none was made).
     pub twin: Option<Result<Option<(PathBuf, String)>, String>>,
-    /// First line of the notes shown (↑/↓ scroll them).
-    pub notes_scroll: usize,
+    /// The view of the rows and notes below the headline (the list keys scroll it).
+    pub view: crate::tui::scroll::Scroll,
     /// Esc or `x` asked the running bench to stop; it ends with the rows measured so far.
     pub cancelling: bool,
 }
@@ -125,7 +125,7 @@ impl Default for BenchState {
             export: None,
             settings: Settings::default(),
             twin: None,
-            notes_scroll: 0,
+            view: Default::default(),
             cancelling: false,
         }
     }
@@ -144,7 +144,7 @@ impl BenchState {
         self.phase = Phase::Running(Progress::default());
         self.cancelling = false;
         self.export = None;
-        self.notes_scroll = 0;
+        self.view = Default::default();
         true
     }
 

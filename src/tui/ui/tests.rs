@@ -12,6 +12,7 @@ use crate::tui::app::{Action, App, Effect, PreviewState, Tab};
 use crate::tui::preview::Preview;
 
 mod bench;
+mod panes;
 mod preview;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.
