@@ -153,7 +153,8 @@ fn column_widths(need: usize, floor: usize, width: usize, cols: &[[String; 3]]) 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let pane = &app.tensors;
     let root = pane.tree.node(Tree::ROOT);
-    let title = if pane.matched.is_some() || app.mode == Mode::Filter {
+    // an empty filter being typed asks for nothing: the counts of the whole list, not "0 match"
+    let title = if pane.matched.is_some() || (app.mode == Mode::Filter && !pane.filter.is_empty()) {
         format!(
             " /{}  {} of {} match ",
             escape(&pane.filter),
