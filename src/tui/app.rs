@@ -195,6 +195,8 @@ pub struct App {
     pub scan_scroll: Scroll,
     /// The preview pane's view (back to the top for each new tensor).
     pub preview_scroll: Scroll,
+    /// The help overlay's view (back to the top each time it opens).
+    pub help_scroll: Scroll,
     /// Bytes fetched over the network since the UI started (the loop sets it).
     pub fetched: u64,
     /// A Hugging Face cache path: the repository, the revision and the ref it came by, as `inspect`
@@ -231,6 +233,7 @@ impl App {
             files_scroll: Scroll::default(),
             scan_scroll: Scroll::default(),
             preview_scroll: Scroll::default(),
+            help_scroll: Scroll::default(),
             fetched: 0,
             hub,
             page: 10,
@@ -324,6 +327,11 @@ impl App {
                 }
             },
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+                if self.mode == Mode::Help =>
+            {
+                self.help_scroll.apply(list_move(&action), self.page);
+            }
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
                 if self.tab == Tab::Diff =>
             {
                 if let Some(c) = &mut self.compare {
@@ -345,22 +353,14 @@ impl App {
                 }
             }
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
-                if matches!(self.tab, Tab::Files | Tab::Scan) =>
+                if matches!(self.tab, Tab::Files | Tab::Scan | Tab::Bench) =>
             {
-                let scroll = if self.tab == Tab::Files {
-                    &mut self.files_scroll
-                } else {
-                    &mut self.scan_scroll
+                let scroll = match self.tab {
+                    Tab::Files => &mut self.files_scroll,
+                    Tab::Scan => &mut self.scan_scroll,
+                    _ => &mut self.bench.view,
                 };
-                let m = match action {
-                    Action::Up => Move::Up,
-                    Action::Down => Move::Down,
-                    Action::PageUp => Move::PageUp,
-                    Action::PageDown => Move::PageDown,
-                    Action::Top => Move::Top,
-                    _ => Move::Bottom,
-                };
-                scroll.apply(m, self.page);
+                scroll.apply(list_move(&action), self.page);
             }
             Action::Up if list_tab => pane.move_by(-1),
             Action::Down if list_tab => pane.move_by(1),
@@ -424,6 +424,7 @@ impl App {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal
                 } else {
+                    self.help_scroll = Scroll::default();
                     Mode::Help
                 };
             }
@@ -468,10 +469,6 @@ impl App {
             Action::FewerRuns if self.tab == Tab::Bench => {
                 self.bench.settings.runs = self.bench.settings.runs.saturating_sub(1).max(1);
             }
-            Action::Up if self.tab == Tab::Bench => {
-                self.bench.notes_scroll = self.bench.notes_scroll.saturating_sub(1);
-            }
-            Action::Down if self.tab == Tab::Bench => self.bench.notes_scroll += 1,
             Action::ExportBench if self.tab == Tab::Bench => {
                 effect = self.bench.report().map(|r| Effect::ExportBench(Box::new(r.clone())));
             }
@@ -539,6 +536,18 @@ impl App {
             effect = self.preview_effect();
         }
         effect
+    }
+}
+
+/// The move of a text pane's view that a list action asks for.
+fn list_move(a: &Action) -> Move {
+    match a {
+        Action::Up => Move::Up,
+        Action::Down => Move::Down,
+        Action::PageUp => Move::PageUp,
+        Action::PageDown => Move::PageDown,
+        Action::Top => Move::Top,
+        _ => Move::Bottom,
     }
 }
 

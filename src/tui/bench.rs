@@ -112,8 +112,8 @@ pub struct BenchState {
     pub settings: Settings,
     /// The twin of the last run: its path and a sentence saying what it is (or why none was made).
     pub twin: Option<Result<Option<(PathBuf, String)>, String>>,
-    /// First line of the notes shown (↑/↓ scroll them).
-    pub notes_scroll: usize,
+    /// The view of the rows and notes below the headline (the list keys scroll it).
+    pub view: crate::tui::scroll::Scroll,
     /// Esc or `x` asked the running bench to stop; it ends with the rows measured so far.
     pub cancelling: bool,
 }
@@ -125,7 +125,7 @@ impl Default for BenchState {
             export: None,
             settings: Settings::default(),
             twin: None,
-            notes_scroll: 0,
+            view: Default::default(),
             cancelling: false,
         }
     }
@@ -144,7 +144,7 @@ impl BenchState {
         self.phase = Phase::Running(Progress::default());
         self.cancelling = false;
         self.export = None;
-        self.notes_scroll = 0;
+        self.view = Default::default();
         true
     }
 
@@ -161,6 +161,8 @@ impl BenchState {
             BenchMsg::Exported(r) => self.export = Some(r),
             BenchMsg::Twin(t) => self.twin = Some(t),
             BenchMsg::Done(r) if self.running() => {
+                // the run is over: the footer stops saying "cancelling"
+                self.cancelling = false;
                 self.phase = match r {
                     Ok(report) => Phase::Finished(report),
                     Err(e) => Phase::Failed(e),
@@ -268,7 +270,11 @@ fn run(
     cancel: Arc<AtomicBool>,
     tx: &Sender<BenchMsg>,
 ) {
-    let twin = write_twin(&plan.path, &plan.twin_dir, remote);
+    let Some(twin) = twin_or_cancel(&plan, remote, &cancel) else {
+        let _ = tx.send(BenchMsg::Twin(Err("cancelled while it was being written".into())));
+        let _ = tx.send(BenchMsg::Done(Err(CANCELLED_EARLY.into())));
+        return;
+    };
     let mut paths = vec![plan.path.clone()];
     if let Ok(Some((p, _))) = &twin {
         paths.push(p.clone());
@@ -281,6 +287,48 @@ fn run(
         let _ = tx.send(BenchMsg::Event(e.clone()));
     });
     let _ = tx.send(BenchMsg::Done(r.map(Box::new).map_err(|e| e.to_string())));
+}
+
+/// What a run cancelled before its first case ends with.
+pub const CANCELLED_EARLY: &str = "cancelled while the twin was being written: nothing was measured (r runs again)";
+
+/// The twin, written on a thread of its own so that a cancel is answered at once (a 500 MB twin
+/// takes seconds and its writer cannot stop): `None` when cancelled first. Each run writes into a
+/// folder of its own under the twin folder, so an abandoned writer never shares a file with the
+/// next run; it removes its folder when it ends, and the whole twin folder goes on quit.
+fn twin_or_cancel(
+    plan: &Plan,
+    remote: &tensorscope::remote::Env,
+    cancel: &AtomicBool,
+) -> Option<Result<Option<(PathBuf, String)>, String>> {
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = plan
+        .twin_dir
+        .join(format!("run-{}", RUNS.fetch_add(1, Ordering::Relaxed)));
+    let (ttx, trx) = channel();
+    let (path, remote, abandoned) = (plan.path.clone(), remote.clone(), Arc::new(AtomicBool::new(false)));
+    let gone = abandoned.clone();
+    let writer_dir = dir.clone();
+    std::thread::spawn(move || {
+        let r = write_twin(&path, &writer_dir, &remote);
+        if gone.load(Ordering::Relaxed) {
+            let _ = std::fs::remove_dir_all(&writer_dir);
+        }
+        let _ = ttx.send(r);
+    });
+    loop {
+        match trx.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(r) => return Some(r),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => {
+                abandoned.store(true, Ordering::Relaxed);
+                return None;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Some(Err("the twin writer stopped".into()));
+            }
+        }
+    }
 }
 
 /// Write `report` as HTML and JSON to `dir` with the time in their names, each atomically (a
@@ -370,7 +418,8 @@ mod tests {
         assert!(s.report().is_some());
     }
 
-    /// A worker cancelled at once ends with a report of no rows that says it was cancelled.
+    /// A worker cancelled at once ends within a second: while the twin is written (nothing measured,
+    /// said so), or with a report of no rows that says it was cancelled.
     #[test]
     fn a_cancelled_worker_ends_with_the_rows_measured() {
         let twin = tempfile::tempdir().unwrap();
@@ -385,26 +434,31 @@ mod tests {
         let mut w = Worker::start(plan, Isolation::InProcess, tensorscope::remote::Env::default());
         w.cancel();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let report = loop {
+        let done = loop {
             let done = w.poll().into_iter().find_map(|m| match m {
                 BenchMsg::Done(r) => Some(r),
                 _ => None,
             });
             if let Some(r) = done {
-                break r.expect("a cancelled run still reports");
+                break r;
             }
             assert!(std::time::Instant::now() < deadline, "hang guard");
             std::thread::sleep(std::time::Duration::from_millis(10));
         };
-        assert!(report.results.is_empty() && report.ceilings.is_empty());
-        assert!(
-            report
-                .caveats
-                .iter()
-                .any(|c| c.starts_with("cancelled by the user: 0 of ")),
-            "{:?}",
-            report.caveats
-        );
+        match done {
+            Err(e) => assert_eq!(e, CANCELLED_EARLY),
+            Ok(report) => {
+                assert!(report.results.is_empty() && report.ceilings.is_empty());
+                assert!(
+                    report
+                        .caveats
+                        .iter()
+                        .any(|c| c.starts_with("cancelled by the user: 0 of ")),
+                    "{:?}",
+                    report.caveats
+                );
+            }
+        }
     }
 
     #[test]

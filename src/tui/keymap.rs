@@ -14,11 +14,18 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
     match mode {
         Mode::Filter => filter_key(key),
-        Mode::Help => match key.code {
-            KeyCode::Char('q') => Some(Action::Quit),
-            KeyCode::Esc => Some(Action::Back),
-            _ => Some(Action::ToggleHelp),
-        },
+        // the overlay scrolls with the list keys; any other key closes it
+        Mode::Help => Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Esc => Action::Back,
+            KeyCode::Up | KeyCode::Char('k') => Action::Up,
+            KeyCode::Down | KeyCode::Char('j') => Action::Down,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
+            KeyCode::Home | KeyCode::Char('g') => Action::Top,
+            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            _ => Action::ToggleHelp,
+        }),
         Mode::Normal => Some(match (key.code, tab) {
             // before the list keys: Shift-↓/↑ scroll the preview
             (KeyCode::Char('q'), _) => Action::Quit,
@@ -101,14 +108,18 @@ fn filter_key(key: KeyEvent) -> Option<Action> {
     Some(Action::FilterEdit(edit))
 }
 
-/// The action a mouse event asks for: the wheel scrolls; a click on the top line picks a tab by its
-/// column (`tab_at`), a click in the list picks a row (`row_at`: the row under a screen line).
+/// The action a mouse event asks for: the wheel scrolls the pane under it (the preview when
+/// `in_preview`, else the list or the tab's text); a click on the top line picks a tab by its column
+/// (`tab_at`), a click in the list picks a row (`row_at`: the row under a screen line).
 pub fn mouse(
     ev: MouseEvent,
     tab_at: impl Fn(u16) -> Option<usize>,
     row_at: impl Fn(u16, u16) -> Option<usize>,
+    in_preview: impl Fn(u16, u16) -> bool,
 ) -> Option<Action> {
     match ev.kind {
+        MouseEventKind::ScrollDown if in_preview(ev.column, ev.row) => Some(Action::ScrollPreview(Move::Down)),
+        MouseEventKind::ScrollUp if in_preview(ev.column, ev.row) => Some(Action::ScrollPreview(Move::Up)),
         MouseEventKind::ScrollDown => Some(Action::Down),
         MouseEventKind::ScrollUp => Some(Action::Up),
         MouseEventKind::Down(_) if ev.row == 0 => tab_at(ev.column).map(Action::SelectTab),
@@ -128,7 +139,10 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("/", "fuzzy filter by name (Enter keeps it, Esc clears it)"),
             ("n / N", "next / previous match"),
             ("s", "exact statistics (on a worker; q still quits)"),
-            ("J K / Shift-↓ Shift-↑", "scroll the preview a line"),
+            (
+                "J K / Shift-↓ Shift-↑",
+                "scroll the preview a line (the wheel over it too)",
+            ),
             ("] / [", "scroll the preview a page"),
             ("y", "copy the selected name (OSC 52)"),
             ("e", "write `inspect --json` to the current folder"),
@@ -147,7 +161,7 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
             ("d", "GPU device rows on / off (on when an adapter exists)"),
             ("c", "cold / warm page cache"),
             ("+ / -", "more / fewer timed runs"),
-            ("↑ ↓", "scroll the notes"),
+            ("↑ ↓ / j k", "scroll the rows and notes (mouse wheel too)"),
             (
                 "e",
                 "write the report (HTML, JSON, Markdown, CSV: tensorscope-bench-<date>-<time>) to the current folder",
@@ -211,6 +225,13 @@ mod tests {
             action(Mode::Help, Tab::Scan, key(KeyCode::Char('x'))),
             Some(Action::ToggleHelp)
         ));
+        assert!(
+            matches!(
+                action(Mode::Help, Tab::Bench, key(KeyCode::Char('j'))),
+                Some(Action::Down)
+            ),
+            "the help overlay scrolls"
+        );
         for mode in [Mode::Normal, Mode::Filter, Mode::Help] {
             assert!(matches!(
                 action(
@@ -288,13 +309,31 @@ mod tests {
         };
         let tab = |c: u16| (c > 10).then_some(2);
         let row = |_, r: u16| r.checked_sub(3).map(usize::from);
+        let preview = |c: u16, _| c >= 40;
         assert!(matches!(
-            mouse(ev(MouseEventKind::ScrollDown, 5, 5), tab, row),
+            mouse(ev(MouseEventKind::ScrollDown, 5, 5), tab, row, preview),
             Some(Action::Down)
         ));
+        assert!(
+            matches!(
+                mouse(ev(MouseEventKind::ScrollDown, 50, 5), tab, row, preview),
+                Some(Action::ScrollPreview(Move::Down))
+            ),
+            "the wheel over the preview scrolls the preview"
+        );
+        assert!(matches!(
+            mouse(ev(MouseEventKind::ScrollUp, 50, 5), tab, row, preview),
+            Some(Action::ScrollPreview(Move::Up))
+        ));
         let left = MouseEventKind::Down(crossterm::event::MouseButton::Left);
-        assert!(matches!(mouse(ev(left, 20, 0), tab, row), Some(Action::SelectTab(2))));
-        assert!(matches!(mouse(ev(left, 20, 7), tab, row), Some(Action::ClickRow(4))));
-        assert!(mouse(ev(left, 2, 0), tab, row).is_none());
+        assert!(matches!(
+            mouse(ev(left, 20, 0), tab, row, preview),
+            Some(Action::SelectTab(2))
+        ));
+        assert!(matches!(
+            mouse(ev(left, 20, 7), tab, row, preview),
+            Some(Action::ClickRow(4))
+        ));
+        assert!(mouse(ev(left, 2, 0), tab, row, preview).is_none());
     }
 }

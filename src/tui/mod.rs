@@ -134,6 +134,7 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
                         m,
                         |c| ui::tab_at(app, area, c),
                         |c, r| ui::row_at(app, area, c, r),
+                        |c, r| ui::in_preview(app, area, c, r),
                     ));
                 }
                 Event::Resize(..) => dirty = true,

@@ -1,10 +1,10 @@
-//! The scroll position of a text pane (Files, Scan): an offset in drawn rows, kept inside what the
+//! The scroll position of a text pane (Files, Scan, Bench, the preview, the help overlay): an offset in drawn rows, kept inside what the
 //! last frame drew, so every pane reaches its last line with the same keys as the lists.
 
 use std::cell::Cell;
 
 /// An offset into a pane's drawn rows, and what the last frame showed (rows visible, rows in all).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scroll {
     offset: usize,
     /// `(visible, total)` rows as last drawn; the renderer sets it, `update` clamps by it.
@@ -46,6 +46,11 @@ impl Scroll {
     /// Records what a frame draws (`visible` of `total` rows) and returns the first row to show.
     pub fn frame(&self, visible: usize, total: usize) -> usize {
         self.drawn.set((visible, total));
+        self.offset.min(self.max())
+    }
+
+    /// The first row shown, by the last frame's sizes.
+    pub fn first(&self) -> usize {
         self.offset.min(self.max())
     }
 

@@ -1,6 +1,7 @@
 //! The Bench tab: what a run will measure, its progress (a gauge, and the table and chart filling in
 //! as cases finish), then the headline, the touched rows with their speedups, the untouched and
-//! lazy-one rows in a block of their own (they read nothing, or one tensor) and the notes (↑/↓).
+//! lazy-one rows in a block of their own (they read nothing, or one tensor) and the notes, scrolled
+//! with the list keys (↑↓ j k, PgUp/PgDn, g/G, the wheel), the position on the border.
 //!
 //! ```text
 //! ┌ Bench ─────────────────────────────────────────────────────────┐
@@ -36,12 +37,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Phase::Idle => intro(app, &path, inner, buf),
         Phase::Running(p) => running(&app.bench, p, &path, inner, buf),
         Phase::Finished(r) => finished(&app.bench, r, inner, buf),
+        Phase::Failed(e) if e == crate::tui::bench::CANCELLED_EARLY => {
+            Paragraph::new(Line::from(e.as_str()).fg(Color::Yellow))
+                .wrap(Wrap { trim: false })
+                .render(inner, buf)
+        }
         Phase::Failed(e) => Paragraph::new(vec![
             Line::from(format!("bench failed: {}", escape(e))).fg(Color::Red),
             Line::from("press r to run again").dim(),
         ])
         .wrap(Wrap { trim: false })
         .render(inner, buf),
+    }
+    // where the rows and notes are scrolled to, on the border (`3–20 of 45`), as the other panes
+    let at = match app.bench.phase {
+        Phase::Running(_) | Phase::Finished(_) => app.bench.view.position(app.bench.view.first()),
+        _ => String::new(),
+    };
+    if !at.is_empty() && area.width > 2 {
+        Line::from(format!(" {at} "))
+            .right_aligned()
+            .render(Rect::new(area.x + 1, area.y, area.width - 2, 1), buf);
     }
 }
 
@@ -129,7 +145,7 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
         .render(gauge, buf);
     // the chart fills in as cases finish
     let ups = speedups(&p.rows);
-    results(&p.rows, &ups, rest, buf, None);
+    results(&p.rows, &ups, rest, buf, None, &b.view);
 }
 
 fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
@@ -165,13 +181,20 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     ])
     .areas(area);
     Paragraph::new(head).wrap(Wrap { trim: true }).render(top, buf);
-    results(&r.results, &r.speedups, rest, buf, Some((&r.caveats, b.notes_scroll)));
+    results(&r.results, &r.speedups, rest, buf, Some(&r.caveats), &b.view);
 }
 
 /// Where a row sorts in its table: the headline's pair first (pickle-eager, then safetensors-mmap).
 /// Touched rows and their bars, then the untouched and lazy-one rows, then the notes: one column of
-/// lines that ↑/↓ scroll, so every row is reachable at 80x24.
-fn results(rows: &[BenchResult], ups: &[Speedup], area: Rect, buf: &mut Buffer, notes: Option<(&[String], usize)>) {
+/// lines that the list keys scroll, so every row is reachable at 80x24.
+fn results(
+    rows: &[BenchResult],
+    ups: &[Speedup],
+    area: Rect,
+    buf: &mut Buffer,
+    notes: Option<&[String]>,
+    view: &crate::tui::scroll::Scroll,
+) {
     // an upload to the GPU reads every byte: GPU rows count as touched
     let lazy = |x: &BenchResult| x.method == "safetensors-lazy-one";
     let read = |x: &BenchResult| (x.touched || x.device == "gpu") && !lazy(x);
@@ -198,19 +221,12 @@ fn results(rows: &[BenchResult], ups: &[Speedup], area: Rect, buf: &mut Buffer, 
         lines.push(Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold());
         lines.extend(table(&other, ups, w));
     }
-    let scroll = match notes {
-        Some((caveats, scroll)) => {
-            lines.push(Line::from("notes").bold());
-            lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
-            scroll
-        }
-        None => 0,
-    };
-    let max = u16::try_from(scroll)
-        .unwrap_or(u16::MAX)
-        .min(u16::try_from(lines.len()).unwrap_or(u16::MAX));
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((max, 0))
+    if let Some(caveats) = notes {
+        lines.push(Line::from("notes").bold());
+        lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
+    }
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let first = view.frame(usize::from(area.height), para.line_count(area.width));
+    para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
         .render(area, buf);
 }

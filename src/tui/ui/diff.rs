@@ -128,6 +128,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let all = rows(report);
     let h = usize::from(list.height);
     let offset = c.selected.saturating_sub(h.saturating_sub(1));
+    if all.len() > h && h > 0 {
+        // where the view is, on the border, as the other panes say it
+        let last = (offset + h).min(all.len());
+        Line::from(format!(" {}–{last} of {} ", offset + 1, all.len()))
+            .right_aligned()
+            .render(Rect::new(area.x + 1, area.y, area.width.saturating_sub(2), 1), buf);
+    }
     let w = usize::from(list.width);
     let shown: Vec<_> = all
         .iter()

@@ -1,27 +1,46 @@
-//! The help overlay: the keys of the current pane, from the keymap's table.
+//! The help overlay: the keys of the current pane, from the keymap's table. A description too long
+//! for the line continues under itself; when the keys do not fit the screen (80x24) the overlay
+//! scrolls with the list keys and says where it is.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Stylize;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
+use super::wrap::hang;
 use crate::tui::app::App;
 use crate::tui::keymap::help;
 
+/// Width of the keys column (a leading space, the keys, a space).
+const KEYS: usize = 24;
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let keys = help(app.tab);
-    let [v] = Layout::vertical([Constraint::Length(keys.len() as u16 + 3)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [r] = Layout::horizontal([Constraint::Max(90)]).flex(Flex::Center).areas(v);
-    Clear.render(r, buf);
-    let mut lines: Vec<Line> = keys
+    let [r] = Layout::horizontal([Constraint::Max(90)]).flex(Flex::Center).areas(area);
+    let width = usize::from(r.width.saturating_sub(2)).max(1);
+    let mut lines: Vec<Line> = help(app.tab)
         .iter()
-        .map(|(k, what)| Line::from(format!(" {k:<22} {what}")))
+        .flat_map(|(k, what)| hang(vec![Span::raw(format!(" {k:<22} {what}"))], KEYS, width))
         .collect();
-    lines.push(Line::from(" names are shown escaped: \\x1b is a control character").dim());
+    lines.extend(hang(
+        vec![Span::raw(" names are shown escaped: \\x1b is a control character").dim()],
+        1,
+        width,
+    ));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX).min(area.height);
+    let [v] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(r);
+    Clear.render(v, buf);
+    let inner = Block::bordered().inner(v);
+    let first = app.help_scroll.frame(usize::from(inner.height), lines.len());
+    let mut block = Block::bordered().title(format!(" Keys: {} ", app.tab.title())).bold();
+    let at = app.help_scroll.position(first);
+    if !at.is_empty() {
+        block = block.title_top(Line::from(format!(" {at} · j/k scroll ")).right_aligned());
+    }
     Paragraph::new(lines)
-        .block(Block::bordered().title(format!(" Keys: {} ", app.tab.title())).bold())
-        .render(r, buf);
+        .scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
+        .block(block)
+        .render(v, buf);
 }

@@ -22,6 +22,7 @@ mod preview;
 mod scan;
 mod status;
 mod tensors;
+mod wrap;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -108,6 +109,15 @@ pub fn row_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
     let inner = tensors::inner(list);
     let p = ratatui::layout::Position::new(col, row);
     inner.contains(p).then(|| usize::from(row - inner.y))
+}
+
+/// Whether a screen position is over the preview pane of the Tensors tab (the wheel scrolls it there).
+pub fn in_preview(app: &App, area: Rect, col: u16, row: u16) -> bool {
+    if app.tab != Tab::Tensors || app.mode == Mode::Help {
+        return false;
+    }
+    let (_, preview) = split(areas(area)[1]);
+    preview.contains(ratatui::layout::Position::new(col, row))
 }
 
 #[cfg(test)]

@@ -1,4 +1,12 @@
-//! The safety scan of every file: verdict per file, then its findings.
+//! The safety scan of every file: verdict per file, then its findings. Long lines wrap with a hanging
+//! indent, so a path or a finding's why continues under its own text, never under the verdicts:
+//!
+//! ```text
+//! DANGEROUS  samples/malicious.bin  [pytorch-zip]
+//!     dangerous  malicious/data.pkl  posix.system  @184  os on Linux and macOS:
+//!                runs shell commands, touches files
+//!       run by:  torch.load(weights_only=False)
+//! ```
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,9 +16,12 @@ use tensorscope::scan::{Severity, Verdict};
 use tensorscope::text::escape;
 
 use super::header::verdict_label;
+use super::wrap::hang;
 use crate::tui::app::{App, ScanStatus};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    // the text width inside the border: lines are wrapped here, with their hanging indents
+    let width = usize::from(area.width.saturating_sub(2)).max(1);
     let mut lines = Vec::new();
     match &app.scan_status {
         ScanStatus::Running => lines.push(Line::from("scanning… (q quits at any time)").dim()),
@@ -22,19 +33,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     for f in &app.scan {
         let (label, color) = verdict_label(Some(f.verdict));
-        lines.push(Line::from(vec![
+        let head = vec![
             Span::styled(format!("{label:<11}"), Style::new().fg(color).bold()),
             Span::raw(format!("{}  [{}]", escape(&f.path), f.format)),
-        ]));
+        ];
+        lines.extend(hang(head, 11, width));
         if let Some(e) = &f.error {
-            lines.push(Line::from(format!("    {}", escape(e))));
+            lines.extend(hang(vec![Span::raw(format!("    {}", escape(e)))], 4, width));
         }
         for x in &f.findings {
             let (_, c) = verdict_label(Some(match x.severity {
                 Severity::Dangerous => Verdict::Dangerous,
                 Severity::Suspicious => Verdict::Suspicious,
             }));
-            lines.push(Line::from(vec![
+            let finding = vec![
                 Span::raw("    "),
                 Span::styled(format!("{:<10}", x.severity.as_str()), Style::new().fg(c)),
                 Span::raw(format!(
@@ -44,9 +56,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     x.offset.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
                     escape(&x.why)
                 )),
-            ]));
+            ];
+            lines.extend(hang(finding, 15, width));
             if !x.loaders.is_empty() {
-                lines.push(Line::from(format!("      run by: {}", escape(&x.loaders.join(", ")))).dim());
+                let by = Span::raw(format!("      run by: {}", escape(&x.loaders.join(", ")))).dim();
+                lines.extend(hang(vec![by], 14, width));
             }
         }
     }

@@ -98,8 +98,8 @@ fn part_range(name: &str, depth: usize, flat: bool, prefix: usize) -> (usize, us
     (start, name.chars().count())
 }
 
-/// A name keeps at least this many chars before the dtype or shape column gives way.
-pub const MIN_NAME: usize = 16;
+/// A name keeps at least this many chars (cut in its middle) before the dtype or shape column gives way.
+pub const MIN_NAME: usize = 10;
 
 /// `s` in at most `max` chars, cut in the middle (`h.0.at…n.weight`: the end of a name tells
 /// `.weight` from `.bias`), and where each char of `s` landed (`None`: cut out).
@@ -131,11 +131,11 @@ fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
 }
 
 /// Widths of the three columns (shape or params, size, dtype; 0 = left out) for rows whose names
-/// need `need` chars in a pane `width` wide: the size only while every name fits whole; the dtype,
-/// then the shape, while a name keeps [`MIN_NAME`] chars (or all it needs).
-fn column_widths(need: usize, width: usize, cols: &[[String; 3]]) -> [usize; 3] {
+/// need `need` chars whole and `floor` chars cut (each row's indentation and at most [`MIN_NAME`]
+/// chars of its label) in a pane `width` wide: the size only while every name fits whole; the dtype,
+/// then the shape or params, while every name keeps its floor, cut in its middle.
+fn column_widths(need: usize, floor: usize, width: usize, cols: &[[String; 3]]) -> [usize; 3] {
     let w = |c: usize| cols.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 2;
-    let floor = need.min(MIN_NAME);
     let mut out = [0usize; 3];
     let mut used = 0;
     for c in [2, 0] {
@@ -153,7 +153,8 @@ fn column_widths(need: usize, width: usize, cols: &[[String; 3]]) -> [usize; 3] 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let pane = &app.tensors;
     let root = pane.tree.node(Tree::ROOT);
-    let title = if pane.matched.is_some() || app.mode == Mode::Filter {
+    // an empty filter being typed asks for nothing: the counts of the whole list, not "0 match"
+    let title = if pane.matched.is_some() || (app.mode == Mode::Filter && !pane.filter.is_empty()) {
         format!(
             " /{}  {} of {} match ",
             escape(&pane.filter),
@@ -168,7 +169,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             bytes(root.bytes)
         )
     };
-    let mode = if pane.flat { " flat " } else { " tree " };
+    let mode = if pane.flat { "flat" } else { "tree" };
+    // where the view is, as the other panes say it: `21–40 of 148 · tree`
+    let visible = usize::from(area.height.saturating_sub(2));
+    let mode = if pane.rows.len() > visible && visible > 0 {
+        let last = (pane.offset + visible).min(pane.rows.len());
+        format!(" {}–{last} of {} · {mode} ", pane.offset + 1, pane.rows.len())
+    } else {
+        format!(" {mode} ")
+    };
     let block = Block::bordered()
         .title(title)
         .title_bottom(Line::from(mode).right_aligned().dim());
@@ -204,7 +213,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(p, n)| p.chars().count() + n.chars().count())
         .max()
         .unwrap_or(0);
-    let col_w = column_widths(need, width, &cols);
+    let floor = names
+        .iter()
+        .map(|(p, n)| p.chars().count() + n.chars().count().min(MIN_NAME))
+        .max()
+        .unwrap_or(0);
+    let col_w = column_widths(need, floor, width, &cols);
     let used: usize = col_w.iter().sum();
     let name_w = width - used;
     let mut matcher = pane.matched.as_ref().map(|_| Filter::default());
@@ -279,14 +293,16 @@ mod tests {
     fn the_size_goes_first_then_a_name_is_cut_before_dtype_and_shape() {
         let cols = vec![["[64,192]".to_string(), "49.2 kB".to_string(), "Q8_0".to_string()]];
         // everything fits
-        assert_eq!(super::column_widths(20, 60, &cols), [10, 9, 6]);
+        assert_eq!(super::column_widths(20, 10, 60, &cols), [10, 9, 6]);
         // the size goes first
-        assert_eq!(super::column_widths(40, 56, &cols), [10, 0, 6]);
+        assert_eq!(super::column_widths(40, 10, 56, &cols), [10, 0, 6]);
         // a long name is cut to keep dtype and shape
-        assert_eq!(super::column_widths(50, 36, &cols), [10, 0, 6]);
-        // too narrow for a 16-char name and both: the dtype stays longest
-        assert_eq!(super::column_widths(50, 24, &cols), [0, 0, 6]);
-        assert_eq!(super::column_widths(50, 10, &cols), [0, 0, 0]);
+        assert_eq!(super::column_widths(50, 10, 26, &cols), [10, 0, 6]);
+        // too narrow for a 10-char name and both: the dtype stays longest
+        assert_eq!(super::column_widths(50, 10, 24, &cols), [0, 0, 6]);
+        assert_eq!(super::column_widths(50, 10, 10, &cols), [0, 0, 0]);
+        // a deep row's indentation counts in its floor
+        assert_eq!(super::column_widths(50, 18, 26, &cols), [0, 0, 6]);
     }
 
     #[test]

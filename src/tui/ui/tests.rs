@@ -13,6 +13,7 @@ use crate::tui::preview::Preview;
 
 mod bench;
 mod files;
+mod panes;
 mod preview;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.

@@ -237,7 +237,14 @@ fn bench_runs_for_real_on_the_samples() {
             "{rel}: the twin is measured"
         );
         assert!(r.results.iter().any(|x| x.method == "safetensors-mmap"), "{rel}");
-        assert!(dir.path().join("twin").join(twin).is_file(), "{rel}: twin written");
+        // each run writes its twin into a folder of its own under the twin folder
+        let Some(Ok(Some((written, _)))) = &a.bench.twin else {
+            panic!("{rel}: {:?}", a.bench.twin)
+        };
+        assert!(
+            written.is_file() && written.starts_with(dir.path().join("twin")) && written.ends_with(twin),
+            "{rel}: twin written: {written:?}"
+        );
         let text = draw(&a, 120, 60);
         assert!(text.contains("touched, warm: safetensors-mmap"), "{text}");
         assert!(
@@ -264,13 +271,22 @@ fn bench_with_a_twin_at_80x24_and_120x40() {
     assert!(small.contains("twin /tmp/tensorscope-twin/twin.bin"), "{small}");
     insta::assert_snapshot!("bench_twin_80x24", small);
     insta::assert_snapshot!("bench_twin_120x40", draw(&a, 120, 40));
-    // the notes scroll
-    for _ in 0..3 {
-        a.update(Action::Down);
-    }
-    assert_eq!(a.bench.notes_scroll, 3);
+    // the rows and notes scroll with the list keys, to the last line and back, and say where they are
+    // (at 80x24 the sample report fits: a shorter terminal)
+    draw(&a, 80, 16);
+    a.update(Action::Bottom);
+    let end = draw(&a, 80, 16);
+    let top = end.lines().nth(1).unwrap_or("");
+    let (shown, total) = top
+        .rsplit_once(" of ")
+        .and_then(|(l, r)| Some((l.rsplit(' ').next()?.split_once('–')?.1, r.split(' ').next()?)))
+        .unwrap_or_default();
+    assert!(!total.is_empty() && shown == total, "G reaches the last line:\n{end}");
+    assert!(end.contains("• "), "the notes end the pane:\n{end}");
     a.update(Action::Up);
-    assert_eq!(a.bench.notes_scroll, 2);
+    a.update(Action::Top);
+    let back = draw(&a, 80, 16);
+    assert!(back.lines().nth(1).unwrap_or("").contains(" 1–"), "{back}");
 }
 
 #[test]
