@@ -301,7 +301,7 @@ fn build_path<'a>(leaf: &'a Cert, extra: &'a [Cert], store: &'a TrustStore) -> R
                     next = Some(c);
                     break;
                 }
-                Err(e) => why = Some(format!("{} names {} as issuer, but {e}", cur.label(), c.label())),
+                Err(e) => why = Some(format!("{} names {} as its issuer, but {e} with that key", cur.label(), c.label())),
             }
         }
         match (next, why) {

@@ -149,6 +149,6 @@ pub fn verify_link(key: &IssuerKey, alg: &ObjectIdentifier, tbs: &[u8], sig: &[u
     if ok {
         Ok(())
     } else {
-        Err(format!("its {} signature does not verify", algorithm_name(alg)))
+        Err(format!("the {} signature does not verify", algorithm_name(alg)))
     }
 }
