@@ -125,6 +125,16 @@ fn each_bad_certificate_fails_naming_why() {
             vec![&root],
             vec!["plain intermediate", "is not a CA", "basicConstraints CA:TRUE"],
         ),
+        (
+            "cert-critical",
+            vec![&root],
+            vec!["(leaf-critical)", "critical extension 1.3.6.1.4.1.55555.1"],
+        ),
+        (
+            "cert-pathlen",
+            vec![&root],
+            vec!["tensorscope test intermediate allows 0 intermediate CAs below it"],
+        ),
         // a hierarchy with the same names and other keys: the signature of the link fails
         ("cert-forged", vec![&root], vec!["untrusted issuer", "signature does not verify"]),
         // the right leaf, anchored on the forged root, or on another CA altogether
@@ -162,7 +172,7 @@ fn the_reference_tool_agrees_except_on_validity_time() {
         assert_eq!(r.code, want, "{case}: {}", r.stdout);
         n += 1;
     }
-    assert_eq!(n, 7);
+    assert_eq!(n, 9);
 }
 
 #[test]

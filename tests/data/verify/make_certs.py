@@ -14,6 +14,9 @@ Writes under certs/ (PEM; keys beside their certificates):
   forged-root.pem     the same name as root.pem, another key
   forged-int.pem      the same name as int.pem, signed by forged-root
   leaf-forged.pem     signed by forged-int
+  leaf-critical.pem   signed by int, with a critical extension nobody understands (OID 1.3.6.1.4.1.55555.1)
+  sub-int.pem         CN=tensorscope test sub-intermediate, a CA signed by int (whose pathlen is 0)
+  leaf-under-sub.pem  signed by sub-int: the path breaks int's path length constraint
 Every CA is valid from 2019-01-01 to 2125-01-01; leaves from 2019-06-01 to 2124-01-01 unless stated.
 """
 
@@ -114,3 +117,11 @@ forged_int_k = key("forged-int", ec.SECP256R1())
 forged_int = cert("forged-int", "tensorscope test intermediate", forged_int_k, forged_root, forged_root_k,
                   hashes.SHA384(), ca_exts(0), CA_FROM, CA_TO, 2)
 leaf("leaf-forged", ec.SECP256R1(), forged_int, forged_int_k, serial=16)
+
+leaf("leaf-critical", ec.SECP256R1(), inter, int_k,
+     exts=SIGNING + [(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00"), True)],
+     serial=17)
+sub_k = key("sub-int", ec.SECP256R1())
+sub = cert("sub-int", "tensorscope test sub-intermediate", sub_k, inter, int_k, hashes.SHA256(), ca_exts(),
+           CA_FROM, CA_TO, 4)
+leaf("leaf-under-sub", ec.SECP256R1(), sub, sub_k, serial=18)

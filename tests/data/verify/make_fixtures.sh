@@ -15,7 +15,8 @@
 #   cert-*/            small folders signed by `model_signing sign certificate`, one per leaf of certs/:
 #                      valid (P-256 leaf), p521, expired, future, keyagree (no digitalSignature, no
 #                      codeSigning), under-not-ca (intermediate without CA:TRUE), forged (a hierarchy
-#                      with the same names as root/int but other keys)
+#                      with the same names as root/int but other keys), critical (an unknown critical
+#                      extension), pathlen (a sub-intermediate below int, whose pathlen is 0)
 #   certs/REFERENCE.txt   what `model_signing verify certificate --certificate_chain certs/root.pem`
 #                      says of each (exit code, last line), for the tests to compare with
 # Tampered variants (changed byte, extra file, missing file, wrong key) are made by the tests in a
@@ -81,13 +82,16 @@ printf 'one file, signed alone\n' > ref-p384-single.bin
 "$MS/python" make_certs.py certs
 : > certs/REFERENCE.txt
 for c in valid:leaf:int p521:leaf-p521:int expired:leaf-expired:int future:leaf-future:int \
-         keyagree:leaf-keyagree:int under-not-ca:leaf-under-not-ca:int-not-ca forged:leaf-forged:forged-int; do
+         keyagree:leaf-keyagree:int under-not-ca:leaf-under-not-ca:int-not-ca forged:leaf-forged:forged-int \
+         critical:leaf-critical:int pathlen:leaf-under-sub:sub-int+int; do
   IFS=: read -r name leaf int <<< "$c"
   rm -rf cert-$name; mkdir cert-$name
   printf 'weights of %s\n' "$name" > cert-$name/weights.bin
   printf '{"model": "%s"}\n' "$name" > cert-$name/config.json
+  chain=()
+  for i in ${int//+/ }; do chain+=(--certificate_chain "certs/$i.pem"); done
   "$MS/model_signing" sign certificate --private_key certs/$leaf.key --signing_certificate certs/$leaf.pem \
-    --certificate_chain certs/$int.pem --signature cert-$name/model.sig cert-$name
+    "${chain[@]}" --signature cert-$name/model.sig cert-$name
   set +e
   out=$("$MS/model_signing" verify certificate --certificate_chain certs/root.pem \
     --signature cert-$name/model.sig cert-$name 2>&1)
