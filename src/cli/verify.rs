@@ -192,6 +192,7 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             escape(&r.path),
             paint(DIM, &what)
         )?;
+        signer(out, r)?;
         writeln!(
             out,
             "{} {}",
@@ -206,6 +207,7 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             escape(&r.path),
             paint(DIM, &what)
         )?;
+        signer(out, r)?;
         if let Some(p) = &r.problem {
             writeln!(out, "  {}", escape(p))?;
         } else {
@@ -213,25 +215,6 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
                 out,
                 "{failed} of {} failed:",
                 text::plural(r.files.len() as u64, "file")
-            )?;
-        }
-    }
-    if let Some(c) = r.signature.as_ref().and_then(|s| s.certificate.as_ref()) {
-        writeln!(
-            out,
-            "  signing certificate {} (issuer {}, serial {}), valid {} to {}",
-            escape(&c.subject),
-            escape(&c.issuer),
-            escape(&c.serial),
-            c.not_before,
-            c.not_after
-        )?;
-        if !c.chain.is_empty() {
-            let chain: Vec<_> = c.chain.iter().map(|s| escape(s).into_owned()).collect();
-            writeln!(
-                out,
-                "  {}",
-                paint(DIM, format!("chain {}, checked at {}", chain.join(" -> "), c.checked_at))
             )?;
         }
     }
@@ -273,6 +256,30 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
                         text::plural(r.threads as u64, "thread")
                     )
                 )
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Who signed, for the certificate method: the leaf, and the path to the root when one was found.
+fn signer(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    if let Some(c) = r.signature.as_ref().and_then(|s| s.certificate.as_ref()) {
+        writeln!(
+            out,
+            "  signing certificate {} (issuer {}, serial {}), valid {} to {}",
+            escape(&c.subject),
+            escape(&c.issuer),
+            escape(&c.serial),
+            c.not_before,
+            c.not_after
+        )?;
+        if !c.chain.is_empty() {
+            let chain: Vec<_> = c.chain.iter().map(|s| escape(s).into_owned()).collect();
+            writeln!(
+                out,
+                "  {}",
+                paint(DIM, format!("chain {}, checked at {}", chain.join(" -> "), c.checked_at))
             )?;
         }
     }

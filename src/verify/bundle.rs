@@ -214,6 +214,9 @@ pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
             crate::text::escape(s("_type"))
         ));
     }
+    if s("predicateType") == super::compat::PREDICATE_TYPE_V01 {
+        return super::compat::manifest_v01(&v);
+    }
     if s("predicateType") != PREDICATE_TYPE {
         return Err(format!(
             "predicate type {:?} is not {PREDICATE_TYPE} (OMS v1.0)",
@@ -347,7 +350,8 @@ fn read_serialization(ser: &Value) -> Result<Serialization, String> {
     })
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Hex digits to bytes (`None` when odd, empty or not hex).
+pub(super) fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 || s.is_empty() {
         return None;
     }

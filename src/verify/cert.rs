@@ -413,3 +413,35 @@ pub fn der_of(c: &Cert) -> &[u8] {
 pub fn key_of(c: &Cert) -> Result<PublicKey, String> {
     certsig::leaf_key(&c.cert.tbs_certificate.subject_public_key_info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_blocks_split_and_dates_print() {
+        let text = b"junk\n-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\nmid\n-----BEGIN X-----\nBB\n";
+        let blocks = pem_blocks(text);
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].ends_with(b"-----END CERTIFICATE-----"));
+        assert!(blocks[1].starts_with(b"-----BEGIN X-----"));
+        assert!(pem_blocks(b"").is_empty());
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(2_051_222_400), "2035-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn unusable_pem_is_an_error_not_a_panic() {
+        let mut store = TrustStore::default();
+        for text in [
+            &b""[..],
+            b"-----BEGIN CERTIFICATE-----",
+            b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+            b"-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n",
+        ] {
+            assert!(store.add_pem(text, Path::new("x.pem")).is_err());
+        }
+        assert!(store.is_empty());
+        assert!(verify_chain(&[], &store, 0).is_err());
+    }
+}

@@ -22,6 +22,7 @@ pub mod against;
 mod bundle;
 pub mod cert;
 mod certsig;
+mod compat;
 pub mod hash;
 pub mod hf;
 pub mod keys;

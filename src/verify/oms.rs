@@ -136,7 +136,13 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
     let env = &b.dsse_envelope;
     let payload = bundle::b64(&env.payload, "the DSSE payload").map_err(|m| Error::format(sig_path, m))?;
     let sig = bundle::b64(&env.signatures[0].sig, "the DSSE signature").map_err(|m| Error::format(sig_path, m))?;
-    if !key.verify(&bundle::pae(&env.payload_type, &payload), &sig) {
+    let current = key.verify(&bundle::pae(&env.payload_type, &payload), &sig);
+    // model_signing v0.2's encoding, SHA-256 on every curve, as the reference still accepts it
+    let v02 = || {
+        let pae = super::compat::pae(&env.payload_type, &payload);
+        key.verify_prehash(&hash::digest(hash::Algorithm::Sha256, &pae), &sig)
+    };
+    if !current && !v02() {
         let whose = match opts.signer {
             Signer::Key(_) => "key",
             Signer::Certificates(_) => "signing certificate's key",
@@ -150,7 +156,7 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
     let manifest = bundle::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
     if let Some(info) = report.signature.as_mut() {
         info.valid = true;
-        info.model_name = Some(manifest.model_name.clone());
+        info.model_name = Some(manifest.model_name.clone()).filter(|n| !n.is_empty());
         info.serialization = Some(manifest.serialization.clone());
         info.resources = manifest.resources.len();
     }
