@@ -274,6 +274,56 @@ fn the_wrong_method_or_unusable_inputs() {
     assert!(r.stderr.contains("certificate 1 of the bundle"), "{}", r.stderr);
 }
 
+#[test]
+fn sign_with_a_certificate_then_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    for (leaf, shards) in [("leaf", None), ("leaf-p521", Some("3"))] {
+        let model = dir.path().join(leaf);
+        std::fs::create_dir(&model).unwrap();
+        std::fs::write(model.join("w.bin"), b"weights of the model").unwrap();
+        let m = model.to_string_lossy();
+        let (k, c, int) = (
+            data(&format!("certs/{leaf}.key")),
+            data(&format!("certs/{leaf}.pem")),
+            data("certs/int.pem"),
+        );
+        let mut args = vec!["sign", &m, "--private-key", &k, "--certificate", &c, "--certificate-chain", &int];
+        if let Some(s) = shards {
+            args.extend_from_slice(&["--shard-size", s]);
+        }
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let b: Value = serde_json::from_slice(&std::fs::read(model.join("model.sig")).unwrap()).unwrap();
+        let certs = &b["verificationMaterial"]["x509CertificateChain"]["certificates"];
+        assert_eq!(certs.as_array().map(Vec::len), Some(2), "{b}");
+        assert!(b["verificationMaterial"].get("publicKey").is_none());
+        let r = verify(&m, &[&root()], &[]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        std::fs::write(model.join("w.bin"), b"weights of the modeL").unwrap();
+        let r = verify(&m, &[&root()], &[]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+    }
+    // the certificate must hold the private key's public key, and be one certificate
+    let m = dir.path().join("leaf").to_string_lossy().into_owned();
+    let r = run(&[
+        "sign",
+        &m,
+        "--private-key",
+        &data("certs/leaf.key"),
+        "--certificate",
+        &data("certs/leaf-p521.pem"),
+    ]);
+    assert_clean_error(&r, "mismatched key");
+    assert!(r.stderr.contains("another key"), "{}", r.stderr);
+    let both = dir.path().join("both.pem");
+    let mut pem = std::fs::read(data("certs/leaf.pem")).unwrap();
+    pem.extend(std::fs::read(data("certs/int.pem")).unwrap());
+    std::fs::write(&both, pem).unwrap();
+    let r = run(&["sign", &m, "--private-key", &data("certs/leaf.key"), "--certificate", &both.to_string_lossy()]);
+    assert_clean_error(&r, "two certificates");
+    assert!(r.stderr.contains("2 certificates"), "{}", r.stderr);
+}
+
 /// A copy of `sig` whose certificate list is the original's plus the PEM certificates of `extra`.
 fn bundle_with_chain(sig: &str, extra: &[&str], dir: &Path) -> String {
     let b: Value = serde_json::from_slice(&std::fs::read(sig).unwrap()).unwrap();

@@ -180,6 +180,11 @@ impl TrustStore {
         Ok(())
     }
 
+    /// The certificates, in the order given.
+    pub fn certificates(&self) -> &[Cert] {
+        &self.certs
+    }
+
     /// How many certificates were given.
     pub fn len(&self) -> usize {
         self.certs.len()

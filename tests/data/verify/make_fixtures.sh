@@ -117,6 +117,14 @@ for n in p256 p384 p521; do
   "$TS" sign "$tmp/$n-shards" --private-key keys/$n.key --shard-size 4096
   "$TS" verify "$tmp/$n-shards" --public-key keys/$n.pub
 done
+# `tensorscope sign --certificate` bundles verify with the reference's certificate verifier
+for leaf in leaf leaf-p521; do
+  rm -rf "$tmp/cert-$leaf"; mkdir "$tmp/cert-$leaf"
+  printf 'weights\n' > "$tmp/cert-$leaf/weights.bin"
+  "$TS" sign "$tmp/cert-$leaf" --private-key certs/$leaf.key --certificate certs/$leaf.pem --certificate-chain certs/int.pem
+  "$MS/model_signing" verify certificate --certificate_chain certs/root.pem --signature "$tmp/cert-$leaf/model.sig" "$tmp/cert-$leaf"
+  "$TS" verify "$tmp/cert-$leaf" --certificate-chain certs/root.pem
+done
 "$TS" sign ref-p384-single.bin --private-key keys/p384.key --signature "$tmp/single.sig"
 "$MS/model_signing" verify key --public_key keys/p384.pub --signature "$tmp/single.sig" ref-p384-single.bin
 echo "all reference checks passed"
