@@ -58,7 +58,8 @@ fn a_chain_to_the_given_root_verifies() {
         assert!(r.stdout.starts_with("VERIFIED"), "{}", r.stdout);
         assert!(r.stdout.contains(&format!("ECDSA {curve}")), "{}", r.stdout);
         assert!(
-            r.stdout.contains("tensorscope test intermediate -> CN=tensorscope test root, checked at 20"),
+            r.stdout
+                .contains("tensorscope test intermediate -> CN=tensorscope test root, checked at 20"),
             "{}",
             r.stdout
         );
@@ -85,7 +86,10 @@ fn json_and_sarif_carry_the_method_and_the_signer() {
     let r = verify(&data("cert-expired"), &[&root()], &["--json"]);
     assert_eq!(r.code, 1);
     let j: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(j["signature"]["certificate"]["subject"], "CN=tensorscope test signer (leaf-expired)");
+    assert_eq!(
+        j["signature"]["certificate"]["subject"],
+        "CN=tensorscope test signer (leaf-expired)"
+    );
     assert!(j["problem"].as_str().unwrap().contains("expired on 2021-01-01"));
     let r = verify(&data("cert-expired"), &[&root()], &["--format", "sarif"]);
     assert_eq!(r.code, 1);
@@ -93,7 +97,10 @@ fn json_and_sarif_carry_the_method_and_the_signer() {
     let res = &log["runs"][0]["results"][0];
     assert_eq!(res["ruleId"], "TSV001");
     assert!(res["message"]["text"].as_str().unwrap().contains("expired"), "{res}");
-    assert_eq!(res["properties"]["signer"]["subject"], "CN=tensorscope test signer (leaf-expired)");
+    assert_eq!(
+        res["properties"]["signer"]["subject"],
+        "CN=tensorscope test signer (leaf-expired)"
+    );
     assert_eq!(log["runs"][0]["properties"]["signature"]["method"], "certificate");
     sarif_valid(&log);
     let r = verify(&data("cert-valid"), &[&root()], &["--format", "sarif"]);
@@ -107,8 +114,14 @@ fn json_and_sarif_carry_the_method_and_the_signer() {
 fn sarif_valid(log: &Value) {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas/sarif/sarif-schema-2.1.0.json");
     let schema: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-    let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
-    let errors: Vec<String> = v.iter_errors(log).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
@@ -120,9 +133,21 @@ fn each_bad_certificate_fails_naming_why() {
     let int = data("certs/int.pem");
     let upstream_root = data("upstream/ca-cert.pem");
     let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
-        ("cert-expired", vec![&root], vec!["(leaf-expired)", "expired on 2021-01-01T00:00:00Z"]),
-        ("cert-future", vec![&root], vec!["(leaf-future)", "not valid before 2100-01-01"]),
-        ("cert-keyagree", vec![&root], vec!["(leaf-keyagree)", "lacks digitalSignature"]),
+        (
+            "cert-expired",
+            vec![&root],
+            vec!["(leaf-expired)", "expired on 2021-01-01T00:00:00Z"],
+        ),
+        (
+            "cert-future",
+            vec![&root],
+            vec!["(leaf-future)", "not valid before 2100-01-01"],
+        ),
+        (
+            "cert-keyagree",
+            vec![&root],
+            vec!["(leaf-keyagree)", "lacks digitalSignature"],
+        ),
         (
             "cert-under-not-ca",
             vec![&root],
@@ -139,12 +164,28 @@ fn each_bad_certificate_fails_naming_why() {
             vec!["tensorscope test intermediate allows 0 intermediate CAs below it"],
         ),
         // a hierarchy with the same names and other keys: the signature of the link fails
-        ("cert-forged", vec![&root], vec!["untrusted issuer", "signature does not verify"]),
+        (
+            "cert-forged",
+            vec![&root],
+            vec!["untrusted issuer", "signature does not verify"],
+        ),
         // the right leaf, anchored on the forged root, or on another CA altogether
-        ("cert-valid", vec![&forged], vec!["untrusted issuer", "signature does not verify"]),
-        ("cert-valid", vec![&upstream_root], vec!["untrusted issuer", "neither the bundle nor"]),
+        (
+            "cert-valid",
+            vec![&forged],
+            vec!["untrusted issuer", "signature does not verify"],
+        ),
+        (
+            "cert-valid",
+            vec![&upstream_root],
+            vec!["untrusted issuer", "neither the bundle nor"],
+        ),
         // an intermediate alone is not a root (as OpenSSL's default: the path ends self-signed)
-        ("cert-valid", vec![&int], vec!["untrusted issuer", "CN=tensorscope test root"]),
+        (
+            "cert-valid",
+            vec![&int],
+            vec!["untrusted issuer", "CN=tensorscope test root"],
+        ),
     ];
     for (case, anchors, words) in cases {
         let r = verify(&data(case), &anchors, &[]);
@@ -188,11 +229,23 @@ fn the_reference_repositorys_certificate_vectors_verify() {
         // the reference's own test passes --ignore-paths ignore-me (v1.0.1 did not record it)
         let r = verify(&model, &[&ca], &["--ignore-paths", "ignore-me"]);
         assert_eq!(r.code, 0, "{v}: {}{}", r.stdout, r.stderr);
-        assert!(r.stdout.contains("signing certificate CN=intermediate-ca"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("signing certificate CN=intermediate-ca"),
+            "{}",
+            r.stdout
+        );
         // the same with the intermediate given too, and with only the intermediate (no root: untrusted)
-        let r = verify(&model, &[&ca, &data("upstream/int-ca-cert.pem")], &["--ignore-paths", "ignore-me"]);
+        let r = verify(
+            &model,
+            &[&ca, &data("upstream/int-ca-cert.pem")],
+            &["--ignore-paths", "ignore-me"],
+        );
         assert_eq!(r.code, 0, "{v}: {}", r.stdout);
-        let r = verify(&model, &[&data("upstream/int-ca-cert.pem")], &["--ignore-paths", "ignore-me"]);
+        let r = verify(
+            &model,
+            &[&data("upstream/int-ca-cert.pem")],
+            &["--ignore-paths", "ignore-me"],
+        );
         assert_untrusted(&r, &["untrusted issuer", "CN=root-ca"]);
     }
     // a changed byte still fails file by file after the certificate is trusted, in both forms; and a
@@ -207,7 +260,13 @@ fn the_reference_repositorys_certificate_vectors_verify() {
         std::fs::write(model.join("signme-2"), b"changed").unwrap();
         let r = verify(&model.to_string_lossy(), &[&ca], &[]);
         assert_eq!(r.code, 1, "{}", r.stdout);
-        assert!(r.stdout.lines().any(|l| l.contains("changed") && l.contains("signme-2")), "{}", r.stdout);
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.contains("changed") && l.contains("signme-2")),
+            "{}",
+            r.stdout
+        );
         let sig = model.join("model.sig");
         let mut b: Value = serde_json::from_slice(&std::fs::read(&sig).unwrap()).unwrap();
         let payload = B64.decode(b["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
@@ -268,7 +327,11 @@ fn the_wrong_method_or_unusable_inputs() {
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     // a bundle whose certificate is not DER is an error, not a verdict
-    let sig = bundle_with_certs(&data("cert-valid/model.sig"), &[b"\x30\x03\x02\x01\x00".to_vec()], dir.path());
+    let sig = bundle_with_certs(
+        &data("cert-valid/model.sig"),
+        &[b"\x30\x03\x02\x01\x00".to_vec()],
+        dir.path(),
+    );
     let r = verify(&data("cert-valid"), &[&root()], &["--signature", &sig]);
     assert_clean_error(&r, "bundle cert not DER");
     assert!(r.stderr.contains("certificate 1 of the bundle"), "{}", r.stderr);
@@ -287,7 +350,16 @@ fn sign_with_a_certificate_then_verify() {
             data(&format!("certs/{leaf}.pem")),
             data("certs/int.pem"),
         );
-        let mut args = vec!["sign", &m, "--private-key", &k, "--certificate", &c, "--certificate-chain", &int];
+        let mut args = vec![
+            "sign",
+            &m,
+            "--private-key",
+            &k,
+            "--certificate",
+            &c,
+            "--certificate-chain",
+            &int,
+        ];
         if let Some(s) = shards {
             args.extend_from_slice(&["--shard-size", s]);
         }
@@ -319,7 +391,14 @@ fn sign_with_a_certificate_then_verify() {
     let mut pem = std::fs::read(data("certs/leaf.pem")).unwrap();
     pem.extend(std::fs::read(data("certs/int.pem")).unwrap());
     std::fs::write(&both, pem).unwrap();
-    let r = run(&["sign", &m, "--private-key", &data("certs/leaf.key"), "--certificate", &both.to_string_lossy()]);
+    let r = run(&[
+        "sign",
+        &m,
+        "--private-key",
+        &data("certs/leaf.key"),
+        "--certificate",
+        &both.to_string_lossy(),
+    ]);
     assert_clean_error(&r, "two certificates");
     assert!(r.stderr.contains("2 certificates"), "{}", r.stderr);
 }
@@ -346,9 +425,15 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// A copy of `sig` with these DER certificates in place of its own.
 fn bundle_with_certs(sig: &str, certs: &[Vec<u8>], dir: &Path) -> String {
     let mut b: Value = serde_json::from_slice(&std::fs::read(sig).unwrap()).unwrap();
-    let list: Vec<Value> = certs.iter().map(|c| serde_json::json!({"rawBytes": B64.encode(c)})).collect();
+    let list: Vec<Value> = certs
+        .iter()
+        .map(|c| serde_json::json!({"rawBytes": B64.encode(c)}))
+        .collect();
     b["verificationMaterial"]["x509CertificateChain"]["certificates"] = Value::Array(list);
-    let out = dir.join(format!("bundle-{}.sig", certs.len() * 1000 + certs.iter().map(Vec::len).sum::<usize>()));
+    let out = dir.join(format!(
+        "bundle-{}.sig",
+        certs.len() * 1000 + certs.iter().map(Vec::len).sum::<usize>()
+    ));
     std::fs::write(&out, serde_json::to_vec(&b).unwrap()).unwrap();
     out.to_string_lossy().into_owned()
 }

@@ -279,7 +279,10 @@ fn signer(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {}",
-                paint(DIM, format!("chain {}, checked at {}", chain.join(" -> "), c.checked_at))
+                paint(
+                    DIM,
+                    format!("chain {}, checked at {}", chain.join(" -> "), c.checked_at)
+                )
             )?;
         }
     }

@@ -99,7 +99,11 @@ impl Cert {
     /// Whether `issuer`'s key signed this certificate; `Err` says why not.
     fn signed_by(&self, issuer: &Cert) -> Result<(), String> {
         let key = certsig::issuer_key(&issuer.cert.tbs_certificate.subject_public_key_info)?;
-        let sig = self.cert.signature.as_bytes().ok_or("its signature is not whole bytes")?;
+        let sig = self
+            .cert
+            .signature
+            .as_bytes()
+            .ok_or("its signature is not whole bytes")?;
         let tbs = self.der.get(self.tbs.clone()).unwrap_or_default();
         certsig::verify_link(&key, &self.cert.signature_algorithm.oid, tbs, sig)
     }
@@ -298,7 +302,8 @@ fn build_path<'a>(leaf: &'a Cert, extra: &'a [Cert], store: &'a TrustStore) -> R
         let mut why = None;
         let mut next = None;
         for c in pool.iter().copied() {
-            if c.cert.tbs_certificate.subject != cur.cert.tbs_certificate.issuer || path.iter().any(|p| p.der == c.der) {
+            if c.cert.tbs_certificate.subject != cur.cert.tbs_certificate.issuer || path.iter().any(|p| p.der == c.der)
+            {
                 continue;
             }
             match cur.signed_by(c) {
@@ -306,7 +311,13 @@ fn build_path<'a>(leaf: &'a Cert, extra: &'a [Cert], store: &'a TrustStore) -> R
                     next = Some(c);
                     break;
                 }
-                Err(e) => why = Some(format!("{} names {} as its issuer, but {e} with that key", cur.label(), c.label())),
+                Err(e) => {
+                    why = Some(format!(
+                        "{} names {} as its issuer, but {e} with that key",
+                        cur.label(),
+                        c.label()
+                    ))
+                }
             }
         }
         match (next, why) {

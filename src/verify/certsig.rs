@@ -67,10 +67,19 @@ pub fn algorithm_name(oid: &ObjectIdentifier) -> String {
         (ECDSA_SHA256, "ecdsa-with-SHA256"),
         (ECDSA_SHA384, "ecdsa-with-SHA384"),
         (ECDSA_SHA512, "ecdsa-with-SHA512"),
-        (ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5"), "sha1WithRSAEncryption (SHA-1)"),
-        (ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4"), "md5WithRSAEncryption (MD5)"),
+        (
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5"),
+            "sha1WithRSAEncryption (SHA-1)",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4"),
+            "md5WithRSAEncryption (MD5)",
+        ),
         (ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"), "RSASSA-PSS"),
-        (ObjectIdentifier::new_unwrap("1.2.840.10045.4.1"), "ecdsa-with-SHA1 (SHA-1)"),
+        (
+            ObjectIdentifier::new_unwrap("1.2.840.10045.4.1"),
+            "ecdsa-with-SHA1 (SHA-1)",
+        ),
         (ObjectIdentifier::new_unwrap("1.3.101.112"), "Ed25519"),
     ];
     known
@@ -97,7 +106,10 @@ pub fn issuer_key(spki: &SubjectPublicKeyInfoOwned) -> Result<IssuerKey, String>
     let e = rsa::BigUint::from_bytes_be(k.public_exponent.as_bytes());
     let size = n.bits();
     if size < RSA_BITS.0 {
-        return Err(format!("its RSA key has {size} bits, fewer than the {} required", RSA_BITS.0));
+        return Err(format!(
+            "its RSA key has {size} bits, fewer than the {} required",
+            RSA_BITS.0
+        ));
     }
     rsa::RsaPublicKey::new_with_max_size(n, e, RSA_BITS.1)
         .map(IssuerKey::Rsa)

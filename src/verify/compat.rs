@@ -29,7 +29,11 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// What Python's `str(b)` gives for a bytes object: `b'...'` with `\\`, `\t`, `\n`, `\r` and `\xNN`
 /// escapes, double quotes when the bytes hold `'` and no `"`.
 pub fn python_bytes_repr(b: &[u8]) -> String {
-    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     let mut s = String::with_capacity(b.len() + 3);
     s.push('b');
     s.push(char::from(quote));

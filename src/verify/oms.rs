@@ -202,7 +202,11 @@ fn key_hint_problem(b: &bundle::Bundle, key: &PublicKey) -> Option<String> {
 fn bundle_certificates(b: &bundle::Bundle) -> Result<Vec<Cert>, String> {
     let raw = b.verification_material.certificates();
     if raw.len() > cert::MAX_DEPTH {
-        return Err(format!("the bundle holds {} certificates, more than {}", raw.len(), cert::MAX_DEPTH));
+        return Err(format!(
+            "the bundle holds {} certificates, more than {}",
+            raw.len(),
+            cert::MAX_DEPTH
+        ));
     }
     raw.iter()
         .enumerate()

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use super::bundle::{self, Method};
-use super::hash::{self, Algorithm, Job};
 use super::cert::{self, Cert};
+use super::hash::{self, Algorithm, Job};
 use super::keys::PrivateKey;
 use super::oms::shard_ranges;
 use super::walk::{self, Ignores};
