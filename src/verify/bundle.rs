@@ -214,9 +214,6 @@ pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
             crate::text::escape(s("_type"))
         ));
     }
-    if s("predicateType") == super::compat::PREDICATE_TYPE_V01 {
-        return super::compat::manifest_v01(&v);
-    }
     if s("predicateType") != PREDICATE_TYPE {
         return Err(format!(
             "predicate type {:?} is not {PREDICATE_TYPE} (OMS v1.0)",

@@ -152,7 +152,7 @@ impl TrustStore {
                     what: "certificate file size",
                     value: meta.len(),
                     limit: MAX_PEM_BYTES,
-                    hint: ": is this a certificate file?",
+                    hint: ": give PEM certificate files, not a bundle or a model (a fixed limit)",
                 });
             }
             let text = std::fs::read(p).map_err(|e| Error::io(p, e))?;

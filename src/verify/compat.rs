@@ -55,8 +55,17 @@ pub fn python_bytes_repr(b: &[u8]) -> String {
     s
 }
 
+/// Read an authenticated statement: the v0.1 form here, the v1.0 form by [`super::bundle`].
+pub fn statement_to_manifest(payload: &[u8]) -> Result<Manifest, String> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    if v.get("predicateType").and_then(Value::as_str) == Some(PREDICATE_TYPE_V01) {
+        return manifest_v01(&v);
+    }
+    super::bundle::statement_to_manifest(payload)
+}
+
 /// The manifest of a v0.1 statement (already authenticated): every subject a file hashed with SHA-256.
-pub fn manifest_v01(v: &Value) -> Result<Manifest, String> {
+fn manifest_v01(v: &Value) -> Result<Manifest, String> {
     let subjects = v
         .get("subject")
         .and_then(Value::as_array)

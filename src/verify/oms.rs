@@ -153,7 +153,7 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
         ));
         return Ok(report);
     }
-    let manifest = bundle::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
+    let manifest = super::compat::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
     if let Some(info) = report.signature.as_mut() {
         info.valid = true;
         info.model_name = Some(manifest.model_name.clone()).filter(|n| !n.is_empty());
