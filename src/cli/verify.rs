@@ -271,8 +271,8 @@ fn signer(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             escape(&c.subject),
             escape(&c.issuer),
             escape(&c.serial),
-            c.not_before,
-            c.not_after
+            c.not_before.get(..10).unwrap_or(&c.not_before),
+            c.not_after.get(..10).unwrap_or(&c.not_after)
         )?;
         if !c.chain.is_empty() {
             let chain: Vec<_> = c.chain.iter().map(|s| escape(s).into_owned()).collect();
