@@ -1,11 +1,12 @@
-//! `tensorscope sign PATH --private-key PEM [--signature F] [--shard-size SIZE]`: write an OpenSSF
-//! Model Signing v1.0 bundle (key method) that `model_signing verify key` and `tensorscope verify` accept.
+//! `tensorscope sign PATH --private-key PEM [--certificate PEM [--certificate-chain PEM]...]
+//! [--signature F] [--shard-size SIZE]`: write an OpenSSF Model Signing v1.0 bundle (key or certificate
+//! method) that `model_signing verify key|certificate` and `tensorscope verify` accept.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use tensorscope::text::{self, escape};
-use tensorscope::verify::{Method, keys::PrivateKey, sign};
+use tensorscope::verify::{Method, cert::TrustStore, keys::PrivateKey, sign};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -13,7 +14,9 @@ Examples:
   openssl ec -in signer.key -pubout -out signer.pub
   tensorscope sign ./model --private-key signer.key            writes model/model.sig
   tensorscope sign ./model --private-key signer.key --shard-size 1GB
-  tensorscope verify ./model --public-key signer.pub";
+  tensorscope verify ./model --public-key signer.pub
+  tensorscope sign ./model --private-key signer.key --certificate signer.pem --certificate-chain int.pem
+  tensorscope verify ./model --certificate-chain root.pem";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,6 +25,14 @@ pub struct Args {
     /// The signer's ECDSA private key (PEM, PKCS#8 or SEC1, unencrypted; P-256, P-384 or P-521).
     #[arg(long, value_name = "PEM")]
     pub private_key: PathBuf,
+    /// Sign with the certificate method: the signing certificate (PEM; its key is --private-key's),
+    /// written into the bundle.
+    #[arg(long, value_name = "PEM")]
+    pub certificate: Option<PathBuf>,
+    /// With --certificate: intermediate certificates to put in the bundle after it (repeatable; the
+    /// root is usually left out, verifiers bring their own).
+    #[arg(long, value_name = "PEM", requires = "certificate")]
+    pub certificate_chain: Vec<PathBuf>,
     /// Where to write the bundle [default: model.sig inside a folder PATH, else beside PATH].
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
@@ -59,9 +70,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         None if args.path.is_dir() => args.path.join("model.sig"),
         None => super::verify::default_signature(&args.path),
     };
+    let mut certificates = Vec::new();
+    if let Some(leaf) = &args.certificate {
+        let leaf = TrustStore::from_files(std::slice::from_ref(leaf))?;
+        let [first] = leaf.certificates() else {
+            anyhow::bail!(
+                "{}: holds {} certificates; --certificate takes the signing certificate alone \
+                 (put the others in --certificate-chain)",
+                text::path(args.certificate.as_deref().unwrap_or(std::path::Path::new(""))),
+                leaf.len()
+            );
+        };
+        certificates.push(first.clone());
+        if !args.certificate_chain.is_empty() {
+            certificates.extend_from_slice(TrustStore::from_files(&args.certificate_chain)?.certificates());
+        }
+    }
     let opts = sign::Options {
         signature,
         key,
+        certificates,
         method: args
             .shard_size
             .map_or(Method::Files, |shard_size| Method::Shards { shard_size }),

@@ -1,5 +1,6 @@
-//! `tensorscope verify PATH [--signature F] [--public-key PEM] [--ignore-unsigned-files] [--json]`:
-//! an OpenSSF Model Signing v1.0 bundle checked with a public key, a Hugging Face cache folder
+//! `tensorscope verify PATH [--signature F] [--public-key PEM | --certificate-chain PEM...]
+//! [--ignore-unsigned-files] [--json]`: an OpenSSF Model Signing v1.0 bundle checked with a public key
+//! or a certificate chain, a Hugging Face cache folder
 //! checked blob by blob, or (`--against hf://ORG/NAME[@REV]`) local files against the Hub's listing.
 //! Exit 0 verified, 1 not verified (file by file, why), 2 error.
 
@@ -7,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tensorscope::text::{self, escape};
-use tensorscope::verify::{self, Report, Status, hf, keys::PublicKey, oms};
+use tensorscope::verify::{self, Report, Status, cert::TrustStore, hf, keys::PublicKey, oms};
 
 use super::style::{self, DANGEROUS, DIM, SAFE, paint};
 
@@ -15,6 +16,8 @@ pub const EXAMPLES: &str = "\
 Examples:
   tensorscope verify ./model --public-key signer.pub             model/model.sig, every file
   tensorscope verify model.safetensors --public-key k.pub --signature model.sig
+  tensorscope verify ./model --certificate-chain root-ca.pem      certificate method, chain to this root
+  tensorscope verify ./model --certificate-chain root.pem --certificate-chain intermediate.pem
   tensorscope verify ./model --public-key k.pub --ignore-unsigned-files --json
   tensorscope verify ~/.cache/huggingface/hub/models--gpt2--gpt2  each blob against its name
   tensorscope verify ./model --public-key k.pub --format sarif > verify.sarif
@@ -30,11 +33,16 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
     /// The signer's ECDSA public key (PEM; P-256, P-384 or P-521): verify an OMS signature.
-    #[arg(long, value_name = "PEM")]
+    #[arg(long, value_name = "PEM", conflicts_with = "certificate_chain")]
     pub public_key: Option<PathBuf>,
+    /// Verify an OMS signature made with the certificate method: its signing certificate must chain
+    /// to a self-signed root among these PEM certificates (repeatable; a file may hold several, roots
+    /// and intermediates). Validity is checked at the current time.
+    #[arg(long, value_name = "PEM")]
+    pub certificate_chain: Vec<PathBuf>,
     /// Compare with a Hugging Face Hub repository instead of a signature: each file's size and the
     /// Hub's SHA-256 (LFS files) or git blob id (small files), without downloading anything.
-    #[arg(long, value_name = "hf://ORG/NAME[@REV][/PATH]", conflicts_with_all = ["public_key", "signature"])]
+    #[arg(long, value_name = "hf://ORG/NAME[@REV][/PATH]", conflicts_with_all = ["public_key", "signature", "certificate_chain"])]
     pub against: Option<String>,
     /// Accept files that the signature (or the repository) does not list (they are not checked).
     #[arg(long)]
@@ -99,6 +107,15 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
             };
             verify::against::verify(&args.path, args.against.as_deref().unwrap_or(""), env, &opts)?
         }
+        _ if !args.certificate_chain.is_empty() => {
+            let store = TrustStore::from_files(&args.certificate_chain)?;
+            let signature = args.signature.clone().unwrap_or_else(|| default_signature(&args.path));
+            let mut opts = oms::Options::new(signature, store);
+            opts.ignore_unsigned_files = args.ignore_unsigned_files;
+            opts.ignore_paths = args.ignore_paths.clone();
+            opts.threads = args.threads;
+            oms::verify(&args.path, &opts)?
+        }
         Some(key) => {
             let pem = std::fs::read_to_string(key)
                 .map_err(|e| anyhow::anyhow!("cannot read the public key {}: {e}", escape(&key.to_string_lossy())))?;
@@ -114,7 +131,7 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
             hf::verify(&args.path, args.threads)?
         }
         None => anyhow::bail!(
-            "{}: pass --public-key PEM to check an OpenSSF Model Signing signature \
+            "{}: pass --public-key PEM or --certificate-chain PEM to check an OpenSSF Model Signing signature \
              (or give a Hugging Face cache folder models--ORG--NAME)",
             text::path(&args.path)
         ),
@@ -150,7 +167,8 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
                 };
                 format!(", {method}, {}", ser.hash_type)
             });
-            format!("OMS v1.0 signature {} ({}{how})", escape(&s.file), s.key)
+            let key = if s.key.is_empty() { "no key reached" } else { s.key };
+            format!("OMS v1.0 signature {} ({}{how})", escape(&s.file), key)
         }
         (None, "hf-hub") => match &r.against {
             Some(a) => format!(
@@ -174,6 +192,7 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             escape(&r.path),
             paint(DIM, &what)
         )?;
+        signer(out, r)?;
         writeln!(
             out,
             "{} {}",
@@ -188,6 +207,7 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             escape(&r.path),
             paint(DIM, &what)
         )?;
+        signer(out, r)?;
         if let Some(p) = &r.problem {
             writeln!(out, "  {}", escape(p))?;
         } else {
@@ -235,6 +255,33 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
                         r.hash_seconds,
                         text::plural(r.threads as u64, "thread")
                     )
+                )
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Who signed, for the certificate method: the leaf, and the path to the root when one was found.
+fn signer(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    if let Some(c) = r.signature.as_ref().and_then(|s| s.certificate.as_ref()) {
+        writeln!(
+            out,
+            "  signing certificate {} (issuer {}, serial {}), valid {} to {}",
+            escape(&c.subject),
+            escape(&c.issuer),
+            escape(&c.serial),
+            c.not_before.get(..10).unwrap_or(&c.not_before),
+            c.not_after.get(..10).unwrap_or(&c.not_after)
+        )?;
+        if !c.chain.is_empty() {
+            let chain: Vec<_> = c.chain.iter().map(|s| escape(s).into_owned()).collect();
+            writeln!(
+                out,
+                "  {}",
+                paint(
+                    DIM,
+                    format!("chain {}, checked at {}", chain.join(" -> "), c.checked_at)
                 )
             )?;
         }

@@ -47,9 +47,43 @@ pub struct VerificationMaterial {
     /// Key method: a hint naming the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<KeyHint>,
+    /// Certificate method: the signing certificate first, then intermediates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_certificate_chain: Option<CertificateChain>,
+    /// Sigstore's single-certificate form (a leaf alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<RawCertificate>,
     /// Transparency log entries (empty for the key method).
     #[serde(default)]
     pub tlog_entries: Vec<Value>,
+}
+
+impl VerificationMaterial {
+    /// The base64 DER certificates the bundle carries, leaf first (none for the key method).
+    pub fn certificates(&self) -> Vec<&str> {
+        match (&self.x509_certificate_chain, &self.certificate) {
+            (Some(c), _) => c.certificates.iter().map(|r| r.raw_bytes.as_str()).collect(),
+            (None, Some(r)) => vec![r.raw_bytes.as_str()],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// `x509CertificateChain`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct CertificateChain {
+    /// Leaf first.
+    #[serde(default)]
+    pub certificates: Vec<RawCertificate>,
+}
+
+/// One certificate: base64 of its DER.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCertificate {
+    /// Base64 DER.
+    #[serde(default)]
+    pub raw_bytes: String,
 }
 
 /// The key method's key identifier.
@@ -313,7 +347,8 @@ fn read_serialization(ser: &Value) -> Result<Serialization, String> {
     })
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Hex digits to bytes (`None` when odd, empty or not hex).
+pub(super) fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 || s.is_empty() {
         return None;
     }

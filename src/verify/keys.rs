@@ -37,6 +37,35 @@ impl PublicKey {
         ))
     }
 
+    /// Parse a DER SubjectPublicKeyInfo of an ECDSA key on one of the three curves (a certificate's key).
+    pub fn from_spki_der(der: &[u8]) -> Option<Self> {
+        if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
+            return Some(PublicKey::P256(k));
+        }
+        if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
+            return Some(PublicKey::P384(k));
+        }
+        p521::PublicKey::from_public_key_der(der).ok().map(PublicKey::P521)
+    }
+
+    /// Whether `der_sig` is a valid signature of an already hashed message (any of SHA-256/384/512 on
+    /// any curve, as X.509 certificate signatures allow).
+    pub fn verify_prehash(&self, digest: &[u8], der_sig: &[u8]) -> bool {
+        use signature_traits::hazmat::PrehashVerifier;
+        match self {
+            PublicKey::P256(k) => p256::ecdsa::Signature::from_der(der_sig)
+                .is_ok_and(|s| p256::ecdsa::VerifyingKey::from(k).verify_prehash(digest, &s).is_ok()),
+            PublicKey::P384(k) => p384::ecdsa::Signature::from_der(der_sig)
+                .is_ok_and(|s| p384::ecdsa::VerifyingKey::from(k).verify_prehash(digest, &s).is_ok()),
+            PublicKey::P521(k) => {
+                let Ok(vk) = p521::ecdsa::VerifyingKey::from_sec1_bytes(&k.to_sec1_bytes()) else {
+                    return false;
+                };
+                p521::ecdsa::Signature::from_der(der_sig).is_ok_and(|s| vk.verify_prehash(digest, &s).is_ok())
+            }
+        }
+    }
+
     /// The curve and hash, for messages (`ECDSA P-384 SHA-384`).
     pub fn describe(&self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! Provenance: is this the file its publisher released?
 //!
-//! - [`oms`]: OpenSSF Model Signing v1.0 bundles (key method): the Sigstore bundle's DSSE envelope is
-//!   checked with an ECDSA public key, then every file (or shard) of the model is hashed on every core
+//! - [`oms`]: OpenSSF Model Signing v1.0 bundles: the Sigstore bundle's DSSE envelope is checked with
+//!   an ECDSA public key (key method) or a certificate that chains to a trusted root ([`cert`]), then every file (or shard) of the model is hashed on every core
 //!   and compared with the signed manifest.
 //! - [`sign`]: write such a bundle with a private key.
 //! - [`hf`]: a Hugging Face cache folder, each blob against the hash that names it.
@@ -20,6 +20,9 @@
 
 pub mod against;
 mod bundle;
+pub mod cert;
+mod certsig;
+mod compat;
 pub mod hash;
 pub mod hf;
 pub mod keys;
@@ -87,8 +90,13 @@ pub struct Against {
 pub struct SignatureInfo {
     /// The signature file.
     pub file: String,
-    /// The key's curve and hash.
+    /// `key` or `certificate` (the OMS signing method).
+    pub method: &'static str,
+    /// The key's curve and hash (empty when no key was reached).
     pub key: &'static str,
+    /// The signing certificate and its path to a trusted root (certificate method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<cert::CertificateInfo>,
     /// Whether the envelope's signature verified with the key.
     pub valid: bool,
     /// The subject name in the statement (informative).

@@ -1,6 +1,7 @@
-//! Verify a model against an OpenSSF Model Signing v1.0 bundle (key method).
+//! Verify a model against an OpenSSF Model Signing v1.0 bundle (key or certificate method).
 //!
-//! Order: bundle -> key hint -> DSSE signature over PAE(payload) -> statement -> manifest; then the
+//! Order: bundle -> key hint (key method) or certificate chain (certificate method, [`super::cert`])
+//! -> DSSE signature over PAE(payload) -> statement -> manifest; then the
 //! model is walked (default git exclusions, the predicate's `ignore_paths`, the signature file
 //! itself), every signed file or shard is hashed in parallel and compared byte for byte by name.
 
@@ -8,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::bundle::{self, Manifest, Method, Resource};
+use super::cert::{self, Cert, TrustStore};
 use super::hash::{self, Job};
 use super::keys::PublicKey;
 use super::walk::{self, Entry, Ignores};
@@ -19,8 +21,8 @@ use crate::Error;
 pub struct Options {
     /// The bundle (`model.sig`).
     pub signature: PathBuf,
-    /// The signer's public key.
-    pub key: PublicKey,
+    /// The signer's public key, or the certificates to trust.
+    pub signer: Signer,
     /// Accept files that the signature does not list.
     pub ignore_unsigned_files: bool,
     /// More model-relative paths to leave out.
@@ -29,12 +31,33 @@ pub struct Options {
     pub threads: usize,
 }
 
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// Key method: this public key.
+    Key(PublicKey),
+    /// Certificate method: a leaf that chains to a root among these certificates.
+    Certificates(TrustStore),
+}
+
+impl From<PublicKey> for Signer {
+    fn from(k: PublicKey) -> Self {
+        Signer::Key(k)
+    }
+}
+
+impl From<TrustStore> for Signer {
+    fn from(t: TrustStore) -> Self {
+        Signer::Certificates(t)
+    }
+}
+
 impl Options {
     /// Defaults: unsigned files fail, no extra ignores, every core.
-    pub fn new(signature: impl Into<PathBuf>, key: PublicKey) -> Self {
+    pub fn new(signature: impl Into<PathBuf>, signer: impl Into<Signer>) -> Self {
         Options {
             signature: signature.into(),
-            key,
+            signer: signer.into(),
             ignore_unsigned_files: false,
             ignore_paths: Vec::new(),
             threads: 0,
@@ -42,7 +65,7 @@ impl Options {
     }
 }
 
-/// Check the bundle at `opts.signature` with `opts.key`, then the model at `model` against it.
+/// Check the bundle at `opts.signature` with `opts.signer`, then the model at `model` against it.
 pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
     let sig_path = &opts.signature;
     let bytes = read_limited(sig_path)?;
@@ -54,7 +77,9 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
         against: None,
         signature: Some(SignatureInfo {
             file: sig_path.display().to_string(),
-            key: opts.key.describe(),
+            method: "key",
+            key: "",
+            certificate: None,
             valid: false,
             model_name: None,
             serialization: None,
@@ -66,36 +91,72 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
         hash_seconds: 0.0,
         threads: 0,
     };
-    let hint = b
-        .verification_material
-        .public_key
-        .as_ref()
-        .and_then(|k| k.hint.as_deref());
-    if let Some(hint) = hint.filter(|h| !h.is_empty()) {
-        let ours = opts.key.hint();
-        if !hint.eq_ignore_ascii_case(&ours) {
-            report.problem = Some(format!(
-                "wrong key: the bundle was signed by key {}…, --public-key is {}…",
-                short(&crate::text::escape(hint)),
-                short(&ours)
-            ));
-            return Ok(report);
+    let key = match &opts.signer {
+        Signer::Key(key) => {
+            if let Some(p) = key_hint_problem(&b, key) {
+                report.problem = Some(p);
+                return Ok(report);
+            }
+            key.clone()
         }
+        Signer::Certificates(store) => {
+            let certs = bundle_certificates(&b).map_err(|m| Error::format(sig_path, m))?;
+            if certs.is_empty() {
+                report.problem = Some(
+                    "no certificate: the bundle was signed with a key (key method), not a certificate; \
+                     verify it with --public-key"
+                        .into(),
+                );
+                return Ok(report);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let info = report.signature.as_mut().map(|s| {
+                s.method = "certificate";
+                s.certificate.insert(cert::describe(&certs[0], now))
+            });
+            match cert::verify_chain(&certs, store, now) {
+                Ok((key, chain)) => {
+                    if let Some(i) = info {
+                        i.chain = chain;
+                    }
+                    key
+                }
+                Err(why) => {
+                    report.problem = Some(format!("certificate not trusted: {why}"));
+                    return Ok(report);
+                }
+            }
+        }
+    };
+    if let Some(s) = report.signature.as_mut() {
+        s.key = key.describe();
     }
     let env = &b.dsse_envelope;
     let payload = bundle::b64(&env.payload, "the DSSE payload").map_err(|m| Error::format(sig_path, m))?;
     let sig = bundle::b64(&env.signatures[0].sig, "the DSSE signature").map_err(|m| Error::format(sig_path, m))?;
-    if !opts.key.verify(&bundle::pae(&env.payload_type, &payload), &sig) {
+    let current = key.verify(&bundle::pae(&env.payload_type, &payload), &sig);
+    // model_signing v0.2's encoding, SHA-256 on every curve, as the reference still accepts it
+    let v02 = || {
+        let pae = super::compat::pae(&env.payload_type, &payload);
+        key.verify_prehash(&hash::digest(hash::Algorithm::Sha256, &pae), &sig)
+    };
+    if !current && !v02() {
+        let whose = match opts.signer {
+            Signer::Key(_) => "key",
+            Signer::Certificates(_) => "signing certificate's key",
+        };
         report.problem = Some(format!(
-            "bad signature: the envelope does not verify with this {} key (wrong key, or the bundle was altered)",
-            opts.key.describe()
+            "bad signature: the envelope does not verify with this {} {whose} (wrong key, or the bundle was altered)",
+            key.describe()
         ));
         return Ok(report);
     }
-    let manifest = bundle::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
+    let manifest = super::compat::statement_to_manifest(&payload).map_err(|m| Error::format(sig_path, m))?;
     if let Some(info) = report.signature.as_mut() {
         info.valid = true;
-        info.model_name = Some(manifest.model_name.clone());
+        info.model_name = Some(manifest.model_name.clone()).filter(|n| !n.is_empty());
         info.serialization = Some(manifest.serialization.clone());
         info.resources = manifest.resources.len();
     }
@@ -116,6 +177,44 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
     compare(&mut report, &manifest, &entries, opts);
     report.verified = report.files.iter().all(|f| f.status == Status::Ok);
     Ok(report)
+}
+
+/// The key method's hint against the key given: a problem when they differ.
+fn key_hint_problem(b: &bundle::Bundle, key: &PublicKey) -> Option<String> {
+    let hint = b
+        .verification_material
+        .public_key
+        .as_ref()
+        .and_then(|k| k.hint.as_deref())
+        .filter(|h| !h.is_empty())?;
+    let ours = key.hint();
+    (!hint.eq_ignore_ascii_case(&ours)).then(|| {
+        format!(
+            "wrong key: the bundle was signed by key {}…, --public-key is {}…",
+            short(&crate::text::escape(hint)),
+            short(&ours)
+        )
+    })
+}
+
+/// The certificates of a certificate-method bundle, leaf first (none for the key method); `Err` when
+/// one is not a certificate.
+fn bundle_certificates(b: &bundle::Bundle) -> Result<Vec<Cert>, String> {
+    let raw = b.verification_material.certificates();
+    if raw.len() > cert::MAX_DEPTH {
+        return Err(format!(
+            "the bundle holds {} certificates, more than {}",
+            raw.len(),
+            cert::MAX_DEPTH
+        ));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let der = bundle::b64(r, "a certificate")?;
+            Cert::from_der(der).map_err(|m| format!("certificate {} of the bundle: {m}", i + 1))
+        })
+        .collect()
 }
 
 fn read_limited(p: &Path) -> Result<Vec<u8>, Error> {

@@ -19,7 +19,7 @@ pub const RULES: [(&str, &str, &str); 4] = [
     (
         "TSV001",
         "bad-signature",
-        "The signature does not verify with the given key, or names another key.",
+        "The signature does not verify with the given key, names another key, or its certificate is not trusted.",
     ),
     (
         "TSV002",
@@ -47,7 +47,11 @@ pub fn log(r: &Report) -> Value {
     let mut results = Vec::new();
     if let Some(p) = &r.problem {
         let file = r.signature.as_ref().map_or(r.path.clone(), |s| s.file.clone());
-        results.push(result(0, p, &crate::scan::sarif::uri(&file)));
+        let mut res = result(0, p, &crate::scan::sarif::uri(&file));
+        if let Some(c) = r.signature.as_ref().and_then(|s| s.certificate.as_ref()) {
+            res["properties"] = json!({"signer": {"subject": c.subject, "issuer": c.issuer, "serial": c.serial}});
+        }
+        results.push(res);
     }
     for f in r.failures() {
         let uri = if r.path.ends_with('/') || f.name == "." {
@@ -66,13 +70,18 @@ pub fn log(r: &Report) -> Value {
         .iter()
         .map(|(id, name, text)| json!({"id": id, "name": name, "shortDescription": {"text": text}}))
         .collect();
+    let mut run = json!({
+        "tool": {"driver": {"name": "tensorscope", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+        "results": results,
+    });
+    if let Some(s) = &r.signature {
+        // the signing method and, for certificates, who signed (verified or not)
+        run["properties"] = json!({"signature": {"method": s.method, "key": s.key, "certificate": s.certificate}});
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "tensorscope", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
-            "results": results,
-        }],
+        "runs": [run],
     })
 }
 

@@ -1,6 +1,7 @@
-//! Write an OpenSSF Model Signing v1.0 bundle with an ECDSA private key (the key method), in the form
-//! `model_signing verify key` accepts: a Sigstore v0.3 bundle with the key's hint, a DSSE envelope and
-//! an in-toto statement listing every file (or shard) with its SHA-256.
+//! Write an OpenSSF Model Signing v1.0 bundle with an ECDSA private key, in the form `model_signing
+//! verify key` (key method: the key's hint) or `model_signing verify certificate` (certificate method:
+//! the signing certificate and its chain) accepts: a Sigstore v0.3 bundle, a DSSE envelope and an
+//! in-toto statement listing every file (or shard) with its SHA-256.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use super::bundle::{self, Method};
+use super::cert::{self, Cert};
 use super::hash::{self, Algorithm, Job};
 use super::keys::PrivateKey;
 use super::oms::shard_ranges;
@@ -22,6 +24,9 @@ pub struct Options {
     pub signature: PathBuf,
     /// The signer's key.
     pub key: PrivateKey,
+    /// Certificate method: the signing certificate (whose key must be `key`'s), then the rest of its
+    /// chain, written into the bundle. Empty: the key method.
+    pub certificates: Vec<Cert>,
     /// `files` (default) or `shards`.
     pub method: Method,
     /// More model-relative paths to leave out.
@@ -45,6 +50,15 @@ pub struct Signed {
 
 /// Hash the model at `model`, sign the statement and write the bundle to `opts.signature`.
 pub fn sign(model: &Path, opts: &Options) -> Result<Signed, Error> {
+    if let Some(leaf) = opts.certificates.first() {
+        let theirs = cert::key_of(leaf).map_err(|m| Error::Usage(format!("the signing certificate: {m}")))?;
+        if theirs.to_pem() != opts.key.public_key().to_pem() {
+            return Err(Error::Usage(format!(
+                "the signing certificate {} holds another key than --private-key",
+                crate::text::escape(&leaf.subject())
+            )));
+        }
+    }
     let mut ignores = Ignores::default();
     let mut recorded: Vec<String> = Vec::new();
     let mut add = |ig: &mut Ignores, p: &Path| {
@@ -128,7 +142,7 @@ pub fn sign(model: &Path, opts: &Options) -> Result<Signed, Error> {
     let sig = opts.key.sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload))?;
     let out = json!({
         "mediaType": bundle::BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": opts.key.public_key().hint()}, "tlogEntries": []},
+        "verificationMaterial": verification_material(opts),
         "dsseEnvelope": {
             "payload": B64.encode(&payload),
             "payloadType": bundle::PAYLOAD_TYPE,
@@ -143,6 +157,19 @@ pub fn sign(model: &Path, opts: &Options) -> Result<Signed, Error> {
         bytes,
         root_sha256,
     })
+}
+
+/// The key's hint (key method), or the certificates, leaf first (certificate method).
+fn verification_material(opts: &Options) -> serde_json::Value {
+    if opts.certificates.is_empty() {
+        return json!({"publicKey": {"hint": opts.key.public_key().hint()}, "tlogEntries": []});
+    }
+    let certs: Vec<_> = opts
+        .certificates
+        .iter()
+        .map(|c| json!({"rawBytes": B64.encode(cert::der_of(c))}))
+        .collect();
+    json!({"x509CertificateChain": {"certificates": certs}, "tlogEntries": []})
 }
 
 /// The subject name: the model's last path component (of its absolute path for `.` and `..`).

@@ -11,6 +11,14 @@
 #   ref-p521-shards/   a folder signed through the Python API with the shards serialization (shard 4 kB)
 #   ref-p256-blake2b/  a folder signed through the Python API with BLAKE2b digests
 #   ref-p384-single.bin + ref-p384-single.sig   one file signed on its own
+#   certs/             throwaway CA hierarchies made by make_certs.py (see its docstring)
+#   cert-*/            small folders signed by `model_signing sign certificate`, one per leaf of certs/:
+#                      valid (P-256 leaf), p521, expired, future, keyagree (no digitalSignature, no
+#                      codeSigning), under-not-ca (intermediate without CA:TRUE), forged (a hierarchy
+#                      with the same names as root/int but other keys), critical (an unknown critical
+#                      extension), pathlen (a sub-intermediate below int, whose pathlen is 0)
+#   certs/REFERENCE.txt   what `model_signing verify certificate --certificate_chain certs/root.pem`
+#                      says of each (exit code, last line), for the tests to compare with
 # Tampered variants (changed byte, extra file, missing file, wrong key) are made by the tests in a
 # temporary copy, so the signed folders stay exactly as the reference tool left them.
 set -euo pipefail
@@ -69,6 +77,30 @@ EOF
 printf 'one file, signed alone\n' > ref-p384-single.bin
 "$MS/model_signing" sign key --private_key keys/p384.key --signature ref-p384-single.sig ref-p384-single.bin
 
+# certificate method: one small folder per leaf, signed by the reference tool with the leaf's key,
+# the bundle carrying the leaf and its issuing intermediate (not the root), as upstream's vectors do
+"$MS/python" make_certs.py certs
+: > certs/REFERENCE.txt
+for c in valid:leaf:int p521:leaf-p521:int expired:leaf-expired:int future:leaf-future:int \
+         keyagree:leaf-keyagree:int under-not-ca:leaf-under-not-ca:int-not-ca forged:leaf-forged:forged-int \
+         critical:leaf-critical:int pathlen:leaf-under-sub:sub-int+int; do
+  IFS=: read -r name leaf int <<< "$c"
+  rm -rf cert-$name; mkdir cert-$name
+  printf 'weights of %s\n' "$name" > cert-$name/weights.bin
+  printf '{"model": "%s"}\n' "$name" > cert-$name/config.json
+  chain=()
+  for i in ${int//+/ }; do chain+=(--certificate_chain "certs/$i.pem"); done
+  "$MS/model_signing" sign certificate --private_key certs/$leaf.key --signing_certificate certs/$leaf.pem \
+    "${chain[@]}" --signature cert-$name/model.sig cert-$name
+  set +e
+  out=$("$MS/model_signing" verify certificate --certificate_chain certs/root.pem \
+    --signature cert-$name/model.sig cert-$name 2>&1)
+  rc=$?
+  set -e
+  printf '%s\t%s\t%s\n' "cert-$name" "$rc" "$(printf '%s' "$out" | tail -n 1 | cut -c1-200)" >> certs/REFERENCE.txt
+done
+cat certs/REFERENCE.txt
+
 # every reference signature verifies with the reference verifier. Its CLI always hashes whole files,
 # and its API fails on shards bundles (model_signing 1.1.1: protobuf's Struct turns shard_size into
 # the float 4096.0 and range() rejects it), so shards bundles are checked by tensorscope's tests only.
@@ -84,6 +116,14 @@ for n in p256 p384 p521; do
   make_model "$tmp/$n-shards"
   "$TS" sign "$tmp/$n-shards" --private-key keys/$n.key --shard-size 4096
   "$TS" verify "$tmp/$n-shards" --public-key keys/$n.pub
+done
+# `tensorscope sign --certificate` bundles verify with the reference's certificate verifier
+for leaf in leaf leaf-p521; do
+  rm -rf "$tmp/cert-$leaf"; mkdir "$tmp/cert-$leaf"
+  printf 'weights\n' > "$tmp/cert-$leaf/weights.bin"
+  "$TS" sign "$tmp/cert-$leaf" --private-key certs/$leaf.key --certificate certs/$leaf.pem --certificate-chain certs/int.pem
+  "$MS/model_signing" verify certificate --certificate_chain certs/root.pem --signature "$tmp/cert-$leaf/model.sig" "$tmp/cert-$leaf"
+  "$TS" verify "$tmp/cert-$leaf" --certificate-chain certs/root.pem
 done
 "$TS" sign ref-p384-single.bin --private-key keys/p384.key --signature "$tmp/single.sig"
 "$MS/model_signing" verify key --public_key keys/p384.pub --signature "$tmp/single.sig" ref-p384-single.bin
