@@ -37,6 +37,8 @@ pub const TEMPLATE_SANDBOXED: &str = "every chat-template renderer, sandboxed on
 /// Chat templates in a model folder's own files, which transformers renders in its sandbox.
 pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja2.Environment renderers; \
      transformers' apply_chat_template renders in a sandbox)";
+/// The format of a chat-template file of a model folder ([`super::template_files`]).
+pub const CHAT_TEMPLATE_FORMAT: &str = "chat-template";
 /// A GGUF key looked up as a C string.
 pub const GGUF_KEYS: &str =
     "llama.cpp and bindings reading its metadata map (gguf_find_key compares keys as C strings)";
@@ -71,7 +73,7 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "zip" => vec![TORCH_FULL, PANDAS, NUMPY],
         "safetensors" => vec![PICKLE, TORCH_FULL],
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
-        super::template_files::FORMAT => vec![TEMPLATE_FILE],
+        CHAT_TEMPLATE_FORMAT => vec![TEMPLATE_FILE],
         _ => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
     };
     if !layers.is_empty() {

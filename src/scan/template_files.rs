@@ -19,7 +19,7 @@ pub const ADDITIONAL: &str = "additional_chat_templates";
 /// Most bytes of a template file read (`tokenizer_config.json` can carry a large vocabulary).
 pub const MAX_FILE_BYTES: u64 = 32 << 20;
 /// The format a template file is reported as.
-pub const FORMAT: &str = "chat-template";
+pub const FORMAT: &str = super::loaders::CHAT_TEMPLATE_FORMAT;
 
 /// Whether transformers would load `path` for a chat template (by its name and folder).
 pub fn is_template_file(path: &Path) -> bool {
