@@ -1,81 +1,19 @@
 //! `scan --format cyclonedx|spdx`: an AI bill of materials from the bytes. Every document the tests
 //! write is validated against the official schemas vendored under tests/data/schemas/ (CycloneDX
 //! 1.6 with its SPDX-licence and JSF sub-schemas, SPDX 3.0.1 JSON-LD, SARIF 2.1.0), with no
-//! network; the SARIF of `scan` and `verify` is validated too.
+//! network (tests/common/schema.rs); the SARIF of `scan` and `verify` is validated too. The
+//! verification statuses are tested in cli_bom_verify.rs.
 
 mod common;
+#[path = "common/schema.rs"]
+mod schema;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::hub::{self, Hub};
+use schema::{Schema, validate};
 use serde_json::Value;
 use sha2::Digest;
-
-fn schema_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas")
-}
-
-fn load(rel: &str) -> Value {
-    let p = schema_dir().join(rel);
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Which official schema a document must satisfy.
-#[derive(Clone, Copy, Debug)]
-enum Schema {
-    CycloneDx16,
-    Spdx301,
-    Sarif210,
-}
-
-/// Validate `doc` against `schema` (formats checked too), panicking with every error found.
-fn validate(doc: &Value, schema: Schema) {
-    let errors: Vec<String> = match schema {
-        Schema::CycloneDx16 => {
-            // the BOM schema refers to its two sub-schemas by relative URI: served from the files
-            let registry = jsonschema::Registry::new()
-                .add(
-                    "http://cyclonedx.org/schema/spdx.schema.json",
-                    load("cyclonedx/spdx.schema.json"),
-                )
-                .unwrap()
-                .add(
-                    "http://cyclonedx.org/schema/jsf-0.82.schema.json",
-                    load("cyclonedx/jsf-0.82.schema.json"),
-                )
-                .unwrap()
-                .prepare()
-                .unwrap();
-            let v = jsonschema::options()
-                .should_validate_formats(true)
-                .with_registry(&registry)
-                .build(&load("cyclonedx/bom-1.6.schema.json"))
-                .expect("the CycloneDX 1.6 schema compiles");
-            v.iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect()
-        }
-        Schema::Spdx301 | Schema::Sarif210 => {
-            let file = match schema {
-                Schema::Spdx301 => "spdx/spdx-json-schema-3.0.1.json",
-                _ => "sarif/sarif-schema-2.1.0.json",
-            };
-            let v = jsonschema::options()
-                .should_validate_formats(true)
-                .build(&load(file))
-                .unwrap_or_else(|e| panic!("{file} compiles: {e}"));
-            v.iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect()
-        }
-    };
-    assert!(
-        errors.is_empty(),
-        "{schema:?}: {} errors:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
-}
 
 fn sha256_of(p: &Path) -> String {
     hub::hex(&sha2::Sha256::digest(std::fs::read(p).unwrap()))
@@ -369,164 +307,6 @@ fn the_validator_rejects_what_the_schemas_forbid() {
     assert!(std::panic::catch_unwind(|| validate(&spdx, Schema::Spdx301)).is_err());
 }
 
-fn verify_data(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/verify")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// A copy of the folder the OpenSSF reference tool signed (tests/data/verify/ref-p256).
-fn signed_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let from = Path::new(&verify_data("ref-p256")).to_path_buf();
-    for e in walk(&from) {
-        let to = dir.path().join(e.strip_prefix(&from).unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&e, &to).unwrap();
-    }
-    dir
-}
-
-fn walk(d: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(d).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
-}
-
-fn flip_last_byte(p: &Path) {
-    let mut b = std::fs::read(p).unwrap();
-    *b.last_mut().unwrap() ^= 1;
-    std::fs::write(p, b).unwrap();
-}
-
-#[test]
-fn verify_results_are_each_components_verification_status() {
-    let dir = signed_copy();
-    let folder = dir.path().to_str().unwrap();
-    let key = verify_data("keys/p256.pub");
-    let bom = |extra: &[&str]| {
-        let mut args = vec!["scan", folder, "--format", "cyclonedx"];
-        args.extend(extra);
-        common::run(&args)
-    };
-    let r = bom(&["--verify", "--public-key", &key]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let doc = parse(&r);
-    validate(&doc, Schema::CycloneDx16);
-    let c = component(&doc, "model.safetensors");
-    assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("verified"));
-    let method = property(&c["properties"], "tensorscope:verification-method").unwrap();
-    assert!(
-        method.starts_with("OMS v1.0 signature model.sig") && method.contains("P-256"),
-        "{method}"
-    );
-    let id = &c["evidence"]["identity"][0];
-    assert_eq!(id["field"], "hash");
-    assert_eq!(id["confidence"], 1.0);
-    assert_eq!(id["concludedValue"], c["hashes"][0]["content"]);
-    assert_eq!(id["methods"][0]["technique"], "attestation");
-    assert_eq!(
-        r.stdout,
-        bom(&["--verify", "--public-key", &key]).stdout,
-        "deterministic"
-    );
-    let spdx = parse(&common::run_env(
-        &["scan", folder, "--format", "spdx", "--public-key", &key],
-        &[("SOURCE_DATE_EPOCH", "0")],
-    ));
-    validate(&spdx, Schema::Spdx301);
-    assert!(spdx["@graph"].as_array().unwrap().iter().any(|e| {
-        e["type"] == "Annotation"
-            && e["statement"]
-                .as_str()
-                .unwrap()
-                .starts_with("tensorscope verification: verified by OMS v1.0")
-    }));
-
-    // a signature beside the model and no key: recorded, not checked, no evidence
-    let r = bom(&[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let c = component(&parse(&r), "model.safetensors").clone();
-    assert_eq!(
-        property(&c["properties"], "tensorscope:verification"),
-        Some("not-checked")
-    );
-    assert!(c.get("evidence").is_none());
-
-    // the wrong key, then a changed byte: failed, exit 1, the evidence says so
-    let r = bom(&["--public-key", &verify_data("keys/other.pub")]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let doc = parse(&r);
-    validate(&doc, Schema::CycloneDx16);
-    let c = component(&doc, "model.safetensors");
-    assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("failed"));
-    assert!(
-        property(&c["properties"], "tensorscope:verification-detail")
-            .unwrap()
-            .contains("key")
-    );
-    assert_eq!(c["evidence"]["identity"][0]["confidence"], 0.0);
-    flip_last_byte(&dir.path().join("model.safetensors"));
-    let r = bom(&["--verify", "--public-key", &key]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let c = component(&parse(&r), "model.safetensors").clone();
-    let detail = property(&c["properties"], "tensorscope:verification-detail").unwrap();
-    assert!(
-        detail.starts_with("changed model.safetensors: sha256 differs"),
-        "{detail}"
-    );
-}
-
-#[test]
-fn verify_asked_for_with_nothing_to_verify_against_is_a_clean_error() {
-    let dir = safe_and_dangerous();
-    let folder = dir.path().to_str().unwrap();
-    let r = common::run(&["scan", folder, "--format", "cyclonedx", "--verify"]);
-    common::assert_clean_error(&r, "no model.sig");
-    let signed = verify_data("ref-p256");
-    let r = common::run(&["scan", &signed, "--format", "spdx", "--verify"]);
-    common::assert_clean_error(&r, "--public-key");
-    let r = common::run(&["scan", &signed, "--verify", "--json"]);
-    common::assert_clean_error(&r, "--format cyclonedx");
-}
-
-#[test]
-fn a_hugging_face_cache_snapshot_is_verified_without_asking() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("models--o--n");
-    let bytes = std::fs::read(common::sample("gpt2-tiny.safetensors")).unwrap();
-    let sha = hub::hex(&sha2::Sha256::digest(&bytes));
-    std::fs::create_dir_all(repo.join("blobs")).unwrap();
-    std::fs::create_dir_all(repo.join("snapshots/abc")).unwrap();
-    std::fs::write(repo.join("blobs").join(&sha), &bytes).unwrap();
-    std::os::unix::fs::symlink(
-        format!("../../blobs/{sha}"),
-        repo.join("snapshots/abc/model.safetensors"),
-    )
-    .unwrap();
-    let snapshot = repo.join("snapshots/abc");
-    let r = common::run(&["scan", snapshot.to_str().unwrap(), "--format", "cyclonedx"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let doc = parse(&r);
-    validate(&doc, Schema::CycloneDx16);
-    let c = component(&doc, "model.safetensors");
-    assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("verified"));
-    assert_eq!(
-        c["evidence"]["identity"][0]["methods"][0]["technique"],
-        "hash-comparison"
-    );
-    flip_last_byte(&repo.join("blobs").join(&sha));
-    let r = common::run(&["scan", snapshot.to_str().unwrap(), "--format", "cyclonedx"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let c = component(&parse(&r), "model.safetensors").clone();
-    assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("failed"));
-}
-
 #[test]
 fn findings_carry_the_cves_they_are_instances_of() {
     let dir = tempfile::tempdir().unwrap();
@@ -569,7 +349,10 @@ fn findings_carry_the_cves_they_are_instances_of() {
     assert!(cves_of("object.npy").contains(&"CVE-2019-6446".to_owned()), "{doc:#}");
     // one reference per finding: the template reaches Python internals three ways
     let gguf = cves_of("evil.gguf");
-    assert!(!gguf.is_empty() && gguf.iter().all(|c| c == "CVE-2024-34359"), "{gguf:?}");
+    assert!(
+        !gguf.is_empty() && gguf.iter().all(|c| c == "CVE-2024-34359"),
+        "{gguf:?}"
+    );
     // by design, not a CVE: a pickle global under torch.load(weights_only=False); a template file
     assert!(cves_of("evil.bin").is_empty());
     assert!(cves_of("chat_template.jinja").is_empty());
