@@ -171,11 +171,21 @@ fn verify_asked_for_with_nothing_to_verify_against_is_a_clean_error() {
     let folder = dir.path().to_str().unwrap();
     let r = common::run(&["scan", folder, "--format", "cyclonedx", "--verify"]);
     common::assert_clean_error(&r, "no model.sig");
+    assert!(r.stderr.contains("no model.sig"), "{}", r.stderr);
     let signed = verify_data("ref-p256");
     let r = common::run(&["scan", &signed, "--format", "spdx", "--verify"]);
     common::assert_clean_error(&r, "--public-key");
+    assert!(r.stderr.contains("--public-key"), "{}", r.stderr);
     let r = common::run(&["scan", &signed, "--verify", "--json"]);
     common::assert_clean_error(&r, "--format cyclonedx");
+    assert!(r.stderr.contains("--format cyclonedx"), "{}", r.stderr);
+    // refused before anything is fetched: nothing listens at this endpoint
+    let r = common::run_env(
+        &["scan", "hf://tiny/single", "--format", "cyclonedx", "--verify"],
+        &[("HF_ENDPOINT", "http://127.0.0.1:9"), ("TENSORSCOPE_HTTP_TIMEOUT", "2")],
+    );
+    common::assert_clean_error(&r, "--against hf://tiny/single");
+    assert!(r.stderr.contains("--against hf://tiny/single"), "{}", r.stderr);
 }
 
 #[test]

@@ -83,12 +83,20 @@ pub struct Checked {
     outcome: Result<Report, (State, String)>,
 }
 
-/// Run every check the scanned `paths` call for (remote paths are skipped: the Hub's hashes are
-/// already the BOM's).
+/// Run every check the scanned `paths` call for. Remote paths are skipped (the Hub's hashes are
+/// already the BOM's), or refused when verification is [`Options::required`].
 pub fn run(paths: &[PathBuf], opts: &Options) -> Result<Vec<Checked>, Error> {
     let mut out: Vec<Checked> = Vec::new();
     for p in paths {
         if crate::remote::is_remote(&p.to_string_lossy()) {
+            if opts.required {
+                return Err(Error::Usage(format!(
+                    "--verify: {} is a remote path, whose hashes in the BOM are the Hub's own: verify a download \
+                     with `tensorscope verify LOCAL --against {}`",
+                    crate::text::escape(&p.to_string_lossy()),
+                    crate::text::escape(&p.to_string_lossy())
+                )));
+            }
             continue;
         }
         let Ok(canon) = std::fs::canonicalize(p) else { continue };

@@ -111,6 +111,11 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
             "--verify, --public-key and --signature record into a bill of materials: add --format cyclonedx or --format spdx (or run `tensorscope verify`)"
         );
     }
+    // the provenance checks first: a missing key is an error before any scanning or fetching
+    let checked = match format {
+        Format::Cyclonedx | Format::Spdx => verify_paths(&args)?,
+        _ => Vec::new(),
+    };
     let report = scan::scan_paths_with(&args.paths, &opts)?;
     let mut code = exit_code(&report, args.fail_on);
     // a closed stdout (`| head -1`) does not change the verdict's exit code
@@ -120,7 +125,8 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
                 Format::Json => serde_json::to_value(&report)?,
                 Format::Sarif => scan::sarif::log(&report),
                 _ => {
-                    let bom = bom(&args, &report, env)?;
+                    let mut bom = tensorscope::bom::collect(&report, Some(env));
+                    verification::attach(&mut bom, &checked);
                     if bom
                         .files
                         .iter()
@@ -149,8 +155,9 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
     super::quiet_pipe(written, code)
 }
 
-/// The bill of materials of a scan, with each file's verification.
-fn bom(args: &Args, report: &ScanReport, env: &tensorscope::remote::Env) -> anyhow::Result<tensorscope::bom::Bom> {
+/// Each scanned path's provenance check (`--verify`, `--public-key`, `--signature`, or what sits
+/// beside the model).
+fn verify_paths(args: &Args) -> anyhow::Result<Vec<verification::Checked>> {
     let public_key = match &args.public_key {
         Some(key) => {
             let pem = std::fs::read_to_string(key)
@@ -165,10 +172,7 @@ fn bom(args: &Args, report: &ScanReport, env: &tensorscope::remote::Env) -> anyh
         signature: args.signature.clone(),
         threads: 0,
     };
-    let checked = verification::run(&args.paths, &opts)?;
-    let mut bom = tensorscope::bom::collect(report, Some(env));
-    verification::attach(&mut bom, &checked);
-    Ok(bom)
+    Ok(verification::run(&args.paths, &opts)?)
 }
 
 fn exit_code(report: &ScanReport, fail_on: FailOn) -> u8 {
