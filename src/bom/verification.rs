@@ -263,3 +263,66 @@ pub fn attach(bom: &mut Bom, checked: &[Checked]) {
         e.verification = of(checked, Path::new(&e.path));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::FileCheck;
+
+    fn check(name: &str, status: Status, why: &str) -> FileCheck {
+        FileCheck {
+            name: name.into(),
+            status,
+            why: why.into(),
+            digest: None,
+            bytes: None,
+        }
+    }
+
+    fn report(files: Vec<FileCheck>, problem: Option<&str>) -> Report {
+        Report {
+            path: String::new(),
+            kind: "oms",
+            verified: false,
+            signature: None,
+            against: None,
+            problem: problem.map(str::to_owned),
+            files,
+            bytes_hashed: 0,
+            hash_seconds: 0.0,
+            threads: 0,
+        }
+    }
+
+    #[test]
+    fn each_file_gets_its_own_check_and_a_signature_problem_fails_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        for f in ["a.bin", "sub/b.bin", "c.bin"] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        let files = vec![
+            check("a.bin", Status::Ok, ""),
+            check("sub/b.bin", Status::Changed, "sha256 differs"),
+        ];
+        let checked = |problem| {
+            vec![Checked {
+                root: root.clone(),
+                kind: "oms",
+                method: "OMS v1.0 signature model.sig".into(),
+                outcome: Ok(report(files.clone(), problem)),
+            }]
+        };
+        let ok = checked(None);
+        assert_eq!(of(&ok, &root.join("a.bin")).unwrap().state, State::Verified);
+        let bad = of(&ok, &root.join("sub/b.bin")).unwrap();
+        assert_eq!(bad.state, State::Failed);
+        assert_eq!(bad.detail, "changed sub/b.bin: sha256 differs");
+        assert_eq!(of(&ok, &root.join("c.bin")).unwrap().state, State::NotChecked);
+        assert_eq!(of(&ok, Path::new("/nonexistent/x.bin")), None);
+        let wrong = checked(Some("wrong key"));
+        let v = of(&wrong, &root.join("a.bin")).unwrap();
+        assert_eq!((v.state, v.detail.as_str()), (State::Failed, "wrong key"));
+    }
+}

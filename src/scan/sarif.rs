@@ -36,13 +36,13 @@ pub const RULES: [(&str, &str, &str, &str); 5] = [
         "TS003",
         "dangerous-content",
         "error",
-        "The file holds something known to be harmful that is not a global: a GGUF chat template that reaches Python internals, a TorchScript archive, a BUILD on a class, a hostile dtype.",
+        "The file holds something known to be harmful that is not a global: a chat template (in a GGUF or a model folder's template file) that reaches Python internals, a TorchScript archive, a BUILD on a class, a hostile dtype.",
     ),
     (
         "TS004",
         "not-fully-scanned",
         "warning",
-        "Part of the file could not be scanned, readers would interpret it differently, or a GGUF chat template uses a construct outside the allowlist (a computed name, unbounded work, another template, a template that does not parse).",
+        "Part of the file could not be scanned, readers would interpret it differently, or a chat template uses a construct outside the allowlist (a computed name, unbounded work, another template, a template that does not parse).",
     ),
     (
         "TS005",
