@@ -93,12 +93,28 @@ fn the_cli_lists_template_files_with_a_verdict_and_fails_on_them() {
     );
 }
 
-/// The template corpus' other `.jinja` files are still not scanned as files of a model: the folder
-/// scans that walk it keep their meaning.
+/// The template corpus' `.jinja` files are not files a model's template is loaded from: in a copy of
+/// the corpus with a `chat_template.jinja` added, that one file is scanned and the rest stay
+/// skipped, so the folder scans that walk the corpora keep their meaning.
 #[test]
-fn the_template_corpora_stay_skipped() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/templates/malicious");
-    let r = run(&["scan", &dir.to_string_lossy()]);
-    assert_eq!(r.code, 2, "no checkpoint there: {}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("no checkpoint found"), "{}", r.stderr);
+fn in_a_template_corpus_only_the_names_transformers_loads_are_scanned() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan/templates/malicious");
+    let dir = tempfile::tempdir().unwrap();
+    let mut jinja = 0;
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let p = e.unwrap().path();
+        jinja += usize::from(p.extension().is_some_and(|x| x == "jinja"));
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(corpus.join("join-list.jinja"), dir.path().join("chat_template.jinja")).unwrap();
+    let report = scan_paths(&[dir.path().to_path_buf()]).unwrap();
+    let names: Vec<&str> = report
+        .files
+        .iter()
+        .map(|f| f.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names, ["chat_template.jinja"]);
+    assert_eq!(report.files[0].verdict, Verdict::Dangerous);
+    let skipped = report.skipped.iter().filter(|s| s.path.ends_with(".jinja")).count();
+    assert_eq!(skipped, jinja, "every corpus template stays skipped");
 }
