@@ -128,7 +128,7 @@ fn verify_results_are_each_components_verification_status() {
             && e["statement"]
                 .as_str()
                 .unwrap()
-                .starts_with("tensorscope verification: verified by OMS v1.0")
+                .starts_with("tensorscope verification: verified; method: OMS v1.0")
     }));
 
     // a signature beside the model and no key: recorded, not checked, no evidence

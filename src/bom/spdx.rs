@@ -226,9 +226,9 @@ pub fn document_at(bom: &Bom, created: &str) -> Value {
         }
         if let Some(v) = &e.verification {
             let vid = format!("{ns}#verification-{i}");
-            let mut s = format!("tensorscope verification: {} by {}", v.state.as_str(), v.method);
+            let mut s = format!("tensorscope verification: {}; method: {}", v.state.as_str(), v.method);
             if !v.detail.is_empty() {
-                s.push_str(&format!(": {}", v.detail));
+                s.push_str(&format!("; {}", v.detail));
             }
             graph.push(annotation(vid.clone(), &id, s));
             elements.push(vid);
