@@ -1,81 +1,19 @@
 //! `scan --format cyclonedx|spdx`: an AI bill of materials from the bytes. Every document the tests
 //! write is validated against the official schemas vendored under tests/data/schemas/ (CycloneDX
 //! 1.6 with its SPDX-licence and JSF sub-schemas, SPDX 3.0.1 JSON-LD, SARIF 2.1.0), with no
-//! network; the SARIF of `scan` and `verify` is validated too.
+//! network (tests/common/schema.rs); the SARIF of `scan` and `verify` is validated too. The
+//! verification statuses are tested in cli_bom_verify.rs.
 
 mod common;
+#[path = "common/schema.rs"]
+mod schema;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::hub::{self, Hub};
+use schema::{Schema, validate};
 use serde_json::Value;
 use sha2::Digest;
-
-fn schema_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas")
-}
-
-fn load(rel: &str) -> Value {
-    let p = schema_dir().join(rel);
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Which official schema a document must satisfy.
-#[derive(Clone, Copy, Debug)]
-enum Schema {
-    CycloneDx16,
-    Spdx301,
-    Sarif210,
-}
-
-/// Validate `doc` against `schema` (formats checked too), panicking with every error found.
-fn validate(doc: &Value, schema: Schema) {
-    let errors: Vec<String> = match schema {
-        Schema::CycloneDx16 => {
-            // the BOM schema refers to its two sub-schemas by relative URI: served from the files
-            let registry = jsonschema::Registry::new()
-                .add(
-                    "http://cyclonedx.org/schema/spdx.schema.json",
-                    load("cyclonedx/spdx.schema.json"),
-                )
-                .unwrap()
-                .add(
-                    "http://cyclonedx.org/schema/jsf-0.82.schema.json",
-                    load("cyclonedx/jsf-0.82.schema.json"),
-                )
-                .unwrap()
-                .prepare()
-                .unwrap();
-            let v = jsonschema::options()
-                .should_validate_formats(true)
-                .with_registry(&registry)
-                .build(&load("cyclonedx/bom-1.6.schema.json"))
-                .expect("the CycloneDX 1.6 schema compiles");
-            v.iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect()
-        }
-        Schema::Spdx301 | Schema::Sarif210 => {
-            let file = match schema {
-                Schema::Spdx301 => "spdx/spdx-json-schema-3.0.1.json",
-                _ => "sarif/sarif-schema-2.1.0.json",
-            };
-            let v = jsonschema::options()
-                .should_validate_formats(true)
-                .build(&load(file))
-                .unwrap_or_else(|e| panic!("{file} compiles: {e}"));
-            v.iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect()
-        }
-    };
-    assert!(
-        errors.is_empty(),
-        "{schema:?}: {} errors:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
-}
 
 fn sha256_of(p: &Path) -> String {
     hub::hex(&sha2::Sha256::digest(std::fs::read(p).unwrap()))
@@ -367,4 +305,82 @@ fn the_validator_rejects_what_the_schemas_forbid() {
     ]));
     spdx["@graph"][0]["created"] = "yesterday".into();
     assert!(std::panic::catch_unwind(|| validate(&spdx, Schema::Spdx301)).is_err());
+}
+
+#[test]
+fn findings_carry_the_cves_they_are_instances_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scan = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan");
+    std::fs::copy(scan.join("malicious/torchscript.pt"), d.join("torchscript.pt")).unwrap();
+    std::fs::copy(scan.join("malicious/object-word.npy"), d.join("object.npy")).unwrap();
+    std::fs::copy(common::sample("malicious.bin"), d.join("evil.bin")).unwrap();
+    let payload = std::fs::read_to_string(scan.join("templates/malicious/set-underscore-concat.jinja")).unwrap();
+    let g = common::gguf::Builder::default()
+        .kv_str("general.architecture", "llama")
+        .kv_str("tokenizer.chat_template", &payload)
+        .f32s("a", &[1.0; 4]);
+    std::fs::write(d.join("evil.gguf"), g.bytes()).unwrap();
+    std::fs::write(d.join("chat_template.jinja"), &payload).unwrap();
+    let r = common::run(&["scan", d.to_str().unwrap(), "--format", "cyclonedx"]);
+    let doc = parse(&r);
+    validate(&doc, Schema::CycloneDx16);
+    let cves_of = |name: &str| -> Vec<String> {
+        let c = component(&doc, name);
+        doc["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["affects"][0]["ref"] == c["bom-ref"])
+            .flat_map(|v| v["references"].as_array().cloned().unwrap_or_default())
+            .map(|r| {
+                assert_eq!(
+                    r["source"]["url"],
+                    format!("https://nvd.nist.gov/vuln/detail/{}", r["id"].as_str().unwrap())
+                );
+                r["id"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert!(
+        cves_of("torchscript.pt").contains(&"CVE-2025-32434".to_owned()),
+        "{doc:#}"
+    );
+    assert!(cves_of("object.npy").contains(&"CVE-2019-6446".to_owned()), "{doc:#}");
+    // one reference per finding: the template reaches Python internals three ways
+    let gguf = cves_of("evil.gguf");
+    assert!(
+        !gguf.is_empty() && gguf.iter().all(|c| c == "CVE-2024-34359"),
+        "{gguf:?}"
+    );
+    // by design, not a CVE: a pickle global under torch.load(weights_only=False); a template file
+    assert!(cves_of("evil.bin").is_empty());
+    assert!(cves_of("chat_template.jinja").is_empty());
+    let t = component(&doc, "chat_template.jinja");
+    assert_eq!(t["type"], "file");
+    assert!(property(&t["properties"], "tensorscope:chat-template-sha256:chat_template.jinja").is_some());
+    let spdx = parse(&common::run_env(
+        &["scan", d.to_str().unwrap(), "--format", "spdx"],
+        &[("SOURCE_DATE_EPOCH", "0")],
+    ));
+    validate(&spdx, Schema::Spdx301);
+    let graph = spdx["@graph"].as_array().unwrap();
+    let vuln = graph
+        .iter()
+        .find(|e| e["type"] == "security_Vulnerability" && e["name"] == "CVE-2024-34359")
+        .unwrap();
+    assert!(
+        graph
+            .iter()
+            .any(|e| e["relationshipType"] == "hasAssociatedVulnerability" && e["to"][0] == vuln["spdxId"])
+    );
+    let sarif = parse(&common::run(&["scan", d.to_str().unwrap(), "--format", "sarif"]));
+    validate(&sarif, Schema::Sarif210);
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["properties"]["cves"][0] == "CVE-2025-32434")
+    );
 }

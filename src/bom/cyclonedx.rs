@@ -1,13 +1,21 @@
 //! The BOM as CycloneDX 1.6 JSON: one `machine-learning-model` component per checkpoint file (its
 //! SHA-256, purl, licence, properties and a model card filled from the bytes), and one
 //! `vulnerabilities` entry per scan finding, with the loaders that would run it as properties and
-//! CWE-502 (deserialization of untrusted data) for a pickle global.
+//! CWE-502 (deserialization of untrusted data) for a pickle global, and the CVEs it is an instance
+//! of as `references` ([`crate::scan::cves`]).
+//!
+//! A file's verification ([`super::verification`]) is recorded twice: as `tensorscope:verification*`
+//! properties, and, when it was checked, as identity evidence of the component's hash
+//! (`evidence.identity`, field `hash`): the technique is `attestation` for an OMS signature and
+//! `hash-comparison` for a cache blob checked against its name, with confidence 1 when verified
+//! and 0 when it failed.
 //!
 //! No time stamp is written and the serial number is derived from the content, so two BOMs of the
 //! same files are byte-identical.
 
 use serde_json::{Value, json};
 
+use super::verification::{State, Verification};
 use super::{Bom, Entry};
 use crate::scan::{Finding, Severity};
 
@@ -33,8 +41,10 @@ fn prop(name: &str, value: impl ToString) -> Value {
 }
 
 fn component(e: &Entry) -> Value {
+    // a chat-template file is a file of the model, not a model
+    let model = e.format != crate::scan::template_files::FORMAT;
     let mut c = json!({
-        "type": "machine-learning-model",
+        "type": if model { "machine-learning-model" } else { "file" },
         "bom-ref": bom_ref(e),
         "name": e.name,
     });
@@ -62,9 +72,52 @@ fn component(e: &Entry) -> Value {
     for n in &e.notes {
         props.push(prop("tensorscope:note", n));
     }
+    if let Some(v) = &e.verification {
+        props.push(prop("tensorscope:verification", v.state.as_str()));
+        props.push(prop("tensorscope:verification-method", &v.method));
+        if !v.detail.is_empty() {
+            props.push(prop("tensorscope:verification-detail", &v.detail));
+        }
+        if let (Some(sha), Some(evidence)) = (&e.sha256, evidence(v)) {
+            let mut id = evidence;
+            id["concludedValue"] = json!(sha);
+            c["evidence"] = json!({ "identity": [id] });
+        }
+    }
+    if model {
+        c["modelCard"] = model_card(e);
+    } else {
+        props.extend(e.templates.iter().map(template_prop));
+    }
     c["properties"] = Value::Array(props);
-    c["modelCard"] = model_card(e);
     c
+}
+
+/// The identity evidence a checked verification gives the component's hash.
+fn evidence(v: &Verification) -> Option<Value> {
+    let confidence = match v.state {
+        State::Verified => 1.0,
+        State::Failed => 0.0,
+        State::NotChecked => return None,
+    };
+    let technique = if v.kind == "oms" {
+        "attestation"
+    } else {
+        "hash-comparison"
+    };
+    let mut value = format!("{}: {}", v.method, v.state.as_str());
+    if !v.detail.is_empty() {
+        value.push_str(&format!(" ({})", v.detail));
+    }
+    Some(json!({
+        "field": "hash",
+        "confidence": confidence,
+        "methods": [{ "technique": technique, "confidence": confidence, "value": value }],
+    }))
+}
+
+fn template_prop(t: &super::Template) -> Value {
+    prop(&format!("tensorscope:chat-template-sha256:{}", t.name), &t.sha256)
 }
 
 fn model_card(e: &Entry) -> Value {
@@ -88,9 +141,7 @@ fn model_card(e: &Entry) -> Value {
     if let Some(c) = e.context_length {
         props.push(prop("tensorscope:context-length", c));
     }
-    for t in &e.templates {
-        props.push(prop(&format!("tensorscope:chat-template-sha256:{}", t.name), &t.sha256));
-    }
+    props.extend(e.templates.iter().map(template_prop));
     if !props.is_empty() {
         card["properties"] = Value::Array(props);
     }
@@ -114,6 +165,13 @@ fn vulnerability(e: &Entry, k: usize, f: &Finding) -> Value {
     });
     if f.global.is_some() {
         v["cwes"] = json!([502]);
+    }
+    let cves = crate::scan::cves::of(&e.format, f);
+    if !cves.is_empty() {
+        v["references"] = cves
+            .iter()
+            .map(|c| json!({ "id": c.id, "source": { "name": "NVD", "url": c.url() } }))
+            .collect();
     }
     let mut props = Vec::new();
     if !f.entry.is_empty() {

@@ -13,7 +13,10 @@
 //!   state one (GGUF `general.license`, safetensors `__metadata__`, README front matter beside it);
 //! - the SHA-256 of every chat template (GGUF `tokenizer.chat_template*`, `tokenizer_config.json`'s
 //!   `chat_template` and `chat_template.jinja` beside the file);
-//! - the scan's verdict and findings.
+//! - the scan's verdict and findings, with CVE references where one applies
+//!   ([`crate::scan::cves`]);
+//! - the file's verification status, when a signature or a cache folder vouches for it
+//!   ([`verification`]).
 //!
 //! Output is deterministic: files sorted by path, identifiers derived from the content. The one
 //! time stamp SPDX requires is `SOURCE_DATE_EPOCH` when set (reproducible-builds convention).
@@ -32,6 +35,7 @@
 pub mod cyclonedx;
 mod read;
 pub mod spdx;
+pub mod verification;
 
 use std::path::Path;
 
@@ -111,6 +115,8 @@ pub struct Entry {
     pub findings: Vec<Finding>,
     /// What could not be read for the BOM (the file could not be opened as a checkpoint, …).
     pub notes: Vec<String>,
+    /// The file's provenance check ([`verification`]), when one ran or a signature is there.
+    pub verification: Option<verification::Verification>,
 }
 
 /// A bill of materials: one entry per checkpoint file, sorted by path.

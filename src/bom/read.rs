@@ -37,6 +37,7 @@ pub(super) fn entry(f: &FileScan, remote: Option<&crate::remote::Env>) -> Entry 
         verdict: f.verdict.as_str().to_owned(),
         findings: f.findings.clone(),
         notes: Vec::new(),
+        verification: None,
     };
     let path = Path::new(&f.path);
     let is_remote = crate::remote::is_remote(&f.path);
@@ -45,9 +46,21 @@ pub(super) fn entry(f: &FileScan, remote: Option<&crate::remote::Env>) -> Entry 
     } else {
         local_hash(&mut e, path);
     }
-    // a dangerous or invalid file is not read as a model, nor described by the files beside it:
-    // the BOM says what it is (hash, format, findings) and no more
-    if f.verdict == crate::scan::Verdict::Dangerous || f.verdict == crate::scan::Verdict::Error {
+    if f.format == crate::scan::template_files::FORMAT {
+        // a chat-template file, whatever its verdict: its own templates' fingerprints (hashing
+        // the text runs nothing), no model to open
+        let found = crate::scan::template_files::read_bounded(path)
+            .ok()
+            .and_then(|b| crate::scan::template_files::templates(path, &b));
+        for (name, t) in found.unwrap_or_default() {
+            e.templates.push(Template {
+                name,
+                sha256: sha256_hex(t.as_bytes()),
+            });
+        }
+    } else if f.verdict == crate::scan::Verdict::Dangerous || f.verdict == crate::scan::Verdict::Error {
+        // a dangerous or invalid file is not read as a model, nor described by the files beside
+        // it: the BOM says what it is (hash, format, findings) and no more
         e.notes.push(format!(
             "not opened as a model: the scan verdict is {}",
             f.verdict.as_str()
@@ -213,8 +226,8 @@ fn side_file(dir: &Path, name: &str) -> Option<Vec<u8>> {
     std::fs::read(&p).ok()
 }
 
-/// What the files beside a local checkpoint say: config.json, tokenizer_config.json,
-/// chat_template.jinja, README.md front matter.
+/// What the files beside a local checkpoint say: config.json, the chat template files
+/// ([`crate::scan::template_files`]), README.md front matter.
 fn read_beside(e: &mut Entry, path: &Path) {
     let dir = path.parent().unwrap_or(Path::new("."));
     let json = |name: &str| side_file(dir, name).and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
@@ -233,32 +246,10 @@ fn read_beside(e: &mut Entry, path: &Path) {
                 .find_map(|k| cfg.get(*k).and_then(|v| v.as_u64()));
         }
     }
-    if let Some(tc) = json("tokenizer_config.json") {
-        match tc.get("chat_template") {
-            Some(serde_json::Value::String(t)) => e.templates.push(Template {
-                name: "tokenizer_config.json".into(),
-                sha256: sha256_hex(t.as_bytes()),
-            }),
-            Some(serde_json::Value::Array(list)) => {
-                for item in list {
-                    if let (Some(n), Some(t)) = (
-                        item.get("name").and_then(|n| n.as_str()),
-                        item.get("template").and_then(|t| t.as_str()),
-                    ) {
-                        e.templates.push(Template {
-                            name: format!("tokenizer_config.json:{}", crate::text::escape(n)),
-                            sha256: sha256_hex(t.as_bytes()),
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(t) = side_file(dir, "chat_template.jinja") {
+    for (name, t) in crate::scan::template_files::in_folder(dir) {
         e.templates.push(Template {
-            name: "chat_template.jinja".into(),
-            sha256: sha256_hex(&t),
+            name,
+            sha256: sha256_hex(t.as_bytes()),
         });
     }
     if e.license.is_none()

@@ -2,7 +2,10 @@
 //! one `ai_AIPackage` per checkpoint file (its SHA-256 as `verifiedUsing`, its purl, what was read
 //! from the bytes as `ai_hyperparameter` entries, the architecture as `ai_typeOfModel`), its
 //! declared licence as a `hasDeclaredLicense` relationship, and the scan verdict and each finding as
-//! `review` annotations on the package.
+//! `review` annotations on the package. A finding that is an instance of a CVE
+//! ([`crate::scan::cves`]) links the package to a `security_Vulnerability` (its CVE as an
+//! `ExternalIdentifier`) by a `hasAssociatedVulnerability` relationship. A file's verification
+//! ([`super::verification`]) is one more `review` annotation: `tensorscope verification: …`.
 //!
 //! Identifiers are derived from the content (`urn:tensorscope:UUID#…`); the one time stamp, the
 //! required `created`, is [`super::timestamp`] (`SOURCE_DATE_EPOCH` when set).
@@ -42,12 +45,14 @@ fn facts(e: &Entry) -> Vec<Value> {
 }
 
 fn package(e: &Entry, id: &str) -> Value {
+    // a chat-template file is a file of the model (its fingerprints in the comment), not a model
+    let model = e.format != crate::scan::template_files::FORMAT;
     let mut p = json!({
-        "type": "ai_AIPackage",
+        "type": if model { "ai_AIPackage" } else { "software_File" },
         "spdxId": id,
         "creationInfo": CREATION,
         "name": e.name,
-        "software_primaryPurpose": "model",
+        "software_primaryPurpose": if model { "model" } else { "configuration" },
     });
     let mut comment = format!("scanned as {}; format {}", e.path, e.format);
     if let Some(c) = &e.container {
@@ -62,12 +67,20 @@ fn package(e: &Entry, id: &str) -> Value {
     for n in &e.notes {
         comment.push_str(&format!("; {n}"));
     }
+    if !model {
+        for t in &e.templates {
+            comment.push_str(&format!("; chat template {} sha256 {}", t.name, t.sha256));
+        }
+    }
     p["comment"] = json!(comment);
     if let Some(sha) = &e.sha256 {
         p["verifiedUsing"] = json!([{ "type": "Hash", "algorithm": "sha256", "hashValue": sha }]);
     }
     if let Some(purl) = &e.purl {
         p["software_packageUrl"] = json!(purl);
+    }
+    if !model {
+        return p;
     }
     if let Some(a) = &e.architecture {
         p["ai_typeOfModel"] = json!([a]);
@@ -87,6 +100,23 @@ fn annotation(id: String, subject: &str, statement: String) -> Value {
         "annotationType": "review",
         "subject": subject,
         "statement": statement,
+    })
+}
+
+/// A CVE as an SPDX security element.
+fn vulnerability(id: &str, c: crate::scan::cves::Cve) -> Value {
+    json!({
+        "type": "security_Vulnerability",
+        "spdxId": id,
+        "creationInfo": CREATION,
+        "name": c.id,
+        "summary": c.what,
+        "externalIdentifier": [{
+            "type": "ExternalIdentifier",
+            "externalIdentifierType": "cve",
+            "identifier": c.id,
+            "identifierLocator": [c.url()],
+        }],
     })
 }
 
@@ -167,8 +197,41 @@ pub fn document_at(bom: &Bom, created: &str) -> Value {
             if !f.loaders.is_empty() {
                 s.push_str(&format!("; run by: {}", f.loaders.join(", ")));
             }
+            let cves = crate::scan::cves::of(&e.format, f);
+            if !cves.is_empty() {
+                s.push_str(&format!(
+                    "; {}",
+                    cves.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                ));
+            }
             graph.push(annotation(aid.clone(), &id, s));
             elements.push(aid);
+            for c in cves {
+                let vid = format!("{ns}#{}", c.id);
+                if !elements.contains(&vid) {
+                    graph.push(vulnerability(&vid, c));
+                    elements.push(vid.clone());
+                }
+                let rel = format!("{ns}#vulnerability-{i}-{k}-{}", c.id);
+                graph.push(json!({
+                    "type": "Relationship",
+                    "spdxId": rel,
+                    "creationInfo": CREATION,
+                    "from": id,
+                    "relationshipType": "hasAssociatedVulnerability",
+                    "to": [vid],
+                }));
+                elements.push(rel);
+            }
+        }
+        if let Some(v) = &e.verification {
+            let vid = format!("{ns}#verification-{i}");
+            let mut s = format!("tensorscope verification: {}; method: {}", v.state.as_str(), v.method);
+            if !v.detail.is_empty() {
+                s.push_str(&format!("; {}", v.detail));
+            }
+            graph.push(annotation(vid.clone(), &id, s));
+            elements.push(vid);
         }
     }
     graph.push(json!({
@@ -186,7 +249,7 @@ pub fn document_at(bom: &Bom, created: &str) -> Value {
         "name": "tensorscope AI bill of materials",
         "rootElement": [sbom],
         "element": [sbom],
-        "profileConformance": ["ai", "core", "simpleLicensing", "software"],
+        "profileConformance": ["ai", "core", "security", "simpleLicensing", "software"],
     }));
     json!({
         "@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld",

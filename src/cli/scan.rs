@@ -1,15 +1,18 @@
 //! `tensorscope scan PATH... [--json | --format sarif] [--verbose] [--allow M.N] [--fail-on LEVEL]`:
 //! a safety verdict per file and per pickle inside it.
 //!
-//! Exit code: 0 when no file reaches the `--fail-on` level (default `suspicious`), 1 when one does,
-//! 2 when a file is an error (an invalid `.safetensors` header) and none reaches the level, or when
-//! a path or the allow file cannot be read at all.
+//! Exit code: 0 when no file reaches the `--fail-on` level (default `suspicious`), 1 when one does
+//! or when a file's verification fails (`--format cyclonedx|spdx`), 2 when a file is an error (an
+//! invalid `.safetensors` header) and none reaches the level, or when a path, the allow file or the
+//! key cannot be read at all.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use tensorscope::bom::verification::{self, State};
 use tensorscope::scan::{self, FileScan, ScanOptions, ScanReport, Verdict};
 use tensorscope::text::escape;
+use tensorscope::verify::keys::PublicKey;
 
 use super::style::{self, paint};
 
@@ -22,7 +25,8 @@ Examples:
   tensorscope scan ckpt.pt --allow mylib.Config --allow-file team-allow.txt
   tensorscope scan ./models --fail-on dangerous --format sarif > scan.sarif
   tensorscope scan ./model --format cyclonedx > model.cdx.json   AI bill of materials from the bytes
-  tensorscope scan hf://org/name --format spdx > model.spdx.json  hashes from the Hub, no download";
+  tensorscope scan hf://org/name --format spdx > model.spdx.json  hashes from the Hub, no download
+  tensorscope scan ./model --format cyclonedx --verify --public-key signer.pub   model.sig checked into the BOM";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,6 +52,17 @@ pub struct Args {
     /// The verdict that makes the exit code 1: `suspicious` (anything not safe) or `dangerous`.
     #[arg(long, value_enum, default_value_t = FailOn::Suspicious)]
     pub fail_on: FailOn,
+    /// With --format cyclonedx|spdx: verify every file and record the result as its verification
+    /// status (an OMS signature, model.sig beside the model, or a Hugging Face cache folder;
+    /// either is also picked up without --verify). A file that fails makes the exit code 1.
+    #[arg(long)]
+    pub verify: bool,
+    /// The signer's ECDSA public key (PEM) for the OMS signature (implies --verify).
+    #[arg(long, value_name = "PEM")]
+    pub public_key: Option<PathBuf>,
+    /// The OMS signature bundle [default: model.sig inside a scanned folder, or beside it].
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
 }
 
 /// Output formats of `scan`.
@@ -89,19 +104,42 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot read the allow file {}: {e}", escape(&f.to_string_lossy())))?;
         opts.add_allow_text(&text);
     }
-    let report = scan::scan_paths_with(&args.paths, &opts)?;
     let format = if args.json { Format::Json } else { args.format };
-    let code = exit_code(&report, args.fail_on);
+    let verifying = args.verify || args.public_key.is_some() || args.signature.is_some();
+    if verifying && !matches!(format, Format::Cyclonedx | Format::Spdx) {
+        anyhow::bail!(
+            "--verify, --public-key and --signature record into a bill of materials: add --format cyclonedx or --format spdx (or run `tensorscope verify`)"
+        );
+    }
+    // the provenance checks first: a missing key is an error before any scanning or fetching
+    let checked = match format {
+        Format::Cyclonedx | Format::Spdx => verify_paths(&args)?,
+        _ => Vec::new(),
+    };
+    let report = scan::scan_paths_with(&args.paths, &opts)?;
+    let mut code = exit_code(&report, args.fail_on);
     // a closed stdout (`| head -1`) does not change the verdict's exit code
     let written = match format {
         Format::Json | Format::Sarif | Format::Cyclonedx | Format::Spdx => {
             let doc = match format {
                 Format::Json => serde_json::to_value(&report)?,
                 Format::Sarif => scan::sarif::log(&report),
-                Format::Cyclonedx => {
-                    tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&report, Some(env)))
+                _ => {
+                    let mut bom = tensorscope::bom::collect(&report, Some(env));
+                    verification::attach(&mut bom, &checked);
+                    if bom
+                        .files
+                        .iter()
+                        .any(|e| e.verification.as_ref().is_some_and(|v| v.state == State::Failed))
+                    {
+                        code = super::FINDING;
+                    }
+                    if format == Format::Cyclonedx {
+                        tensorscope::bom::cyclonedx::document(&bom)
+                    } else {
+                        tensorscope::bom::spdx::document(&bom)
+                    }
                 }
-                _ => tensorscope::bom::spdx::document(&tensorscope::bom::collect(&report, Some(env))),
             };
             let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &doc)
@@ -115,6 +153,26 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
         }
     };
     super::quiet_pipe(written, code)
+}
+
+/// Each scanned path's provenance check (`--verify`, `--public-key`, `--signature`, or what sits
+/// beside the model).
+fn verify_paths(args: &Args) -> anyhow::Result<Vec<verification::Checked>> {
+    let public_key = match &args.public_key {
+        Some(key) => {
+            let pem = std::fs::read_to_string(key)
+                .map_err(|e| anyhow::anyhow!("cannot read the public key {}: {e}", escape(&key.to_string_lossy())))?;
+            Some(PublicKey::from_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", tensorscope::text::path(key)))?)
+        }
+        None => None,
+    };
+    let opts = verification::Options {
+        required: args.verify || public_key.is_some() || args.signature.is_some(),
+        public_key,
+        signature: args.signature.clone(),
+        threads: 0,
+    };
+    Ok(verification::run(&args.paths, &opts)?)
 }
 
 fn exit_code(report: &ScanReport, fail_on: FailOn) -> u8 {

@@ -71,7 +71,7 @@ fn keys(c: &mut Collector, g: &gguf::Gguf) {
 }
 
 /// The text around byte `at`, on one line (escaped where it is printed).
-fn excerpt(t: &str, at: usize) -> String {
+pub(super) fn excerpt(t: &str, at: usize) -> String {
     let mut lo = at.saturating_sub(EXCERPT);
     while !t.is_char_boundary(lo) {
         lo -= 1;

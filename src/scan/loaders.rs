@@ -34,6 +34,11 @@ pub const TEMPLATE: &str =
     "llama.cpp / renderers without a sandbox (llama-cpp-python up to 0.2.71, CVE-2024-34359; hand-written renderers)";
 /// Chat templates rendered by any Jinja renderer: unbounded work is not stopped by the sandbox.
 pub const TEMPLATE_SANDBOXED: &str = "every chat-template renderer, sandboxed ones included (transformers' apply_chat_template, Jinja's ImmutableSandboxedEnvironment)";
+/// Chat templates in a model folder's own files, which transformers renders in its sandbox.
+pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja2.Environment renderers; \
+     transformers' apply_chat_template renders in a sandbox)";
+/// The format of a chat-template file of a model folder ([`super::template_files`]).
+pub const CHAT_TEMPLATE_FORMAT: &str = "chat-template";
 /// A GGUF key looked up as a C string.
 pub const GGUF_KEYS: &str =
     "llama.cpp and bindings reading its metadata map (gguf_find_key compares keys as C strings)";
@@ -68,6 +73,7 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "zip" => vec![TORCH_FULL, PANDAS, NUMPY],
         "safetensors" => vec![PICKLE, TORCH_FULL],
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
+        CHAT_TEMPLATE_FORMAT => vec![TEMPLATE_FILE],
         _ => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
     };
     if !layers.is_empty() {
@@ -97,7 +103,7 @@ fn of(format: &str, f: &Finding) -> Vec<&'static str> {
         return vec![TORCH_FULL, TORCH_BEFORE_2_10];
     }
     if why.contains("inside the sandbox") {
-        return vec![TEMPLATE, TEMPLATE_SANDBOXED];
+        return vec![out.first().copied().unwrap_or(TEMPLATE), TEMPLATE_SANDBOXED];
     }
     if why.contains("GGUF key") {
         return vec![GGUF_KEYS, TEMPLATE];

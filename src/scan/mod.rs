@@ -48,11 +48,13 @@
 mod collect;
 pub mod compress;
 mod container;
+pub mod cves;
 mod gguf;
 pub mod loaders;
 pub mod sarif;
 mod tar;
 mod template;
+pub mod template_files;
 pub mod walk;
 
 use collect::Collector;
@@ -463,7 +465,13 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
             }
             let label = f.path.to_string_lossy().into_owned();
             let looks = match f.role {
-                Role::Skipped(looks) => Some(looks),
+                Role::Skipped(looks) => match template_files::scan_local(opener, &f.path, opts) {
+                    Some(scan) => {
+                        report.files.push(scan);
+                        continue;
+                    }
+                    None => Some(looks),
+                },
                 Role::Index => None,
                 Role::Checkpoint(_) => {
                     let mut scan = scan_opened(opener, &f.path, opts);

@@ -1,7 +1,8 @@
 //! The scan report as SARIF 2.1.0 (Static Analysis Results Interchange Format), which code-scanning
 //! services (GitHub code scanning, GitLab, Azure DevOps) ingest: one run, one result per finding
 //! with a rule id, the file as the location (a byte offset when the finding is located in the file
-//! itself rather than inside a zip entry), and the entry and global as properties.
+//! itself rather than inside a zip entry), and the entry, global, loaders and CVEs
+//! ([`super::cves`]) as properties.
 //!
 //! ```
 //! let report = tensorscope::scan::ScanReport {
@@ -35,13 +36,13 @@ pub const RULES: [(&str, &str, &str, &str); 5] = [
         "TS003",
         "dangerous-content",
         "error",
-        "The file holds something known to be harmful that is not a global: a GGUF chat template that reaches Python internals, a TorchScript archive, a BUILD on a class, a hostile dtype.",
+        "The file holds something known to be harmful that is not a global: a chat template (in a GGUF or a model folder's template file) that reaches Python internals, a TorchScript archive, a BUILD on a class, a hostile dtype.",
     ),
     (
         "TS004",
         "not-fully-scanned",
         "warning",
-        "Part of the file could not be scanned, readers would interpret it differently, or a GGUF chat template uses a construct outside the allowlist (a computed name, unbounded work, another template, a template that does not parse).",
+        "Part of the file could not be scanned, readers would interpret it differently, or a chat template uses a construct outside the allowlist (a computed name, unbounded work, another template, a template that does not parse).",
     ),
     (
         "TS005",
@@ -121,6 +122,10 @@ pub fn log(report: &ScanReport) -> Value {
                 text.push_str(&format!("{g}: "));
             }
             text.push_str(&f.why);
+            let cves: Vec<String> = super::cves::of(&file.format, f)
+                .iter()
+                .map(|c| c.id.to_owned())
+                .collect();
             results.push(json!({
                 "ruleId": RULES[r].0,
                 "ruleIndex": r,
@@ -131,6 +136,7 @@ pub fn log(report: &ScanReport) -> Value {
                     "entry": f.entry,
                     "global": f.global,
                     "loaders": f.loaders,
+                    "cves": cves,
                     "severity": f.severity.as_str(),
                     "fileVerdict": file.verdict.as_str(),
                     "format": file.format,
