@@ -499,3 +499,74 @@ fn diffusers_component_metadata_is_attributed_to_its_component() {
         serde_json::json!({"vae/step": ["200", "300"]})
     );
 }
+
+/// The parallel byte compare (issue 28): a copy of a checkpoint whose tensors span several 16 MiB
+/// windows is identical; one changed byte anywhere (the first, either side of a window boundary, the
+/// very last) makes its tensor differ and nothing else; bytes that differ while the values are equal
+/// (NaN payloads, -0.0 against 0.0) are equal values, as before.
+#[test]
+fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let n = 9 << 20; // 36 MiB of F32 in the big tensor: three windows, compared on every core
+    let big: Vec<f32> = (0..n).map(|i| (i % 1013) as f32 * 0.25 - 100.0).collect();
+    let odd = [f32::from_bits(0x7fc0_0000), 0.0, 1.0];
+    write_st(
+        &a,
+        &[
+            ("odd", Dtype::F32, vec![3], f32s(&odd)),
+            ("big", Dtype::F32, vec![n], f32s(&big)),
+        ],
+        &[],
+    );
+    let bytes = std::fs::read(&a).unwrap();
+    std::fs::write(&b, &bytes).unwrap();
+    let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (code, v) = json(&["diff", sa, sb, "--json"]);
+    assert_eq!((code, &v["files_identical"], &v["equal"]), (0, &Value::Bool(true), &Value::from(2)), "{v}");
+
+    // where each tensor's bytes lie in the file (the writer orders them its own way)
+    let hlen = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let h: Value = serde_json::from_slice(&bytes[8..8 + hlen]).unwrap();
+    let holder = |at: usize| -> &str {
+        ["odd", "big"]
+            .into_iter()
+            .find(|t| {
+                let o = &h[*t]["data_offsets"];
+                let (s, e) = (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize);
+                (8 + hlen + s..8 + hlen + e).contains(&at)
+            })
+            .unwrap()
+    };
+    let w = 16 << 20;
+    for at in [8 + hlen, w - 1, w, 2 * w - 1, 2 * w, bytes.len() - 1] {
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x40;
+        std::fs::write(&b, &changed).unwrap();
+        let (code, v) = json(&["diff", sa, sb, "--json"]);
+        assert_eq!(code, 1, "byte {at}: {v}");
+        assert_eq!((v["equal"].as_u64(), v["different"].as_u64()), (Some(1), Some(1)), "byte {at}");
+        let row = v["tensors"].as_array().unwrap().iter().find(|t| t["equal"] == false).unwrap();
+        assert_eq!(row["name"], holder(at), "byte {at}");
+        let seen = row["max_abs_diff"].as_f64().unwrap() > 0.0 || row["nonfinite_mismatches"].as_u64() > Some(0);
+        assert!(seen, "byte {at}: {row}");
+    }
+    assert_eq!((holder(8 + hlen), holder(w), holder(2 * w)), ("big", "big", "big"), "the windows cross big");
+
+    // another NaN payload and -0.0 for 0.0: other bytes, equal values
+    let odd_b = [f32::from_bits(0x7fc0_0001), -0.0, 1.0];
+    write_st(
+        &b,
+        &[
+            ("odd", Dtype::F32, vec![3], f32s(&odd_b)),
+            ("big", Dtype::F32, vec![n], f32s(&big)),
+        ],
+        &[],
+    );
+    let (code, v) = json(&["diff", sa, sb, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["files_identical"], false);
+    assert_eq!(v["verdict"], "identical");
+    let row = v["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "odd").unwrap();
+    assert_eq!((&row["equal"], &row["max_abs_diff"]), (&Value::Bool(true), &Value::from(0.0)), "{row}");
+}

@@ -21,13 +21,13 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 
 use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, DType, TensorInfo};
 use crate::convert::plan::safetensors_view;
-use crate::tensor::equal::{COMPARE_CHUNK_BYTES, tensors_equal};
+use crate::tensor::equal::{file_ranges_equal, tensors_equal};
 use crate::tensor::read::TensorReader;
 use crate::{Error, Result};
 
@@ -372,7 +372,7 @@ fn metadata_diff(
 }
 
 /// Whether the two checkpoints consist of the same number of files, each byte-identical to its
-/// counterpart (read in chunks, without decoding anything).
+/// counterpart (compared through mapped windows on every core, without decoding anything).
 fn same_files(a: &Checkpoint, b: &Checkpoint) -> Result<bool> {
     let real = |ck: &Checkpoint| -> Vec<usize> { (0..ck.files.len()).filter(|&i| ck.files[i].bytes > 0).collect() };
     let (fa, fb) = (real(a), real(b));
@@ -382,7 +382,6 @@ fn same_files(a: &Checkpoint, b: &Checkpoint) -> Result<bool> {
     if a.tensors.len() != b.tensors.len() {
         return Ok(false);
     }
-    let (mut ba, mut bb) = (vec![0u8; COMPARE_CHUNK_BYTES], vec![0u8; COMPARE_CHUNK_BYTES]);
     for (&i, &j) in fa.iter().zip(&fb) {
         let (pa, pb) = (a.file_path(i), b.file_path(j));
         let file_a = std::fs::File::open(pa).map_err(|e| Error::io(pa, e))?;
@@ -394,16 +393,11 @@ fn same_files(a: &Checkpoint, b: &Checkpoint) -> Result<bool> {
         if (ma.dev(), ma.ino()) == (mb.dev(), mb.ino()) {
             continue; // the same file
         }
-        let len = a.files[i].bytes;
-        let mut at = 0u64;
-        while at < len {
-            let n = (len - at).min(ba.len() as u64) as usize;
-            file_a.read_exact_at(&mut ba[..n], at).map_err(|e| Error::io(pa, e))?;
-            file_b.read_exact_at(&mut bb[..n], at).map_err(|e| Error::io(pb, e))?;
-            if ba[..n] != bb[..n] {
-                return Ok(false);
-            }
-            at += n as u64;
+        if (ma.len(), mb.len()) != (a.files[i].bytes, b.files[j].bytes) {
+            return Ok(false); // changed since it was opened
+        }
+        if !file_ranges_equal((&file_a, pa, 0), (&file_b, pb, 0), a.files[i].bytes)? {
+            return Ok(false);
         }
     }
     Ok(true)

@@ -1,9 +1,18 @@
 //! Equality of two tensors' materialised bytes, chunk by chunk: what `diff` compares first and what
 //! `convert` verifies its output with.
+//!
+//! Contiguous bytes are compared where they lie in the files, through mapped windows, with `memcmp`
+//! (the C library's vectorised compare: 32 or 64 bytes at a time); a range of more than
+//! [`PARALLEL_MIN_BYTES`] is cut into windows that every core takes in turn, and every thread stops
+//! at the first window that differs anywhere ([`file_ranges_equal`]).
 
-use crate::Result;
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use crate::checkpoint::TensorInfo;
-use crate::tensor::read::TensorReader;
+use crate::tensor::read::{MAP_WINDOW, TensorReader, Window};
+use crate::{Error, Result};
 
 /// Bytes compared at a time: two such chunks stay in a core's L2 cache between the read and the compare.
 pub const COMPARE_CHUNK_BYTES: usize = 256 << 10;
@@ -45,4 +54,121 @@ pub fn elements_equal(
         at += n;
     }
     Ok(true)
+}
+
+/// Ranges of at least this many bytes are compared on every core ([`file_ranges_equal`]).
+pub const PARALLEL_MIN_BYTES: u64 = 2 * MAP_WINDOW;
+
+/// Most threads [`file_ranges_equal`] uses.
+const MAX_THREADS: usize = 16;
+
+/// Whether `len` bytes at `a`'s offset of `a`'s file equal `len` bytes at `b`'s offset of `b`'s
+/// (each `(file, path for errors, offset)`), compared through mapped windows of [`MAP_WINDOW`]
+/// bytes. Ranges of [`PARALLEL_MIN_BYTES`] or more are compared on every core: each thread takes the
+/// next window, and all stop once one window differs. A file truncated while it is compared is an
+/// error (its map reads as zeros past the cut, see [`crate::source::guard`]).
+pub fn file_ranges_equal(a: (&File, &Path, u64), b: (&File, &Path, u64), len: u64) -> Result<bool> {
+    let windows = len.div_ceil(MAP_WINDOW);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if len < PARALLEL_MIN_BYTES {
+        1
+    } else {
+        cores.clamp(1, MAX_THREADS).min(usize::try_from(windows).unwrap_or(usize::MAX))
+    };
+    let next = AtomicU64::new(0);
+    let differ = AtomicBool::new(false);
+    let work = || -> Result<()> {
+        loop {
+            let w = next.fetch_add(1, Ordering::Relaxed);
+            if w >= windows || differ.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let at = w * MAP_WINDOW;
+            let n = (len - at).min(MAP_WINDOW);
+            let wa = Window::map(a.0, a.1, a.2 + at, n)?;
+            let wb = Window::map(b.0, b.1, b.2 + at, n)?;
+            let same = wa.bytes() == wb.bytes();
+            wa.check(a.1)?;
+            wb.check(b.1)?;
+            if !same {
+                differ.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+    };
+    if threads <= 1 {
+        work()?;
+    } else {
+        std::thread::scope(|s| -> Result<()> {
+            let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mine = work();
+            // an error stops the others at their next window
+            if mine.is_err() {
+                differ.store(true, Ordering::Relaxed);
+            }
+            for h in helpers {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::format(a.1, "a compare thread panicked")))?;
+            }
+            mine
+        })?;
+    }
+    Ok(!differ.load(Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two files of `len` bytes of the same pattern; `b` has `flip` bytes changed.
+    fn pair(dir: &Path, len: usize, flip: &[usize]) -> (File, File) {
+        let a: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let mut b = a.clone();
+        for &i in flip {
+            b[i] ^= 0x80;
+        }
+        let (pa, pb) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&pa, &a).unwrap();
+        std::fs::write(&pb, &b).unwrap();
+        (File::open(pa).unwrap(), File::open(pb).unwrap())
+    }
+
+    fn equal(fa: &File, fb: &File, off: u64, len: u64) -> bool {
+        let p = Path::new("t");
+        file_ranges_equal((fa, p, off), (fb, p, off), len).unwrap()
+    }
+
+    #[test]
+    fn a_difference_anywhere_in_a_large_range_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = MAP_WINDOW as usize;
+        let len = 2 * w + 4099; // three windows, the last short: compared on every core
+        assert!(len as u64 >= PARALLEL_MIN_BYTES);
+        let (fa, fb) = pair(dir.path(), len, &[]);
+        assert!(equal(&fa, &fb, 0, len as u64));
+        // the first byte, both sides of each window boundary, the last byte
+        for at in [0, w - 1, w, 2 * w - 1, 2 * w, len - 1] {
+            let (fa, fb) = pair(dir.path(), len, &[at]);
+            assert!(!equal(&fa, &fb, 0, len as u64), "byte {at}");
+            // the ranges that stop short of it, or start past it, are equal
+            assert!(equal(&fa, &fb, 0, at as u64), "before {at}");
+            assert!(equal(&fa, &fb, at as u64 + 1, (len - at - 1) as u64), "after {at}");
+        }
+        // an unaligned offset (map offsets are rounded down and skipped)
+        let (fa, fb) = pair(dir.path(), len, &[w + 17]);
+        assert!(!equal(&fa, &fb, 13, (len - 13) as u64));
+        assert!(equal(&fa, &fb, w as u64 + 18, (len - w - 18) as u64));
+    }
+
+    #[test]
+    fn a_file_truncated_under_the_compare_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = 3 * MAP_WINDOW as usize;
+        let (fa, fb) = pair(dir.path(), len, &[]);
+        let w = std::fs::OpenOptions::new().write(true).open(dir.path().join("b")).unwrap();
+        w.set_len(MAP_WINDOW).unwrap();
+        let p = Path::new("b");
+        let e = file_ranges_equal((&fa, p, 0), (&fb, p, 0), len as u64).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
 }

@@ -171,8 +171,9 @@ impl<'a> TensorReader<'a> {
     }
 
     /// Whether elements `elems` of contiguous tensors `ta` (of this reader) and `tb` (of `other`) hold the same bytes,
-    /// compared through windows of [`MAP_WINDOW`] bytes mapped and unmapped in turn: no copy, and
-    /// this process never holds more than two windows however large the tensors.
+    /// compared through windows of [`MAP_WINDOW`] bytes mapped and unmapped in turn, on every core
+    /// when the range is large ([`super::equal::file_ranges_equal`]): no copy, and each thread never
+    /// holds more than two windows however large the tensors.
     /// `None` when either is not contiguous.
     pub fn contiguous_equal(
         &self,
@@ -196,21 +197,7 @@ impl<'a> TensorReader<'a> {
         let (ra, rb) = (ra.start + first..ra.start + last, rb.start + first..rb.start + last);
         let (fa, fb) = (self.file(ta.file)?, other.file(tb.file)?);
         let (pa, pb) = (self.ck.file_path(ta.file), other.ck.file_path(tb.file));
-        let len = ra.end - ra.start;
-        let mut at = 0u64;
-        while at < len {
-            let n = (len - at).min(MAP_WINDOW);
-            let wa = Window::map(fa, pa, ra.start + at, n)?;
-            let wb = Window::map(fb, pb, rb.start + at, n)?;
-            let same = wa.bytes() == wb.bytes();
-            wa.check(pa)?;
-            wb.check(pb)?;
-            if !same {
-                return Ok(Some(false));
-            }
-            at += n;
-        }
-        Ok(Some(true))
+        super::equal::file_ranges_equal((fa, pa, ra.start), (fb, pb, rb.start), ra.end - ra.start).map(Some)
     }
 
     /// Write the materialised bytes of `t` to `out` (positioned where they belong), in chunks read
@@ -316,13 +303,13 @@ impl<'a> ReadBack<'a> {
 pub const MAP_WINDOW: u64 = 16 << 20;
 
 /// A read-only map of `len` bytes at `offset` of a file, unmapped when dropped.
-struct Window {
+pub(super) struct Window {
     map: crate::checkpoint::guard::GuardedMap,
     skip: usize,
 }
 
 impl Window {
-    fn map(file: &File, path: &std::path::Path, offset: u64, len: u64) -> Result<Window> {
+    pub(super) fn map(file: &File, path: &std::path::Path, offset: u64, len: u64) -> Result<Window> {
         // map offsets must be page-aligned: 64 KiB covers every page size Linux uses below huge pages
         let aligned = offset & !0xffff;
         let skip = (offset - aligned) as usize;
@@ -336,12 +323,12 @@ impl Window {
         Ok(Window { map, skip })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(super) fn bytes(&self) -> &[u8] {
         self.map.bytes().get(self.skip..).unwrap_or(&[])
     }
 
     /// An error when the file shrank while this window was read.
-    fn check(&self, path: &std::path::Path) -> Result<()> {
+    pub(super) fn check(&self, path: &std::path::Path) -> Result<()> {
         if self.map.damaged() {
             return Err(Error::format(
                 path,
