@@ -165,3 +165,100 @@ fn no_adapter_is_one_clear_error() {
     );
     assert!(!report.exists(), "no report without a run");
 }
+
+/// `--verbose` and the JSON say where each ring row's time went: every part present and not
+/// negative, the host-side parts within the upload, the upload within the run; write-buffer rows
+/// have no split. A bad tuning variable is one clear error.
+#[test]
+fn ring_rows_carry_the_time_split() {
+    if let Some(why) = no_gpu() {
+        common::skip(&why);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let r = common::run(&[
+        "bench",
+        "--synthetic",
+        "12MB",
+        "--runs",
+        "2",
+        "--gpu",
+        "--no-twin",
+        "--method",
+        "safetensors-mmap",
+        "--method",
+        "pickle-eager",
+        "--verbose",
+        "--report",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("where each GPU row's time went"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("safetensors-mmap to gpu (warm): upload "),
+        "{}",
+        r.stdout
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let gpu: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["device"] == "gpu")
+        .collect();
+    assert_eq!(gpu.len(), 2);
+    for row in gpu {
+        let s = &row["gpu_split"];
+        let f = |k: &str| {
+            let x = s[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {s}"));
+            assert!(x >= 0.0 && x.is_finite(), "{k} = {x}");
+            x
+        };
+        let host = f("fill_s") + f("map_s") + f("submit_s") + f("wait_s") + f("sync_s");
+        let (upload, run) = (f("upload_s"), f("run_s"));
+        let tol = 1e-3;
+        assert!(host <= upload * 1.01 + tol, "{host} > {upload}: {s}");
+        assert!(upload <= run * 1.01 + tol, "{upload} > {run}: {s}");
+        assert!(upload > 0.0 && f("fill_s") > 0.0, "{s}");
+        f("copy_s");
+        assert!(["timestamps", "submit-to-mapped"].contains(&s["copy_from"].as_str().unwrap()));
+        assert!(s["fill_threads"].as_u64().unwrap() >= 1);
+        assert!(s["slots"].as_u64().unwrap() >= 1);
+        assert!(s["ring_slots"].as_u64().unwrap() >= 2);
+        // the mean run of the split is one of the row's runs' scale
+        let median = row["median_s"].as_f64().unwrap();
+        assert!(
+            run <= row["max_s"].as_f64().unwrap() * 1.01 + tol && run > 0.0,
+            "{run} vs {median}"
+        );
+    }
+
+    let r = common::run(&[
+        "bench",
+        "--synthetic",
+        "1MB",
+        "--runs",
+        "1",
+        "--gpu",
+        "--no-twin",
+        "--upload",
+        "write-buffer",
+        "--method",
+        "safetensors-mmap",
+        "--in-process",
+        "--report",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for row in v["results"].as_array().unwrap() {
+        assert!(row["gpu_split"].is_null(), "{row}");
+    }
+
+    let r = common::run_env(
+        &["bench", "--synthetic", "1MB", "--runs", "1", "--gpu", "--in-process"],
+        &[("TENSORSCOPE_RING_SLOTS", "1")],
+    );
+    common::assert_clean_error(&r, "TENSORSCOPE_RING_SLOTS");
+}

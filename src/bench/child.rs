@@ -84,6 +84,9 @@ pub struct Outcome {
     /// Something a run had to fall back to.
     #[serde(default)]
     pub note: Option<String>,
+    /// GPU ring uploads: where the upload time of the timed runs went (their mean).
+    #[serde(default)]
+    pub gpu_split: Option<crate::report::GpuSplit>,
 }
 
 /// Major page faults of this process so far (`ru_majflt`).
@@ -118,7 +121,9 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         ceiling_gbps: None,
         major_faults: None,
         note: None,
+        gpu_split: None,
     };
+    let mut splits = Vec::new();
     // The device is opened before the first run (untimed), as a loader's process has it already.
     let mut uploader = match spec.device {
         Device::Cpu => None,
@@ -176,6 +181,11 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         }
         if !warmup {
             out.samples_s.push(secs);
+            // untimed: where the upload's time went (reads the GPU's timestamps back)
+            if let Some(mut split) = uploader.as_ref().map(|u| u.split()).transpose()?.flatten() {
+                split.run_s = secs;
+                splits.push(split);
+            }
         }
         on_run(secs, warmup);
     }
@@ -191,6 +201,7 @@ pub fn execute(spec: &Spec, measure_rss: bool, on_run: &mut dyn FnMut(f64, bool)
         ceiling_rates.sort_by(f64::total_cmp);
         out.ceiling_gbps = ceiling_rates.get(ceiling_rates.len() / 2).copied();
     }
+    out.gpu_split = crate::report::GpuSplit::mean(&splits);
     out.major_faults = major_faults().map(|_| faults / u64::from(spec.runs.max(1)));
     if measure_rss {
         out.peak_rss_bytes = peak_rss();

@@ -127,6 +127,12 @@ pub fn fill_threads() -> usize {
 mod imp;
 #[cfg(feature = "gpu")]
 mod ring;
+#[cfg(feature = "gpu")]
+mod stamps;
+#[cfg(feature = "gpu")]
+mod submit;
+#[cfg(feature = "gpu")]
+mod tuning;
 
 #[cfg(feature = "gpu")]
 pub use imp::{Uploader, adapters};
@@ -138,6 +144,8 @@ pub fn probe() -> Result<Vec<report::Gpu>> {
             "this tensorscope was built without the `gpu` feature: no GPU loads".into(),
         ));
     }
+    #[cfg(feature = "gpu")]
+    tuning::Tuning::from_env()?;
     let found = adapters();
     if found.is_empty() {
         return Err(Error::Unsupported(
@@ -169,6 +177,11 @@ impl Uploader {
 
     /// Never reached.
     pub fn readback_checksum(&self) -> Result<u64> {
+        match self.0 {}
+    }
+
+    /// Never reached.
+    pub fn split(&self) -> Result<Option<report::GpuSplit>> {
         match self.0 {}
     }
 

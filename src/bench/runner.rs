@@ -327,6 +327,7 @@ fn result(t: &Target, case: &Case, o: child::Outcome, upload: gpu::Upload) -> Be
         percent_of_ceiling: None,
         major_faults: o.major_faults,
         note: o.note,
+        gpu_split: o.gpu_split,
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Args {
     /// Run every case in this process (peak memory is then not measured).
     #[arg(long)]
     pub in_process: bool,
+    /// Also print, for each GPU row uploaded through the ring, where its time went (fill, map,
+    /// submit, wait, sync, and the GPU's copy time); the JSON report always has it (`gpu_split`).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Do not write a twin: by default a checkpoint given in one format only (safetensors or
     /// pickle) is compared with its twin in the other, written to a temporary folder first and
     /// removed after.
@@ -128,6 +132,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     summary(&mut out, &report)?;
+    if args.verbose {
+        splits(&mut out, &report)?;
+    }
     for (path, format) in args.reports.iter().zip(formats) {
         write_report(path, &report::render(&report, format))?;
         writeln!(out, "wrote {}", escape(&path.to_string_lossy()))?;
@@ -180,6 +187,23 @@ fn on_event(bar: &ProgressBar, e: &Event) {
         Event::CaseFailed { error, .. } => bar.println(format!("warning: {}", escape(error))),
         Event::CaseDone { .. } | Event::Finished => {}
     }
+}
+
+/// `--verbose`: one line per GPU row saying where its upload time went.
+fn splits(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let rows: Vec<_> = r
+        .results
+        .iter()
+        .filter_map(|x| x.gpu_split.as_ref().map(|s| (x, s)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nwhere each GPU row's time went (mean of its timed runs):")?;
+    for (x, s) in rows {
+        writeln!(out, "  {} ({}): {}", x.label(), x.cache, escape(&s.describe()))?;
+    }
+    Ok(())
 }
 
 /// The table on stdout: the headline, one line per result with its rate against its ceiling and

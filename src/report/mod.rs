@@ -181,6 +181,87 @@ pub struct BenchResult {
     /// A fallback the method took (e.g. O_DIRECT refused).
     #[serde(default)]
     pub note: Option<String>,
+    /// GPU rows uploaded through the ring: where the upload's time went.
+    #[serde(default)]
+    pub gpu_split: Option<GpuSplit>,
+}
+
+/// Where the time of a ring upload went, in seconds per timed run (the mean over the runs). The
+/// host-side parts (`fill_s`, `map_s`, `submit_s`, `wait_s`, `sync_s`) are disjoint stretches of
+/// `upload_s`, which is part of the run (`run_s`; the rest is the load before the upload).
+/// `copy_s` is the GPU's own copy time, which overlaps the fill of the next slots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuSplit {
+    /// The whole run, as timed.
+    pub run_s: f64,
+    /// The upload: from handing the first slot to the GPU's last copy finished.
+    pub upload_s: f64,
+    /// Filling staging slots: memcpy from the load's memory (a file's map included, its page
+    /// faults too) into mapped staging memory, wall time.
+    pub fill_s: f64,
+    /// Threads that fill a slot.
+    pub fill_threads: u32,
+    /// Getting each slot's mapped range and unmapping it, and asking for the re-map (CPU side).
+    pub map_s: f64,
+    /// Recording and submitting the copies.
+    pub submit_s: f64,
+    /// Waiting, mid-upload, for a slot to come back mapped (its copy plus the map round trip).
+    pub wait_s: f64,
+    /// Waiting at the end for the last copies.
+    pub sync_s: f64,
+    /// Time the GPU spent copying slots into place.
+    pub copy_s: f64,
+    /// How `copy_s` was measured: `timestamps` (GPU timestamp queries around each slot's copies)
+    /// or `submit-to-mapped` (submit until the slot was seen mapped again: an upper bound).
+    pub copy_from: String,
+    /// Slots filled per run.
+    pub slots: u32,
+    /// Bytes per slot.
+    pub slot_bytes: u64,
+    /// Slots in the ring.
+    pub ring_slots: u32,
+}
+
+impl GpuSplit {
+    /// The mean of several runs' splits (`None` for none).
+    pub fn mean(splits: &[GpuSplit]) -> Option<GpuSplit> {
+        let first = splits.first()?;
+        let n = splits.len() as f64;
+        let avg = |f: fn(&GpuSplit) -> f64| splits.iter().map(f).sum::<f64>() / n;
+        Some(GpuSplit {
+            run_s: avg(|s| s.run_s),
+            upload_s: avg(|s| s.upload_s),
+            fill_s: avg(|s| s.fill_s),
+            map_s: avg(|s| s.map_s),
+            submit_s: avg(|s| s.submit_s),
+            wait_s: avg(|s| s.wait_s),
+            sync_s: avg(|s| s.sync_s),
+            copy_s: avg(|s| s.copy_s),
+            ..first.clone()
+        })
+    }
+
+    /// One line: `upload 98.1 ms of 120.3 ms: fill 80.2 ms (1 thread), map 1.2 ms, …`.
+    pub fn describe(&self) -> String {
+        let threads = if self.fill_threads == 1 { "thread" } else { "threads" };
+        format!(
+            "upload {} of {}: fill {} ({} {threads}), map/unmap {}, submit {}, wait {}, final sync {}; \
+             GPU copy {} ({}); {} slot(s) of {} through a ring of {}",
+            seconds(self.upload_s),
+            seconds(self.run_s),
+            seconds(self.fill_s),
+            self.fill_threads,
+            seconds(self.map_s),
+            seconds(self.submit_s),
+            seconds(self.wait_s),
+            seconds(self.sync_s),
+            seconds(self.copy_s),
+            self.copy_from,
+            self.slots,
+            crate::text::bytes(self.slot_bytes),
+            self.ring_slots,
+        )
+    }
 }
 
 impl BenchResult {

@@ -64,6 +64,7 @@ fn row(method: &str, touched: bool, median: f64) -> BenchResult {
         percent_of_ceiling: percent,
         major_faults: Some(0),
         note: None,
+        gpu_split: None,
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::ring::{RING_MIN_SLOT, RING_SLOT, RING_SLOTS, Ring};
+use super::ring::{RING_MIN_SLOT, RING_SLOT, Ring, Tuning};
+use super::stamps::{self, Stamps};
 use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, place};
 use crate::bench::loading::{Sink, ViewMap};
 use crate::bench::touch::Summer;
@@ -29,6 +30,10 @@ pub struct Uploader {
     upload: Upload,
     /// The staging ring (created on the first ring upload, then reused).
     ring: Option<Ring>,
+    /// Its shape and fill.
+    tuning: Tuning,
+    /// Whether the last load went through the ring (so [`Uploader::split`] describes it).
+    ring_last: bool,
 }
 
 fn describe(info: &wgpu::AdapterInfo) -> report::Gpu {
@@ -77,9 +82,18 @@ impl Uploader {
                      gives the software one, lavapipe)"
                 ))
             })?;
+        let tuning = Tuning::from_env()?;
         let limits = adapter.limits();
+        // timestamps around each slot's copies, where the adapter has them
+        let features = adapter.features() & stamps::features();
+        let features = if features == stamps::features() {
+            features
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tensorscope bench"),
+            required_features: features,
             required_limits: limits.clone(),
             memory_hints: wgpu::MemoryHints::Performance,
             ..Default::default()
@@ -105,7 +119,19 @@ impl Uploader {
             errors,
             upload,
             ring: None,
+            tuning,
+            ring_last: false,
         })
+    }
+
+    /// Where the last load's upload time went (ring uploads only; `None` after a write-buffer
+    /// load). `run_s` is left 0 for the caller, who timed the run. Reads the GPU's timestamps
+    /// back: call it after the run's timing.
+    pub fn split(&self) -> Result<Option<report::GpuSplit>> {
+        match (&self.ring, self.ring_last) {
+            (Some(ring), true) => ring.split(&self.device, &self.queue).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The adapter in use.
@@ -243,6 +269,7 @@ impl Uploader {
         for (i, &size) in extents.iter().enumerate() {
             self.ensure(i, size)?;
         }
+        self.ring_last = upload == Upload::Ring;
         if upload == Upload::Ring {
             return self.take_ring(regions, views, placed);
         }
@@ -305,10 +332,14 @@ impl Uploader {
         }
         // small loads get small slots (the ring is created once per case, on its first load)
         let total: u64 = regions.iter().map(|r| r.len() as u64).sum();
-        let slot = (total / RING_SLOTS as u64).clamp(RING_MIN_SLOT, RING_SLOT);
+        let tuning = self.tuning;
+        let slot = tuning
+            .slot
+            .unwrap_or((total / tuning.slots as u64).clamp(RING_MIN_SLOT, RING_SLOT));
+        let (device, queue) = (&self.device, &self.queue);
         let ring = self
             .ring
-            .get_or_insert_with(|| Ring::new(&self.device, slot, RING_SLOTS));
+            .get_or_insert_with(|| Ring::new(device, slot, tuning, Stamps::new(device, queue)));
         ring.upload(&self.device, &self.queue, &self.buffers, &pieces)?;
         self.check_errors()?;
         self.placed = placed;
@@ -362,6 +393,7 @@ impl Uploader {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ring::RING_SLOTS;
     use super::*;
 
     /// The GPU tests need an adapter; without one they say why and pass, unless

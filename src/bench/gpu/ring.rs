@@ -3,15 +3,20 @@
 //! the destination buffers; each slot is re-mapped with `map_async` as soon as its copy is queued
 //! and waited for only when the ring comes round to it again. Unlike `Queue::write_buffer`, nothing
 //! is allocated per call and the staging memory is touched once, when the ring is created. A slot
-//! is filled by [`fill_threads`] threads (half the cores), so on a many-core host the fill (and
+//! is filled by [`super::fill_threads`] threads (half the cores), so on a many-core host the fill (and
 //! the page faults of a file's map under it) is not one core's memcpy.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use wgpu::WriteOnly;
 
-use super::{GPU_TIMEOUT, PLACE_ALIGN, fill_threads};
+use super::stamps::Stamps;
+use super::submit::{self, FAILED, MAPPED, PENDING, SlotHandle};
+pub use super::tuning::Tuning;
+use super::{GPU_TIMEOUT, PLACE_ALIGN};
+use crate::report::GpuSplit;
 use crate::{Error, Result};
 
 /// Bytes per staging slot.
@@ -20,19 +25,20 @@ pub const RING_SLOT: u64 = 32 << 20;
 pub const RING_MIN_SLOT: u64 = 1 << 20;
 /// Staging slots in the ring (so at most `RING_SLOTS - 1` copies are queued while one fills).
 pub const RING_SLOTS: usize = 4;
-
-const PENDING: u8 = 0;
-const MAPPED: u8 = 1;
-const FAILED: u8 = 2;
+/// Slots whose source pages a helper thread maps ahead of the fill (see [`Tuning`]).
+pub const POPULATE_AHEAD: usize = 0;
+/// Whether a thread of its own submits the copies (see `gpu/submit.rs`).
+pub const SUBMIT_THREAD: bool = true;
 
 /// One piece to upload: source bytes, destination buffer index, byte offset there (a multiple
 /// of 4).
 pub type Piece<'a> = (&'a [u8], usize, u64);
 
 struct Slot {
-    buffer: wgpu::Buffer,
-    state: Arc<AtomicU8>,
+    h: SlotHandle,
     submitted: Option<wgpu::SubmissionIndex>,
+    /// When its copies were submitted (its re-map's end is in `h.done_at`).
+    submit_at: Option<Instant>,
 }
 
 /// Reused, mapped staging buffers.
@@ -40,10 +46,17 @@ pub struct Ring {
     slots: Vec<Slot>,
     slot_bytes: u64,
     next: usize,
-    /// Copies of the slot being filled: (destination, destination offset, slot offset, bytes).
-    copies: Vec<(usize, u64, u64, u64)>,
-    /// Threads that fill a slot ([`fill_threads`]).
+    /// Threads that fill a slot ([`super::fill_threads`] unless tuned).
     threads: usize,
+    /// Slots mapped ahead of the fill by a helper thread.
+    ahead: usize,
+    /// Whether a thread of its own submits the copies ([`submit`]).
+    submit_thread: bool,
+    stamps: Option<Stamps>,
+    /// Where the last upload's time went (its copy time is filled in by [`Ring::split`]).
+    last: GpuSplit,
+    /// Submit-to-mapped seconds of the last upload's slots.
+    copy_waited: f64,
 }
 
 /// Bytes below which one thread fills a slot (thread start-up would dominate).
@@ -155,60 +168,158 @@ fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
 }
 
+/// What one slot carries: `(slot offset, source bytes)` to fill, and the copies out of it
+/// (destination, destination offset, slot offset, bytes).
+struct SlotPlan<'a> {
+    fills: Vec<(u64, &'a [u8])>,
+    copies: Vec<(usize, u64, u64, u64)>,
+}
+
+/// Cut `pieces` into slots of `slot_bytes`.
+fn plan<'a>(pieces: &[Piece<'a>], slot_bytes: u64) -> Vec<SlotPlan<'a>> {
+    let mut slots = Vec::new();
+    let mut cur = SlotPlan {
+        fills: Vec::new(),
+        copies: Vec::new(),
+    };
+    let mut fill = 0u64;
+    for &(src, dest, offset) in pieces {
+        let mut done = 0usize;
+        while done < src.len() {
+            if fill >= slot_bytes {
+                slots.push(std::mem::replace(
+                    &mut cur,
+                    SlotPlan {
+                        fills: Vec::new(),
+                        copies: Vec::new(),
+                    },
+                ));
+                fill = 0;
+            }
+            let n = ((src.len() - done) as u64).min(slot_bytes - fill) as usize;
+            cur.fills.push((fill, &src[done..done + n]));
+            // copies move whole 4-byte words: the slot is a multiple of PLACE_ALIGN and fill is
+            // aligned, so the rounded copy stays inside it
+            cur.copies
+                .push((dest, offset + done as u64, fill, (n as u64).next_multiple_of(4)));
+            fill = (fill + n as u64).next_multiple_of(PLACE_ALIGN);
+            done += n;
+        }
+    }
+    if !cur.fills.is_empty() {
+        slots.push(cur);
+    }
+    slots
+}
+
+/// The helper of [`Tuning::ahead`]: map the source pages of the slots up to `lead` ahead of the
+/// one being filled (`at`), so that the fill finds them mapped; slots the fill has reached are
+/// skipped. Ends when every slot is done or `stop` is set.
+fn populate_ahead(plan: &[SlotPlan<'_>], at: &AtomicUsize, stop: &AtomicBool, lead: usize) {
+    for (s, slot) in plan.iter().enumerate().skip(1) {
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return;
+            }
+            if s <= at.load(Ordering::Acquire) + lead {
+                break;
+            }
+            std::thread::park_timeout(std::time::Duration::from_millis(5));
+        }
+        if s <= at.load(Ordering::Acquire) {
+            continue;
+        }
+        for &(_, src) in &slot.fills {
+            populate(src);
+        }
+    }
+}
+
+/// What [`Ring::run`] works with.
+struct Ctx<'a> {
+    device: &'a wgpu::Device,
+    queue: &'a wgpu::Queue,
+    dests: &'a [wgpu::Buffer],
+    /// The slot being filled (for the populate helper).
+    at: &'a AtomicUsize,
+    /// The populate helper, woken as the fill moves on.
+    helper: Option<&'a std::thread::Thread>,
+    /// The submit thread's queue, when there is one.
+    tx: Option<&'a std::sync::mpsc::Sender<submit::Job>>,
+}
+
+fn since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
 impl Ring {
-    /// `count` slots of `slot_bytes` (rounded up to [`PLACE_ALIGN`]), mapped at creation.
-    pub fn new(device: &wgpu::Device, slot_bytes: u64, count: usize) -> Ring {
+    /// `count` slots of `slot_bytes` (rounded up to [`PLACE_ALIGN`]), mapped at creation, filled
+    /// as `tuning` says; with `stamps`, each slot's copies are timed on the GPU.
+    pub fn new(device: &wgpu::Device, slot_bytes: u64, tuning: Tuning, stamps: Option<Stamps>) -> Ring {
         let slot_bytes = slot_bytes.max(PLACE_ALIGN).next_multiple_of(PLACE_ALIGN);
-        let slots = (0..count.max(2))
+        let slots = (0..tuning.slots.max(2))
             .map(|_| Slot {
-                buffer: device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("staging ring"),
-                    size: slot_bytes,
-                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: true,
-                }),
-                state: Arc::new(AtomicU8::new(MAPPED)),
+                h: SlotHandle {
+                    buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("staging ring"),
+                        size: slot_bytes,
+                        usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: true,
+                    }),
+                    state: Arc::new(AtomicU8::new(MAPPED)),
+                    done_at: Arc::new(Mutex::new(None)),
+                },
                 submitted: None,
+                submit_at: None,
             })
             .collect();
         Ring {
             slots,
             slot_bytes,
             next: 0,
-            copies: Vec::new(),
-            threads: fill_threads(),
+            threads: tuning.threads.max(1),
+            ahead: tuning.ahead,
+            submit_thread: tuning.submit_thread,
+            stamps,
+            last: GpuSplit::default(),
+            copy_waited: 0.0,
         }
     }
 
-    /// Wait until slot `i` is mapped again.
-    fn acquire(&mut self, device: &wgpu::Device, i: usize) -> Result<()> {
+    /// Wait until slot `i` is mapped again (polling the device, or, with a submit thread, until
+    /// that thread's poll runs the callback); adds submit-to-mapped to `copy_waited`.
+    fn acquire(&mut self, device: &wgpu::Device, i: usize, threaded: bool) -> Result<()> {
         let slot = &mut self.slots[i];
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         loop {
-            match slot.state.load(Ordering::Acquire) {
-                MAPPED => return Ok(()),
+            match slot.h.state.load(Ordering::Acquire) {
+                MAPPED => {
+                    if let (Some(a), Ok(done)) = (slot.submit_at.take(), slot.h.done_at.lock()) {
+                        self.copy_waited += done.map_or(0.0, |d| d.saturating_duration_since(a).as_secs_f64());
+                    }
+                    return Ok(());
+                }
                 FAILED => return Err(gpu_error("re-mapping a staging buffer", "map_async failed")),
                 _ => {}
             }
             if start.elapsed() > GPU_TIMEOUT {
                 return Err(gpu_error("re-mapping a staging buffer", "timed out"));
             }
-            let poll = match slot.submitted.take() {
-                Some(index) => wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: Some(GPU_TIMEOUT),
-                },
-                None => wgpu::PollType::Wait {
-                    submission_index: None,
-                    timeout: Some(GPU_TIMEOUT),
-                },
+            if threaded {
+                std::thread::park_timeout(std::time::Duration::from_millis(2));
+                continue;
+            }
+            let poll = wgpu::PollType::Wait {
+                submission_index: slot.submitted.take(),
+                timeout: Some(GPU_TIMEOUT),
             };
             device.poll(poll).map_err(|e| gpu_error("waiting for the copies", e))?;
         }
     }
 
     /// Upload every piece into `dests`, pipelined through the ring, and return once the GPU has
-    /// finished every copy (all slots mapped again, ready for the next call).
+    /// finished every copy (all slots mapped again, ready for the next call). Where the time went
+    /// is kept for [`Ring::split`].
     pub fn upload(
         &mut self,
         device: &wgpu::Device,
@@ -216,67 +327,134 @@ impl Ring {
         dests: &[wgpu::Buffer],
         pieces: &[Piece<'_>],
     ) -> Result<()> {
-        let (mut p, mut done) = (0usize, 0usize);
-        // skip empty pieces up front so every slot carries data
-        while p < pieces.len() && pieces[p].0.is_empty() {
-            p += 1;
-        }
-        while p < pieces.len() {
+        let start = Instant::now();
+        let plan = plan(pieces, self.slot_bytes);
+        self.copy_waited = 0.0;
+        let mut t = GpuSplit {
+            fill_threads: self.threads as u32,
+            slots: plan.len() as u32,
+            slot_bytes: self.slot_bytes,
+            ring_slots: self.slots.len() as u32,
+            ..GpuSplit::default()
+        };
+        let at = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let lead = self.ahead;
+        let handles: Vec<SlotHandle> = self.slots.iter().map(|s| s.h.clone()).collect();
+        let me = std::thread::current();
+        let result = std::thread::scope(|scope| {
+            let helper = (lead > 0 && plan.len() > 1).then(|| scope.spawn(|| populate_ahead(&plan, &at, &stop, lead)));
+            let (tx, rx) = std::sync::mpsc::channel::<submit::Job>();
+            let (hs, me) = (&handles, &me);
+            let submitter = self
+                .submit_thread
+                .then(|| scope.spawn(move || submit::serve(device, queue, &rx, hs, me)));
+            let ctx = Ctx {
+                device,
+                queue,
+                dests,
+                at: &at,
+                helper: helper.as_ref().map(|h| h.thread()),
+                tx: submitter.is_some().then_some(&tx),
+            };
+            let r = self.run(&ctx, &plan, &mut t);
+            drop(tx);
+            stop.store(true, Ordering::Release);
+            if let Some(h) = &helper {
+                h.thread().unpark();
+            }
+            let served = submitter.map_or(Ok(()), |s| {
+                s.join()
+                    .unwrap_or_else(|_| Err(gpu_error("submitting copies", "the submit thread panicked")))
+            });
+            r.and(served)
+        });
+        t.upload_s = since(start);
+        self.last = t;
+        result
+    }
+
+    /// The slots of `plan`, one after another (see [`Ring::upload`]).
+    fn run(&mut self, ctx: &Ctx<'_>, plan: &[SlotPlan<'_>], t: &mut GpuSplit) -> Result<()> {
+        let threaded = ctx.tx.is_some();
+        for (s, sp) in plan.iter().enumerate() {
+            ctx.at.store(s, Ordering::Release);
+            if let Some(h) = ctx.helper {
+                h.unpark();
+            }
             let i = self.next;
             self.next = (i + 1) % self.slots.len();
-            self.acquire(device, i)?;
-            self.copies.clear();
-            let slot_bytes = self.slot_bytes;
-            let buffer = &self.slots[i].buffer;
-            {
-                let mut view = buffer
-                    .slice(..)
-                    .get_mapped_range_mut()
-                    .map_err(|e| gpu_error("staging buffer", e))?;
-                // plan the slot: which bytes go where, then copy them (on several threads when
-                // the machine has the cores to spare)
-                let mut fills: Vec<(u64, &[u8])> = Vec::new();
-                let mut fill = 0u64;
-                while p < pieces.len() && fill < slot_bytes {
-                    let (src, dest, offset) = pieces[p];
-                    let rest = &src[done..];
-                    let n = (rest.len() as u64).min(slot_bytes - fill) as usize;
-                    fills.push((fill, &rest[..n]));
-                    // copies move whole 4-byte words: the slot is a multiple of PLACE_ALIGN and
-                    // fill is aligned, so the rounded copy stays inside it
-                    self.copies
-                        .push((dest, offset + done as u64, fill, (n as u64).next_multiple_of(4)));
-                    fill = (fill + n as u64).next_multiple_of(PLACE_ALIGN);
-                    done += n;
-                    if done == src.len() {
-                        (p, done) = (p + 1, 0);
-                        while p < pieces.len() && pieces[p].0.is_empty() {
-                            p += 1;
-                        }
-                    }
-                }
-                copy_into(view.slice(..), &fills, self.threads);
-            }
+            let w = Instant::now();
+            self.acquire(ctx.device, i, threaded)?;
+            t.wait_s += since(w);
+            let buffer = &self.slots[i].h.buffer;
+            let m = Instant::now();
+            let mut view = buffer
+                .slice(..)
+                .get_mapped_range_mut()
+                .map_err(|e| gpu_error("staging buffer", e))?;
+            t.map_s += since(m);
+            let f = Instant::now();
+            copy_into(view.slice(..), &sp.fills, self.threads);
+            t.fill_s += since(f);
+            let m = Instant::now();
+            drop(view);
             buffer.unmap();
-            let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            t.map_s += since(m);
+            let u = Instant::now();
+            let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("ring upload"),
             });
-            for &(dest, at, from, n) in &self.copies {
-                enc.copy_buffer_to_buffer(buffer, from, &dests[dest], at, n);
+            if let Some(st) = &self.stamps {
+                st.write(&mut enc, s as u32, false);
             }
-            let index = queue.submit([enc.finish()]);
+            for &(dest, to, from, n) in &sp.copies {
+                enc.copy_buffer_to_buffer(buffer, from, &ctx.dests[dest], to, n);
+            }
+            if let Some(st) = &self.stamps {
+                st.write(&mut enc, s as u32, true);
+            }
             let slot = &mut self.slots[i];
-            slot.state.store(PENDING, Ordering::Release);
-            let state = Arc::clone(&slot.state);
-            slot.buffer.slice(..).map_async(wgpu::MapMode::Write, move |r| {
-                state.store(if r.is_ok() { MAPPED } else { FAILED }, Ordering::Release);
-            });
-            slot.submitted = Some(index);
+            slot.h.state.store(PENDING, Ordering::Release);
+            slot.submit_at = Some(Instant::now());
+            match ctx.tx {
+                Some(tx) => {
+                    tx.send((i, enc.finish()))
+                        .map_err(|_| gpu_error("submitting copies", "the submit thread stopped"))?;
+                    t.submit_s += since(u);
+                }
+                None => {
+                    slot.submitted = Some(ctx.queue.submit([enc.finish()]));
+                    t.submit_s += since(u);
+                    let m = Instant::now();
+                    submit::remap(&slot.h, None);
+                    t.map_s += since(m);
+                }
+            }
         }
+        let y = Instant::now();
         for i in 0..self.slots.len() {
-            self.acquire(device, i)?;
+            self.acquire(ctx.device, i, threaded)?;
         }
+        t.sync_s = since(y);
         Ok(())
+    }
+
+    /// Where the last upload's time went; the GPU copy time from timestamps (read back now,
+    /// untimed) where the device has them, else submit-to-mapped.
+    pub fn split(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<GpuSplit> {
+        let mut t = self.last.clone();
+        match &self.stamps {
+            Some(st) => {
+                t.copy_s = st.copy_seconds(device, queue, t.slots)?;
+                t.copy_from = "timestamps".into();
+            }
+            None => {
+                t.copy_s = self.copy_waited;
+                t.copy_from = "submit-to-mapped".into();
+            }
+        }
+        Ok(t)
     }
 }
 
@@ -305,6 +483,6 @@ mod tests {
             copy_into(WriteOnly::from(&mut slot[..]), &fills, threads);
             assert!(slot == want, "{threads} threads");
         }
-        assert!((1..=super::super::MAX_FILL_THREADS).contains(&fill_threads()));
+        assert!((1..=super::super::MAX_FILL_THREADS).contains(&super::super::fill_threads()));
     }
 }
