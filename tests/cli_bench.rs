@@ -365,3 +365,46 @@ fn usage_errors() {
     let r = common::run(&["__bench-child", "{not json"]);
     common::assert_clean_error(&r, "bad child spec");
 }
+
+/// Warm touched mapped rows say how the page cache holds the file (the share a map gets in 2 MiB
+/// pages), since that and not the loader decides most of their time (issue 30).
+#[cfg(target_os = "linux")]
+#[test]
+fn touched_mapped_rows_say_how_the_page_cache_holds_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let r = common::run(&[
+        "bench",
+        "--synthetic",
+        "8MB",
+        "--method",
+        "safetensors-mmap",
+        "--runs",
+        "1",
+        "--report",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = read_json(&json);
+    let caveats: Vec<&str> = v["caveats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let line = caveats
+        .iter()
+        .find(|c| c.contains("of its page cache maps in 2 MiB pages"))
+        .unwrap_or_else(|| panic!("{caveats:#?}"));
+    let share: f64 = line
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split('%')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..=100.0).contains(&share), "{line}");
+    assert!(line.contains(".safetensors"), "names the file: {line}");
+}

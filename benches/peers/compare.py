@@ -8,6 +8,9 @@ usage: /tmp/peers/bin/python benches/peers/compare.py [STEM] [RUNS] [TENSORSCOPE
 
 Three parts, each in alternating rounds (peer, then tensorscope, then the next round) so both see the
 same load on a shared machine; every figure is the median over the rounds, with the min-max spread.
+Teardown is outside the clock on both sides where it can be: what a peer returns (a state dict) is freed
+after its clock stops, and tensorscope releases fresh memory and unmaps a safetensors map between runs
+(pickle-mmap still unmaps inside its timing).
 
 1. warm page cache, the big pair: torch.load against pickle-eager into *fresh* memory (what
    torch.load gets; the reused-memory row is shown too), torch.load(mmap=True) against pickle-mmap,
@@ -112,8 +115,9 @@ def rounds(peers, ours_once):
     for _ in range(runs):
         for k, f in peers.items():
             t = time.perf_counter()
-            f()
+            r = f()
             ps[k].append(time.perf_counter() - t)
+            del r  # what a peer returns (a state dict) is freed after its clock stops
         for k, v in ours_once().items():
             os_.setdefault(k, []).append(v)
     return ps, os_
@@ -163,11 +167,40 @@ if only != "1b":
     del buf
 
 
+def huge_share(path):
+    """Share of `path`'s bytes that a fresh read-only map gets in 2 MiB pages (the growth of
+    FilePmdMapped in /proc/self/smaps_rollup once every page is read), or None off Linux. A warm
+    mapped load pays one page fault per 2 MiB page, or per 64 KiB (the kernel's fault-around) of
+    a page cache held in small pages: what the file's cache holds decides the touched mapped rows."""
+    import mmap
+
+    def pmd():
+        try:
+            for l in open("/proc/self/smaps_rollup"):
+                if l.startswith("FilePmdMapped:"):
+                    return int(l.split()[1]) * 1024
+        except OSError:
+            return None
+        return 0
+
+    before = pmd()
+    if before is None:
+        return None
+    with open(path, "rb") as f:
+        m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    try:
+        sum(m[i] for i in range(0, len(m), 4096))
+        share = (pmd() - before) / len(m)
+    finally:
+        m.close()
+    return share
+
+
 def sum_all(sd):
     s = 0.0
     for t in sd.values():
         s += float(t.sum())
-    return s
+    return sd  # returned, so that it is freed after the clock stops
 
 
 peers = {
@@ -178,6 +211,10 @@ pct = {}
 ps, os_ = rounds(peers, lambda: ours([st_path, bin_path], ["safetensors-mmap", "pickle-mmap"], ceilings=pct))
 print(f"\n1b. warm cache, every byte read: torch {torch.__version__} sums on {torch.get_num_threads()} thread(s), "
       f"tensorscope touches on every core ({os.cpu_count()}), {runs} alternating rounds")
+for p in (st_path, bin_path):
+    share = huge_share(p)
+    if share is not None:
+        print(f"page cache of {os.path.basename(p)}: {share:.0%} mapped in 2 MiB pages (the rest faults 64 KiB at a time)")
 print(header)
 line("load_file + sum", ps["load_file + sum"], "safetensors-mmap touched", os_[("safetensors-mmap", True, None)], 1.5)
 line("torch.load(mmap=True) + sum", ps["torch.load(mmap=True) + sum"], "pickle-mmap touched", os_[("pickle-mmap", True, None)])

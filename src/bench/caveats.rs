@@ -177,6 +177,46 @@ pub fn filesystem_caveats(targets: &[Target]) -> Vec<String> {
     out
 }
 
+/// How the page cache holds each checkpoint read by warm touched mapped rows (its largest file):
+/// the share a map gets in 2 MiB pages decides how often those rows fault, for any loader that
+/// maps the file (`safetensors.load_file` and `torch.load(mmap=True)` too).
+pub fn page_cache_caveats(config: &Config, targets: &[Target], results: &[BenchResult]) -> Vec<String> {
+    if config.cold {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for t in targets {
+        let root = t.root.to_string_lossy();
+        let mapped_touched = results.iter().any(|r| {
+            r.checkpoint == root
+                && r.touched
+                && r.device == Device::Cpu.as_str()
+                && Method::parse(&r.method).is_some_and(|m| !m.copies())
+        });
+        let largest = t
+            .files
+            .iter()
+            .max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
+        let Some((file, share)) = largest
+            .filter(|_| mapped_touched)
+            .and_then(|f| touch::huge_page_share(f).map(|s| (f, s)))
+        else {
+            continue;
+        };
+        out.push(format!(
+            "{}: {:.0}% of its page cache maps in 2 MiB pages; the rest faults 64 KiB at a time (the kernel's \
+             fault-around), and those faults take most of a touched mapped row's time, for any loader that maps the \
+             file. How the cache holds a file depends on how it got there (on Linux 6.18 and ext4 a cold read cached \
+             most of a 498 MB file in 2 MiB pages, a copy with cp in 64 KiB ones): compare mapped rows across \
+             machines or files only at similar shares.",
+            // the file's name: a synthetic pair's temporary folder stays out of the report
+            crate::text::escape(&file.file_name().unwrap_or_default().to_string_lossy()),
+            share * 100.0
+        ));
+    }
+    out
+}
+
 /// The caveats every run needs: what untouched, lazy, warm, eager and noisy rows mean.
 pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[BenchResult]) -> Vec<String> {
     let mut out = Vec::new();

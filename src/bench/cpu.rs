@@ -52,6 +52,8 @@ pub fn load_into(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result
             let views = contiguous_views(&ck)?;
             let loaded = finish(l, sink, ck.total_bytes(), &views)?;
             ck.check_intact()?;
+            // unmapped between runs, untimed, as fresh memory is released
+            arena.hold(ck);
             Ok(loaded)
         }
         Method::SafetensorsRead | Method::GgufRead => safetensors_read(arena, l, sink),

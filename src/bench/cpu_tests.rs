@@ -201,3 +201,26 @@ fn every_strategy_reads_the_same_bytes() {
         }
     }
 }
+
+/// A mapped load keeps its map until the arena is released, so the unmap falls between runs,
+/// outside the timing, as fresh memory's release does.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mapped_load_stays_mapped_until_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair =
+        super::super::synth::write_pair(dir.path(), "held", super::super::synth::Family::Gpt2, 3_000_000).unwrap();
+    let name = pair.safetensors.to_string_lossy().into_owned();
+    let mapped = || std::fs::read_to_string("/proc/self/maps").unwrap().contains(&name);
+    for m in [Method::SafetensorsMmap, Method::SafetensorsMmapPrefetch] {
+        for mut arena in [Arena::new(), Arena::fresh()] {
+            let got = run_touched(m, &mut arena, &pair.safetensors);
+            assert!(got.checksum.is_some());
+            assert!(mapped(), "{m:?}: still mapped after the load");
+            let again = run_touched(m, &mut arena, &pair.safetensors);
+            assert_eq!(again.checksum, got.checksum, "{m:?}: a second load closes the first");
+            arena.release();
+            assert!(!mapped(), "{m:?}: unmapped by release");
+        }
+    }
+}

@@ -14,11 +14,15 @@ use crate::{Error, Result};
 /// Alignment of each copy inside the arena.
 pub(super) const ARENA_ALIGN: usize = 64;
 
-/// Owned memory for the methods that copy: reused and pre-faulted (the default), or fresh.
+/// Owned memory for the methods that copy: reused and pre-faulted (the default), or fresh. It also
+/// holds the checkpoint a mapped load read from until [`Arena::release`], so that the unmap, like
+/// the release of fresh memory, happens between runs and not inside the timing (a peer's state
+/// dict is likewise freed after its clock stops in `benches/peers/compare.py`).
 #[derive(Default)]
 pub struct Arena {
     map: Option<memmap2::MmapMut>,
     fresh: bool,
+    held: Option<checkpoint::Checkpoint>,
 }
 
 impl Arena {
@@ -32,7 +36,10 @@ impl Arena {
     /// [`Arena::release`] between runs. The mapping is advised `MADV_HUGEPAGE`, as a one-shot
     /// loader can do: where transparent huge pages are enabled, pages fault 2 MiB at a time.
     pub fn fresh() -> Self {
-        Arena { map: None, fresh: true }
+        Arena {
+            fresh: true,
+            ..Arena::default()
+        }
     }
 
     /// Whether the arena hands out fresh memory.
@@ -40,11 +47,19 @@ impl Arena {
         self.fresh
     }
 
-    /// Between runs (untimed): a fresh arena unmaps its memory so the next load gets new pages.
+    /// Between runs (untimed): a fresh arena unmaps its memory so the next load gets new pages, and
+    /// the checkpoint a mapped load holds is closed (its maps unmapped).
     pub fn release(&mut self) {
         if self.fresh {
             self.map = None;
         }
+        self.held = None;
+    }
+
+    /// Keep `ck` (a mapped load's checkpoint, its maps still mapped) until [`Arena::release`]; a
+    /// checkpoint held from an earlier load is closed now.
+    pub fn hold(&mut self, ck: checkpoint::Checkpoint) {
+        self.held = Some(ck);
     }
 
     /// At least `n` bytes of mapped memory (contents unspecified): already faulted unless fresh.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::caveats::{ceilings, filesystem_caveats, general_caveats, gpu_caveats};
+use super::caveats::{ceilings, filesystem_caveats, general_caveats, gpu_caveats, page_cache_caveats};
 use super::child::{self, Spec};
 use super::plan::{self, Case, Target};
 use super::{
@@ -215,6 +215,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     }
     caveats.extend(general_caveats(config, &system, &results));
     caveats.extend(filesystem_caveats(&targets));
+    caveats.extend(page_cache_caveats(config, &targets, &results));
     caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
     on_event(&Event::Finished);
     Ok(Report {

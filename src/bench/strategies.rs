@@ -45,6 +45,7 @@ pub fn load(arena: &mut Arena, l: &Load<'_>, sink: &mut dyn Sink) -> Result<Load
             prefetch(&views);
             let loaded = finish(l, sink, ck.total_bytes(), &views)?;
             ck.check_intact()?;
+            arena.hold(ck);
             Ok(loaded)
         }
     }

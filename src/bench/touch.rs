@@ -158,6 +158,43 @@ impl Summer {
     }
 }
 
+/// The share of `path`'s bytes that a read-only map of it gets in 2 MiB pages once every page is
+/// read (how much `FilePmdMapped` in `/proc/self/smaps_rollup` grows), or `None` where that cannot
+/// be told (not Linux, no such file, under 2 MiB). A warm map faults once per 2 MiB page, and once
+/// per 64 KiB (the kernel's fault-around) where the page cache holds the file in small pages: what
+/// the cache holds, not the loader, decides most of a touched mapped load's time. Reading a warm
+/// page does not change how the cache holds it.
+pub fn huge_page_share(path: &std::path::Path) -> Option<f64> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len < HUGE_PAGE {
+        return None;
+    }
+    let before = file_pmd_mapped()?;
+    // SAFETY: a read-only map of a file this process only reads, dropped before returning; a
+    // checkpoint truncated meanwhile would fault here as it would in any mapped load of the run.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let mut x = 0u8;
+    for i in (0..map.len()).step_by(4096) {
+        x ^= map[i];
+    }
+    std::hint::black_box(x);
+    let after = file_pmd_mapped()?;
+    drop(map);
+    Some(after.saturating_sub(before) as f64 / len as f64)
+}
+
+/// A huge page of the page cache (x86-64 and most arm64 kernels).
+const HUGE_PAGE: usize = 2 << 20;
+
+/// File memory this process maps in huge pages (`FilePmdMapped`, bytes).
+fn file_pmd_mapped() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let v = s.lines().find_map(|l| l.strip_prefix("FilePmdMapped:"))?;
+    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().ok()?;
+    kb.checked_mul(1024)
+}
+
 /// The single-thread touch: each view's [`checksum`], one after another.
 pub fn sum_views(views: &[&[u8]]) -> u64 {
     views.iter().fold(0u64, |a, v| a.wrapping_add(checksum(v)))
@@ -212,6 +249,20 @@ mod tests {
         }
         assert_eq!(touch(&[], 4), 0);
         assert_eq!(touch(&[&big[..9]], 4), checksum(&big[..9]));
+    }
+
+    #[test]
+    fn huge_page_share_is_a_share_or_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        std::fs::write(&small, [1u8; 100]).unwrap();
+        assert_eq!(huge_page_share(&small), None, "under 2 MiB: no huge page to tell");
+        assert_eq!(huge_page_share(&dir.path().join("missing")), None);
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![7u8; 3 * HUGE_PAGE]).unwrap();
+        if let Some(s) = huge_page_share(&big) {
+            assert!((0.0..=1.0).contains(&s), "{s}");
+        }
     }
 
     #[test]
