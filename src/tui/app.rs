@@ -15,6 +15,7 @@ use super::input::{Edit, LineInput};
 use super::preview::Preview;
 use super::scroll::{Move, Scroll};
 use super::tensors::TensorPane;
+use super::viewer::Viewer;
 
 /// The views selectable with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub enum Mode {
     Filter,
     /// The help overlay (keys of the current pane).
     Help,
+    /// A long metadata value open whole (`v` on the Files tab).
+    Value,
 }
 
 /// Everything a key, the mouse or a worker can ask for.
@@ -90,6 +93,8 @@ pub enum Action {
     /// Keep the filter and go back to moving.
     FilterAccept,
     ToggleHelp,
+    /// Files view: open the values too long for their line whole (`v`).
+    OpenValues,
     /// Exact statistics of the selected tensor instead of a sample.
     ExactStats,
     /// Scroll the preview pane (J/K, Shift-↓/↑, ]/[ a page).
@@ -197,6 +202,8 @@ pub struct App {
     pub preview_scroll: Scroll,
     /// The help overlay's view (back to the top each time it opens).
     pub help_scroll: Scroll,
+    /// The value viewer, while open.
+    pub viewer: Option<Viewer>,
     /// Bytes fetched over the network since the UI started (the loop sets it).
     pub fetched: u64,
     /// A Hugging Face cache path: the repository, the revision and the ref it came by, as `inspect`
@@ -234,6 +241,7 @@ impl App {
             scan_scroll: Scroll::default(),
             preview_scroll: Scroll::default(),
             help_scroll: Scroll::default(),
+            viewer: None,
             fetched: 0,
             hub,
             page: 10,
@@ -285,6 +293,9 @@ impl App {
         // a note stays until the next key: the hashing worker's progress does not wipe it
         if !matches!(action, Action::Hash(_)) {
             self.note = None;
+        }
+        if self.viewer_update(&action) {
+            return None;
         }
         let pane = &mut self.tensors;
         let list_tab = self.tab == Tab::Tensors;
@@ -540,6 +551,33 @@ impl App {
 }
 
 /// The move of a text pane's view that a list action asks for.
+impl App {
+    /// `v` on the Files tab opens the value viewer, and while it is open the keys are its own;
+    /// `true` when `action` was the viewer's (quitting and the workers' results are not).
+    fn viewer_update(&mut self, action: &Action) -> bool {
+        if self.mode != Mode::Value {
+            if !matches!(action, Action::OpenValues) || self.tab != Tab::Files || self.mode != Mode::Normal {
+                return false;
+            }
+            match Viewer::first(&self.ck) {
+                Some(v) => (self.viewer, self.mode) = (Some(v), Mode::Value),
+                None => self.note = Some("no value here is too long for its line".into()),
+            }
+            return true;
+        }
+        let Some(v) = &mut self.viewer else { return false };
+        match action {
+            Action::Back | Action::OpenValues => (self.viewer, self.mode) = (None, Mode::Normal),
+            Action::NextMatch | Action::PrevMatch => v.step(&self.ck, matches!(action, Action::NextMatch)),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                v.scroll.apply(list_move(action), self.page)
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
 fn list_move(a: &Action) -> Move {
     match a {
         Action::Up => Move::Up,

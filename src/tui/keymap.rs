@@ -26,6 +26,20 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             KeyCode::End | KeyCode::Char('G') => Action::Bottom,
             _ => Action::ToggleHelp,
         }),
+        // the value viewer scrolls with the list keys; n/N step through the long values
+        Mode::Value => Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Esc | KeyCode::Char('v') => Action::Back,
+            KeyCode::Up | KeyCode::Char('k') => Action::Up,
+            KeyCode::Down | KeyCode::Char('j') => Action::Down,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
+            KeyCode::Home | KeyCode::Char('g') => Action::Top,
+            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            KeyCode::Char('n') => Action::NextMatch,
+            KeyCode::Char('N') => Action::PrevMatch,
+            _ => return None,
+        }),
         Mode::Normal => Some(match (key.code, tab) {
             // before the list keys: Shift-↓/↑ scroll the preview
             (KeyCode::Char('q'), _) => Action::Quit,
@@ -47,6 +61,7 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Char('*'), Tab::Tensors) => Action::OpenAll,
             (KeyCode::Char('-'), Tab::Tensors) => Action::CloseAll,
             (KeyCode::Char('t'), Tab::Tensors) => Action::ToggleFlat,
+            (KeyCode::Char('v') | KeyCode::Enter, Tab::Files) => Action::OpenValues,
             (KeyCode::Char('n'), Tab::Tensors) => Action::NextMatch,
             (KeyCode::Char('N'), Tab::Tensors) => Action::PrevMatch,
             (KeyCode::Char('s'), Tab::Tensors) => Action::ExactStats,
@@ -173,6 +188,10 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
         )],
         Tab::Files => vec![
             ("↑ ↓ / j k", "scroll"),
+            (
+                "v / Enter",
+                "open a value too long for its line whole (templates, token lists); n / N the next",
+            ),
             ("h", "SHA-256 of each file; then verify model.sig, HF cache"),
             ("x", "cancel hashing (Esc too); the digests done stay"),
             ("e", "write the BOM (CycloneDX, SPDX) to the current folder"),

@@ -18,6 +18,7 @@ mod preview;
 mod scroll;
 mod tensors;
 mod ui;
+mod viewer;
 mod work;
 
 use std::io::Write;

@@ -22,6 +22,7 @@ mod preview;
 mod scan;
 mod status;
 mod tensors;
+mod viewer;
 mod wrap;
 
 use ratatui::buffer::Buffer;
@@ -62,6 +63,9 @@ impl Widget for &App {
             Tab::Scan => scan::render(self, body, buf),
             Tab::Bench => bench::render(self, body, buf),
             Tab::Diff => diff::render(self, body, buf),
+        }
+        if self.mode == Mode::Value {
+            viewer::render(self, body, buf);
         }
         status::render(self, foot, buf);
         if self.mode == Mode::Help {

@@ -27,6 +27,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ))
             .bold()
         }
+        Mode::Value => Line::from(" Esc close · n/N next/previous value · ↑↓ PgUp PgDn g G scroll · q quit").dim(),
         _ if app.note.is_some() => Line::from(format!(" {}", app.note.as_deref().unwrap_or(""))).bold(),
         _ if app.tab == Tab::Bench && app.bench.cancelling => {
             Line::from(" cancelling: the case running stops, the rows measured are kept").bold()
@@ -46,7 +47,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Line::from(" hashing · Esc/x cancel (keeps the digests) · q quit · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Files => {
-            Line::from(" q quit · ↑↓ scroll · h hash & verify · e write BOM · Tab view · ? help").dim()
+            Line::from(" q quit · ↑↓ scroll · v value whole · h hash+verify · e BOM · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Tensors && app.tensors.matched.is_some() => {
             Line::from(" n/N next/prev match · Esc clear filter · / edit · s exact stats · q quit · ? help").dim()

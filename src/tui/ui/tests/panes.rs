@@ -113,3 +113,23 @@ fn the_wheel_over_the_preview_scrolls_it() {
     a.update(Action::SelectTab(0));
     draw(&a, 80, 24);
 }
+
+/// `v` on the Files tab of a vocab-only GGUF opens its token list whole, one token a line with its
+/// index, scrolls to the last token, `n` steps to the next long value, Esc closes it.
+#[test]
+fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
+    let mut a = act(app("tiny.gguf"), [Action::SelectTab(1), Action::OpenValues]);
+    assert_eq!(a.mode, Mode::Value);
+    let top = sized_mut(&mut a, 80, 24);
+    assert!(top.contains("tokenizer.ggml.tokens (ARRAY[STRING], 64 items)"), "{top}");
+    insta::assert_snapshot!("value_viewer_tokens_80x24", top);
+    a.update(Action::Bottom);
+    let end = sized_mut(&mut a, 80, 24);
+    assert!(end.contains("63  tok60"), "the last token is reached:\n{end}");
+    a.update(Action::NextMatch);
+    let next = sized_mut(&mut a, 80, 24);
+    assert!(!next.contains("tokenizer.ggml.tokens ("), "n shows the next long value:\n{next}");
+    a.update(Action::Back);
+    assert_eq!((a.mode, a.viewer.is_none()), (Mode::Normal, true));
+    assert_eq!(a.tab, Tab::Files);
+}

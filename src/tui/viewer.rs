@@ -1,0 +1,124 @@
+//! The value viewer: a metadata value too long for its line in the Files tab (a chat template, a
+//! token list, merges) opened whole, one item per line, in an overlay that scrolls like every pane.
+//! `v` opens the first such value, `n`/`N` step through them, Esc closes it.
+
+use tensorscope::checkpoint::Checkpoint;
+use tensorscope::formats::gguf::is_template_key;
+use tensorscope::text::escape;
+
+use super::scroll::Scroll;
+
+/// A value longer than this (in chars, as the Files tab shows it) is one the viewer offers.
+const LONG: usize = 60;
+
+/// The open viewer: which of the long values is shown, its lines and the view.
+#[derive(Debug, Default)]
+pub struct Viewer {
+    /// The keys of the long values, in the Files tab's order.
+    pub keys: Vec<String>,
+    pub at: usize,
+    /// `key (TYPE, N items)`.
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: Scroll,
+}
+
+/// The metadata keys whose values the Files tab cannot show whole.
+pub fn long_keys(ck: &Checkpoint) -> Vec<String> {
+    ck.metadata
+        .iter()
+        .filter(|(k, v)| is_template_key(k) || v.chars().count() > LONG || v.contains('\n'))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The value of `key` whole, as lines: a GGUF value through the core's `show` path (arrays one item
+/// per line, each with its index), any other metadata value as stored.
+pub fn load(ck: &Checkpoint, key: &str) -> (String, Vec<String>) {
+    let shown = escape(key).into_owned();
+    match tensorscope::checkpoint::gguf::metadata_value(ck, key) {
+        Ok(Some(v)) => {
+            let text = v.text();
+            let mut lines: Vec<String> = text.lines().map(|l| escape(l).into_owned()).collect();
+            let array = v.kind.starts_with("ARRAY");
+            if array {
+                let w = lines.len().to_string().len();
+                for (i, l) in lines.iter_mut().enumerate() {
+                    if !l.starts_with("… ") {
+                        *l = format!("{i:>w$}  {l}");
+                    }
+                }
+            }
+            let count = if array {
+                format!(", {} items", lines.len() as u64 + v.more)
+            } else {
+                String::new()
+            };
+            (format!("{shown} ({}{count})", escape(&v.kind)), lines)
+        }
+        Ok(None) => {
+            let v = ck
+                .metadata
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("", |(_, v)| v.as_str());
+            (shown, v.lines().map(|l| escape(l).into_owned()).collect())
+        }
+        Err(e) => (shown, vec![format!("cannot read it: {}", escape(&e.to_string()))]),
+    }
+}
+
+impl Viewer {
+    /// The viewer on the long value `at` of `keys` (none when there is no long value).
+    pub fn open(ck: &Checkpoint, keys: Vec<String>, at: usize) -> Option<Viewer> {
+        let key = keys.get(at)?;
+        let (title, lines) = load(ck, key);
+        Some(Viewer {
+            keys,
+            at,
+            title,
+            lines,
+            scroll: Scroll::default(),
+        })
+    }
+}
+
+impl Viewer {
+    /// The viewer on the first long value of `ck` (none when no value is too long for its line).
+    pub fn first(ck: &Checkpoint) -> Option<Viewer> {
+        Viewer::open(ck, long_keys(ck), 0)
+    }
+
+    /// Show the next long value (`forward`) or the previous one, round the list.
+    pub fn step(&mut self, ck: &Checkpoint, forward: bool) {
+        let n = self.keys.len().max(1);
+        let at = if forward {
+            (self.at + 1) % n
+        } else {
+            (self.at + n - 1) % n
+        };
+        if let Some(v) = Viewer::open(ck, std::mem::take(&mut self.keys), at) {
+            *self = v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gguf_token_list_and_template_open_whole() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tiny.gguf");
+        let ck = tensorscope::checkpoint::open(&path).unwrap();
+        let keys = long_keys(&ck);
+        assert!(keys.iter().any(|k| k == "tokenizer.ggml.tokens"), "{keys:?}");
+        assert!(keys.iter().any(|k| k == "tokenizer.chat_template"), "{keys:?}");
+        let (title, lines) = load(&ck, "tokenizer.ggml.tokens");
+        assert_eq!(title, "tokenizer.ggml.tokens (ARRAY[STRING], 64 items)");
+        assert_eq!(lines.len(), 64, "every token, one a line");
+        assert_eq!(lines[63].trim_start(), "63  tok60");
+        let (_, t) = load(&ck, "tokenizer.chat_template");
+        assert!(t.len() == 1 && t[0].starts_with("{%- set ns"), "{t:?}");
+    }
+}
