@@ -426,14 +426,22 @@ fn a_killed_tui_leaves_no_twin_once_the_next_one_starts() {
     }
     let left = twins();
     assert_eq!(left.len(), 1, "the running bench has its twin folder: {left:?}");
-    let pid = tmux(&["display-message", "-p", "-t", &s.0, "#{pane_pid}"]).unwrap_or_default();
-    let pid = pid.trim();
-    assert!(Command::new("kill").args(["-9", pid]).status().unwrap().success());
+    // the TUI's own pid, from its folder's name: the pane's process may be the shell tmux started,
+    // and killing only that would leave the TUI running (and cleaning up on the SIGHUP that follows)
+    let name = left[0].file_name().unwrap().to_string_lossy().into_owned();
+    let pid = name.trim_start_matches("tensorscope-twin-").to_string();
+    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    // gone once it is reaped, or a zombie waiting for tmux to reap it (it can clean up nothing)
+    let gone = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next());
+        state.is_none_or(|c| c == 'Z' || c == 'X')
+    };
     let start = Instant::now();
-    while !s.exited() && start.elapsed() < Duration::from_secs(5) {
+    while !(gone() && s.exited()) && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(s.exited() && left[0].exists(), "SIGKILL leaves the twin folder behind");
+    assert!(gone() && left[0].exists(), "SIGKILL leaves the twin folder behind");
     drop(s);
     let Some(next) = Session::start_env("ts-next", &env, &[&file]) else {
         return;

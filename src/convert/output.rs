@@ -289,7 +289,21 @@ pub fn alive(pid: u32) -> bool {
     };
     // SAFETY: kill with signal 0 only checks that the process exists and may be signalled.
     let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && !zombie(pid)
+}
+
+/// Whether `pid` has exited and only waits for its parent to reap it (state `Z` or `X` in
+/// `/proc/PID/stat`): it will never clean up after itself. `false` where `/proc` cannot tell.
+fn zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S …`: the command name may hold spaces and parentheses, the state follows the last `)`
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    matches!(state, Some('Z' | 'X'))
 }
 
 /// Suffix of the lock file each run holds beside its temporary output while it lives.
@@ -434,6 +448,21 @@ impl Drop for Temp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zombie_is_not_alive() {
+        // an exited child not yet waited for stays a zombie: signal 0 still finds it
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        while !zombie(pid as libc::pid_t) && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(zombie(pid as libc::pid_t), "the child never became a zombie");
+        assert!(!alive(pid), "a zombie cannot clean up: it counts as gone");
+        child.wait().unwrap();
+        assert!(alive(std::process::id()) && !zombie(std::process::id() as libc::pid_t));
+    }
+
     use super::*;
 
     #[test]
