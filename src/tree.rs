@@ -5,7 +5,8 @@
 //!
 //! The tree is an arena in pre-order: a node's subtree is the index range `id..node.end`, so walking
 //! the visible rows skips a closed subtree in one step and nothing is allocated per node. It is built
-//! once, in O(n log n) for n tensors (one sort, one pass, one pass back to sum subtrees).
+//! once: a trie of the names, walked with each node's children in natural order, then one pass back
+//! to sum subtrees (`build.rs` says when one sort of every name replaces the trie).
 //!
 //! ```
 //! use tensorscope::model::{DType, TensorInfo};
@@ -263,100 +264,7 @@ impl Tree {
     /// adds its unpacked parameters, and scales and zeros add bytes but no parameters. A tensor
     /// without a role (`roles` shorter) counts as stored.
     pub fn build_counted(tensors: &[TensorInfo], opts: &TreeOptions, roles: &[Role]) -> Tree {
-        let fold = opts.fold;
-        // one byte key per name whose plain comparison is `name_cmp`'s order: a sort of 200,000 names
-        // then compares with memcmp instead of splitting both names at every comparison
-        let mut keys = Vec::new();
-        let mut spans = Vec::with_capacity(tensors.len());
-        // at most one node per name part: reserving it up front spares regrowing (and copying) an
-        // arena of hundreds of thousands of nodes
-        let (mut parts_total, mut bytes_total) = (1usize, 0usize);
-        for t in tensors {
-            let start = keys.len();
-            sort_key(&t.name, fold, &mut keys);
-            spans.push(start..keys.len());
-            parts_total += t.name.bytes().filter(|&b| b == b'.' || b == b'/').count() + 1;
-            bytes_total += t.name.len();
-        }
-        let mut order: Vec<usize> = (0..tensors.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            keys[spans[a].clone()]
-                .cmp(&keys[spans[b].clone()])
-                .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, fold))
-                .then_with(|| name_cmp(&tensors[a].name, &tensors[b].name, false))
-                .then(a.cmp(&b))
-        });
-        let mut nodes = Vec::with_capacity(parts_total);
-        nodes.push(Node {
-            parent: 0,
-            depth: 0,
-            end: 1,
-            label: (0, 0),
-            tensor: None,
-            tensors: 0,
-            params: 0,
-            bytes: 0,
-            dtypes: DtypeMix::default(),
-        });
-        let mut tree = Tree {
-            nodes,
-            labels: String::with_capacity(bytes_total),
-        };
-        // the path of the last name added: stack[d] is the node at depth d
-        let mut stack: Vec<NodeId> = vec![Self::ROOT];
-        for &i in &order {
-            let t = &tensors[i];
-            let mut depth = 0;
-            let mut reuse = true;
-            for part in parts(&t.name, fold) {
-                depth += 1;
-                if reuse && depth < stack.len() && tree.label(stack[depth]) == part {
-                    continue;
-                }
-                reuse = false;
-                stack.truncate(depth);
-                let id = tree.push(stack[depth - 1], depth, part);
-                stack.push(id);
-            }
-            let mut leaf = stack[depth];
-            let taken = tree.nodes[leaf].tensor.is_some();
-            if reuse && taken && !fold {
-                // a repeated name (two files holding the same tensor): a sibling row of its own
-                let part = tree.label(leaf).to_string();
-                stack.truncate(depth);
-                leaf = tree.push(stack[depth - 1], depth, &part);
-                stack.push(leaf);
-            }
-            let n = &mut tree.nodes[leaf];
-            let stored = t.numel().unwrap_or(u64::MAX);
-            let nbytes = t.nbytes().unwrap_or(u64::MAX);
-            let (params, nbytes) = match roles.get(i) {
-                None | Some(Role::Param) => (stored, nbytes),
-                Some(Role::Tied(_)) => (0, 0),
-                Some(Role::Packed { params, .. }) => (*params, nbytes),
-                Some(Role::Quantization) => (0, nbytes),
-            };
-            n.tensor.get_or_insert(i);
-            n.tensors += 1;
-            n.params = n.params.saturating_add(params);
-            n.bytes = n.bytes.saturating_add(nbytes);
-            n.dtypes.add(t.dtype, params);
-        }
-        // pre-order: every child comes after its parent, so one backward pass sums the subtrees
-        for id in (1..tree.nodes.len()).rev() {
-            let (head, tail) = tree.nodes.split_at_mut(id);
-            let n = &tail[0];
-            let p = &mut head[n.parent];
-            p.end = p.end.max(n.end);
-            p.tensors += n.tensors;
-            p.params = p.params.saturating_add(n.params);
-            p.bytes = p.bytes.saturating_add(n.bytes);
-            p.dtypes.merge(&n.dtypes);
-        }
-        for n in &mut tree.nodes {
-            n.dtypes.sort();
-        }
-        tree
+        build::build(tensors, opts.fold, roles)
     }
 
     fn push(&mut self, parent: NodeId, depth: usize, part: &str) -> NodeId {
@@ -471,5 +379,6 @@ pub fn params_label(n: u64) -> String {
     n.to_string()
 }
 
+mod build;
 #[cfg(test)]
 mod tests;

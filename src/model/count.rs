@@ -212,27 +212,35 @@ impl Counting {
         // one hash per tensor, of its storage; views (offset, shape, strides, dtype) are hashed only for
         // storages that more than one tensor uses (tied weights, views), so each tensor still costs one
         // map lookup whatever a file holds
-        let mut first_view: HashMap<(usize, u64, u64), (usize, bool)> = HashMap::with_capacity(tensors.len());
+        // storages strictly increasing (a safetensors file: tensors in data order, each its own byte
+        // range) are all distinct, so no tensor can be tied and none needs hashing
+        let storage = |t: &TensorInfo| (t.file, t.storage.start, t.storage.end);
+        let distinct = tensors.windows(2).all(|w| storage(&w[0]) < storage(&w[1]));
+        let mut first_view: HashMap<(usize, u64, u64), (usize, bool)> =
+            HashMap::with_capacity(if distinct { 0 } else { tensors.len() });
         let mut views: HashMap<ViewKey<'_>, usize> = HashMap::new();
         let (mut params, mut stored, mut unique_bytes) = (0u64, 0u64, 0u64);
         for (i, t) in tensors.iter().enumerate() {
-            let storage = (t.file, t.storage.start, t.storage.end);
-            match first_view.entry(storage) {
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((i, false));
-                    unique_bytes = unique_bytes.saturating_add(t.storage.end.saturating_sub(t.storage.start));
-                }
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    let (first, hashed) = e.get_mut();
-                    if !*hashed {
-                        views.insert(tensors[*first].view_key(), *first);
-                        *hashed = true;
+            if distinct {
+                unique_bytes = unique_bytes.saturating_add(t.storage.end.saturating_sub(t.storage.start));
+            } else {
+                match first_view.entry(storage(t)) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((i, false));
+                        unique_bytes = unique_bytes.saturating_add(t.storage.end.saturating_sub(t.storage.start));
                     }
-                    if let Some(&earlier) = views.get(&t.view_key()) {
-                        roles.push(Role::Tied(earlier));
-                        continue;
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        let (first, hashed) = e.get_mut();
+                        if !*hashed {
+                            views.insert(tensors[*first].view_key(), *first);
+                            *hashed = true;
+                        }
+                        if let Some(&earlier) = views.get(&t.view_key()) {
+                            roles.push(Role::Tied(earlier));
+                            continue;
+                        }
+                        views.insert(t.view_key(), i);
                     }
-                    views.insert(t.view_key(), i);
                 }
             }
             let numel = t.numel().unwrap_or(0);

@@ -238,3 +238,83 @@ fn sort_keys_order_as_name_cmp() {
         }
     }
 }
+
+/// Every field of every node, for comparing two trees.
+fn dump(tree: &Tree) -> Vec<String> {
+    (0..tree.len())
+        .map(|i| {
+            let n = tree.node(i);
+            format!(
+                "{} {} {} {:?} {:?} {} {} {} {:?}",
+                n.parent,
+                n.depth,
+                n.end,
+                tree.label(i),
+                n.tensor,
+                n.tensors,
+                n.params,
+                n.bytes,
+                n.dtypes
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_trie_builds_the_tree_the_sort_builds() {
+    // names drawn from parts that stress the order: numbers with leading zeros and of any length,
+    // prefixes of one another, `/` folders holding dots, empty parts, more than four dtypes
+    const PARTS: [&str; 14] = [
+        "h",
+        "h_b",
+        "2",
+        "10",
+        "02",
+        "007",
+        "7",
+        "a10b",
+        "a1a",
+        "",
+        "x.bin/y",
+        "w",
+        "é",
+        "99999999999999999999",
+    ];
+    const DTYPES: [DType; 6] = [DType::F32, DType::F16, DType::BF16, DType::I8, DType::U8, DType::F64];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut tries = 0;
+    for round in 0..300 {
+        let count = 1 + next(40);
+        let mut ts = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for _ in 0..count {
+            let depth = 1 + next(4);
+            let name: Vec<&str> = (0..depth).map(|_| PARTS[next(PARTS.len())]).collect();
+            let name = name.join(".");
+            // a third of the rounds keep repeated names (the sorted build's sibling rows)
+            if round % 3 != 0 && !names.insert(name.clone()) {
+                continue;
+            }
+            ts.push(t(&name, DTYPES[next(DTYPES.len())], &[1 + next(5) as u64]));
+        }
+        let roles: Vec<Role> = (0..ts.len())
+            .map(|i| match next(4) {
+                0 if i > 0 => Role::Tied(0),
+                1 => Role::Quantization,
+                _ => Role::Param,
+            })
+            .collect();
+        tries += usize::from(build::trie(&ts).is_some());
+        let by_trie = dump(&build::build_by(&ts, false, &roles, true));
+        let by_sort = dump(&build::build_by(&ts, false, &roles, false));
+        let names: Vec<_> = ts.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(by_trie, by_sort, "names {names:?}");
+    }
+    assert!(tries > 100, "the trie ran in {tries} rounds");
+}
