@@ -523,7 +523,11 @@ fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
     std::fs::write(&b, &bytes).unwrap();
     let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
     let (code, v) = json(&["diff", sa, sb, "--json"]);
-    assert_eq!((code, &v["files_identical"], &v["equal"]), (0, &Value::Bool(true), &Value::from(2)), "{v}");
+    assert_eq!(
+        (code, &v["files_identical"], &v["equal"]),
+        (0, &Value::Bool(true), &Value::from(2)),
+        "{v}"
+    );
 
     // where each tensor's bytes lie in the file (the writer orders them its own way)
     let hlen = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -545,13 +549,26 @@ fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
         std::fs::write(&b, &changed).unwrap();
         let (code, v) = json(&["diff", sa, sb, "--json"]);
         assert_eq!(code, 1, "byte {at}: {v}");
-        assert_eq!((v["equal"].as_u64(), v["different"].as_u64()), (Some(1), Some(1)), "byte {at}");
-        let row = v["tensors"].as_array().unwrap().iter().find(|t| t["equal"] == false).unwrap();
+        assert_eq!(
+            (v["equal"].as_u64(), v["different"].as_u64()),
+            (Some(1), Some(1)),
+            "byte {at}"
+        );
+        let row = v["tensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["equal"] == false)
+            .unwrap();
         assert_eq!(row["name"], holder(at), "byte {at}");
         let seen = row["max_abs_diff"].as_f64().unwrap() > 0.0 || row["nonfinite_mismatches"].as_u64() > Some(0);
         assert!(seen, "byte {at}: {row}");
     }
-    assert_eq!((holder(8 + hlen), holder(w), holder(2 * w)), ("big", "big", "big"), "the windows cross big");
+    assert_eq!(
+        (holder(8 + hlen), holder(w), holder(2 * w)),
+        ("big", "big", "big"),
+        "the windows cross big"
+    );
 
     // another NaN payload and -0.0 for 0.0: other bytes, equal values
     let odd_b = [f32::from_bits(0x7fc0_0001), -0.0, 1.0];
@@ -567,6 +584,15 @@ fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["files_identical"], false);
     assert_eq!(v["verdict"], "identical");
-    let row = v["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "odd").unwrap();
-    assert_eq!((&row["equal"], &row["max_abs_diff"]), (&Value::Bool(true), &Value::from(0.0)), "{row}");
+    let row = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "odd")
+        .unwrap();
+    assert_eq!(
+        (&row["equal"], &row["max_abs_diff"]),
+        (&Value::Bool(true), &Value::from(0.0)),
+        "{row}"
+    );
 }

@@ -39,7 +39,7 @@ pub fn elements_equal(
         return Ok(false);
     }
     let elems = elems.start.min(numel)..elems.end.min(numel);
-    if let Some(equal) = ra.contiguous_equal(ta, rb, tb, elems.clone())? {
+    if let Some(equal) = contiguous_equal(ra, ta, rb, tb, elems.clone())? {
         return Ok(equal);
     }
     let step =
@@ -54,6 +54,39 @@ pub fn elements_equal(
         at += n;
     }
     Ok(true)
+}
+
+/// Whether elements `elems` of contiguous tensors `ta` (of `reader`) and `tb` (of `other`) hold the same bytes,
+/// compared through windows of [`MAP_WINDOW`] bytes mapped and unmapped in turn, on every core
+/// when the range is large ([`file_ranges_equal`]): no copy, and each thread never
+/// holds more than two windows however large the tensors.
+/// `None` when either is not contiguous.
+fn contiguous_equal(
+    reader: &TensorReader<'_>,
+    ta: &TensorInfo,
+    other: &TensorReader<'_>,
+    tb: &TensorInfo,
+    elems: std::ops::Range<u64>,
+) -> Result<Option<bool>> {
+    let (Some(ra), Some(rb)) = (ta.contiguous_range(), tb.contiguous_range()) else {
+        return Ok(None);
+    };
+    if ra.end - ra.start != rb.end - rb.start || ta.dtype.bits() != tb.dtype.bits() {
+        return Ok(Some(false));
+    }
+    // the byte range of elements `elems` (whole bytes: sub-byte ranges start on multiples of 8)
+    let (Some(first), Some(last)) = (ta.dtype.bytes_for(elems.start), ta.dtype.bytes_for(elems.end)) else {
+        return Ok(Some(false));
+    };
+    let last = last.min(ra.end - ra.start);
+    let first = first.min(last);
+    let (ra, rb) = (ra.start + first..ra.start + last, rb.start + first..rb.start + last);
+    let (fa, fb) = (reader.file(ta.file)?, other.file(tb.file)?);
+    let (pa, pb) = (
+        reader.checkpoint().file_path(ta.file),
+        other.checkpoint().file_path(tb.file),
+    );
+    file_ranges_equal((fa, pa, ra.start), (fb, pb, rb.start), ra.end - ra.start).map(Some)
 }
 
 /// Ranges of at least this many bytes are compared on every core ([`file_ranges_equal`]).
@@ -73,7 +106,9 @@ pub fn file_ranges_equal(a: (&File, &Path, u64), b: (&File, &Path, u64), len: u6
     let threads = if len < PARALLEL_MIN_BYTES {
         1
     } else {
-        cores.clamp(1, MAX_THREADS).min(usize::try_from(windows).unwrap_or(usize::MAX))
+        cores
+            .clamp(1, MAX_THREADS)
+            .min(usize::try_from(windows).unwrap_or(usize::MAX))
     };
     let next = AtomicU64::new(0);
     let differ = AtomicBool::new(false);
@@ -165,10 +200,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let len = 3 * MAP_WINDOW as usize;
         let (fa, fb) = pair(dir.path(), len, &[]);
-        let w = std::fs::OpenOptions::new().write(true).open(dir.path().join("b")).unwrap();
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("b"))
+            .unwrap();
         w.set_len(MAP_WINDOW).unwrap();
         let p = Path::new("b");
-        let e = file_ranges_equal((&fa, p, 0), (&fb, p, 0), len as u64).unwrap_err().to_string();
+        let e = file_ranges_equal((&fa, p, 0), (&fb, p, 0), len as u64)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("truncated"), "{e}");
     }
 }

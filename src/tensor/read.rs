@@ -89,7 +89,7 @@ impl<'a> TensorReader<'a> {
         Ok(nbytes)
     }
 
-    fn file(&self, i: usize) -> Result<&File> {
+    pub(super) fn file(&self, i: usize) -> Result<&File> {
         let cell = self
             .files
             .get(i)
@@ -168,36 +168,6 @@ impl<'a> TensorReader<'a> {
             gather(&storage[s..], step, len, size, buf);
         }
         Ok(buf)
-    }
-
-    /// Whether elements `elems` of contiguous tensors `ta` (of this reader) and `tb` (of `other`) hold the same bytes,
-    /// compared through windows of [`MAP_WINDOW`] bytes mapped and unmapped in turn, on every core
-    /// when the range is large ([`super::equal::file_ranges_equal`]): no copy, and each thread never
-    /// holds more than two windows however large the tensors.
-    /// `None` when either is not contiguous.
-    pub fn contiguous_equal(
-        &self,
-        ta: &TensorInfo,
-        other: &TensorReader<'_>,
-        tb: &TensorInfo,
-        elems: std::ops::Range<u64>,
-    ) -> Result<Option<bool>> {
-        let (Some(ra), Some(rb)) = (ta.contiguous_range(), tb.contiguous_range()) else {
-            return Ok(None);
-        };
-        if ra.end - ra.start != rb.end - rb.start || ta.dtype.bits() != tb.dtype.bits() {
-            return Ok(Some(false));
-        }
-        // the byte range of elements `elems` (whole bytes: sub-byte ranges start on multiples of 8)
-        let (Some(first), Some(last)) = (ta.dtype.bytes_for(elems.start), ta.dtype.bytes_for(elems.end)) else {
-            return Ok(Some(false));
-        };
-        let last = last.min(ra.end - ra.start);
-        let first = first.min(last);
-        let (ra, rb) = (ra.start + first..ra.start + last, rb.start + first..rb.start + last);
-        let (fa, fb) = (self.file(ta.file)?, other.file(tb.file)?);
-        let (pa, pb) = (self.ck.file_path(ta.file), other.ck.file_path(tb.file));
-        super::equal::file_ranges_equal((fa, pa, ra.start), (fb, pb, rb.start), ra.end - ra.start).map(Some)
     }
 
     /// Write the materialised bytes of `t` to `out` (positioned where they belong), in chunks read

@@ -393,7 +393,7 @@ impl Uploader {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ring::RING_SLOTS;
+    use super::super::tuning::RING_SLOTS;
     use super::*;
 
     /// The GPU tests need an adapter; without one they say why and pass, unless

@@ -14,21 +14,10 @@ use wgpu::WriteOnly;
 
 use super::stamps::Stamps;
 use super::submit::{self, FAILED, MAPPED, PENDING, SlotHandle};
-pub use super::tuning::Tuning;
+pub use super::tuning::{RING_MIN_SLOT, RING_SLOT, Tuning};
 use super::{GPU_TIMEOUT, PLACE_ALIGN};
 use crate::report::GpuSplit;
 use crate::{Error, Result};
-
-/// Bytes per staging slot.
-pub const RING_SLOT: u64 = 32 << 20;
-/// Smallest slot (for small loads).
-pub const RING_MIN_SLOT: u64 = 1 << 20;
-/// Staging slots in the ring (so at most `RING_SLOTS - 1` copies are queued while one fills).
-pub const RING_SLOTS: usize = 4;
-/// Slots whose source pages a helper thread maps ahead of the fill (see [`Tuning`]).
-pub const POPULATE_AHEAD: usize = 0;
-/// Whether a thread of its own submits the copies (see `gpu/submit.rs`).
-pub const SUBMIT_THREAD: bool = true;
 
 /// One piece to upload: source bytes, destination buffer index, byte offset there (a multiple
 /// of 4).

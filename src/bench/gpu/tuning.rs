@@ -2,8 +2,18 @@
 //! given machine (the bench's GPU rows report what was used, in `gpu_split`).
 
 use super::fill_threads;
-use super::ring::{POPULATE_AHEAD, RING_MIN_SLOT, RING_SLOTS, SUBMIT_THREAD};
 use crate::{Error, Result};
+
+/// Bytes per staging slot.
+pub const RING_SLOT: u64 = 32 << 20;
+/// Smallest slot (for small loads).
+pub const RING_MIN_SLOT: u64 = 1 << 20;
+/// Staging slots in the ring (so at most `RING_SLOTS - 1` copies are queued while one fills).
+pub const RING_SLOTS: usize = 4;
+/// Slots whose source pages a helper thread maps ahead of the fill .
+pub const POPULATE_AHEAD: usize = 0;
+/// Whether a thread of its own submits the copies (see `gpu/submit.rs`).
+pub const SUBMIT_THREAD: bool = true;
 
 /// The ring's shape and its fill, from the defaults or the `TENSORSCOPE_RING_*` environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
