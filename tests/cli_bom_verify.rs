@@ -219,3 +219,42 @@ fn a_hugging_face_cache_snapshot_is_verified_without_asking() {
     let c = component(&parse(&r), "model.safetensors").clone();
     assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("failed"));
 }
+
+/// `sign FILE` signs the file alone (its manifest names it `.`): the BOM of that file, scanned on its
+/// own, says verified as `verify FILE` does, and failed once a byte of it changes.
+#[test]
+fn a_file_signed_on_its_own_is_verified_in_its_bom() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.safetensors");
+    std::fs::copy(common::sample("gpt2-tiny.safetensors"), &file).unwrap();
+    let f = file.to_str().unwrap();
+    let r = common::run(&["sign", f, "--private-key", &verify_data("keys/p256.key")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let key = verify_data("keys/p256.pub");
+    let r = common::run(&["verify", f, "--public-key", &key]);
+    assert_eq!(
+        r.code, 0,
+        "verify FILE accepts the signature: {} {}",
+        r.stdout, r.stderr
+    );
+    let bom = || common::run(&["scan", f, "--format", "cyclonedx", "--verify", "--public-key", &key]);
+    let r = bom();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = parse(&r);
+    validate(&doc, Schema::CycloneDx16);
+    let c = component(&doc, "model.safetensors");
+    assert_eq!(
+        property(&c["properties"], "tensorscope:verification"),
+        Some("verified"),
+        "{c:#}"
+    );
+    flip_last_byte(&file);
+    let r = bom();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let c = component(&parse(&r), "model.safetensors").clone();
+    assert_eq!(
+        property(&c["properties"], "tensorscope:verification"),
+        Some("failed"),
+        "{c:#}"
+    );
+}

@@ -156,9 +156,23 @@ pub fn run(paths: &[PathBuf], opts: &Options) -> Result<Vec<Checked>, Error> {
         };
         let mut o = oms::Options::new(&sig, key.clone());
         o.threads = opts.threads;
-        let outcome = oms::verify(&dir, &o).map_err(|e| (State::Failed, e.to_string()));
+        // `sign FILE` signs the file alone (its manifest names it `.`): a file scanned on its own is
+        // checked against such a signature first, and against its folder's otherwise
+        let single = match canon.is_dir() {
+            true => None,
+            false => oms::verify(&canon, &o)
+                .ok()
+                .filter(|r| r.files.len() == 1 && r.files[0].name == "."),
+        };
+        let (root, outcome) = match single {
+            Some(r) => (canon.clone(), Ok(r)),
+            None => (
+                dir.clone(),
+                oms::verify(&dir, &o).map_err(|e| (State::Failed, e.to_string())),
+            ),
+        };
         out.push(Checked {
-            root: dir,
+            root,
             kind: "oms",
             method: format!("OMS v1.0 signature {shown} ({})", key.describe()),
             outcome,
@@ -207,12 +221,20 @@ fn names_in(root: &Path, file: &Path) -> Vec<String> {
     if let Ok(c) = std::fs::canonicalize(file) {
         out.extend(c.strip_prefix(root).ok().and_then(name));
     }
+    // a check rooted at the file itself (a single-file signature) names it `.`
+    for n in &mut out {
+        if n.is_empty() {
+            *n = ".".into();
+        }
+    }
     out.dedup();
     out
 }
 
-/// The verification of one local file, by the first check whose root holds it.
+/// The verification of one local file, by the first check whose root holds it and whose report
+/// names it (else not checked, when some root holds it).
 pub fn of(checked: &[Checked], file: &Path) -> Option<Verification> {
+    let mut uncovered = None;
     for c in checked {
         // a cache snapshot's reports name files from the repository folder
         let base = match c.kind {
@@ -238,10 +260,9 @@ pub fn of(checked: &[Checked], file: &Path) -> Option<Verification> {
         }
         let checks: Vec<_> = report.files.iter().filter(|f| names.contains(&f.name)).collect();
         if checks.is_empty() {
-            return Some(v(
-                State::NotChecked,
-                "not covered by the check (an ignored path)".into(),
-            ));
+            // another check (a second snapshot of the same cache) may cover it
+            uncovered.get_or_insert_with(|| v(State::NotChecked, "not covered by the check (an ignored path)".into()));
+            continue;
         }
         return Some(match checks.iter().find(|f| f.status != Status::Ok) {
             Some(bad) => v(
@@ -251,7 +272,7 @@ pub fn of(checked: &[Checked], file: &Path) -> Option<Verification> {
             None => v(State::Verified, String::new()),
         });
     }
-    None
+    uncovered
 }
 
 /// Give every local entry of `bom` its file's verification.

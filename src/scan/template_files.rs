@@ -2,7 +2,7 @@
 //! `chat_template.jinja`, from `additional_chat_templates/NAME.jinja` (named templates), from the
 //! `chat_template` of `tokenizer_config.json` (a string, or a list of `{name, template}`), and a
 //! processor's from `chat_template.json`; servers render it on every request. A folder scan
-//! judges each with the template check ([`super::template`]) and lists the file with a verdict.
+//! judges each with the template check (`scan::template`) and lists the file with a verdict.
 //!
 //! Only those names are template files: other `.jinja` files (template collections, test
 //! corpora) are not loaded by anything as a model's template and stay skipped, and so does a
@@ -18,6 +18,10 @@ use super::{Collector, FileScan, ScanOptions, Severity, template};
 pub const ADDITIONAL: &str = "additional_chat_templates";
 /// Most bytes of a template file read (`tokenizer_config.json` can carry a large vocabulary).
 pub const MAX_FILE_BYTES: u64 = 32 << 20;
+/// Most files of `additional_chat_templates/` read per folder (in name order).
+pub const MAX_ADDITIONAL: usize = 256;
+/// Most bytes of template files read per folder, all files together.
+pub const MAX_FOLDER_BYTES: u64 = 128 << 20;
 /// The format a template file is reported as.
 pub const FORMAT: &str = super::loaders::CHAT_TEMPLATE_FORMAT;
 
@@ -78,24 +82,35 @@ pub fn in_folder(dir: &Path) -> Vec<(String, String)> {
         dir.join("chat_template.jinja"),
     ];
     if let Ok(rd) = std::fs::read_dir(dir.join(ADDITIONAL)) {
-        files.extend(rd.flatten().map(|e| e.path()).filter(|p| is_template_file(p)));
+        let mut more: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| is_template_file(p)).collect();
+        more.sort();
+        more.truncate(MAX_ADDITIONAL);
+        files.extend(more);
     }
-    let mut out: Vec<(String, String)> = files
-        .iter()
-        .filter_map(|p| templates(p, &read_bounded(p).ok()?))
-        .flatten()
-        .collect();
+    // the files are read one at a time, and no more than MAX_FOLDER_BYTES in all
+    let mut budget = MAX_FOLDER_BYTES;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for p in &files {
+        let Ok(bytes) = read_bounded(p) else { continue };
+        let Some(left) = budget.checked_sub(bytes.len() as u64) else {
+            break;
+        };
+        budget = left;
+        out.extend(templates(p, &bytes).into_iter().flatten());
+    }
     out.sort();
     out
 }
 
 /// A regular file's bytes, when it is no larger than [`MAX_FILE_BYTES`].
 pub fn read_bounded(p: &Path) -> Result<Vec<u8>, String> {
-    let f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
+    // checked before opening, and opened without blocking: a FIFO named like a template file must
+    // not hang the scan
+    let f = crate::source::open_regular(p).map_err(|e| match e {
+        crate::Error::Io { source, .. } => format!("cannot open: {source}"),
+        _ => "not a regular file".into(),
+    })?;
     let meta = f.metadata().map_err(|e| format!("cannot open: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(format!(
             "the file is {} bytes, over the {MAX_FILE_BYTES}-byte limit of the template check (not checked)",
@@ -149,6 +164,28 @@ fn scan(path: &Path, opts: &ScanOptions) -> Option<FileScan> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_named_like_a_template_file_is_skipped_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = std::ffi::CString::new(
+            dir.path()
+                .join("tokenizer_config.json")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates the node
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::fs::write(dir.path().join("chat_template.jinja"), "{{ messages }}").unwrap();
+        // opening the FIFO for reading would block until a writer came: it is refused first
+        assert_eq!(
+            read_bounded(&dir.path().join("tokenizer_config.json")),
+            Err("not a regular file".to_string())
+        );
+        let found = in_folder(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
 
     #[test]
     fn only_the_names_transformers_loads() {

@@ -2,7 +2,7 @@
 //! contiguous row-major bytes it stands for, a bounded chunk at a time.
 //!
 //! Contiguous views are read with `pread` in 1 MiB chunks ([`TensorReader::copy_to`]) and compared
-//! through 16 MiB mapped windows ([`TensorReader::contiguous_equal`]), so converting or comparing a
+//! through 16 MiB mapped windows (`tensor::equal`), so converting or comparing a
 //! 10 GB checkpoint keeps neither the source nor the output in this process's memory. Strided views
 //! are gathered from the memory map in [`crate::tensor::Runs`]: runs of contiguous inner dimensions
 //! are copied as one slice, other runs element by element, 8 MiB of output at a time.

@@ -3,7 +3,7 @@
 //! chains to a self-signed root given with `--certificate-chain`.
 //!
 //! What is checked, for every certificate from the leaf up to the root:
-//! - each link's signature (the root's own signature too), by the algorithms of [`super::certsig`];
+//! - each link's signature (the root's own signature too), by the algorithms of `verify::certsig`;
 //! - the validity period, at the time of the check (the machine's clock). `model_signing` checks at
 //!   the leaf's `notBefore` instead, so it accepts an expired leaf; tensorscope does not;
 //! - every issuer (the root included) says `basicConstraints` CA:TRUE, its key usage (when stated)
@@ -145,17 +145,20 @@ impl TrustStore {
     pub fn from_files(paths: &[PathBuf]) -> Result<Self, Error> {
         let mut store = TrustStore::default();
         for p in paths {
-            let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-            if meta.len() > MAX_PEM_BYTES {
+            // the read itself is bounded: a pipe (`<(…)`) has no size to check beforehand
+            let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_PEM_BYTES + 1), &mut text)
+                .map_err(|e| Error::io(p, e))?;
+            if text.len() as u64 > MAX_PEM_BYTES {
                 return Err(Error::Limit {
                     path: p.clone(),
                     what: "certificate file size",
-                    value: meta.len(),
+                    value: std::fs::metadata(p).map_or(text.len() as u64, |m| m.len().max(text.len() as u64)),
                     limit: MAX_PEM_BYTES,
                     hint: ": give PEM certificate files, not a bundle or a model (a fixed limit)",
                 });
             }
-            let text = std::fs::read(p).map_err(|e| Error::io(p, e))?;
             store.add_pem(&text, p)?;
         }
         Ok(store)

@@ -128,7 +128,10 @@ fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
     assert!(end.contains("63  tok60"), "the last token is reached:\n{end}");
     a.update(Action::NextMatch);
     let next = sized_mut(&mut a, 80, 24);
-    assert!(!next.contains("tokenizer.ggml.tokens ("), "n shows the next long value:\n{next}");
+    assert!(
+        !next.contains("tokenizer.ggml.tokens ("),
+        "n shows the next long value:\n{next}"
+    );
     a.update(Action::Back);
     assert_eq!((a.mode, a.viewer.is_none()), (Mode::Normal, true));
     assert_eq!(a.tab, Tab::Files);
