@@ -37,10 +37,17 @@ pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
         next: NONE,
         tensor: NONE,
     };
-    let mut nodes = Vec::with_capacity(tensors.len() * 2 + 1);
+    // at most one node per name part: the arena is reserved for that, so it never grows (and is
+    // never copied); the map gets three entries per tensor (names share their leading parts), as
+    // reserving one per part would spread its inserts over far more fresh pages than it fills
+    let parts_total = tensors
+        .iter()
+        .map(|t| t.name.bytes().filter(|&b| b == b'.' || b == b'/').count() + 1)
+        .sum::<usize>();
+    let mut nodes = Vec::with_capacity(parts_total + 1);
     nodes.push(leaf(""));
     let mut map: HashMap<(u32, &str), u32, BuildHasherDefault<NameHasher>> =
-        HashMap::with_capacity_and_hasher(tensors.len() * 2, Default::default());
+        HashMap::with_capacity_and_hasher(parts_total.min(tensors.len() * 3), Default::default());
     // the path of the last name added: stack[d] is the node at depth d
     let mut stack: Vec<u32> = vec![0];
     for (i, t) in (0..n).zip(tensors) {

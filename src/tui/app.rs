@@ -128,6 +128,8 @@ pub enum Action {
     Bench(BenchMsg),
     /// A preview computed by the worker.
     PreviewReady(Box<Preview>),
+    /// The Tensors pane, built on a worker ([`TensorPane::first`]).
+    TreeReady(Box<TensorPane>),
     /// The comparison computed by the worker.
     DiffReady(Result<Box<DiffReport>, String>),
     /// The safety scan of the files, from the worker.
@@ -220,7 +222,7 @@ pub struct App {
 
 impl App {
     pub fn new(ck: Checkpoint) -> App {
-        let tensors = TensorPane::new(&ck.tensors, &ck.counting().roles);
+        let tensors = TensorPane::first(&ck);
         let hub = tensorscope::checkpoint::layout::hub_snapshot(&ck.path).map(|h| {
             let via = h.reference.map(|r| format!(" ({r})")).unwrap_or_default();
             tensorscope::text::escape(&format!("{}, revision {}{via}", h.repo, h.revision)).into_owned()
@@ -518,6 +520,16 @@ impl App {
                 });
             }
             Action::Bench(msg) => self.bench.apply(msg),
+            Action::TreeReady(p) => {
+                let filter = std::mem::take(&mut self.tensors.filter);
+                self.tensors = *p;
+                // a filter typed while the tree was built applies to it
+                if !filter.is_empty() {
+                    let ck = &self.ck;
+                    self.tensors.set_filter(&filter, |i| &ck.tensors[i].name);
+                }
+                effect = self.preview_effect();
+            }
             Action::PreviewReady(p) => {
                 let wanted = matches!(&self.preview, PreviewState::Computing { index, exact }
                     if *index == p.index && *exact == p.exact);

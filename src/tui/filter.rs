@@ -19,6 +19,25 @@ pub struct Filter {
     buf: Vec<char>,
 }
 
+/// A copy keeps the matches and starts a new matcher (the matcher holds only scratch space).
+impl Clone for Filter {
+    fn clone(&self) -> Self {
+        Filter {
+            kept: self.kept.clone(),
+            buf: self.buf.clone(),
+            ..Filter::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter")
+            .field("kept", &self.kept.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for Filter {
     fn default() -> Self {
         Filter {

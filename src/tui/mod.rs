@@ -16,7 +16,7 @@ mod input;
 mod keymap;
 mod preview;
 mod scroll;
-mod tensors;
+pub mod tensors;
 mod ui;
 mod viewer;
 mod work;
@@ -93,6 +93,9 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
     let mut workers = work::Workers::new(env.clone());
     // dropped on quit, which detaches the engine thread: quitting never waits for a run
     let mut bench: Option<bench::Worker> = None;
+    if app.tensors.pending {
+        workers.tree(&app.ck);
+    }
     workers.scan(&app.ck.path);
     if let Some(c) = &app.compare {
         workers.diff(&app.ck, &c.b);

@@ -1,6 +1,7 @@
 //! The Tensors pane's state: the module tree (or the flat list), which nodes are open, the filter and
 //! its matches, the visible rows, the selection and the scroll offset. Pure: no drawing, no terminal.
 
+use tensorscope::checkpoint::Checkpoint;
 use tensorscope::model::TensorInfo;
 use tensorscope::model::count::Role;
 use tensorscope::tree::{NodeId, Tree, TreeOptions};
@@ -10,7 +11,13 @@ use super::filter::Filter;
 /// Rows the first screen opens the tree up to (levels open while they fit).
 const FIRST_SCREEN_ROWS: usize = 20;
 
+/// A checkpoint of at least this many tensors gets its tree on a worker: the first frame is drawn
+/// before the tree exists (200,000 tensors take a few hundred ms to index on 2 cores), and the
+/// pane fills in when it arrives. Below it the tree is built before the first frame.
+pub const TREE_ON_WORKER_MIN: usize = 50_000;
+
 /// The Tensors pane.
+#[derive(Debug, Clone)]
 pub struct TensorPane {
     pub tree: Tree,
     /// Node per tensor (its leaf in `tree`).
@@ -35,6 +42,8 @@ pub struct TensorPane {
     pub selected: usize,
     /// First row drawn (kept so the selection stays in view).
     pub offset: usize,
+    /// An empty stand-in while the tree is built on a worker ([`TREE_ON_WORKER_MIN`]).
+    pub pending: bool,
 }
 
 /// The longest prefix of every name that ends at a `.` or `/` (whole name parts only); 0 for one name
@@ -65,6 +74,23 @@ pub fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> usize {
 }
 
 impl TensorPane {
+    /// The pane of `ck`, counted by its roles (tied and packed weights as the model defines them).
+    pub fn of(ck: &Checkpoint) -> TensorPane {
+        TensorPane::new(&ck.tensors, &ck.counting().roles)
+    }
+
+    /// The pane of `ck` now, or an empty stand-in whose tree a worker builds ([`TensorPane::of`])
+    /// when `ck` holds [`TREE_ON_WORKER_MIN`] tensors or more.
+    pub fn first(ck: &Checkpoint) -> TensorPane {
+        if ck.tensors.len() < TREE_ON_WORKER_MIN {
+            return TensorPane::of(ck);
+        }
+        TensorPane {
+            pending: true,
+            ..TensorPane::new(&[], &[])
+        }
+    }
+
     /// The pane over `tensors`, counted by `roles` (the checkpoint's
     /// [`Counting::roles`](tensorscope::model::count::Counting::roles): tied and packed weights as
     /// the model defines them).
@@ -90,6 +116,7 @@ impl TensorPane {
             rows: Vec::new(),
             selected: 0,
             offset: 0,
+            pending: false,
         };
         pane.open[Tree::ROOT] = true;
         pane.open_first_screen();

@@ -11,6 +11,7 @@ use tensorscope::remote::Env;
 
 use super::app::Action;
 use super::preview::Preview;
+use super::tensors::TensorPane;
 
 /// The workers' channel and the cancel flag of the preview running.
 pub struct Workers {
@@ -45,6 +46,14 @@ impl Workers {
             if let Ok(p) = Preview::compute(&ck, index, exact, &cancel) {
                 let _ = tx.send(Action::PreviewReady(Box::new(p)));
             }
+        });
+    }
+
+    /// Build the Tensors pane of `ck` on a new thread ([`TensorPane::first`]).
+    pub fn tree(&self, ck: &Arc<Checkpoint>) {
+        let (ck, tx) = (ck.clone(), self.tx.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(Action::TreeReady(Box::new(TensorPane::of(&ck))));
         });
     }
 

@@ -161,6 +161,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             pane.match_count,
             app.ck.tensors.len()
         )
+    } else if pane.pending {
+        format!(" {} tensors · indexing… ", app.ck.tensors.len())
     } else {
         format!(
             " {} tensors · {} params · {} ",
@@ -198,6 +200,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(inner.width);
     let shown: Vec<NodeId> = pane.rows.iter().skip(pane.offset).take(height).copied().collect();
     if shown.is_empty() {
+        if pane.pending {
+            let msg = format!("indexing {} tensors…", app.ck.tensors.len());
+            Line::from(msg).dim().render(inner, buf);
+            return;
+        }
         let msg = if pane.matched.is_some() {
             "no tensor matches the filter"
         } else {

@@ -136,3 +136,53 @@ fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
     assert_eq!((a.mode, a.viewer.is_none()), (Mode::Normal, true));
     assert_eq!(a.tab, Tab::Files);
 }
+
+/// A checkpoint of `n` 1-element F32 tensors `blocks.{i/100}.w{i%100}` in `dir`.
+fn many(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let mut header = String::from("{");
+    for i in 0..n {
+        let at = i * 4;
+        header.push_str(&format!(
+            "\"blocks.{}.w{}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[{at},{}]}},",
+            i / 100,
+            i % 100,
+            at + 4
+        ));
+    }
+    header.pop();
+    header.push('}');
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.resize(bytes.len() + n * 4, 0);
+    let path = dir.join("many.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Past `TREE_ON_WORKER_MIN` tensors the first frame comes before the tree: the pane says it is
+/// indexing, and fills in when the worker's tree arrives, with a filter typed meanwhile applied.
+#[test]
+fn a_huge_checkpoint_draws_before_its_tree_and_fills_in_when_it_arrives() {
+    use crate::tui::tensors::{TREE_ON_WORKER_MIN, TensorPane};
+    let dir = tempfile::tempdir().unwrap();
+    let n = TREE_ON_WORKER_MIN + 100;
+    let mut a = crate::tui::load(&many(dir.path(), n), &Default::default()).unwrap();
+    assert!(a.tensors.pending);
+    let first = sized_mut(&mut a, 80, 24);
+    assert!(first.contains(&format!("indexing {n} tensors…")), "{first}");
+    a.update(Action::StartFilter);
+    for c in "w99".chars() {
+        a.update(Action::FilterInput(c));
+    }
+    a.update(Action::FilterAccept);
+    let pane = TensorPane::of(&a.ck);
+    a.update(Action::TreeReady(Box::new(pane)));
+    assert!(!a.tensors.pending);
+    assert_eq!(
+        a.tensors.match_count,
+        n / 100,
+        "the filter typed while indexing applies"
+    );
+    let after = sized_mut(&mut a, 80, 24);
+    assert!(after.contains("blocks") && !after.contains("indexing"), "{after}");
+}
