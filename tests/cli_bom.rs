@@ -4,57 +4,21 @@
 //! network (tests/common/schema.rs); the SARIF of `scan` and `verify` is validated too. The
 //! verification statuses are tested in cli_bom_verify.rs.
 
+#[path = "common/bom.rs"]
+mod bom;
 mod common;
 #[path = "common/schema.rs"]
 mod schema;
 
 use std::path::Path;
 
+use bom::{component, parse, property, safe_and_dangerous};
 use common::hub::{self, Hub};
 use schema::{Schema, validate};
-use serde_json::Value;
 use sha2::Digest;
 
 fn sha256_of(p: &Path) -> String {
     hub::hex(&sha2::Sha256::digest(std::fs::read(p).unwrap()))
-}
-
-fn parse(r: &common::Run) -> Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", r.stdout, r.stderr))
-}
-
-/// A folder holding a safe checkpoint (with config.json, tokenizer_config.json and a README beside
-/// it) and a dangerous one.
-fn safe_and_dangerous() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::copy(common::sample("gpt2-tiny.safetensors"), d.join("model.safetensors")).unwrap();
-    std::fs::copy(common::sample("malicious.bin"), d.join("evil.bin")).unwrap();
-    std::fs::copy(common::sample("sharded/config.json"), d.join("config.json")).unwrap();
-    std::fs::write(
-        d.join("tokenizer_config.json"),
-        r#"{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("README.md"),
-        "---\nlanguage: en\nlicense: apache-2.0\n---\n# tiny\n",
-    )
-    .unwrap();
-    dir
-}
-
-fn component<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no component {name}: {doc:#}"))
-}
-
-fn property<'a>(list: &'a Value, name: &str) -> Option<&'a str> {
-    list.as_array()?.iter().find(|p| p["name"] == name)?["value"].as_str()
 }
 
 #[test]
