@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tensorscope::checkpoint::Checkpoint;
 use tensorscope::diff::DiffReport;
-use tensorscope::report::Report;
 use tensorscope::scan::{FileScan, ScanReport};
 
-use super::bench::{BenchMsg, BenchState, MAX_TUI_RUNS, Plan};
+pub use super::action::{Action, Effect};
+use super::bench::{BenchState, MAX_TUI_RUNS, Plan};
 use super::input::{Edit, LineInput};
 use super::preview::Preview;
 use super::scroll::{Move, Scroll};
@@ -55,105 +55,6 @@ pub enum Mode {
     Help,
     /// A long metadata value open whole (`v` on the Files tab).
     Value,
-}
-
-/// Everything a key, the mouse or a worker can ask for.
-#[derive(Debug, Clone)]
-pub enum Action {
-    Quit,
-    /// Esc: close the overlay, else clear the filter; never quits.
-    Back,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    /// Tree: open the node (or go to its first child).
-    Open,
-    /// Tree: close the node (or go to its parent).
-    Close,
-    OpenAll,
-    CloseAll,
-    /// The flat list or the tree.
-    ToggleFlat,
-    NextMatch,
-    PrevMatch,
-    NextTab,
-    PrevTab,
-    /// The n-th tab (0-based) of those shown.
-    SelectTab(usize),
-    /// Mouse click on row `n` of the list (0 = first row drawn).
-    ClickRow(usize),
-    StartFilter,
-    FilterInput(char),
-    FilterBackspace,
-    /// A readline key in the filter (cursor, Ctrl-U, Ctrl-W, history, …).
-    FilterEdit(Edit),
-    /// Keep the filter and go back to moving.
-    FilterAccept,
-    ToggleHelp,
-    /// Files view: open the values too long for their line whole (`v`).
-    OpenValues,
-    /// Exact statistics of the selected tensor instead of a sample.
-    ExactStats,
-    /// Scroll the preview pane (J/K, Shift-↓/↑, ]/[ a page).
-    ScrollPreview(Move),
-    /// Copy the selected name to the clipboard (OSC 52).
-    Copy,
-    /// Bench view: run the benchmark (again).
-    RunBench,
-    /// Bench view: write the finished report.
-    ExportBench,
-    /// Scan or Diff view: write what the view shows (`e`).
-    Export,
-    /// Where an export went, or why it failed.
-    Exported(Result<Vec<PathBuf>, String>),
-    /// Bench view: stop the running benchmark, keeping what was measured.
-    CancelBench,
-    /// Files view: hash every file (SHA-256) and verify the model when it can be (`h`).
-    HashFiles,
-    /// Files view: stop hashing, keeping the digests finished.
-    CancelHash,
-    /// Progress or the end of the hashing, from the worker.
-    Hash(super::hashing::HashMsg),
-    /// Bench view: GPU rows on or off.
-    ToggleGpu,
-    /// Bench view: cold or warm page cache.
-    ToggleCold,
-    /// Bench view: more or fewer timed runs.
-    MoreRuns,
-    FewerRuns,
-    /// Progress or the end of a benchmark run, from the worker.
-    Bench(BenchMsg),
-    /// A preview computed by the worker.
-    PreviewReady(Box<Preview>),
-    /// The Tensors pane, built on a worker ([`TensorPane::first`]).
-    TreeReady(Box<TensorPane>),
-    /// The comparison computed by the worker.
-    DiffReady(Result<Box<DiffReport>, String>),
-    /// The safety scan of the files, from the worker.
-    ScanReady(Result<Vec<FileScan>, String>),
-}
-
-/// What `update` asks the event loop to do: the side effects that keep `update` pure.
-#[derive(Debug)]
-pub enum Effect {
-    /// Compute the preview of tensor `index` (exact statistics or a sample) on a worker, cancelling
-    /// the one running.
-    Preview { index: usize, exact: bool },
-    /// Start a benchmark (writing the twin first).
-    StartBench(Box<Plan>),
-    /// Write this report.
-    ExportBench(Box<Report>),
-    /// Write what the Scan or Diff view shows.
-    Export(Box<super::export::Export>),
-    /// Stop the running benchmark.
-    CancelBench,
-    /// Hash the files and verify the model on a worker.
-    Hash(Box<super::hashing::Plan>),
-    /// Put this text on the clipboard.
-    Copy(String),
 }
 
 /// The preview pane: nothing, a computation under way, or its result.

@@ -6,6 +6,7 @@
 //! and the comparison run on worker threads ([`work`]), a benchmark on the engine's thread; their
 //! results come back through `update`. Nothing slow runs on the draw path.
 
+mod action;
 pub mod app;
 mod bench;
 mod diff;
