@@ -93,6 +93,8 @@ pub struct FilesState {
     pub provenance: Provenance,
     /// What `h` verifies against, if anything.
     check: Option<Check>,
+    /// A `--public-key` given where there is no `model.sig` to check it against (said, not ignored).
+    pub key_unused: Option<PathBuf>,
     /// Set while a worker runs; storing `true` stops it.
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -113,10 +115,15 @@ impl FilesState {
             Provenance::Unchecked(c) => Some(c.clone()),
             _ => None,
         };
+        let key_unused = match (&check, key) {
+            (Some(Check::Oms { .. }), _) | (_, None) => None,
+            (_, Some(k)) => Some(k.to_path_buf()),
+        };
         FilesState {
             digests: vec![Digest::None; files],
             provenance,
             check,
+            key_unused,
             cancel: None,
         }
     }

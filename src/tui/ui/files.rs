@@ -18,6 +18,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(format!("  hugging face cache: {h}")).fg(Color::Cyan));
     }
     lines.extend(provenance(&app.files.provenance));
+    if let Some(k) = &app.files.key_unused {
+        lines.push(
+            Line::from(format!(
+                "  --public-key {} is unused: no model.sig here to check",
+                escape(&name(k))
+            ))
+            .fg(Color::Yellow),
+        );
+    }
     // as wide as the longest name, within the pane (borders, indent, 19 + 10 columns and their gaps)
     let longest = ck
         .files

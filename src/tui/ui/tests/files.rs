@@ -201,3 +201,19 @@ fn a_hugging_face_cache_with_a_corrupted_blob_fails_naming_it() {
     );
     insta::assert_snapshot!("files_hf_cache_failed_80x24", sized(a, 80, 24));
 }
+
+/// A `--public-key` where there is no model.sig is said to be unused, not silently dropped; with a
+/// model.sig it is what `h` checks, and no such line shows.
+#[test]
+fn a_public_key_without_a_signature_is_said_to_be_unused() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/gpt2-tiny.safetensors");
+    let key = verify_data("keys/p256.pub");
+    let a = on_files(&p, Some(&key), "gpt2-tiny.safetensors");
+    let screen = sized(a, 80, 24);
+    assert!(
+        screen.contains("--public-key p256.pub is unused: no model.sig here"),
+        "{screen}"
+    );
+    let signed = on_files(&verify_data("ref-p256"), Some(&key), "ref-p256");
+    assert!(!sized(signed, 80, 24).contains("is unused"));
+}
