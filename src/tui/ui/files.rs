@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Stylize};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use tensorscope::formats::gguf::is_template_key;
 use tensorscope::text::{bytes, escape};
 
@@ -15,7 +15,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let ck = &app.ck;
     let mut lines = vec![Line::from("Files").bold()];
     if let Some(h) = &app.hub {
-        lines.push(Line::from(format!("  hugging face cache: {h}")).fg(Color::Cyan));
+        // a long revision continues under the repository, not at the pane's edge
+        let width = usize::from(area.width.saturating_sub(2)).max(1);
+        let head = Span::raw(format!("  hugging face cache: {h}")).fg(Color::Cyan);
+        lines.extend(super::wrap::hang(vec![head], 22, width));
     }
     lines.extend(provenance(&app.files.provenance));
     if let Some(k) = &app.files.key_unused {
