@@ -14,9 +14,9 @@ use crate::tui::hashing::{Check, Digest, Provenance};
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let ck = &app.ck;
     let mut lines = vec![Line::from("Files").bold()];
+    let width = usize::from(area.width.saturating_sub(2)).max(1);
     if let Some(h) = &app.hub {
         // a long revision continues under the repository, not at the pane's edge
-        let width = usize::from(area.width.saturating_sub(2)).max(1);
         let head = Span::raw(format!("  hugging face cache: {h}")).fg(Color::Cyan);
         lines.extend(super::wrap::hang(vec![head], 22, width));
     }
@@ -78,7 +78,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 escape(v).into_owned()
             };
-            lines.push(Line::from(format!("  {}: {v}", escape(k))));
+            // a long value continues under its key's indent, not at the pane's edge
+            lines.extend(super::wrap::hang(
+                vec![Span::raw(format!("  {}: {v}", escape(k)))],
+                4,
+                width,
+            ));
         }
     }
     // GGUF chat templates are code: shown whole, line by line, after the metadata

@@ -118,7 +118,11 @@ fn the_wheel_over_the_preview_scrolls_it() {
 /// index, scrolls to the last token, `n` steps to the next long value, Esc closes it.
 #[test]
 fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
-    let mut a = act(app("tiny.gguf"), [Action::SelectTab(1), Action::OpenValues]);
+    let mut a = act(app("tiny.gguf"), [Action::SelectTab(1)]);
+    // in the Files tab, the long token list continues under its key's indent
+    let files = sized_mut(&mut a, 80, 24);
+    assert!(files.lines().any(|l| l.starts_with("│    \"tok1\"")), "{files}");
+    a.update(Action::OpenValues);
     assert_eq!(a.mode, Mode::Value);
     let top = sized_mut(&mut a, 80, 24);
     assert!(top.contains("tokenizer.ggml.tokens (ARRAY[STRING], 64 items)"), "{top}");
