@@ -2,12 +2,16 @@
 `load_file`, Run:ai Model Streamer, fastsafetensors (`nogds`), InstantTensor where it runs, and
 tensorscope's safetensors methods, warm and cold, in alternating rounds.
 
-usage: PYTHON benches/peers/loaders.py [FILE] [RUNS] [TENSORSCOPE]
+usage: PYTHON benches/peers/loaders.py [FILE] [RUNS] [TENSORSCOPE] [DEVICE]
   FILE         a .safetensors file (default /tmp/ck/model.safetensors, the 498 MB one setup-peers.sh makes);
                the cold rows drop its pages from the cache, so give a copy if others measure the file too
   RUNS         rounds (default 5); each round times every loader once per case and runs tensorscope
                bench once per case (1 warm-up + 1 timed run)
   TENSORSCOPE  the binary (default target/release/tensorscope)
+  DEVICE       cpu (default) or cuda: with cuda every loader puts the tensors on the GPU (load_file
+               device="cuda", Run:ai streamed to cuda, fastsafetensors with GDS and with nogds,
+               InstantTensor), timed until torch.cuda.synchronize(), and tensorscope's rows are its
+               `bench --gpu` rows (wgpu uploads through the ring); the "touched" cases sum on the GPU
 
 PYTHON needs torch and safetensors (the peers venv) plus, where they install, runai-model-streamer,
 fastsafetensors and instanttensor (`pip install runai-model-streamer fastsafetensors instanttensor`).
@@ -32,6 +36,11 @@ from safetensors.torch import load_file
 path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ck/model.safetensors"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 exe = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../target/release/tensorscope")
+device = sys.argv[4] if len(sys.argv) > 4 else "cpu"
+if device not in ("cpu", "cuda"):
+    sys.exit(f"DEVICE must be cpu or cuda, not {device!r}")
+if device == "cuda" and not torch.cuda.is_available():
+    sys.exit("DEVICE cuda: torch sees no CUDA device here")
 
 
 def drop(p):
@@ -63,14 +72,15 @@ def version(dist):
 
 # Each loader: file -> {name: CPU tensor}, or a reason it cannot run here.
 loaders, unavailable = {}, {}
-loaders[f"safetensors load_file {version('safetensors')}"] = load_file
+loaders[f"safetensors load_file {version('safetensors')}"] = lambda p: load_file(p, device=device)
 
 try:
     from runai_model_streamer import SafetensorsStreamer
 
     def runai(p):
         with SafetensorsStreamer() as s:
-            s.stream_file(p)  # owned=True (the default): every tensor stays valid after the loop
+            # owned=True (the default): every tensor stays valid after the loop
+            s.stream_file(p, device=device)
             return dict(s.get_tensors())
 
     loaders[f"Run:ai streamer {version('runai-model-streamer')}"] = runai
@@ -80,11 +90,20 @@ except Exception as e:  # noqa: BLE001
 try:
     from fastsafetensors import fastsafe_open
 
-    def fst(p):
-        with fastsafe_open(p, device="cpu", nogds=True) as f:  # pread through a bounce buffer
-            return {k: f.get_tensor(k) for k in f.keys()}  # each keeps its buffer alive
+    def fst_with(nogds):
+        def fst(p):
+            # nogds: pread through a bounce buffer; GDS: cuFile reads straight into GPU memory
+            with fastsafe_open(p, device=device if device == "cpu" else "cuda:0", nogds=nogds) as f:
+                return {k: f.get_tensor(k) for k in f.keys()}  # each keeps its buffer alive
+        return fst
 
-    loaders[f"fastsafetensors {version('fastsafetensors')} nogds"] = fst
+    loaders[f"fastsafetensors {version('fastsafetensors')} nogds"] = fst_with(True)
+    if device == "cuda":
+        try:
+            fst_with(False)(path)
+            loaders[f"fastsafetensors {version('fastsafetensors')} GDS"] = fst_with(False)
+        except Exception as e:  # noqa: BLE001
+            unavailable[f"fastsafetensors {version('fastsafetensors')} GDS"] = f"not here: {e}"
 except Exception as e:  # noqa: BLE001
     unavailable["fastsafetensors"] = f"does not import: {e}"
 
@@ -92,14 +111,14 @@ try:
     import instanttensor
 
     def instant(p):
-        with instanttensor.safe_open(p, framework="pt", device="cpu") as f:
+        with instanttensor.safe_open(p, framework="pt", device=device) as f:
             return dict(f.tensors())
 
     try:
         instant(path)
         loaders[f"InstantTensor {version('instanttensor')}"] = instant
     except Exception as e:  # noqa: BLE001
-        unavailable[f"InstantTensor {version('instanttensor')}"] = f"refuses the CPU: {e}"
+        unavailable[f"InstantTensor {version('instanttensor')}"] = f"refuses {device}: {e}"
 except Exception as e:  # noqa: BLE001
     unavailable["InstantTensor"] = f"does not import: {e}"
 
@@ -109,6 +128,12 @@ def sum_all(sd):
     for t in sd.values():
         s += float(t.sum())
     return s
+
+
+def settle():
+    """The loads are done when the GPU has finished them (nothing to wait for on the CPU)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 CASES = ("warm", "warm touched", "cold touched")
@@ -121,10 +146,12 @@ def time_peer(name, load, case):
         left = resident(path)
         if left:
             not_cold[name] = max(not_cold.get(name, 0), left)
+    settle()
     t = time.perf_counter()
     sd = load(path)
     if case != "warm":
         sum_all(sd)
+    settle()
     dt = time.perf_counter() - t
     del sd  # freed after the clock stops
     return dt
@@ -132,6 +159,8 @@ def time_peer(name, load, case):
 
 OURS = [("safetensors-mmap", None), ("safetensors-read", "fresh"), ("safetensors-pread", "fresh"),
         ("safetensors-direct", "fresh")]
+# on the GPU: tensorscope's upload rows (`bench --gpu`, device "gpu" in its report)
+GPU_OURS = [("safetensors-mmap", None), ("safetensors-pread", "fresh")]
 
 
 def ours(case):
@@ -141,14 +170,21 @@ def ours(case):
         args = [exe, "bench", path, "--no-twin", "--runs", "1", "--report", report]
         if case == "cold touched":
             args.append("--cold")
-        for m, _ in OURS:
+        for m, _ in GPU_OURS if device == "cuda" else OURS:
             args += ["--method", m]
+        if device == "cuda":
+            args.append("--gpu")
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         doc = json.load(open(report))
         touched = case != "warm"
         got = {}
         for r in doc["results"]:
-            if r["touched"] == touched and r.get("memory") in (None, "fresh"):
+            on_gpu = r.get("device") == "gpu"
+            if device == "cuda":
+                # an upload reads every byte: the same row stands for every case
+                if on_gpu and r.get("memory") in (None, "fresh"):
+                    got[(r["method"], r.get("memory"))] = r["median_s"]
+            elif not on_gpu and r["touched"] == touched and r.get("memory") in (None, "fresh"):
                 got[(r["method"], r.get("memory"))] = r["median_s"]
             if case == "cold touched" and r.get("cache_dropped") is False:
                 not_cold["tensorscope " + r["method"]] = r.get("pages_left")
@@ -160,8 +196,9 @@ def fig(v):
 
 
 size = os.path.getsize(path)
-for load in loaders.values():  # warm the cache and the imports
+for load in loaders.values():  # warm the cache, the imports and the CUDA context
     load(path)
+    settle()
 peer_t = {(n, c): [] for n in loaders for c in CASES}
 our_t = {}
 for _ in range(runs):
@@ -171,16 +208,16 @@ for _ in range(runs):
         for k, v in ours(case).items():
             our_t.setdefault((k, case), []).append(v)
     drop(path)  # leave the cache as a cold run does, then warm it for the next round's warm rows
-    load_file(path)
     sum_all(load_file(path))
 
-print(f"{path} ({size / 1e6:.1f} MB), {runs} alternating rounds; torch {torch.__version__} on "
+gpu = f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""
+print(f"{path} ({size / 1e6:.1f} MB), {runs} alternating rounds, to {device}{gpu}; torch {torch.__version__} on "
       f"{torch.get_num_threads()} thread(s), {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
 ref = next(iter(loaders))
 print(f"{'loader':46s} " + " ".join(f"{c + ' ms (min-max)':>26s} {'vs lf':>6s}" for c in CASES))
 rows = [(n, {c: peer_t[(n, c)] for c in CASES}) for n in loaders]
-for m, mem in OURS:
-    label = f"tensorscope {m}" + (f" ({mem} memory)" if mem else "")
+for m, mem in GPU_OURS if device == "cuda" else OURS:
+    label = f"tensorscope {m}" + (" to gpu" if device == "cuda" else "") + (f" ({mem} memory)" if mem else "")
     rows.append((label, {c: our_t.get(((m, mem), c), []) for c in CASES}))
 for label, by_case in rows:
     cells = []
