@@ -1,9 +1,12 @@
 //! Building a [`Tree`]: the arena in pre-order, then the totals summed into every subtree.
 //!
 //! Two ways reach the same arena. The usual one inserts each name part by part into a trie (a name
-//! shares the path of the one before it, so most parts cost a string comparison, the rest one hash
-//! lookup), then walks it with each node's children in natural order: a few sorts of siblings, cheap
-//! where a sort of every whole name was the largest cost of opening 200,000 tensors. Folded trees,
+//! shares the path of the one before it, so most parts cost a string comparison), then walks it
+//! with each node's children in natural order: a few sorts of siblings, cheap where a sort of every
+//! whole name was the largest cost of opening 200,000 tensors. A part that differs from the last
+//! name's is first taken as a new child with no lookup, right when names come grouped by module
+//! (sorted, or in module order, as checkpoints write them); two siblings with one label show the
+//! names were not, and the trie is built again with a hash map of every node's children. Folded trees,
 //! repeated names (sibling rows of their own), and names the sort key cannot order (a NUL byte, a
 //! digit run past 65,535) take the other way: one sort of all names by [`name_cmp`]'s byte key, then
 //! one pass.
@@ -28,7 +31,11 @@ pub(super) struct Trie<'a> {
 }
 
 /// The trie of `tensors`' names, or `None` where the sorted build must run (see the module docs).
-pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
+/// With `grouped`, a name part that differs from the last name's at its depth is taken as a new
+/// child, without looking it up: right when each node's children come in one run (names sorted or
+/// grouped by module, as checkpoints write them), and caught by [`from_trie`] (two siblings with
+/// one label) when not. Without it, every new part is looked up in a map.
+pub(super) fn trie(tensors: &[TensorInfo], grouped: bool) -> Option<Vec<Trie<'_>>> {
     let n = u32::try_from(tensors.len()).ok().filter(|&n| n < NONE)?;
     let leaf = |label| Trie {
         label,
@@ -38,16 +45,19 @@ pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
         tensor: NONE,
     };
     // at most one node per name part: the arena is reserved for that, so it never grows (and is
-    // never copied); the map gets three entries per tensor (names share their leading parts), as
-    // reserving one per part would spread its inserts over far more fresh pages than it fills
+    // never copied); the map, when used, gets three entries per tensor (names share their leading
+    // parts), as reserving one per part would spread its inserts over far more fresh pages
     let parts_total = tensors
         .iter()
         .map(|t| t.name.bytes().filter(|&b| b == b'.' || b == b'/').count() + 1)
         .sum::<usize>();
     let mut nodes = Vec::with_capacity(parts_total + 1);
     nodes.push(leaf(""));
-    let mut map: HashMap<(u32, &str), u32, BuildHasherDefault<NameHasher>> =
-        HashMap::with_capacity_and_hasher(parts_total.min(tensors.len() * 3), Default::default());
+    let mut map: HashMap<(u32, &str), u32, BuildHasherDefault<NameHasher>> = if grouped {
+        HashMap::default()
+    } else {
+        HashMap::with_capacity_and_hasher(parts_total.min(tensors.len() * 3), Default::default())
+    };
     // the path of the last name added: stack[d] is the node at depth d
     let mut stack: Vec<u32> = vec![0];
     for (i, t) in (0..n).zip(tensors) {
@@ -64,7 +74,7 @@ pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
             reuse = false;
             stack.truncate(depth);
             let parent = stack[depth - 1];
-            let id = *map.entry((parent, part)).or_insert_with(|| {
+            let mut add = || {
                 let id = u32::try_from(nodes.len()).unwrap_or(NONE);
                 nodes.push(leaf(part));
                 let p = &mut nodes[parent as usize];
@@ -75,7 +85,12 @@ pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
                     nodes[last as usize].next = id;
                 }
                 id
-            });
+            };
+            let id = if grouped {
+                add()
+            } else {
+                *map.entry((parent, part)).or_insert_with(add)
+            };
             if id == NONE {
                 return None;
             }
@@ -91,8 +106,9 @@ pub(super) fn trie(tensors: &[TensorInfo]) -> Option<Vec<Trie<'_>>> {
     Some(nodes)
 }
 
-/// The arena of `trie` in pre-order, siblings in natural order.
-fn from_trie(trie: &[Trie<'_>], tree: &mut Tree) {
+/// The arena of `trie` in pre-order, siblings in natural order; `false` (the arena unfinished) when
+/// two siblings have one label, which a trie built `grouped` from names not grouped can hold.
+pub(super) fn from_trie(trie: &[Trie<'_>], tree: &mut Tree) -> bool {
     let mut todo: Vec<(u32, NodeId, usize)> = Vec::new();
     let mut kids: Vec<u32> = Vec::new();
     let mut push_children = |at: u32, parent: NodeId, depth: usize, todo: &mut Vec<(u32, NodeId, usize)>| {
@@ -103,20 +119,31 @@ fn from_trie(trie: &[Trie<'_>], tree: &mut Tree) {
             c = trie[c as usize].next;
         }
         let label = |k: &u32| trie[*k as usize].label;
-        if !kids.is_sorted_by(|a, b| natural_cmp(label(a), label(b)).is_le()) {
+        // strictly increasing: natural order is total (equal only for equal labels), so a label
+        // twice shows as two equal neighbours once sorted
+        if !kids.is_sorted_by(|a, b| natural_cmp(label(a), label(b)).is_lt()) {
             kids.sort_unstable_by(|a, b| natural_cmp(label(a), label(b)));
+            if kids.windows(2).any(|w| label(&w[0]) == label(&w[1])) {
+                return false;
+            }
         }
         todo.extend(kids.iter().rev().map(|&k| (k, parent, depth)));
+        true
     };
-    push_children(0, Tree::ROOT, 1, &mut todo);
+    if !push_children(0, Tree::ROOT, 1, &mut todo) {
+        return false;
+    }
     while let Some((at, parent, depth)) = todo.pop() {
         let id = tree.push(parent, depth, trie[at as usize].label);
         let t = trie[at as usize].tensor;
         if t != NONE {
             tree.nodes[id].tensor = Some(t as usize);
         }
-        push_children(at, id, depth + 1, &mut todo);
+        if !push_children(at, id, depth + 1, &mut todo) {
+            return false;
+        }
     }
+    true
 }
 
 /// The arena by one sort of every name, then one pass; a repeated name gets a sibling row.
@@ -170,6 +197,28 @@ fn from_sort(tensors: &[TensorInfo], fold: bool, tree: &mut Tree) -> Vec<(NodeId
     leaves
 }
 
+impl Tree {
+    /// The root alone, with room for `nodes` nodes and `bytes` bytes of labels.
+    pub(super) fn root_only(nodes: usize, bytes: usize) -> Tree {
+        let mut tree = Tree {
+            nodes: Vec::with_capacity(nodes),
+            labels: String::with_capacity(bytes),
+        };
+        tree.nodes.push(Node {
+            parent: 0,
+            depth: 0,
+            end: 1,
+            label: (0, 0),
+            tensor: None,
+            tensors: 0,
+            params: 0,
+            bytes: 0,
+            dtypes: DtypeMix::default(),
+        });
+        tree
+    }
+}
+
 /// The tree of `tensors`, counted by `roles` (see [`Tree::build_counted`]).
 pub(super) fn build(tensors: &[TensorInfo], fold: bool, roles: &[Role]) -> Tree {
     build_by(tensors, fold, roles, true)
@@ -177,43 +226,35 @@ pub(super) fn build(tensors: &[TensorInfo], fold: bool, roles: &[Role]) -> Tree 
 
 /// [`build`], through the trie where `by_trie` allows it (the tests build both ways and compare).
 pub(super) fn build_by(tensors: &[TensorInfo], fold: bool, roles: &[Role], by_trie: bool) -> Tree {
-    let trie = if fold || !by_trie { None } else { trie(tensors) };
-    let (nodes, bytes_total) = match &trie {
-        Some(t) => (t.len(), t.iter().map(|n| n.label.len()).sum()),
-        // at most one node per name part: reserving it up front spares regrowing (and copying) an
-        // arena of hundreds of thousands of nodes
-        None => tensors.iter().fold((1, 0), |(n, b), t| {
-            let seps = t.name.bytes().filter(|&b| b == b'.' || b == b'/').count();
-            (n + seps + 1, b + t.name.len())
-        }),
-    };
-    let mut tree = Tree {
-        nodes: Vec::with_capacity(nodes),
-        labels: String::with_capacity(bytes_total),
-    };
-    tree.nodes.push(Node {
-        parent: 0,
-        depth: 0,
-        end: 1,
-        label: (0, 0),
-        tensor: None,
-        tensors: 0,
-        params: 0,
-        bytes: 0,
-        dtypes: DtypeMix::default(),
-    });
-    // (leaf, tensor) in the order the tensors count: the sorted names' order
-    let leaves = match &trie {
-        Some(t) => {
-            from_trie(t, &mut tree);
-            drop(trie);
-            let nodes = &tree.nodes;
-            (0..nodes.len())
-                .filter_map(|id| nodes[id].tensor.map(|t| (id, t)))
-                .collect()
+    if !fold && by_trie {
+        // names grouped as checkpoints write them first (no lookups), then with the map
+        for grouped in [true, false] {
+            let Some(t) = trie(tensors, grouped) else { break };
+            let mut tree = Tree::root_only(t.len(), t.iter().map(|n| n.label.len()).sum());
+            if from_trie(&t, &mut tree) {
+                drop(t);
+                // (leaf, tensor) in the order the tensors count: the sorted names' order
+                let nodes = &tree.nodes;
+                let leaves = (0..nodes.len())
+                    .filter_map(|id| nodes[id].tensor.map(|t| (id, t)))
+                    .collect();
+                return counted(tree, tensors, roles, leaves);
+            }
         }
-        None => from_sort(tensors, fold, &mut tree),
-    };
+    }
+    // at most one node per name part: reserving it up front spares regrowing (and copying) an
+    // arena of hundreds of thousands of nodes
+    let (nodes, bytes_total) = tensors.iter().fold((1, 0), |(n, b), t| {
+        let seps = t.name.bytes().filter(|&b| b == b'.' || b == b'/').count();
+        (n + seps + 1, b + t.name.len())
+    });
+    let mut tree = Tree::root_only(nodes, bytes_total);
+    let leaves = from_sort(tensors, fold, &mut tree);
+    counted(tree, tensors, roles, leaves)
+}
+
+/// `tree` with each leaf's tensor counted by `roles`, then the totals summed into every subtree.
+fn counted(mut tree: Tree, tensors: &[TensorInfo], roles: &[Role], leaves: Vec<(NodeId, usize)>) -> Tree {
     for (leaf, i) in leaves {
         let t = &tensors[i];
         let n = &mut tree.nodes[leaf];

@@ -288,7 +288,7 @@ fn the_trie_builds_the_tree_the_sort_builds() {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let mut tries = 0;
+    let (mut tries, mut grouped) = (0, 0);
     for round in 0..300 {
         let count = 1 + next(40);
         let mut ts = Vec::new();
@@ -310,11 +310,21 @@ fn the_trie_builds_the_tree_the_sort_builds() {
                 _ => Role::Param,
             })
             .collect();
-        tries += usize::from(build::trie(&ts).is_some());
+        // half the rounds in name order, as checkpoints mostly write them: the grouped trie's case
+        if round % 2 == 0 {
+            ts.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        tries += usize::from(build::trie(&ts, false).is_some());
+        let mut probe = Tree::root_only(0, 0);
+        grouped += usize::from(build::trie(&ts, true).is_some_and(|t| build::from_trie(&t, &mut probe)));
         let by_trie = dump(&build::build_by(&ts, false, &roles, true));
         let by_sort = dump(&build::build_by(&ts, false, &roles, false));
         let names: Vec<_> = ts.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(by_trie, by_sort, "names {names:?}");
     }
     assert!(tries > 100, "the trie ran in {tries} rounds");
+    assert!(
+        grouped > 50 && grouped < tries,
+        "the grouped trie held in {grouped} of {tries} rounds"
+    );
 }
