@@ -261,4 +261,11 @@ fn ring_rows_carry_the_time_split() {
         &[("TENSORSCOPE_RING_SLOTS", "1")],
     );
     common::assert_clean_error(&r, "TENSORSCOPE_RING_SLOTS");
+    // each within its limit, together 64 GiB of staging memory: refused before anything is mapped
+    let r = common::run_env(
+        &["bench", "--synthetic", "1MB", "--runs", "1", "--gpu", "--in-process"],
+        &[("TENSORSCOPE_RING_SLOTS", "64"), ("TENSORSCOPE_RING_SLOT", "1GiB")],
+    );
+    common::assert_clean_error(&r, "staging memory");
+    assert!(r.stderr.contains("staging memory"), "{}", r.stderr);
 }

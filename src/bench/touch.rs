@@ -171,17 +171,18 @@ pub fn huge_page_share(path: &std::path::Path) -> Option<f64> {
         return None;
     }
     let before = file_pmd_mapped()?;
-    // SAFETY: a read-only map of a file this process only reads, dropped before returning; a
-    // checkpoint truncated meanwhile would fault here as it would in any mapped load of the run.
-    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    // guarded: a checkpoint truncated meanwhile reads as zero pages and a damage mark, not SIGBUS
+    let map = crate::checkpoint::guard::GuardedMap::map(&file, 0, None).ok()?;
+    let bytes = map.bytes();
     let mut x = 0u8;
-    for i in (0..map.len()).step_by(4096) {
-        x ^= map[i];
+    for i in (0..bytes.len()).step_by(4096) {
+        x ^= bytes[i];
     }
     std::hint::black_box(x);
     let after = file_pmd_mapped()?;
+    let damaged = map.damaged();
     drop(map);
-    Some(after.saturating_sub(before) as f64 / len as f64)
+    (!damaged).then(|| after.saturating_sub(before) as f64 / len as f64)
 }
 
 /// A huge page of the page cache (x86-64 and most arm64 kernels).

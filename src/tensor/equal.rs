@@ -112,22 +112,33 @@ pub fn file_ranges_equal(a: (&File, &Path, u64), b: (&File, &Path, u64), len: u6
     };
     let next = AtomicU64::new(0);
     let differ = AtomicBool::new(false);
+    // `differ` also stops every thread at its next window when one fails: the error wins then
+    let window = |w: u64| -> Result<bool> {
+        let at = w * MAP_WINDOW;
+        let n = (len - at).min(MAP_WINDOW);
+        let wa = Window::map(a.0, a.1, a.2 + at, n)?;
+        let wb = Window::map(b.0, b.1, b.2 + at, n)?;
+        let same = wa.bytes() == wb.bytes();
+        wa.check(a.1)?;
+        wb.check(b.1)?;
+        Ok(same)
+    };
     let work = || -> Result<()> {
         loop {
             let w = next.fetch_add(1, Ordering::Relaxed);
             if w >= windows || differ.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let at = w * MAP_WINDOW;
-            let n = (len - at).min(MAP_WINDOW);
-            let wa = Window::map(a.0, a.1, a.2 + at, n)?;
-            let wb = Window::map(b.0, b.1, b.2 + at, n)?;
-            let same = wa.bytes() == wb.bytes();
-            wa.check(a.1)?;
-            wb.check(b.1)?;
-            if !same {
-                differ.store(true, Ordering::Relaxed);
-                return Ok(());
+            match window(w) {
+                Ok(true) => {}
+                Ok(false) => {
+                    differ.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(e) => {
+                    differ.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
         }
     };
@@ -135,18 +146,25 @@ pub fn file_ranges_equal(a: (&File, &Path, u64), b: (&File, &Path, u64), len: u6
         work()?;
     } else {
         std::thread::scope(|s| -> Result<()> {
-            let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            // a thread the system refuses is one helper fewer, not a panic
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                .collect();
             let mine = work();
-            // an error stops the others at their next window
-            if mine.is_err() {
-                differ.store(true, Ordering::Relaxed);
-            }
             for h in helpers {
                 h.join()
                     .unwrap_or_else(|_| Err(Error::format(a.1, "a compare thread panicked")))?;
             }
             mine
         })?;
+    }
+    // a cut of less than a page after a window was mapped reads as zeros without a fault: the
+    // files must still hold every byte compared
+    for (f, p, off) in [a, b] {
+        let size = f.metadata().map_err(|e| Error::io(p, e))?.len();
+        if size < off.saturating_add(len) {
+            return Err(Error::format(p, "the file was truncated while it was being compared"));
+        }
     }
     Ok(!differ.load(Ordering::Relaxed))
 }
@@ -171,6 +189,23 @@ mod tests {
     fn equal(fa: &File, fb: &File, off: u64, len: u64) -> bool {
         let p = Path::new("t");
         file_ranges_equal((fa, p, off), (fb, p, off), len).unwrap()
+    }
+
+    /// A file shorter than the range by less than a page reads as zeros in its last page, with no
+    /// fault to mark: the range is still refused, not called equal to zeros.
+    #[test]
+    fn a_file_short_of_the_range_is_an_error_not_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        // the cut falls inside the last page: no fault past it
+        let len = 2 * MAP_WINDOW as usize + 4000;
+        let mut bytes = vec![7u8; len];
+        bytes[len - 100..].fill(0);
+        let (pa, pb) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&pa, &bytes).unwrap();
+        std::fs::write(&pb, &bytes[..len - 100]).unwrap();
+        let (fa, fb) = (File::open(&pa).unwrap(), File::open(&pb).unwrap());
+        let r = file_ranges_equal((&fa, &pa, 0), (&fb, &pb, 0), len as u64);
+        assert!(r.is_err_and(|e| e.to_string().contains("truncated")), "the short file is refused");
     }
 
     #[test]

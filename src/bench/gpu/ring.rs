@@ -346,12 +346,12 @@ impl Ring {
                 helper: helper.as_ref().map(|h| h.thread()),
                 tx: submitter.is_some().then_some(&tx),
             };
+            // the helper stops however `run` ends: a panic unwinding through here would otherwise
+            // leave it polling, and the scope waiting for it, for ever
+            let _stop = StopOnDrop(&stop, helper.as_ref().map(|h| h.thread().clone()));
             let r = self.run(&ctx, &plan, &mut t);
             drop(tx);
-            stop.store(true, Ordering::Release);
-            if let Some(h) = &helper {
-                h.thread().unpark();
-            }
+            drop(_stop);
             let served = submitter.map_or(Ok(()), |s| {
                 s.join()
                     .unwrap_or_else(|_| Err(gpu_error("submitting copies", "the submit thread panicked")))
@@ -444,6 +444,18 @@ impl Ring {
             }
         }
         Ok(t)
+    }
+}
+
+/// Sets its flag and wakes the thread when dropped (on return or while unwinding).
+struct StopOnDrop<'a>(&'a AtomicBool, Option<std::thread::Thread>);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+        if let Some(t) = &self.1 {
+            t.unpark();
+        }
     }
 }
 

@@ -54,7 +54,7 @@ fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// Submit each job as it comes, then ask for its slot's re-map; when no job is waiting, wait for
 /// the GPU (which runs the map callbacks, waking `filler`). Ends when the sender is dropped and
 /// the last copies are done. On an error every pending slot is marked failed, so the filler
-/// stops waiting.
+/// stops waiting, and so is every slot handed over after that, until the filler stops.
 pub fn serve(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
@@ -64,12 +64,20 @@ pub fn serve(
 ) -> Result<()> {
     let r = serve_inner(device, queue, rx, slots, filler);
     if r.is_err() {
-        for s in slots {
-            let _ = s
-                .state
-                .compare_exchange(PENDING, FAILED, Ordering::AcqRel, Ordering::Acquire);
+        let fail = || {
+            for s in slots {
+                let _ = s
+                    .state
+                    .compare_exchange(PENDING, FAILED, Ordering::AcqRel, Ordering::Acquire);
+            }
+            filler.unpark();
+        };
+        fail();
+        // the filler may hand over a slot it marked pending after that sweep: fail each as it
+        // comes, until the filler has stopped (it drops the sender), so none waits out the timeout
+        while rx.recv().is_ok() {
+            fail();
         }
-        filler.unpark();
     }
     r
 }

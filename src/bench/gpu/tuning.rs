@@ -58,15 +58,27 @@ impl Tuning {
                     })?,
             ),
         };
+        let slots = count("TENSORSCOPE_RING_SLOTS", 2, 64, RING_SLOTS)?;
+        // each variable has its limit, and so has the staging memory they add up to
+        let total = slot.unwrap_or(RING_SLOT).saturating_mul(slots as u64);
+        if total > MAX_STAGING {
+            return Err(Error::Usage(format!(
+                "TENSORSCOPE_RING_SLOT × TENSORSCOPE_RING_SLOTS asks for {total} bytes of staging memory, \
+                 over the {MAX_STAGING}-byte limit"
+            )));
+        }
         Ok(Tuning {
             slot,
-            slots: count("TENSORSCOPE_RING_SLOTS", 2, 64, RING_SLOTS)?,
+            slots,
             threads: count("TENSORSCOPE_FILL_THREADS", 1, 64, fill_threads())?,
             ahead: count("TENSORSCOPE_POPULATE_AHEAD", 0, 64, POPULATE_AHEAD)?,
             submit_thread: count("TENSORSCOPE_SUBMIT_THREAD", 0, 1, usize::from(SUBMIT_THREAD))? == 1,
         })
     }
 }
+
+/// Most staging memory the ring's slots may add up to (slot size × slots).
+const MAX_STAGING: u64 = 4 << 30;
 
 /// Largest slot [`Tuning`] accepts.
 const MAX_SLOT: u64 = 1 << 30;
