@@ -205,7 +205,10 @@ mod tests {
         std::fs::write(&pb, &bytes[..len - 100]).unwrap();
         let (fa, fb) = (File::open(&pa).unwrap(), File::open(&pb).unwrap());
         let r = file_ranges_equal((&fa, &pa, 0), (&fb, &pb, 0), len as u64);
-        assert!(r.is_err_and(|e| e.to_string().contains("truncated")), "the short file is refused");
+        assert!(
+            r.is_err_and(|e| e.to_string().contains("truncated")),
+            "the short file is refused"
+        );
     }
 
     #[test]
