@@ -208,6 +208,34 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_of_many_templates_is_read_up_to_its_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let more = dir.path().join(ADDITIONAL);
+        std::fs::create_dir(&more).unwrap();
+        for i in 0..MAX_ADDITIONAL + 44 {
+            std::fs::write(more.join(format!("t{i:04}.jinja")), "{{ x }}").unwrap();
+        }
+        let found = in_folder(dir.path());
+        assert_eq!(found.len(), MAX_ADDITIONAL, "the first {MAX_ADDITIONAL} in name order");
+        assert_eq!(found[0].0, format!("{ADDITIONAL}/t0000.jinja"));
+        // the bytes read in all stop at MAX_FOLDER_BYTES: files past it are left out
+        let big = dir.path().join("big");
+        std::fs::create_dir_all(big.join(ADDITIONAL)).unwrap();
+        let each = MAX_FILE_BYTES as usize;
+        let files = (MAX_FOLDER_BYTES as usize).div_ceil(each) + 1;
+        for i in 0..files {
+            std::fs::write(big.join(ADDITIONAL).join(format!("b{i}.jinja")), vec![b'x'; each]).unwrap();
+        }
+        let read = in_folder(&big);
+        assert_eq!(
+            read.len(),
+            (MAX_FOLDER_BYTES as usize) / each,
+            "{} of {files} read",
+            read.len()
+        );
+    }
+
+    #[test]
     fn templates_of_each_form() {
         let one = templates(Path::new("tokenizer_config.json"), br#"{"chat_template": "{{ x }}"}"#).unwrap();
         assert_eq!(one, [("tokenizer_config.json".to_owned(), "{{ x }}".to_owned())]);
