@@ -123,6 +123,12 @@ pub fn fill_threads() -> usize {
     (cores / 2).clamp(1, MAX_FILL_THREADS)
 }
 
+/// A wgpu failure as the one-line error every GPU row reports (`GPU: what: why`).
+#[cfg(feature = "gpu")]
+fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
+}
+
 #[cfg(feature = "gpu")]
 mod imp;
 #[cfg(feature = "gpu")]

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use super::ring::{RING_MIN_SLOT, RING_SLOT, Ring, Tuning};
 use super::stamps::{self, Stamps};
-use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, place};
+use super::{CEILING_BYTES, GPU_TIMEOUT, MAX_CHUNK, PLACE_ALIGN, Placement, UPLOAD_BATCH, Upload, gpu_error, place};
 use crate::bench::loading::{Sink, ViewMap};
 use crate::bench::touch::Summer;
 use crate::report;
@@ -63,10 +63,6 @@ pub fn adapters() -> Vec<report::Gpu> {
         .iter()
         .map(|a| describe(&a.get_info()))
         .collect()
-}
-
-fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
 }
 
 impl Uploader {

@@ -15,9 +15,9 @@ use wgpu::WriteOnly;
 use super::stamps::Stamps;
 use super::submit::{self, FAILED, MAPPED, PENDING, SlotHandle};
 pub use super::tuning::{RING_MIN_SLOT, RING_SLOT, Tuning};
-use super::{GPU_TIMEOUT, PLACE_ALIGN};
+use super::{GPU_TIMEOUT, PLACE_ALIGN, gpu_error};
+use crate::Result;
 use crate::report::GpuSplit;
-use crate::{Error, Result};
 
 /// One piece to upload: source bytes, destination buffer index, byte offset there (a multiple
 /// of 4).
@@ -151,10 +151,6 @@ fn copy_into(slot: WriteOnly<'_, [u8]>, fills: &[(u64, &[u8])], threads: usize) 
             fill_one(d, s);
         }
     });
-}
-
-fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
 }
 
 /// What one slot carries: `(slot offset, source bytes)` to fill, and the copies out of it

@@ -8,8 +8,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::GPU_TIMEOUT;
-use crate::{Error, Result};
+use super::{GPU_TIMEOUT, gpu_error};
+use crate::Result;
 
 /// Slot states shared with the callbacks.
 pub const PENDING: u8 = 0;
@@ -45,10 +45,6 @@ pub fn remap(h: &SlotHandle, waker: Option<std::thread::Thread>) {
             w.unpark();
         }
     });
-}
-
-fn gpu_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Unsupported(format!("GPU: {what}: {}", e.to_string().replace('\n', " ")))
 }
 
 /// Submit each job as it comes, then ask for its slot's re-map; when no job is waiting, wait for
