@@ -118,9 +118,15 @@ pub fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+// the vendored schemas and their validator, shared with the BOM tests in tests/
+#[cfg(test)]
+#[path = "../../tests/common/schema.rs"]
+mod test_schema;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_schema::{Schema, validate};
 
     #[test]
     fn the_status_line_names_the_files_then_their_folder() {
@@ -138,38 +144,6 @@ mod tests {
         // 2026-12-07 01:55:30 UTC
         assert_eq!(stamp(1_796_608_530), "20261207-0155");
         assert_eq!(stamp(951_782_400), "20000229-0000");
-    }
-
-    fn schema(rel: &str) -> serde_json::Value {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/schemas")
-            .join(rel);
-        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
-    }
-
-    /// Every error of `doc` against the vendored CycloneDX 1.6 schema (formats checked, no network).
-    fn cyclonedx_errors(doc: &serde_json::Value) -> Vec<String> {
-        let registry = jsonschema::Registry::new()
-            .add(
-                "http://cyclonedx.org/schema/spdx.schema.json",
-                schema("cyclonedx/spdx.schema.json"),
-            )
-            .unwrap()
-            .add(
-                "http://cyclonedx.org/schema/jsf-0.82.schema.json",
-                schema("cyclonedx/jsf-0.82.schema.json"),
-            )
-            .unwrap()
-            .prepare()
-            .unwrap();
-        let v = jsonschema::options()
-            .should_validate_formats(true)
-            .with_registry(&registry)
-            .build(&schema("cyclonedx/bom-1.6.schema.json"))
-            .unwrap();
-        v.iter_errors(doc)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect()
     }
 
     #[test]
@@ -190,8 +164,7 @@ mod tests {
         assert!(names[1].ends_with(".spdx.json"), "{names:?}");
         let text = std::fs::read_to_string(&paths[0]).unwrap();
         let cdx: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let errors = cyclonedx_errors(&cdx);
-        assert!(errors.is_empty(), "{errors:#?}");
+        validate(&cdx, Schema::CycloneDx16);
         assert_eq!(cdx["specVersion"], "1.6");
         // both files with the SHA-256 of their bytes, the dangerous one's finding as a vulnerability
         for c in cdx["components"].as_array().unwrap() {
@@ -206,12 +179,7 @@ mod tests {
         let doc = tensorscope::bom::cyclonedx::document(&tensorscope::bom::collect(&r, None));
         assert_eq!(text, serde_json::to_string_pretty(&doc).unwrap() + "\n");
         let spdx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[1]).unwrap()).unwrap();
-        let v = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema("spdx/spdx-json-schema-3.0.1.json"))
-            .unwrap();
-        let errors: Vec<String> = v.iter_errors(&spdx).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:#?}");
+        validate(&spdx, Schema::Spdx301);
     }
 
     #[test]
