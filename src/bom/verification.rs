@@ -290,16 +290,6 @@ mod tests {
     use super::*;
     use crate::verify::FileCheck;
 
-    fn check(name: &str, status: Status, why: &str) -> FileCheck {
-        FileCheck {
-            name: name.into(),
-            status,
-            why: why.into(),
-            digest: None,
-            bytes: None,
-        }
-    }
-
     fn report(files: Vec<FileCheck>, problem: Option<&str>) -> Report {
         Report {
             path: String::new(),
@@ -324,8 +314,8 @@ mod tests {
             std::fs::write(root.join(f), b"x").unwrap();
         }
         let files = vec![
-            check("a.bin", Status::Ok, ""),
-            check("sub/b.bin", Status::Changed, "sha256 differs"),
+            FileCheck::new("a.bin", Status::Ok, ""),
+            FileCheck::new("sub/b.bin", Status::Changed, "sha256 differs"),
         ];
         let checked = |problem| {
             vec![Checked {

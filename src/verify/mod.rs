@@ -163,7 +163,8 @@ impl Status {
 }
 
 impl FileCheck {
-    fn new(name: impl Into<String>, status: Status, why: impl Into<String>) -> Self {
+    /// A file's check with no digest or size.
+    pub(crate) fn new(name: impl Into<String>, status: Status, why: impl Into<String>) -> Self {
         FileCheck {
             name: name.into(),
             status,
