@@ -9,63 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::Session;
 use sha2::Digest;
-
-fn tmux(args: &[&str]) -> Option<String> {
-    let out = Command::new("tmux").args(args).output().ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// A tmux session running the program on `args` in the folder `cwd`, killed when dropped.
-struct Session(String);
-
-impl Session {
-    fn start(name: &str, cwd: &Path, args: &[&str]) -> Option<Session> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            common::skip("tmux is not installed (apt-get install tmux runs this test)");
-            return None;
-        }
-        let name = format!("{name}-{}", std::process::id());
-        let mut cmd = vec![env!("CARGO_BIN_EXE_tensorscope").to_string()];
-        cmd.extend(args.iter().map(|a| a.to_string()));
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-x", "80", "-y", "24", "-s", &name, "-c"])
-            .arg(cwd)
-            .arg(cmd.join(" "))
-            .env("TERM", "xterm-256color")
-            .status()
-            .ok()?;
-        assert!(status.success(), "tmux new-session failed");
-        Some(Session(name))
-    }
-
-    fn screen(&self) -> String {
-        tmux(&["capture-pane", "-p", "-t", &self.0]).unwrap_or_default()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.0];
-        args.extend_from_slice(keys);
-        tmux(&args);
-    }
-
-    fn wait(&self, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if ok(&s) || start.elapsed() > limit {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.0]);
-    }
-}
 
 /// The one file in `dir` whose name starts with `prefix` and ends with `suffix`.
 fn written(dir: &Path, prefix: &str, suffix: &str) -> Option<PathBuf> {
@@ -103,7 +48,7 @@ fn e_writes_the_inspect_json_and_the_bom_and_h_hashes_every_file() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sharded");
     let folder_arg = folder.to_string_lossy().into_owned();
     let out = tempfile::tempdir().unwrap();
-    let Some(s) = Session::start("ts-export", out.path(), &[&folder_arg]) else {
+    let Some(s) = Session::start_in("ts-export", Some(out.path()), &[], &[&folder_arg]) else {
         return;
     };
     let first = s.wait(Duration::from_secs(20), |x| x.contains("SAFE"));
@@ -156,7 +101,7 @@ fn public_key_lets_h_verify_a_signed_folder_and_a_wrong_key_fails() {
     for (key, want) in [("p256.pub", "verified: OMS v1.0 model.sig"), ("other.pub", "FAILED")] {
         let key = data.join("keys").join(key).to_string_lossy().into_owned();
         let out = tempfile::tempdir().unwrap();
-        let Some(s) = Session::start("ts-verify", out.path(), &["--public-key", &key, &model]) else {
+        let Some(s) = Session::start_in("ts-verify", Some(out.path()), &[], &["--public-key", &key, &model]) else {
             return;
         };
         s.wait(Duration::from_secs(20), |x| x.contains("SAFE"));

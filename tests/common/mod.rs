@@ -4,13 +4,15 @@
 //!   safetensors files from tensors);
 //! - [`gguf`]: a GGUF writer for hand-made and deliberately broken files;
 //! - [`hub`]: a local stand-in for the Hugging Face Hub;
-//! - [`manifest`]: the scan corpora's manifests and what an entry expects.
+//! - [`manifest`]: the scan corpora's manifests and what an entry expects;
+//! - [`tmux`]: the program in a real terminal, for the TUI tests.
 #![allow(dead_code)]
 
 pub mod build;
 pub mod gguf;
 pub mod hub;
 pub mod manifest;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
