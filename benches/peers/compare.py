@@ -43,6 +43,8 @@ ceiling. Exit status 1 when a target is missed."""
 import json, os, statistics, subprocess, sys, tempfile, time
 
 import torch
+
+from pagecache import drop, resident  # beside this script
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
@@ -51,25 +53,6 @@ runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 only = sys.argv[4] if len(sys.argv) > 4 else None  # "1b": only the touched rows of issue 30
 exe = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../target/release/tensorscope")
 bin_path, st_path = stem + ".bin", stem + ".safetensors"
-
-
-def drop(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-
-
-def resident(path):
-    """Bytes of `path` in the page cache (fincore), or None."""
-    try:
-        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
-                             capture_output=True, text=True, check=True).stdout
-        return int(out.split()[0])
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def touched_buffer(n):

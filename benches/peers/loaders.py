@@ -31,6 +31,8 @@ Medians over the rounds with min-max; ratio = the median of `load_file` / the ro
 import json, os, statistics, subprocess, sys, tempfile, time
 
 import torch
+
+from pagecache import drop, resident  # beside this script
 from safetensors.torch import load_file
 
 path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ck/model.safetensors"
@@ -41,25 +43,6 @@ if device not in ("cpu", "cuda"):
     sys.exit(f"DEVICE must be cpu or cuda, not {device!r}")
 if device == "cuda" and not torch.cuda.is_available():
     sys.exit("DEVICE cuda: torch sees no CUDA device here")
-
-
-def drop(p):
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-
-
-def resident(p):
-    """Bytes of `p` in the page cache (fincore), or None."""
-    try:
-        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", p],
-                             capture_output=True, text=True, check=True).stdout
-        return int(out.split()[0])
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def version(dist):
