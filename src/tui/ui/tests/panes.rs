@@ -5,6 +5,11 @@
 use super::{act, app, draw, settle, sized, sized_mut, tidy};
 use crate::tui::app::{Action, Mode, Tab};
 
+// the safetensors writer of the integration tests
+#[allow(dead_code)]
+#[path = "../../../../tests/common/build.rs"]
+mod build;
+
 /// `(first, last, total)` of the last `12–34 of 151` on screen line `line`.
 fn position(screen: &str, line: usize) -> Option<(usize, usize, usize)> {
     let l = screen.lines().nth(line)?;
@@ -143,23 +148,11 @@ fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
 
 /// A checkpoint of `n` 1-element F32 tensors `blocks.{i/100}.w{i%100}` in `dir`.
 fn many(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
-    let mut header = String::from("{");
-    for i in 0..n {
-        let at = i * 4;
-        header.push_str(&format!(
-            "\"blocks.{}.w{}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[{at},{}]}},",
-            i / 100,
-            i % 100,
-            at + 4
-        ));
-    }
-    header.pop();
-    header.push('}');
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.resize(bytes.len() + n * 4, 0);
+    let tensors: Vec<_> = (0..n)
+        .map(|i| (format!("blocks.{}.w{}", i / 100, i % 100), "F32", vec![1], vec![0; 4]))
+        .collect();
     let path = dir.join("many.safetensors");
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(&path, build::safetensors(&tensors, &[])).unwrap();
     path
 }
 
