@@ -157,20 +157,13 @@ pub fn run(paths: &[PathBuf], opts: &Options) -> Result<Vec<Checked>, Error> {
         let mut o = oms::Options::new(&sig, key.clone());
         o.threads = opts.threads;
         // `sign FILE` signs the file alone (its manifest names it `.`): a file scanned on its own is
-        // checked against such a signature first, and against its folder's otherwise
-        let single = match canon.is_dir() {
-            true => None,
-            false => oms::verify(&canon, &o)
-                .ok()
-                .filter(|r| r.files.len() == 1 && r.files[0].name == "."),
+        // checked as such against that signature, and as part of its folder otherwise
+        let root = if !canon.is_dir() && oms::signs_one_file(&sig) == Some(true) {
+            canon.clone()
+        } else {
+            dir.clone()
         };
-        let (root, outcome) = match single {
-            Some(r) => (canon.clone(), Ok(r)),
-            None => (
-                dir.clone(),
-                oms::verify(&dir, &o).map_err(|e| (State::Failed, e.to_string())),
-            ),
-        };
+        let outcome = oms::verify(&root, &o).map_err(|e| (State::Failed, e.to_string()));
         out.push(Checked {
             root,
             kind: "oms",

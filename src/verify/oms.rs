@@ -179,6 +179,16 @@ pub fn verify(model: &Path, opts: &Options) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Whether the signature at `sig` signs one file alone (what `sign FILE` writes: its manifest's only
+/// resource is `.`), read from the envelope's payload without checking the signature: only to pick
+/// what [`verify`] then checks in full. `None` when the bundle cannot be read.
+pub fn signs_one_file(sig: &Path) -> Option<bool> {
+    let b = bundle::parse(&read_limited(sig).ok()?).ok()?;
+    let payload = bundle::b64(&b.dsse_envelope.payload, "the DSSE payload").ok()?;
+    let m = super::compat::statement_to_manifest(&payload).ok()?;
+    Some(matches!(m.resources.as_slice(), [r] if r.name == "."))
+}
+
 /// The key method's hint against the key given: a problem when they differ.
 fn key_hint_problem(b: &bundle::Bundle, key: &PublicKey) -> Option<String> {
     let hint = b
