@@ -40,20 +40,20 @@ fn validate(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<
             return;
         }
     }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errors.push(format!("{at}: {v} not in {e:?}"));
-        }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errors.push(format!("{at}: {v} not in {e:?}"));
     }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) {
-        if n < min {
-            errors.push(format!("{at}: {n} < {min}"));
-        }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
+        && n < min
+    {
+        errors.push(format!("{at}: {n} < {min}"));
     }
-    if let (Some(min), Some(n)) = (schema.get("exclusiveMinimum").and_then(Value::as_f64), v.as_f64()) {
-        if n <= min {
-            errors.push(format!("{at}: {n} <= {min}"));
-        }
+    if let (Some(min), Some(n)) = (schema.get("exclusiveMinimum").and_then(Value::as_f64), v.as_f64())
+        && n <= min
+    {
+        errors.push(format!("{at}: {n} <= {min}"));
     }
     if let Some(obj) = v.as_object() {
         for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {

@@ -46,10 +46,10 @@ pub fn check(data: &[u8]) {
         bins: 3,
         sample: Some(5),
     });
-    if let Ok(dims) = parse_slice(&String::from_utf8_lossy(spec)) {
-        if let Ok(s) = view.slice(&dims) {
-            let _ = s.first(16);
-            let _ = s.stats(&StatsOptions { bins: 4, sample: None });
-        }
+    if let Ok(dims) = parse_slice(&String::from_utf8_lossy(spec))
+        && let Ok(s) = view.slice(&dims)
+    {
+        let _ = s.first(16);
+        let _ = s.stats(&StatsOptions { bins: 4, sample: None });
     }
 }

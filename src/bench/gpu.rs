@@ -80,7 +80,7 @@ pub struct Placement {
 /// only when it is larger than a whole buffer. Returns the pieces and each buffer's extent (rounded
 /// up to 4 bytes, the copy alignment).
 pub fn place(lens: &[u64], chunk: u64) -> (Vec<Placement>, Vec<u64>) {
-    debug_assert!(chunk >= PLACE_ALIGN && chunk % PLACE_ALIGN == 0);
+    debug_assert!(chunk >= PLACE_ALIGN && chunk.is_multiple_of(PLACE_ALIGN));
     let mut out = Vec::with_capacity(lens.len());
     let mut extents = vec![0u64];
     let (mut buffer, mut at) = (0usize, 0u64);

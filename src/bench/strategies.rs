@@ -90,7 +90,9 @@ pub fn read_parallel(file: &File, path: &Path, buf: &mut [u8], n: usize) -> Resu
 /// Read `path` (`len` bytes) into the page-aligned `buf` (at least `len` rounded up to
 /// [`DIRECT_ALIGN`]) with `O_DIRECT`; returns whether it had to fall back to plain reads.
 fn read_direct(path: &Path, buf: &mut [u8], len: usize) -> Result<bool> {
-    debug_assert!((buf.as_ptr() as usize) % DIRECT_ALIGN == 0 && buf.len() >= len.next_multiple_of(DIRECT_ALIGN));
+    debug_assert!(
+        (buf.as_ptr() as usize).is_multiple_of(DIRECT_ALIGN) && buf.len() >= len.next_multiple_of(DIRECT_ALIGN)
+    );
     let direct = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECT)
@@ -113,7 +115,7 @@ fn read_direct(path: &Path, buf: &mut [u8], len: usize) -> Result<bool> {
             Err(e) => return Err(Error::io(path, e)),
         }
         // a short read that is not at the end leaves `at` unaligned: finish with plain reads
-        if at < len && at % DIRECT_ALIGN != 0 {
+        if at < len && !at.is_multiple_of(DIRECT_ALIGN) {
             let plain = File::open(path).map_err(|e| Error::io(path, e))?;
             plain
                 .read_exact_at(&mut buf[at..len], at as u64)

@@ -76,7 +76,7 @@ type Piece = (usize, std::ops::Range<usize>);
 /// The pieces of `views` (large ones cut at multiples of [`CHUNK`], itself a multiple of 8) and the
 /// runs of consecutive pieces the threads take, each about [`CHUNK`] bytes (the last may be less).
 fn plan(views: &[&[u8]]) -> (Vec<Piece>, Vec<std::ops::Range<usize>>) {
-    const _: () = assert!(CHUNK % 8 == 0);
+    const _: () = assert!(CHUNK.is_multiple_of(8));
     let mut pieces = Vec::new();
     let mut runs = Vec::new();
     let (mut start, mut bytes) = (0usize, 0usize);

@@ -242,22 +242,20 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
         };
         writeln!(out, "  {word} {:<width$}  {}", escape(&f.name), escape(&extra))?;
     }
-    if verbose {
-        if let Some(gbps) = r.gbps() {
-            writeln!(
-                out,
-                "{}",
-                paint(
-                    DIM,
-                    format!(
-                        "hashed {} in {:.2} s: {gbps:.2} GB/s on {}",
-                        text::bytes(r.bytes_hashed),
-                        r.hash_seconds,
-                        text::plural(r.threads as u64, "thread")
-                    )
+    if verbose && let Some(gbps) = r.gbps() {
+        writeln!(
+            out,
+            "{}",
+            paint(
+                DIM,
+                format!(
+                    "hashed {} in {:.2} s: {gbps:.2} GB/s on {}",
+                    text::bytes(r.bytes_hashed),
+                    r.hash_seconds,
+                    text::plural(r.threads as u64, "thread")
                 )
-            )?;
-        }
+            )
+        )?;
     }
     Ok(())
 }

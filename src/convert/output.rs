@@ -425,10 +425,10 @@ impl Temp {
         super::target::check_kind(target, to_folder, force)?;
         super::target::rename(&self.path, target, force)?;
         self.published = true;
-        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = std::fs::File::open(parent) {
-                let _ = d.sync_all();
-            }
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(parent)
+        {
+            let _ = d.sync_all();
         }
         Ok(())
     }

@@ -178,7 +178,9 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
     for i in 0..n {
         let h = kv_heads[i];
         let a = match recurrent {
-            Some((every, values)) if (i as u64 + 1) % every != 0 => Attention::Recurrent { state_values: values },
+            Some((every, values)) if !(i as u64 + 1).is_multiple_of(every) => {
+                Attention::Recurrent { state_values: values }
+            }
             _ if h == 0 => Attention::None,
             _ if slides[i] => Attention::Sliding {
                 kv_heads: h,

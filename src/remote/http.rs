@@ -159,10 +159,10 @@ impl Client {
             if let Some(r) = range {
                 req = req.header("Range", format!("bytes={}-{}", r.start, r.end - 1));
             }
-            if let Some((o, token)) = &self.token {
-                if origin(&url).as_deref() == Some(o.as_str()) {
-                    req = req.header("Authorization", format!("Bearer {token}"));
-                }
+            if let Some((o, token)) = &self.token
+                && origin(&url).as_deref() == Some(o.as_str())
+            {
+                req = req.header("Authorization", format!("Bearer {token}"));
             }
             let resp = match req.call() {
                 Ok(r) => r,
@@ -307,13 +307,13 @@ impl Client {
             }
             s => return Err(net(url, format!("HTTP {s} to a range request"))),
         };
-        if let Some(s) = size {
-            if s != total {
-                return Err(net(
-                    url,
-                    format!("the server says the file has {total} bytes, the listing said {s}"),
-                ));
-            }
+        if let Some(s) = size
+            && s != total
+        {
+            return Err(net(
+                url,
+                format!("the server says the file has {total} bytes, the listing said {s}"),
+            ));
         }
         let data = self.read_body(url, resp, want)?;
         if data.len() as u64 != want {

@@ -79,7 +79,7 @@ impl<'a> TensorReader<'a> {
                 hint: ": a view that repeats a small storage this much is not a real tensor (a fixed limit)",
             });
         }
-        if t.dtype.bits() % 8 != 0 && nbytes > 0 && t.contiguous_range().is_none() {
+        if !t.dtype.bits().is_multiple_of(8) && nbytes > 0 && t.contiguous_range().is_none() {
             return Err(Error::Unsupported(format!(
                 "tensor {}: a strided or unaligned view of sub-byte dtype {} cannot be materialised",
                 escape(&t.name),
@@ -136,7 +136,7 @@ impl<'a> TensorReader<'a> {
             return Ok(buf);
         }
         let size = (t.dtype.bits() / 8) as usize;
-        if size == 0 || t.dtype.bits() % 8 != 0 {
+        if size == 0 || !t.dtype.bits().is_multiple_of(8) {
             return Err(Error::Unsupported(format!(
                 "tensor {}: strided view of sub-byte dtype {}",
                 escape(&t.name),

@@ -387,7 +387,7 @@ fn misaligned_bytes_give_the_same_statistics_as_aligned_ones() {
         assert_eq!(
             (
                 bytes.as_ptr() as usize % size,
-                shifted[1..].as_ptr() as usize % size == 0
+                (shifted[1..].as_ptr() as usize).is_multiple_of(size)
             ),
             (0, false)
         );

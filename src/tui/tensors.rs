@@ -239,10 +239,10 @@ impl TensorPane {
         if self.open[id] && n.has_children(id) && self.marks.is_none() {
             self.open[id] = false;
             self.rebuild(Some(id));
-        } else if n.parent != Tree::ROOT {
-            if let Some(p) = self.position(n.parent) {
-                self.selected = p;
-            }
+        } else if n.parent != Tree::ROOT
+            && let Some(p) = self.position(n.parent)
+        {
+            self.selected = p;
         }
     }
 

@@ -349,7 +349,7 @@ fn read_serialization(ser: &Value) -> Result<Serialization, String> {
 
 /// Hex digits to bytes (`None` when odd, empty or not hex).
 pub(super) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.is_empty() {
+    if !s.len().is_multiple_of(2) || s.is_empty() {
         return None;
     }
     (0..s.len())

@@ -350,11 +350,11 @@ pub fn use_tree(toks: &[Tok], at: &mut usize, prefix: Vec<String>, out: &mut Vec
 }
 
 fn alias(toks: &[Tok], at: &mut usize) -> Option<String> {
-    if toks.get(*at) == Some(&Tok::Ident("as".into())) {
-        if let Some(Tok::Ident(n)) = toks.get(*at + 1) {
-            *at += 2;
-            return Some(n.clone());
-        }
+    if toks.get(*at) == Some(&Tok::Ident("as".into()))
+        && let Some(Tok::Ident(n)) = toks.get(*at + 1)
+    {
+        *at += 2;
+        return Some(n.clone());
     }
     None
 }

@@ -152,7 +152,7 @@ pub fn safetensors(tensors: &[(String, &str, Vec<u64>, Vec<u8>)], metadata: &[(S
         at += bytes.len();
     }
     let mut json = serde_json::to_vec(&h).unwrap();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = (json.len() as u64).to_le_bytes().to_vec();

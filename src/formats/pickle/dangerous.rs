@@ -269,10 +269,10 @@ const TABLE: &[Entry] = &[
 /// Why `module.name` is dangerous, looking at that exact pair only (no dotted-name search).
 fn lookup_exact(module: &str, name: &str) -> Option<&'static str> {
     let first = name.split('.').next().unwrap_or(name);
-    if matches!(module, "builtins" | "__builtin__") {
-        if let Some((_, why)) = BUILTIN_NAMES.iter().find(|(n, _)| *n == first) {
-            return Some(why);
-        }
+    if matches!(module, "builtins" | "__builtin__")
+        && let Some((_, why)) = BUILTIN_NAMES.iter().find(|(n, _)| *n == first)
+    {
+        return Some(why);
     }
     for &(m, n, why) in TABLE {
         let module_hit = if n == "*" { under(module, m) } else { module == m };
@@ -316,15 +316,15 @@ pub fn why(module: &str, name: &str) -> Option<&'static str> {
         return Some(w);
     }
     // Python 3 unpicklers rename Python 2 modules (fix_imports): look at what is really imported
-    if let Some(&(_, to)) = PY2_MODULES.iter().find(|(from, _)| *from == module) {
-        if let Some(w) = why_dotted(to, name) {
-            return Some(w);
-        }
+    if let Some(&(_, to)) = PY2_MODULES.iter().find(|(from, _)| *from == module)
+        && let Some(w) = why_dotted(to, name)
+    {
+        return Some(w);
     }
-    if let Some(&(_, _, m, n)) = PY2_NAMES.iter().find(|(m, n, _, _)| *m == module && *n == name) {
-        if let Some(w) = lookup_exact(m, n) {
-            return Some(w);
-        }
+    if let Some(&(_, _, m, n)) = PY2_NAMES.iter().find(|(m, n, _, _)| *m == module && *n == name)
+        && let Some(w) = lookup_exact(m, n)
+    {
+        return Some(w);
     }
     why_dotted(module, name)
 }

@@ -98,15 +98,14 @@ pub fn read(path: &Path, data: &[u8]) -> Result<TorchFile> {
     // the element type of each key, from the storages the object pickle names
     let mut dtypes: HashMap<&str, DType> = HashMap::new();
     for i in 0..objects.heap.len() as u32 {
-        if let Some(Node::Storage(s)) = objects.heap.get(i) {
-            if let Some(prev) = dtypes.insert(&s.key, s.dtype) {
-                if prev != s.dtype {
-                    return Err(fmt(format!(
-                        "storage {} is named with two element types",
-                        escape(&s.key)
-                    )));
-                }
-            }
+        if let Some(Node::Storage(s)) = objects.heap.get(i)
+            && let Some(prev) = dtypes.insert(&s.key, s.dtype)
+            && prev != s.dtype
+        {
+            return Err(fmt(format!(
+                "storage {} is named with two element types",
+                escape(&s.key)
+            )));
         }
     }
     let mut ranges: HashMap<String, Range<u64>> = HashMap::new();

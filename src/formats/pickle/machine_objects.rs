@@ -31,7 +31,7 @@ impl<'a> Machine<'a> {
     }
 
     pub(in crate::formats::pickle) fn set_items(&mut self, target: &Value<'a>, items: Vec<Value<'a>>) -> R<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.bad("SETITEMS with an odd number of items"));
         }
         // inserting hashes every str key

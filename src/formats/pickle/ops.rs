@@ -239,10 +239,8 @@ fn int_text<'a>(r: &Reader<'a>, line: &'a [u8], long: bool) -> Result<Arg<'a>, O
     if !long && c.len() == 2 && (c == "00" || c == "01") {
         return Ok(Arg::Bool(c == "01"));
     }
-    if !long {
-        if let Some(v) = c_strtol(c) {
-            return Ok(Arg::Int(v));
-        }
+    if !long && let Some(v) = c_strtol(c) {
+        return Ok(Arg::Int(v));
     }
     let (v, huge) = py_int(c).ok_or_else(bad)?;
     match i64::try_from(v) {

@@ -53,10 +53,10 @@ impl Lit {
         let mut out: Vec<&str> = Vec::new();
         if let Lit::Dict(pairs) = self {
             for (k, _) in pairs {
-                if let Lit::Str(s) = k {
-                    if !out.contains(&s.as_str()) {
-                        out.push(s);
-                    }
+                if let Lit::Str(s) = k
+                    && !out.contains(&s.as_str())
+                {
+                    out.push(s);
                 }
             }
         }

@@ -93,7 +93,7 @@ pub fn dequantize(ty: GgmlType, blocks: &[u8], out: &mut [f32]) -> bool {
         return false;
     };
     let (n, size) = (n as usize, size as usize);
-    if blocks.len() % size != 0 || out.len() != blocks.len() / size * n {
+    if !blocks.len().is_multiple_of(size) || out.len() != blocks.len() / size * n {
         return false;
     }
     for (b, o) in blocks.chunks_exact(size).zip(out.chunks_exact_mut(n)) {

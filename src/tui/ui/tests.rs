@@ -48,13 +48,13 @@ fn settle(mut app: App) -> App {
         let p = Preview::compute(&app.ck, index, exact, &AtomicBool::new(false)).expect("not cancelled");
         app.update(Action::PreviewReady(Box::new(p)));
     }
-    if let Some(c) = &app.compare {
-        if c.report.is_none() {
-            let r = tensorscope::diff::diff(&app.ck, &c.b)
-                .map(Box::new)
-                .map_err(|e| e.to_string());
-            app.update(Action::DiffReady(r));
-        }
+    if let Some(c) = &app.compare
+        && c.report.is_none()
+    {
+        let r = tensorscope::diff::diff(&app.ck, &c.b)
+            .map(Box::new)
+            .map_err(|e| e.to_string());
+        app.update(Action::DiffReady(r));
     }
     app
 }
@@ -348,10 +348,10 @@ fn diff_tab_compares_by_value_across_dtypes() {
         "a.safetensors",
     );
     let mut app = act(app, [Action::Down]);
-    if let Some(c) = &mut app.compare {
-        if let Some(ck) = std::sync::Arc::get_mut(&mut c.b) {
-            ck.path = "b.safetensors".into();
-        }
+    if let Some(c) = &mut app.compare
+        && let Some(ck) = std::sync::Arc::get_mut(&mut c.b)
+    {
+        ck.path = "b.safetensors".into();
     }
     insta::assert_snapshot!("diff_120x40", sized(app, 120, 40));
 }

@@ -37,16 +37,17 @@ pub fn hang(spans: Vec<Span<'static>>, indent: usize, width: usize) -> Vec<Line<
         }
         // break after the last space that leaves something on this line, unless the word after it
         // would not fit a line of its own either (a long path is cut where the line ends)
-        if end < chars.len() && chars[end].0 != ' ' {
-            if let Some(sp) = space.filter(|&sp| sp > start) {
-                let word: usize = chars[sp + 1..]
-                    .iter()
-                    .take_while(|(c, _)| *c != ' ')
-                    .map(|&(c, _)| cols(c))
-                    .sum();
-                if word <= width - indent {
-                    end = sp + 1;
-                }
+        if end < chars.len()
+            && chars[end].0 != ' '
+            && let Some(sp) = space.filter(|&sp| sp > start)
+        {
+            let word: usize = chars[sp + 1..]
+                .iter()
+                .take_while(|(c, _)| *c != ' ')
+                .map(|&(c, _)| cols(c))
+                .sum();
+            if word <= width - indent {
+                end = sp + 1;
             }
         }
         let end = end.max(start + 1);

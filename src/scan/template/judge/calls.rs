@@ -91,14 +91,13 @@ impl Judge {
                     ..Val::data()
                 };
                 if let (Some(items), Some(s), true) = (&input.known, &sep.known, matches!(f.expr, Some(Expr::List(_))))
+                    && s.len() == 1
+                    && items.iter().map(String::len).sum::<usize>() <= MAX_FOLD
+                    && let Some(Expr::List(l)) = &f.expr
                 {
-                    if s.len() == 1 && items.iter().map(String::len).sum::<usize>() <= MAX_FOLD {
-                        if let Some(Expr::List(l)) = &f.expr {
-                            let parts: Option<Vec<String>> = l.items.iter().map(const_str).collect();
-                            if let Some(parts) = parts {
-                                v.known = Some(vec![parts.join(&s[0])]);
-                            }
-                        }
+                    let parts: Option<Vec<String>> = l.items.iter().map(const_str).collect();
+                    if let Some(parts) = parts {
+                        v.known = Some(vec![parts.join(&s[0])]);
                     }
                 }
                 v
