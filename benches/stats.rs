@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
     let total = mb << 20;
     let mut group = c.benchmark_group("stats");
     group.sample_size(10);
-    let hist = StatsOptions { bins: 40, sample: None };
+    let hist = StatsOptions { bins: 20, sample: None };
     let mut sizes = |label: &str, bytes: usize, dtypes: [DType; 2]| {
         group.throughput(Throughput::Bytes(bytes as u64));
         for dtype in dtypes {

@@ -2,7 +2,7 @@
 //! vectorises (in `f32` for `f32` values, exactly as the `f64` formula has it; see [`Fast`]), then the
 //! counting, two values to an increment when the bins are few ([`Tally`]).
 
-use super::Lane;
+use super::{Lane, prefetch};
 
 /// The loop of [`bins`], inlined into each copy.
 #[inline(always)]
@@ -11,6 +11,7 @@ pub(super) fn bins_generic<L: Lane>(xs: &[L], lo: f64, scale: f64, counts: &mut 
     // the bin of each value first, in a loop of its own that vectorises, then the counting
     let mut idx = [0u32; BLOCK];
     for c in xs.chunks(BLOCK) {
+        prefetch(c.as_ptr().cast(), size_of_val(c));
         for (o, &x) in idx.iter_mut().zip(c) {
             *o = bin(x.into(), lo, scale, top);
         }
@@ -28,6 +29,9 @@ pub(crate) struct Counts {
     /// Count per bin, in four sub-counters (summed by [`Counts::totals`]).
     pub per: Vec<[u64; 4]>,
     tally: Tally,
+    /// The bins' edges for [`small`], found on its first call.
+    #[cfg(target_arch = "x86_64")]
+    edges: Option<avx512::Edges>,
 }
 
 impl Counts {
@@ -36,6 +40,8 @@ impl Counts {
         Counts {
             per: vec![[0; 4]; bins],
             tally: Tally::new(bins),
+            #[cfg(target_arch = "x86_64")]
+            edges: None,
         }
     }
 
@@ -182,6 +188,7 @@ pub(super) fn bins_f32(xs: &[f32], p: &Fast, counts: &mut Counts) {
     let top64 = (counts.per.len() - 1) as f64;
     let mut idx = [0u32; BLOCK];
     for c in xs.chunks(BLOCK) {
+        prefetch(c.as_ptr().cast(), size_of_val(c));
         let mut doubt = 0u32;
         for (o, &x) in idx.iter_mut().zip(c) {
             let a = (x - p.lo) * p.scale;
@@ -210,6 +217,28 @@ pub(super) fn bins_f32(xs: &[f32], p: &Fast, counts: &mut Counts) {
         counts.tally.add(&idx[..c.len()], &mut counts.per);
     }
 }
+
+/// Count `f32` values with the AVX-512BW kernel for a few bins (`avx512`), when the CPU has it and
+/// the bins are few enough; `false` (nothing counted) otherwise.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn small(xs: &[f32], p: &Fast, counts: &mut Counts) -> bool {
+    let cpu = std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("popcnt");
+    if counts.per.len() > avx512::MAX_BINS || !cpu {
+        return false;
+    }
+    let edges = match counts.edges.take() {
+        Some(e) if e.fits(p.lo64, p.scale64) => e,
+        _ => avx512::Edges::new(p.lo64, p.scale64, counts.per.len()),
+    };
+    // SAFETY: AVX-512BW and POPCNT were seen just above, and AVX-512F comes with AVX-512BW
+    unsafe { avx512::bins_f32(xs, p, &edges, counts) };
+    counts.edges = Some(edges);
+    true
+}
+
+#[cfg(target_arch = "x86_64")]
+#[path = "stats_bins_avx512.rs"]
+mod avx512;
 
 /// `((x - lo) * scale) as usize` capped at `top`, as the scalar code had it, in operations that
 /// vectorise (a saturating `as` conversion does not): the product is clamped to `[0, top]` first (the

@@ -117,8 +117,13 @@ pub(super) fn bins<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, counts: &mu
     if let (Some(xs), Some(fast)) = (L::as_f32(xs), Fast::new(lo, scale, counts.per.len())) {
         return match isa.0 {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: as in `moments`, the CPU was seen to have AVX-512F.
-            Level::Avx512 => unsafe { x86::bins_f32_avx512(xs, &fast, counts) },
+            Level::Avx512 => {
+                // a few bins: the AVX-512BW kernel where the CPU has it
+                if !histogram::small(xs, &fast, counts) {
+                    // SAFETY: as in `moments`, the CPU was seen to have AVX-512F.
+                    unsafe { x86::bins_f32_avx512(xs, &fast, counts) }
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `moments`, the CPU was seen to have AVX2.
             Level::Avx2 => unsafe { x86::bins_f32_avx2(xs, &fast, counts) },
@@ -233,6 +238,30 @@ fn lanes<L: Copy, A: Copy, const W: usize>(xs: &[L], init: A, f: impl Fn(A, L) -
         acc[i] = f(acc[i], x);
     }
     acc
+}
+
+/// How far ahead of the element being read the kernels ask for memory, in bytes: the hardware's
+/// stream prefetcher stops at each 4 KiB page, and a pass over a tensor larger than the caches then
+/// waits on memory at every page (measured with `cargo bench --bench stats`: the histogram pass over 154
+/// MB went from about 20 to about 12.6 ms on the development VM; the statistics pass, whose first
+/// loop reads 16 KiB at a time, did not gain).
+pub(super) const PREFETCH: usize = 8 << 10;
+
+/// Ask for the cache lines of `len` bytes at `at` + [`PREFETCH`] (a hint: it never faults, whatever
+/// the address).
+#[inline(always)]
+pub(super) fn prefetch(at: *const u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (0..len).step_by(64) {
+        // SAFETY: a prefetch reads nothing the program sees and never faults
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                at.wrapping_add(PREFETCH + line).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (at, len);
 }
 
 #[path = "stats_bins.rs"]
