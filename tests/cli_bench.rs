@@ -408,3 +408,58 @@ fn touched_mapped_rows_say_how_the_page_cache_holds_the_file() {
     assert!((0.0..=100.0).contains(&share), "{line}");
     assert!(line.contains(".safetensors"), "names the file: {line}");
 }
+
+#[test]
+fn drop_cache_after_drops_the_measured_files_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.safetensors");
+    std::fs::copy("samples/gpt2-tiny.safetensors", &file).unwrap();
+    let json = dir.path().join("r.json");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "bench",
+            file.to_str().unwrap(),
+            "--no-twin",
+            "--runs",
+            "1",
+            "--method",
+            "safetensors-mmap",
+            "--report",
+            json.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        common::run(&a)
+    };
+    let said = |v: &Value| -> Option<String> {
+        v["caveats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.as_str())
+            .find(|c| c.starts_with("--drop-cache-after:"))
+            .map(str::to_owned)
+    };
+    // without the flag the warm run leaves the file cached, and the report says nothing of it
+    let r = args(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = read_json(&json);
+    assert_eq!(v["config"]["drop_cache_after"], false);
+    assert_eq!(said(&v), None);
+    let (resident, pages) = tensorscope::bench::cache::resident(&file).unwrap();
+    assert!(pages > 0 && resident > 0, "{resident} of {pages}");
+    let r = args(&["--drop-cache-after"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = read_json(&json);
+    assert_eq!(v["config"]["drop_cache_after"], true);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    let note = said(&v).expect("a --drop-cache-after caveat");
+    // what the report says is what mincore sees now: dropped, or (tmpfs, a page mapped elsewhere)
+    // said to have stayed
+    let (resident, _) = tensorscope::bench::cache::resident(&file).unwrap();
+    assert_eq!(
+        resident > 0,
+        note.contains("stayed"),
+        "{resident} pages resident; {note}"
+    );
+    assert!(note.contains("was dropped"), "{note}");
+}

@@ -42,6 +42,40 @@ pub(super) fn page_span(bytes: &[u8]) -> (usize, usize) {
     (start / page * page, (start + bytes.len()).next_multiple_of(page))
 }
 
+/// `--drop-cache-after`: drop the pages of each of `files` (each once) from the page cache, and
+/// say what that freed and what stayed (checked with `mincore`, as [`drop_pages`] does).
+pub fn drop_after<'a>(files: impl IntoIterator<Item = &'a Path>) -> String {
+    let page = page_size();
+    let (mut before, mut after) = (0u64, 0u64);
+    let mut failed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for f in files.into_iter().filter(|f| seen.insert(*f)) {
+        match drop_pages(f) {
+            Ok(o) => {
+                before += o.resident_before;
+                after += o.resident_after;
+            }
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    let bytes = |pages: u64| crate::text::bytes(pages.saturating_mul(page));
+    let mut s = format!(
+        "--drop-cache-after: the measured files held {} of page cache after the last run, and {} of it was dropped",
+        bytes(before),
+        bytes(before.saturating_sub(after))
+    );
+    if after > 0 {
+        s += &format!(
+            "; {} stayed (pages another process maps, or a file system that ignores the advice)",
+            bytes(after)
+        );
+    }
+    if !failed.is_empty() {
+        s += &format!("; not dropped: {}", failed.join("; "));
+    }
+    s
+}
+
 /// How many of `file`'s pages are in the page cache, and how many it has.
 pub fn resident(path: &Path) -> Result<(u64, u64)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;

@@ -217,6 +217,22 @@ pub fn page_cache_caveats(config: &Config, targets: &[Target], results: &[BenchR
     out
 }
 
+/// Without `--drop-cache-after`, when the measured checkpoints are a quarter of the machine's memory
+/// or more: they stay in the page cache after the run, and the flag that drops them.
+pub fn cache_advice(config: &Config, sys: &crate::report::System, targets: &[Target]) -> Option<String> {
+    let total: u64 = targets.iter().map(|t| t.bytes).sum();
+    let memory = sys.memory_bytes;
+    (!config.drop_cache_after && memory > 0 && total >= memory / 4).then(|| {
+        format!(
+            "The measured files ({}, {:.0}% of this machine's memory) stay in the page cache after this run, where \
+             other programs' files are evicted before them; --drop-cache-after drops their pages once the last run \
+             has ended (no figure changes: every run is over by then).",
+            crate::text::bytes(total),
+            total as f64 * 100.0 / memory as f64
+        )
+    })
+}
+
 /// The caveats every run needs: what untouched, lazy, warm, eager and noisy rows mean.
 pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[BenchResult]) -> Vec<String> {
     let mut out = Vec::new();

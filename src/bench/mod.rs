@@ -307,6 +307,9 @@ pub struct Config {
     /// folder (removed afterwards) and measure it beside it, so that every row has a like-for-like
     /// baseline; each checkpoint is then compared with its own twin.
     pub twin: bool,
+    /// Once the last run (and the ceilings) are done, drop every measured file's pages from the
+    /// page cache ([`cache::drop_after`]); the report says what that freed.
+    pub drop_cache_after: bool,
 }
 
 /// Most timed runs per case.
@@ -332,6 +335,7 @@ impl Config {
             touch_threads: touch::default_threads(),
             cancel: None,
             twin: false,
+            drop_cache_after: false,
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::caveats::{ceilings, filesystem_caveats, general_caveats, gpu_caveats, page_cache_caveats};
+use super::caveats::{cache_advice, ceilings, filesystem_caveats, general_caveats, gpu_caveats, page_cache_caveats};
 use super::child::{self, Spec};
 use super::plan::{self, Case, Target};
 use super::{
@@ -217,6 +217,12 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     caveats.extend(filesystem_caveats(&targets));
     caveats.extend(page_cache_caveats(config, &targets, &results));
     caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
+    caveats.extend(cache_advice(config, &system, &targets));
+    if config.drop_cache_after {
+        caveats.push(cache::drop_after(
+            targets.iter().flat_map(|t| &t.files).map(|f| f.as_path()),
+        ));
+    }
     on_event(&Event::Finished);
     Ok(Report {
         tool: format!("tensorscope {}", env!("CARGO_PKG_VERSION")),
@@ -229,6 +235,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             synthetic,
             isolated: matches!(config.isolation, Isolation::Child(_)),
             touch_threads: config.touch_threads,
+            drop_cache_after: config.drop_cache_after,
         },
         checkpoints: targets
             .iter()

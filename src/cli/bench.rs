@@ -73,6 +73,11 @@ pub struct Args {
     /// removed after.
     #[arg(long)]
     pub no_twin: bool,
+    /// Once the last run has ended, drop every measured file's pages from the page cache
+    /// (posix_fadvise DONTNEED, checked with mincore), so that benchmarking a large checkpoint does
+    /// not leave it filling the cache; the report says what was freed.
+    #[arg(long)]
+    pub drop_cache_after: bool,
 }
 
 fn size(s: &str) -> Result<u64, String> {
@@ -120,6 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     config.upload = args.upload;
     config.twin = !args.no_twin;
+    config.drop_cache_after = args.drop_cache_after;
     if let Some(n) = args.touch_threads {
         config.touch_threads = n;
     }

@@ -102,6 +102,10 @@ pub struct RunConfig {
     /// Threads that read every byte of a touched load (reports written before it existed: 1).
     #[serde(default = "one_thread")]
     pub touch_threads: usize,
+    /// Whether the files' pages were dropped from the page cache after the last run
+    /// (`--drop-cache-after`; reports written before it existed: no).
+    #[serde(default)]
+    pub drop_cache_after: bool,
 }
 
 fn one_thread() -> usize {

@@ -97,6 +97,7 @@ pub fn report() -> Report {
             synthetic: Some("gpt2 500.0 MB".into()),
             isolated: true,
             touch_threads: 2,
+            drop_cache_after: false,
         },
         checkpoints: vec![CheckpointFacts {
             path: "/tmp/m.safetensors".into(),
