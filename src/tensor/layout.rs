@@ -171,6 +171,22 @@ pub fn stats_lines(dtype: DType, s: &Stats) -> [String; 3] {
 
 /// The histogram as lines (a heading, then one line per bin with a bar of at most `bar` cells).
 pub fn histogram_lines(h: &Histogram, dtype: DType, bar: usize) -> Vec<String> {
+    lines_of(h, dtype, bar, false)
+}
+
+/// [`histogram_lines`] fitted to `width` columns, as a pane shows them: the bar takes what the labels
+/// leave (at most `max_bar` cells, at least one), and where even one cell does not fit, the rows drop
+/// their indent and keep one space on each side of the bar. Labels wider than `width` still overflow.
+pub fn histogram_lines_in(h: &Histogram, dtype: DType, width: usize, max_bar: usize) -> Vec<String> {
+    let (w0, w1, wc) = label_widths(&histogram_rows(h, is_integer(dtype)));
+    let labels = w0 + 4 + w1 + wc;
+    // "  lo .. hi  " bar "  count", or "lo .. hi " bar " count"
+    let compact = width < labels + 6 + 1;
+    let room = width.saturating_sub(labels + if compact { 2 } else { 6 });
+    lines_of(h, dtype, room.clamp(1, max_bar.max(1)), compact)
+}
+
+fn lines_of(h: &Histogram, dtype: DType, bar: usize, compact: bool) -> Vec<String> {
     const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
     let rows = histogram_rows(h, is_integer(dtype));
     let mut out = vec![format!(
@@ -178,9 +194,8 @@ pub fn histogram_lines(h: &Histogram, dtype: DType, bar: usize) -> Vec<String> {
         crate::text::plural(rows.len() as u64, "bin")
     )];
     let peak = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
-    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let wc = rows.iter().map(|r| crate::text::count(r.2).len()).max().unwrap_or(0);
+    let (w0, w1, wc) = label_widths(&rows);
+    let (indent, gap) = if compact { ("", " ") } else { ("  ", "  ") };
     for (lo, hi, c) in &rows {
         let eighths = (*c as f64 / peak as f64 * (bar * 8) as f64).round() as usize;
         let eighths = if *c > 0 { eighths.max(1) } else { 0 };
@@ -190,9 +205,21 @@ pub fn histogram_lines(h: &Histogram, dtype: DType, bar: usize) -> Vec<String> {
         } else {
             format!("{lo:>w0$} .. {hi:<w1$}")
         };
-        out.push(format!("  {range}  {cells:<bar$}  {:>wc$}", crate::text::count(*c)));
+        out.push(format!(
+            "{indent}{range}{gap}{cells:<bar$}{gap}{:>wc$}",
+            crate::text::count(*c)
+        ));
     }
     out
+}
+
+/// The widths of the lower edges, upper edges and counts of `rows` (in characters; the labels are
+/// ASCII).
+fn label_widths(rows: &[(String, String, u64)]) -> (usize, usize, usize) {
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let wc = rows.iter().map(|r| crate::text::count(r.2).len()).max().unwrap_or(0);
+    (w0, w1, wc)
 }
 
 /// The rows of a histogram as `(lo, hi, count)` labels: one row for a constant tensor (`hi` empty);
@@ -319,5 +346,36 @@ mod tests {
             counts: vec![0, 0, 7],
         };
         assert_eq!(histogram_rows(&h, false), [("0.5".to_string(), String::new(), 7)]);
+    }
+
+    #[test]
+    fn rows_fitted_to_a_width_take_it_exactly() {
+        // large counts and edges of 4 significant digits around zero (9 characters), a constant
+        // tensor too
+        for h in [
+            Histogram {
+                lo: -0.142,
+                hi: 0.128,
+                counts: (0..20).map(|i| 5 + i * i * 1_000).collect(),
+            },
+            Histogram {
+                lo: 2.0,
+                hi: 2.0,
+                counts: vec![1_048_576],
+            },
+        ] {
+            let widest = histogram_lines(&h, DType::F32, 1)[1].chars().count();
+            for width in [widest - 3, widest - 1, widest, widest + 1, widest + 30] {
+                let lines = histogram_lines_in(&h, DType::F32, width, 40);
+                for l in &lines[1..] {
+                    assert!(l.contains(|c: char| ('█'..='▏').contains(&c)), "{l:?}");
+                    assert_eq!(l.chars().count(), width.min(widest + 39), "{width}: {l:?}");
+                }
+            }
+            // show's own lines: the bar as asked
+            for l in &histogram_lines(&h, DType::F32, 10)[1..] {
+                assert_eq!(l.chars().count(), widest + 9, "{l:?}");
+            }
+        }
     }
 }

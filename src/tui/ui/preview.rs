@@ -143,8 +143,13 @@ fn body(p: &Preview, t: &TensorInfo, width: usize) -> Vec<Line<'static>> {
             lines.push(Line::from("  press s for exact statistics").fg(Color::Yellow));
         }
         if let Some(h) = &s.histogram {
-            let bar = width.saturating_sub(32).clamp(4, 40);
-            lines.extend(layout::histogram_lines(h, t.dtype, bar).into_iter().map(Line::from));
+            // the bar takes what the labels leave of the pane (less a column before the border), so
+            // that no row wraps
+            lines.extend(
+                layout::histogram_lines_in(h, t.dtype, width.saturating_sub(1), 40)
+                    .into_iter()
+                    .map(Line::from),
+            );
         }
         lines.push(Line::from(""));
     }

@@ -164,3 +164,35 @@ fn the_files_tab_of_a_hub_cache_folder_names_repository_and_revision() {
     insta::assert_snapshot!("files_hub_cache_80x24", draw(&a, 80, 24));
     insta::assert_snapshot!("files_hub_cache_200x50", draw(&a, 200, 50));
 }
+
+#[test]
+fn histogram_rows_with_long_labels_fit_the_pane_at_80_columns() {
+    // one F32 tensor of 3 M values, most of them near its minimum: the preview samples a million of
+    // them, so the edges take 7 characters ("-0.1285") and the largest count 7 ("490,123")
+    let dir = tempfile::tempdir().unwrap();
+    let n = 3_000_000usize;
+    let bytes: Vec<u8> = (0..n)
+        .flat_map(|i| ((((i * 7919) % n) as f32 / n as f32).powi(4) * 0.27 - 0.142).to_le_bytes())
+        .collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![n], &bytes).unwrap();
+    let path = dir.path().join("big.safetensors");
+    std::fs::write(&path, safetensors::serialize([("w", view)], None).unwrap()).unwrap();
+    let a = tidy(
+        settle(crate::tui::load(&path, &Default::default()).unwrap()),
+        "big.safetensors",
+    );
+    let pane = right(&sized(a, 80, 24), 80);
+    let rows: Vec<&String> = pane.iter().filter(|l| l.contains(" .. ")).collect();
+    assert!(rows.len() >= 5, "{pane:#?}");
+    // each row holds its bar and its count; a wrapped row would leave a line of digits alone
+    for r in &rows {
+        let bar = r.contains(|c: char| ('█'..='▏').contains(&c));
+        assert!(r.ends_with(|c: char| c.is_ascii_digit()) && bar, "{pane:#?}");
+    }
+    assert!(
+        !pane
+            .iter()
+            .any(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit() || c == ',')),
+        "{pane:#?}"
+    );
+}
