@@ -42,8 +42,9 @@ pub(super) fn page_span(bytes: &[u8]) -> (usize, usize) {
     (start / page * page, (start + bytes.len()).next_multiple_of(page))
 }
 
-/// `--drop-cache-after`: drop the pages of each of `files` (each once) from the page cache, and
-/// say what that freed and what stayed (checked with `mincore`, as [`drop_pages`] does).
+/// `--drop-cache-after`: drop the pages of each of `files` (each once: the caller names each file one
+/// way) from the page cache, and say what that freed and what stayed (checked with `mincore`, as
+/// [`drop_pages`] does).
 pub fn drop_after<'a>(files: impl IntoIterator<Item = &'a Path>) -> String {
     let page = page_size();
     let (mut before, mut after) = (0u64, 0u64);

@@ -217,10 +217,15 @@ pub fn page_cache_caveats(config: &Config, targets: &[Target], results: &[BenchR
     out
 }
 
-/// Without `--drop-cache-after`, when the measured checkpoints are a quarter of the machine's memory
-/// or more: they stay in the page cache after the run, and the flag that drops them.
-pub fn cache_advice(config: &Config, sys: &crate::report::System, targets: &[Target]) -> Option<String> {
-    let total: u64 = targets.iter().map(|t| t.bytes).sum();
+/// Without `--drop-cache-after`, when the measured `files` (those that outlive the run, each once)
+/// are a quarter of the machine's memory or more: they stay in the page cache after the run, and the
+/// flag that drops them.
+pub fn cache_advice(config: &Config, sys: &crate::report::System, files: &[std::path::PathBuf]) -> Option<String> {
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let memory = sys.memory_bytes;
     (!config.drop_cache_after && memory > 0 && total >= memory / 4).then(|| {
         format!(

@@ -217,11 +217,24 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     caveats.extend(filesystem_caveats(&targets));
     caveats.extend(page_cache_caveats(config, &targets, &results));
     caveats.extend(gpu_caveats(used_adapter.as_ref(), &results));
-    caveats.extend(cache_advice(config, &system, &targets));
+    // the files that stay once the run is over: not the twins or a synthetic pair in temporary
+    // folders (removed on return), each file once however it was named
+    let temporary: Vec<&std::path::Path> = [&temp, &twin_temp]
+        .into_iter()
+        .flatten()
+        .map(|t| t.0.as_path())
+        .collect();
+    let mut kept: Vec<PathBuf> = targets
+        .iter()
+        .flat_map(|t| &t.files)
+        .filter(|f| !temporary.iter().any(|d| f.starts_with(d)))
+        .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
+        .collect();
+    kept.sort();
+    kept.dedup();
+    caveats.extend(cache_advice(config, &system, &kept));
     if config.drop_cache_after {
-        caveats.push(cache::drop_after(
-            targets.iter().flat_map(|t| &t.files).map(|f| f.as_path()),
-        ));
+        caveats.push(cache::drop_after(kept.iter().map(|f| f.as_path())));
     }
     on_event(&Event::Finished);
     Ok(Report {

@@ -171,22 +171,31 @@ pub fn stats_lines(dtype: DType, s: &Stats) -> [String; 3] {
 
 /// The histogram as lines (a heading, then one line per bin with a bar of at most `bar` cells).
 pub fn histogram_lines(h: &Histogram, dtype: DType, bar: usize) -> Vec<String> {
-    lines_of(h, dtype, bar, false)
+    lines_of(h, dtype, bar, PADDING)
 }
 
+/// The spaces of a row of [`histogram_lines`] around its labels and bar: an indent of two, and two on
+/// each side of the bar.
+const PADDING: usize = 6;
+
 /// [`histogram_lines`] fitted to `width` columns, as a pane shows them: the bar takes what the labels
-/// leave (at most `max_bar` cells, at least one), and where even one cell does not fit, the rows drop
-/// their indent and keep one space on each side of the bar. Labels wider than `width` still overflow.
+/// leave (at most `max_bar` cells, at least one); where that would be under four cells, the rows give
+/// up spaces first (the indent, then one on each side of the bar, down to one space each side), so
+/// that the bar never shrinks as the width grows. Rows are `width` long unless the labels and three
+/// spaces and one cell do not fit.
 pub fn histogram_lines_in(h: &Histogram, dtype: DType, width: usize, max_bar: usize) -> Vec<String> {
     let (w0, w1, wc) = label_widths(&histogram_rows(h, is_integer(dtype)));
     let labels = w0 + 4 + w1 + wc;
-    // "  lo .. hi  " bar "  count", or "lo .. hi " bar " count"
-    let compact = width < labels + 6 + 1;
-    let room = width.saturating_sub(labels + if compact { 2 } else { 6 });
-    lines_of(h, dtype, room.clamp(1, max_bar.max(1)), compact)
+    let max_bar = max_bar.max(1);
+    let least = 4.min(max_bar);
+    let padding = width.saturating_sub(labels + least).clamp(2, PADDING);
+    let bar = width.saturating_sub(labels + padding).clamp(1, max_bar);
+    lines_of(h, dtype, bar, padding)
 }
 
-fn lines_of(h: &Histogram, dtype: DType, bar: usize, compact: bool) -> Vec<String> {
+/// The rows with `padding` (2 to [`PADDING`]) spaces: the indent goes first, then a space on each
+/// side of the bar in turn.
+fn lines_of(h: &Histogram, dtype: DType, bar: usize, padding: usize) -> Vec<String> {
     const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
     let rows = histogram_rows(h, is_integer(dtype));
     let mut out = vec![format!(
@@ -195,7 +204,13 @@ fn lines_of(h: &Histogram, dtype: DType, bar: usize, compact: bool) -> Vec<Strin
     )];
     let peak = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
     let (w0, w1, wc) = label_widths(&rows);
-    let (indent, gap) = if compact { ("", " ") } else { ("  ", "  ") };
+    let (indent, before, after) = match padding {
+        ..=2 => ("", " ", " "),
+        3 => ("", " ", "  "),
+        4 => ("", "  ", "  "),
+        5 => (" ", "  ", "  "),
+        _ => ("  ", "  ", "  "),
+    };
     for (lo, hi, c) in &rows {
         let eighths = (*c as f64 / peak as f64 * (bar * 8) as f64).round() as usize;
         let eighths = if *c > 0 { eighths.max(1) } else { 0 };
@@ -206,7 +221,7 @@ fn lines_of(h: &Histogram, dtype: DType, bar: usize, compact: bool) -> Vec<Strin
             format!("{lo:>w0$} .. {hi:<w1$}")
         };
         out.push(format!(
-            "{indent}{range}{gap}{cells:<bar$}{gap}{:>wc$}",
+            "{indent}{range}{before}{cells:<bar$}{after}{:>wc$}",
             crate::text::count(*c)
         ));
     }
@@ -365,12 +380,23 @@ mod tests {
             },
         ] {
             let widest = histogram_lines(&h, DType::F32, 1)[1].chars().count();
-            for width in [widest - 3, widest - 1, widest, widest + 1, widest + 30] {
+            // the labels alone: a row with one cell and all six spaces, less those
+            let labels = widest - 1 - 6;
+            let mut last_bar = 0;
+            for width in labels + 3..widest + 45 {
                 let lines = histogram_lines_in(&h, DType::F32, width, 40);
                 for l in &lines[1..] {
                     assert!(l.contains(|c: char| ('█'..='▏').contains(&c)), "{l:?}");
                     assert_eq!(l.chars().count(), width.min(widest + 39), "{width}: {l:?}");
                 }
+                // the bar (the widest row's, at the peak) never shrinks as the width grows
+                let bar = lines[1..]
+                    .iter()
+                    .map(|l| l.chars().filter(|c| ('█'..='▏').contains(c)).count())
+                    .max()
+                    .unwrap();
+                assert!(bar >= last_bar, "{width}: {bar} after {last_bar}");
+                last_bar = bar;
             }
             // show's own lines: the bar as asked
             for l in &histogram_lines(&h, DType::F32, 10)[1..] {

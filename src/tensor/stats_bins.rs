@@ -223,7 +223,8 @@ pub(super) fn bins_f32(xs: &[f32], p: &Fast, counts: &mut Counts) {
 #[cfg(target_arch = "x86_64")]
 pub(super) fn small(xs: &[f32], p: &Fast, counts: &mut Counts) -> bool {
     let cpu = std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("popcnt");
-    if counts.per.len() > avx512::MAX_BINS || !cpu {
+    // the edges assume bins that rise with the value: a positive scale, as the statistics give
+    if counts.per.len() > avx512::MAX_BINS || !cpu || p.scale64 <= 0.0 {
         return false;
     }
     let edges = match counts.edges.take() {

@@ -31,7 +31,7 @@ pub(super) struct Edges {
 impl Edges {
     /// The edges of `bins` bins (at most [`MAX_BINS`]) starting at `lo`, `scale` bins per unit.
     pub(super) fn new(lo: f64, scale: f64, bins: usize) -> Edges {
-        debug_assert!((1..=MAX_BINS).contains(&bins));
+        debug_assert!((1..=MAX_BINS).contains(&bins) && scale > 0.0);
         let top = (bins - 1) as f64;
         let mut t = [f32::INFINITY; 32];
         t[0] = f32::NEG_INFINITY;

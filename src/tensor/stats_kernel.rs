@@ -352,6 +352,21 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_scale_bins_as_the_formula_says_on_every_copy() {
+        // not what the statistics ask (their scale is bins / (max - min)), but `bins` takes it
+        let xs = [-0.4f32, -1.0, 0.3, 0.0, -0.0, -0.79, -2.0];
+        let want = |isa: Isa| {
+            let mut c = Counts::new(5);
+            bins(isa, &xs, 0.0, -2.5, &mut c);
+            c.totals()
+        };
+        assert_eq!(want(Isa::PORTABLE), [3, 2, 1, 0, 1]);
+        for isa in Isa::available() {
+            assert_eq!(want(isa), want(Isa::PORTABLE), "{isa:?}");
+        }
+    }
+
+    #[test]
     fn moments_and_bins_agree_with_plain_loops() {
         let xs = awkward(1000, false);
         let k = 999.0;
