@@ -89,9 +89,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let before = app.tensors.selected;
             if before + 1 == app.tensors.rows.len() {
-                app.update(tui::app::Action::Top);
+                app.update(tui::app::Action::Move(tui::app::Move::Top));
             } else {
-                app.update(tui::app::Action::Down);
+                app.update(tui::app::Action::Move(tui::app::Move::Down));
                 assert_eq!(app.tensors.selected, before + 1, "a real move");
             }
             draw(&mut term, &app);

@@ -20,12 +20,8 @@ pub enum Action {
     Quit,
     /// Esc: close the overlay, else clear the filter; never quits.
     Back,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
+    /// Up, down, a page, an end: the cursor of the tab's list, or its view.
+    Move(Move),
     /// Tree: open the node (or go to its first child).
     Open,
     /// Tree: close the node (or go to its parent).

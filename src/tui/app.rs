@@ -13,7 +13,8 @@ pub use super::action::{Action, Effect};
 use super::bench::{BenchState, MAX_TUI_RUNS, Plan};
 use super::input::{Edit, LineInput};
 use super::preview::Preview;
-use super::scroll::{Move, Scroll};
+pub use super::scroll::Move;
+use super::scroll::Scroll;
 use super::tensors::TensorPane;
 use super::viewer::Viewer;
 
@@ -240,14 +241,8 @@ impl App {
                     self.filter_input.set("");
                 }
             },
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
-                if self.mode == Mode::Help =>
-            {
-                self.help_scroll.apply(list_move(&action), self.page);
-            }
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
-                if self.tab == Tab::Diff =>
-            {
+            Action::Move(m) if self.mode == Mode::Help => self.help_scroll.apply(m, self.page),
+            Action::Move(m) if self.tab == Tab::Diff => {
                 if let Some(c) = &mut self.compare {
                     let n = c
                         .report
@@ -255,33 +250,33 @@ impl App {
                         .and_then(|r| r.as_ref().ok())
                         .map_or(0, |r| super::diff::row_count(r));
                     let page = self.page as isize;
-                    let to = match action {
-                        Action::Up => c.selected as isize - 1,
-                        Action::Down => c.selected as isize + 1,
-                        Action::PageUp => c.selected as isize - page,
-                        Action::PageDown => c.selected as isize + page,
-                        Action::Top => 0,
-                        _ => n as isize,
+                    let to = match m {
+                        Move::Up => c.selected as isize - 1,
+                        Move::Down => c.selected as isize + 1,
+                        Move::PageUp => c.selected as isize - page,
+                        Move::PageDown => c.selected as isize + page,
+                        Move::Top => 0,
+                        Move::Bottom => n as isize,
                     };
                     c.selected = to.clamp(0, (n as isize - 1).max(0)) as usize;
                 }
             }
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
-                if matches!(self.tab, Tab::Files | Tab::Scan | Tab::Bench) =>
-            {
+            Action::Move(m) if matches!(self.tab, Tab::Files | Tab::Scan | Tab::Bench) => {
                 let scroll = match self.tab {
                     Tab::Files => &mut self.files_scroll,
                     Tab::Scan => &mut self.scan_scroll,
                     _ => &mut self.bench.view,
                 };
-                scroll.apply(list_move(&action), self.page);
+                scroll.apply(m, self.page);
             }
-            Action::Up if list_tab => pane.move_by(-1),
-            Action::Down if list_tab => pane.move_by(1),
-            Action::PageUp if list_tab => pane.move_by(-(self.page as isize)),
-            Action::PageDown if list_tab => pane.move_by(self.page as isize),
-            Action::Top if list_tab => pane.top(),
-            Action::Bottom if list_tab => pane.bottom(),
+            Action::Move(m) if list_tab => match m {
+                Move::Up => pane.move_by(-1),
+                Move::Down => pane.move_by(1),
+                Move::PageUp => pane.move_by(-(self.page as isize)),
+                Move::PageDown => pane.move_by(self.page as isize),
+                Move::Top => pane.top(),
+                Move::Bottom => pane.bottom(),
+            },
             Action::Open if list_tab => pane.open_selected(),
             Action::Close if list_tab => pane.close_selected(),
             Action::OpenAll if list_tab => pane.set_all(true),
@@ -482,23 +477,10 @@ impl App {
         match action {
             Action::Back | Action::OpenValues => (self.viewer, self.mode) = (None, Mode::Normal),
             Action::NextMatch | Action::PrevMatch => v.step(&self.ck, matches!(action, Action::NextMatch)),
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
-                v.scroll.apply(list_move(action), self.page)
-            }
+            Action::Move(m) => v.scroll.apply(*m, self.page),
             _ => return false,
         }
         true
-    }
-}
-
-fn list_move(a: &Action) -> Move {
-    match a {
-        Action::Up => Move::Up,
-        Action::Down => Move::Down,
-        Action::PageUp => Move::PageUp,
-        Action::PageDown => Move::PageDown,
-        Action::Top => Move::Top,
-        _ => Move::Bottom,
     }
 }
 

@@ -18,24 +18,24 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
         Mode::Help => Some(match key.code {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Esc => Action::Back,
-            KeyCode::Up | KeyCode::Char('k') => Action::Up,
-            KeyCode::Down | KeyCode::Char('j') => Action::Down,
-            KeyCode::PageUp => Action::PageUp,
-            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
-            KeyCode::Home | KeyCode::Char('g') => Action::Top,
-            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            KeyCode::Up | KeyCode::Char('k') => Action::Move(Move::Up),
+            KeyCode::Down | KeyCode::Char('j') => Action::Move(Move::Down),
+            KeyCode::PageUp => Action::Move(Move::PageUp),
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::Move(Move::PageDown),
+            KeyCode::Home | KeyCode::Char('g') => Action::Move(Move::Top),
+            KeyCode::End | KeyCode::Char('G') => Action::Move(Move::Bottom),
             _ => Action::ToggleHelp,
         }),
         // the value viewer scrolls with the list keys; n/N step through the long values
         Mode::Value => Some(match key.code {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Esc | KeyCode::Char('v') => Action::Back,
-            KeyCode::Up | KeyCode::Char('k') => Action::Up,
-            KeyCode::Down | KeyCode::Char('j') => Action::Down,
-            KeyCode::PageUp => Action::PageUp,
-            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
-            KeyCode::Home | KeyCode::Char('g') => Action::Top,
-            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            KeyCode::Up | KeyCode::Char('k') => Action::Move(Move::Up),
+            KeyCode::Down | KeyCode::Char('j') => Action::Move(Move::Down),
+            KeyCode::PageUp => Action::Move(Move::PageUp),
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::Move(Move::PageDown),
+            KeyCode::Home | KeyCode::Char('g') => Action::Move(Move::Top),
+            KeyCode::End | KeyCode::Char('G') => Action::Move(Move::Bottom),
             KeyCode::Char('n') => Action::NextMatch,
             KeyCode::Char('N') => Action::PrevMatch,
             _ => return None,
@@ -46,16 +46,16 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Esc, _) => Action::Back,
             (KeyCode::Down, Tab::Tensors) if shift => Action::ScrollPreview(Move::Down),
             (KeyCode::Up, Tab::Tensors) if shift => Action::ScrollPreview(Move::Up),
-            (KeyCode::Up | KeyCode::Char('k'), _) => Action::Up,
-            (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
-            (KeyCode::PageUp, _) => Action::PageUp,
-            (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::PageDown,
+            (KeyCode::Up | KeyCode::Char('k'), _) => Action::Move(Move::Up),
+            (KeyCode::Down | KeyCode::Char('j'), _) => Action::Move(Move::Down),
+            (KeyCode::PageUp, _) => Action::Move(Move::PageUp),
+            (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::Move(Move::PageDown),
             (KeyCode::Char('d'), Tab::Bench) => Action::ToggleGpu,
             (KeyCode::Char('c'), Tab::Bench) => Action::ToggleCold,
             (KeyCode::Char('+' | '='), Tab::Bench) => Action::MoreRuns,
             (KeyCode::Char('-'), Tab::Bench) => Action::FewerRuns,
-            (KeyCode::Home | KeyCode::Char('g'), _) => Action::Top,
-            (KeyCode::End | KeyCode::Char('G'), _) => Action::Bottom,
+            (KeyCode::Home | KeyCode::Char('g'), _) => Action::Move(Move::Top),
+            (KeyCode::End | KeyCode::Char('G'), _) => Action::Move(Move::Bottom),
             (KeyCode::Right | KeyCode::Char('l') | KeyCode::Enter, Tab::Tensors) => Action::Open,
             (KeyCode::Left | KeyCode::Char('h'), Tab::Tensors) => Action::Close,
             (KeyCode::Char('*'), Tab::Tensors) => Action::OpenAll,
@@ -135,8 +135,8 @@ pub fn mouse(
     match ev.kind {
         MouseEventKind::ScrollDown if in_preview(ev.column, ev.row) => Some(Action::ScrollPreview(Move::Down)),
         MouseEventKind::ScrollUp if in_preview(ev.column, ev.row) => Some(Action::ScrollPreview(Move::Up)),
-        MouseEventKind::ScrollDown => Some(Action::Down),
-        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::ScrollDown => Some(Action::Move(Move::Down)),
+        MouseEventKind::ScrollUp => Some(Action::Move(Move::Up)),
         MouseEventKind::Down(_) if ev.row == 0 => tab_at(ev.column).map(Action::SelectTab),
         MouseEventKind::Down(_) => row_at(ev.column, ev.row).map(Action::ClickRow),
         _ => None,
@@ -247,7 +247,7 @@ mod tests {
         assert!(
             matches!(
                 action(Mode::Help, Tab::Bench, key(KeyCode::Char('j'))),
-                Some(Action::Down)
+                Some(Action::Move(Move::Down))
             ),
             "the help overlay scrolls"
         );
@@ -285,7 +285,7 @@ mod tests {
             }
             assert!(matches!(
                 action(Mode::Normal, tab, key(KeyCode::Char('g'))),
-                Some(Action::Top)
+                Some(Action::Move(Move::Top))
             ));
         }
     }
@@ -331,7 +331,7 @@ mod tests {
         let preview = |c: u16, _| c >= 40;
         assert!(matches!(
             mouse(ev(MouseEventKind::ScrollDown, 5, 5), tab, row, preview),
-            Some(Action::Down)
+            Some(Action::Move(Move::Down))
         ));
         assert!(
             matches!(

@@ -10,6 +10,7 @@ use safetensors::tensor::TensorView;
 
 use crate::tui::app::{Action, App, Effect, PreviewState, Tab};
 use crate::tui::preview::Preview;
+use crate::tui::scroll::Move;
 
 mod bench;
 mod files;
@@ -160,14 +161,19 @@ fn tree_at_80x24_and_120x40() {
     insta::assert_snapshot!("tree_80x24", sized(app("gpt2-tiny.safetensors"), 80, 24));
     let a = act(
         app("gpt2-tiny.safetensors"),
-        [Action::OpenAll, Action::Down, Action::Down, Action::Down],
+        [
+            Action::OpenAll,
+            Action::Move(Move::Down),
+            Action::Move(Move::Down),
+            Action::Move(Move::Down),
+        ],
     );
     insta::assert_snapshot!("tree_120x40", sized(a, 120, 40));
 }
 
 #[test]
 fn flat_list_keeps_names_and_cuts_with_an_ellipsis() {
-    let a = act(app("diffusers-tiny"), [Action::ToggleFlat, Action::Bottom]);
+    let a = act(app("diffusers-tiny"), [Action::ToggleFlat, Action::Move(Move::Bottom)]);
     let screen = sized(a, 80, 24);
     assert!(screen.contains('…'), "long names are cut with …");
     insta::assert_snapshot!(screen);
@@ -225,10 +231,10 @@ fn tree_keys_open_close_and_jump() {
     a.update(Action::CloseAll);
     assert!(a.tensors.rows.len() < rows);
     let top = a.tensors.rows.len();
-    a.update(Action::Top);
+    a.update(Action::Move(Move::Top));
     a.update(Action::Open);
     assert!(a.tensors.rows.len() > top, "→ opens");
-    a.update(Action::Down);
+    a.update(Action::Move(Move::Down));
     a.update(Action::Close);
     assert_eq!(a.tensors.selected, 0, "← on a closed child goes to its parent");
     a.update(Action::Close);
@@ -347,7 +353,7 @@ fn diff_tab_compares_by_value_across_dtypes() {
         settle(crate::tui::load_pair(&a, &b, &Default::default()).unwrap()),
         "a.safetensors",
     );
-    let mut app = act(app, [Action::Down]);
+    let mut app = act(app, [Action::Move(Move::Down)]);
     if let Some(c) = &mut app.compare
         && let Some(ck) = std::sync::Arc::get_mut(&mut c.b)
     {
@@ -407,24 +413,24 @@ fn files_and_scan_tabs_reach_their_last_line_at_80x24() {
         "the worst file first:\n{top}"
     );
     for action in [
-        Action::Bottom,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
+        Action::Move(Move::Bottom),
+        Action::Move(Move::Up),
+        Action::Move(Move::Down),
+        Action::Move(Move::PageUp),
+        Action::Move(Move::PageDown),
     ] {
         a.update(action);
     }
     let bottom = sized_mut(&mut a, 80, 24);
     let (_, last, n) = position(&bottom).unwrap();
     assert_eq!((last, n), (total, total), "End shows the last line:\n{bottom}");
-    a.update(Action::Top);
+    a.update(Action::Move(Move::Top));
     assert_eq!(position(&sized_mut(&mut a, 80, 24)).unwrap().0, 1);
 
     let mut f = act(app("tiny.gguf"), [Action::SelectTab(1)]);
     let top = sized_mut(&mut f, 80, 24);
     if let Some((_, _, total)) = position(&top) {
-        f.update(Action::Bottom);
+        f.update(Action::Move(Move::Bottom));
         let bottom = sized_mut(&mut f, 80, 24);
         assert_eq!(position(&bottom).unwrap().1, total, "{bottom}");
     }
@@ -495,11 +501,11 @@ fn tiny_terminals_do_not_panic() {
 fn navigation_is_clamped_and_filter_cancel_restores() {
     let mut a = app("gpt2-tiny.safetensors");
     a.update(Action::ToggleFlat);
-    a.update(Action::Up);
+    a.update(Action::Move(Move::Up));
     assert_eq!(a.tensors.selected, 0);
-    a.update(Action::Bottom);
+    a.update(Action::Move(Move::Bottom));
     assert_eq!(a.tensors.selected, 27);
-    a.update(Action::PageDown);
+    a.update(Action::Move(Move::PageDown));
     assert_eq!(a.tensors.selected, 27);
     let mut a = act(a, typed("zz"));
     assert!(a.tensors.rows.is_empty() && matches!(a.preview, PreviewState::None));

@@ -8,6 +8,7 @@ use tensorscope::report::{Report, sample};
 use super::{app, draw};
 use crate::tui::app::{Action, App, Effect};
 use crate::tui::bench::{self, BenchMsg, Phase};
+use crate::tui::scroll::Move;
 
 fn on_bench(rel: &str) -> App {
     let mut a = app(rel);
@@ -274,7 +275,7 @@ fn bench_with_a_twin_at_80x24_and_120x40() {
     // the rows and notes scroll with the list keys, to the last line and back, and say where they are
     // (at 80x24 the sample report fits: a shorter terminal)
     draw(&a, 80, 16);
-    a.update(Action::Bottom);
+    a.update(Action::Move(Move::Bottom));
     let end = draw(&a, 80, 16);
     let top = end.lines().nth(1).unwrap_or("");
     let (shown, total) = top
@@ -283,8 +284,8 @@ fn bench_with_a_twin_at_80x24_and_120x40() {
         .unwrap_or_default();
     assert!(!total.is_empty() && shown == total, "G reaches the last line:\n{end}");
     assert!(end.contains("• "), "the notes end the pane:\n{end}");
-    a.update(Action::Up);
-    a.update(Action::Top);
+    a.update(Action::Move(Move::Up));
+    a.update(Action::Move(Move::Top));
     let back = draw(&a, 80, 16);
     assert!(back.lines().nth(1).unwrap_or("").contains(" 1–"), "{back}");
 }

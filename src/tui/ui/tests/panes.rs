@@ -4,6 +4,7 @@
 
 use super::{act, app, draw, settle, sized, sized_mut, tidy};
 use crate::tui::app::{Action, Mode, Tab};
+use crate::tui::scroll::Move;
 
 // the safetensors writer of the integration tests
 #[allow(dead_code)]
@@ -62,13 +63,13 @@ fn the_help_overlay_wraps_and_scrolls_to_its_last_line() {
     );
     let small = sized_mut(&mut a, 80, 14);
     let (_, _, total) = position(&small, 0).unwrap_or_else(|| panic!("a position:\n{small}"));
-    a.update(Action::Down);
+    a.update(Action::Move(Move::Down));
     assert_eq!(
         position(&sized_mut(&mut a, 80, 14), 0).map(|p| p.0),
         Some(2),
         "j scrolls"
     );
-    a.update(Action::Bottom);
+    a.update(Action::Move(Move::Bottom));
     let end = sized_mut(&mut a, 80, 14);
     assert_eq!(
         position(&end, 0).map(|p| p.1),
@@ -99,7 +100,7 @@ fn the_diff_tab_shows_its_position_and_reaches_its_last_row() {
     assert_eq!(a.tab, Tab::Diff);
     let top = sized_mut(&mut a, 80, 24);
     assert_eq!(position(&top, 1), Some((1, 19, 29)), "{top}");
-    a.update(Action::Bottom);
+    a.update(Action::Move(Move::Bottom));
     let end = sized_mut(&mut a, 80, 24);
     assert_eq!(position(&end, 1), Some((11, 29, 29)), "{end}");
     assert!(end.lines().nth(21).unwrap_or("").contains("ln_f"), "{end}");
@@ -132,7 +133,7 @@ fn the_value_viewer_opens_a_token_list_whole_and_scrolls_to_its_end() {
     let top = sized_mut(&mut a, 80, 24);
     assert!(top.contains("tokenizer.ggml.tokens (ARRAY[STRING], 64 items)"), "{top}");
     insta::assert_snapshot!("value_viewer_tokens_80x24", top);
-    a.update(Action::Bottom);
+    a.update(Action::Move(Move::Bottom));
     let end = sized_mut(&mut a, 80, 24);
     assert!(end.contains("63  tok60"), "the last token is reached:\n{end}");
     a.update(Action::NextMatch);

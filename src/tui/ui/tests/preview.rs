@@ -59,7 +59,7 @@ fn the_preview_scrolls_to_its_last_line() {
     assert_eq!(end, total, "the last line is reached: {last}");
     insta::assert_snapshot!("preview_scrolled_80x24", last);
     // a new tensor starts at the top again
-    a.update(Action::Down);
+    a.update(Action::Move(Move::Down));
     let mut a = settle(a);
     assert_eq!(position(&sized_mut(&mut a, 80, 24)).0, 1);
 }
@@ -72,7 +72,7 @@ fn a_nan_block_scale_reads_broken_as_show_prints_it() {
     let mut a = tidy(a, "nan_scales.gguf");
     a.update(Action::ToggleFlat);
     while a.selected_tensor() != Some(i) {
-        a.update(Action::Down);
+        a.update(Action::Move(Move::Down));
     }
     let a = settle(a);
     let screen = sized(a, 200, 50);
