@@ -12,50 +12,42 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
         return Some(Action::Quit);
     }
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+    // the list keys move the list, the help overlay or the value viewer, except that Shift-↓/↑ on
+    // the Tensors tab scroll the preview (below) and the filter takes every key as text
+    let preview =
+        mode == Mode::Normal && tab == Tab::Tensors && shift && matches!(key.code, KeyCode::Up | KeyCode::Down);
+    if mode != Mode::Filter
+        && !preview
+        && let Some(m) = list_move(key.code)
+    {
+        return Some(Action::Move(m));
+    }
     match mode {
         Mode::Filter => filter_key(key),
-        // the overlay scrolls with the list keys; any other key closes it
+        // any key but the list keys (above), q and Esc closes the overlay
         Mode::Help => Some(match key.code {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Esc => Action::Back,
-            KeyCode::Up | KeyCode::Char('k') => Action::Move(Move::Up),
-            KeyCode::Down | KeyCode::Char('j') => Action::Move(Move::Down),
-            KeyCode::PageUp => Action::Move(Move::PageUp),
-            KeyCode::PageDown | KeyCode::Char(' ') => Action::Move(Move::PageDown),
-            KeyCode::Home | KeyCode::Char('g') => Action::Move(Move::Top),
-            KeyCode::End | KeyCode::Char('G') => Action::Move(Move::Bottom),
             _ => Action::ToggleHelp,
         }),
-        // the value viewer scrolls with the list keys; n/N step through the long values
+        // the value viewer: n/N step through the long values
         Mode::Value => Some(match key.code {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Esc | KeyCode::Char('v') => Action::Back,
-            KeyCode::Up | KeyCode::Char('k') => Action::Move(Move::Up),
-            KeyCode::Down | KeyCode::Char('j') => Action::Move(Move::Down),
-            KeyCode::PageUp => Action::Move(Move::PageUp),
-            KeyCode::PageDown | KeyCode::Char(' ') => Action::Move(Move::PageDown),
-            KeyCode::Home | KeyCode::Char('g') => Action::Move(Move::Top),
-            KeyCode::End | KeyCode::Char('G') => Action::Move(Move::Bottom),
             KeyCode::Char('n') => Action::NextMatch,
             KeyCode::Char('N') => Action::PrevMatch,
             _ => return None,
         }),
         Mode::Normal => Some(match (key.code, tab) {
-            // before the list keys: Shift-↓/↑ scroll the preview
             (KeyCode::Char('q'), _) => Action::Quit,
             (KeyCode::Esc, _) => Action::Back,
+            // Shift-↓/↑ scroll the preview
             (KeyCode::Down, Tab::Tensors) if shift => Action::ScrollPreview(Move::Down),
             (KeyCode::Up, Tab::Tensors) if shift => Action::ScrollPreview(Move::Up),
-            (KeyCode::Up | KeyCode::Char('k'), _) => Action::Move(Move::Up),
-            (KeyCode::Down | KeyCode::Char('j'), _) => Action::Move(Move::Down),
-            (KeyCode::PageUp, _) => Action::Move(Move::PageUp),
-            (KeyCode::PageDown | KeyCode::Char(' '), _) => Action::Move(Move::PageDown),
             (KeyCode::Char('d'), Tab::Bench) => Action::ToggleGpu,
             (KeyCode::Char('c'), Tab::Bench) => Action::ToggleCold,
             (KeyCode::Char('+' | '='), Tab::Bench) => Action::MoreRuns,
             (KeyCode::Char('-'), Tab::Bench) => Action::FewerRuns,
-            (KeyCode::Home | KeyCode::Char('g'), _) => Action::Move(Move::Top),
-            (KeyCode::End | KeyCode::Char('G'), _) => Action::Move(Move::Bottom),
             (KeyCode::Right | KeyCode::Char('l') | KeyCode::Enter, Tab::Tensors) => Action::Open,
             (KeyCode::Left | KeyCode::Char('h'), Tab::Tensors) => Action::Close,
             (KeyCode::Char('*'), Tab::Tensors) => Action::OpenAll,
@@ -84,6 +76,20 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             _ => return None,
         }),
     }
+}
+
+/// The list keys every pane and overlay shares: arrows and j/k, the page keys and space, Home/End
+/// and g/G.
+fn list_move(code: KeyCode) -> Option<Move> {
+    Some(match code {
+        KeyCode::Up | KeyCode::Char('k') => Move::Up,
+        KeyCode::Down | KeyCode::Char('j') => Move::Down,
+        KeyCode::PageUp => Move::PageUp,
+        KeyCode::PageDown | KeyCode::Char(' ') => Move::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Move::Top,
+        KeyCode::End | KeyCode::Char('G') => Move::Bottom,
+        _ => return None,
+    })
 }
 
 /// A key while the filter is typed: readline's keys edit it, Enter keeps it, Esc clears it.
