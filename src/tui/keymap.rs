@@ -257,6 +257,25 @@ mod tests {
             ),
             "the help overlay scrolls"
         );
+        // Shift-↓ scrolls the preview on the Tensors tab only; the filter and the viewer take j as
+        // text and as a move
+        let shift_down = KeyEvent::new(KeyCode::Down, KeyModifiers::SHIFT);
+        assert!(matches!(
+            action(Mode::Normal, Tab::Tensors, shift_down),
+            Some(Action::ScrollPreview(Move::Down))
+        ));
+        assert!(matches!(
+            action(Mode::Normal, Tab::Files, shift_down),
+            Some(Action::Move(Move::Down))
+        ));
+        assert!(matches!(
+            action(Mode::Filter, Tab::Tensors, key(KeyCode::Char('j'))),
+            Some(Action::FilterInput('j'))
+        ));
+        assert!(matches!(
+            action(Mode::Value, Tab::Files, key(KeyCode::End)),
+            Some(Action::Move(Move::Bottom))
+        ));
         for mode in [Mode::Normal, Mode::Filter, Mode::Help] {
             assert!(matches!(
                 action(
