@@ -171,7 +171,7 @@ pub fn stats_lines(dtype: DType, s: &Stats) -> [String; 3] {
 
 /// The histogram as lines (a heading, then one line per bin with a bar of at most `bar` cells).
 pub fn histogram_lines(h: &Histogram, dtype: DType, bar: usize) -> Vec<String> {
-    lines_of(h, dtype, bar, PADDING)
+    lines_of(&histogram_rows(h, is_integer(dtype)), bar, PADDING)
 }
 
 /// The spaces of a row of [`histogram_lines`] around its labels and bar: an indent of two, and two on
@@ -184,26 +184,26 @@ const PADDING: usize = 6;
 /// that the bar never shrinks as the width grows. Rows are `width` long unless the labels and three
 /// spaces and one cell do not fit.
 pub fn histogram_lines_in(h: &Histogram, dtype: DType, width: usize, max_bar: usize) -> Vec<String> {
-    let (w0, w1, wc) = label_widths(&histogram_rows(h, is_integer(dtype)));
+    let rows = histogram_rows(h, is_integer(dtype));
+    let (w0, w1, wc) = label_widths(&rows);
     let labels = w0 + 4 + w1 + wc;
     let max_bar = max_bar.max(1);
     let least = 4.min(max_bar);
     let padding = width.saturating_sub(labels + least).clamp(2, PADDING);
     let bar = width.saturating_sub(labels + padding).clamp(1, max_bar);
-    lines_of(h, dtype, bar, padding)
+    lines_of(&rows, bar, padding)
 }
 
-/// The rows with `padding` (2 to [`PADDING`]) spaces: the indent goes first, then a space on each
-/// side of the bar in turn.
-fn lines_of(h: &Histogram, dtype: DType, bar: usize, padding: usize) -> Vec<String> {
+/// The lines of `rows` ([`histogram_rows`]) with `padding` (2 to [`PADDING`]) spaces: the indent
+/// goes first, then a space on each side of the bar in turn.
+fn lines_of(rows: &[(String, String, u64)], bar: usize, padding: usize) -> Vec<String> {
     const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let rows = histogram_rows(h, is_integer(dtype));
     let mut out = vec![format!(
         "histogram ({}):",
         crate::text::plural(rows.len() as u64, "bin")
     )];
     let peak = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
-    let (w0, w1, wc) = label_widths(&rows);
+    let (w0, w1, wc) = label_widths(rows);
     let (indent, before, after) = match padding {
         ..=2 => ("", " ", " "),
         3 => ("", " ", "  "),
@@ -211,7 +211,7 @@ fn lines_of(h: &Histogram, dtype: DType, bar: usize, padding: usize) -> Vec<Stri
         5 => (" ", "  ", "  "),
         _ => ("  ", "  ", "  "),
     };
-    for (lo, hi, c) in &rows {
+    for (lo, hi, c) in rows {
         let eighths = (*c as f64 / peak as f64 * (bar * 8) as f64).round() as usize;
         let eighths = if *c > 0 { eighths.max(1) } else { 0 };
         let cells = format!("{}{}", "█".repeat(eighths / 8), EIGHTHS[eighths % 8]);
