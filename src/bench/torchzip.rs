@@ -38,7 +38,12 @@ const PAD_ID: u16 = 0x4246;
 /// DOS date 1980-01-01 (what torch writes).
 const DOS_DATE: u16 = 0x0021;
 
-/// A protocol-2 pickle of `OrderedDict(name -> float32 tensor)`, storages numbered in order.
+/// A protocol-2 pickle of `OrderedDict(name -> float32 tensor)`, storages numbered in order, byte
+/// for byte what `torch.save` writes for such a dict: Python's pickler memoizes every str, global,
+/// non-empty tuple and call result (BINPUT, numbered 0, 1, 2, …), refers to a global or an interned
+/// str it met before by its memo index (BINGET), and writes the items in batches of 1,000
+/// (MARK … SETITEMS; SETITEM for a batch of one). A test compares the output with the `data.pkl`
+/// of real `torch.save` files. So a reader spends on this pickle what it spends on torch's own.
 ///
 /// ```
 /// let p = tensorscope::bench::torchzip::state_dict_pickle(&[("w".into(), vec![2, 3])]);
@@ -46,36 +51,55 @@ const DOS_DATE: u16 = 0x0021;
 /// assert_eq!(p.last(), Some(&b'.'));
 /// ```
 pub fn state_dict_pickle(tensors: &[(String, Vec<u64>)]) -> Vec<u8> {
-    let mut p = Pickle(Vec::with_capacity(64 + tensors.len() * 160));
-    p.0.extend_from_slice(b"\x80\x02");
-    p.global("collections", "OrderedDict");
-    p.0.extend_from_slice(b")R"); // EMPTY_TUPLE, REDUCE
-    if !tensors.is_empty() {
-        p.0.push(b'('); // MARK
-        for (i, (name, shape)) in tensors.iter().enumerate() {
+    let mut p = Pickle {
+        out: Vec::with_capacity(64 + tensors.len() * 110),
+        memo: 0,
+    };
+    p.out.extend_from_slice(b"\x80\x02");
+    let ordered_dict = p.global("collections", "OrderedDict");
+    p.out.extend_from_slice(b")R"); // EMPTY_TUPLE, REDUCE
+    p.put();
+    // memo indices of what every tensor after the first refers to
+    let (mut rebuild, mut storage, mut float_storage, mut cpu) = (None, None, None, None);
+    let mut i = 0usize;
+    for batch in tensors.chunks(PICKLE_BATCH) {
+        if batch.len() > 1 {
+            p.out.push(b'('); // MARK
+        }
+        for (name, shape) in batch {
             p.unicode(name);
-            p.global("torch._utils", "_rebuild_tensor_v2");
-            p.0.push(b'('); // MARK: args of _rebuild_tensor_v2
-            p.0.push(b'('); // MARK: persistent id tuple
-            p.unicode("storage");
-            p.global("torch", "FloatStorage");
+            p.global_once(&mut rebuild, "torch._utils", "_rebuild_tensor_v2");
+            p.out.push(b'('); // MARK: args of _rebuild_tensor_v2
+            p.out.push(b'('); // MARK: the persistent id ('storage', type, key, location, numel)
+            p.unicode_once(&mut storage, "storage");
+            p.global_once(&mut float_storage, "torch", "FloatStorage");
             p.unicode(&i.to_string());
-            p.unicode("cpu");
+            p.unicode_once(&mut cpu, "cpu");
             p.int(shape.iter().product());
-            p.0.extend_from_slice(b"tQ"); // TUPLE, BINPERSID
+            p.out.push(b't'); // TUPLE
+            p.put();
+            p.out.push(b'Q'); // BINPERSID
             p.int(0); // storage offset
             p.tuple(shape);
             p.tuple(&contiguous_strides(shape));
-            p.0.push(0x89); // NEWFALSE: requires_grad
-            p.global("collections", "OrderedDict");
-            p.0.extend_from_slice(b")R"); // backward hooks
-            p.0.extend_from_slice(b"tR"); // TUPLE, REDUCE
+            p.out.push(0x89); // NEWFALSE: requires_grad
+            p.get(ordered_dict); // backward hooks: OrderedDict()
+            p.out.extend_from_slice(b")R"); // EMPTY_TUPLE, REDUCE
+            p.put();
+            p.out.push(b't'); // TUPLE
+            p.put();
+            p.out.push(b'R'); // REDUCE
+            p.put();
+            i += 1;
         }
-        p.0.push(b'u'); // SETITEMS
+        p.out.push(if batch.len() > 1 { b'u' } else { b's' }); // SETITEMS, SETITEM
     }
-    p.0.push(b'.');
-    p.0
+    p.out.push(b'.');
+    p.out
 }
+
+/// Items per SETITEMS batch, as Python's pickler writes them.
+const PICKLE_BATCH: usize = 1000;
 
 fn contiguous_strides(shape: &[u64]) -> Vec<u64> {
     let mut s = vec![1u64; shape.len()];
@@ -85,32 +109,82 @@ fn contiguous_strides(shape: &[u64]) -> Vec<u64> {
     s
 }
 
-struct Pickle(Vec<u8>);
+/// A pickle being written, and the number of memo entries it has put.
+struct Pickle {
+    out: Vec<u8>,
+    memo: u32,
+}
 
 impl Pickle {
-    fn global(&mut self, module: &str, name: &str) {
-        self.0.push(b'c');
-        self.0.extend_from_slice(module.as_bytes());
-        self.0.push(b'\n');
-        self.0.extend_from_slice(name.as_bytes());
-        self.0.push(b'\n');
+    /// Memoize what was just written (BINPUT, or LONG_BINPUT from index 256); its index.
+    fn put(&mut self) -> u32 {
+        let i = self.memo;
+        match u8::try_from(i) {
+            Ok(b) => self.out.extend_from_slice(&[b'q', b]),
+            Err(_) => {
+                self.out.push(b'r');
+                self.out.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        self.memo += 1;
+        i
     }
 
-    fn unicode(&mut self, s: &str) {
-        self.0.push(b'X');
-        self.0.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        self.0.extend_from_slice(s.as_bytes());
+    /// Push memo entry `i` (BINGET, or LONG_BINGET from index 256).
+    fn get(&mut self, i: u32) {
+        match u8::try_from(i) {
+            Ok(b) => self.out.extend_from_slice(&[b'h', b]),
+            Err(_) => {
+                self.out.push(b'j');
+                self.out.extend_from_slice(&i.to_le_bytes());
+            }
+        }
     }
 
+    /// GLOBAL `module.name`, memoized; its memo index.
+    fn global(&mut self, module: &str, name: &str) -> u32 {
+        self.out.push(b'c');
+        self.out.extend_from_slice(module.as_bytes());
+        self.out.push(b'\n');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'\n');
+        self.put()
+    }
+
+    /// The global the first time (remembering its index in `at`), a memo read after.
+    fn global_once(&mut self, at: &mut Option<u32>, module: &str, name: &str) {
+        match *at {
+            Some(i) => self.get(i),
+            None => *at = Some(self.global(module, name)),
+        }
+    }
+
+    /// BINUNICODE `s`, memoized.
+    fn unicode(&mut self, s: &str) -> u32 {
+        self.out.push(b'X');
+        self.out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.out.extend_from_slice(s.as_bytes());
+        self.put()
+    }
+
+    /// An interned str (Python pickles one object, so a memo read after the first time).
+    fn unicode_once(&mut self, at: &mut Option<u32>, s: &str) {
+        match *at {
+            Some(i) => self.get(i),
+            None => *at = Some(self.unicode(s)),
+        }
+    }
+
+    /// A non-negative int in the smallest opcode (ints are not memoized).
     fn int(&mut self, v: u64) {
         if v < 0x100 {
-            self.0.extend_from_slice(&[b'K', v as u8]);
+            self.out.extend_from_slice(&[b'K', v as u8]);
         } else if v < 0x1_0000 {
-            self.0.push(b'M');
-            self.0.extend_from_slice(&(v as u16).to_le_bytes());
+            self.out.push(b'M');
+            self.out.extend_from_slice(&(v as u16).to_le_bytes());
         } else if v < 0x8000_0000 {
-            self.0.push(b'J');
-            self.0.extend_from_slice(&(v as u32).to_le_bytes());
+            self.out.push(b'J');
+            self.out.extend_from_slice(&(v as u32).to_le_bytes());
         } else {
             // LONG1: little-endian two's complement; 9 bytes keeps the sign bit clear for any u64.
             let mut b = v.to_le_bytes().to_vec();
@@ -118,24 +192,29 @@ impl Pickle {
             while b.len() > 1 && b[b.len() - 1] == 0 && b[b.len() - 2] & 0x80 == 0 {
                 b.pop();
             }
-            self.0.extend_from_slice(&[0x8a, b.len() as u8]);
-            self.0.extend_from_slice(&b);
+            self.out.extend_from_slice(&[0x8a, b.len() as u8]);
+            self.out.extend_from_slice(&b);
         }
     }
 
+    /// A tuple of ints, memoized unless empty (Python writes `()` as EMPTY_TUPLE and keeps no copy).
     fn tuple(&mut self, items: &[u64]) {
         match items.len() {
-            0 => self.0.push(b')'),
+            0 => {
+                self.out.push(b')');
+                return;
+            }
             n @ 1..=3 => {
                 items.iter().for_each(|&v| self.int(v));
-                self.0.push([0x85, 0x86, 0x87][n - 1]); // TUPLE1..3
+                self.out.push([0x85, 0x86, 0x87][n - 1]); // TUPLE1..3
             }
             _ => {
-                self.0.push(b'(');
+                self.out.push(b'(');
                 items.iter().for_each(|&v| self.int(v));
-                self.0.push(b't');
+                self.out.push(b't');
             }
         }
+        self.put();
     }
 }
 
@@ -300,13 +379,16 @@ mod tests {
 
     #[test]
     fn ints_use_the_smallest_opcode() {
-        let mut p = Pickle(Vec::new());
+        let mut p = Pickle {
+            out: Vec::new(),
+            memo: 0,
+        };
         for v in [0u64, 255, 256, 65_535, 65_536, 0x7fff_ffff, 0x8000_0000, u64::MAX] {
             p.int(v);
         }
         let want: &[u8] = b"K\x00K\xffM\x00\x01M\xff\xffJ\x00\x00\x01\x00J\xff\xff\xff\x7f\
             \x8a\x05\x00\x00\x00\x80\x00\x8a\x09\xff\xff\xff\xff\xff\xff\xff\xff\x00";
-        assert_eq!(p.0, want);
+        assert_eq!(p.out, want);
     }
 
     #[test]
@@ -340,8 +422,32 @@ mod tests {
         let s = String::from_utf8_lossy(&p);
         assert!(s.contains("torch._utils\n_rebuild_tensor_v2\n"));
         assert!(s.contains("torch\nFloatStorage\n"));
-        // shape (2, 3) then strides (3, 1) as TUPLE2
-        assert!(p.windows(10).any(|w| w == b"K\x02K\x03\x86K\x03K\x01\x86"));
+        // shape (2, 3) then strides (3, 1) as TUPLE2, each memoized (BINPUT)
+        assert!(
+            p.windows(12)
+                .any(|w| w[..5] == *b"K\x02K\x03\x86" && w[5] == b'q' && w[7..] == *b"K\x03K\x01\x86")
+        );
         assert_eq!(contiguous_strides(&[4, 5, 6]), vec![30, 6, 1]);
+    }
+
+    /// The `data.pkl` of real `torch.save` files (the committed shards, made by
+    /// `samples/make_samples.py` with torch) is what this writer writes for the same names and
+    /// shapes, byte for byte.
+    #[test]
+    fn the_pickle_is_torch_saves_own() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sharded-bin");
+        for shard in ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"] {
+            let path = dir.join(shard);
+            let bytes = std::fs::read(&path).unwrap();
+            let file = crate::formats::pickle::torch::read(&path, &bytes).unwrap();
+            let archive = crate::formats::pickle::zip::read(&bytes).unwrap();
+            let top = file.top.as_deref().unwrap();
+            let pkl = archive.find(&format!("{top}/data.pkl")).next().unwrap();
+            let real = crate::formats::pickle::zip::content(&bytes, pkl, u64::MAX).unwrap();
+            let named: Vec<(String, Vec<u64>)> =
+                file.tensors.iter().map(|t| (t.name.clone(), t.shape.clone())).collect();
+            assert!(named.len() > 3, "{shard}");
+            assert_eq!(state_dict_pickle(&named), *real, "{shard}");
+        }
     }
 }

@@ -150,6 +150,39 @@ fn same_as_the_general_machine_on_every_sample() {
     assert_eq!(tensors(&pickle).map(|t| t.tensors.len()), Some(30));
 }
 
+/// Past 256 memo entries the indices take LONG_BINPUT and LONG_BINGET; past 1,000 items a new
+/// SETITEMS batch starts; a batch of one item is a SETITEM: every tensor reads back, in order,
+/// through the fast path and the general pickle machine alike.
+#[test]
+fn torch_pickle_long_memo_indices_and_batches_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in [1usize, 2, 1000, 1001, 2500] {
+        let ts: Vec<crate::bench::synth::SynthTensor> = (0..n)
+            .map(|i| crate::bench::synth::SynthTensor {
+                name: format!("t{i}"),
+                shape: vec![i as u64 % 7, 3],
+            })
+            .collect();
+        let path = dir.path().join(format!("{n}.bin"));
+        crate::bench::synth::write_torch(&path, &ts).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let named: Vec<(String, Vec<u64>)> = ts.iter().map(|t| (t.name.clone(), t.shape.clone())).collect();
+        let p = crate::bench::torchzip::state_dict_pickle(&named);
+        assert_eq!(p[p.len() - 2], if n % 1000 == 1 { b's' } else { b'u' }, "{n}");
+        assert_eq!(tensors(&p).map(|t| t.tensors.len()), Some(n), "the fast path reads it");
+        for file in [
+            torch::read(&path, &bytes).unwrap(),
+            torch::read_general(&path, &bytes).unwrap(),
+        ] {
+            assert_eq!(file.tensors.len(), n);
+            for (i, t) in file.tensors.iter().enumerate() {
+                assert_eq!(t.name, format!("t{i}"));
+                assert_eq!(t.shape, [i as u64 % 7, 3]);
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -173,7 +206,7 @@ proptest! {
     fn mutated_ordered_dicts_read_the_same(
         edits in proptest::collection::vec((0usize..400, any::<u8>()), 1..4),
     ) {
-        // the benches' writer: an `OrderedDict()` root, no memo
+        // the benches' writer: an `OrderedDict()` root, memoized as torch.save writes it
         let mut p = crate::bench::torchzip::state_dict_pickle(&[
             ("w".into(), vec![2, 3]),
             ("b".into(), vec![]),
