@@ -103,6 +103,32 @@ fn every_command_help_has_examples() {
     assert!(r.stdout.contains("--color <WHEN>"));
 }
 
+/// `bench --help` lists every method `--method` accepts, and each one it lists is accepted.
+#[test]
+fn bench_help_names_every_method() {
+    use tensorscope::bench::Method;
+    let help = run(&["bench", "--help"]).stdout;
+    let start = help.find("--method <METHOD>").expect("--method in the help");
+    let text: String = help[start..]
+        .split("--report")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for m in Method::LOADS.into_iter().chain(Method::SLICES) {
+        let name = m.as_str();
+        let listed = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|w| w == name);
+        assert!(listed, "{name} is not in the help: {text}");
+    }
+    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+    for w in words.filter(|w| w.starts_with("safetensors-") || w.starts_with("pickle-") || w.starts_with("gguf-")) {
+        assert!(Method::parse(w).is_some(), "the help lists {w}, which --method refuses");
+    }
+}
+
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
     let m = sample("malicious.bin");

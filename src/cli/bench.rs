@@ -43,9 +43,9 @@ pub struct Args {
     /// Tensor-parallel ranks: rank k of N reads its 1/N of each 2-D tensor (split along dim 0).
     #[arg(long, default_value_t = 1)]
     pub ranks: u32,
-    /// Only these methods (repeatable): safetensors-mmap, safetensors-read, safetensors-lazy-one,
-    /// pickle-eager, pickle-mmap, gguf-mmap, gguf-read, file-read, safetensors-slice, pickle-slice,
-    /// pickle-mmap-slice.
+    /// Only these methods (repeatable): safetensors-mmap, safetensors-mmap-prefetch, safetensors-read,
+    /// safetensors-pread, safetensors-direct, safetensors-lazy-one, gguf-mmap, gguf-read, pickle-eager,
+    /// pickle-mmap, file-read; with --ranks: safetensors-slice, pickle-slice, pickle-mmap-slice.
     #[arg(long = "method", value_name = "METHOD", value_parser = method)]
     pub methods: Vec<Method>,
     /// Write a report; the format follows the extension: .json .csv .md .html (repeatable).
