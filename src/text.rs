@@ -4,6 +4,21 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The widest column a plain-text table pads to.
+pub const MAX_COLUMN: usize = 1024;
+
+/// `w` as a padding width for `{:<w$}`: at most [`MAX_COLUMN`]. The standard formatter panics on a
+/// width over 65,535, and a name from a file can be longer than that; a cell wider than the column
+/// is printed whole, unpadded.
+///
+/// ```
+/// assert_eq!(tensorscope::text::column(12), 12);
+/// assert_eq!(tensorscope::text::column(70_000), tensorscope::text::MAX_COLUMN);
+/// ```
+pub fn column(w: usize) -> usize {
+    w.min(MAX_COLUMN)
+}
+
 /// Escape control characters (C0, DEL, C1 and bidi/format controls) so that a name from a file can be
 /// printed to a terminal without moving the cursor, changing colours or reordering text.
 /// Printable text, including non-ASCII letters and the backslash, is left as is, so that what is

@@ -127,6 +127,35 @@ fn control_characters_in_names_are_escaped() {
     assert!(!j.stdout.contains('\x1b'), "JSON escapes control characters itself");
 }
 
+/// A name longer than the standard formatter pads to (65,535): every table prints it whole, in a
+/// column padded to at most 1,024 characters, instead of panicking.
+#[test]
+fn a_name_longer_than_any_column_is_printed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a".repeat(70_000);
+    let h = format!("{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}}}");
+    let p = write(dir.path(), "long.safetensors", &safetensors(&h, 4));
+    let p = p.to_str().unwrap();
+    for args in [
+        vec!["inspect", p],
+        vec!["inspect", "--tree", p],
+        vec![p],
+        vec!["scan", p],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{args:?}");
+        assert!(r.stdout.contains(&name) || args[0] == "scan", "{args:?}");
+    }
+    let r = run(&["inspect", p]);
+    let head = r.stdout.lines().find(|l| l.starts_with("NAME")).unwrap();
+    assert!(
+        head.len() < 1100,
+        "the header pads to the capped column: {}",
+        head.len()
+    );
+}
+
 /// Malformed inputs: each must exit 2 with one `error:` line, and the message must say what is wrong.
 #[test]
 fn malformed_files_exit_2_with_one_line() {

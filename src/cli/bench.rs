@@ -221,7 +221,7 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     if !r.headline.is_empty() {
         writeln!(out)?;
     }
-    let name_w = r.results.iter().map(|x| x.label().len()).max().unwrap_or(6).max(6);
+    let name_w = tensorscope::text::column(r.results.iter().map(|x| x.label().len()).max().unwrap_or(6).max(6));
     let file =
         |x: &tensorscope::report::BenchResult| escape(x.checkpoint.rsplit('/').next().unwrap_or("")).into_owned();
     let file_w = r
@@ -229,8 +229,7 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         .iter()
         .map(|x| file(x).chars().count())
         .max()
-        .unwrap_or(4)
-        .max(4);
+        .map_or(4, |w| tensorscope::text::column(w.max(4)));
     writeln!(
         out,
         "{:<name_w$}  {:<file_w$}  {:<5}  {:>10}  {:>21}  {:>8}  {:>7}  {:>9}  {:>9}  {:>7}  {:>8}",

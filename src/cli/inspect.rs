@@ -118,7 +118,7 @@ remote      {}{rev}",
         .iter()
         .map(|f| escape(&f.path).chars().count())
         .max()
-        .unwrap_or(0);
+        .map_or(0, tensorscope::text::column);
     for f in &r.files {
         writeln!(out, "  {:<w$}  {:>10}", escape(&f.path), bytes(f.bytes))?;
     }
@@ -187,6 +187,7 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&Remote>) -
             w[i] = w[i].max(c.chars().count());
         }
     }
+    let w = w.map(tensorscope::text::column);
     let line = |out: &mut dyn Write, c: [&str; 4]| {
         writeln!(
             out,

@@ -34,9 +34,10 @@ pub fn write_tree(out: &mut impl Write, ck: &Checkpoint, depth: Option<u16>) -> 
         id += 1;
     }
     let root = tree.node(Tree::ROOT);
-    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).max(6);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6);
-    let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(4);
+    let width = |w: Option<usize>, least: usize| tensorscope::text::column(w.unwrap_or(0).max(least));
+    let w0 = width(rows.iter().map(|r| r.0.chars().count()).max(), 6);
+    let w1 = width(rows.iter().map(|r| r.1.len()).max(), 6);
+    let w2 = width(rows.iter().map(|r| r.2.len()).max(), 4);
     let head = format!("{:<w0$}  {:>w1$}  {:>w2$}  DTYPES", "MODULE", "PARAMS", "SIZE");
     writeln!(out, "{}", paint(style::HEADER, head))?;
     for (label, params, size, dtypes) in &rows {

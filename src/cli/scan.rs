@@ -290,6 +290,7 @@ fn file(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
             *w = (*w).max(c.chars().count());
         }
     }
+    let width = width.map(tensorscope::text::column);
     let line = |out: &mut dyn Write, cells: [&str; 5]| {
         writeln!(
             out,
@@ -346,7 +347,7 @@ fn imports(out: &mut impl Write, f: &FileScan) -> std::io::Result<()> {
         .iter()
         .map(|i| escape(&i.global).chars().count())
         .max()
-        .unwrap_or(0);
+        .map_or(0, tensorscope::text::column);
     for i in &f.imports {
         let verdict = paint(style::verdict(i.verdict), format!("{:<10}", i.verdict.as_str()));
         writeln!(

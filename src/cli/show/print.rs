@@ -17,7 +17,11 @@ const BAR: usize = 40;
 pub(super) fn write_values(out: &mut impl Write, view: &View, values: &[Value], axes: &[Axis]) -> std::io::Result<()> {
     let dtype = view.dtype();
     let texts: Vec<String> = values.iter().map(|&v| format::value(dtype, v)).collect();
-    let width = texts.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    let width = texts
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .map_or(0, tensorscope::text::column);
     if view.shape().is_empty() {
         return writeln!(out, "value: {}", texts.first().map_or("", String::as_str));
     }
@@ -28,7 +32,11 @@ pub(super) fn write_values(out: &mut impl Write, view: &View, values: &[Value], 
     writeln!(out, "{}", layout::values_heading(shown, view.numel()))?;
     let per_line = (LINE / (width + 2)).clamp(1, PER_LINE);
     let lines = layout::value_lines(view.shape(), &texts, axes, per_line);
-    let lw = lines.iter().map(|l| l.label.len()).max().unwrap_or(0);
+    let lw = lines
+        .iter()
+        .map(|l| l.label.len())
+        .max()
+        .map_or(0, tensorscope::text::column);
     for l in lines {
         let cells: Vec<String> = l.cells.iter().map(|t| format!("{t:>width$}")).collect();
         writeln!(out, "  {:<lw$}  {}", l.label, cells.join("  "))?;
