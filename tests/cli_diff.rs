@@ -596,3 +596,54 @@ fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
         "{row}"
     );
 }
+
+/// 64-bit integers that one `f64` cannot tell apart (past 2^53), and complex numbers of one
+/// magnitude, are still different values: compared element by element, not through `f64`.
+#[test]
+fn values_that_round_to_one_f64_are_still_different() {
+    let dir = tempfile::tempdir().unwrap();
+    let i64s = |v: &[i64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let u64s = |v: &[u64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let pairs: [(&str, Dtype, Vec<u8>, Vec<u8>); 4] = [
+        ("i64", Dtype::I64, i64s(&[(1 << 60) + 1, 3]), i64s(&[1 << 60, 3])),
+        (
+            "u64",
+            Dtype::U64,
+            u64s(&[u64::MAX, u64::MAX - 1]),
+            u64s(&[u64::MAX - 1, u64::MAX]),
+        ),
+        // 1 + 0i against 0 + 1i: both of magnitude 1
+        ("c64", Dtype::C64, f32s(&[1.0, 0.0]), f32s(&[0.0, 1.0])),
+        (
+            "i64-neg",
+            Dtype::I64,
+            i64s(&[i64::MIN, i64::MAX]),
+            i64s(&[i64::MIN + 1, i64::MAX - 1]),
+        ),
+    ];
+    for (name, dtype, a, b) in pairs {
+        let n = a.len() / dtype.size();
+        let (pa, pb) = (
+            dir.path().join(format!("{name}-a.safetensors")),
+            dir.path().join(format!("{name}-b.safetensors")),
+        );
+        write_st(&pa, &[("t", dtype, vec![n], a)], &[]);
+        write_st(&pb, &[("t", dtype, vec![n], b)], &[]);
+        let (code, v) = json(&["diff", "--json", pa.to_str().unwrap(), pb.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {v}");
+        assert_eq!(v["verdict"], "different", "{name}");
+        let t = &v["tensors"][0];
+        assert_eq!(t["equal"], false, "{name}");
+        assert_eq!(t["within_tolerance"], false, "{name}");
+        assert!(t["max_abs_diff"].as_f64().unwrap() >= 1.0, "{name}: {t}");
+    }
+    // and equal values still compare equal (the same bytes written twice)
+    let same = dir.path().join("same.safetensors");
+    write_st(&same, &[("t", Dtype::I64, vec![2], i64s(&[(1 << 60) + 1, 3]))], &[]);
+    let copy = dir.path().join("copy.safetensors");
+    std::fs::copy(&same, &copy).unwrap();
+    assert_eq!(
+        json(&["diff", "--json", same.to_str().unwrap(), copy.to_str().unwrap()]).0,
+        0
+    );
+}

@@ -32,9 +32,15 @@ impl Acc {
     #[inline]
     fn add(&mut self, x: f64, y: f64, tol: &Tolerance) {
         let same = x == y || (x.is_nan() && y.is_nan());
+        self.add_exact(x, y, x - y, same, tol);
+    }
+
+    /// [`Acc::add`] for a pair whose equality and difference were found exactly (`same`, `d`),
+    /// where `x` and `y` round them away (64-bit integers past 2^53, complex numbers as magnitudes).
+    #[inline]
+    fn add_exact(&mut self, x: f64, y: f64, d: f64, same: bool, tol: &Tolerance) {
         self.equal &= same;
         if x.is_finite() && y.is_finite() {
-            let d = x - y;
             let ad = d.abs();
             self.max_abs = self.max_abs.max(ad);
             self.sum_abs += ad;
@@ -44,7 +50,7 @@ impl Acc {
             self.nb += y * y;
             self.dd += d * d;
             self.dn += d * (x + y);
-            if !tol.within(x, ad) {
+            if !tol.within(x, ad) || (!same && tol.rtol == 0.0 && tol.atol == 0.0) {
                 self.outside += 1;
             }
             if x.abs() >= tol.rel_floor && x != 0.0 {
@@ -113,13 +119,48 @@ pub(super) fn value_diff(
         equal: true,
         ..Default::default()
     };
+    let exact = Exact::of(ta.dtype, tb.dtype);
+    let (mut ia, mut ib) = (Vec::new(), Vec::new());
     let mut at = 0u64;
     while at < numel {
         let n = step.min(numel - at);
-        decode_chunk(ta.dtype, ra.read_elems(ta, at, n, &mut ba)?, n as usize, &mut va);
-        decode_chunk(tb.dtype, rb.read_elems(tb, at, n, &mut bb)?, n as usize, &mut vb);
-        for (&x, &y) in va.iter().zip(&vb) {
-            acc.add(x, y, &judge);
+        let (bytes_a, bytes_b) = (ra.read_elems(ta, at, n, &mut ba)?, rb.read_elems(tb, at, n, &mut bb)?);
+        match exact {
+            Some(Exact::Int64) => {
+                for (out, d, bytes) in [(&mut ia, ta.dtype, bytes_a), (&mut ib, tb.dtype, bytes_b)] {
+                    out.clear();
+                    out.resize(n as usize, 0i128);
+                    decode::fill_i128(d, bytes, 0, 1, out);
+                }
+                for (&x, &y) in ia.iter().zip(&ib) {
+                    acc.add_exact(x as f64, y as f64, (x - y) as f64, x == y, &judge);
+                }
+            }
+            Some(Exact::Complex) => {
+                for (a, b) in bytes_a.chunks_exact(8).zip(bytes_b.chunks_exact(8)) {
+                    let parts = |z: &[u8]| {
+                        let re = f32::from_le_bytes([z[0], z[1], z[2], z[3]]);
+                        let im = f32::from_le_bytes([z[4], z[5], z[6], z[7]]);
+                        (f64::from(re), f64::from(im))
+                    };
+                    let ((ar, ai), (br, bi)) = (parts(a), parts(b));
+                    let eq = |p: f64, q: f64| p == q || (p.is_nan() && q.is_nan());
+                    acc.add_exact(
+                        ar.hypot(ai),
+                        br.hypot(bi),
+                        (ar - br).hypot(ai - bi),
+                        eq(ar, br) && eq(ai, bi),
+                        &judge,
+                    );
+                }
+            }
+            None => {
+                decode_chunk(ta.dtype, bytes_a, n as usize, &mut va);
+                decode_chunk(tb.dtype, bytes_b, n as usize, &mut vb);
+                for (&x, &y) in va.iter().zip(&vb) {
+                    acc.add(x, y, &judge);
+                }
+            }
         }
         at += n;
     }
@@ -145,6 +186,30 @@ pub(super) fn value_diff(
         within_tolerance: acc.outside == 0,
         outside_tolerance: acc.outside,
     })
+}
+
+/// Pairs whose `f64` decoding loses what tells their elements apart, compared element by element
+/// from their bytes instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exact {
+    /// I64 or U64 on both sides (past 2^53 neighbours round to one `f64`): compared as `i128`.
+    Int64,
+    /// C64 on both sides (decoded to magnitudes, so `i` would equal `1`): compared part by part, the
+    /// difference |a − b| in the complex plane.
+    Complex,
+}
+
+impl Exact {
+    fn of(a: DType, b: DType) -> Option<Exact> {
+        let int64 = |d: DType| matches!(d, DType::I64 | DType::U64);
+        if int64(a) && int64(b) {
+            Some(Exact::Int64)
+        } else if a == DType::C64 && b == DType::C64 {
+            Some(Exact::Complex)
+        } else {
+            None
+        }
+    }
 }
 
 fn decodable(d: DType) -> bool {
