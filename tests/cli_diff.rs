@@ -622,7 +622,7 @@ fn values_that_round_to_one_f64_are_still_different() {
         ),
     ];
     for (name, dtype, a, b) in pairs {
-        let n = a.len() / dtype.size();
+        let n = a.len() * 8 / dtype.bitsize();
         let (pa, pb) = (
             dir.path().join(format!("{name}-a.safetensors")),
             dir.path().join(format!("{name}-b.safetensors")),
