@@ -325,6 +325,32 @@ fn py_int(s: &str) -> Option<(i128, bool)> {
     }
 }
 
+/// Parse a protocol-0 memo index (`GET`, `PUT`) as CPython's `load_get` and `load_put` do:
+/// `PyLong_FromString(line, NULL, 10)` on the C string (the line ends at `\n` or a NUL), so spaces
+/// around it, a sign, `_` between digits and leading zeros are all accepted (`p1_0` stores at 10,
+/// as `int("1_0")` does in the Python unpickler); a negative index is refused, as CPython refuses it.
+fn memo_text(line: &[u8]) -> Option<u64> {
+    let t = std::str::from_utf8(c_string(line)).ok()?.trim_matches(py_space);
+    let (neg, t) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if t.is_empty() || t.starts_with('_') || t.ends_with('_') || t.contains("__") {
+        return None;
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return None;
+    }
+    let v = t
+        .bytes()
+        .filter(|&b| b != b'_')
+        .try_fold(0u64, |v, b| v.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+        .filter(|&v| v <= i64::MAX as u64)?;
+    // `-0` is index 0; any other negative index is an error in CPython
+    (!neg || v == 0).then_some(v)
+}
+
 /// Parse protocol-0 float text as CPython's `load_float`: `PyOS_string_to_double` on the C string,
 /// which must end at the newline or a NUL (no leading or trailing spaces).
 fn float_text(r: &Reader<'_>, line: &[u8]) -> Result<f64, OpError> {
@@ -446,11 +472,8 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
             Arg::Global { module, name }
         }
         O::Get | O::Put => {
-            let t = r.text_line()?;
-            let t = t.trim();
-            let v = t
-                .parse::<u64>()
-                .map_err(|_| r.err(OpErrorKind::BadText(op, "not a memo index")))?;
+            let line = r.line()?;
+            let v = memo_text(line).ok_or_else(|| r.err(OpErrorKind::BadText(op, "not a memo index")))?;
             Arg::Memo(v)
         }
         O::BinGet | O::BinPut => Arg::Memo(u64::from(r.u8()?)),

@@ -221,3 +221,33 @@ fn number_text_is_read_as_cpython_reads_it() {
         assert!(all(bad).is_err(), "{bad:?}");
     }
 }
+
+/// Protocol-0 memo indices as CPython's `PyLong_FromString(s, NULL, 10)` reads them (checked
+/// against `pickle.loads` of `p<text>\n` for each of these: accepted ones store at the index shown).
+#[test]
+fn memo_indices_read_as_cpython_reads_them() {
+    for (text, want) in [
+        (&b"10"[..], Some(10)),
+        (b"1_0", Some(10)),
+        (b" 7 ", Some(7)),
+        (b"+3", Some(3)),
+        (b"010", Some(10)),
+        (b"-0", Some(0)),
+        (b"1\0junk\xff", Some(1)),
+        (b"\t12\r", Some(12)),
+        (b"-1", None),
+        (b"1__0", None),
+        (b"_1", None),
+        (b"1_", None),
+        (b"", None),
+        (b"0x1", None),
+        (b"1 0", None),
+        (b"99999999999999999999", None),
+    ] {
+        assert_eq!(memo_text(text), want, "{:?}", String::from_utf8_lossy(text));
+    }
+    // and in a pickle: `p1_0` stores at 10, `g10` gets it back
+    let ops = all(b"(lp1_0\ng10\n.").unwrap();
+    assert_eq!(ops[2].arg, Arg::Memo(10));
+    assert_eq!(ops[3].arg, Arg::Memo(10));
+}
