@@ -91,8 +91,17 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
         },
     });
     let mut frame_end = 0usize;
+    // where the file handle stands once joblib has read an array from it inside a frame: the
+    // unpickler read the whole frame first, so the array came from the frame's end, and what follows
+    // the frame is read from after the array
+    let mut file_at: Option<usize> = None;
     let mut pos = start;
     loop {
+        if pos == frame_end
+            && let Some(at) = file_at.take()
+        {
+            pos = at;
+        }
         let (instr, next) = match ops::decode(data, pos) {
             Ok(x) => x,
             Err(e) => {
@@ -128,9 +137,26 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
             Ok(Flow::Next) => {
                 pos = next;
                 if let Some(state) = m.sem.joblib.take() {
-                    match joblib::array_data(data, next, &state, depth, &mut m.sem.info) {
+                    // joblib.dump ends the frame at the wrapper's BUILD; in a frame that runs on,
+                    // joblib.load reads the array from the file, past the frame
+                    let in_frame = next < frame_end;
+                    let at = if in_frame {
+                        m.sem.info.hazards.push(Hazard {
+                            offset: instr.offset,
+                            global: "joblib.numpy_pickle.NumpyArrayWrapper".into(),
+                            dangerous: false,
+                            why: "a frame runs on past a joblib array's BUILD (joblib.dump ends it there): \
+                                  joblib.load reads the array from after the frame"
+                                .into(),
+                        });
+                        file_at.unwrap_or(frame_end)
+                    } else {
+                        next
+                    };
+                    match joblib::array_data(data, at, &state, depth, &mut m.sem.info) {
+                        Ok(len) if in_frame => file_at = Some(at + len),
                         Ok(len) => pos = next + len,
-                        Err(msg) => return (m.sem.info, Some(WalkError { offset: next, msg })),
+                        Err(msg) => return (m.sem.info, Some(WalkError { offset: at, msg })),
                     }
                 }
             }
