@@ -308,12 +308,13 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         };
         torch |= lower.ends_with("data.pkl");
         numpy |= lower.ends_with(".npy");
-        if storages.contains(e.name.as_str()) && !sole {
+        if content.starts_with(npy::MAGIC) {
+            // numpy.load reads any member that starts with the magic as an array (an object one
+            // through pickle), whatever a data.pkl beside it calls it
+            npy_scan(c, name, &content);
+        } else if storages.contains(e.name.as_str()) && !sole {
             // raw tensor data the archive's pickle loads as a storage: no loader unpickles it
             continue;
-        }
-        if content.starts_with(npy::MAGIC) {
-            npy_scan(c, name, &content);
         } else {
             let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") || sole {
                 Mode::Strict
