@@ -74,7 +74,31 @@ struct Member {
     name: String,
     offset: usize,
     size: usize,
+    /// A GNU sparse member (type `S`, or `GNU.sparse.*` pax records): tarfile rebuilds its data
+    /// from a map; torch never writes one.
+    sparse: bool,
 }
+
+/// Where a GNU sparse 1.0 member's data starts, as `tarfile._proc_gnusparse_10` reads it: a map of
+/// decimal lines (a count, then an offset and a size per chunk) at the start of the member's data,
+/// padded to a whole block. `None` when the map cannot be read.
+fn sparse_10_data(body: &[u8]) -> Option<usize> {
+    let mut lines = body.split(|&b| b == b'\n');
+    let mut used = 0usize;
+    let mut number = |lines: &mut std::slice::Split<'_, u8, _>| -> Option<u64> {
+        let l = lines.next()?;
+        used = used.checked_add(l.len() + 1)?;
+        std::str::from_utf8(l).ok()?.trim().parse().ok()
+    };
+    let n = number(&mut lines)?;
+    for _ in 0..n.checked_mul(2)?.min(MAX_SPARSE_CHUNKS * 2) {
+        number(&mut lines)?;
+    }
+    (used <= body.len()).then(|| used.div_ceil(BLOCK) * BLOCK)
+}
+
+/// Most chunks of a sparse map read (the scan looks only for where the data starts).
+const MAX_SPARSE_CHUNKS: u64 = 1 << 16;
 
 /// Header types Python's `tarfile` knows (`SUPPORTED_TYPES`); members of other types are read as
 /// regular files.
@@ -166,9 +190,16 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
                     pax.insert(k.as_str(), v.as_slice());
                 }
                 let mut name = long_name.take().unwrap_or(name);
-                if let Some(p) = pax.get("path") {
-                    name = String::from_utf8_lossy(p).into_owned();
+                // tarfile applies the records in order (the global ones first), and
+                // `GNU.sparse.name` renames as `path` does
+                for (k, v) in global.iter().chain(local.iter().map(|(k, v)| (k, v))) {
+                    if k == "path" || k == "GNU.sparse.name" {
+                        name = String::from_utf8_lossy(v).into_owned();
+                    }
                 }
+                let sparse = kind == b'S' || pax.keys().any(|k| k.starts_with("GNU.sparse."));
+                let sparse_10 = pax.get("GNU.sparse.major").is_some_and(|v| v.trim_ascii() == b"1")
+                    && pax.get("GNU.sparse.minor").is_some_and(|v| v.trim_ascii() == b"0");
                 let mut member_size = own;
                 let mut next = end;
                 if let Some(v) = pax.get("size") {
@@ -191,10 +222,17 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
                     ));
                     break;
                 };
+                // a sparse 1.0 member's data follows its map
+                let skip = if sparse_10 {
+                    sparse_10_data(&data[start..stop]).unwrap_or(0)
+                } else {
+                    0
+                };
                 out.push(Member {
                     name,
-                    offset: start,
-                    size: stop - start,
+                    offset: start + skip,
+                    size: stop - start - skip,
+                    sparse,
                 });
                 pos = next.div_ceil(BLOCK) * BLOCK;
                 continue;
@@ -225,6 +263,11 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
         }
     }
     let torch = list.iter().any(|m| m.name == "pickle");
+    for m in list.iter().filter(|m| m.sparse) {
+        let why = "a GNU sparse member (torch never writes one): tarfile rebuilds its data from a map, \
+                   with holes the scan does not fill in; its stored data was scanned";
+        c.problem(&m.name, Some(m.offset as u64), Severity::Suspicious, why);
+    }
     for m in &list {
         let body = &data[m.offset..m.offset + m.size];
         if body.is_empty() {
