@@ -85,9 +85,27 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
     } else if head.starts_with(b"\x5d\0\0") {
         // LZMA "alone" (joblib's `.lzma`): lc=3 lp=0 pb=2, the usual properties, as joblib sniffs it
         Some("lzma")
+    } else if head.starts_with(b"\x04\x22\x4d\x18") {
+        // an LZ4 frame (joblib's `.lz4`)
+        Some("lz4")
+    } else if is_joblib_zf(head) {
+        Some("joblib-zf")
     } else {
         None
     }
+}
+
+/// joblib's format before 0.10, which `joblib.load` still reads: `ZF`, 19 characters that
+/// `int(text, 16)` takes as the length (`0x22` or `34`, padded with spaces), an optional space, then
+/// a zlib stream.
+fn is_joblib_zf(head: &[u8]) -> bool {
+    let Some(len) = head.strip_prefix(b"ZF").and_then(|h| h.get(..19)) else {
+        return false;
+    };
+    let digits =
+        len.iter().all(|b| b.is_ascii_hexdigit() || b" \t_xX+".contains(b)) && len.iter().any(u8::is_ascii_hexdigit);
+    let zlib = |at: usize| head.get(at) == Some(&0x78);
+    digits && (zlib(21) || head.get(21) == Some(&b' ') && zlib(22))
 }
 
 /// A pre-POSIX (V7) tar header has no magic: it is recognised by its checksum field, the octal sum

@@ -29,7 +29,19 @@ pub(super) enum Compression {
     Bzip2,
     Xz,
     Zstd,
+    /// joblib's format before 0.10 (`ZF`, the length in hex, one zlib stream), which `joblib.load`
+    /// still reads.
+    JoblibZf,
+    /// An LZ4 frame, which `joblib.load` opens when the `lz4` package is installed: not decoded
+    /// here, so never safe.
+    Lz4,
 }
+
+/// The LZ4 frame magic number.
+const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
+/// joblib's `_ZFILE_PREFIX` and the width of the hex length after it (`len(hex(2**64))`).
+const ZF_PREFIX: &[u8] = b"ZF";
+const ZF_LEN: usize = 19;
 
 /// The compression of `data`, if its magic bytes name one.
 pub(super) fn kind(data: &[u8]) -> Option<Compression> {
@@ -45,6 +57,10 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
         Some(Compression::Xz)
     } else if data.starts_with(&ZSTD_MAGIC) || is_skippable(data) {
         Some(Compression::Zstd)
+    } else if data.starts_with(&LZ4_MAGIC) {
+        Some(Compression::Lz4)
+    } else if crate::formats::sniff::compression(data) == Some("joblib-zf") {
+        Some(Compression::JoblibZf)
     } else {
         None
     }
@@ -66,6 +82,8 @@ pub(super) fn scan(
         Compression::Bzip2 => "bzip2",
         Compression::Xz => "xz",
         Compression::Zstd => "zstd",
+        Compression::JoblibZf => "joblib-zf",
+        Compression::Lz4 => "lz4",
     };
     if depth >= super::MAX_LAYERS {
         let why = format!("cannot scan: more than {} compression layers", super::MAX_LAYERS);
@@ -78,6 +96,12 @@ pub(super) fn scan(
         Compression::LzmaAlone | Compression::Xz => unlzma(data, kind == Compression::Xz, MAX_DECOMPRESSED),
         Compression::Bzip2 => unbzip2(data, MAX_DECOMPRESSED),
         Compression::Zstd => unzstd(data, MAX_DECOMPRESSED),
+        Compression::JoblibZf => unzf(data, MAX_DECOMPRESSED),
+        Compression::Lz4 => Err(
+            "LZ4 frames are not decoded by tensorscope (joblib.load opens them when the lz4 \
+                                 package is installed)"
+                .into(),
+        ),
     };
     match opened {
         Ok(plain) => {
@@ -115,6 +139,23 @@ pub fn unzlib(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
             return Err("a zlib stream is truncated".into());
         }
     }
+    Ok(out)
+}
+
+/// joblib's old compressed format, as `numpy_pickle_compat.read_zfile` reads it: `ZF`, the length
+/// in hex padded to 19 characters, an optional space, then one zlib stream (at most `limit` bytes).
+pub fn unzf(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut at = ZF_PREFIX.len() + ZF_LEN;
+    if data.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    let rest = data.get(at..).ok_or("the joblib ZF header is truncated")?;
+    if rest.len() < 6 {
+        return Err("the joblib ZF data is truncated".into());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    inflate_member(&rest[2..], &mut out, limit)?;
     Ok(out)
 }
 

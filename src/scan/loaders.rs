@@ -73,6 +73,8 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "zip" => vec![TORCH_FULL, PANDAS, NUMPY],
         "safetensors" => vec![PICKLE, TORCH_FULL],
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
+        // joblib's own compressed formats, not opened
+        "lz4" | "joblib-zf" => vec![JOBLIB],
         CHAT_TEMPLATE_FORMAT => vec![TEMPLATE_FILE],
         _ => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
     };
@@ -87,6 +89,10 @@ fn by_format(format: &str) -> Vec<&'static str> {
         }
         if layers.split('/').any(|l| l == "zlib" || l == "lzma") {
             out.retain(|l| *l != PANDAS);
+        }
+        // joblib's own formats: only joblib.load opens them
+        if layers.split('/').any(|l| l == "joblib-zf" || l == "lz4") {
+            out.retain(|l| *l == JOBLIB);
         }
     }
     out
