@@ -147,6 +147,7 @@ const TABLE: &[Entry] = &[
     ("copy_reg", "_reconstructor", "calls a constructor chosen by the pickle"),
     ("pkgutil", "*", "pkgutil.resolve_name imports any module:attribute"),
     ("importlib", "*", IMPORT),
+    ("torch._utils", "_import_dotted_name", IMPORT),
     ("imp", "*", IMPORT),
     ("zipimport", "*", IMPORT),
     ("builtins", "__dict__", "exposes every builtin"),
