@@ -103,6 +103,15 @@ fn the_false_alarms_are_gone() {
     check(Some("false-alarm"));
 }
 
+/// What a hostile review of this scanner found executing under a real loader while the scan said
+/// safe (or not dangerous): a `.npz` member named like a storage record, a GNU sparse tar member, a
+/// frame running past a joblib array, a protocol-0 memo index with `_`, joblib's ZF format, an LZ4
+/// frame, and torch's own `_import_dotted_name`.
+#[test]
+fn the_review_35_evasions_are_caught() {
+    check(Some("review-35"));
+}
+
 #[test]
 fn the_whole_v3_corpus() {
     check(None);
