@@ -170,6 +170,9 @@ struct Acc {
     n: u64,
     mean: f64,
     m2: f64,
+    /// `m2` is of the values divided by this power of two (1 but for F64 values whose squares leave
+    /// the f64 range: see [`scaled_f64_moments`]); the std is scaled back by it.
+    m2_unit: f64,
     min: f64,
     max: f64,
     nan: u64,
@@ -185,6 +188,7 @@ impl Default for Acc {
             n: 0,
             mean: 0.0,
             m2: 0.0,
+            m2_unit: 1.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             nan: 0,
@@ -408,10 +412,10 @@ fn run_lanes<L: Lane>(
     Ok((acc, hist))
 }
 
-/// Exact min/max of a 64-bit integer tensor.
-fn exact_int_range(view: &View, ranges: &[(u64, u64)], ctl: &Control) -> Result<Option<(i128, i128)>, Cancelled> {
+/// Every element of a 64-bit integer tensor, exactly (as `i128`), to `f`; `false` when an element
+/// cannot be read.
+fn each_int(view: &View, ranges: &[(u64, u64)], ctl: &Control, mut f: impl FnMut(i128)) -> Result<bool, Cancelled> {
     let mut buf = vec![0i128; CHUNK];
-    let mut range: Option<(i128, i128)> = None;
     for &(start, count) in ranges {
         for run in view.runs(start, count) {
             let mut done = 0;
@@ -424,17 +428,113 @@ fn exact_int_range(view: &View, ranges: &[(u64, u64)], ctl: &Control) -> Result<
                     run.step,
                     &mut buf[..n],
                 ) {
-                    return Ok(range);
+                    return Ok(false);
                 }
-                for &x in &buf[..n] {
-                    range = Some(range.map_or((x, x), |(a, b)| (a.min(x), b.max(x))));
-                }
+                buf[..n].iter().for_each(|&x| f(x));
                 done += n as u64;
                 ctl.tick(n as u64)?;
             }
         }
     }
-    Ok(range)
+    Ok(true)
+}
+
+/// Exact statistics of a 64-bit integer tensor (I64, U64), which `f64` lanes round past 2^53 (a
+/// spread of 1 around 2^60 read as none): min and max exactly; the mean from the exact sum; the sum
+/// of squared deviations about the integer nearest the mean, each deviation exact before it is
+/// squared in `f64`. Two passes. `(min, max, mean, m2)`, `None` when an element cannot be read or
+/// there is none.
+fn exact_int_stats(
+    view: &View,
+    ranges: &[(u64, u64)],
+    ctl: &Control,
+) -> Result<Option<(i128, i128, f64, f64)>, Cancelled> {
+    let (mut lo, mut hi, mut sum, mut n) = (i128::MAX, i128::MIN, 0i128, 0i128);
+    // at most 2^64 elements of at most 2^64 each: the sum fits in an i128
+    let read = each_int(view, ranges, ctl, |x| {
+        lo = lo.min(x);
+        hi = hi.max(x);
+        sum += x;
+        n += 1;
+    })?;
+    if !read || n == 0 {
+        return Ok(None);
+    }
+    let centre = sum.div_euclid(n);
+    let (mut sd, mut sd2) = (0i128, 0f64);
+    each_int(view, ranges, ctl, |x| {
+        let d = x - centre;
+        sd += d;
+        sd2 += (d as f64) * (d as f64);
+    })?;
+    let nf = n as f64;
+    let mean = centre as f64 + sd as f64 / nf;
+    let m2 = (sd2 - (sd as f64) * (sd as f64) / nf).max(0.0);
+    Ok(Some((lo, hi, mean, m2)))
+}
+
+/// Magnitudes of F64 values between which the fast pass's sums and squares neither overflow nor
+/// underflow (with room for 2^40 elements); outside, [`scaled_f64_moments`] computes them again.
+const F64_SAFE_HIGH: f64 = 1e140;
+const F64_SAFE_LOW: f64 = 1e-140;
+
+/// Mean, sum of squared deviations and its unit of the finite F64 values of `view`, computed on the values
+/// scaled by a power of two (exact) that brings the largest magnitude `amax` near 1: the fast pass's
+/// sums overflow past about 1e154 (a mean of `inf` for two values of 1.7e308, a std of NaN) and its
+/// squares underflow below about 1e-154 (a std of 0 for values of 1e-300). Two passes; `None` when
+/// an element cannot be read.
+fn scaled_f64_moments(
+    view: &View,
+    ranges: &[(u64, u64)],
+    ctl: &Control,
+    amax: f64,
+) -> Result<Option<(f64, f64, f64)>, Cancelled> {
+    // 2^-e with 2^e near amax: multiplying by a power of two is exact (no value here is scaled into
+    // the subnormals unless it is 2^1000 times smaller than the largest, and then it adds nothing)
+    let e = amax.log2().round().clamp(-1000.0, 1000.0) as i32;
+    let (down, up) = (2f64.powi(-e), 2f64.powi(e));
+    let mut buf = vec![0f64; CHUNK];
+    let mut each = |f: &mut dyn FnMut(f64)| -> Result<bool, Cancelled> {
+        for &(start, count) in ranges {
+            for run in view.runs(start, count) {
+                let mut done = 0;
+                while done < run.len {
+                    let n = CHUNK.min((run.len - done) as usize);
+                    if !decode::fill_f64(
+                        view.dtype,
+                        view.data,
+                        run.start + done * run.step,
+                        run.step,
+                        &mut buf[..n],
+                    ) {
+                        return Ok(false);
+                    }
+                    buf[..n].iter().filter(|x| x.is_finite()).for_each(|&x| f(x * down));
+                    done += n as u64;
+                    ctl.tick(n as u64)?;
+                }
+            }
+        }
+        Ok(true)
+    };
+    let (mut n, mut sum) = (0u64, 0f64);
+    if !each(&mut |x| {
+        n += 1;
+        sum += x;
+    })? || n == 0
+    {
+        return Ok(None);
+    }
+    let mean = sum / n as f64;
+    let (mut sd, mut sd2) = (0f64, 0f64);
+    each(&mut |x| {
+        sd += x - mean;
+        sd2 += (x - mean) * (x - mean);
+    })?;
+    let m2 = (sd2 - sd * sd / n as f64).max(0.0);
+    // m2 stays in the scaled unit (m2 · up² can overflow or underflow where the std does not); the
+    // std is scaled back by `up`
+    Ok(Some(((mean + sd / n as f64) * up, m2, up)))
 }
 
 /// Statistics of `view` (see [`View::stats_with`]): computed over the distinct elements of a view that
@@ -446,27 +546,52 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
     let examined: u64 = ranges.iter().map(|&(s, c)| c.min(view.numel().saturating_sub(s))).sum();
     let lanes = decode::lanes(view.dtype).unwrap_or(Lanes::F64);
     let counted = counts::applies(view.dtype);
-    let passes = 1 + u64::from(!counted && opts.bins > 0) + u64::from(matches!(lanes, Lanes::I64 | Lanes::U64));
+    let passes = 1 + u64::from(!counted && opts.bins > 0) + 2 * u64::from(matches!(lanes, Lanes::I64 | Lanes::U64));
     ctl.set_total(examined.saturating_mul(passes));
     let (mut acc, mut histogram) = match lanes {
         _ if counted => counts::run(view, &ranges, opts.bins, ctl)?,
         Lanes::F32 => parallel::run_lanes_auto::<f32>(view, &ranges, opts.bins, ctl)?,
         _ => parallel::run_lanes_auto::<f64>(view, &ranges, opts.bins, ctl)?,
     };
+    let mut exact_range = None;
+    if matches!(lanes, Lanes::I64 | Lanes::U64)
+        && let Some((lo, hi, mean, m2)) = exact_int_stats(view, &ranges, ctl)?
+    {
+        (acc.mean, acc.m2) = (mean, m2);
+        exact_range = Some((lo, hi));
+        // bins over the f64 range would merge values that f64 cannot tell apart (1 bin for a spread
+        // of 3 around 2^60): no histogram rather than a wrong one
+        if lo != hi && acc.max - acc.min < (hi - lo) as f64 / 2.0 {
+            histogram = None;
+        }
+    }
+    if lanes == Lanes::F64 && acc.n > 0 {
+        let amax = acc.min.abs().max(acc.max.abs());
+        let lost = !acc.mean.is_finite() || !acc.m2.is_finite() || acc.m2 == 0.0 && acc.min != acc.max;
+        if (lost || !(F64_SAFE_LOW..=F64_SAFE_HIGH).contains(&amax))
+            && amax > 0.0
+            && amax.is_finite()
+            && let Some((mean, m2, unit)) = scaled_f64_moments(view, &ranges, ctl, amax)?
+        {
+            (acc.mean, acc.m2, acc.m2_unit) = (mean, m2, unit);
+        }
+        // equal-width bins over a range wider than the largest f64 cannot be computed
+        if histogram.as_ref().is_some_and(|h| !(h.hi - h.lo).is_finite()) {
+            histogram = None;
+        }
+    }
     repeat::scale(&mut acc, &mut histogram, repeat);
     let (mut min, mut max) = (None, None);
     if acc.n > 0 {
         min = Some(Value::of_f64(view.dtype, acc.min));
         max = Some(Value::of_f64(view.dtype, acc.max));
     }
-    if matches!(lanes, Lanes::I64 | Lanes::U64) {
+    if let Some((lo, hi)) = exact_range {
         let exact = |x: i128| match lanes {
             Lanes::I64 => Value::Int(x as i64),
             _ => Value::UInt(x as u64),
         };
-        if let Some((lo, hi)) = exact_int_range(view, &ranges, ctl)? {
-            (min, max) = (Some(exact(lo)), Some(exact(hi)));
-        }
+        (min, max) = (Some(exact(lo)), Some(exact(hi)));
     }
     ctl.finish();
     Ok(Stats {
@@ -479,7 +604,7 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
         min,
         max,
         mean: (acc.n > 0).then_some(acc.mean),
-        std: (acc.n > 1).then(|| (acc.m2 / (acc.n - 1) as f64).sqrt()),
+        std: (acc.n > 1).then(|| (acc.m2 / (acc.n - 1) as f64).sqrt() * acc.m2_unit),
         of: if lanes == Lanes::Complex {
             "magnitudes"
         } else {

@@ -402,3 +402,64 @@ fn misaligned_bytes_give_the_same_statistics_as_aligned_ones() {
         assert_eq!(sa, sb);
     }
 }
+
+/// 64-bit integers past 2^53 have their spread and mean from exact integer sums (f64 lanes read
+/// 2^60 plus 0, 1, 2 and 3 as four equal values: a std of 0 under "exact"), and no histogram where
+/// f64 cannot tell the values apart.
+#[test]
+fn wide_integers_have_exact_mean_and_spread() {
+    let ints = |v: &[i64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let bins = StatsOptions {
+        bins: 20,
+        ..StatsOptions::default()
+    };
+    let close = ints(&[(1 << 60), (1 << 60) + 1, (1 << 60) + 2, (1 << 60) + 3]);
+    let s = view(DType::I64, &close).stats(&bins);
+    assert!((s.std.unwrap() - 1.290_994_448_735_805_6).abs() < 1e-12, "{:?}", s.std);
+    assert_eq!(s.mean, Some((1u64 << 60) as f64 + 1.5));
+    assert_eq!(
+        s.histogram, None,
+        "bins over an f64 range of 0 would say the values are equal"
+    );
+    let ext = ints(&[i64::MAX, i64::MAX, i64::MIN, i64::MIN]);
+    let s = view(DType::I64, &ext).stats(&StatsOptions::default());
+    assert_eq!(s.mean, Some(-0.5));
+    let uints: Vec<u8> = [u64::MAX, u64::MAX - 1, u64::MAX - 2, u64::MAX - 3]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let s = view(DType::U64, &uints).stats(&StatsOptions::default());
+    assert!((s.std.unwrap() - 1.290_994_448_735_805_6).abs() < 1e-12, "{:?}", s.std);
+    // small integers keep their histogram
+    let s = view(DType::I64, &ints(&[1, 2, 3, 4])).stats(&bins);
+    assert!(s.histogram.is_some());
+}
+
+/// F64 values whose sums or squares leave the f64 range (past about 1e154, below about 1e-154) get
+/// their mean and std from values scaled by a power of two: no `inf` mean or NaN std from finite
+/// values, no std of 0 for values that differ.
+#[test]
+fn huge_and_tiny_f64_values_keep_their_mean_and_std() {
+    let f64s = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let s = view(DType::F64, &f64s(&[1.7e308, 1.7e308])).stats(&StatsOptions::default());
+    assert_eq!((s.mean, s.std), (Some(1.7e308), Some(0.0)));
+    let s = view(DType::F64, &f64s(&[1e160, -1e160, 1e160])).stats(&StatsOptions::default());
+    let want = 1.154_700_538_379_251_7e160;
+    assert!((s.std.unwrap() - want).abs() < want * 1e-12, "{:?}", s.std);
+    let tiny: Vec<f64> = (0..30).map(|i| [1e-300, 2e-300, 3e-300][i % 3]).collect();
+    let s = view(DType::F64, &f64s(&tiny)).stats(&StatsOptions::default());
+    let want = 8.304_547_985_373_997e-301;
+    assert!((s.std.unwrap() - want).abs() < want * 1e-12, "{:?}", s.std);
+    assert!((s.mean.unwrap() - 2e-300).abs() < 2e-300 * 1e-12);
+    // a range wider than the largest f64: no histogram rather than bins of NaN width
+    let bins = StatsOptions {
+        bins: 20,
+        ..StatsOptions::default()
+    };
+    let s = view(DType::F64, &f64s(&[1.7e308, -1.7e308, 1.7e308])).stats(&bins);
+    assert_eq!(s.histogram, None);
+    assert_eq!(s.std, Some(f64::INFINITY), "the std itself overflows");
+    // ordinary values are untouched by the fallback
+    let s = view(DType::F64, &f64s(&[1.0, 2.0, 3.0])).stats(&StatsOptions::default());
+    assert_eq!((s.mean, s.std), (Some(2.0), Some(1.0)));
+}

@@ -39,7 +39,8 @@
 //! - `stats.min`/`max`: exact values in the same spelling (`null` when there is no finite value);
 //!   `mean`/`std`: f64 (`null` below one / two finite values).
 //! - `stats.sample`: `null`, or `{"blocks": B, "block": 4096, "stride": S}` with `--sample` on a large tensor.
-//! - `stats.histogram`: `null` with `--bins 0` or no finite value; else equal-width bins from `lo` (min) to
+//! - `stats.histogram`: `null` with `--bins 0`, no finite value, or 64-bit integers whose spread `f64` cannot
+//!   resolve (values past 2^53 closer than their rounding); else equal-width bins from `lo` (min) to
 //!   `hi` (max), the last bin closed.
 
 use std::io::Write;
