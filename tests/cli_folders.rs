@@ -203,3 +203,35 @@ fn no_file_is_dropped_silently_beside_a_safe_checkpoint() {
         assert_eq!(code, 1, "{name}");
     }
 }
+
+/// A folder with two shard indexes reads one and says which one it left out (it said nothing, and
+/// the other index's tensors were silently missing).
+#[test]
+fn a_second_shard_index_is_named_as_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let st = |name: &str| {
+        let h = format!("{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}}}");
+        common::safetensors(&h, 4)
+    };
+    common::write(d, "a.safetensors", &st("x"));
+    common::write(d, "b.safetensors", &st("y"));
+    common::write(
+        d,
+        "model.safetensors.index.json",
+        br#"{"weight_map":{"x":"a.safetensors"}}"#,
+    );
+    common::write(
+        d,
+        "other.safetensors.index.json",
+        br#"{"weight_map":{"y":"b.safetensors"}}"#,
+    );
+    let r = common::run(&["inspect", d.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("holds 2 shard indexes"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("left out other.safetensors.index.json"),
+        "{}",
+        r.stderr
+    );
+}

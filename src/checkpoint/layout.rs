@@ -90,7 +90,18 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         (".safetensors.index", Format::SafetensorsSharded),
         (".bin.index", Format::PytorchSharded),
     ] {
-        if let Some(index) = names.iter().find(|n| is_index_name(n, suffix, variant)) {
+        let mut indexes = names.iter().filter(|n| is_index_name(n, suffix, variant));
+        if let Some(index) = indexes.next() {
+            let others: Vec<String> = indexes.map(|n| escape(n).into_owned()).collect();
+            if !others.is_empty() {
+                b.warnings.push(format!(
+                    "{} holds {} shard indexes: read {}, left out {} (and the shards only they name)",
+                    show(&dir),
+                    others.len() + 1,
+                    escape(index),
+                    others.join(", ")
+                ));
+            }
             open_sharded(b, root, &rel.join(index), prefix)?;
             return Ok(format);
         }
