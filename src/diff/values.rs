@@ -64,6 +64,13 @@ impl Acc {
 
     /// `(cos, 1 − cos)`; `None` when either side is all zeros (both: equal, so 1 and 0).
     fn cosine(&self) -> (Option<f64>, Option<f64>) {
+        // norms or products past the largest f64 (values near 1e154 and up): no cosine rather than NaN
+        if ![self.na, self.nb, self.dot, self.dd, self.dn]
+            .iter()
+            .all(|x| x.is_finite())
+        {
+            return (None, None);
+        }
         if self.na == 0.0 || self.nb == 0.0 {
             return if self.equal && self.na == 0.0 && self.nb == 0.0 {
                 (Some(1.0), Some(0.0))
@@ -291,5 +298,12 @@ mod tests {
         assert_eq!(a.nonfinite, 1);
         assert!((a.max_rel - 2e-3).abs() < 1e-12, "{}", a.max_rel);
         assert!(!a.equal);
+    }
+
+    /// Products past the largest f64 leave no cosine to give: none, not NaN.
+    #[test]
+    fn no_cosine_past_the_f64_range() {
+        assert_eq!(acc(&[(1e300, -1e300), (3.0, 3.0)]).cosine(), (None, None));
+        assert_eq!(acc(&[(1.0, 1.0), (2.0, 2.0)]).cosine().0, Some(1.0));
     }
 }
