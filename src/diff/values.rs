@@ -304,6 +304,6 @@ mod tests {
     #[test]
     fn no_cosine_past_the_f64_range() {
         assert_eq!(acc(&[(1e300, -1e300), (3.0, 3.0)]).cosine(), (None, None));
-        assert_eq!(acc(&[(1.0, 1.0), (2.0, 2.0)]).cosine().0, Some(1.0));
+        assert!((acc(&[(1.0, 1.0), (2.0, 2.0)]).cosine().0.unwrap() - 1.0).abs() < 1e-12);
     }
 }
