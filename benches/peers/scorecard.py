@@ -42,6 +42,11 @@ def corpus():
     files, left_out = [], []
     for m in sorted(CORPUS.rglob("manifest.json")):
         for e in json.loads(m.read_text()):
+            if "class" not in e:
+                # the chat-template manifests (templates/, template_files/) record the verdict a
+                # renderer check gave, not a pickle confirmed against its loader: not in this scorecard
+                left_out.append(f"{m.parent.relative_to(REPO)}/{e['file']} (a chat-template entry, no loader check)")
+                continue
             path = (m.parent / e["file"]).resolve()
             malicious = e["file"].startswith("malicious/")
             rel = str(path.relative_to(REPO))
