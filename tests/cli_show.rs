@@ -411,3 +411,21 @@ fn sub_byte_safetensors_decode_in_the_documented_packing() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// A name holding control characters is shown by the escaped form `inspect` prints (`a\x00b`), and
+/// an unknown name is quoted once in the error, not escaped twice.
+#[test]
+fn a_name_with_control_characters_is_reached_by_its_escaped_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = "{\"a\\u0000b\\u001b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    let p = common::write(dir.path(), "ctl.safetensors", &common::safetensors(h, 4));
+    let p = p.to_str().unwrap();
+    let listed = common::run(&["inspect", p]);
+    assert!(listed.stdout.contains("a\\x00b\\x1b"), "{}", listed.stdout);
+    let r = common::run(&["show", p, "a\\x00b\\x1b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("a\\x00b\\x1b"), "{}", r.stdout);
+    let r = common::run(&["show", p, "a\\x01"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no tensor named \"a\\x01\""), "{}", r.stderr);
+}

@@ -170,7 +170,12 @@ pub fn run(args: Args, env: &Env) -> anyhow::Result<u8> {
             remote: Some(env.clone()),
         },
     )?;
-    let Some(t) = ck.tensor(&args.tensor) else {
+    // a name as `inspect` prints it, control characters escaped (`a\x00b`), names the tensor too
+    let escaped = || {
+        let mut hits = ck.tensors.iter().filter(|t| escape(&t.name) == args.tensor.as_str());
+        hits.next().filter(|_| hits.next().is_none())
+    };
+    let Some(t) = ck.tensor(&args.tensor).or_else(escaped) else {
         // a GGUF metadata key (a chat template, the vocabulary) is shown whole
         if let Some(v) = checkpoint::gguf::metadata_value(&ck, &args.tensor)? {
             return show_metadata(&args, &v);
@@ -256,14 +261,14 @@ fn unknown(ck: &Checkpoint, name: &str) -> String {
     let close = close_names(name, ck.tensors.iter().map(|t| t.name.as_str()));
     if close.is_empty() {
         format!(
-            "{path}: no tensor named {:?} ({} tensors; `tensorscope inspect` lists them)",
+            "{path}: no tensor named \"{}\" ({} tensors; `tensorscope inspect` lists them)",
             escape(name),
             ck.tensors.len()
         )
     } else {
         let list: Vec<String> = close.iter().map(|n| escape(n).into_owned()).collect();
         format!(
-            "{path}: no tensor named {:?}; did you mean {}?",
+            "{path}: no tensor named \"{}\"; did you mean {}?",
             escape(name),
             list.join(", ")
         )
