@@ -235,3 +235,19 @@ fn a_second_shard_index_is_named_as_left_out() {
         r.stderr
     );
 }
+
+/// A shard named in an index that is a folder is called a folder, not missing.
+#[test]
+fn a_shard_that_is_a_folder_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub.safetensors")).unwrap();
+    common::write(
+        d,
+        "model.safetensors.index.json",
+        br#"{"weight_map":{"x":"sub.safetensors"}}"#,
+    );
+    let r = common::run(&["inspect", d.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a folder, not a file"), "{}", r.stderr);
+}

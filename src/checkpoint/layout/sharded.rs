@@ -69,9 +69,14 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
         let rel = safe_relative(&index_path, shard)?;
         let full = root.join(dir_rel).join(&rel);
         if !full.is_file() {
+            let what = match std::fs::metadata(&full) {
+                Ok(m) if m.is_dir() => "is a folder, not a file",
+                Ok(_) => "is not a regular file (a device, a socket or a pipe)",
+                Err(_) => "does not exist",
+            };
             return Err(Error::format(
                 &index_path,
-                format!("shard {} listed in the index does not exist", escape(shard)),
+                format!("shard {} listed in the index {what}", escape(shard)),
             ));
         }
         let first = b.tensors.len();
