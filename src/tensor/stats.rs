@@ -412,16 +412,24 @@ fn run_lanes<L: Lane>(
     Ok((acc, hist))
 }
 
-/// Every element of a 64-bit integer tensor, exactly (as `i128`), to `f`; `false` when an element
-/// cannot be read.
-fn each_int(view: &View, ranges: &[(u64, u64)], ctl: &Control, mut f: impl FnMut(i128)) -> Result<bool, Cancelled> {
-    let mut buf = vec![0i128; CHUNK];
+/// Every element of `view` in `ranges`, decoded chunk by chunk by `fill` (`decode::fill_i128`,
+/// `decode::fill_f64`), to `f`; `false` when an element cannot be decoded.
+fn each_decoded<T: Copy + Default>(
+    view: &View,
+    ranges: &[(u64, u64)],
+    ctl: &Control,
+    fill: fn(DType, &[u8], u64, u64, &mut [T]) -> bool,
+    f: &mut dyn FnMut(T),
+) -> Result<bool, Cancelled> {
+    // on the heap: CHUNK i128s would take the stack of a worker thread
+    let mut buf: Vec<T> = Vec::with_capacity(CHUNK);
+    buf.resize(CHUNK, T::default());
     for &(start, count) in ranges {
         for run in view.runs(start, count) {
             let mut done = 0;
             while done < run.len {
                 let n = CHUNK.min((run.len - done) as usize);
-                if !decode::fill_i128(
+                if !fill(
                     view.dtype,
                     view.data,
                     run.start + done * run.step,
@@ -451,7 +459,7 @@ fn exact_int_stats(
 ) -> Result<Option<(i128, i128, f64, f64)>, Cancelled> {
     let (mut lo, mut hi, mut sum, mut n) = (i128::MAX, i128::MIN, 0i128, 0i128);
     // at most 2^64 elements of at most 2^64 each: the sum fits in an i128
-    let read = each_int(view, ranges, ctl, |x| {
+    let read = each_decoded(view, ranges, ctl, decode::fill_i128, &mut |x| {
         lo = lo.min(x);
         hi = hi.max(x);
         sum += x;
@@ -462,7 +470,7 @@ fn exact_int_stats(
     }
     let centre = sum.div_euclid(n);
     let (mut sd, mut sd2) = (0i128, 0f64);
-    each_int(view, ranges, ctl, |x| {
+    each_decoded(view, ranges, ctl, decode::fill_i128, &mut |x| {
         let d = x - centre;
         sd += d;
         sd2 += (d as f64) * (d as f64);
@@ -493,29 +501,12 @@ fn scaled_f64_moments(
     // the subnormals unless it is 2^1000 times smaller than the largest, and then it adds nothing)
     let e = amax.log2().round().clamp(-1000.0, 1000.0) as i32;
     let (down, up) = (2f64.powi(-e), 2f64.powi(e));
-    let mut buf = vec![0f64; CHUNK];
-    let mut each = |f: &mut dyn FnMut(f64)| -> Result<bool, Cancelled> {
-        for &(start, count) in ranges {
-            for run in view.runs(start, count) {
-                let mut done = 0;
-                while done < run.len {
-                    let n = CHUNK.min((run.len - done) as usize);
-                    if !decode::fill_f64(
-                        view.dtype,
-                        view.data,
-                        run.start + done * run.step,
-                        run.step,
-                        &mut buf[..n],
-                    ) {
-                        return Ok(false);
-                    }
-                    buf[..n].iter().filter(|x| x.is_finite()).for_each(|&x| f(x * down));
-                    done += n as u64;
-                    ctl.tick(n as u64)?;
-                }
+    let each = |f: &mut dyn FnMut(f64)| {
+        each_decoded(view, ranges, ctl, decode::fill_f64, &mut |x: f64| {
+            if x.is_finite() {
+                f(x * down);
             }
-        }
-        Ok(true)
+        })
     };
     let (mut n, mut sum) = (0u64, 0f64);
     if !each(&mut |x| {
