@@ -421,7 +421,7 @@ fn each_decoded<T: Copy + Default>(
     fill: fn(DType, &[u8], u64, u64, &mut [T]) -> bool,
     f: &mut dyn FnMut(T),
 ) -> Result<bool, Cancelled> {
-    // on the heap: CHUNK i128s would take the stack of a worker thread
+    // one reused buffer on the heap (64 KiB of i128s)
     let mut buf: Vec<T> = Vec::with_capacity(CHUNK);
     buf.resize(CHUNK, T::default());
     for &(start, count) in ranges {
