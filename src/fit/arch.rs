@@ -194,7 +194,13 @@ pub fn from_config(root: &Value) -> Result<Model, Refusal> {
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
-    let need = |keys: &[&str]| num(c, keys).ok_or_else(|| format!("config.json has no {}", keys.join(" / ")));
+    let need = |keys: &[&str]| {
+        num(c, keys).ok_or_else(|| match keys.iter().find_map(|k| c.get(*k).map(|v| (k, v))) {
+            // present but not a whole number of zero or more: say what it holds
+            Some((k, v)) => format!("config.json's {k} is {v}, not a whole number of zero or more"),
+            None => format!("config.json has no {}", keys.join(" / ")),
+        })
+    };
     if let Some(k) = UNMODELLED_KEYS
         .iter()
         .find(|k| c.get(**k).is_some_and(|v| !v.is_null() && v != false))

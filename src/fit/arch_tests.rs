@@ -113,3 +113,13 @@ fn gguf_per_layer_kv_heads_and_refusals() {
     };
     assert!(from_gguf(&swa).unwrap_err().contains("sliding_window_pattern"));
 }
+
+/// A size that is there but not a whole number says what it holds (it said the key was missing).
+#[test]
+fn a_negative_layer_count_is_named_as_such() {
+    let e = from_config(&serde_json::json!({"model_type": "llama", "num_hidden_layers": -2, "hidden_size": 64}))
+        .unwrap_err();
+    assert!(e.contains("num_hidden_layers is -2"), "{e}");
+    let e = from_config(&serde_json::json!({"model_type": "llama", "hidden_size": 64})).unwrap_err();
+    assert!(e.contains("has no num_hidden_layers"), "{e}");
+}
