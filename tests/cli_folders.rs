@@ -251,3 +251,18 @@ fn a_shard_that_is_a_folder_is_named_so() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("is a folder, not a file"), "{}", r.stderr);
 }
+
+/// A folder whose only entries are an empty subfolder and a link to itself is not called empty.
+#[test]
+fn a_folder_of_dead_links_is_not_called_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("a")).unwrap();
+    std::os::unix::fs::symlink("self", d.join("self")).unwrap();
+    let r = common::run(&["inspect", d.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("links that lead to no file"), "{}", r.stderr);
+    let empty = tempfile::tempdir().unwrap();
+    let r = common::run(&["inspect", empty.path().to_str().unwrap()]);
+    assert!(r.stderr.contains("the folder is empty"), "{}", r.stderr);
+}
