@@ -101,6 +101,19 @@ impl Collector {
         }
     }
 
+    /// How many findings are listed so far (a mark for [`Collector::loaders_since`]).
+    pub(crate) fn mark(&self) -> usize {
+        self.findings.len()
+    }
+
+    /// The loaders of the findings listed since `mark`, where the file's format would name others
+    /// (an `.npy` member of a torch zip is read by `np.load`, not `torch.load`).
+    pub(crate) fn loaders_since(&mut self, mark: usize, loaders: &[&str]) {
+        for f in self.findings.iter_mut().skip(mark).filter(|f| f.loaders.is_empty()) {
+            f.loaders = loaders.iter().map(|l| (*l).to_owned()).collect();
+        }
+    }
+
     /// A finding that is not a global.
     pub(crate) fn problem(&mut self, entry: &str, offset: Option<u64>, severity: Severity, why: impl Into<String>) {
         self.push(Finding {

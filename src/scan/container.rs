@@ -311,7 +311,9 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         if content.starts_with(npy::MAGIC) {
             // numpy.load reads any member that starts with the magic as an array (an object one
             // through pickle), whatever a data.pkl beside it calls it
+            let mark = c.mark();
             npy_scan(c, name, &content);
+            c.loaders_since(mark, &[super::loaders::NUMPY]);
         } else if storages.contains(e.name.as_str()) && !sole {
             // raw tensor data the archive's pickle loads as a storage: no loader unpickles it
             continue;
