@@ -31,8 +31,7 @@ struct Acc {
 impl Acc {
     #[inline]
     fn add(&mut self, x: f64, y: f64, tol: &Tolerance) {
-        let same = x == y || (x.is_nan() && y.is_nan());
-        self.add_exact(x, y, x - y, same, tol);
+        self.add_exact(x, y, x - y, same(x, y), tol);
     }
 
     /// [`Acc::add`] for a pair whose equality and difference were found exactly (`same`, `d`),
@@ -50,7 +49,7 @@ impl Acc {
             self.nb += y * y;
             self.dd += d * d;
             self.dn += d * (x + y);
-            if !tol.within(x, ad) || (!same && tol.rtol == 0.0 && tol.atol == 0.0) {
+            if !tol.within(x, ad) {
                 self.outside += 1;
             }
             if x.abs() >= tol.rel_floor && x != 0.0 {
@@ -151,12 +150,11 @@ pub(super) fn value_diff(
                         (f64::from(re), f64::from(im))
                     };
                     let ((ar, ai), (br, bi)) = (parts(a), parts(b));
-                    let eq = |p: f64, q: f64| p == q || (p.is_nan() && q.is_nan());
                     acc.add_exact(
                         ar.hypot(ai),
                         br.hypot(bi),
                         (ar - br).hypot(ai - bi),
-                        eq(ar, br) && eq(ai, bi),
+                        same(ar, br) && same(ai, bi),
                         &judge,
                     );
                 }
@@ -193,6 +191,12 @@ pub(super) fn value_diff(
         within_tolerance: acc.outside == 0,
         outside_tolerance: acc.outside,
     })
+}
+
+/// Whether two values are the same: equal, or both NaN.
+#[inline]
+fn same(x: f64, y: f64) -> bool {
+    x == y || (x.is_nan() && y.is_nan())
 }
 
 /// Pairs whose `f64` decoding loses what tells their elements apart, compared element by element
