@@ -68,13 +68,13 @@ pub fn state_dict_pickle(tensors: &[(String, Vec<u64>)]) -> Vec<u8> {
         }
         for (name, shape) in batch {
             p.unicode(name);
-            p.global_once(&mut rebuild, "torch._utils", "_rebuild_tensor_v2");
+            p.once(&mut rebuild, |p| p.global("torch._utils", "_rebuild_tensor_v2"));
             p.out.push(b'('); // MARK: args of _rebuild_tensor_v2
             p.out.push(b'('); // MARK: the persistent id ('storage', type, key, location, numel)
-            p.unicode_once(&mut storage, "storage");
-            p.global_once(&mut float_storage, "torch", "FloatStorage");
+            p.once(&mut storage, |p| p.unicode("storage"));
+            p.once(&mut float_storage, |p| p.global("torch", "FloatStorage"));
             p.unicode(&i.to_string());
-            p.unicode_once(&mut cpu, "cpu");
+            p.once(&mut cpu, |p| p.unicode("cpu"));
             p.int(shape.iter().product());
             p.out.push(b't'); // TUPLE
             p.put();
@@ -116,28 +116,36 @@ struct Pickle {
 }
 
 impl Pickle {
-    /// Memoize what was just written (BINPUT, or LONG_BINPUT from index 256); its index.
-    fn put(&mut self) -> u32 {
-        let i = self.memo;
+    /// A memo opcode for index `i`: `short` with one byte below 256, `long` with four from there.
+    fn memo_op(&mut self, short: u8, long: u8, i: u32) {
         match u8::try_from(i) {
-            Ok(b) => self.out.extend_from_slice(&[b'q', b]),
+            Ok(b) => self.out.extend_from_slice(&[short, b]),
             Err(_) => {
-                self.out.push(b'r');
+                self.out.push(long);
                 self.out.extend_from_slice(&i.to_le_bytes());
             }
         }
+    }
+
+    /// Memoize what was just written (BINPUT, or LONG_BINPUT from index 256); its index.
+    fn put(&mut self) -> u32 {
+        let i = self.memo;
+        self.memo_op(b'q', b'r', i);
         self.memo += 1;
         i
     }
 
     /// Push memo entry `i` (BINGET, or LONG_BINGET from index 256).
     fn get(&mut self, i: u32) {
-        match u8::try_from(i) {
-            Ok(b) => self.out.extend_from_slice(&[b'h', b]),
-            Err(_) => {
-                self.out.push(b'j');
-                self.out.extend_from_slice(&i.to_le_bytes());
-            }
+        self.memo_op(b'h', b'j', i);
+    }
+
+    /// What `write` writes (and memoizes) the first time, remembering its index in `at`; a memo read
+    /// after (Python pickles a global, or an interned str, as one object).
+    fn once(&mut self, at: &mut Option<u32>, write: impl FnOnce(&mut Self) -> u32) {
+        match *at {
+            Some(i) => self.get(i),
+            None => *at = Some(write(self)),
         }
     }
 
@@ -151,28 +159,12 @@ impl Pickle {
         self.put()
     }
 
-    /// The global the first time (remembering its index in `at`), a memo read after.
-    fn global_once(&mut self, at: &mut Option<u32>, module: &str, name: &str) {
-        match *at {
-            Some(i) => self.get(i),
-            None => *at = Some(self.global(module, name)),
-        }
-    }
-
     /// BINUNICODE `s`, memoized.
     fn unicode(&mut self, s: &str) -> u32 {
         self.out.push(b'X');
         self.out.extend_from_slice(&(s.len() as u32).to_le_bytes());
         self.out.extend_from_slice(s.as_bytes());
         self.put()
-    }
-
-    /// An interned str (Python pickles one object, so a memo read after the first time).
-    fn unicode_once(&mut self, at: &mut Option<u32>, s: &str) {
-        match *at {
-            Some(i) => self.get(i),
-            None => *at = Some(self.unicode(s)),
-        }
     }
 
     /// A non-negative int in the smallest opcode (ints are not memoized).
