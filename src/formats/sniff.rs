@@ -99,14 +99,18 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
 /// `int(text, 16)` takes as the length (`0x22` or `34`, padded with spaces), an optional space, then
 /// a zlib stream.
 fn is_joblib_zf(head: &[u8]) -> bool {
-    let Some(len) = head.strip_prefix(b"ZF").and_then(|h| h.get(..19)) else {
+    let Some(len) = head.strip_prefix(b"ZF").and_then(|h| h.get(..JOBLIB_ZF_HEADER - 2)) else {
         return false;
     };
     let digits =
         len.iter().all(|b| b.is_ascii_hexdigit() || b" \t_xX+".contains(b)) && len.iter().any(u8::is_ascii_hexdigit);
     let zlib = |at: usize| head.get(at) == Some(&0x78);
-    digits && (zlib(21) || head.get(21) == Some(&b' ') && zlib(22))
+    digits && (zlib(JOBLIB_ZF_HEADER) || head.get(JOBLIB_ZF_HEADER) == Some(&b' ') && zlib(JOBLIB_ZF_HEADER + 1))
 }
+
+/// Bytes of joblib's ZF header before its zlib stream (or before the optional space): `ZF` and the
+/// length padded to `len(hex(2**64))` = 19 characters.
+pub const JOBLIB_ZF_HEADER: usize = 21;
 
 /// A pre-POSIX (V7) tar header has no magic: it is recognised by its checksum field, the octal sum
 /// of the header's 512 bytes with the field itself counted as spaces, as Python's `tarfile` checks.

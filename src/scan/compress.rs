@@ -37,19 +37,14 @@ pub(super) enum Compression {
     Lz4,
 }
 
-/// The LZ4 frame magic number.
-const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
-/// joblib's `_ZFILE_PREFIX` and the width of the hex length after it (`len(hex(2**64))`).
-const ZF_PREFIX: &[u8] = b"ZF";
-const ZF_LEN: usize = 19;
-
 /// The compression of `data`, if its magic bytes name one.
 pub(super) fn kind(data: &[u8]) -> Option<Compression> {
+    let sniffed = crate::formats::sniff::compression(data);
     if data.starts_with(&[0x1f, 0x8b, 0x08]) {
         Some(Compression::Gzip)
-    } else if crate::formats::sniff::compression(data) == Some("zlib") {
+    } else if sniffed == Some("zlib") {
         Some(Compression::Zlib)
-    } else if crate::formats::sniff::compression(data) == Some("lzma") {
+    } else if sniffed == Some("lzma") {
         Some(Compression::LzmaAlone)
     } else if data.starts_with(b"BZh") && data.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
         Some(Compression::Bzip2)
@@ -57,9 +52,9 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
         Some(Compression::Xz)
     } else if data.starts_with(&ZSTD_MAGIC) || is_skippable(data) {
         Some(Compression::Zstd)
-    } else if data.starts_with(&LZ4_MAGIC) {
+    } else if sniffed == Some("lz4") {
         Some(Compression::Lz4)
-    } else if crate::formats::sniff::compression(data) == Some("joblib-zf") {
+    } else if sniffed == Some("joblib-zf") {
         Some(Compression::JoblibZf)
     } else {
         None
@@ -145,7 +140,7 @@ pub fn unzlib(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
 /// joblib's old compressed format, as `numpy_pickle_compat.read_zfile` reads it: `ZF`, the length
 /// in hex padded to 19 characters, an optional space, then one zlib stream (at most `limit` bytes).
 pub fn unzf(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
-    let mut at = ZF_PREFIX.len() + ZF_LEN;
+    let mut at = crate::formats::sniff::JOBLIB_ZF_HEADER;
     if data.get(at) == Some(&b' ') {
         at += 1;
     }
