@@ -1,8 +1,9 @@
 //! Statistics of a tensor in one streaming pass (and a second one for the histogram), chunk by chunk.
 //!
 //! Elements are decoded [`CHUNK`] at a time into a small buffer of `f32` (every float kind up to F32 and
-//! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, with min/max kept
-//! exact on the side; C64 as magnitudes). Each chunk is summarised in `f64` while it sits in the L1
+//! the small integers, exactly) or `f64` (F64, I32, U32 exactly; I64/U64 rounded, their min, max,
+//! mean and std then computed again from exact integer sums, and F64 far from 1 again scaled, in
+//! `exact`; C64 as magnitudes). Each chunk is summarised in `f64` while it sits in the L1
 //! cache (`kernel`, vectorised, with AVX2 or AVX-512 when the CPU has them) — min, max, zeros and the
 //! sums of `x - k` and `(x - k)²` for a shift `k`, the running mean (the first element for the first
 //! chunk) — so the tensor is read once, and chunks are combined with Chan et al.'s parallel update, which keeps the variance
@@ -171,7 +172,7 @@ struct Acc {
     mean: f64,
     m2: f64,
     /// `m2` is of the values divided by this power of two (1 but for F64 values whose squares leave
-    /// the f64 range: see [`scaled_f64_moments`]); the std is scaled back by it.
+    /// the f64 range: see `exact::scaled_f64_moments`); the std is scaled back by it.
     m2_unit: f64,
     min: f64,
     max: f64,
@@ -412,122 +413,6 @@ fn run_lanes<L: Lane>(
     Ok((acc, hist))
 }
 
-/// Every element of `view` in `ranges`, decoded chunk by chunk by `fill` (`decode::fill_i128`,
-/// `decode::fill_f64`), to `f`; `false` when an element cannot be decoded.
-fn each_decoded<T: Copy + Default>(
-    view: &View,
-    ranges: &[(u64, u64)],
-    ctl: &Control,
-    fill: fn(DType, &[u8], u64, u64, &mut [T]) -> bool,
-    f: &mut dyn FnMut(T),
-) -> Result<bool, Cancelled> {
-    // one reused buffer on the heap (64 KiB of i128s)
-    let mut buf: Vec<T> = Vec::with_capacity(CHUNK);
-    buf.resize(CHUNK, T::default());
-    for &(start, count) in ranges {
-        for run in view.runs(start, count) {
-            let mut done = 0;
-            while done < run.len {
-                let n = CHUNK.min((run.len - done) as usize);
-                if !fill(
-                    view.dtype,
-                    view.data,
-                    run.start + done * run.step,
-                    run.step,
-                    &mut buf[..n],
-                ) {
-                    return Ok(false);
-                }
-                buf[..n].iter().for_each(|&x| f(x));
-                done += n as u64;
-                ctl.tick(n as u64)?;
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// Exact statistics of a 64-bit integer tensor (I64, U64), which `f64` lanes round past 2^53 (a
-/// spread of 1 around 2^60 read as none): min and max exactly; the mean from the exact sum; the sum
-/// of squared deviations about the integer nearest the mean, each deviation exact before it is
-/// squared in `f64`. Two passes. `(min, max, mean, m2)`, `None` when an element cannot be read or
-/// there is none.
-fn exact_int_stats(
-    view: &View,
-    ranges: &[(u64, u64)],
-    ctl: &Control,
-) -> Result<Option<(i128, i128, f64, f64)>, Cancelled> {
-    let (mut lo, mut hi, mut sum, mut n) = (i128::MAX, i128::MIN, 0i128, 0i128);
-    // at most 2^64 elements of at most 2^64 each: the sum fits in an i128
-    let read = each_decoded(view, ranges, ctl, decode::fill_i128, &mut |x| {
-        lo = lo.min(x);
-        hi = hi.max(x);
-        sum += x;
-        n += 1;
-    })?;
-    if !read || n == 0 {
-        return Ok(None);
-    }
-    let centre = sum.div_euclid(n);
-    let (mut sd, mut sd2) = (0i128, 0f64);
-    each_decoded(view, ranges, ctl, decode::fill_i128, &mut |x| {
-        let d = x - centre;
-        sd += d;
-        sd2 += (d as f64) * (d as f64);
-    })?;
-    let nf = n as f64;
-    let mean = centre as f64 + sd as f64 / nf;
-    let m2 = (sd2 - (sd as f64) * (sd as f64) / nf).max(0.0);
-    Ok(Some((lo, hi, mean, m2)))
-}
-
-/// Magnitudes of F64 values between which the fast pass's sums and squares neither overflow nor
-/// underflow (with room for 2^40 elements); outside, [`scaled_f64_moments`] computes them again.
-const F64_SAFE_HIGH: f64 = 1e140;
-const F64_SAFE_LOW: f64 = 1e-140;
-
-/// Mean, sum of squared deviations and its unit of the finite F64 values of `view`, computed on the values
-/// scaled by a power of two (exact) that brings the largest magnitude `amax` near 1: the fast pass's
-/// sums overflow past about 1e154 (a mean of `inf` for two values of 1.7e308, a std of NaN) and its
-/// squares underflow below about 1e-154 (a std of 0 for values of 1e-300). Two passes; `None` when
-/// an element cannot be read.
-fn scaled_f64_moments(
-    view: &View,
-    ranges: &[(u64, u64)],
-    ctl: &Control,
-    amax: f64,
-) -> Result<Option<(f64, f64, f64)>, Cancelled> {
-    // 2^-e with 2^e near amax: multiplying by a power of two is exact (no value here is scaled into
-    // the subnormals unless it is 2^1000 times smaller than the largest, and then it adds nothing)
-    let e = amax.log2().round().clamp(-1000.0, 1000.0) as i32;
-    let (down, up) = (2f64.powi(-e), 2f64.powi(e));
-    let each = |f: &mut dyn FnMut(f64)| {
-        each_decoded(view, ranges, ctl, decode::fill_f64, &mut |x: f64| {
-            if x.is_finite() {
-                f(x * down);
-            }
-        })
-    };
-    let (mut n, mut sum) = (0u64, 0f64);
-    if !each(&mut |x| {
-        n += 1;
-        sum += x;
-    })? || n == 0
-    {
-        return Ok(None);
-    }
-    let mean = sum / n as f64;
-    let (mut sd, mut sd2) = (0f64, 0f64);
-    each(&mut |x| {
-        sd += x - mean;
-        sd2 += (x - mean) * (x - mean);
-    })?;
-    let m2 = (sd2 - sd * sd / n as f64).max(0.0);
-    // m2 stays in the scaled unit (m2 · up² can overflow or underflow where the std does not); the
-    // std is scaled back by `up`
-    Ok(Some(((mean + sd / n as f64) * up, m2, up)))
-}
-
 /// Statistics of `view` (see [`View::stats_with`]): computed over the distinct elements of a view that
 /// repeats them (zero strides), checking `ctl` as the work advances.
 pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result<Stats, Cancelled> {
@@ -546,7 +431,7 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
     };
     let mut exact_range = None;
     if matches!(lanes, Lanes::I64 | Lanes::U64)
-        && let Some((lo, hi, mean, m2)) = exact_int_stats(view, &ranges, ctl)?
+        && let Some((lo, hi, mean, m2)) = exact::exact_int_stats(view, &ranges, ctl)?
     {
         (acc.mean, acc.m2) = (mean, m2);
         exact_range = Some((lo, hi));
@@ -559,10 +444,10 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
     if lanes == Lanes::F64 && acc.n > 0 {
         let amax = acc.min.abs().max(acc.max.abs());
         let lost = !acc.mean.is_finite() || !acc.m2.is_finite() || acc.m2 == 0.0 && acc.min != acc.max;
-        if (lost || !(F64_SAFE_LOW..=F64_SAFE_HIGH).contains(&amax))
+        if (lost || !(exact::F64_SAFE_LOW..=exact::F64_SAFE_HIGH).contains(&amax))
             && amax > 0.0
             && amax.is_finite()
-            && let Some((mean, m2, unit)) = scaled_f64_moments(view, &ranges, ctl, amax)?
+            && let Some((mean, m2, unit)) = exact::scaled_f64_moments(view, &ranges, ctl, amax)?
         {
             (acc.mean, acc.m2, acc.m2_unit) = (mean, m2, unit);
         }
@@ -611,6 +496,8 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
 mod control;
 #[path = "stats_counts.rs"]
 mod counts;
+#[path = "stats_exact.rs"]
+mod exact;
 #[path = "stats_kernel.rs"]
 mod kernel;
 #[path = "stats_parallel.rs"]
