@@ -291,6 +291,12 @@ fn c_strtol(s: &str) -> Option<i64> {
 /// without leading zeros, `_` between digits. Returns the value and whether it did not fit in an
 /// `i128` (the value is then 0).
 fn py_int(s: &str) -> Option<(i128, bool)> {
+    py_int_base(s, None)
+}
+
+/// [`py_int`] with `Some(10)`: Python's `int(text, 10)` (`PyLong_FromString(s, NULL, 10)`), where no
+/// prefix is read and leading zeros are allowed.
+fn py_int_base(s: &str, base: Option<u32>) -> Option<(i128, bool)> {
     let t = s.trim_matches(py_space);
     let (neg, t) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
@@ -298,10 +304,11 @@ fn py_int(s: &str) -> Option<(i128, bool)> {
         _ => (false, t),
     };
     let lower = t.get(..2).map(str::to_ascii_lowercase);
-    let (radix, body) = match lower.as_deref() {
-        Some("0x") => (16, &t[2..]),
-        Some("0o") => (8, &t[2..]),
-        Some("0b") => (2, &t[2..]),
+    let (radix, body) = match (base, lower.as_deref()) {
+        (Some(b), _) => (b, t),
+        (None, Some("0x")) => (16, &t[2..]),
+        (None, Some("0o")) => (8, &t[2..]),
+        (None, Some("0b")) => (2, &t[2..]),
         _ => (10, t),
     };
     let body = if radix != 10 {
@@ -316,7 +323,8 @@ fn py_int(s: &str) -> Option<(i128, bool)> {
     if !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    if radix == 10 && digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
+    if base.is_none() && radix == 10 && digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0')
+    {
         return None;
     }
     match i128::from_str_radix(&digits, radix) {
@@ -330,25 +338,11 @@ fn py_int(s: &str) -> Option<(i128, bool)> {
 /// around it, a sign, `_` between digits and leading zeros are all accepted (`p1_0` stores at 10,
 /// as `int("1_0")` does in the Python unpickler); a negative index is refused, as CPython refuses it.
 fn memo_text(line: &[u8]) -> Option<u64> {
-    let t = std::str::from_utf8(c_string(line)).ok()?.trim_matches(py_space);
-    let (neg, t) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if t.is_empty() || t.starts_with('_') || t.ends_with('_') || t.contains("__") {
-        return None;
-    }
-    if !t.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return None;
-    }
-    let v = t
-        .bytes()
-        .filter(|&b| b != b'_')
-        .try_fold(0u64, |v, b| v.checked_mul(10)?.checked_add(u64::from(b - b'0')))
-        .filter(|&v| v <= i64::MAX as u64)?;
-    // `-0` is index 0; any other negative index is an error in CPython
-    (!neg || v == 0).then_some(v)
+    let (v, huge) = py_int_base(std::str::from_utf8(c_string(line)).ok()?, Some(10))?;
+    // `-0` is index 0; any other negative index is an error in CPython, and one past Py_ssize_t too
+    (!huge)
+        .then(|| u64::try_from(v).ok().filter(|&v| v <= i64::MAX as u64))
+        .flatten()
 }
 
 /// Parse protocol-0 float text as CPython's `load_float`: `PyOS_string_to_double` on the C string,
