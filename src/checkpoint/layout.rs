@@ -141,14 +141,12 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
                     ),
                 }
             ),
-            None => match std::fs::read_dir(&dir).map(|mut d| d.next().is_some()) {
-                // entries, but no file among them: subfolders without weights, links that lead nowhere
-                Ok(true) => format!(
-                    "{}: no checkpoint files here (only folders without weights, or links that lead to no file)",
-                    show(&dir)
-                ),
-                _ => format!("{}: no checkpoint files here (the folder is empty)", show(&dir)),
-            },
+            // entries, but no file among them: subfolders without weights, links that lead nowhere
+            None if !entries.is_empty() => format!(
+                "{}: no checkpoint files here (only folders without weights, or links that lead to no file)",
+                show(&dir)
+            ),
+            None => format!("{}: no checkpoint files here (the folder is empty)", show(&dir)),
         };
         return Err(Error::Usage(why));
     }
