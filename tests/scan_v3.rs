@@ -254,3 +254,11 @@ fn a_folder_of_ten_thousand_random_benign_torch_files_scans_safe() {
         .collect();
     assert!(bad.is_empty(), "{} not safe: {:?}", bad.len(), &bad[..bad.len().min(5)]);
 }
+
+/// The second hostile review: compressed streams damaged after the payload (joblib and gzip read
+/// lazily, so the payload runs before the loader reaches the damage), LZ4 frames with a skippable
+/// frame between, and whatever else `review-36` holds.
+#[test]
+fn the_review_36_evasions_are_caught() {
+    check(Some("review-36"));
+}

@@ -51,6 +51,7 @@ mod container;
 pub mod cves;
 mod gguf;
 pub mod loaders;
+mod lz4;
 pub mod sarif;
 mod tar;
 mod template;
