@@ -50,12 +50,15 @@ pub struct TreeOptions {
 }
 
 /// Parameters per dtype in a subtree, largest first once built.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DtypeMix {
-    /// Up to [`MIX_DTYPES`] dtypes with their parameter counts.
+    /// The [`MIX_DTYPES`] largest dtypes with their parameter counts.
     pub entries: [Option<(DType, u64)>; MIX_DTYPES],
-    /// Parameters of dtypes beyond the first [`MIX_DTYPES`].
+    /// Parameters of the smaller dtypes beyond the [`MIX_DTYPES`] largest.
     pub other: u64,
+    /// While building: dtypes beyond the first [`MIX_DTYPES`] seen, kept by name so that `sort`
+    /// can keep the largest rather than the first; empty once built.
+    spill: Vec<(DType, u64)>,
 }
 
 impl DtypeMix {
@@ -73,11 +76,14 @@ impl DtypeMix {
                 _ => {}
             }
         }
-        self.other = self.other.saturating_add(params);
+        match self.spill.iter_mut().find(|(d, _)| *d == dtype) {
+            Some((_, p)) => *p = p.saturating_add(params),
+            None => self.spill.push((dtype, params)),
+        }
     }
 
     fn merge(&mut self, other: &DtypeMix) {
-        for &(d, p) in other.entries.iter().flatten() {
+        for &(d, p) in other.entries.iter().flatten().chain(&other.spill) {
             self.add(d, p);
         }
         self.other = self.other.saturating_add(other.other);
@@ -98,13 +104,19 @@ impl DtypeMix {
         self.entries[0].is_none()
     }
 
+    /// Keeps the [`MIX_DTYPES`] largest, ties by name, and sums the rest into `other`.
     fn sort(&mut self) {
-        self.entries.sort_by(|a, b| match (a, b) {
-            (Some((_, x)), Some((_, y))) => y.cmp(x),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        });
+        let mut all: Vec<(DType, u64)> = self.entries.iter().flatten().copied().collect();
+        all.append(&mut self.spill);
+        self.spill = Vec::new();
+        all.sort_by(|(da, a), (db, b)| b.cmp(a).then_with(|| da.name().cmp(db.name())));
+        self.entries = [None; MIX_DTYPES];
+        for (i, e) in all.into_iter().enumerate() {
+            match self.entries.get_mut(i) {
+                Some(slot) => *slot = Some(e),
+                None => self.other = self.other.saturating_add(e.1),
+            }
+        }
     }
 }
 
@@ -382,3 +394,37 @@ pub fn params_label(n: u64) -> String {
 mod build;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod mix_tests {
+    use super::*;
+
+    fn t(name: &str, dtype: DType, n: u64) -> TensorInfo {
+        let bytes = dtype.bytes_for(n).unwrap();
+        TensorInfo::contiguous(name.into(), dtype, vec![n], 0, 0..bytes).unwrap()
+    }
+
+    #[test]
+    fn the_mix_keeps_the_largest_dtypes_not_the_first_seen() {
+        // four small dtypes come first, in two subtrees, then two large ones in a third
+        let ts = [
+            t("blk.0.a", DType::U8, 1),
+            t("blk.0.b", DType::I8, 2),
+            t("blk.1.a", DType::I16, 3),
+            t("blk.1.b", DType::U16, 3),
+            t("blk.2.a", DType::F16, 50),
+            t("blk.2.b", DType::F32, 40),
+        ];
+        let tree = Tree::build(&ts, &TreeOptions::default());
+        let blk = tree.children(Tree::ROOT).next().unwrap();
+        let mix = &tree.node(blk).dtypes;
+        let kept: Vec<_> = mix.iter().collect();
+        // largest first; the tie between I16 and U16 breaks by name
+        assert_eq!(
+            kept,
+            [(DType::F16, 50), (DType::F32, 40), (DType::I16, 3), (DType::U16, 3)]
+        );
+        assert_eq!(mix.other, 3);
+        assert!(mix.spill.is_empty());
+    }
+}

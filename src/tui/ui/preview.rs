@@ -44,22 +44,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ];
         lines.extend(wrap_items(&summary, "  ", width).into_iter().map(Line::from));
         lines.push(Line::from(""));
-        for (d, p) in node.dtypes.iter() {
+        let other = (node.dtypes.other > 0).then_some(("other", node.dtypes.other));
+        for (name, p) in node.dtypes.iter().map(|(d, p)| (d.name(), p)).chain(other) {
             let share = if node.params > 0 {
                 p as f64 * 100.0 / node.params as f64
             } else {
                 0.0
             };
             lines.push(Line::from(format!(
-                "{:<8} {:>9} params  {share:5.1}%",
-                d.name(),
+                "{name:<8} {:>9} params  {share:5.1}%",
                 params_label(p)
-            )));
-        }
-        if node.dtypes.other > 0 {
-            lines.push(Line::from(format!(
-                "other    {:>9} params",
-                params_label(node.dtypes.other)
             )));
         }
         lines.push(Line::from(""));

@@ -16,6 +16,7 @@ mod bench;
 mod files;
 mod panes;
 mod preview;
+mod review;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.
 fn tidy(mut app: App, shown: &str) -> App {
