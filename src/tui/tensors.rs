@@ -362,6 +362,6 @@ impl TensorPane {
         } else if self.selected >= self.offset + height {
             self.offset = self.selected + 1 - height;
         }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(1));
+        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
     }
 }

@@ -18,3 +18,16 @@ fn the_module_pane_lists_the_largest_dtypes_and_the_share_of_other() {
         assert!(screen.contains(big), "{big} is among the largest:\n{screen}");
     }
 }
+
+/// `G` then a filter that leaves a few rows: the parents stay on screen above the match.
+#[test]
+fn narrowing_the_filter_keeps_the_parent_rows_on_screen() {
+    let mut a = act(app("gpt2-tiny.safetensors"), [Action::Move(Move::Bottom)]);
+    let _ = super::sized_mut(&mut a, 80, 24);
+    let mut a = act(a, super::typed("h0cfw"));
+    let screen = super::sized_mut(&mut a, 80, 24);
+    assert_eq!(a.tensors.offset, 0, "{screen}");
+    let rows: Vec<&str> = screen.lines().skip(2).take(a.tensors.rows.len()).collect();
+    assert!(rows[0].contains("▾ h"), "the top parent is the first row:\n{screen}");
+    assert!(rows.last().unwrap().contains("weight"), "{screen}");
+}
