@@ -158,6 +158,20 @@ const TABLE: &[Entry] = &[
     ("cPickle", "*", PICKLE),
     ("pickletools", "*", PICKLE),
     ("marshal", "*", "loads code objects from bytes"),
+    // subinterpreters run code strings
+    ("_xxsubinterpreters", "*", CODE),
+    ("_interpreters", "*", CODE),
+    ("_xxinterpchannels", "*", CODE),
+    ("_interpqueues", "*", CODE),
+    ("interpreters", "*", CODE),
+    ("concurrent.interpreters", "*", CODE),
+    // sympy (installed with torch) evaluates strings as Python
+    ("sympy", "sympify", CODE),
+    ("sympy", "parse_expr", CODE),
+    ("sympy", "lambdify", CODE),
+    ("sympy.core.sympify", "*", CODE),
+    ("sympy.parsing", "*", CODE),
+    ("sympy.utilities.lambdify", "*", CODE),
     ("shelve", "*", PICKLE),
     ("dill", "*", "loads pickled code and functions"),
     (
@@ -173,6 +187,8 @@ const TABLE: &[Entry] = &[
     ("torch", "load", PICKLE),
     ("torch.storage", "_load_from_bytes", PICKLE),
     ("torch.hub", "*", "downloads and runs repositories (hubconf.py)"),
+    ("torch", "save", FILES),
+    ("torch.serialization", "save", FILES),
     ("torch.jit", "*", "compiles and runs TorchScript, loads archives"),
     ("torch._jit_internal", "*", "compiles and runs TorchScript"),
     (
@@ -202,8 +218,19 @@ const TABLE: &[Entry] = &[
     ("numpy", "loadtxt", FILES),
     ("numpy", "genfromtxt", FILES),
     ("numpy", "memmap", FILES),
+    ("numpy", "savetxt", FILES),
+    ("numpy", "savez_compressed", FILES),
+    ("numpy", "fromregex", FILES),
     ("numpy.lib.npyio", "*", "numpy.load unpickles files"),
     ("numpy.lib.format", "*", "reads arrays (and their pickles) from files"),
+    // numpy 2 keeps the code of those two here, under their own names
+    ("numpy.lib._npyio_impl", "*", "numpy.load unpickles files"),
+    (
+        "numpy.lib._format_impl",
+        "*",
+        "reads arrays (and their pickles) from files",
+    ),
+    ("numpy.lib._datasource", "*", "opens files and URLs"),
     ("numpy.f2py", "*", "evaluates strings and runs compilers"),
     ("numpy.distutils", "*", "runs compilers"),
     ("numpy.testing", "*", "numpy.testing._private.utils.runstring is exec"),
@@ -292,9 +319,6 @@ fn under(module: &str, parent: &str) -> bool {
         || module.len() > parent.len() && module.starts_with(parent) && module[parent.len()..].starts_with('.')
 }
 
-/// Longest dotted name searched part by part; longer names are suspicious without a search.
-const MAX_PARTS: usize = 64;
-
 /// Why the global `module` + `name` is dangerous, or `None` when it is on no list (then it is
 /// suspicious unless allowlisted).
 ///
@@ -340,53 +364,122 @@ const PATH_CLASSES: [&str; 6] = [
     "PureWindowsPath",
 ];
 
-/// Python 2 module names that Python 3's unpickler maps to others (`_compat_pickle.IMPORT_MAPPING`,
-/// the ones that lead somewhere dangerous or to files).
-const PY2_MODULES: [(&str, &str); 16] = [
-    ("__builtin__", "builtins"),
-    ("copy_reg", "copyreg"),
-    ("cPickle", "pickle"),
+/// Python 2 module names that Python 3's unpickler maps to others: all of CPython's
+/// `_compat_pickle.IMPORT_MAPPING` (3.11 to 3.14), applied to the module of a global when the pickle's
+/// protocol is below 3.
+const PY2_MODULES: [(&str, &str); 55] = [
+    ("BaseHTTPServer", "http.server"),
+    ("CGIHTTPServer", "http.server"),
+    ("ConfigParser", "configparser"),
+    ("Cookie", "http.cookies"),
+    ("Dialog", "tkinter.dialog"),
+    ("DocXMLRPCServer", "xmlrpc.server"),
+    ("FileDialog", "tkinter.filedialog"),
+    ("HTMLParser", "html.parser"),
+    ("Queue", "queue"),
+    ("ScrolledText", "tkinter.scrolledtext"),
+    ("SimpleDialog", "tkinter.simpledialog"),
+    ("SimpleHTTPServer", "http.server"),
+    ("SimpleXMLRPCServer", "xmlrpc.server"),
+    ("SocketServer", "socketserver"),
     ("StringIO", "io"),
+    ("Tix", "tkinter.tix"),
+    ("Tkconstants", "tkinter.constants"),
+    ("Tkdnd", "tkinter.dnd"),
+    ("Tkinter", "tkinter"),
+    ("UserDict", "collections"),
+    ("UserList", "collections"),
+    ("UserString", "collections"),
+    ("__builtin__", "builtins"),
+    ("_abcoll", "collections.abc"),
+    ("_elementtree", "xml.etree.ElementTree"),
+    ("_winreg", "winreg"),
+    ("anydbm", "dbm"),
+    ("cPickle", "pickle"),
     ("cStringIO", "io"),
     ("commands", "subprocess"),
-    ("httplib", "http.client"),
-    ("urllib2", "urllib.request"),
-    ("thread", "_thread"),
-    ("SocketServer", "socketserver"),
-    ("xmlrpclib", "xmlrpc.client"),
-    ("SimpleXMLRPCServer", "xmlrpc.server"),
-    ("BaseHTTPServer", "http.server"),
-    ("SimpleHTTPServer", "http.server"),
-    ("CGIHTTPServer", "http.server"),
+    ("cookielib", "http.cookiejar"),
+    ("copy_reg", "copyreg"),
+    ("dbhash", "dbm.bsd"),
     ("dbm", "dbm.ndbm"),
+    ("dumbdbm", "dbm.dumb"),
+    ("dummy_thread", "_dummy_thread"),
+    ("gdbm", "dbm.gnu"),
+    ("htmlentitydefs", "html.entities"),
+    ("httplib", "http.client"),
+    ("markupbase", "_markupbase"),
+    ("repr", "reprlib"),
+    ("robotparser", "urllib.robotparser"),
+    ("test.test_support", "test.support"),
+    ("thread", "_thread"),
+    ("tkColorChooser", "tkinter.colorchooser"),
+    ("tkCommonDialog", "tkinter.commondialog"),
+    ("tkFileDialog", "tkinter.filedialog"),
+    ("tkFont", "tkinter.font"),
+    ("tkMessageBox", "tkinter.messagebox"),
+    ("tkSimpleDialog", "tkinter.simpledialog"),
+    ("ttk", "tkinter.ttk"),
+    ("urllib2", "urllib.request"),
+    ("urlparse", "urllib.parse"),
+    ("whichdb", "dbm"),
+    ("xmlrpclib", "xmlrpc.client"),
 ];
 
 /// Python 2 names mapped to other modules (`_compat_pickle.NAME_MAPPING`).
-const PY2_NAMES: [(&str, &str, &str, &str); 2] = [
+const PY2_NAMES: [(&str, &str, &str, &str); 4] = [
     ("__builtin__", "reduce", "functools", "reduce"),
     ("__builtin__", "intern", "sys", "intern"),
+    (
+        "_multiprocessing",
+        "Connection",
+        "multiprocessing.connection",
+        "Connection",
+    ),
+    ("_socket", "fromfd", "socket", "fromfd"),
 ];
 
-/// The dotted-name search of [`why`].
+/// What the dotted-name search needs to know of [`TABLE`]: the most parts of a module and of a name
+/// in it, and every module's first part.
+struct Shape {
+    module_parts: usize,
+    name_parts: usize,
+    firsts: std::collections::HashSet<&'static str>,
+}
+
+fn shape() -> &'static Shape {
+    static SHAPE: std::sync::OnceLock<Shape> = std::sync::OnceLock::new();
+    SHAPE.get_or_init(|| {
+        let parts = |s: &str| s.split('.').count();
+        let mut firsts: std::collections::HashSet<&'static str> =
+            TABLE.iter().map(|(m, _, _)| m.split('.').next().unwrap_or(m)).collect();
+        firsts.extend(["builtins", "__builtin__"]);
+        Shape {
+            module_parts: TABLE.iter().map(|(m, _, _)| parts(m)).max().unwrap_or(1),
+            name_parts: TABLE.iter().map(|(_, n, _)| parts(n)).max().unwrap_or(1),
+            firsts,
+        }
+    })
+}
+
+/// The dotted-name search of [`why`]: every run of parts that starts a module of [`TABLE`] is looked
+/// up with the parts after it as the name. A module has at most `module_parts` parts and a name is
+/// matched on its first `name_parts` parts only, so the search is linear in the parts, however many
+/// a name has (protocol 4 follows attribute paths of any length).
 fn why_dotted(module: &str, name: &str) -> Option<&'static str> {
     if let Some(w) = lookup_exact(module, name) {
         return Some(w);
     }
+    let shape = shape();
     let parts: Vec<&str> = module.split('.').chain(name.split('.')).collect();
-    if parts.len() > MAX_PARTS {
-        return None;
-    }
     for start in 0..parts.len() {
-        for split in start + 1..parts.len() {
-            let m = parts[start..split].join(".");
-            let n = parts[split..].join(".");
-            if let Some(w) = lookup_exact(&m, &n) {
+        if !shape.firsts.contains(parts[start]) {
+            continue;
+        }
+        for m_end in start + 1..=(start + shape.module_parts).min(parts.len()) {
+            let n_end = (m_end + shape.name_parts).min(parts.len());
+            if let Some(w) = lookup_exact(&parts[start..m_end].join("."), &parts[m_end..n_end].join(".")) {
                 return Some(w);
             }
-        }
-        // a bare dangerous module as the last part (`getattr(pathlib, "os")`)
-        if let Some(w) = lookup_exact(&parts[start..].join("."), "") {
-            return Some(w);
         }
     }
     None

@@ -46,6 +46,35 @@ fn dotted_names_reach_dangerous_parts() {
     assert!(why("x", "y.subprocess").is_some());
 }
 
+/// Protocol 4 follows attribute paths of any length: a dangerous part past the 64th is still found,
+/// and a name of a million parts is searched in linear time.
+#[test]
+fn long_dotted_names_are_searched_to_the_end() {
+    let padded = format!("{}os.system", "os.path.".repeat(32));
+    assert!(why("torch.serialization", &padded).is_some());
+    let long = format!("{}system", "a.".repeat(1_000_000));
+    assert!(why("collections", &long).is_none());
+    let hidden = format!("{}posix.system", "a.".repeat(1_000_000));
+    assert!(why("collections", &hidden).is_some());
+}
+
+/// Module and attribute names that the review of stop 36 found running code or writing files.
+#[test]
+fn gadgets_of_review_36() {
+    for (m, n) in [
+        ("sympy", "sympify"),
+        ("sympy.parsing.sympy_parser", "parse_expr"),
+        ("_xxsubinterpreters", "run_string"),
+        ("numpy", "savetxt"),
+        ("numpy", "savez_compressed"),
+        ("numpy.lib._format_impl", "open_memmap"),
+        ("numpy.lib._npyio_impl", "load"),
+        ("torch", "save"),
+    ] {
+        assert!(why(m, n).is_some(), "{m}.{n}");
+    }
+}
+
 #[test]
 fn python2_names_are_mapped() {
     assert!(why("cStringIO", "open").is_some());
@@ -53,6 +82,22 @@ fn python2_names_are_mapped() {
     assert!(why("__builtin__", "intern").is_some());
     assert!(why("commands", "getoutput").is_some());
     assert!(why("__builtin__", "set").is_none());
+    // every module of CPython's IMPORT_MAPPING that leads to files, processes or the network
+    for (m, n) in [
+        ("anydbm", "open"),
+        ("whichdb", "whichdb"),
+        ("dumbdbm", "open"),
+        ("gdbm", "open"),
+        ("dbhash", "open"),
+        ("DocXMLRPCServer", "DocXMLRPCServer"),
+        ("robotparser", "RobotFileParser"),
+        ("urlparse", "urljoin"),
+        ("cookielib", "CookieJar"),
+        ("Cookie", "SimpleCookie"),
+        ("_socket", "fromfd"),
+    ] {
+        assert!(why(m, n).is_some(), "{m}.{n}");
+    }
 }
 
 /// Every entry of picklescan's (1.0.5) and modelscan's lists, as facts: each must be dangerous
