@@ -1,6 +1,7 @@
-//! Compare mode's rows: the comparison report flattened into one list, differences first (only in
-//! A, only in B, shape changed, values that differ, then equal tensors); a tensor whose dtype
-//! changed is one row, with its values compared.
+//! Compare mode's rows: the comparison report flattened into one list, real differences first
+//! (values outside tolerance, then reshaped tensors, tensors only in A, only in B), then values
+//! within the narrower dtype's rounding, then equal tensors; file order within each group. A tensor
+//! whose dtype changed is one row, with its values compared.
 
 use tensorscope::diff::{Brief, Change, DiffReport, TensorDiff};
 
@@ -26,13 +27,24 @@ impl Row<'_> {
 /// Rows in display order.
 pub fn rows(r: &DiffReport) -> Vec<Row<'_>> {
     let mut out: Vec<Row> = Vec::with_capacity(row_count(r));
+    out.extend(r.tensors.iter().filter(|t| outside(t)).map(Row::Tensor));
+    // a dtype change alone is a tensor row (its values compared): listed once
+    out.extend(r.shape_changes().map(Row::Changed));
     out.extend(r.only_in_a.iter().map(Row::OnlyA));
     out.extend(r.only_in_b.iter().map(Row::OnlyB));
-    // a dtype change alone is a tensor row below (its values compared): listed once
-    out.extend(r.shape_changes().map(Row::Changed));
-    out.extend(r.tensors.iter().filter(|t| !t.equal).map(Row::Tensor));
+    out.extend(
+        r.tensors
+            .iter()
+            .filter(|t| !t.equal && t.within_tolerance)
+            .map(Row::Tensor),
+    );
     out.extend(r.tensors.iter().filter(|t| t.equal).map(Row::Tensor));
     out
+}
+
+/// Values that differ by more than the rounding of the narrower dtype (or have no tolerance).
+pub fn outside(t: &TensorDiff) -> bool {
+    !t.equal && !t.within_tolerance
 }
 
 pub fn row_count(r: &DiffReport) -> usize {

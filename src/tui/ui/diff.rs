@@ -1,5 +1,6 @@
-//! Compare mode: a summary line, then one row per difference and per common tensor
-//! (`differs  3 outside F16  max|a−b| 0.0123  cos 0.99991`), differences first.
+//! Compare mode: a summary line (`different · 1 outside tolerance · 27/28 within F16 rounding`), then
+//! one row per difference and per common tensor (`differs  3 outside F16  max|a−b| 0.0123  cos
+//! 0.99991`), real differences first.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,7 +12,7 @@ use tensorscope::tensor::format::general;
 use tensorscope::text::escape;
 
 use crate::tui::app::App;
-use crate::tui::diff::{Row, rows};
+use crate::tui::diff::{Row, outside, rows};
 
 fn shape(s: &[u64]) -> String {
     let v: Vec<String> = s.iter().map(u64::to_string).collect();
@@ -31,7 +32,7 @@ fn describe(row: Row) -> (String, String, Color) {
             Color::Green,
         ),
         Row::Changed(c) => (
-            "changed".into(),
+            "reshaped".into(),
             format!(
                 "{} {} → {} {}",
                 c.a.dtype,
@@ -108,18 +109,28 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Verdict::WithinTolerance => Color::Cyan,
             _ => Color::Yellow,
         };
-        // the answer, then the counts that are not zero (at 80 columns all six do not fit)
+        // the answer, then the counts that are not zero (at 80 columns all of them do not fit)
         let mut parts = vec![report.verdict_line()];
+        let outside = report.tensors.iter().filter(|t| outside(t)).count();
         for (n, what) in [
+            (outside, "outside tolerance"),
+            (report.shape_changes().count(), "reshaped"),
             (report.only_in_a.len(), "only in A"),
             (report.only_in_b.len(), "only in B"),
-            (report.shape_changes().count(), "reshaped"),
-            (report.different, "differ"),
-            (report.equal, "equal"),
         ] {
             if n > 0 {
                 parts.push(format!("{n} {what}"));
             }
+        }
+        // as the CLI says it: `27/28 within F16 rounding`, for the groups that have a rounding
+        for g in &report.tolerances {
+            let t = &g.tolerance;
+            if g.tensors > 0 && (t.rtol > 0.0 || t.atol > 0.0) {
+                parts.push(format!("{}/{} within {} rounding", g.within, g.tensors, t.dtype));
+            }
+        }
+        if report.equal > 0 {
+            parts.push(format!("{} equal", report.equal));
         }
         Line::from(parts.join(" · ")).fg(color).bold()
     };

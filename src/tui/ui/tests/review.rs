@@ -31,3 +31,49 @@ fn narrowing_the_filter_keeps_the_parent_rows_on_screen() {
     assert!(rows[0].contains("▾ h"), "the top parent is the first row:\n{screen}");
     assert!(rows.last().unwrap().contains("weight"), "{screen}");
 }
+
+/// The fp16 copy with one tensor off: that tensor is the first row, the summary counts as the CLI.
+#[test]
+fn the_diff_tab_lists_values_outside_tolerance_first() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff");
+    let pair = crate::tui::load_pair(
+        &data.join("model.safetensors"),
+        &data.join("model.fp16-off.safetensors"),
+        &Default::default(),
+    );
+    let a = super::settle(pair.unwrap());
+    let screen = sized(a, 80, 24);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines[2].contains("1 outside tolerance · 27/28 within F16 rounding"),
+        "{screen}"
+    );
+    assert!(lines[3].contains("differs   blocks.1.fc1.weight"), "{screen}");
+    assert!(lines[4].contains("rounding  blocks.0.fc1.bias"), "{screen}");
+}
+
+/// A reshaped tensor is called so in the summary and on its row.
+#[test]
+fn reshaped_rows_and_summary_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, shape: Vec<usize>| {
+        let bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let views = [("x", shape), ("y", vec![4])].map(|(n, s)| {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s, &bytes);
+            (n.to_string(), view.unwrap())
+        });
+        let p = dir.path().join(name);
+        std::fs::write(&p, safetensors::serialize(views, None).unwrap()).unwrap();
+        p
+    };
+    let (a, b) = (write("a.safetensors", vec![4]), write("b.safetensors", vec![2, 2]));
+    let a = super::settle(crate::tui::load_pair(&a, &b, &Default::default()).unwrap());
+    let screen = sized(a, 80, 24);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines[2].contains("1 reshaped") && lines[2].contains("1 equal"),
+        "{screen}"
+    );
+    assert!(lines[3].contains("reshaped  x"), "{screen}");
+    assert!(!screen.contains("changed"), "{screen}");
+}
