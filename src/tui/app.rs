@@ -344,7 +344,7 @@ impl App {
                 }
             }
             Action::ScrollPreview(m) if list_tab => self.preview_scroll.apply(m, self.page),
-            Action::Copy => {
+            Action::Copy if matches!(self.tab, Tab::Tensors | Tab::Diff) => {
                 let name = match self.tab {
                     Tab::Diff => self.compare.as_ref().and_then(|c| {
                         let r = c.report.as_ref()?.as_ref().ok()?;

@@ -61,7 +61,8 @@ pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
             (KeyCode::Char('K'), Tab::Tensors) => Action::ScrollPreview(Move::Up),
             (KeyCode::Char(']'), Tab::Tensors) => Action::ScrollPreview(Move::PageDown),
             (KeyCode::Char('['), Tab::Tensors) => Action::ScrollPreview(Move::PageUp),
-            (KeyCode::Char('y'), _) => Action::Copy,
+            // a name to copy: the tree's selection or the comparison's row, not what another tab hides
+            (KeyCode::Char('y'), Tab::Tensors | Tab::Diff) => Action::Copy,
             (KeyCode::Tab, _) => Action::NextTab,
             (KeyCode::BackTab, _) => Action::PrevTab,
             (KeyCode::Char(c @ '1'..='9'), _) => Action::SelectTab(c as usize - '1' as usize),
@@ -150,7 +151,7 @@ pub fn mouse(
 }
 
 /// The keys of a pane, as the help overlay lists them.
-pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
+pub fn help(tab: Tab, tabs: usize) -> Vec<(&'static str, &'static str)> {
     let mut keys = match tab {
         Tab::Tensors => vec![
             ("↑ ↓ / j k", "move (mouse wheel too; a click selects)"),
@@ -188,10 +189,13 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
                 "write the report (HTML, JSON, Markdown, CSV: tensorscope-bench-<date>-<time>) to the current folder",
             ),
         ],
-        Tab::Scan => vec![(
-            "e",
-            "write the scan as JSON and SARIF (tensorscope-scan-<date>-<time>) to the current folder",
-        )],
+        Tab::Scan => vec![
+            ("↑ ↓ / j k", "scroll"),
+            (
+                "e",
+                "write the scan as JSON and SARIF (tensorscope-scan-<date>-<time>) to the current folder",
+            ),
+        ],
         Tab::Files => vec![
             ("↑ ↓ / j k", "scroll"),
             (
@@ -207,7 +211,11 @@ pub fn help(tab: Tab) -> Vec<(&'static str, &'static str)> {
         ("PgUp PgDn / space", "move a page"),
         ("g G / Home End", "first / last row"),
         (
-            "Tab / Shift-Tab / 1-5",
+            if tabs == 5 {
+                "Tab / Shift-Tab / 1-5"
+            } else {
+                "Tab / Shift-Tab / 1-4"
+            },
             "next / previous / n-th view (a click on a tab too)",
         ),
         ("?", "this help"),
@@ -234,6 +242,12 @@ mod tests {
         assert!(matches!(n(KeyCode::Char('h')), Some(Action::Close)));
         assert!(matches!(n(KeyCode::Char('4')), Some(Action::SelectTab(3))));
         assert!(n(KeyCode::Char('r')).is_none());
+        for tab in [Tab::Files, Tab::Scan, Tab::Bench] {
+            assert!(
+                action(Mode::Normal, tab, key(KeyCode::Char('y'))).is_none(),
+                "{tab:?}: nothing to copy"
+            );
+        }
         assert!(matches!(
             action(Mode::Normal, Tab::Bench, key(KeyCode::Char('r'))),
             Some(Action::RunBench)
@@ -294,7 +308,7 @@ mod tests {
     fn no_key_means_two_things_per_tab() {
         for tab in [Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench, Tab::Diff] {
             let mut seen = std::collections::HashMap::new();
-            for (keys, what) in help(tab) {
+            for (keys, what) in help(tab, 5) {
                 for k in keys.split_whitespace().filter(|k| *k != "/") {
                     if let Some(before) = seen.insert(k, what) {
                         panic!("{tab:?}: `{k}` means both {before:?} and {what:?}");

@@ -18,7 +18,7 @@ const KEYS: usize = 24;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let [r] = Layout::horizontal([Constraint::Max(90)]).flex(Flex::Center).areas(area);
     let width = usize::from(r.width.saturating_sub(2)).max(1);
-    let mut lines: Vec<Line> = help(app.tab)
+    let mut lines: Vec<Line> = help(app.tab, app.tabs().len())
         .iter()
         .flat_map(|(k, what)| hang(vec![Span::raw(format!(" {k:<22} {what}"))], KEYS, width))
         .collect();

@@ -50,12 +50,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Line::from(" q quit · ↑↓ scroll · v value whole · h hash+verify · e BOM · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Tensors && app.tensors.matched.is_some() => {
-            Line::from(" n/N next/prev match · Esc clear filter · / edit · s exact stats · q quit · ? help").dim()
+            Line::from(" n/N match · Esc clear · / edit · s exact stats · y copy · q quit · ? help").dim()
+        }
+        _ if app.tab == Tab::Tensors && app.tensors.flat => {
+            Line::from(" q quit · / filter · t tree · s exact stats · y copy · Tab view · ? help").dim()
         }
         _ if app.tab == Tab::Tensors => {
             Line::from(" q quit · →← open/close · / filter · t flat · s exact stats · Tab view · ? help").dim()
         }
-        _ => Line::from(" q quit · ↑↓ move · / filter · y copy · Tab view · ? help").dim(),
+        _ if app.tab == Tab::Diff => {
+            Line::from(" q quit · ↑↓ move · y copy name · e write JSON · Tab view · ? help").dim()
+        }
+        _ => Line::from(" q quit · ↑↓ scroll · e write JSON + SARIF · Tab view · ? help").dim(),
     };
     line.render(area, buf);
     if app.ck.is_remote() {

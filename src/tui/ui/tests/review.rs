@@ -77,3 +77,55 @@ fn reshaped_rows_and_summary_agree() {
     assert!(lines[3].contains("reshaped  x"), "{screen}");
     assert!(!screen.contains("changed"), "{screen}");
 }
+
+/// Each tab's status bar lists only keys that do something there, whole at 80 columns; `y` copies
+/// only where a name is selected; the help counts the tabs there are.
+#[test]
+fn status_bars_list_only_keys_that_work_on_their_tab() {
+    use crate::tui::app::{Mode, Tab};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff");
+    let pair = || {
+        let b = data.join("model.fp16.safetensors");
+        super::settle(crate::tui::load_pair(&data.join("model.safetensors"), &b, &Default::default()).unwrap())
+    };
+    let single = || app("gpt2-tiny.safetensors");
+    let flat = || act(app("gpt2-tiny.safetensors"), [Action::ToggleFlat]);
+    let apps: [&dyn Fn() -> crate::tui::app::App; 3] = [&pair, &single, &flat];
+    for new in apps {
+        let tabs = new().tabs();
+        let help = sized(act(new(), [Action::ToggleHelp]), 80, 40);
+        let range = format!("1-{}", tabs.len());
+        assert!(help.contains(&range), "{range}:\n{help}");
+        for (i, tab) in tabs.into_iter().enumerate() {
+            let mut a = act(new(), [Action::SelectTab(i)]);
+            let screen = super::sized_mut(&mut a, 80, 24);
+            let status = screen.lines().last().unwrap();
+            assert!(status.ends_with("? help"), "{tab:?} cut: {status}");
+            if a.tensors.flat {
+                assert!(!status.contains("open/close"), "{status}");
+            }
+            for part in status.split(" · ") {
+                let k = part.split_whitespace().next().unwrap_or("");
+                let mut chars = k.chars();
+                let (Some(c), None) = (chars.next(), chars.next()) else {
+                    continue;
+                };
+                if c == '?' || !c.is_ascii_graphic() {
+                    continue;
+                }
+                let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+                assert!(
+                    crate::tui::keymap::action(Mode::Normal, tab, key).is_some(),
+                    "{tab:?} lists `{c}`: {status}"
+                );
+                assert!(c != '/' || tab == Tab::Tensors, "{tab:?}: {status}");
+            }
+            let before = a.note.clone();
+            a.update(Action::Copy);
+            if !matches!(tab, Tab::Tensors | Tab::Diff) {
+                assert_eq!(a.note, before, "{tab:?}: y copies nothing there");
+            }
+        }
+    }
+}
