@@ -356,8 +356,14 @@ impl App {
                     }),
                 };
                 if let Some(n) = name {
-                    self.note = Some(format!("copied {}", tensorscope::text::escape(&n)));
-                    effect = Some(Effect::Copy(n));
+                    // a raw newline or ESC would paste as a command line or a terminal sequence
+                    let shown = tensorscope::text::escape(&n).into_owned();
+                    self.note = Some(if shown == n {
+                        format!("copied {shown}")
+                    } else {
+                        format!("copied {shown} (escaped: the name holds control characters)")
+                    });
+                    effect = Some(Effect::Copy(shown));
                 }
             }
             Action::RunBench if self.tab == Tab::Bench && self.bench.start() => {

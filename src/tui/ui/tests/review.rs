@@ -129,3 +129,40 @@ fn status_bars_list_only_keys_that_work_on_their_tab() {
         }
     }
 }
+
+/// Writes a safetensors file of F32 `[4]` tensors named `names` into `dir`.
+fn named(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
+    let bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views = names.iter().map(|n| {
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &bytes);
+        (n.to_string(), view.unwrap())
+    });
+    let p = dir.join("names.safetensors");
+    std::fs::write(&p, safetensors::serialize(views, None).unwrap()).unwrap();
+    p
+}
+
+/// `y` on a name holding a newline copies the escaped name, and says so.
+#[test]
+fn copy_escapes_control_characters_and_says_so() {
+    use crate::tui::app::Effect;
+    let dir = tempfile::tempdir().unwrap();
+    let path = named(dir.path(), &["evil\nrm -rf ~.w"]);
+    let mut a = act(
+        crate::tui::load(&path, &Default::default()).unwrap(),
+        [Action::ToggleFlat],
+    );
+    let Some(Effect::Copy(text)) = a.update(Action::Copy) else {
+        panic!("y copies")
+    };
+    assert_eq!(text, "evil\\x0arm -rf ~.w");
+    let note = a.note.clone().unwrap();
+    assert!(note.contains("escaped"), "{note}");
+    let path = named(dir.path(), &["plain.w"]);
+    let mut a = act(
+        crate::tui::load(&path, &Default::default()).unwrap(),
+        [Action::ToggleFlat],
+    );
+    assert!(matches!(a.update(Action::Copy), Some(Effect::Copy(t)) if t == "plain.w"));
+    assert_eq!(a.note.as_deref(), Some("copied plain.w"));
+}
