@@ -82,8 +82,9 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
     } else if head.len() >= 2 && head[0] == 0x78 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0 {
         // zlib (joblib's compress=True, `.z`): deflate with a 32 KiB window and a valid check
         Some("zlib")
-    } else if head.starts_with(b"\x5d\0\0") {
-        // LZMA "alone" (joblib's `.lzma`): lc=3 lp=0 pb=2, the usual properties, as joblib sniffs it
+    } else if head.starts_with(b"\x5d\0") {
+        // LZMA "alone" (joblib's `.lzma`): lc=3 lp=0 pb=2, the usual properties, then a dictionary
+        // size of any value whose low byte is 0 (joblib sniffs these two bytes, `lzma` takes any size)
         Some("lzma")
     } else if head.starts_with(b"\x04\x22\x4d\x18") {
         // an LZ4 frame (joblib's `.lz4`)
@@ -208,6 +209,14 @@ pub fn impostor_hint(kind: Kind) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lzma_alone_is_sniffed_by_two_bytes_as_joblib_does() {
+        // a 4 KiB dictionary: 5d 00 10 00 00
+        assert_eq!(compression(b"\x5d\x00\x10\x00\x00\xff\xff"), Some("lzma"));
+        assert_eq!(compression(b"\x5d\x00\x00\x80\x00"), Some("lzma"));
+        assert_eq!(compression(b"\x5d\x01\x00"), None);
+    }
 
     #[test]
     fn detects_each_kind() {

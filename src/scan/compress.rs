@@ -4,7 +4,7 @@
 //! - gzip: every member, as Python's `gzip` module reads them one after another;
 //! - zlib: joblib's default `compress=True` (and its `.z` files), every stream one after another,
 //!   as joblib's `BinaryZlibFile` reads them; joblib sniffs the `0x78` first byte;
-//! - LZMA "alone" (`5d 00 00`, joblib's `.lzma`) and xz (`.xz`), which joblib and `lzma.open` read;
+//! - LZMA "alone" (`5d 00`, joblib's `.lzma`) and xz (`.xz`), which joblib and `lzma.open` read;
 //! - bzip2 (joblib's `.bz2`, pandas' `.bz2`): every stream one after another, as Python's
 //!   `bz2.BZ2File` reads them, data after the last stream that is not one ignored as it ignores it;
 //! - zstd (pandas' `.zst`, Python 3.14's `compression.zstd`): every frame one after another,

@@ -30,6 +30,9 @@ impl<'a, S: Semantics<'a>> Interp<'a, S> {
             (_, Arg::Long(b)) => Literal::Long(b),
             (_, Arg::BigInt(t)) => Literal::BigInt(t),
             (O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8, Arg::Str(s)) => Literal::Str(Cow::Borrowed(s)),
+            (O::BinUnicode | O::ShortBinUnicode | O::BinUnicode8, Arg::Surrogates(b)) => {
+                Literal::Str(Cow::Owned(crate::formats::pickle::literal::surrogatepass_lossy(b)))
+            }
             (O::BinBytes | O::ShortBinBytes | O::BinBytes8 | O::ByteArray8, Arg::Bytes(b)) => Literal::Bytes(b),
             (O::BinString | O::ShortBinString, Arg::Bytes(b)) => Literal::Py2Str(Cow::Borrowed(b)),
             (O::String, Arg::Line(l)) => {

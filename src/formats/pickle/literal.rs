@@ -79,7 +79,14 @@ pub fn raw_unicode_escape(line: &[u8]) -> Option<Cow<'_, str>> {
         };
         if n > 0 {
             let h = std::str::from_utf8(line.get(i + 2..i + 2 + n)?).ok()?;
-            out.push(char::from_u32(u32::from_str_radix(h, 16).ok()?)?);
+            let code = u32::from_str_radix(h, 16).ok()?;
+            // CPython decodes `\ud800` to a lone surrogate, which no Rust string holds: U+FFFD
+            // stands for it (a name holding one imports nothing in CPython either)
+            out.push(if (0xd800..0xe000).contains(&code) {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                char::from_u32(code)?
+            });
             i += 2 + n;
         } else {
             out.push(char::from(c));
@@ -87,6 +94,28 @@ pub fn raw_unicode_escape(line: &[u8]) -> Option<Cow<'_, str>> {
         }
     }
     Some(Cow::Owned(out))
+}
+
+/// Whether `b` is UTF-8 as CPython decodes pickle text (`surrogatepass`): valid UTF-8 except for
+/// encoded surrogates (`ED A0..BF 80..BF`), which BINUNICODE may carry.
+pub fn is_surrogatepass_utf8(mut b: &[u8]) -> bool {
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(_) => return true,
+            Err(e) => {
+                let at = e.valid_up_to();
+                match b.get(at..at + 3) {
+                    Some([0xed, 0xa0..=0xbf, 0x80..=0xbf]) => b = &b[at + 3..],
+                    _ => return false,
+                }
+            }
+        }
+    }
+}
+
+/// The text of [`is_surrogatepass_utf8`] bytes, each encoded surrogate as U+FFFD characters.
+pub fn surrogatepass_lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Python's float repr for the common cases (`1.0`, `0.001`, `1e+300`, `inf`, `nan`).

@@ -42,6 +42,9 @@ pub enum Arg<'a> {
     Bytes(&'a [u8]),
     /// UTF-8 text: BINUNICODE, SHORT_BINUNICODE, BINUNICODE8 (validated).
     Str(&'a str),
+    /// BINUNICODE, SHORT_BINUNICODE, BINUNICODE8 text holding encoded surrogates, which CPython
+    /// decodes (`surrogatepass`) and Rust strings cannot hold: the bytes, valid otherwise.
+    Surrogates(&'a [u8]),
     /// A protocol-0 text line without its newline, left uninterpreted: STRING (a quoted Python
     /// literal), UNICODE (raw-unicode-escape) and PERSID.
     Line(&'a [u8]),
@@ -211,9 +214,13 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(l).map_err(|_| self.err(OpErrorKind::BadText(self.op, "text is not UTF-8")))
     }
 
-    fn utf8(&mut self, n: u64) -> Result<&'a str, OpError> {
+    fn utf8(&mut self, n: u64) -> Result<Arg<'a>, OpError> {
         let b = self.take(n)?;
-        std::str::from_utf8(b).map_err(|_| self.err(OpErrorKind::BadText(self.op, "string is not UTF-8")))
+        match std::str::from_utf8(b) {
+            Ok(t) => Ok(Arg::Str(t)),
+            Err(_) if super::literal::is_surrogatepass_utf8(b) => Ok(Arg::Surrogates(b)),
+            Err(_) => Err(self.err(OpErrorKind::BadText(self.op, "string is not UTF-8"))),
+        }
     }
 }
 
@@ -450,15 +457,15 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
         }
         O::BinUnicode => {
             let n = r.len_u32()?;
-            Arg::Str(r.utf8(n)?)
+            r.utf8(n)?
         }
         O::ShortBinUnicode => {
             let n = r.u8()?;
-            Arg::Str(r.utf8(u64::from(n))?)
+            r.utf8(u64::from(n))?
         }
         O::BinUnicode8 => {
             let n = r.u64()?;
-            Arg::Str(r.utf8(n)?)
+            r.utf8(n)?
         }
         O::Global | O::Inst => {
             let module = r.text_line()?;

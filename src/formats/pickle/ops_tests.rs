@@ -251,3 +251,22 @@ fn memo_indices_read_as_cpython_reads_them() {
     assert_eq!(ops[2].arg, Arg::Memo(10));
     assert_eq!(ops[3].arg, Arg::Memo(10));
 }
+
+/// CPython decodes pickle text with `surrogatepass`: an encoded lone surrogate is text, not an
+/// error (a probe that stopped there let a folder scan skip the payload after it).
+#[test]
+fn text_with_encoded_surrogates_is_text() {
+    let ops = all(b"X\x03\x00\x00\x00\xed\xa0\x80\x8c\x04a\xed\xb0\x80.").unwrap();
+    assert_eq!(ops[0].arg, Arg::Surrogates(b"\xed\xa0\x80"));
+    assert_eq!(ops[1].arg, Arg::Surrogates(b"a\xed\xb0\x80"));
+    assert!(all(b"X\x02\x00\x00\x00\xed\xa0.").is_err());
+    assert!(all(b"X\x03\x00\x00\x00\xc0\x80\x80.").is_err());
+    assert_eq!(
+        super::super::literal::surrogatepass_lossy(b"a\xed\xa0\x80"),
+        "a\u{fffd}\u{fffd}\u{fffd}"
+    );
+    assert_eq!(
+        super::super::literal::raw_unicode_escape(b"a\\ud800b").as_deref(),
+        Some("a\u{fffd}b")
+    );
+}

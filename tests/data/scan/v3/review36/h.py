@@ -31,5 +31,6 @@ def report(name, n, loader):
     ran = os.path.exists(m)
     s = subprocess.run([TS, "scan", path], capture_output=True, text=True)
     err = r.stderr.strip().splitlines()[-1:] if r.stderr else ""
-    print(f"== {name} [{loader}] payload ran={ran} loader error={err}\n   scan rc={s.returncode}: {s.stdout.splitlines()[0]}")
+    said = (s.stdout.splitlines() or s.stderr.splitlines() or [""])[0]
+    print(f"== {name} [{loader}] payload ran={ran} loader error={err}\n   scan rc={s.returncode}: {said}")
     return ran
