@@ -98,27 +98,49 @@ fn part_range(name: &str, depth: usize, flat: bool, prefix: usize) -> (usize, us
     (start, name.chars().count())
 }
 
-/// A name keeps at least this many chars (cut in its middle) before the dtype or shape column gives way.
+/// A name keeps at least this many columns (cut in its middle) before the dtype or shape column gives way.
 pub const MIN_NAME: usize = 10;
 
-/// `s` in at most `max` chars, cut in the middle (`h.0.at…n.weight`: the end of a name tells
+/// Terminal columns of `s`: a CJK character or an emoji takes two.
+pub fn text_cols(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+fn char_cols(c: char) -> usize {
+    text_cols(c.encode_utf8(&mut [0; 4]))
+}
+
+/// `s` in at most `max` columns, cut in the middle (`h.0.at…n.weight`: the end of a name tells
 /// `.weight` from `.bias`), and where each char of `s` landed (`None`: cut out).
 fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
-    let n = s.chars().count();
-    if n <= max {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    if text_cols(s) <= max {
         return (s.to_string(), (0..n).map(Some).collect());
     }
     if max == 0 {
         return (String::new(), vec![None; n]);
     }
     let keep = max - 1;
-    let head = keep / 3;
-    let tail = keep - head;
-    let out: String = s
-        .chars()
-        .take(head)
-        .chain(std::iter::once('…'))
-        .chain(s.chars().skip(n - tail))
+    // a wide char that does not fit its side's room leaves the column to the other side
+    let take = |room: usize, from_end: bool, limit: usize| {
+        let (mut k, mut used) = (0, 0);
+        while k < limit {
+            let c = chars[if from_end { n - 1 - k } else { k }];
+            if used + char_cols(c) > room {
+                break;
+            }
+            used += char_cols(c);
+            k += 1;
+        }
+        (k, used)
+    };
+    let (head, used) = take(keep / 3, false, n);
+    let (tail, _) = take(keep - used, true, n - head);
+    let out: String = chars[..head]
+        .iter()
+        .chain(std::iter::once(&'…'))
+        .chain(&chars[n - tail..])
         .collect();
     let at = (0..n)
         .map(|i| match i {
@@ -135,7 +157,7 @@ fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
 /// chars of its label) in a pane `width` wide: the size only while every name fits whole; the dtype,
 /// then the shape or params, while every name keeps its floor, cut in its middle.
 fn column_widths(need: usize, floor: usize, width: usize, cols: &[[String; 3]]) -> [usize; 3] {
-    let w = |c: usize| cols.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 2;
+    let w = |c: usize| cols.iter().map(|r| text_cols(&r[c])).max().unwrap_or(0) + 2;
     let mut out = [0usize; 3];
     let mut used = 0;
     for c in [2, 0] {
@@ -217,12 +239,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let cols: Vec<[String; 3]> = shown.iter().map(|&id| columns(app, id)).collect();
     let need = names
         .iter()
-        .map(|(p, n)| p.chars().count() + n.chars().count())
+        .map(|(p, n)| text_cols(p) + text_cols(n))
         .max()
         .unwrap_or(0);
     let floor = names
         .iter()
-        .map(|(p, n)| p.chars().count() + n.chars().count().min(MIN_NAME))
+        .map(|(p, n)| text_cols(p) + text_cols(n).min(MIN_NAME))
         .max()
         .unwrap_or(0);
     let col_w = column_widths(need, floor, width, &cols);
@@ -233,7 +255,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let y = inner.y + r as u16;
         let selected = pane.offset + r == pane.selected;
         let (prefix, name) = &names[r];
-        let label_w = name_w.saturating_sub(prefix.chars().count());
+        let label_w = name_w.saturating_sub(text_cols(prefix));
         let (text, at) = cut(name, label_w);
         let mut spans = vec![Span::raw(prefix.clone())];
         let hits = match (&mut matcher, pane.first_match_below(id)) {
@@ -261,7 +283,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let style = if hits.contains(&k) { hit } else { base };
             spans.push(Span::styled(ch.to_string(), style));
         }
-        let pad = name_w.saturating_sub(prefix.chars().count() + text.chars().count());
+        let pad = name_w.saturating_sub(text_cols(prefix) + text_cols(&text));
         spans.push(Span::raw(" ".repeat(pad)));
         for c in 0..3 {
             if col_w[c] > 0 {

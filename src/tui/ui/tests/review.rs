@@ -166,3 +166,39 @@ fn copy_escapes_control_characters_and_says_so() {
     assert!(matches!(a.update(Action::Copy), Some(Effect::Copy(t)) if t == "plain.w"));
     assert_eq!(a.note.as_deref(), Some("copied plain.w"));
 }
+
+/// Wide characters count two columns: the dtype column stays whole and aligned, in the tree and
+/// flat, with names short and cut.
+#[test]
+fn wide_characters_keep_the_columns_aligned() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("wide.{}.w", "中文字".repeat(12));
+    let path = named(dir.path(), &["emoji.😀.w", "wide.中文字.w", &long, "plain.w"]);
+    for (flat, w) in [(false, 80), (false, 120), (true, 80)] {
+        let mut a = act(crate::tui::load(&path, &Default::default()).unwrap(), [Action::OpenAll]);
+        if flat {
+            a = act(a, [Action::ToggleFlat]);
+        }
+        let screen = super::sized_mut(&mut a, w, 24);
+        let mut t = Terminal::new(TestBackend::new(w, 24)).unwrap();
+        t.draw(|f| f.render_widget(&a, f.area())).unwrap();
+        let buf = t.backend().buffer();
+        let is = |x: u16, y: u16, s: &str| buf[(x, y)].symbol() == s;
+        // the cell column of each row's `F32` in the tree pane (the left one)
+        let at: Vec<(u16, u16)> = (2..23)
+            .filter_map(|y| {
+                let x = (0..w).find(|&x| is(x, y, "F") && is(x + 1, y, "3") && is(x + 2, y, "2"))?;
+                Some((x, y))
+            })
+            .collect();
+        assert!(at.len() >= 4, "{screen}");
+        assert!(
+            at.iter().all(|&(x, _)| x == at[0].0),
+            "dtype columns aligned {at:?}:\n{screen}"
+        );
+        assert!(at.iter().all(|&(x, y)| is(x + 3, y, "│")), "{screen}");
+        assert!(screen.contains('…'), "the long name is cut:\n{screen}");
+    }
+}
