@@ -331,23 +331,17 @@ fn twin_or_cancel(
     }
 }
 
-/// Write `report` as HTML and JSON to `dir` with the time in their names, each atomically (a
-/// temporary file, then rename).
+/// Write `report` as HTML, JSON, Markdown and CSV to `dir` with the time in their names, each
+/// atomically, never over a file there (see [`super::export::write_all`]).
 pub fn export(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let stamp = super::export::stamp(super::export::now());
     let formats = [
         ("html", report::Format::Html),
         ("json", report::Format::Json),
         ("md", report::Format::Markdown),
         ("csv", report::Format::Csv),
     ];
-    formats
-        .into_iter()
-        .map(|(ext, format)| {
-            let name = format!("{EXPORT_STEM}-{stamp}.{ext}");
-            super::export::write(dir, &name, &report::render(report, format))
-        })
-        .collect()
+    let files = formats.map(|(ext, format)| (ext, report::render(report, format)));
+    super::export::write_all(dir, EXPORT_STEM, files.into())
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! `inspect --json` prints them (`checkpoint::summary`), the files as an AI bill of materials, the
 //! same CycloneDX 1.6 and SPDX 3.0.1 documents as `scan --format cyclonedx|spdx` (`bom`), the scan as
 //! JSON and SARIF (`scan::sarif`), the comparison as JSON, the bench in every report format
-//! (`bench::export`). Names say what and when (`tensorscope-scan-20261207-0155.sarif`, UTC); every
-//! file goes through a temporary file and a rename.
+//! (`bench::export`). Names say what and when (`tensorscope-scan-20261207-015530.sarif`, UTC, to the
+//! second); a name taken already gets `-2`, `-3`, … (the files of one export share it), so nothing is
+//! overwritten; every file goes through a temporary file and a link to its name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,37 +32,25 @@ impl Export {
     /// Write the files into `dir`; their paths, or why not (one line). `remote` is how remote
     /// paths were opened (the `remote` block of the inspect document, Hub hashes in the BOM).
     pub fn write(&self, dir: &Path, remote: Option<&Env>) -> Result<Vec<PathBuf>, String> {
-        let stamp = stamp(now());
         match self {
             Export::Inspect(ck) => {
                 let doc = Summary::new(ck, remote.and_then(|env| Remote::of(ck, env)));
                 let text = doc.to_json().map_err(|e| e.to_string())?;
-                Ok(vec![write(dir, &format!("tensorscope-inspect-{stamp}.json"), &text)?])
+                write_all(dir, "tensorscope-inspect", vec![("json", text)])
             }
             Export::Bom(r) => {
                 let bom = tensorscope::bom::collect(r, remote);
-                Ok(vec![
-                    write(
-                        dir,
-                        &format!("tensorscope-bom-{stamp}.cdx.json"),
-                        &json(&tensorscope::bom::cyclonedx::document(&bom))?,
-                    )?,
-                    write(
-                        dir,
-                        &format!("tensorscope-bom-{stamp}.spdx.json"),
-                        &json(&tensorscope::bom::spdx::document(&bom))?,
-                    )?,
-                ])
+                let files = vec![
+                    ("cdx.json", json(&tensorscope::bom::cyclonedx::document(&bom))?),
+                    ("spdx.json", json(&tensorscope::bom::spdx::document(&bom))?),
+                ];
+                write_all(dir, "tensorscope-bom", files)
             }
-            Export::Scan(r) => Ok(vec![
-                write(dir, &format!("tensorscope-scan-{stamp}.json"), &json(r)?)?,
-                write(
-                    dir,
-                    &format!("tensorscope-scan-{stamp}.sarif"),
-                    &json(&tensorscope::scan::sarif::log(r))?,
-                )?,
-            ]),
-            Export::Diff(r) => Ok(vec![write(dir, &format!("tensorscope-diff-{stamp}.json"), &json(r)?)?]),
+            Export::Scan(r) => {
+                let sarif = json(&tensorscope::scan::sarif::log(r))?;
+                write_all(dir, "tensorscope-scan", vec![("json", json(r)?), ("sarif", sarif)])
+            }
+            Export::Diff(r) => write_all(dir, "tensorscope-diff", vec![("json", json(r)?)]),
         }
     }
 }
@@ -104,17 +93,52 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `20261207-0155`: the UTC date and minute of `unix` seconds, for file names that sort by time.
+/// `20261207-015530`: the UTC date and second of `unix` seconds, for file names that sort by time.
 pub fn stamp(unix: u64) -> String {
-    let (y, mo, d, h, m, _) = tensorscope::text::utc(unix);
-    format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}")
+    let (y, mo, d, h, m, sec) = tensorscope::text::utc(unix);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}{sec:02}")
 }
 
-/// Write `text` to `dir/name` whole or not at all (a temporary file and a rename).
+/// Write `files` (extension, text) to `dir` as `{prefix}-{stamp}.{ext}`, the stamp of now, or with
+/// `-2`, `-3`, … after it where a file of that name exists: one suffix for all of them, nothing
+/// overwritten.
+pub fn write_all(dir: &Path, prefix: &str, files: Vec<(&str, String)>) -> Result<Vec<PathBuf>, String> {
+    write_stamped(dir, prefix, &stamp(now()), files)
+}
+
+fn write_stamped(dir: &Path, prefix: &str, stamp: &str, files: Vec<(&str, String)>) -> Result<Vec<PathBuf>, String> {
+    for n in 1..=1000u32 {
+        let stem = match n {
+            1 => format!("{prefix}-{stamp}"),
+            n => format!("{prefix}-{stamp}-{n}"),
+        };
+        if files.iter().any(|(ext, _)| dir.join(format!("{stem}.{ext}")).exists()) {
+            continue;
+        }
+        return files
+            .iter()
+            .map(|(ext, text)| write(dir, &format!("{stem}.{ext}"), text))
+            .collect();
+    }
+    Err(format!("cannot write {prefix}-{stamp}: 1000 names taken"))
+}
+
+/// Write `text` to `dir/name` whole or not at all, and never over a file there: a temporary file,
+/// then a hard link to the name (which fails where the name exists), or a rename where the file
+/// system has no hard links.
 pub fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    use std::io::Write as _;
     let path = dir.join(name);
-    tensorscope::source::atomic::write_atomic(&path, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", tensorscope::text::path(&path)))?;
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", tensorscope::text::path(&path));
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written =
+        std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
+    let placed = written.and_then(|()| match std::fs::hard_link(&tmp, &path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !path.exists() => std::fs::rename(&tmp, &path),
+        r => r,
+    });
+    let _ = std::fs::remove_file(&tmp);
+    placed.map_err(fail)?;
     Ok(path)
 }
 
@@ -139,11 +163,49 @@ mod tests {
     }
 
     #[test]
-    fn stamps_are_utc_dates_and_minutes() {
-        assert_eq!(stamp(0), "19700101-0000");
+    fn stamps_are_utc_dates_and_seconds() {
+        assert_eq!(stamp(0), "19700101-000000");
         // 2026-12-07 01:55:30 UTC
-        assert_eq!(stamp(1_796_608_530), "20261207-0155");
-        assert_eq!(stamp(951_782_400), "20000229-0000");
+        assert_eq!(stamp(1_796_608_530), "20261207-015530");
+        assert_eq!(stamp(951_782_400), "20000229-000000");
+    }
+
+    /// Exports in one second: the second gets `-2` on each of its files, the third `-3`; a file in
+    /// the way is never overwritten and no temporary file is left.
+    #[test]
+    fn an_export_never_overwrites_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = || vec![("json", "{}".to_string()), ("sarif", "{}".to_string())];
+        let names = |paths: Vec<PathBuf>| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        let at = |files| names(write_stamped(dir.path(), "t", "20261207-015530", files).unwrap());
+        assert_eq!(at(files()), ["t-20261207-015530.json", "t-20261207-015530.sarif"]);
+        // only the SARIF of the next name is in the way: both files take the next suffix
+        std::fs::write(dir.path().join("t-20261207-015530-2.sarif"), "kept").unwrap();
+        assert_eq!(at(files()), ["t-20261207-015530-3.json", "t-20261207-015530-3.sarif"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("t-20261207-015530-2.sarif")).unwrap(),
+            "kept"
+        );
+        assert!(
+            write(dir.path(), "t-20261207-015530.json", "new").is_err(),
+            "never over a file"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("t-20261207-015530.json")).unwrap(),
+            "{}"
+        );
+        let left = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(left, 5, "no temporary file left");
+        // twice through the tab's path: two sets of files whatever the clock did
+        let r = ScanReport::default();
+        let a = Export::Scan(r.clone()).write(dir.path(), None).unwrap();
+        let b = Export::Scan(r).write(dir.path(), None).unwrap();
+        assert!(a.iter().all(|p| !b.contains(p)), "{a:?} {b:?}");
     }
 
     #[test]
