@@ -82,6 +82,36 @@ pub(super) fn call_result<'a>(
             }
             Value::NdArray
         }
+        // the classes themselves, called with sizes: torch.save never calls them, a pickle can
+        ("numpy" | "numpy.core.multiarray" | "numpy._core.multiarray", "ndarray", Some(shape)) => {
+            let dtype = match args {
+                Value::Tuple(t) => t.get(1),
+                _ => None,
+            };
+            let n = elements(shape).unwrap_or(0);
+            alloc_hazard(info, offset, g, n, item_bytes(dtype), "numpy allocates the array");
+            Value::NdArray
+        }
+        ("torch" | "torch.nn.parameter", "Tensor" | "Buffer", _) => {
+            // torch.Tensor(d0, d1, …) allocates d0·d1·… float32 elements
+            let dims = match args {
+                Value::Tuple(t) if !t.is_empty() && t.iter().all(|d| matches!(d, Value::Int(_) | Value::Long(_))) => {
+                    t.iter().try_fold(1u64, |acc, d| Some(acc.saturating_mul(elements(d)?)))
+                }
+                _ => None,
+            };
+            if let Some(n) = dims {
+                alloc_hazard(info, offset, g, n, 4, "torch allocates the tensor");
+            }
+            Value::Unknown
+        }
+        ("torch" | "torch.cuda" | "torch.storage", name, Some(n @ (Value::Int(_) | Value::Long(_))))
+            if name.ends_with("Storage") =>
+        {
+            let n = elements(n).unwrap_or(0);
+            alloc_hazard(info, offset, g, n, 1, "torch allocates the storage");
+            Value::Unknown
+        }
         ("builtins" | "__builtin__", "bytes" | "bytearray", Some(n @ (Value::Int(_) | Value::Long(_)))) => {
             let big = match n {
                 Value::Int(n) => *n > MAX_BYTES_CALL,
@@ -98,6 +128,23 @@ pub(super) fn call_result<'a>(
             Value::Unknown
         }
         _ => Value::Unknown,
+    }
+}
+
+/// Record that a call to `g` asks for `n` elements of at least `item` bytes, when that is above
+/// [`MAX_BYTES_CALL`]: memory exhaustion, not code (suspicious).
+fn alloc_hazard(info: &mut PickleInfo<'_>, offset: usize, g: &(String, String), n: u64, item: u64, what: &str) {
+    let bytes = n.saturating_mul(item);
+    if bytes > MAX_BYTES_CALL as u64 {
+        info.hazards.push(Hazard {
+            offset,
+            global: format!("{}.{}", g.0, g.1),
+            dangerous: false,
+            why: format!(
+                "called with sizes asking for {n} elements (at least {bytes} bytes, above the \
+                 {MAX_BYTES_CALL}-byte limit): {what} before anything else"
+            ),
+        });
     }
 }
 
