@@ -1,5 +1,7 @@
 //! A running benchmark's progress, built from the engine's events: runs done, the rows measured, and
-//! the ETA from the per-case medians measured so far.
+//! the ETA. The plan runs each method untouched (a lazy load reads next to nothing: microseconds)
+//! before touched (every byte read), so the early runs say little about the later ones: the ETA
+//! waits for a touched case and then counts every run left at the slowest case's pace.
 
 use tensorscope::bench::Event;
 use tensorscope::report::BenchResult;
@@ -23,6 +25,10 @@ pub struct Progress {
     case_runs: Vec<f64>,
     /// The median run of each case finished: what the ETA is made of.
     case_medians: Vec<f64>,
+    /// Whether the case running reads every byte (`… touched`).
+    case_touched: bool,
+    /// Whether a case that reads every byte has run.
+    touched_seen: bool,
 }
 
 impl Progress {
@@ -34,6 +40,7 @@ impl Progress {
                 self.runs_planned = runs;
             }
             Event::CaseStarted { index, label } => {
+                self.case_touched = label.split_whitespace().any(|w| w == "touched");
                 self.case = Some((index, label));
                 self.case_runs.clear();
             }
@@ -41,6 +48,7 @@ impl Progress {
                 self.runs_done += 1;
                 if seconds.is_finite() && seconds >= 0.0 {
                     self.case_runs.push(seconds);
+                    self.touched_seen |= self.case_touched;
                 }
             }
             Event::CaseDone { result, .. } => {
@@ -55,12 +63,19 @@ impl Progress {
         }
     }
 
-    /// Seconds left, estimated from the per-case medians measured so far (the case running counts
-    /// with its runs so far): the median of them times the runs still to go. `None` before any run.
+    /// Seconds left: the runs still to go at the pace of the slowest case so far (its median run;
+    /// the case running counts with its runs so far). `None` (estimating) until a case that reads
+    /// every byte has run: before that the fast untouched runs would promise a tenth of the time.
     pub fn eta(&self) -> Option<f64> {
-        let mut meds = self.case_medians.clone();
-        meds.extend(median(&self.case_runs));
-        let per_run = median(&meds)?;
+        if !self.touched_seen {
+            return None;
+        }
+        let per_run = self
+            .case_medians
+            .iter()
+            .copied()
+            .chain(median(&self.case_runs))
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))?;
         Some(per_run * self.runs_planned.saturating_sub(self.runs_done) as f64)
     }
 
@@ -109,31 +124,42 @@ mod tests {
         });
     }
 
-    #[test]
-    fn the_eta_is_the_median_case_run_times_the_runs_left() {
-        let mut p = Progress::default();
-        p.apply(Event::Planned { cases: 3, runs: 9 });
-        assert_eq!(p.eta(), None, "nothing measured yet: no guess");
+    fn case(p: &mut Progress, label: &str, runs: &[f64]) {
         p.apply(Event::CaseStarted {
             index: 0,
-            label: "a".into(),
+            label: label.into(),
         });
-        for s in [1.0, 3.0, 2.0] {
-            run(&mut p, s);
+        for &s in runs {
+            run(p, s);
         }
+    }
+
+    fn done(p: &mut Progress) {
         p.apply(Event::CaseDone {
             index: 0,
             result: Box::new(tensorscope::report::sample::report().results[0].clone()),
         });
-        // one case, median run 2 s, 6 runs left
+    }
+
+    #[test]
+    fn the_eta_waits_for_a_touched_case_then_counts_at_the_slowest_pace() {
+        let mut p = Progress::default();
+        p.apply(Event::Planned { cases: 4, runs: 12 });
+        assert_eq!(p.eta(), None, "nothing measured yet: no guess");
+        // an untouched lazy load: fast, and no guide to what follows
+        case(&mut p, "safetensors-mmap", &[0.001, 0.003, 0.002]);
+        done(&mut p);
+        assert_eq!(p.eta(), None, "estimating until a case reads every byte");
+        case(&mut p, "safetensors-mmap touched", &[1.0]);
+        // the running touched case, 1 s a run, 8 runs left
+        assert_eq!(p.eta(), Some(8.0));
+        run(&mut p, 3.0);
+        run(&mut p, 2.0);
+        done(&mut p);
+        // medians 0.002 and 2: the slowest pace, 6 runs left
         assert_eq!(p.eta(), Some(12.0));
-        p.apply(Event::CaseStarted {
-            index: 1,
-            label: "b".into(),
-        });
-        run(&mut p, 10.0);
-        // per-case medians 2 and 10: 6 s a run, 5 runs left
-        assert_eq!(p.eta(), Some(30.0));
+        case(&mut p, "pickle-eager fresh", &[10.0]);
+        assert_eq!(p.eta(), Some(50.0));
         assert_eq!(clock(30.0), "0:30");
         assert_eq!(clock(3725.0), "1:02:05");
     }

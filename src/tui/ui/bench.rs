@@ -69,8 +69,8 @@ fn settings_line(b: &BenchState) -> Line<'static> {
         Some(false) => "GPU rows off",
     };
     Line::from(format!(
-        "{} runs (+/-) · {} cache (c) · {gpu} (d)",
-        s.runs,
+        "{} (+/-) · {} cache (c) · {gpu} (d)",
+        tensorscope::text::plural(u64::from(s.runs), "run"),
         if s.cold { "cold" } else { "warm" }
     ))
 }
@@ -131,10 +131,10 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
     let label = if p.runs_planned == 0 {
         "preparing".to_string()
     } else {
-        let eta = p
-            .eta()
-            .map(|s| format!(" · about {} left", crate::tui::bench::clock(s)))
-            .unwrap_or_default();
+        let eta = match p.eta() {
+            Some(s) => format!(" · about {} left", crate::tui::bench::clock(s)),
+            None => " · estimating time left…".into(),
+        };
         format!("{}/{} runs{eta}", p.runs_done, p.runs_planned)
     };
     Gauge::default()
@@ -159,6 +159,9 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
             .iter()
             .map(|h| Line::from(escape(h).into_owned()).bold().fg(Color::Green)),
     );
+    if r.results.iter().any(|x| x.samples_s.len() < 2) {
+        head.push(Line::from("1 run, no spread: a ± of 0 means not measured (+ runs more)").fg(Color::Yellow));
+    }
     head.extend(ceilings_line(&r.ceilings));
     head.extend(twin_line(b));
     match &b.export {
@@ -172,7 +175,13 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
         Some(Err(e)) => head.push(Line::from(escape(e).into_owned()).fg(Color::Red)),
         None => {}
     }
-    head.push(Line::from(format!("{} · e writes HTML + JSON · ↑↓ scroll", settings_line(b))).dim());
+    head.push(
+        Line::from(format!(
+            "{} · e writes HTML, JSON, Markdown, CSV · ↑↓ scroll",
+            settings_line(b)
+        ))
+        .dim(),
+    );
     let w = usize::from(area.width).max(1);
     let rows: usize = head.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
     let [top, rest] = Layout::vertical([

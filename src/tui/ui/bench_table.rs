@@ -84,12 +84,16 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
                 },
                 method,
                 seconds(x.median_s),
-                format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
+                if x.samples_s.len() < 2 {
+                    "1 run".into()
+                } else {
+                    format!("{} – {}", seconds(x.min_s), seconds(x.max_s))
+                },
                 tensorscope::report::gbps(x),
                 x.percent_of_ceiling.map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
                 x.major_faults.map_or_else(|| "-".into(), |n| n.to_string()),
                 x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                speedup_of(x, speedups).map_or_else(|| "-".into(), |s| format!("{:.1}x", s.ratio)),
+                speedup_of(x, speedups).map_or_else(|| "-".into(), |s| times(s.ratio)),
             ]
         })
         .collect();
@@ -235,7 +239,7 @@ pub fn speedup_bars(speedups: &[&Speedup], devices: bool, width: usize) -> Vec<L
                 escape(&s.label()).into_owned()
             };
             let color = if s.ratio >= 1.0 { Color::Green } else { Color::Red };
-            (label, frac(s.ratio), format!("{:.1}x", s.ratio), color)
+            (label, frac(s.ratio), times(s.ratio), color)
         })
         .collect();
     let title = format!(
@@ -267,6 +271,16 @@ pub fn median_bars(rows: &[&BenchResult], width: usize) -> Vec<Line<'static>> {
         bars,
         width,
     )
+}
+
+/// A speedup with two significant digits below 1 (`0.036x`, `0.50x`; `{:.1}` said `0.0x`), one
+/// decimal above.
+pub fn times(ratio: f64) -> String {
+    if ratio >= 1.0 || ratio <= 0.0 || !ratio.is_finite() {
+        return format!("{ratio:.1}x");
+    }
+    let decimals = (1.0 - ratio.log10().floor()).clamp(1.0, 12.0) as usize;
+    format!("{ratio:.decimals$}x")
 }
 
 #[cfg(test)]

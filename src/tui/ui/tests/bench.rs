@@ -325,3 +325,58 @@ fn gpu_rows_count_as_touched_in_the_headline() {
         "{screen}"
     );
 }
+
+/// One timed run: no spread is shown as if measured, and a small speedup keeps its digits.
+#[test]
+fn one_run_shows_no_spread_and_small_ratios_keep_their_digits() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    let mut r = sample::report();
+    for x in &mut r.results {
+        x.samples_s.truncate(1);
+        (x.min_s, x.max_s) = (x.median_s, x.median_s);
+    }
+    r.speedups[0].ratio = 0.036;
+    let text = draw_report(&mut a, r);
+    assert!(text.contains("1 run, no spread"), "{text}");
+    assert!(text.contains("0.036x") && !text.contains(" 0.0x"), "{text}");
+    assert!(text.contains("e writes HTML, JSON, Markdown, CSV"), "{text}");
+    assert!(crate::tui::ui::bench_table::times(0.5) == "0.50x");
+    assert!(crate::tui::ui::bench_table::times(3.0) == "3.0x");
+}
+
+/// The ETA waits for a case that reads every byte: the untouched lazy loads run first and fast.
+#[test]
+fn the_eta_says_estimating_until_a_touched_case_ran() {
+    let mut a = on_bench("gpt2-tiny.bin");
+    a.update(Action::RunBench);
+    feed(&mut a, Event::Planned { cases: 4, runs: 8 });
+    let run = |a: &mut App, seconds| {
+        feed(
+            a,
+            Event::Run {
+                index: 0,
+                seconds,
+                warmup: false,
+            },
+        )
+    };
+    let start = |a: &mut App, label: &str| {
+        feed(
+            a,
+            Event::CaseStarted {
+                index: 0,
+                label: label.into(),
+            },
+        );
+    };
+    start(&mut a, "safetensors-mmap");
+    run(&mut a, 0.001);
+    run(&mut a, 0.001);
+    let text = draw(&a, 120, 12);
+    assert!(text.contains("2/8 runs · estimating time left…"), "{text}");
+    start(&mut a, "safetensors-mmap touched");
+    run(&mut a, 30.0);
+    let text = draw(&a, 120, 12);
+    // 5 runs left at 30 s each
+    assert!(text.contains("3/8 runs · about 2:30 left"), "{text}");
+}
