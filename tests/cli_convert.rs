@@ -554,3 +554,46 @@ fn a_sparse_tensor_is_converted_with_a_warning() {
         );
     }
 }
+
+/// Two key paths that flatten to one name (`{"a.b": ones(2), "a": {"b": zeros(3)}}`): both tensors
+/// are listed, counted, converted and compared; the second under `a.b#2`, with a warning. (The
+/// second was skipped: `inspect` counted 1 tensor of 2, `convert` wrote one and said "verified",
+/// and `diff` of the input and that output said "identical".)
+#[test]
+fn tensors_whose_key_paths_flatten_alike_are_all_kept() {
+    for (file, name) in [("collide.pt", "a.b"), ("intkey.pt", "1")] {
+        let input = root().join("tests/data/pickle/collide").join(file);
+        let r = run(&["inspect", "--json", s(&input)]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        let names: Vec<&str> = v["tensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [name.to_string(), format!("{name}#2")], "{file}");
+        assert_eq!(v["total_params"], 5, "{file}: {v}");
+        let dir = tempfile_dir(file);
+        let out = dir.join("out.safetensors");
+        let r = run(&["convert", s(&input), s(&out)]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(&format!("listed as {name}#2")),
+            "{file}: {}",
+            r.stdout
+        );
+        let (hashes, _) = read_st(&out);
+        assert_eq!(hashes.len(), 2, "{file}");
+        assert_eq!(hashes[&format!("{name}#2")].2, [3], "{file}");
+        let r = run(&["diff", s(&input), s(&out)]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stdout);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+fn tempfile_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ts-collide-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

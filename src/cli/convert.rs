@@ -116,7 +116,7 @@ fn converted(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         findings(out, f)?;
     }
     for w in &r.left_out {
-        writeln!(out, "left out: {}", escape(w))?;
+        writeln!(out, "warning: {}", escape(w))?;
     }
     for (name, dtype) in &r.skipped {
         writeln!(out, "skipped: {} ({dtype}: safetensors cannot store it)", escape(name))?;

@@ -134,7 +134,8 @@ pub struct Report {
     pub aliases: Vec<(String, String)>,
     /// Tensors left out with `--skip-unsupported`: `[name, dtype]`.
     pub skipped: Vec<(String, String)>,
-    /// What the reader did not rebuild (opaque objects of suspicious input), and metadata left out.
+    /// The reader's warnings (what it did not rebuild, names it gave to tensors whose key paths
+    /// flatten alike) and metadata left out.
     pub left_out: Vec<String>,
     /// Files the scanner called suspicious (converted because that was allowed).
     pub suspicious: Vec<Flagged>,

@@ -91,6 +91,8 @@ pub(crate) fn collect(
     let heap = &loaded.heap;
     let mut seen_containers: HashSet<Id> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
+    // the last `#n` suffix given to each name that appeared twice
+    let mut renamed: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     // (value, key path, depth, only tensors: inside the arguments of a call that was not rebuilt)
     let mut todo: Vec<(Value<'_>, String, usize, bool)> = vec![(loaded.root.clone(), String::new(), 0, false)];
     let listed = std::cell::Cell::new(0usize);
@@ -130,13 +132,28 @@ pub(crate) fn collect(
             } else {
                 name
             };
-            if !names.insert(name.clone()) {
+            let name = if names.insert(name.clone()) {
+                name
+            } else {
+                // two key paths flatten to one name (`{"a.b": t, "a": {"b": u}}`, `{1: t, "1": u}`):
+                // both tensors are kept, the second under a name of its own, so that no count, diff
+                // or conversion quietly loses it
+                let n = renamed.entry(name.clone()).or_insert(1);
+                let new = loop {
+                    *n += 1;
+                    let candidate = format!("{name}#{n}");
+                    if names.insert(candidate.clone()) {
+                        break candidate;
+                    }
+                };
+                charge(new.len())?;
                 out.warnings.push(format!(
-                    "tensor name {} appears twice; the second one is skipped",
-                    escape(&name)
+                    "two key paths flatten to the tensor name {}; the second is listed as {}",
+                    escape(&name),
+                    escape(&new)
                 ));
-                continue;
-            }
+                new
+            };
             room_for_one_more(path, out)?;
             add_tensor(path, heap, t, name, file, resolve, out)?;
             continue;
