@@ -388,3 +388,20 @@ fn usage_errors_exit_2() {
     let r = run(&["no-such-command-or-file"]);
     assert_eq!(r.code, 2);
 }
+
+/// An empty tensor whose other dimensions are huge (`[0, 2^62, 2^62]`, which safetensors loads) is
+/// listed as 0 values; it was refused with a false "tensor shape overflows".
+#[test]
+fn an_empty_tensor_with_huge_dimensions_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.safetensors");
+    let header = r#"{"a":{"dtype":"F32","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]}}"#;
+    std::fs::write(&path, common::safetensors(header, 0)).unwrap();
+    let p = path.to_str().unwrap();
+    let r = run(&["inspect", p]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("parameters  0"), "{}", r.stdout);
+    let r = run(&["show", p, "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("empty tensor"), "{}", r.stdout);
+}

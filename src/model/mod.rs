@@ -125,13 +125,19 @@ pub struct TensorInfo {
     pub strides: Vec<u64>,
 }
 
-/// Row-major strides for `shape`, `None` on overflow.
+/// Row-major strides for `shape`, `None` on overflow. A shape with a zero holds no element, so
+/// its strides address nothing and saturate instead (safetensors accepts `[0, 2^62, 2^62]`).
 pub fn contiguous_strides(shape: &[u64]) -> Option<Vec<u64>> {
+    let empty = shape.contains(&0);
     let mut strides = vec![0u64; shape.len()];
     let mut acc: u64 = 1;
     for (i, &d) in shape.iter().enumerate().rev() {
         strides[i] = acc;
-        acc = acc.checked_mul(d.max(1))?;
+        acc = if empty {
+            acc.saturating_mul(d.max(1))
+        } else {
+            acc.checked_mul(d.max(1))?
+        };
     }
     Some(strides)
 }
