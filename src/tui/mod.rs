@@ -17,6 +17,7 @@ mod input;
 mod keymap;
 mod preview;
 mod scroll;
+mod signals;
 pub mod tensors;
 mod ui;
 mod viewer;
@@ -78,6 +79,8 @@ pub fn run(paths: &[PathBuf], key: Option<&Path>, env: &Env) -> anyhow::Result<u
     }
     // twins left by UIs that were killed (they cannot clean up after themselves)
     bench::sweep_stale_twins(&std::env::temp_dir());
+    // a closed terminal or a kill quits as q does: the twin removed, the terminal restored
+    signals::install(app.twin_dir.clone());
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     let quiet = QuietStderr::start();
@@ -87,7 +90,11 @@ pub fn run(paths: &[PathBuf], key: Option<&Path>, env: &Env) -> anyhow::Result<u
     let _ = std::fs::remove_dir_all(&app.twin_dir);
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
-    result.map(|()| 0)
+    match signals::caught() {
+        // the shell's convention for a process ended by a signal; a dead terminal's errors are moot
+        Some(sig) => Ok(u8::try_from(signals::exit_code(sig)).unwrap_or(1)),
+        None => result.map(|()| 0),
+    }
 }
 
 fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env) -> anyhow::Result<()> {
@@ -106,6 +113,10 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
     }
     let mut dirty = true;
     while !app.quit {
+        if signals::caught().is_some() {
+            app.quit = true;
+            break;
+        }
         if dirty {
             let size = terminal.size()?;
             app.page = ui::page_rows(size.height);
@@ -117,7 +128,7 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
         // every event already waiting is handled before the next frame (pasted or fast typing
         // draws once), each applied at once so the next key is mapped in the mode it left
         let mut waited = 0;
-        while waited < MAX_EVENTS_PER_FRAME && !app.quit {
+        while waited < MAX_EVENTS_PER_FRAME && !app.quit && signals::caught().is_none() {
             let timeout = if waited == 0 {
                 Duration::from_millis(tick)
             } else {
