@@ -12,7 +12,7 @@ use tensorscope::tensor::format::general;
 use tensorscope::text::escape;
 
 use crate::tui::app::App;
-use crate::tui::diff::{Row, outside, rows};
+use crate::tui::diff::{Row, outside, row_count, rows};
 
 fn shape(s: &[u64]) -> String {
     let v: Vec<String> = s.iter().map(u64::to_string).collect();
@@ -77,11 +77,20 @@ fn describe(row: Row) -> (String, String, Color) {
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(c) = &app.compare else { return };
-    let block = Block::bordered().title(format!(
-        " A {}  ⇄  B {} ",
-        escape(&app.ck.path.to_string_lossy()),
-        escape(&c.b.path.to_string_lossy())
-    ));
+    // both paths shortened fairly (whole components from the front, file names kept) so that B's
+    // never falls off the border, nor under the position drawn at its right (`1–19 of 28`)
+    let position_w = match &c.report {
+        Some(Ok(r)) if row_count(r) + 3 > usize::from(area.height) => {
+            format!(" {0}–{0} of {0} ", row_count(r)).chars().count() + 1
+        }
+        _ => 0,
+    };
+    let (a, b) = super::header::elide_both(
+        &escape(&app.ck.path.to_string_lossy()),
+        &escape(&c.b.path.to_string_lossy()),
+        usize::from(area.width).saturating_sub(" A  ⇄ B  ".chars().count() + 4 + position_w),
+    );
+    let block = Block::bordered().title(format!(" A {a} ⇄ B {b} "));
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height == 0 {

@@ -74,13 +74,19 @@ pub fn elide_path(p: &str, max: usize) -> String {
 
 /// `a ⇄ b` within `max` chars: the longer side loses a component first, so both stay paths.
 fn elide_pair(a: &str, b: &str, max: usize) -> String {
-    let room = max.saturating_sub(3);
+    let (a, b) = elide_both(a, b, max.saturating_sub(3));
+    format!("{a} ⇄ {b}")
+}
+
+/// `a` and `b` shortened to `room` chars together, each by whole components from the front (the
+/// longer first), each file name kept; names too long for their share are cut in their middle.
+pub fn elide_both(a: &str, b: &str, room: usize) -> (String, String) {
     let (ca, cb) = (shortenings(a), shortenings(b));
     let (mut i, mut j) = (0, 0);
     loop {
         let (wa, wb) = (width(&ca[i]), width(&cb[j]));
         if wa + wb <= room {
-            return format!("{} ⇄ {}", ca[i], cb[j]);
+            return (ca[i].clone(), cb[j].clone());
         }
         let a_first = wa >= wb;
         if a_first && i + 1 < ca.len() || !a_first && j + 1 >= cb.len() && i + 1 < ca.len() {
@@ -90,7 +96,7 @@ fn elide_pair(a: &str, b: &str, max: usize) -> String {
         } else {
             // both down to their names: each gets room in proportion to its length
             let ra = room * wa / (wa + wb).max(1);
-            return format!("{} ⇄ {}", elide_path(a, ra), elide_path(b, room - ra));
+            return (elide_path(a, ra), elide_path(b, room - ra));
         }
     }
 }

@@ -152,6 +152,23 @@ fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
     (out, at)
 }
 
+/// ` A name · 12 tensors · 1.2M params · 4.8 MB ` in at most `room` columns: whole parts dropped from
+/// the end rather than a number cut; the side label (compare mode) stays, cut in its middle if need be.
+fn fit_title(side: Option<String>, parts: &[String], room: usize) -> String {
+    let join = |all: &[String]| format!(" {} ", all.join(" · "));
+    let side: Vec<String> = side.into_iter().collect();
+    for n in (0..=parts.len()).rev() {
+        let all = [&side[..], &parts[..n]].concat();
+        if !all.is_empty() && text_cols(&join(&all)) <= room {
+            return join(&all);
+        }
+    }
+    match side.first() {
+        Some(s) if room > 2 => join(&[cut(s, room - 2).0]),
+        _ => String::new(),
+    }
+}
+
 /// Widths of the three columns (shape or params, size, dtype; 0 = left out) for rows whose names
 /// need `need` chars whole and `floor` chars cut (each row's indentation and at most [`MIN_NAME`]
 /// chars of its label) in a pane `width` wide: the size only while every name fits whole; the dtype,
@@ -186,12 +203,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else if pane.pending {
         format!(" {} tensors · indexing… ", app.ck.tensors.len())
     } else {
-        format!(
-            " {} tensors · {} params · {} ",
-            app.ck.tensors.len(),
-            params_label(root.params),
-            bytes(root.bytes)
-        )
+        // compare mode: this is A's list; B's tensors are on the Diff tab
+        let side = app.compare.as_ref().map(|_| {
+            let name = app.ck.path.file_name().unwrap_or(app.ck.path.as_os_str());
+            format!("A {}", escape(&name.to_string_lossy()))
+        });
+        let parts = [
+            tensorscope::text::plural(app.ck.tensors.len() as u64, "tensor"),
+            format!("{} params", params_label(root.params)),
+            bytes(root.bytes),
+        ];
+        fit_title(side, &parts, usize::from(area.width).saturating_sub(2))
     };
     let mode = if pane.flat { "flat" } else { "tree" };
     // where the view is, as the other panes say it: `21–40 of 148 · tree`
@@ -316,6 +338,20 @@ mod tests {
         assert_eq!(super::cut("abcdefghij", 7).1[8], Some(5));
         assert_eq!(super::cut("abcdefghij", 7).1[3], None);
         assert_eq!(super::cut("abc", 4).0, "abc");
+    }
+
+    #[test]
+    fn a_title_drops_whole_parts() {
+        let parts = ["11 tensors", "688.9K params", "413.7 kB"].map(String::from);
+        let fit = |room| super::fit_title(None, &parts, room);
+        assert_eq!(fit(80), " 11 tensors · 688.9K params · 413.7 kB ");
+        assert_eq!(fit(39), " 11 tensors · 688.9K params · 413.7 kB ");
+        assert_eq!(fit(38), " 11 tensors · 688.9K params ");
+        assert_eq!(fit(20), " 11 tensors ");
+        assert_eq!(fit(5), "");
+        let a = || Some("A model.safetensors".to_string());
+        assert_eq!(super::fit_title(a(), &parts, 34), " A model.safetensors · 11 tensors ");
+        assert_eq!(super::fit_title(a(), &parts, 12), " A m…ensors ");
     }
 
     #[test]

@@ -202,3 +202,40 @@ fn wide_characters_keep_the_columns_aligned() {
         assert!(screen.contains('…'), "the long name is cut:\n{screen}");
     }
 }
+
+/// Compare mode at 80 columns: the Diff title keeps both file names; the Tensors tab says it lists A.
+#[test]
+fn compare_mode_names_both_sides_at_80_columns() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff");
+    let new = || {
+        let b = data.join("model.fp16-off.safetensors");
+        super::settle(crate::tui::load_pair(&data.join("model.safetensors"), &b, &Default::default()).unwrap())
+    };
+    let screen = sized(new(), 80, 24);
+    let title = screen.lines().nth(1).unwrap();
+    assert!(
+        title.contains("/model.safetensors ⇄ B …/model.fp16-off.safetensors ─"),
+        "{screen}"
+    );
+    let screen = sized(act(new(), [Action::SelectTab(0)]), 80, 24);
+    let title = screen.lines().nth(1).unwrap();
+    assert!(title.starts_with("┌ A model.safetensors · 28 tensors"), "{screen}");
+}
+
+/// A narrow tree pane drops whole parts of its title, never cutting a number.
+#[test]
+fn a_narrow_tree_title_drops_whole_parts() {
+    let screen = sized(app("tiny.gguf"), 60, 15);
+    let title = screen.lines().nth(1).unwrap();
+    let inner = title.split('┐').next().unwrap();
+    let text = inner.trim_start_matches('┌').trim_end_matches('─').trim();
+    assert!(
+        [
+            "11 tensors · 688.9K params · 413.7 kB",
+            "11 tensors · 688.9K params",
+            "11 tensors"
+        ]
+        .contains(&text),
+        "{text:?} in\n{screen}"
+    );
+}
