@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::Digest as _;
+use tensorscope::text::plural;
 use tensorscope::verify;
 
 /// Bytes read between two progress reports (and cancel checks).
@@ -332,7 +333,20 @@ pub fn check(c: &Check) -> Provenance {
                     s.key,
                     r.files.len()
                 ),
-                None => format!("every blob matches its name ({} checked)", r.files.len()),
+                None => {
+                    // the snapshot's links to the blobs are listed too: count each kind for itself
+                    let links = r
+                        .files
+                        .iter()
+                        .filter(|f| f.digest.as_deref().is_some_and(|d| d.starts_with("->")))
+                        .count();
+                    let blobs = r.files.len() - links;
+                    let mut what = format!("every blob matches its name ({} checked", plural(blobs as u64, "blob"));
+                    if links > 0 {
+                        what.push_str(&format!(", {} to them", plural(links as u64, "snapshot link")));
+                    }
+                    what + ")"
+                }
             };
             Provenance::Verified(tensorscope::text::escape(&what).into_owned())
         }

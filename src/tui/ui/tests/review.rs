@@ -239,3 +239,20 @@ fn a_narrow_tree_title_drops_whole_parts() {
         "{text:?} in\n{screen}"
     );
 }
+
+/// The HF cache sample has two blobs and two snapshot links: the verdict counts each for itself.
+#[test]
+fn hf_cache_verdict_counts_blobs_not_links() {
+    use crate::tui::hashing::{Check, Provenance, check};
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/hub/models--tiny--gpt2");
+    let snapshot = repo.join("snapshots/9c29d147777ee831e9ede65ff5b0da324efbf8f0");
+    for path in [snapshot, repo] {
+        let Provenance::Verified(what) = check(&Check::HfCache(path.clone())) else {
+            panic!("{path:?} verifies")
+        };
+        assert_eq!(
+            what, "every blob matches its name (2 blobs checked, 2 snapshot links to them)",
+            "{path:?}"
+        );
+    }
+}
