@@ -286,8 +286,9 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
         out.push(format!(
             "Eager loads run twice: into fresh memory (new pages every run, faulted and zeroed as the load first \
              writes them, as torch.load and a one-shot loader get) and into reused memory (one pre-faulted arena, as \
-             a long-lived loader keeps); the headline compares fresh with fresh. Here memcpy runs at {:.1} GB/s into \
-             fresh memory and {:.1} GB/s into pre-touched memory.",
+             a long-lived loader keeps); the headline compares fresh with fresh. Here memcpy on one thread runs at \
+             {:.1} GB/s into fresh memory and {:.1} GB/s into pre-touched memory (medians of the system probe; a ceiling is \
+             the fastest run of every way it tries).",
             sys.fresh_memory_gbps, sys.mapped_memory_gbps
         ));
     }

@@ -41,8 +41,33 @@ pub fn ceiling_of(r: &BenchResult) -> Option<String> {
     })
 }
 
-/// Give every row its ceiling and its rate as a percentage of it.
-pub fn assign(results: &mut [BenchResult], ceilings: &[Ceiling]) {
+/// Give every row its ceiling and its rate as a percentage of it. A ceiling that a row beat was
+/// measured at a slower moment than the row (a busy machine): it is raised to that row's rate, so no
+/// row is shown above 100%, and the caveats returned say so.
+pub fn assign(results: &mut [BenchResult], ceilings: &mut [Ceiling]) -> Vec<String> {
+    let mut caveats = Vec::new();
+    for c in ceilings.iter_mut().filter(|c| c.gbps > 0.0) {
+        let fastest = results
+            .iter()
+            .filter(|r| ceiling_of(r).as_deref() == Some(c.name.as_str()))
+            .filter_map(|r| r.gbps.map(|g| (g, r)))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((g, r)) = fastest else { continue };
+        if g > c.gbps {
+            let row = format!("{} {}, {}", r.device, r.method, r.cache);
+            caveats.push(format!(
+                "The {} ceiling was measured at {:.2} GB/s, slower than the row {row} ran ({g:.2} GB/s): the probe \
+                 ran at a busier moment than the rows. It is raised to that row's rate, and this run's percentages \
+                 are relative to it.",
+                c.name, c.gbps
+            ));
+            c.what = format!(
+                "{}; raised from the probe's {:.2} GB/s to the fastest row ({row})",
+                c.what, c.gbps
+            );
+            c.gbps = g;
+        }
+    }
     for r in results {
         let Some(name) = ceiling_of(r) else { continue };
         let Some(c) = ceilings.iter().find(|c| c.name == name && c.gbps > 0.0) else {
@@ -52,6 +77,7 @@ pub fn assign(results: &mut [BenchResult], ceilings: &[Ceiling]) {
         r.percent_of_ceiling = Some(gbps / c.gbps * 100.0);
         r.ceiling = Some(name);
     }
+    caveats
 }
 
 /// The median of `v` (0 when empty).
@@ -222,6 +248,28 @@ mod tests {
     use super::*;
     use crate::report::sample;
 
+    /// A ceiling probe that ran slower than a row (a busy machine) is raised to that row: no row is
+    /// shown at 150% of a "ceiling", and a caveat says what happened.
+    #[test]
+    fn a_ceiling_a_row_beat_is_raised_to_it_with_a_caveat() {
+        let mut r = sample::report();
+        let mut ceilings = r.ceilings.clone();
+        let read = ceilings.iter_mut().find(|c| c.name == MEMORY_READ).unwrap();
+        let row = r.results[1].gbps.unwrap();
+        read.gbps = row / 1.5;
+        let caveats = assign(&mut r.results, &mut ceilings);
+        assert_eq!(caveats.len(), 1, "{caveats:?}");
+        assert!(caveats[0].contains("raised"), "{caveats:?}");
+        let read = ceilings.iter().find(|c| c.name == MEMORY_READ).unwrap();
+        assert_eq!(read.gbps, row);
+        assert!(read.what.contains("raised from the probe's"), "{}", read.what);
+        assert!(
+            r.results
+                .iter()
+                .all(|x| x.percent_of_ceiling.is_none_or(|p| p <= 100.0))
+        );
+    }
+
     #[test]
     fn rows_get_their_ceilings() {
         let mut r = sample::report();
@@ -230,7 +278,8 @@ mod tests {
             row.ceiling = None;
             row.percent_of_ceiling = None;
         }
-        assign(&mut r.results, &ceilings);
+        let mut ceilings = ceilings;
+        assert!(assign(&mut r.results, &mut ceilings).is_empty());
         // untouched mmap: views only, no ceiling; touched mmap reads every byte of warm memory
         assert_eq!(r.results[0].ceiling, None);
         assert_eq!(r.results[1].ceiling.as_deref(), Some(MEMORY_READ));

@@ -186,13 +186,13 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
         }
     }
     // a cancelled run ends now: measuring the ceilings takes seconds, and the user asked to stop
-    let ceilings = if cancelled() {
+    let mut ceilings = if cancelled() {
         caveats.push("ceilings not measured: the run was cancelled".to_owned());
         Vec::new()
     } else {
         ceilings(config, &system, &targets, gpu_ceilings)
     };
-    headline::assign(&mut results, &ceilings);
+    caveats.extend(headline::assign(&mut results, &mut ceilings));
     let group = |r: &BenchResult| {
         targets
             .iter()
