@@ -326,12 +326,12 @@ pub fn check(c: &Check) -> Provenance {
         Ok(r) if r.verified => {
             let what = match &r.signature {
                 Some(s) => format!(
-                    "OMS v1.0 {} ({}), {} files",
+                    "OMS v1.0 {} ({}), {}",
                     Path::new(&s.file)
                         .file_name()
                         .map_or_else(|| s.file.clone(), |n| n.to_string_lossy().into_owned()),
                     s.key,
-                    r.files.len()
+                    plural(r.files.len() as u64, "file")
                 ),
                 None => {
                     // the snapshot's links to the blobs are listed too: count each kind for itself

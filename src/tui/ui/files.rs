@@ -48,9 +48,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.extend(app.files.digests.get(i).and_then(digest));
     }
     lines.push(Line::from(format!(
-        "  {} tensors, {} parameters, {}",
-        ck.tensors.len(),
-        ck.total_params(),
+        "  {}, {}, {}",
+        tensorscope::text::plural(ck.tensors.len() as u64, "tensor"),
+        tensorscope::text::plural(ck.total_params(), "parameter"),
         bytes(ck.total_bytes())
     )));
     if !ck.components.is_empty() {
@@ -60,7 +60,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let what = if c.tensors == 0 {
                 "no weights".to_string()
             } else {
-                format!("{} tensors", c.tensors)
+                tensorscope::text::plural(c.tensors as u64, "tensor")
             };
             lines.push(Line::from(format!(
                 "  {:<16} {:<40} {what}",

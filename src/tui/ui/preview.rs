@@ -38,7 +38,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(i) = leaf else {
         let mut lines = wrap(&escape(&pane.tree.path(id)), width);
         let summary = [
-            format!("{} tensors", node.tensors),
+            tensorscope::text::plural(node.tensors as u64, "tensor"),
             format!("{} params", params_label(node.params)),
             bytes(node.bytes),
         ];

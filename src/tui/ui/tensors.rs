@@ -201,7 +201,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             app.ck.tensors.len()
         )
     } else if pane.pending {
-        format!(" {} tensors · indexing… ", app.ck.tensors.len())
+        format!(
+            " {} · indexing… ",
+            tensorscope::text::plural(app.ck.tensors.len() as u64, "tensor")
+        )
     } else {
         // compare mode: this is A's list; B's tensors are on the Diff tab
         let side = app.compare.as_ref().map(|_| {

@@ -256,3 +256,23 @@ fn hf_cache_verdict_counts_blobs_not_links() {
         );
     }
 }
+
+/// One of a thing is singular: the Module pane, the Files tab.
+#[test]
+fn one_tensor_is_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = named(dir.path(), &["enc.w"]);
+    let a = act(crate::tui::load(&path, &Default::default()).unwrap(), []);
+    let screen = sized(a, 120, 24);
+    assert!(screen.contains("1 tensor  4 params"), "{screen}");
+    assert!(!screen.contains("1 tensors"), "{screen}");
+    let screen = sized(
+        act(
+            crate::tui::load(&path, &Default::default()).unwrap(),
+            [Action::SelectTab(1)],
+        ),
+        120,
+        24,
+    );
+    assert!(screen.contains("1 tensor, 4 parameters"), "{screen}");
+}
