@@ -280,7 +280,12 @@ pub fn times(ratio: f64) -> String {
         return format!("{ratio:.1}x");
     }
     let decimals = (1.0 - ratio.log10().floor()).clamp(1.0, 12.0) as usize;
-    format!("{ratio:.decimals$}x")
+    let s = format!("{ratio:.decimals$}");
+    // 0.996 rounds up to 1.00: written as the ratios of 1 and more are
+    if s.parse::<f64>().is_ok_and(|r| r >= 1.0) {
+        return format!("{ratio:.1}x");
+    }
+    s + "x"
 }
 
 #[cfg(test)]

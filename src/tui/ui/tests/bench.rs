@@ -342,6 +342,7 @@ fn one_run_shows_no_spread_and_small_ratios_keep_their_digits() {
     assert!(text.contains("e writes HTML, JSON, Markdown, CSV"), "{text}");
     assert!(crate::tui::ui::bench_table::times(0.5) == "0.50x");
     assert!(crate::tui::ui::bench_table::times(3.0) == "3.0x");
+    assert_eq!(crate::tui::ui::bench_table::times(0.996), "1.0x");
 }
 
 /// The ETA waits for a case that reads every byte: the untouched lazy loads run first and fast.
