@@ -25,6 +25,7 @@ pub const MAX_FILES: usize = 100_000;
 
 mod hub;
 mod sharded;
+pub(crate) use sharded::stays_inside;
 
 use hub::resolve_hub_cache;
 pub use hub::{HubSnapshot, hub_snapshot};

@@ -37,6 +37,11 @@ pub const TEMPLATE_SANDBOXED: &str = "every chat-template renderer, sandboxed on
 /// Chat templates in a model folder's own files, which transformers renders in its sandbox.
 pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja2.Environment renderers; \
      transformers' apply_chat_template renders in a sandbox)";
+/// Python code a config's `auto_map` names ([`super::remote_code`]).
+pub const REMOTE_CODE: &str = "transformers from_pretrained(trust_remote_code=True)";
+/// Loaders that follow a shard index's file names.
+pub const SHARD_INDEX: &str =
+    "transformers from_pretrained (sharded checkpoints: it joins each file name onto the folder)";
 /// The format of a chat-template file of a model folder ([`super::template_files`]).
 pub const CHAT_TEMPLATE_FORMAT: &str = "chat-template";
 /// A GGUF key looked up as a C string.
@@ -73,8 +78,10 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "zip" => vec![TORCH_FULL, PANDAS, NUMPY],
         "safetensors" => vec![PICKLE, TORCH_FULL],
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
-        // joblib's own compressed formats, not opened
+        // joblib's own compressed formats, when they could not be opened
         "lz4" | "joblib-zf" => vec![JOBLIB],
+        super::remote_code::FORMAT => vec![REMOTE_CODE],
+        super::index_refs::FORMAT => vec![SHARD_INDEX],
         CHAT_TEMPLATE_FORMAT => vec![TEMPLATE_FILE],
         _ => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
     };

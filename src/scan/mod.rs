@@ -50,8 +50,10 @@ pub mod compress;
 mod container;
 pub mod cves;
 mod gguf;
+mod index_refs;
 pub mod loaders;
 mod lz4;
+pub mod remote_code;
 pub mod sarif;
 mod tar;
 mod template;
@@ -466,14 +468,23 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
             }
             let label = f.path.to_string_lossy().into_owned();
             let looks = match f.role {
-                Role::Skipped(looks) => match template_files::scan_local(opener, &f.path, opts) {
-                    Some(scan) => {
+                Role::Skipped(looks) => {
+                    match remote_code::scan_local(&f.path, opts, template_files::scan_local(opener, &f.path, opts)) {
+                        Some(scan) => {
+                            report.files.push(scan);
+                            continue;
+                        }
+                        None => Some(looks),
+                    }
+                }
+                Role::Index => match index_refs::scan_local(&f.path, opts) {
+                    Some(mut scan) => {
+                        loaders::assign(&mut scan);
                         report.files.push(scan);
                         continue;
                     }
-                    None => Some(looks),
+                    None => None,
                 },
-                Role::Index => None,
                 Role::Checkpoint(_) => {
                     let mut scan = scan_opened(opener, &f.path, opts);
                     // a file named like a checkpoint that no reader makes sense of stays reported

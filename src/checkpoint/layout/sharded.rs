@@ -115,12 +115,19 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
     Ok(())
 }
 
+/// Whether a file name from an index names a file inside the index's folder (no `..`, no root, not
+/// empty).
+pub(crate) fn stays_inside(name: &str) -> bool {
+    !name.is_empty()
+        && Path::new(name)
+            .components()
+            .all(|c| matches!(c, PathComponent::Normal(_)))
+}
+
 /// A file name from an index, refused when it would leave the folder.
 pub(super) fn safe_relative(index: &Path, name: &str) -> Result<PathBuf> {
-    let p = Path::new(name);
-    let ok = !name.is_empty() && p.components().all(|c| matches!(c, PathComponent::Normal(_)));
-    if ok {
-        Ok(p.to_path_buf())
+    if stays_inside(name) {
+        Ok(Path::new(name).to_path_buf())
     } else {
         Err(Error::format(
             index,

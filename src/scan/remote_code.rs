@@ -1,0 +1,153 @@
+//! Code a model folder asks transformers to run. `auto_map` in `config.json` (and in the tokenizer,
+//! processor and feature-extractor configs) names Python classes that
+//! `from_pretrained(…, trust_remote_code=True)` imports: from the folder's own `.py` files, or, as
+//! `org/repo--module.Class`, from another Hub repository. There is no pickle to walk, but it is code
+//! that runs on load: each class is a suspicious finding that names the file it comes from, so a
+//! folder that ships code is never called safe without saying so.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Collector, FileScan, ScanOptions, Severity, Verdict};
+
+/// The configs transformers reads `auto_map` from.
+const CONFIG_FILES: [&str; 7] = [
+    "config.json",
+    "tokenizer_config.json",
+    "processor_config.json",
+    "preprocessor_config.json",
+    "feature_extractor_config.json",
+    "image_processor_config.json",
+    "video_preprocessor_config.json",
+];
+
+/// Most classes listed per file; more are counted in one finding.
+const MAX_CLASSES: usize = 64;
+
+/// The format of a config whose `auto_map` names code.
+pub const FORMAT: &str = "hf-config";
+
+/// Whether transformers would read `auto_map` from `path` (by its name).
+pub fn is_config(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| CONFIG_FILES.contains(&n))
+}
+
+/// Add the classes `path`'s `auto_map` names to `scan` (the template scan of the same file, if it
+/// had one), or make a scan of them: `None` when the file is no such config or names no code.
+pub(super) fn scan_local(path: &Path, opts: &ScanOptions, scan: Option<FileScan>) -> Option<FileScan> {
+    if !is_config(path) {
+        return scan;
+    }
+    let Ok(bytes) = super::template_files::read_bounded(path) else {
+        return scan;
+    };
+    let classes = auto_map(&bytes);
+    if classes.is_empty() {
+        return scan;
+    }
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut c = Collector::new(opts);
+    for (key, class) in classes.iter().take(MAX_CLASSES) {
+        c.problem(
+            &format!("auto_map.{key}"),
+            None,
+            Severity::Suspicious,
+            why(folder, class),
+        );
+    }
+    if classes.len() > MAX_CLASSES {
+        let more = format!("{} more auto_map classes are not listed", classes.len() - MAX_CLASSES);
+        c.problem("auto_map", None, Severity::Suspicious, more);
+    }
+    let mut own = c.finish(path.to_string_lossy().into_owned(), FORMAT);
+    for f in &mut own.findings {
+        f.loaders = vec![super::loaders::REMOTE_CODE.to_owned()];
+    }
+    Some(match scan {
+        None => own,
+        Some(mut s) => {
+            s.verdict = s.verdict.max(Verdict::Suspicious);
+            s.findings.extend(own.findings);
+            s
+        }
+    })
+}
+
+/// Why one `auto_map` class is code that runs.
+fn why(folder: &Path, class: &str) -> String {
+    let shown = crate::text::escape(class);
+    if let Some((repo, _)) = class.split_once("--") {
+        return format!(
+            "trust_remote_code=True imports {shown}: code from another Hub repository ({})",
+            crate::text::escape(repo)
+        );
+    }
+    let module = class.rsplit_once('.').map_or(class, |(m, _)| m);
+    let file = format!("{}.py", module.replace('.', "/"));
+    let here = folder.join(&file).is_file();
+    format!(
+        "trust_remote_code=True imports {shown} and runs {} {}",
+        crate::text::escape(&file),
+        if here {
+            "from this folder"
+        } else {
+            "(not in this folder: fetched from the model's repository)"
+        }
+    )
+}
+
+/// Every class an `auto_map` names, with its key (`AutoModelForCausalLM`, `AutoTokenizer.0`):
+/// a value is a class or a list of them (the tokenizer's slow and fast classes, or null).
+fn auto_map(bytes: &[u8]) -> Vec<(String, String)> {
+    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(bytes) else {
+        return Vec::new();
+    };
+    let Some(Value::Object(map)) = top.get("auto_map") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, v) in map {
+        match v {
+            Value::String(s) => out.push((key.clone(), s.clone())),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::String(s) = item {
+                        out.push((format!("{key}.{i}"), s.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_of_an_auto_map_are_found_with_their_keys() {
+        let cfg = br#"{"model_type":"x","auto_map":{"AutoConfig":"configuration_x.XConfig",
+            "AutoModel":"org/other--modeling_x.XModel","AutoTokenizer":["tokenization_x.XTok",null]}}"#;
+        let found = auto_map(cfg);
+        assert_eq!(
+            found,
+            [
+                ("AutoConfig".into(), "configuration_x.XConfig".into()),
+                ("AutoModel".into(), "org/other--modeling_x.XModel".into()),
+                ("AutoTokenizer.0".into(), "tokenization_x.XTok".into()),
+            ]
+        );
+        assert!(auto_map(br#"{"model_type":"llama"}"#).is_empty());
+        assert!(auto_map(b"not json").is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("modeling_x.py"), "import os").unwrap();
+        assert!(why(dir.path(), "modeling_x.XModel").contains("modeling_x.py from this folder"));
+        assert!(why(dir.path(), "configuration_x.XConfig").contains("not in this folder"));
+        assert!(why(dir.path(), "org/other--modeling_x.XModel").contains("another Hub repository (org/other)"));
+    }
+}

@@ -1,0 +1,74 @@
+//! A model folder's files that make a loader run code or read elsewhere, with no pickle to walk:
+//! `auto_map` classes that `trust_remote_code=True` imports from the folder's `.py` files (or from
+//! another repository), and a shard index naming files outside the folder. A folder scan said these
+//! folders were safe (exit 0), skipping the config, the code and the index as "not checkpoints".
+
+mod common;
+
+use common::{run, sample};
+
+#[test]
+fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample("gpt2-tiny.safetensors"), d.join("model.safetensors")).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        r#"{"model_type":"x","auto_map":{"AutoModel":"modeling_x.XModel","AutoConfig":"org/other--configuration_x.XConfig"}}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("modeling_x.py"), "import os\n").unwrap();
+    let p = d.to_str().unwrap();
+    let r = run(&["scan", "--json", p]);
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let cfg = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("config.json"))
+        .unwrap();
+    assert_eq!(cfg["verdict"], "suspicious", "{cfg}");
+    assert_eq!(cfg["format"], "hf-config", "{cfg}");
+    let whys: Vec<&str> = cfg["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["why"].as_str().unwrap())
+        .collect();
+    assert!(
+        whys.iter().any(|w| w.contains("runs modeling_x.py from this folder")),
+        "{whys:?}"
+    );
+    assert!(
+        whys.iter().any(|w| w.contains("another Hub repository (org/other)")),
+        "{whys:?}"
+    );
+    assert!(
+        cfg["findings"][0]["loaders"][0]
+            .as_str()
+            .unwrap()
+            .contains("trust_remote_code=True")
+    );
+
+    // no auto_map, but an index naming a file outside the folder
+    std::fs::write(d.join("config.json"), r#"{"model_type":"x"}"#).unwrap();
+    std::fs::remove_file(d.join("modeling_x.py")).unwrap();
+    std::fs::write(
+        d.join("model.safetensors.index.json"),
+        r#"{"weight_map":{"w":"../elsewhere.bin"}}"#,
+    )
+    .unwrap();
+    let r = run(&["scan", p]);
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("../elsewhere.bin, outside this folder"),
+        "{}",
+        r.stdout
+    );
+
+    // a plain folder stays safe
+    std::fs::remove_file(d.join("model.safetensors.index.json")).unwrap();
+    let r = run(&["scan", p]);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+}
