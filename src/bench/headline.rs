@@ -208,8 +208,12 @@ pub fn std_dev(r: &BenchResult) -> f64 {
     var.sqrt()
 }
 
-/// `50.00 ms ± 2.10 ms`: a row's median and the standard deviation of its runs.
+/// `50.00 ms ± 2.10 ms`: a row's median and the standard deviation of its runs; `50.00 ms (1 run)`
+/// when one run gives no spread to state.
 pub fn spread_text(r: &BenchResult) -> String {
+    if r.samples_s.len() < 2 {
+        return format!("{} (1 run)", crate::report::seconds(r.median_s));
+    }
     format!(
         "{} ± {}",
         crate::report::seconds(r.median_s),
@@ -235,6 +239,13 @@ pub fn compare(a: &BenchResult, b: &BenchResult) -> String {
         (b, a, "slower")
     };
     let ratio = slow.median_s / fast.median_s;
+    if a.samples_s.len() < 2 || b.samples_s.len() < 2 {
+        // one run has no spread: a ± would claim a precision nobody measured
+        return format!(
+            "{} loads {ratio:.2} times {word} than {} (one run: no spread measured)",
+            a.method, b.method
+        );
+    }
     let rel = |r: &BenchResult| if r.median_s > 0.0 { std_dev(r) / r.median_s } else { 0.0 };
     let sigma = ratio * (rel(fast).powi(2) + rel(slow).powi(2)).sqrt();
     format!(
@@ -268,6 +279,21 @@ mod tests {
                 .iter()
                 .all(|x| x.percent_of_ceiling.is_none_or(|p| p <= 100.0))
         );
+    }
+
+    #[test]
+    fn one_run_states_no_spread() {
+        let r = sample::report();
+        let (mut a, mut b) = (r.results[1].clone(), r.results[3].clone());
+        a.samples_s = vec![a.median_s];
+        b.samples_s = vec![b.median_s];
+        a.min_s = a.median_s;
+        a.max_s = a.median_s;
+        b.min_s = b.median_s;
+        b.max_s = b.median_s;
+        assert!(spread_text(&a).ends_with("(1 run)"), "{}", spread_text(&a));
+        let c = compare(&a, &b);
+        assert!(c.contains("no spread measured") && !c.contains('±'), "{c}");
     }
 
     #[test]
