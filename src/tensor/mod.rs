@@ -16,6 +16,7 @@
 
 pub mod decode;
 pub mod equal;
+pub mod exact_sum;
 pub mod format;
 pub mod ggml;
 pub mod layout;

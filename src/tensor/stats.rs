@@ -456,6 +456,14 @@ pub(super) fn compute(view: &View, opts: &StatsOptions, ctl: &Control) -> Result
             histogram = None;
         }
     }
+    if matches!(lanes, Lanes::F32 | Lanes::F64)
+        && !counted
+        && acc.n > 0
+        && exact::mean_may_be_lost(acc.mean, acc.min, acc.max, acc.n)
+        && let Some(mean) = exact::exact_mean(view, &ranges, ctl)?
+    {
+        acc.mean = mean;
+    }
     repeat::scale(&mut acc, &mut histogram, repeat);
     let (mut min, mut max) = (None, None);
     if acc.n > 0 {

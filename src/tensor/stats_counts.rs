@@ -178,8 +178,10 @@ pub(super) fn run(
     if acc.n == 0 {
         return Ok((acc, None));
     }
-    let sum: f64 = values.iter().map(|&(v, c)| v * c as f64).sum();
-    acc.mean = sum / acc.n as f64;
+    // summed exactly: at most 65,536 distinct values, and huge ones of both signs cancel exactly
+    let mut sum = crate::tensor::exact_sum::ExactSum::default();
+    values.iter().for_each(|&(v, c)| sum.add_times(v, c));
+    acc.mean = sum.mean(acc.n);
     acc.m2 = values
         .iter()
         .map(|&(v, c)| (v - acc.mean) * (v - acc.mean) * c as f64)

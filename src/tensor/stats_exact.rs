@@ -122,3 +122,28 @@ pub(super) fn scaled_f64_moments(
     // std is scaled back by `up`
     Ok(Some(((mean + sd / n as f64) * up, m2, up)))
 }
+
+/// Whether the fast pass's mean may have lost its digits: values spread over more than
+/// `1 / (n · ε)` times the mean (huge values of both signs cancelling, `[1e300, 1, -1e300, 2]`), or a
+/// mean of exactly 0 over values that differ. Ordinary weights (a mean 10^-4 of their spread) are far
+/// from it, so the exact pass below runs only on such tensors.
+pub(super) fn mean_may_be_lost(mean: f64, min: f64, max: f64, n: u64) -> bool {
+    let spread = max - min;
+    spread > 0.0 && (mean == 0.0 || !mean.is_finite() || spread / mean.abs() > 1.0 / (n as f64 * f64::EPSILON))
+}
+
+/// The mean of the finite values of `view` in `ranges`, summed exactly ([`ExactSum`]); `None` when an
+/// element cannot be read or none is finite.
+///
+/// [`ExactSum`]: crate::tensor::exact_sum::ExactSum
+pub(super) fn exact_mean(view: &View, ranges: &[(u64, u64)], ctl: &Control) -> Result<Option<f64>, Cancelled> {
+    let mut sum = crate::tensor::exact_sum::ExactSum::default();
+    let mut n = 0u64;
+    let read = each_decoded(view, ranges, ctl, decode::fill_f64, &mut |x: f64| {
+        if x.is_finite() {
+            sum.add(x);
+            n += 1;
+        }
+    })?;
+    Ok((read && n > 0).then(|| sum.mean(n)))
+}

@@ -463,3 +463,22 @@ fn huge_and_tiny_f64_values_keep_their_mean_and_std() {
     let s = view(DType::F64, &f64s(&[1.0, 2.0, 3.0])).stats(&StatsOptions::default());
     assert_eq!((s.mean, s.std), (Some(2.0), Some(1.0)));
 }
+
+/// Huge values of both signs cancel exactly, so the small ones still count in the mean (the fast
+/// pass gave 0.875, 0.5 and 0 for a true 0.75 in F64, F32 and BF16).
+#[test]
+fn the_mean_survives_huge_values_that_cancel() {
+    let f64s: Vec<u8> = [1e300f64, 1.0, -1e300, 2.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let f32s = f32_bytes(&[3.4e38, 1.0, -3.4e38, 2.0]);
+    let bf16s: Vec<u8> = [3.38e38f32, 1.0, -3.38e38, 2.0]
+        .iter()
+        .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
+        .collect();
+    for (dtype, data) in [(DType::F64, &f64s), (DType::F32, &f32s), (DType::BF16, &bf16s)] {
+        let s = view(dtype, data).stats(&StatsOptions { bins: 0, sample: None });
+        assert_eq!(s.mean, Some(0.75), "{dtype:?}");
+    }
+}
