@@ -69,6 +69,10 @@ impl<'a> Machine<'a> {
                 }
             }
             Some(Node::NpPending) => {
+                if let Some(why) = crate::formats::pickle::numpy::not_a_view(&self.heap, &state) {
+                    self.warn(format!("a numpy array is not listed: {why}"));
+                    return Ok(());
+                }
                 let t = crate::formats::pickle::numpy::array_from_state(&self.heap, &state).map_err(|m| self.bad(m))?;
                 if let Some(n) = self.heap.get_mut(id) {
                     *n = Node::Tensor(Box::new(t));

@@ -50,6 +50,18 @@ fn checked_dtype(d: &NpDtype) -> Result<DType, String> {
     Ok(dt)
 }
 
+/// Why an ndarray BUILD state is plain data that no tensor view can show (text, bytes, records,
+/// dates; a big-endian number), so that the array is left out of the listing rather than refused;
+/// `None` for arrays of numbers in place and for object arrays (which the scanner judges).
+pub fn not_a_view<'a>(heap: &Heap<'a>, state: &Value<'a>) -> Option<String> {
+    let d = np_dtype(heap, heap.seq(state)?.get(2)?)?;
+    let code = d.code.trim_start_matches(['<', '>', '|', '=']);
+    if code.starts_with('O') {
+        return None;
+    }
+    checked_dtype(d).err()
+}
+
 /// The tensor an ndarray's BUILD state describes.
 pub fn array_from_state<'a>(heap: &Heap<'a>, state: &Value<'a>) -> Result<Tensor<'a>, String> {
     let s = heap.seq(state).ok_or("numpy array state is not a tuple")?;
