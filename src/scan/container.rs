@@ -330,10 +330,12 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
 }
 
 /// Whether a zip record is what makes torch hand the archive to `torch.jit.load`: `constants.pkl`
-/// right below the archive's top folder (torch's reader strips that folder from every record).
+/// right below the archive's top folder (torch's reader strips that folder from every record). Its
+/// zip reader (miniz) finds records whatever their case, so `CONSTANTS.PKL` still makes an archive
+/// that `torch.jit.load` runs.
 fn is_torchscript_record(name: &str) -> bool {
     let record = name.split_once('/').map_or(name, |(_, r)| r);
-    record == "constants.pkl"
+    record.eq_ignore_ascii_case("constants.pkl")
 }
 
 /// The entries that the archive's pickles load as raw storages: `FOLDER/data/KEY` for every
@@ -375,5 +377,18 @@ fn npy_scan(c: &mut Collector, entry: &str, data: &[u8]) {
             c.stream(entry, h.data_offset as u64, &walk::walk_stream(body, Mode::Strict));
         }
         Ok(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_torchscript_record_is_found_whatever_its_case() {
+        for name in ["m/constants.pkl", "m/CONSTANTS.PKL", "m/Constants.Pkl", "constants.pkl"] {
+            assert!(super::is_torchscript_record(name), "{name}");
+        }
+        for name in ["m/data.pkl", "m/code/constants.pkl", "m/constants.pkl.bak"] {
+            assert!(!super::is_torchscript_record(name), "{name}");
+        }
     }
 }
