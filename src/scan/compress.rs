@@ -17,6 +17,7 @@
 use miniz_oxide::inflate::stream::{InflateState, inflate};
 use miniz_oxide::{DataFormat, MZFlush, MZStatus};
 
+use super::decoded::{Stopped, append, opened};
 use super::{Collector, FileScan, Finding, Severity, Verdict};
 
 /// Most bytes a compressed file is opened to; a larger result is suspicious, not scanned.
@@ -132,35 +133,6 @@ pub(super) fn scan(
     );
     f.verdict = f.verdict.max(Verdict::Suspicious);
     f
-}
-
-/// A decompression that stopped before the end of its input: what it opened until then (at most
-/// the limit), and why it stopped. A loader reading a stream lazily has run what came before.
-#[derive(Debug)]
-pub struct Stopped {
-    /// The bytes opened before the stop.
-    pub got: Vec<u8>,
-    /// Why it stopped, in a few words.
-    pub why: String,
-}
-
-/// Run a decompressor that writes onto a buffer; when it fails, what it wrote is kept.
-pub(super) fn opened(run: impl FnOnce(&mut Vec<u8>) -> Result<(), String>) -> Result<Vec<u8>, Stopped> {
-    let mut out = Vec::new();
-    match run(&mut out) {
-        Ok(()) => Ok(out),
-        Err(why) => Err(Stopped { got: out, why }),
-    }
-}
-
-/// Append `b` to `out`, stopping at `limit` bytes with the error every decompressor gives.
-pub(super) fn append(out: &mut Vec<u8>, b: &[u8], limit: usize) -> Result<(), String> {
-    let room = limit.saturating_sub(out.len());
-    out.extend_from_slice(&b[..b.len().min(room)]);
-    if b.len() > room {
-        return Err(format!("it opens to more than {limit} bytes"));
-    }
-    Ok(())
 }
 
 /// Every zlib stream of `data`, concatenated, at most `limit` bytes: joblib's `BinaryZlibFile`

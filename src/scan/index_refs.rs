@@ -10,9 +10,6 @@ use serde_json::Value;
 
 use super::{Collector, FileScan, ScanOptions, Severity};
 
-/// The format of an index whose files leave its folder.
-pub const FORMAT: &str = "shard-index";
-
 /// Most names listed per index; more are counted in one finding.
 const MAX_NAMES: usize = 16;
 
@@ -46,7 +43,7 @@ pub(super) fn scan_local(path: &Path, opts: &ScanOptions) -> Option<FileScan> {
         let more = format!("{} more file names outside the folder", outside.len() - MAX_NAMES);
         c.problem("weight_map", None, Severity::Suspicious, more);
     }
-    Some(c.finish(path.to_string_lossy().into_owned(), FORMAT))
+    Some(c.finish(path.to_string_lossy().into_owned(), super::loaders::SHARD_INDEX_FORMAT))
 }
 
 #[cfg(test)]

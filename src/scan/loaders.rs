@@ -37,6 +37,10 @@ pub const TEMPLATE_SANDBOXED: &str = "every chat-template renderer, sandboxed on
 /// Chat templates in a model folder's own files, which transformers renders in its sandbox.
 pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja2.Environment renderers; \
      transformers' apply_chat_template renders in a sandbox)";
+/// The format of a config whose `auto_map` names code ([`super::remote_code`]).
+pub const REMOTE_CODE_FORMAT: &str = "hf-config";
+/// The format of a shard index whose file names leave its folder ([`super::index_refs`]).
+pub const SHARD_INDEX_FORMAT: &str = "shard-index";
 /// Python code a config's `auto_map` names ([`super::remote_code`]).
 pub const REMOTE_CODE: &str = "transformers from_pretrained(trust_remote_code=True)";
 /// Loaders that follow a shard index's file names.
@@ -80,8 +84,8 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
         // joblib's own compressed formats, when they could not be opened
         "lz4" | "joblib-zf" => vec![JOBLIB],
-        super::remote_code::FORMAT => vec![REMOTE_CODE],
-        super::index_refs::FORMAT => vec![SHARD_INDEX],
+        REMOTE_CODE_FORMAT => vec![REMOTE_CODE],
+        SHARD_INDEX_FORMAT => vec![SHARD_INDEX],
         CHAT_TEMPLATE_FORMAT => vec![TEMPLATE_FILE],
         _ => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
     };

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use super::compress::{Stopped, append, opened};
+use super::decoded::{Stopped, append, opened};
 
 /// The magic number of an LZ4 frame, little-endian.
 const MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];

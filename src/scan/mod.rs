@@ -49,6 +49,7 @@ mod collect;
 pub mod compress;
 mod container;
 pub mod cves;
+pub mod decoded;
 mod gguf;
 mod index_refs;
 pub mod loaders;

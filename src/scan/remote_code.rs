@@ -25,9 +25,6 @@ const CONFIG_FILES: [&str; 7] = [
 /// Most classes listed per file; more are counted in one finding.
 const MAX_CLASSES: usize = 64;
 
-/// The format of a config whose `auto_map` names code.
-pub const FORMAT: &str = "hf-config";
-
 /// Whether transformers would read `auto_map` from `path` (by its name).
 pub fn is_config(path: &Path) -> bool {
     path.file_name()
@@ -62,7 +59,7 @@ pub(super) fn scan_local(path: &Path, opts: &ScanOptions, scan: Option<FileScan>
         let more = format!("{} more auto_map classes are not listed", classes.len() - MAX_CLASSES);
         c.problem("auto_map", None, Severity::Suspicious, more);
     }
-    let mut own = c.finish(path.to_string_lossy().into_owned(), FORMAT);
+    let mut own = c.finish(path.to_string_lossy().into_owned(), super::loaders::REMOTE_CODE_FORMAT);
     for f in &mut own.findings {
         f.loaders = vec![super::loaders::REMOTE_CODE.to_owned()];
     }
