@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run, sample};
+use common::{assert_clean_error, run, sample};
 
 #[test]
 fn a_mistyped_command_suggests_the_closest_one() {
@@ -182,4 +182,24 @@ fn colour_on_a_terminal_unless_no_color() {
     assert!(tty.contains("\x1b[1m\x1b[31mDANGEROUS"), "{tty:?}");
     let plain = on_a_tty("scan samples/malicious.bin", true).unwrap();
     assert!(plain.contains("DANGEROUS") && !plain.contains('\x1b'), "{plain:?}");
+}
+
+/// Opening a file that holds no tensors but that the scanner calls dangerous says so: `tensorscope
+/// evil.pkl` (and `inspect`, `show`) said only "not a torch.save file".
+#[test]
+fn a_dangerous_file_that_cannot_be_opened_names_the_verdict() {
+    let m = sample("malicious.pkl");
+    for args in [vec![m.as_str()], vec!["inspect", &m], vec!["show", &m, "x"]] {
+        let r = run(&args);
+        assert_clean_error(&r, &format!("{args:?}"));
+        assert!(
+            r.stderr.contains("the scanner calls it ") && r.stderr.contains("tensorscope scan"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // a safe file's errors stay as they were
+    let r = run(&["show", &sample("gpt2-tiny.safetensors"), "no.such.tensor"]);
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("scanner"), "{}", r.stderr);
 }

@@ -127,8 +127,14 @@ pub fn main() -> ExitCode {
     // how remote paths are read: built once here from the flags and the environment, passed down
     let env = tensorscope::remote::Env::from_env(cli.offline);
     let result = match cli.command {
-        Some(Command::Inspect(a)) => inspect::run(a, &env),
-        Some(Command::Show(a)) => show::run(a, &env),
+        Some(Command::Inspect(a)) => {
+            let path = a.path.clone();
+            inspect::run(a, &env).map_err(|e| with_verdict(&path, e))
+        }
+        Some(Command::Show(a)) => {
+            let path = a.path.clone();
+            show::run(a, &env).map_err(|e| with_verdict(&path, e))
+        }
         Some(Command::Scan(a)) => scan::run(a, &env),
         Some(Command::Convert(a)) => convert::run(a),
         Some(Command::Diff(a)) => diff::run(a, &env),
@@ -160,13 +166,54 @@ fn open(mut paths: Vec<PathBuf>, key: Option<&std::path::Path>, env: &tensorscop
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
-    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        return crate::tui::run(&paths, key, env);
+    let first = paths[0].clone();
+    let opened = if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        crate::tui::run(&paths, key, env)
+    } else {
+        match <[PathBuf; 2]>::try_from(paths) {
+            Ok([a, b]) => diff::run(diff::Args::for_paths(a, b), env),
+            Err(mut one) => inspect::run(inspect::Args::for_path(one.remove(0)), env),
+        }
+    };
+    opened.map_err(|e| with_verdict(&first, e))
+}
+
+/// An error reading a local file that the scanner calls not safe says so: whoever ran
+/// `tensorscope evil.pkl` learns that it is dangerous, not only that it holds no tensors.
+fn with_verdict(path: &std::path::Path, e: anyhow::Error) -> anyhow::Error {
+    // only files (a folder's scan is its own command), and only read errors (not a missing tensor)
+    let read_error = e.chain().any(|c| {
+        c.downcast_ref::<tensorscope::Error>()
+            .is_some_and(|t| matches!(t, tensorscope::Error::Format { .. }))
+    });
+    if !read_error || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return e;
     }
-    match <[PathBuf; 2]>::try_from(paths) {
-        Ok([a, b]) => diff::run(diff::Args::for_paths(a, b), env),
-        Err(mut one) => inspect::run(inspect::Args::for_path(one.remove(0)), env),
-    }
+    let scan = tensorscope::scan::scan_file(path);
+    // what the scan found imported: a damaged or truncated file is suspicious to the scanner too,
+    // and its read error already says all there is to say
+    let Some(worst) = scan
+        .findings
+        .iter()
+        .filter(|f| f.global.is_some())
+        .max_by_key(|f| f.severity)
+    else {
+        return e;
+    };
+    let verdict = match worst.severity {
+        tensorscope::scan::Severity::Dangerous => "DANGEROUS",
+        tensorscope::scan::Severity::Suspicious => "SUSPICIOUS",
+    };
+    let what = worst
+        .global
+        .as_deref()
+        .map(|g| format!(" ({})", tensorscope::text::escape(g)))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "{}; the scanner calls it {verdict}{what}: run `tensorscope scan {}` before loading it anywhere",
+        error_line(&e).trim_start_matches("error: "),
+        tensorscope::text::path(path)
+    )
 }
 
 /// A first word that is not a command, not a flag and not an existing path is a mistyped command:
