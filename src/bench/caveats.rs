@@ -187,34 +187,63 @@ pub fn page_cache_caveats(config: &Config, targets: &[Target], results: &[BenchR
     let mut out = Vec::new();
     for t in targets {
         let root = t.root.to_string_lossy();
-        let mapped_touched = results.iter().any(|r| {
-            r.checkpoint == root
-                && r.touched
-                && r.device == Device::Cpu.as_str()
-                && Method::parse(&r.method).is_some_and(|m| !m.copies())
-        });
+        let mapped: Vec<&BenchResult> = results
+            .iter()
+            .filter(|r| {
+                r.checkpoint == root
+                    && r.touched
+                    && r.device == Device::Cpu.as_str()
+                    && Method::parse(&r.method).is_some_and(|m| !m.copies())
+            })
+            .collect();
         let largest = t
             .files
             .iter()
             .max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0));
         let Some((file, share)) = largest
-            .filter(|_| mapped_touched)
+            .filter(|_| !mapped.is_empty())
             .and_then(|f| touch::huge_page_share(f).map(|s| (f, s)))
         else {
             continue;
         };
-        out.push(format!(
-            "{}: {:.0}% of its page cache maps in 2 MiB pages; the rest faults 64 KiB at a time (the kernel's \
-             fault-around), and those faults take most of a touched mapped row's time, for any loader that maps the \
-             file. How the cache holds a file depends on how it got there (on Linux 6.18 and ext4 a cold read cached \
-             most of a 498 MB file in 2 MiB pages, a copy with cp in 64 KiB ones): compare mapped rows across \
-             machines or files only at similar shares.",
-            // the file's name: a synthetic pair's temporary folder stays out of the report
-            crate::text::escape(&file.file_name().unwrap_or_default().to_string_lossy()),
-            share * 100.0
-        ));
+        // the touched mapped rows' rates against the memory-read ceiling: the faults are the
+        // likely cause of their time only where those rows fall far below it
+        let percents: Vec<f64> = mapped.iter().filter_map(|r| r.percent_of_ceiling).collect();
+        // the file's name: a synthetic pair's temporary folder stays out of the report
+        let name = crate::text::escape(&file.file_name().unwrap_or_default().to_string_lossy()).into_owned();
+        out.push(page_cache_text(&name, share, &percents));
     }
     out
+}
+
+/// Touched mapped rows below this share of their ceiling are "far below" it.
+const FAR_BELOW_PERCENT: f64 = 50.0;
+
+/// The page-cache caveat of the file `name`: `share` of its cache in 2 MiB pages, and the touched
+/// mapped rows' percentages of the memory-read ceiling, which decide whether the faults can be
+/// said to take most of those rows' time.
+fn page_cache_text(name: &str, share: f64, percents: &[f64]) -> String {
+    let best = percents.iter().copied().fold(f64::NAN, f64::max);
+    let effect = if best < FAR_BELOW_PERCENT {
+        format!(
+            "; its touched mapped rows reach at most {best:.0}% of the memory-read ceiling, and those faults most \
+             likely take most of their time, for any loader that maps the file"
+        )
+    } else if best.is_finite() {
+        format!(
+            "; its touched mapped rows reach {best:.0}% of the memory-read ceiling, so the faults cost them little \
+             here. Where a mapped load falls far below that ceiling, such faults are the usual cause"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{name}: {:.0}% of its page cache maps in 2 MiB pages; the rest faults 64 KiB at a time (the kernel's \
+         fault-around){effect}. How the cache holds a file depends on how it got there (on Linux 6.18 and ext4 a \
+         cold read of a large file cached most of it in 2 MiB pages, a copy with cp in 64 KiB ones): compare mapped \
+         rows across machines or files only at similar shares.",
+        share * 100.0
+    )
 }
 
 /// Without `--drop-cache-after`, when the measured `files` (those that outlive the run, each once)
@@ -388,4 +417,24 @@ pub fn gpu_caveats(adapter: Option<&crate::report::Gpu>, results: &[BenchResult]
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The faults are blamed only where the touched mapped rows fall far below their ceiling.
+    #[test]
+    fn page_cache_blames_faults_only_far_below_the_ceiling() {
+        let slow = page_cache_text("m.safetensors", 0.1, &[20.0, 31.0]);
+        assert!(slow.contains("at most 31% of the memory-read ceiling") && slow.contains("most likely take most"));
+        let fast = page_cache_text("m.safetensors", 0.1, &[79.0, 82.0]);
+        assert!(
+            fast.contains("reach 82%") && fast.contains("cost them little"),
+            "{fast}"
+        );
+        assert!(!fast.contains("take most"), "{fast}");
+        let none = page_cache_text("m.safetensors", 0.1, &[]);
+        assert!(!none.contains("take most") && !none.contains("498 MB"), "{none}");
+    }
 }
