@@ -169,10 +169,13 @@ pub fn headline_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usiz
             prefix
         };
         let ceiling = match (s.percent_of_ceiling, &s.ceiling) {
-            (Some(p), Some(c)) => format!(", {p:.0}% of the {c} ceiling"),
+            (Some(p), Some(c)) => format!(", {} of the {c} ceiling", crate::report::share(p)),
             _ => String::new(),
         };
-        let rate = s.gbps.map(|g| format!("{g:.2} GB/s{ceiling}")).unwrap_or_default();
+        let rate = s
+            .gbps
+            .map(|g| format!("{} GB/s{ceiling}", crate::report::rate(g)))
+            .unwrap_or_default();
         let sentence = match fresh_baseline(results, group, key).filter(|b| b.method != s.method) {
             Some(b) => format!(
                 "{prefix}: {} (fresh memory, as torch.load gets): {} against {}{} ({rate})",

@@ -267,7 +267,7 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
                     &x.memory,
                 )
             })
-            .map(|s| format!("{:.1}x", s.ratio))
+            .map(|s| report::times(s.ratio))
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
@@ -291,7 +291,13 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             "\nceilings (measured in this run; the ceiling column is each row's GB/s as a % of its own):"
         )?;
         for c in &r.ceilings {
-            writeln!(out, "  {:<18} {:>8.2} GB/s  {}", c.name, c.gbps, escape(&c.what))?;
+            writeln!(
+                out,
+                "  {:<18} {:>8} GB/s  {}",
+                c.name,
+                report::rate(c.gbps),
+                escape(&c.what)
+            )?;
         }
     }
     let whole = r.speedups.iter().find(|s| s.rank.is_none());

@@ -301,7 +301,7 @@ fn speedup_chart(o: &mut String, rows: &[&Speedup]) {
             o,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} ({})</text>\
              <rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{:.1}x</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             LABEL_W - 8.0,
             y + 13.0,
             esc(&r.label()),
@@ -315,7 +315,7 @@ fn speedup_chart(o: &mut String, rows: &[&Speedup]) {
             color(&r.method),
             WIDTH - VALUE_W + 6.0,
             y + 13.0,
-            r.ratio
+            super::times(r.ratio)
         );
     }
     let _ = write!(

@@ -401,14 +401,41 @@ pub fn is_lazy_speedup(s: &Speedup) -> bool {
 
 /// A row's rate (`3.52`), or `-` for rows that read nothing.
 pub fn gbps(r: &BenchResult) -> String {
-    r.gbps.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into())
+    r.gbps.map(rate).unwrap_or_else(|| "-".into())
 }
 
 /// A row's rate against its ceiling (`87%`), or `–`.
 pub fn percent(r: &BenchResult) -> String {
-    r.percent_of_ceiling
-        .map(|p| format!("{p:.0}%"))
-        .unwrap_or_else(|| "–".into())
+    r.percent_of_ceiling.map(share).unwrap_or_else(|| "–".into())
+}
+
+/// `v` below 1 with two significant digits (`0.058`, `0.00031`); `None` for 1 and more, 0, or
+/// what is not a number, which keep their fixed decimals.
+fn small(v: f64) -> Option<String> {
+    if v >= 1.0 || v <= 0.0 || !v.is_finite() {
+        return None;
+    }
+    let decimals = (1.0 - v.log10().floor()).clamp(1.0, 12.0) as usize;
+    let s = format!("{v:.decimals$}");
+    // 0.996 rounds up to 1.00: written as the values of 1 and more are
+    (s.parse::<f64>().is_ok_and(|x| x < 1.0)).then_some(s)
+}
+
+/// A ratio as tables write it: `3.0x`, and below 1 with two significant digits (`0.058x`, not
+/// `0.1x`), as the TUI does.
+pub fn times(ratio: f64) -> String {
+    small(ratio).map_or_else(|| format!("{ratio:.1}x"), |s| s + "x")
+}
+
+/// A rate in GB/s: `3.52`, and below 1 with two significant digits (`0.00031` for a tiny file,
+/// not `0.00`).
+pub fn rate(gbps: f64) -> String {
+    small(gbps).unwrap_or_else(|| format!("{gbps:.2}"))
+}
+
+/// A percentage: `87%`, and below 1 with two significant digits (`0.034%`, not `0%`).
+pub fn share(percent: f64) -> String {
+    small(percent).map_or_else(|| format!("{percent:.0}%"), |s| s + "%")
 }
 
 /// A checkpoint path for tables: a synthetic pair written into a temporary folder
@@ -459,6 +486,22 @@ mod tests {
         assert_eq!(percent(&r.results[1]), "50%");
         assert_eq!(percent(&r.results[0]), "–");
         assert_eq!(gbps(&r.results[0]), "-");
+    }
+
+    /// Ratios, rates and shares below 1 keep two significant digits: a true 0.058 is not `0.1x`,
+    /// a 16-byte file's rate not `0.00 GB/s, 0%`.
+    #[test]
+    fn small_numbers_keep_two_significant_digits() {
+        assert_eq!(times(0.058), "0.058x");
+        assert_eq!(times(0.5), "0.50x");
+        assert_eq!(times(0.996), "1.0x");
+        assert_eq!(times(5.89), "5.9x");
+        assert_eq!(rate(0.000_31), "0.00031");
+        assert_eq!(rate(0.84), "0.84");
+        assert_eq!(rate(12.345), "12.35");
+        assert_eq!(share(0.034), "0.034%");
+        assert_eq!(share(56.0), "56%");
+        assert_eq!(share(0.0), "0%");
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub fn ceilings(report: &Report) -> Table {
                 vec![
                     c.name.as_str().into(),
                     c.device.as_str().into(),
-                    format!("{:.2}", c.gbps).into(),
+                    super::rate(c.gbps).into(),
                     c.what.as_str().into(),
                 ]
             })
@@ -169,7 +169,7 @@ pub fn speedups_of(title: &str, rows: &[&Speedup]) -> Table {
                     s.device.as_str().into(),
                     s.cache.as_str().into(),
                     s.baseline.as_str().into(),
-                    format!("{:.1}x", s.ratio).into(),
+                    super::times(s.ratio).into(),
                 ]
             })
             .collect(),
@@ -266,4 +266,19 @@ fn method_pieces(r: &BenchResult) -> Vec<Piece> {
 /// The last path component, for narrow tables.
 pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A speedup under 1 keeps two significant digits in every table (`0.058x`, not `0.1x`).
+    #[test]
+    fn slow_speedups_keep_their_digits() {
+        let mut r = crate::report::sample::report();
+        r.speedups[1].ratio = 0.058;
+        let t = speedups(&r);
+        assert_eq!(t.rows[1][5].text, "0.058x");
+        assert!(crate::report::html::to_string(&r).contains(">0.058x</text>"));
+    }
 }
