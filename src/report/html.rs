@@ -306,7 +306,7 @@ fn speedup_chart(o: &mut String, rows: &[&Speedup]) {
             y + 13.0,
             esc(&r.label()),
             if r.rank.is_some() {
-                format!("vs {}", esc(&r.baseline))
+                format!("vs {}", esc(&table::baseline(r)))
             } else {
                 esc(&r.cache)
             },

@@ -168,11 +168,20 @@ pub fn speedups_of(title: &str, rows: &[&Speedup]) -> Table {
                     Cell::titled(file_name(&s.checkpoint), display_path(&s.checkpoint)),
                     s.device.as_str().into(),
                     s.cache.as_str().into(),
-                    s.baseline.as_str().into(),
+                    baseline(s).into(),
                     super::times(s.ratio).into(),
                 ]
             })
             .collect(),
+    }
+}
+
+/// The baseline a speedup was taken against: `pickle-eager`, or `pickle-eager (reused)` for a row
+/// into reused memory, compared with the baseline into reused memory.
+pub fn baseline(s: &Speedup) -> String {
+    match s.baseline_memory.as_deref() {
+        Some(m) if m != "fresh" => format!("{} ({m})", s.baseline),
+        _ => s.baseline.clone(),
     }
 }
 
@@ -280,5 +289,16 @@ mod tests {
         let t = speedups(&r);
         assert_eq!(t.rows[1][5].text, "0.058x");
         assert!(crate::report::html::to_string(&r).contains(">0.058x</text>"));
+    }
+
+    /// A row into reused memory is compared with the baseline into reused memory, and says so.
+    #[test]
+    fn reused_rows_name_their_reused_baseline() {
+        let mut r = crate::report::sample::report();
+        assert_eq!(speedups(&r).rows[1][4].text, "pickle-eager");
+        r.speedups[1].memory = Some("reused".into());
+        r.speedups[1].baseline_memory = Some("reused".into());
+        assert_eq!(speedups(&r).rows[1][4].text, "pickle-eager (reused)");
+        assert!(crate::report::markdown::to_string(&r).contains("| pickle-eager (reused) |"));
     }
 }
