@@ -72,14 +72,31 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
         (pretouched_1, "memcpy on one thread"),
         (pretouched_r, "read(2) of the largest file"),
     ]);
+    // the ways tried, as the probe tried them: on one thread only when the copy is small
+    let ways = format!(
+        "{}{}",
+        if cores > 1 {
+            format!("memcpy on {cores} threads and on one thread")
+        } else {
+            format!(
+                "memcpy on one thread (copies under {} are not shared between threads: thread start-up would dominate)",
+                mib(PARALLEL_CEILING_BYTES)
+            )
+        },
+        if config.cold {
+            ""
+        } else {
+            ", read(2) of the largest warm file"
+        }
+    );
     let mut out = vec![
         Ceiling {
             name: MEMCPY_PRETOUCHED.into(),
             device: "cpu".into(),
             gbps: pretouched,
             what: format!(
-                "fastest of {runs} runs of filling {} of pre-touched memory from warm memory: memcpy on every core and \
-                 on one thread, read(2) of the largest warm file; fastest: {pretouched_how}",
+                "fastest of {runs} runs of filling {} of pre-touched memory from warm memory: {ways}; fastest: \
+                 {pretouched_how}",
                 crate::text::bytes(probe as u64),
             ),
         },
@@ -89,7 +106,7 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
             gbps: fresh,
             what: format!(
                 "fastest of {runs} runs of filling {} of fresh memory (every page faulted on first touch) from warm \
-                 memory: memcpy on every core and on one thread, read(2) of the largest warm file; fastest: {fresh_how}",
+                 memory: {ways}; fastest: {fresh_how}",
                 crate::text::bytes(probe as u64),
             ),
         },
@@ -97,13 +114,20 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
     // reading every byte of warm memory with the touch itself on every core: what touched rows
     // of the mapped methods can reach (their pages are warm page-cache memory, plus the faults)
     let (read, read_threads) = system::memory_read_on(probe, sys.cores.clamp(1, MAX_CEILING_THREADS), runs);
+    let on = if read_threads > 1 {
+        format!("on {read_threads} threads")
+    } else {
+        format!(
+            "on one thread (under {} the touch does not share a read between threads)",
+            mib(touch::PARALLEL_MIN)
+        )
+    };
     out.push(Ceiling {
         name: MEMORY_READ.into(),
         device: "cpu".into(),
         gbps: read,
         what: format!(
-            "read every byte of {} of warm, pre-touched memory on every core ({read_threads} thread(s), the touch's own \
-             code; fastest of {runs} runs)",
+            "read every byte of {} of warm, pre-touched memory {on} (the touch's own code; fastest of {runs} runs)",
             crate::text::bytes(probe as u64),
         ),
     });
@@ -154,9 +178,25 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
 }
 
 fn parallel_what(threads: usize) -> String {
+    let by = if threads == 1 {
+        "one thread".to_owned()
+    } else {
+        format!("{threads} threads")
+    };
     format!(
-        "read of the largest file from a dropped cache by {threads} threads (pread, 16 MiB requests), faster here than one sequential reader"
+        "read of the largest file from a dropped cache by {by} (pread, 16 MiB requests), faster here than one \
+         sequential reader"
     )
+}
+
+/// A power-of-two size as the README writes it (`4 MiB`), where [`crate::text::bytes`] would
+/// print the decimal `4.2 MB`.
+fn mib(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        crate::text::bytes(n as u64)
+    }
 }
 
 /// The filesystems holding the checkpoints, with advice where maps are slow.
@@ -284,15 +324,24 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
             crate::text::bytes(r.bytes)
         ));
     }
-    if results.iter().any(|r| r.touched) {
-        out.push(if config.touch_threads > 1 {
+    let touched_bytes = results.iter().filter(|r| r.touched).map(|r| r.bytes).max();
+    if let Some(largest) = touched_bytes {
+        let small = largest < touch::PARALLEL_MIN as u64;
+        out.push(if config.touch_threads > 1 && small {
+            format!(
+                "Touched rows read every byte on one thread: every load here is under {}, below which the {} \
+                 threads of --touch-threads are not used; a larger checkpoint is read on all of them.",
+                mib(touch::PARALLEL_MIN),
+                config.touch_threads
+            )
+        } else if config.touch_threads > 1 {
             format!(
                 "Touched rows read every byte on {} threads (--touch-threads; views cut into {} pieces that the threads \
                  share, page faults of mapped files taken by the thread that reads the page; loads under {} on one \
                  thread), as a framework reads its weights on every core.",
                 config.touch_threads,
-                crate::text::bytes(touch::CHUNK as u64),
-                crate::text::bytes(touch::PARALLEL_MIN as u64)
+                mib(touch::CHUNK),
+                mib(touch::PARALLEL_MIN)
             )
         } else {
             "Touched rows read every byte on one thread (--touch-threads 1): a framework reading its weights on \
@@ -436,5 +485,25 @@ mod tests {
         assert!(!fast.contains("take most"), "{fast}");
         let none = page_cache_text("m.safetensors", 0.1, &[]);
         assert!(!none.contains("take most") && !none.contains("498 MB"), "{none}");
+    }
+
+    /// Thread counts as the run used them, sizes in the README's MiB.
+    #[test]
+    fn threads_and_sizes_as_used() {
+        assert!(parallel_what(1).contains("by one thread") && parallel_what(4).contains("by 4 threads"));
+        assert_eq!(mib(touch::CHUNK), "4 MiB");
+        let r = crate::report::sample::report();
+        let mut config = Config::new(Vec::new());
+        config.touch_threads = 2;
+        let text = general_caveats(&config, &r.system, &r.results).join("\n");
+        assert!(
+            text.contains("on 2 threads") && text.contains("4 MiB pieces") && text.contains("under 8 MiB"),
+            "{text}"
+        );
+        let mut small = r.results.clone();
+        small.iter_mut().for_each(|x| x.bytes = 689_200);
+        let text = general_caveats(&config, &r.system, &small).join("\n");
+        assert!(text.contains("on one thread: every load here is under 8 MiB"), "{text}");
+        assert!(!text.contains("thread(s)"), "{text}");
     }
 }

@@ -54,11 +54,11 @@ pub fn assign(results: &mut [BenchResult], ceilings: &mut [Ceiling]) -> Vec<Stri
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let Some((g, r)) = fastest else { continue };
         if g > c.gbps {
-            let row = format!("{} {}, {}", r.device, r.method, r.cache);
+            let row = format!("{}, {} cache", r.label(), r.cache);
             caveats.push(format!(
-                "The {} ceiling was measured at {:.2} GB/s, slower than the row {row} ran ({g:.2} GB/s): the probe \
-                 ran at a busier moment than the rows. It is raised to that row's rate, and this run's percentages \
-                 are relative to it.",
+                "The {} ceiling was measured at {:.2} GB/s, slower than the row {row} ran ({g:.2} GB/s): most \
+                 likely the probe ran at a busier moment than the row. It is raised to that row's rate, and this \
+                 run's percentages are relative to it.",
                 c.name, c.gbps
             ));
             c.what = format!(
@@ -274,6 +274,12 @@ mod tests {
         let caveats = assign(&mut r.results, &mut ceilings);
         assert_eq!(caveats.len(), 1, "{caveats:?}");
         assert!(caveats[0].contains("raised"), "{caveats:?}");
+        // the row by its full label, the cause as a likelihood
+        assert!(
+            caveats[0].contains("the row safetensors-mmap (touched), warm cache ran")
+                && caveats[0].contains("most likely the probe"),
+            "{caveats:?}"
+        );
         let read = ceilings.iter().find(|c| c.name == MEMORY_READ).unwrap();
         assert_eq!(read.gbps, row);
         assert!(read.what.contains("raised from the probe's"), "{}", read.what);
