@@ -67,8 +67,36 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
         r.stdout
     );
 
-    // a plain folder stays safe
+    // Python's json takes NaN and lone surrogates, which hid an auto_map from a strict parser; a
+    // custom pipeline and a nested config's auto_map name code too (review 36, each confirmed
+    // under transformers: the module ran)
     std::fs::remove_file(d.join("model.safetensors.index.json")).unwrap();
+    for cfg in [
+        r#"{"initializer_range": NaN, "auto_map": {"AutoConfig": "configuration_x.XConfig"}}"#,
+        r#"{"note": "\ud800", "auto_map": {"AutoConfig": "configuration_x.XConfig"}}"#,
+        r#"{"custom_pipelines": {"pwn-task": {"impl": "pwn_pipe.PwnPipeline", "pt": ["AutoModel"]}}}"#,
+        r#"{"text_config": {"auto_map": {"AutoModel": "modeling_x.XModel"}}}"#,
+    ] {
+        std::fs::write(d.join("config.json"), cfg).unwrap();
+        let r = run(&["scan", p]);
+        assert_eq!(r.code, 1, "{cfg}: {}", r.stdout);
+        assert!(
+            r.stdout.contains("trust_remote_code=True imports"),
+            "{cfg}: {}",
+            r.stdout
+        );
+    }
+    std::fs::write(
+        d.join("model.safetensors.index.json"),
+        r#"{"metadata": {"total_size": NaN}, "weight_map": {"w": "../elsewhere.bin"}}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("config.json"), r#"{"model_type":"x"}"#).unwrap();
+    let r = run(&["scan", p]);
+    assert!(r.stdout.contains("outside this folder"), "{}", r.stdout);
+    std::fs::remove_file(d.join("model.safetensors.index.json")).unwrap();
+
+    // a plain folder stays safe
     let r = run(&["scan", p]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
 }

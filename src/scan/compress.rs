@@ -338,8 +338,10 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, Stopped> {
         let mut pos = 0;
         while pos < data.len() {
             let rest = &data[pos..];
-            if pos > 0 && rest.iter().all(|&b| b == 0) {
-                break; // trailing zero padding, which Python's gzip also ignores
+            if pos > 0 && rest.first() == Some(&0) {
+                // zero padding after a member, which Python's gzip skips (and reads on after it)
+                pos += rest.iter().position(|&b| b != 0).unwrap_or(rest.len());
+                continue;
             }
             let body = header_len(rest)?;
             let used = inflate_member(&rest[body..], out, limit)?;
@@ -418,6 +420,8 @@ mod tests {
     fn members_are_concatenated_and_bounded() {
         let two = [gz(b"abc"), gz(b"def")].concat();
         assert_eq!(gunzip(&two, 100).unwrap(), b"abcdef");
+        let padded = [gz(b"abc"), vec![0; 7], gz(b"def"), vec![0; 3]].concat();
+        assert_eq!(gunzip(&padded, 100).unwrap(), b"abcdef");
         assert!(
             gunzip(&gz(&[7u8; 5000]), 4096)
                 .unwrap_err()

@@ -16,7 +16,7 @@ const MAX_NAMES: usize = 16;
 /// The scan of the index at `path` when its `weight_map` names files outside its folder, else `None`.
 pub(super) fn scan_local(path: &Path, opts: &ScanOptions) -> Option<FileScan> {
     let bytes = super::template_files::read_bounded(path).ok()?;
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(&bytes) else {
+    let Some(Value::Object(top)) = super::pyjson::parse(&bytes) else {
         return None;
     };
     let Some(Value::Object(map)) = top.get("weight_map") else {

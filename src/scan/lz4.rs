@@ -91,18 +91,77 @@ fn frame_len(d: &[u8]) -> Result<usize, String> {
     Ok(at)
 }
 
+/// xxHash32 with seed 0 of a frame descriptor (under 16 bytes): the LZ4 header checksum.
+fn xxhash(data: &[u8]) -> u32 {
+    const P1: u32 = 2654435761;
+    const P2: u32 = 2246822519;
+    const P3: u32 = 3266489917;
+    const P4: u32 = 668265263;
+    const P5: u32 = 374761393;
+    let mut h = P5.wrapping_add(data.len() as u32);
+    let mut rest = data;
+    while rest.len() >= 4 {
+        let k = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        h = h.wrapping_add(k.wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h = h
+            .wrapping_add(u32::from(b).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
+    }
+    h ^= h >> 15;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 13;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 16)
+}
+
+/// `frame` without its dictionary id, which liblz4 skips when it is given no dictionary (as
+/// `lz4.frame` gives none): FLG's bit cleared, the 4 bytes dropped, the header checksum redone.
+fn without_dict_id(frame: &[u8]) -> Option<Vec<u8>> {
+    let flg = *frame.get(4)?;
+    let id_at = 6 + if flg & 0x08 != 0 { 8 } else { 0 };
+    let mut descriptor = frame.get(4..id_at)?.to_vec();
+    descriptor[0] &= !0x01;
+    let rest = frame.get(id_at + 5..)?;
+    let hc = (xxhash(&descriptor) >> 8) as u8;
+    Some([&MAGIC[..], &descriptor, &[hc], rest].concat())
+}
+
 /// Decode the single frame `frame` onto `out`, refusing to grow it past `limit`.
+///
+/// The decoder's `read` gives 0 bytes for a block that opens to nothing (an empty stored block, a
+/// compressed block of one `0x00`), not only at the frame's end: liblz4 reads on past such a block,
+/// so the frame ends here only when all of its bytes are consumed.
 fn decode_frame(frame: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), String> {
+    let stripped;
+    let frame = if frame.get(4).is_some_and(|flg| flg & 0x01 != 0) {
+        stripped = without_dict_id(frame).ok_or("an LZ4 frame header is truncated")?;
+        &stripped[..]
+    } else {
+        frame
+    };
     let mut dec = lz4_flex::frame::FrameDecoder::new(frame);
     let mut buf = vec![0u8; 64 << 10];
+    let mut left = frame.len();
     loop {
         let n = dec
             .read(&mut buf)
             .map_err(|e| format!("the LZ4 data is damaged ({e})"))?;
-        if n == 0 {
-            return Ok(());
-        }
         append(out, &buf[..n], limit)?;
+        if n == 0 {
+            let now = dec.get_ref().len();
+            if now == 0 {
+                return Ok(());
+            }
+            if now == left {
+                // no byte consumed and none given: the decoder is stuck before the frame's end
+                return Err(format!("the LZ4 decoder stops {now} bytes before the frame's end"));
+            }
+            left = now;
+        }
     }
 }
 
@@ -135,6 +194,35 @@ mod tests {
         assert_eq!(frame_len(&z).unwrap(), z.len());
         assert_eq!(unlz4(&z, 1 << 20).unwrap(), big);
         assert!(unlz4(&z, 100_000).unwrap_err().why.contains("more than 100000"));
+    }
+
+    /// An empty block in the middle of a frame (stored, or compressed to one `0x00`) does not end
+    /// the frame: liblz4 reads the blocks after it, and so does the scan (they hid a payload).
+    #[test]
+    fn empty_blocks_do_not_end_a_frame() {
+        let stored = |b: &[u8]| [&(b.len() as u32 | 0x8000_0000).to_le_bytes()[..], b].concat();
+        // FLG: version 1, independent blocks; BD: 64 KiB; header checksum (xxh32 >> 8 of FLG BD)
+        let header = |flg: u8| {
+            let bd = 0x40u8;
+            let hc = (xxhash(&[flg, bd]) >> 8) as u8;
+            [&MAGIC[..], &[flg, bd, hc]].concat()
+        };
+        for empty in [stored(b""), [&1u32.to_le_bytes()[..], &[0u8][..]].concat()] {
+            let frame = [
+                header(0x60),
+                stored(b"ab"),
+                empty,
+                stored(b"cd"),
+                0u32.to_le_bytes().to_vec(),
+            ]
+            .concat();
+            assert_eq!(unlz4(&frame, 100).unwrap(), b"abcd");
+        }
+        // a dictionary id, which liblz4 skips when given no dictionary
+        let descriptor = [0x61u8, 0x40, 7, 0, 0, 0];
+        let hc = (xxhash(&descriptor) >> 8) as u8;
+        let frame = [&MAGIC[..], &descriptor, &[hc], &stored(b"xy"), &0u32.to_le_bytes()].concat();
+        assert_eq!(unlz4(&frame, 100).unwrap(), b"xy");
     }
 
     #[test]

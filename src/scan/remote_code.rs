@@ -96,30 +96,62 @@ fn why(folder: &Path, class: &str) -> String {
     )
 }
 
-/// Every class an `auto_map` names, with its key (`AutoModelForCausalLM`, `AutoTokenizer.0`):
-/// a value is a class or a list of them (the tokenizer's slow and fast classes, or null).
+/// Deepest nesting searched for `auto_map` (a composite model's `text_config.auto_map`).
+const MAX_DEPTH: usize = 8;
+
+/// Every class the config names as code, with where (`auto_map.AutoModelForCausalLM`,
+/// `auto_map.AutoTokenizer.0`, `text_config.auto_map.AutoModel`, `custom_pipelines.TASK.impl`): an
+/// `auto_map` value is a class or a list of them (the tokenizer's slow and fast classes, or null); a
+/// custom pipeline names its class under `impl`. Nested configs are searched too.
 fn auto_map(bytes: &[u8]) -> Vec<(String, String)> {
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(bytes) else {
-        return Vec::new();
-    };
-    let Some(Value::Object(map)) = top.get("auto_map") else {
+    let Some(top) = super::pyjson::parse(bytes) else {
         return Vec::new();
     };
     let mut out = Vec::new();
+    walk(&top, "", 0, &mut out);
+    out
+}
+
+fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
+    let Value::Object(map) = v else { return };
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
     for (key, v) in map {
-        match v {
-            Value::String(s) => out.push((key.clone(), s.clone())),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        out.push((format!("{key}.{i}"), s.clone()));
+        match (key.as_str(), v) {
+            ("auto_map", Value::Object(classes)) => {
+                for (name, c) in classes {
+                    let here = join(&format!("auto_map.{name}"));
+                    match c {
+                        Value::String(s) => out.push((here, s.clone())),
+                        Value::Array(items) => {
+                            for (i, item) in items.iter().enumerate() {
+                                if let Value::String(s) = item {
+                                    out.push((format!("{here}.{i}"), s.clone()));
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
-            _ => {}
+            ("custom_pipelines", Value::Object(tasks)) => {
+                for (task, spec) in tasks {
+                    if let Some(Value::String(s)) = spec.get("impl") {
+                        out.push((join(&format!("custom_pipelines.{task}.impl")), s.clone()));
+                    }
+                }
+            }
+            _ => walk(v, &join(key), depth + 1, out),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -134,9 +166,19 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("AutoConfig".into(), "configuration_x.XConfig".into()),
-                ("AutoModel".into(), "org/other--modeling_x.XModel".into()),
-                ("AutoTokenizer.0".into(), "tokenization_x.XTok".into()),
+                ("auto_map.AutoConfig".into(), "configuration_x.XConfig".into()),
+                ("auto_map.AutoModel".into(), "org/other--modeling_x.XModel".into()),
+                ("auto_map.AutoTokenizer.0".into(), "tokenization_x.XTok".into()),
+            ]
+        );
+        // nested configs, custom pipelines, and Python's NaN beside them
+        let cfg = br#"{"x": NaN, "text_config": {"auto_map": {"AutoModel": "m.T"}},
+            "custom_pipelines": {"pwn-task": {"impl": "pwn_pipe.PwnPipeline", "pt": ["AutoModel"]}}}"#;
+        assert_eq!(
+            auto_map(cfg),
+            [
+                ("text_config.auto_map.AutoModel".into(), "m.T".into()),
+                ("custom_pipelines.pwn-task.impl".into(), "pwn_pipe.PwnPipeline".into()),
             ]
         );
         assert!(auto_map(br#"{"model_type":"llama"}"#).is_empty());

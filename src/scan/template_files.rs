@@ -54,7 +54,7 @@ pub fn templates(path: &Path, bytes: &[u8]) -> Option<Vec<(String, String)>> {
         };
         return Some(vec![(shown, String::from_utf8_lossy(bytes).into_owned())]);
     }
-    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let json: serde_json::Value = super::pyjson::parse(bytes)?;
     let mut out = Vec::new();
     match json.get("chat_template")? {
         serde_json::Value::String(t) => out.push((name.to_owned(), t.clone())),

@@ -470,10 +470,15 @@ fn why_dotted(module: &str, name: &str) -> Option<&'static str> {
         return Some(w);
     }
     let shape = shape();
-    let parts: Vec<&str> = module.split('.').chain(name.split('.')).collect();
+    let mut parts: Vec<&str> = module.split('.').chain(name.split('.')).collect();
     for start in 0..parts.len() {
         if !shape.firsts.contains(parts[start]) {
-            continue;
+            // a module's private alias of another (`random._os`, `tempfile._os`) reaches it
+            let bare = parts[start].trim_start_matches('_');
+            match shape.firsts.get(bare) {
+                Some(&m) if start > 0 && bare.len() < parts[start].len() => parts[start] = m,
+                _ => continue,
+            }
         }
         for m_end in start + 1..=(start + shape.module_parts).min(parts.len()) {
             let n_end = (m_end + shape.name_parts).min(parts.len());

@@ -44,6 +44,11 @@ fn dotted_names_reach_dangerous_parts() {
     assert!(why("torch", "serialization.load").is_some());
     assert!(why("builtins", "getattr.__call__").is_some());
     assert!(why("x", "y.subprocess").is_some());
+    // private aliases of dangerous modules, reached as attributes
+    assert!(why("random", "_os.system").is_some());
+    assert!(why("tempfile", "_os.popen").is_some());
+    assert!(why("torch._utils", "_rebuild_tensor_v2").is_none());
+    assert!(why("numpy._core.multiarray", "_reconstruct").is_none());
 }
 
 /// Protocol 4 follows attribute paths of any length: a dangerous part past the 64th is still found,
