@@ -138,9 +138,10 @@ pub fn ceilings(config: &Config, sys: &crate::report::System, targets: &[Target]
             device: "gpu".into(),
             gbps: gpu.iter().copied().fold(0.0, f64::max),
             what: format!(
-                "upload of a warm, pre-touched host buffer (up to {}) through the staging ring, {} fill thread(s) (fastest over {n} GPU case(s))",
+                "upload of a warm, pre-touched host buffer (up to {}) through the staging ring, {} (fastest over {})",
                 crate::text::bytes(gpu::CEILING_BYTES),
-                gpu::fill_threads()
+                crate::text::plural(gpu::fill_threads() as u64, "fill thread"),
+                crate::text::plural(n as u64, "GPU case")
             ),
         });
     }
@@ -370,9 +371,11 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
             sys.fresh_memory_gbps, sys.mapped_memory_gbps
         ));
     }
-    if config.runs < 3 {
+    if config.runs == 1 {
+        out.push("Only one timed run per case: no spread was measured, and one run is no robust median.".into());
+    } else if config.runs < 3 {
         out.push(format!(
-            "Only {} timed run(s) per case: medians are not robust.",
+            "Only {} timed runs per case: medians are not robust.",
             config.runs
         ));
     }
@@ -461,8 +464,12 @@ pub fn gpu_caveats(adapter: Option<&crate::report::Gpu>, results: &[BenchResult]
         );
     } else if !pairs.is_empty() {
         out.push(format!(
-            "Every GPU buffer was read back after its runs: {} row(s) hold the same bytes as the touched CPU rows.",
-            pairs.len()
+            "Every GPU buffer was read back after its runs: {} the same bytes as the touched CPU rows.",
+            if pairs.len() == 1 {
+                "its one row holds".to_owned()
+            } else {
+                format!("{} rows hold", pairs.len())
+            }
         ));
     }
     out

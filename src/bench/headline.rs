@@ -211,11 +211,11 @@ pub fn std_dev(r: &BenchResult) -> f64 {
     var.sqrt()
 }
 
-/// `50.00 ms ± 2.10 ms`: a row's median and the standard deviation of its runs; `50.00 ms (1 run)`
-/// when one run gives no spread to state.
+/// `50.00 ms ± 2.10 ms`: a row's median and the standard deviation of its runs; `a single
+/// 50.00 ms run` when one run gives no spread to state.
 pub fn spread_text(r: &BenchResult) -> String {
     if r.samples_s.len() < 2 {
-        return format!("{} (1 run)", crate::report::seconds(r.median_s));
+        return format!("a single {} run", crate::report::seconds(r.median_s));
     }
     format!(
         "{} ± {}",
@@ -243,9 +243,15 @@ pub fn compare(a: &BenchResult, b: &BenchResult) -> String {
     };
     let ratio = slow.median_s / fast.median_s;
     if a.samples_s.len() < 2 || b.samples_s.len() < 2 {
-        // one run has no spread: a ± would claim a precision nobody measured
+        // one run has no spread: a ± would claim a precision nobody measured (no parentheses:
+        // the headline's own follow)
+        let from = match (a.samples_s.len() < 2, b.samples_s.len() < 2) {
+            (true, true) => "from one run each".to_owned(),
+            (true, false) => format!("from one run of {}", a.method),
+            _ => format!("from one run of {}", b.method),
+        };
         return format!(
-            "{} loads {ratio:.2} times {word} than {} (one run: no spread measured)",
+            "{} loads {ratio:.2} times {word} than {} {from}, no spread measured",
             a.method, b.method
         );
     }
@@ -300,9 +306,19 @@ mod tests {
         a.max_s = a.median_s;
         b.min_s = b.median_s;
         b.max_s = b.median_s;
-        assert!(spread_text(&a).ends_with("(1 run)"), "{}", spread_text(&a));
+        assert_eq!(spread_text(&a), "a single 50.00 ms run");
         let c = compare(&a, &b);
         assert!(c.contains("no spread measured") && !c.contains('±'), "{c}");
+        let mut rows = r.results.clone();
+        for x in &mut rows {
+            (x.runs, x.samples_s, x.min_s, x.max_s) = (1, vec![x.median_s], x.median_s, x.median_s);
+        }
+        let h = headline(&rows);
+        assert!(
+            h[0].contains("from one run each, no spread measured (fresh memory"),
+            "{h:?}"
+        );
+        assert!(!h[0].contains(") ("), "no double parentheses: {h:?}");
     }
 
     #[test]

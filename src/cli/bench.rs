@@ -276,7 +276,7 @@ fn summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             file(x),
             x.cache,
             seconds(x.median_s),
-            format!("{} – {}", seconds(x.min_s), seconds(x.max_s)),
+            report::range(x),
             report::gbps(x),
             report::percent(x),
             bytes(x.bytes),

@@ -34,25 +34,10 @@ pub fn to_string(report: &Report) -> String {
         "<h1>Checkpoint load benchmark</h1><p class=\"muted\">{}",
         esc(&report.tool)
     );
-    let c = &report.config;
-    let _ = write!(
-        o,
-        " · {} timed runs after {} warm-up · {} cache · {} rank(s) · touched loads read on {} thread(s){}{}</p>",
-        c.runs,
-        c.warmup,
-        if c.cold { "cold" } else { "warm" },
-        c.ranks,
-        c.touch_threads,
-        c.synthetic
-            .as_ref()
-            .map(|s| format!(" · synthetic {}", esc(s)))
-            .unwrap_or_default(),
-        if c.isolated {
-            " · each case in its own process"
-        } else {
-            ""
-        }
-    );
+    for s in super::settings(&report.config) {
+        let _ = write!(o, " · {}", esc(&s));
+    }
+    o.push_str("</p>");
     // The answer first: the headline and, per device, the like-for-like pair charted with its spread.
     for h in &report.headline {
         let _ = write!(o, "<p class=\"headline\">{}</p>", esc(h));
@@ -67,7 +52,11 @@ pub fn to_string(report: &Report) -> String {
                 "<h2>The answer on the {}: safetensors against pickle, every byte read, fresh memory</h2>",
                 esc(&device.to_uppercase())
             );
-            o.push_str("<p class=\"muted\">Median load time, log scale; whiskers span the fastest and slowest run. ");
+            let _ = write!(
+                o,
+                "<p class=\"muted\">Median load time, log scale; {} ",
+                whiskers(&pair)
+            );
             o.push_str("pickle-eager loads as torch.load does, into fresh memory.</p>");
             time_chart(&mut o, &pair);
         }
@@ -85,7 +74,11 @@ pub fn to_string(report: &Report) -> String {
     }
     if !full.is_empty() {
         o.push_str("<h2>Median load time: loads that read every byte</h2>");
-        o.push_str("<p class=\"muted\">Log scale; whiskers span the fastest and slowest run. Touched loads read ");
+        let _ = write!(
+            o,
+            "<p class=\"muted\">Log scale; {} Touched loads read ",
+            whiskers(&full)
+        );
         o.push_str("every byte after loading; GPU rows upload every byte.</p>");
         time_chart(&mut o, &full);
     }
@@ -113,6 +106,15 @@ pub fn to_string(report: &Report) -> String {
     tables(&mut o, report);
     o.push_str("</body></html>\n");
     o
+}
+
+/// What a time chart's whiskers show: the fastest and slowest run, or nothing with one run.
+fn whiskers(rows: &[&BenchResult]) -> &'static str {
+    if rows.iter().all(|r| r.runs <= 1) {
+        "one run per method, so no whiskers (no spread was measured)."
+    } else {
+        "whiskers span the fastest and slowest run."
+    }
 }
 
 const WIDTH: f64 = 1000.0;
@@ -340,7 +342,10 @@ fn tables(o: &mut String, report: &Report) {
         let _ = write!(o, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
     };
     fact("OS", format!("{} (kernel {})", s.os, s.kernel));
-    fact("CPU", format!("{} ({} cores)", s.cpu, s.cores));
+    fact(
+        "CPU",
+        format!("{} ({})", s.cpu, crate::text::plural(s.cores as u64, "core")),
+    );
     fact(
         "Memory",
         format!(
@@ -472,6 +477,30 @@ mod tests {
         assert!(page.contains("a &lt;caveat&gt; &amp; more"));
         assert!(page.contains("500.0x"));
         assert!(page.contains("safetensors-mmap (touched)"));
+    }
+
+    /// One run per method: the captions promise no whiskers, the tables no fake range.
+    #[test]
+    fn one_run_has_no_whiskers() {
+        let mut r = crate::report::sample::report();
+        for x in &mut r.results {
+            (x.runs, x.samples_s, x.min_s, x.max_s) = (1, vec![x.median_s], x.median_s, x.median_s);
+        }
+        r.config.runs = 1;
+        let page = to_string(&r);
+        assert!(
+            !page.contains("whiskers span") && page.contains("no whiskers"),
+            "{page}"
+        );
+        assert!(
+            page.contains("1 timed run after 1 warm-up run · warm cache · 1 rank"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<td class=\"n\">1 run</td>") && !page.contains("(s)"),
+            "{page}"
+        );
+        assert!(page.contains("Test CPU (2 cores)"));
     }
 
     #[test]

@@ -18,7 +18,12 @@ pub fn to_string(report: &Report) -> String {
     let _ = writeln!(o, "{}\n", cell(&report.tool));
     let _ = writeln!(o, "## System\n\n| | |\n|---|---|");
     let _ = writeln!(o, "| OS | {} (kernel {}) |", cell(&s.os), cell(&s.kernel));
-    let _ = writeln!(o, "| CPU | {} ({} cores) |", cell(&s.cpu), s.cores);
+    let _ = writeln!(
+        o,
+        "| CPU | {} ({}) |",
+        cell(&s.cpu),
+        crate::text::plural(s.cores as u64, "core")
+    );
     let _ = writeln!(
         o,
         "| Memory | {} ({} available) |",
@@ -39,25 +44,8 @@ pub fn to_string(report: &Report) -> String {
             cell(&g.device_type)
         );
     }
-    let c = &report.config;
-    let _ = writeln!(
-        o,
-        "\n{} timed runs after {} warm-up, {} cache, {} rank(s), touched loads read on {} thread(s){}{}.",
-        c.runs,
-        c.warmup,
-        if c.cold { "cold" } else { "warm" },
-        c.ranks,
-        c.touch_threads,
-        c.synthetic
-            .as_ref()
-            .map(|s| format!(", synthetic {}", cell(s)))
-            .unwrap_or_default(),
-        if c.isolated {
-            ", each case in its own process"
-        } else {
-            ""
-        }
-    );
+    let settings: Vec<String> = super::settings(&report.config).iter().map(|s| cell(s)).collect();
+    let _ = writeln!(o, "\n{}.", settings.join(", "));
     table(&mut o, &table::checkpoints(report));
     if !report.ceilings.is_empty() {
         table(&mut o, &table::ceilings(report));

@@ -250,7 +250,7 @@ impl GpuSplit {
         let threads = if self.fill_threads == 1 { "thread" } else { "threads" };
         format!(
             "upload {} of {}: fill {} ({} {threads}), map/unmap {}, submit {}, wait {}, final sync {}; \
-             GPU copy {} ({}); {} slot(s) of {} through a ring of {}",
+             GPU copy {} ({}); {} of {} through a ring of {}",
             seconds(self.upload_s),
             seconds(self.run_s),
             seconds(self.fill_s),
@@ -261,7 +261,7 @@ impl GpuSplit {
             seconds(self.sync_s),
             seconds(self.copy_s),
             self.copy_from,
-            self.slots,
+            crate::text::plural(u64::from(self.slots), "slot"),
             crate::text::bytes(self.slot_bytes),
             self.ring_slots,
         )
@@ -373,6 +373,42 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Csv => csv::to_string(report),
         Format::Markdown => markdown::to_string(report),
         Format::Html => html::to_string(report),
+    }
+}
+
+/// The run's settings as a report's subtitle lists them (`5 timed runs after 1 warm-up run`,
+/// `warm cache`, …), unescaped: each format joins and escapes them.
+pub fn settings(c: &RunConfig) -> Vec<String> {
+    use crate::text::plural;
+    let mut out = vec![
+        format!(
+            "{} after {}",
+            plural(u64::from(c.runs), "timed run"),
+            plural(u64::from(c.warmup), "warm-up run")
+        ),
+        format!("{} cache", if c.cold { "cold" } else { "warm" }),
+        plural(u64::from(c.ranks), "rank"),
+        if c.touch_threads > 1 {
+            format!("touched loads read on up to {} threads", c.touch_threads)
+        } else {
+            "touched loads read on one thread".to_owned()
+        },
+    ];
+    if let Some(s) = &c.synthetic {
+        out.push(format!("synthetic {s}"));
+    }
+    if c.isolated {
+        out.push("each case in its own process".into());
+    }
+    out
+}
+
+/// A row's fastest–slowest range (`44 µs – 160 µs`), or `1 run` where one run has none.
+pub fn range(r: &BenchResult) -> String {
+    if r.runs <= 1 || r.samples_s.len() == 1 {
+        "1 run".to_owned()
+    } else {
+        format!("{} – {}", seconds(r.min_s), seconds(r.max_s))
     }
 }
 
@@ -513,5 +549,29 @@ mod tests {
         row.max_s = 0.01;
         row.median_s = 0.002;
         assert!(row.noisy());
+    }
+
+    /// One run reads as one: no "1 timed runs", no "164 µs – 164 µs", no "(s)".
+    #[test]
+    fn one_run_and_plurals() {
+        let mut r = sample::report();
+        assert_eq!(range(&r.results[1]), "45.00 ms – 55.00 ms");
+        let s = settings(&r.config).join(" · ");
+        assert!(
+            s.starts_with(
+                "3 timed runs after 1 warm-up run · warm cache · 1 rank · touched loads read on up to 2 threads"
+            ),
+            "{s}"
+        );
+        r.config.runs = 1;
+        r.config.touch_threads = 1;
+        let s = settings(&r.config).join(" · ");
+        assert!(
+            s.starts_with("1 timed run after 1 warm-up run") && s.contains("on one thread"),
+            "{s}"
+        );
+        let one = &mut r.results[1];
+        (one.runs, one.samples_s) = (1, vec![one.median_s]);
+        assert_eq!(range(one), "1 run");
     }
 }

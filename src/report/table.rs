@@ -225,7 +225,7 @@ fn result_row(r: &BenchResult) -> Vec<Cell> {
             rich: cache,
         },
         seconds(r.median_s).into(),
-        format!("{} – {}", seconds(r.min_s), seconds(r.max_s)).into(),
+        super::range(r).into(),
         super::gbps(r).into(),
         Cell::titled(percent(r), r.ceiling.as_deref().unwrap_or("")),
         bytes(r.bytes).into(),
