@@ -68,18 +68,8 @@ pub(super) fn call_result<'a>(
                 _ => (None, None),
             };
             let n = shape.and_then(elements).unwrap_or(0);
-            let bytes = n.saturating_mul(item_bytes(dtype));
-            if bytes > MAX_BYTES_CALL as u64 {
-                info.hazards.push(Hazard {
-                    offset,
-                    global: format!("{}.{}", g.0, g.1),
-                    dangerous: false,
-                    why: format!(
-                        "asks for an array of {n} elements ({bytes} bytes, above the {MAX_BYTES_CALL}-byte limit): \
-                         numpy allocates it before any BUILD (numpy itself writes shape (0,))"
-                    ),
-                });
-            }
+            let what = "numpy allocates it before any BUILD (numpy itself writes shape (0,))";
+            alloc_hazard(info, offset, g, n, item_bytes(dtype), what);
             Value::NdArray
         }
         // the classes themselves, called with sizes: torch.save never calls them, a pickle can
@@ -89,7 +79,7 @@ pub(super) fn call_result<'a>(
                 _ => None,
             };
             let n = elements(shape).unwrap_or(0);
-            alloc_hazard(info, offset, g, n, item_bytes(dtype), "numpy allocates the array");
+            alloc_hazard(info, offset, g, n, item_bytes(dtype), "numpy allocates the array first");
             Value::NdArray
         }
         ("torch" | "torch.nn.parameter", "Tensor" | "Buffer", _) => {
@@ -101,7 +91,7 @@ pub(super) fn call_result<'a>(
                 _ => None,
             };
             if let Some(n) = dims {
-                alloc_hazard(info, offset, g, n, 4, "torch allocates the tensor");
+                alloc_hazard(info, offset, g, n, 4, "torch allocates the tensor first");
             }
             Value::Unknown
         }
@@ -109,7 +99,7 @@ pub(super) fn call_result<'a>(
             if name.ends_with("Storage") =>
         {
             let n = elements(n).unwrap_or(0);
-            alloc_hazard(info, offset, g, n, 1, "torch allocates the storage");
+            alloc_hazard(info, offset, g, n, 1, "torch allocates the storage first");
             Value::Unknown
         }
         ("builtins" | "__builtin__", "bytes" | "bytearray", Some(n @ (Value::Int(_) | Value::Long(_)))) => {
@@ -142,7 +132,7 @@ fn alloc_hazard(info: &mut PickleInfo<'_>, offset: usize, g: &(String, String), 
             dangerous: false,
             why: format!(
                 "called with sizes asking for {n} elements (at least {bytes} bytes, above the \
-                 {MAX_BYTES_CALL}-byte limit): {what} before anything else"
+                 {MAX_BYTES_CALL}-byte limit): {what}"
             ),
         });
     }
