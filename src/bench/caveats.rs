@@ -365,10 +365,17 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
         out.push(format!(
             "Eager loads run twice: into fresh memory (new pages every run, faulted and zeroed as the load first \
              writes them, as torch.load and a one-shot loader get) and into reused memory (one pre-faulted arena, as \
-             a long-lived loader keeps); the headline compares fresh with fresh. Here memcpy on one thread runs at \
-             {:.1} GB/s into fresh memory and {:.1} GB/s into pre-touched memory (medians of the system probe; a ceiling is \
-             the fastest run of every way it tries).",
-            sys.fresh_memory_gbps, sys.mapped_memory_gbps
+             a long-lived loader keeps){}. Here memcpy on one thread runs at {:.1} GB/s into fresh memory and {:.1} \
+             GB/s into pre-touched memory (medians of the system probe; a ceiling is the fastest run of every way it \
+             tries).",
+            // only a pickle-eager row gives the headline a comparison
+            if results.iter().any(|r| r.method == Method::PickleEager.as_str()) {
+                "; the headline compares fresh with fresh"
+            } else {
+                ""
+            },
+            sys.fresh_memory_gbps,
+            sys.mapped_memory_gbps
         ));
     }
     if config.runs == 1 {
@@ -512,5 +519,22 @@ mod tests {
         let text = general_caveats(&config, &r.system, &small).join("\n");
         assert!(text.contains("on one thread: every load here is under 8 MiB"), "{text}");
         assert!(!text.contains("thread(s)"), "{text}");
+    }
+
+    /// The eager caveat speaks of the headline's comparison only where a pickle row gives it one.
+    #[test]
+    fn no_headline_comparison_claimed_without_pickle() {
+        let r = crate::report::sample::report();
+        let config = Config::new(Vec::new());
+        let with = general_caveats(&config, &r.system, &r.results).join("\n");
+        assert!(with.contains("the headline compares fresh with fresh"), "{with}");
+        let mut gguf = r.results.clone();
+        gguf.iter_mut()
+            .for_each(|x| x.method = x.method.replace("pickle-eager", "gguf-read"));
+        let without = general_caveats(&config, &r.system, &gguf).join("\n");
+        assert!(
+            without.contains("Eager loads run twice") && !without.contains("compares fresh"),
+            "{without}"
+        );
     }
 }

@@ -29,8 +29,8 @@ pub enum Twin {
 
 /// Why a GGUF has no twin, as the notes say it.
 pub const GGUF_NONE: &str = "a GGUF has no twin: torch.load and safetensors do not load GGUF's (often quantized) \
-blocks, so its rows (gguf-mmap, gguf-read) are compared with each other and with file-read, the reference read, \
-not with pickle";
+blocks, so no speedup is computed for its rows (gguf-mmap, gguf-read): set their times beside each other's, \
+file-read's (the reference read) and their ceilings";
 
 /// The formats among `ck`'s weight files.
 pub fn kinds(ck: &Checkpoint) -> Vec<Kind> {
