@@ -165,24 +165,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let longest = shown
         .iter()
-        .map(|(_, r, _)| escape(r.name()).chars().count())
+        .map(|(_, r, _)| super::wrap::columns(&escape(r.name())))
         .max()
         .unwrap_or(0);
-    let detail_w = shown.iter().map(|(_, _, d)| d.1.chars().count()).max().unwrap_or(0);
+    let detail_w = shown
+        .iter()
+        .map(|(_, _, d)| super::wrap::columns(&d.1))
+        .max()
+        .unwrap_or(0);
     // the name keeps at least half the width; the detail gets the rest and is cut with …
     let name_w = longest.min(w.saturating_sub(12 + detail_w).max(w / 2));
     for (k, row, (kind, detail, color)) in shown {
         let detail_room = w.saturating_sub(10 + name_w + 2);
-        let detail = if detail.chars().count() > detail_room {
-            detail.chars().take(detail_room.saturating_sub(1)).collect::<String>() + "…"
-        } else {
-            detail
-        };
-        let mut name = escape(row.name()).into_owned();
-        if name.chars().count() > name_w {
-            name = name.chars().take(name_w.saturating_sub(1)).collect::<String>() + "…";
-        }
-        let pad = name_w.saturating_sub(name.chars().count());
+        let detail = super::wrap::cut_columns(&detail, detail_room);
+        let name = super::wrap::cut_columns(&escape(row.name()), name_w);
+        let pad = name_w.saturating_sub(super::wrap::columns(&name));
         let mut line = Line::from(vec![
             Span::styled(format!("{kind:<10}"), Style::new().fg(color)),
             Span::raw(name),

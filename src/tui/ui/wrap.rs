@@ -117,3 +117,40 @@ mod tests {
         assert_eq!(text(&hang(vec![Span::raw("abcdef")], 4, 3)), ["abc", "def"]);
     }
 }
+
+/// The columns `s` takes on screen (a CJK character or an emoji takes two).
+pub fn columns(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// `s` cut to at most `max` columns, ending in `…` when cut.
+pub fn cut_columns(s: &str, max: usize) -> String {
+    if columns(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = columns(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod column_tests {
+    #[test]
+    fn wide_characters_count_two_columns() {
+        assert_eq!(super::columns("a中b"), 4);
+        assert_eq!(super::cut_columns("中文字.w", 5), "中文…");
+        assert_eq!(super::cut_columns("abc", 3), "abc");
+        assert_eq!(super::cut_columns("abcd", 0), "");
+    }
+}
