@@ -318,11 +318,29 @@ pub fn general_caveats(config: &Config, sys: &crate::report::System, results: &[
                 .into(),
         );
     }
-    if let Some(r) = results.iter().find(|r| r.method == Method::SafetensorsLazyOne.as_str()) {
+    // the tensor each checkpoint's lazy-one rows read, named by file where there are several
+    let mut one: Vec<(&str, u64)> = Vec::new();
+    for r in results
+        .iter()
+        .filter(|r| r.method == Method::SafetensorsLazyOne.as_str())
+    {
+        let file = r.checkpoint.rsplit('/').next().unwrap_or(&r.checkpoint);
+        if !one.contains(&(file, r.bytes)) {
+            one.push((file, r.bytes));
+        }
+    }
+    if !one.is_empty() {
+        let sizes: Vec<String> = if one.len() == 1 {
+            vec![crate::text::bytes(one[0].1)]
+        } else {
+            one.iter()
+                .map(|(f, b)| format!("{} of {}", crate::text::bytes(*b), crate::text::escape(f)))
+                .collect()
+        };
         out.push(format!(
             "safetensors-lazy-one reads one tensor ({}), not the whole checkpoint: its speedup shows what reading \
              only what you need saves, not a faster full load.",
-            crate::text::bytes(r.bytes)
+            sizes.join(", ")
         ));
     }
     let touched_bytes = results.iter().filter(|r| r.touched).map(|r| r.bytes).max();
@@ -519,6 +537,25 @@ mod tests {
         let text = general_caveats(&config, &r.system, &small).join("\n");
         assert!(text.contains("on one thread: every load here is under 8 MiB"), "{text}");
         assert!(!text.contains("thread(s)"), "{text}");
+    }
+
+    /// Each checkpoint's lazy-one row with its own tensor's size, not the first one's.
+    #[test]
+    fn lazy_one_sizes_per_checkpoint() {
+        let r = crate::report::sample::report();
+        let mut rows = vec![r.results[1].clone(), r.results[1].clone()];
+        rows[0].method = Method::SafetensorsLazyOne.as_str().into();
+        rows[0].bytes = 256;
+        rows[1] = rows[0].clone();
+        rows[1].checkpoint = "/tmp/b.safetensors".into();
+        rows[1].bytes = 768;
+        let text = general_caveats(&Config::new(Vec::new()), &r.system, &rows).join("\n");
+        assert!(
+            text.contains("one tensor (256 B of m.safetensors, 768 B of b.safetensors)"),
+            "{text}"
+        );
+        let text = general_caveats(&Config::new(Vec::new()), &r.system, &rows[..1]).join("\n");
+        assert!(text.contains("one tensor (256 B)"), "{text}");
     }
 
     /// The eager caveat speaks of the headline's comparison only where a pickle row gives it one.
