@@ -243,7 +243,13 @@ fn legend(o: &mut String) {
         ("#d9731a", "pickle (torch.save)", "1"),
         ("#2e8b57", "GGUF", "1"),
         ("#7a8290", "reference read", "1"),
-        ("#1f5fbf", "pale: untouched (nothing read)", "0.45"),
+        // untouched eager and file-read rows copy every byte: pale says no pass after loading,
+        // not that nothing was read
+        (
+            "#1f5fbf",
+            "pale: untouched (not read after loading: views read nothing, eager loads and file-read only copy)",
+            "0.45",
+        ),
     ] {
         let _ = write!(
             o,
@@ -464,6 +470,7 @@ mod tests {
         let lazy_up = &page[at("<h2>Speedup of loads that read nothing")..at("<h2>Results")];
         assert!(lazy_up.contains("safetensors-mmap (untouched)") && lazy_up.contains("500.0x"));
         assert!(page.contains("class=\"legend muted\""));
+        assert!(!page.contains("nothing read") && page.contains("eager loads and file-read only copy"));
         assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">6.00</td>"));
         assert!(page.contains("fresh memory</span>"));
         for external in ["<script", "<link", "@import", "url(", "src=", "http://", "https://"] {
