@@ -1,4 +1,6 @@
-//! The CSV report: one row per result, every field of [`super::BenchResult`] but the samples.
+//! The CSV report: one row per result, every field of [`super::BenchResult`] but the samples. It
+//! carries the rows only: the headline, ceilings' descriptions and caveats are in the JSON, Markdown
+//! and HTML reports (a CSV has no place for prose that a spreadsheet would not misread as rows).
 
 use super::Report;
 
@@ -12,7 +14,7 @@ pub fn to_string(report: &Report) -> String {
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in &report.results {
         let fields = [
-            field(&r.checkpoint),
+            field(&checkpoint(&r.checkpoint)),
             field(&r.method),
             field(&r.device),
             field(&r.cache),
@@ -41,12 +43,25 @@ pub fn to_string(report: &Report) -> String {
     out
 }
 
-/// Quote a field when it holds a comma, quote or line break; neutralise spreadsheet formulas.
+/// A checkpoint as the CSV names it: a twin or synthetic pair written into a temporary folder,
+/// removed after the run, by its file name and that fact, not by a path that no longer exists.
+fn checkpoint(path: &str) -> String {
+    let shown = super::display_path(path);
+    if shown == path {
+        shown
+    } else {
+        format!("{shown} (temporary, removed after the run)")
+    }
+}
+
+/// Quote a field when it holds a comma, quote or line break; neutralise spreadsheet formulas;
+/// control characters (ESC, line breaks) escaped as every other format escapes them.
 fn field(s: &str) -> String {
+    let s = crate::text::escape(s);
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {
-        s.to_owned()
+        s.into_owned()
     };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -83,5 +98,12 @@ mod tests {
         assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(field("=cmd()"), "'=cmd()");
         assert_eq!(field("plain"), "plain");
+        // raw control bytes from a file name never reach the file
+        assert_eq!(field("a\x1b[31m\nb"), "a\\x1b[31m\\x0ab");
+        assert_eq!(
+            checkpoint("/tmp/tensorscope-bench-1-2/model.bin"),
+            "model.bin (temporary, removed after the run)"
+        );
+        assert_eq!(checkpoint("/data/model.bin"), "/data/model.bin");
     }
 }

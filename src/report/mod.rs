@@ -1,6 +1,7 @@
 //! Benchmark reports: one set of `Serialize` types, one small function per export format
-//! ([`json`], [`csv`], [`markdown`], [`html`]; the last two render the tables of [`table`]). Every
-//! format carries the same facts, touched rows and caveats included.
+//! ([`json`], [`csv`], [`markdown`], [`html`]; the last two render the tables of [`table`]). JSON,
+//! Markdown and HTML carry the same facts, touched rows, headline and caveats included; CSV carries
+//! the rows only.
 
 pub mod csv;
 pub mod html;
