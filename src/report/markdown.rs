@@ -102,9 +102,22 @@ fn table(o: &mut String, t: &Table) {
     }
 }
 
-/// Make untrusted text safe inside a table cell.
+/// Make untrusted text safe inside a table cell: no column breaks, tags, or emphasis and code
+/// marks (`*`, `_`, a backtick) that would turn a name into formatting.
 fn cell(s: &str) -> String {
-    crate::text::escape(s).replace('|', "\\|").replace('<', "&lt;")
+    let s = crate::text::escape(s);
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '*' | '_' | '`' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '<' => o.push_str("&lt;"),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 #[cfg(test)]
@@ -123,11 +136,11 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| memcpy-fresh | cpu | 6.00 |"), "{md}");
-        assert!(md.contains("| pickle-eager (touched, fresh) | m.safetensors | cpu | warm | 150.00 ms | 135.00 ms – 165.00 ms | 3.33 | 56% |"), "{md}");
+        assert!(md.contains("| pickle-eager (touched, fresh) | m.safetensors | cpu | warm | 150.00 ms | 135.00 ms – 165.00 ms | 3.33 | 56% | memcpy-fresh |"), "{md}");
         // the untouched map read nothing: no rate
         assert!(
             md.contains(
-                "| safetensors-mmap (untouched) | m.safetensors | cpu | warm | 200 µs | 180 µs – 220 µs | - | – |"
+                "| safetensors-mmap (untouched) | m.safetensors | cpu | warm | 200 µs | 180 µs – 220 µs | - | – | – |"
             ),
             "{md}"
         );
@@ -143,5 +156,6 @@ mod tests {
         );
         assert!(md.contains("- a &lt;caveat> & more"));
         assert_eq!(cell("a|b\n"), "a\\|b\\x0a");
+        assert_eq!(cell("**bold** _x_ `c`"), "\\*\\*bold\\*\\* \\_x\\_ \\`c\\`");
     }
 }

@@ -198,6 +198,7 @@ pub fn results(title: &str, rows: &[&BenchResult]) -> Table {
             right("min – max"),
             right("GB/s"),
             right("% of ceiling"),
+            left("ceiling"),
             right("data"),
             right("peak RSS"),
             right("major faults"),
@@ -228,6 +229,7 @@ fn result_row(r: &BenchResult) -> Vec<Cell> {
         super::range(r).into(),
         super::gbps(r).into(),
         Cell::titled(percent(r), r.ceiling.as_deref().unwrap_or("")),
+        r.ceiling.as_deref().unwrap_or("–").into(),
         bytes(r.bytes).into(),
         r.peak_rss_bytes.map(bytes).unwrap_or_else(|| "–".into()).into(),
         r.major_faults
