@@ -349,6 +349,15 @@ fn usage_errors() {
     common::assert_clean_error(&r, "report extension");
     assert!(r.stderr.contains(".json, .csv, .md or .html"));
     assert!(!bad.exists());
+    // a report into a missing folder is refused before anything is measured
+    let missing = dir.path().join("no/such/r.html");
+    let r = common::run(&["bench", "--synthetic", "1MB", "--report", missing.to_str().unwrap()]);
+    common::assert_clean_error(&r, "report folder");
+    assert!(
+        r.stderr.contains("does not exist") && r.stdout.is_empty(),
+        "{}",
+        r.stderr
+    );
     common::assert_clean_error(&common::run(&["bench"]), "nothing to measure");
     common::assert_clean_error(&common::run(&["bench", "/no/such/file.safetensors"]), "missing file");
     common::assert_clean_error(&common::run(&["bench", "--synthetic", "12"]), "too small");
@@ -478,4 +487,39 @@ fn drop_cache_after_drops_the_measured_files_and_says_so() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let with_twin = said(&read_json(&json)).expect("a --drop-cache-after caveat");
     assert_eq!(held(&with_twin), held(&note), "{with_twin} against {note}");
+}
+
+#[test]
+fn one_failing_report_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    // a folder where the HTML file should go: its write fails, the JSON's must not
+    let blocked = dir.path().join("r.html");
+    std::fs::create_dir(&blocked).unwrap();
+    let json = dir.path().join("r.json");
+    let r = common::run(&[
+        "bench",
+        &common::sample("gpt2-tiny.safetensors"),
+        "--no-twin",
+        "--method",
+        "safetensors-mmap",
+        "--runs",
+        "1",
+        "--in-process",
+        "--report",
+        blocked.to_str().unwrap(),
+        "--report",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(json.is_file(), "the JSON is written after the HTML failed");
+    assert!(
+        r.stderr.contains("cannot write") && r.stderr.contains("r.html"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("wrote ") && r.stdout.contains("r.json"),
+        "{}",
+        r.stdout
+    );
 }

@@ -109,6 +109,20 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // a report into a missing folder fails now, not after the whole benchmark has run
+    for p in &args.reports {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            bail!(
+                "{}: cannot write a report there: the folder {} does not exist",
+                escape(&p.to_string_lossy()),
+                escape(&dir.to_string_lossy())
+            );
+        }
+    }
     let mut config = Config::new(args.paths.clone());
     config.synthetic = args.synthetic.map(|bytes| Synthetic {
         bytes,
@@ -141,12 +155,23 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.verbose {
         splits(&mut out, &report)?;
     }
+    // every report is tried: one that fails does not cost the others
+    let mut failed = Vec::new();
     for (path, format) in args.reports.iter().zip(formats) {
-        write_report(path, &report::render(&report, format))?;
-        writeln!(out, "wrote {}", escape(&path.to_string_lossy()))?;
+        match write_report(path, &report::render(&report, format)) {
+            Ok(()) => writeln!(out, "wrote {}", escape(&path.to_string_lossy()))?,
+            Err(e) => failed.push(e),
+        }
     }
     if report.results.is_empty() {
         bail!("nothing could be measured: {}", report.caveats.join("; "));
+    }
+    if !failed.is_empty() {
+        out.flush()?;
+        for e in &failed {
+            eprintln!("error: {e}");
+        }
+        return Ok(2);
     }
     Ok(0)
 }
