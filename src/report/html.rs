@@ -8,7 +8,7 @@ use super::table::{self, Align, Piece, Table, file_name};
 use super::{BenchResult, Report, Speedup, seconds};
 use crate::text::bytes;
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;\
+const STYLE: &str = ":root{color-scheme:light}body{background:#fff;font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;\
 max-width:1100px;padding:0 16px;color:#1d2330}h1{font-size:22px}h2{font-size:17px;margin-top:28px;\
 border-bottom:1px solid #dde;padding-bottom:4px}table{border-collapse:collapse;margin:8px 0}\
 td,th{padding:3px 10px;border-bottom:1px solid #eef;text-align:left}td.n,th.n{text-align:right;\
@@ -18,7 +18,8 @@ font-variant-numeric:tabular-nums}.facts td:first-child{color:#667}.muted{color:
 svg text{font:12px system-ui,sans-serif;fill:#1d2330}.headline{font-size:16px;font-weight:600;\
 margin:6px 0}.legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:12px;\
 height:12px;margin-right:4px;vertical-align:-1px}.tag{font-size:11px;padding:1px 5px;\
-border-radius:3px;background:#eef}.tag.t{background:#1f5fbf;color:#fff}";
+border-radius:3px;background:#eef}.tag.t{background:#1f5fbf;color:#fff}\
+svg{max-width:100%;height:auto}td.n{white-space:nowrap}.wide{overflow-x:auto;max-width:100%}";
 
 /// The page for `report`.
 pub fn to_string(report: &Report) -> String {
@@ -377,7 +378,7 @@ fn tables(o: &mut String, report: &Report) {
 
 /// A table under its `<h2>` heading; numeric columns right-aligned, titles on hover, tags drawn.
 fn table(o: &mut String, t: &Table) {
-    let _ = write!(o, "<h2>{}</h2><table><tr>", esc(&t.title));
+    let _ = write!(o, "<h2>{}</h2><div class=\"wide\"><table><tr>", esc(&t.title));
     for c in &t.columns {
         let _ = match c.align {
             Align::Left => write!(o, "<th>{}</th>", esc(c.name)),
@@ -414,7 +415,7 @@ fn table(o: &mut String, t: &Table) {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table>");
+    o.push_str("</table></div>");
 }
 
 fn short(s: &str) -> &str {
@@ -470,6 +471,19 @@ mod tests {
         let lazy_up = &page[at("<h2>Speedup of loads that read nothing")..at("<h2>Results")];
         assert!(lazy_up.contains("safetensors-mmap (untouched)") && lazy_up.contains("500.0x"));
         assert!(page.contains("class=\"legend muted\""));
+        // narrow screens: charts shrink, tables scroll, numbers stay on one line; light colours
+        // even under a forced dark mode (the charts' text is drawn dark)
+        for css in [
+            "svg{max-width:100%;height:auto}",
+            "td.n{white-space:nowrap}",
+            "color-scheme:light",
+        ] {
+            assert!(page.contains(css), "{css}");
+        }
+        assert_eq!(
+            page.matches("<div class=\"wide\"><table>").count(),
+            page.matches("<table>").count()
+        );
         assert!(!page.contains("nothing read") && page.contains("eager loads and file-read only copy"));
         assert!(page.contains("<td>memcpy-fresh</td><td>cpu</td><td class=\"n\">6.00</td>"));
         assert!(page.contains("fresh memory</span>"));
