@@ -119,7 +119,9 @@ fn whiskers(rows: &[&BenchResult]) -> &'static str {
 }
 
 const WIDTH: f64 = 1000.0;
-const LABEL_W: f64 = 330.0;
+const LABEL_W: f64 = 420.0;
+/// Characters of a 12px label that fit left of the plot (right-anchored text past the left edge is cut).
+const LABEL_CHARS: usize = 62;
 const VALUE_W: f64 = 90.0;
 const ROW_H: f64 = 22.0;
 
@@ -186,23 +188,12 @@ fn time_chart(o: &mut String, rows: &[&BenchResult]) {
     let ax = LogAxis::new(min, max);
     let h = svg_open(o, rows.len(), "median load time per method");
     axis(o, &ax, h, seconds);
-    // Name the file only where one method ran on several checkpoints.
-    let several = |m: &str| {
-        let mut files: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.method == m)
-            .map(|r| r.checkpoint.as_str())
-            .collect();
-        files.sort_unstable();
-        files.dedup();
-        files.len() > 1
-    };
+    let named: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.method.as_str(), r.checkpoint.as_str()))
+        .collect();
     for (i, r) in rows.iter().enumerate() {
-        let name = if several(&r.method) {
-            format!("{} · {}", r.label(), short(file_name(&r.checkpoint)))
-        } else {
-            r.label()
-        };
+        let name = fit(&r.label(), several(&named, &r.method).then(|| file_name(&r.checkpoint)));
         let y = 26.0 + i as f64 * ROW_H;
         let (x0, x1) = (ax.x(10f64.powf(ax.lo)), ax.x(r.median_s));
         // an upload to the GPU reads every byte, like a touched load
@@ -300,28 +291,40 @@ fn speedup_chart(o: &mut String, rows: &[&Speedup]) {
     let h = svg_open(o, rows.len(), "speedup over the baseline");
     axis(o, &ax, h, |t| format!("{t}x"));
     let one = ax.x(1.0);
+    let named: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.method.as_str(), r.checkpoint.as_str()))
+        .collect();
     for (i, r) in rows.iter().enumerate() {
         let y = 26.0 + i as f64 * ROW_H;
+        let label = format!(
+            "{} ({})",
+            r.label(),
+            if r.rank.is_some() {
+                format!("vs {}", table::baseline(r))
+            } else {
+                r.cache.clone()
+            }
+        );
+        let name = fit(&label, several(&named, &r.method).then(|| file_name(&r.checkpoint)));
         let x = ax.x(r.ratio);
         let (a, b) = if x >= one { (one, x) } else { (x, one) };
         // an upload to the GPU reads every byte, like a touched load
         let opacity = if r.touched || r.device != "cpu" { "1" } else { "0.45" };
         let _ = write!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} ({})</text>\
-             <rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\"/>\
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\">\
+             <title>{}: {}</title></rect>\
              <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             LABEL_W - 8.0,
             y + 13.0,
-            esc(&r.label()),
-            if r.rank.is_some() {
-                format!("vs {}", esc(&table::baseline(r)))
-            } else {
-                esc(&r.cache)
-            },
+            esc(&name),
             (b - a).max(1.0),
             ROW_H - 6.0,
             color(&r.method),
+            esc(&format!("{label} · {}", super::display_path(&r.checkpoint))),
+            super::times(r.ratio),
             WIDTH - VALUE_W + 6.0,
             y + 13.0,
             super::times(r.ratio)
@@ -418,10 +421,30 @@ fn table(o: &mut String, t: &Table) {
     o.push_str("</table></div>");
 }
 
-fn short(s: &str) -> &str {
-    match s.char_indices().nth(24) {
-        Some((i, _)) => &s[..i],
-        None => s,
+/// Whether `method` ran on several checkpoints among `rows` (method, checkpoint): its labels then
+/// name the file, or two bars of different checkpoints would read alike.
+fn several(rows: &[(&str, &str)], method: &str) -> bool {
+    let mut files: Vec<&str> = rows.iter().filter(|r| r.0 == method).map(|r| r.1).collect();
+    files.sort_unstable();
+    files.dedup();
+    files.len() > 1
+}
+
+/// A chart label that fits left of the plot: `label · file`, the file (then the label) cut short
+/// with `…` where it would run past the left edge.
+fn fit(label: &str, file: Option<&str>) -> String {
+    let cut = |s: &str, n: usize| match s.char_indices().nth(n.saturating_sub(1)) {
+        Some((i, _)) if s.chars().count() > n => format!("{}…", &s[..i]),
+        _ => s.to_owned(),
+    };
+    match file {
+        Some(f) => {
+            // at least 10 characters of the file name: the label gives way first
+            let label = cut(label, LABEL_CHARS - 13);
+            let room = LABEL_CHARS - label.chars().count() - 3;
+            format!("{label} · {}", cut(f, room))
+        }
+        None => cut(label, LABEL_CHARS),
     }
 }
 
@@ -522,6 +545,41 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("Test CPU (2 cores)"));
+    }
+
+    /// Two checkpoints: every chart names the file where a method ran on both, and no label runs
+    /// past the chart's left edge.
+    #[test]
+    fn two_checkpoints_are_named_in_every_chart() {
+        let mut r = crate::report::sample::report();
+        let mut other: Vec<_> = r.speedups.clone();
+        for s in &mut other {
+            s.checkpoint = "/data/a-much-longer-checkpoint-file-name.safetensors".into();
+        }
+        r.speedups.extend(other);
+        let mut rows: Vec<_> = r.results.clone();
+        for x in &mut rows {
+            x.checkpoint = "/data/a-much-longer-checkpoint-file-name.safetensors".into();
+        }
+        r.results.extend(rows);
+        let page = to_string(&r);
+        let at = |s: &str| page.find(s).unwrap();
+        let full_up = &page[at("<h2>Speedup over the baseline")..at("<h2>What laziness saves")];
+        assert!(
+            full_up.contains("safetensors-mmap (touched) (warm) · m.safetensors"),
+            "{full_up}"
+        );
+        assert!(
+            full_up.contains("safetensors-mmap (touched) (warm) · a-much-longer"),
+            "{full_up}"
+        );
+        for label in page.split("text-anchor=\"end\">").skip(1) {
+            let text = &label[..label.find("</text>").unwrap()];
+            assert!(text.chars().count() <= LABEL_CHARS, "{text}");
+        }
+        assert_eq!(fit("abc", Some("m.safetensors")), "abc · m.safetensors");
+        assert_eq!(fit(&"x".repeat(80), None).chars().count(), LABEL_CHARS);
+        assert_eq!(fit(&"x".repeat(80), Some(&"f".repeat(40))).chars().count(), LABEL_CHARS);
     }
 
     #[test]
