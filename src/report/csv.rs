@@ -50,7 +50,7 @@ fn checkpoint(path: &str) -> String {
     if shown == path {
         shown
     } else {
-        format!("{shown} (temporary, removed after the run)")
+        format!("{shown} (temporary; removed after the run)")
     }
 }
 
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(field("a\x1b[31m\nb"), "a\\x1b[31m\\x0ab");
         assert_eq!(
             checkpoint("/tmp/tensorscope-bench-1-2/model.bin"),
-            "model.bin (temporary, removed after the run)"
+            "model.bin (temporary; removed after the run)"
         );
         assert_eq!(checkpoint("/data/model.bin"), "/data/model.bin");
     }
