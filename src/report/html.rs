@@ -545,6 +545,9 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("Test CPU (2 cores)"));
+        // a speedup under 1 keeps two significant digits on the chart too
+        r.speedups[1].ratio = 0.058;
+        assert!(to_string(&r).contains(">0.058x</text>"));
     }
 
     /// Two checkpoints: every chart names the file where a method ran on both, and no label runs

@@ -155,6 +155,10 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("- a &lt;caveat> & more"));
+        // a row into reused memory names the baseline it was compared with
+        let mut r = crate::report::sample::report();
+        r.speedups[1].baseline_memory = Some("reused".into());
+        assert!(to_string(&r).contains("| pickle-eager (reused) |"));
         assert_eq!(cell("a|b\n"), "a\\|b\\x0a");
         assert_eq!(cell("**bold** _x_ `c`"), "\\*\\*bold\\*\\* \\_x\\_ \\`c\\`");
     }

@@ -290,7 +290,6 @@ mod tests {
         r.speedups[1].ratio = 0.058;
         let t = speedups(&r);
         assert_eq!(t.rows[1][5].text, "0.058x");
-        assert!(crate::report::html::to_string(&r).contains(">0.058x</text>"));
     }
 
     /// A row into reused memory is compared with the baseline into reused memory, and says so.
@@ -301,6 +300,5 @@ mod tests {
         r.speedups[1].memory = Some("reused".into());
         r.speedups[1].baseline_memory = Some("reused".into());
         assert_eq!(speedups(&r).rows[1][4].text, "pickle-eager (reused)");
-        assert!(crate::report::markdown::to_string(&r).contains("| pickle-eager (reused) |"));
     }
 }
