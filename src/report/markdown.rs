@@ -132,7 +132,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("**cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.42 times faster"),
+            md.contains("**cpu, touched, warm: safetensors-mmap loads 3.00 ± 0.63 times faster"),
             "{md}"
         );
         assert!(md.contains("| memcpy-fresh | cpu | 6.00 |"), "{md}");
