@@ -96,6 +96,56 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
     assert!(r.stdout.contains("outside this folder"), "{}", r.stdout);
     std::fs::remove_file(d.join("model.safetensors.index.json")).unwrap();
 
+    // review 36, round 3 (each confirmed under its loader: the module ran): code no JSON names
+    // (diffusers components and pipelines, sentence-transformers modules, custom_generate), a config
+    // nested past serde_json's depth or holding 1e400, the tokenizer's legacy auto_map list, and a
+    // PEFT adapter whose base model is a folder outside this one
+    std::fs::create_dir_all(d.join("custom_generate")).unwrap();
+    std::fs::write(d.join("custom_generate/generate.py"), "import os\n").unwrap();
+    let r = run(&["scan", "--json", p]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("Python code in the model folder"), "{}", r.stdout);
+    std::fs::remove_dir_all(d.join("custom_generate")).unwrap();
+    let deep = format!(
+        r#"{{"pad": {}1{}, "auto_map": {{"AutoConfig": "c.C"}}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    for cfg in [deep.as_str(), r#"{"pad": 1e400, "auto_map": {"AutoConfig": "c.C"}}"#] {
+        std::fs::write(d.join("config.json"), cfg).unwrap();
+        let r = run(&["scan", p]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        assert!(r.stdout.contains("cannot check it for code"), "{}", r.stdout);
+    }
+    std::fs::write(d.join("config.json"), r#"{"model_type":"x"}"#).unwrap();
+    std::fs::write(
+        d.join("tokenizer_config.json"),
+        r#"{"auto_map": ["tokenization_x.XTok", null]}"#,
+    )
+    .unwrap();
+    let r = run(&["scan", p]);
+    assert!(r.stdout.contains("imports tokenization_x.XTok"), "{}", r.stdout);
+    std::fs::remove_file(d.join("tokenizer_config.json")).unwrap();
+    std::fs::write(
+        d.join("adapter_config.json"),
+        r#"{"base_model_name_or_path": "/srv/other-model"}"#,
+    )
+    .unwrap();
+    let r = run(&["scan", p]);
+    assert!(
+        r.stdout.contains("base model is /srv/other-model, outside this folder"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        d.join("adapter_config.json"),
+        r#"{"base_model_name_or_path": "org/base"}"#,
+    )
+    .unwrap();
+    let r = run(&["scan", p]);
+    assert_eq!(r.code, 0, "a Hub id is not a folder outside: {}", r.stdout);
+    std::fs::remove_file(d.join("adapter_config.json")).unwrap();
+
     // a plain folder stays safe
     let r = run(&["scan", p]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);

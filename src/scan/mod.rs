@@ -469,8 +469,11 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                 continue;
             }
             let label = f.path.to_string_lossy().into_owned();
+            let local = opener.remote_file(&f.path).is_none();
             let looks = match f.role {
-                Role::Skipped(looks) => {
+                // a remote folder's configs and code are not fetched (only checkpoints are), so
+                // they are judged locally only, as template files are
+                Role::Skipped(looks) if local => {
                     match remote_code::scan_local(&f.path, opts, template_files::scan_local(opener, &f.path, opts)) {
                         Some(scan) => {
                             report.files.push(scan);
@@ -479,7 +482,8 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                         None => Some(looks),
                     }
                 }
-                Role::Index => match index_refs::scan_local(&f.path, opts) {
+                Role::Skipped(looks) => Some(looks),
+                Role::Index => match index_refs::scan_local(&f.path, opts).filter(|_| local) {
                     Some(mut scan) => {
                         loaders::assign(&mut scan);
                         report.files.push(scan);
@@ -501,7 +505,11 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                         report.files.push(scan);
                         continue;
                     }
-                    // the pickle probe found nothing a loader would read
+                    // the pickle probe found nothing a loader would read; code is still code
+                    if let Some(scan) = remote_code::scan_local(&f.path, opts, None).filter(|_| local) {
+                        report.files.push(scan);
+                        continue;
+                    }
                     Some(files::looks_without_pickle(opener, &f.path))
                 }
             };

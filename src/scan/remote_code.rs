@@ -12,8 +12,9 @@ use serde_json::Value;
 use super::{Collector, FileScan, ScanOptions, Severity, Verdict};
 
 /// The configs transformers reads `auto_map` from.
-const CONFIG_FILES: [&str; 7] = [
+const CONFIG_FILES: [&str; 8] = [
     "config.json",
+    "adapter_config.json",
     "tokenizer_config.json",
     "processor_config.json",
     "preprocessor_config.json",
@@ -35,18 +36,46 @@ pub fn is_config(path: &Path) -> bool {
 /// Add the classes `path`'s `auto_map` names to `scan` (the template scan of the same file, if it
 /// had one), or make a scan of them: `None` when the file is no such config or names no code.
 pub(super) fn scan_local(path: &Path, opts: &ScanOptions, scan: Option<FileScan>) -> Option<FileScan> {
+    let mut c = Collector::new(opts);
+    if path.extension().is_some_and(|e| e == "py") {
+        // named by no config at all, a folder's code still runs: diffusers components, custom
+        // pipelines and sentence-transformers modules name theirs elsewhere, and transformers imports
+        // custom_generate/generate.py on its own
+        c.problem("", None, Severity::Suspicious, PYTHON);
+        return Some(finish(c, path, scan));
+    }
     if !is_config(path) {
         return scan;
     }
-    let Ok(bytes) = super::template_files::read_bounded(path) else {
-        return scan;
+    let bytes = match super::template_files::read_bounded(path) {
+        Ok(b) => b,
+        Err(e) => {
+            c.problem("", None, Severity::Suspicious, format!("cannot check it for code: {e}"));
+            return Some(finish(c, path, scan));
+        }
     };
-    let classes = auto_map(&bytes);
-    if classes.is_empty() {
+    let Some(json) = super::pyjson::parse(&bytes) else {
+        // Python's json may read what serde_json refuses (nesting past 128, 1e400): not "no code"
+        let why = "cannot check it for code: not JSON that tensorscope can read, which Python's json may still read";
+        c.problem("", None, Severity::Suspicious, why);
+        return Some(finish(c, path, scan));
+    };
+    let folder = path.parent().unwrap_or(Path::new("."));
+    if let Some(base) = json.get("base_model_name_or_path").and_then(Value::as_str)
+        && base_outside(base)
+    {
+        let why = format!(
+            "the adapter's base model is {}, outside this folder: a loader following it (with its code) reads \
+             what this scan did not cover",
+            crate::text::escape(base)
+        );
+        c.problem("base_model_name_or_path", None, Severity::Suspicious, why);
+    }
+    let mut classes = Vec::new();
+    walk(&json, "", 0, &mut classes);
+    if classes.is_empty() && c.mark() == 0 {
         return scan;
     }
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let mut c = Collector::new(opts);
     for (key, class) in classes.iter().take(MAX_CLASSES) {
         c.problem(
             &format!("auto_map.{key}"),
@@ -59,18 +88,35 @@ pub(super) fn scan_local(path: &Path, opts: &ScanOptions, scan: Option<FileScan>
         let more = format!("{} more auto_map classes are not listed", classes.len() - MAX_CLASSES);
         c.problem("auto_map", None, Severity::Suspicious, more);
     }
+    Some(finish(c, path, scan))
+}
+
+/// Why a `.py` file of a model folder is not safe.
+const PYTHON: &str = "Python code in the model folder: transformers, diffusers and sentence-transformers import a \
+                      folder's code with trust_remote_code=True (auto_map, custom pipelines and components, custom \
+                      modules, custom_generate)";
+
+/// The findings gathered in `c` as the scan of `path`, or added to `scan` (its template scan).
+fn finish(c: Collector, path: &Path, scan: Option<FileScan>) -> FileScan {
     let mut own = c.finish(path.to_string_lossy().into_owned(), super::loaders::REMOTE_CODE_FORMAT);
     for f in &mut own.findings {
         f.loaders = vec![super::loaders::REMOTE_CODE.to_owned()];
     }
-    Some(match scan {
+    match scan {
         None => own,
         Some(mut s) => {
             s.verdict = s.verdict.max(Verdict::Suspicious);
             s.findings.extend(own.findings);
             s
         }
-    })
+    }
+}
+
+/// Whether an adapter's base model path names a local folder outside the adapter's own (absolute,
+/// or reaching up with `..`); a Hub id (`org/name`) is not a path here.
+fn base_outside(base: &str) -> bool {
+    let p = Path::new(base);
+    p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) || base.starts_with('~')
 }
 
 /// Why one `auto_map` class is code that runs.
@@ -103,15 +149,6 @@ const MAX_DEPTH: usize = 8;
 /// `auto_map.AutoTokenizer.0`, `text_config.auto_map.AutoModel`, `custom_pipelines.TASK.impl`): an
 /// `auto_map` value is a class or a list of them (the tokenizer's slow and fast classes, or null); a
 /// custom pipeline names its class under `impl`. Nested configs are searched too.
-fn auto_map(bytes: &[u8]) -> Vec<(String, String)> {
-    let Some(top) = super::pyjson::parse(bytes) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    walk(&top, "", 0, &mut out);
-    out
-}
-
 fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
     let Value::Object(map) = v else { return };
     if depth > MAX_DEPTH {
@@ -142,6 +179,14 @@ fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
                     }
                 }
             }
+            ("auto_map", Value::Array(items)) => {
+                // the tokenizer's legacy form: [slow class, fast class]
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::String(s) = item {
+                        out.push((join(&format!("auto_map.{i}")), s.clone()));
+                    }
+                }
+            }
             ("custom_pipelines", Value::Object(tasks)) => {
                 for (task, spec) in tasks {
                     if let Some(Value::String(s)) = spec.get("impl") {
@@ -157,6 +202,15 @@ fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn auto_map(bytes: &[u8]) -> Vec<(String, String)> {
+        let Some(top) = crate::scan::pyjson::parse(bytes) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        walk(&top, "", 0, &mut out);
+        out
+    }
 
     #[test]
     fn classes_of_an_auto_map_are_found_with_their_keys() {
