@@ -78,7 +78,7 @@ fn synthetic_pair_uploads_and_reads_back_the_same_bytes() {
             .any(|s| s["device"] == "gpu" && s["method"] == "safetensors-mmap" && s["baseline"] == "pickle-eager")
     );
     let caveats = v["caveats"].to_string();
-    assert!(caveats.contains("read back after its runs: 4 row(s)"), "{caveats}");
+    assert!(caveats.contains("read back after its runs: 4 rows"), "{caveats}");
     // the ring by default, each row against the ring's own rate measured in the same run
     let ceiling = v["ceilings"]
         .as_array()

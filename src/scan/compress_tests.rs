@@ -1,0 +1,96 @@
+//! Tests of compress.rs (beside it, which would otherwise pass 500 lines).
+use super::*;
+
+fn gz(plain: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    v.extend(miniz_oxide::deflate::compress_to_vec(plain, 6));
+    v.extend([0; 8]);
+    v
+}
+
+#[test]
+fn members_are_concatenated_and_bounded() {
+    let two = [gz(b"abc"), gz(b"def")].concat();
+    assert_eq!(gunzip(&two, 100).unwrap(), b"abcdef");
+    let padded = [gz(b"abc"), vec![0; 7], gz(b"def"), vec![0; 3]].concat();
+    assert_eq!(gunzip(&padded, 100).unwrap(), b"abcdef");
+    assert!(
+        gunzip(&gz(&[7u8; 5000]), 4096)
+            .unwrap_err()
+            .why
+            .contains("more than 4096")
+    );
+    assert!(gunzip(&gz(b"abc")[..12], 100).is_err());
+    assert_eq!(kind(&gz(b"x")), Some(Compression::Gzip));
+    assert_eq!(kind(b"BZh91AY"), Some(Compression::Bzip2));
+    assert_eq!(kind(b"\x80\x02"), None);
+}
+
+#[test]
+fn zlib_streams_and_lzma_alone_are_opened_and_bounded() {
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(b"abc", 6);
+    assert_eq!(kind(&z), Some(Compression::Zlib));
+    assert_eq!(unzlib(&[z.clone(), z.clone()].concat(), 100).unwrap(), b"abcabc");
+    assert!(unzlib(&z[..z.len() - 3], 100).is_err());
+    let big = miniz_oxide::deflate::compress_to_vec_zlib(&[0u8; 5000], 6);
+    assert!(unzlib(&big, 4096).unwrap_err().why.contains("more than 4096"));
+    let mut l = Vec::new();
+    lzma_rs::lzma_compress(&mut &[7u8; 5000][..], &mut l).unwrap();
+    assert_eq!(kind(&l), Some(Compression::LzmaAlone));
+    assert_eq!(unlzma(&l, false, 10_000).unwrap(), vec![7u8; 5000]);
+    assert!(unlzma(&l, false, 4096).unwrap_err().why.contains("more than 4096"));
+    let mut x = Vec::new();
+    lzma_rs::xz_compress(&mut &b"xyz"[..], &mut x).unwrap();
+    assert_eq!(unlzma(&x, true, 100).unwrap(), b"xyz");
+}
+
+fn bz2(plain: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    e.write_all(plain).unwrap();
+    e.finish().unwrap()
+}
+
+fn zst(plain: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(plain, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+#[test]
+fn bzip2_streams_are_opened_as_bz2file_reads_them_and_bounded() {
+    let one = bz2(b"abc");
+    assert_eq!(kind(&one), Some(Compression::Bzip2));
+    assert_eq!(unbzip2(&[one.clone(), bz2(b"def")].concat(), 100).unwrap(), b"abcdef");
+    // data after the last stream that is not a stream is ignored, as BZ2File ignores it
+    assert_eq!(
+        unbzip2(&[one.clone(), b"trailing".to_vec()].concat(), 100).unwrap(),
+        b"abc"
+    );
+    assert!(unbzip2(&one[..one.len() - 4], 100).is_err());
+    // 50 MB of zeros is a 50-byte bzip2 file: the limit stops it
+    let bomb = bz2(&vec![0u8; 50 << 20]);
+    assert!(bomb.len() < 200, "{}", bomb.len());
+    assert!(unbzip2(&bomb, 1 << 20).unwrap_err().why.contains("more than 1048576"));
+}
+
+#[test]
+fn zstd_frames_are_opened_skippable_frames_skipped_and_bounded() {
+    let one = zst(b"abc");
+    assert_eq!(kind(&one), Some(Compression::Zstd));
+    assert_eq!(unzstd(&[one.clone(), zst(b"def")].concat(), 100).unwrap(), b"abcdef");
+    let skip = [&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0][..], b"xyz"].concat();
+    assert_eq!(kind(&skip), Some(Compression::Zstd));
+    assert_eq!(unzstd(&[skip.clone(), one.clone()].concat(), 100).unwrap(), b"abc");
+    assert_eq!(
+        unzstd(&[one.clone(), b"trailing".to_vec()].concat(), 100).unwrap(),
+        b"abc"
+    );
+    assert!(unzstd(&skip, 100).is_err());
+    assert!(unzstd(&skip[..6], 100).is_err());
+    assert!(unzstd(&one[..one.len() - 2], 100).is_err());
+    let bomb = zst(&vec![0u8; 50 << 20]);
+    assert!(bomb.len() < 20_000, "{}", bomb.len());
+    assert!(unzstd(&bomb, 1 << 20).unwrap_err().why.contains("more than 1048576"));
+    // a frame asking for a 1 GiB window (window descriptor exponent 20) is refused before any block
+    let huge = [&ZSTD_MAGIC[..], &[0x00, 0xa0], &[0u8; 8]].concat();
+    assert!(unzstd(&huge, 100).is_err());
+}
