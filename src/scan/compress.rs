@@ -10,7 +10,7 @@
 //! - zstd (pandas' `.zst`, Python 3.14's `compression.zstd`): every frame one after another,
 //!   skippable frames skipped, windows up to libzstd's default limit (128 MiB), as those read them.
 //! - LZ4 frames (joblib's `.lz4`), every frame one after another, skippable frames skipped, as
-//!   `lz4.frame.LZ4FrameFile` reads them ([`super::lz4`]).
+//!   `lz4.frame.LZ4FrameFile` reads them (the `lz4` module).
 //!
 //! Every decompressor stops at [`MAX_DECOMPRESSED`] bytes of output: a bomb is suspicious, unscanned.
 

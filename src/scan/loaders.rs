@@ -39,7 +39,7 @@ pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja
      transformers' apply_chat_template renders in a sandbox)";
 /// The format of a config whose `auto_map` names code ([`super::remote_code`]).
 pub const REMOTE_CODE_FORMAT: &str = "hf-config";
-/// The format of a shard index whose file names leave its folder ([`super::index_refs`]).
+/// The format of a shard index whose file names leave its folder (the `index_refs` module).
 pub const SHARD_INDEX_FORMAT: &str = "shard-index";
 /// Python code a config's `auto_map` names ([`super::remote_code`]).
 pub const REMOTE_CODE: &str = "transformers from_pretrained(trust_remote_code=True)";
