@@ -147,6 +147,10 @@ pub fn classify_bytes(path: &Path, head: &[u8]) -> Role {
         Role::Skipped(Looks::Json)
     } else if is_text(head) {
         Role::Skipped(Looks::Text)
+    } else if named_like_a_checkpoint(path) && path.extension().is_some_and(|e| e == "xz" || e == "lzma") {
+        // binary that no magic names but whose name a loader goes by (pandas opens `x.pkl.xz` with
+        // lzma whatever its first bytes, and LZMA "alone" has none): the scanner judges it
+        Role::Checkpoint(Kind::Unknown)
     } else {
         Role::Skipped(Looks::Binary)
     }

@@ -126,6 +126,46 @@ impl Collector {
         });
     }
 
+    /// Take in the scan of a file nested in `entry` (a `torch.save` archive inside a `.pt2`): its
+    /// findings, pickles and imports, each entry named under `entry`.
+    pub(crate) fn absorb(&mut self, entry: &str, nested: FileScan) {
+        let under = |e: &str| {
+            if e.is_empty() {
+                entry.to_owned()
+            } else {
+                format!("{entry}/{e}")
+            }
+        };
+        for mut f in nested.findings {
+            f.entry = under(&f.entry);
+            self.push(f);
+        }
+        if let Some(why) = nested.error {
+            self.problem(
+                entry,
+                None,
+                Severity::Suspicious,
+                format!("cannot scan the nested file: {why}"),
+            );
+        }
+        for mut p in nested.pickles {
+            p.entry = under(&p.entry);
+            self.pickles.push(p);
+        }
+        for i in nested.imports {
+            for e in &i.entries {
+                self.inventory(
+                    &under(e),
+                    Import {
+                        count: 0,
+                        entries: Vec::new(),
+                        ..i.clone()
+                    },
+                );
+            }
+        }
+    }
+
     /// Record the pickles and globals of a walked stream; `base` is added to its offsets.
     pub(crate) fn stream(&mut self, entry: &str, base: u64, s: &Stream<'_>) {
         let first = self.findings.len();

@@ -63,6 +63,18 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
     }
 }
 
+/// The compression a loader infers from the file's name where the magic bytes name none: pandas
+/// opens `.xz` and `.lzma` with `lzma.LZMAFile`, which also takes LZMA "alone" data of any properties
+/// byte (`00 00 00 10 00`: lc=lp=pb=0), not only joblib's `5d 00`.
+pub(super) fn kind_by_name(path: &str, data: &[u8]) -> Option<Compression> {
+    let lower = path.to_ascii_lowercase();
+    // a properties byte encodes lc + 9·(lp + 5·pb), so it is below 225; 13 header bytes
+    (lower.ends_with(".xz") || lower.ends_with(".lzma"))
+        .then_some(())
+        .filter(|()| data.len() >= 13 && data[0] < 225)
+        .map(|()| Compression::LzmaAlone)
+}
+
 /// Scan a compressed file: `inner` scans the decompressed bytes (one layer deeper).
 pub(super) fn scan(
     mut c: Collector,

@@ -314,6 +314,10 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
             let mark = c.mark();
             npy_scan(c, name, &content);
             c.loaders_since(mark, &[super::loaders::NUMPY]);
+        } else if let Some(nested) = nested_file(label, name, &content) {
+            // an archive or compressed file inside the archive (a torch.save file in a .pt2, which
+            // torch.export.load hands to torch.load): scanned as a file of its own
+            c.absorb(name, nested);
         } else if storages.contains(e.name.as_str()) && !sole {
             // raw tensor data the archive's pickle loads as a storage: no loader unpickles it
             continue;
@@ -327,6 +331,33 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         }
     }
     (torch, numpy)
+}
+
+/// Most archives inside archives scanned (a zip quine holds itself forever).
+const MAX_NESTED: u32 = 3;
+
+thread_local! {
+    /// How deep the scan is inside nested archives on this thread.
+    static NESTED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The scan of a member that is itself a file a loader opens whole: a zip or tar archive, or a
+/// compressed stream. `None` for anything else (pickles, raw data), which the caller walks.
+fn nested_file(label: &str, name: &str, content: &[u8]) -> Option<FileScan> {
+    let archive = content.starts_with(b"PK\x03\x04") || is_tar(content) || super::compress::kind(content).is_some();
+    if !archive {
+        return None;
+    }
+    let depth = NESTED.with(std::cell::Cell::get);
+    let path = format!("{label}/{name}");
+    if depth >= MAX_NESTED {
+        let why = format!("an archive nested more than {MAX_NESTED} deep is not scanned");
+        return Some(super::cannot_scan(path, "unknown", &why));
+    }
+    NESTED.with(|n| n.set(depth + 1));
+    let scan = super::scan_bytes(path, content);
+    NESTED.with(|n| n.set(depth));
+    Some(scan)
 }
 
 /// Whether a zip record is what makes torch hand the archive to `torch.jit.load`: `constants.pkl`

@@ -312,7 +312,7 @@ fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> File
     if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
         return safetensors(c, path, data);
     }
-    if let Some(kind) = compress::kind(data) {
+    if let Some(kind) = compress::kind(data).or_else(|| compress::kind_by_name(&path, data).filter(|_| depth == 0)) {
         return compress::scan(c, path, data, kind, depth, |p, d| scan_depth(p, d, opts, depth + 1));
     }
     match sniff::detect(head) {

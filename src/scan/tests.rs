@@ -217,3 +217,23 @@ fn a_header_longer_than_a_pickle_line_is_an_alarm_only_where_cpython_reads_on() 
         Verdict::Safe
     );
 }
+
+/// An archive inside an archive is scanned as a file of its own (a torch.save zip inside a
+/// torch.export `.pt2`, which `torch.export.load` hands to `torch.load`), down to a fixed depth: a
+/// payload one level in is found, and nesting past the limit is suspicious, never safe or endless.
+#[test]
+fn archives_inside_archives_are_scanned_to_a_depth() {
+    let evil = b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00true\x85R.";
+    let inner = zip_of(&[("m/data.pkl", evil)]);
+    let outer = zip_of(&[("base/data/sample_inputs/model.pt", &inner)]);
+    let r = scan_bytes("x.pt2", &outer);
+    assert_eq!(r.verdict, Verdict::Dangerous, "{r:?}");
+    assert_eq!(r.findings[0].entry, "base/data/sample_inputs/model.pt/m/data.pkl");
+    let mut deep = zip_of(&[("a/data.pkl", SAFE_PKL)]);
+    for i in 0..6 {
+        deep = zip_of(&[(&format!("level{i}/x.bin"), &deep)]);
+    }
+    let r = scan_bytes("deep.zip", &deep);
+    assert_eq!(r.verdict, Verdict::Suspicious, "{r:?}");
+    assert!(r.findings.iter().any(|f| f.why.contains("nested more than")), "{r:?}");
+}
