@@ -40,6 +40,10 @@ const MAX_COMMENT: usize = 0xffff;
 pub const METHOD_STORED: u16 = 0;
 /// Compression method 8.
 pub const METHOD_DEFLATED: u16 = 8;
+/// bzip2 (method 12), which Python's `zipfile` reads (and so `np.load` of an `.npz`).
+pub const METHOD_BZIP2: u16 = 12;
+/// LZMA (method 14), which Python's `zipfile` reads too.
+pub const METHOD_LZMA: u16 = 14;
 
 /// The archive cannot be read at all (no end record, central directory outside the file, …).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -431,21 +435,67 @@ pub fn content<'a>(data: &'a [u8], entry: &Entry, limit: u64) -> Result<std::bor
         METHOD_STORED => Ok(std::borrow::Cow::Borrowed(raw)),
         // the directory's size is checked first: a bomb is refused before anything is inflated, and
         // data that inflates past its declared size is refused too (as zip readers do)
-        METHOD_DEFLATED if entry.uncompressed_size > limit.min(MAX_INFLATED) => err(format!(
-            "entry {} inflates to {}, more than the limit of {} (a fixed limit): a decompression bomb, \
+        METHOD_DEFLATED | METHOD_BZIP2 | METHOD_LZMA if entry.uncompressed_size > limit.min(MAX_INFLATED) => {
+            err(format!(
+                "entry {} inflates to {}, more than the limit of {} (a fixed limit): a decompression bomb, \
              or a damaged archive; torch never compresses its records",
-            crate::text::escape(&entry.name),
-            crate::text::bytes(entry.uncompressed_size),
-            crate::text::bytes(limit.min(MAX_INFLATED))
-        )),
+                crate::text::escape(&entry.name),
+                crate::text::bytes(entry.uncompressed_size),
+                crate::text::bytes(limit.min(MAX_INFLATED))
+            ))
+        }
         METHOD_DEFLATED => inflate(raw, entry.uncompressed_size)
             .map(std::borrow::Cow::Owned)
             .map_err(|m| ZipError(format!("entry {}: {m}", crate::text::escape(&entry.name)))),
+        METHOD_BZIP2 | METHOD_LZMA => {
+            let out = if entry.method == METHOD_BZIP2 {
+                unbzip2(raw, entry.uncompressed_size)
+            } else {
+                unlzma(raw, entry.uncompressed_size)
+            };
+            out.map(std::borrow::Cow::Owned)
+                .map_err(|m| ZipError(format!("entry {}: {m}", crate::text::escape(&entry.name))))
+        }
         m => err(format!(
             "entry {}: compression method {m} is not supported",
             crate::text::escape(&entry.name)
         )),
     }
+}
+
+/// A bzip2 member's data (one stream), refusing output longer than `limit` bytes.
+fn unbzip2(raw: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    bzip2::read::BzDecoder::new(raw)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bzip2 data is damaged ({e})"))?;
+    if out.len() as u64 > limit {
+        return Err(format!("opens to more than {limit} bytes"));
+    }
+    Ok(out)
+}
+
+/// An LZMA member's data: zip's 4-byte LZMA header (version, properties size), the 5 properties
+/// bytes, then the raw stream, read as an LZMA "alone" stream of `size` bytes.
+fn unlzma(raw: &[u8], size: u64) -> Result<Vec<u8>, String> {
+    let props = raw.get(4..9).ok_or("the LZMA header is truncated")?;
+    if raw[2..4] != [5, 0] {
+        return Err("the LZMA header's properties are not 5 bytes".into());
+    }
+    let mut alone = props.to_vec();
+    alone.extend_from_slice(&size.to_le_bytes());
+    alone.extend_from_slice(&raw[9..]);
+    let mut out = Vec::new();
+    let opts = lzma_rs::decompress::Options {
+        unpacked_size: lzma_rs::decompress::UnpackedSize::ReadFromHeader,
+        memlimit: Some(256 << 20),
+        allow_incomplete: false,
+    };
+    lzma_rs::lzma_decompress_with_options(&mut &alone[..], &mut out, &opts)
+        .map_err(|e| format!("LZMA data is damaged ({e})"))?;
+    Ok(out)
 }
 
 /// Inflate raw deflate data, refusing output longer than `limit` bytes.
