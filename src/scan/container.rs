@@ -314,13 +314,14 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
             let mark = c.mark();
             npy_scan(c, name, &content);
             c.loaders_since(mark, &[super::loaders::NUMPY]);
+        } else if storages.contains(e.name.as_str()) && !sole {
+            // raw tensor data the archive's pickle loads as a storage: no loader unpickles it (nor
+            // opens it as an archive, whatever its first bytes look like)
+            continue;
         } else if let Some(nested) = nested_file(label, name, &content) {
             // an archive or compressed file inside the archive (a torch.save file in a .pt2, which
             // torch.export.load hands to torch.load): scanned as a file of its own
             c.absorb(name, nested);
-        } else if storages.contains(e.name.as_str()) && !sole {
-            // raw tensor data the archive's pickle loads as a storage: no loader unpickles it
-            continue;
         } else {
             let mode = if lower.ends_with(".pkl") || lower.ends_with(".pickle") || sole {
                 Mode::Strict
@@ -344,8 +345,8 @@ thread_local! {
 /// The scan of a member that is itself a file a loader opens whole: a zip or tar archive, or a
 /// compressed stream. `None` for anything else (pickles, raw data), which the caller walks.
 fn nested_file(label: &str, name: &str, content: &[u8]) -> Option<FileScan> {
-    let archive = content.starts_with(b"PK\x03\x04") || is_tar(content) || super::compress::kind(content).is_some();
-    if !archive {
+    let compressed = super::compress::kind(content).is_some();
+    if !(content.starts_with(b"PK\x03\x04") || is_tar(content) || compressed) {
         return None;
     }
     let depth = NESTED.with(std::cell::Cell::get);
@@ -357,6 +358,11 @@ fn nested_file(label: &str, name: &str, content: &[u8]) -> Option<FileScan> {
     NESTED.with(|n| n.set(depth + 1));
     let scan = super::scan_bytes(path, content);
     NESTED.with(|n| n.set(depth));
+    // two bytes of raw weights can look like a zlib or LZMA header (`78 9c`, `5d 00`): data that no
+    // decompressor opens at all is not compressed, and is walked as the member it is
+    if compressed && !scan.format.contains('/') {
+        return None;
+    }
     Some(scan)
 }
 

@@ -237,3 +237,19 @@ fn archives_inside_archives_are_scanned_to_a_depth() {
     assert_eq!(r.verdict, Verdict::Suspicious, "{r:?}");
     assert!(r.findings.iter().any(|f| f.why.contains("nested more than")), "{r:?}");
 }
+
+/// Raw bytes of a member that merely start like a zlib or LZMA header (weights do, by chance) are
+/// not taken for a compressed file: the member is judged as it was before nested files were opened
+/// (and a storage the archive's pickle names is never opened at all).
+#[test]
+fn members_that_only_look_compressed_are_not_opened() {
+    let heads: [&[u8]; 2] = [
+        b"\x78\x9c\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",
+        b"\x5d\x00\x10\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09",
+    ];
+    for head in heads {
+        let zip = zip_of(&[("base/data/weights/weight_0", head)]);
+        let r = scan_bytes("x.pt2", &zip);
+        assert!(r.findings.iter().all(|f| !f.why.contains("cannot scan the")), "{r:?}");
+    }
+}
