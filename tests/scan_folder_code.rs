@@ -59,13 +59,7 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
         r#"{"weight_map":{"w":"../elsewhere.bin"}}"#,
     )
     .unwrap();
-    let r = run(&["scan", p]);
-    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("../elsewhere.bin, outside this folder"),
-        "{}",
-        r.stdout
-    );
+    flags(p, "../elsewhere.bin, outside this folder");
 
     // Python's json takes NaN and lone surrogates, which hid an auto_map from a strict parser; a
     // custom pipeline and a nested config's auto_map name code too (review 36, each confirmed
@@ -78,13 +72,7 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
         r#"{"text_config": {"auto_map": {"AutoModel": "modeling_x.XModel"}}}"#,
     ] {
         std::fs::write(d.join("config.json"), cfg).unwrap();
-        let r = run(&["scan", p]);
-        assert_eq!(r.code, 1, "{cfg}: {}", r.stdout);
-        assert!(
-            r.stdout.contains("trust_remote_code=True imports"),
-            "{cfg}: {}",
-            r.stdout
-        );
+        flags(p, "trust_remote_code=True imports");
     }
     std::fs::write(
         d.join("model.safetensors.index.json"),
@@ -92,8 +80,7 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
     )
     .unwrap();
     std::fs::write(d.join("config.json"), r#"{"model_type":"x"}"#).unwrap();
-    let r = run(&["scan", p]);
-    assert!(r.stdout.contains("outside this folder"), "{}", r.stdout);
+    flags(p, "outside this folder");
     std::fs::remove_file(d.join("model.safetensors.index.json")).unwrap();
 
     // review 36, round 3 (each confirmed under its loader: the module ran): code no JSON names
@@ -113,9 +100,7 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
     );
     for cfg in [deep.as_str(), r#"{"pad": 1e400, "auto_map": {"AutoConfig": "c.C"}}"#] {
         std::fs::write(d.join("config.json"), cfg).unwrap();
-        let r = run(&["scan", p]);
-        assert_eq!(r.code, 1, "{}", r.stdout);
-        assert!(r.stdout.contains("cannot check it for code"), "{}", r.stdout);
+        flags(p, "cannot check it for code");
     }
     std::fs::write(d.join("config.json"), r#"{"model_type":"x"}"#).unwrap();
     std::fs::write(
@@ -123,20 +108,14 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
         r#"{"auto_map": ["tokenization_x.XTok", null]}"#,
     )
     .unwrap();
-    let r = run(&["scan", p]);
-    assert!(r.stdout.contains("imports tokenization_x.XTok"), "{}", r.stdout);
+    flags(p, "imports tokenization_x.XTok");
     std::fs::remove_file(d.join("tokenizer_config.json")).unwrap();
     std::fs::write(
         d.join("adapter_config.json"),
         r#"{"base_model_name_or_path": "/srv/other-model"}"#,
     )
     .unwrap();
-    let r = run(&["scan", p]);
-    assert!(
-        r.stdout.contains("base model is /srv/other-model, outside this folder"),
-        "{}",
-        r.stdout
-    );
+    flags(p, "base model is /srv/other-model, outside this folder");
     std::fs::write(
         d.join("adapter_config.json"),
         r#"{"base_model_name_or_path": "org/base"}"#,
@@ -149,4 +128,11 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
     // a plain folder stays safe
     let r = run(&["scan", p]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+}
+
+/// Scan the folder `p`: it must be a finding (exit 1) whose report says `needle`.
+fn flags(p: &str, needle: &str) {
+    let r = run(&["scan", p]);
+    assert_eq!(r.code, 1, "{needle}: {} {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
 }
