@@ -44,6 +44,13 @@ fn a_folder_that_ships_code_or_points_outside_is_not_safe() {
         whys.iter().any(|w| w.contains("another Hub repository (org/other)")),
         "{whys:?}"
     );
+    let entries: Vec<&str> = cfg["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["entry"].as_str().unwrap())
+        .collect();
+    assert_eq!(entries, ["auto_map.AutoModel", "auto_map.AutoConfig"], "{cfg}");
     assert!(
         cfg["findings"][0]["loaders"][0]
             .as_str()

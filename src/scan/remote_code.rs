@@ -77,12 +77,8 @@ pub(super) fn scan_local(path: &Path, opts: &ScanOptions, scan: Option<FileScan>
         return scan;
     }
     for (key, class) in classes.iter().take(MAX_CLASSES) {
-        c.problem(
-            &format!("auto_map.{key}"),
-            None,
-            Severity::Suspicious,
-            why(folder, class),
-        );
+        // the key already says where: `auto_map.AutoModel`, `custom_pipelines.TASK.impl`
+        c.problem(key, None, Severity::Suspicious, why(folder, class));
     }
     if classes.len() > MAX_CLASSES {
         let more = format!("{} more auto_map classes are not listed", classes.len() - MAX_CLASSES);
