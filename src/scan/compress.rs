@@ -69,10 +69,8 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
 pub(super) fn kind_by_name(path: &str, data: &[u8]) -> Option<Compression> {
     let lower = path.to_ascii_lowercase();
     // a properties byte encodes lc + 9·(lp + 5·pb), so it is below 225; 13 header bytes
-    (lower.ends_with(".xz") || lower.ends_with(".lzma"))
-        .then_some(())
-        .filter(|()| data.len() >= 13 && data[0] < 225)
-        .map(|()| Compression::LzmaAlone)
+    let named = lower.ends_with(".xz") || lower.ends_with(".lzma");
+    (named && data.len() >= 13 && data[0] < 225).then_some(Compression::LzmaAlone)
 }
 
 /// Scan a compressed file: `inner` scans the decompressed bytes (one layer deeper).
@@ -186,9 +184,8 @@ pub fn unzf(data: &[u8], limit: u64) -> Result<Vec<u8>, Stopped> {
     })
 }
 
-/// Largest LZMA dictionary the decoder may grow to (liblzma's presets go up to 64 MiB; joblib
-/// writes 8 MiB).
-pub const MAX_LZMA_DICT: usize = 256 << 20;
+/// Largest LZMA dictionary the decoder may grow to (the zip reader's, for LZMA members too).
+pub use crate::formats::pickle::zip::MAX_LZMA_DICT;
 
 /// An LZMA "alone" stream (or an xz container), at most `limit` bytes.
 pub fn unlzma(data: &[u8], xz: bool, limit: u64) -> Result<Vec<u8>, Stopped> {

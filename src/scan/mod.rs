@@ -483,7 +483,7 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                     }
                 }
                 Role::Skipped(looks) => Some(looks),
-                Role::Index => match index_refs::scan_local(&f.path, opts).filter(|_| local) {
+                Role::Index => match local.then(|| index_refs::scan_local(&f.path, opts)).flatten() {
                     Some(mut scan) => {
                         loaders::assign(&mut scan);
                         report.files.push(scan);
@@ -506,7 +506,7 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                         continue;
                     }
                     // the pickle probe found nothing a loader would read; code is still code
-                    if let Some(scan) = remote_code::scan_local(&f.path, opts, None).filter(|_| local) {
+                    if let Some(scan) = local.then(|| remote_code::scan_local(&f.path, opts, None)).flatten() {
                         report.files.push(scan);
                         continue;
                     }

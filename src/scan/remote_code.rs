@@ -161,28 +161,11 @@ fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
         match (key.as_str(), v) {
             ("auto_map", Value::Object(classes)) => {
                 for (name, c) in classes {
-                    let here = join(&format!("auto_map.{name}"));
-                    match c {
-                        Value::String(s) => out.push((here, s.clone())),
-                        Value::Array(items) => {
-                            for (i, item) in items.iter().enumerate() {
-                                if let Value::String(s) = item {
-                                    out.push((format!("{here}.{i}"), s.clone()));
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
+                    push_classes(c, join(&format!("auto_map.{name}")), out);
                 }
             }
-            ("auto_map", Value::Array(items)) => {
-                // the tokenizer's legacy form: [slow class, fast class]
-                for (i, item) in items.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        out.push((join(&format!("auto_map.{i}")), s.clone()));
-                    }
-                }
-            }
+            // the tokenizer's legacy form: [slow class, fast class]
+            ("auto_map", Value::Array(_)) => push_classes(v, join("auto_map"), out),
             ("custom_pipelines", Value::Object(tasks)) => {
                 for (task, spec) in tasks {
                     if let Some(Value::String(s)) = spec.get("impl") {
@@ -192,6 +175,21 @@ fn walk(v: &Value, at: &str, depth: usize, out: &mut Vec<(String, String)>) {
             }
             _ => walk(v, &join(key), depth + 1, out),
         }
+    }
+}
+
+/// A class (`here`) or a list of them (`here.0`, `here.1`, …; nulls skipped), onto `out`.
+fn push_classes(v: &Value, here: String, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.push((here, s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Value::String(s) = item {
+                    out.push((format!("{here}.{i}"), s.clone()));
+                }
+            }
+        }
+        _ => {}
     }
 }
 

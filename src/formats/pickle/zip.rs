@@ -44,6 +44,9 @@ pub const METHOD_DEFLATED: u16 = 8;
 pub const METHOD_BZIP2: u16 = 12;
 /// LZMA (method 14), which Python's `zipfile` reads too.
 pub const METHOD_LZMA: u16 = 14;
+/// Largest LZMA dictionary the decoders may grow to (liblzma's presets go up to 64 MiB; joblib
+/// writes 8 MiB).
+pub const MAX_LZMA_DICT: usize = 256 << 20;
 
 /// The archive cannot be read at all (no end record, central directory outside the file, …).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -490,7 +493,7 @@ fn unlzma(raw: &[u8], size: u64) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let opts = lzma_rs::decompress::Options {
         unpacked_size: lzma_rs::decompress::UnpackedSize::ReadFromHeader,
-        memlimit: Some(256 << 20),
+        memlimit: Some(MAX_LZMA_DICT),
         allow_incomplete: false,
     };
     lzma_rs::lzma_decompress_with_options(&mut &alone[..], &mut out, &opts)
