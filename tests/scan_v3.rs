@@ -262,3 +262,9 @@ fn a_folder_of_ten_thousand_random_benign_torch_files_scans_safe() {
 fn the_review_36_evasions_are_caught() {
     check(Some("review-36"));
 }
+
+/// Session 37's review: LZMA data past the first stream, and whatever else `review-37` holds.
+#[test]
+fn the_review_37_evasions_are_caught() {
+    check(Some("review-37"));
+}

@@ -4,7 +4,8 @@
 //! - gzip: every member, as Python's `gzip` module reads them one after another;
 //! - zlib: joblib's default `compress=True` (and its `.z` files), every stream one after another,
 //!   as joblib's `BinaryZlibFile` reads them; joblib sniffs the `0x78` first byte;
-//! - LZMA "alone" (`5d 00`, joblib's `.lzma`) and xz (`.xz`), which joblib and `lzma.open` read;
+//! - LZMA "alone" (`5d 00`, joblib's `.lzma`) and xz (`.xz`), which joblib and `lzma.open` read:
+//!   every stream one after another, of either kind, as `lzma.LZMAFile` reads them;
 //! - bzip2 (joblib's `.bz2`, pandas' `.bz2`): every stream one after another, as Python's
 //!   `bz2.BZ2File` reads them, data after the last stream that is not one ignored as it ignores it;
 //! - zstd (pandas' `.zst`, Python 3.14's `compression.zstd`): every frame one after another,
@@ -187,26 +188,82 @@ pub fn unzf(data: &[u8], limit: u64) -> Result<Vec<u8>, Stopped> {
 /// Largest LZMA dictionary the decoder may grow to (the zip reader's, for LZMA members too).
 pub use crate::formats::pickle::zip::MAX_LZMA_DICT;
 
-/// An LZMA "alone" stream (or an xz container), at most `limit` bytes.
+/// Every LZMA "alone" or xz stream of `data`, concatenated, at most `limit` bytes, as Python's
+/// `lzma.LZMAFile` reads them: after the end of a stream it starts a new decoder on what follows,
+/// of either kind. Zero bytes after a stream (xz's stream padding) end the data; other bytes that
+/// open no stream are an error, with everything before them kept, since `LZMAFile` would read a
+/// stream there that this decoder cannot.
 pub fn unlzma(data: &[u8], xz: bool, limit: u64) -> Result<Vec<u8>, Stopped> {
     opened(|buf| {
-        let mut out = Bounded::new(buf, limit);
-        let mut input = data;
-        let r = if xz {
-            lzma_rs::xz_decompress(&mut input, &mut out)
-        } else {
-            let opts = lzma_rs::decompress::Options {
-                memlimit: Some(MAX_LZMA_DICT),
-                ..Default::default()
-            };
-            lzma_rs::lzma_decompress_with_options(&mut input, &mut out, &opts)
-        };
-        match r {
-            Ok(()) => Ok(()),
-            Err(_) if out.over.is_some() => Err(out.over.take().unwrap_or_default()),
-            Err(e) => Err(format!("the LZMA data is damaged or truncated ({e})")),
+        let (mut pos, mut xz) = (0, xz);
+        loop {
+            pos += lzma_stream(&data[pos..], xz, buf, limit)?;
+            let rest = &data[pos..];
+            if rest.iter().all(|&b| b == 0) {
+                return Ok(());
+            }
+            xz = crate::formats::sniff::compression(rest) == Some("xz");
+            // an "alone" header: a properties byte below 225, the dictionary size, the unpacked size
+            if !xz && !(rest.len() >= 13 && rest[0] < 225) {
+                return Err(format!(
+                    "{} bytes after the last LZMA stream are not a stream",
+                    rest.len()
+                ));
+            }
         }
     })
+}
+
+/// Decode the one LZMA stream that `data` starts with onto `buf`; the bytes it takes up.
+fn lzma_stream(data: &[u8], xz: bool, buf: &mut Vec<u8>, limit: u64) -> Result<usize, String> {
+    let start = buf.len();
+    let mut input = data;
+    match decode_lzma(&mut input, xz, buf, limit) {
+        Ok(()) => Ok(data.len() - input.len()),
+        Err(LzmaStop::Over(why)) => Err(why),
+        Err(LzmaStop::Damaged(why)) => {
+            // lzma_rs refuses a stream that more bytes follow (after the end marker or the xz
+            // footer), leaving its input where the stream ended: decode that stretch alone
+            let used = data.len() - input.len();
+            if used > 0 && !input.is_empty() {
+                buf.truncate(start);
+                let mut again = &data[..used];
+                if decode_lzma(&mut again, xz, buf, limit).is_ok() {
+                    return Ok(used);
+                }
+            }
+            Err(why)
+        }
+    }
+}
+
+/// Why [`decode_lzma`] stopped.
+enum LzmaStop {
+    /// The output passed the limit.
+    Over(String),
+    /// The data is damaged, truncated, or more bytes follow the stream.
+    Damaged(String),
+}
+
+/// One LZMA stream from `input` onto `buf`, which stays within `limit` bytes.
+fn decode_lzma(input: &mut &[u8], xz: bool, buf: &mut Vec<u8>, limit: u64) -> Result<(), LzmaStop> {
+    let mut out = Bounded::new(buf, limit);
+    let r = if xz {
+        lzma_rs::xz_decompress(input, &mut out)
+    } else {
+        let opts = lzma_rs::decompress::Options {
+            memlimit: Some(MAX_LZMA_DICT),
+            ..Default::default()
+        };
+        lzma_rs::lzma_decompress_with_options(input, &mut out, &opts)
+    };
+    match (r, out.over.take()) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(over)) => Err(LzmaStop::Over(over)),
+        (Err(e), None) => Err(LzmaStop::Damaged(format!(
+            "the LZMA data is damaged or truncated ({e})"
+        ))),
+    }
 }
 
 /// A writer that refuses to grow past its limit (keeping what fits).

@@ -44,6 +44,43 @@ fn zlib_streams_and_lzma_alone_are_opened_and_bounded() {
     assert_eq!(unlzma(&x, true, 100).unwrap(), b"xyz");
 }
 
+fn lzma(plain: &[u8], xz: bool) -> Vec<u8> {
+    let mut v = Vec::new();
+    if xz {
+        lzma_rs::xz_compress(&mut &plain[..], &mut v).unwrap();
+    } else {
+        lzma_rs::lzma_compress(&mut &plain[..], &mut v).unwrap();
+    }
+    v
+}
+
+#[test]
+fn lzma_streams_are_read_one_after_another_as_lzmafile_reads_them() {
+    // an "alone" stream, then an xz one, then xz stream padding
+    let (a, x) = (lzma(b"abc", false), lzma(b"def", true));
+    assert_eq!(unlzma(&[a.clone(), a.clone()].concat(), false, 100).unwrap(), b"abcabc");
+    assert_eq!(
+        unlzma(&[a.clone(), x.clone(), vec![0; 4]].concat(), false, 100).unwrap(),
+        b"abcdef"
+    );
+    assert_eq!(unlzma(&[x.clone(), a.clone()].concat(), true, 100).unwrap(), b"defabc");
+    // bytes that open no stream: what came before is kept and the stop says why
+    let junk = unlzma(&[a.clone(), vec![0xff; 20]].concat(), false, 100).unwrap_err();
+    assert_eq!(
+        (junk.got.as_slice(), junk.why.as_str()),
+        (&b"abc"[..], "20 bytes after the last LZMA stream are not a stream")
+    );
+    let cut = unlzma(&[a.clone(), x[..x.len() - 5].to_vec()].concat(), false, 100).unwrap_err();
+    assert!(cut.got.starts_with(b"abc") && cut.why.contains("damaged or truncated"));
+    // the limit counts every stream
+    assert!(
+        unlzma(&[a.clone(), a].concat(), false, 5)
+            .unwrap_err()
+            .why
+            .contains("more than 5")
+    );
+}
+
 fn bz2(plain: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
