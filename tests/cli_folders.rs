@@ -182,6 +182,18 @@ fn no_file_is_dropped_silently_beside_a_safe_checkpoint() {
         ("legacy-v7.pt", v7_tar("pickle", evil)),
         ("model.pkl.gz", gz),
     ];
+    // what pandas.read_pickle opens by the name: text before a zip archive, LZMA "alone" with no
+    // magic in a `.tar`, an upper-case `.XZ`, a bare `x.xz`
+    let by_name = [
+        "pandas_zip_prefix.zip",
+        "pandas_tar_lzma0.pkl.tar",
+        "pandas_upper.pkl.XZ",
+        "pandas_bare.xz",
+    ];
+    let cases = cases.into_iter().chain(by_name.map(|n| {
+        let bytes = std::fs::read(format!("tests/data/scan/v3/malicious/review37-{n}")).unwrap();
+        (n, bytes)
+    }));
     for (name, bytes) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(

@@ -135,6 +135,11 @@ pub fn classify_bytes(path: &Path, head: &[u8]) -> Role {
     if json && is_index_name(name) {
         return Role::Index;
     }
+    // pandas opens `x.zip` with Python's zipfile, which finds the archive whatever precedes it
+    // (text, an image): the scanner judges it
+    if name.to_ascii_lowercase().ends_with(".zip") {
+        return Role::Checkpoint(Kind::Unknown);
+    }
     // PNG and HDF5 start with NEWFALSE, then a byte no unpickler accepts there (PERSID with no
     // persistent_load, or no opcode at all)
     if let Some(looks) = binary_magic(head) {
@@ -147,9 +152,13 @@ pub fn classify_bytes(path: &Path, head: &[u8]) -> Role {
         Role::Skipped(Looks::Json)
     } else if is_text(head) {
         Role::Skipped(Looks::Text)
-    } else if named_like_a_checkpoint(path) && path.extension().is_some_and(|e| e == "xz" || e == "lzma") {
-        // binary that no magic names but whose name a loader goes by (pandas opens `x.pkl.xz` with
-        // lzma whatever its first bytes, and LZMA "alone" has none): the scanner judges it
+    } else if [".xz", ".lzma", ".tar"]
+        .iter()
+        .any(|e| name.to_ascii_lowercase().ends_with(e))
+    {
+        // binary that no magic names but whose name a loader goes by (pandas opens `x.xz` with
+        // lzma whatever its first bytes, `x.tar` with tarfile, which tries lzma too, and LZMA
+        // "alone" has no magic): the scanner judges it
         Role::Checkpoint(Kind::Unknown)
     } else {
         Role::Skipped(Looks::Binary)
@@ -307,6 +316,16 @@ mod tests {
 
     fn role(name: &str, bytes: &[u8]) -> Role {
         classify_bytes(Path::new(name), bytes)
+    }
+
+    #[test]
+    fn a_zip_by_name_is_for_the_scanner_to_judge_whatever_it_starts_with() {
+        // pandas.read_pickle("x.zip") opens it with Python's zipfile, which finds the archive at
+        // the end, after text or any other bytes
+        for head in [&b"model card\n"[..], b"\0\0\0\0", b"{\"a\": 1}"] {
+            assert_eq!(role("frame.ZIP", head), Role::Checkpoint(Kind::Unknown));
+        }
+        assert_eq!(role("frame.zip.txt", b"model card\n"), Role::Skipped(Looks::Text));
     }
 
     #[test]

@@ -65,13 +65,32 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
 }
 
 /// The compression a loader infers from the file's name where the magic bytes name none: pandas
-/// opens `.xz` and `.lzma` with `lzma.LZMAFile`, which also takes LZMA "alone" data of any properties
-/// byte (`00 00 00 10 00`: lc=lp=pb=0), not only joblib's `5d 00`.
+/// opens `.xz` with `lzma.LZMAFile`, and `.tar` with `tarfile`, which tries `LZMAFile` too; that
+/// takes LZMA "alone" data of any header liblzma's format detection accepts (`00 00 00 10 00`:
+/// lc=lp=pb=0), not only joblib's `5d 00`.
 pub(super) fn kind_by_name(path: &str, data: &[u8]) -> Option<Compression> {
     let lower = path.to_ascii_lowercase();
-    // a properties byte encodes lc + 9·(lp + 5·pb), so it is below 225; 13 header bytes
-    let named = lower.ends_with(".xz") || lower.ends_with(".lzma");
-    (named && data.len() >= 13 && data[0] < 225).then_some(Compression::LzmaAlone)
+    let named = [".xz", ".lzma", ".tar"].iter().any(|e| lower.ends_with(e));
+    (named && liblzma_takes_alone(data)).then_some(Compression::LzmaAlone)
+}
+
+/// Whether liblzma's format detection (`lzma.LZMAFile`'s default) reads `data` as an LZMA "alone"
+/// stream: a properties byte with lc + lp at most 4, a dictionary of 2^n or 2^n + 2^(n-1) bytes,
+/// and an unpacked size under 256 GiB or unknown.
+pub(super) fn liblzma_takes_alone(data: &[u8]) -> bool {
+    let Some(h) = data.get(..13) else {
+        return false;
+    };
+    let props = h[0];
+    let (lc, lp) = (props % 9, props / 9 % 5);
+    let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+    let size = u64::from_le_bytes([h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12]]);
+    let mut d = dict.wrapping_sub(1);
+    for shift in [2, 3, 4, 8, 16] {
+        d |= d >> shift;
+    }
+    let dict_ok = dict == u32::MAX || d.wrapping_add(1) == dict;
+    props < 225 && lc + lp <= 4 && dict_ok && (size == u64::MAX || size < 1 << 38)
 }
 
 /// Scan a compressed file: `inner` scans the decompressed bytes (one layer deeper).
@@ -203,8 +222,7 @@ pub fn unlzma(data: &[u8], xz: bool, limit: u64) -> Result<Vec<u8>, Stopped> {
                 return Ok(());
             }
             xz = crate::formats::sniff::compression(rest) == Some("xz");
-            // an "alone" header: a properties byte below 225, the dictionary size, the unpacked size
-            if !xz && !(rest.len() >= 13 && rest[0] < 225) {
+            if !xz && !liblzma_takes_alone(rest) {
                 return Err(format!(
                     "{} bytes after the last LZMA stream are not a stream",
                     rest.len()
@@ -217,8 +235,24 @@ pub fn unlzma(data: &[u8], xz: bool, limit: u64) -> Result<Vec<u8>, Stopped> {
 /// Decode the one LZMA stream that `data` starts with onto `buf`; the bytes it takes up.
 fn lzma_stream(data: &[u8], xz: bool, buf: &mut Vec<u8>, limit: u64) -> Result<usize, String> {
     let start = buf.len();
+    let used = one_stream(data, xz, false, buf, limit)?;
+    if xz || used == data.len() || data.get(5..13) == Some(&[0xff; 8][..]) {
+        return Ok(used);
+    }
+    // a declared size may be followed by an end marker, which liblzma reads as part of the stream
+    // (lzma_rs stops at the size, before it): where one follows, the stream ends after it
+    let mut scratch = Vec::new();
+    match one_stream(data, false, true, &mut scratch, limit) {
+        Ok(end) if scratch.len() == buf.len() - start => Ok(end),
+        _ => Ok(used),
+    }
+}
+
+/// [`lzma_stream`] with the end marker required (`marker`, for "alone" data) or as the header says.
+fn one_stream(data: &[u8], xz: bool, marker: bool, buf: &mut Vec<u8>, limit: u64) -> Result<usize, String> {
+    let start = buf.len();
     let mut input = data;
-    match decode_lzma(&mut input, xz, buf, limit) {
+    match decode_lzma(&mut input, xz, marker, buf, limit) {
         Ok(()) => Ok(data.len() - input.len()),
         Err(LzmaStop::Over(why)) => Err(why),
         Err(LzmaStop::Damaged(why)) => {
@@ -228,7 +262,7 @@ fn lzma_stream(data: &[u8], xz: bool, buf: &mut Vec<u8>, limit: u64) -> Result<u
             if used > 0 && !input.is_empty() {
                 buf.truncate(start);
                 let mut again = &data[..used];
-                if decode_lzma(&mut again, xz, buf, limit).is_ok() {
+                if decode_lzma(&mut again, xz, marker, buf, limit).is_ok() {
                     return Ok(used);
                 }
             }
@@ -245,14 +279,19 @@ enum LzmaStop {
     Damaged(String),
 }
 
-/// One LZMA stream from `input` onto `buf`, which stays within `limit` bytes.
-fn decode_lzma(input: &mut &[u8], xz: bool, buf: &mut Vec<u8>, limit: u64) -> Result<(), LzmaStop> {
+/// One LZMA stream from `input` onto `buf`, which stays within `limit` bytes; `marker`: read
+/// "alone" data up to its end marker, whatever size its header declares.
+fn decode_lzma(input: &mut &[u8], xz: bool, marker: bool, buf: &mut Vec<u8>, limit: u64) -> Result<(), LzmaStop> {
     let mut out = Bounded::new(buf, limit);
     let r = if xz {
         lzma_rs::xz_decompress(input, &mut out)
     } else {
         let opts = lzma_rs::decompress::Options {
             memlimit: Some(MAX_LZMA_DICT),
+            unpacked_size: match marker {
+                true => lzma_rs::decompress::UnpackedSize::ReadHeaderButUseProvided(None),
+                false => lzma_rs::decompress::UnpackedSize::ReadFromHeader,
+            },
             ..Default::default()
         };
         lzma_rs::lzma_decompress_with_options(input, &mut out, &opts)

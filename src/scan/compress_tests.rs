@@ -81,6 +81,37 @@ fn lzma_streams_are_read_one_after_another_as_lzmafile_reads_them() {
     );
 }
 
+#[test]
+fn a_declared_size_with_an_end_marker_ends_after_the_marker_as_liblzma_reads_it() {
+    let mut a = lzma(b"abc", false);
+    assert_eq!(a[5..13], [0xff; 8], "lzma_rs writes an end marker and no size");
+    a[5..13].copy_from_slice(&3u64.to_le_bytes());
+    let two = [a, lzma(b"def", false)].concat();
+    assert_eq!(unlzma(&two, false, 100).unwrap(), b"abcdef");
+}
+
+#[test]
+fn alone_headers_are_taken_as_liblzma_detects_them() {
+    let header = |props: u8, dict: u32, size: u64| [&[props][..], &dict.to_le_bytes(), &size.to_le_bytes()].concat();
+    assert!(liblzma_takes_alone(&header(0x5d, 1 << 23, u64::MAX)));
+    assert!(liblzma_takes_alone(&header(0, 3 << 15, 10))); // 2^16 + 2^15
+    assert!(liblzma_takes_alone(&header(0, u32::MAX, 10)));
+    assert!(!liblzma_takes_alone(&header(0, (1 << 16) + 1, 10)));
+    assert!(!liblzma_takes_alone(&header(225, 1 << 16, 10)));
+    assert!(!liblzma_takes_alone(&header(8, 1 << 16, 10))); // lc 8: lc + lp over 4
+    assert!(!liblzma_takes_alone(&header(0, 1 << 16, 1 << 38)));
+    assert!(!liblzma_takes_alone(&header(0, 1 << 16, 1)[..12]));
+    assert_eq!(
+        kind_by_name("x.PKL.XZ", &header(0, 1 << 16, 1)),
+        Some(Compression::LzmaAlone)
+    );
+    assert_eq!(
+        kind_by_name("x.tar", &header(0, 1 << 16, 1)),
+        Some(Compression::LzmaAlone)
+    );
+    assert_eq!(kind_by_name("x.bin", &header(0, 1 << 16, 1)), None);
+}
+
 fn bz2(plain: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());

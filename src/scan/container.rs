@@ -164,6 +164,35 @@ pub(super) fn zip(mut c: Collector, path: String, data: &[u8]) -> FileScan {
     c.finish(path, format)
 }
 
+/// A `.zip` that does not start as an archive but that Python's zipfile opens (see
+/// [`zip_by_name`]): its members are scanned as Python's zipfile reads them. Only pandas reads
+/// it so (`read_pickle` infers the zip from the name); `torch.load` and `np.load` sniff the first
+/// bytes, which the archive does not start.
+///
+/// `first`: the scan of what the bytes start as (a safetensors file, an `.npy` array), which
+/// `np.load` or a safetensors reader would open by name; its findings are kept, under its format.
+pub(super) fn zip_by_python(mut c: Collector, path: String, data: &[u8], first: Option<FileScan>) -> FileScan {
+    if let Some(mut first) = first {
+        super::loaders::assign(&mut first);
+        let entry = format!("(as {} reads it)", first.format);
+        c.absorb(&entry, first);
+    }
+    let label = "(as Python's zipfile reads it) ";
+    match python_view(data) {
+        PythonView::Same => {
+            entries(&mut c, data, label, 0);
+        }
+        PythonView::Shifted(concat) => {
+            entries(&mut c, &data[concat..], label, concat as u64);
+        }
+        PythonView::Differs(why) => c.problem("", None, Severity::Suspicious, why),
+    }
+    let why = "the file does not start as a zip archive, but Python's zipfile finds one at its end, and \
+               pandas.read_pickle opens it so by its .zip name (torch.load wants the archive at the start)";
+    c.problem("", None, Severity::Suspicious, why.to_string());
+    c.finish(path, super::loaders::PANDAS_ZIP_FORMAT)
+}
+
 /// Rebuild the tensors with the reader, which checks every view against its storage (negative
 /// strides, views reaching past the end) and every storage against its data: what it refuses is
 /// what memory-corruption exploits of `torch.load` are made of, so the file is not safe.
@@ -188,22 +217,37 @@ enum PythonView {
     Differs(String),
 }
 
-/// Python's `_EndRecData` (the last 22 bytes, else the last signature in the last 64 KiB), its
-/// zip64 record read just before the locator (not where the locator points), and the "concat".
-fn python_view(data: &[u8]) -> PythonView {
+/// Whether pandas would open `data` as a zip archive by its name (`read_pickle("x.zip")` infers
+/// the compression from the name), though it does not start as one: Python's zipfile finds the
+/// archive's end record, whatever bytes precede the archive.
+pub(super) fn zip_by_name(path: &str, data: &[u8]) -> bool {
+    path.to_ascii_lowercase().ends_with(".zip") && !data.starts_with(b"PK") && python_end(data).is_some()
+}
+
+/// Where Python's `_EndRecData` finds the end record: the last 22 bytes, else the last signature
+/// in the last 64 KiB.
+fn python_end(data: &[u8]) -> Option<usize> {
     const SIG: &[u8] = b"PK\x05\x06";
     let n = data.len();
     if n < 22 {
-        return PythonView::Same;
+        return None;
     }
-    let pos = if &data[n - 22..n - 18] == SIG && data[n - 2..] == [0, 0] {
-        n - 22
-    } else {
-        let lo = n.saturating_sub((1 << 16) + 22);
-        match data[lo..].windows(4).rposition(|w| w == SIG) {
-            Some(i) if lo + i + 22 <= n => lo + i,
-            _ => return PythonView::Same, // Python refuses it; our reader reports its own view
-        }
+    if &data[n - 22..n - 18] == SIG && data[n - 2..] == [0, 0] {
+        return Some(n - 22);
+    }
+    let lo = n.saturating_sub((1 << 16) + 22);
+    match data[lo..].windows(4).rposition(|w| w == SIG) {
+        Some(i) if lo + i + 22 <= n => Some(lo + i),
+        _ => None,
+    }
+}
+
+/// Python's end record (see [`python_end`]), its zip64 record read just before the locator (not
+/// where the locator points), and the "concat".
+fn python_view(data: &[u8]) -> PythonView {
+    // where Python refuses it, our reader reports its own view
+    let Some(pos) = python_end(data) else {
+        return PythonView::Same;
     };
     let le32 = |at: usize| u64::from(u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]));
     let le64 = |at: usize| {

@@ -39,6 +39,9 @@ pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja
      transformers' apply_chat_template renders in a sandbox)";
 /// The format of a config whose `auto_map` names code ([`super::remote_code`]).
 pub const REMOTE_CODE_FORMAT: &str = "hf-config";
+/// The format of a `.zip` that only Python's zipfile opens, as pandas does by the name
+/// ([`super::container`]: bytes precede the archive, so torch and numpy refuse it).
+pub const PANDAS_ZIP_FORMAT: &str = "pandas-zip";
 /// The format of a shard index whose file names leave its folder (the `index_refs` module).
 pub const SHARD_INDEX_FORMAT: &str = "shard-index";
 /// Python code a config's `auto_map` names ([`super::remote_code`]).
@@ -80,6 +83,7 @@ fn by_format(format: &str) -> Vec<&'static str> {
         "pickle" => vec![PICKLE, JOBLIB, PANDAS, TORCH_FULL],
         "numpy" | "numpy-zip" => vec![NUMPY],
         "zip" => vec![TORCH_FULL, PANDAS, NUMPY],
+        PANDAS_ZIP_FORMAT => vec![PANDAS],
         "safetensors" => vec![PICKLE, TORCH_FULL],
         "gguf" | "gguf-sharded" => vec![TEMPLATE],
         // joblib's own compressed formats, when they could not be opened

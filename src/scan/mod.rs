@@ -299,6 +299,18 @@ pub fn scan_bytes_with(path: impl Into<String>, data: &[u8], opts: &ScanOptions)
 pub const MAX_LAYERS: u32 = 2;
 
 fn scan_depth(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> FileScan {
+    let first = scan_format(path.clone(), data, opts, depth);
+    // pandas opens `x.zip` with Python's zipfile, which finds an archive at the end of any file
+    // (after a safetensors header and data, or text): that view is scanned too
+    if depth > 0 || !container::zip_by_name(&path, data) {
+        return first;
+    }
+    let unknown = first.findings.iter().any(|f| f.why.ends_with(UNKNOWN_FORMAT));
+    container::zip_by_python(Collector::new(opts), path, data, (!unknown).then_some(first))
+}
+
+/// [`scan_depth`] by the format the bytes start as.
+fn scan_format(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> FileScan {
     if data.is_empty() {
         return cannot_scan(path, "unknown", EMPTY);
     }
@@ -393,6 +405,24 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
                 c.problem("", Some(0), Severity::Suspicious, why);
             }
             c.finish(path, "safetensors")
+        }
+        // no safetensors reader opens it, but pickle.load may: what it reads is judged
+        Err(e) if probe_pickle(data) => {
+            let mut f = container::pickle_file(c, path, data);
+            let why = format!("invalid safetensors header ({e}), but the bytes unpickle: scanned as a pickle");
+            f.findings.insert(
+                0,
+                Finding {
+                    entry: String::new(),
+                    global: None,
+                    severity: Severity::Suspicious,
+                    offset: Some(0),
+                    why,
+                    loaders: Vec::new(),
+                },
+            );
+            f.verdict = f.verdict.max(Verdict::Suspicious);
+            f
         }
         Err(e) => {
             let mut f = c.finish(path, "safetensors");
