@@ -97,10 +97,17 @@ fn synthetic_pair_uploads_and_reads_back_the_same_bytes() {
         assert_eq!(r["ceiling"], "gpu-ring");
         assert!(r["percent_of_ceiling"].as_f64().unwrap() > 0.0);
     }
+    // which is faster is the machine's to say (a busy one overlaps the two, and the headline says
+    // so): the sentence is about the GPU rows and the safetensors map
+    let headline = v["headline"].to_string();
     assert!(
-        v["headline"]
-            .to_string()
-            .contains("gpu (ring upload), warm: safetensors-mmap loads")
+        [
+            "gpu (ring upload), warm: safetensors-mmap loads",
+            "gpu (ring upload), warm: no measurable difference between safetensors-mmap"
+        ]
+        .iter()
+        .any(|h| headline.contains(h)),
+        "{headline}"
     );
     assert!(r.stdout.contains("safetensors-mmap to gpu"), "{}", r.stdout);
     assert!(std::fs::read_to_string(&md).unwrap().contains("to gpu"));
