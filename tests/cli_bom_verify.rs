@@ -129,6 +129,49 @@ fn verify_results_are_each_components_verification_status() {
     );
 }
 
+/// A model whose weights are as signed but whose other files are not (a file that is no
+/// component changed, removed, or added) did not verify: the BOM said "verified", exit 0.
+#[test]
+fn a_component_is_not_verified_when_the_model_around_it_failed() {
+    let key = verify_data("keys/p256.pub");
+    let other = "config.json"; // signed, and no component of the BOM
+    for tamper in ["changed", "missing", "unsigned"] {
+        let dir = signed_copy();
+        match tamper {
+            "changed" => flip_last_byte(&dir.path().join(other)),
+            "missing" => std::fs::remove_file(dir.path().join(other)).unwrap(),
+            _ => std::fs::write(dir.path().join("tokenizer.json"), b"{}").unwrap(),
+        }
+        let folder = dir.path().to_str().unwrap();
+        for format in ["cyclonedx", "spdx"] {
+            let r = common::run(&["scan", folder, "--format", format, "--verify", "--public-key", &key]);
+            assert_eq!(r.code, 1, "{tamper} {format}: {}", r.stderr);
+            assert!(
+                r.stdout
+                    .contains("this file is as signed, but the model did not verify"),
+                "{tamper}"
+            );
+            assert!(!r.stdout.contains("verification: verified"), "{tamper}");
+        }
+        let doc = parse(&common::run(&[
+            "scan",
+            folder,
+            "--format",
+            "cyclonedx",
+            "--public-key",
+            &key,
+        ]));
+        validate(&doc, Schema::CycloneDx16);
+        let c = component(&doc, "model.safetensors");
+        assert_eq!(
+            property(&c["properties"], "tensorscope:verification"),
+            Some("failed"),
+            "{tamper}"
+        );
+        assert_eq!(c["evidence"]["identity"][0]["confidence"], 0.0, "{tamper}");
+    }
+}
+
 #[test]
 fn verify_asked_for_with_nothing_to_verify_against_is_a_clean_error() {
     let dir = safe_and_dangerous();

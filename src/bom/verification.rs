@@ -262,10 +262,39 @@ pub fn of(checked: &[Checked], file: &Path) -> Option<Verification> {
                 State::Failed,
                 format!("{} {}: {}", bad.status.word(), bad.name, bad.why),
             ),
+            // its own bytes are the ones signed, but the signed model is not what is on disk (a
+            // file changed, missing or unsigned beside it): the model did not verify
+            None if !report.verified => v(State::Failed, model_failures(report)),
             None => v(State::Verified, String::new()),
         });
     }
     uncovered
+}
+
+/// Why a model whose file matched did not verify: its other files' failures, the first few named.
+fn model_failures(report: &Report) -> String {
+    const NAMED: usize = 3;
+    let bad: Vec<String> = report
+        .failures()
+        .map(|f| format!("{} {}", f.status.word(), crate::text::escape(&f.name)))
+        .collect();
+    let more = match bad.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "this file is as signed, but the model did not verify: {}{more}",
+        bad[..bad.len().min(NAMED)].join(", ")
+    )
+}
+
+/// Whether any check failed, whether or not a BOM entry is in the failed part (a config or a
+/// tokenizer file is no component, yet a model with it changed is not the one signed).
+pub fn any_failed(checked: &[Checked]) -> bool {
+    checked.iter().any(|c| match &c.outcome {
+        Ok(r) => !r.verified,
+        Err((state, _)) => *state == State::Failed,
+    })
 }
 
 /// Give every local entry of `bom` its file's verification.
@@ -287,7 +316,7 @@ mod tests {
         Report {
             path: String::new(),
             kind: "oms",
-            verified: false,
+            verified: problem.is_none() && files.iter().all(|f| f.status == Status::Ok),
             signature: None,
             against: None,
             problem: problem.map(str::to_owned),
@@ -319,7 +348,24 @@ mod tests {
             }]
         };
         let ok = checked(None);
-        assert_eq!(of(&ok, &root.join("a.bin")).unwrap().state, State::Verified);
+        // a.bin is as signed, but sub/b.bin beside it changed: the model did not verify
+        let a = of(&ok, &root.join("a.bin")).unwrap();
+        assert_eq!(
+            (a.state, a.detail.as_str()),
+            (
+                State::Failed,
+                "this file is as signed, but the model did not verify: changed sub/b.bin"
+            )
+        );
+        assert!(any_failed(&ok));
+        let clean = vec![Checked {
+            root: root.clone(),
+            kind: "oms",
+            method: "OMS v1.0 signature model.sig".into(),
+            outcome: Ok(report(files[..1].to_vec(), None)),
+        }];
+        assert_eq!(of(&clean, &root.join("a.bin")).unwrap().state, State::Verified);
+        assert!(!any_failed(&clean));
         let bad = of(&ok, &root.join("sub/b.bin")).unwrap();
         assert_eq!(bad.state, State::Failed);
         assert_eq!(bad.detail, "changed sub/b.bin: sha256 differs");

@@ -127,11 +127,11 @@ pub fn run(args: Args, env: &tensorscope::remote::Env) -> anyhow::Result<u8> {
                 _ => {
                     let mut bom = tensorscope::bom::collect(&report, Some(env));
                     verification::attach(&mut bom, &checked);
-                    if bom
+                    let failed_entry = bom
                         .files
                         .iter()
-                        .any(|e| e.verification.as_ref().is_some_and(|v| v.state == State::Failed))
-                    {
+                        .any(|e| e.verification.as_ref().is_some_and(|v| v.state == State::Failed));
+                    if failed_entry || verification::any_failed(&checked) {
                         code = super::FINDING;
                     }
                     if format == Format::Cyclonedx {
