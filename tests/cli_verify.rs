@@ -423,6 +423,14 @@ fn hf_cache_blobs_and_links() {
         assert_eq!(j["kind"], "hf-cache");
         assert_eq!(j["files"].as_array().unwrap().len(), 4, "{}", r.stdout);
     }
+    // which blob a name reaches is not in the cache: the verdict says what it did not check
+    let r = run(&["verify", &repo.to_string_lossy(), "--color", "never"]);
+    assert!(
+        r.stdout
+            .contains("only the Hub records: --against hf://ORG/NAME checks that"),
+        "{}",
+        r.stdout
+    );
     // a corrupted LFS blob
     let blob = repo.join("blobs").join(&lfs);
     let mut b = std::fs::read(&blob).unwrap();

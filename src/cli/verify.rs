@@ -199,6 +199,13 @@ fn human(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()>
             text::plural(n, "file"),
             if n == 1 { "matches" } else { "match" }
         )?;
+        if r.kind == "hf-cache" {
+            // a link swapped to another blob of the same cache passes: nothing local says which
+            // blob each name should reach
+            let note = "each blob is what its name says; which blob each file links to only the Hub \
+                        records: --against hf://ORG/NAME checks that";
+            writeln!(out, "{}", paint(DIM, note))?;
+        }
     } else {
         writeln!(
             out,
