@@ -22,15 +22,29 @@ pub(super) fn array_data<'a>(
         return Err("a joblib NumpyArrayWrapper state that is not a dict".into());
     };
     let d = d.borrow();
+    if d.more {
+        // a key the scan did not keep may be the alignment joblib reads a padding for
+        return Err(format!(
+            "a joblib NumpyArrayWrapper state of more than {} keys: where its array data ends is not known",
+            super::MAX_DICT_ITEMS
+        ));
+    }
     let (Some(shape), Some(dtype)) = (d.get("shape"), d.get("dtype")) else {
         return Err("a joblib NumpyArrayWrapper state without a shape and a dtype the scan can follow".into());
     };
     let elements = super::hazard::elements(shape).ok_or("a joblib array shape that is not integers")?;
-    let (code, size) = match dtype {
-        Value::Dtype(d) => (d.code, d.size),
-        _ => return Err("a joblib array dtype the scan cannot follow".into()),
+    let Value::Dtype(dt) = dtype else {
+        return Err("a joblib array dtype the scan cannot follow".into());
     };
-    if code == 'O' {
+    // what numpy's `dtype.hasobject` says, structured dtypes all the way down
+    let f = super::value::dtype_summary(dt);
+    let code = dt.code;
+    // a structured dtype's item size is its state's (fields checked to fit in it)
+    let size = match code == 'V' && !f.unchecked && f.end.is_some_and(|e| e <= f.size) {
+        true => f.size,
+        false => dt.size,
+    };
+    if code == 'O' || f.objects {
         // `pickle.load` of the inner pickle: walked as a pickle of this stream
         let (inner, err) = walk_nested(data, at, depth);
         info.globals.extend(inner.globals);
@@ -40,14 +54,15 @@ pub(super) fn array_data<'a>(
         }
         return Ok(inner.end - at);
     }
-    if code == 'V' || size == 0 {
+    if f.unchecked || size == 0 {
         return Err(format!(
             "a joblib array of dtype {code}{size}: whether its data is raw bytes or a pickle is not known"
         ));
     }
-    // `numpy_array_alignment_bytes` present (joblib 0.12 and later): one byte says the padding
+    // `numpy_array_alignment_bytes` present and not None (joblib 0.12 and later write 8; joblib
+    // reads a padding for any other value, `False` too): one byte says the padding
     let mut pad = 0usize;
-    if d.get("numpy_array_alignment_bytes").is_some_and(|v| *v != Value::Other) {
+    if d.get("numpy_array_alignment_bytes").is_some_and(|v| *v != Value::PyNone) {
         let n = *data.get(at).ok_or("the joblib array padding runs past the end")?;
         pad = 1 + usize::from(n);
     }

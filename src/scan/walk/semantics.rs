@@ -79,7 +79,8 @@ impl<'a> Semantics<'a> for Walker<'a> {
 
     fn literal(&mut self, lit: Literal<'a>) -> Result<Value<'a>, String> {
         Ok(match lit {
-            Literal::None | Literal::Bool(_) | Literal::Float(_) | Literal::BigInt(_) => Value::Other,
+            Literal::None => Value::PyNone,
+            Literal::Bool(_) | Literal::Float(_) | Literal::BigInt(_) => Value::Other,
             Literal::Int(i) => Value::Int(i),
             Literal::Long(b) => long_value(b),
             Literal::Str(s) => Self::text(&s),

@@ -25,7 +25,9 @@ pub enum Value<'a> {
     Tuple(Rc<Vec<Value<'a>>>),
     /// A list, shared with the memo as in Python (APPEND through either is seen by both).
     List(Rc<RefCell<Vec<Value<'a>>>>),
-    /// Data that is known not to be a string (None, bools, floats, dicts, sets).
+    /// Python's `None` (joblib reads a padding byte for any alignment value but `None`).
+    PyNone,
+    /// Data that is known not to be a string (bools, floats, dicts, sets).
     Other,
     /// `numpy.dtype(code, …)`, shared with the memo as in Python: a BUILD changes the one object
     /// every reference sees.
@@ -128,6 +130,8 @@ pub struct DictInfo<'a> {
     pub fields: Fields,
     /// The first [`MAX_DICT_ITEMS`] items with string keys (values shallow, dicts as `Other`).
     pub items: Vec<(Rc<str>, Value<'a>)>,
+    /// A string key past those was set: what it holds is not known.
+    pub more: bool,
 }
 
 /// String-keyed items kept per simulated dict (a joblib wrapper's state has six).
@@ -145,6 +149,8 @@ impl<'a> DictInfo<'a> {
             slot.1 = v;
         } else if self.items.len() < MAX_DICT_ITEMS {
             self.items.push((k.clone(), v));
+        } else {
+            self.more = true;
         }
     }
 
@@ -250,6 +256,7 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
         | Value::Dict(_)
         | Value::NdArray
         | Value::JoblibWrapper
+        | Value::PyNone
         | Value::Other => Name::NotText,
     }
 }

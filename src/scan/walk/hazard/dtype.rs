@@ -208,7 +208,7 @@ fn check(d: &DtypeInfo, state: &Value<'_>, found: &mut Vec<(bool, String)>) -> L
 /// is known, anything else (a value only known at load time) is not what numpy writes.
 fn part(v: Option<&Value<'_>>, known: impl Fn(&Value<'_>) -> Option<Fields>) -> Option<Part> {
     match v {
-        None | Some(Value::Other) => Some(Part::Absent),
+        None | Some(Value::Other | Value::PyNone) => Some(Part::Absent),
         Some(v) => known(v).map(Part::Known),
     }
 }
