@@ -359,8 +359,13 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
             npy_scan(c, name, &content);
             c.loaders_since(mark, &[super::loaders::NUMPY]);
         } else if storages.contains(e.name.as_str()) && !sole {
-            // raw tensor data the archive's pickle loads as a storage: no loader unpickles it (nor
-            // opens it as an archive, whatever its first bytes look like)
+            // raw tensor data the archive's pickle loads as a storage: no loader unpickles it. But
+            // a whole zip archive there (a zip's start and end records) is what another loader may
+            // open as a file: a decoy `data.pkl` can name a .pt2's nested torch.save file a storage
+            let whole_zip = content.starts_with(b"PK\x03\x04") && python_end(&content).is_some();
+            if let Some(nested) = nested_file(label, name, &content).filter(|_| whole_zip) {
+                c.absorb(name, nested);
+            }
             continue;
         } else if let Some(nested) = nested_file(label, name, &content) {
             // an archive or compressed file inside the archive (a torch.save file in a .pt2, which

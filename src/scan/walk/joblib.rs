@@ -62,7 +62,9 @@ pub(super) fn array_data<'a>(
     // `numpy_array_alignment_bytes` present and not None (joblib 0.12 and later write 8; joblib
     // reads a padding for any other value, `False` too): one byte says the padding
     let mut pad = 0usize;
-    if d.get("numpy_array_alignment_bytes").is_some_and(|v| *v != Value::PyNone) {
+    if d.get("numpy_array_alignment_bytes")
+        .is_some_and(|v| *v != Value::PyNone)
+    {
         let n = *data.get(at).ok_or("the joblib array padding runs past the end")?;
         pad = 1 + usize::from(n);
     }
