@@ -76,7 +76,13 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
     };
     // numpy reads the header with ast.literal_eval: parse it the same way (escapes, implicit
     // concatenation, a repeated key whose last value wins), never by searching the text
-    let dict = pyliteral::parse(text.trim_end_matches(['\n', ' ', '\0']))
+    let text = text.trim_end_matches(['\n', ' ', '\0']);
+    let dict = pyliteral::parse(text)
+        .or_else(|e| match major {
+            // np.load retries a 1.0 or 2.0 header without Python 2's `L` suffixes
+            1 | 2 => pyliteral::parse_py2(text).map_err(|_| e),
+            _ => Err(e),
+        })
         .map_err(|e| format!(".npy header is not a Python literal: {e}"))?;
     let descr = dict.get("descr").ok_or(".npy header has no 'descr' entry")?;
     let object = may_hold_objects(descr, 0);
@@ -152,6 +158,27 @@ fn plain_code(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_2_longs_are_read_as_np_load_retries_them() {
+        // numpy 1.x on Python 2 could write `(3L,)`: np.load drops the L for versions 1.0 and 2.0
+        for major in [1, 2] {
+            let h = header(&npy(
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 4L), }",
+                major,
+            ))
+            .unwrap();
+            assert!(!h.object);
+            let h = header(&npy("{'descr': '|O', 'fortran_order': False, 'shape': (3L,), }", major)).unwrap();
+            assert!(h.object);
+        }
+        assert!(header(&npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3L,), }", 3)).is_err());
+        assert_eq!(
+            pyliteral::parse_py2("(3L, 0x1L, 2)").unwrap(),
+            Lit::Tuple(vec![Lit::Int(Some(3)), Lit::Int(Some(1)), Lit::Int(Some(2))])
+        );
+        assert!(pyliteral::parse("(3L,)").is_err());
+    }
 
     fn npy(dict: &str, major: u8) -> Vec<u8> {
         let mut f = MAGIC.to_vec();

@@ -66,10 +66,22 @@ impl Lit {
 
 /// Parse one literal expression (the whole text, surrounding whitespace and comments allowed).
 pub fn parse(text: &str) -> Result<Lit, String> {
+    parse_with(text, false)
+}
+
+/// [`parse`] after numpy's `_filter_header`, which drops the `L` that follows a number (a
+/// Python 2 long, `(3L,)`): what `np.load` retries a version 1.0 or 2.0 header with when
+/// `ast.literal_eval` refuses it.
+pub fn parse_py2(text: &str) -> Result<Lit, String> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, py2_long: bool) -> Result<Lit, String> {
     let mut p = Parser {
         s: text.as_bytes(),
         text,
         i: 0,
+        py2_long,
     };
     let v = p.value(0)?;
     p.skip();
@@ -83,6 +95,8 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    /// A number may end with Python 2's `L` (see [`parse_py2`]).
+    py2_long: bool,
 }
 
 impl Parser<'_> {
@@ -225,7 +239,10 @@ impl Parser<'_> {
         {
             self.i += 1;
         }
-        let t = &self.text[start..self.i];
+        let mut t = &self.text[start..self.i];
+        if self.py2_long && t.len() > 1 {
+            t = t.strip_suffix('L').unwrap_or(t);
+        }
         let lower = t.to_ascii_lowercase();
         let (radix, body) = match lower.get(..2) {
             Some("0x") => (16, &t[2..]),
