@@ -188,7 +188,8 @@ impl Collector {
                 verdict = verdict.max(severity.verdict());
                 self.push(Finding {
                     entry: entry.to_owned(),
-                    global: Some(h.global.clone()),
+                    // a hazard of the stream itself (an argument across a frame's end) names none
+                    global: (!h.global.is_empty()).then(|| h.global.clone()),
                     severity,
                     offset: Some(base + h.offset as u64),
                     why: h.why.clone(),
@@ -198,8 +199,10 @@ impl Collector {
             if let Some(end) = p.frame_end {
                 verdict = verdict.max(Verdict::Suspicious);
                 let why = format!(
-                    "the frame holding STOP runs {} bytes past it: CPython resumes the next pickle at the frame's end \
-                     on an in-memory stream (io.BytesIO), right after STOP on a file from open() (both were scanned)",
+                    "the frame holding STOP runs {} bytes past it: CPython's C unpickler resumes the next pickle at \
+                     the frame's end when it read the frame with one read() (always from io.BytesIO; from a file from \
+                     open() when the frame is 8192 bytes or more, or more than the file's buffer holds), right after \
+                     STOP otherwise (the pickles from both places were scanned)",
                     end - p.end
                 );
                 self.problem(entry, Some(base + p.end as u64), Severity::Suspicious, why);

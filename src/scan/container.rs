@@ -39,27 +39,62 @@ pub(super) fn pickle_file(mut c: Collector, path: String, data: &[u8]) -> FileSc
 
 /// The stacked pickles of a legacy file, then its storage data stepped over with the key list and
 /// the element sizes of the persistent ids. Whatever cannot be accounted for is scanned as pickles.
+/// Where a reader may go on from more than one place after a pickle (its frame runs past STOP, or
+/// an argument past a frame's end: [`walk::PickleInfo::next_starts`]), each way on is walked.
 fn legacy(c: &mut Collector, data: &[u8]) {
-    let mut pos = 0;
-    let mut infos = Vec::with_capacity(LEGACY_PICKLES.len());
-    for name in LEGACY_PICKLES {
+    // (where the next pickle starts, the pickles read so far on this way)
+    let mut work = vec![(0usize, Vec::with_capacity(LEGACY_PICKLES.len()))];
+    let mut seen = HashSet::new();
+    let mut walked = HashSet::new();
+    while let Some((pos, mut infos)) = work.pop() {
+        let i = infos.len();
+        if !seen.insert((i, pos)) {
+            continue;
+        }
+        if seen.len() > LEGACY_PICKLES.len() + super::tar::MAX_RESUMES {
+            let why = format!(
+                "more than {} places where a reader could go on: the rest was not followed",
+                super::tar::MAX_RESUMES
+            );
+            c.problem("", Some(pos as u64), Severity::Suspicious, why);
+            break;
+        }
+        let Some(&name) = LEGACY_PICKLES.get(i) else {
+            if walked.insert((i, pos)) {
+                storages(c, data, pos, &infos);
+            }
+            continue;
+        };
         let (info, err) = walk::walk_one(data, pos);
+        let first = walked.insert((i, pos));
         if err.is_some() {
             // re-walk from here as a stream: reports the error and looks for pickles behind it
-            c.stream(name, pos as u64, &walk::walk_stream(&data[pos..], Mode::Strict));
-            return;
+            if first {
+                c.stream(name, pos as u64, &walk::walk_stream(&data[pos..], Mode::Strict));
+            }
+            continue;
         }
-        c.stream(
-            name,
-            0,
-            &walk::Stream {
-                pickles: vec![info.clone()],
-                errors: Vec::new(),
-            },
-        );
-        pos = info.end;
+        if first {
+            c.stream(
+                name,
+                0,
+                &walk::Stream {
+                    pickles: vec![info.clone()],
+                    errors: Vec::new(),
+                },
+            );
+        }
+        let starts = info.next_starts();
         infos.push(info);
+        for &next in starts.iter().skip(1).rev() {
+            work.push((next, infos.clone()));
+        }
+        work.push((starts[0], infos));
     }
+}
+
+/// The storage data after the five pickles of a legacy file (`infos`), from `pos`.
+fn storages(c: &mut Collector, data: &[u8], mut pos: usize, infos: &[walk::PickleInfo<'_>]) {
     if let Err(why) = skip_storages(data, &mut pos, &infos[3].persistent_ids, &infos[4].result) {
         c.problem(
             "storage data",

@@ -5,7 +5,7 @@
 //! legacy `torch.save` file can be a tar too. Every member is scanned, and the whole file is also
 //! probed as a pickle (what `pickle.load` would read).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::walk::{self, Mode};
 use super::{Collector, FileScan, Severity};
@@ -340,10 +340,16 @@ fn tensor_raw(_: &walk::Value<'_>, rest: &[u8]) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Most places where the walk of an interleaved member or a legacy file goes on from besides the
+/// first (a pickle's frame may end past its STOP, or an argument run past a frame's end: see
+/// [`walk::PickleInfo::next_starts`]).
+pub(super) const MAX_RESUMES: usize = 32;
+
 /// A member of pickles interleaved with raw data, read as torch's `legacy_load` reads it: a count,
 /// then per item a pickle and the raw data `raw` measures, then (for `storages`) one more pickle.
 /// Whatever cannot be accounted for is suspicious and walked as pickles from there on (a payload
-/// hidden behind raw bytes is still seen).
+/// hidden behind raw bytes is still seen). Where a reader may go on from more than one place after
+/// a pickle ([`walk::PickleInfo::next_starts`]), each is followed.
 fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: RawLen) {
     let one = |c: &mut Collector, info: &walk::PickleInfo<'_>| {
         let s = walk::Stream {
@@ -352,7 +358,6 @@ fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: Raw
         };
         c.stream(name, base as u64, &s);
     };
-    let mut pos = 0usize;
     let give_up = |c: &mut Collector, pos: usize, why: String| {
         c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
         c.stream(
@@ -366,40 +371,78 @@ fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: Raw
         return c.stream(name, base as u64, &walk::walk_stream(body, Mode::Strict));
     }
     one(c, &count);
-    pos = count.end.max(pos);
     let walk::Value::Int(n) = count.result else {
         return give_up(
             c,
-            pos,
+            count.end,
             "cannot step over the raw data: the count is not an integer".into(),
         );
     };
-    for _ in 0..n.max(0) {
-        if pos >= body.len() {
-            return give_up(c, pos, format!("fewer than {n} records"));
+    // (where the walk goes on, records read, the last record's value when its raw data starts there)
+    let mut work: Vec<(usize, i64, Option<walk::Value<'_>>)> =
+        count.next_starts().into_iter().rev().map(|p| (p, 0, None)).collect();
+    let mut seen = HashSet::new();
+    let mut walked = HashSet::new();
+    'paths: while let Some((mut pos, mut i, mut pending)) = work.pop() {
+        if !seen.insert((pos, i)) {
+            continue;
         }
-        let (record, err) = walk::walk_one(body, pos);
-        if err.is_some() {
-            return c.stream(
+        if seen.len() > MAX_RESUMES {
+            let why = format!("more than {MAX_RESUMES} places where a reader could go on: the rest was not followed");
+            c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
+            break;
+        }
+        loop {
+            if let Some(record) = pending.take() {
+                match raw(&record, &body[pos.min(body.len())..]) {
+                    Ok(len) => pos += len,
+                    Err(why) => {
+                        if walked.insert(pos) {
+                            give_up(c, pos, format!("cannot step over the raw data: {why}"));
+                        }
+                        continue 'paths;
+                    }
+                }
+            }
+            if i >= n {
+                break;
+            }
+            if pos >= body.len() {
+                if walked.insert(pos) {
+                    give_up(c, pos, format!("fewer than {n} records"));
+                }
+                continue 'paths;
+            }
+            let (record, err) = walk::walk_one(body, pos);
+            let first = walked.insert(pos);
+            if err.is_some() {
+                if first {
+                    c.stream(
+                        name,
+                        (base + pos) as u64,
+                        &walk::walk_stream(&body[pos..], Mode::Strict),
+                    );
+                }
+                continue 'paths;
+            }
+            if first {
+                one(c, &record);
+            }
+            i += 1;
+            for alt in record.next_starts().into_iter().skip(1) {
+                work.push((alt, i, Some(record.result.clone())));
+            }
+            pos = record.end;
+            pending = Some(record.result);
+        }
+        if pos < body.len() && walked.insert(pos) {
+            // `storages` ends with the views pickle; anything after what torch reads is walked too
+            c.stream(
                 name,
                 (base + pos) as u64,
                 &walk::walk_stream(&body[pos..], Mode::Strict),
             );
         }
-        one(c, &record);
-        pos = record.end;
-        match raw(&record.result, &body[pos..]) {
-            Ok(len) => pos += len,
-            Err(why) => return give_up(c, pos, format!("cannot step over the raw data: {why}")),
-        }
-    }
-    if pos < body.len() {
-        // `storages` ends with the views pickle; anything after what torch reads is walked too
-        c.stream(
-            name,
-            (base + pos) as u64,
-            &walk::walk_stream(&body[pos..], Mode::Strict),
-        );
     }
 }
 
@@ -450,5 +493,28 @@ mod tests {
         assert_eq!(number(b"  17 \0\0\0"), Some(0o17));
         assert_eq!(number(b"\x80\0\0\0\0\0\x01\x00"), Some(256));
         assert_eq!(number(b"9"), None);
+    }
+
+    #[test]
+    fn an_interleaved_member_goes_on_from_a_frame_end_too() {
+        // `storages`: a count of 0 in a frame that runs past its STOP. Read on right after STOP, a
+        // BINBYTES swallows the payload; torch.load on a file reads on from the frame's end.
+        let evil = b"cposix\nsystem\n(S'true'\ntR.";
+        let tail = [&b"\x80\x02B"[..], &(evil.len() as u32).to_le_bytes()].concat();
+        let frame = [&b"K\x00."[..], &tail].concat();
+        let mut body = b"\x80\x04\x95".to_vec();
+        body.extend((frame.len() as u64).to_le_bytes());
+        body.extend(&frame);
+        body.extend(evil);
+        body.extend(b"0.");
+        let t = tar_of(&[("storages", &body), ("pickle", b"\x80\x02}.")], true);
+        let scan = crate::scan::scan_bytes("x.tar", &t);
+        assert!(
+            scan.findings
+                .iter()
+                .any(|f| f.global.as_deref() == Some("posix.system") && f.severity == Severity::Dangerous),
+            "{:?}",
+            scan.findings
+        );
     }
 }

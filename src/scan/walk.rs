@@ -69,9 +69,60 @@ fn walk_nested(data: &[u8], start: usize, depth: u32) -> (PickleInfo<'_>, Option
     walk_with(data, start, depth, true)
 }
 
+/// What a read that runs past the end of a frame means, as a hazard.
+const CROSSING: &str = "an argument runs past the end of its FRAME: CPython's C unpickler reading a file or \
+                        io.BytesIO (pickle.load, torch.load, np.load) that read the frame whole drops the bytes \
+                        left in it and reads the argument from the frame's end, a pickle.loads of the bytes reads \
+                        on, Python's own unpickler raises (both readings were scanned)";
+
 /// [`walk_nested`]; `follow_joblib` false reads the stream as a plain unpickler does, which knows
 /// nothing of joblib's array data after a `NumpyArrayWrapper` BUILD and reads it as opcodes.
+///
+/// The pickle is read in order; when a read runs past the end of a frame, it is read again as the
+/// C unpickler reads it from a file that handed it the frame with one `read()` (see
+/// [`ops::FrameBuffer`]), and what that reading names is added: its globals and hazards, and where
+/// it ends ([`PickleInfo::other_ends`]).
 fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (PickleInfo<'_>, Option<WalkError>) {
+    let (mut info, err, crossed) = walk_reading(data, start, depth, follow_joblib, false);
+    if !crossed {
+        return (info, err);
+    }
+    let (c, _, _) = walk_reading(data, start, depth, follow_joblib, true);
+    for g in c.globals {
+        if !info
+            .globals
+            .iter()
+            .any(|h| h.module == g.module && h.name == g.name && h.how == g.how)
+        {
+            info.globals.push(g);
+        }
+    }
+    for h in c.hazards {
+        if !info.hazards.contains(&h) {
+            info.hazards.push(h);
+        }
+    }
+    if c.complete {
+        let ends = std::iter::once(c.end).chain(c.frame_end).chain(c.other_ends);
+        for e in ends {
+            if e != info.end && Some(e) != info.frame_end && !info.other_ends.contains(&e) {
+                info.other_ends.push(e);
+            }
+        }
+    }
+    (info, err)
+}
+
+/// One reading of the pickle at `start`: in order (`jump` false), or as the C unpickler reads a
+/// file that hands it each frame with one `read()` (`jump` true). Also returns whether a read ran
+/// past the end of a frame (where the two readings part).
+fn walk_reading(
+    data: &[u8],
+    start: usize,
+    depth: u32,
+    follow_joblib: bool,
+    jump: bool,
+) -> (PickleInfo<'_>, Option<WalkError>, bool) {
     let mut m = Interp::new(Walker {
         follow_joblib,
         seen: HashSet::new(),
@@ -88,8 +139,11 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
             globals: Vec::new(),
             hazards: Vec::new(),
             frame_end: None,
+            other_ends: Vec::new(),
         },
     });
+    let mut buf = ops::FrameBuffer { end: None, jump };
+    let mut crossed = false;
     let mut frame_end = 0usize;
     // where the file handle stands once joblib has read an array from it inside a frame: the
     // unpickler read the whole frame first, so the array came from the frame's end, and what follows
@@ -102,7 +156,7 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
         {
             pos = at;
         }
-        let (instr, next) = match ops::decode(data, pos) {
+        let (instr, next, crossing) = match ops::decode_buffered(data, pos, &mut buf) {
             Ok(x) => x,
             Err(e) => {
                 m.sem.info.end = e.offset.max(pos);
@@ -110,11 +164,26 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
                     offset: e.offset,
                     msg: e.to_string(),
                 };
-                return (m.sem.info, Some(err));
+                return (m.sem.info, Some(err), crossed);
             }
         };
         m.sem.info.end = next;
-        if let Arg::Frame(n) = instr.arg {
+        if crossing.is_some() {
+            crossed = true;
+            let h = Hazard {
+                offset: instr.offset,
+                global: String::new(),
+                dangerous: false,
+                why: CROSSING.into(),
+            };
+            if !m.sem.info.hazards.contains(&h) {
+                m.sem.info.hazards.push(h);
+            }
+        }
+        if jump {
+            // the C unpickler's file stands at the end of the frame it holds
+            frame_end = buf.end.unwrap_or(0);
+        } else if let Arg::Frame(n) = instr.arg {
             frame_end = usize::try_from(n)
                 .ok()
                 .and_then(|n| next.checked_add(n))
@@ -132,7 +201,11 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
                 if frame_end > next {
                     info.frame_end = Some(frame_end);
                 }
-                return (info, None);
+                // the buffered frame holding STOP (an outer one, when a frame inside it fit in it)
+                if let Some(e) = buf.end.filter(|&e| e > next && Some(e) != info.frame_end) {
+                    info.other_ends.push(e);
+                }
+                return (info, None, crossed);
             }
             Ok(Flow::Next) => {
                 pos = next;
@@ -156,7 +229,7 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
                     match joblib::array_data(data, at, &state, depth, &mut m.sem.info) {
                         Ok(len) if in_frame => file_at = Some(at + len),
                         Ok(len) => pos = next + len,
-                        Err(msg) => return (m.sem.info, Some(WalkError { offset: at, msg })),
+                        Err(msg) => return (m.sem.info, Some(WalkError { offset: at, msg }), crossed),
                     }
                 }
             }
@@ -165,7 +238,7 @@ fn walk_with(data: &[u8], start: usize, depth: u32, follow_joblib: bool) -> (Pic
                     offset: instr.offset,
                     msg,
                 };
-                return (m.sem.info, Some(err));
+                return (m.sem.info, Some(err), crossed);
             }
         }
     }

@@ -247,3 +247,40 @@ fn v3_memo_dicts_and_joblib_arrays() {
     let s = walk_stream(&many, Mode::Probe);
     assert!(s.errors.iter().any(|e| is_limit(&e.msg)), "{:?}", s.errors);
 }
+
+#[test]
+fn an_argument_past_a_frame_end_is_read_both_ways() {
+    // FRAME ending 5 bytes into a 16-byte BINUNICODE: read in order, the next BINUNICODE swallows
+    // the payload; the C unpickler reads the 16 bytes from the frame's end and runs the payload
+    let evil = b"0cposix\nsystem\n(S'true'\ntR.";
+    let frame = [&b"}X"[..], &16u32.to_le_bytes(), &[0u8; 5]].concat();
+    let mut p = b"\x80\x04\x95".to_vec();
+    p.extend((frame.len() as u64).to_le_bytes());
+    p.extend(&frame);
+    p.extend([0u8; 11]);
+    p.push(b'X');
+    p.extend((evil.len() as u32).to_le_bytes());
+    p.extend(evil);
+    p.extend(b"00.");
+    let (info, err) = walk_one(&p, 0);
+    assert!(err.is_none() && info.complete, "{err:?}");
+    assert_eq!(info.end, p.len());
+    assert_eq!(
+        names(&Stream {
+            pickles: vec![info.clone()],
+            errors: Vec::new()
+        }),
+        ["posix.system"]
+    );
+    assert!(
+        info.hazards.iter().any(|h| h.why.contains("past the end of its FRAME")),
+        "{:?}",
+        info.hazards
+    );
+    // the C reading stops at the payload's STOP: the next pickle may start there
+    assert_eq!(info.other_ends, [p.len() - 3]);
+    assert_eq!(info.next_starts(), [p.len(), p.len() - 3]);
+    // a frame that holds its arguments is read once, with no hazard
+    let (info, _) = walk_one(b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x07.", 0);
+    assert!(info.hazards.is_empty() && info.other_ends.is_empty() && info.complete);
+}

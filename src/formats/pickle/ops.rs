@@ -132,11 +132,40 @@ impl fmt::Display for OpError {
 
 impl std::error::Error for OpError {}
 
+/// The C unpickler's buffer when it reads a pickle from a file object (`pickle.load`,
+/// `torch.load`, `np.load`), for [`decode_buffered`].
+///
+/// `_pickle.c`'s `load_frame` asks `_Unpickler_Read` for the whole frame. Unless those bytes are
+/// already buffered, `_Unpickler_ReadFromFile` fetches them: with `peek` (a buffered file from
+/// `open()`) only when the frame is under `PREFETCH` (8192) bytes *and* `peek` returns the whole
+/// frame (it returns what the file's buffer holds, so that depends on where the frame falls);
+/// otherwise (always on an `io.BytesIO`, which has no `peek`) with one `read(frame_len)`, which
+/// moves the file to the frame's end. A later read that wants more than the buffer has left goes
+/// back to the file (`_Unpickler_ReadImpl`, `_Unpickler_Readline`): the bytes left in a buffer that
+/// `read()` filled are dropped, and the argument is read from the frame's end. Python's own
+/// `_Unframer` raises there instead, and a reader of the bytes in order (`pickle.loads`, a peeked
+/// buffer) reads on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameBuffer {
+    /// End of the frame the unpickler holds from one `read()` (`None`: it reads the stream in
+    /// order, no frame buffered, or a frame already left).
+    pub end: Option<usize>,
+    /// Whether a read running past [`FrameBuffer::end`] is taken from there, as the C unpickler
+    /// does; `false` reads on in order and only reports the crossing.
+    pub jump: bool,
+}
+
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     at: usize,
     op: Opcode,
+    /// The frame buffer end, when reading as the C unpickler ([`decode_buffered`]).
+    limit: Option<usize>,
+    /// Whether a crossing read jumps to `limit`.
+    jump: bool,
+    /// Where the first read that ran past `limit` started.
+    crossed: Option<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -144,7 +173,29 @@ impl<'a> Reader<'a> {
         OpError { offset: self.at, kind }
     }
 
+    /// Before a read of `n` bytes: one that the frame buffer cannot satisfy goes to the file, which
+    /// stands at the buffer's end (see [`FrameBuffer`]).
+    fn refill(&mut self, n: u64) {
+        let Some(end) = self.limit else { return };
+        if self.pos <= end && n <= (end - self.pos) as u64 {
+            return;
+        }
+        self.leave(end);
+    }
+
+    /// Leave the frame buffer ending at `end`: the bytes left in it are dropped (when jumping).
+    fn leave(&mut self, end: usize) {
+        if self.pos < end {
+            self.crossed.get_or_insert(self.pos);
+            if self.jump {
+                self.pos = end;
+            }
+        }
+        self.limit = None;
+    }
+
     fn take(&mut self, n: u64) -> Result<&'a [u8], OpError> {
+        self.refill(n);
         let available = (self.data.len() - self.pos) as u64;
         if n > available {
             return Err(self.err(OpErrorKind::Truncated {
@@ -193,6 +244,13 @@ impl<'a> Reader<'a> {
     }
 
     fn line(&mut self) -> Result<&'a [u8], OpError> {
+        if let Some(end) = self.limit {
+            // a line the buffer does not finish is read from the file with readline()
+            let held = self.data.get(self.pos..end).unwrap_or_default();
+            if !held.contains(&b'\n') {
+                self.leave(end);
+            }
+        }
         let rest = &self.data[self.pos..];
         let window = &rest[..rest.len().min(MAX_LINE_LEN + 1)];
         match window.iter().position(|&b| b == b'\n') {
@@ -364,6 +422,34 @@ fn float_text(r: &Reader<'_>, line: &[u8]) -> Result<f64, OpError> {
 /// Decode the instruction at `pos`; returns it and the position of the next one.
 #[inline]
 pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
+    decode_in(data, pos, None).map(|(i, next, _)| (i, next))
+}
+
+/// [`decode`] as CPython's C unpickler reads a file object that hands it each frame with one
+/// `read()` (see [`FrameBuffer`]): a FRAME fills `buf`, and a read running past its end is taken
+/// from there (when `buf.jump`). Also returns where the first read that ran past a frame's end
+/// started, if one did (with `buf.jump` false the bytes are read on in order).
+#[inline]
+pub fn decode_buffered<'a>(
+    data: &'a [u8],
+    pos: usize,
+    buf: &mut FrameBuffer,
+) -> Result<(Instr<'a>, usize, Option<usize>), OpError> {
+    decode_in(data, pos, Some(buf))
+}
+
+#[inline]
+fn decode_in<'a>(
+    data: &'a [u8],
+    pos: usize,
+    mut buf: Option<&mut FrameBuffer>,
+) -> Result<(Instr<'a>, usize, Option<usize>), OpError> {
+    if let Some(b) = buf.as_deref_mut()
+        && b.end.is_some_and(|e| pos >= e)
+    {
+        // the opcode byte itself is read from the file: the buffer is used up
+        b.end = None;
+    }
     let Some(&byte) = data.get(pos) else {
         let offset = pos.min(data.len());
         return Err(OpError {
@@ -386,6 +472,9 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
         pos: pos + 1,
         at: pos,
         op,
+        limit: buf.as_deref().and_then(|b| b.end),
+        jump: buf.as_deref().is_some_and(|b| b.jump),
+        crossed: None,
     };
     use Opcode as O;
     let arg = match op {
@@ -493,6 +582,7 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
         }
         O::Frame => {
             let n = r.u64()?;
+            r.refill(n);
             let available = (data.len() - r.pos) as u64;
             if n > available {
                 return Err(r.err(OpErrorKind::Truncated {
@@ -501,10 +591,18 @@ pub fn decode(data: &[u8], pos: usize) -> Result<(Instr<'_>, usize), OpError> {
                     available,
                 }));
             }
+            if r.limit.is_none() && buf.is_some() {
+                // a frame not already in the buffer is read whole into it (load_frame), and the
+                // unpickler rewinds to its start
+                r.limit = Some(r.pos + n as usize);
+            }
             Arg::Frame(n)
         }
     };
-    Ok((Instr { offset: pos, op, arg }, r.pos))
+    if let Some(b) = buf {
+        b.end = r.limit;
+    }
+    Ok((Instr { offset: pos, op, arg }, r.pos, r.crossed))
 }
 
 /// Iterator over the instructions of one pickle, from a start position through STOP.

@@ -53,10 +53,30 @@ pub struct PickleInfo<'a> {
     /// Harm done with allowlisted globals (a BUILD on a class, a hostile dtype state, a huge
     /// allocation), in stream order.
     pub hazards: Vec<Hazard>,
-    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython's
-    /// unpickler reads whole frames, so on an `io.BytesIO` (no `peek`) the next `pickle.load`
-    /// starts there; on a buffered file from `open()` it starts right after STOP.
+    /// Where the FRAME holding its STOP ends, when that is past [`PickleInfo::end`]: CPython's C
+    /// unpickler reads a frame with one `read()` (always from an `io.BytesIO`, which has no `peek`;
+    /// from a buffered file from `open()` when the frame is 8192 bytes or more, or more than the
+    /// file's buffer holds), and then the next `pickle.load` starts there; else right after STOP.
     pub frame_end: Option<usize>,
+    /// Other places where the next pickle may start, for the C unpickler reading frames it read
+    /// whole ([`crate::formats::pickle::ops::FrameBuffer`]): after STOP and at the end of the frame
+    /// holding it in that reading, when an argument ran past a frame's end; and the end of an
+    /// outer frame holding STOP.
+    pub other_ends: Vec<usize>,
+}
+
+impl PickleInfo<'_> {
+    /// Every place where a reader may start the next pickle: right after STOP, then
+    /// [`PickleInfo::frame_end`] and [`PickleInfo::other_ends`].
+    pub fn next_starts(&self) -> Vec<usize> {
+        let mut v = vec![self.end];
+        for e in self.frame_end.iter().chain(&self.other_ends) {
+            if !v.contains(e) {
+                v.push(*e);
+            }
+        }
+        v
+    }
 }
 
 /// Harm a pickle does with globals that are themselves allowlisted.

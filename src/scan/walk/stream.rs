@@ -74,9 +74,7 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
         let (mut info, err) = walk_with(data, pos, depth, mode != Mode::Plain);
         let Some(e) = err else {
             pos = info.end;
-            if let Some(f) = info.frame_end.filter(|&f| f < data.len()) {
-                starts.push(f);
-            }
+            starts.extend(info.next_starts().into_iter().skip(1).filter(|&f| f < data.len()));
             s.pickles.push(info);
             continue;
         };
@@ -90,6 +88,8 @@ fn walk_from<'a>(data: &'a [u8], start: usize, mode: Mode, depth: u32, s: &mut S
         if strict {
             s.errors.push(e.clone());
         }
+        // the C unpickler's reading of a frame may have ended well where this one broke
+        starts.extend(info.other_ends.iter().copied().filter(|&f| f < data.len()));
         if strict || !info.globals.is_empty() {
             s.pickles.push(info);
         }
