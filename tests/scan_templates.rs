@@ -149,6 +149,43 @@ fn the_cli_scans_a_folder_of_templates() {
     assert!(r.stdout.contains("CVE-2024-34359"), "{}", r.stdout);
 }
 
+/// Review 37's two evasions, as the reviewer made them (`templates/review37/`, confirmed with
+/// llama-cpp-python 0.2.71 running the payload): dunders spelled with `\U0000005f` string escapes,
+/// and a raw block that Jinja2 ends at `{%<U+00A0>endraw %}`. Each GGUF, each template file of
+/// its folder and the plain control scan dangerous; both scanned safe before.
+#[test]
+fn the_review_37_templates_are_read_as_jinja2_reads_them() {
+    for case in ["gguf-template-unicode-escape", "gguf-template-raw-unicode-space"] {
+        let d = dir("review37").join(case);
+        let r = tensorscope::scan::scan_file(&d.join("tiny-chat.gguf"));
+        assert_eq!(r.verdict, Verdict::Dangerous, "{case}: {:#?}", r.findings);
+        assert_eq!(r.templates, Some(1), "{case}");
+        let report = tensorscope::scan::scan_paths(&[d.join("folder"), d.join("control")]).unwrap();
+        let verdicts: Vec<_> = report
+            .files
+            .iter()
+            .map(|f| (f.path.rsplit_once("/review37/").unwrap().1, f.verdict))
+            .collect();
+        assert_eq!(verdicts.len(), 3, "{case}: {verdicts:?}");
+        assert!(
+            verdicts.iter().all(|v| v.1 == Verdict::Dangerous),
+            "{case}: {verdicts:?}"
+        );
+    }
+    // the raw block's odd whitespace is named on its own, at its offset
+    let t = std::fs::read_to_string(dir("review37").join("gguf-template-raw-unicode-space/folder/chat_template.jinja"))
+        .unwrap();
+    let r = scan_bytes("raw.gguf", &gguf(&t));
+    let at = t.find('\u{a0}').unwrap();
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.offset == Some(at as u64) && f.why.contains("U+00A0")),
+        "{:#?}",
+        r.findings
+    );
+}
+
 /// Cut a string at a byte index, rounded down to a character boundary.
 fn cut(s: &str, at: usize) -> &str {
     let mut i = at.min(s.len());

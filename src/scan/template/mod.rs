@@ -26,6 +26,8 @@
 //!
 //! A template with no finding is safe. The walk never renders anything.
 
+mod char_names;
+mod jinja2;
 mod judge;
 pub(crate) mod names;
 
@@ -79,20 +81,35 @@ pub(crate) fn check(t: &str) -> Vec<Hit> {
             ),
         )];
     }
-    let text = without_generation_tags(t);
-    if let Some(h) = too_long_expression(&text) {
-        return vec![h];
+    // the text as Jinja2 reads it (string escapes decoded, Python whitespace in tags made ASCII)
+    let reading = jinja2::read(t);
+    let text = without_generation_tags(&reading.text);
+    let mut hits = match too_long_expression(&text) {
+        Some(h) => vec![h],
+        None => {
+            // the tree is deep only within the limits above, but its walk and drop recurse: a
+            // thread with a known stack keeps that off the caller's
+            let run = std::thread::Builder::new()
+                .name("template-check".into())
+                .stack_size(STACK_BYTES)
+                .spawn(move || parse_and_judge(&text));
+            match run.map(|h| h.join()) {
+                Ok(Ok(hits)) => hits,
+                _ => vec![Hit::suspicious(0, "the template check could not run (not checked)")],
+            }
+        }
+    };
+    for h in &mut hits {
+        let mut at = reading.source_offset(h.offset).min(t.len());
+        while !t.is_char_boundary(at) {
+            at -= 1;
+        }
+        h.offset = at;
     }
-    // the tree is deep only within the limits above, but its walk and drop recurse: a thread
-    // with a known stack keeps that off the caller's
-    let run = std::thread::Builder::new()
-        .name("template-check".into())
-        .stack_size(STACK_BYTES)
-        .spawn(move || parse_and_judge(&text));
-    match run.map(|h| h.join()) {
-        Ok(Ok(hits)) => hits,
-        _ => vec![Hit::suspicious(0, "the template check could not run (not checked)")],
-    }
+    hits.extend(reading.hits);
+    hits.sort_by_key(|h| h.offset);
+    hits.dedup_by(|a, b| a.offset == b.offset && a.why == b.why);
+    hits
 }
 
 fn parse_and_judge(text: &str) -> Vec<Hit> {

@@ -160,3 +160,77 @@ fn an_opening_and_closing_tag_that_overlap_never_panic() {
         let _ = super::check(t);
     }
 }
+
+#[test]
+fn string_literals_are_decoded_as_jinja2_decodes_them() {
+    // Python's unicode-escape: every form of `_` minijinja keeps as text or reads otherwise
+    for t in [
+        r#"{{ ""["\U0000005f\U0000005fclass\U0000005f\U0000005f"] }}"#,
+        r#"{{ x["\N{LOW LINE}\N{low line}class__"] }}"#,
+        r#"{{ x['\137\137class\137\137'] }}"#,
+        r#"{{ x['\u005f\x5f\N{LOW LINE}init__'] }}"#,
+        "{{ x['_\\\n_class__'] }}",
+        "{{ x['_\\\r\n_class__'] }}",
+        r#"{{ x|attr("\U0000005f_globals__") }}"#,
+        r#"{{ x['m\N{LATIN SMALL LETTER R}o'] }}"#,
+        r#"{% set a = "\U0000005f" %}{{ x[a ~ a ~ 'class' ~ a ~ a] }}"#,
+    ] {
+        assert_eq!(worst(t), Some(Severity::Dangerous), "{t}");
+    }
+    // decoded values that are harmless stay safe: a fullwidth low line is not `_` to getattr
+    for t in [
+        r#"{{ '\N{FULLWIDTH LOW LINE}x' ~ m.content }}"#,
+        r#"{{ 'a\/b\q\a\v\x41\777' ~ m.content }}"#,
+        "{{ '\\é' ~ m.content }}",
+        r#"{{ "it's \"quoted\" \\ here" }}"#,
+    ] {
+        assert_eq!(check(t), [], "{t}");
+    }
+    // a name the check cannot resolve is never safe
+    let h = check(r#"{{ x['\N{CJK UNIFIED IDEOGRAPH-4E00}'] }}"#);
+    assert!(h.iter().any(|h| h.why.contains("\\N{")), "{h:?}");
+    // what Jinja2 rejects is suspicious, at the literal
+    for t in [r#"{{ '\x5' }}"#, r#"{{ '\N{NO SUCH NAME' }}"#, r#"{{ '\U00110000' }}"#] {
+        assert_eq!(worst(t), Some(Severity::Suspicious), "{t}");
+    }
+}
+
+#[test]
+fn decoded_literals_keep_offsets_true() {
+    // the literal before the finding shrinks when decoded; the finding is still where it was
+    let t = r#"{{ '\U00000041\U00000042' }}{{ cycler.__init__ }}"#;
+    let h = check(t);
+    assert_eq!(h[0].offset, t.find("cycler").unwrap(), "{h:?}");
+    let t = r#"{{ x['\U0000005f\U0000005fclass__'] }}"#;
+    let h = check(t);
+    assert!(h.iter().all(|h| h.offset < t.len()), "{h:?}");
+    assert_eq!(h.iter().map(|h| h.severity).max(), Some(Severity::Dangerous));
+}
+
+#[test]
+fn python_whitespace_inside_tags_is_read_as_jinja2_reads_it() {
+    let payload = "{{ ''.__class__.__mro__[1].__subclasses__() }}";
+    for space in ['\u{a0}', '\x0b', '\x1c', '\x1f', '\u{85}', '\u{2003}', '\u{3000}'] {
+        // a raw block that Jinja2 ends at an endraw spelled with that whitespace
+        for end in [
+            format!("{{%{space}endraw %}}"),
+            format!("{{%-{space}endraw{space}-%}}"),
+            format!("{{%+ endraw{space}+%}}"),
+        ] {
+            let t = format!("{{% raw %}}x{end}{payload}{{% raw %}}{{% endraw %}}");
+            assert_eq!(worst(&t), Some(Severity::Dangerous), "{t:?}");
+        }
+        // a raw block Jinja2 opens with it: what is inside stays text (suspicious for the space)
+        let t = format!("{{%{space}raw{space}%}}{{{{ x.__class__ }}}}{{% endraw %}}");
+        let h = check(&t);
+        assert_eq!(h.len(), 1, "{t:?} {h:?}");
+        assert!(h[0].why.contains("U+"), "{h:?}");
+        // inside an ordinary tag and an expression: judged, and suspicious on its own
+        let t = format!("{{%{space}if{space}m{space}%}}{{{{{space}m.content{space}}}}}{{%{space}endif{space}%}}");
+        assert_eq!(worst(&t), Some(Severity::Suspicious), "{t:?}");
+        let t = format!("{{{{{space}x.__globals__{space}}}}}");
+        assert_eq!(worst(&t), Some(Severity::Dangerous), "{t:?}");
+    }
+    // inside strings and text it is data
+    assert_eq!(check("\u{a0}{{ 'a\u{a0}b' ~ m.content }}\u{a0}{# \u{a0} #}"), []);
+}

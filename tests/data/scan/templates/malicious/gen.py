@@ -48,6 +48,17 @@ CODE = {
     "self-private": """{% set u = '_' %}{% set p = u ~ 'TemplateReference' ~ u ~ u ~ 'context' %}{{ self[p].environment.globals['cycler'][u ~ u ~ 'init' ~ u ~ u][u ~ u ~ 'globals' ~ u ~ u].os.popen('CMD').read() }}""",
     # lower of an upper-case name
     "lower-filter": """{% set c = cycler %}{% set u = '_' %}{% set i = (u ~ u ~ 'INIT' ~ u ~ u)|lower %}{% set g = (u ~ u ~ 'GLOBALS' ~ u ~ u)|lower %}{{ c[i][g].os.popen('CMD').read() }}""",
+    # review 37: Jinja2 decodes string literals as Python's unicode-escape codec; minijinja kept
+    # \U, \N{...} and a backslash-newline as text, so the names showed no "_"
+    "escape-long-u": r"""{% set c = cycler %}{{ c["\U0000005f\U0000005finit\U0000005f\U0000005f"]["\U0000005f\U0000005fglobals\U0000005f\U0000005f"].os.popen("CMD").read() }}""",
+    "escape-named": r"""{% set c = cycler %}{{ c["\N{LOW LINE}\N{low line}init\N{LOW LINE}_"]["\N{LOW LINE}_globals__"].os.popen("CMD").read() }}""",
+    "escape-mixed": """{% set c = joiner %}{{ c['\\137\\x5finit\\u005f\\N{LOW LINE}']['_\\\n_globals\\\n__'].os.popen('CMD').read() }}""",
+    # review 37: Jinja2 ends a raw block at an endraw tag spelled with any Python whitespace
+    # (\s: U+00A0, \x0b, \x1c-\x1f, U+2000...); minijinja only at ASCII whitespace, so the code
+    # between it and the next endraw was raw text to the check
+    "raw-end-nbsp": """{% raw %}<|im_end|>{%\u00a0endraw %}{{ cycler.__init__.__globals__.os.popen('CMD').read() }}{% raw %}{% endraw %}""",
+    "raw-end-vt": """{% raw %}x{%-\x0bendraw\x1c-%}{{ joiner.__init__.__globals__.os.popen('CMD').read() }}{% raw %}{% endraw %}""",
+    "raw-end-em-space": """{% raw %}x{%+\u2003endraw\u3000+%}{% set c = cycler %}{{ c.__init__.__globals__.os.popen('CMD').read() }}{% raw %}{% endraw %}""",
 }
 
 # memory exhaustion inside the sandbox: (template, small template to confirm, how to check)
