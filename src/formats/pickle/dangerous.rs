@@ -438,6 +438,14 @@ const PY2_NAMES: [(&str, &str, &str, &str); 4] = [
     ("_socket", "fromfd", "socket", "fromfd"),
 ];
 
+/// Why a protocol-4 attribute path through a dunder is dangerous.
+const THROUGH_DUNDER: &str = "an attribute path through a dunder (a built-in function's __self__ is its module: \
+     builtins.len.__self__.exec is exec): it reaches any function";
+
+/// Modules' aliases of other modules under another name (`import builtins as bltns` in `enum`),
+/// which an attribute path reaches them through. Private `_name` aliases are found by their name.
+const RENAMED: [(&str, &str); 1] = [("bltns", "builtins")];
+
 /// What the dotted-name search needs to know of [`TABLE`]: the most parts of a module and of a name
 /// in it, and every module's first part.
 struct Shape {
@@ -471,7 +479,24 @@ fn why_dotted(module: &str, name: &str) -> Option<&'static str> {
     }
     let shape = shape();
     let mut parts: Vec<&str> = module.split('.').chain(name.split('.')).collect();
+    // an attribute path through a dunder (`len.__self__` is the builtins module, `f.__globals__`
+    // a module's namespace) reaches what no table can list
+    let inner = parts.len().saturating_sub(1);
+    if parts[..inner]
+        .iter()
+        .skip(1)
+        .any(|p| p.len() > 4 && p.starts_with("__") && p.ends_with("__"))
+    {
+        return Some(THROUGH_DUNDER);
+    }
     for start in 0..parts.len() {
+        if let Some(&(_, m)) = RENAMED
+            .iter()
+            .find(|(alias, _)| *alias == parts[start])
+            .filter(|_| start > 0)
+        {
+            parts[start] = m;
+        }
         if !shape.firsts.contains(parts[start]) {
             // a module's private alias of another (`random._os`, `tempfile._os`) reaches it
             let bare = parts[start].trim_start_matches('_');

@@ -46,6 +46,13 @@ fn dotted_names_reach_dangerous_parts() {
     assert!(why("x", "y.subprocess").is_some());
     // private aliases of dangerous modules, reached as attributes
     assert!(why("random", "_os.system").is_some());
+    // a built-in function's __self__ is its module; enum imports builtins as bltns
+    assert!(why("builtins", "len.__self__.exec").is_some());
+    assert!(why("posixpath", "_path_normpath.__self__.system").is_some());
+    assert!(why("random", "_urandom.__self__.system").is_some());
+    assert!(why("enum", "bltns.exec").is_some());
+    assert!(why("collections", "OrderedDict.__new__").is_none());
+    assert!(why("builtins", "len.__self__").is_none());
     assert!(why("tempfile", "_os.popen").is_some());
     assert!(why("torch._utils", "_rebuild_tensor_v2").is_none());
     assert!(why("numpy._core.multiarray", "_reconstruct").is_none());
