@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use super::plan::{Buffers, Unit, longest_suffix, pack};
 use super::{
-    COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options, Vllm, Weights,
-    buffers,
+    COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options, Weights, buffers,
 };
 
 /// Where everything went at one context.
@@ -125,7 +124,7 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
         rules.push(format!("context {} is above the model's own {cap}", opts.context));
     }
     let flags = llama_flags(model, w, &p, &gpus, opts, &mut rules);
-    let vllm = (safetensors && !gpus.is_empty()).then(|| vllm_view(model, w, opts, &gpus));
+    let vllm = (safetensors && !gpus.is_empty()).then(|| super::vllm::view(model, w, opts, &gpus, &mut rules));
 
     Ok(FitReport {
         context: opts.context,
@@ -152,7 +151,7 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
 }
 
 /// Largest `c` in `1..=cap` with `ok(c)` (assumed monotonic: more context never needs less), 0 if none.
-fn largest(cap: u64, ok: impl Fn(u64) -> bool) -> u64 {
+pub(super) fn largest(cap: u64, ok: impl Fn(u64) -> bool) -> u64 {
     if ok(cap) {
         return cap;
     }
@@ -341,35 +340,4 @@ fn llama_flags(
     }
     let _ = w;
     f.join(" ")
-}
-
-fn vllm_view(m: &Model, w: &Weights, o: &Options, gpus: &[&super::Device]) -> Vllm {
-    let util = o.gpu_memory_utilization.clamp(0.0, 1.0);
-    let total: u64 = gpus.iter().fold(0u64, |a, g| a.saturating_add(g.budget));
-    let avail = (total as f64 * util) as u64;
-    let cap = m.max_context.unwrap_or(MAX_SEARCH_CONTEXT).max(1);
-    let need = |ctx: u64| -> u64 {
-        let kv = m
-            .attention
-            .iter()
-            .map(|a| a.bytes(ctx, o.batch, o.kv).unwrap_or(u64::MAX))
-            .fold(0u64, u64::saturating_add);
-        let b = buffers(m, ctx, o.batch);
-        w.total()
-            .saturating_add(kv)
-            .saturating_add(b.act.saturating_mul(gpus.len() as u64))
-            .saturating_add(b.logits)
-    };
-    let len = largest(cap, |c| need(c) <= avail);
-    let tp = gpus.len() as u64;
-    Vllm {
-        gpu_memory_utilization: util,
-        tensor_parallel_size: tp,
-        max_model_len: len,
-        flags: if len == 0 {
-            "the weights do not fit".into()
-        } else {
-            format!("--max-model-len {len} --gpu-memory-utilization {util} --tensor-parallel-size {tp}")
-        },
-    }
 }

@@ -173,4 +173,5 @@ pub const COMPUTE_FORMULA: &str = "estimate: 4 B x u x (vocab + 4 x hidden + 2 x
      the rest on each device that runs layers";
 
 mod evaluate;
+mod vllm;
 pub use evaluate::plan_for;

@@ -79,12 +79,12 @@ pub struct DeviceReport {
     pub layers: Vec<u64>,
 }
 
-/// What vLLM would do with the same GPUs (tensor parallel over all of them).
+/// What vLLM would do with the same GPUs (tensor parallel over as many as the heads allow).
 #[derive(Debug, Clone, Serialize)]
 pub struct Vllm {
     /// `--gpu-memory-utilization`.
     pub gpu_memory_utilization: f64,
-    /// `--tensor-parallel-size`: the GPUs given.
+    /// `--tensor-parallel-size`: the GPUs used (the first ones given), a size vLLM accepts for the heads.
     pub tensor_parallel_size: u64,
     /// Largest `--max-model-len` whose KV cache for `batch` sequences fits; 0 when the weights do not.
     pub max_model_len: u64,
