@@ -319,7 +319,14 @@ fn llama_flags(
                 rules.push("llama.cpp: a quantized V cache needs flash attention (-fa on)".into());
             }
         }
-        None => rules.push(format!("llama.cpp has no {} KV cache: no cache type flag", o.kv)),
+        None => {
+            // no flags rather than flags that would run an f16 cache the plan did not count
+            return format!(
+                "none: llama.cpp has no {} KV cache type (-ctk/-ctv take f32, f16, bf16, q8_0, q4_0, ...); plan with \
+                 --kv-type q8_0 or f16 for flags that reproduce it",
+                o.kv
+            );
+        }
     }
     let host_experts: Vec<String> = (0..p.experts_on_host.len())
         .filter(|&i| p.experts_on_host[i])

@@ -71,6 +71,16 @@ impl KvType {
         }
     }
 
+    /// vLLM's `--kv-cache-dtype`: `Some("")` for its default (`auto`, the model's 16-bit dtype),
+    /// `None` where vLLM has no such cache (f32, the GGML block types).
+    pub fn vllm(self) -> Option<&'static str> {
+        match self {
+            KvType::F16 | KvType::Bf16 => Some(""),
+            KvType::Fp8 => Some("fp8"),
+            KvType::F32 | KvType::Q8_0 | KvType::Q4_0 => None,
+        }
+    }
+
     /// The llama.cpp cache type name (`-ctk`/`-ctv`), `None` where llama.cpp has none (fp8).
     pub fn llama_cpp(self) -> Option<&'static str> {
         match self {

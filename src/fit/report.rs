@@ -86,8 +86,9 @@ pub struct Vllm {
     pub gpu_memory_utilization: f64,
     /// `--tensor-parallel-size`: the GPUs used (the first ones given), a size vLLM accepts for the heads.
     pub tensor_parallel_size: u64,
-    /// Largest `--max-model-len` whose KV cache for `batch` sequences fits; 0 when the weights do not.
-    pub max_model_len: u64,
+    /// Largest `--max-model-len` whose KV cache for `batch` sequences fits; 0 when the weights do not;
+    /// `None` when vLLM has no cache of the `--kv-type` asked (f32, q8_0, q4_0): `flags` says so.
+    pub max_model_len: Option<u64>,
     /// The flags.
     pub flags: String,
 }

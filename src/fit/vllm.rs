@@ -105,14 +105,31 @@ pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut V
             "vLLM: runs on the first {tp} of the {g} GPUs given (CUDA_VISIBLE_DEVICES picks which)"
         ));
     }
+    let Some(dtype) = o.kv.vllm() else {
+        return Vllm {
+            gpu_memory_utilization: util,
+            tensor_parallel_size: tp,
+            max_model_len: None,
+            flags: format!(
+                "none: vLLM has no {} KV cache (--kv-cache-dtype takes auto, the model's 16-bit dtype, or fp8): no \
+                 length computed",
+                o.kv
+            ),
+        };
+    };
+    let cache = if dtype.is_empty() {
+        String::new()
+    } else {
+        format!(" --kv-cache-dtype {dtype}")
+    };
     Vllm {
         gpu_memory_utilization: util,
         tensor_parallel_size: tp,
-        max_model_len: len,
+        max_model_len: Some(len),
         flags: if len == 0 {
             "the weights do not fit".into()
         } else {
-            format!("--max-model-len {len} --gpu-memory-utilization {util} --tensor-parallel-size {tp}")
+            format!("--max-model-len {len} --gpu-memory-utilization {util} --tensor-parallel-size {tp}{cache}")
         },
     }
 }
