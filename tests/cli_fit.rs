@@ -111,16 +111,13 @@ fn llama4_weights_and_kv_equal_the_formula_in_both_formats() {
 }
 
 #[test]
-fn sliding_layers_cache_at_most_the_window() {
+fn sliding_layers_cache_the_window_and_a_ubatch() {
     let row = 2 * 2 * 16 * 2; // K and V, 2 kv heads x 16, f16
-    for ctx in [512u64, 1024, 4096] {
+    // llama.cpp: GGML_PAD(min(ctx, window + 512), 256) cells for a sliding layer of window 1024
+    for (ctx, swa) in [(512u64, 512u64), (1024, 1024), (4096, 1536)] {
         let v = fit(&data("llama4-swa"), &["--ctx", &ctx.to_string(), "--device", "24GiB"]);
-        assert_eq!(
-            u(&v, "kv_cache_bytes"),
-            2 * row * ctx + 2 * row * ctx.min(1024),
-            "ctx {ctx}"
-        );
-        assert_eq!(u(&v["layers"][0], "kv_bytes"), row * ctx.min(1024));
+        assert_eq!(u(&v, "kv_cache_bytes"), 2 * row * ctx + 2 * row * swa, "ctx {ctx}");
+        assert_eq!(u(&v["layers"][0], "kv_bytes"), row * swa);
         assert_eq!(u(&v["layers"][1], "kv_bytes"), row * ctx);
     }
 }
@@ -188,16 +185,22 @@ fn qwen25_72b_is_gqa_on_every_layer() {
 fn gemma3_slides_five_layers_in_six() {
     let row = 2 * 16 * 128 * 2;
     for p in both("gemma3-27b") {
-        for ctx in [1000u64, 8192, 131072] {
+        // llama.cpp's cells: the context padded to 256; a sliding layer (window 1024)
+        // GGML_PAD(min(that, 1024 + 512), 256). At 8192: 1,325,400,064 bytes (min(ctx, 1024) said 1,107,296,256)
+        for (ctx, cells, swa) in [(1000u64, 1024u64, 1024u64), (8192, 8192, 1536), (131072, 131072, 1536)] {
             let v = fit(&p, &["--ctx", &ctx.to_string(), "--device", "80GB"]);
             assert_eq!(
                 u(&v, "kv_cache_bytes"),
-                10 * row * ctx + 52 * row * ctx.min(1024),
+                10 * row * cells + 52 * row * swa,
                 "{p} ctx {ctx}"
             );
-            assert_eq!(u(&v["layers"][5], "kv_bytes"), row * ctx);
-            assert_eq!(u(&v["layers"][4], "kv_bytes"), row * ctx.min(1024));
+            assert_eq!(u(&v["layers"][5], "kv_bytes"), row * cells);
+            assert_eq!(u(&v["layers"][4], "kv_bytes"), row * swa);
         }
+        assert_eq!(
+            u(&fit(&p, &["--ctx", "8192", "--device", "80GB"]), "kv_cache_bytes"),
+            1_325_400_064
+        );
     }
     // the vision tower's numbered layers are not language layers
     let v = fit(&data("gemma3-27b"), &["--device", "80GB"]);

@@ -45,19 +45,59 @@ pub enum Attention {
     None,
 }
 
+/// Cells of llama.cpp's KV cache are allocated in multiples of this (`GGML_PAD(n_ctx, 256)` in
+/// llama-context.cpp, the SWA cache in llama-kv-cache-iswa.cpp).
+pub const LLAMA_CPP_PAD: u64 = 256;
+
+/// Whose cache is sized: llama.cpp and vLLM keep a different number of tokens in a sliding layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// llama.cpp, one cache stream per sequence (its default without `-kvu`): a full layer keeps
+    /// `GGML_PAD(ctx, 256)` cells, a sliding one `GGML_PAD(min(that, window + n_ubatch), 256)`
+    /// (llama-kv-cache-iswa.cpp), with llama.cpp's default `-ub` of [`UBATCH`](super::UBATCH) = 512.
+    LlamaCpp,
+    /// vLLM: `ctx` tokens in every layer. A sliding layer reserves
+    /// `min(window − 1 + max_num_batched_tokens, max_model_len)` tokens per request
+    /// (`SlidingWindowSpec`), which depends on the server's batch size: counted at its bound, `ctx`.
+    Vllm,
+}
+
+impl Engine {
+    /// Cells one sequence of `ctx` tokens keeps in a layer with sliding `window` (`None`: full
+    /// attention); `None` on overflow.
+    pub fn cells(self, ctx: u64, window: Option<u64>) -> Option<u64> {
+        match self {
+            Engine::LlamaCpp => {
+                let base = pad(ctx)?;
+                match window {
+                    None => Some(base),
+                    Some(w) => pad(base.min(w.checked_add(super::UBATCH)?)),
+                }
+            }
+            Engine::Vllm => Some(ctx),
+        }
+    }
+}
+
+fn pad(n: u64) -> Option<u64> {
+    n.div_ceil(LLAMA_CPP_PAD).checked_mul(LLAMA_CPP_PAD)
+}
+
 impl Attention {
-    /// Bytes this layer caches for `batch` sequences of `ctx` tokens with `kv` values; `None` on
-    /// overflow. Recurrent state is f32 whatever `kv` says.
-    pub fn bytes(&self, ctx: u64, batch: u64, kv: KvType) -> Option<u64> {
+    /// Bytes this layer caches in `engine` for `batch` sequences of `ctx` tokens with `kv` values;
+    /// `None` on overflow. Recurrent state is f32 whatever `kv` says.
+    pub fn bytes(&self, engine: Engine, ctx: u64, batch: u64, kv: KvType) -> Option<u64> {
         let per_seq = match *self {
-            Attention::Full { kv_heads, k_dim, v_dim } => rows(kv, kv_heads, k_dim, v_dim)?.checked_mul(ctx)?,
+            Attention::Full { kv_heads, k_dim, v_dim } => {
+                rows(kv, kv_heads, k_dim, v_dim)?.checked_mul(engine.cells(ctx, None)?)?
+            }
             Attention::Sliding {
                 kv_heads,
                 k_dim,
                 v_dim,
                 window,
-            } => rows(kv, kv_heads, k_dim, v_dim)?.checked_mul(ctx.min(window))?,
-            Attention::Mla { latent } => kv.row_bytes(latent)?.checked_mul(ctx)?,
+            } => rows(kv, kv_heads, k_dim, v_dim)?.checked_mul(engine.cells(ctx, Some(window))?)?,
+            Attention::Mla { latent } => kv.row_bytes(latent)?.checked_mul(engine.cells(ctx, None)?)?,
             Attention::Recurrent { state_values } => state_values.checked_mul(4)?,
             Attention::None => 0,
         };
@@ -83,8 +123,9 @@ impl Attention {
                 v_dim,
                 window,
             } => format!(
-                "sliding window {window}: 2 x {kv_heads} kv heads x {} x min(ctx, {window})",
-                dims(k_dim, v_dim)
+                "sliding window {window}: 2 x {kv_heads} kv heads x {} x min(ctx, {window} + {}) cells",
+                dims(k_dim, v_dim),
+                super::UBATCH
             ),
             Attention::Mla { latent } => format!("MLA: (kv_lora_rank + qk_rope_head_dim = {latent}) x ctx"),
             Attention::Recurrent { state_values } => {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Attention, from_config};
+use super::{Attention, Engine, from_config};
 use crate::fit::KvType;
 use crate::fit::gguf::{Meta, from_gguf};
 
@@ -38,7 +38,15 @@ fn gqa_defaults_and_mqa() {
             v_dim: 16
         }]
     );
-    assert_eq!(m.attention[0].bytes(10, 2, KvType::F16), Some(2 * 16 * 2 * 10 * 2));
+    assert_eq!(
+        m.attention[0].bytes(Engine::Vllm, 10, 2, KvType::F16),
+        Some(2 * 16 * 2 * 10 * 2)
+    );
+    // llama.cpp pads the cells of each sequence to 256
+    assert_eq!(
+        m.attention[0].bytes(Engine::LlamaCpp, 10, 2, KvType::F16),
+        Some(2 * 16 * 2 * 256 * 2)
+    );
 }
 
 #[test]
@@ -122,4 +130,29 @@ fn a_negative_layer_count_is_named_as_such() {
     assert!(e.contains("num_hidden_layers is -2"), "{e}");
     let e = from_config(&serde_json::json!({"model_type": "llama", "hidden_size": 64})).unwrap_err();
     assert!(e.contains("has no num_hidden_layers"), "{e}");
+}
+
+/// llama-kv-cache-iswa.cpp: `size_swa = GGML_PAD(min(size_base, n_swa * n_seq + n_ubatch), 256)`,
+/// one stream per sequence, `size_base` the context padded to 256, n_ubatch 512.
+#[test]
+fn sliding_cells_as_llama_cpp_allocates_them() {
+    let e = Engine::LlamaCpp;
+    assert_eq!(e.cells(8192, Some(1024)), Some(1536));
+    assert_eq!(e.cells(8192, None), Some(8192));
+    assert_eq!(e.cells(1000, Some(1024)), Some(1024));
+    assert_eq!(e.cells(1400, Some(1024)), Some(1536));
+    assert_eq!(e.cells(8192, Some(4096)), Some(4608));
+    assert_eq!(e.cells(8192, Some(511)), Some(1024));
+    assert_eq!(e.cells(1, None), Some(256));
+    assert_eq!(e.cells(u64::MAX, None), None);
+    assert_eq!(Engine::Vllm.cells(8192, Some(1024)), Some(8192));
+    let swa = Attention::Sliding {
+        kv_heads: 16,
+        k_dim: 128,
+        v_dim: 128,
+        window: 1024,
+    };
+    // Gemma-3-27B's sliding layer at 8192 tokens: 1536 cells of 8192 bytes (fit said 1024)
+    assert_eq!(swa.bytes(e, 8192, 1, KvType::F16), Some(1536 * 8192));
+    assert_eq!(swa.bytes(e, 8192, 3, KvType::F16), Some(3 * 1536 * 8192));
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::arch::{Engine, LLAMA_CPP_PAD};
 use super::plan::{Buffers, Unit, longest_suffix, pack};
 use super::{
     COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options, Weights, buffers,
@@ -42,7 +43,7 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
             .attention
             .iter()
             .map(|a| {
-                a.bytes(ctx, opts.batch, opts.kv)
+                a.bytes(Engine::LlamaCpp, ctx, opts.batch, opts.kv)
                     .ok_or_else(|| "KV cache size overflows".to_string())
             })
             .collect()
@@ -109,6 +110,13 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
         rules.push(format!(
             "weights: {} numbered tensors outside the layers (another tower, extra layers such as MTP) counted as non-layer",
             w.other_numbered
+        ));
+    }
+    if n > 0 && !model.attention.iter().all(|a| matches!(a, super::Attention::None)) {
+        rules.push(format!(
+            "KV cells as llama.cpp allocates them, one stream per sequence: the context padded to {LLAMA_CPP_PAD}; a \
+             sliding layer min(that, window + {} (-ub)) padded to {LLAMA_CPP_PAD} (llama-kv-cache-iswa.cpp)",
+            super::UBATCH
         ));
     }
     rules.push(format!("compute: {COMPUTE_FORMULA}"));

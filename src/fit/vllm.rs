@@ -7,6 +7,7 @@
 //! and either divide the KV heads or be a multiple of them (`QKVParallelLinear` splits the KV heads,
 //! or replicates one on each rank when `tp > kv heads`).
 
+use super::arch::Engine;
 use super::evaluate::largest;
 use super::{Attention, Device, MAX_SEARCH_CONTEXT, Model, Options, Vllm, Weights, buffers};
 
@@ -59,7 +60,7 @@ pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut V
         let kv = m
             .attention
             .iter()
-            .map(|a| per_rank(a, tp).bytes(ctx, o.batch, o.kv).unwrap_or(u64::MAX))
+            .map(|a| per_rank(a, tp).bytes(Engine::Vllm, ctx, o.batch, o.kv).unwrap_or(u64::MAX))
             .fold(0u64, u64::saturating_add);
         let b = buffers(m, ctx, o.batch);
         w.total()
@@ -86,6 +87,13 @@ pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut V
          the weights (an estimate: replicated norms not counted), kv_heads / {tp} KV heads (one, replicated, when \
          fewer), the whole MLA latent, plus the compute buffers; the smallest GPU used binds"
     ));
+    if m.attention.iter().any(|a| matches!(a, Attention::Sliding { .. })) {
+        rules.push(
+            "vLLM: sliding layers counted at the full length, the bound of what vLLM reserves for them \
+             (min(window - 1 + max_num_batched_tokens, max_model_len) tokens per request)"
+                .into(),
+        );
+    }
     if widest < g {
         rules.push(format!(
             "vLLM: --tensor-parallel-size {g} is not valid for {} attention heads{}: vLLM needs heads % tp == 0 and \
