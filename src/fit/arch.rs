@@ -210,7 +210,11 @@ const UNMODELLED_KEYS: &[&str] = &[
 ];
 
 /// Model types with sliding windows on every layer when `sliding_window` is set (Mistral's semantics).
-const EVERY_LAYER_SLIDES: &[&str] = &["mistral", "mixtral", "starcoder2", "phi3"];
+const EVERY_LAYER_SLIDES: &[&str] = &["mistral", "mixtral", "starcoder2"];
+
+/// Model types (and GGUF architectures) whose `sliding_window` llama.cpp ignores: phi3's graph sets
+/// `swa_type = NONE` ("Phi SWA is currently disabled"), so every layer keeps the full context.
+pub const SWA_DISABLED: &[&str] = &["phi3"];
 
 fn num(c: &Map<String, Value>, keys: &[&str]) -> Option<u64> {
     keys.iter().find_map(|k| c.get(*k).and_then(Value::as_u64))
@@ -403,6 +407,11 @@ pub fn from_config(root: &Value) -> Result<Model, Refusal> {
         m.attention = vec![full; layers as usize];
         return Ok(m);
     };
+    if SWA_DISABLED.contains(&model_type.as_str()) {
+        m.attention = vec![full; layers as usize];
+        m.notes.push(swa_disabled(&model_type, w));
+        return Ok(m);
+    }
     let pattern = num(c, &["sliding_window_pattern"]).or(match model_type.as_str() {
         "gemma2" => Some(2),
         _ => None,
@@ -442,6 +451,14 @@ pub fn from_config(root: &Value) -> Result<Model, Refusal> {
         ));
     }
     Ok(m)
+}
+
+/// The note for a window [`SWA_DISABLED`] ignores.
+pub fn swa_disabled(arch: &str, window: u64) -> String {
+    format!(
+        "{arch}: sliding_window {window} not applied: llama.cpp disables Phi SWA and keeps the full context in \
+         every layer"
+    )
 }
 
 /// Qwen3-Next's gated delta net: a recurrent state of `v_heads × k_dim × v_dim` values and a

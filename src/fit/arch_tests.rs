@@ -156,3 +156,30 @@ fn sliding_cells_as_llama_cpp_allocates_them() {
     assert_eq!(swa.bytes(e, 8192, 1, KvType::F16), Some(1536 * 8192));
     assert_eq!(swa.bytes(e, 8192, 3, KvType::F16), Some(3 * 1536 * 8192));
 }
+
+/// llama.cpp's phi3 graph disables SWA (`swa_type = NONE`): every layer keeps the full context,
+/// from config.json and from GGUF alike (the GGUF was refused for want of a pattern).
+#[test]
+fn phi3_keeps_the_full_context_in_both_readers() {
+    let m = from_config(&json!({"model_type": "phi3", "num_hidden_layers": 4, "hidden_size": 64,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 511}))
+    .unwrap();
+    assert!(
+        m.attention.iter().all(|a| matches!(a, Attention::Full { .. })),
+        "{:?}",
+        m.attention
+    );
+    assert!(m.notes.iter().any(|n| n.contains("sliding_window 511 not applied")));
+    let get = |k: &str| match k {
+        "general.architecture" => Some(Meta::Text("phi3".into())),
+        "phi3.block_count" => Some(Meta::Num(4)),
+        "phi3.embedding_length" => Some(Meta::Num(64)),
+        "phi3.attention.head_count" => Some(Meta::Num(4)),
+        "phi3.attention.head_count_kv" => Some(Meta::Num(2)),
+        "phi3.attention.sliding_window" => Some(Meta::Num(256)),
+        _ => None,
+    };
+    let g = from_gguf(&get).unwrap();
+    assert_eq!(g.attention, m.attention);
+    assert!(g.notes.iter().any(|n| n.contains("sliding_window 256 not applied")));
+}

@@ -1,7 +1,7 @@
 //! The [`Model`] of a GGUF file, from llama.cpp's metadata keys (`{arch}.block_count`,
 //! `{arch}.attention.head_count_kv`, …), read the way llama.cpp reads them.
 
-use super::arch::{Attention, Model, Refusal, recurrent_values};
+use super::arch::{Attention, Model, Refusal, SWA_DISABLED, recurrent_values, swa_disabled};
 
 /// One metadata value as `fit` needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +148,13 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
         }
         None => None,
     };
-    let window = scalar("attention.sliding_window").filter(|&w| w > 0);
+    let mut window = scalar("attention.sliding_window").filter(|&w| w > 0);
+    if let Some(w) = window
+        && SWA_DISABLED.contains(&arch.as_str())
+    {
+        m.notes.push(swa_disabled(&arch, w));
+        window = None;
+    }
     let pattern = get(&key("attention.sliding_window_pattern"));
     let slides: Vec<bool> = match (window, pattern) {
         (None, _) => vec![false; n],
