@@ -183,3 +183,29 @@ fn phi3_keeps_the_full_context_in_both_readers() {
     assert_eq!(g.attention, m.attention);
     assert!(g.notes.iter().any(|n| n.contains("sliding_window 256 not applied")));
 }
+
+/// A context length of 0 is unknown (it was read as 1 token); a head size or window of 0 and
+/// counts past the named limits are refused by `Model::check`.
+#[test]
+fn zero_and_absurd_sizes() {
+    let get = |k: &str| match k {
+        "general.architecture" => Some(Meta::Text("llama".into())),
+        "llama.block_count" => Some(Meta::Num(2)),
+        "llama.embedding_length" => Some(Meta::Num(64)),
+        "llama.attention.head_count" => Some(Meta::Num(4)),
+        "llama.context_length" => Some(Meta::Num(0)),
+        "llama.attention.key_length" => Some(Meta::Num(0)),
+        _ => None,
+    };
+    let m = from_gguf(&get).unwrap();
+    assert_eq!(m.max_context, None);
+    assert!(m.check().unwrap_err().contains("head size is 0/16"));
+    let base = json!({"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
+                      "num_attention_heads": 4, "max_position_embeddings": 0});
+    let m = from_config(&base).unwrap();
+    assert_eq!(m.max_context, None);
+    assert_eq!(m.check(), Ok(()));
+    let mut v = base.clone();
+    v["vocab_size"] = json!(u64::MAX);
+    assert!(from_config(&v).unwrap().check().unwrap_err().contains("vocab_size"));
+}

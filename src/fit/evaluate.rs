@@ -31,6 +31,12 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
     if opts.context == 0 || opts.batch == 0 {
         return Err("--ctx and --batch must be at least 1".into());
     }
+    let util = opts.gpu_memory_utilization;
+    if !(util > 0.0 && util <= 1.0) {
+        return Err(format!(
+            "--gpu-memory-utilization is {util}: it must be above 0 and at most 1 (the fraction of each GPU vLLM uses)"
+        ));
+    }
     if opts.margin_percent >= 100 {
         return Err("--margin must be below 100 (percent)".into());
     }

@@ -94,7 +94,8 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
         heads,
         intermediate: scalar("feed_forward_length").unwrap_or(hidden.saturating_mul(4)),
         vocab: scalar("vocab_size").unwrap_or(0),
-        max_context: scalar("context_length"),
+        // 0 says nothing about the context: unknown, not 1 token
+        max_context: scalar("context_length").filter(|&n| n > 0),
         attention: Vec::new(),
         notes: vec![format!("numbers from GGUF metadata ({arch}.*)")],
     };

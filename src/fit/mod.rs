@@ -133,6 +133,7 @@ pub fn model_of(ck: &Checkpoint, remote: Option<&crate::remote::Env>) -> Result<
         if m.vocab == 0 {
             m.vocab = embedding_rows(ck).unwrap_or(0);
         }
+        m.check().map_err(refuse)?;
         return Ok(m);
     }
     let (path, json) = config::read(ck, remote)?;
@@ -141,6 +142,7 @@ pub fn model_of(ck: &Checkpoint, remote: Option<&crate::remote::Env>) -> Result<
     if m.vocab == 0 {
         m.vocab = embedding_rows(ck).unwrap_or(0);
     }
+    m.check().map_err(refuse)?;
     Ok(m)
 }
 

@@ -52,7 +52,7 @@ pub fn per_rank(a: &Attention, tp: u64) -> Attention {
 
 /// The vLLM view of `m` with weights `w` on `gpus`; what it assumed goes to `rules`.
 pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut Vec<String>) -> Vllm {
-    let util = o.gpu_memory_utilization.clamp(0.0, 1.0);
+    let util = o.gpu_memory_utilization; // plan_for accepts only 0 < util <= 1
     let cap = m.max_context.unwrap_or(MAX_SEARCH_CONTEXT).max(1);
     let g = gpus.len() as u64;
     // bytes one of `tp` ranks needs at `ctx`
