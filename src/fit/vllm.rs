@@ -60,7 +60,11 @@ pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut V
         let kv = m
             .attention
             .iter()
-            .map(|a| per_rank(a, tp).bytes(Engine::Vllm, ctx, o.batch, o.kv).unwrap_or(u64::MAX))
+            .map(|a| {
+                per_rank(a, tp)
+                    .bytes(Engine::Vllm, ctx, o.batch, o.kv)
+                    .unwrap_or(u64::MAX)
+            })
             .fold(0u64, u64::saturating_add);
         let b = buffers(m, ctx, o.batch);
         w.total()
@@ -82,11 +86,17 @@ pub fn view(m: &Model, w: &Weights, o: &Options, gpus: &[&Device], rules: &mut V
         .map(|&tp| (tp, len_for(tp)))
         .max_by_key(|&(tp, len)| (len, tp))
         .unwrap_or((1, 0));
-    rules.push(format!(
-        "vLLM: --gpu-memory-utilization {util} of each GPU; each of the {tp} tensor-parallel ranks holds 1/{tp} of \
-         the weights (an estimate: replicated norms not counted), kv_heads / {tp} KV heads (one, replicated, when \
-         fewer), the whole MLA latent, plus the compute buffers; the smallest GPU used binds"
-    ));
+    rules.push(if tp == 1 {
+        format!(
+            "vLLM: --gpu-memory-utilization {util} of one GPU holds the weights, the KV cache and the compute buffers"
+        )
+    } else {
+        format!(
+            "vLLM: --gpu-memory-utilization {util} of each GPU; each of the {tp} tensor-parallel ranks holds 1/{tp} of \
+             the weights (an estimate: replicated norms not counted), kv_heads / {tp} KV heads (one, replicated, when \
+             fewer), the whole MLA latent, plus the compute buffers; the smallest GPU used binds"
+        )
+    });
     if m.attention.iter().any(|a| matches!(a, Attention::Sliding { .. })) {
         rules.push(
             "vLLM: sliding layers counted at the full length, the bound of what vLLM reserves for them \
