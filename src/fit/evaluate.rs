@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::arch::{Engine, LLAMA_CPP_PAD};
-use super::plan::{Buffers, Unit, longest_suffix, pack};
+use super::plan::{Buffers, Unit, largest, longest_suffix, pack};
 use super::{
     COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options, Weights, buffers,
 };
@@ -162,23 +162,6 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
         model_max_context: model.max_context,
         vllm,
     })
-}
-
-/// Largest `c` in `1..=cap` with `ok(c)` (assumed monotonic: more context never needs less), 0 if none.
-pub(super) fn largest(cap: u64, ok: impl Fn(u64) -> bool) -> u64 {
-    if ok(cap) {
-        return cap;
-    }
-    let (mut lo, mut hi) = (0u64, cap);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if ok(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 fn span(layer: &[usize], d: usize) -> Vec<u64> {

@@ -77,6 +77,23 @@ pub fn longest_suffix(units: &[Unit], usable: &[u64], buf: Buffers) -> (usize, P
     )
 }
 
+/// Largest `c` in `1..=cap` with `ok(c)` (assumed monotonic: more context never needs less), 0 if none.
+pub fn largest(cap: u64, ok: impl Fn(u64) -> bool) -> u64 {
+    if ok(cap) {
+        return cap;
+    }
+    let (mut lo, mut hi) = (0u64, cap);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! or replicates one on each rank when `tp > kv heads`).
 
 use super::arch::Engine;
-use super::evaluate::largest;
+use super::plan::largest;
 use super::{Attention, Device, MAX_SEARCH_CONTEXT, Model, Options, Vllm, Weights, buffers};
 
 /// Whether vLLM accepts `--tensor-parallel-size tp` for `m`.
