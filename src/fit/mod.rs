@@ -26,6 +26,7 @@ mod config;
 pub mod detect;
 pub mod gguf;
 mod kv;
+pub mod limits;
 pub mod plan;
 pub mod probe;
 mod report;
