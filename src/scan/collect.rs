@@ -199,11 +199,11 @@ impl Collector {
             if let Some(end) = p.frame_end {
                 verdict = verdict.max(Verdict::Suspicious);
                 let why = format!(
-                    "the frame holding STOP runs {} bytes past it: CPython's C unpickler resumes the next pickle at \
+                    "the frame holding STOP runs {} past it: CPython's C unpickler resumes the next pickle at \
                      the frame's end when it read the frame with one read() (always from io.BytesIO; from a file from \
                      open() when the frame is 8192 bytes or more, or more than the file's buffer holds), right after \
                      STOP otherwise (the pickles from both places were scanned)",
-                    end - p.end
+                    crate::text::plural((end - p.end) as u64, "byte")
                 );
                 self.problem(entry, Some(base + p.end as u64), Severity::Suspicious, why);
             }

@@ -168,6 +168,21 @@ fn walk_reading(
             }
         };
         m.sem.info.end = next;
+        if let ops::Arg::Frame(n) = instr.arg
+            && n > (data.len() - next) as u64
+        {
+            let h = Hazard {
+                offset: instr.offset,
+                global: String::new(),
+                dangerous: false,
+                why: format!(
+                    "a FRAME of {n} bytes runs past the end of the data ({} left): CPython's C unpickler \
+                     stops at it, the pure-Python one (joblib.load) reads on, as this scan does",
+                    data.len() - next
+                ),
+            };
+            m.sem.info.hazards.push(h);
+        }
         if crossing.is_some() {
             crossed = true;
             let h = Hazard {

@@ -416,7 +416,23 @@ fn float_text(r: &Reader<'_>, line: &[u8]) -> Result<f64, OpError> {
     std::str::from_utf8(c_string(line))
         .ok()
         .and_then(|t| t.parse::<f64>().ok())
+        .or_else(|| py_float(line))
         .ok_or_else(|| r.err(OpErrorKind::BadText(r.op, "not a float as Python reads it")))
+}
+
+/// The pure-Python unpickler's `float(line)` (joblib.load's): surrounding whitespace (`\t`, `\v`,
+/// `\f`, `\r` too) and underscores between digits, which the C unpickler refuses (`F1 \n`, `F1_0\n`).
+fn py_float(line: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(line).ok()?;
+    let t = text.trim_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let b = t.as_bytes();
+    let underscores_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'_' || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+    });
+    if !underscores_ok || t.contains('\0') {
+        return None;
+    }
+    t.replace('_', "").parse::<f64>().ok()
 }
 
 /// Decode the instruction at `pos`; returns it and the position of the next one.
@@ -584,7 +600,10 @@ fn decode_in<'a>(
             let n = r.u64()?;
             r.refill(n);
             let available = (data.len() - r.pos) as u64;
-            if n > available {
+            // the pure-Python unpickler (joblib.load's) makes a frame of what a short read gives
+            // and reads on: the scan's reading goes on too (the walk says so); others refuse it as
+            // the C unpickler does
+            if n > available && buf.is_none() {
                 return Err(r.err(OpErrorKind::Truncated {
                     op: Some(op),
                     needed: n,
@@ -594,7 +613,7 @@ fn decode_in<'a>(
             if r.limit.is_none() && buf.is_some() {
                 // a frame not already in the buffer is read whole into it (load_frame), and the
                 // unpickler rewinds to its start
-                r.limit = Some(r.pos + n as usize);
+                r.limit = Some(r.pos + n.min(available) as usize);
             }
             Arg::Frame(n)
         }

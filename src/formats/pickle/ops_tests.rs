@@ -186,7 +186,7 @@ fn every_byte_decodes_or_errors_without_panic() {
 /// hand; `I0x1` and `I1\0junk` start protocol-0 pickles and safetensors polyglots).
 #[test]
 fn number_text_is_read_as_cpython_reads_it() {
-    let ok: [(&[u8], Arg<'_>); 15] = [
+    let ok: [(&[u8], Arg<'_>); 17] = [
         (b"I0x1\n.", Arg::Int(1)),
         (b"I010\n.", Arg::Int(8)),
         (b"I 7\n.", Arg::Int(7)),
@@ -201,6 +201,9 @@ fn number_text_is_read_as_cpython_reads_it() {
         (b"I01\n.", Arg::Bool(true)),
         (b"F1.5\0zz\n.", Arg::Float(1.5)),
         (b"Finf\n.", Arg::Float(f64::INFINITY)),
+        // the pure-Python unpickler's float(): whitespace around, underscores between digits
+        (b"F1 \n.", Arg::Float(1.0)),
+        (b"F\t1_0.2_5\r\n.", Arg::Float(10.25)),
         (
             b"I99999999999999999999999\0x\n.",
             Arg::BigInt("99999999999999999999999"),
@@ -213,7 +216,9 @@ fn number_text_is_read_as_cpython_reads_it() {
     for bad in [
         &b"I08\n."[..],
         b"L1l\n.",
-        b"F 1.5\n.",
+        b"F1__0\n.",
+        b"F_1\n.",
+        b"F1.5x\n.",
         b"I0x\n.",
         b"I1 2\n.",
         b"I__1\n.",

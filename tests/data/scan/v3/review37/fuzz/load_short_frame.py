@@ -1,0 +1,2 @@
+import pickle, joblib
+joblib.load('tests/data/scan/v3/malicious/review37-fuzz_short_frame.pkl')
