@@ -339,6 +339,15 @@ fn verdicts_agree_with_torch_assert_close_on_every_fixture_pair() {
             if t["within_tolerance"] != w["within"] || t["equal"] != w["equal"] {
                 failures.push(format!("{a} vs {b}: {name}: {t} but torch says {w}"));
             }
+            // an overflow to inf: the fields torch finds infinite
+            let none = serde_json::json!({});
+            let (got, exact) = (
+                t.get("not_finite").unwrap_or(&none),
+                w.get("not_finite").unwrap_or(&none),
+            );
+            if got != exact {
+                failures.push(format!("{a} vs {b}: {name}: not_finite {got}, exactly {exact}"));
+            }
             for (key, rel) in [
                 ("max_abs_diff", 1e-12),
                 ("max_rel_diff", 1e-12),
@@ -379,6 +388,12 @@ fn a_faulty_export_and_an_overflow_are_different() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let row = r.stdout.lines().find(|l| l.starts_with("  scale ")).unwrap();
     assert!(row.contains("1 outside F16, 1 NaN/inf mismatch"), "{row}");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[5..8],
+        ["inf", "inf", "n/a"],
+        "an infinite difference, no cosine: {row}"
+    );
 }
 
 #[test]
@@ -561,7 +576,8 @@ fn a_large_copy_is_identical_and_any_one_changed_byte_is_found() {
             .find(|t| t["equal"] == false)
             .unwrap();
         assert_eq!(row["name"], holder(at), "byte {at}");
-        let seen = row["max_abs_diff"].as_f64().unwrap() > 0.0 || row["nonfinite_mismatches"].as_u64() > Some(0);
+        let seen =
+            row["max_abs_diff"].as_f64().is_none_or(|d| d > 0.0) || row["nonfinite_mismatches"].as_u64() > Some(0);
         assert!(seen, "byte {at}: {row}");
     }
     assert_eq!(
@@ -646,4 +662,79 @@ fn values_that_round_to_one_f64_are_still_different() {
         json(&["diff", "--json", same.to_str().unwrap(), copy.to_str().unwrap()]).0,
         0
     );
+}
+
+/// review 37: an F16 export that overflowed (70000 → inf) said `max |a-b| 0` and `cosine 1`, the
+/// statistics of the finite elements alone; +inf against −inf likewise. Now: inf and n/a, and in JSON
+/// `null` with `not_finite` saying why. The verdict and exit code stay.
+#[test]
+fn an_overflow_to_infinity_is_an_infinite_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let (c, d) = (dir.path().join("c.safetensors"), dir.path().join("d.safetensors"));
+    write_st(&a, &[("w", Dtype::F32, vec![3], f32s(&[70000.0, 1.0, 2.0]))], &[]);
+    write_st(&b, &[("w", Dtype::F16, vec![3], f16s(&[70000.0, 1.0, 2.0]))], &[]);
+    write_st(&c, &[("w", Dtype::F32, vec![2], f32s(&[f32::INFINITY, 1.0]))], &[]);
+    write_st(&d, &[("w", Dtype::F32, vec![2], f32s(&[f32::NEG_INFINITY, 1.0]))], &[]);
+    let (code, v) = json(&["diff", s(&a), s(&b), "--json"]);
+    assert_eq!(code, 1);
+    let t = &v["tensors"][0];
+    for k in [
+        "max_abs_diff",
+        "mean_abs_diff",
+        "max_rel_diff",
+        "cosine_similarity",
+        "one_minus_cosine",
+    ] {
+        assert!(t[k].is_null(), "{k}: {t}");
+    }
+    assert_eq!(
+        t["not_finite"],
+        serde_json::json!({"max_abs_diff": "inf", "mean_abs_diff": "inf", "max_rel_diff": "inf"})
+    );
+    assert_eq!(t["nonfinite_mismatches"], 1);
+    assert_eq!(
+        v["tolerances"][0]["not_finite"],
+        serde_json::json!({"max_rel_diff": "inf"})
+    );
+    let r = run(&["diff", s(&a), s(&b)]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("  w       F32 -> F16  [3]          inf      inf     n/a  1 outside F16, 1 NaN/inf mismatch"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("max rel inf"), "{}", r.stdout);
+    let (code, v) = json(&["diff", s(&c), s(&d), "--json"]);
+    assert_eq!(code, 1);
+    let t = &v["tensors"][0];
+    assert_eq!(t["not_finite"]["max_abs_diff"], "inf");
+    assert!(t["cosine_similarity"].is_null() && t["max_rel_diff"].is_null(), "{t}");
+    let r = run(&["diff", s(&c), s(&d)]);
+    assert!(r.stdout.contains("inf      n/a     n/a"), "{}", r.stdout);
+}
+
+/// review 37: with every reference value 0 no relative difference can be measured: `n/a` (JSON
+/// `null`), not `max rel 0`.
+#[test]
+fn no_relative_difference_is_measured_against_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    write_st(&a, &[("w", Dtype::F32, vec![4], f32s(&[0.0; 4]))], &[]);
+    write_st(&b, &[("w", Dtype::F32, vec![4], f32s(&[1.0, 2.0, 3.0, 4.0]))], &[]);
+    let (code, v) = json(&["diff", s(&a), s(&b), "--json"]);
+    assert_eq!(code, 1);
+    let t = &v["tensors"][0];
+    assert_eq!(t["max_abs_diff"], 4.0);
+    assert!(t["max_rel_diff"].is_null() && t.get("not_finite").is_none(), "{t}");
+    assert!(v["tolerances"][0]["max_rel_diff"].is_null(), "{v}");
+    let r = run(&["diff", s(&a), s(&b)]);
+    assert!(r.stdout.contains("4.0e0      n/a"), "{}", r.stdout);
+    assert!(r.stdout.contains("0/1, max rel n/a"), "{}", r.stdout);
+    assert!(!r.stdout.contains("max rel 0"), "{}", r.stdout);
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }

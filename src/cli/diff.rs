@@ -196,13 +196,13 @@ fn row(t: &TensorDiff) -> Vec<String> {
         dtype,
         format!("{:?}", t.shape),
         short(t.max_abs_diff),
-        short(t.max_rel_diff),
+        t.max_rel_diff.map_or_else(|| "n/a".into(), short),
         t.cosine_label(),
         t.verdict_label(),
     ]
 }
 
-/// A difference in two significant digits (`4.8e-4`), 0 as `0`.
+/// A difference in two significant digits (`4.8e-4`), 0 as `0`, `inf` and `NaN` as such.
 fn short(x: f64) -> String {
     if x == 0.0 { "0".into() } else { format!("{x:.1e}") }
 }
@@ -225,6 +225,6 @@ fn group_line(g: &ToleranceGroup) -> String {
         t.atol,
         count(g.within as u64),
         count(g.tensors as u64),
-        short(g.max_rel_diff)
+        g.max_rel_diff.map_or_else(|| "n/a".into(), short)
     )
 }

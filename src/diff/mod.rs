@@ -77,15 +77,28 @@ pub struct TensorDiff {
     pub shape: Vec<u64>,
     /// Whether every element is equal (same bytes, or same values when the dtypes differ).
     pub equal: bool,
-    /// Largest |a - b| over elements finite on both sides.
+    /// Largest |a - b| over the elements (NaN matching NaN and an infinity the same infinity count as
+    /// no difference): infinite when an element differs by an infinity (an F16 overflow), NaN when a
+    /// NaN differs from a number and no element differs by an infinity. JSON: `null` then, and
+    /// `not_finite` says which.
     pub max_abs_diff: f64,
-    /// Mean |a - b| over elements finite on both sides.
+    /// Mean |a - b| over the elements finite on both sides; NaN when a NaN differs from a value, else
+    /// infinite when an infinity differs (JSON: `null`, named in `not_finite`).
     pub mean_abs_diff: f64,
-    /// Largest |a - b| / |a| over elements finite on both sides where |a| is at least the smallest
-    /// normal number of the narrower dtype (below it rounding steps are absolute: see `atol`).
-    pub max_rel_diff: f64,
-    /// a·b / (|a| |b|); `null` when either side is all zeros, or when values of the dtype cannot be
-    /// decoded (torch-only dtypes: then only `equal` is known, and the differences are 0).
+    /// Largest |a - b| / |a| over the elements that differ where |a| is finite and at least the smallest
+    /// normal number of the narrower dtype (below it rounding steps are absolute: see `atol`);
+    /// infinite when such an |a| meets an infinity in B, NaN when it meets a NaN. 0 when every element
+    /// is the same; `null` when elements differ but no relative difference could be measured (A is 0
+    /// there, or not finite), or when the dtype's values cannot be decoded.
+    pub max_rel_diff: Option<f64>,
+    /// The fields above that are `null` in JSON because their value is not a finite number, with
+    /// that value: `{"max_abs_diff": "inf", "mean_abs_diff": "inf", "max_rel_diff": "inf"}`, or
+    /// `"nan"`. Left out when there is none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_finite: BTreeMap<&'static str, &'static str>,
+    /// a·b / (|a| |b|); `null` when either side is all zeros, when a NaN or an infinity differs
+    /// (torch's cosine is NaN then), or when values of the dtype cannot be decoded (torch-only
+    /// dtypes: then only `equal` is known, and `max_abs_diff` and `mean_abs_diff` are 0).
     pub cosine_similarity: Option<f64>,
     /// 1 − cosine, computed without cancellation, so that it keeps its digits where the cosine rounds
     /// to 1 (an F16 export: about 1e-8); `null` where the cosine is.
@@ -115,7 +128,8 @@ impl TensorDiff {
             equal: true,
             max_abs_diff: 0.0,
             mean_abs_diff: 0.0,
-            max_rel_diff: 0.0,
+            max_rel_diff: Some(0.0),
+            not_finite: BTreeMap::new(),
             cosine_similarity: Some(1.0),
             one_minus_cosine: Some(0.0),
             nonfinite_mismatches: 0,
@@ -124,6 +138,19 @@ impl TensorDiff {
             outside_tolerance: 0,
         }
     }
+}
+
+/// The named values that are not finite numbers (`inf`, `nan`): serde_json writes them as `null`, and
+/// this map says why.
+fn not_finite(values: &[(&'static str, Option<f64>)]) -> BTreeMap<&'static str, &'static str> {
+    values
+        .iter()
+        .filter_map(|&(name, v)| match v {
+            Some(x) if x.is_nan() => Some((name, "nan")),
+            Some(x) if x.is_infinite() => Some((name, if x > 0.0 { "inf" } else { "-inf" })),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Metadata keys that differ (the converter's own keys, `format` and aliases, are left out).
@@ -415,7 +442,8 @@ fn groups(tensors: &[TensorDiff]) -> Vec<ToleranceGroup> {
                 tolerance: tol,
                 tensors: 0,
                 within: 0,
-                max_rel_diff: 0.0,
+                max_rel_diff: None,
+                not_finite: BTreeMap::new(),
             });
             out.len() - 1
         });
@@ -426,7 +454,12 @@ fn groups(tensors: &[TensorDiff]) -> Vec<ToleranceGroup> {
         g.tolerance.atol = g.tolerance.atol.max(tol.atol);
         g.tensors += 1;
         g.within += usize::from(t.within_tolerance);
-        g.max_rel_diff = g.max_rel_diff.max(t.max_rel_diff);
+        if let Some(r) = t.max_rel_diff {
+            g.max_rel_diff = Some(g.max_rel_diff.map_or(r, |m| values::largest(m, r)));
+        }
+    }
+    for g in &mut out {
+        g.not_finite = not_finite(&[("max_rel_diff", g.max_rel_diff)]);
     }
     out.sort_by(|a, b| b.tolerance.rtol.total_cmp(&a.tolerance.rtol));
     out

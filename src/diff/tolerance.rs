@@ -101,8 +101,13 @@ pub struct ToleranceGroup {
     pub tensors: usize,
     /// How many of them are within it.
     pub within: usize,
-    /// The largest relative difference among them (see [`super::TensorDiff::max_rel_diff`]).
-    pub max_rel_diff: f64,
+    /// The largest relative difference among them (see [`super::TensorDiff::max_rel_diff`]); `null`
+    /// when none of them has one, or when it is not a finite number (then `not_finite` says which).
+    pub max_rel_diff: Option<f64>,
+    /// `{"max_rel_diff": "inf"}` (or `"nan"`) when `max_rel_diff` is `null` for that reason; left out
+    /// otherwise.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub not_finite: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 #[cfg(test)]

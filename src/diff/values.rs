@@ -23,9 +23,15 @@ struct Acc {
     dd: f64,
     /// Σ (a−b)(a+b) = |a|² − |b|², summed without cancellation.
     dn: f64,
-    max_rel: f64,
+    /// Largest |a−b|/|a| over the elements that differ where it can be measured (`None`: nowhere).
+    max_rel: Option<f64>,
     outside: u64,
     nonfinite: u64,
+    /// An element differs by an infinite amount: an infinity against a finite value or against the
+    /// other infinity.
+    inf_diff: bool,
+    /// An element's difference is not a number: a NaN against a value that is not NaN.
+    nan_diff: bool,
 }
 
 impl Acc {
@@ -52,17 +58,68 @@ impl Acc {
             if !tol.within(x, ad) {
                 self.outside += 1;
             }
-            if x.abs() >= tol.rel_floor && x != 0.0 {
-                self.max_rel = self.max_rel.max(ad / x.abs());
+            if !same && x.abs() >= tol.rel_floor && x != 0.0 {
+                self.rel(ad / x.abs());
             }
         } else if !same {
             self.nonfinite += 1;
             self.outside += 1;
+            // |a − b| is NaN where either side is NaN, else infinite (inf against a finite value, or
+            // +inf against −inf), as torch computes it
+            if x.is_nan() || y.is_nan() {
+                self.nan_diff = true;
+            } else {
+                self.inf_diff = true;
+            }
+            // relative to a finite reference: B's infinity is infinitely far, B's NaN unmeasurable
+            if x.is_finite() && x.abs() >= tol.rel_floor && x != 0.0 {
+                self.rel(if y.is_nan() { f64::NAN } else { f64::INFINITY });
+            }
         }
     }
 
-    /// `(cos, 1 − cos)`; `None` when either side is all zeros (both: equal, so 1 and 0).
+    fn rel(&mut self, r: f64) {
+        self.max_rel = Some(self.max_rel.map_or(r, |m| largest(m, r)));
+    }
+
+    /// Largest |a − b|: infinite when an element differs by an infinity (whatever NaN differences
+    /// there are, none is larger), NaN when a NaN differs and no infinity does.
+    fn max_abs(&self) -> f64 {
+        if self.inf_diff {
+            f64::INFINITY
+        } else if self.nan_diff {
+            f64::NAN
+        } else {
+            self.max_abs
+        }
+    }
+
+    /// Mean |a − b| (of the elements finite on both sides when none differs by a NaN or infinity;
+    /// NaN or an infinity as torch's mean gives it when some does).
+    fn mean_abs(&self) -> f64 {
+        if self.nan_diff {
+            f64::NAN
+        } else if self.inf_diff {
+            f64::INFINITY
+        } else if self.n_finite > 0 {
+            self.sum_abs / self.n_finite as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Largest relative difference: 0 when every element is the same, `None` when elements differ but
+    /// none where |a| is measurable (A is 0 or below the smallest normal there).
+    fn max_rel(&self) -> Option<f64> {
+        if self.equal { Some(0.0) } else { self.max_rel }
+    }
+
+    /// `(cos, 1 − cos)`; `None` when either side is all zeros (both: equal, so 1 and 0), or when a
+    /// NaN or an infinity differs (torch's cosine is NaN then).
     fn cosine(&self) -> (Option<f64>, Option<f64>) {
+        if self.inf_diff || self.nan_diff {
+            return (None, None);
+        }
         // norms or products past the largest f64 (values near 1e154 and up): no cosine rather than NaN
         if ![self.na, self.nb, self.dot, self.dd, self.dn]
             .iter()
@@ -107,6 +164,9 @@ pub(super) fn value_diff(
         d.equal = equal;
         d.within_tolerance = equal;
         d.outside_tolerance = if equal { 0 } else { numel };
+        if !equal {
+            d.max_rel_diff = None;
+        }
         (d.cosine_similarity, d.one_minus_cosine) = if equal { (Some(1.0), Some(0.0)) } else { (None, None) };
         return Ok(d);
     }
@@ -177,13 +237,14 @@ pub(super) fn value_diff(
         b_dtype: None,
         shape: ta.shape.clone(),
         equal: acc.equal,
-        max_abs_diff: acc.max_abs,
-        mean_abs_diff: if acc.n_finite > 0 {
-            acc.sum_abs / acc.n_finite as f64
-        } else {
-            0.0
-        },
-        max_rel_diff: acc.max_rel,
+        max_abs_diff: acc.max_abs(),
+        mean_abs_diff: acc.mean_abs(),
+        max_rel_diff: acc.max_rel(),
+        not_finite: super::not_finite(&[
+            ("max_abs_diff", Some(acc.max_abs())),
+            ("mean_abs_diff", Some(acc.mean_abs())),
+            ("max_rel_diff", acc.max_rel()),
+        ]),
         cosine_similarity,
         one_minus_cosine,
         nonfinite_mismatches: acc.nonfinite,
@@ -191,6 +252,18 @@ pub(super) fn value_diff(
         within_tolerance: acc.outside == 0,
         outside_tolerance: acc.outside,
     })
+}
+
+/// The larger of two differences, an infinity above NaN above every number (a NaN difference is not
+/// known to be below a number, but is below an infinity).
+pub(super) fn largest(a: f64, b: f64) -> f64 {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Whether two values are the same: equal, or both NaN.
@@ -300,8 +373,51 @@ mod tests {
         ]);
         assert_eq!(a.outside, 2);
         assert_eq!(a.nonfinite, 1);
-        assert!((a.max_rel - 2e-3).abs() < 1e-12, "{}", a.max_rel);
+        let rel = a.max_rel().unwrap();
+        assert!((rel - 2e-3).abs() < 1e-12, "{rel}");
         assert!(!a.equal);
+    }
+
+    /// An F16 export that overflowed (70000 → inf) differs by an infinity: max |a−b| and the mean are
+    /// infinite, the relative difference too, and there is no cosine (torch: NaN), rather than the
+    /// statistics of the finite elements alone (0 and 1). +inf against −inf likewise; a NaN against a
+    /// number leaves the differences unknown (NaN) unless an infinity differs too.
+    #[test]
+    fn a_nan_or_infinity_that_differs_is_not_left_out_of_the_statistics() {
+        let a = acc(&[(70000.0, f64::INFINITY), (1.0, 1.0), (2.0, 2.0)]);
+        assert_eq!(
+            (a.max_abs(), a.mean_abs(), a.max_rel()),
+            (f64::INFINITY, f64::INFINITY, Some(f64::INFINITY))
+        );
+        assert_eq!(a.cosine(), (None, None));
+        let a = acc(&[(f64::INFINITY, f64::NEG_INFINITY), (1.0, 1.0)]);
+        assert_eq!((a.max_abs(), a.mean_abs()), (f64::INFINITY, f64::INFINITY));
+        assert_eq!(a.max_rel(), None, "an infinite reference has no relative difference");
+        assert_eq!(a.cosine(), (None, None));
+        let a = acc(&[(1.0, f64::NAN), (2.0, 2.5)]);
+        assert!(a.max_abs().is_nan() && a.mean_abs().is_nan() && a.max_rel().unwrap().is_nan());
+        assert_eq!(a.cosine(), (None, None));
+        let a = acc(&[(1.0, f64::NAN), (2.0, f64::INFINITY)]);
+        assert_eq!(a.max_abs(), f64::INFINITY);
+        assert!(a.mean_abs().is_nan());
+        assert_eq!(a.max_rel(), Some(f64::INFINITY));
+        // the same NaN and infinities on both sides are no difference: the rest is measured
+        let a = acc(&[(f64::NAN, f64::NAN), (f64::INFINITY, f64::INFINITY), (1.0, 1.0005)]);
+        assert!((a.max_abs() - 5e-4).abs() < 1e-12);
+        assert!(a.cosine().0.is_some());
+    }
+
+    /// Where every element that differs has A = 0, no relative difference can be measured: none, not 0.
+    #[test]
+    fn no_relative_difference_where_the_reference_is_zero() {
+        assert_eq!(acc(&[(0.0, 1.0), (0.0, 2.0)]).max_rel(), None);
+        assert_eq!(
+            acc(&[(0.0, 1.0), (5.0, 5.0)]).max_rel(),
+            None,
+            "the equal element says nothing"
+        );
+        assert_eq!(acc(&[(0.0, 0.0), (5.0, 5.0)]).max_rel(), Some(0.0), "all the same");
+        assert_eq!(acc(&[(0.0, 1.0), (4.0, 5.0)]).max_rel(), Some(0.25));
     }
 
     /// Products past the largest f64 leave no cosine to give: none, not NaN.

@@ -47,12 +47,25 @@ FLOOR = {torch.float16: 2.0**-14, torch.bfloat16: 2.0**-126, torch.float32: 2.0*
 
 
 def exact(a, b, floor):
-    """max |a-b|, max |a-b|/|a| where |a| >= floor, and 1 - cos, exactly (Fractions)."""
+    """max |a-b|, max |a-b|/|a| where |a| >= floor among the elements that differ, and 1 - cos, exactly
+    (Fractions), with the fields that are not finite: an element of B that is inf where A is finite
+    makes max |a-b| and the mean inf (torch: inf), its relative difference inf, and leaves no cosine
+    (torch: nan). Only the fixtures' case (finite A, B finite or inf) is handled."""
     xs = [Fraction(float(v)) for v in a.double().flatten().tolist()]
     ys = [Fraction(float(v)) if math.isfinite(v) else None for v in b.double().flatten().tolist()]
     pairs = [(x, y) for x, y in zip(xs, ys) if y is not None]
-    max_abs = max((abs(x - y) for x, y in pairs), default=Fraction(0))
-    rel = [abs(x - y) / abs(x) for x, y in pairs if x != 0 and abs(x) >= Fraction(floor)]
+    overflow = [x for x, y in zip(xs, ys) if y is None]
+    not_finite = {}
+    max_abs = float(max((abs(x - y) for x, y in pairs), default=Fraction(0)))
+    rel = [abs(x - y) / abs(x) for x, y in pairs if x != y and x != 0 and abs(x) >= Fraction(floor)]
+    max_rel = float(max(rel)) if rel else (0.0 if all(x == y for x, y in pairs) and not overflow else None)
+    if overflow:
+        max_abs = None
+        not_finite = {"max_abs_diff": "inf", "mean_abs_diff": "inf"}
+        if any(x != 0 and abs(x) >= Fraction(floor) for x in overflow):
+            max_rel = None
+            not_finite["max_rel_diff"] = "inf"
+        return max_abs, max_rel, None, not_finite
     dot = sum(x * y for x, y in pairs)
     na = sum(x * x for x, _ in pairs)
     nb = sum(y * y for _, y in pairs)
@@ -61,7 +74,7 @@ def exact(a, b, floor):
         s = math.sqrt(na * nb)
         # 1 - dot/s = (s² - dot²) / (s (s + dot)), the numerator exact
         one_minus = float(na * nb - dot * dot) / (s * (s + float(dot)))
-    return float(max_abs), float(max(rel, default=0)), one_minus
+    return max_abs, max_rel, one_minus, not_finite
 
 
 def judge(a_name, b_name):
@@ -75,7 +88,7 @@ def judge(a_name, b_name):
         except AssertionError:
             within = False
         floor = max(FLOOR[ta.dtype], FLOOR[tb.dtype])
-        max_abs, max_rel, one_minus = exact(ta, tb, floor)
+        max_abs, max_rel, one_minus, not_finite = exact(ta, tb, floor)
         rows[k] = {
             "within": within,
             "equal": bool(torch.equal(ta.double(), tb.double())),
@@ -83,6 +96,8 @@ def judge(a_name, b_name):
             "max_rel_diff": max_rel,
             "one_minus_cosine": one_minus,
         }
+        if not_finite:
+            rows[k]["not_finite"] = not_finite
     return {"a": a_name, "b": b_name, "tensors": rows}
 
 
