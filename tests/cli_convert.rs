@@ -597,3 +597,96 @@ fn tempfile_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// review 37: a truncated safetensors or GGUF is bad input (exit 2, one `error:` line saying what
+/// `inspect` says), not a refusal by the scanner with advice (`--allow-suspicious`) that cannot help.
+#[test]
+fn a_damaged_input_is_an_error_not_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = std::fs::read(sample("gpt2-tiny.safetensors")).unwrap();
+    let gguf = std::fs::read(sample("tiny.gguf")).unwrap();
+    let t_st = common::write(dir.path(), "t.safetensors", &st[..5000]);
+    let t_gguf = common::write(dir.path(), "t.gguf", &gguf[..100]);
+    let o = dir.path().join("o.safetensors");
+    for (input, want) in [(&t_st, "truncated"), (&t_gguf, "")] {
+        for extra in [None, Some("--allow-suspicious")] {
+            let mut args = vec!["convert", s(input), s(&o)];
+            args.extend(extra);
+            let r = run(&args);
+            assert_clean_error(&r, "damaged input");
+            assert!(r.stderr.contains(s(input)) && r.stderr.contains(want), "{}", r.stderr);
+            assert!(
+                !r.stdout.contains("refused") && !r.stderr.contains("allow-suspicious"),
+                "{}{}",
+                r.stdout,
+                r.stderr
+            );
+        }
+    }
+    let inspect = run(&["inspect", s(&t_st)]);
+    assert_eq!(inspect.code, 2);
+    let r = run(&["convert", s(&t_st), s(&o)]);
+    assert_eq!(r.stderr, inspect.stderr, "the same words as inspect");
+    let mut left = entries(dir.path());
+    left.retain(|e| !e.starts_with("t."));
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// review 37: a file converted into an existing folder with `--max-shard-size` that cuts it into
+/// shards writes the shards there, as into a new folder (it said "give a folder as OUT"); the folder
+/// must be empty for that, and a file that needs one shard still goes in beside what the folder holds.
+/// A folder input into an existing empty folder is converted too (it asked for --force).
+#[test]
+fn an_existing_folder_receives_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let with_slash = format!("{}/", s(&out));
+    let r = run(&[
+        "convert",
+        &sample("gpt2-tiny.bin"),
+        &with_slash,
+        "--max-shard-size",
+        "100kB",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = entries(&out);
+    assert!(got.contains(&"model.safetensors.index.json".to_string()), "{got:?}");
+    assert!(got.iter().filter(|n| n.starts_with("model-0")).count() > 1, "{got:?}");
+    assert_eq!(entries(dir.path()), ["out"], "no temporary left");
+    let r = run(&["diff", &sample("gpt2-tiny.bin"), s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // not empty now: the shards would mix with what it holds
+    let r = run(&[
+        "convert",
+        &sample("gpt2-tiny.bin"),
+        s(&out),
+        "--max-shard-size",
+        "100kB",
+    ]);
+    assert_clean_error(&r, "shards into a non-empty folder");
+    assert!(r.stderr.contains("not empty"), "{}", r.stderr);
+    // one shard: beside the folder's files, as before
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("config.json"), b"{}").unwrap();
+    let r = run(&[
+        "convert",
+        &sample("gpt2-tiny.bin"),
+        s(&other),
+        "--max-shard-size",
+        "5MB",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(entries(&other), ["config.json", "model.safetensors"]);
+    // a folder input into an existing empty folder
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let r = run(&["convert", &sample("sharded-bin"), s(&empty)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        entries(&empty).iter().any(|n| n.ends_with(".safetensors")),
+        "{:?}",
+        entries(&empty)
+    );
+}

@@ -159,10 +159,14 @@ pub enum Outcome {
 }
 
 /// Convert `input` (a pickle file or a folder) to `output` (a `.safetensors` file, or a folder when
-/// the input is a folder, `output` is an existing folder or ends with `/`).
+/// the input is a folder or `output` ends with `/`). A file converted into an existing folder becomes
+/// `<folder>/<stem>.safetensors` (`model.safetensors` for most names), beside what the folder holds;
+/// when its tensors need more than one shard of `--max-shard-size`, the shards and their index are
+/// written into that folder instead, which must then be empty (it is replaced as a whole).
 pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     let in_meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
-    let (layout, target, to_folder) = if in_meta.is_dir() {
+    let into_existing_folder = !in_meta.is_dir() && output.is_dir();
+    let (layout, mut target, mut to_folder) = if in_meta.is_dir() {
         (plan::discover(input)?, output.to_path_buf(), true)
     } else {
         let unit = plan::file_unit(input, PathBuf::new(), true);
@@ -185,12 +189,21 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     // scanner did not flag is an error
     let mut opened = Vec::with_capacity(layout.units.len());
     let (mut dangerous, mut suspicious) = (Vec::new(), Vec::new());
+    // the first file the scanner could not read as what it claims to be (a truncated safetensors or
+    // GGUF): bad input, an error rather than a refusal (no option would convert it)
+    let mut damaged: Option<Error> = None;
     for unit in &layout.units {
         for f in &unit.files {
             if f.extension().is_some_and(|e| e == "json") {
                 continue;
             }
             let s = scan::scan_file(f);
+            if s.verdict == Verdict::Error {
+                if damaged.is_none() {
+                    damaged = Some(unreadable(f, s.error.as_deref()));
+                }
+                continue;
+            }
             let item = Flagged {
                 path: f.to_string_lossy().into_owned(),
                 verdict: s.verdict,
@@ -205,6 +218,9 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     }
     if !dangerous.is_empty() {
         return Ok(Outcome::Refused { files: dangerous });
+    }
+    if let Some(e) = damaged {
+        return Err(e);
     }
     for unit in &layout.units {
         let opened_unit = checkpoint::open_with(
@@ -255,7 +271,24 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         .zip(&opened)
         .map(|(u, ck)| plan::plan_unit(ck, u, plan_opts))
         .collect::<Result<Vec<_>>>()?;
-    if !to_folder && plans.iter().any(|p| p.files.len() > 1) {
+    let shards = plans.iter().map(|p| p.files.len()).max().unwrap_or(0);
+    if !to_folder && shards > 1 && into_existing_folder {
+        // the existing folder receives the shards as a new folder would
+        let empty = std::fs::read_dir(output)
+            .map_err(|e| Error::io(output, e))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(Error::Usage(format!(
+                "{}: the tensors need {shards} shards of at most {} bytes, written as a whole folder, and this folder is not empty; give a new or empty folder",
+                show(output),
+                opts.max_shard_size
+            )));
+        }
+        (target, to_folder) = (output.to_path_buf(), true);
+        check_target(&layout, input, &target, to_folder, opts.force)?;
+    }
+    if !to_folder && shards > 1 {
         return Err(Error::Usage(format!(
             "the tensors need more than one shard of at most {} bytes: give a folder as OUT to write shards",
             opts.max_shard_size
@@ -285,13 +318,68 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         to_folder,
         verify: opts.verify,
     };
-    output::write_all(&work, &tmp.path, &mut report)?;
+    output::write_all(&work, &tmp.path, &mut report).map_err(|e| as_output(e, &tmp.path, &target))?;
     // a source truncated by another process while it was copied read partly as zeros: publish nothing
     for ck in &opened {
         ck.check_intact()?;
     }
     tmp.publish(&target, opts.force)?;
     Ok(Outcome::Converted(Box::new(report)))
+}
+
+/// An error met while writing the temporary `tmp`, told with the output's final name (`tmp/x` is
+/// `target/x`: the temporary is gone when the user reads it), and a full disk said as such.
+fn as_output(e: Error, tmp: &Path, target: &Path) -> Error {
+    let rename = |p: PathBuf| match p.strip_prefix(tmp) {
+        Ok(rest) if rest.as_os_str().is_empty() => target.to_path_buf(),
+        Ok(rest) => target.join(rest),
+        Err(_) => p,
+    };
+    match e {
+        Error::Io { path, source } => {
+            let full = match source.raw_os_error() {
+                Some(libc::ENOSPC) => Some("the disk is full (no space left on device)"),
+                Some(libc::EDQUOT) => Some("the disk quota is exceeded"),
+                _ => None,
+            };
+            let source = match full {
+                Some(why) => std::io::Error::new(source.kind(), format!("{why}; nothing was written")),
+                None => source,
+            };
+            Error::Io {
+                path: rename(path),
+                source,
+            }
+        }
+        Error::Format { path, msg } => Error::Format {
+            path: rename(path),
+            msg,
+        },
+        Error::Limit {
+            path,
+            what,
+            value,
+            limit,
+            hint,
+        } => Error::Limit {
+            path: rename(path),
+            what,
+            value,
+            limit,
+            hint,
+        },
+        e => e,
+    }
+}
+
+/// Why `file`, which the scanner could not read as what it claims to be, is bad input: the reader's
+/// own words when it refuses it too (as `inspect` says it: `truncated at 5.0 kB of 691.4 kB`), else the
+/// scanner's.
+fn unreadable(file: &Path, scanner: Option<&str>) -> Error {
+    match checkpoint::open(file) {
+        Err(e) => e,
+        Ok(_) => Error::format(file, scanner.unwrap_or("the scanner cannot read this file")),
+    }
 }
 
 /// Whether a flagged file names a global (rather than only "cannot scan": an unknown format).
@@ -348,4 +436,41 @@ fn check_target(layout: &Layout, input: &Path, target: &Path, to_folder: bool, f
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// review 37: a full disk named the temporary (or the input) and said only "No space left on
+    /// device"; the user is told the output's final name and that the disk is full.
+    #[test]
+    fn a_write_error_names_the_final_output_and_a_full_disk() {
+        let (tmp, target) = (Path::new("/d/.tensorscope-tmp-1-2-out"), Path::new("/d/out"));
+        let enospc = || std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = as_output(Error::io(tmp, enospc()), tmp, target);
+        assert_eq!(
+            e.to_string(),
+            "/d/out: the disk is full (no space left on device); nothing was written"
+        );
+        let e = as_output(
+            Error::io(tmp.join("model-00001-of-00002.safetensors"), enospc()),
+            tmp,
+            target,
+        );
+        assert!(
+            e.to_string()
+                .starts_with("/d/out/model-00001-of-00002.safetensors: the disk is full"),
+            "{e}"
+        );
+        let e = as_output(Error::format(tmp, "verification failed"), tmp, target);
+        assert_eq!(e.to_string(), "/d/out: verification failed");
+        // an input's error stays the input's
+        let e = as_output(
+            Error::io("/in.bin", std::io::Error::from_raw_os_error(libc::EIO)),
+            tmp,
+            target,
+        );
+        assert!(e.to_string().starts_with("/in.bin: "), "{e}");
+    }
 }

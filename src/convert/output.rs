@@ -122,8 +122,7 @@ fn write_files(
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
-        let file = std::fs::File::open(&to).map_err(|e| Error::io(&to, e))?;
+        let file = copy_file(&from, &to)?;
         unsynced.push((to, file));
         r.copied.push(rel.clone());
     }
@@ -259,6 +258,28 @@ fn record(unit: &Unit, ck: &Checkpoint, plan: &UnitPlan<'_>, r: &mut Report) {
             escape(k)
         )
     }));
+}
+
+/// Copy `from` into the new file `to`, each error named after the file it is about (a full disk is
+/// the output's, an unreadable file the input's); the copy is returned, open.
+fn copy_file(from: &Path, to: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Write};
+    let mut src = std::fs::File::open(from).map_err(|e| Error::io(from, e))?;
+    let mut dst = std::fs::File::create_new(to).map_err(|e| Error::io(to, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(from, e)),
+        };
+        dst.write_all(&buf[..n]).map_err(|e| Error::io(to, e))?;
+    }
+    if let Ok(m) = src.metadata() {
+        let _ = dst.set_permissions(m.permissions());
+    }
+    Ok(dst)
 }
 
 fn write_small(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -417,13 +438,15 @@ impl Temp {
     }
 
     /// Rename into place, then flush the folder so the rename itself is durable. Without `force` the
-    /// rename never replaces anything (atomically on Linux: `RENAME_NOREPLACE`); with it, only a
-    /// regular file (or an empty folder for a folder output) is replaced.
+    /// rename never replaces anything (atomically on Linux: `RENAME_NOREPLACE`) but an empty folder
+    /// given as the output of a folder output; with it, only a regular file is replaced too.
     pub fn publish(mut self, target: &Path, force: bool) -> Result<()> {
         let to_folder = self.path.is_dir();
         // checked again here: the output may have appeared, or changed kind, while we were writing
         super::target::check_kind(target, to_folder, force)?;
-        super::target::rename(&self.path, target, force)?;
+        // rename(2) replaces a folder only while it is empty, atomically (ENOTEMPTY otherwise)
+        let onto_folder = to_folder && std::fs::symlink_metadata(target).is_ok_and(|m| m.is_dir());
+        super::target::rename(&self.path, target, force || onto_folder)?;
         self.published = true;
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
             && let Ok(d) = std::fs::File::open(parent)

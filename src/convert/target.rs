@@ -11,7 +11,14 @@ use crate::{Error, Result};
 /// `rename(from, to)`; without `replace`, fail with "exists" rather than replace anything.
 pub(super) fn rename(from: &Path, to: &Path, replace: bool) -> Result<()> {
     if replace {
-        return std::fs::rename(from, to).map_err(|e| Error::io(to, e));
+        return std::fs::rename(from, to).map_err(|e| match e.raw_os_error() {
+            // a folder output onto a folder that is no longer empty
+            Some(libc::ENOTEMPTY | libc::EEXIST) => Error::Usage(format!(
+                "{}: the output folder is not empty; give a new or empty folder",
+                show(to)
+            )),
+            _ => Error::io(to, e),
+        });
     }
     #[cfg(target_os = "linux")]
     {

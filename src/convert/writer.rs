@@ -166,7 +166,7 @@ impl FileWriter {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         let want = e.tensor.nbytes().unwrap_or(0);
-        let got = reader.copy_to(e.tensor, &mut self.file, buf, check, progress)?;
+        let got = reader.copy_to(e.tensor, (&mut self.file, &self.path), buf, check, progress)?;
         if got != want {
             return Err(Error::format(
                 reader.checkpoint().file_path(e.tensor.file),

@@ -11,6 +11,7 @@ use std::cell::OnceCell;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 use crate::checkpoint::{Checkpoint, TensorInfo};
 use crate::tensor::Runs;
@@ -170,7 +171,8 @@ impl<'a> TensorReader<'a> {
         Ok(buf)
     }
 
-    /// Write the materialised bytes of `t` to `out` (positioned where they belong), in chunks read
+    /// Write the materialised bytes of `t` to `out` (positioned where they belong; named `out_path`
+    /// in errors), in chunks read
     /// with `pread` (contiguous tensors, [`COPY_CHUNK_BYTES`]) or gathered from the map (views,
     /// [`CHUNK_BYTES`]). `progress` is told how many elements are written after each chunk.
     ///
@@ -184,12 +186,11 @@ impl<'a> TensorReader<'a> {
     pub fn copy_to(
         &self,
         t: &TensorInfo,
-        out: &mut File,
+        (out, out_path): (&mut File, &Path),
         buf: &mut Vec<u8>,
         mut check: Option<&mut ReadBack<'_>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let path = self.ck.file_path(t.file);
         let numel = t.numel().unwrap_or(0);
         let chunk = if t.contiguous_range().is_some() {
             COPY_CHUNK_BYTES
@@ -202,7 +203,8 @@ impl<'a> TensorReader<'a> {
         while done < numel {
             let n = step.min(numel - done);
             let bytes = self.read_elems(t, done, n, buf)?;
-            out.write_all(bytes).map_err(|e| Error::io(path, e))?;
+            // a write error is the output's (a full disk), not the input's
+            out.write_all(bytes).map_err(|e| Error::io(out_path, e))?;
             if let Some(rb) = check.as_deref_mut() {
                 rb.check(written, bytes, &t.name)?;
             }

@@ -92,12 +92,12 @@ fn copy_to_writes_the_materialised_bytes() {
     let mut out = File::create(&out_path).unwrap();
     let mut buf = Vec::new();
     assert_eq!(
-        r.copy_to(&ck.tensors[0], &mut out, &mut buf, None, &mut |_| {})
+        r.copy_to(&ck.tensors[0], (&mut out, &out_path), &mut buf, None, &mut |_| {})
             .unwrap(),
         48
     );
     assert_eq!(
-        r.copy_to(&ck.tensors[1], &mut out, &mut buf, None, &mut |_| {})
+        r.copy_to(&ck.tensors[1], (&mut out, &out_path), &mut buf, None, &mut |_| {})
             .unwrap(),
         48
     );
@@ -142,4 +142,23 @@ fn gather_copies_every_step() {
     out.clear();
     gather(&src, 12, 2, 4, &mut out);
     assert_eq!(out, [0, 1, 2, 3, 12, 13, 14, 15]);
+}
+
+/// review 37: a full output disk was reported against the input file.
+#[test]
+fn a_write_error_names_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path(), &counting(12), vec![view("t", &[12], &[1], 0, 48)]);
+    let r = TensorReader::new(&ck);
+    let Ok(mut full) = File::options().write(true).open("/dev/full") else {
+        return; // no /dev/full here
+    };
+    let out = Path::new("/out/o.safetensors");
+    match r.copy_to(&ck.tensors[0], (&mut full, out), &mut Vec::new(), None, &mut |_| {}) {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path, out);
+            assert_eq!(source.raw_os_error(), Some(libc::ENOSPC));
+        }
+        other => panic!("{other:?}"),
+    }
 }
