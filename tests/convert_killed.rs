@@ -77,3 +77,47 @@ fn killed_convert_leaves_no_partial_output() {
         tensorscope::checkpoint::open(&input).unwrap().tensors.len()
     );
 }
+
+/// review 37: SIGTERM (likewise SIGINT and SIGHUP) removes the temporary output and its lock file
+/// before the process ends as the signal says; only SIGKILL leaves them for the next run to sweep.
+#[test]
+fn terminated_convert_removes_its_temporary() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("model.bin");
+    write_torch(&input, &layout(Family::Gpt2, 256_000_000)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("model.safetensors");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
+        .args(["convert", input.to_str().unwrap(), output.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut writing = false;
+    while start.elapsed() < Duration::from_secs(20) {
+        if !temp_entries(&out_dir).is_empty() {
+            writing = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: kill(2) of our own child, not yet reaped
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(
+        writing,
+        "convert finished or failed before the signal ({status:?}); use a bigger input"
+    );
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let left: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

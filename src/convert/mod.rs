@@ -23,14 +23,16 @@
 //!    ([`crate::tensor::equal::tensors_equal`]).
 //! 5. **Publish**: one `rename` puts the file or the whole folder in place, then the parent folder is
 //!    fsynced. A folder is renamed as a whole (rather than file by file with the index last) so that
-//!    a reader never sees a folder with some shards. A failed run removes its temporary entry; a
-//!    killed one leaves a `.tensorscope-tmp-<pid>-…` entry, which the next run to the same output
+//!    a reader never sees a folder with some shards. A failed run removes its temporary entry (so
+//!    does `tensorscope convert` on SIGTERM, SIGINT and SIGHUP, through [`remove_temporaries`]); a
+//!    killed one (SIGKILL) leaves a `.tensorscope-tmp-<pid>-…` entry, which the next run to the same output
 //!    removes once nobody holds the `flock` each run keeps on the entry's `.lock` file (a lock
 //!    dies with its process, and works across containers and network folders where a pid does not).
 
 pub mod layout;
 mod output;
 pub use output::alive as process_alive;
+pub use output::remove_temporaries;
 pub mod plan;
 mod target;
 pub mod verify;

@@ -391,6 +391,25 @@ fn remove_entry(path: &Path) {
     };
 }
 
+/// The temporaries of this process not yet published nor removed (with their lock files), for
+/// [`remove_temporaries`].
+static LIVE: std::sync::Mutex<Vec<(PathBuf, Option<PathBuf>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Remove this process's temporary outputs and their lock files now, for a front end that is about
+/// to end the process on a signal (SIGTERM, SIGINT, SIGHUP; SIGKILL cannot be caught, and its leftover
+/// is swept by the next run to the same output). Not from a signal handler: it takes a lock and
+/// touches the file system. A temporary being renamed into place at that moment is either published
+/// whole or removed.
+pub fn remove_temporaries() {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    for (path, lock) in live.drain(..) {
+        remove_entry(&path);
+        if let Some(lock) = lock {
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+}
+
 /// A temporary file or folder beside the output, removed unless published.
 pub(super) struct Temp {
     pub path: PathBuf,
@@ -430,6 +449,9 @@ impl Temp {
             .ok()
             .filter(try_lock)
             .map(|f| (lock_path, f));
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((path.clone(), lock.as_ref().map(|l| l.0.clone())));
         Ok(Temp {
             path,
             published: false,
@@ -459,6 +481,9 @@ impl Temp {
 
 impl Drop for Temp {
     fn drop(&mut self) {
+        // held while the entry goes, so that remove_temporaries never races this removal
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|(p, _)| *p != self.path);
         if !self.published {
             remove_entry(&self.path);
         }
