@@ -359,13 +359,51 @@ fn for_chunks<L: Lane>(
     Ok(())
 }
 
+/// The power of two that [`BinScale`] multiplies differences by before the scale when `bins / (hi -
+/// lo)` overflows: it brings the smallest difference (2^-1074) to 2^-474, so the scale stays finite for
+/// any bin count, and no difference below `bins / f64::MAX` reaches the overflow.
+const PRE: f64 = f64::from_bits((1023 + 600) << 52);
+
+/// How a value's bin is computed: `((x - lo) * pre * scale)` truncated, capped at the last bin. `pre` is
+/// 1 (and the fast kernels apply) unless `bins / (hi - lo)` overflows, for a range of subnormals or one
+/// below `bins / f64::MAX` (`[1e-310, 3e-310]`: every value but the least fell in the last bin); then it
+/// is [`PRE`], a power of two, and the product `(x - lo) * pre` is exact.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct BinScale {
+    pub pre: f64,
+    pub scale: f64,
+}
+
+impl BinScale {
+    pub(super) fn new(lo: f64, hi: f64, bins: usize) -> BinScale {
+        if hi <= lo {
+            return BinScale { pre: 1.0, scale: 0.0 };
+        }
+        let scale = bins as f64 / (hi - lo);
+        if scale.is_finite() {
+            BinScale { pre: 1.0, scale }
+        } else {
+            BinScale {
+                pre: PRE,
+                scale: bins as f64 / ((hi - lo) * PRE),
+            }
+        }
+    }
+
+    /// The bin of a finite `x`, capped at `last`.
+    pub(super) fn bin(self, x: f64, lo: f64, last: usize) -> usize {
+        ((((x - lo) * self.pre) * self.scale) as usize).min(last)
+    }
+}
+
 /// Count finite values into bins; four interleaved sub-histograms keep runs of equal bins from
 /// serialising on one counter.
-fn bin_chunk<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: f64, hist: &mut kernel::Counts, all_finite: bool) {
+fn bin_chunk<L: Lane>(isa: Isa, xs: &[L], lo: f64, scale: BinScale, hist: &mut kernel::Counts, all_finite: bool) {
     let last = hist.per.len() - 1;
-    let bin = |x: f64| (((x - lo) * scale) as usize).min(last);
-    if all_finite && hist.per.len() <= kernel::MAX_BINS {
-        kernel::bins(isa, xs, lo, scale, hist);
+    let bin = |x: f64| scale.bin(x, lo, last);
+    // the kernels compute `(x - lo) * scale`: only for a scale that needs no power of two first
+    if all_finite && hist.per.len() <= kernel::MAX_BINS && scale.pre == 1.0 {
+        kernel::bins(isa, xs, lo, scale.scale, hist);
         return;
     }
     let counts = &mut hist.per;
@@ -399,7 +437,7 @@ fn run_lanes<L: Lane>(
     if bins > 0 && acc.n > 0 {
         let (lo, hi) = (acc.min, acc.max);
         let mut counts = kernel::Counts::new(bins);
-        let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
+        let scale = BinScale::new(lo, hi, bins);
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
         for_chunks::<L>(view, ranges, ctl, |xs| {
             bin_chunk(isa, xs, lo, scale, &mut counts, all_finite)

@@ -188,10 +188,10 @@ pub(super) fn run(
         .sum();
     let hist = (bins > 0).then(|| {
         let (lo, hi) = (acc.min, acc.max);
-        let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
+        let scale = super::BinScale::new(lo, hi, bins);
         let mut counts = vec![0u64; bins];
         for &(v, c) in &values {
-            counts[(((v - lo) * scale) as usize).min(bins - 1)] += c;
+            counts[scale.bin(v, lo, bins - 1)] += c;
         }
         Histogram { lo, hi, counts }
     });

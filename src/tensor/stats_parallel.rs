@@ -104,7 +104,7 @@ pub(super) fn run_lanes_parallel<L: Lane + Send + Sync>(
     let mut hist = None;
     if bins > 0 && acc.n > 0 {
         let (lo, hi) = (acc.min, acc.max);
-        let scale = if hi > lo { bins as f64 / (hi - lo) } else { 0.0 };
+        let scale = super::BinScale::new(lo, hi, bins);
         let all_finite = acc.nan + acc.posinf + acc.neginf == 0;
         let counts: Vec<Result<Vec<u64>, Cancelled>> = std::thread::scope(|s| {
             let handles: Vec<_> = parts

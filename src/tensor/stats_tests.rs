@@ -482,3 +482,35 @@ fn the_mean_survives_huge_values_that_cancel() {
         assert_eq!(s.mean, Some(0.75), "{dtype:?}");
     }
 }
+
+/// A range of subnormals (or any below `bins / f64::MAX`): `bins / (hi - lo)` overflowed to infinity and
+/// every value but the least fell in the last bin (`[1e-310, 2e-310, 3e-310]`: 1/0/2). The counts are
+/// numpy 2.4's `np.histogram(x, bins)` for these values (whose edges fall between values), also when
+/// the values are many (the threaded path) and when there are non-finite ones (the scalar loop).
+#[test]
+fn histograms_of_subnormal_ranges_match_numpy() {
+    let f64s = |xs: &[f64]| -> Vec<u8> { xs.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let hist = |xs: &[f64], bins: usize| {
+        let data = f64s(xs);
+        view(DType::F64, &data)
+            .stats(&StatsOptions { bins, sample: None })
+            .histogram
+            .unwrap()
+            .counts
+    };
+    assert_eq!(hist(&[1e-310, 2e-310, 3e-310], 3), vec![1, 1, 1]);
+    assert_eq!(hist(&[-3e-310, 0.0, 1e-310, 3e-310], 6), vec![1, 0, 0, 1, 1, 1]);
+    assert_eq!(hist(&[3e-310, f64::NAN, 1e-310, f64::INFINITY, 2e-310], 3), vec![1, 1, 1]);
+    // np.histogram([0, 1e-309, 2.5e-309, 5e-309, 1e-308], 100): normal ends, a range below 100 / f64::MAX
+    let got = hist(&[0.0, 1e-309, 2.5e-309, 5e-309, 1e-308], 100);
+    let filled: Vec<usize> = (0..100).filter(|&i| got[i] > 0).collect();
+    assert_eq!(filled, vec![0, 10, 25, 50, 99]);
+    // many values, each repeated: the threaded path bins them the same way
+    let many: Vec<f64> = (0..(3 * super::parallel::PARALLEL_MIN as usize))
+        .map(|i| [1e-310, 2e-310, 3e-310][i % 3])
+        .collect();
+    let third = many.len() as u64 / 3;
+    assert_eq!(hist(&many, 3), vec![third; 3]);
+    // the scale stays as it was where it does not overflow
+    assert_eq!(BinScale::new(0.0, 4.0, 4), BinScale { pre: 1.0, scale: 1.0 });
+}
