@@ -179,6 +179,30 @@ pub(crate) fn read_string(c: &mut Cursor, what: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
+/// A key or tensor name: its bytes as stored (what llama.cpp compares, as C strings, for duplicates)
+/// and its text, with each byte that is not UTF-8 written `\xNN` (`w\xff`, not `w\u{fffd}`, so that
+/// names differing only there stay apart where they are printed).
+pub(crate) fn read_name<'a>(c: &mut Cursor<'a>, what: &str) -> Result<(&'a [u8], String)> {
+    let bytes = string_bytes(
+        c,
+        what,
+        ": the length field is damaged, or this is not a GGUF file; re-download it (a fixed limit)",
+    )?;
+    Ok((bytes, decode_name(bytes)))
+}
+
+/// `bytes` as text, each byte outside UTF-8 written `\xNN`.
+pub(crate) fn decode_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
     string_bytes(
         c,

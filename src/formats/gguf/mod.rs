@@ -121,6 +121,8 @@ fn count(c: &mut Cursor, what: &'static str, limit: u64, min_size: u64) -> Resul
 /// A tensor info as stored, before its data is located.
 struct RawTensor {
     name: String,
+    /// The name as stored.
+    bytes: Vec<u8>,
     ne: Vec<u64>,
     type_id: u32,
     offset: u64,
@@ -138,7 +140,8 @@ fn read_tensor_info(c: &mut Cursor, index: u64) -> Result<RawTensor> {
             hint: ": the tensor info is damaged; re-download the file (a fixed limit)",
         });
     }
-    let name = String::from_utf8_lossy(c.take(len, &what)?).into_owned();
+    let bytes = c.take(len, &what)?;
+    let name = kv::decode_name(bytes);
     let what = format!("tensor {}", escape(&name));
     let n_dims = c.u32(&what)?;
     if n_dims > MAX_DIMS {
@@ -158,6 +161,7 @@ fn read_tensor_info(c: &mut Cursor, index: u64) -> Result<RawTensor> {
     let offset = c.u64(&what)?;
     Ok(RawTensor {
         name,
+        bytes: bytes.to_vec(),
         ne,
         type_id,
         offset,
@@ -188,6 +192,32 @@ fn read_split(kvs: &[(String, Value)]) -> Option<Split> {
     })
 }
 
+/// The keys or tensor names seen so far, as stored and as text.
+#[derive(Default)]
+struct Names {
+    raw: HashSet<Vec<u8>>,
+    text: HashSet<String>,
+}
+
+impl Names {
+    /// Add one: a name stored twice is a duplicate (llama.cpp refuses the file too); two names that
+    /// differ as stored but read alike (one holds the text `\xff`, the other the byte) cannot be told
+    /// apart by name, and the file is refused as such, not called a duplicate.
+    fn insert(&mut self, c: &Cursor, raw: &[u8], text: &str, what: &str) -> Result<()> {
+        if !self.raw.insert(raw.to_vec()) {
+            return Err(c.err(format!("duplicate {what} {}", escape(text))));
+        }
+        if !self.text.insert(text.to_string()) {
+            return Err(c.err(format!(
+                "two {what}s print as {} (one holds bytes that are not UTF-8, printed \\xNN, the other that \
+                 text); tensorscope cannot tell them apart by name",
+                escape(text)
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Parse the GGUF file `data` (all of it, mapped) read from `path`.
 pub fn parse(path: &Path, data: &[u8]) -> Result<Gguf> {
     let mut c = Cursor::new(path, data);
@@ -200,23 +230,21 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Gguf> {
     let n_tensors = count(&mut c, "GGUF tensor count", MAX_TENSOR_COUNT, 24)?;
     let n_kv = count(&mut c, "GGUF metadata key/value count", MAX_KV_COUNT, 13)?;
     let mut kvs = Vec::with_capacity(n_kv as usize);
-    let mut keys = HashSet::new();
+    // keys and names are compared as stored, as llama.cpp compares them (C strings): `w\xff` and
+    // `w\xfe` are two names; their text must then be two as well
+    let mut keys = Names::default();
     for i in 0..n_kv {
-        let key = kv::read_string(&mut c, &format!("metadata key {i}"))?;
-        if !keys.insert(key.clone()) {
-            return Err(c.err(format!("duplicate metadata key {}", escape(&key))));
-        }
+        let (raw, key) = kv::read_name(&mut c, &format!("metadata key {i}"))?;
+        keys.insert(&c, raw, &key, "metadata key")?;
         let v = kv::read_typed(&mut c, &key)?;
         kvs.push((key, v));
     }
     let alignment = read_alignment(&c, &kvs)?;
     let mut raw = Vec::with_capacity(n_tensors as usize);
-    let mut names = HashSet::new();
+    let mut names = Names::default();
     for i in 0..n_tensors {
         let t = read_tensor_info(&mut c, i)?;
-        if !names.insert(t.name.clone()) {
-            return Err(c.err(format!("duplicate tensor name {}", escape(&t.name))));
-        }
+        names.insert(&c, &t.bytes, &t.name, "tensor name")?;
         raw.push(t);
     }
     let data_start = (c.pos as u64).next_multiple_of(alignment);

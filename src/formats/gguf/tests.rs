@@ -212,3 +212,29 @@ fn split_fields_are_read() {
         })
     );
 }
+
+/// Names are compared as stored (llama.cpp compares C strings): `w\xff` and `w\xfe` are two tensors, not
+/// a duplicate `w\u{fffd}` as the lossy text made them, and each prints with its own byte. A name
+/// stored twice is still a duplicate, and one that prints as another does is refused as such.
+#[test]
+fn names_that_are_not_utf8_stay_apart() {
+    let raw_name = |b: Builder, i: usize, name: &[u8]| {
+        let mut b = b;
+        b.tensors[i].name = name.to_vec();
+        b
+    };
+    let two = Builder::default().f32s("a", &[1.0; 4]).f32s("b", &[2.0; 4]);
+    let g = parse_ok(&raw_name(raw_name(two.clone(), 0, b"w\xff"), 1, b"w\xfe"));
+    let names: Vec<&str> = g.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["w\\xff", "w\\xfe"]);
+    let e = parse_err(&raw_name(raw_name(two.clone(), 0, b"w\xff"), 1, b"w\xff"));
+    assert!(e.contains("duplicate tensor name w\\xff"), "{e}");
+    let e = parse_err(&raw_name(raw_name(two, 0, b"w\xff"), 1, b"w\\xff"));
+    assert!(e.contains("two tensor names print as w\\xff"), "{e}");
+    // metadata keys likewise
+    let mut b = Builder::default().kv_u32("k", 1).kv_u32("k", 2);
+    b.kvs[0].0 = b"k\xff".to_vec();
+    b.kvs[1].0 = b"k\xfe".to_vec();
+    let keys: Vec<String> = parse_ok(&b).kvs.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, ["k\\xff", "k\\xfe"]);
+}
