@@ -278,3 +278,123 @@ fn a_folder_of_dead_links_is_not_called_empty() {
     let r = common::run(&["inspect", empty.path().to_str().unwrap()]);
     assert!(r.stderr.contains("the folder is empty"), "{}", r.stderr);
 }
+
+fn one_tensor(name: &str, values: &[f32]) -> Vec<u8> {
+    let n = values.len();
+    let h = format!("{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{n}],\"data_offsets\":[0,{}]}}}}", 4 * n);
+    let mut b = common::safetensors(&h, 0);
+    b.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    b
+}
+
+/// A file whose name is not UTF-8 is read like any other: it was dropped from folders, so `diff` called
+/// two different folders identical (exit 0), `inspect` counted one file of two, and a folder holding
+/// only such a file had "no checkpoint files". Its tensors are named by the file, `\xe9` escaped.
+#[test]
+fn files_whose_names_are_not_utf8_are_read() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (fa, fb, fc) = (dir.path().join("fa"), dir.path().join("fb"), dir.path().join("fc"));
+    for d in [&fa, &fb, &fc] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let odd = |d: &Path, stem: &[u8], bytes: &[u8]| {
+        let mut name = stem.to_vec();
+        name.extend_from_slice(b".safetensors");
+        std::fs::write(d.join(OsStr::from_bytes(&name)), bytes).unwrap();
+    };
+    common::write(&fa, "m.safetensors", &one_tensor("w", &[1.0; 4]));
+    common::write(&fb, "m.safetensors", &one_tensor("w", &[1.0; 4]));
+    odd(&fa, b"extra\xe9", &one_tensor("x", &[0.0; 3]));
+    odd(&fb, b"extra\xe9", &one_tensor("x", &[7.0; 1000]));
+    odd(&fc, b"only\xe9", &one_tensor("x", &[7.0; 3]));
+    odd(&fc, b"only\xe8", &one_tensor("x", &[8.0; 3]));
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (code, v) = json(&["inspect", "--json", &s(&fa)]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = v["tensors"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["extra\\xe9.safetensors/x", "m.safetensors/w"]);
+    let r = run(&["diff", &s(&fa), &s(&fb)]);
+    assert_eq!(r.code, 1, "the folders differ: {} {}", r.stdout, r.stderr);
+    // two such names stay two tensors' files
+    let (code, v) = json(&["inspect", "--json", &s(&fc)]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = v["tensors"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["only\\xe8.safetensors/x", "only\\xe9.safetensors/x"]);
+    std::fs::remove_file(fc.join(OsStr::from_bytes(b"only\xe8.safetensors"))).unwrap();
+    let (code, v) = json(&["inspect", "--json", &s(&fc)]);
+    assert_eq!((code, v["total_params"].as_u64()), (0, Some(3)));
+}
+
+/// `model.safetensors` beside `pytorch_model.bin` (the same weights twice, as many Hub repositories hold
+/// them) counted every parameter twice; transformers reads the safetensors file, and so does the
+/// folder, naming the pickle as left out. The fp16 variant's shards beside them, which no variant
+/// infix check caught (`model.fp16-00001-of-00002.safetensors`), are left out and named too.
+#[test]
+fn a_model_saved_in_both_formats_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample("gpt2-tiny.safetensors"), d.join("model.safetensors")).unwrap();
+    std::fs::copy(sample("gpt2-tiny.bin"), d.join("pytorch_model.bin")).unwrap();
+    let (_, alone) = json(&["inspect", "--json", &sample("gpt2-tiny.safetensors")]);
+    let r = run(&["inspect", "--json", d.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["total_params"], alone["total_params"]);
+    assert_eq!(paths(&v, "files"), ["model.safetensors"]);
+    assert!(
+        r.stderr.contains(
+            "left out pytorch_model.bin (transformers and diffusers read model.safetensors in its place when \
+             both are there)"
+        ),
+        "{}",
+        r.stderr
+    );
+    common::write(d, "model.fp16-00001-of-00002.safetensors", &one_tensor("a", &[1.0]));
+    common::write(d, "model.fp16-00002-of-00002.safetensors", &one_tensor("b", &[1.0]));
+    common::write(
+        d,
+        "model.safetensors.index.fp16.json",
+        br#"{"weight_map":{"a":"model.fp16-00001-of-00002.safetensors","b":"model.fp16-00002-of-00002.safetensors"}}"#,
+    );
+    let r = run(&["inspect", "--json", d.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["total_params"], alone["total_params"]);
+    assert!(
+        r.stderr.contains(
+            "left out model.fp16-00001-of-00002.safetensors, model.fp16-00002-of-00002.safetensors \
+             (the fp16 variant; read it with --variant fp16)"
+        ),
+        "{}",
+        r.stderr
+    );
+    let (code, v) = json(&["inspect", "--json", "--variant", "fp16", d.to_str().unwrap()]);
+    assert_eq!((code, v["total_params"].as_u64()), (0, Some(2)));
+}
+
+/// `--variant fp16` on a folder without fp16 files said "no checkpoint files here (only folders without
+/// weights…)" beside seven checkpoint files: it says which variants there are.
+#[test]
+fn a_missing_variant_names_the_variants_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::write(d, "model-00001-of-00002.safetensors", &one_tensor("a", &[1.0]));
+    common::write(d, "model-00002-of-00002.safetensors", &one_tensor("b", &[1.0]));
+    common::write(d, "model.bf16.safetensors", &one_tensor("a", &[1.0]));
+    common::write(
+        d,
+        "model.safetensors.index.json",
+        br#"{"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#,
+    );
+    let r = run(&["inspect", "--variant", "fp16", d.to_str().unwrap()]);
+    common::assert_clean_error(&r, "missing variant");
+    assert!(
+        r.stderr.contains(
+            "no checkpoint file of variant fp16 here; it holds 2 files without a variant (read without \
+             --variant), 1 file of variant bf16 (--variant bf16)"
+        ),
+        "{}",
+        r.stderr
+    );
+}

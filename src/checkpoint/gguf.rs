@@ -86,11 +86,11 @@ pub(crate) fn split_set(file: &Path) -> Result<Option<Vec<PathBuf>>> {
 }
 
 /// The first shard of a split set in a folder (`names` sorted), if there is one.
-pub(crate) fn first_shard(names: &[String]) -> Option<&str> {
+pub(crate) fn first_shard(names: &[std::ffi::OsString]) -> Option<&str> {
     names
         .iter()
+        .filter_map(|n| n.to_str())
         .find(|n| shard_name(n).is_some_and(|(_, i, count)| i == 1 && count > 1))
-        .map(String::as_str)
 }
 
 /// Check a split set once its shards are read: `splits` holds `(file, split fields, tensors)` per shard.
@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(shard_name("a-b-00002-of-00010.gguf"), Some(("a-b", 2, 10)));
         assert_eq!(shard_name("m-1-of-3.gguf"), None);
         assert_eq!(shard_name("m.gguf"), None);
-        let names = ["x.gguf", "m-00002-of-00002.gguf", "m-00001-of-00002.gguf"].map(String::from);
+        let names = ["x.gguf", "m-00002-of-00002.gguf", "m-00001-of-00002.gguf"].map(std::ffi::OsString::from);
         assert_eq!(first_shard(&names), Some("m-00001-of-00002.gguf"));
     }
 }

@@ -4,7 +4,7 @@
 //! (`models--org--name/snapshots/<revision>/`, files symlinked into `blobs/`).
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Component as PathComponent, Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
 use crate::remote::Opener;
 use crate::source::Source;
 use crate::source::walk::Walk;
-use crate::text::{escape, path as show};
+use crate::text::{escape, path as show, plural};
 use crate::{Error, Result};
 
 /// Largest JSON index or `model_index.json` read, in bytes.
@@ -80,18 +80,19 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions, opener: Opener) -> Result<Ch
 fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &OpenOptions) -> Result<Format> {
     let dir = root.join(rel);
     let entries = read_dir_sorted(&dir)?;
-    let names: Vec<String> = entries
-        .iter()
-        .filter(|p| !p.is_dir())
-        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
-        .collect();
+    // every file, its name as the OS gives it: a name that is not UTF-8 is read like any other
+    let names = file_names(&entries);
     let variant = opts.variant.as_deref();
+    let first_file = b.files.len();
     // sharded safetensors, then sharded pickles
     for (suffix, format) in [
         (".safetensors.index", Format::SafetensorsSharded),
         (".bin.index", Format::PytorchSharded),
     ] {
-        let mut indexes = names.iter().filter(|n| is_index_name(n, suffix, variant));
+        let mut indexes = names
+            .iter()
+            .filter_map(|n| n.to_str())
+            .filter(|n| is_index_name(n, suffix, variant));
         if let Some(index) = indexes.next() {
             let others: Vec<String> = indexes.map(|n| escape(n).into_owned()).collect();
             if !others.is_empty() {
@@ -104,15 +105,21 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
                 ));
             }
             open_sharded(b, root, &rel.join(index), prefix)?;
+            let why = format!("not named in {}", escape(index));
+            note_left_out(b, &dir, first_file, &by_extension(&names), variant, &[], &why);
             return Ok(format);
         }
     }
     if let Some(first) = super::gguf::first_shard(&names)
         && let Some(shards) = super::gguf::split_set(&dir.join(first))?
     {
-        return open_gguf_split(b, &shards, rel);
+        let format = open_gguf_split(b, &shards, rel)?;
+        let why = "not a shard of this split set";
+        note_left_out(b, &dir, first_file, &by_extension(&names), variant, &[], why);
+        return Ok(format);
     }
-    let (weights, skipped) = weight_files(&b.opener, &dir, &names, variant);
+    let (all, skipped) = weight_files(&b.opener, &dir, &names);
+    let (weights, twins) = transformers_choice(of_variant(&all, variant));
     if weights.is_empty() {
         let subs = subfolders_with_weights(&b.opener, &dir, opts);
         if !subs.is_empty() {
@@ -128,11 +135,16 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
                 show(&dir.join(&subs[0]))
             )));
         }
+        if let Some(v) = variant
+            && !all.is_empty()
+        {
+            return Err(Error::Usage(no_such_variant(&dir, v, &all)));
+        }
         let why = match skipped.first() {
             Some((name, looks)) => format!(
                 "{}: no checkpoint files here ({} is {looks}{})",
                 show(&dir),
-                escape(name),
+                name_text(name),
                 match skipped.len() {
                     1 => String::new(),
                     n => format!(
@@ -156,8 +168,10 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
     let mut first_error = None;
     let mut opened = 0;
     for w in &weights {
+        // a name that is not UTF-8 is written with `\xNN` for each such byte, so that two such
+        // files stay apart
         let file_prefix = if several {
-            format!("{prefix}{w}/")
+            format!("{prefix}{}/", name_text(w))
         } else {
             prefix.to_owned()
         };
@@ -167,12 +181,13 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
             Ok(_) => opened += 1,
             // one unreadable file among several is reported, not fatal: the others still open
             Err(e) if several && !matches!(e, Error::Limit { .. }) => {
-                b.warnings.push(format!("{}: not opened: {e}", escape(w)));
+                b.warnings.push(format!("{}: not opened: {e}", name_text(w)));
                 first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
         }
     }
+    note_left_out(b, &dir, first_file, &all, variant, &twins, "");
     match first_error {
         Some(e) if opened == 0 => Err(e),
         _ => Ok(Format::Folder),
@@ -192,7 +207,7 @@ fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> V
             .unwrap_or_default()
     };
     for sub in dirs(dir) {
-        let Some(name) = sub.file_name().and_then(OsStr::to_str) else {
+        let Some(name) = sub.file_name().map(name_text) else {
             continue;
         };
         if has_weights(opener, &sub, opts.variant.as_deref()).unwrap_or(false) || sub.join("model_index.json").is_file()
@@ -201,7 +216,7 @@ fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> V
             continue;
         }
         for deeper in dirs(&sub) {
-            let Some(inner) = deeper.file_name().and_then(OsStr::to_str) else {
+            let Some(inner) = deeper.file_name().map(name_text) else {
                 continue;
             };
             if has_weights(opener, &deeper, opts.variant.as_deref()).unwrap_or(false) {
@@ -220,29 +235,13 @@ fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
 }
 
 /// The checkpoint files of a folder, by content (see [`super::files`]): every file a reader opens,
-/// whatever its format; with a variant only `*.{variant}.ext`, without one only files that carry no
-/// variant infix. Also returns the files that are positively not checkpoints, with what they look like.
-fn weight_files(
-    opener: &Opener,
-    dir: &Path,
-    names: &[String],
-    variant: Option<&str>,
-) -> (Vec<String>, Vec<(String, Looks)>) {
+/// whatever its format and variant (see [`of_variant`]). Also returns the files that are positively
+/// not checkpoints, with what they look like.
+fn weight_files(opener: &Opener, dir: &Path, names: &[OsString]) -> (Vec<OsString>, Vec<(OsString, Looks)>) {
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     for n in names {
-        let p = Path::new(n.as_str());
-        let stem = p.file_stem().and_then(OsStr::to_str).unwrap_or("");
-        let infix = Path::new(stem).extension().and_then(OsStr::to_str);
-        let wanted = match (variant, infix) {
-            (Some(v), Some(i)) => i == v,
-            (Some(_), None) => false,
-            (None, Some(i)) => !is_variant_infix(i),
-            (None, None) => true,
-        };
-        if !wanted {
-            continue;
-        }
+        let p = Path::new(n);
         let has_weight_ext = p
             .extension()
             .and_then(OsStr::to_str)
@@ -257,6 +256,204 @@ fn weight_files(
         }
     }
     (weights, skipped)
+}
+
+/// The parts of a weight file's name as transformers and diffusers write them: the base
+/// (`model`, `pytorch_model`), the variant (`fp16`) and the extension. `model.fp16.safetensors`,
+/// and a shard of a variant, `model.fp16-00001-of-00002.safetensors`, both have the variant `fp16`;
+/// only [`is_variant_infix`] infixes count as variants.
+fn name_parts(name: &OsStr) -> (Option<&str>, Option<&str>, Option<&str>) {
+    let p = Path::new(name);
+    let ext = p.extension().and_then(OsStr::to_str);
+    let stem = Path::new(p.file_stem().unwrap_or_default());
+    let infix = stem.extension().and_then(OsStr::to_str).map(without_shard_suffix);
+    match infix {
+        Some(i) if is_variant_infix(i) => (stem.file_stem().and_then(OsStr::to_str), Some(i), ext),
+        _ => (stem.to_str().map(without_shard_suffix), None, ext),
+    }
+}
+
+/// `s` without a shard's `-00001-of-00002` at its end.
+fn without_shard_suffix(s: &str) -> &str {
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if let Some((rest, n)) = s.rsplit_once("-of-")
+        && let Some((base, i)) = rest.rsplit_once('-')
+        && digits(n)
+        && digits(i)
+    {
+        return base;
+    }
+    s
+}
+
+/// The files of `variant` among `weights`; without one, the files that carry no variant.
+fn of_variant(weights: &[OsString], variant: Option<&str>) -> Vec<OsString> {
+    weights
+        .iter()
+        .filter(|n| name_parts(n).1 == variant)
+        .cloned()
+        .collect()
+}
+
+/// The files transformers' and diffusers' `from_pretrained` read among `weights` (of one variant):
+/// `model.safetensors` before `pytorch_model.bin` (and its shards), `diffusion_pytorch_model.safetensors`
+/// before `diffusion_pytorch_model.bin`: the same weights saved twice, as many Hub repositories hold
+/// them, were counted twice. Returns the files read and the ones left out, each with the file read
+/// in its place.
+fn transformers_choice(weights: Vec<OsString>) -> (Vec<OsString>, Vec<(OsString, OsString)>) {
+    const PAIRS: [(&str, &str); 2] = [
+        ("model", "pytorch_model"),
+        ("diffusion_pytorch_model", "diffusion_pytorch_model"),
+    ];
+    let single = |n: &OsStr, base: &str| {
+        let p = Path::new(n);
+        p.extension().is_some_and(|e| e == SAFETENSORS_EXT)
+            && name_parts(n).0 == Some(base)
+            && p.file_stem().and_then(OsStr::to_str).map(without_shard_suffix) == p.file_stem().and_then(OsStr::to_str)
+    };
+    let mut left_out = Vec::new();
+    let mut read = weights;
+    for (st, pickle) in PAIRS {
+        let Some(chosen) = read.iter().find(|n| single(n, st)).cloned() else {
+            continue;
+        };
+        read.retain(|n| {
+            let (base, _, ext) = name_parts(n);
+            let twin = base == Some(pickle) && ext == Some("bin");
+            if twin {
+                left_out.push((n.clone(), chosen.clone()));
+            }
+            !twin
+        });
+    }
+    (read, left_out)
+}
+
+/// The error for a `--variant` that no checkpoint file of a folder has: the variants it does have.
+fn no_such_variant(dir: &Path, asked: &str, all: &[OsString]) -> String {
+    let mut have: Vec<(Option<&str>, u64)> = Vec::new();
+    for n in all {
+        let v = name_parts(n).1;
+        match have.iter_mut().find(|(x, _)| *x == v) {
+            Some((_, c)) => *c += 1,
+            None => have.push((v, 1)),
+        }
+    }
+    have.sort();
+    let listed: Vec<String> = have
+        .iter()
+        .map(|&(v, c)| match v {
+            None => format!("{} without a variant (read without --variant)", plural(c, "file")),
+            Some(v) => format!("{} of variant {} (--variant {})", plural(c, "file"), escape(v), escape(v)),
+        })
+        .collect();
+    format!(
+        "{}: no checkpoint file of variant {} here; it holds {}",
+        show(dir),
+        escape(asked),
+        listed.join(", ")
+    )
+}
+
+/// The names with a weight file's extension (`.safetensors`, `.bin`, `.gguf`, …): the files beside
+/// an index or a split set that may be left out, known without opening them (a remote folder's
+/// files would be fetched).
+fn by_extension(names: &[OsString]) -> Vec<OsString> {
+    names
+        .iter()
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .and_then(OsStr::to_str)
+                .is_some_and(|e| e == SAFETENSORS_EXT || e == GGUF_EXT || PICKLE_EXTS.contains(&e))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Warn about the checkpoint files of `dir` (`all`) that the layout did not read (every file read
+/// since `first_file` is one it did), so that no file is left out silently: `twins` are left out for
+/// the file read in their place, files of another variant are named as such, and any other file with
+/// `why` (none: they were reported as not opened). Files not of an asked variant are what was asked
+/// for, and not named.
+fn note_left_out(
+    b: &mut Builder,
+    dir: &Path,
+    first_file: usize,
+    all: &[OsString],
+    variant: Option<&str>,
+    twins: &[(OsString, OsString)],
+    why: &str,
+) {
+    let read: HashSet<&Path> = b.files[first_file..].iter().map(|f| f.full_path.as_path()).collect();
+    let mut notes = Vec::new();
+    let mut other_variants: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut unnamed = Vec::new();
+    for n in all {
+        if read.contains(dir.join(n).as_path()) {
+            continue;
+        }
+        if let Some((_, chosen)) = twins.iter().find(|(t, _)| t == n) {
+            notes.push(format!(
+                "left out {} (transformers and diffusers read {} in its place when both are there)",
+                name_text(n),
+                name_text(chosen)
+            ));
+            continue;
+        }
+        match (name_parts(n).1, variant) {
+            (Some(v), None) => match other_variants.iter_mut().find(|(x, _)| *x == v) {
+                Some((_, files)) => files.push(name_text(n)),
+                None => other_variants.push((v, vec![name_text(n)])),
+            },
+            (v, Some(_)) if v != variant => {}
+            _ if !why.is_empty() => unnamed.push(name_text(n)),
+            _ => {}
+        }
+    }
+    for (v, files) in other_variants {
+        notes.push(format!(
+            "left out {} (the {v} variant; read it with --variant {v})",
+            files.join(", ")
+        ));
+    }
+    if !unnamed.is_empty() {
+        notes.push(format!("left out {} ({why})", unnamed.join(", ")));
+    }
+    for n in notes {
+        b.warnings.push(format!("{}: {n}", show(dir)));
+    }
+}
+
+/// The names of the files (not folders) among `entries`, as the OS gives them.
+fn file_names(entries: &[PathBuf]) -> Vec<OsString> {
+    entries
+        .iter()
+        .filter(|p| !p.is_dir())
+        .filter_map(|p| p.file_name().map(OsStr::to_os_string))
+        .collect()
+}
+
+/// A file name as text, for tensor names and messages: escaped as [`escape`] does, and each byte that
+/// is not UTF-8 written `\xNN` (so that `a\xe9.safetensors` and `a\xe8.safetensors` stay two names,
+/// where a lossy `a\u{fffd}.safetensors` made them one).
+pub(crate) fn name_text(name: &OsStr) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in name.as_bytes().utf8_chunks() {
+            out.push_str(&escape(chunk.valid()));
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        escape(&name.to_string_lossy()).into_owned()
+    }
 }
 
 /// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder
@@ -341,14 +538,11 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
 }
 
 fn has_weights(opener: &Opener, dir: &Path, v: Option<&str>) -> Result<bool> {
-    let names: Vec<String> = read_dir_sorted(dir)?
-        .iter()
-        .filter(|p| !p.is_dir())
-        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
-        .collect();
-    Ok(!weight_files(opener, dir, &names, v).0.is_empty()
+    let names = file_names(&read_dir_sorted(dir)?);
+    Ok(!of_variant(&weight_files(opener, dir, &names).0, v).is_empty()
         || names
             .iter()
+            .filter_map(|n| n.to_str())
             .any(|n| is_index_name(n, ".safetensors.index", v) || is_index_name(n, ".bin.index", v)))
 }
 
