@@ -281,7 +281,10 @@ fn a_folder_of_dead_links_is_not_called_empty() {
 
 fn one_tensor(name: &str, values: &[f32]) -> Vec<u8> {
     let n = values.len();
-    let h = format!("{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{n}],\"data_offsets\":[0,{}]}}}}", 4 * n);
+    let h = format!(
+        "{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{n}],\"data_offsets\":[0,{}]}}}}",
+        4 * n
+    );
     let mut b = common::safetensors(&h, 0);
     b.extend(values.iter().flat_map(|v| v.to_le_bytes()));
     b
@@ -313,14 +316,24 @@ fn files_whose_names_are_not_utf8_are_read() {
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let (code, v) = json(&["inspect", "--json", &s(&fa)]);
     assert_eq!(code, 0);
-    let names: Vec<&str> = v["tensors"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["extra\\xe9.safetensors/x", "m.safetensors/w"]);
     let r = run(&["diff", &s(&fa), &s(&fb)]);
     assert_eq!(r.code, 1, "the folders differ: {} {}", r.stdout, r.stderr);
     // two such names stay two tensors' files
     let (code, v) = json(&["inspect", "--json", &s(&fc)]);
     assert_eq!(code, 0);
-    let names: Vec<&str> = v["tensors"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["only\\xe8.safetensors/x", "only\\xe9.safetensors/x"]);
     std::fs::remove_file(fc.join(OsStr::from_bytes(b"only\xe8.safetensors"))).unwrap();
     let (code, v) = json(&["inspect", "--json", &s(&fc)]);

@@ -288,11 +288,7 @@ fn without_shard_suffix(s: &str) -> &str {
 
 /// The files of `variant` among `weights`; without one, the files that carry no variant.
 fn of_variant(weights: &[OsString], variant: Option<&str>) -> Vec<OsString> {
-    weights
-        .iter()
-        .filter(|n| name_parts(n).1 == variant)
-        .cloned()
-        .collect()
+    weights.iter().filter(|n| name_parts(n).1 == variant).cloned().collect()
 }
 
 /// The files transformers' and diffusers' `from_pretrained` read among `weights` (of one variant):
@@ -344,7 +340,12 @@ fn no_such_variant(dir: &Path, asked: &str, all: &[OsString]) -> String {
         .iter()
         .map(|&(v, c)| match v {
             None => format!("{} without a variant (read without --variant)", plural(c, "file")),
-            Some(v) => format!("{} of variant {} (--variant {})", plural(c, "file"), escape(v), escape(v)),
+            Some(v) => format!(
+                "{} of variant {} (--variant {})",
+                plural(c, "file"),
+                escape(v),
+                escape(v)
+            ),
         })
         .collect();
     format!(

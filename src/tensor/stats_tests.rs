@@ -500,7 +500,10 @@ fn histograms_of_subnormal_ranges_match_numpy() {
     };
     assert_eq!(hist(&[1e-310, 2e-310, 3e-310], 3), vec![1, 1, 1]);
     assert_eq!(hist(&[-3e-310, 0.0, 1e-310, 3e-310], 6), vec![1, 0, 0, 1, 1, 1]);
-    assert_eq!(hist(&[3e-310, f64::NAN, 1e-310, f64::INFINITY, 2e-310], 3), vec![1, 1, 1]);
+    assert_eq!(
+        hist(&[3e-310, f64::NAN, 1e-310, f64::INFINITY, 2e-310], 3),
+        vec![1, 1, 1]
+    );
     // np.histogram([0, 1e-309, 2.5e-309, 5e-309, 1e-308], 100): normal ends, a range below 100 / f64::MAX
     let got = hist(&[0.0, 1e-309, 2.5e-309, 5e-309, 1e-308], 100);
     let filled: Vec<usize> = (0..100).filter(|&i| got[i] > 0).collect();
