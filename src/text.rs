@@ -57,9 +57,47 @@ fn needs_escape(c: char) -> bool {
         || matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff)
 }
 
-/// A path, lossily decoded and escaped, for messages.
+/// A path for messages: escaped as [`escape`] does, each byte that is not UTF-8 written `\xNN`
+/// (so `a\xe9.bin` and `a\xe8.bin` stay two names, where a lossy U+FFFD made them one).
 pub fn path(p: &Path) -> String {
-    escape(&p.to_string_lossy()).into_owned()
+    os_text(p.as_os_str())
+}
+
+/// A file name (or any OS string) as [`path`] prints it.
+pub fn os_text(s: &std::ffi::OsStr) -> String {
+    escape(&os_lossless(s)).into_owned()
+}
+
+/// An OS string as text, each byte that is not UTF-8 written `\xNN` (not yet escaped: a label
+/// kept in a report, escaped where it is printed).
+pub fn os_lossless(s: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        lossless(s.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        s.to_string_lossy().into_owned()
+    }
+}
+
+/// Bytes as text, each byte that is not UTF-8 written `\xNN` (control characters are left for
+/// [`escape`], where the text is printed).
+///
+/// ```
+/// assert_eq!(tensorscope::text::lossless(b"w\xff"), "w\\xff");
+/// assert_eq!(tensorscope::text::lossless("é".as_bytes()), "é");
+/// ```
+pub fn lossless(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 /// Human byte count with binary-free SI units as users of model hubs expect (`497.8 MB`).

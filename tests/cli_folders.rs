@@ -335,6 +335,13 @@ fn files_whose_names_are_not_utf8_are_read() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["only\\xe8.safetensors/x", "only\\xe9.safetensors/x"]);
+    // and scan names them apart (they printed as one lossy name)
+    let r = run(&["scan", &s(&fc)]);
+    assert!(
+        r.stdout.contains("only\\xe8.safetensors") && r.stdout.contains("only\\xe9.safetensors"),
+        "{}",
+        r.stdout
+    );
     std::fs::remove_file(fc.join(OsStr::from_bytes(b"only\xe8.safetensors"))).unwrap();
     let (code, v) = json(&["inspect", "--json", &s(&fc)]);
     assert_eq!((code, v["total_params"].as_u64()), (0, Some(3)));

@@ -439,22 +439,7 @@ fn file_names(entries: &[PathBuf]) -> Vec<OsString> {
 /// is not UTF-8 written `\xNN` (so that `a\xe9.safetensors` and `a\xe8.safetensors` stay two names,
 /// where a lossy `a\u{fffd}.safetensors` made them one).
 pub(crate) fn name_text(name: &OsStr) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let mut out = String::new();
-        for chunk in name.as_bytes().utf8_chunks() {
-            out.push_str(&escape(chunk.valid()));
-            for b in chunk.invalid() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        }
-        out
-    }
-    #[cfg(not(unix))]
-    {
-        escape(&name.to_string_lossy()).into_owned()
-    }
+    crate::text::os_text(name)
 }
 
 /// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder

@@ -232,7 +232,7 @@ pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> FileScan {
 fn scan_opened(opener: &Opener, path: &Path, opts: &ScanOptions) -> FileScan {
     let label = match opener.remote_file(path) {
         Some(f) => f.label.clone(),
-        None => path.to_string_lossy().into_owned(),
+        None => crate::text::os_lossless(path.as_os_str()),
     };
     let src = match opener.source(path) {
         Ok((src, _)) => src,

@@ -62,10 +62,10 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
             });
             if let Some(&i) = id.and_then(|id| by_id.get(&id)) {
                 let first: &mut FileScan = &mut report.files[i];
-                first.also.push(f.path.to_string_lossy().into_owned());
+                first.also.push(crate::text::os_lossless(f.path.as_os_str()));
                 continue;
             }
-            let label = f.path.to_string_lossy().into_owned();
+            let label = crate::text::os_lossless(f.path.as_os_str());
             let local = opener.remote_file(&f.path).is_none();
             let looks = match f.role {
                 // a remote folder's configs and code are not fetched (only checkpoints are), so
@@ -95,7 +95,7 @@ fn scan_paths_in(opener: &Opener, paths: &[PathBuf], opts: &ScanOptions) -> Resu
                         && !files::named_like_a_checkpoint(&f.path)
                         && scan.findings.iter().all(|x| NOT_A_CHECKPOINT.contains(&x.why.as_str()));
                     if !nothing {
-                        scan.also = f.also.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                        scan.also = f.also.iter().map(|a| crate::text::os_lossless(a.as_os_str())).collect();
                         if let Some(id) = id {
                             by_id.insert(id, report.files.len());
                         }

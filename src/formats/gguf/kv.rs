@@ -193,14 +193,7 @@ pub(crate) fn read_name<'a>(c: &mut Cursor<'a>, what: &str) -> Result<(&'a [u8],
 
 /// `bytes` as text, each byte outside UTF-8 written `\xNN`.
 pub(crate) fn decode_name(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
+    crate::text::lossless(bytes)
 }
 
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {
