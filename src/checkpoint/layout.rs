@@ -118,7 +118,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         note_left_out(b, &dir, first_file, &by_extension(&names), variant, &[], why);
         return Ok(format);
     }
-    let (all, skipped) = weight_files(&b.opener, &dir, &names);
+    let (all, skipped) = weight_files(&b.opener, &dir, &names, variant);
     let (weights, twins) = transformers_choice(of_variant(&all, variant));
     if weights.is_empty() {
         let subs = subfolders_with_weights(&b.opener, &dir, opts);
@@ -237,7 +237,15 @@ fn is_index_name(name: &str, suffix: &str, variant: Option<&str>) -> bool {
 /// The checkpoint files of a folder, by content (see [`super::files`]): every file a reader opens,
 /// whatever its format and variant (see [`of_variant`]). Also returns the files that are positively
 /// not checkpoints, with what they look like.
-fn weight_files(opener: &Opener, dir: &Path, names: &[OsString]) -> (Vec<OsString>, Vec<(OsString, Looks)>) {
+///
+/// A weight file of another variant than `variant` is known by its name alone, never opened: it is
+/// only named as left out, and a remote folder would fetch it for nothing.
+fn weight_files(
+    opener: &Opener,
+    dir: &Path,
+    names: &[OsString],
+    variant: Option<&str>,
+) -> (Vec<OsString>, Vec<(OsString, Looks)>) {
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     for n in names {
@@ -246,6 +254,10 @@ fn weight_files(opener: &Opener, dir: &Path, names: &[OsString]) -> (Vec<OsStrin
             .extension()
             .and_then(OsStr::to_str)
             .is_some_and(|e| e == SAFETENSORS_EXT || e == GGUF_EXT || PICKLE_EXTS.contains(&e));
+        if has_weight_ext && name_parts(n).1 != variant {
+            weights.push(n.clone());
+            continue;
+        }
         match files::classify(opener, &dir.join(n)) {
             Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => weights.push(n.clone()),
             Ok(Role::Skipped(looks)) if !has_weight_ext => skipped.push((n.clone(), looks)),
@@ -525,7 +537,7 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
 
 fn has_weights(opener: &Opener, dir: &Path, v: Option<&str>) -> Result<bool> {
     let names = file_names(&read_dir_sorted(dir)?);
-    Ok(!of_variant(&weight_files(opener, dir, &names).0, v).is_empty()
+    Ok(!of_variant(&weight_files(opener, dir, &names, v).0, v).is_empty()
         || names
             .iter()
             .filter_map(|n| n.to_str())
