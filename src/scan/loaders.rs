@@ -40,7 +40,7 @@ pub const TEMPLATE_FILE: &str = "renderers without a sandbox (hand-written jinja
 /// The format of a config whose `auto_map` names code ([`super::remote_code`]).
 pub const REMOTE_CODE_FORMAT: &str = "hf-config";
 /// The format of a `.zip` that only Python's zipfile opens, as pandas does by the name
-/// ([`super::container`]: bytes precede the archive, so torch and numpy refuse it).
+/// (the scan of containers: bytes precede the archive, so torch and numpy refuse it).
 pub const PANDAS_ZIP_FORMAT: &str = "pandas-zip";
 /// The format of a shard index whose file names leave its folder (the `index_refs` module).
 pub const SHARD_INDEX_FORMAT: &str = "shard-index";
