@@ -19,6 +19,11 @@ use ratatui::backend::TestBackend;
 #[path = "../src/tui/mod.rs"]
 mod tui;
 
+// the TUI's signal handling, which the binary shares with `convert`
+#[allow(dead_code)]
+#[path = "../src/signal_pipe.rs"]
+mod signal_pipe;
+
 use tui::App;
 
 /// Write the 200,016-tensor file (BF16 2x2 tensors) and return its path.

@@ -1,6 +1,7 @@
 //! The `tensorscope` binary: parse arguments, call the core, print, set the exit code.
 
 mod cli;
+mod signal_pipe;
 mod tui;
 
 use std::process::ExitCode;

@@ -158,53 +158,16 @@ fn converted(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
 }
 
-/// The write end of the pipe that wakes the signal watcher, -1 before it is set up.
-static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = WAKE.load(std::sync::atomic::Ordering::SeqCst);
-    if fd >= 0 {
-        let byte = sig as u8;
-        // SAFETY: write(2) of one byte from a live local is async-signal-safe
-        unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
-    }
-}
-
 /// On SIGTERM, SIGINT or SIGHUP, remove the temporary output (a watcher thread does it: a signal
 /// handler may not touch the file system), then end as the signal would have. SIGKILL cannot be
 /// caught: its temporary stays until the next run to the same output sweeps it.
 fn remove_temporaries_on_signal() {
-    let mut fds = [-1; 2];
-    // SAFETY: pipe(2) fills the two-element array it is given
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return;
-    }
-    WAKE.store(fds[1], std::sync::atomic::Ordering::SeqCst);
-    let read_end = fds[0];
-    std::thread::spawn(move || {
-        let mut sig = 0u8;
-        // SAFETY: a blocking read of one byte into a live local
-        while unsafe { libc::read(read_end, (&raw mut sig).cast(), 1) } != 1 {
-            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                return;
-            }
-        }
+    crate::signal_pipe::catch(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP], |sig| {
         convert::remove_temporaries();
         // SAFETY: back to the default action, then the signal again: the process ends as it would have
         unsafe {
-            libc::signal(libc::c_int::from(sig), libc::SIG_DFL);
-            libc::raise(libc::c_int::from(sig));
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
         }
     });
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: a zeroed sigaction is a valid empty one; the handler only writes to a pipe;
-        // SA_RESTART keeps the writer's reads and writes from failing with EINTR
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
 }
