@@ -30,6 +30,7 @@ const FLOORS: &[&[&str]] = &[
     &["remote"],
     &["checkpoint", "scan", "tensor", "tree"],
     &["convert", "diff", "bench", "fit", "verify", "bom"],
+    &["signal_pipe"],
     &["cli", "tui"],
 ];
 
