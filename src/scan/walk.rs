@@ -142,7 +142,11 @@ fn walk_reading(
             other_ends: Vec::new(),
         },
     });
-    let mut buf = ops::FrameBuffer { end: None, jump };
+    let mut buf = ops::FrameBuffer {
+        end: None,
+        jump,
+        crossed_then_failed: false,
+    };
     let mut crossed = false;
     let mut frame_end = 0usize;
     // where the file handle stands once joblib has read an array from it inside a frame: the
@@ -164,6 +168,16 @@ fn walk_reading(
                     offset: e.offset,
                     msg: e.to_string(),
                 };
+                // an argument that crossed its frame and then failed: the other reading may not fail
+                if buf.crossed_then_failed && !crossed {
+                    crossed = true;
+                    m.sem.info.hazards.push(Hazard {
+                        offset: e.offset,
+                        global: String::new(),
+                        dangerous: false,
+                        why: CROSSING.into(),
+                    });
+                }
                 return (m.sem.info, Some(err), crossed);
             }
         };

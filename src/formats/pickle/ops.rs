@@ -153,6 +153,9 @@ pub struct FrameBuffer {
     /// Whether a read running past [`FrameBuffer::end`] is taken from there, as the C unpickler
     /// does; `false` reads on in order and only reports the crossing.
     pub jump: bool,
+    /// Set when an argument ran past the frame and then failed to decode (the error says what
+    /// failed; the crossing would otherwise be lost with it).
+    pub crossed_then_failed: bool,
 }
 
 struct Reader<'a> {
@@ -493,129 +496,144 @@ fn decode_in<'a>(
         crossed: None,
     };
     use Opcode as O;
-    let arg = match op {
-        O::Mark
-        | O::Stop
-        | O::Pop
-        | O::PopMark
-        | O::Dup
-        | O::None
-        | O::BinPersId
-        | O::Reduce
-        | O::Append
-        | O::Build
-        | O::Dict
-        | O::EmptyDict
-        | O::Appends
-        | O::List
-        | O::EmptyList
-        | O::Obj
-        | O::SetItem
-        | O::Tuple
-        | O::EmptyTuple
-        | O::SetItems
-        | O::NewObj
-        | O::Tuple1
-        | O::Tuple2
-        | O::Tuple3
-        | O::NewTrue
-        | O::NewFalse
-        | O::EmptySet
-        | O::AddItems
-        | O::FrozenSet
-        | O::NewObjEx
-        | O::StackGlobal
-        | O::Memoize
-        | O::NextBuffer
-        | O::ReadonlyBuffer => Arg::None,
-        O::Float => {
-            let l = r.line()?;
-            Arg::Float(float_text(&r, l)?)
-        }
-        O::Int => {
-            let l = r.line()?;
-            int_text(&r, l, false)?
-        }
-        O::Long => {
-            let l = r.line()?;
-            int_text(&r, l, true)?
-        }
-        O::BinInt => Arg::Int(i64::from(r.i32()?)),
-        O::BinInt1 => Arg::Int(i64::from(r.u8()?)),
-        O::BinInt2 => Arg::Int(i64::from(r.u16()?)),
-        O::PersId | O::String | O::Unicode => Arg::Line(r.line()?),
-        O::BinString => {
-            let n = r.len_i32()?;
-            Arg::Bytes(r.take(n)?)
-        }
-        O::ShortBinString | O::ShortBinBytes => {
-            let n = r.u8()?;
-            Arg::Bytes(r.take(u64::from(n))?)
-        }
-        O::BinBytes => {
-            let n = r.len_u32()?;
-            Arg::Bytes(r.take(n)?)
-        }
-        O::BinBytes8 | O::ByteArray8 => {
-            let n = r.u64()?;
-            Arg::Bytes(r.take(n)?)
-        }
-        O::BinUnicode => {
-            let n = r.len_u32()?;
-            r.utf8(n)?
-        }
-        O::ShortBinUnicode => {
-            let n = r.u8()?;
-            r.utf8(u64::from(n))?
-        }
-        O::BinUnicode8 => {
-            let n = r.u64()?;
-            r.utf8(n)?
-        }
-        O::Global | O::Inst => {
-            let module = r.text_line()?;
-            let name = r.text_line()?;
-            Arg::Global { module, name }
-        }
-        O::Get | O::Put => {
-            let line = r.line()?;
-            let v = memo_text(line).ok_or_else(|| r.err(OpErrorKind::BadText(op, "not a memo index")))?;
-            Arg::Memo(v)
-        }
-        O::BinGet | O::BinPut => Arg::Memo(u64::from(r.u8()?)),
-        O::LongBinGet | O::LongBinPut => Arg::Memo(r.len_u32()?),
-        O::BinFloat => Arg::Float(f64::from_be_bytes(r.fixed()?)),
-        O::Proto | O::Ext1 => Arg::Int(i64::from(r.u8()?)),
-        O::Ext2 => Arg::Int(i64::from(r.u16()?)),
-        O::Ext4 => Arg::Int(i64::from(r.i32()?)),
-        O::Long1 => {
-            let n = r.u8()?;
-            Arg::Long(r.take(u64::from(n))?)
-        }
-        O::Long4 => {
-            let n = r.len_i32()?;
-            Arg::Long(r.take(n)?)
-        }
-        O::Frame => {
-            let n = r.u64()?;
-            r.refill(n);
-            let available = (data.len() - r.pos) as u64;
-            // the pure-Python unpickler (joblib.load's) makes a frame of what a short read gives
-            // and reads on: the scan's reading goes on too (the walk says so); others refuse it as
-            // the C unpickler does
-            if n > available && buf.is_none() {
-                return Err(r.err(OpErrorKind::Truncated {
-                    op: Some(op),
-                    needed: n,
-                    available,
-                }));
+    // the argument, read through the frame buffer (a closure, so that a failed read's crossing
+    // is still known below)
+    let read = |r: &mut Reader<'a>| -> Result<Arg<'a>, OpError> {
+        Ok(match op {
+            O::Mark
+            | O::Stop
+            | O::Pop
+            | O::PopMark
+            | O::Dup
+            | O::None
+            | O::BinPersId
+            | O::Reduce
+            | O::Append
+            | O::Build
+            | O::Dict
+            | O::EmptyDict
+            | O::Appends
+            | O::List
+            | O::EmptyList
+            | O::Obj
+            | O::SetItem
+            | O::Tuple
+            | O::EmptyTuple
+            | O::SetItems
+            | O::NewObj
+            | O::Tuple1
+            | O::Tuple2
+            | O::Tuple3
+            | O::NewTrue
+            | O::NewFalse
+            | O::EmptySet
+            | O::AddItems
+            | O::FrozenSet
+            | O::NewObjEx
+            | O::StackGlobal
+            | O::Memoize
+            | O::NextBuffer
+            | O::ReadonlyBuffer => Arg::None,
+            O::Float => {
+                let l = r.line()?;
+                Arg::Float(float_text(r, l)?)
             }
-            if r.limit.is_none() && buf.is_some() {
-                // a frame not already in the buffer is read whole into it (load_frame), and the
-                // unpickler rewinds to its start
-                r.limit = Some(r.pos + n.min(available) as usize);
+            O::Int => {
+                let l = r.line()?;
+                int_text(r, l, false)?
             }
-            Arg::Frame(n)
+            O::Long => {
+                let l = r.line()?;
+                int_text(r, l, true)?
+            }
+            O::BinInt => Arg::Int(i64::from(r.i32()?)),
+            O::BinInt1 => Arg::Int(i64::from(r.u8()?)),
+            O::BinInt2 => Arg::Int(i64::from(r.u16()?)),
+            O::PersId | O::String | O::Unicode => Arg::Line(r.line()?),
+            O::BinString => {
+                let n = r.len_i32()?;
+                Arg::Bytes(r.take(n)?)
+            }
+            O::ShortBinString | O::ShortBinBytes => {
+                let n = r.u8()?;
+                Arg::Bytes(r.take(u64::from(n))?)
+            }
+            O::BinBytes => {
+                let n = r.len_u32()?;
+                Arg::Bytes(r.take(n)?)
+            }
+            O::BinBytes8 | O::ByteArray8 => {
+                let n = r.u64()?;
+                Arg::Bytes(r.take(n)?)
+            }
+            O::BinUnicode => {
+                let n = r.len_u32()?;
+                r.utf8(n)?
+            }
+            O::ShortBinUnicode => {
+                let n = r.u8()?;
+                r.utf8(u64::from(n))?
+            }
+            O::BinUnicode8 => {
+                let n = r.u64()?;
+                r.utf8(n)?
+            }
+            O::Global | O::Inst => {
+                let module = r.text_line()?;
+                let name = r.text_line()?;
+                Arg::Global { module, name }
+            }
+            O::Get | O::Put => {
+                let line = r.line()?;
+                let v = memo_text(line).ok_or_else(|| r.err(OpErrorKind::BadText(op, "not a memo index")))?;
+                Arg::Memo(v)
+            }
+            O::BinGet | O::BinPut => Arg::Memo(u64::from(r.u8()?)),
+            O::LongBinGet | O::LongBinPut => Arg::Memo(r.len_u32()?),
+            O::BinFloat => Arg::Float(f64::from_be_bytes(r.fixed()?)),
+            O::Proto | O::Ext1 => Arg::Int(i64::from(r.u8()?)),
+            O::Ext2 => Arg::Int(i64::from(r.u16()?)),
+            O::Ext4 => Arg::Int(i64::from(r.i32()?)),
+            O::Long1 => {
+                let n = r.u8()?;
+                Arg::Long(r.take(u64::from(n))?)
+            }
+            O::Long4 => {
+                let n = r.len_i32()?;
+                Arg::Long(r.take(n)?)
+            }
+            O::Frame => {
+                let n = r.u64()?;
+                r.refill(n);
+                let available = (data.len() - r.pos) as u64;
+                // the pure-Python unpickler (joblib.load's) makes a frame of what a short read gives
+                // and reads on: the scan's reading goes on too (the walk says so); others refuse it as
+                // the C unpickler does
+                if n > available && buf.is_none() {
+                    return Err(r.err(OpErrorKind::Truncated {
+                        op: Some(op),
+                        needed: n,
+                        available,
+                    }));
+                }
+                if r.limit.is_none() && buf.is_some() {
+                    // a frame not already in the buffer is read whole into it (load_frame), and the
+                    // unpickler rewinds to its start
+                    r.limit = Some(r.pos + n.min(available) as usize);
+                }
+                Arg::Frame(n)
+            }
+        })
+    };
+    let arg = match read(&mut r) {
+        Ok(arg) => arg,
+        Err(e) => {
+            // an argument that ran past the frame and then failed to parse: the C unpickler's
+            // reading (from the frame's end) is still owed a walk
+            if let (Some(b), Some(_)) = (buf, r.crossed) {
+                b.crossed_then_failed = true;
+            }
+            return Err(e);
         }
     };
     if let Some(b) = buf {

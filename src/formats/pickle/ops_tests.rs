@@ -281,21 +281,33 @@ fn a_read_past_a_frame_is_taken_from_the_frame_end_as_cpython_reads_a_file() {
     // FRAME of 7 bytes: "}" then BINUNICODE of 3 bytes with 1 byte inside the frame ("a"); after
     // the frame: "bcd". In order, the text is "abc"; the C unpickler drops "a" and reads "bcd".
     let p = b"\x95\x07\x00\x00\x00\x00\x00\x00\x00}X\x03\x00\x00\x00abcd";
-    let mut buf = FrameBuffer { end: None, jump: true };
+    let mut buf = FrameBuffer {
+        end: None,
+        jump: true,
+        crossed_then_failed: false,
+    };
     let (i, next, crossed) = decode_buffered(p, 0, &mut buf).unwrap();
     assert_eq!((i.arg, next, crossed, buf.end), (Arg::Frame(7), 9, None, Some(16)));
     let (_, next, _) = decode_buffered(p, next, &mut buf).unwrap();
     let (i, next, crossed) = decode_buffered(p, next, &mut buf).unwrap();
     assert_eq!((i.arg, next, crossed, buf.end), (Arg::Str("bcd"), 19, Some(15), None));
     // read in order, the crossing is only reported
-    let mut buf = FrameBuffer { end: None, jump: false };
+    let mut buf = FrameBuffer {
+        end: None,
+        jump: false,
+        crossed_then_failed: false,
+    };
     let (_, next, _) = decode_buffered(p, 0, &mut buf).unwrap();
     let (_, next, _) = decode_buffered(p, next, &mut buf).unwrap();
     let (i, next, crossed) = decode_buffered(p, next, &mut buf).unwrap();
     assert_eq!((i.arg, next, crossed), (Arg::Str("abc"), 18, Some(15)));
     // a line the frame does not finish is read with readline() from the frame's end
     let g = b"\x95\x04\x00\x00\x00\x00\x00\x00\x00cpososix\nsystem\n";
-    let mut buf = FrameBuffer { end: None, jump: true };
+    let mut buf = FrameBuffer {
+        end: None,
+        jump: true,
+        crossed_then_failed: false,
+    };
     let (_, next, _) = decode_buffered(g, 0, &mut buf).unwrap();
     let (i, _, crossed) = decode_buffered(g, next, &mut buf).unwrap();
     let want = Arg::Global {
@@ -305,7 +317,11 @@ fn a_read_past_a_frame_is_taken_from_the_frame_end_as_cpython_reads_a_file() {
     assert_eq!((i.arg, crossed), (want, Some(10)));
     // plain decoding and a read that the frame holds are untouched
     assert_eq!(decode(p, 0).unwrap().1, 9);
-    let mut buf = FrameBuffer { end: None, jump: true };
+    let mut buf = FrameBuffer {
+        end: None,
+        jump: true,
+        crossed_then_failed: false,
+    };
     let q = b"\x95\x02\x00\x00\x00\x00\x00\x00\x00K\x07.";
     let (_, next, _) = decode_buffered(q, 0, &mut buf).unwrap();
     let (i, next, crossed) = decode_buffered(q, next, &mut buf).unwrap();

@@ -61,7 +61,7 @@ pub(super) fn call_result<'a>(
             let size = if c == 'U' { n.saturating_mul(4) } else { n };
             Value::Dtype(Rc::new(DtypeInfo::new(c, size)))
         }
-        ("joblib.numpy_pickle", "NumpyArrayWrapper", _) => Value::JoblibWrapper,
+        ("joblib.numpy_pickle", "NumpyArrayWrapper", _) => Value::JoblibWrapper(Rc::default()),
         ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct", _) => {
             let (shape, dtype) = match args {
                 Value::Tuple(t) => (t.get(1), t.get(2)),

@@ -39,8 +39,10 @@ pub(super) fn array_data<'a>(
     // what numpy's `dtype.hasobject` says, structured dtypes all the way down
     let f = super::value::dtype_summary(dt);
     let code = dt.code;
-    // a structured dtype's item size is its state's (fields checked to fit in it)
-    let size = match code == 'V' && !f.unchecked && f.end.is_some_and(|e| e <= f.size) {
+    // a flexible dtype's item size is its BUILD state's, as numpy takes it (`S1` built with an
+    // elsize of 8 is `S8`); a structured one's fields are checked to fit in it
+    let flexible = matches!(code, 'V' | 'S' | 'U' | 'a');
+    let size = match flexible && !f.unchecked && f.end.is_some_and(|e| e <= f.size) && f.size > 0 {
         true => f.size,
         false => dt.size,
     };
@@ -51,6 +53,15 @@ pub(super) fn array_data<'a>(
         info.hazards.extend(inner.hazards);
         if let Some(e) = err {
             return Err(format!("the object array's pickle is broken: {}", e.msg));
+        }
+        // the inner unpickler read the frame holding its STOP whole: joblib's own goes on at the
+        // frame's end or right after STOP, depending on the reader; not followed both ways
+        if inner.frame_end.is_some() || !inner.other_ends.is_empty() {
+            return Err(
+                "the object array's pickle ends inside a frame that runs on past its STOP: \
+                        where joblib reads on is not known"
+                    .into(),
+            );
         }
         return Ok(inner.end - at);
     }

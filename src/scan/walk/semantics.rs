@@ -168,7 +168,15 @@ impl<'a> Semantics<'a> for Walker<'a> {
     }
 
     fn build(&mut self, target: &mut Value<'a>, state: Value<'a>) -> Result<(), String> {
-        if *target == Value::JoblibWrapper && self.follow_joblib {
+        if let Value::JoblibWrapper(builds) = target
+            && self.follow_joblib
+        {
+            // a second BUILD updates the first one's attributes (an alignment it set stays set):
+            // the data's layout is the union of both states, which the scan does not follow
+            if builds.get() > 0 {
+                return Err("a joblib NumpyArrayWrapper built twice: where its array data ends is not known".into());
+            }
+            builds.set(1);
             // joblib's unpickler reads the array's data right after this BUILD
             *target = Value::Unknown;
             self.joblib = Some(state);

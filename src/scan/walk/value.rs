@@ -35,8 +35,9 @@ pub enum Value<'a> {
     /// A dict: what its values hold as fields of a structured dtype (the `fields` of a dtype's
     /// state) and its first string-keyed items, shared with the memo as in Python.
     Dict(Rc<RefCell<DictInfo<'a>>>),
-    /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream.
-    JoblibWrapper,
+    /// joblib's `NumpyArrayWrapper`: its BUILD is followed by the array's data in the stream. The
+    /// count of BUILDs is shared by every copy (DUP, the memo), as the one Python object is.
+    JoblibWrapper(Rc<std::cell::Cell<u32>>),
     /// The ndarray numpy's `_reconstruct` makes, filled by its BUILD state.
     NdArray,
     /// The result of a call or a persistent load: could be anything at load time.
@@ -255,7 +256,7 @@ pub(super) fn name_of(v: &Value<'_>) -> Name {
         | Value::Dtype(_)
         | Value::Dict(_)
         | Value::NdArray
-        | Value::JoblibWrapper
+        | Value::JoblibWrapper(_)
         | Value::PyNone
         | Value::Other => Name::NotText,
     }

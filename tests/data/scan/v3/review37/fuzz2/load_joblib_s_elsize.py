@@ -1,0 +1,3 @@
+# joblib S-dtype elsize from BUILD state
+import joblib
+print(joblib.load('tests/data/scan/v3/malicious/review37-fuzz2_joblib_s_elsize.joblib'))
