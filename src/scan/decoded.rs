@@ -30,3 +30,32 @@ pub fn append(out: &mut Vec<u8>, b: &[u8], limit: usize) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A writer that refuses to grow past its limit (keeping what fits).
+pub(super) struct Bounded<'a> {
+    buf: &'a mut Vec<u8>,
+    limit: usize,
+    /// The error once the limit is passed.
+    pub(super) over: Option<String>,
+}
+
+impl Bounded<'_> {
+    pub(super) fn new(buf: &mut Vec<u8>, limit: u64) -> Bounded<'_> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Bounded { buf, limit, over: None }
+    }
+}
+
+impl std::io::Write for Bounded<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Err(why) = append(self.buf, b, self.limit) {
+            self.over = Some(why);
+            return Err(std::io::Error::other("over the limit"));
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -54,6 +54,7 @@ mod gguf;
 mod index_refs;
 pub mod loaders;
 mod lz4;
+mod lzma;
 mod paths;
 mod pyjson;
 pub mod remote_code;
