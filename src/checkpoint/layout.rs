@@ -15,7 +15,7 @@ use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
 use crate::remote::Opener;
 use crate::source::Source;
 use crate::source::walk::Walk;
-use crate::text::{escape, path as show};
+use crate::text::{escape, os_text, path as show};
 use crate::{Error, Result};
 
 /// Largest JSON index or `model_index.json` read, in bytes.
@@ -146,7 +146,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
             Some((name, looks)) => format!(
                 "{}: no checkpoint files here ({} is {looks}{})",
                 show(&dir),
-                name_text(name),
+                os_text(name),
                 match skipped.len() {
                     1 => String::new(),
                     n => format!(
@@ -173,7 +173,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
         // a name that is not UTF-8 is written with `\xNN` for each such byte, so that two such
         // files stay apart
         let file_prefix = if several {
-            format!("{prefix}{}/", name_text(w))
+            format!("{prefix}{}/", os_text(w))
         } else {
             prefix.to_owned()
         };
@@ -183,7 +183,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
             Ok(_) => opened += 1,
             // one unreadable file among several is reported, not fatal: the others still open
             Err(e) if several && !matches!(e, Error::Limit { .. }) => {
-                b.warnings.push(format!("{}: not opened: {e}", name_text(w)));
+                b.warnings.push(format!("{}: not opened: {e}", os_text(w)));
                 first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
@@ -209,7 +209,7 @@ fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> V
             .unwrap_or_default()
     };
     for sub in dirs(dir) {
-        let Some(name) = sub.file_name().map(name_text) else {
+        let Some(name) = sub.file_name().map(os_text) else {
             continue;
         };
         if has_weights(opener, &sub, opts.variant.as_deref()).unwrap_or(false) || sub.join("model_index.json").is_file()
@@ -218,7 +218,7 @@ fn subfolders_with_weights(opener: &Opener, dir: &Path, opts: &OpenOptions) -> V
             continue;
         }
         for deeper in dirs(&sub) {
-            let Some(inner) = deeper.file_name().map(name_text) else {
+            let Some(inner) = deeper.file_name().map(os_text) else {
                 continue;
             };
             if has_weights(opener, &deeper, opts.variant.as_deref()).unwrap_or(false) {
@@ -279,13 +279,6 @@ fn file_names(entries: &[PathBuf]) -> Vec<OsString> {
         .filter(|p| !p.is_dir())
         .filter_map(|p| p.file_name().map(OsStr::to_os_string))
         .collect()
-}
-
-/// A file name as text, for tensor names and messages: escaped as [`escape`] does, and each byte that
-/// is not UTF-8 written `\xNN` (so that `a\xe9.safetensors` and `a\xe8.safetensors` stay two names,
-/// where a lossy `a\u{fffd}.safetensors` made them one).
-pub(crate) fn name_text(name: &OsStr) -> String {
-    crate::text::os_text(name)
 }
 
 /// Every shard of a gguf-split set (already found complete), one checkpoint; `rel` is their folder

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-use super::{Builder, GGUF_EXT, PICKLE_EXTS, SAFETENSORS_EXT, name_text};
-use crate::text::{escape, path as show, plural};
+use super::{Builder, GGUF_EXT, PICKLE_EXTS, SAFETENSORS_EXT};
+use crate::text::{escape, os_text, path as show, plural};
 
 /// The parts of a weight file's name as transformers and diffusers write them: the base
 /// (`model`, `pytorch_model`), the variant (`fp16`) and the extension. `model.fp16.safetensors`,
@@ -148,18 +148,18 @@ pub(super) fn note_left_out(
         if let Some((_, chosen)) = twins.iter().find(|(t, _)| t == n) {
             notes.push(format!(
                 "left out {} (transformers and diffusers read {} in its place when both are there)",
-                name_text(n),
-                name_text(chosen)
+                os_text(n),
+                os_text(chosen)
             ));
             continue;
         }
         match (name_parts(n).1, variant) {
             (Some(v), None) => match other_variants.iter_mut().find(|(x, _)| *x == v) {
-                Some((_, files)) => files.push(name_text(n)),
-                None => other_variants.push((v, vec![name_text(n)])),
+                Some((_, files)) => files.push(os_text(n)),
+                None => other_variants.push((v, vec![os_text(n)])),
             },
             (v, Some(_)) if v != variant => {}
-            _ if !why.is_empty() => unnamed.push(name_text(n)),
+            _ if !why.is_empty() => unnamed.push(os_text(n)),
             _ => {}
         }
     }

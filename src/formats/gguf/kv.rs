@@ -188,12 +188,7 @@ pub(crate) fn read_name<'a>(c: &mut Cursor<'a>, what: &str) -> Result<(&'a [u8],
         what,
         ": the length field is damaged, or this is not a GGUF file; re-download it (a fixed limit)",
     )?;
-    Ok((bytes, decode_name(bytes)))
-}
-
-/// `bytes` as text, each byte outside UTF-8 written `\xNN`.
-pub(crate) fn decode_name(bytes: &[u8]) -> String {
-    crate::text::lossless(bytes)
+    Ok((bytes, crate::text::lossless(bytes)))
 }
 
 fn skip_string(c: &mut Cursor, what: &str) -> Result<()> {

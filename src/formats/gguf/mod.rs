@@ -141,7 +141,7 @@ fn read_tensor_info(c: &mut Cursor, index: u64) -> Result<RawTensor> {
         });
     }
     let bytes = c.take(len, &what)?;
-    let name = kv::decode_name(bytes);
+    let name = crate::text::lossless(bytes);
     let what = format!("tensor {}", escape(&name));
     let n_dims = c.u32(&what)?;
     if n_dims > MAX_DIMS {
