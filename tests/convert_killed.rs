@@ -22,23 +22,31 @@ fn temp_entries(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn killed_convert_leaves_no_partial_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("model.bin");
+/// A conversion of a 256 MB `torch.save` file under `dir`, started and caught while it writes (its
+/// temporary file exists): the child, the input and its checksum before the run, the output's
+/// folder and the output. `writing` is false when it finished or failed before that.
+struct Started {
+    child: std::process::Child,
+    input: std::path::PathBuf,
+    before: u64,
+    out_dir: std::path::PathBuf,
+    output: std::path::PathBuf,
+    writing: bool,
+}
+
+fn start_converting(dir: &Path) -> Started {
+    let input = dir.join("model.bin");
     write_torch(&input, &layout(Family::Gpt2, 256_000_000)).unwrap();
     let before = checksum(&input);
-    let out_dir = dir.path().join("out");
+    let out_dir = dir.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let output = out_dir.join("model.safetensors");
-
     let mut child = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
         .args(["convert", input.to_str().unwrap(), output.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // wait until it is writing (its temporary file exists), then kill it without warning
     let start = Instant::now();
     let mut writing = false;
     while start.elapsed() < Duration::from_secs(20) {
@@ -51,6 +59,28 @@ fn killed_convert_leaves_no_partial_output() {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+    Started {
+        child,
+        input,
+        before,
+        out_dir,
+        output,
+        writing,
+    }
+}
+
+#[test]
+fn killed_convert_leaves_no_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // wait until it is writing (its temporary file exists), then kill it without warning
+    let Started {
+        mut child,
+        input,
+        before,
+        out_dir,
+        output,
+        writing,
+    } = start_converting(dir.path());
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(
@@ -84,29 +114,12 @@ fn killed_convert_leaves_no_partial_output() {
 fn terminated_convert_removes_its_temporary() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("model.bin");
-    write_torch(&input, &layout(Family::Gpt2, 256_000_000)).unwrap();
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
-    let output = out_dir.join("model.safetensors");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
-        .args(["convert", input.to_str().unwrap(), output.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let mut writing = false;
-    while start.elapsed() < Duration::from_secs(20) {
-        if !temp_entries(&out_dir).is_empty() {
-            writing = true;
-            break;
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let Started {
+        mut child,
+        out_dir,
+        writing,
+        ..
+    } = start_converting(dir.path());
     // SAFETY: kill(2) of our own child, not yet reaped
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let status = child.wait().unwrap();
