@@ -23,6 +23,15 @@ fn paths(v: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+fn tensor_names(v: &Value) -> Vec<&str> {
+    v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn a_safetensors_file_beside_a_malicious_pickle_is_dangerous() {
     let dir = sample("mixed-folder");
@@ -45,12 +54,7 @@ fn a_safetensors_file_beside_a_malicious_pickle_is_dangerous() {
     let (code, v) = json(&["inspect", "--json", &dir]);
     assert_eq!(code, 0);
     assert_eq!(paths(&v, "files"), ["adapter.safetensors", "extra.bin"]);
-    let names: Vec<&str> = v["tensors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tensor_names(&v);
     assert!(names.contains(&"adapter.safetensors/lora_A.weight"), "{names:?}");
     assert!(names.contains(&"extra.bin/extra.weight"), "{names:?}");
 }
@@ -316,24 +320,14 @@ fn files_whose_names_are_not_utf8_are_read() {
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let (code, v) = json(&["inspect", "--json", &s(&fa)]);
     assert_eq!(code, 0);
-    let names: Vec<&str> = v["tensors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tensor_names(&v);
     assert_eq!(names, ["extra\\xe9.safetensors/x", "m.safetensors/w"]);
     let r = run(&["diff", &s(&fa), &s(&fb)]);
     assert_eq!(r.code, 1, "the folders differ: {} {}", r.stdout, r.stderr);
     // two such names stay two tensors' files
     let (code, v) = json(&["inspect", "--json", &s(&fc)]);
     assert_eq!(code, 0);
-    let names: Vec<&str> = v["tensors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tensor_names(&v);
     assert_eq!(names, ["only\\xe8.safetensors/x", "only\\xe9.safetensors/x"]);
     // and scan names them apart (they printed as one lossy name)
     let r = run(&["scan", &s(&fc)]);
