@@ -152,10 +152,7 @@ pub fn classify_bytes(path: &Path, head: &[u8]) -> Role {
         Role::Skipped(Looks::Json)
     } else if is_text(head) {
         Role::Skipped(Looks::Text)
-    } else if [".xz", ".lzma", ".tar"]
-        .iter()
-        .any(|e| name.to_ascii_lowercase().ends_with(e))
-    {
+    } else if sniff::lzma_by_name(name) {
         // binary that no magic names but whose name a loader goes by (pandas opens `x.xz` with
         // lzma whatever its first bytes, `x.tar` with tarfile, which tries lzma too, and LZMA
         // "alone" has no magic): the scanner judges it

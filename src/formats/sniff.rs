@@ -109,6 +109,14 @@ fn is_joblib_zf(head: &[u8]) -> bool {
     digits && (zlib(JOBLIB_ZF_HEADER) || head.get(JOBLIB_ZF_HEADER) == Some(&b' ') && zlib(JOBLIB_ZF_HEADER + 1))
 }
 
+/// Whether a loader opens a file of this name as LZMA whatever its first bytes (LZMA "alone" has no
+/// magic): pandas opens `.xz` with `lzma.LZMAFile` and `.tar` with `tarfile`, which tries `LZMAFile`
+/// too (the name lower-cased, as pandas compares it); joblib writes `.lzma`.
+pub fn lzma_by_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".xz", ".lzma", ".tar"].iter().any(|e| lower.ends_with(e))
+}
+
 /// Bytes of joblib's ZF header before its zlib stream (or before the optional space): `ZF` and the
 /// length padded to `len(hex(2**64))` = 19 characters.
 pub const JOBLIB_ZF_HEADER: usize = 21;

@@ -69,9 +69,7 @@ pub(super) fn kind(data: &[u8]) -> Option<Compression> {
 /// takes LZMA "alone" data of any header liblzma's format detection accepts (`00 00 00 10 00`:
 /// lc=lp=pb=0), not only joblib's `5d 00`.
 pub(super) fn kind_by_name(path: &str, data: &[u8]) -> Option<Compression> {
-    let lower = path.to_ascii_lowercase();
-    let named = [".xz", ".lzma", ".tar"].iter().any(|e| lower.ends_with(e));
-    (named && liblzma_takes_alone(data)).then_some(Compression::LzmaAlone)
+    (crate::formats::sniff::lzma_by_name(path) && liblzma_takes_alone(data)).then_some(Compression::LzmaAlone)
 }
 
 /// Scan a compressed file: `inner` scans the decompressed bytes (one layer deeper).
