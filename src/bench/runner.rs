@@ -50,7 +50,7 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     let mut groups: Vec<usize> = vec![0; paths.len()];
     let twin_temp = if config.twin { TempDir::new().map(Some)? } else { None };
     let twins = match &twin_temp {
-        Some(dir) => write_twins(&config.paths, &dir.0, &mut caveats, &mut on_event),
+        Some(dir) => super::twin::write_twins(&config.paths, &dir.0, &mut caveats, &mut on_event),
         None => Vec::new(),
     };
     let grouped = twins.iter().any(Option::is_some);
@@ -396,62 +396,6 @@ pub fn speedups_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usiz
             })
         })
         .collect()
-}
-
-/// Write the twin of each path into its own folder under `dir` when the paths, all together, hold
-/// only one of safetensors and pickle (`None` for a path that gets none); the notes say what was
-/// written or why not.
-fn write_twins(
-    paths: &[PathBuf],
-    dir: &std::path::Path,
-    caveats: &mut Vec<String>,
-    on_event: &mut dyn FnMut(&Event),
-) -> Vec<Option<PathBuf>> {
-    use super::twin::{self, Twin};
-    let opened: Vec<Option<crate::checkpoint::Checkpoint>> =
-        paths.iter().map(|p| crate::checkpoint::open(p).ok()).collect();
-    let all: Vec<plan::Kind> = opened.iter().flatten().flat_map(twin::kinds).collect();
-    if all.contains(&plan::Kind::Safetensors) && all.contains(&plan::Kind::Pickle) {
-        return vec![None; paths.len()];
-    }
-    let mut out = Vec::with_capacity(paths.len());
-    for (i, (p, ck)) in paths.iter().zip(&opened).enumerate() {
-        let Some(ck) = ck else {
-            out.push(None);
-            continue;
-        };
-        on_event(&Event::Writing {
-            bytes: ck.total_bytes(),
-            twin_of: Some(p.clone()),
-        });
-        let stem = p
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "model".into());
-        let sub = dir.join(format!("tensorscope-bench-twin-{i}"));
-        match twin::write_named(p, ck, &sub, &format!("{stem}.twin")) {
-            Ok(Twin::Written { path, what }) => {
-                caveats.push(format!(
-                    "{} is compared with its twin {} ({what}), written to a temporary folder and removed after \
-                     (--no-twin: none).",
-                    crate::text::path(p),
-                    crate::text::path(path.file_name().map(std::path::Path::new).unwrap_or(&path)),
-                ));
-                out.push(Some(path));
-            }
-            Ok(Twin::Present) => out.push(None),
-            Ok(Twin::None(why)) => {
-                caveats.push(format!("{}: {why}.", crate::text::path(p)));
-                out.push(None);
-            }
-            Err(e) => {
-                caveats.push(format!("{}: no twin: {e}", crate::text::path(p)));
-                out.push(None);
-            }
-        }
-    }
-    out
 }
 
 /// A folder under the system temporary folder, removed when dropped.

@@ -97,6 +97,61 @@ pub fn write_named(path: &Path, ck: &Checkpoint, dir: &Path, stem: &str) -> Resu
     }
 }
 
+/// Write the twin of each path into its own folder under `dir` when the paths, all together, hold
+/// only one of safetensors and pickle (`None` for a path that gets none); the notes say what was
+/// written or why not.
+pub(super) fn write_twins(
+    paths: &[PathBuf],
+    dir: &Path,
+    caveats: &mut Vec<String>,
+    on_event: &mut dyn FnMut(&super::Event),
+) -> Vec<Option<PathBuf>> {
+    let opened: Vec<Option<crate::checkpoint::Checkpoint>> =
+        paths.iter().map(|p| crate::checkpoint::open(p).ok()).collect();
+    let all: Vec<Kind> = opened.iter().flatten().flat_map(kinds).collect();
+    if all.contains(&Kind::Safetensors) && all.contains(&Kind::Pickle) {
+        return vec![None; paths.len()];
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for (i, (p, ck)) in paths.iter().zip(&opened).enumerate() {
+        let Some(ck) = ck else {
+            out.push(None);
+            continue;
+        };
+        on_event(&super::Event::Writing {
+            bytes: ck.total_bytes(),
+            twin_of: Some(p.clone()),
+        });
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "model".into());
+        let sub = dir.join(format!("tensorscope-bench-twin-{i}"));
+        match write_named(p, ck, &sub, &format!("{stem}.twin")) {
+            Ok(Twin::Written { path, what }) => {
+                caveats.push(format!(
+                    "{} is compared with its twin {} ({what}), written to a temporary folder and removed after \
+                     (--no-twin: none).",
+                    crate::text::path(p),
+                    crate::text::path(path.file_name().map(Path::new).unwrap_or(&path)),
+                ));
+                out.push(Some(path));
+            }
+            Ok(Twin::Present) => out.push(None),
+            Ok(Twin::None(why)) => {
+                caveats.push(format!("{}: {why}.", crate::text::path(p)));
+                out.push(None);
+            }
+            Err(e) => {
+                caveats.push(format!("{}: no twin: {e}", crate::text::path(p)));
+                out.push(None);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,8 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 use std::sync::Arc;
 
 use super::files::{self, Looks, Role};
-use super::safetensors::parse_header;
 use super::sniff::{self, Kind};
-use super::{Checkpoint, Component, FileEntry, Format, OpenOptions, TensorInfo};
+use super::{Checkpoint, Component, FileEntry, Format, OpenOptions};
 use crate::remote::Opener;
 use crate::source::Source;
 use crate::source::walk::Walk;
@@ -23,11 +22,13 @@ pub const MAX_INDEX_SIZE: u64 = 64 << 20;
 /// Most files one folder checkpoint may have.
 pub const MAX_FILES: usize = 100_000;
 
+mod builder;
 mod hub;
 mod sharded;
 mod variants;
 pub(crate) use sharded::stays_inside;
 
+use builder::Builder;
 use hub::resolve_hub_cache;
 pub use hub::{HubSnapshot, hub_snapshot};
 use sharded::{open_sharded, safe_relative};
@@ -408,182 +409,4 @@ fn file_name(path: &Path) -> PathBuf {
     path.file_name()
         .map(PathBuf::from)
         .unwrap_or_else(|| path.to_path_buf())
-}
-
-/// Collects files and tensors while a layout is walked.
-struct Builder {
-    path: PathBuf,
-    format: Format,
-    files: Vec<FileEntry>,
-    tensors: Vec<TensorInfo>,
-    metadata: Vec<(String, String)>,
-    /// The keys of `metadata`, so that merging a file's metadata is linear (a converted file may
-    /// hold 100,000 alias entries).
-    meta_keys: HashSet<String>,
-    components: Vec<Component>,
-    warnings: Vec<String>,
-    sources: Vec<Arc<Source>>,
-    /// Opens the files (a remote mirror's after fetching what they need).
-    opener: Opener,
-    /// `(file index, split fields, tensors in that file)` of every GGUF file that is part of a split set.
-    gguf_splits: Vec<(usize, crate::formats::gguf::Split, u64)>,
-    hints: crate::model::count::Hints,
-}
-
-impl Builder {
-    fn new(path: &Path, opener: Opener) -> Self {
-        Builder {
-            opener,
-            path: path.to_path_buf(),
-            format: Format::Folder,
-            files: Vec::new(),
-            tensors: Vec::new(),
-            metadata: Vec::new(),
-            meta_keys: HashSet::new(),
-            components: Vec::new(),
-            warnings: Vec::new(),
-            sources: Vec::new(),
-            gguf_splits: Vec::new(),
-            hints: Default::default(),
-        }
-    }
-
-    /// Map one file, detect its format from its bytes, and add its tensors named `prefix + name`.
-    fn add_file(&mut self, full: &Path, rel: impl Into<PathBuf>, prefix: &str) -> Result<Format> {
-        self.add_file_with(full, rel, prefix, "")
-    }
-
-    /// [`Builder::add_file`], its metadata keys named `meta_prefix + key` (the first file holding a
-    /// key wins among files that share a prefix, as the shards of one model do; files of different
-    /// models get different prefixes, so no file's key hides another's).
-    fn add_file_with(
-        &mut self,
-        full: &Path,
-        rel: impl Into<PathBuf>,
-        prefix: &str,
-        meta_prefix: &str,
-    ) -> Result<Format> {
-        let rel: PathBuf = rel.into();
-        if self.files.len() >= MAX_FILES {
-            return Err(Error::Limit {
-                path: full.into(),
-                what: "file count",
-                value: self.files.len() as u64,
-                limit: MAX_FILES as u64,
-                hint: ": point tensorscope at one model's own folder, not a folder above it (a fixed limit)",
-            });
-        }
-        let (source, len) = self.opener.source(full)?;
-        let data = source.bytes();
-        let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
-        // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
-        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT) && !matches!(kind, Kind::Zip | Kind::Pickle) {
-            kind = Kind::Safetensors;
-        }
-        let file = self.files.len();
-        let (format, tensors, metadata, warnings) = match kind {
-            Kind::Zip | Kind::Pickle => {
-                let t = crate::formats::pickle::torch::read_prefetching(full, data, &mut |r| source.prefetch(r))?;
-                // parsed without read-ahead (see `Source::open`); tensor data streams normally
-                source.advise_sequential();
-                (
-                    t.format.unwrap_or(Format::PytorchZip),
-                    t.tensors,
-                    t.metadata,
-                    t.warnings,
-                )
-            }
-            Kind::Gguf => {
-                let g = crate::formats::gguf::parse(full, data)?;
-                let metadata = crate::formats::gguf::metadata(&g);
-                if let Some(split) = g.split {
-                    self.gguf_splits.push((file, split, g.tensors.len() as u64));
-                }
-                (Format::Gguf, g.tensors, metadata, g.warnings)
-            }
-            Kind::Safetensors => {
-                let h = parse_header(full, data)?;
-                let tensors = h
-                    .tensors
-                    .into_iter()
-                    .map(|t| {
-                        let range = h.data_start + t.data.start..h.data_start + t.data.end;
-                        TensorInfo::contiguous(t.name, t.dtype, t.shape, 0, range)
-                            .ok_or_else(|| Error::format(full, "tensor shape overflows"))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                (Format::Safetensors, tensors, h.metadata, Vec::new())
-            }
-            Kind::Unknown if files::looks_without_pickle(&self.opener, full) != Looks::Binary => {
-                return Err(Error::Usage(format!(
-                    "not a checkpoint: {} (looks like: {}); {}",
-                    show(full),
-                    files::looks_without_pickle(&self.opener, full),
-                    sniff::READS
-                )));
-            }
-            other => {
-                let what = match sniff::describe(other) {
-                    Some(what) => what.to_string(),
-                    None => format!("not a format tensorscope knows: {}", sniff::READS),
-                };
-                return Err(Error::format(full, what));
-            }
-        };
-        self.tensors.reserve(tensors.len());
-        for mut t in tensors {
-            t.file = file;
-            t.name.insert_str(0, prefix);
-            self.tensors.push(t);
-        }
-        self.metadata.reserve(metadata.len());
-        for (mut k, v) in metadata {
-            k.insert_str(0, meta_prefix);
-            if !self.meta_keys.contains(&k) {
-                self.meta_keys.insert(k.clone());
-                self.metadata.push((k, v));
-            }
-        }
-        self.warnings
-            .extend(warnings.into_iter().map(|w| format!("{}: {w}", show(&rel))));
-        self.files.push(FileEntry {
-            path: rel,
-            format,
-            bytes: len,
-            full_path: full.to_path_buf(),
-        });
-        self.sources.push(Arc::new(source));
-        Ok(format)
-    }
-
-    /// The checkpoint, once every name is known to be unique (one pass over borrowed names, at the
-    /// end rather than per file, which was quadratic in the number of shards).
-    fn finish(self) -> Result<Checkpoint> {
-        if let Some(i) = crate::model::names::first_duplicate(self.tensors.iter().map(|t| t.name.as_str())) {
-            let t = &self.tensors[i];
-            let first = self.tensors.iter().position(|x| x.name == t.name).unwrap_or(i);
-            let full = self
-                .files
-                .get(t.file)
-                .map(|f| f.full_path.as_path())
-                .unwrap_or(&self.path);
-            let msg = if self.tensors[first].file == t.file {
-                format!("tensor {} appears twice", escape(&t.name))
-            } else {
-                format!("tensor {} appears in more than one file", escape(&t.name))
-            };
-            return Err(Error::format(full, msg));
-        }
-        Ok(Checkpoint {
-            path: self.path,
-            format: self.format,
-            files: self.files,
-            metadata: self.metadata,
-            tensors: self.tensors,
-            components: self.components,
-            warnings: self.warnings,
-            hints: self.hints,
-            sources: self.sources,
-        })
-    }
 }

@@ -31,10 +31,11 @@
 
 pub mod layout;
 mod output;
-pub use output::alive as process_alive;
-pub use output::remove_temporaries;
+pub use temp::alive as process_alive;
+pub use temp::remove_temporaries;
 pub mod plan;
 mod target;
+mod temp;
 pub mod verify;
 pub mod writer;
 
@@ -297,7 +298,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         )));
     }
 
-    let tmp = output::Temp::beside(&target)?;
+    let tmp = temp::Temp::beside(&target)?;
     let mut report = Report {
         input: input.to_path_buf(),
         output: target.clone(),
