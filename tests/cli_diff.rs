@@ -242,6 +242,46 @@ fn torch_only_dtypes_are_compared_by_bytes() {
     assert_eq!(v["different"], 0);
 }
 
+/// Torch's complex128 and complex32 have no value decoding: a difference printed `max |a-b| 0`. Now
+/// they are compared part by part, as torch computes `(a - b).abs()` (`gen_complex.py` records its
+/// figures); a quantized tensor, known only by its bytes, has no statistics (`n/a`, JSON `null`).
+#[test]
+fn complex128_and_complex32_differences_are_measured_and_quantized_ones_are_not_invented() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("complex-expected.json")).unwrap()).unwrap();
+    let (code, v) = json(&["diff", "--json", &fixture("complex-a.pt"), &fixture("complex-b.pt")]);
+    assert_eq!(code, 1, "{v}");
+    let row = |name: &str| {
+        v["tensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    for name in ["c128", "c32"] {
+        let (t, want) = (row(name), &expected[name]);
+        assert_eq!(t["equal"], false, "{t}");
+        for field in ["max_abs_diff", "mean_abs_diff"] {
+            let (got, want) = (t[field].as_f64().unwrap(), want[field].as_f64().unwrap());
+            assert!(
+                (got - want).abs() <= want * 1e-9,
+                "{name} {field}: {got} vs torch {want}"
+            );
+        }
+    }
+    let q = row("q");
+    assert_eq!((&q["dtype"], &q["equal"]), (&Value::from("qint8"), &Value::Bool(false)));
+    for field in ["max_abs_diff", "mean_abs_diff", "max_rel_diff", "cosine_similarity"] {
+        assert!(q[field].is_null(), "{field}: {q}");
+    }
+    assert!(q.get("not_finite").is_none(), "{q}");
+    let text = run(&["diff", &fixture("complex-a.pt"), &fixture("complex-b.pt")]).stdout;
+    let q_line = text.lines().find(|l| l.trim_start().starts_with("q ")).unwrap();
+    assert!(q_line.contains("n/a") && !q_line.contains(" 0 "), "{text}");
+}
+
 /// A fixture of `tests/data/diff` (see `gen.py` there).
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -195,7 +195,7 @@ fn row(t: &TensorDiff) -> Vec<String> {
         escape(&t.name).into_owned(),
         dtype,
         format!("{:?}", t.shape),
-        short(t.max_abs_diff),
+        t.max_abs_diff.map_or_else(|| "n/a".into(), short),
         t.max_rel_diff.map_or_else(|| "n/a".into(), short),
         t.cosine_label(),
         t.verdict_label(),

@@ -80,11 +80,13 @@ pub struct TensorDiff {
     /// Largest |a - b| over the elements (NaN matching NaN and an infinity the same infinity count as
     /// no difference): infinite when an element differs by an infinity (an F16 overflow), NaN when a
     /// NaN differs from a number and no element differs by an infinity. JSON: `null` then, and
-    /// `not_finite` says which.
-    pub max_abs_diff: f64,
+    /// `not_finite` says which. `None` (JSON `null`, not in `not_finite`) when elements differ whose
+    /// values cannot be decoded (torch's quantized dtypes: only their bytes are known).
+    pub max_abs_diff: Option<f64>,
     /// Mean |a - b| over the elements finite on both sides; NaN when a NaN differs from a value, else
-    /// infinite when an infinity differs (JSON: `null`, named in `not_finite`).
-    pub mean_abs_diff: f64,
+    /// infinite when an infinity differs (JSON: `null`, named in `not_finite`); `None` where
+    /// `max_abs_diff` is.
+    pub mean_abs_diff: Option<f64>,
     /// Largest |a - b| / |a| over the elements that differ where |a| is finite and at least the smallest
     /// normal number of the narrower dtype (below it rounding steps are absolute: see `atol`);
     /// infinite when such an |a| meets an infinity in B, NaN when it meets a NaN. 0 when every element
@@ -97,8 +99,8 @@ pub struct TensorDiff {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub not_finite: BTreeMap<&'static str, &'static str>,
     /// a·b / (|a| |b|); `null` when either side is all zeros, when a NaN or an infinity differs
-    /// (torch's cosine is NaN then), or when values of the dtype cannot be decoded (torch-only
-    /// dtypes: then only `equal` is known, and `max_abs_diff` and `mean_abs_diff` are 0).
+    /// (torch's cosine is NaN then), or when values of the dtype cannot be decoded (torch's
+    /// quantized dtypes: then only `equal` is known).
     pub cosine_similarity: Option<f64>,
     /// 1 − cosine, computed without cancellation, so that it keeps its digits where the cosine rounds
     /// to 1 (an F16 export: about 1e-8); `null` where the cosine is.
@@ -126,8 +128,8 @@ impl TensorDiff {
             b_dtype: None,
             shape: t.shape.clone(),
             equal: true,
-            max_abs_diff: 0.0,
-            mean_abs_diff: 0.0,
+            max_abs_diff: Some(0.0),
+            mean_abs_diff: Some(0.0),
             max_rel_diff: Some(0.0),
             not_finite: BTreeMap::new(),
             cosine_similarity: Some(1.0),

@@ -157,15 +157,16 @@ pub(super) fn value_diff(
     ra.check_view(ta)?;
     rb.check_view(tb)?;
     let numel = ta.numel().unwrap_or(0);
-    if !decodable(ta.dtype) || !decodable(tb.dtype) {
-        // torch-only dtypes (complex128, …) have no decoder: equal or not, no statistics
+    let exact = Exact::of(ta.dtype, tb.dtype);
+    if exact.is_none() && (!decodable(ta.dtype) || !decodable(tb.dtype)) {
+        // torch-only dtypes without a value decoding (qint8, …): equal or not, no statistics
         let equal = ta.dtype == tb.dtype && tensors_equal(ra, ta, rb, tb)?;
         let mut d = TensorDiff::equal(ta, None, tol);
         d.equal = equal;
         d.within_tolerance = equal;
         d.outside_tolerance = if equal { 0 } else { numel };
         if !equal {
-            d.max_rel_diff = None;
+            (d.max_abs_diff, d.mean_abs_diff, d.max_rel_diff) = (None, None, None);
         }
         (d.cosine_similarity, d.one_minus_cosine) = if equal { (Some(1.0), Some(0.0)) } else { (None, None) };
         return Ok(d);
@@ -185,7 +186,6 @@ pub(super) fn value_diff(
         equal: true,
         ..Default::default()
     };
-    let exact = Exact::of(ta.dtype, tb.dtype);
     let (mut ia, mut ib) = (Vec::new(), Vec::new());
     let mut at = 0u64;
     while at < numel {
@@ -202,14 +202,13 @@ pub(super) fn value_diff(
                     acc.add_exact(x as f64, y as f64, (x - y) as f64, x == y, &judge);
                 }
             }
-            Some(Exact::Complex) => {
-                for (a, b) in bytes_a.chunks_exact(8).zip(bytes_b.chunks_exact(8)) {
-                    let parts = |z: &[u8]| {
-                        let re = f32::from_le_bytes([z[0], z[1], z[2], z[3]]);
-                        let im = f32::from_le_bytes([z[4], z[5], z[6], z[7]]);
-                        (f64::from(re), f64::from(im))
-                    };
-                    let ((ar, ai), (br, bi)) = (parts(a), parts(b));
+            Some(Exact::Complex(pa, pb)) => {
+                let (wa, wb) = (pa.bytes(), pb.bytes());
+                for (a, b) in bytes_a.chunks_exact(2 * wa).zip(bytes_b.chunks_exact(2 * wb)) {
+                    let ((ar, ai), (br, bi)) = (
+                        (pa.read(&a[..wa]), pa.read(&a[wa..])),
+                        (pb.read(&b[..wb]), pb.read(&b[wb..])),
+                    );
                     acc.add_exact(
                         ar.hypot(ai),
                         br.hypot(bi),
@@ -237,8 +236,8 @@ pub(super) fn value_diff(
         b_dtype: None,
         shape: ta.shape.clone(),
         equal: acc.equal,
-        max_abs_diff: acc.max_abs(),
-        mean_abs_diff: acc.mean_abs(),
+        max_abs_diff: Some(acc.max_abs()),
+        mean_abs_diff: Some(acc.mean_abs()),
         max_rel_diff: acc.max_rel(),
         not_finite: super::not_finite(&[
             ("max_abs_diff", Some(acc.max_abs())),
@@ -278,9 +277,56 @@ fn same(x: f64, y: f64) -> bool {
 enum Exact {
     /// I64 or U64 on both sides (past 2^53 neighbours round to one `f64`): compared as `i128`.
     Int64,
-    /// C64 on both sides (decoded to magnitudes, so `i` would equal `1`): compared part by part, the
-    /// difference |a − b| in the complex plane.
-    Complex,
+    /// A complex dtype on both sides (decoded to magnitudes, so `i` would equal `1`; torch's complex128
+    /// and complex32 have no decoding at all): compared part by part, the difference |a − b| in the
+    /// complex plane.
+    Complex(Part, Part),
+}
+
+/// The type of a complex number's real and imaginary parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// torch's complex32 (`chalf`).
+    F16,
+    /// C64.
+    F32,
+    /// torch's complex128 (`cdouble`).
+    F64,
+}
+
+impl Part {
+    fn bytes(self) -> usize {
+        match self {
+            Part::F16 => 2,
+            Part::F32 => 4,
+            Part::F64 => 8,
+        }
+    }
+
+    /// One part from its little-endian bytes (exactly `self.bytes()` of them).
+    #[inline]
+    fn read(self, b: &[u8]) -> f64 {
+        match self {
+            Part::F16 => half::f16::from_le_bytes([b[0], b[1]]).to_f64(),
+            Part::F32 => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            Part::F64 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        }
+    }
+
+    fn of(d: DType) -> Option<Part> {
+        match d {
+            DType::C64 => Some(Part::F32),
+            DType::Torch {
+                name: "complex128",
+                bits: 128,
+            } => Some(Part::F64),
+            DType::Torch {
+                name: "complex32",
+                bits: 32,
+            } => Some(Part::F16),
+            _ => None,
+        }
+    }
 }
 
 impl Exact {
@@ -288,8 +334,8 @@ impl Exact {
         let int64 = |d: DType| matches!(d, DType::I64 | DType::U64);
         if int64(a) && int64(b) {
             Some(Exact::Int64)
-        } else if a == DType::C64 && b == DType::C64 {
-            Some(Exact::Complex)
+        } else if let (Some(pa), Some(pb)) = (Part::of(a), Part::of(b)) {
+            Some(Exact::Complex(pa, pb))
         } else {
             None
         }

@@ -65,7 +65,7 @@ fn describe(row: Row) -> (String, String, Color) {
                     format!(
                         "{dt}{}  max|a−b| {}  cos {}",
                         t.verdict_label(),
-                        general(t.max_abs_diff, 4),
+                        t.max_abs_diff.map_or_else(|| "n/a".into(), |d| general(d, 4)),
                         t.cosine_label()
                     ),
                     color,
