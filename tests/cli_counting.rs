@@ -60,6 +60,9 @@ fn packed_quantized_weights_count_at_their_unpacked_shape() {
         ),
         ("mlx", 131_072 + 32 * 512 + 512, "MLX 4-bit, group 64"),
         ("mxfp4", 2 * 128 * 512 + 2 * 512 + 2 * 128, "MXFP4"),
+        // review 38: 32 / 3 and 32 / 6 were rounded down to 10 and 5 weights a word (6.25% too few)
+        ("gptq3", 131_072, "GPTQ 3-bit, group 128"),
+        ("mlx6", 131_072, "MLX 6-bit, group 64"),
         ("bnb4", 131_072 + 32 * 512, "bitsandbytes nf4"),
     ] {
         // the folder and the file alone (config.json beside it) count the same
@@ -79,6 +82,13 @@ fn packed_quantized_weights_count_at_their_unpacked_shape() {
         r.stdout
     );
     assert!(r.stdout.contains("not counted: 3 tensors"), "{}", r.stdout);
+    let r = run(&["inspect", &packed("gptq3")]);
+    assert!(
+        r.stdout
+            .contains("GPTQ 3-bit, group 128: qweight 48×256 I32 × 32/3 = 131,072 params"),
+        "{}",
+        r.stdout
+    );
     let v = json(&["inspect", &packed("gptq"), "--json"]);
     let scales = v["tensors"]
         .as_array()

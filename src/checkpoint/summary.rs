@@ -154,7 +154,7 @@ pub struct Scheme {
 /// The packing schemes of a count, in order of first appearance, with their formulas.
 pub fn schemes(ck: &Checkpoint, c: &Counting) -> Vec<Scheme> {
     let mut out: Vec<Scheme> = Vec::new();
-    let mut per_of: Vec<u64> = Vec::new();
+    let mut per_of: Vec<crate::model::count::Per> = Vec::new();
     let mut first: Vec<usize> = Vec::new();
     for (i, r) in c.roles.iter().enumerate() {
         let Role::Packed { params, per, scheme } = r else {

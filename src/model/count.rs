@@ -154,13 +154,54 @@ pub enum Role {
     Packed {
         /// Unpacked parameters.
         params: u64,
-        /// Parameters per stored element.
-        per: u64,
+        /// Parameters per stored element: a fraction where a word holds a part of one (3, 5 or 6 bits
+        /// in 32: `32/3`).
+        per: Per,
         /// The scheme, as `inspect` prints it.
         scheme: String,
     },
     /// Serves a quantization (scales, zeros, `g_idx`, absmax, quant state): not a parameter.
     Quantization,
+}
+
+/// Parameters per stored element of a packed weight, `num / den` in lowest terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Per {
+    /// Numerator.
+    pub num: u64,
+    /// Denominator (1 for a whole number).
+    pub den: u64,
+}
+
+impl Per {
+    /// `num / den` in lowest terms (`den` 0 is taken as 1).
+    pub fn new(num: u64, den: u64) -> Per {
+        let den = den.max(1);
+        let (mut a, mut b) = (num, den);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        let g = a.max(1);
+        Per {
+            num: num / g,
+            den: den / g,
+        }
+    }
+
+    /// `n` stored elements in parameters, rounded down (exact for a whole number of rows).
+    pub fn of(self, n: u64) -> u64 {
+        u64::try_from(u128::from(n) * u128::from(self.num) / u128::from(self.den)).unwrap_or(u64::MAX)
+    }
+}
+
+impl std::fmt::Display for Per {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
 }
 
 /// Parameters and bytes of a set of tensors, as the model defines them.
@@ -303,12 +344,14 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
             has(&format!("{base}.{s}"))
         }
     };
-    let packed = |per: u64, scheme: String| Role::Packed {
-        params: numel.saturating_mul(per),
+    let packed = |per: Per, scheme: String| Role::Packed {
+        params: per.of(numel),
         per,
         scheme,
     };
-    let per_word = |bits: u32| u64::from(32 / bits.clamp(1, 32));
+    // a 32-bit word holds 32/bits parameters: a fraction for 3, 5 or 6 bits, which pack across words
+    let per_word = |bits: u32| Per::new(32, u64::from(bits.clamp(1, 32)));
+    let whole = |n: u64| Per::new(n, 1);
     // GPTQ / AWQ
     if last == "qweight" && t.dtype == DType::I32 {
         return match quant {
@@ -318,7 +361,7 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
             Some(Quant::Awq { bits, group }) => {
                 packed(per_word(*bits), format!("AWQ {bits}-bit{}", group_text(*group)))
             }
-            _ => packed(8, "GPTQ/AWQ, assumed 4-bit (no quantization_config)".into()),
+            _ => packed(whole(8), "GPTQ/AWQ, assumed 4-bit (no quantization_config)".into()),
         };
     }
     if QWEIGHT_AUX.contains(&last) && sib("qweight") {
@@ -335,7 +378,7 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
                 per_word(bits),
                 format!("compressed-tensors {format} {bits}-bit{}", group_text(group)),
             ),
-            DType::U8 | DType::I8 => packed(2, format!("compressed-tensors {format} FP4 (2 a byte)")),
+            DType::U8 | DType::I8 => packed(whole(2), format!("compressed-tensors {format} FP4 (2 a byte)")),
             _ => Role::Param,
         };
     }
@@ -347,7 +390,7 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
         && t.dtype == DType::U8
         && has(&format!("{stem}_scales"))
     {
-        return packed(2, "MXFP4 (2 FP4 a byte, 32 a block)".into());
+        return packed(whole(2), "MXFP4 (2 FP4 a byte, 32 a block)".into());
     }
     if let Some(stem) = name.strip_suffix("_scales")
         && has(&format!("{stem}_blocks"))
@@ -360,7 +403,7 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
             Some(Quant::Mlx { bits, group }) => {
                 packed(per_word(*bits), format!("MLX {bits}-bit{}", group_text(*group)))
             }
-            _ => packed(8, "MLX, assumed 4-bit (no quantization in config.json)".into()),
+            _ => packed(whole(8), "MLX, assumed 4-bit (no quantization in config.json)".into()),
         };
     }
     if (last == "scales" || last == "biases") && sib("weight") && has_u32_weight(base, has) {
@@ -375,7 +418,7 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
             Some(Quant::Bnb4 { kind }) => kind.as_str(),
             _ => "4-bit",
         };
-        return packed(2, format!("bitsandbytes {kind} (2 a byte)"));
+        return packed(whole(2), format!("bitsandbytes {kind} (2 a byte)"));
     }
     if let Some((w, rest)) = split_bnb(name)
         && has(w)

@@ -12,6 +12,7 @@ only names, dtypes and shapes are counted.
 - compressed/ llm-compressor pack-quantized: weight_packed I32 [out, in*bits/32], weight_scale BF16 [out, in/group],
              weight_shape I64 [2] = [out, in]
 - mlx/       mlx-lm: weight U32 [out, in*bits/32], scales and biases F16 [out, in/group]; "quantization": {group_size 64, bits 4}
+- gptq3/, mlx6/ the same layer at 3 and 6 bits, which pack across 32-bit words
 - mxfp4/     gpt-oss: experts gate_up_proj_blocks U8 [experts, out, in/32, 16], gate_up_proj_scales U8 [experts, out, in/32]
 - bnb4/      bitsandbytes nf4 with double quantization: weight U8 [n/2, 1], weight.absmax U8 [n/64],
              weight.nested_absmax F32 [n/64/256], weight.nested_quant_map F32 [256], weight.quant_map F32 [16],
@@ -96,6 +97,21 @@ folder("mlx", {"model_type": "llama", "quantization": {"group_size": 64, "bits":
     EMBED,
     ("model.norm.weight", "F16", [IN], None),
     (L + ".weight", "U32", [OUT, IN * 4 // 32], None),
+    (L + ".scales", "F16", [OUT, IN // 64], None),
+    (L + ".biases", "F16", [OUT, IN // 64], None),
+])
+
+# 3 and 6 bits do not divide a 32-bit word: the bits run on across words (32/3 weights a word)
+folder("gptq3", {"model_type": "llama", "quantization_config": {
+    "bits": 3, "group_size": GROUP, "desc_act": False, "sym": True, "quant_method": "gptq"}}, [
+    (L + ".qweight", "I32", [IN * 3 // 32, OUT], None),
+    (L + ".qzeros", "I32", [IN // GROUP, OUT * 3 // 32], None),
+    (L + ".scales", "F16", [IN // GROUP, OUT], None),
+    (L + ".g_idx", "I32", [IN], None),
+])
+
+folder("mlx6", {"model_type": "llama", "quantization": {"group_size": 64, "bits": 6}}, [
+    (L + ".weight", "U32", [OUT, IN * 6 // 32], None),
     (L + ".scales", "F16", [OUT, IN // 64], None),
     (L + ".biases", "F16", [OUT, IN // 64], None),
 ])
