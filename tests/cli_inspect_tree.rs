@@ -134,6 +134,24 @@ fn a_name_that_contradicts_the_content_gets_a_note() {
         "{}",
         r.stderr
     );
+    // review 38: a GGUF file so named was refused (exit 2) where every other format opens by its bytes
+    let g = dir.path().join("tiny.safetensors");
+    std::fs::copy(sample("tiny.gguf"), &g).unwrap();
+    for cmd in ["inspect", "show"] {
+        let mut args = vec![cmd, g.to_str().unwrap()];
+        if cmd == "show" {
+            args.push("output_norm.weight");
+        }
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{cmd}: {}", r.stderr);
+        assert!(
+            cmd == "show"
+                || r.stderr
+                    .contains("note: tiny.safetensors is named .safetensors but its content is GGUF"),
+            "{cmd}: {}",
+            r.stderr
+        );
+    }
     let r = run(&["inspect", &sample("gpt2-tiny.safetensors")]);
     assert!(!r.stderr.contains("note:"), "{}", r.stderr);
 }

@@ -82,7 +82,9 @@ impl Builder {
         let data = source.bytes();
         let mut kind = sniff::detect(&data[..data.len().min(sniff::SNIFF_LEN)]);
         // a file named .safetensors gets the detailed diagnosis (truncated, impostor, bad length, …)
-        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT) && !matches!(kind, Kind::Zip | Kind::Pickle) {
+        if full.extension().is_some_and(|e| e == SAFETENSORS_EXT)
+            && !matches!(kind, Kind::Zip | Kind::Pickle | Kind::Gguf)
+        {
             kind = Kind::Safetensors;
         }
         let file = self.files.len();
