@@ -210,6 +210,27 @@ fn names_written_once_are_matched_through_the_metadata() {
     let (code, v) = json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["different"], 1);
+    // review 38: with the alias on A's side, the differing row was named `wte` (which is equal), twice
+    let (code, v) = json(&["diff", b.to_str().unwrap(), a.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{v}");
+    let rows: Vec<(&str, bool, Option<&str>)> = v["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["equal"].as_bool().unwrap(),
+                t["a_name"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("wte", true, None), ("lm_head", false, Some("wte"))], "{v}");
+    let text = run(&["diff", b.to_str().unwrap(), a.to_str().unwrap()]).stdout;
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("lm_head ")) && !text.contains("  wte "),
+        "{text}"
+    );
 }
 
 #[test]

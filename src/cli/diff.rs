@@ -152,7 +152,11 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
         rows.extend(shown.iter().map(|t| row(t)));
         table(out, &rows, &[false, false, false, true, true, true, false])?;
     }
-    let aliased = r.tensors.iter().filter(|t| t.b_name.is_some()).count();
+    let aliased = r
+        .tensors
+        .iter()
+        .filter(|t| t.a_name.is_some() || t.b_name.is_some())
+        .count();
     if aliased > 0 {
         writeln!(
             out,

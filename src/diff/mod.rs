@@ -63,9 +63,12 @@ pub struct Change {
 /// The comparison of one common tensor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TensorDiff {
-    /// Name in A.
+    /// The tensor's name: A's, or B's where A holds the tensor only as an alias (then `a_name`).
     pub name: String,
-    /// Name in B when it differs (an alias resolved through B's metadata).
+    /// Name in A when it differs: A's metadata records `name` as written once as this tensor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_name: Option<String>,
+    /// Name in B when it differs: B's metadata records `name` as written once as this tensor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b_name: Option<String>,
     /// Dtype in A.
@@ -123,6 +126,7 @@ impl TensorDiff {
     fn equal(t: &TensorInfo, b_name: Option<String>, tolerance: Option<Tolerance>) -> TensorDiff {
         TensorDiff {
             name: t.name.clone(),
+            a_name: None,
             b_name,
             dtype: t.dtype,
             b_dtype: None,
@@ -284,8 +288,10 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         if let Some(kept) = a_alias.get(tb.name.as_str()) {
             let ta = a_by_name[kept.as_str()];
             if ta.shape == tb.shape {
-                let mut d = compare(&ra, ta, &rb, tb, Some(tb.name.clone()))?;
-                d.name = kept.clone();
+                // named as the model names it (B's name), with the tensor A stores it as
+                let mut d = compare(&ra, ta, &rb, tb, None)?;
+                d.name = tb.name.clone();
+                d.a_name = Some(kept.clone());
                 report.compared += 1;
                 if d.equal {
                     report.equal += 1;

@@ -231,6 +231,7 @@ pub(super) fn value_diff(
     let (cosine_similarity, one_minus_cosine) = acc.cosine();
     Ok(TensorDiff {
         name: ta.name.clone(),
+        a_name: None,
         b_name: None,
         dtype: ta.dtype,
         b_dtype: None,
