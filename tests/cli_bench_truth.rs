@@ -104,6 +104,51 @@ fn a_folder_mixing_formats_is_measured_file_by_file() {
             assert!(!ck.ends_with(".safetensors"), "{m} on {ck}");
         }
     }
+    // review 38: its two files are different models (512 B of tensors against 16 B): no row is faster
+    // than the other file's pickle-eager, and the notes say why
+    for s in v["speedups"].as_array().unwrap() {
+        assert_eq!(s["baseline"], "pickle-eager", "{s}");
+        assert!(s["checkpoint"].as_str().unwrap().ends_with("extra.bin"), "{s}");
+    }
+    for h in v["headline"].as_array().unwrap() {
+        let h = h.as_str().unwrap();
+        assert!(
+            !h.contains("safetensors-mmap loads") || h.contains("nothing to compare it with"),
+            "{h}"
+        );
+    }
+    let notes: Vec<&str> = v["caveats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|c| c.contains("holds different tensors from every file in another format"))
+            .count(),
+        2,
+        "{notes:?}"
+    );
+    // one model in two formats given side by side is still compared
+    let (_, v) = bench_json(
+        &[
+            &common::sample("gpt2-tiny.safetensors"),
+            &common::sample("gpt2-tiny.bin"),
+            "--no-twin",
+        ],
+        dir.path(),
+    );
+    assert!(
+        v["speedups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["checkpoint"].as_str().unwrap().ends_with(".safetensors")),
+        "{}",
+        v["speedups"]
+    );
 }
 
 #[test]

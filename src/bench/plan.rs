@@ -58,6 +58,9 @@ pub struct Target {
     pub tensors: usize,
     /// The format of every file: the methods it gets.
     pub kind: Kind,
+    /// Parameters and unique tensor bytes as the model defines them (tied weights once): two targets
+    /// that differ here hold different tensors, and no speedup is computed between them.
+    pub content: (u64, u64),
 }
 
 impl Target {
@@ -115,6 +118,10 @@ impl Target {
             bytes: weights.iter().map(|f| f.bytes).sum(),
             tensors: ck.tensors.len(),
             kind,
+            content: {
+                let c = ck.counting();
+                (c.params, c.unique_bytes)
+            },
         }
     }
 
@@ -284,6 +291,7 @@ mod tests {
             bytes: 10,
             tensors: 1,
             kind: Kind::of(format),
+            content: (1, 4),
         }
     }
 

@@ -80,6 +80,9 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             Err(e) => return Err(e),
         }
     }
+    if !grouped {
+        regroup_by_content(&targets, &mut group_of, &mut caveats);
+    }
     let mut system = system::facts();
     system.gpu = adapters;
     let cases = plan::plan(config, &targets);
@@ -396,6 +399,41 @@ pub fn speedups_in(results: &[BenchResult], group: &dyn Fn(&BenchResult) -> usiz
             })
         })
         .collect()
+}
+
+/// Without twins, the targets that hold the same tensors (parameters and unique bytes: one model in
+/// two formats) form a group, and a row's speedup is only against a baseline of its own group: a
+/// folder's `adapter.safetensors` is not faster than its unrelated `extra.bin`. The notes name the
+/// targets that have no other format to compare with.
+fn regroup_by_content(targets: &[Target], group_of: &mut [usize], caveats: &mut Vec<String>) {
+    let first = |i: usize| {
+        targets
+            .iter()
+            .position(|t| t.content == targets[i].content)
+            .unwrap_or(i)
+    };
+    for (i, g) in group_of.iter_mut().enumerate() {
+        *g = first(i);
+    }
+    if targets.iter().all(|t| t.kind == targets[0].kind) {
+        return;
+    }
+    for (i, t) in targets.iter().enumerate() {
+        let partner = targets
+            .iter()
+            .enumerate()
+            .any(|(j, u)| j != i && group_of[j] == group_of[i] && u.kind != t.kind);
+        if !partner {
+            caveats.push(format!(
+                "{} holds different tensors from every file in another format here ({} parameters, {}): \
+                 it has no speedup against them (bench it on its own: bench then writes its twin in the other \
+                 format).",
+                crate::text::path(&t.root),
+                crate::text::count(t.content.0),
+                crate::text::bytes(t.content.1),
+            ));
+        }
+    }
 }
 
 /// A folder under the system temporary folder, removed when dropped.
