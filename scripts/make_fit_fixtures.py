@@ -7,7 +7,7 @@ Run from the repository root:  python scripts/make_fit_fixtures.py   (needs: ggu
 
 Writes tests/data/fit/NAME/{config.json,model.safetensors} and tests/data/fit/NAME.gguf for
   llama4      a 4-layer Llama-shaped model with real (small) shapes: weights equal in both formats
-  llama4-swa  the same weights, layers 0 and 2 sliding (window 1024) through layer_types
+  llama4-swa  the same weights as model type gpt_oss, layers 0 and 2 sliding (window 1024) through layer_types
   llama3-8b   Llama-3-8B's config (32 layers, 8 kv heads x 128; 1 GiB of f16 KV at 8,192 tokens)
   qwen2.5-72b Qwen2.5-72B's config (80 layers, GQA 8 x 128, use_sliding_window false)
   gemma3-27b  Gemma-3-27B's config (62 layers, window 1024, every 6th layer global), with a vision tower
@@ -110,7 +110,9 @@ def main():
                max_position_embeddings=8192, torch_dtype="float16")
     st = llama_st(4, 64, 4, 2, 16, 128, 128)
     write("llama4", cfg, st)
-    write("llama4-swa", dict(cfg, sliding_window=1024,
+    # sliding layers under a model type whose window llama.cpp applies: gpt-oss (llama.cpp's openai-moe,
+    # every other layer sliding); llama.cpp's llama graph keeps the full context whatever config.json says
+    write("llama4-swa", dict(cfg, architectures=["GptOssForCausalLM"], model_type="gpt_oss", sliding_window=1024,
                              layer_types=["sliding_attention", "full_attention", "sliding_attention", "full_attention"]), st)
     gguf("llama4", "llama", llama_kvs(4, 64, 4, 2, 16, 128, 8192) + [("{arch}.vocab_size", "uint32", 128)],
          llama_gguf(4, 64, 4, 2, 16, 128, 128))

@@ -168,6 +168,9 @@ pub struct Model {
     pub attention: Vec<Attention>,
     /// Where the numbers came from and which rule covers which layers.
     pub notes: Vec<String>,
+    /// llama.cpp ignores the window of [`Attention::Sliding`] layers (its architecture for this
+    /// model type has no sliding-window cache): they keep the full context there.
+    pub llama_cpp_full_context: bool,
 }
 
 /// Why `fit` refuses a model: a message naming what it could not read.
@@ -209,12 +212,11 @@ const UNMODELLED_KEYS: &[&str] = &[
     "is_encoder_decoder",
 ];
 
-/// Model types with sliding windows on every layer when `sliding_window` is set (Mistral's semantics).
+/// Model types with sliding windows on every layer when `sliding_window` is set (Mistral's semantics,
+/// as transformers and vLLM apply it; llama.cpp applies none of these windows: see `swa.rs`).
 const EVERY_LAYER_SLIDES: &[&str] = &["mistral", "mixtral", "starcoder2"];
 
-/// Model types (and GGUF architectures) whose `sliding_window` llama.cpp ignores: phi3's graph sets
-/// `swa_type = NONE` ("Phi SWA is currently disabled"), so every layer keeps the full context.
-pub const SWA_DISABLED: &[&str] = &["phi3"];
+pub use super::swa::{SWA_DISABLED, swa_disabled};
 
 fn num(c: &Map<String, Value>, keys: &[&str]) -> Option<u64> {
     keys.iter().find_map(|k| c.get(*k).and_then(Value::as_u64))
@@ -222,6 +224,19 @@ fn num(c: &Map<String, Value>, keys: &[&str]) -> Option<u64> {
 
 /// Read a Hugging Face `config.json` (the `text_config` of a multimodal one).
 pub fn from_config(root: &Value) -> Result<Model, Refusal> {
+    let mut m = read_config(root)?;
+    let window = m.attention.iter().find_map(|a| match *a {
+        Attention::Sliding { window, .. } => Some(window),
+        _ => None,
+    });
+    if let Some(note) = window.and_then(|w| super::swa::not_applied(&m.arch, w)) {
+        m.llama_cpp_full_context = true;
+        m.notes.push(note);
+    }
+    Ok(m)
+}
+
+fn read_config(root: &Value) -> Result<Model, Refusal> {
     let Some(top) = root.as_object() else {
         return Err("config.json is not a JSON object".into());
     };
@@ -285,6 +300,7 @@ pub fn from_config(root: &Value) -> Result<Model, Refusal> {
         max_context,
         attention: Vec::new(),
         notes,
+        llama_cpp_full_context: false,
     };
     if ENCODERS.contains(&model_type.as_str()) {
         m.attention = vec![Attention::None; layers as usize];
@@ -453,14 +469,6 @@ pub fn from_config(root: &Value) -> Result<Model, Refusal> {
         ));
     }
     Ok(m)
-}
-
-/// The note for a window [`SWA_DISABLED`] ignores.
-pub fn swa_disabled(arch: &str, window: u64) -> String {
-    format!(
-        "{arch}: sliding_window {window} not applied: llama.cpp disables Phi SWA and keeps the full context in \
-         every layer"
-    )
 }
 
 /// Qwen3-Next's gated delta net: a recurrent state of `v_heads × k_dim × v_dim` values and a

@@ -209,3 +209,72 @@ fn zero_and_absurd_sizes() {
     v["vocab_size"] = json!(u64::MAX);
     assert!(from_config(&v).unwrap().check().unwrap_err().contains("vocab_size"));
 }
+
+/// Mistral-7B-v0.1's config.json: the model slides every layer (vLLM counts that), llama.cpp
+/// keeps its 32768 cells in each of the 32 layers (convert_hf_to_gguf.py makes it a `llama`
+/// GGUF: no window), not `GGML_PAD(4096 + 512, 256)` = 4608.
+#[test]
+fn mistral_keeps_the_full_context_in_llama_cpp() {
+    let m = from_config(
+        &json!({"model_type": "mistral", "num_hidden_layers": 32, "hidden_size": 4096,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "sliding_window": 4096}),
+    )
+    .unwrap();
+    assert!(m.llama_cpp_full_context);
+    assert!(
+        m.attention
+            .iter()
+            .all(|a| matches!(a, Attention::Sliding { window: 4096, .. }))
+    );
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("sliding_window 4096 not applied") && n.contains("src/models/llama.cpp"))
+    );
+    for model_type in ["mixtral", "starcoder2", "llama"] {
+        let mut c = json!({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+            "sliding_window": 100, "layer_types": ["sliding_attention", "full_attention"]});
+        c["model_type"] = json!(model_type);
+        assert!(from_config(&c).unwrap().llama_cpp_full_context, "{model_type}");
+    }
+}
+
+/// Qwen2's `use_sliding_window` + `max_window_layers`, old style and as newer transformers write
+/// it (layer_types): llama.cpp's qwen2 keeps the full context.
+#[test]
+fn qwen2_windows_are_not_applied_by_llama_cpp() {
+    let mut q = json!({"model_type": "qwen2", "num_hidden_layers": 4, "hidden_size": 256,
+        "num_attention_heads": 8, "num_key_value_heads": 2, "sliding_window": 1024,
+        "use_sliding_window": true, "max_window_layers": 2});
+    let m = from_config(&q).unwrap();
+    assert!(matches!(m.attention[3], Attention::Sliding { .. }));
+    assert!(m.llama_cpp_full_context);
+    assert!(m.notes.iter().any(|n| n.contains("src/models/qwen2.cpp")));
+    q["layer_types"] = json!([
+        "full_attention",
+        "full_attention",
+        "sliding_attention",
+        "sliding_attention"
+    ]);
+    assert!(from_config(&q).unwrap().llama_cpp_full_context);
+    // no sliding layer: nothing to say
+    q["use_sliding_window"] = json!(false);
+    q.as_object_mut().unwrap().remove("layer_types");
+    let m = from_config(&q).unwrap();
+    assert!(!m.llama_cpp_full_context);
+    assert!(!m.notes.iter().any(|n| n.contains("not applied")));
+}
+
+/// Windows llama.cpp applies (gemma2: swa_type STANDARD, pattern 2) and those of model types it is
+/// not known to ignore stay.
+#[test]
+fn windows_llama_cpp_applies_stay() {
+    let mut g = json!({"model_type": "gemma2", "num_hidden_layers": 2, "hidden_size": 64,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 100});
+    assert!(!from_config(&g).unwrap().llama_cpp_full_context);
+    for t in ["gpt_oss", "cohere2", "newthing"] {
+        g["model_type"] = json!(t);
+        g["layer_types"] = json!(["sliding_attention", "full_attention"]);
+        assert!(!from_config(&g).unwrap().llama_cpp_full_context, "{t}");
+    }
+}

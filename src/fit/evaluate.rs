@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use super::arch::{Engine, LLAMA_CPP_PAD};
 use super::plan::{Buffers, Unit, largest, longest_suffix, pack};
 use super::{
-    COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options, Weights, buffers,
+    Attention, COMPUTE_FORMULA, DeviceReport, FitReport, KvType, LayerReport, MAX_SEARCH_CONTEXT, Model, Options,
+    Weights, buffers,
 };
 
 /// Where everything went at one context.
@@ -49,7 +50,8 @@ pub fn plan_for(model: &Model, w: &Weights, opts: &Options, safetensors: bool) -
             .attention
             .iter()
             .map(|a| {
-                a.bytes(Engine::LlamaCpp, ctx, opts.batch, opts.kv)
+                llama_cpp_layer(model, a)
+                    .bytes(Engine::LlamaCpp, ctx, opts.batch, opts.kv)
                     .ok_or_else(|| "KV cache size overflows".to_string())
             })
             .collect()
@@ -231,11 +233,23 @@ fn place(w: &Weights, kv: &[u64], buf: Buffers, caps: &[u64], host_cap: Option<u
     }
 }
 
+/// Layer `a` of `m` as llama.cpp caches it: a sliding layer keeps the full context when llama.cpp
+/// ignores the window ([`Model::llama_cpp_full_context`], swa.rs).
+fn llama_cpp_layer(m: &Model, a: &Attention) -> Attention {
+    match *a {
+        Attention::Sliding {
+            kv_heads, k_dim, v_dim, ..
+        } if m.llama_cpp_full_context => Attention::Full { kv_heads, k_dim, v_dim },
+        ref other => other.clone(),
+    }
+}
+
+/// The attention rules of the llama.cpp view, each with its layers.
 fn attention_rules(m: &Model) -> Vec<String> {
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut order = Vec::new();
     for (i, a) in m.attention.iter().enumerate() {
-        let d = a.describe(m.heads);
+        let d = llama_cpp_layer(m, a).describe(m.heads);
         if !groups.contains_key(&d) {
             order.push(d.clone());
         }

@@ -1,7 +1,8 @@
 //! The [`Model`] of a GGUF file, from llama.cpp's metadata keys (`{arch}.block_count`,
 //! `{arch}.attention.head_count_kv`, …), read the way llama.cpp reads them.
 
-use super::arch::{Attention, Model, Refusal, SWA_DISABLED, recurrent_values, swa_disabled};
+use super::arch::{Attention, Model, Refusal, recurrent_values};
+use super::swa::{SWA_DISABLED, swa_disabled};
 
 /// One metadata value as `fit` needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +99,7 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
         max_context: scalar("context_length").filter(|&n| n > 0),
         attention: Vec::new(),
         notes: vec![format!("numbers from GGUF metadata ({arch}.*)")],
+        llama_cpp_full_context: false,
     };
     let causal = !matches!(get(&key("attention.causal")), Some(Meta::Num(0)));
     if ENCODERS.contains(&arch.as_str()) || !causal {

@@ -6,9 +6,9 @@
 //! - weights: each storage's bytes as stored, grouped by the layer index in the tensor names;
 //! - KV cache per layer and sequence: full attention `2 × kv_heads × head_dim × ctx` values, sliding
 //!   layers `min(ctx, window + 512)` cells (both padded to 256, as llama.cpp allocates them; see
-//!   [`arch::Engine`]), MLA `(kv_lora_rank + qk_rope_head_dim) × ctx`, recurrent layers
-//!   their fixed state in f32, encoders nothing; values at `--kv-type` (block types at block size);
-//!   times `batch` sequences;
+//!   [`arch::Engine`]; the full context where llama.cpp ignores the window, see `swa.rs`), MLA
+//!   `(kv_lora_rank + qk_rope_head_dim) × ctx`, recurrent layers their fixed state in f32, encoders
+//!   nothing; values at `--kv-type` (block types at block size); times `batch` sequences;
 //! - compute (an estimate, labelled so): `4 B × u × (vocab + 4·hidden + 2·ffn + heads·ctx·batch)`
 //!   with `u = min(512, ctx·batch)` tokens per step.
 //!
@@ -30,6 +30,7 @@ pub mod limits;
 pub mod plan;
 pub mod probe;
 mod report;
+mod swa;
 pub mod weights;
 
 pub use arch::{Attention, Model};
