@@ -192,11 +192,23 @@ fn a_fifo_named_like_a_checkpoint_does_not_hang() {
             o.stderr
         );
     }
-    let o = run(&["scan", weights.join("model.safetensors").to_str().unwrap()]);
-    assert_eq!(
-        o.code,
-        Some(1),
-        "a file that cannot be read is suspicious: {}",
-        o.stderr
+    // a file that cannot be read is an error (exit 2), never safe, also under --fail-on dangerous
+    // (review 38: it was suspicious, which `--fail-on dangerous` let pass with exit 0)
+    let file = weights.join("model.safetensors");
+    for extra in [None, Some("--fail-on=dangerous")] {
+        let mut args = vec!["scan", file.to_str().unwrap()];
+        args.extend(extra);
+        let o = run(&args);
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.stderr);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_tensorscope"))
+        .args(["scan", "--json", weights.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["verdict"], "error", "{v}");
+    assert!(
+        v["files"][0]["error"].as_str().unwrap().contains("not a regular file"),
+        "{v}"
     );
 }

@@ -66,7 +66,7 @@ fn human_table_lists_entry_global_severity_offset_why() {
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["entry", "global", "severity", "offset", "why"])
     );
     assert!(
-        text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 error"),
+        text.contains("1 file: 0 safe, 0 suspicious, 1 dangerous, 0 errors"),
         "{text}"
     );
 }

@@ -213,7 +213,8 @@ fn human(out: &mut impl Write, report: &ScanReport, verbose: bool) -> std::io::R
     let count = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
     let part = |v: Verdict| {
         let n = count(v);
-        let text = format!("{n} {}", v.as_str());
+        let plural = if v == Verdict::Error && n != 1 { "s" } else { "" };
+        let text = format!("{n} {}{plural}", v.as_str());
         if n == 0 { text } else { paint(style::verdict(v), text) }
     };
     let skipped = match report.skipped.len() {

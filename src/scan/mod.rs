@@ -243,7 +243,11 @@ fn scan_opened(opener: &Opener, path: &Path, opts: &ScanOptions) -> FileScan {
                 Error::Format { msg, .. } => msg,
                 e => e.to_string(),
             };
-            let mut scan = cannot_scan(label, "unknown", &why);
+            // not read at all (permissions, a fetch that failed): an error, as a file no reader
+            // understands is, never safe either way
+            let mut scan = Collector::default().finish(label, "unknown");
+            scan.verdict = Verdict::Error;
+            scan.error = Some(format!("cannot scan: {why}"));
             if let Some(f) = opener.remote_file(path) {
                 mark_incomplete(&mut scan, f.as_ref());
             }
