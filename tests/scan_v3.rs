@@ -268,3 +268,20 @@ fn the_review_36_evasions_are_caught() {
 fn the_review_37_evasions_are_caught() {
     check(Some("review-37"));
 }
+
+/// Review 38: bytes that a pickle loader reads as they are while the scan only opened them as the
+/// compressed file they also are (a zstd skippable frame whose magic is the opcode `V`, alone and
+/// as a torch zip's `data.pkl`; LZMA "alone" named `.pth.tar` whose header is the opcode `I`), and
+/// a legacy torch tar whose `storages` is a hard link; the three in one model folder too.
+#[test]
+fn the_review_38_evasions_are_caught() {
+    check(Some("review-38"));
+    let r = scan_paths(&[dir().join("review38/folder")]).unwrap();
+    let verdicts: Vec<_> = r.files.iter().map(|f| (f.path.as_str(), f.verdict)).collect();
+    assert_eq!(verdicts.len(), 3, "{verdicts:?} skipped {:?}", r.skipped);
+    assert!(verdicts.iter().all(|(_, v)| *v == Verdict::Dangerous), "{verdicts:?}");
+    // the raw view names the loaders that read the bytes undecompressed
+    let r = scan_file(&dir().join("malicious/review38-lzma_polyglot.pth.tar"));
+    let f = r.findings.iter().find(|f| f.severity == Severity::Dangerous).unwrap();
+    assert!(f.loaders.iter().any(|l| l.starts_with("torch.load")), "{f:?}");
+}

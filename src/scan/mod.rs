@@ -32,7 +32,9 @@
 //!   (the "concat" offset when data precedes the archive, the zip64 record read just before its
 //!   locator) besides the absolute offsets torch and our reader use.
 //! - gzip (joblib, `pickle.load(gzip.open(…))`): every member, up to
-//!   [`compress::MAX_DECOMPRESSED`]; bzip2, xz and zstd are opened as their loaders open them.
+//!   [`compress::MAX_DECOMPRESSED`]; bzip2, xz and zstd are opened as their loaders open them. The
+//!   raw bytes, which `pickle.load` and `torch.load` read undecompressed, are walked too (the
+//!   `raw_view` module).
 //! - Allowlisted globals misused: a BUILD on a class or function object, `numpy.dtype` states whose
 //!   object flags disagree with the type code, `bytes(n)` / `bytearray(n)` above
 //!   [`walk::MAX_BYTES_CALL`].
@@ -57,6 +59,7 @@ mod lz4;
 mod lzma;
 mod paths;
 mod pyjson;
+mod raw_view;
 pub mod remote_code;
 pub mod sarif;
 mod tar;
@@ -331,7 +334,11 @@ fn scan_format(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> Fil
         return safetensors(c, path, data);
     }
     if let Some(kind) = compress::kind(data).or_else(|| compress::kind_by_name(&path, data).filter(|_| depth == 0)) {
-        return compress::scan(c, path, data, kind, depth, |p, d| scan_depth(p, d, opts, depth + 1));
+        let opened = compress::scan(c, path.clone(), data, kind, depth, |p, d| {
+            scan_depth(p, d, opts, depth + 1)
+        });
+        // pickle.load and torch.load read the same bytes undecompressed: that view counts too
+        return raw_view::both(opts, path, data, opened);
     }
     match sniff::detect(head) {
         Kind::Safetensors => safetensors(c, path, data),

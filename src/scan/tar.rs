@@ -5,11 +5,16 @@
 //! legacy `torch.save` file can be a tar too. Every member is scanned, and the whole file is also
 //! probed as a pickle (what `pickle.load` would read).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::walk::{self, Mode};
 use super::{Collector, FileScan, Severity};
-use crate::formats::pickle::allowlist;
+
+mod interleaved;
+mod links;
+
+pub(super) use interleaved::MAX_RESUMES;
+use interleaved::{interleaved, storage_raw, tensor_raw};
 
 const BLOCK: usize = 512;
 
@@ -77,6 +82,9 @@ struct Member {
     /// A GNU sparse member (type `S`, or `GNU.sparse.*` pax records): tarfile rebuilds its data
     /// from a map; torch never writes one.
     sparse: bool,
+    /// A hard link (type `1`) or symbolic link (type `2`): its target's name and whether it is
+    /// symbolic. `tarfile` extracts the target's data under the link's name (see [`links`]).
+    link: Option<(String, bool)>,
 }
 
 /// Where a GNU sparse 1.0 member's data starts, as `tarfile._proc_gnusparse_10` reads it: a map of
@@ -141,6 +149,7 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
+    let mut long_link: Option<String> = None;
     let mut local: Vec<(String, Vec<u8>)> = Vec::new();
     let mut global: HashMap<String, Vec<u8>> = HashMap::new();
     while let Some(block) = data.get(pos..pos + BLOCK) {
@@ -182,7 +191,8 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
             b'L' => long_name = Some(cut(&data[start..end])),
             b'x' | b'X' => local = pax_records(&data[start..end]),
             b'g' => global.extend(pax_records(&data[start..end])),
-            b'K' => {}
+            // GNU long link name: the next member's link target
+            b'K' => long_link = Some(cut(&data[start..end])),
             _ => {
                 // global records first, then the local ones override them (later records win)
                 let mut pax: HashMap<&str, &[u8]> = global.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
@@ -190,11 +200,14 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
                     pax.insert(k.as_str(), v.as_slice());
                 }
                 let mut name = long_name.take().unwrap_or(name);
+                let mut link_name = long_link.take().unwrap_or_else(|| cut(&block[157..257]));
                 // tarfile applies the records in order (the global ones first), and
                 // `GNU.sparse.name` renames as `path` does
                 for (k, v) in global.iter().chain(local.iter().map(|(k, v)| (k, v))) {
                     if k == "path" || k == "GNU.sparse.name" {
                         name = String::from_utf8_lossy(v).into_owned();
+                    } else if k == "linkpath" {
+                        link_name = String::from_utf8_lossy(v).into_owned();
                     }
                 }
                 let sparse = kind == b'S' || pax.keys().any(|k| k.starts_with("GNU.sparse."));
@@ -233,6 +246,7 @@ fn members(data: &[u8], problems: &mut Vec<String>) -> Vec<Member> {
                     offset: start + skip,
                     size: stop - start - skip,
                     sparse,
+                    link: matches!(kind, b'1' | b'2').then(|| (link_name, kind == b'2')),
                 });
                 pos = next.div_ceil(BLOCK) * BLOCK;
                 continue;
@@ -268,18 +282,14 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
                    with holes the scan does not fill in; its stored data was scanned";
         c.problem(&m.name, Some(m.offset as u64), Severity::Suspicious, why);
     }
-    for m in &list {
-        let body = &data[m.offset..m.offset + m.size];
-        if body.is_empty() {
-            continue;
-        }
-        // torch unpickles `pickle` whole; `storages` and `tensors` interleave pickles with raw
-        // data, which torch reads past by the sizes the pickles give: so are they walked here
-        match m.name.as_str() {
-            "storages" => interleaved(&mut c, &m.name, m.offset, body, storage_raw),
-            "tensors" => interleaved(&mut c, &m.name, m.offset, body, tensor_raw),
-            "pickle" => c.stream(&m.name, m.offset as u64, &walk::walk_stream(body, Mode::Strict)),
-            _ => c.stream(&m.name, m.offset as u64, &walk::walk_stream(body, Mode::Probe)),
+    for (i, m) in list.iter().enumerate() {
+        let bodies = if m.link.is_some() {
+            linked(&mut c, &list, i)
+        } else {
+            vec![(m.offset, m.size)]
+        };
+        for (offset, size) in bodies {
+            member(&mut c, &m.name, offset, &data[offset..offset + size]);
         }
     }
     // what pickle.load (or torch.load on an in-memory stream, which skips the tar reader) reads
@@ -295,156 +305,50 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
     c.finish(path, if torch { "pytorch-tar" } else { "tar" })
 }
 
-/// Bytes of raw data after one record of an interleaved member: `Err` when torch would fail there.
-type RawLen = fn(&walk::Value<'_>, &[u8]) -> Result<usize, String>;
-
-/// `storages`: after each `(key, location, storage_type)` pickle, `_new_with_file` reads an 8-byte
-/// element count and that many elements of the storage type's size.
-fn storage_raw(record: &walk::Value<'_>, rest: &[u8]) -> Result<usize, String> {
-    let walk::Value::Tuple(t) = record else {
-        return Err("a storage record is not a tuple".into());
-    };
-    let Some(walk::Value::Global(g)) = t.get(2) else {
-        return Err("a storage record names no storage type".into());
-    };
-    let size = match allowlist::storage_dtype(&g.1) {
-        Some(d) if g.0 == "torch" || g.0 == "torch.cuda" => u64::from(d.bits().div_ceil(8)),
-        _ if g.1 == "UntypedStorage" => 1,
-        _ => return Err(format!("unknown storage type {}.{}", g.0, g.1)),
-    };
-    let numel = rest
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-        .ok_or("a storage's element count runs past the member")?;
-    numel
-        .checked_mul(size)
-        .and_then(|n| n.checked_add(8))
-        .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| n <= rest.len())
-        .ok_or_else(|| format!("a storage of {numel} elements runs past the member"))
-}
-
-/// `tensors`: after each `(key, storage_id, type)` pickle, a 4-byte `ndim`, 4 skipped bytes, `ndim`
-/// sizes and strides of 8 bytes each, and an 8-byte storage offset.
-fn tensor_raw(_: &walk::Value<'_>, rest: &[u8]) -> Result<usize, String> {
-    let ndim = rest
-        .get(..4)
-        .map(|b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
-        .ok_or("a tensor's ndim runs past the member")?;
-    let ndim = usize::try_from(ndim).map_err(|_| format!("a tensor has ndim {ndim}"))?;
-    let n = ndim
-        .checked_mul(16)
-        .and_then(|n| n.checked_add(16))
-        .filter(|&n| n <= rest.len())
-        .ok_or_else(|| format!("a tensor of {ndim} dimensions runs past the member"))?;
-    Ok(n)
-}
-
-/// Most places where the walk of an interleaved member or a legacy file goes on from besides the
-/// first (a pickle's frame may end past its STOP, or an argument run past a frame's end: see
-/// [`walk::PickleInfo::next_starts`]).
-pub(super) const MAX_RESUMES: usize = 32;
-
-/// A member of pickles interleaved with raw data, read as torch's `legacy_load` reads it: a count,
-/// then per item a pickle and the raw data `raw` measures, then (for `storages`) one more pickle.
-/// Whatever cannot be accounted for is suspicious and walked as pickles from there on (a payload
-/// hidden behind raw bytes is still seen). Where a reader may go on from more than one place after
-/// a pickle ([`walk::PickleInfo::next_starts`]), each is followed.
-fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: RawLen) {
-    let one = |c: &mut Collector, info: &walk::PickleInfo<'_>| {
-        let s = walk::Stream {
-            pickles: vec![info.clone()],
-            errors: Vec::new(),
-        };
-        c.stream(name, base as u64, &s);
-    };
-    let give_up = |c: &mut Collector, pos: usize, why: String| {
-        c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
-        c.stream(
-            name,
-            (base + pos) as u64,
-            &walk::walk_stream(&body[pos..], Mode::Strict),
-        );
-    };
-    let (count, err) = walk::walk_one(body, 0);
-    if err.is_some() {
-        return c.stream(name, base as u64, &walk::walk_stream(body, Mode::Strict));
+/// Walk one member's data (`offset` in the file) as torch reads a member of its name: `pickle`
+/// whole; `storages` and `tensors` interleave pickles with raw data, which torch reads past by the
+/// sizes the pickles give; any other member is probed.
+fn member(c: &mut Collector, name: &str, offset: usize, body: &[u8]) {
+    if body.is_empty() {
+        return;
     }
-    one(c, &count);
-    let walk::Value::Int(n) = count.result else {
-        return give_up(
-            c,
-            count.end,
-            "cannot step over the raw data: the count is not an integer".into(),
-        );
-    };
-    // (where the walk goes on, records read, the last record's value when its raw data starts there)
-    let mut work: Vec<(usize, i64, Option<walk::Value<'_>>)> =
-        count.next_starts().into_iter().rev().map(|p| (p, 0, None)).collect();
-    let mut seen = HashSet::new();
-    let mut walked = HashSet::new();
-    'paths: while let Some((mut pos, mut i, mut pending)) = work.pop() {
-        if !seen.insert((pos, i)) {
-            continue;
-        }
-        if seen.len() > MAX_RESUMES {
-            let why = format!("more than {MAX_RESUMES} places where a reader could go on: the rest was not followed");
-            c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
-            break;
-        }
-        loop {
-            if let Some(record) = pending.take() {
-                match raw(&record, &body[pos.min(body.len())..]) {
-                    Ok(len) => pos += len,
-                    Err(why) => {
-                        if walked.insert(pos) {
-                            give_up(c, pos, format!("cannot step over the raw data: {why}"));
-                        }
-                        continue 'paths;
-                    }
-                }
-            }
-            if i >= n {
-                break;
-            }
-            if pos >= body.len() {
-                if walked.insert(pos) {
-                    give_up(c, pos, format!("fewer than {n} records"));
-                }
-                continue 'paths;
-            }
-            let (record, err) = walk::walk_one(body, pos);
-            let first = walked.insert(pos);
-            if err.is_some() {
-                if first {
-                    c.stream(
-                        name,
-                        (base + pos) as u64,
-                        &walk::walk_stream(&body[pos..], Mode::Strict),
-                    );
-                }
-                continue 'paths;
-            }
-            if first {
-                one(c, &record);
-            }
-            i += 1;
-            for alt in record.next_starts().into_iter().skip(1) {
-                work.push((alt, i, Some(record.result.clone())));
-            }
-            pos = record.end;
-            pending = Some(record.result);
-        }
-        if pos < body.len() && walked.insert(pos) {
-            // `storages` ends with the views pickle; anything after what torch reads is walked too
-            c.stream(
-                name,
-                (base + pos) as u64,
-                &walk::walk_stream(&body[pos..], Mode::Strict),
-            );
-        }
+    match name {
+        "storages" => interleaved(c, name, offset, body, storage_raw),
+        "tensors" => interleaved(c, name, offset, body, tensor_raw),
+        "pickle" => c.stream(name, offset as u64, &walk::walk_stream(body, Mode::Strict)),
+        _ => c.stream(name, offset as u64, &walk::walk_stream(body, Mode::Probe)),
     }
 }
+
+/// The data (offset, size) that link member `i` stands for, when torch reads a member of its name
+/// (another link's target is probed under its own name): said, since torch never writes a link.
+fn linked(c: &mut Collector, list: &[Member], i: usize) -> Vec<(usize, usize)> {
+    let m = &list[i];
+    if !TORCH_MEMBERS.contains(&m.name.as_str()) {
+        return Vec::new();
+    }
+    let (targets, too_deep) = links::targets(list, i);
+    let Some((target, symbolic)) = &m.link else {
+        return Vec::new();
+    };
+    let kind = if *symbolic { "symbolic" } else { "hard" };
+    if too_deep {
+        let why = format!("a chain of links from this {kind} link is longer than the scan follows");
+        c.problem(&m.name, Some(m.offset as u64), Severity::Suspicious, why);
+    }
+    if !targets.is_empty() {
+        let why = format!(
+            "a {kind} link to {target:?} (torch never writes one): tarfile gives torch that member's data as \
+             {:?}, which was read as torch reads this member",
+            m.name
+        );
+        c.problem(&m.name, Some(m.offset as u64), Severity::Suspicious, why);
+    }
+    targets.into_iter().map(|t| (list[t].offset, list[t].size)).collect()
+}
+
+/// The members torch's pre-0.4 reader reads.
+const TORCH_MEMBERS: [&str; 3] = ["storages", "tensors", "pickle"];
 
 #[cfg(test)]
 mod tests {
