@@ -155,6 +155,13 @@ impl App {
         }
     }
 
+    /// What the safety scan covers: A, and B in compare mode (the verdict is the worst of both).
+    pub fn scan_paths(&self) -> Vec<PathBuf> {
+        let mut paths = vec![self.ck.path.clone()];
+        paths.extend(self.compare.as_ref().map(|c| c.b.path.clone()));
+        paths
+    }
+
     /// The tabs shown: Diff only in compare mode.
     pub fn tabs(&self) -> Vec<Tab> {
         let mut t = vec![Tab::Tensors, Tab::Files, Tab::Scan, Tab::Bench];

@@ -53,7 +53,7 @@ fn open_options(env: &Env) -> checkpoint::OpenOptions {
     }
 }
 
-/// Open A (scanned, shown) and B for compare mode; the comparison starts on a worker.
+/// Open A (shown) and B for compare mode, both scanned; the comparison starts on a worker.
 pub fn load_pair(a: &Path, b: &Path, env: &Env) -> anyhow::Result<App> {
     let mut app = load(a, env)?;
     let b = checkpoint::open_with(b, &open_options(env))?;
@@ -104,7 +104,7 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
     if app.tensors.pending {
         workers.tree(&app.ck);
     }
-    workers.scan(&app.ck.path);
+    workers.scan(app.scan_paths());
     if let Some(c) = &app.compare {
         workers.diff(&app.ck, &c.b);
     }

@@ -66,15 +66,15 @@ impl Workers {
         });
     }
 
-    /// Scan `path` (`tensorscope scan`'s function, over the files the core lists) on a new thread.
-    pub fn scan(&self, path: &std::path::Path) {
-        let (path, tx) = (path.to_path_buf(), self.tx.clone());
+    /// Scan `paths` (`tensorscope scan`'s function, over the files the core lists) on a new thread.
+    pub fn scan(&self, paths: Vec<std::path::PathBuf>) {
+        let tx = self.tx.clone();
         let opts = tensorscope::scan::ScanOptions {
             remote: Some(self.remote.clone()),
             ..Default::default()
         };
         std::thread::spawn(move || {
-            let r = tensorscope::scan::scan_paths_with(&[path], &opts)
+            let r = tensorscope::scan::scan_paths_with(&paths, &opts)
                 .map(|r| r.files)
                 .map_err(|e| e.to_string());
             let _ = tx.send(Action::ScanReady(r));

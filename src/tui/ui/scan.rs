@@ -76,7 +76,7 @@ fn counts(files: &[tensorscope::scan::FileScan]) -> Line<'static> {
     for (v, what) in [
         (Verdict::Dangerous, "dangerous"),
         (Verdict::Suspicious, "suspicious"),
-        (Verdict::Error, "errors"),
+        (Verdict::Error, "error"),
         (Verdict::Safe, "safe"),
     ] {
         let n = files.iter().filter(|f| f.verdict == v).count();
@@ -88,6 +88,8 @@ fn counts(files: &[tensorscope::scan::FileScan]) -> Line<'static> {
         } else {
             Style::new().dim()
         };
+        // `1 error`, `2 errors`; the verdicts are adjectives and take no plural
+        let what = if v == Verdict::Error && n != 1 { "errors" } else { what };
         spans.push(Span::styled(format!("{n} {what}"), style));
     }
     let n = files.len();

@@ -17,6 +17,7 @@ mod files;
 mod panes;
 mod preview;
 mod review;
+mod review38;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.
 fn tidy(mut app: App, shown: &str) -> App {
@@ -40,7 +41,7 @@ fn app(rel: &str) -> App {
 /// Do what the loop's workers would: compute the pending preview (and comparison) right here.
 fn settle(mut app: App) -> App {
     if app.scan_status == crate::tui::app::ScanStatus::Running {
-        let r = tensorscope::scan::scan_paths(&[app.ck.path.clone()])
+        let r = tensorscope::scan::scan_paths(&app.scan_paths())
             .map(|r| r.files)
             .map_err(|e| e.to_string());
         app.update(Action::ScanReady(r));
