@@ -63,7 +63,7 @@ fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
         let name = &app.ck.tensors[t].name;
         return (
             String::new(),
-            escape(&name[pane.common_prefix.min(name.len())..]).into_owned(),
+            marks(&escape(&name[pane.common_prefix.min(name.len())..])),
         );
     }
     let indent = "  ".repeat(usize::from(n.depth.saturating_sub(1)));
@@ -74,7 +74,16 @@ fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
     } else {
         "▸ "
     };
-    (format!("{indent}{marker}"), escape(pane.tree.label(id)).into_owned())
+    (format!("{indent}{marker}"), marks(&escape(pane.tree.label(id))))
+}
+
+/// `s` with a combining mark that has no char before it to sit on (a label that starts with U+0301)
+/// escaped as [`escape`] writes a zero-width char (`\u{301}`): drawn alone it would not show.
+fn marks(s: &str) -> String {
+    match s.chars().next() {
+        Some(c) if char_cols(c) == 0 => format!("\\u{{{:04x}}}{}", c as u32, &s[c.len_utf8()..]),
+        _ => s.to_string(),
+    }
 }
 
 /// Char range of the part of tensor name `name` shown on a tree row at `depth` (or, flat, all of it
@@ -135,8 +144,15 @@ fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
         }
         (k, used)
     };
-    let (head, used) = take(keep / 3, false, n);
-    let (tail, _) = take(keep - used, true, n - head);
+    let (mut head, used) = take(keep / 3, false, n);
+    // the marks after the last char kept stay with it; none starts the tail without its base
+    while head < n && char_cols(chars[head]) == 0 {
+        head += 1;
+    }
+    let (mut tail, _) = take(keep - used, true, n - head);
+    while tail > 0 && char_cols(chars[n - tail]) == 0 {
+        tail -= 1;
+    }
     let out: String = chars[..head]
         .iter()
         .chain(std::iter::once(&'…'))
@@ -304,10 +320,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let hit = base
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+        // a combining mark (U+0301) stays in its base's cell: alone in a span it would be dropped
+        let mut cells: Vec<(String, Style)> = Vec::new();
         for (k, ch) in text.chars().enumerate() {
             let style = if hits.contains(&k) { hit } else { base };
-            spans.push(Span::styled(ch.to_string(), style));
+            match cells.last_mut() {
+                Some((cell, _)) if char_cols(ch) == 0 => cell.push(ch),
+                _ => cells.push((ch.to_string(), style)),
+            }
         }
+        spans.extend(cells.into_iter().map(|(c, style)| Span::styled(c, style)));
         let pad = name_w.saturating_sub(text_cols(prefix) + text_cols(&text));
         spans.push(Span::raw(" ".repeat(pad)));
         for c in 0..3 {
@@ -341,6 +363,10 @@ mod tests {
         assert_eq!(super::cut("abcdefghij", 7).1[8], Some(5));
         assert_eq!(super::cut("abcdefghij", 7).1[3], None);
         assert_eq!(super::cut("abc", 4).0, "abc");
+        // a combining mark is never parted from its base
+        assert_eq!(super::cut("ae\u{301}cdefghijk", 7).0, "ae\u{301}…hijk");
+        assert_eq!(super::cut("abcdefghe\u{301}ijk", 5).0, "a…ijk");
+        assert_eq!(super::marks("\u{301}x"), "\\u{0301}x");
     }
 
     #[test]

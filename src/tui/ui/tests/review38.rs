@@ -34,3 +34,35 @@ fn compare_mode_scans_both_files() {
         "{screen}"
     );
 }
+
+/// A safetensors file of one small F32 tensor per name, in `dir`.
+fn named(dir: &Path, names: &[&str]) -> PathBuf {
+    let bytes: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views = names.iter().map(|n| {
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &bytes);
+        (n.to_string(), view.unwrap())
+    });
+    let p = dir.join("names.safetensors");
+    std::fs::write(&p, safetensors::serialize(views, None).unwrap()).unwrap();
+    p
+}
+
+fn open(path: &Path, shown: &str) -> crate::tui::app::App {
+    super::tidy(settle(crate::tui::load(path, &Default::default()).unwrap()), shown)
+}
+
+/// `layer.é.weight` spelt with U+0301 is not drawn as `layer.e.weight`: the mark stays on its base
+/// in the tree and the flat list; a mark with no base before it is escaped.
+#[test]
+fn combining_marks_stay_on_their_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = named(dir.path(), &["layer.e.weight", "layer.e\u{301}.weight", "\u{301}x.w"]);
+    let a = act(open(&p, "names.safetensors"), [Action::OpenAll]);
+    let tree = super::draw(&a, 60, 12);
+    assert!(tree.contains("▾ e\u{301}"), "{tree}");
+    assert!(tree.contains("▾ \\u{0301}x"), "{tree}");
+    let a = act(a, [Action::ToggleFlat]);
+    let flat = super::draw(&a, 60, 12);
+    assert!(flat.contains("layer.e\u{301}.weight"), "{flat}");
+    assert!(flat.contains("layer.e.weight"), "{flat}");
+}
