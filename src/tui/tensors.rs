@@ -44,6 +44,8 @@ pub struct TensorPane {
     pub offset: usize,
     /// An empty stand-in while the tree is built on a worker ([`TREE_ON_WORKER_MIN`]).
     pub pending: bool,
+    /// Per tensor tied to an earlier one (the same storage), that one: `inspect`'s `tied to`.
+    pub tied: std::collections::HashMap<usize, usize>,
 }
 
 /// The longest prefix of every name that ends at a `.` or `/` (whole name parts only); 0 for one name
@@ -117,6 +119,14 @@ impl TensorPane {
             selected: 0,
             offset: 0,
             pending: false,
+            tied: roles
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match r {
+                    Role::Tied(j) => Some((i, *j)),
+                    _ => None,
+                })
+                .collect(),
         };
         pane.open[Tree::ROOT] = true;
         pane.open_first_screen();
@@ -146,6 +156,24 @@ impl TensorPane {
                 return;
             }
         }
+    }
+
+    /// The tensors that the tensors under node `id` (itself included) are tied to, when every one
+    /// of them is tied (an `lm_head` that shares `wte`'s storage counts 0 params); else none.
+    pub fn tied_targets(&self, id: NodeId) -> Vec<usize> {
+        let mut out = Vec::new();
+        if self.tied.is_empty() || id >= self.tree.len() {
+            return out;
+        }
+        for k in id..self.tree.node(id).end.max(id + 1) {
+            if let Some(t) = self.tree.node(k).tensor {
+                match self.tied.get(&t) {
+                    Some(&j) => out.push(j),
+                    None => return Vec::new(),
+                }
+            }
+        }
+        out
     }
 
     /// The node under the cursor.

@@ -47,12 +47,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         )));
         lines.extend(app.files.digests.get(i).and_then(digest));
     }
-    lines.push(Line::from(format!(
-        "  {}, {}, {}",
-        tensorscope::text::plural(ck.tensors.len() as u64, "tensor"),
-        tensorscope::text::plural(ck.total_params(), "parameter"),
-        bytes(ck.total_bytes())
-    )));
+    lines.push(Line::from(totals(app)));
     if !ck.components.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from("Components").bold());
@@ -102,6 +97,29 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
     }
     super::scrolled(lines, "Files", &app.files_scroll, area, buf);
+}
+
+/// `29 tensors, 172,288 parameters, 689.2 kB (945.2 kB as listed)`: counted as `inspect` counts,
+/// each storage once (a tied weight once), from the tree the Tensors tab built (never recounted per
+/// frame); while a large tree is still being built, the tensors only.
+fn totals(app: &App) -> String {
+    let ck = &app.ck;
+    let tensors = tensorscope::text::plural(ck.tensors.len() as u64, "tensor");
+    if app.tensors.pending {
+        return format!("  {tensors}, counting…");
+    }
+    let root = app.tensors.tree.node(tensorscope::tree::Tree::ROOT);
+    let listed = ck.total_bytes();
+    let as_listed = if listed != root.bytes {
+        format!(" ({} as listed)", bytes(listed))
+    } else {
+        String::new()
+    };
+    format!(
+        "  {tensors}, {}, {}{as_listed}",
+        tensorscope::text::plural(root.params, "parameter"),
+        bytes(root.bytes)
+    )
 }
 
 /// The verification status: what was found, or what `h` will check.

@@ -43,6 +43,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             bytes(node.bytes),
         ];
         lines.extend(wrap_items(&summary, "  ", width).into_iter().map(Line::from));
+        lines.extend(tied_to(app, &pane.tied_targets(id), width));
         lines.push(Line::from(""));
         let other = (node.dtypes.other > 0).then_some(("other", node.dtypes.other));
         for (name, p) in node.dtypes.iter().map(|(d, p)| (d.name(), p)).chain(other) {
@@ -87,6 +88,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         format!("bytes {}..{}", t.storage.start, t.storage.end),
     ];
     lines.extend(wrap_items(&place, "  ", width).into_iter().map(|l| Line::from(l).dim()));
+    lines.extend(tied_to(app, &pane.tied_targets(id), width));
     lines.push(Line::from(""));
     match &app.preview {
         PreviewState::Ready(p) if p.index == i => lines.extend(body(p, t, width)),
@@ -101,6 +103,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         _ => {}
     }
     super::scrolled(lines, "Tensor", &app.preview_scroll, area, buf);
+}
+
+/// `tied to wte.weight` (as `inspect` says it) for a tensor, or a module of tensors, that shares an
+/// earlier tensor's storage and so counts no parameters or bytes of its own.
+fn tied_to(app: &App, targets: &[usize], width: usize) -> Vec<Line<'static>> {
+    let Some(&first) = targets.first() else {
+        return Vec::new();
+    };
+    let name = |t: usize| escape(&app.ck.tensors[t].name).into_owned();
+    let more = match targets.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let text = format!("tied to {}{more}: counted there", name(first));
+    super::wrap::hang(vec![Span::raw(text).fg(Color::Cyan)], 8, width)
 }
 
 /// What `show` prints, as lines of the pane: the block-scale check, the statistics and the histogram

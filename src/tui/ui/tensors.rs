@@ -25,16 +25,16 @@ fn columns(app: &App, id: NodeId) -> [String; 3] {
     let tree = &app.tensors.tree;
     let n = tree.node(id);
     let leaf = n.tensor.filter(|_| !n.has_children(id));
+    // a tied tensor counts nothing (its storage is counted where it is first listed): `tied`, not `0 B`
+    let tied = n.params == 0 && n.bytes == 0 && !app.tensors.tied_targets(id).is_empty();
     match leaf {
         Some(t) => {
             let t = &app.ck.tensors[t];
             let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
-            [
-                format!("[{}]", shape.join(",")),
-                bytes(n.bytes),
-                t.dtype.name().to_string(),
-            ]
+            let size = if tied { "tied".to_string() } else { bytes(n.bytes) };
+            [format!("[{}]", shape.join(",")), size, t.dtype.name().to_string()]
         }
+        None if tied => ["tied".to_string(), bytes(n.bytes), mix(n)],
         None => [format!("{} params", params_label(n.params)), bytes(n.bytes), mix(n)],
     }
 }

@@ -66,3 +66,33 @@ fn combining_marks_stay_on_their_base() {
     assert!(flat.contains("layer.e\u{301}.weight"), "{flat}");
     assert!(flat.contains("layer.e.weight"), "{flat}");
 }
+
+/// The Files total counts a tied weight once, as the Tensors header and `inspect` do; the tied row
+/// says `tied` (not `0 params`) and its preview what it is tied to.
+#[test]
+fn a_tied_weight_is_counted_once_and_said_tied() {
+    use crate::tui::scroll::Move;
+    let a = super::app("gpt2-tiny-legacy.bin");
+    let files = a.tabs().iter().position(|t| *t == Tab::Files).unwrap();
+    let screen = sized(act(a, [Action::SelectTab(files)]), 80, 24);
+    assert!(
+        screen.contains("29 tensors, 172,288 parameters, 689.2 kB (945.2 kB as listed)"),
+        "{screen}"
+    );
+    let a = act(super::app("gpt2-tiny-legacy.bin"), [Action::OpenAll]);
+    let row = a
+        .tensors
+        .rows
+        .iter()
+        .position(|&id| a.tensors.tree.label(id) == "lm_head");
+    let a = act(a, (0..row.expect("an lm_head row")).map(|_| Action::Move(Move::Down)));
+    let screen = super::draw(&a, 80, 24);
+    let lm = screen.lines().find(|l| l.contains("▾ lm_head")).expect(&screen);
+    assert!(lm.contains("tied") && !lm.contains("0 params"), "{screen}");
+    assert!(screen.contains("tied to wte.weight"), "{screen}");
+    let screen = sized(act(a, [Action::Move(Move::Down)]), 80, 24);
+    assert!(
+        screen.contains("tied to wte.weight: counted"),
+        "the leaf says it too:\n{screen}"
+    );
+}
