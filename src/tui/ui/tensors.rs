@@ -56,7 +56,7 @@ fn mix(n: &tensorscope::tree::Node) -> String {
 }
 
 /// The name part of a row: indentation, open marker and label in the tree; the full name flat.
-fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
+fn name_of(pane: &TensorPane, app: &App, id: NodeId, max_indent: usize) -> (String, String) {
     let n = pane.tree.node(id);
     if pane.flat {
         let t = n.tensor.unwrap_or(0);
@@ -66,7 +66,7 @@ fn name_of(pane: &TensorPane, app: &App, id: NodeId) -> (String, String) {
             marks(&escape(&name[pane.common_prefix.min(name.len())..])),
         );
     }
-    let indent = "  ".repeat(usize::from(n.depth.saturating_sub(1)));
+    let indent = indent(usize::from(n.depth), max_indent);
     let marker = if !n.has_children(id) {
         "  "
     } else if pane.open[id] || pane.matched.is_some() {
@@ -85,6 +85,21 @@ fn marks(s: &str) -> String {
         _ => s.to_string(),
     }
 }
+
+/// The indentation of a tree row at `depth`: two columns a level, at most `max` columns; a row
+/// deeper than that says its depth where the indentation stops (`   …400 `), so that its label and
+/// its columns still show (a name of 400 dotted parts drew blank rows).
+fn indent(depth: usize, max: usize) -> String {
+    let levels = depth.saturating_sub(1);
+    if 2 * levels <= max {
+        return "  ".repeat(levels);
+    }
+    let tag = format!("…{depth} ");
+    format!("{tag:>max$}")
+}
+
+/// The fewest columns a deep row's indentation is cut to (`…400 ` fits).
+const MIN_INDENT: usize = 6;
 
 /// Char range of the part of tensor name `name` shown on a tree row at `depth` (or, flat, all of it
 /// after the `prefix` bytes every name shares).
@@ -276,18 +291,30 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Line::from(msg).dim().render(inner, buf);
         return;
     }
-    let names: Vec<(String, String)> = shown.iter().map(|&id| name_of(pane, app, id)).collect();
     let cols: Vec<[String; 3]> = shown.iter().map(|&id| columns(app, id)).collect();
+    let floor_of = |names: &[(String, String)]| {
+        names
+            .iter()
+            .map(|(p, n)| text_cols(p) + text_cols(n).min(MIN_NAME))
+            .max()
+            .unwrap_or(0)
+    };
+    let name_all =
+        |max: usize| -> Vec<(String, String)> { shown.iter().map(|&id| name_of(pane, app, id, max)).collect() };
+    let mut names = name_all(usize::MAX);
+    // rows so deep that their indentation would push out the label or the shape and dtype columns
+    // stop indenting where those still fit, and say their depth there
+    let keep = [0, 2].map(|c| cols.iter().map(|r| text_cols(&r[c])).max().unwrap_or(0) + 2);
+    if floor_of(&names) + keep[0] + keep[1] > width {
+        let room = width.saturating_sub(keep[0] + keep[1] + MIN_NAME + 2);
+        names = name_all(room.max(MIN_INDENT));
+    }
     let need = names
         .iter()
         .map(|(p, n)| text_cols(p) + text_cols(n))
         .max()
         .unwrap_or(0);
-    let floor = names
-        .iter()
-        .map(|(p, n)| text_cols(p) + text_cols(n).min(MIN_NAME))
-        .max()
-        .unwrap_or(0);
+    let floor = floor_of(&names);
     let col_w = column_widths(need, floor, width, &cols);
     let used: usize = col_w.iter().sum();
     let name_w = width - used;
@@ -367,6 +394,14 @@ mod tests {
         assert_eq!(super::cut("ae\u{301}cdefghijk", 7).0, "ae\u{301}…hijk");
         assert_eq!(super::cut("abcdefghe\u{301}ijk", 5).0, "a…ijk");
         assert_eq!(super::marks("\u{301}x"), "\\u{0301}x");
+    }
+
+    #[test]
+    fn deep_rows_stop_indenting_and_say_their_depth() {
+        assert_eq!(super::indent(1, 10), "");
+        assert_eq!(super::indent(6, 10), "          ");
+        assert_eq!(super::indent(7, 10), "       …7 ");
+        assert_eq!(super::indent(400, 10), "     …400 ");
     }
 
     #[test]

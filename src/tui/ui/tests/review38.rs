@@ -96,3 +96,26 @@ fn a_tied_weight_is_counted_once_and_said_tied() {
         "the leaf says it too:\n{screen}"
     );
 }
+
+/// A name of 400 dotted parts, opened whole and paged down: every row keeps its label and its
+/// columns (the indentation stops where they still fit and says the depth).
+#[test]
+fn deep_names_keep_their_label_and_columns() {
+    use crate::tui::scroll::Move;
+    let dir = tempfile::tempdir().unwrap();
+    let deep = (0..400).map(|i| format!("seg{i}")).collect::<Vec<_>>().join(".");
+    let p = named(dir.path(), &["a.weight", &format!("long2.{deep}")]);
+    let mut a = act(open(&p, "names.safetensors"), [Action::OpenAll]);
+    for _ in 0..3 {
+        a.update(Action::Move(Move::PageDown));
+    }
+    let screen = sized(a, 80, 24);
+    let rows: Vec<&str> = screen.lines().skip(2).take(20).collect();
+    for r in &rows {
+        assert!(
+            r.contains("▾ seg") && r.contains("2 params") && r.contains("F32││"),
+            "{screen}"
+        );
+    }
+    assert!(rows[0].contains('…'), "{screen}");
+}
