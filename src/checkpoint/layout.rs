@@ -107,7 +107,7 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
                     others.join(", ")
                 ));
             }
-            open_sharded(b, root, &rel.join(index), prefix)?;
+            open_sharded(b, root, &rel.join(index), prefix, format)?;
             let why = format!("not named in {}", escape(index));
             note_left_out(b, &dir, first_file, &by_extension(&names), variant, &[], &why);
             return Ok(format);

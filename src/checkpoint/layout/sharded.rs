@@ -30,7 +30,9 @@ fn declared(v: Option<&serde_json::Value>) -> Option<u64> {
     }
 }
 
-pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str) -> Result<()> {
+/// Open the shards `index_rel` names; the index file is listed as `format` (safetensors or pytorch
+/// sharded, as its name says).
+pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefix: &str, format: Format) -> Result<()> {
     let index_path = root.join(index_rel);
     let text = read_small(&b.opener, &index_path)?;
     let index: ShardIndex =
@@ -56,7 +58,7 @@ pub(super) fn open_sharded(b: &mut Builder, root: &Path, index_rel: &Path, prefi
     }
     b.files.push(FileEntry {
         path: index_rel.to_path_buf(),
-        format: Format::SafetensorsSharded,
+        format,
         bytes: text.len() as u64,
         full_path: index_path.clone(),
     });

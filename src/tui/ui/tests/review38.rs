@@ -119,3 +119,14 @@ fn deep_names_keep_their_label_and_columns() {
     }
     assert!(rows[0].contains('…'), "{screen}");
 }
+
+/// The index of a sharded pickle is listed as `pytorch-sharded`, as `inspect` says the format.
+#[test]
+fn a_pytorch_shard_index_is_listed_as_pytorch_sharded() {
+    let a = super::app("sharded-bin");
+    let files = a.tabs().iter().position(|t| *t == Tab::Files).unwrap();
+    let screen = sized(act(a, [Action::SelectTab(files)]), 80, 24);
+    let index = screen.lines().find(|l| l.contains("pytorch_model.bin.index.json"));
+    let index = index.expect(&screen);
+    assert!(index.contains("pytorch-sharded"), "{screen}");
+}
