@@ -11,7 +11,7 @@ mod diff;
 mod extra;
 mod fit;
 mod inspect;
-mod inspect_extra;
+pub(crate) mod inspect_extra;
 mod scan;
 mod show;
 mod sign;

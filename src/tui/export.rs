@@ -58,10 +58,8 @@ impl Export {
 /// The status line after an export: the file names first (what fits at 80 columns), then the folder.
 pub fn wrote(paths: &[PathBuf]) -> String {
     let name = |p: &PathBuf| {
-        p.file_name().map_or_else(
-            || tensorscope::text::path(p),
-            |n| tensorscope::text::escape(&n.to_string_lossy()).into_owned(),
-        )
+        p.file_name()
+            .map_or_else(|| tensorscope::text::path(p), tensorscope::text::os_text)
     };
     let names: Vec<String> = paths.iter().map(name).collect();
     match paths.first().and_then(|p| p.parent()) {

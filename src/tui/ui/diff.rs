@@ -86,8 +86,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         _ => 0,
     };
     let (a, b) = super::header::elide_both(
-        &escape(&app.ck.path.to_string_lossy()),
-        &escape(&c.b.path.to_string_lossy()),
+        &tensorscope::text::path(&app.ck.path),
+        &tensorscope::text::path(&c.b.path),
         usize::from(area.width).saturating_sub(" A  ⇄ B  ".chars().count() + 4 + position_w),
     );
     let block = Block::bordered().title(format!(" A {a} ⇄ B {b} "));

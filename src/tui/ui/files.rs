@@ -34,14 +34,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let longest = ck
         .files
         .iter()
-        .map(|f| escape(&f.path.to_string_lossy()).chars().count())
+        .map(|f| tensorscope::text::path(&f.path).chars().count())
         .max()
         .unwrap_or(0);
     let w = longest.min(usize::from(area.width).saturating_sub(37)).max(20);
     for (i, f) in ck.files.iter().enumerate() {
         lines.push(Line::from(format!(
             "  {:<w$}  {:<19}  {:>10}",
-            escape(&f.path.to_string_lossy()),
+            tensorscope::text::path(&f.path),
             f.format.as_str(),
             bytes(f.bytes)
         )));
@@ -86,6 +86,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(""));
         lines.push(Line::from(format!("Chat template {}", escape(k))).bold());
         lines.extend(v.lines().map(|l| Line::from(format!("  {}", escape(l)))));
+    }
+    // where a file's name says one format and its bytes another, as `inspect` notes it
+    let notes = crate::cli::inspect_extra::name_notes(ck);
+    if !notes.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from("Notes").bold().fg(Color::Yellow));
+        for n in notes {
+            lines.extend(super::wrap::hang(
+                vec![Span::raw(format!("  {n}")).fg(Color::Yellow)],
+                4,
+                width,
+            ));
+        }
     }
     if !ck.warnings.is_empty() {
         lines.push(Line::from(""));
@@ -143,10 +156,17 @@ fn provenance(p: &Provenance) -> Vec<Line<'static>> {
             Line::from("              open it with --public-key PEM to verify the signature").fg(Color::Yellow),
         ],
         Provenance::Checking => vec![Line::from(format!("{head}verifying…")).fg(Color::Cyan)],
-        Provenance::Verified(what) => vec![Line::from(format!("{head}verified: {what}")).fg(Color::Green).bold()],
+        Provenance::Verified(what) => vec![
+            Line::from(format!("{head}verified: {}", escape(what)))
+                .fg(Color::Green)
+                .bold(),
+        ],
         Provenance::Failed(why) => {
             let mut v = vec![Line::from(format!("{head}FAILED")).fg(Color::Red).bold()];
-            v.extend(why.iter().map(|w| Line::from(format!("    {w}")).fg(Color::Red)));
+            v.extend(
+                why.iter()
+                    .map(|w| Line::from(format!("    {}", escape(w))).fg(Color::Red)),
+            );
             v
         }
         Provenance::Error(e) => vec![Line::from(format!("{head}cannot verify: {}", escape(e))).fg(Color::Yellow)],
@@ -174,9 +194,10 @@ fn digest(d: &Digest) -> Option<Line<'static>> {
 }
 
 fn name(p: &std::path::Path) -> String {
-    p.file_name()
-        .map_or_else(|| p.to_string_lossy(), |n| n.to_string_lossy())
-        .into_owned()
+    p.file_name().map_or_else(
+        || tensorscope::text::os_lossless(p.as_os_str()),
+        tensorscope::text::os_lossless,
+    )
 }
 
 /// The first line of a template, cut, with a pointer to the full text below.

@@ -9,7 +9,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use tensorscope::scan::Verdict;
-use tensorscope::text::escape;
 
 use crate::tui::app::{App, ScanStatus, Tab};
 
@@ -111,11 +110,8 @@ pub fn layout(app: &App, w: u16) -> HeaderLayout {
         ScanStatus::Done => verdict_label(overall(app)),
     };
     let fixed = tabs_w + verdict.0.chars().count() + 2;
-    let a = escape(&app.ck.path.to_string_lossy()).into_owned();
-    let b = app
-        .compare
-        .as_ref()
-        .map(|c| escape(&c.b.path.to_string_lossy()).into_owned());
+    let a = tensorscope::text::path(&app.ck.path);
+    let b = app.compare.as_ref().map(|c| tensorscope::text::path(&c.b.path));
     let path = match &b {
         Some(b) => format!("{a} ⇄ {b}"),
         None => a.clone(),

@@ -68,7 +68,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .ck
         .files
         .get(t.file)
-        .map(|f| f.path.to_string_lossy().into_owned())
+        .map(|f| tensorscope::text::path(&f.path))
         .unwrap_or_default();
     let mut lines = vec![Line::from(escape(&t.name).into_owned()).bold()];
     let shape: Vec<String> = t.shape.iter().map(u64::to_string).collect();
@@ -84,7 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if t.is_contiguous() { "" } else { "  strided view" }
     )));
     let place = [
-        format!("file {}", escape(&file)),
+        format!("file {file}"),
         format!("bytes {}..{}", t.storage.start, t.storage.end),
     ];
     lines.extend(wrap_items(&place, "  ", width).into_iter().map(|l| Line::from(l).dim()));

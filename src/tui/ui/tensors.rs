@@ -240,7 +240,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         // compare mode: this is A's list; B's tensors are on the Diff tab
         let side = app.compare.as_ref().map(|_| {
             let name = app.ck.path.file_name().unwrap_or(app.ck.path.as_os_str());
-            format!("A {}", escape(&name.to_string_lossy()))
+            format!("A {}", tensorscope::text::os_text(name))
         });
         let parts = [
             tensorscope::text::plural(app.ck.tensors.len() as u64, "tensor"),

@@ -130,3 +130,29 @@ fn a_pytorch_shard_index_is_listed_as_pytorch_sharded() {
     let index = index.expect(&screen);
     assert!(index.contains("pytorch-sharded"), "{screen}");
 }
+
+/// A file name that is not UTF-8 is written `bad\xffutf` in the Files tab, as in the other tabs
+/// (not `bad�utf`); a file named .safetensors that holds a pickle gets `inspect`'s note.
+#[test]
+fn the_files_tab_writes_names_losslessly_and_notes_misnamed_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = named(dir.path(), &["a.weight"]);
+    let bad = dir.path().join(std::ffi::OsStr::from_bytes(b"bad\xffutf.safetensors"));
+    std::fs::rename(&p, &bad).unwrap();
+    let a = crate::tui::load(&bad, &Default::default()).unwrap();
+    let files = a.tabs().iter().position(|t| *t == Tab::Files).unwrap();
+    let screen = super::draw(&act(a, [Action::SelectTab(files)]), 100, 24);
+    assert!(
+        screen.contains("bad\\xffutf.safetensors") && !screen.contains('\u{fffd}'),
+        "{screen}"
+    );
+    let looks = dir.path().join("looks.safetensors");
+    std::fs::copy(sample("gpt2-tiny.bin"), &looks).unwrap();
+    let a = crate::tui::load(&looks, &Default::default()).unwrap();
+    let screen = super::draw(&act(a, [Action::SelectTab(files)]), 100, 40);
+    assert!(
+        screen.contains("is named .safetensors but its content is a torch.save pickle"),
+        "{screen}"
+    );
+}
