@@ -42,11 +42,28 @@ pub fn middle_cut(s: &str, max: usize) -> String {
         return String::new();
     }
     let keep = max - 1;
-    let head = keep / 3;
-    let tail = keep - head;
-    let a: String = s.chars().take(head).collect();
-    let b: String = s.chars().skip(n - tail).collect();
+    let chars: Vec<char> = s.chars().collect();
+    let esc = super::cut::escapes(&chars);
+    let head = super::cut::snap_head(keep / 3, &esc);
+    let start = super::cut::snap_tail(n - (keep - head), &esc);
+    let a: String = chars[..head].iter().collect();
+    let b: String = chars[start..].iter().collect();
     format!("{a}…{b}")
+}
+
+/// `s` cut to `max` chars from the front (`…tiny.safetensors`: the end of a file name, its
+/// extension, tells two apart), never inside an escape.
+pub fn front_cut(s: &str, max: usize) -> String {
+    let n = width(s);
+    if n <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let start = super::cut::snap_tail(n - (max - 1), &super::cut::escapes(&chars));
+    format!("…{}", chars[start..].iter().collect::<String>())
 }
 
 /// The ways to shorten a path, longest first: whole, then `…/` and fewer and fewer trailing
@@ -93,9 +110,28 @@ pub fn elide_both(a: &str, b: &str, room: usize) -> (String, String) {
         } else if j + 1 < cb.len() {
             j += 1;
         } else {
-            // both down to their names: each gets room in proportion to its length
-            let ra = room * wa / (wa + wb).max(1);
-            return (elide_path(a, ra), elide_path(b, room - ra));
+            // both down to their names: the names whole when they fit without `…/`, else cut, the
+            // shorter whole when the longer keeps a third of the room
+            let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+            let (na, nb) = (name(a), name(b));
+            let (la, lb) = (width(&na), width(&nb));
+            if la + lb <= room {
+                return (na, nb);
+            }
+            let ra = if la.min(lb) + room / 3 <= room && la <= lb {
+                la
+            } else if lb + room / 3 <= room && lb < la {
+                room - lb
+            } else {
+                room * la / (la + lb).max(1)
+            };
+            // what the two share goes first: a shared stem from the front (`…safetensors` beside
+            // `gpt2-tiny.bin`), else the middle (`a.s…ensors` beside `b.safetensors`)
+            let shared = |x: &mut dyn Iterator<Item = (char, char)>| x.take_while(|(p, q)| p == q).count();
+            let prefix = shared(&mut na.chars().zip(nb.chars()));
+            let suffix = shared(&mut na.chars().rev().zip(nb.chars().rev()));
+            let cut = if prefix > suffix { front_cut } else { middle_cut };
+            return (cut(&na, ra), cut(&nb, room - ra));
         }
     }
 }
@@ -208,6 +244,9 @@ mod tests {
         assert_eq!(super::middle_cut("abcdefghij", 7), "ab…ghij");
         assert_eq!(super::middle_cut("abcdefghij", 1), "…");
         assert_eq!(super::middle_cut("abcdefghij", 0), "");
+        // never inside an escape
+        assert_eq!(super::middle_cut(r"ab\u{200d}cdefghijklmnop", 12), "ab…hijklmnop");
+        assert_eq!(super::front_cut(r"x\u{202e}nib.safetensors", 18), "…nib.safetensors");
     }
 
     #[test]
@@ -222,6 +261,19 @@ mod tests {
             "…/gpt2-tiny.bin"
         );
         assert_eq!(super::elide_path("/a/very-long-file-name.bin", 10), "ver…me.bin");
+        // at 80 columns: the names whole when they fit, else cut from the front, never mid-name
+        assert_eq!(
+            super::elide_both("samples/gpt2-tiny.bin", "samples/gpt2-tiny.safetensors", 34),
+            ("gpt2-tiny.bin".into(), "gpt2-tiny.safetensors".into())
+        );
+        assert_eq!(
+            super::elide_both("samples/gpt2-tiny.bin", "samples/gpt2-tiny.safetensors", 25),
+            ("gpt2-tiny.bin".into(), "…safetensors".into())
+        );
+        assert_eq!(
+            super::elide_both("s/a-very-long-name.bin", "s/another-very-long-name.safetensors", 20),
+            ("…me.bin".into(), "….safetensors".into())
+        );
         assert_eq!(
             super::elide_pair("samples/gpt2-tiny.bin", "samples/gpt2-tiny.safetensors", 44),
             "…/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors"

@@ -14,6 +14,7 @@
 
 mod bench;
 mod bench_table;
+mod cut;
 mod diff;
 mod files;
 pub mod header;

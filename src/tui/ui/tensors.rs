@@ -159,15 +159,21 @@ fn cut(s: &str, max: usize) -> (String, Vec<Option<usize>>) {
         }
         (k, used)
     };
-    let (mut head, used) = take(keep / 3, false, n);
+    let esc = super::cut::escapes(&chars);
+    let (head, _) = take(keep / 3, false, n);
+    // never inside an escape (`\u{…0d}`)
+    let mut head = super::cut::snap_head(head, &esc);
     // the marks after the last char kept stay with it; none starts the tail without its base
     while head < n && char_cols(chars[head]) == 0 {
         head += 1;
     }
-    let (mut tail, _) = take(keep - used, true, n - head);
-    while tail > 0 && char_cols(chars[n - tail]) == 0 {
-        tail -= 1;
+    let used = text_cols(&chars[..head].iter().collect::<String>());
+    let (tail, _) = take(keep.saturating_sub(used), true, n - head);
+    let mut start = super::cut::snap_tail(n - tail, &esc);
+    while start < n && char_cols(chars[start]) == 0 {
+        start += 1;
     }
+    let tail = n - start;
     let out: String = chars[..head]
         .iter()
         .chain(std::iter::once(&'…'))
@@ -394,6 +400,8 @@ mod tests {
         assert_eq!(super::cut("ae\u{301}cdefghijk", 7).0, "ae\u{301}…hijk");
         assert_eq!(super::cut("abcdefghe\u{301}ijk", 5).0, "a…ijk");
         assert_eq!(super::marks("\u{301}x"), "\\u{0301}x");
+        // nor an escape cut in two
+        assert_eq!(super::cut(r"ab\u{200d}cdefghijklmnop\x0d", 16).0, r"ab…hijklmnop\x0d");
     }
 
     #[test]

@@ -156,3 +156,21 @@ fn the_files_tab_writes_names_losslessly_and_notes_misnamed_files() {
         "{screen}"
     );
 }
+
+/// Compare mode at 80 columns: the header keeps A's file name whole and cuts B's from the front
+/// (`gp…ny.bin ⇄ gpt2-…afetensors` before); at 100 both keep `…/` and their names.
+#[test]
+fn the_compare_header_keeps_file_names_whole() {
+    let pair = || {
+        let p = crate::tui::load_pair(
+            &sample("gpt2-tiny.bin"),
+            &sample("gpt2-tiny.safetensors"),
+            &Default::default(),
+        );
+        settle(p.unwrap())
+    };
+    let head = super::draw(&pair(), 80, 3).lines().next().unwrap().to_string();
+    assert!(head.starts_with(" gpt2-tiny.bin ⇄ …safetensors "), "{head}");
+    let head = super::draw(&pair(), 100, 3).lines().next().unwrap().to_string();
+    assert!(head.contains(" …/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors "), "{head}");
+}
