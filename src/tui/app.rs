@@ -208,8 +208,11 @@ impl App {
         if self.viewer_update(&action) {
             return None;
         }
-        let pane = &mut self.tensors;
         let list_tab = self.tab == Tab::Tensors;
+        if list_tab && self.mode == Mode::Normal && self.tensors.focus(&action) {
+            return None;
+        }
+        let pane = &mut self.tensors;
         match action {
             Action::Quit => self.quit = true,
             Action::Back | Action::CancelBench

@@ -46,6 +46,9 @@ pub struct TensorPane {
     pub pending: bool,
     /// Per tensor tied to an earlier one (the same storage), that one: `inspect`'s `tied to`.
     pub tied: std::collections::HashMap<usize, usize>,
+    /// The preview asked for (Enter on a tensor, J/K, s): a terminal too narrow for both panes
+    /// shows it instead of the list until ←, Esc or a move.
+    pub preview_focus: bool,
 }
 
 /// The longest prefix of every name that ends at a `.` or `/` (whole name parts only); 0 for one name
@@ -119,6 +122,7 @@ impl TensorPane {
             selected: 0,
             offset: 0,
             pending: false,
+            preview_focus: false,
             tied: roles
                 .iter()
                 .enumerate()
@@ -174,6 +178,29 @@ impl TensorPane {
             }
         }
         out
+    }
+
+    /// Where `action` moves the focus between the list and the preview (which only a narrow
+    /// terminal shows one at a time); `true` when that is all it does (← or Esc back to the list).
+    pub fn focus(&mut self, action: &super::action::Action) -> bool {
+        use super::action::Action;
+        match action {
+            Action::Back | Action::Close if self.preview_focus => {
+                self.preview_focus = false;
+                return true;
+            }
+            Action::Open => {
+                self.preview_focus = self
+                    .selected_node()
+                    .is_some_and(|id| self.flat || !self.tree.node(id).has_children(id))
+            }
+            Action::ScrollPreview(_) | Action::ExactStats => self.preview_focus = true,
+            Action::Move(_) | Action::ClickRow(_) | Action::ToggleFlat | Action::OpenAll | Action::CloseAll => {
+                self.preview_focus = false
+            }
+            _ => {}
+        }
+        false
     }
 
     /// The node under the cursor.

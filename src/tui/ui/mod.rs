@@ -41,10 +41,19 @@ fn areas(area: Rect) -> [Rect; 3] {
     Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area)
 }
 
-/// The list and preview panes of the Tensors tab: the list gets at least half.
-fn split(body: Rect) -> (Rect, Rect) {
-    if body.width < MIN_SPLIT_WIDTH {
-        return (body, Rect::default());
+/// Whether the Tensors tab shows one pane at a time at width `width`.
+pub fn narrow(width: u16) -> bool {
+    width < MIN_SPLIT_WIDTH
+}
+
+/// The list and preview panes of the Tensors tab: the list gets at least half; a terminal too
+/// narrow for both shows the list, or the preview full-width once asked for (Enter on a tensor).
+fn split(app: &App, body: Rect) -> (Rect, Rect) {
+    if narrow(body.width) {
+        return match app.tensors.preview_focus {
+            true => (Rect::default(), body),
+            false => (body, Rect::default()),
+        };
     }
     let [l, r] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     (l, r)
@@ -56,7 +65,7 @@ impl Widget for &App {
         header::render(self, head, buf);
         match self.tab {
             Tab::Tensors => {
-                let (left, right) = split(body);
+                let (left, right) = split(self, body);
                 tensors::render(self, left, buf);
                 preview::render(self, right, buf);
             }
@@ -110,7 +119,7 @@ pub fn row_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
     if app.tab != Tab::Tensors {
         return None;
     }
-    let (list, _) = split(areas(area)[1]);
+    let (list, _) = split(app, areas(area)[1]);
     let inner = tensors::inner(list);
     let p = ratatui::layout::Position::new(col, row);
     inner.contains(p).then(|| usize::from(row - inner.y))
@@ -121,7 +130,7 @@ pub fn in_preview(app: &App, area: Rect, col: u16, row: u16) -> bool {
     if app.tab != Tab::Tensors || app.mode == Mode::Help {
         return false;
     }
-    let (_, preview) = split(areas(area)[1]);
+    let (_, preview) = split(app, areas(area)[1]);
     preview.contains(ratatui::layout::Position::new(col, row))
 }
 

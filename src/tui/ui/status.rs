@@ -49,6 +49,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         _ if app.tab == Tab::Files => {
             Line::from(" q quit · ↑↓ scroll · v value whole · h hash+verify · e BOM · Tab view · ? help").dim()
         }
+        // a narrow terminal shows one pane: how to reach the other
+        _ if app.tab == Tab::Tensors && super::narrow(area.width) && app.tensors.preview_focus => {
+            Line::from(" ←/Esc list · J/K scroll · s exact stats · q quit").dim()
+        }
+        _ if app.tab == Tab::Tensors && super::narrow(area.width) && app.selected_tensor().is_some() => {
+            Line::from(" Enter preview · →← open/close · / filter · ? help").dim()
+        }
         _ if app.tab == Tab::Tensors && app.tensors.matched.is_some() => {
             Line::from(" n/N match · Esc clear · / edit · s exact stats · y copy · q quit · ? help").dim()
         }

@@ -174,3 +174,35 @@ fn the_compare_header_keeps_file_names_whole() {
     let head = super::draw(&pair(), 100, 3).lines().next().unwrap().to_string();
     assert!(head.contains(" …/gpt2-tiny.bin ⇄ …/gpt2-tiny.safetensors "), "{head}");
 }
+
+/// At 40 columns the list takes the body: Enter on a tensor shows its preview full-width (s and J
+/// too), ← or Esc goes back to the list, and the status line says so.
+#[test]
+fn a_narrow_terminal_shows_the_preview_on_enter() {
+    use crate::tui::scroll::Move;
+    let a = act(
+        super::app("gpt2-tiny.safetensors"),
+        [Action::OpenAll, Action::ToggleFlat],
+    );
+    let list = sized(act(a, [Action::Move(Move::Down)]), 40, 20);
+    assert!(list.lines().last().unwrap().contains("Enter preview"), "{list}");
+    let a = act(super::app("gpt2-tiny.safetensors"), [Action::ToggleFlat, Action::Open]);
+    let shown = sized(a, 40, 20);
+    assert!(shown.lines().nth(1).unwrap().contains("Tensor"), "{shown}");
+    assert!(shown.contains("stats") && shown.contains("←/Esc list"), "{shown}");
+    let a = act(
+        super::app("gpt2-tiny.safetensors"),
+        [Action::ToggleFlat, Action::Open, Action::Back],
+    );
+    assert!(!a.tensors.preview_focus);
+    let back = sized(a, 40, 20);
+    assert!(back.contains("flat") && !back.contains("stats"), "{back}");
+    let a = act(
+        super::app("gpt2-tiny.safetensors"),
+        [Action::ToggleFlat, Action::ExactStats],
+    );
+    assert!(sized(a, 40, 20).contains("stats (exact)"));
+    // wide enough for both panes, Enter changes nothing
+    let a = act(super::app("gpt2-tiny.safetensors"), [Action::ToggleFlat, Action::Open]);
+    assert!(sized(a, 80, 24).lines().nth(1).unwrap().contains("tensors"));
+}
