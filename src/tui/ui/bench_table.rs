@@ -90,7 +90,9 @@ pub fn table(rows: &[&BenchResult], speedups: &[Speedup], width: usize) -> Vec<L
                     format!("{} – {}", seconds(x.min_s), seconds(x.max_s))
                 },
                 tensorscope::report::gbps(x),
-                x.percent_of_ceiling.map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
+                // as the CLI writes it: `0.044%`, not `0%`
+                x.percent_of_ceiling
+                    .map_or_else(|| "-".into(), tensorscope::report::share),
                 x.major_faults.map_or_else(|| "-".into(), |n| n.to_string()),
                 x.peak_rss_bytes.map(bytes).unwrap_or_else(|| "-".into()),
                 speedup_of(x, speedups).map_or_else(|| "-".into(), |s| times(s.ratio)),
@@ -191,12 +193,7 @@ pub fn bar(frac: f64, width: usize) -> String {
 
 /// Bars under a title: `(label, fraction, value text, colour)` each, `width` wide.
 pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, width: usize) -> Vec<Line<'static>> {
-    let label_w = bars
-        .iter()
-        .map(|b| b.0.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(width / 2);
+    let (label_w, bars) = short_labels(bars, width);
     let value_w = bars.iter().map(|b| b.2.chars().count()).max().unwrap_or(0);
     let bar_w = width.saturating_sub(label_w + value_w + 3);
     let mut lines = vec![title];
@@ -207,6 +204,56 @@ pub fn bar_lines(title: Line<'static>, bars: Vec<(String, f64, String, Color)>, 
             Span::raw(format!("{} ", cut(&label, label_w))),
             Span::styled(b, Style::new().fg(color)),
             Span::raw(format!("{} {value:>value_w$}", " ".repeat(pad))),
+        ]));
+    }
+    lines
+}
+
+/// The label column of a bar chart (at most half of `width`) and the bars, their labels all
+/// shortened as the table shortens them ([`short_label`]) when one does not fit.
+fn short_labels<T>(bars: Vec<(String, f64, String, T)>, width: usize) -> (usize, Vec<(String, f64, String, T)>) {
+    let longest = |bars: &[(String, f64, String, T)]| bars.iter().map(|b| b.0.chars().count()).max().unwrap_or(0);
+    let bars = if longest(&bars) > width / 2 {
+        bars.into_iter()
+            .map(|(l, f, v, c)| (short_label(&l), f, v, c))
+            .collect()
+    } else {
+        bars
+    };
+    (longest(&bars).min(width / 2), bars)
+}
+
+/// Speedups on a log scale with slowdowns: each bar grows from a 1x axis, a speedup to the right
+/// (green), a slowdown to the left (red, at least one cell), so 0.89x and 0.068x differ.
+fn two_sided(
+    title: Line<'static>,
+    bars: Vec<(String, f64, String, ())>,
+    max: f64,
+    min: f64,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let (label_w, bars) = short_labels(bars, width);
+    let value_w = bars.iter().map(|b| b.2.chars().count()).max().unwrap_or(0);
+    let room = width.saturating_sub(label_w + value_w + 4);
+    let (up, down) = (max.max(1.0).ln(), (1.0 / min).ln());
+    let left = ((room as f64 * down / (up + down).max(f64::MIN_POSITIVE)).round() as usize).clamp(1, room.max(1));
+    let right = room.saturating_sub(left);
+    let mut lines = vec![title];
+    for (label, ratio, value, ()) in bars {
+        let (l, r) = if ratio < 1.0 {
+            let cells = ((ratio.max(min).recip().ln() / down * left as f64).round() as usize).clamp(1, left);
+            ("█".repeat(cells), String::new())
+        } else {
+            (String::new(), bar(if up > 0.0 { ratio.ln() / up } else { 0.0 }, right))
+        };
+        let pad_l = left.saturating_sub(l.chars().count());
+        let pad_r = right.saturating_sub(r.chars().count());
+        lines.push(Line::from(vec![
+            Span::raw(format!("{} {}", cut(&label, label_w), " ".repeat(pad_l))),
+            Span::styled(l, Style::new().fg(Color::Red)),
+            Span::raw("│").dim(),
+            Span::styled(r, Style::new().fg(Color::Green)),
+            Span::raw(format!("{} {value:>value_w$}", " ".repeat(pad_r))),
         ]));
     }
     lines
@@ -230,23 +277,39 @@ pub fn speedup_bars(speedups: &[&Speedup], devices: bool, width: usize) -> Vec<L
         (false, _) if max > 0.0 => x / max,
         _ => 0.0,
     };
-    let bars = speedups
-        .iter()
-        .map(|s| {
-            let label = if devices {
-                format!("{} {}", escape(&s.device), escape(&s.label()))
-            } else {
-                escape(&s.label()).into_owned()
-            };
-            let color = if s.ratio >= 1.0 { Color::Green } else { Color::Red };
-            (label, frac(s.ratio), times(s.ratio), color)
-        })
-        .collect();
+    let label = |s: &Speedup| {
+        if devices {
+            format!("{} {}", escape(&s.device), escape(&s.label()))
+        } else {
+            escape(&s.label()).into_owned()
+        }
+    };
+    // a log scale has no room below 1x on a bar from zero: slowdowns go left of a 1x axis
+    let sides = log && min < 1.0;
     let title = format!(
         "speedup over {} (touched rows; higher is faster{})",
         escape(&first.baseline),
-        if log { "; log scale" } else { "" }
+        match (log, sides) {
+            (true, true) => "; log scale, slower left of │",
+            (true, false) => "; log scale",
+            _ => "",
+        }
     );
+    if sides {
+        let title = Line::from(title).bold();
+        let bars = speedups
+            .iter()
+            .map(|s| (label(s), s.ratio, times(s.ratio), ()))
+            .collect();
+        return two_sided(title, bars, max, min, width);
+    }
+    let bars = speedups
+        .iter()
+        .map(|s| {
+            let color = if s.ratio >= 1.0 { Color::Green } else { Color::Red };
+            (label(s), frac(s.ratio), times(s.ratio), color)
+        })
+        .collect();
     bar_lines(Line::from(title).bold(), bars, width)
 }
 
@@ -300,6 +363,49 @@ mod tests {
         assert_eq!(bar(0.0, 10), "");
         assert_eq!(bar(2.0, 2), "██", "clamped");
         assert_eq!(bar(0.3, 0), "");
+    }
+
+    #[test]
+    fn slowdowns_on_a_log_scale_grow_left_of_the_axis() {
+        let r = sample::report();
+        let mk = |label: &str, ratio: f64| {
+            let mut s = r.speedups[0].clone();
+            s.method = label.into();
+            s.ratio = ratio;
+            s
+        };
+        let (a, b, c) = (
+            mk("safetensors-mmap", 40.0),
+            mk("pickle-eager", 0.89),
+            mk("pickle-mmap", 0.068),
+        );
+        let lines: Vec<String> = speedup_bars(&[&a, &b, &c], false, 60)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(lines[0].contains("log scale, slower left of │)"), "{lines:?}");
+        let left = |l: &str| l.split('│').next().unwrap().matches('█').count();
+        assert_eq!(left(&lines[1]), 0, "{lines:?}");
+        assert!(left(&lines[2]) >= 1 && left(&lines[3]) > left(&lines[2]), "{lines:?}");
+        assert!(lines[1].split('│').nth(1).unwrap().contains('█'), "{lines:?}");
+        for l in &lines[1..] {
+            assert!(l.chars().count() <= 60, "{l}");
+        }
+        // labels too long for half the width are shortened as the table shortens them
+        let narrow: Vec<String> = speedup_bars(&[&a, &b, &c], false, 30)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(narrow[1].starts_with("st-mmap"), "{narrow:?}");
+    }
+
+    #[test]
+    fn a_small_share_of_the_ceiling_keeps_its_digits() {
+        let r = sample::report();
+        let mut row = r.results[0].clone();
+        row.percent_of_ceiling = Some(0.044);
+        let lines: Vec<String> = table(&[&row], &[], 120).iter().map(|l| l.to_string()).collect();
+        assert!(lines[1].contains("0.044%"), "{lines:?}");
     }
 
     #[test]
