@@ -66,3 +66,33 @@ fn remote_names(mut e: crate::Error, m: &crate::remote::Mirror) -> crate::Error 
     }
     e
 }
+
+/// Notes where a file's extension says one format and its content another (`inspect` prints
+/// them on stderr, the TUI's Files tab under Notes); each name escaped.
+pub fn name_notes(ck: &Checkpoint) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &ck.files {
+        let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let claims = match ext {
+            "safetensors" => "safetensors",
+            "bin" | "pt" | "pth" | "ckpt" => "a torch.save pickle",
+            "gguf" => "GGUF",
+            _ => continue,
+        };
+        let is = match f.format {
+            Format::Safetensors => "safetensors",
+            Format::PytorchZip | Format::PytorchLegacy => "a torch.save pickle",
+            Format::Gguf => "GGUF",
+            _ => continue,
+        };
+        if claims != is {
+            out.push(format!(
+                "{} is named .{ext} but its content is {} ({}): the format was read from the bytes",
+                crate::text::path(&f.path),
+                is,
+                f.format
+            ));
+        }
+    }
+    out
+}

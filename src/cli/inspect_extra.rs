@@ -135,42 +135,13 @@ pub fn safety_warnings(ck: &Checkpoint) -> Vec<(Verdict, String)> {
     out
 }
 
-/// Notes where a file's extension says one format and its content another.
-pub fn name_notes(ck: &Checkpoint) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in &ck.files {
-        let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let claims = match ext {
-            "safetensors" => "safetensors",
-            "bin" | "pt" | "pth" | "ckpt" => "a torch.save pickle",
-            "gguf" => "GGUF",
-            _ => continue,
-        };
-        let is = match f.format {
-            Format::Safetensors => "safetensors",
-            Format::PytorchZip | Format::PytorchLegacy => "a torch.save pickle",
-            Format::Gguf => "GGUF",
-            _ => continue,
-        };
-        if claims != is {
-            out.push(format!(
-                "{} is named .{ext} but its content is {} ({}): the format was read from the bytes",
-                show(&f.path),
-                is,
-                f.format
-            ));
-        }
-    }
-    out
-}
-
 /// Print warnings and notes on stderr, coloured on a terminal.
 pub fn print_diagnostics(ck: &Checkpoint) -> std::io::Result<()> {
     let mut err = style::stderr();
     for (v, w) in safety_warnings(ck) {
         writeln!(err, "{} {}", paint(style::verdict(v), "warning:"), w)?;
     }
-    for n in name_notes(ck) {
+    for n in tensorscope::checkpoint::name_notes(ck) {
         writeln!(err, "{} {n}", paint(style::SUSPICIOUS, "note:"))?;
     }
     Ok(())

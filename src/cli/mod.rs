@@ -11,7 +11,7 @@ mod diff;
 mod extra;
 mod fit;
 mod inspect;
-pub(crate) mod inspect_extra;
+mod inspect_extra;
 mod scan;
 mod show;
 mod sign;

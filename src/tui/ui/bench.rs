@@ -101,7 +101,7 @@ fn intro(app: &App, path: &str, area: Rect, buf: &mut Buffer) {
 
 fn twin_line(b: &BenchState) -> Option<Line<'static>> {
     match b.twin.as_ref()? {
-        Ok(Some((p, what))) => Some(Line::from(format!("twin {}: {what}", tensorscope::text::path(&p))).dim()),
+        Ok(Some((p, what))) => Some(Line::from(format!("twin {}: {what}", tensorscope::text::path(p))).dim()),
         Ok(None) => Some(Line::from("both formats are here: no twin needed").dim()),
         Err(e) => Some(Line::from(format!("no twin: {}", escape(e))).fg(Color::Yellow)),
     }
@@ -166,7 +166,7 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     head.extend(twin_line(b));
     match &b.export {
         Some(Ok(paths)) => {
-            let names: Vec<String> = paths.iter().map(|p| tensorscope::text::path(&p)).collect();
+            let names: Vec<String> = paths.iter().map(|p| tensorscope::text::path(p)).collect();
             head.push(Line::from(format!("wrote {}", names.join(" and "))).fg(Color::Green));
         }
         Some(Err(e)) => head.push(Line::from(escape(e).into_owned()).fg(Color::Red)),

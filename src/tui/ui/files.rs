@@ -88,7 +88,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.extend(v.lines().map(|l| Line::from(format!("  {}", escape(l)))));
     }
     // where a file's name says one format and its bytes another, as `inspect` notes it
-    let notes = crate::cli::inspect_extra::name_notes(ck);
+    let notes = tensorscope::checkpoint::name_notes(ck);
     if !notes.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from("Notes").bold().fg(Color::Yellow));
