@@ -323,8 +323,9 @@ fn hostile_servers_fail_cleanly_and_are_never_safe() {
         let r = env.run_with(&["inspect", &format!("hf://bad/{mode}")], extra);
         fails_cleanly(&r, mode);
         assert!(r.stderr.contains(says), "{mode}: {}", r.stderr);
+        // a file that could not be read is an error (exit 2), never safe
         let s = env.run_with(&["scan", &format!("hf://bad/{mode}"), "--json"], extra);
-        assert_eq!(s.code, 1, "{mode}: {} {}", s.stdout, s.stderr);
+        assert_eq!(s.code, 2, "{mode}: {} {}", s.stdout, s.stderr);
         let v: Value = serde_json::from_str(&s.stdout).unwrap();
         assert!(
             v["files"].as_array().unwrap().iter().all(|f| f["verdict"] != "safe"),

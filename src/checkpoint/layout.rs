@@ -159,7 +159,8 @@ fn open_folder(b: &mut Builder, root: &Path, rel: &Path, prefix: &str, opts: &Op
             ),
             // entries, but no file among them: subfolders without weights, links that lead nowhere
             None if !entries.is_empty() => format!(
-                "{}: no checkpoint files here (only folders without weights, or links that lead to no file)",
+                "{}: no checkpoint files here nor in its subfolders two levels down (only folders, or links \
+                 that lead to no file; `tensorscope scan` searches every level)",
                 show(&dir)
             ),
             None => format!("{}: no checkpoint files here (the folder is empty)", show(&dir)),

@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE|auto")]
     pub device: Vec<String>,
     /// Percent of each device kept free.
-    #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..100))]
+    #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = parse_margin)]
     pub margin: u64,
     /// vLLM's --gpu-memory-utilization for the vLLM view (safetensors models).
     #[arg(long, value_name = "F", default_value_t = 0.9)]
@@ -43,6 +43,13 @@ pub struct Args {
     /// Print JSON (the schema in README.md).
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_margin(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(p) if p < 100 => Ok(p),
+        _ => Err("a whole percent from 0 to 99 (the share of each device kept free)".into()),
+    }
 }
 
 fn parse_kv(s: &str) -> Result<KvType, String> {

@@ -117,7 +117,11 @@ fn scan_file_never_fails() {
     let empty = dir.join("empty.bin");
     std::fs::write(&empty, b"").unwrap();
     assert_eq!(scan_file(&empty).verdict, Verdict::Suspicious);
-    assert_eq!(scan_file(&dir.join("missing")).verdict, Verdict::Error, "not opened: an error, never safe");
+    assert_eq!(
+        scan_file(&dir.join("missing")).verdict,
+        Verdict::Error,
+        "not opened: an error, never safe"
+    );
     assert!(scan_paths(&[dir.join("missing")]).is_err());
     // a folder of no checkpoint is an error; with one, the others are listed as skipped
     std::fs::write(dir.join("notes.txt"), b"hello").unwrap();

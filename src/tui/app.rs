@@ -209,7 +209,7 @@ impl App {
             return None;
         }
         let list_tab = self.tab == Tab::Tensors;
-        if list_tab && self.mode == Mode::Normal && self.tensors.focus(&action) {
+        if list_tab && self.mode == Mode::Normal && super::focus::follow(&mut self.tensors, &action) {
             return None;
         }
         let pane = &mut self.tensors;

@@ -12,6 +12,7 @@ mod bench;
 mod diff;
 mod export;
 mod filter;
+mod focus;
 mod hashing;
 mod input;
 mod keymap;

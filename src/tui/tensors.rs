@@ -180,29 +180,6 @@ impl TensorPane {
         out
     }
 
-    /// Where `action` moves the focus between the list and the preview (which only a narrow
-    /// terminal shows one at a time); `true` when that is all it does (← or Esc back to the list).
-    pub fn focus(&mut self, action: &super::action::Action) -> bool {
-        use super::action::Action;
-        match action {
-            Action::Back | Action::Close if self.preview_focus => {
-                self.preview_focus = false;
-                return true;
-            }
-            Action::Open => {
-                self.preview_focus = self
-                    .selected_node()
-                    .is_some_and(|id| self.flat || !self.tree.node(id).has_children(id))
-            }
-            Action::ScrollPreview(_) | Action::ExactStats => self.preview_focus = true,
-            Action::Move(_) | Action::ClickRow(_) | Action::ToggleFlat | Action::OpenAll | Action::CloseAll => {
-                self.preview_focus = false
-            }
-            _ => {}
-        }
-        false
-    }
-
     /// The node under the cursor.
     pub fn selected_node(&self) -> Option<NodeId> {
         self.rows.get(self.selected).copied()

@@ -330,7 +330,8 @@ fn write_header(
     if let Some(s) = slice {
         write!(out, "  slice {} -> {}", escape(s), shape_text(view.shape()))?;
     }
-    writeln!(out, "  {} values  {size}", view.numel())
+    let n = view.numel();
+    writeln!(out, "  {n} value{}  {size}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

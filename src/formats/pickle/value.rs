@@ -405,7 +405,7 @@ impl<'a> Heap<'a> {
                 format!("{}… ({} bytes)", &s[..end], s.len())
             }
             Value::Str(s) => s.to_string(),
-            Value::Bytes(b) if b.len() <= 64 => format!("b{:?}", String::from_utf8_lossy(b)),
+            Value::Bytes(b) if b.len() <= 64 => bytes_repr(b),
             Value::Bytes(b) => format!("<{} bytes>", b.len()),
             Value::Node(_) => {
                 let (open, close, items) = match self.node(v)? {
@@ -445,9 +445,37 @@ pub fn text_from(c: Cow<'_, str>) -> Text<'_> {
     }
 }
 
+/// A bytes key as Python writes it, every byte kept: printable ASCII as is, the rest `\xNN`
+/// (`b"bytes\xffkey"`; a lossy decoding printed U+FFFD, and two keys could print the same).
+fn bytes_repr(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 3);
+    out.push_str("b\"");
+    for &c in b {
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(c)),
+            _ => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_keys_keep_every_byte() {
+        // review 38: a lossy decoding printed b"bytes\u{fffd}key" for b"bytes\xffkey"
+        assert_eq!(bytes_repr(b"bytes\xffkey"), r#"b"bytes\xffkey""#);
+        assert_eq!(bytes_repr(b"a\"b\\c\n\x00"), r#"b"a\"b\\c\n\x00""#);
+        assert_ne!(bytes_repr(b"\xfe"), bytes_repr(b"\xff"));
+    }
 
     #[test]
     fn dict_replaces_equal_keys_in_place() {
