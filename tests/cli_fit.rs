@@ -4,32 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
+use common::fit::{GIB, data, fit, u};
 use common::{assert_clean_error, hub, run, write};
 use serde_json::Value;
-
-const GIB: u64 = 1 << 30;
-
-fn data(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/fit")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn fit(path: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["fit", path, "--json"];
-    args.extend_from_slice(extra);
-    let r = run(&args);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    serde_json::from_str(&r.stdout).unwrap()
-}
-
-fn u(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
-}
 
 /// Sum of the tensor bytes `inspect --json` lists.
 fn tensor_bytes(path: &str) -> u64 {

@@ -2,6 +2,7 @@
 //! - here: run the real binary and capture what it printed, sample paths, small files;
 //! - [`build`]: hand-made inputs (stored zips, `torch.save` archives, pickles opcode by opcode,
 //!   safetensors files from tensors);
+//! - [`fit`]: the `fit` fixtures and its JSON answer;
 //! - [`gguf`]: a GGUF writer for hand-made and deliberately broken files;
 //! - [`hub`]: a local stand-in for the Hugging Face Hub;
 //! - [`manifest`]: the scan corpora's manifests and what an entry expects;
@@ -9,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod fit;
 pub mod gguf;
 pub mod hub;
 pub mod manifest;
