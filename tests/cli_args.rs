@@ -13,6 +13,36 @@ fn a_mistyped_command_suggests_the_closest_one() {
     assert!(r.stderr.contains("'inspect'"), "{}", r.stderr);
     let r = run(&["sacn", "model.bin"]);
     assert!(r.stderr.contains("'scan'"), "{}", r.stderr);
+    assert_clean_error(&r, "a mistyped command");
+}
+
+/// review 38: clap wrote a block (the error, a tip, the usage, "For more information"); every error
+/// is one line, as the README promises, with the tip and the usage kept in it.
+#[test]
+fn command_line_errors_are_one_line() {
+    for args in [
+        &["show"][..],
+        &["convert", "a", "b", "--max-shard-size", "0"],
+        &["inspect", "--lmit", "3", "x"],
+        &["fit", "x", "--margin", "100"],
+        &["inpsect", "x"],
+    ] {
+        let r = run(args);
+        assert_clean_error(&r, &format!("{args:?}"));
+        assert!(!r.stderr.contains("For more information"), "{args:?}: {}", r.stderr);
+    }
+    let r = run(&["show"]);
+    assert!(
+        r.stderr
+            .contains("not provided: <PATH> <TENSOR>; usage: tensorscope show <PATH> <TENSOR>"),
+        "{}",
+        r.stderr
+    );
+    for ok in [&["--help"][..], &["--version"], &["show", "--help"]] {
+        let r = run(ok);
+        assert_eq!(r.code, 0, "{ok:?}: {}", r.stderr);
+        assert!(!r.stdout.is_empty() && r.stderr.is_empty(), "{ok:?}");
+    }
 }
 
 #[test]

@@ -112,15 +112,15 @@ pub fn command() -> clap::Command {
 pub fn main() -> ExitCode {
     let args = hoist_global_options(std::env::args_os().collect());
     if let Some(e) = mistyped_command(&args) {
-        let _ = e.print();
-        return ExitCode::from(2);
+        return usage_error(&e);
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => return usage_error(&e),
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            // --help, --version: to stdout, as clap writes them
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     style::set_choice(cli.color);
@@ -159,6 +159,42 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A command-line error as one line, `error: … (tip …); usage: …` (clap writes a block of lines), exit 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let line = one_line(&e.render().to_string());
+    let line = line.replacen("error:", &style::paint(style::DANGEROUS, "error:"), 1);
+    let _ = writeln!(style::stderr(), "{line}");
+    ExitCode::from(2)
+}
+
+/// clap's error block in one line: the message, the items listed under it, its tips in brackets and
+/// the usage; the "For more information" line is left out (the usage names the command).
+fn one_line(block: &str) -> String {
+    let mut msg = String::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    for l in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(t) = l.strip_prefix("tip: ") {
+            tips.push(t);
+        } else if let Some(u) = l.strip_prefix("Usage: ") {
+            usage = Some(u);
+        } else if l.starts_with("For more information") {
+        } else if msg.is_empty() {
+            msg.push_str(l);
+        } else {
+            msg.push(' ');
+            msg.push_str(l);
+        }
+    }
+    for t in tips {
+        msg.push_str(&format!(" ({t})"));
+    }
+    if let Some(u) = usage {
+        msg.push_str(&format!("; usage: {u}"));
+    }
+    msg
 }
 
 /// `tensorscope [PATH]` and `tensorscope A B`: the TUI on a terminal, else the headless equivalent.
