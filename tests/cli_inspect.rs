@@ -102,6 +102,15 @@ fn diffusers_folder_prefixes_components_and_picks_variants() {
     assert_eq!(conv(&v)["dtype"], "F32");
     assert_eq!(conv(&fp16)["dtype"], "F16");
     assert!(conv(&fp16)["file"].as_str().unwrap().ends_with(".fp16.safetensors"));
+    // review 38: a variant no component has read every default weight with exit 0 (a typo such as
+    // fp61 showed fp32); diffusers refuses it, and so does inspect, naming the variants there are
+    let r = common::run(&["inspect", "--variant", "fp61", &sample("diffusers-tiny")]);
+    common::assert_clean_error(&r, "a variant no component has");
+    assert!(
+        r.stderr.contains("3 files of variant fp16 (--variant fp16)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

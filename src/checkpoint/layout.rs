@@ -317,6 +317,10 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
         full_path: index_path.clone(),
     });
     b.sources.push(Arc::new(Source::Empty));
+    // a --variant no component has is an error, as diffusers' from_pretrained refuses it (one that
+    // some components lack reads their default weights, with a warning, as diffusers does)
+    let mut weight_names = Vec::new();
+    let mut of_variant_found = false;
     for (name, value) in &map {
         if name.starts_with('_') {
             if let serde_json::Value::String(s) = value {
@@ -332,9 +336,13 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
         let rel = safe_relative(&index_path, name)?;
         let first = b.tensors.len();
         let dir = root.join(&rel);
+        if dir.is_dir() && opts.variant.is_some() {
+            weight_names.extend(by_extension(&file_names(&read_dir_sorted(&dir)?)));
+        }
         if dir.is_dir() && has_weights(&b.opener, &dir, opts.variant.as_deref())? {
             let prefix = format!("{name}/");
             open_folder(b, root, &rel, &prefix, opts)?;
+            of_variant_found = true;
         } else if dir.is_dir() && opts.variant.is_some() && has_weights(&b.opener, &dir, None)? {
             b.warnings.push(format!(
                 "{}: no {} variant, using the default weights",
@@ -352,6 +360,11 @@ fn open_diffusers(b: &mut Builder, root: &Path, opts: &OpenOptions) -> Result<()
             class,
             tensors: b.tensors.len() - first,
         });
+    }
+    if let Some(v) = opts.variant.as_deref()
+        && !of_variant_found
+    {
+        return Err(Error::Usage(no_such_variant(root, v, &weight_names)));
     }
     Ok(())
 }
