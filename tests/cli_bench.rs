@@ -522,4 +522,24 @@ fn one_failing_report_does_not_stop_the_others() {
         "{}",
         r.stdout
     );
+    // review 38: a report path that is a link was replaced by a file (the link gone, its target as it
+    // was); refused before anything is measured, as convert refuses a link
+    let target = dir.path().join("target.json");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = common::run(&[
+        "bench",
+        &common::sample("gpt2-tiny.safetensors"),
+        "--no-twin",
+        "--runs",
+        "1",
+        "--in-process",
+        "--report",
+        link.to_str().unwrap(),
+    ]);
+    common::assert_clean_error(&r, "a report path that is a link");
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "nothing measured: {}", r.stdout);
+    assert!(link.is_symlink() && std::fs::read(&target).unwrap() == b"keep");
 }

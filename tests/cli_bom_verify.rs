@@ -220,6 +220,27 @@ fn a_hugging_face_cache_snapshot_is_verified_without_asking() {
         c["evidence"]["identity"][0]["methods"][0]["technique"],
         "hash-comparison"
     );
+    // a config.json beside it that no longer matches its hash: the weights match theirs (there is no
+    // signature here, so the detail does not say "as signed"), yet the model did not verify
+    let config = br#"{"model_type": "gpt2"}"#;
+    let config_sha = hub::hex(&sha2::Sha256::digest(config));
+    std::fs::write(repo.join("blobs").join(&config_sha), config).unwrap();
+    std::os::unix::fs::symlink(
+        format!("../../blobs/{config_sha}"),
+        repo.join("snapshots/abc/config.json"),
+    )
+    .unwrap();
+    flip_last_byte(&repo.join("blobs").join(&config_sha));
+    let r = common::run(&["scan", snapshot.to_str().unwrap(), "--format", "cyclonedx"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let c = component(&parse(&r), "model.safetensors").clone();
+    assert_eq!(property(&c["properties"], "tensorscope:verification"), Some("failed"));
+    let detail = property(&c["properties"], "tensorscope:verification-detail").unwrap_or_default();
+    assert!(
+        detail.starts_with("this file matches its recorded hash, but the model did not verify"),
+        "{detail}"
+    );
+    std::fs::remove_file(repo.join("snapshots/abc/config.json")).unwrap();
     flip_last_byte(&repo.join("blobs").join(&sha));
     let r = common::run(&["scan", snapshot.to_str().unwrap(), "--format", "cyclonedx"]);
     assert_eq!(r.code, 1, "{}", r.stderr);

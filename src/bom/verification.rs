@@ -282,8 +282,14 @@ fn model_failures(report: &Report) -> String {
         0 => String::new(),
         n => format!(" and {n} more"),
     };
+    // as signed (OMS), or as the Hub's hashes say (a cache or --against): what it was checked with
+    let matched = if report.kind == "oms" {
+        "is as signed"
+    } else {
+        "matches its recorded hash"
+    };
     format!(
-        "this file is as signed, but the model did not verify: {}{more}",
+        "this file {matched}, but the model did not verify: {}{more}",
         bad[..bad.len().min(NAMED)].join(", ")
     )
 }

@@ -123,6 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             );
         }
     }
+    // before minutes of measuring, not after
+    for path in &args.reports {
+        refuse_link(path)?;
+    }
     let mut config = Config::new(args.paths.clone());
     config.synthetic = args.synthetic.map(|bytes| Synthetic {
         bytes,
@@ -176,8 +180,21 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// The rename that writes a report would replace a link with a file, leaving what it points to as it
+/// was: refused, as `convert` refuses an output that is a link.
+fn refuse_link(path: &std::path::Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{}: the report path is a symbolic link; give the file's own path",
+            escape(&path.to_string_lossy())
+        );
+    }
+    Ok(())
+}
+
 /// Write `text` to `path` whole or not at all (a temporary file beside it, then a rename).
 fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    refuse_link(path)?;
     tensorscope::source::atomic::write_atomic(path, text.as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", escape(&path.to_string_lossy())))
 }
