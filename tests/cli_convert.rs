@@ -531,30 +531,6 @@ fn dev_null_is_never_replaced() {
     }
 }
 
-/// A sparse tensor is not rebuilt: its index and value tensors are written as dense tensors of their
-/// own, and both `convert` and `inspect` say so (they said nothing).
-#[test]
-fn a_sparse_tensor_is_converted_with_a_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["sparse-coo.pt", "sparse-csr.pt"] {
-        let input = root_str(&format!("tests/data/scan/benign/{f}"));
-        let out = dir.path().join(f).with_extension("safetensors");
-        let r = run(&["convert", &input, s(&out)]);
-        assert_eq!(r.code, 0, "{f}: {}", r.stderr);
-        let said = format!("{}{}", r.stdout, r.stderr);
-        assert!(
-            said.contains("a sparse tensor") && said.contains("dense tensors"),
-            "{f}: {said}"
-        );
-        let r = run(&["inspect", &input]);
-        assert!(
-            format!("{}{}", r.stdout, r.stderr).contains("a sparse tensor"),
-            "{f}: {}",
-            r.stdout
-        );
-    }
-}
-
 /// Two key paths that flatten to one name (`{"a.b": ones(2), "a": {"b": zeros(3)}}`): both tensors
 /// are listed, counted, converted and compared; the second under `a.b#2`, with a warning. (The
 /// second was skipped: `inspect` counted 1 tensor of 2, `convert` wrote one and said "verified",

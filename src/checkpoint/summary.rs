@@ -134,6 +134,10 @@ struct TensorJson<'a> {
     /// The packing scheme of a packed weight, or `quantization` for a tensor that serves one.
     #[serde(skip_serializing_if = "Option::is_none")]
     quantization: Option<String>,
+    /// What it is part of, when it is part of a tensor not rebuilt (`sparse_coo tensor emb`: its
+    /// indices or values), not a tensor of the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_of: Option<&'a str>,
 }
 
 /// One packing scheme: how many tensors, what they store, what they count for.
@@ -257,6 +261,7 @@ impl<'a> Summary<'a> {
                         Role::Quantization => Some("quantization".into()),
                         _ => None,
                     },
+                    part_of: ck.part_of(&t.name),
                 })
                 .collect(),
             warnings: &ck.warnings,

@@ -140,6 +140,29 @@ fn human(out: &mut impl Write, r: &DiffReport, a: (&str, usize), b: (&str, usize
             .collect();
         table(out, &rows, &[])?;
     }
+    if !r.parts_differ.is_empty() {
+        writeln!(
+            out,
+            "part of a tensor not rebuilt on one side ({}):",
+            count(r.parts_differ.len() as u64)
+        )?;
+        let side = |p: &Option<String>| match p {
+            Some(w) => format!("part of the {}", escape(w)),
+            None => "a tensor of its own".into(),
+        };
+        let rows: Vec<Vec<String>> = r
+            .parts_differ
+            .iter()
+            .map(|(n, a, b)| {
+                vec![
+                    escape(n).into_owned(),
+                    format!("A: {}", side(a)),
+                    format!("B: {}", side(b)),
+                ]
+            })
+            .collect();
+        table(out, &rows, &[])?;
+    }
     // one row per tensor whose dtype or values differ
     let shown: Vec<&TensorDiff> = r.tensors.iter().filter(|t| !t.equal || t.b_dtype.is_some()).collect();
     if !shown.is_empty() {

@@ -163,6 +163,12 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&Remote>) -
         .into_iter()
         .map(|(t, role)| {
             notes.push(match role {
+                _ if ck.part_of(&t.name).is_some() => {
+                    format!(
+                        "part of the {}, not a tensor of the model",
+                        ck.part_of(&t.name).unwrap_or_default()
+                    )
+                }
                 Role::Tied(j) => format!("tied to {}", escape(&ck.tensors[*j].name)),
                 Role::Packed { params, .. } => format!("{} params unpacked", count(*params)),
                 Role::Quantization => "quantization, not a parameter".into(),

@@ -63,7 +63,7 @@ pub struct Options {
     pub verify: bool,
     /// Convert input the scanner calls suspicious (what was not rebuilt is left out).
     pub allow_suspicious: bool,
-    /// Leave out tensors of torch-only dtypes instead of failing.
+    /// Leave out tensors of torch-only dtypes (and the parts of sparse tensors) instead of failing.
     pub skip_unsupported: bool,
     /// Replace an existing regular output file (never anything else: a device, FIFO, socket, symbolic
     /// link or folder where a file is expected is always refused).
@@ -135,7 +135,8 @@ pub struct Report {
     pub data_bytes: u64,
     /// Exact aliases written once: `[dropped, kept]` (names prefixed by the unit folder).
     pub aliases: Vec<(String, String)>,
-    /// Tensors left out with `--skip-unsupported`: `[name, dtype]`.
+    /// Tensors left out with `--skip-unsupported`: `[name, why]` (the dtype, or what it is part of:
+    /// `part of the sparse_coo tensor emb`).
     pub skipped: Vec<(String, String)>,
     /// The reader's warnings (what it did not rebuild, names it gave to tensors whose key paths
     /// flatten alike) and metadata left out.

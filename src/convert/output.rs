@@ -245,11 +245,8 @@ fn record(unit: &Unit, ck: &Checkpoint, plan: &UnitPlan<'_>, r: &mut Report) {
             .iter()
             .map(|(d, k)| (format!("{prefix}{d}"), format!("{prefix}{k}"))),
     );
-    r.skipped.extend(
-        plan.skipped
-            .iter()
-            .map(|(n, d)| (format!("{prefix}{n}"), d.to_string())),
-    );
+    r.skipped
+        .extend(plan.skipped.iter().map(|(n, d)| (format!("{prefix}{n}"), d.clone())));
     r.left_out.extend(ck.warnings.iter().cloned());
     r.left_out.extend(plan.dropped_metadata.iter().map(|k| {
         format!(

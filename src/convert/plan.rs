@@ -78,8 +78,9 @@ pub struct UnitPlan<'a> {
     pub metadata: BTreeMap<String, String>,
     /// Exact aliases written once: (dropped, kept).
     pub aliases: Vec<(String, String)>,
-    /// Tensors left out (torch-only dtypes with `--skip-unsupported`): name and dtype.
-    pub skipped: Vec<(String, DType)>,
+    /// Tensors left out with `--skip-unsupported` (torch-only dtypes, parts of a sparse tensor):
+    /// name and why (the dtype, or `part of the sparse_coo tensor emb`).
+    pub skipped: Vec<(String, String)>,
     /// Metadata values left out (a scalar named like one of our own keys).
     pub dropped_metadata: Vec<String>,
     /// The index (`model.safetensors.index.json`) name and text, when sharded.
@@ -97,13 +98,20 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
     let reader = TensorReader::new(ck);
     let (mut kept, mut aliases, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     let mut first = ViewMap::with_capacity_and_hasher(ck.tensors.len(), Default::default());
-    let mut unsupported = Vec::new();
+    let (mut unsupported, mut any_part) = (Vec::new(), false);
+    // parts of tensors not rebuilt (a sparse tensor's indices and values) are not the model's tensors
+    let parts: HashMap<&str, &str> = ck.parts.iter().map(|(n, w)| (n.as_str(), w.as_str())).collect();
     for t in &ck.tensors {
-        if !t.dtype.is_safetensors() {
+        let why = match parts.get(t.name.as_str()) {
+            Some(whole) => Some(format!("part of the {whole}")),
+            None => (!t.dtype.is_safetensors()).then(|| t.dtype.to_string()),
+        };
+        if let Some(why) = why {
+            any_part |= parts.contains_key(t.name.as_str());
             if opts.skip_unsupported {
-                skipped.push((t.name.clone(), t.dtype));
+                skipped.push((t.name.clone(), why));
             } else {
-                unsupported.push(format!("{} ({})", escape(&t.name), t.dtype));
+                unsupported.push(format!("{} ({why})", escape(&t.name)));
             }
             continue;
         }
@@ -117,11 +125,17 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
         }
     }
     if !unsupported.is_empty() {
+        let what = if any_part {
+            "safetensors cannot store"
+        } else if unsupported.len() == 1 {
+            "has dtypes safetensors cannot store"
+        } else {
+            "have dtypes safetensors cannot store"
+        };
         return Err(Error::Unsupported(format!(
-            "{}: {} {} dtypes safetensors cannot store: {}; pass --skip-unsupported to leave them out",
+            "{}: {} {what}: {}; pass --skip-unsupported to leave them out",
             crate::text::path(&unit.input),
             crate::text::plural(unsupported.len() as u64, "tensor"),
-            if unsupported.len() == 1 { "has" } else { "have" },
             unsupported.join(", ")
         )));
     }

@@ -190,6 +190,10 @@ pub struct DiffReport {
     /// Common names with another dtype (and shape) or another shape. A dtype change alone is also a
     /// row of `tensors` (its values are compared); a shape change is not.
     pub changed: Vec<Change>,
+    /// Common names that are part of a tensor not rebuilt (a sparse tensor's indices or values) on
+    /// one side only, or of another one: `[name, what it is part of in A, in B]` (`null`: a tensor of
+    /// its own). A sparse tensor and the dense tensors written from its parts are not the same model.
+    pub parts_differ: Vec<(String, Option<String>, Option<String>)>,
     /// Common tensors compared.
     pub compared: usize,
     /// How many of them are equal.
@@ -230,6 +234,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         only_in_a: Vec::new(),
         only_in_b: Vec::new(),
         changed: Vec::new(),
+        parts_differ: Vec::new(),
         compared: 0,
         equal: 0,
         different: 0,
@@ -251,6 +256,12 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         };
         if b_name.is_none() {
             matched_b.insert(tb.name.as_str());
+        }
+        let (pa, pb) = (a.part_of(&ta.name), b.part_of(&tb.name));
+        if pa != pb {
+            report
+                .parts_differ
+                .push((ta.name.clone(), pa.map(str::to_owned), pb.map(str::to_owned)));
         }
         if ta.shape != tb.shape {
             report.changed.push(Change {
@@ -309,6 +320,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
     report.identical = report.only_in_a.is_empty()
         && report.only_in_b.is_empty()
         && report.changed.is_empty()
+        && report.parts_differ.is_empty()
         && report.different == 0;
     report.tolerances = groups(&report.tensors);
     let same_shapes = report.changed.iter().all(|c| c.a.shape == c.b.shape);
@@ -316,6 +328,7 @@ pub fn diff(a: &Checkpoint, b: &Checkpoint) -> Result<DiffReport> {
         Verdict::Identical
     } else if report.only_in_a.is_empty()
         && report.only_in_b.is_empty()
+        && report.parts_differ.is_empty()
         && same_shapes
         && report.tensors.iter().all(|t| t.within_tolerance)
     {

@@ -273,6 +273,10 @@ pub struct Checkpoint {
     pub components: Vec<Component>,
     /// Things the reader did not rebuild or skipped (pickle globals outside the allowlist, …).
     pub warnings: Vec<String>,
+    /// Listed tensors that are parts of a tensor the reader did not rebuild (a sparse tensor's
+    /// indices and values): `(tensor name, what it is part of)`, such as `("emb.1.0", "sparse_coo
+    /// tensor emb")`. They are not tensors of the model: `convert` refuses them.
+    pub parts: Vec<(String, String)>,
     /// What is known beside the tensors for counting them: the quantization `config.json` names,
     /// the totals an index declares.
     pub hints: count::Hints,
@@ -280,6 +284,12 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// What the tensor called `name` is part of, when it is part of a tensor not rebuilt (see
+    /// [`Checkpoint::parts`]).
+    pub fn part_of(&self, name: &str) -> Option<&str> {
+        self.parts.iter().find(|(n, _)| n == name).map(|(_, w)| w.as_str())
+    }
+
     /// The tensor called `name`.
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensors.iter().find(|t| t.name == name)

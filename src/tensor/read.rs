@@ -371,6 +371,7 @@ pub(crate) mod testing {
             tensors,
             components: Vec::new(),
             warnings: Vec::new(),
+            parts: Vec::new(),
             hints: Default::default(),
             sources: vec![Arc::new(source)],
         }

@@ -27,6 +27,8 @@ pub(super) struct Builder {
     pub(super) meta_keys: HashSet<String>,
     pub(super) components: Vec<Component>,
     pub(super) warnings: Vec<String>,
+    /// See [`Checkpoint::parts`].
+    pub(super) parts: Vec<(String, String)>,
     pub(super) sources: Vec<Arc<Source>>,
     /// Opens the files (a remote mirror's after fetching what they need).
     pub(super) opener: Opener,
@@ -47,6 +49,7 @@ impl Builder {
             meta_keys: HashSet::new(),
             components: Vec::new(),
             warnings: Vec::new(),
+            parts: Vec::new(),
             sources: Vec::new(),
             gguf_splits: Vec::new(),
             hints: Default::default(),
@@ -88,11 +91,13 @@ impl Builder {
             kind = Kind::Safetensors;
         }
         let file = self.files.len();
+        let mut parts = Vec::new();
         let (format, tensors, metadata, warnings) = match kind {
             Kind::Zip | Kind::Pickle => {
                 let t = crate::formats::pickle::torch::read_prefetching(full, data, &mut |r| source.prefetch(r))?;
                 // parsed without read-ahead (see `Source::open`); tensor data streams normally
                 source.advise_sequential();
+                parts = t.parts;
                 (
                     t.format.unwrap_or(Format::PytorchZip),
                     t.tensors,
@@ -143,6 +148,8 @@ impl Builder {
             t.name.insert_str(0, prefix);
             self.tensors.push(t);
         }
+        self.parts
+            .extend(parts.into_iter().map(|(n, w)| (format!("{prefix}{n}"), w)));
         self.metadata.reserve(metadata.len());
         for (mut k, v) in metadata {
             k.insert_str(0, meta_prefix);
@@ -189,6 +196,7 @@ impl Builder {
             tensors: self.tensors,
             components: self.components,
             warnings: self.warnings,
+            parts: self.parts,
             hints: self.hints,
             sources: self.sources,
         })

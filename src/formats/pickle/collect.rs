@@ -34,6 +34,10 @@ pub struct TorchFile {
     pub metadata: Vec<(String, String)>,
     /// Globals that were not rebuilt and anything skipped.
     pub warnings: Vec<String>,
+    /// Tensors listed that are parts of a tensor that was not rebuilt (the indices and values of a
+    /// sparse tensor): `(tensor name, what it is part of)`, such as `("emb.1.0", "sparse_coo tensor
+    /// emb")`. They are not tensors of the model: `convert` refuses them, `diff` tells them apart.
+    pub parts: Vec<(String, String)>,
     /// Tensors whose bytes are not stored as-is in the file (numpy arrays pickled at protocol 2 store
     /// their bytes through `_codecs.encode`): each view's storage range is into its own buffer.
     pub owned: Vec<(TensorInfo, Vec<u8>)>,
@@ -93,8 +97,11 @@ pub(crate) fn collect(
     let mut names: HashSet<String> = HashSet::new();
     // the last `#n` suffix given to each name that appeared twice
     let mut renamed: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    // (value, key path, depth, only tensors: inside the arguments of a call that was not rebuilt)
-    let mut todo: Vec<(Value<'_>, String, usize, bool)> = vec![(loaded.root.clone(), String::new(), 0, false)];
+    // what each tensor not rebuilt is (`sparse_coo tensor emb`): its parts point here
+    let mut wholes: Vec<String> = Vec::new();
+    // (value, key path, depth, only tensors: inside the arguments of a call that was not rebuilt,
+    // the index in `wholes` of the tensor not rebuilt whose arguments these are)
+    let mut todo: Vec<Todo<'_>> = vec![(loaded.root.clone(), String::new(), 0, false, None)];
     let listed = std::cell::Cell::new(0usize);
     let charge = |n: usize| -> Result<()> {
         let total = listed.get().saturating_add(n);
@@ -116,7 +123,7 @@ pub(crate) fn collect(
         charge(p.len() + k.len() + 1)?;
         Ok(if p.is_empty() { k } else { format!("{p}.{k}") })
     };
-    while let Some((v, name, depth, quiet)) = todo.pop() {
+    while let Some((v, name, depth, quiet, part)) = todo.pop() {
         let Value::Node(id) = v else {
             if !name.is_empty() && !quiet {
                 let shown = heap.repr(&v).unwrap_or_default();
@@ -155,6 +162,9 @@ pub(crate) fn collect(
                 new
             };
             room_for_one_more(path, out)?;
+            if let Some(whole) = part.and_then(|i| wholes.get(i)) {
+                out.parts.push((name.clone(), whole.clone()));
+            }
             add_tensor(path, heap, t, name, file, resolve, out)?;
             continue;
         }
@@ -165,17 +175,17 @@ pub(crate) fn collect(
             ));
             continue;
         }
-        let mut children: Vec<(Value<'_>, String, bool)> = Vec::new();
+        let mut children: Vec<(Value<'_>, String, bool, Option<usize>)> = Vec::new();
         match node {
             Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
                 for (i, c) in items.iter().enumerate() {
-                    children.push((c.clone(), join(&name, i.to_string())?, quiet));
+                    children.push((c.clone(), join(&name, i.to_string())?, quiet, part));
                 }
             }
             Node::Dict(d) => {
                 for (k, c) in &d.items {
                     let key = heap.repr(k).unwrap_or_else(|| "?".into());
-                    children.push((c.clone(), join(&name, key)?, quiet));
+                    children.push((c.clone(), join(&name, key)?, quiet, part));
                 }
             }
             Node::Object(o) => {
@@ -199,12 +209,32 @@ pub(crate) fn collect(
                                 } else {
                                     join(&name, key)?
                                 };
-                                children.push((c.clone(), key, quiet));
+                                children.push((c.clone(), key, quiet, part));
                             }
                         }
-                        _ => children.push((st.clone(), join(&name, "__state__".into())?, quiet)),
+                        _ => children.push((st.clone(), join(&name, "__state__".into())?, quiet, part)),
                     }
                 }
+                // the arguments of a tensor rebuild that was not rebuilt (a sparse tensor's indices
+                // and values) are parts of that tensor, not tensors of their own
+                let whole = match not_rebuilt_tensor(heap, o, &name) {
+                    Some(w) => {
+                        charge(w.len())?;
+                        let parts = if w.contains("sparse") {
+                            " (its indices and values)"
+                        } else {
+                            ""
+                        };
+                        out.warnings.push(format!(
+                            "{w} was not rebuilt: the tensors listed under {}. are its parts{parts}, not tensors \
+                             of the model; safetensors cannot store it",
+                            escape(&name)
+                        ));
+                        wholes.push(w);
+                        Some(wholes.len() - 1)
+                    }
+                    None => part,
+                };
                 // arguments of the call are walked for tensors only (their scalars are code's inputs)
                 let args = o
                     .args
@@ -213,13 +243,14 @@ pub(crate) fn collect(
                     .flatten()
                     .chain(o.items.iter());
                 for (i, a) in args.enumerate() {
-                    children.push((a.clone(), join(&name, i.to_string())?, true));
+                    children.push((a.clone(), join(&name, i.to_string())?, true, whole));
                 }
                 for (k, c) in &o.pairs {
                     children.push((
                         c.clone(),
                         join(&name, heap.repr(k).unwrap_or_else(|| "?".into()))?,
                         quiet,
+                        part,
                     ));
                 }
             }
@@ -241,11 +272,41 @@ pub(crate) fn collect(
             // a container reached twice (shared or cyclic): its content was listed under its first path
             continue;
         }
-        for (c, n, q) in children.into_iter().rev() {
-            todo.push((c, n, depth + 1, q));
+        for (c, n, q, p) in children.into_iter().rev() {
+            todo.push((c, n, depth + 1, q, p));
         }
     }
     Ok(())
+}
+
+/// One value still to walk: (value, key path, depth, quiet, index of the tensor it is part of).
+type Todo<'a> = (Value<'a>, String, usize, bool, Option<usize>);
+
+/// What the object `o` at key path `name` is when it is a tensor that torch rebuilds by a call that
+/// was not rebuilt: `sparse_coo tensor emb` (the layout its first argument names) for
+/// `torch._utils._rebuild_sparse_tensor`, `tensor emb (torch._utils._rebuild_nested_tensor)` for
+/// another of torch's tensor rebuilds.
+fn not_rebuilt_tensor(heap: &super::value::Heap<'_>, o: &super::value::Object<'_>, name: &str) -> Option<String> {
+    let callable = heap.global(o.callable.as_ref()?)?.qualified();
+    let rebuild = callable.strip_prefix("torch._utils._rebuild_")?;
+    let shown = if name.is_empty() {
+        ROOT_TENSOR_NAME.to_string()
+    } else {
+        escape(name).into_owned()
+    };
+    if rebuild.starts_with("sparse") {
+        let layout = o
+            .args
+            .as_ref()
+            .and_then(|a| heap.seq(a))
+            .and_then(|a| a.first())
+            .and_then(|l| l.as_str())
+            .map(|l| l.trim_start_matches("torch.").to_string())
+            .filter(|l| l.starts_with("sparse"))
+            .unwrap_or_else(|| "sparse".into());
+        return Some(format!("{} tensor {shown}", escape(&layout)));
+    }
+    Some(format!("tensor {shown} ({})", escape(&callable)))
 }
 
 fn add_tensor(

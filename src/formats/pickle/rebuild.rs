@@ -178,14 +178,8 @@ impl<'a> Machine<'a> {
                     _ => self.opaque(callable, args),
                 }
             }
-            S::RebuildSparseTensor => {
-                self.warn(
-                    "a sparse tensor (torch._utils._rebuild_sparse_tensor) was not rebuilt: its indices \
-                     and values are listed as dense tensors of their own"
-                        .into(),
-                );
-                self.opaque(callable, args)
-            }
+            // the walk that names tensors says which tensor this is and which listed tensors are its parts
+            S::RebuildSparseTensor => self.opaque(callable, args),
             S::Storage(_) | S::UntypedStorage | S::TorchDType(_) | S::NumpyNdarray | S::TensorType => {
                 self.warn(format!(
                     "call of {} was not rebuilt",

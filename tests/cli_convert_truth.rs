@@ -1,0 +1,108 @@
+//! `tensorscope convert` tells the truth about what it writes (review 38): a sparse tensor is
+//! refused (or left out, and said so), only the shards an index names are converted, what a folder
+//! holds is copied or named, and the hints say what will work.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_clean_error, run};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn root_str(rel: &str) -> String {
+    root().join(rel).to_string_lossy().into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A sparse tensor is not rebuilt, and safetensors cannot store one: `convert` refuses it as it
+/// refuses a torch-only dtype, naming its parts (it wrote its indices and values as dense tensors
+/// `s.1.0`, `s.1.1` and exited 0); `--skip-unsupported` leaves them out and says so; `inspect` marks
+/// the parts; `diff` of the input and dense tensors of the same names is not "identical".
+#[test]
+fn a_sparse_tensor_is_refused_or_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["sparse-coo.pt", "sparse-csr.pt"] {
+        let layout = if f == "sparse-coo.pt" {
+            "sparse_coo"
+        } else {
+            "sparse_csr"
+        };
+        let input = root_str(&format!("tests/data/scan/benign/{f}"));
+        let out = dir.path().join(f).with_extension("safetensors");
+        let r = run(&["convert", &input, s(&out)]);
+        assert_clean_error(&r, &input);
+        assert!(
+            r.stderr.contains(&format!("s.1.0 (part of the {layout} tensor s)")),
+            "{f}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("--skip-unsupported"), "{f}: {}", r.stderr);
+        assert!(!out.exists(), "{f}");
+        let r = run(&["convert", "--skip-unsupported", &input, s(&out)]);
+        assert_eq!(r.code, 0, "{f}: {}", r.stderr);
+        assert!(
+            r.stdout
+                .contains(&format!("skipped: s.1.0 (part of the {layout} tensor s")),
+            "{f}: {}",
+            r.stdout
+        );
+        let written = tensorscope::checkpoint::open(&out).unwrap();
+        assert!(written.tensors.is_empty(), "{f}: {:?}", written.tensors);
+        let r = run(&["inspect", &input]);
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            said.contains(&format!("part of the {layout} tensor s, not a tensor of the model")),
+            "{f}: {said}"
+        );
+        let r = run(&["inspect", "--json", &input]);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["tensors"][0]["part_of"], format!("{layout} tensor s"), "{f}");
+    }
+}
+
+/// `diff` of a sparse tensor's parts and dense tensors of the same names and values (what `convert`
+/// used to write) says they differ (it said "identical").
+#[test]
+fn diff_tells_a_sparse_tensor_from_its_dense_parts() {
+    let input = root_str("tests/data/scan/benign/sparse-coo.pt");
+    let dir = tempfile::tempdir().unwrap();
+    let dense = dir.path().join("dense.safetensors");
+    // the parts as dense tensors of their own, bytes copied from the input
+    let ck = tensorscope::checkpoint::open(std::path::Path::new(&input)).unwrap();
+    let mut body = Vec::new();
+    let mut header = serde_json::Map::new();
+    for t in &ck.tensors {
+        let bytes = ck.storage_bytes(t).unwrap();
+        let n = t.nbytes().unwrap() as usize;
+        let start = body.len();
+        let at = (t.offset as usize) * t.dtype.bytes_for(1).unwrap() as usize;
+        body.extend_from_slice(&bytes[at..at + n]);
+        header.insert(
+            t.name.clone(),
+            serde_json::json!({"dtype": t.dtype.name(), "shape": t.shape, "data_offsets": [start, body.len()]}),
+        );
+    }
+    let text = serde_json::to_string(&header).unwrap();
+    let mut file = (text.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(text.as_bytes());
+    file.extend_from_slice(&body);
+    std::fs::write(&dense, file).unwrap();
+    let r = run(&["diff", &input, s(&dense)]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("A: part of the sparse_coo tensor s  B: a tensor of its own"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.trim_end().ends_with("different"), "{}", r.stdout);
+    let r = run(&["diff", &input, &input]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
