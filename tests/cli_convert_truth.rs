@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_clean_error, run};
+use common::{assert_clean_error, run, sample};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -105,4 +105,39 @@ fn diff_tells_a_sparse_tensor_from_its_dense_parts() {
     assert!(r.stdout.trim_end().ends_with("different"), "{}", r.stdout);
     let r = run(&["diff", &input, &input]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// review 38: beside a shard index, a pickle the index does not name is left out of the checkpoint
+/// (`inspect` and `convert` warn so) and so is not converted either (it was written as a model of
+/// its own, `model-00003-of-00002.safetensors`, right after the warning that it was left out).
+#[test]
+fn only_the_shards_an_index_names_are_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let from = PathBuf::from(sample("sharded-bin"));
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
+    }
+    std::fs::copy(
+        from.join("pytorch_model-00001-of-00002.bin"),
+        input.join("pytorch_model-00003-of-00002.bin"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(&["convert", s(&input), s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("left out pytorch_model-00003-of-00002.bin (not named in pytorch_model.bin.index.json)"),
+        "{}",
+        r.stdout
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["config.json", "model.safetensors"], "{}", r.stdout);
 }

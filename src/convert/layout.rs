@@ -172,6 +172,7 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
             });
         }
     }
+    let indexed = entries.iter().any(|(name, _)| pickle_index(name).is_some());
     for (name, path) in &entries {
         if name.starts_with(".tensorscope-tmp") || pickle_index(name).is_some() || shards.contains(name) {
             continue;
@@ -184,6 +185,11 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
             continue;
         }
         if is_pickle_name(name) {
+            // beside a shard index only the shards it names are the checkpoint (as `inspect` reads
+            // it, which warns of the others as left out): another pickle is neither converted nor copied
+            if indexed {
+                continue;
+            }
             layout.units.push(file_unit(path, rel.to_path_buf(), false));
         } else if !is_safetensors_name(name) {
             layout.copies.push(rel.join(name));
