@@ -143,3 +143,75 @@ fn one_hundred_thousand_metadata_entries_open_in_linear_time() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// review 38: saved buffers are not parameters, as `num_parameters()` counts: a Conv+BatchNorm+
+/// Linear model's running statistics (293 counted, true 276) and CLIP's `position_ids` (21,741
+/// counted, `CLIPTextModel.num_parameters()` 21,664); GPT-2's causal mask `attn.bias` `[1, 1, n, n]`
+/// is a buffer, an attention bias of another shape a parameter. The BOM's count follows.
+#[test]
+fn saved_buffers_are_not_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut header = String::from("{");
+    let mut at = 0;
+    for (name, dtype, shape, bytes) in [
+        ("0.weight", "F32", "[8,3,3,3]", 864),
+        ("0.bias", "F32", "[8]", 32),
+        ("1.weight", "F32", "[8]", 32),
+        ("1.bias", "F32", "[8]", 32),
+        ("1.running_mean", "F32", "[8]", 32),
+        ("1.running_var", "F32", "[8]", 32),
+        ("1.num_batches_tracked", "I64", "[]", 8),
+        ("2.weight", "F32", "[4,8]", 128),
+        ("2.bias", "F32", "[4]", 16),
+        ("h.0.attn.bias", "BOOL", "[1,1,4,4]", 16),
+        ("h.0.attn.masked_bias", "F32", "[]", 4),
+        ("h.0.attn.c_attn.bias", "F32", "[6]", 24),
+    ] {
+        header.push_str(&format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":{shape},"data_offsets":[{at},{}]}},"#,
+            at + bytes
+        ));
+        at += bytes;
+    }
+    header.pop();
+    header.push('}');
+    let path = write(dir.path(), "model.safetensors", &common::safetensors(&header, at));
+    let v = json(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(v["total_params"], 276 + 6, "{v:#}");
+    assert_eq!(v["buffers"], 5, "{v:#}");
+    let by_name = |n: &str| {
+        v["tensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("1.running_var")["buffer"], true);
+    assert_eq!(by_name("1.running_var")["params"], 0);
+    assert_eq!(by_name("h.0.attn.bias")["buffer"], true);
+    assert!(by_name("h.0.attn.c_attn.bias").get("buffer").is_none());
+    let r = run(&["inspect", path.to_str().unwrap()]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("1.running_mean ") && l.ends_with("  buffer, not a parameter")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("parameters  282\n  not counted: 5 buffers"),
+        "{}",
+        r.stdout
+    );
+    let bom = json(&["scan", path.to_str().unwrap(), "--format", "cyclonedx"]);
+    assert!(
+        bom.to_string().contains(r#""tensorscope:parameters","value":"282""#),
+        "{bom}"
+    );
+
+    let clip = json(&["inspect", "--json", &sample("diffusers-tiny/text_encoder")]);
+    assert_eq!(clip["total_params"], 21_664, "{clip:#}");
+    assert_eq!(clip["buffers"], 1);
+}

@@ -29,6 +29,8 @@ pub struct Summary<'a> {
     total_bytes: u64,
     /// Elements as stored, each storage view once.
     stored_elements: u64,
+    /// Saved buffers among the tensors (not counted in `total_params`).
+    buffers: usize,
     /// Bytes on disk, each storage once.
     unique_bytes: u64,
     /// How packed weights were counted, one entry per scheme.
@@ -134,6 +136,9 @@ struct TensorJson<'a> {
     /// The packing scheme of a packed weight, or `quantization` for a tensor that serves one.
     #[serde(skip_serializing_if = "Option::is_none")]
     quantization: Option<String>,
+    /// A saved buffer (running statistics, `position_ids`, a causal mask): `params` is 0.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    buffer: bool,
     /// What it is part of, when it is part of a tensor not rebuilt (`sparse_coo tensor emb`: its
     /// indices or values), not a tensor of the model.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -253,7 +258,7 @@ impl<'a> Summary<'a> {
                     },
                     params: match role {
                         Role::Packed { params, .. } => Some(*params),
-                        Role::Quantization => Some(0),
+                        Role::Quantization | Role::Buffer => Some(0),
                         _ => None,
                     },
                     quantization: match role {
@@ -261,6 +266,7 @@ impl<'a> Summary<'a> {
                         Role::Quantization => Some("quantization".into()),
                         _ => None,
                     },
+                    buffer: matches!(role, Role::Buffer),
                     part_of: ck.part_of(&t.name),
                 })
                 .collect(),
@@ -268,6 +274,7 @@ impl<'a> Summary<'a> {
             total_params: counting.params,
             total_bytes: ck.total_bytes(),
             stored_elements: counting.stored_elements,
+            buffers: counting.buffers(),
             unique_bytes: counting.unique_bytes,
             quantization: schemes(ck, &counting),
             count_disagreements: counting.disagreements.clone(),

@@ -172,6 +172,7 @@ fn write_human(out: &mut impl Write, ck: &Checkpoint, remote: Option<&Remote>) -
                 Role::Tied(j) => format!("tied to {}", escape(&ck.tensors[*j].name)),
                 Role::Packed { params, .. } => format!("{} params unpacked", count(*params)),
                 Role::Quantization => "quantization, not a parameter".into(),
+                Role::Buffer => "buffer, not a parameter".into(),
                 Role::Param => String::new(),
             });
             let size = match t.nbytes() {
@@ -284,6 +285,14 @@ fn write_counts(out: &mut impl Write, ck: &Checkpoint, c: &Counting) -> std::io:
             out,
             "  not counted: {} of scales, zeros, g_idx, absmax or quant state",
             plural(q as u64, "tensor")
+        )?;
+    }
+    let b = c.buffers();
+    if b > 0 {
+        writeln!(
+            out,
+            "  not counted: {} (running statistics, position ids, masks), as num_parameters() counts",
+            plural(b as u64, "buffer")
         )?;
     }
     if c.stored_elements != c.params {

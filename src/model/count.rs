@@ -1,7 +1,8 @@
 //! Counting parameters as the model defines them (DESIGN.md, "Counting"): each storage once (tied
 //! weights once, the later names `tied to` the first), packed quantized weights at their unpacked
-//! shape, and the tensors that only serve a quantization (scales, zeros, `g_idx`, absmax, quant
-//! state) not counted as parameters. What is on disk is counted too: [`Counting::stored_elements`]
+//! shape, and neither the tensors that only serve a quantization (scales, zeros, `g_idx`, absmax,
+//! quant state) nor saved buffers (running statistics, `position_ids`, causal masks:
+//! [`super::buffers`]) counted as parameters. What is on disk is counted too: [`Counting::stored_elements`]
 //! and [`Counting::unique_bytes`].
 //!
 //! The packing comes from `config.json` beside the weights ([`Quant::from_config`]:
@@ -162,6 +163,9 @@ pub enum Role {
     },
     /// Serves a quantization (scales, zeros, `g_idx`, absmax, quant state): not a parameter.
     Quantization,
+    /// A saved buffer (BatchNorm's running statistics, `position_ids`, a causal mask: see
+    /// [`super::buffers::is_buffer`]): not a parameter, as `num_parameters()` counts.
+    Buffer,
 }
 
 /// Parameters per stored element of a packed weight, `num / den` in lowest terms.
@@ -290,7 +294,7 @@ impl Counting {
             params = params.saturating_add(match &role {
                 Role::Param => numel,
                 Role::Packed { params, .. } => *params,
-                Role::Tied(_) | Role::Quantization => 0,
+                Role::Tied(_) | Role::Quantization | Role::Buffer => 0,
             });
             roles.push(role);
         }
@@ -327,6 +331,11 @@ impl Counting {
         self.roles.iter().filter(|r| matches!(r, Role::Tied(_))).count()
     }
 
+    /// Saved buffers (not parameters).
+    pub fn buffers(&self) -> usize {
+        self.roles.iter().filter(|r| matches!(r, Role::Buffer)).count()
+    }
+
     /// Tensors that serve a quantization and are not parameters.
     pub fn quantization_tensors(&self) -> usize {
         self.roles.iter().filter(|r| matches!(r, Role::Quantization)).count()
@@ -335,6 +344,9 @@ impl Counting {
 
 /// What tensor `t` counts for, given the names around it and the scheme.
 fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option<&Quant>) -> Role {
+    if super::buffers::is_buffer(t) {
+        return Role::Buffer;
+    }
     let name = t.name.as_str();
     let (base, last) = name.rsplit_once('.').unwrap_or(("", name));
     let sib = |s: &str| {

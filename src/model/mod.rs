@@ -2,6 +2,7 @@
 //! dtype, shape, where the bytes are) and metadata. Every format reader builds these types; this module
 //! imports no reader, no scanner and no front end.
 
+pub mod buffers;
 pub mod count;
 pub mod dtype;
 mod ggml;

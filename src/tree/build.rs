@@ -264,7 +264,7 @@ fn counted(mut tree: Tree, tensors: &[TensorInfo], roles: &[Role], leaves: Vec<(
             None | Some(Role::Param) => (stored, nbytes),
             Some(Role::Tied(_)) => (0, 0),
             Some(Role::Packed { params, .. }) => (*params, nbytes),
-            Some(Role::Quantization) => (0, nbytes),
+            Some(Role::Quantization | Role::Buffer) => (0, nbytes),
         };
         n.tensors += 1;
         n.params = n.params.saturating_add(params);
