@@ -141,3 +141,73 @@ fn only_the_shards_an_index_names_are_converted() {
     names.sort();
     assert_eq!(names, ["config.json", "model.safetensors"], "{}", r.stdout);
 }
+
+/// review 38: a folder's sub-folders are copied (sentence-transformers' `1_Pooling/config.json`, an
+/// empty `2_Normalize/`), a pickle in one is named as neither converted nor copied, a link to a
+/// folder is not followed (and named); they were dropped without a word.
+#[test]
+fn sub_folders_are_copied_and_what_is_not_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("st");
+    std::fs::create_dir_all(input.join("1_Pooling")).unwrap();
+    std::fs::create_dir_all(input.join("2_Normalize")).unwrap();
+    std::fs::create_dir_all(input.join("extra/deep")).unwrap();
+    std::fs::copy(sample("gpt2-tiny.bin"), input.join("pytorch_model.bin")).unwrap();
+    std::fs::copy(sample("gpt2-tiny.bin"), input.join("extra/old.bin")).unwrap();
+    std::fs::write(input.join("modules.json"), "[]").unwrap();
+    std::fs::write(
+        input.join("1_Pooling/config.json"),
+        "{\"pooling_mode_mean_tokens\": true}",
+    )
+    .unwrap();
+    std::fs::write(input.join("extra/deep/notes.txt"), "notes").unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(&outside, input.join("linked")).unwrap();
+    let out = dir.path().join("out");
+    let r = run(&["convert", s(&input), s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(out.join("1_Pooling/config.json")).unwrap(),
+        "{\"pooling_mode_mean_tokens\": true}"
+    );
+    assert!(out.join("2_Normalize").is_dir());
+    assert_eq!(
+        std::fs::read_to_string(out.join("extra/deep/notes.txt")).unwrap(),
+        "notes"
+    );
+    assert!(out.join("model.safetensors").is_file());
+    assert!(!out.join("extra/old.bin").exists());
+    assert!(!out.join("linked").exists());
+    assert!(
+        r.stdout
+            .contains("extra/old.bin: a pickle in a sub-folder: not converted, not copied"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("linked: a link to a folder, not followed"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// review 38: a Hugging Face cache folder (`models--org--name`) converts its snapshot, as `inspect`
+/// opens it (it said "no pickle checkpoint here to convert").
+#[test]
+fn a_hub_cache_folder_converts_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("models--t--g");
+    let snap = repo.join("snapshots/abc");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "abc").unwrap();
+    std::fs::copy(sample("gpt2-tiny.bin"), repo.join("blobs/1111")).unwrap();
+    std::os::unix::fs::symlink("../../blobs/1111", snap.join("pytorch_model.bin")).unwrap();
+    let out = dir.path().join("out");
+    let r = run(&["convert", s(&repo), &format!("{}/", s(&out))]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.join("model.safetensors").is_file(), "{}", r.stdout);
+}

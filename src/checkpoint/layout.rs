@@ -30,7 +30,7 @@ pub(crate) use sharded::stays_inside;
 
 use builder::Builder;
 use hub::resolve_hub_cache;
-pub use hub::{HubSnapshot, hub_snapshot};
+pub use hub::{HubSnapshot, hub_cache_snapshot, hub_snapshot};
 use sharded::{open_sharded, safe_relative};
 use variants::{by_extension, name_parts, no_such_variant, note_left_out, of_variant, transformers_choice};
 

@@ -36,9 +36,19 @@ pub struct Unit {
 pub struct Layout {
     /// Checkpoints to convert.
     pub units: Vec<Unit>,
-    /// Other files (configs, tokenizers), relative to the input folder, copied unchanged.
+    /// Other files (configs, tokenizers, sub-folders' files such as sentence-transformers'
+    /// `1_Pooling/config.json`), relative to the input folder, copied unchanged.
     pub copies: Vec<PathBuf>,
+    /// Sub-folders created empty (sentence-transformers' `2_Normalize/` holds nothing, but is named
+    /// in `modules.json`).
+    pub folders: Vec<PathBuf>,
+    /// What is neither converted nor copied, relative to the input folder, and why (a pickle in a
+    /// sub-folder, a link to a folder).
+    pub left_out: Vec<(PathBuf, &'static str)>,
 }
+
+/// Deepest sub-folder whose files are copied.
+const MAX_COPY_DEPTH: usize = 16;
 
 /// `pytorch_model` -> `model` (what transformers names the safetensors twin); other stems unchanged.
 fn out_stem(stem: &str) -> String {
@@ -177,10 +187,18 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
         if name.starts_with(".tensorscope-tmp") || pickle_index(name).is_some() || shards.contains(name) {
             continue;
         }
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         if path.is_dir() {
-            // in a diffusers folder every component folder is walked; elsewhere sub-folders are left alone
-            if components && rel.as_os_str().is_empty() {
+            if link {
+                // a link may lead out of the folder (or loop): never followed
+                layout
+                    .left_out
+                    .push((rel.join(name), "a link to a folder, not followed"));
+            } else if components && rel.as_os_str().is_empty() {
+                // in a diffusers folder every component folder is a model folder
                 walk(root, &rel.join(name), false, layout)?;
+            } else {
+                copy_tree(root, &rel.join(name), 1, layout)?;
             }
             continue;
         }
@@ -194,15 +212,60 @@ fn walk(root: &Path, rel: &Path, components: bool, layout: &mut Layout) -> Resul
         } else if !is_safetensors_name(name) {
             layout.copies.push(rel.join(name));
         }
-        if layout.units.len() + layout.copies.len() > MAX_FOLDER_FILES {
-            return Err(Error::Limit {
-                path: dir,
-                what: "files to convert or copy",
-                value: (layout.units.len() + layout.copies.len()) as u64,
-                limit: MAX_FOLDER_FILES as u64,
-                hint: ": convert one model's own folder, not a folder above it (a fixed limit)",
-            });
+        check_count(&dir, layout)?;
+    }
+    Ok(())
+}
+
+fn check_count(dir: &Path, layout: &Layout) -> Result<()> {
+    if layout.units.len() + layout.copies.len() > MAX_FOLDER_FILES {
+        return Err(Error::Limit {
+            path: dir.to_path_buf(),
+            what: "files to convert or copy",
+            value: (layout.units.len() + layout.copies.len()) as u64,
+            limit: MAX_FOLDER_FILES as u64,
+            hint: ": convert one model's own folder, not a folder above it (a fixed limit)",
+        });
+    }
+    Ok(())
+}
+
+/// The files of a sub-folder that is not a model (sentence-transformers' `1_Pooling/`, an `onnx/`
+/// export), copied unchanged; a pickle there is not converted (nor copied: the output holds no
+/// pickle), a link to a folder is not followed; both are named in `left_out`.
+fn copy_tree(root: &Path, rel: &Path, depth: usize, layout: &mut Layout) -> Result<()> {
+    if depth > MAX_COPY_DEPTH {
+        layout.left_out.push((rel.to_path_buf(), "nested too deep, not copied"));
+        return Ok(());
+    }
+    let dir = root.join(rel);
+    let entries = sorted_entries(&dir)?;
+    if entries.is_empty() {
+        layout.folders.push(rel.to_path_buf());
+    }
+    for (name, path) in entries {
+        let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if path.is_dir() {
+            if link {
+                layout
+                    .left_out
+                    .push((rel.join(&name), "a link to a folder, not followed"));
+            } else {
+                copy_tree(root, &rel.join(&name), depth + 1, layout)?;
+            }
+            continue;
         }
+        if name.starts_with(".tensorscope-tmp") {
+            continue;
+        }
+        if is_pickle_name(&name) || pickle_index(&name).is_some() {
+            layout
+                .left_out
+                .push((rel.join(&name), "a pickle in a sub-folder: not converted, not copied"));
+        } else {
+            layout.copies.push(rel.join(&name));
+        }
+        check_count(&dir, layout)?;
     }
     Ok(())
 }

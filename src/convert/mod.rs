@@ -3,8 +3,9 @@
 //!
 //! [`convert`] runs in five steps, and nothing is written before the third:
 //! 1. **Find** what the input holds ([`layout::discover`]): one pickle file, a folder with a sharded
-//!    pickle index, or a diffusers folder whose components hold pickles; other files (configs,
-//!    tokenizers) are copied unchanged.
+//!    pickle index, or a diffusers folder whose components hold pickles (a Hugging Face cache
+//!    folder is its snapshot); other files (configs, tokenizers, the files of sub-folders) are
+//!    copied unchanged, and what is neither converted nor copied is named.
 //! 2. **Scan and plan**: every input file is scanned (dangerous refuses, suspicious refuses unless
 //!    allowed); every tensor is checked (a torch-only dtype, a view outside its storage, an absurd
 //!    expansion ([`crate::tensor::read::MAX_EXPANSION_BYTES`]) stop here); exact aliases — same file, storage,
@@ -169,6 +170,12 @@ pub enum Outcome {
 /// written into that folder instead, which must then be empty (it is replaced as a whole).
 pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
     let in_meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+    // a Hugging Face cache folder (`models--org--name`) is its snapshot, as `inspect` opens it
+    let snapshot = match in_meta.is_dir() {
+        true => checkpoint::layout::hub_cache_snapshot(input)?,
+        false => None,
+    };
+    let input = snapshot.as_deref().unwrap_or(input);
     let into_existing_folder = !in_meta.is_dir() && output.is_dir();
     let (layout, mut target, mut to_folder) = if in_meta.is_dir() {
         (plan::discover(input)?, output.to_path_buf(), true)
@@ -182,7 +189,7 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         };
         let layout = Layout {
             units: vec![unit],
-            copies: Vec::new(),
+            ..Layout::default()
         };
         (layout, target, to_folder)
     };
@@ -314,6 +321,12 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         write_seconds: 0.0,
         verification: None,
     };
+    report.left_out.extend(
+        layout
+            .left_out
+            .iter()
+            .map(|(rel, why)| format!("{}: {why}", show(&input.join(rel)))),
+    );
     let work = output::Work {
         layout: &layout,
         opened: &opened,

@@ -117,6 +117,10 @@ fn write_files(
             &mut unsynced,
         )?;
     }
+    for rel in &work.layout.folders {
+        let to = tmp.join(rel);
+        std::fs::create_dir_all(&to).map_err(|e| Error::io(&to, e))?;
+    }
     for rel in &work.layout.copies {
         let (from, to) = (work.input.join(rel), tmp.join(rel));
         if let Some(parent) = to.parent() {

@@ -51,6 +51,13 @@ pub struct HubSnapshot {
     pub reference: Option<String>,
 }
 
+/// The snapshot folder a Hugging Face cache repository folder (`models--org--name`, or its
+/// `snapshots`) stands for, as `inspect` opens it: `refs/main`'s, else the only one; `None` for any
+/// other folder.
+pub fn hub_cache_snapshot(path: &Path) -> Result<Option<PathBuf>> {
+    resolve_hub_cache(path)
+}
+
 /// The cache repository and revision `path` opens, `None` outside a Hugging Face cache.
 pub fn hub_snapshot(path: &Path) -> Option<HubSnapshot> {
     let opened = match resolve_hub_cache(path) {
