@@ -211,3 +211,31 @@ fn a_hub_cache_folder_converts_its_snapshot() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(out.join("model.safetensors").is_file(), "{}", r.stdout);
 }
+
+/// review 38: a file whose shards go into an existing folder that is not empty is told that the
+/// folder must be empty (it was told "the output exists; use --force to replace it", and with
+/// `--force` then that the folder is not empty); a single file there still needs only `--force`.
+#[test]
+fn the_hint_for_shards_into_a_folder_says_what_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ef");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("model.safetensors"), "old").unwrap();
+    std::fs::write(folder.join("notes.txt"), "notes").unwrap();
+    let input = sample("gpt2-tiny.bin");
+    let r = run(&["convert", &input, s(&folder), "--max-shard-size", "50kB"]);
+    assert_clean_error(&r, "shards into a non-empty folder");
+    assert!(
+        r.stderr
+            .contains("this folder is not empty; give a new or empty folder")
+            && !r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["convert", &input, s(&folder)]);
+    assert_clean_error(&r, "one file over an existing one");
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    let r = run(&["convert", &input, s(&folder), "--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(folder.join("notes.txt")).unwrap(), "notes");
+}

@@ -193,7 +193,11 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
         };
         (layout, target, to_folder)
     };
-    check_target(&layout, input, &target, to_folder, opts.force)?;
+    // a file converted into an existing folder is checked once the shard count is known: the
+    // shards need the folder empty, one file only its own name free (so the hint says what works)
+    if !into_existing_folder {
+        check_target(&layout, input, &target, to_folder, opts.force)?;
+    }
 
     // scan and open everything before writing anything: dangerous input is refused even when the
     // reader could not make sense of it, suspicious input unless allowed; unreadable input that the
@@ -297,6 +301,8 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> Result<Outcome> {
             )));
         }
         (target, to_folder) = (output.to_path_buf(), true);
+    }
+    if into_existing_folder {
         check_target(&layout, input, &target, to_folder, opts.force)?;
     }
     if !to_folder && shards > 1 {
