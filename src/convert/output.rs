@@ -254,7 +254,7 @@ fn record(unit: &Unit, ck: &Checkpoint, plan: &UnitPlan<'_>, r: &mut Report) {
     r.left_out.extend(ck.warnings.iter().cloned());
     r.left_out.extend(plan.dropped_metadata.iter().map(|k| {
         format!(
-            "{}: metadata value {} left out (the key is taken by the converter)",
+            "{}: metadata value {} left out (the key is taken by the converter: `format`, or the record of an alias)",
             show(&unit.input),
             escape(k)
         )

@@ -151,6 +151,11 @@ pub fn plan_unit<'a>(ck: &'a Checkpoint, unit: &Unit, opts: PlanOptions) -> Resu
         }
     }
     for (dropped, k) in &aliases {
+        // the alias record takes the key: a scalar of the checkpoint under the same name is left
+        // out, and said so (`{"model.w2": "x", "model": {"w2": tied}}`)
+        if metadata.get(dropped).is_some_and(|v| v != k) && !dropped_metadata.contains(dropped) {
+            dropped_metadata.push(dropped.clone());
+        }
         metadata.insert(dropped.clone(), k.clone());
     }
     // shards as huggingface_hub's split_state_dict_into_shards: in order; a tensor larger than the
@@ -248,6 +253,11 @@ mod tests {
         assert_eq!(p.metadata["epoch"], "7");
         assert_eq!(p.metadata["format"], "pt");
         assert_eq!(p.dropped_metadata, ["format"]);
+        // a scalar named like an alias is left out, and said so
+        ck.metadata.push(("lm_head".into(), "x".into()));
+        let p = plan_unit(&ck, &unit, opts).unwrap();
+        assert_eq!(p.metadata["lm_head"], "wte");
+        assert_eq!(p.dropped_metadata, ["format", "lm_head"]);
         assert_eq!(p.data_bytes, 64 + 64 + 32 + 32);
         assert!(p.index.is_none());
     }
