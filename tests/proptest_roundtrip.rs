@@ -170,7 +170,8 @@ fn valid_files() -> Vec<(String, Vec<u8>)> {
         "tests/data/pickle/whole-module.pt",
         "tests/data/pickle/numpy-proto3.pt",
         "samples/malicious.bin",
-        "tests/data/bad/array.npy", // valid numpy files: scan reads them, open refuses them
+        "tests/data/numpy/f4.npy", // numpy files: scan reads them, open lists their arrays
+        "tests/data/numpy/arrays.npz",
         "tests/data/bad/object-arrays.npz",
     ]
     .iter()

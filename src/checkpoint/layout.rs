@@ -263,7 +263,9 @@ fn weight_files(
             continue;
         }
         match files::classify(opener, &dir.join(n)) {
-            Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf)) => weights.push(n.clone()),
+            Ok(Role::Checkpoint(Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf | Kind::Npy)) => {
+                weights.push(n.clone())
+            }
             Ok(Role::Skipped(looks)) if !has_weight_ext => skipped.push((n.clone(), looks)),
             Ok(Role::Index) => {}
             // a weight file that is not what its name says gets its reader's diagnosis

@@ -173,7 +173,7 @@ fn is_v7_tar(head: &[u8]) -> bool {
 }
 
 /// The formats tensorscope reads, for messages about a file that is none of them.
-pub const READS: &str = "tensorscope reads safetensors, torch.save (zip or legacy) and GGUF files";
+pub const READS: &str = "tensorscope reads safetensors, torch.save (zip or legacy), GGUF and numpy (.npy, .npz) files";
 
 /// What a file of `kind` is and what to do, for a user who gave it where a checkpoint was expected
 /// (any checkpoint, not one format); `None` for the formats tensorscope reads and for unknown bytes.
@@ -185,15 +185,11 @@ pub fn describe(kind: Kind) -> Option<&'static str> {
         Kind::Html => {
             "this is an HTML page, not weights: the download probably needed a login or hit an error page; download it again"
         }
-        Kind::Npy => {
-            "this is a numpy .npy array, not a checkpoint: tensorscope reads safetensors, torch.save (zip or legacy) \
-             and GGUF files"
-        }
         Kind::Tar => {
             "this is a tar archive (torch.save's oldest format), not supported: load and re-save it with torch"
         }
         Kind::Compressed => "this is a compressed file (gzip, bzip2, xz or zstd): decompress it first",
-        Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Gguf | Kind::Unknown => return None,
+        Kind::Safetensors | Kind::Zip | Kind::Pickle | Kind::Npy | Kind::Gguf | Kind::Unknown => return None,
     })
 }
 

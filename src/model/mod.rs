@@ -6,6 +6,7 @@ pub mod buffers;
 pub mod count;
 pub mod dtype;
 mod ggml;
+pub mod inflated;
 pub mod names;
 
 use std::ops::Range;
@@ -46,6 +47,10 @@ pub enum Format {
     Gguf,
     /// A gguf-split set (`name-00001-of-00003.gguf`, …) opened as one checkpoint.
     GgufSharded,
+    /// One numpy `.npy` array.
+    Npy,
+    /// A numpy `.npz` archive (`np.savez`, `np.savez_compressed`).
+    Npz,
 }
 
 impl Format {
@@ -61,6 +66,8 @@ impl Format {
             Format::PytorchSharded => "pytorch-sharded",
             Format::Gguf => "gguf",
             Format::GgufSharded => "gguf-sharded",
+            Format::Npy => "npy",
+            Format::Npz => "npz",
         }
     }
 
@@ -282,6 +289,8 @@ pub struct Checkpoint {
     /// the totals an index declares.
     pub hints: count::Hints,
     pub(crate) sources: Vec<Arc<Source>>,
+    /// Compressed storages (`.npz` members), sorted by file and storage, inflated on first use.
+    pub(crate) inflated: Vec<inflated::Inflated>,
 }
 
 impl Checkpoint {
@@ -307,6 +316,10 @@ impl Checkpoint {
     /// A remote storage larger than [`crate::source::MAX_ON_DEMAND`] is not fetched here (an
     /// error says so): opening a tensor in the UI must not start a multi-gigabyte download.
     pub fn storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
+        if let Some(z) = self.inflated_storage(t) {
+            self.fetch(t.file, std::slice::from_ref(&z.raw))?;
+            return self.mapped_storage_bytes(t);
+        }
         if let Some(f) = self.sources.get(t.file).and_then(|s| s.sparse()) {
             let len = t.storage.end.saturating_sub(t.storage.start);
             let missing = !f.has(t.storage.clone());
@@ -330,6 +343,9 @@ impl Checkpoint {
     pub fn mapped_storage_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
         let data = self.file_bytes(t.file);
         let path = self.files.get(t.file).map(|f| f.full_path.clone()).unwrap_or_default();
+        if let Some(z) = self.inflated_storage(t) {
+            return z.bytes(data).map_err(|m| Error::format(path, m));
+        }
         let (Ok(s), Ok(e)) = (usize::try_from(t.storage.start), usize::try_from(t.storage.end)) else {
             return Err(Error::format(path, "storage range does not fit in memory"));
         };
@@ -343,6 +359,21 @@ impl Checkpoint {
                 ),
             )
         })
+    }
+
+    /// Whether `t` views a compressed storage (a deflated `.npz` member), which is not in its file as
+    /// it is: its bytes come from [`Checkpoint::storage_bytes`], never from reading the file.
+    pub fn is_inflated(&self, t: &TensorInfo) -> bool {
+        self.inflated_storage(t).is_some()
+    }
+
+    /// The compressed storage `t` views, when it views one.
+    fn inflated_storage(&self, t: &TensorInfo) -> Option<&inflated::Inflated> {
+        let key = (t.file, t.storage.start);
+        let i = self.inflated.partition_point(|z| (z.file, z.storage.start) < key);
+        self.inflated
+            .get(i)
+            .filter(|z| z.file == t.file && z.storage == t.storage)
     }
 
     /// The bytes of a contiguous tensor (zero copy); `None` for a strided view.

@@ -35,6 +35,8 @@ pub(super) struct Builder {
     /// `(file index, split fields, tensors in that file)` of every GGUF file that is part of a split set.
     pub(super) gguf_splits: Vec<(usize, crate::formats::gguf::Split, u64)>,
     pub(super) hints: crate::model::count::Hints,
+    /// Compressed storages (`.npz` members), inflated on first use.
+    pub(super) inflated: Vec<crate::model::inflated::Inflated>,
 }
 
 impl Builder {
@@ -53,6 +55,7 @@ impl Builder {
             sources: Vec::new(),
             gguf_splits: Vec::new(),
             hints: Default::default(),
+            inflated: Vec::new(),
         }
     }
 
@@ -93,6 +96,10 @@ impl Builder {
         let file = self.files.len();
         let mut parts = Vec::new();
         let (format, tensors, metadata, warnings) = match kind {
+            Kind::Npy => self.numpy(file, crate::formats::pickle::arrays::read_npy(full, data)?),
+            Kind::Zip if crate::formats::pickle::arrays::looks_npz(data) => {
+                self.numpy(file, crate::formats::pickle::arrays::read_npz(full, data)?)
+            }
             Kind::Zip | Kind::Pickle => {
                 let t = crate::formats::pickle::torch::read_prefetching(full, data, &mut |r| source.prefetch(r))?;
                 // parsed without read-ahead (see `Source::open`); tensor data streams normally
@@ -170,6 +177,21 @@ impl Builder {
         Ok(format)
     }
 
+    /// What [`Builder::add_file_with`] adds of a numpy file: its tensors and warnings; its
+    /// compressed storages are kept for the checkpoint.
+    #[allow(clippy::type_complexity)]
+    fn numpy(
+        &mut self,
+        file: usize,
+        a: crate::formats::pickle::arrays::Arrays,
+    ) -> (Format, Vec<TensorInfo>, Vec<(String, String)>, Vec<String>) {
+        self.inflated.extend(a.inflated.into_iter().map(|mut z| {
+            z.file = file;
+            z
+        }));
+        (a.format.unwrap_or(Format::Npy), a.tensors, Vec::new(), a.warnings)
+    }
+
     /// The checkpoint, once every name is known to be unique (one pass over borrowed names, at the
     /// end rather than per file, which was quadratic in the number of shards).
     pub(super) fn finish(self) -> Result<Checkpoint> {
@@ -199,6 +221,7 @@ impl Builder {
             parts: self.parts,
             hints: self.hints,
             sources: self.sources,
+            inflated: self.inflated,
         })
     }
 }

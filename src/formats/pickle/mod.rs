@@ -2,6 +2,8 @@
 //! containers (zip and legacy). The safety scanner built on it lives in [`crate::scan`].
 
 pub mod allowlist;
+pub mod arrays;
+mod arrays_dtype;
 mod collect;
 pub mod dangerous;
 mod fast;

@@ -38,6 +38,12 @@ pub struct Header {
 /// assert_eq!(h.data_offset, f.len());
 /// ```
 pub fn header(data: &[u8]) -> Result<Header, String> {
+    header_dict(data).map(|(h, _)| h)
+}
+
+/// [`header`], with the whole header dict as `ast.literal_eval` reads it (`shape`,
+/// `fortran_order`, the `descr` literal), for the reader that lists the array as a tensor.
+pub fn header_dict(data: &[u8]) -> Result<(Header, Lit), String> {
     if !data.starts_with(MAGIC) {
         return Err("not an .npy file (no \\x93NUMPY magic)".into());
     }
@@ -86,12 +92,13 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
         .map_err(|e| format!(".npy header is not a Python literal: {e}"))?;
     let descr = dict.get("descr").ok_or(".npy header has no 'descr' entry")?;
     let object = may_hold_objects(descr, 0);
-    Ok(Header {
+    let header = Header {
         version: (major, minor),
         descr: show(descr),
         object,
         data_offset: end,
-    })
+    };
+    Ok((header, dict))
 }
 
 /// The descr as Python would print it (for messages).

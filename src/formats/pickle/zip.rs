@@ -510,6 +510,21 @@ pub fn inflate(raw: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     })
 }
 
+/// The first `n` bytes raw deflate data inflates to (all of them when it inflates to fewer): only
+/// that much is inflated, so reading the header of a large compressed member costs its header.
+pub fn inflate_prefix(raw: &[u8], n: usize) -> Result<Vec<u8>, String> {
+    use miniz_oxide::inflate::TINFLStatus;
+    match miniz_oxide::inflate::decompress_to_vec_with_limit(raw, n) {
+        Ok(v) => Ok(v),
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => {
+            let mut out = e.output;
+            out.truncate(n);
+            Ok(out)
+        }
+        Err(e) => Err(format!("deflate data is damaged ({:?})", e.status)),
+    }
+}
+
 #[cfg(test)]
 #[path = "zip_tests.rs"]
 mod tests;
