@@ -404,7 +404,7 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
                 // an extension code (EXT1/2/4) names nothing in a stock interpreter, whose copyreg
                 // registry is empty: CPython raises right there
                 || first.globals.iter().any(|g| g.how != walk::How::Extension)
-                || err.as_ref().is_some_and(|e| walk_limit(&e.msg));
+                || err.as_ref().is_some_and(|e| walk::is_limit(&e.msg));
             if past_length {
                 c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
                 let why = if first.complete {
@@ -443,19 +443,6 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
             f
         }
     }
-}
-
-/// Whether a walk stopped at a limit of the walker rather than at something CPython refuses too.
-/// A line longer than the walker reads counts only for the opcodes after which CPython goes on
-/// reading: the numbers (their C parsers stop at a NUL) and text kept as data. After PERSID (no
-/// `persistent_load` in a plain unpickler), GLOBAL or INST (a "module" holding the length's bytes),
-/// GET or PUT (an empty memo and stack at the start), CPython raises.
-fn walk_limit(msg: &str) -> bool {
-    const GOES_ON: [&str; 5] = ["INT ", "LONG ", "FLOAT ", "STRING ", "UNICODE "];
-    if msg.contains("longer than") {
-        return GOES_ON.iter().any(|op| msg.starts_with(op));
-    }
-    ["scan limit", "more than"].iter().any(|m| msg.contains(m))
 }
 
 /// A remote file that could not be fetched completely is never safe.

@@ -32,7 +32,7 @@ fn reached(data: &[u8]) -> Option<Stream<'_>> {
         .pickles
         .iter()
         .any(|p| p.globals.iter().any(|g| g.how != How::Extension) || !p.hazards.is_empty());
-    let limit = s.errors.iter().any(|e| super::walk_limit(&e.msg));
+    let limit = s.errors.iter().any(|e| walk::is_limit(&e.msg));
     (names || limit).then_some(s)
 }
 

@@ -206,20 +206,23 @@ fn a_header_length_that_starts_with_an_opcode_byte_is_no_false_alarm() {
 }
 
 #[test]
-fn a_header_longer_than_a_pickle_line_is_an_alarm_only_where_cpython_reads_on() {
-    // 16 MiB of header after `P` (PERSID: a plain unpickler raises) is no polyglot; after `I` (INT:
-    // CPython's number ends at the NUL and the next line is read as opcodes) the scan cannot vouch
+fn a_header_longer_than_a_pickle_line_is_read_to_its_newline_as_cpython_reads_it() {
+    // 16 MiB of header after `P` (PERSID) or `I` (INT) with no newline anywhere: CPython's readline()
+    // reaches the end of the file and raises, as the walk does (no limit, no alarm)
     let big = crate::formats::pickle::ops::MAX_LINE_LEN + 0x100;
-    let persid = (big & !0xff) | usize::from(b'P');
-    assert_eq!(
-        scan_bytes("m.safetensors", &safetensors_with_header_len(persid)).verdict,
-        Verdict::Safe
-    );
-    let int = (big & !0xff) | usize::from(b'I');
-    assert_ne!(
-        scan_bytes("m.safetensors", &safetensors_with_header_len(int)).verdict,
-        Verdict::Safe
-    );
+    for op in [b'P', b'I', b'p', b'c'] {
+        let len = (big & !0xff) | usize::from(op);
+        let f = scan_bytes("m.safetensors", &safetensors_with_header_len(len));
+        assert_eq!(f.verdict, Verdict::Safe, "{}: {:?}", op as char, f.findings);
+    }
+    // `I` whose line (the NUL ends the number: 0) ends at the header's last byte, then the data
+    // bytes are opcodes: NONE, STOP, a complete pickle through the header into the data
+    let len = (big & !0xff) | usize::from(b'I');
+    let mut data = safetensors_with_header_len(len);
+    let end = data.len() - 8;
+    data[end - 1] = b'\n';
+    data[end..].copy_from_slice(b"N.\0\0\0\0\0\0");
+    assert_ne!(scan_bytes("m.safetensors", &data).verdict, Verdict::Safe);
 }
 
 /// An archive inside an archive is scanned as a file of its own (a torch.save zip inside a

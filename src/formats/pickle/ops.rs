@@ -16,7 +16,10 @@
 
 use std::fmt;
 
-/// Longest newline-terminated argument (protocol 0 text: GLOBAL lines, INT, FLOAT, STRING, …).
+/// Longest line of a GLOBAL or INST (a module or a name) read as text. Every other text argument
+/// (INT, FLOAT, STRING, PERSID, PUT, …) is read to its newline however long it is, as CPython's
+/// `readline()` reads it (a slice of the input: nothing is copied); a name this long imports nothing
+/// in a stock interpreter, but the walker reports it as a limit, never as the end of the pickle.
 pub const MAX_LINE_LEN: usize = 16 << 20;
 
 #[path = "ops_opcode.rs"]
@@ -89,7 +92,7 @@ pub enum OpErrorKind {
         /// Bytes left in the input.
         available: u64,
     },
-    /// A text argument longer than [`MAX_LINE_LEN`].
+    /// A GLOBAL or INST line longer than [`MAX_LINE_LEN`].
     LineTooLong(Opcode),
     /// A length field that is negative.
     NegativeLength(Opcode),
@@ -249,7 +252,13 @@ impl<'a> Reader<'a> {
         Ok(u64::from(u32::from_le_bytes(self.fixed()?)))
     }
 
+    /// A `\n`-terminated line, however long.
     fn line(&mut self) -> Result<&'a [u8], OpError> {
+        self.line_upto(usize::MAX)
+    }
+
+    /// A `\n`-terminated line of at most `cap` bytes.
+    fn line_upto(&mut self, cap: usize) -> Result<&'a [u8], OpError> {
         if let Some(end) = self.limit {
             // a line the buffer does not finish is read from the file with readline()
             let held = self.data.get(self.pos..end).unwrap_or_default();
@@ -258,13 +267,17 @@ impl<'a> Reader<'a> {
             }
         }
         let rest = &self.data[self.pos..];
-        let window = &rest[..rest.len().min(MAX_LINE_LEN + 1)];
+        let window = &rest[..rest.len().min(cap.saturating_add(1))];
         match window.iter().position(|&b| b == b'\n') {
             Some(i) => {
                 self.pos += i + 1;
                 Ok(&rest[..i])
             }
-            None if rest.len() > MAX_LINE_LEN => Err(self.err(OpErrorKind::LineTooLong(self.op))),
+            // a module or name holding a NUL imports nothing (CPython raises): not a limit
+            None if rest.len() > cap && window.contains(&0) => {
+                Err(self.err(OpErrorKind::BadText(self.op, "name holds a NUL byte")))
+            }
+            None if rest.len() > cap => Err(self.err(OpErrorKind::LineTooLong(self.op))),
             None => Err(self.err(OpErrorKind::Truncated {
                 op: Some(self.op),
                 needed: rest.len() as u64 + 1,
@@ -273,8 +286,9 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A GLOBAL or INST line (at most [`MAX_LINE_LEN`] bytes), as UTF-8.
     fn text_line(&mut self) -> Result<&'a str, OpError> {
-        let l = self.line()?;
+        let l = self.line_upto(MAX_LINE_LEN)?;
         std::str::from_utf8(l).map_err(|_| self.err(OpErrorKind::BadText(self.op, "text is not UTF-8")))
     }
 
