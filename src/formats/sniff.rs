@@ -77,7 +77,9 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
         Some("bzip2")
     } else if head.starts_with(b"\xfd7zXZ\0") {
         Some("xz")
-    } else if head.starts_with(b"\x28\xb5\x2f\xfd") {
+    } else if head.starts_with(b"\x28\xb5\x2f\xfd") || is_zstd_skippable(head) {
+        // a zstd frame, or a skippable frame (magic 0x184D2A50 to 0x184D2A5F, then its size), which
+        // zstd readers step over (pzstd writes one first)
         Some("zstd")
     } else if head.len() >= 2 && head[0] == 0x78 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0 {
         // zlib (joblib's compress=True, `.z`): deflate with a 32 KiB window and a valid check
@@ -94,6 +96,11 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Whether `head` starts with a zstd skippable frame's magic and size.
+fn is_zstd_skippable(head: &[u8]) -> bool {
+    head.len() >= 8 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18]
 }
 
 /// joblib's format before 0.10, which `joblib.load` still reads: `ZF`, 19 characters that
@@ -124,52 +131,85 @@ pub const JOBLIB_ZF_HEADER: usize = 21;
 /// A pre-POSIX (V7) tar header has no magic: it is recognised by its checksum field, the octal sum
 /// of the header's 512 bytes with the field itself counted as spaces, as Python's `tarfile` checks.
 fn is_v7_tar(head: &[u8]) -> bool {
-    let Some(h) = head.get(..512) else {
+    head.get(..512)
+        .is_some_and(|h| h.iter().any(|&b| b != 0) && tar_checksum_ok(h))
+}
+
+/// Whether the checksum field of a 512-byte tar header matches its unsigned or signed sum, read as
+/// `tarfile.frombuf` reads it (`nti`; the field counted as 8 spaces, `calc_chksums`).
+pub fn tar_checksum_ok(h: &[u8]) -> bool {
+    let Some(want) = h.get(148..156).and_then(tar_number) else {
         return false;
     };
-    if h[0] == 0 {
-        return false;
+    let (mut unsigned, mut signed) = (256i128, 256i128);
+    for (i, &b) in h.iter().take(512).enumerate() {
+        if !(148..156).contains(&i) {
+            unsigned += i128::from(b);
+            signed += i128::from(b as i8);
+        }
     }
-    let field = &h[148..156];
-    let digits: Vec<u8> = field
-        .iter()
-        .copied()
-        .skip_while(|&b| b == b' ')
-        .take_while(|b| (b'0'..=b'7').contains(b))
-        .collect();
-    if digits.is_empty() || digits.len() > 7 {
-        return false;
+    want == unsigned || want == signed
+}
+
+/// A tar number field exactly as Python's `tarfile.nti` reads it: base-256 after a first byte of
+/// 0o200 or 0o377; otherwise the text up to the first NUL, which must be ASCII, `str.strip()`ped
+/// (space, `\t\n\v\f\r` and `\x1c`-`\x1f`), empty for 0, else `int(text, 8)` (a sign, an
+/// `0o` prefix, single `_` between digits). `None` where tarfile raises `InvalidHeaderError`.
+pub fn tar_number(field: &[u8]) -> Option<i128> {
+    let first = *field.first()?;
+    if first == 0o200 || first == 0o377 {
+        let mut n: i128 = 0;
+        for &b in &field[1..] {
+            n = n.checked_mul(256)?.checked_add(i128::from(b))?;
+        }
+        if first == 0o377 {
+            n -= 256i128.checked_pow(u32::try_from(field.len() - 1).ok()?)?;
+        }
+        return Some(n);
     }
-    let Some(want) = digits
-        .iter()
-        .try_fold(0u32, |acc, &d| acc.checked_mul(8)?.checked_add(u32::from(d - b'0')))
-    else {
-        return false;
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let text = &field[..end];
+    if !text.is_ascii() {
+        return None;
+    }
+    let t = std::str::from_utf8(text).ok()?.trim_matches(py_ascii_space);
+    if t.is_empty() {
+        return Some(0);
+    }
+    py_int(t, 8)
+}
+
+/// `str.isspace()` within ASCII.
+pub fn py_ascii_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f')
+}
+
+/// Python's `int(text, base)` for base 8 or 10 on ASCII text: surrounding whitespace, a sign, the
+/// base's prefix (`0o` for 8), `_` between digits (or right after the prefix).
+pub fn py_int(text: &str, base: u32) -> Option<i128> {
+    let t = text.trim_matches(py_ascii_space);
+    let (neg, t) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
     };
-    let sum: u32 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                u32::from(b' ')
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    // tarfile also accepts the historical signed-char sum
-    let signed: i64 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                i64::from(b' ')
-            } else {
-                i64::from(b as i8)
-            }
-        })
-        .sum();
-    want == sum || i64::from(want) == signed
+    let prefixed = base == 8 && t.len() >= 2 && t[..2].eq_ignore_ascii_case("0o");
+    let body = if prefixed {
+        let b = &t[2..];
+        b.strip_prefix('_').unwrap_or(b)
+    } else {
+        t
+    };
+    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+        return None;
+    }
+    let mut n: i128 = 0;
+    for c in body.chars().filter(|&c| c != '_') {
+        n = n
+            .checked_mul(i128::from(base))?
+            .checked_add(i128::from(c.to_digit(base)?))?;
+    }
+    Some(if neg { -n } else { n })
 }
 
 /// The formats tensorscope reads, for messages about a file that is none of them.
@@ -242,6 +282,28 @@ mod tests {
         assert_eq!(detect(b"\x1f\x8b\x08\0"), Kind::Compressed);
         assert_eq!(detect(b"BZh91AY&SY"), Kind::Compressed);
         assert_eq!(detect(b"\xfd7zXZ\0\0"), Kind::Compressed);
+        // a zstd skippable frame under each of its 16 magics
+        for m in 0x50..=0x5f {
+            let head = [m, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+            assert_eq!(compression(&head), Some("zstd"), "{m:#x}");
+            assert_eq!(detect(&head), Kind::Compressed, "{m:#x}");
+        }
+        assert_eq!(compression(b"\x60\x2a\x4d\x18\0\0\0\0"), None);
+    }
+
+    #[test]
+    fn tar_numbers_are_read_as_tarfile_nti_reads_them() {
+        assert_eq!(tar_number(b"0000644\0"), Some(0o644));
+        assert_eq!(tar_number(b"  17 \0\0\0"), Some(0o17));
+        assert_eq!(tar_number(b"\x0b17\x1c\0\0\0"), Some(0o17));
+        assert_eq!(tar_number(b"0o1_7\0"), Some(0o17));
+        assert_eq!(tar_number(b"-7\0"), Some(-7));
+        assert_eq!(tar_number(b"\0\0"), Some(0));
+        assert_eq!(tar_number(b"\x80\0\0\0\0\0\x01\x00"), Some(256));
+        assert_eq!(tar_number(b"\xff\xff\xff\xff\xff\xff\xff\xff"), Some(-1));
+        for bad in [&b"9"[..], b"1__7", b"_17", b"17_", b"\x857", b"1 7", b"0x7"] {
+            assert_eq!(tar_number(bad), None, "{bad:?}");
+        }
     }
 
     /// A V7 header as Python's `tarfile` writes it with `format=tarfile.V7_FORMAT`.
@@ -269,5 +331,11 @@ mod tests {
         assert_ne!(detect(&bad), Kind::Tar, "a wrong checksum is not a tar");
         // text of 512 bytes is not a tar
         assert_ne!(detect(&[b'a'; 512]), Kind::Tar);
+        // tarfile strips a vertical tab (and the other whitespace of str.strip) around the checksum
+        let mut vt = h.clone();
+        vt[148..156].copy_from_slice(b"        ");
+        let sum: u32 = vt.iter().map(|&b| u32::from(b)).sum();
+        vt[148..156].copy_from_slice(format!("\x0b{sum:06o}\0").as_bytes());
+        assert_eq!(detect(&vt), Kind::Tar);
     }
 }

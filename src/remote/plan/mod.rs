@@ -90,27 +90,16 @@ pub fn prepare(f: &RemoteFile) -> Result<Option<String>> {
     }
 }
 
-/// Magic numbers of the compression layers the scanner opens (gzip, bzip2, xz, zstd).
+/// Magic numbers of the compression layers the scanner opens (gzip, bzip2, xz, zstd and its
+/// skippable frames, zlib, LZMA, LZ4, joblib's ZF).
 fn compressed(head: &[u8]) -> bool {
-    head.starts_with(&[0x1f, 0x8b, 0x08])
-        || (head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)))
-        || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
-        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    sniff::compression(head).is_some()
 }
 
-/// Whether the first 512 bytes are a tar header whose checksum holds (old tar has no magic).
+/// Whether the first 512 bytes are a tar header whose checksum holds as Python's tarfile reads it
+/// (old tar has no magic).
 fn tar_header(head: &[u8]) -> bool {
-    let Some(h) = head.get(..512) else { return false };
-    let field = String::from_utf8_lossy(&h[148..156]);
-    let Ok(want) = u64::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8) else {
-        return false;
-    };
-    let sum: u64 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
-        .sum();
-    sum == want
+    head.get(..512).is_some_and(sniff::tar_checksum_ok)
 }
 
 /// A large file of no known format: the scanner probes it for a pickle from its first byte and stops
