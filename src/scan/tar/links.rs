@@ -94,6 +94,24 @@ pub(super) fn targets(list: &[Member], i: usize) -> (Vec<usize>, bool) {
     (out, too_deep)
 }
 
+/// Whether link member `name`'s `target`, made on disk by `extract` (a symbolic link from the
+/// member's folder, a hard link from the extraction folder), points outside the folder torch
+/// extracts to: an absolute path or one that `..` climbs out of.
+pub(super) fn leaves_folder(name: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return true;
+    }
+    let p = normpath(
+        &[dirname(name), target]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/"),
+    );
+    p == ".." || p.starts_with("../")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +136,11 @@ mod tests {
         assert_eq!(dirname("a/b/c"), "a/b");
         assert_eq!(dirname("c"), "");
         assert_eq!(dirname("/c"), "/");
+        assert!(leaves_folder("storages", "/proc/self/fd/3"));
+        assert!(leaves_folder("storages", "../../proc/self/fd/3"));
+        assert!(leaves_folder("d/storages", "../../x"));
+        assert!(!leaves_folder("d/storages", "../x"));
+        assert!(!leaves_folder("storages", "tensors"));
     }
 
     #[test]
