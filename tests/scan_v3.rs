@@ -285,3 +285,22 @@ fn the_review_38_evasions_are_caught() {
     let f = r.findings.iter().find(|f| f.severity == Severity::Dangerous).unwrap();
     assert!(f.loaders.iter().any(|l| l.starts_with("torch.load")), "{f:?}");
 }
+
+/// Review 38b: torch pre-0.4 tars whose headers tarfile reads otherwise than the scan did (a checksum
+/// led by `\v`, first or later; pax `path=storages/`, a record not ended by `\n`, a `+` length; a
+/// GNU long name before a pax header), a `storages` symbolic link to `/proc/self/fd/3`, and zstd
+/// files whose skippable frame's magic is no opcode, which a folder scan skipped. (The 16 MiB PUT
+/// line is built in memory by the unit tests.)
+#[test]
+fn the_review_38b_evasions_are_caught() {
+    check(Some("review-38b"));
+    for (folder, n) in [("review38b/zstd_folder", 7), ("review38b/checkpoint-500", 4)] {
+        let r = scan_paths(&[dir().join(folder)]).unwrap();
+        let verdicts: Vec<_> = r.files.iter().map(|f| (f.path.as_str(), f.verdict)).collect();
+        assert_eq!(verdicts.len(), n, "{verdicts:?} skipped {:?}", r.skipped);
+        assert!(verdicts.iter().all(|(_, v)| *v == Verdict::Dangerous), "{verdicts:?}");
+    }
+    // one such .zst alone is scanned, not an error
+    let r = scan_file(&dir().join("review38b/zstd_folder/data_57.pkl.zst"));
+    assert_eq!(r.verdict, Verdict::Dangerous, "{r:?}");
+}

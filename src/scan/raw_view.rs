@@ -106,4 +106,23 @@ mod tests {
         let scan = scan_bytes("x.bin", &[skippable(0x56, odd), frame].concat());
         assert_eq!(scan.verdict, Verdict::Suspicious, "{:?}", scan.findings);
     }
+
+    #[test]
+    fn a_put_line_longer_than_16_mib_is_read_to_its_end() {
+        // `p`, 16 MiB of spaces, `0\n` (CPython's int() skips the spaces): PUT 0, then POP and a payload,
+        // alone and as a torch zip's data.pkl
+        let mut content = b"\np".to_vec();
+        content.resize(content.len() + (16 << 20) + 1, b' ');
+        content.extend(b"0\n0cposix\nsystem\n(S'true'\ntR.");
+        let file = [
+            skippable(0x56, &content),
+            zstd_frame(b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s."),
+        ]
+        .concat();
+        let scan = scan_bytes("x.bin", &file);
+        assert_eq!(scan.verdict, Verdict::Dangerous, "{:?}", scan.findings);
+        let zip = crate::scan::tests::zip_of(&[("archive/data.pkl", &file), ("archive/version", b"3\n")]);
+        let scan = scan_bytes("x.pt", &zip);
+        assert_eq!(scan.verdict, Verdict::Dangerous, "{:?}", scan.findings);
+    }
 }

@@ -1,6 +1,6 @@
 use super::*;
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     // stored entries, CRCs left zero (ignored, as torch ignores them)
     let mut out = Vec::new();
     let mut central = Vec::new();
