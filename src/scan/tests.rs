@@ -215,9 +215,9 @@ fn a_header_longer_than_a_pickle_line_is_read_to_its_newline_as_cpython_reads_it
         let f = scan_bytes("m.safetensors", &safetensors_with_header_len(len));
         assert_eq!(f.verdict, Verdict::Safe, "{}: {:?}", op as char, f.findings);
     }
-    // `I` whose line (the NUL ends the number: 0) ends at the header's last byte, then the data
-    // bytes are opcodes: NONE, STOP, a complete pickle through the header into the data
-    let len = (big & !0xff) | usize::from(b'I');
+    // `V` (UNICODE) whose line ends at the header's last byte, then the data bytes are opcodes:
+    // NONE, STOP, a complete pickle through the header into the data
+    let len = (big & !0xff) | usize::from(b'V');
     let mut data = safetensors_with_header_len(len);
     let end = data.len() - 8;
     data[end - 1] = b'\n';
