@@ -199,3 +199,15 @@ fn an_array_beside_a_checkpoint_is_one_more_file_named_by_its_file() {
     let r = run(&["show", dir, "c.npz/bias", "--json", "--bins", "0"]);
     assert_eq!(json(&r, "show in a folder")["values"], serde_json::json!([0, 1, 2]));
 }
+
+/// No loader `bench` times reads numpy files: a file timed as safetensors would be mislabelled (as a
+/// GGUF once was), so bench refuses before writing a twin or timing anything.
+#[test]
+fn bench_refuses_numpy_files_rather_than_mislabel_them() {
+    for p in [format!("{DIR}/f4.npy"), format!("{DIR}/arrays.npz")] {
+        let r = run(&["bench", &p, "--runs", "1", "--in-process"]);
+        assert_clean_error(&r, &p);
+        assert!(r.stderr.contains("is a numpy file"), "{p}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{p}: nothing timed: {}", r.stdout);
+    }
+}

@@ -155,14 +155,25 @@ fn weight_files(ck: &checkpoint::Checkpoint) -> impl Iterator<Item = &checkpoint
         .filter(|f| !f.full_path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
 }
 
-fn open_local(path: &Path) -> Result<checkpoint::Checkpoint> {
+pub(super) fn open_local(path: &Path) -> Result<checkpoint::Checkpoint> {
     if path.to_str().is_some_and(crate::remote::is_remote) {
         return Err(crate::Error::Usage(format!(
             "{}: bench times loading local files; download the model first",
             crate::text::path(path)
         )));
     }
-    checkpoint::open(path)
+    let ck = checkpoint::open(path)?;
+    // no loader here reads numpy files: timed as safetensors, they would be mislabelled
+    if let Some(f) = ck.files.iter().find(|f| matches!(f.format, Format::Npy | Format::Npz)) {
+        return Err(crate::Error::Usage(format!(
+            "{}: bench times safetensors, torch.save and GGUF loads; {} is a numpy file ({}), which none of \
+             them reads",
+            crate::text::path(path),
+            crate::text::path(&f.path),
+            f.format.as_str()
+        )));
+    }
+    Ok(ck)
 }
 
 /// One thing to time.

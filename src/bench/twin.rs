@@ -107,7 +107,7 @@ pub(super) fn write_twins(
     on_event: &mut dyn FnMut(&super::Event),
 ) -> Vec<Option<PathBuf>> {
     let opened: Vec<Option<crate::checkpoint::Checkpoint>> =
-        paths.iter().map(|p| crate::checkpoint::open(p).ok()).collect();
+        paths.iter().map(|p| super::plan::open_local(p).ok()).collect();
     let all: Vec<Kind> = opened.iter().flatten().flat_map(kinds).collect();
     if all.contains(&Kind::Safetensors) && all.contains(&Kind::Pickle) {
         return vec![None; paths.len()];

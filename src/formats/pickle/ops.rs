@@ -262,19 +262,20 @@ impl<'a> Reader<'a> {
         if let Some(end) = self.limit {
             // a line the buffer does not finish is read from the file with readline()
             let held = self.data.get(self.pos..end).unwrap_or_default();
-            if !held.contains(&b'\n') {
+            if memchr::memchr(b'\n', held).is_none() {
                 self.leave(end);
             }
         }
         let rest = &self.data[self.pos..];
         let window = &rest[..rest.len().min(cap.saturating_add(1))];
-        match window.iter().position(|&b| b == b'\n') {
+        // memchr: a line may run for gigabytes (all-zero tensor data after a line opcode)
+        match memchr::memchr(b'\n', window) {
             Some(i) => {
                 self.pos += i + 1;
                 Ok(&rest[..i])
             }
             // a module or name holding a NUL imports nothing (CPython raises): not a limit
-            None if rest.len() > cap && window.contains(&0) => {
+            None if rest.len() > cap && memchr::memchr(0, window).is_some() => {
                 Err(self.err(OpErrorKind::BadText(self.op, "name holds a NUL byte")))
             }
             None if rest.len() > cap => Err(self.err(OpErrorKind::LineTooLong(self.op))),
