@@ -1,18 +1,21 @@
 //! The Bench tab: what a run will measure, its progress (a gauge, and the table and chart filling in
-//! as cases finish), then the headline, the touched rows with their speedups, the untouched and
-//! lazy-one rows in a block of their own (they read nothing, or one tensor) and the notes, scrolled
-//! with the list keys (↑↓ j k, PgUp/PgDn, g/G, the wheel), the position on the border.
+//! as cases finish), then the headline and one line of settings, fixed, and under them one table of
+//! every row (the touched rows with their speedups, then the untouched and lazy-one rows: they read
+//! nothing, or one tensor), its column header fixed while the rows, the bars, the ceilings, the twin
+//! and the notes scroll with the list keys (↑↓ j k, PgUp/PgDn, g/G, the wheel), the position on the
+//! border. At 80x24 the fixed part is the headline and two lines; the rest is rows.
 //!
 //! ```text
-//! ┌ Bench ─────────────────────────────────────────────────────────┐
-//! │ cpu, touched, warm: safetensors-mmap loads 3.4x faster than …   │  headline, one per device
-//! │ ceilings (same run): memcpy-pretouched 10.0 GB/s · gpu-ring …   │  ceilings
-//! │ twin: /tmp/…/twin.bin (torch.save zip twin …)                   │  twin, export
-//! │ method       median  min – max  GB/s  % ceil  peak RSS  speedup │  touched rows
-//! │ speedup over pickle-eager …  ███████████████▌ 3.0x              │  bars
-//! │ load only (untouched) and lazy-one …                            │  their own block
-//! │ notes (scroll)                                                  │
-//! └─────────────────────────────────────────────────────────────────┘
+//! ┌ Bench ─────────────────────────────────────────── 1–12 of 40 ┐
+//! │ cpu, touched, warm: safetensors-mmap loads 3.4x faster than … │  headline, one per device
+//! │ 5 runs · warm · GPU auto · e export · ↑↓ scroll               │  settings, one line
+//! │ method       median  min – max  GB/s  % ceil  peak RSS  speedup│  column header (fixed)
+//! │ safetensors-mmap  …                                           │  touched rows (scroll)
+//! │ load only (untouched) and lazy-one …                          │  the same table's other rows
+//! │ speedup over pickle-eager …  ███████████████▌ 3.0x            │  bars
+//! │ ceilings (same run): memcpy-pretouched 10.0 GB/s · gpu-ring … │  ceilings, twin
+//! │ notes                                                         │
+//! └───────────────────────────────────────────────────────────────┘
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -149,8 +152,9 @@ fn running(b: &BenchState, p: &Progress, path: &str, area: Rect, buf: &mut Buffe
 }
 
 fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
+    // fixed above the rows: the headline (one sentence per device, the core's `bench::headline`)
+    // and one line of settings; the ceilings and the twin are read once, below the rows
     let mut head = Vec::new();
-    // the report's headline (the core's `bench::headline`), one sentence per device
     if r.headline.is_empty() {
         head.push(Line::from("nothing read every byte: median times only").bold());
     }
@@ -162,8 +166,6 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
     if r.results.iter().any(|x| x.samples_s.len() < 2) {
         head.push(Line::from("1 run, no spread: a ± of 0 means not measured (+ runs more)").fg(Color::Yellow));
     }
-    head.extend(ceilings_line(&r.ceilings));
-    head.extend(twin_line(b));
     match &b.export {
         Some(Ok(paths)) => {
             let names: Vec<String> = paths.iter().map(|p| tensorscope::text::path(p)).collect();
@@ -172,33 +174,65 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
         Some(Err(e)) => head.push(Line::from(escape(e).into_owned()).fg(Color::Red)),
         None => {}
     }
-    head.push(
-        Line::from(format!(
-            "{} · e writes HTML, JSON, Markdown, CSV · ↑↓ scroll",
-            settings_line(b)
-        ))
-        .dim(),
-    );
     let w = usize::from(area.width).max(1);
     let rows: usize = head.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
-    let [top, rest] = Layout::vertical([
+    // one row, never wrapped: the settings in full where they fit, else in short
+    let full = format!("{} · e writes HTML, JSON, Markdown, CSV · ↑↓ scroll", settings_line(b));
+    let settings = if full.chars().count() <= w {
+        full
+    } else {
+        format!("{} · e export · ↑↓ scroll", settings_short(b))
+    };
+    // the headline never leaves fewer than 4 rows to the column header and the rows below it
+    let rows = rows.min(usize::from(area.height.saturating_sub(5)));
+    let [top, line, rest] = Layout::vertical([
         Constraint::Length(u16::try_from(rows).unwrap_or(u16::MAX)),
+        Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(area);
     Paragraph::new(head).wrap(Wrap { trim: true }).render(top, buf);
-    results(&r.results, &r.speedups, rest, buf, Some(&r.caveats), &b.view);
+    Paragraph::new(Line::from(settings).dim()).render(line, buf);
+    let mut after: Vec<Line<'static>> = ceilings_line(&r.ceilings).into_iter().collect();
+    after.extend(twin_line(b));
+    let notes = Notes {
+        before: after,
+        caveats: &r.caveats,
+    };
+    results(&r.results, &r.speedups, rest, buf, Some(notes), &b.view);
 }
 
-/// Where a row sorts in its table: the headline's pair first (pickle-eager, then safetensors-mmap).
-/// Touched rows and their bars, then the untouched and lazy-one rows, then the notes: one column of
-/// lines that the list keys scroll, so every row is reachable at 80x24.
+/// `5 runs · warm · GPU auto`: the settings in few columns.
+fn settings_short(b: &BenchState) -> String {
+    let s = &b.settings;
+    let gpu = match s.gpu {
+        None => "auto",
+        Some(true) => "on",
+        Some(false) => "off",
+    };
+    format!(
+        "{} · {} · GPU {gpu}",
+        tensorscope::text::plural(u64::from(s.runs), "run"),
+        if s.cold { "cold" } else { "warm" }
+    )
+}
+
+/// What a finished report shows below its rows: the ceilings and the twin, then its notes.
+struct Notes<'a> {
+    before: Vec<Line<'static>>,
+    caveats: &'a [String],
+}
+
+/// Rows in the plan's order, the touched ones first, then the untouched and lazy-one rows (they read
+/// nothing, or one tensor) under a line of their own, all in one table: the same columns, and its
+/// header stays on top while the rows, the bars and the notes below scroll with the list keys, so
+/// every line is reachable at 80x24 and no number is unlabelled.
 fn results(
     rows: &[BenchResult],
     ups: &[Speedup],
     area: Rect,
     buf: &mut Buffer,
-    notes: Option<&[String]>,
+    notes: Option<Notes>,
     view: &crate::tui::scroll::Scroll,
 ) {
     // an upload to the GPU reads every byte: GPU rows count as touched
@@ -214,25 +248,39 @@ fn results(
         .collect();
     let w = usize::from(area.width);
     let devices = rows.iter().any(|r| r.device != rows[0].device);
+    let all: Vec<&BenchResult> = touched.iter().chain(&other).copied().collect();
+    let mut table_lines = if all.is_empty() {
+        Vec::new()
+    } else {
+        table(&all, ups, w)
+    };
+    let header = (!table_lines.is_empty()).then(|| table_lines.remove(0));
     let mut lines = Vec::new();
+    let mut table_lines = table_lines.into_iter();
+    lines.extend(table_lines.by_ref().take(touched.len()));
+    if !other.is_empty() {
+        lines.push(Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold());
+        lines.extend(table_lines);
+    }
     if !touched.is_empty() {
-        lines.extend(table(&touched, ups, w));
         lines.extend(if bars.is_empty() {
             median_bars(&touched, w)
         } else {
             speedup_bars(&bars, devices, w)
         });
     }
-    if !other.is_empty() {
-        lines.push(Line::from("load only (untouched) and lazy-one: they read nothing, or one tensor").bold());
-        lines.extend(table(&other, ups, w));
-    }
-    if let Some(caveats) = notes {
+    if let Some(n) = notes {
+        lines.extend(n.before);
         lines.push(Line::from("notes").bold());
-        lines.extend(caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
+        lines.extend(n.caveats.iter().map(|c| Line::from(format!("• {}", escape(c))).dim()));
+    }
+    let [top, body] =
+        Layout::vertical([Constraint::Length(u16::from(header.is_some())), Constraint::Min(0)]).areas(area);
+    if let Some(h) = header {
+        Paragraph::new(h).render(top, buf);
     }
     let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let first = view.frame(usize::from(area.height), para.line_count(area.width));
+    let first = view.frame(usize::from(body.height), para.line_count(body.width));
     para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
-        .render(area, buf);
+        .render(body, buf);
 }
