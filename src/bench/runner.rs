@@ -107,10 +107,6 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
     };
     for (index, case) in cases.iter().enumerate() {
         if cancelled() {
-            caveats.push(format!(
-                "cancelled by the user: {index} of {} cases measured; the rows here are those",
-                cases.len()
-            ));
             break;
         }
         on_event(&Event::CaseStarted {
@@ -145,9 +141,9 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
             Isolation::InProcess => child::execute(&spec, false, &mut on_run),
             Isolation::Child(exe) => child::run_in_child(exe, &spec, config.cancel.clone(), &mut on_run),
         };
-        // a case cut short by the cancel is no failure: the loop says so once, at its next turn
+        // a case cut short by the cancel is no failure, and was not measured: said once, below
         if outcome.is_err() && cancelled() {
-            continue;
+            break;
         }
         match outcome {
             Ok(o) => {
@@ -187,6 +183,14 @@ pub fn run_with(config: &Config, mut on_event: impl FnMut(&Event)) -> Result<Rep
                 caveats.push(format!("not measured: {error}"));
             }
         }
+    }
+    // the cases measured are the rows (one cut short by the cancel, or one that failed, is not)
+    if cancelled() {
+        caveats.push(format!(
+            "cancelled by the user: {} of {} cases measured; the rows here are those",
+            results.len(),
+            cases.len()
+        ));
     }
     // a cancelled run ends now: measuring the ceilings takes seconds, and the user asked to stop
     let mut ceilings = if cancelled() {
