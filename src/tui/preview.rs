@@ -13,8 +13,9 @@ use tensorscope::tensor::{Cancelled, Control, Stats, StatsOptions, View, format,
 
 /// Values shown in the pane (it scrolls).
 pub const PREVIEW_VALUES: usize = 256;
-/// Above this many elements the interactive statistics look at a sample of about this size.
-pub const SAMPLE_ELEMENTS: u64 = 1 << 20;
+/// Above this many elements the interactive statistics look at a sample of about this size: the
+/// plan of `show --sample` (the same blocks, so the same figures).
+pub const SAMPLE_ELEMENTS: u64 = tensorscope::tensor::stats::DEFAULT_SAMPLE;
 /// Histogram bins (`show`'s default).
 pub const BINS: usize = 20;
 /// A remote tensor larger than this is fetched whole only when exact statistics are asked for.

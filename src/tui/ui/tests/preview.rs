@@ -167,8 +167,8 @@ fn the_files_tab_of_a_hub_cache_folder_names_repository_and_revision() {
 
 #[test]
 fn histogram_rows_with_long_labels_fit_the_pane_at_80_columns() {
-    // one F32 tensor of 3 M values, most of them near its minimum: the preview samples a million of
-    // them, so the edges take 7 characters ("-0.1285") and the largest count 7 ("490,123")
+    // one F32 tensor of 3 M values, most of them near its minimum (under `show --sample`'s 4 M, so
+    // every value counts): the edges take 7 characters ("-0.1285") and the largest count 7 digits
     let dir = tempfile::tempdir().unwrap();
     let n = 3_000_000usize;
     let bytes: Vec<u8> = (0..n)
