@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tensorscope::diff::DiffReport;
 use tensorscope::report::Report;
-use tensorscope::scan::FileScan;
+use tensorscope::scan::ScanReport;
 
 use super::bench::{BenchMsg, Plan};
 use super::input::Edit;
@@ -18,6 +18,8 @@ use super::tensors::TensorPane;
 #[derive(Debug, Clone)]
 pub enum Action {
     Quit,
+    /// Ctrl-Z: stop as a shell job, the terminal handed back, until `fg`.
+    Suspend,
     /// Esc: close the overlay, else clear the filter; never quits.
     Back,
     /// Up, down, a page, an end: the cursor of the tab's list, or its view.
@@ -86,12 +88,14 @@ pub enum Action {
     /// The comparison computed by the worker.
     DiffReady(Result<Box<DiffReport>, String>),
     /// The safety scan of the files, from the worker.
-    ScanReady(Result<Vec<FileScan>, String>),
+    ScanReady(Result<ScanReport, String>),
 }
 
 /// What `update` asks the event loop to do: the side effects that keep `update` pure.
 #[derive(Debug)]
 pub enum Effect {
+    /// Hand the terminal back and stop (SIGTSTP); on SIGCONT take it again and redraw.
+    Suspend,
     /// Compute the preview of tensor `index` (exact statistics or a sample) on a worker, cancelling
     /// the one running.
     Preview { index: usize, exact: bool },

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tensorscope::checkpoint::Checkpoint;
 use tensorscope::diff::DiffReport;
-use tensorscope::scan::{FileScan, ScanReport};
+use tensorscope::scan::ScanReport;
 
 pub use super::action::{Action, Effect};
 use super::bench::{BenchState, MAX_TUI_RUNS, Plan};
@@ -86,8 +86,8 @@ pub struct Compare {
 /// The whole state of the UI.
 pub struct App {
     pub ck: Arc<Checkpoint>,
-    /// Verdicts per file, once `scan_status` is `Done`.
-    pub scan: Vec<FileScan>,
+    /// Verdicts per file and the files skipped (not checkpoints), once `scan_status` is `Done`.
+    pub scan: ScanReport,
     pub scan_status: ScanStatus,
     pub compare: Option<Compare>,
     pub tab: Tab,
@@ -132,7 +132,7 @@ impl App {
         App {
             files: super::hashing::FilesState::new(&ck.path, ck.files.len(), None),
             ck: Arc::new(ck),
-            scan: Vec::new(),
+            scan: ScanReport::default(),
             scan_status: ScanStatus::Running,
             compare: None,
             tab: Tab::Tensors,
@@ -215,6 +215,7 @@ impl App {
         let pane = &mut self.tensors;
         match action {
             Action::Quit => self.quit = true,
+            Action::Suspend => effect = Some(Effect::Suspend),
             Action::Back | Action::CancelBench
                 if self.tab == Tab::Bench
                     && self.mode == Mode::Normal
@@ -399,10 +400,7 @@ impl App {
             }
             Action::Export => {
                 use super::export::Export;
-                let scanned = || ScanReport {
-                    files: self.scan.clone(),
-                    skipped: Vec::new(),
-                };
+                let scanned = || self.scan.clone();
                 let job = match self.tab {
                     Tab::Tensors => Some(Export::Inspect(self.ck.clone())),
                     Tab::Files if self.scan_status == ScanStatus::Done => Some(Export::Bom(scanned())),
@@ -450,10 +448,10 @@ impl App {
                 }
             }
             Action::ScanReady(r) => match r {
-                Ok(mut files) => {
+                Ok(mut r) => {
                     // the worst first: dangerous, suspicious, errors, then safe (stable: path order kept)
-                    files.sort_by_key(|f| worst_first(f.verdict));
-                    self.scan = files;
+                    r.files.sort_by_key(|f| worst_first(f.verdict));
+                    self.scan = r;
                     self.scan_status = ScanStatus::Done;
                 }
                 Err(e) => self.scan_status = ScanStatus::Failed(e),
@@ -483,7 +481,8 @@ impl App {
             if !matches!(action, Action::OpenValues) || self.tab != Tab::Files || self.mode != Mode::Normal {
                 return false;
             }
-            match Viewer::first(&self.ck) {
+            let (top, rows) = (self.files_scroll.first(), self.files_scroll.visible());
+            match Viewer::on_screen(&self.ck, &self.files.drawn_values.borrow(), top, rows) {
                 Some(v) => (self.viewer, self.mode) = (Some(v), Mode::Value),
                 None => self.note = Some("no value here is too long for its line".into()),
             }

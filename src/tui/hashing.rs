@@ -30,6 +30,9 @@ pub enum Digest {
     Hashing { done: u64, total: u64 },
     /// SHA-256, lower-case hex.
     Done(String),
+    /// SHA-256 of `hashed` bytes, where the file had `listed` bytes when it was opened: it changed
+    /// since (truncated, grown), and the digest is of what it holds now.
+    Changed { hex: String, hashed: u64, listed: u64 },
     /// Why it could not be hashed (one line).
     Failed(String),
     /// Cancelled before it finished.
@@ -78,6 +81,13 @@ pub enum HashMsg {
         file: usize,
         digest: Result<String, String>,
     },
+    /// File `file` is hashed, but its size is no longer the one it was opened with.
+    Changed {
+        file: usize,
+        hex: String,
+        hashed: u64,
+        listed: u64,
+    },
     /// Verification started.
     Checking,
     /// What verification found.
@@ -98,6 +108,9 @@ pub struct FilesState {
     pub key_unused: Option<PathBuf>,
     /// Set while a worker runs; storing `true` stops it.
     cancel: Option<Arc<AtomicBool>>,
+    /// Where the last frame drew each long metadata value (its first row in the tab's text, its
+    /// key), for `v` to open the one on screen; the renderer sets it.
+    pub drawn_values: std::cell::RefCell<Vec<(usize, String)>>,
 }
 
 /// What a hashing worker does: the files (index, path, size) and then the check, if any.
@@ -126,6 +139,7 @@ impl FilesState {
             check,
             key_unused,
             cancel: None,
+            drawn_values: Default::default(),
         }
     }
 
@@ -195,6 +209,16 @@ impl FilesState {
                     };
                 }
             }
+            HashMsg::Changed {
+                file,
+                hex,
+                hashed,
+                listed,
+            } => {
+                if let Some(d) = self.digests.get_mut(file) {
+                    *d = Digest::Changed { hex, hashed, listed };
+                }
+            }
             HashMsg::Checking => self.provenance = Provenance::Checking,
             HashMsg::Checked(p) => self.provenance = p,
             HashMsg::Finished => self.cancel = None,
@@ -247,7 +271,9 @@ pub fn spawn(plan: Plan, send: impl Fn(HashMsg) + Send + 'static) {
                 done: 0,
                 total: *total,
             });
+            let mut hashed = 0;
             let r = sha256(path, &plan.cancel, &mut |done| {
+                hashed = done;
                 send(HashMsg::Progress {
                     file: *i,
                     done,
@@ -255,6 +281,13 @@ pub fn spawn(plan: Plan, send: impl Fn(HashMsg) + Send + 'static) {
                 });
             });
             match r {
+                // the file is not what was opened: say what was hashed, not the size listed beside it
+                Ok(Some(hex)) if hashed != *total => send(HashMsg::Changed {
+                    file: *i,
+                    hex,
+                    hashed,
+                    listed: *total,
+                }),
                 Ok(Some(hex)) => send(HashMsg::File {
                     file: *i,
                     digest: Ok(hex),
@@ -341,9 +374,17 @@ pub fn check(c: &Check) -> Provenance {
                         .filter(|f| f.digest.as_deref().is_some_and(|d| d.starts_with("->")))
                         .count();
                     let blobs = r.files.len() - links;
-                    let mut what = format!("every blob matches its name ({} checked", plural(blobs as u64, "blob"));
+                    // counted as `tensorscope verify` counts them: `4 files match`
+                    let n = r.files.len() as u64;
+                    let mut what = format!(
+                        "{} {} ({} against {}",
+                        plural(n, "file"),
+                        if n == 1 { "matches" } else { "match" },
+                        plural(blobs as u64, "blob"),
+                        if blobs == 1 { "its name" } else { "their names" }
+                    );
                     if links > 0 {
-                        what.push_str(&format!(", {} to them", plural(links as u64, "snapshot link")));
+                        what.push_str(&format!(", {}", plural(links as u64, "snapshot link")));
                     }
                     what + ")"
                 }

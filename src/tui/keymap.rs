@@ -8,8 +8,12 @@ use super::scroll::Move;
 
 /// The action a key press asks for in `mode` on `tab`, if any.
 pub fn action(mode: Mode, tab: Tab, key: KeyEvent) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(Action::Quit);
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        match key.code {
+            KeyCode::Char('c') => return Some(Action::Quit),
+            KeyCode::Char('z') => return Some(Action::Suspend),
+            _ => {}
+        }
     }
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
     // the list keys move the list, the help overlay or the value viewer, except that Shift-↓/↑ on
@@ -221,6 +225,7 @@ pub fn help(tab: Tab, tabs: usize) -> Vec<(&'static str, &'static str)> {
         ("?", "this help"),
         ("Esc", "close this help, clear the filter (never quits)"),
         ("q / Ctrl-C", "quit (Ctrl-C from anywhere)"),
+        ("Ctrl-Z", "suspend to the shell (fg comes back)"),
     ]);
     keys
 }

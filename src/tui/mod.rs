@@ -159,8 +159,17 @@ fn event_loop(app: &mut App, terminal: &mut ratatui::DefaultTerminal, env: &Env)
             }
             for a in now {
                 dirty = true;
-                if let Some(fx) = app.update(a) {
-                    perform(app, &mut workers, &mut bench, fx);
+                match app.update(a) {
+                    Some(Effect::Suspend) => {
+                        if let Err(e) = signals::suspend(terminal) {
+                            app.note = Some(format!("Ctrl-Z: {e}"));
+                        } else if !signals::job_control() {
+                            app.note =
+                                Some("Ctrl-Z does nothing here: the shell ignores SIGTSTP (no job control)".into());
+                        }
+                    }
+                    Some(fx) => perform(app, &mut workers, &mut bench, fx),
+                    None => {}
                 }
             }
         }
@@ -207,6 +216,8 @@ fn perform(app: &mut App, workers: &mut work::Workers, bench: &mut Option<bench:
             workers.export(*job, dir);
         }
         Effect::Hash(plan) => workers.hash(*plan),
+        // the loop suspends: it holds the terminal
+        Effect::Suspend => {}
         Effect::Copy(text) => {
             let mut out = std::io::stdout();
             let _ = out.write_all(osc52(&text).as_bytes());

@@ -54,6 +54,11 @@ impl Scroll {
         self.offset.min(self.max())
     }
 
+    /// Rows the last frame showed.
+    pub fn visible(&self) -> usize {
+        self.drawn.get().0
+    }
+
     /// Where the view is, as a title shows it: `12–34 of 151` (empty when everything fits).
     pub fn position(&self, first: usize) -> String {
         let (visible, total) = self.drawn.get();

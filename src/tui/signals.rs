@@ -25,6 +25,38 @@ pub fn install(twin_dir: PathBuf) {
     });
 }
 
+/// Ctrl-Z: hand the terminal back to the shell (mouse capture off, the main screen, cooked mode, the
+/// cursor shown), stop as a job does (SIGTSTP to this process), and once `fg` continues it
+/// (SIGCONT) take the terminal again; the next frame redraws everything. Where SIGTSTP is ignored
+/// (no job control) the terminal is taken back at once.
+pub fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+    let mut out = std::io::stdout();
+    crossterm::execute!(out, DisableMouseCapture, LeaveAlternateScreen)?;
+    terminal.show_cursor()?;
+    disable_raw_mode()?;
+    if job_control() {
+        // SAFETY: sends SIGTSTP to this process; its default action stops it until SIGCONT
+        unsafe { libc::raise(libc::SIGTSTP) };
+    }
+    enable_raw_mode()?;
+    crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture)?;
+    terminal.hide_cursor()?;
+    // the screen is the shell's now: forget what was drawn, so the next frame draws every cell
+    terminal.clear()
+}
+
+/// Whether SIGTSTP stops this process (its action is the default, not ignored as a shell without
+/// job control leaves it).
+pub fn job_control() -> bool {
+    // SAFETY: reads the current action of SIGTSTP into a zeroed struct; changes nothing
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGTSTP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_DFL
+    }
+}
+
 /// The shell's convention for a process ended by signal `sig`.
 pub fn exit_code(sig: i32) -> i32 {
     128 + sig

@@ -1,6 +1,7 @@
 //! The value viewer: a metadata value too long for its line in the Files tab (a chat template, a
 //! token list, merges) opened whole, one item per line, in an overlay that scrolls like every pane.
-//! `v` opens the first such value, `n`/`N` step through them, Esc closes it.
+//! `v` opens the one on screen (the first one shown, or the one whose text fills the view), `n`/`N`
+//! step through them, Esc closes it.
 
 use tensorscope::checkpoint::Checkpoint;
 use tensorscope::formats::gguf::is_template_key;
@@ -84,9 +85,18 @@ impl Viewer {
 }
 
 impl Viewer {
-    /// The viewer on the first long value of `ck` (none when no value is too long for its line).
-    pub fn first(ck: &Checkpoint) -> Option<Viewer> {
-        Viewer::open(ck, long_keys(ck), 0)
+    /// The viewer on the long value shown in the Files tab's rows `top..top + rows`, where the last
+    /// frame drew the long values at `drawn` (first row, key): the first of them in view, else the
+    /// last one above it (its text fills the view), else the first (none when no value is too long
+    /// for its line).
+    pub fn on_screen(ck: &Checkpoint, drawn: &[(usize, String)], top: usize, rows: usize) -> Option<Viewer> {
+        let keys = long_keys(ck);
+        let shown = drawn
+            .iter()
+            .find(|(r, _)| (top..top + rows.max(1)).contains(r))
+            .or_else(|| drawn.iter().rev().find(|(r, _)| *r < top));
+        let at = shown.and_then(|(_, k)| keys.iter().position(|x| x == k)).unwrap_or(0);
+        Viewer::open(ck, keys, at)
     }
 
     /// Show the next long value (`forward`) or the previous one, round the list.

@@ -74,9 +74,7 @@ impl Workers {
             ..Default::default()
         };
         std::thread::spawn(move || {
-            let r = tensorscope::scan::scan_paths_with(&paths, &opts)
-                .map(|r| r.files)
-                .map_err(|e| e.to_string());
+            let r = tensorscope::scan::scan_paths_with(&paths, &opts).map_err(|e| e.to_string());
             let _ = tx.send(Action::ScanReady(r));
         });
     }

@@ -45,7 +45,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             f.format.as_str(),
             bytes(f.bytes)
         )));
-        lines.extend(app.files.digests.get(i).and_then(digest));
+        lines.extend(app.files.digests.get(i).map(digest).unwrap_or_default());
     }
     lines.push(Line::from(totals(app)));
     if !ck.components.is_empty() {
@@ -64,10 +64,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             )));
         }
     }
+    // the lines where the long values begin, for `v` to open the one on screen
+    let long = crate::tui::viewer::long_keys(ck);
+    let mut anchors: Vec<(usize, String)> = Vec::new();
     if !ck.metadata.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from("Metadata").bold());
         for (k, v) in &ck.metadata {
+            if long.contains(k) {
+                anchors.push((lines.len(), k.clone()));
+            }
             let v = if is_template_key(k) {
                 short(v)
             } else {
@@ -84,6 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // GGUF chat templates are code: shown whole, line by line, after the metadata
     for (k, v) in ck.metadata.iter().filter(|(k, _)| is_template_key(k)) {
         lines.push(Line::from(""));
+        anchors.push((lines.len(), k.clone()));
         lines.push(Line::from(format!("Chat template {}", escape(k))).bold());
         lines.extend(v.lines().map(|l| Line::from(format!("  {}", escape(l)))));
     }
@@ -109,7 +116,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .map(|w| Line::from(format!("  {}", escape(w))).fg(Color::Yellow)),
         );
     }
+    *app.files.drawn_values.borrow_mut() = rows_of(&lines, anchors, area.width.saturating_sub(2));
     super::scrolled(lines, "Files", &app.files_scroll, area, buf);
+}
+
+/// The drawn row (lines wrapped at `width`, as the pane wraps them) of each `(line, key)`.
+fn rows_of(lines: &[Line<'_>], anchors: Vec<(usize, String)>, width: u16) -> Vec<(usize, String)> {
+    let last = anchors.iter().map(|a| a.0).max().unwrap_or(0);
+    let mut starts = Vec::with_capacity(last + 1);
+    let mut row = 0;
+    for l in lines.iter().take(last + 1) {
+        starts.push(row);
+        row += ratatui::widgets::Paragraph::new(l.clone())
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .line_count(width);
+    }
+    anchors
+        .into_iter()
+        .map(|(i, k)| (starts.get(i).copied().unwrap_or(row), k))
+        .collect()
 }
 
 /// `29 tensors, 172,288 parameters, 689.2 kB (945.2 kB as listed)`: counted as `inspect` counts,
@@ -173,10 +198,11 @@ fn provenance(p: &Provenance) -> Vec<Line<'static>> {
     }
 }
 
-/// The line under a file: its SHA-256, or how far the hashing is.
-fn digest(d: &Digest) -> Option<Line<'static>> {
-    Some(match d {
-        Digest::None => return None,
+/// The line under a file: its SHA-256, or how far the hashing is; a file whose size changed since
+/// it was opened gets a second line with the size hashed.
+fn digest(d: &Digest) -> Vec<Line<'static>> {
+    vec![match d {
+        Digest::None => return Vec::new(),
         Digest::Queued => Line::from("    sha256 queued").dim(),
         Digest::Hashing { done, total } => {
             let pct = (*done as f64 / (*total).max(1) as f64 * 100.0).min(100.0);
@@ -188,9 +214,20 @@ fn digest(d: &Digest) -> Option<Line<'static>> {
             .fg(Color::Cyan)
         }
         Digest::Done(hex) => Line::from(format!("    sha256 {hex}")),
+        Digest::Changed { hex, hashed, listed } => {
+            return vec![
+                Line::from(format!("    sha256 {hex}")).fg(Color::Yellow),
+                Line::from(format!(
+                    "    of {} read now: the file changed since it was opened ({} then)",
+                    bytes(*hashed),
+                    bytes(*listed)
+                ))
+                .fg(Color::Yellow),
+            ];
+        }
         Digest::Failed(e) => Line::from(format!("    sha256 failed: {}", escape(e))).fg(Color::Yellow),
         Digest::Cancelled => Line::from("    sha256 cancelled (h hashes again)").dim(),
-    })
+    }]
 }
 
 fn name(p: &std::path::Path) -> String {

@@ -214,7 +214,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// The worst verdict over every scanned file.
 pub fn overall(app: &App) -> Option<Verdict> {
-    app.scan.iter().map(|f| f.verdict).max_by_key(|v| verdict_rank(*v))
+    app.scan
+        .files
+        .iter()
+        .map(|f| f.verdict)
+        .max_by_key(|v| verdict_rank(*v))
 }
 
 fn verdict_rank(v: Verdict) -> u8 {

@@ -28,10 +28,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ScanStatus::Failed(e) => lines.push(Line::from(format!("cannot scan: {}", escape(e))).fg(Color::Magenta)),
         ScanStatus::Done => {}
     }
-    if app.scan_status == ScanStatus::Done && !app.scan.is_empty() {
-        lines.push(counts(&app.scan));
+    let report = &app.scan;
+    if app.scan_status == ScanStatus::Done && !(report.files.is_empty() && report.skipped.is_empty()) {
+        lines.push(counts(report));
+        // counted as `tensorscope scan` counts them, listed last
+        if !report.skipped.is_empty() {
+            lines.push(Line::from(format!("{} skipped (not checkpoints)", report.skipped.len())).dim());
+        }
     }
-    for f in &app.scan {
+    for f in &report.files {
         let (label, color) = verdict_label(Some(f.verdict));
         let head = vec![
             Span::styled(format!("{label:<11}"), Style::new().fg(color).bold()),
@@ -64,6 +69,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
         }
     }
+    // as `tensorscope scan` lists them: never scanned as checkpoints, never dropped silently
+    for s in &report.skipped {
+        let what = if s.index {
+            "index, drives the layout"
+        } else {
+            s.looks.as_str()
+        };
+        let head = vec![
+            Span::styled(format!("{:<11}", "skipped"), Style::new().dim()),
+            Span::raw(escape(&s.path).into_owned()),
+            Span::raw(format!("  not a checkpoint ({})", escape(what))).dim(),
+        ];
+        lines.extend(hang(head, 11, width));
+    }
     if lines.is_empty() {
         lines.push(Line::from("nothing scanned"));
     }
@@ -71,7 +90,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The counts on top, worst first, coloured as the verdicts are.
-fn counts(files: &[tensorscope::scan::FileScan]) -> Line<'static> {
+fn counts(report: &tensorscope::scan::ScanReport) -> Line<'static> {
+    let files = &report.files;
     let mut spans = Vec::new();
     for (v, what) in [
         (Verdict::Dangerous, "dangerous"),

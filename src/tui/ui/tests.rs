@@ -18,15 +18,17 @@ mod panes;
 mod preview;
 mod review;
 mod review38;
+mod review38b;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.
 fn tidy(mut app: App, shown: &str) -> App {
     if let Some(ck) = std::sync::Arc::get_mut(&mut app.ck) {
         ck.path = PathBuf::from(shown);
     }
-    for f in &mut app.scan {
-        if let Some(i) = f.path.rfind('/') {
-            f.path = f.path[i + 1..].to_string();
+    let skipped = app.scan.skipped.iter_mut().map(|s| &mut s.path);
+    for path in app.scan.files.iter_mut().map(|f| &mut f.path).chain(skipped) {
+        if let Some(i) = path.rfind('/') {
+            *path = path[i + 1..].to_string();
         }
     }
     app
@@ -41,9 +43,7 @@ fn app(rel: &str) -> App {
 /// Do what the loop's workers would: compute the pending preview (and comparison) right here.
 fn settle(mut app: App) -> App {
     if app.scan_status == crate::tui::app::ScanStatus::Running {
-        let r = tensorscope::scan::scan_paths(&app.scan_paths())
-            .map(|r| r.files)
-            .map_err(|e| e.to_string());
+        let r = tensorscope::scan::scan_paths(&app.scan_paths()).map_err(|e| e.to_string());
         app.update(Action::ScanReady(r));
     }
     let _ = app.preview_effect();

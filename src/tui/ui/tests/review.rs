@@ -240,7 +240,8 @@ fn a_narrow_tree_title_drops_whole_parts() {
     );
 }
 
-/// The HF cache sample has two blobs and two snapshot links: the verdict counts each for itself.
+/// The HF cache sample has two blobs and two snapshot links: the verdict counts the files as `verify`
+/// does, and each kind for itself.
 #[test]
 fn hf_cache_verdict_counts_blobs_not_links() {
     use crate::tui::hashing::{Check, Provenance, check};
@@ -251,9 +252,12 @@ fn hf_cache_verdict_counts_blobs_not_links() {
             panic!("{path:?} verifies")
         };
         assert_eq!(
-            what, "every blob matches its name (2 blobs checked, 2 snapshot links to them)",
+            what, "4 files match (2 blobs against their names, 2 snapshot links)",
             "{path:?}"
         );
+        // the number `tensorscope verify` prints (`4 files match`) for the same folder
+        let r = tensorscope::verify::hf::verify(&path, 0).unwrap();
+        assert!(what.starts_with(&format!("{} files match", r.files.len())), "{path:?}");
     }
 }
 

@@ -19,7 +19,7 @@ fn compare_mode_scans_both_files() {
         &Default::default(),
     );
     let a = settle(pair.unwrap());
-    assert_eq!(a.scan.len(), 2, "both files are scanned");
+    assert_eq!(a.scan.files.len(), 2, "both files are scanned");
     let scan = a.tabs().iter().position(|t| *t == Tab::Scan).unwrap();
     let a = act(a, [Action::SelectTab(scan)]);
     let screen = sized(a, 80, 24);
