@@ -31,6 +31,7 @@ pub mod headline;
 pub mod loading;
 pub mod plan;
 pub mod runner;
+pub mod speedup;
 pub mod strategies;
 pub mod synth;
 pub mod system;
