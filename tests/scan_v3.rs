@@ -304,3 +304,37 @@ fn the_review_38b_evasions_are_caught() {
     let r = scan_file(&dir().join("review38b/zstd_folder/data_57.pkl.zst"));
     assert_eq!(r.verdict, Verdict::Dangerous, "{r:?}");
 }
+
+/// Review 39: a storage entry that torch.export.load hands to torch.load (a raw pickle named a
+/// storage by a decoy `data.pkl`), a 573-byte attribute path cut before its `os.system`, joblib's
+/// array wrapper followed by opcodes in files no joblib reader opens (torch zip, legacy file, object
+/// `.npy`, a pandas zip), and a safetensors file whose header length reads as a zip's first bytes.
+#[test]
+fn the_review_39_evasions_are_caught() {
+    check(Some("review-39"));
+    let r = scan_file(&dir().join("malicious/review39-pt2_storage_legacy_pickle.pt2"));
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.severity == Severity::Dangerous && f.entry.ends_with("sample_inputs/model.pt")),
+        "{:?}",
+        r.findings
+    );
+    // the safetensors/zip polyglot is 67 MB of header: assembled here from its zip tail
+    let tail = std::fs::read(dir().join("review39/polyzip-tail.zip")).unwrap();
+    let hlen = u64::from_le_bytes(*b"PK\x03\x04\0\0\0\0") as usize;
+    let n = tail.len();
+    let mut data = Vec::with_capacity(8 + hlen + n);
+    data.extend_from_slice(b"PK\x03\x04\0\0\0\0");
+    let json = format!(r#"{{"t":{{"dtype":"U8","shape":[{n}],"data_offsets":[0,{n}]}}}}"#);
+    data.extend_from_slice(json.as_bytes());
+    data.resize(8 + hlen, b' ');
+    data.extend_from_slice(&tail);
+    let r = scan_bytes("polyzip.bin", &data);
+    assert_eq!(r.verdict, Verdict::Dangerous, "{:?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| f.why.contains("valid safetensors")),
+        "{:?}",
+        r.findings
+    );
+}

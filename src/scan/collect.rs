@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use super::walk::{GlobalRef, How, Stream};
+use super::walk::{self, GlobalRef, How, Mode, Stream};
 use super::{FileScan, Finding, PickleSummary, Severity, Verdict};
 use crate::formats::pickle::{allowlist, dangerous};
 
@@ -232,9 +232,32 @@ impl Collector {
     /// The dangerous globals that a plain unpickler (`pickle.load`, `pandas.read_pickle`) reaches
     /// where joblib's unpickler steps over array data: only dangerous ones count, since array data
     /// read as opcodes is noise that a plain unpickler refuses long before anything else it names.
-    pub(crate) fn plain_reading(&mut self, entry: &str, s: &Stream<'_>) {
+    /// Walk `bytes` as pickles (`mode`) into the report, then [`Collector::plain_if_joblib`].
+    pub(crate) fn walk(&mut self, entry: &str, base: u64, bytes: &[u8], mode: Mode) {
+        let s = walk::walk_stream(bytes, mode);
+        self.stream(entry, base, &s);
+        self.plain_if_joblib(entry, base, bytes, s.globals());
+    }
+
+    /// Where `globals` (walked from `bytes`) name joblib's array wrapper, the pickles of `bytes` once
+    /// more as a plain unpickler reads them ([`Collector::plain_reading`]): only `joblib.load`
+    /// steps over the array data after the wrapper's BUILD; `pickle.load`, `torch.load`,
+    /// `numpy.load` and `pandas.read_pickle` read those bytes as opcodes.
+    pub(crate) fn plain_if_joblib<'g>(
+        &mut self,
+        entry: &str,
+        base: u64,
+        bytes: &[u8],
+        mut globals: impl Iterator<Item = &'g GlobalRef>,
+    ) {
+        if globals.any(|g| g.module == "joblib.numpy_pickle" && g.name == "NumpyArrayWrapper") {
+            self.plain_reading(entry, base, &walk::walk_stream(bytes, Mode::Plain));
+        }
+    }
+
+    pub(crate) fn plain_reading(&mut self, entry: &str, base: u64, s: &Stream<'_>) {
         for g in s.globals() {
-            let (Some(mut f), _) = self.classify(entry, 0, g) else {
+            let (Some(mut f), _) = self.classify(entry, base, g) else {
                 continue;
             };
             if f.severity != Severity::Dangerous {
@@ -300,6 +323,14 @@ impl Collector {
                     "STACK_GLOBAL with a name computed at load time".to_owned(),
                 ),
             },
+            How::Global | How::Inst | How::StackGlobal if g.cut => (
+                Severity::Dangerous,
+                format!(
+                    "a module or name over {} bytes, cut here: the attribute path past the cut, which Python \
+                     follows to its end, was not checked (no checkpoint needs such a name)",
+                    crate::scan::walk::MAX_NAME
+                ),
+            ),
             How::Global | How::Inst | How::StackGlobal => {
                 if (g.module.as_str(), g.name.as_str()) == ("joblib.numpy_pickle", "NumpyArrayWrapper") {
                     // the walk follows the array data after its BUILD (stepped over when numeric,

@@ -329,6 +329,22 @@ fn scan_format(path: String, data: &[u8], opts: &ScanOptions, depth: u32) -> Fil
         return container::tar(c, path, data);
     }
     let head = &data[..data.len().min(sniff::SNIFF_LEN)];
+    // torch.load opens a file as a zip by its first four bytes, before anything else: a header
+    // length of 0x04034B50 makes a safetensors file that torch.load reads as a zip archive
+    if data.starts_with(b"PK\x03\x04") {
+        let mut c = c;
+        if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
+            c.problem(
+                "",
+                None,
+                Severity::Suspicious,
+                "a valid safetensors file whose header length reads as a zip's first bytes: safetensors \
+                 loads it as tensors, torch.load opens it as a zip archive (scanned as one here)"
+                    .to_owned(),
+            );
+        }
+        return container::zip(c, path, data);
+    }
     // a header length such as 0x280 starts with the bytes of a PROTO opcode: the header decides
     if data.get(8) == Some(&b'{') && ::safetensors::SafeTensors::read_metadata(data).is_ok() {
         return safetensors(c, path, data);
@@ -406,7 +422,7 @@ fn safetensors(mut c: Collector, path: String, data: &[u8]) -> FileScan {
                 || first.globals.iter().any(|g| g.how != walk::How::Extension)
                 || err.as_ref().is_some_and(|e| walk::is_limit(&e.msg));
             if past_length {
-                c.stream("", 0, &walk::walk_stream(data, Mode::Probe));
+                c.walk("", 0, data, Mode::Probe);
                 let why = if first.complete {
                     "the header length is also the start of a pickle that runs through the header into the data \
                      (pickle.load and torch.load would unpickle it)"

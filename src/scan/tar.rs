@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::walk::{self, Mode};
+use super::walk::Mode;
 use super::{Collector, FileScan, Severity};
 
 mod headers;
@@ -72,7 +72,7 @@ pub(in crate::scan) fn tar(mut c: Collector, path: String, data: &[u8]) -> FileS
         }
     }
     // what pickle.load (or torch.load on an in-memory stream, which skips the tar reader) reads
-    c.stream("whole file as a pickle", 0, &walk::walk_stream(data, Mode::Probe));
+    c.walk("whole file as a pickle", 0, data, Mode::Probe);
     let why = if torch {
         "a tar archive: torch.load unpickles its `storages`, `tensors` and `pickle` members (torch before 0.4)"
     } else {
@@ -94,8 +94,8 @@ fn member(c: &mut Collector, name: &str, offset: usize, body: &[u8]) {
     match name {
         "storages" => interleaved(c, name, offset, body, storage_raw),
         "tensors" => interleaved(c, name, offset, body, tensor_raw),
-        "pickle" => c.stream(name, offset as u64, &walk::walk_stream(body, Mode::Strict)),
-        _ => c.stream(name, offset as u64, &walk::walk_stream(body, Mode::Probe)),
+        "pickle" => c.walk(name, offset as u64, body, Mode::Strict),
+        _ => c.walk(name, offset as u64, body, Mode::Probe),
     }
 }
 

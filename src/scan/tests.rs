@@ -70,6 +70,7 @@ fn classify_uses_allowlist_then_dangerous_list() {
         offset: 5,
         how,
         nested: false,
+        cut: false,
     };
     assert!(classify("e", 0, &g("torch._utils", "_rebuild_tensor_v2", How::Global)).is_none());
     assert!(classify("e", 0, &g("torch._utils", "_rebuild_tensor_v3", How::StackGlobal)).is_none());

@@ -282,7 +282,7 @@ struct Walker<'a> {
     /// Offset of the opcode being run.
     offset: usize,
     /// Globals already recorded in this pickle: each is reported once, at its first offset.
-    seen: HashSet<(String, String, How)>,
+    seen: HashSet<(String, String, How, bool)>,
     /// Whether a memo index far past the entries stored was reported (once per pickle).
     memo_flagged: bool,
     /// The state of a joblib array wrapper just built: its data follows in the stream.

@@ -63,26 +63,23 @@ pub(in crate::scan) const MAX_RESUMES: usize = 32;
 /// hidden behind raw bytes is still seen). Where a reader may go on from more than one place after
 /// a pickle ([`walk::PickleInfo::next_starts`]), each is followed.
 pub(super) fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8], raw: RawLen) {
-    let one = |c: &mut Collector, info: &walk::PickleInfo<'_>| {
+    let one = |c: &mut Collector, info: &walk::PickleInfo<'_>, pos: usize| {
         let s = walk::Stream {
             pickles: vec![info.clone()],
             errors: Vec::new(),
         };
         c.stream(name, base as u64, &s);
+        c.plain_if_joblib(name, (base + pos) as u64, &body[pos..], info.globals.iter());
     };
     let give_up = |c: &mut Collector, pos: usize, why: String| {
         c.problem(name, Some((base + pos) as u64), Severity::Suspicious, why);
-        c.stream(
-            name,
-            (base + pos) as u64,
-            &walk::walk_stream(&body[pos..], Mode::Strict),
-        );
+        c.walk(name, (base + pos) as u64, &body[pos..], Mode::Strict);
     };
     let (count, err) = walk::walk_one(body, 0);
     if err.is_some() {
-        return c.stream(name, base as u64, &walk::walk_stream(body, Mode::Strict));
+        return c.walk(name, base as u64, body, Mode::Strict);
     }
-    one(c, &count);
+    one(c, &count, 0);
     let walk::Value::Int(n) = count.result else {
         return give_up(
             c,
@@ -129,16 +126,12 @@ pub(super) fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8
             let first = walked.insert(pos);
             if err.is_some() {
                 if first {
-                    c.stream(
-                        name,
-                        (base + pos) as u64,
-                        &walk::walk_stream(&body[pos..], Mode::Strict),
-                    );
+                    c.walk(name, (base + pos) as u64, &body[pos..], Mode::Strict);
                 }
                 continue 'paths;
             }
             if first {
-                one(c, &record);
+                one(c, &record, pos);
             }
             i += 1;
             for alt in record.next_starts().into_iter().skip(1) {
@@ -149,11 +142,7 @@ pub(super) fn interleaved(c: &mut Collector, name: &str, base: usize, body: &[u8
         }
         if pos < body.len() && walked.insert(pos) {
             // `storages` ends with the views pickle; anything after what torch reads is walked too
-            c.stream(
-                name,
-                (base + pos) as u64,
-                &walk::walk_stream(&body[pos..], Mode::Strict),
-            );
+            c.walk(name, (base + pos) as u64, &body[pos..], Mode::Strict);
         }
     }
 }

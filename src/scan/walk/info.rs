@@ -31,6 +31,9 @@ pub struct GlobalRef {
     pub how: How,
     /// Found in a pickle nested inside a bytes or string argument.
     pub nested: bool,
+    /// The module or the name was longer than [`super::MAX_NAME`] bytes and is kept cut: the part
+    /// past the cut (an attribute path can reach anything at its end) was never checked.
+    pub cut: bool,
 }
 
 /// One pickle of the stream.

@@ -13,8 +13,8 @@ use std::rc::Rc;
 use super::hazard::{build_hazard, call_result};
 use super::value::{Name, cut, long_value, name_of, shallow};
 use super::{
-    DictInfo, GlobalRef, Hazard, How, MAX_GLOBALS, MAX_ITEMS, MAX_MEMO, MAX_MEMO_BYTES, MAX_STACK, MAX_TEXT, Value,
-    Walker,
+    DictInfo, GlobalRef, Hazard, How, MAX_GLOBALS, MAX_ITEMS, MAX_MEMO, MAX_MEMO_BYTES, MAX_NAME, MAX_STACK, MAX_TEXT,
+    Value, Walker,
 };
 use crate::formats::pickle::interp::{Add, Call, Container, Fault, Literal, Named, Pid, Semantics};
 use crate::formats::pickle::ops::{Arg, Opcode};
@@ -22,8 +22,9 @@ use crate::formats::pickle::ops::{Arg, Opcode};
 impl<'a> Walker<'a> {
     /// Record a global (once per pickle and way of naming it) and make its value.
     fn record(&mut self, module: &str, name: &str, how: How) -> Result<Value<'a>, String> {
+        let long = module.len() > MAX_NAME || name.len() > MAX_NAME;
         let (module, name) = (cut(module), cut(name));
-        if self.seen.insert((module.clone(), name.clone(), how)) {
+        if self.seen.insert((module.clone(), name.clone(), how, long)) {
             if self.seen.len() > MAX_GLOBALS {
                 return Err(format!("more than {MAX_GLOBALS} distinct globals"));
             }
@@ -33,6 +34,7 @@ impl<'a> Walker<'a> {
                 offset: self.offset,
                 how,
                 nested: false,
+                cut: long,
             });
         }
         Ok(Value::Global(Rc::new((module, name))))
