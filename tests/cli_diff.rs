@@ -281,7 +281,7 @@ fn complex128_and_complex32_differences_are_measured_and_quantized_ones_are_not_
             .unwrap()
             .clone()
     };
-    for name in ["c128", "c32"] {
+    for name in ["c128", "c32", "neg", "conj"] {
         let (t, want) = (row(name), &expected[name]);
         assert_eq!(t["equal"], false, "{t}");
         for field in ["max_abs_diff", "mean_abs_diff"] {
@@ -291,6 +291,15 @@ fn complex128_and_complex32_differences_are_measured_and_quantized_ones_are_not_
                 "{name} {field}: {got} vs torch {want}"
             );
         }
+        // the cosine of the tensors as vectors of real and imaginary parts: B = -A is -1 (the
+        // magnitudes' cosine said 1), and 1 - cos agrees with it
+        let (cos, want) = (
+            t["cosine_similarity"].as_f64().unwrap(),
+            want["cosine_similarity"].as_f64().unwrap(),
+        );
+        assert!((cos - want).abs() <= 1e-6, "{name} cosine: {cos} vs torch {want}");
+        let one_minus = t["one_minus_cosine"].as_f64().unwrap();
+        assert!((1.0 - cos - one_minus).abs() <= 1e-6, "{name}: cos {cos}, 1-cos {one_minus}");
     }
     let q = row("q");
     assert_eq!((&q["dtype"], &q["equal"]), (&Value::from("qint8"), &Value::Bool(false)));

@@ -78,6 +78,21 @@ impl Acc {
         }
     }
 
+    /// [`Acc::add_exact`] for a pair of complex numbers: the tolerance and the relative difference
+    /// on their magnitudes, the cosine on each tensor as a vector of real and imaginary parts (as
+    /// torch computes it on `view_as_real`): `c` against `-c` is −1, not the magnitudes' 1.
+    #[inline]
+    fn add_complex(&mut self, (ar, ai): (f64, f64), (br, bi): (f64, f64), same: bool, tol: &Tolerance) {
+        let (dot, dn) = (self.dot, self.dn);
+        let (x, y) = (ar.hypot(ai), br.hypot(bi));
+        self.add_exact(x, y, (ar - br).hypot(ai - bi), same, tol);
+        if x.is_finite() && y.is_finite() {
+            self.dot = dot + (ar * br + ai * bi);
+            // Σ(|a|² − |b|²), each term as a product of small differences
+            self.dn = dn + ((ar - br) * (ar + br) + (ai - bi) * (ai + bi));
+        }
+    }
+
     fn rel(&mut self, r: f64) {
         self.max_rel = Some(self.max_rel.map_or(r, |m| largest(m, r)));
     }
@@ -209,13 +224,7 @@ pub(super) fn value_diff(
                         (pa.read(&a[..wa]), pa.read(&a[wa..])),
                         (pb.read(&b[..wb]), pb.read(&b[wb..])),
                     );
-                    acc.add_exact(
-                        ar.hypot(ai),
-                        br.hypot(bi),
-                        (ar - br).hypot(ai - bi),
-                        same(ar, br) && same(ai, bi),
-                        &judge,
-                    );
+                    acc.add_complex((ar, ai), (br, bi), same(ar, br) && same(ai, bi), &judge);
                 }
             }
             None => {
