@@ -64,6 +64,8 @@ fn packed_quantized_weights_count_at_their_unpacked_shape() {
         ("gptq3", 131_072, "GPTQ 3-bit, group 128"),
         ("mlx6", 131_072, "MLX 6-bit, group 64"),
         ("bnb4", 131_072 + 32 * 512, "bitsandbytes nf4"),
+        // review 39: config.json without bnb_4bit_quant_type; the tensors' quant_state names nf4
+        ("bnb4-nokind", 131_072 + 32 * 512, "bitsandbytes nf4"),
     ] {
         // the folder and the file alone (config.json beside it) count the same
         for path in [packed(dir), packed(&format!("{dir}/model.safetensors"))] {

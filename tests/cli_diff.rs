@@ -299,7 +299,10 @@ fn complex128_and_complex32_differences_are_measured_and_quantized_ones_are_not_
         );
         assert!((cos - want).abs() <= 1e-6, "{name} cosine: {cos} vs torch {want}");
         let one_minus = t["one_minus_cosine"].as_f64().unwrap();
-        assert!((1.0 - cos - one_minus).abs() <= 1e-6, "{name}: cos {cos}, 1-cos {one_minus}");
+        assert!(
+            (1.0 - cos - one_minus).abs() <= 1e-6,
+            "{name}: cos {cos}, 1-cos {one_minus}"
+        );
     }
     let q = row("q");
     assert_eq!((&q["dtype"], &q["equal"]), (&Value::from("qint8"), &Value::Bool(false)));

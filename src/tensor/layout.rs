@@ -239,7 +239,8 @@ fn label_widths(rows: &[(String, String, u64)]) -> (usize, usize, usize) {
 
 /// The rows of a histogram as `(lo, hi, count)` labels: one row for a constant tensor (`hi` empty);
 /// for integers, the integers each bin holds (`3 .. 5`, or `4` alone), bins that hold no integer left
-/// out (they are empty); otherwise equal-width float edges.
+/// out (they are empty); otherwise, and for integers past 2^53 (where the `f64` edges cannot name
+/// the integer each bin ends at, nor the exact minimum and maximum), equal-width float edges.
 pub fn histogram_rows(h: &Histogram, integer: bool) -> Vec<(String, String, u64)> {
     let total: u64 = h.counts.iter().sum();
     if h.lo == h.hi || h.counts.len() <= 1 {
@@ -248,11 +249,14 @@ pub fn histogram_rows(h: &Histogram, integer: bool) -> Vec<(String, String, u64)
     let n = h.counts.len() as f64;
     let edge = |i: usize| h.lo + (h.hi - h.lo) * i as f64 / n;
     let last = h.counts.len() - 1;
-    if integer {
+    // past 2^53 an f64 edge rounds to an even integer: `edge - 1` is lost
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if integer && h.lo.abs() < EXACT && h.hi.abs() < EXACT {
         let mut rows = Vec::new();
         for (i, &c) in h.counts.iter().enumerate() {
             // the last bin is closed: it holds hi
-            let first = edge(i).ceil();
+            // + 0.0: the ceiling of an edge in (-1, 0) is -0, printed "-0"
+            let first = edge(i).ceil() + 0.0;
             let end = if i == last { h.hi } else { edge(i + 1).ceil() - 1.0 };
             if end < first {
                 continue;
@@ -361,6 +365,23 @@ mod tests {
             counts: vec![0, 0, 7],
         };
         assert_eq!(histogram_rows(&h, false), [("0.5".to_string(), String::new(), 7)]);
+        // a bin starting in (-1, 0) starts at 0, not "-0"
+        let h = Histogram {
+            lo: -128.0,
+            hi: 127.0,
+            counts: vec![1; 4],
+        };
+        assert_eq!(histogram_rows(&h, true)[2].0, "0");
+        // past 2^53 the f64 edges cannot name integers (edge - 1 is lost, the maximum rounded):
+        // float edges, which overlap as float bins do, rather than integers that claim too much
+        let h = Histogram {
+            lo: i64::MIN as f64,
+            hi: i64::MAX as f64,
+            counts: vec![1; 4],
+        };
+        let rows = histogram_rows(&h, true);
+        assert_eq!(rows[0].0, "-9.223e18");
+        assert_eq!(rows[3].1, "9.223e18");
     }
 
     #[test]
