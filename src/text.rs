@@ -171,6 +171,24 @@ pub fn plural(n: u64, noun: &str) -> String {
     format!("{} {noun}{}", count(n), if es { "es" } else { "s" })
 }
 
+/// `n` as an English ordinal: `2nd`, `3rd`, `4th`, `11th`, `21st`.
+///
+/// ```
+/// assert_eq!(tensorscope::text::ordinal(2), "2nd");
+/// assert_eq!(tensorscope::text::ordinal(12), "12th");
+/// assert_eq!(tensorscope::text::ordinal(23), "23rd");
+/// ```
+pub fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// Parse a size such as `5GB`, `500MB`, `10KiB`, `123` (bytes).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();

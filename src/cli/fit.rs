@@ -230,6 +230,7 @@ fn human(out: &mut impl Write, path: &std::path::Path, r: &FitReport) -> std::io
             bytes(d.budget_bytes)
         };
         let layers = match d.layers.as_slice() {
+            [a, b] if a == b => format!("layer {a}"),
             [a, b] => format!("layers {a}-{b}"),
             _ => "no layers".into(),
         };

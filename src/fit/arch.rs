@@ -415,7 +415,8 @@ fn read_config(root: &Value) -> Result<Model, Refusal> {
                 .push(if (i + 1) % every == 0 { full.clone() } else { linear(c)? });
         }
         m.notes.push(format!(
-            "every {every}th layer full attention, the others linear (full_attention_interval)"
+            "every {} layer full attention, the others linear (full_attention_interval)",
+            crate::text::ordinal(every as u64)
         ));
         return Ok(m);
     }
@@ -446,7 +447,8 @@ fn read_config(root: &Value) -> Result<Model, Refusal> {
             });
         }
         m.notes.push(format!(
-            "every {p}th layer global, the others slide (sliding_window_pattern {p})"
+            "every {} layer global, the others slide (sliding_window_pattern {p})",
+            crate::text::ordinal(p as u64)
         ));
     } else if use_sw == Some(true) {
         let from = num(c, &["max_window_layers"]).unwrap_or(0);

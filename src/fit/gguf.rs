@@ -140,7 +140,8 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
             let values =
                 recurrent_values(k_heads, v_heads, k_dim_s, inner / v_heads, kernel).ok_or("ssm sizes overflow")?;
             m.notes.push(format!(
-                "every {every}th layer full attention, the others recurrent (full_attention_interval)"
+                "every {} layer full attention, the others recurrent (full_attention_interval)",
+                crate::text::ordinal(every as u64)
             ));
             Some((every, values))
         }
@@ -179,7 +180,8 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
                 ));
             };
             m.notes.push(format!(
-                "every {p}th layer global, the others slide ({from} for {arch})"
+                "every {} layer global, the others slide ({from} for {arch})",
+                crate::text::ordinal(p as u64)
             ));
             (0..layers).map(|i| (i + 1) % p != 0).collect()
         }

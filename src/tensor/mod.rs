@@ -251,7 +251,8 @@ impl<'a> View<'a> {
                 strides.push(s);
                 continue;
             };
-            let di = i64::try_from(d).map_err(|_| Error::Usage("dimension too large to slice".into()))?;
+            let di = i64::try_from(d)
+                .map_err(|_| Error::Usage(format!("dimension {axis} of size {d} is too large to slice")))?;
             match dim {
                 SliceDim::Index(i) => {
                     let j = if i < 0 { i + di } else { i };
