@@ -2,9 +2,10 @@
 //! so a printed value identifies the stored one.
 //!
 //! - F32 and F64 (and C64 parts): the shortest text that reads back as the same `f32`/`f64`.
-//! - F16: 5 significant digits, BF16: 4, E4M3 kinds and F6_E2M3: 3, the rest of the small kinds: 2 —
-//!   enough to tell any two neighbouring values of the kind apart (⌈1 + p·log10 2⌉ for p bits of
-//!   precision), with trailing zeros dropped.
+//! - F16: 5 significant digits, BF16: 4 — enough to tell any two neighbouring values of the kind
+//!   apart (⌈1 + p·log10 2⌉ for p bits of precision), with trailing zeros dropped.
+//! - The 8-bit and smaller floats (F8, F6, F4 kinds): the shortest `f32` text, which is the stored
+//!   value (`1024`, `-1.25`; two digits had printed `1e3` and `-1.2`).
 //! - Integers exactly, booleans as `true`/`false`, complex numbers as `1.5+2j`.
 //!
 //! Exponent notation is used below 1e-4 and from 10^digits up (from 1e16 for the shortest forms).
@@ -18,8 +19,9 @@ fn digits(dtype: DType) -> Option<usize> {
     match dtype {
         F16 => Some(5),
         BF16 => Some(4),
-        F8_E4M3 | F8_E4M3FNUZ | F6_E2M3 => Some(3),
-        F8_E5M2 | F8_E5M2FNUZ | F8_E8M0 | F6_E3M2 | F4 => Some(2),
+        // the 8-bit and smaller kinds: so few values that digits enough to tell neighbours apart
+        // print numbers that are not stored (1024 as 1e3, -1.25 as -1.2): their shortest f32 form
+        // is short and is the stored value
         _ => None,
     }
 }
@@ -133,5 +135,10 @@ mod tests {
         assert_eq!(value(DType::BOOL, Value::Bool(true)), "true");
         assert_eq!(value(DType::C64, Value::Complex(1.5, -2.0)), "1.5-2j");
         assert_eq!(value(DType::C64, Value::Complex(0.0, 0.25)), "0+0.25j");
+        // the small floats print the value stored, not two digits of it (review 39)
+        assert_eq!(value(DType::F8_E8M0, Value::Float(1024.0)), "1024");
+        assert_eq!(value(DType::F8_E5M2, Value::Float(-256.0)), "-256");
+        assert_eq!(value(DType::F8_E5M2FNUZ, Value::Float(-1.25)), "-1.25");
+        assert_eq!(value(DType::F8_E4M3, Value::Float(0.001953125)), "0.001953125");
     }
 }
