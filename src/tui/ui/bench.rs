@@ -279,8 +279,8 @@ fn results(
     if let Some(h) = header {
         Paragraph::new(h).render(top, buf);
     }
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let first = view.frame(usize::from(body.height), para.line_count(body.width));
-    para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
-        .render(body, buf);
+    // only the rows on screen go to the Paragraph (it scrolls by a u16: at most 65,535 rows)
+    let text = super::window::Wrapped::new(lines, body.width);
+    let first = view.frame(usize::from(body.height), text.total());
+    text.window(first, usize::from(body.height)).render(body, buf);
 }
