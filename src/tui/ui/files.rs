@@ -147,8 +147,10 @@ fn totals(app: &App) -> String {
         return format!("  {tensors}, counting…");
     }
     let root = app.tensors.tree.node(tensorscope::tree::Tree::ROOT);
+    // each storage once, as `inspect` counts it; the listed sum beside it when they differ
+    let unique = app.tensors.unique_bytes;
     let listed = ck.total_bytes();
-    let as_listed = if listed != root.bytes {
+    let as_listed = if listed != unique {
         format!(" ({} as listed)", bytes(listed))
     } else {
         String::new()
@@ -156,7 +158,7 @@ fn totals(app: &App) -> String {
     format!(
         "  {tensors}, {}, {}{as_listed}",
         tensorscope::text::plural(root.params, "parameter"),
-        bytes(root.bytes)
+        bytes(unique)
     )
 }
 

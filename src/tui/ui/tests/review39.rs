@@ -32,3 +32,21 @@ fn the_value_viewer_reaches_items_past_row_65535() {
     assert!(rows[21].contains("128255  tok128255"), "{end}");
     assert_eq!(a.tab, Tab::Files);
 }
+
+/// A pickle whose tensors are views of one storage: the Tensors title and the Files totals give
+/// the bytes on disk, each storage once, as `inspect` does, and the listed sum beside it.
+#[test]
+fn views_of_one_storage_count_its_bytes_once() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/torch/views.pt");
+    let a = super::settle(crate::tui::load(&path, &Default::default()).expect("opens"));
+    let c = a.ck.counting();
+    assert_ne!(c.unique_bytes, a.ck.total_bytes(), "the file has views");
+    let unique = tensorscope::text::bytes(c.unique_bytes);
+    let listed = tensorscope::text::bytes(a.ck.total_bytes());
+    let tensors = draw(&a, 120, 30);
+    let title = tensors.lines().nth(1).unwrap_or_default();
+    assert!(title.contains(&unique), "{unique} in the title:\n{tensors}");
+    let a = act(a, [Action::SelectTab(1)]);
+    let files = draw(&a, 120, 30);
+    assert!(files.contains(&format!("{unique} ({listed} as listed)")), "{files}");
+}
