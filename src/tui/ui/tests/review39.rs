@@ -50,3 +50,20 @@ fn views_of_one_storage_count_its_bytes_once() {
     let files = draw(&a, 120, 30);
     assert!(files.contains(&format!("{unique} ({listed} as listed)")), "{files}");
 }
+
+/// At 80 columns the note of two reports written in a long folder says how many went where, the
+/// names cut with `…`: the folder is never lost off the edge.
+#[test]
+fn the_status_note_of_files_written_keeps_the_folder_at_80_columns() {
+    let mut a = act(app("gpt2-tiny.safetensors"), [Action::SelectTab(1)]);
+    let dir = std::path::Path::new("/home/someone/projects/checkpoints/reports");
+    a.wrote = vec![dir.join("gpt2-tiny.cdx.json"), dir.join("gpt2-tiny.spdx.json")];
+    a.note = Some(crate::tui::export::wrote(&a.wrote));
+    let screen = draw(&a, 80, 24);
+    let status = screen.lines().last().unwrap_or_default();
+    assert_eq!(
+        status.trim(),
+        "wrote 2 files in /home/someone/projects/checkpoints/reports: gpt2-tiny.cdx.jso…",
+        "{screen}"
+    );
+}
