@@ -67,3 +67,39 @@ fn the_status_note_of_files_written_keeps_the_folder_at_80_columns() {
         "{screen}"
     );
 }
+
+/// The Diff tab's summary too wide for its line is cut between two parts with `· …`, never in
+/// the middle of a phrase.
+#[test]
+fn the_diff_summary_is_cut_between_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, vals: &[f32], extra: bool| {
+        let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut names = vec!["enc.w", "enc.b"];
+        if extra {
+            names.push(if name == "a" { "only.a" } else { "only.b" });
+        }
+        let views = names.iter().map(|n| {
+            let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![vals.len()], &bytes).unwrap();
+            (n.to_string(), v)
+        });
+        let p = dir.path().join(format!("{name}.safetensors"));
+        std::fs::write(&p, safetensors::serialize(views, None).unwrap()).unwrap();
+        p
+    };
+    let a = write("a", &[0.5, 1.0, -2.0, 0.25], true);
+    let b = write("b", &[0.5, 1.0, -2.0, 0.3], true);
+    let app = super::settle(crate::tui::load_pair(&a, &b, &Default::default()).unwrap());
+    let screen = draw(&app, 60, 12);
+    let summary = screen.lines().nth(2).unwrap_or_default().trim_matches(['│', ' ']);
+    assert!(summary.ends_with(" · …"), "cut between parts:\n{screen}");
+    let full = draw(&app, 200, 12);
+    let whole = full.lines().nth(2).unwrap_or_default().trim_matches(['│', ' ']);
+    assert!(whole.chars().count() > 58, "too wide for 60 columns: {whole:?}");
+    let kept = summary.trim_end_matches(" · …");
+    assert!(whole.starts_with(kept), "{kept:?} of {whole:?}");
+    assert!(
+        whole[kept.len()..].starts_with(" · "),
+        "whole parts kept: {kept:?} of {whole:?}"
+    );
+}
