@@ -103,3 +103,19 @@ fn the_diff_summary_is_cut_between_parts() {
         "whole parts kept: {kept:?} of {whole:?}"
     );
 }
+
+/// A long warning in the Files tab continues under its text (four columns in), not at column 0.
+#[test]
+fn a_long_warning_continues_under_its_text() {
+    let mut a = act(app("gpt2-tiny.safetensors"), [Action::SelectTab(1)]);
+    if let Some(ck) = std::sync::Arc::get_mut(&mut a.ck) {
+        ck.warnings = vec![format!("a warning long enough to wrap {}", "word ".repeat(30))];
+    }
+    let screen = draw(&a, 60, 40);
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("a warning long"))
+        .expect("the warning");
+    assert!(rows[at + 1].starts_with("│    word"), "hanging indent:\n{screen}");
+}
