@@ -119,3 +119,26 @@ fn a_long_warning_continues_under_its_text() {
         .expect("the warning");
     assert!(rows[at + 1].starts_with("│    word"), "hanging indent:\n{screen}");
 }
+
+/// A headline that wraps on words into more rows than its width divided by the pane's gets all
+/// of them: its last word is on screen.
+#[test]
+fn the_bench_headline_keeps_its_last_word() {
+    let mut r = tensorscope::report::sample::report();
+    // 152 columns: two rows of 78 by count, three as words wrap
+    r.headline = vec![format!(
+        "{} {} {} finalword",
+        "x".repeat(70),
+        "y".repeat(20),
+        "z".repeat(50)
+    )];
+    let mut a = app("gpt2-tiny.bin");
+    a.update(Action::SelectTab(3));
+    assert!(matches!(
+        a.update(Action::RunBench),
+        Some(crate::tui::app::Effect::StartBench(_))
+    ));
+    a.update(Action::Bench(crate::tui::bench::BenchMsg::Done(Ok(Box::new(r)))));
+    let screen = draw(&a, 80, 24);
+    assert!(screen.contains("finalword"), "{screen}");
+}
