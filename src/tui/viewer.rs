@@ -117,7 +117,6 @@ impl Viewer {
 
 #[cfg(test)]
 #[path = "../../tests/common/gguf.rs"]
-#[allow(dead_code)]
 mod gguf_builder;
 
 #[cfg(test)]
