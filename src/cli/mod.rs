@@ -214,15 +214,17 @@ fn open(mut paths: Vec<PathBuf>, key: Option<&std::path::Path>, env: &tensorscop
     opened.map_err(|e| with_verdict(&first, e))
 }
 
-/// An error reading a local file that the scanner calls not safe says so: whoever ran
-/// `tensorscope evil.pkl` learns that it is dangerous, not only that it holds no tensors.
+/// The legacy tar error's advice (formats/pickle/legacy.rs), left out where the scanner flags the file.
+const LOAD_WITH_TORCH: &str = "; load and re-save it with torch";
+
+/// An error opening a local file that the scanner calls not safe says so: whoever ran
+/// `tensorscope evil.pkl` learns that it is dangerous, not only that it holds no tensors (a format
+/// error, "not a checkpoint", an unsupported legacy tar alike), and is not told to load it with torch.
 fn with_verdict(path: &std::path::Path, e: anyhow::Error) -> anyhow::Error {
-    // only files (a folder's scan is its own command), and only read errors (not a missing tensor)
-    let read_error = e.chain().any(|c| {
-        c.downcast_ref::<tensorscope::Error>()
-            .is_some_and(|t| matches!(t, tensorscope::Error::Format { .. }))
-    });
-    if !read_error || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    // only files (a folder's scan is its own command), and only a file that does not open (not a
+    // missing tensor or key in one that does)
+    let ours = e.chain().any(|c| c.downcast_ref::<tensorscope::Error>().is_some());
+    if !ours || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) || tensorscope::checkpoint::open(path).is_ok() {
         return e;
     }
     let scan = tensorscope::scan::scan_file(path);
@@ -245,9 +247,11 @@ fn with_verdict(path: &std::path::Path, e: anyhow::Error) -> anyhow::Error {
         .as_deref()
         .map(|g| format!(" ({})", tensorscope::text::escape(g)))
         .unwrap_or_default();
+    // the advice to load a legacy tar with torch is no advice for a file that the scanner flags
+    let line = error_line(&e);
+    let line = line.trim_start_matches("error: ").replace(LOAD_WITH_TORCH, "");
     anyhow::anyhow!(
-        "{}; the scanner calls it {verdict}{what}: run `tensorscope scan {}` before loading it anywhere",
-        error_line(&e).trim_start_matches("error: "),
+        "{line}; the scanner calls it {verdict}{what}: run `tensorscope scan {}` before loading it anywhere",
         tensorscope::text::path(path)
     )
 }
@@ -373,6 +377,31 @@ mod tests {
         );
         let same = args(&["t", "--color", "never", "x.bin"]);
         assert_eq!(hoist_global_options(same.clone()), same);
+    }
+
+    /// A file the TUI cannot open and the scanner flags gets the verdict, whichever error it is
+    /// ("not a checkpoint", a legacy tar, a format error), and no advice to load it with torch.
+    #[test]
+    fn every_file_that_does_not_open_and_is_flagged_gets_the_verdict() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for rel in [
+            "tests/data/scan/malicious/legacy-and-tar.pt",
+            "tests/data/scan/malicious/int-hex.pkl",
+            "tests/data/scan/malicious/long-hex.pkl",
+            "samples/malicious.pkl",
+        ] {
+            let path = root.join(rel);
+            let e = crate::tui::load(&path, &Default::default())
+                .err()
+                .expect("does not open");
+            let msg = with_verdict(&path, e).to_string();
+            assert!(msg.contains("the scanner calls it"), "{rel}: {msg}");
+            assert!(!msg.contains("with torch"), "{rel}: {msg}");
+        }
+        // a file that opens keeps its error as it is (a missing key, not a read error)
+        let path = root.join("samples/tiny.gguf");
+        let e = with_verdict(&path, anyhow::anyhow!(tensorscope::Error::Usage("no key".into())));
+        assert_eq!(e.to_string(), "no key");
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct App {
     pub page: usize,
     /// A one-line message for the status bar (copied, …).
     pub note: Option<String>,
+    /// The files the note says were written (empty for any other note): the status line shortens
+    /// the note to its width by them, keeping the folder.
+    pub wrote: Vec<std::path::PathBuf>,
     /// Where the Bench tab writes the twin; the loop removes it on quit.
     pub twin_dir: PathBuf,
     pub quit: bool,
@@ -150,6 +153,7 @@ impl App {
             hub,
             page: 10,
             note: None,
+            wrote: Vec::new(),
             twin_dir: std::env::temp_dir().join(format!("{}{}", super::bench::TWIN_PREFIX, std::process::id())),
             quit: false,
         }
@@ -204,6 +208,7 @@ impl App {
         // a note stays until the next key: the hashing worker's progress does not wipe it
         if !matches!(action, Action::Hash(_)) {
             self.note = None;
+            self.wrote.clear();
         }
         if self.viewer_update(&action) {
             return None;
@@ -425,7 +430,10 @@ impl App {
             }
             Action::Exported(r) => {
                 self.note = Some(match r {
-                    Ok(paths) => super::export::wrote(&paths),
+                    Ok(paths) => {
+                        self.wrote.clone_from(&paths);
+                        super::export::wrote(&paths)
+                    }
                     Err(e) => format!("export failed: {}", tensorscope::text::escape(&e)),
                 });
             }

@@ -49,6 +49,9 @@ pub struct TensorPane {
     /// The preview asked for (Enter on a tensor, J/K, s): a terminal too narrow for both panes
     /// shows it instead of the list until ←, Esc or a move.
     pub preview_focus: bool,
+    /// Bytes on disk, each storage once (`inspect`'s `bytes`): views and transposes of one
+    /// storage count once, where the tree's nodes add each view.
+    pub unique_bytes: u64,
 }
 
 /// The longest prefix of every name that ends at a `.` or `/` (whole name parts only); 0 for one name
@@ -81,7 +84,11 @@ pub fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> usize {
 impl TensorPane {
     /// The pane of `ck`, counted by its roles (tied and packed weights as the model defines them).
     pub fn of(ck: &Checkpoint) -> TensorPane {
-        TensorPane::new(&ck.tensors, &ck.counting().roles)
+        let c = ck.counting();
+        TensorPane {
+            unique_bytes: c.unique_bytes,
+            ..TensorPane::new(&ck.tensors, &c.roles)
+        }
     }
 
     /// The pane of `ck` now, or an empty stand-in whose tree a worker builds ([`TensorPane::of`])
@@ -123,6 +130,7 @@ impl TensorPane {
             offset: 0,
             pending: false,
             preview_focus: false,
+            unique_bytes: 0,
             tied: roles
                 .iter()
                 .enumerate()
@@ -132,6 +140,7 @@ impl TensorPane {
                 })
                 .collect(),
         };
+        pane.unique_bytes = pane.tree.node(Tree::ROOT).bytes;
         pane.open[Tree::ROOT] = true;
         pane.open_first_screen();
         pane.rebuild(None);

@@ -34,29 +34,31 @@ pub fn long_keys(ck: &Checkpoint) -> Vec<String> {
 }
 
 /// The value of `key` whole, as lines: a GGUF value through the core's `show` path (arrays one item
-/// per line, each with its index), any other metadata value as stored.
+/// per row, each with its index, its newlines escaped), any other metadata value as stored.
 pub fn load(ck: &Checkpoint, key: &str) -> (String, Vec<String>) {
     let shown = escape(key).into_owned();
     match tensorscope::checkpoint::gguf::metadata_value(ck, key) {
-        Ok(Some(v)) => {
-            let text = v.text();
-            let mut lines: Vec<String> = text.lines().map(|l| escape(l).into_owned()).collect();
-            let array = v.kind.starts_with("ARRAY");
-            if array {
-                let w = lines.len().to_string().len();
-                for (i, l) in lines.iter_mut().enumerate() {
-                    if !l.starts_with("… ") {
-                        *l = format!("{i:>w$}  {l}");
-                    }
+        Ok(Some(v)) => match v.items() {
+            // one row per item, its index first, control characters escaped (`nl\x0ax`) as the
+            // Files tab shows them, then "… N more" when the array was cut; the count is the array's
+            Some(items) => {
+                let count = items.len() as u64 + v.more;
+                let w = count.saturating_sub(1).to_string().len();
+                let mut lines: Vec<String> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| format!("{i:>w$}  {}", escape(item)))
+                    .collect();
+                if v.more > 0 {
+                    lines.push(format!("… {} more", v.more));
                 }
+                (format!("{shown} ({}, {count} items)", escape(&v.kind)), lines)
             }
-            let count = if array {
-                format!(", {} items", lines.len() as u64 + v.more)
-            } else {
-                String::new()
-            };
-            (format!("{shown} ({}{count})", escape(&v.kind)), lines)
-        }
+            None => {
+                let lines = v.text().lines().map(|l| escape(l).into_owned()).collect();
+                (format!("{shown} ({})", escape(&v.kind)), lines)
+            }
+        },
         Ok(None) => {
             let v = ck
                 .metadata
@@ -114,8 +116,51 @@ impl Viewer {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/gguf.rs"]
+mod gguf_builder;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::gguf_builder as builder;
+
+    /// A GGUF whose `tokenizer.ggml.tokens` holds `tokens`, in a temporary folder.
+    fn with_tokens(dir: &std::path::Path, tokens: &[&[u8]]) -> std::path::PathBuf {
+        let mut v = 8u32.to_le_bytes().to_vec();
+        v.extend((tokens.len() as u64).to_le_bytes());
+        for t in tokens {
+            v.extend(builder::string(t));
+        }
+        let b = builder::Builder::default()
+            .kv("tokenizer.ggml.tokens", 9, v)
+            .f32s("w", &[1.0]);
+        let path = dir.join("t.gguf");
+        std::fs::write(&path, b.bytes()).unwrap();
+        path
+    }
+
+    /// A token with a newline is one row (escaped as the Files tab shows it), a token starting
+    /// with "… " is indexed, and the count is the array's: the "… N more" row is no item.
+    #[test]
+    fn one_row_per_item_and_the_count_is_the_arrays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = with_tokens(dir.path(), &[b"nl\nx", "… two".as_bytes(), b"c"]);
+        let ck = tensorscope::checkpoint::open(&path).unwrap();
+        let (title, lines) = load(&ck, "tokenizer.ggml.tokens");
+        assert_eq!(title, "tokenizer.ggml.tokens (ARRAY[STRING], 3 items)");
+        assert_eq!(lines, ["0  nl\\x0ax", "1  … two", "2  c"]);
+
+        let many: Vec<&[u8]> = vec![b"t"; 300_003];
+        let path = with_tokens(dir.path(), &many);
+        let ck = tensorscope::checkpoint::open(&path).unwrap();
+        let (title, lines) = load(&ck, "tokenizer.ggml.tokens");
+        assert_eq!(title, "tokenizer.ggml.tokens (ARRAY[STRING], 300003 items)");
+        let shown = tensorscope::formats::gguf::MAX_SHOWN_ITEMS;
+        assert_eq!(lines.len(), shown + 1, "the items read, then the marker");
+        assert_eq!(lines[shown], format!("… {} more", 300_003 - shown));
+        assert_eq!(lines[shown - 1], format!("{}  t", shown - 1));
+    }
 
     #[test]
     fn a_gguf_token_list_and_template_open_whole() {

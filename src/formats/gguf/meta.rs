@@ -141,6 +141,15 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl FullValue {
+    /// An array's items as text, one string each (as [`FullValue::text`] writes them, so an item
+    /// may hold a newline); `None` for a value that is not an array.
+    pub fn items(&self) -> Option<Vec<String>> {
+        match &self.value {
+            Value::Array(a) => Some(a.head.iter().map(|v| render(v, true)).collect()),
+            _ => None,
+        }
+    }
+
     /// The value as text: a string as is, a scalar as a number, an array one item per line (and
     /// "… N more" when it was cut).
     pub fn text(&self) -> String {

@@ -175,7 +175,9 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
         None => {}
     }
     let w = usize::from(area.width).max(1);
-    let rows: usize = head.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
+    // the rows the headline takes as the Paragraph wraps it (on words: more than its width / w)
+    let head = Paragraph::new(head).wrap(Wrap { trim: true });
+    let rows = head.line_count(area.width);
     // one row, never wrapped: the settings in full where they fit, else in short
     let full = format!("{} · e writes HTML, JSON, Markdown, CSV · ↑↓ scroll", settings_line(b));
     let settings = if full.chars().count() <= w {
@@ -191,7 +193,7 @@ fn finished(b: &BenchState, r: &Report, area: Rect, buf: &mut Buffer) {
         Constraint::Min(0),
     ])
     .areas(area);
-    Paragraph::new(head).wrap(Wrap { trim: true }).render(top, buf);
+    head.render(top, buf);
     Paragraph::new(Line::from(settings).dim()).render(line, buf);
     let mut after: Vec<Line<'static>> = ceilings_line(&r.ceilings).into_iter().collect();
     after.extend(twin_line(b));
@@ -279,8 +281,8 @@ fn results(
     if let Some(h) = header {
         Paragraph::new(h).render(top, buf);
     }
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let first = view.frame(usize::from(body.height), para.line_count(body.width));
-    para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
-        .render(body, buf);
+    // only the rows on screen go to the Paragraph (it scrolls by a u16: at most 65,535 rows)
+    let text = super::window::Wrapped::new(lines, body.width);
+    let first = view.frame(usize::from(body.height), text.total());
+    text.window(first, usize::from(body.height)).render(body, buf);
 }

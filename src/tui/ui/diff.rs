@@ -75,6 +75,30 @@ fn describe(row: Row) -> (String, String, Color) {
     }
 }
 
+/// `parts` joined by ` · ` within `width` columns: the parts that fit whole, then `· …` for the rest
+/// (never cut mid-phrase); a first part too long alone is cut with `…`.
+fn fit_parts(parts: &[String], width: usize) -> String {
+    let cols = super::wrap::columns;
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " · " };
+        let rest = i + 1 < parts.len();
+        // room for ` · …` after this part when more follow
+        let tail = if rest { 4 } else { 0 };
+        if cols(&out) + cols(sep) + cols(p) + tail <= width || (!rest && cols(&out) + cols(sep) + cols(p) <= width) {
+            out.push_str(sep);
+            out.push_str(p);
+            continue;
+        }
+        if i == 0 {
+            return super::wrap::cut_columns(p, width);
+        }
+        out.push_str(" · …");
+        break;
+    }
+    out
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(c) = &app.compare else { return };
     // both paths shortened fairly (whole components from the front, file names kept) so that B's
@@ -141,7 +165,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if report.equal > 0 {
             parts.push(format!("{} equal", report.equal));
         }
-        Line::from(parts.join(" · ")).fg(color).bold()
+        Line::from(fit_parts(&parts, usize::from(inner.width))).fg(color).bold()
     };
     summary.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
     let list = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
@@ -190,5 +214,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             line = line.style(Style::new().add_modifier(Modifier::REVERSED));
         }
         line.render(Rect::new(list.x, list.y + (k - offset) as u16, list.width, 1), buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_parts;
+
+    #[test]
+    fn the_summary_is_cut_between_parts_with_an_ellipsis() {
+        let parts: Vec<String> = [
+            "different",
+            "3 outside tolerance",
+            "27/28 within F16 rounding",
+            "5 equal",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(fit_parts(&parts, 80), parts.join(" · "));
+        assert_eq!(fit_parts(&parts, 40), "different · 3 outside tolerance · …");
+        assert_eq!(fit_parts(&parts, 6), "diffe…");
     }
 }

@@ -20,15 +20,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let head = Span::raw(format!("  hugging face cache: {h}")).fg(Color::Cyan);
         lines.extend(super::wrap::hang(vec![head], 22, width));
     }
-    lines.extend(provenance(&app.files.provenance));
+    // a long status (a signature's name, why it failed) continues under its text, not at the edge
+    for l in provenance(&app.files.provenance) {
+        let indent = if l.spans.iter().any(|s| s.content.starts_with(PROVENANCE)) {
+            PROVENANCE.len()
+        } else {
+            4
+        };
+        lines.extend(hang_line(l, indent, width));
+    }
     if let Some(k) = &app.files.key_unused {
-        lines.push(
-            Line::from(format!(
-                "  --public-key {} is unused: no model.sig here to check",
-                escape(&name(k))
-            ))
-            .fg(Color::Yellow),
-        );
+        let l = Line::from(format!(
+            "  --public-key {} is unused: no model.sig here to check",
+            escape(&name(k))
+        ))
+        .fg(Color::Yellow);
+        lines.extend(hang_line(l, 4, width));
     }
     // as wide as the longest name, within the pane (borders, indent, 19 + 10 columns and their gaps)
     let longest = ck
@@ -110,11 +117,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if !ck.warnings.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from("Warnings").bold().fg(Color::Yellow));
-        lines.extend(
-            ck.warnings
-                .iter()
-                .map(|w| Line::from(format!("  {}", escape(w))).fg(Color::Yellow)),
-        );
+        for w in &ck.warnings {
+            let l = Line::from(format!("  {}", escape(w))).fg(Color::Yellow);
+            lines.extend(hang_line(l, 4, width));
+        }
     }
     *app.files.drawn_values.borrow_mut() = rows_of(&lines, anchors, area.width.saturating_sub(2));
     super::scrolled(lines, "Files", &app.files_scroll, area, buf);
@@ -147,8 +153,10 @@ fn totals(app: &App) -> String {
         return format!("  {tensors}, counting…");
     }
     let root = app.tensors.tree.node(tensorscope::tree::Tree::ROOT);
+    // each storage once, as `inspect` counts it; the listed sum beside it when they differ
+    let unique = app.tensors.unique_bytes;
     let listed = ck.total_bytes();
-    let as_listed = if listed != root.bytes {
+    let as_listed = if listed != unique {
         format!(" ({} as listed)", bytes(listed))
     } else {
         String::new()
@@ -156,13 +164,27 @@ fn totals(app: &App) -> String {
     format!(
         "  {tensors}, {}, {}{as_listed}",
         tensorscope::text::plural(root.params, "parameter"),
-        bytes(root.bytes)
+        bytes(unique)
     )
 }
 
+/// `l` wrapped at `width` with a hanging indent (see [`super::wrap::hang`]), its style kept.
+fn hang_line(l: Line<'static>, indent: usize, width: usize) -> Vec<Line<'static>> {
+    let style = l.style;
+    let spans = l
+        .spans
+        .into_iter()
+        .map(|s| Span::styled(s.content, style.patch(s.style)))
+        .collect();
+    super::wrap::hang(spans, indent, width)
+}
+
+/// The label of the verification status; its text wraps under its first word.
+const PROVENANCE: &str = "  provenance  ";
+
 /// The verification status: what was found, or what `h` will check.
 fn provenance(p: &Provenance) -> Vec<Line<'static>> {
-    let head = "  provenance  ";
+    let head = PROVENANCE;
     match p {
         Provenance::NotSigned => {
             vec![Line::from(format!("{head}not signed (no model.sig, not a Hugging Face cache)")).dim()]

@@ -24,12 +24,13 @@ mod scan;
 mod status;
 mod tensors;
 mod viewer;
+mod window;
 mod wrap;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Widget};
 
 use super::app::{App, Mode, Tab};
 use super::scroll::Scroll;
@@ -86,17 +87,16 @@ impl Widget for &App {
 
 /// A text pane in a border titled `title`, wrapped, scrolled by `scroll`, its position in the title.
 fn scrolled(lines: Vec<ratatui::text::Line<'_>>, title: &str, scroll: &Scroll, area: Rect, buf: &mut Buffer) {
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
     let inner = Block::bordered().inner(area);
-    let total = para.line_count(inner.width);
-    let first = scroll.frame(usize::from(inner.height), total);
+    let text = window::Wrapped::new(lines, inner.width);
+    let first = scroll.frame(usize::from(inner.height), text.total());
     let mut block = Block::bordered().title(format!(" {title} "));
     let at = scroll.position(first);
     if !at.is_empty() {
         block = block.title_top(Line::from(format!(" {at} ")).right_aligned());
     }
-    // a Paragraph scrolls by at most u16::MAX rows; past that the text stops at its 65,535th row
-    para.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
+    // only the rows on screen go to the Paragraph (it scrolls by a u16: at most 65,535 rows)
+    text.window(first, usize::from(inner.height))
         .block(block)
         .render(area, buf);
 }

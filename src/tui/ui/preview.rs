@@ -227,12 +227,29 @@ fn wrap_items(items: &[String], sep: &str, width: usize) -> Vec<String> {
         if !cur.is_empty() {
             lines.push(std::mem::take(&mut cur));
         }
-        // an item wider than a line: pieces of at most `width` columns
-        for c in item.chars() {
-            if !cur.is_empty() && cols(&cur) + cols(c.encode_utf8(&mut [0; 4])) > width {
-                lines.push(std::mem::take(&mut cur));
+        // an item wider than a line: broken between its words (`4096` stays whole); a word wider
+        // than a line (a long path) goes on where the line is and is cut where it ends
+        for (k, word) in item.split(' ').enumerate() {
+            if k > 0 {
+                if cols(&cur) + 1 + cols(word) <= width {
+                    cur.push(' ');
+                    cur.push_str(word);
+                    continue;
+                }
+                if cols(word) <= width {
+                    lines.push(std::mem::take(&mut cur));
+                } else if cols(&cur) < width {
+                    cur.push(' ');
+                } else {
+                    lines.push(std::mem::take(&mut cur));
+                }
             }
-            cur.push(c);
+            for c in word.chars() {
+                if !cur.is_empty() && cols(&cur) + cols(c.encode_utf8(&mut [0; 4])) > width {
+                    lines.push(std::mem::take(&mut cur));
+                }
+                cur.push(c);
+            }
         }
     }
     if !cur.is_empty() {
@@ -268,5 +285,18 @@ mod wrap_tests {
         let items = owned(&["名前名前名前", "x"]);
         assert_eq!(wrap_items(&items, " ", 4), owned(&["名前", "名前", "名前", "x"]));
         assert_eq!(wrap_items(&owned(&["a", "b"]), " · ", 80), owned(&["a · b"]));
+    }
+
+    #[test]
+    fn an_item_wider_than_the_line_breaks_between_words() {
+        let heading = owned(&["stats of 1048576 (sampled: 64 blocks of 4096 elements, 64 apart):"]);
+        assert_eq!(
+            wrap_items(&heading, "  ", 30),
+            owned(&[
+                "stats of 1048576 (sampled: 64",
+                "blocks of 4096 elements, 64",
+                "apart):"
+            ])
+        );
     }
 }

@@ -251,7 +251,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let parts = [
             tensorscope::text::plural(app.ck.tensors.len() as u64, "tensor"),
             format!("{} params", params_label(root.params)),
-            bytes(root.bytes),
+            // each storage once, as `inspect` counts it
+            bytes(pane.unique_bytes),
         ];
         fit_title(side, &parts, usize::from(area.width).saturating_sub(2))
     };

@@ -19,6 +19,7 @@ mod preview;
 mod review;
 mod review38;
 mod review38b;
+mod review39;
 
 /// Snapshots must not depend on where the repository or a temporary folder is.
 fn tidy(mut app: App, shown: &str) -> App {
