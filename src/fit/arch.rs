@@ -416,7 +416,7 @@ fn read_config(root: &Value) -> Result<Model, Refusal> {
         }
         m.notes.push(format!(
             "every {} layer full attention, the others linear (full_attention_interval)",
-            crate::text::ordinal(every as u64)
+            crate::text::ordinal(every)
         ));
         return Ok(m);
     }
@@ -448,7 +448,7 @@ fn read_config(root: &Value) -> Result<Model, Refusal> {
         }
         m.notes.push(format!(
             "every {} layer global, the others slide (sliding_window_pattern {p})",
-            crate::text::ordinal(p as u64)
+            crate::text::ordinal(p)
         ));
     } else if use_sw == Some(true) {
         let from = num(c, &["max_window_layers"]).unwrap_or(0);

@@ -141,7 +141,7 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
                 recurrent_values(k_heads, v_heads, k_dim_s, inner / v_heads, kernel).ok_or("ssm sizes overflow")?;
             m.notes.push(format!(
                 "every {} layer full attention, the others recurrent (full_attention_interval)",
-                crate::text::ordinal(every as u64)
+                crate::text::ordinal(every)
             ));
             Some((every, values))
         }
@@ -181,7 +181,7 @@ pub fn from_gguf(get: &dyn Fn(&str) -> Option<Meta>) -> Result<Model, Refusal> {
             };
             m.notes.push(format!(
                 "every {} layer global, the others slide ({from} for {arch})",
-                crate::text::ordinal(p as u64)
+                crate::text::ordinal(p)
             ));
             (0..layers).map(|i| (i + 1) % p != 0).collect()
         }
