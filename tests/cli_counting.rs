@@ -181,15 +181,7 @@ fn saved_buffers_are_not_parameters() {
     let v = json(&["inspect", "--json", path.to_str().unwrap()]);
     assert_eq!(v["total_params"], 276 + 6, "{v:#}");
     assert_eq!(v["buffers"], 5, "{v:#}");
-    let by_name = |n: &str| {
-        v["tensors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let by_name = |n: &str| common::row(&v, n);
     assert_eq!(by_name("1.running_var")["buffer"], true);
     assert_eq!(by_name("1.running_var")["params"], 0);
     assert_eq!(by_name("h.0.attn.bias")["buffer"], true);

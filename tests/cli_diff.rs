@@ -129,15 +129,7 @@ fn every_kind_of_difference_is_reported() {
         .collect();
     assert_eq!(changed, ["reshaped", "retyped"]);
     assert_eq!(v["changed"][0]["b"]["shape"], serde_json::json!([4]));
-    let t = |n: &str| {
-        v["tensors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let t = |n: &str| common::row(&v, n);
     assert_eq!(t("same")["equal"], true);
     assert_eq!(t("nan")["equal"], true, "same bytes, NaN included");
     let values = t("values");
@@ -272,15 +264,7 @@ fn complex128_and_complex32_differences_are_measured_and_quantized_ones_are_not_
         serde_json::from_str(&std::fs::read_to_string(fixture("complex-expected.json")).unwrap()).unwrap();
     let (code, v) = json(&["diff", "--json", &fixture("complex-a.pt"), &fixture("complex-b.pt")]);
     assert_eq!(code, 1, "{v}");
-    let row = |name: &str| {
-        v["tensors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let row = |name: &str| common::row(&v, name);
     for name in ["c128", "c32", "neg", "conj"] {
         let (t, want) = (row(name), &expected[name]);
         assert_eq!(t["equal"], false, "{t}");

@@ -91,3 +91,12 @@ pub fn skip(why: &str) {
     );
     eprintln!("skipped: {why}");
 }
+
+/// The row of `v["tensors"]` (a `--json` answer) whose `name` is `name`; panics naming it when none is.
+pub fn row(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["tensors"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == name))
+        .unwrap_or_else(|| panic!("no tensor {name} in {v:#}"))
+        .clone()
+}
