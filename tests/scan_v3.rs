@@ -338,3 +338,20 @@ fn the_review_39_evasions_are_caught() {
         r.findings
     );
 }
+
+/// Review 39b: a `.pt2` shape expression that sympify evaluates, a storage probe stopped by a
+/// walker limit, a torch.package archive shipping a module, an AOTInductor library, and a PUT index
+/// past `Py_ssize_t` that the pure-Python unpickler reads on from (also in a folder, where the file
+/// was skipped as text).
+#[test]
+fn the_review_39b_evasions_are_caught() {
+    check(Some("review-39b"));
+    let r = scan_paths(&[dir().join("review39b/putbig_folder")]).unwrap();
+    let verdicts: Vec<_> = r.files.iter().map(|f| (f.path.as_str(), f.verdict)).collect();
+    assert_eq!(
+        verdicts.iter().filter(|(_, v)| *v == Verdict::Dangerous).count(),
+        2,
+        "{verdicts:?} skipped {:?}",
+        r.skipped
+    );
+}

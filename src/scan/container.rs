@@ -336,6 +336,9 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
     let storages = referenced_storages(data, &archive.entries);
     // pandas.read_pickle reads the only member of a zip, whatever its name, as a pickle
     let sole = archive.entries.len() == 1;
+    // a torch.package archive: PackageImporter imports the modules it ships before installed ones
+    let package = archive.entries.iter().any(|e| e.name.ends_with(".data/extern_modules"));
+    let mut shipped_code = false;
     for e in &archive.entries {
         let named = format!("{label}{}", e.name);
         let name = named.as_str();
@@ -368,6 +371,14 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
             c.problem(name, at, Severity::Suspicious, format!("cannot scan the entry: {err}"));
             continue;
         }
+        if package && !shipped_code && lower.ends_with(".py") {
+            shipped_code = true;
+            let mark = c.mark();
+            let why = "a torch.package archive that ships Python modules: PackageImporter imports them from the \
+                       archive, ahead of installed modules of the same name, when it unpickles (running their code)";
+            c.problem(name, at, Severity::Dangerous, why);
+            c.loaders_since(mark, &[super::loaders::TORCH_PACKAGE]);
+        }
         let content = match zip::content(data, e, MAX_INFLATE) {
             Ok(content) => content,
             Err(err) => {
@@ -377,6 +388,22 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
         };
         torch |= lower.ends_with("data.pkl");
         numpy |= lower.ends_with(".npy");
+        if let Some(kind) = super::shipped_code::native_library(&content) {
+            let mark = c.mark();
+            let why = format!(
+                "a native library ({kind}): AOTInductor packages are loaded with dlopen, which runs the library's \
+                 constructors: compiled code, not data"
+            );
+            c.problem(name, at, Severity::Dangerous, why);
+            c.loaders_since(mark, &[super::loaders::AOTI]);
+        }
+        if lower.ends_with(".json")
+            && let Some((severity, why)) = super::shipped_code::sym_exprs(&content)
+        {
+            let mark = c.mark();
+            c.problem(name, at, severity, why);
+            c.loaders_since(mark, &[super::loaders::TORCH_EXPORT]);
+        }
         if content.starts_with(npy::MAGIC) {
             // numpy.load reads any member that starts with the magic as an array (an object one
             // through pickle), whatever a data.pkl beside it calls it
@@ -395,9 +422,15 @@ fn entries(c: &mut Collector, data: &[u8], label: &str, shift: u64) -> (bool, bo
                 // reader (a `sample_inputs/*.pt` named a storage by a decoy): probed as one, which
                 // costs a few opcodes on real tensor data (it stops at the first that cannot be),
                 // and reported when it names a global (tensor bytes may well read as EXT1 or as a
-                // million NONEs, which import nothing)
+                // million NONEs, which import nothing), or when a limit of the walk stopped it with
+                // anything but more of the same byte after that point (the walk cannot see past a
+                // million NONEs; torch.load reads on to what follows them)
                 let s = walk::walk_stream(&content, Mode::Probe);
-                if s.globals().any(|g| g.how != walk::How::Extension) {
+                let hidden = s.errors.iter().any(|e| {
+                    let rest = content.get(e.offset..).unwrap_or_default();
+                    walk::is_limit(&e.msg) && rest.iter().any(|&b| b != rest[0])
+                });
+                if hidden || s.globals().any(|g| g.how != walk::How::Extension) {
                     c.stream(name, 0, &s);
                     c.plain_if_joblib(name, 0, &content, s.globals());
                 }

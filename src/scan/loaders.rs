@@ -21,6 +21,12 @@ pub const TORCH_BEFORE_2_6: &str = "torch.load(weights_only=True) before torch 2
 pub const TORCH_BEFORE_2_10: &str = "torch.load(weights_only=True) before torch 2.10 (CVE-2026-24747)";
 /// `torch.jit.load`, which runs TorchScript code.
 pub const TORCH_JIT: &str = "torch.jit.load";
+/// `torch.package`'s importer, which imports the modules an archive ships.
+pub const TORCH_PACKAGE: &str = "torch.package.PackageImporter (load_pickle imports the archive's own modules)";
+/// AOTInductor packages, whose shared libraries are loaded.
+pub const AOTI: &str = "torch._inductor.aoti_load_package (dlopen of the archive's libraries)";
+/// `torch.export.load`, which evaluates the shape expressions of its model description.
+pub const TORCH_EXPORT: &str = "torch.export.load (sympy.sympify of the archive's shape expressions)";
 /// Python's `pickle.load` / `pickle.loads`.
 pub const PICKLE: &str = "pickle.load";
 /// `numpy.load` with pickles allowed.

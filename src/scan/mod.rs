@@ -62,6 +62,7 @@ mod pyjson;
 mod raw_view;
 pub mod remote_code;
 pub mod sarif;
+mod shipped_code;
 mod tar;
 mod template;
 pub mod template_files;

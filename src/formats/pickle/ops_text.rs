@@ -124,12 +124,29 @@ fn py_int_base(s: &str, base: Option<u32>) -> Option<(i128, bool)> {
 /// `PyLong_FromString(line, NULL, 10)` on the C string (the line ends at `\n` or a NUL), so spaces
 /// around it, a sign, `_` between digits and leading zeros are all accepted (`p1_0` stores at 10,
 /// as `int("1_0")` does in the Python unpickler); a negative index is refused, as CPython refuses it.
+///
+/// An index past `Py_ssize_t` stops the C unpickler (OverflowError) but not the pure-Python one
+/// (`pickle._Unpickler`, which joblib and pandas' fallback use), whose memo is a dict of any int:
+/// such an index gets a key of its own at or above 2^63, where no index the C unpickler takes lies
+/// (a hash of its digits), so the walk reads on as that reader does.
 pub(super) fn memo_text(line: &[u8]) -> Option<u64> {
-    let (v, huge) = py_int_base(std::str::from_utf8(c_string(line)).ok()?, Some(10))?;
-    // `-0` is index 0; any other negative index is an error in CPython, and one past Py_ssize_t too
-    (!huge)
-        .then(|| u64::try_from(v).ok().filter(|&v| v <= i64::MAX as u64))
-        .flatten()
+    let text = std::str::from_utf8(c_string(line)).ok()?;
+    let (v, huge) = py_int_base(text, Some(10))?;
+    // `-0` is index 0; any other negative index is an error in both unpicklers
+    if v < 0 {
+        return None;
+    }
+    if !huge
+        && let Ok(v) = u64::try_from(v)
+        && v <= i64::MAX as u64
+    {
+        return Some(v);
+    }
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_start_matches('0');
+    let mut h = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(digits, &mut h);
+    Some(1 << 63 | std::hash::Hasher::finish(&h) >> 1)
 }
 
 /// Parse protocol-0 float text as CPython's `load_float`: `PyOS_string_to_double` on the C string,
