@@ -228,12 +228,12 @@ fn with_verdict(path: &std::path::Path, e: anyhow::Error) -> anyhow::Error {
         return e;
     }
     let scan = tensorscope::scan::scan_file(path);
-    // what the scan found imported: a damaged or truncated file is suspicious to the scanner too,
-    // and its read error already says all there is to say
+    // what the scan found imported, or anything dangerous (code an archive ships): a damaged or
+    // truncated file is suspicious to the scanner too, and its read error already says all there is
     let Some(worst) = scan
         .findings
         .iter()
-        .filter(|f| f.global.is_some())
+        .filter(|f| f.global.is_some() || f.severity == tensorscope::scan::Severity::Dangerous)
         .max_by_key(|f| f.severity)
     else {
         return e;
@@ -245,6 +245,7 @@ fn with_verdict(path: &std::path::Path, e: anyhow::Error) -> anyhow::Error {
     let what = worst
         .global
         .as_deref()
+        .or((!worst.entry.is_empty()).then_some(worst.entry.as_str()))
         .map(|g| format!(" ({})", tensorscope::text::escape(g)))
         .unwrap_or_default();
     // the advice to load a legacy tar with torch is no advice for a file that the scanner flags
@@ -389,6 +390,9 @@ mod tests {
             "tests/data/scan/malicious/int-hex.pkl",
             "tests/data/scan/malicious/long-hex.pkl",
             "samples/malicious.pkl",
+            // dangerous for the code it ships, with no global: named by the entry
+            "tests/data/scan/v3/malicious/review39b-pt2_sympy_expr.pt2",
+            "tests/data/scan/v3/malicious/review39b-aoti_constructor.pt2",
         ] {
             let path = root.join(rel);
             let e = crate::tui::load(&path, &Default::default())
