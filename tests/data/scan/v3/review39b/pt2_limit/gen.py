@@ -3,14 +3,10 @@
 # The storage-probe branch of src/scan/container.rs reports only globals, never a stop at a limit.
 import torch, zipfile, io, os, pickle, collections, sys
 here = os.path.dirname(os.path.abspath(__file__))
-class M(torch.nn.Module):
-    def __init__(s):
-        super().__init__(); s.l = torch.nn.Linear(2, 2)
-    def forward(s, x): return s.l(x)
+sys.path.insert(0, os.path.join(here, "../.."))
+from pt2_decoy import decoy_pickle, export_base  # noqa: E402
 base = os.path.join(here, "base.pt2")
-if not os.path.exists(base):
-    ep = torch.export.export(M(), (torch.randn(1, 2),))
-    torch.export.save(ep, base)
+export_base(base)
 def body(tag):
     return b"cposix\nsystem\n(Vtouch /tmp/review39b/pwned_%s\ntR." % tag.encode()
 variants = {
@@ -22,22 +18,6 @@ variants = {
     'memo': b"\x80\x02" + b"".join(b"B" + (1 << 20).to_bytes(4, "little") + b"\0" * (1 << 20) + b"q" + bytes([i]) + b"0" for i in range(70)),
     'nest': b"\x80\x02" + b"]" * 50 + b"0" * 50,
 }
-def decoy_pickle(keys_sizes):
-    class Pk(pickle.Pickler):
-        def persistent_id(self, obj):
-            if isinstance(obj, tuple) and obj and obj[0] == "PID":
-                return obj[1]
-            return None
-    class T:
-        def __init__(s, key, n): s.key, s.n = key, n
-        def __reduce__(s):
-            return (torch._utils._rebuild_tensor_v2,
-                    (("PID", ("storage", torch.ByteStorage, s.key, "cpu", s.n)), 0, (s.n,), (1,), False,
-                     collections.OrderedDict()))
-    buf = io.BytesIO()
-    Pk(buf, protocol=2).dump({f"t{i}": T(k, n) for i, (k, n) in enumerate(keys_sizes)})
-    return buf.getvalue()
-
 for tag, pre in variants.items():
     nested = pre + body("pt2_" + tag)
     out = os.path.join(here, f"pt2_{tag}.pt2")

