@@ -1,7 +1,7 @@
 """Shared by the review generators that build torch.export archives (review39, review39b): a tiny
 exported model saved as a base .pt2, and a decoy data.pkl whose persistent ids name chosen archive
 members as byte storages (as torch.save writes them)."""
-import collections, io, os, pickle
+import collections, io, os, pickle, zipfile
 
 import torch
 
@@ -48,3 +48,16 @@ def decoy_pickle(keys_sizes):
     buf = io.BytesIO()
     Pk(buf, protocol=2).dump({f"t{i}": T(k, n) for i, (k, n) in enumerate(keys_sizes)})
     return buf.getvalue()
+
+
+def with_decoy_sample(base, out, nested):
+    """`base` copied to `out` with its sample_inputs/model.pt replaced by `nested` and a decoy
+    base/data.pkl naming that member a storage of its length."""
+    zin = zipfile.ZipFile(base)
+    with zipfile.ZipFile(out, "w") as zo:
+        for i in zin.infolist():
+            d = zin.read(i.filename)
+            if i.filename.endswith("sample_inputs/model.pt"):
+                d = nested
+            zo.writestr(i, d)
+        zo.writestr("base/data.pkl", decoy_pickle([("sample_inputs/model.pt", len(nested))]))

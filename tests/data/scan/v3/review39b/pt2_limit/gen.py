@@ -4,7 +4,7 @@
 import torch, zipfile, io, os, pickle, collections, sys
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "../.."))
-from pt2_decoy import decoy_pickle, export_base  # noqa: E402
+from pt2_decoy import export_base, with_decoy_sample  # noqa: E402
 base = os.path.join(here, "base.pt2")
 export_base(base)
 def body(tag):
@@ -21,12 +21,5 @@ variants = {
 for tag, pre in variants.items():
     nested = pre + body("pt2_" + tag)
     out = os.path.join(here, f"pt2_{tag}.pt2")
-    zin = zipfile.ZipFile(base)
-    with zipfile.ZipFile(out, "w") as zo:
-        for i in zin.infolist():
-            d = zin.read(i.filename)
-            if i.filename.endswith("sample_inputs/model.pt"):
-                d = nested
-            zo.writestr(i, d)
-        zo.writestr("base/data.pkl", decoy_pickle([("sample_inputs/model.pt", len(nested))]))
+    with_decoy_sample(base, out, nested)
     open(os.path.join(here, f"raw_{tag}.pkl"), "wb").write(nested)
