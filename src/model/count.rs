@@ -424,21 +424,18 @@ fn role_of(t: &TensorInfo, numel: u64, has: &dyn Fn(&str) -> bool, quant: Option
     // bitsandbytes 4-bit: `weight` U8 beside `weight.absmax` / `weight.quant_state.bitsandbytes__nf4`
     // (the kind its own `quant_state.bitsandbytes__KIND` names first: config.json may leave it to
     // bitsandbytes' default)
-    let named = || {
-        ["nf4", "fp4"]
+    if last == "weight" && t.dtype == DType::U8 {
+        let named = ["nf4", "fp4"]
             .into_iter()
-            .find(|k| has(&format!("{name}.quant_state.bitsandbytes__{k}")))
-    };
-    if last == "weight"
-        && t.dtype == DType::U8
-        && (has(&format!("{name}.absmax")) || matches!(quant, Some(Quant::Bnb4 { .. })) || named().is_some())
-    {
-        let kind = match (named(), quant) {
-            (Some(k), _) => k,
-            (None, Some(Quant::Bnb4 { kind })) => kind.as_str(),
-            _ => "4-bit",
+            .find(|k| has(&format!("{name}.quant_state.bitsandbytes__{k}")));
+        let kind = match (named, quant) {
+            (Some(k), _) => Some(k),
+            (None, Some(Quant::Bnb4 { kind })) => Some(kind.as_str()),
+            _ => has(&format!("{name}.absmax")).then_some("4-bit"),
         };
-        return packed(whole(2), format!("bitsandbytes {kind} (2 a byte)"));
+        if let Some(kind) = kind {
+            return packed(whole(2), format!("bitsandbytes {kind} (2 a byte)"));
+        }
     }
     if let Some((w, rest)) = split_bnb(name)
         && has(w)
